@@ -1,0 +1,98 @@
+/**
+ * The verification core: from request headers to an identity or a refusal. A packaging builds
+ * one authenticator per isolate or container (the key set and the verified-token cache live in
+ * it) and calls `authenticate` per request.
+ */
+import type { Config } from "./config.ts";
+import { extractCredentials, type HeaderReader } from "./credentials.ts";
+import { AuthError } from "./errors.ts";
+import { identityFromClaims, type Identity } from "./identity.ts";
+import { verifyJwt, type JwtPolicy } from "./jwt.ts";
+import {
+  createKeySet,
+  createMemoryKeySetStore,
+  DEFAULT_KEY_SET_TIMING,
+  type KeySet,
+  type KeySetStore,
+  type KeySetTiming,
+} from "./key-set.ts";
+import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Clock, type Defer, type Fetcher, type Logger } from "./ports.ts";
+import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
+
+export interface AuthenticatorDeps {
+  /** Default: the global `fetch`. */
+  readonly fetcher?: Fetcher;
+  /** Default: `Date.now`. */
+  readonly clock?: Clock;
+  /** Default: one JSON line per event on the console. */
+  readonly logger?: Logger;
+  /** Keeps background key-set refreshes alive; a Worker passes `ctx.waitUntil`. */
+  readonly defer?: Defer;
+  /** Default: in memory, per isolate or container. */
+  readonly keySetStore?: KeySetStore;
+  readonly keySetTiming?: Partial<KeySetTiming>;
+  readonly tokenCache?: Partial<TokenCacheOptions>;
+}
+
+export type AuthResult =
+  | { readonly ok: true; readonly identity: Identity; readonly source: "header" | "cookie" }
+  | { readonly ok: false; readonly error: AuthError };
+
+export interface Authenticator {
+  /** Never throws: every failure is a result with a stable code. */
+  authenticate(headers: HeaderReader): Promise<AuthResult>;
+  /** Verifies one access token (cached); throws `AuthError`. */
+  verifyToken(token: string): Promise<Identity>;
+}
+
+export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}): Authenticator {
+  const clock = deps.clock ?? systemClock;
+  const keySet: KeySet = createKeySet({
+    issuer: config.issuer,
+    discoveryUrl: config.discoveryUrl,
+    fetcher: deps.fetcher ?? defaultFetcher,
+    clock,
+    logger: deps.logger ?? jsonLogger,
+    defer: deps.defer ?? floatingDefer,
+    store: deps.keySetStore ?? createMemoryKeySetStore(),
+    timing: { ...DEFAULT_KEY_SET_TIMING, ...deps.keySetTiming },
+  });
+  const cache = createTokenCache({ ...DEFAULT_TOKEN_CACHE, ...deps.tokenCache });
+  const policy: JwtPolicy = config;
+
+  async function verifyToken(token: string): Promise<Identity> {
+    const now = clock();
+    const cached = cache.get(token, now, keySet.generation(), config.clockToleranceSeconds);
+    if (cached !== undefined) return cached;
+    let keyGeneration = 0;
+    const { payload, expiresAt } = await verifyJwt(
+      token,
+      async (header, input) => {
+        const resolved = await keySet.resolveKey(header, input);
+        keyGeneration = resolved.generation;
+        return resolved.key;
+      },
+      policy,
+      now,
+    );
+    const identity = identityFromClaims(payload);
+    cache.set(token, { identity, expiresAt, keyGeneration }, now);
+    return identity;
+  }
+
+  return {
+    verifyToken,
+    async authenticate(headers) {
+      try {
+        const credentials = extractCredentials(headers, config.jwtCookieName);
+        if (credentials.kind === "none") {
+          return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
+        }
+        return { ok: true, identity: await verifyToken(credentials.token), source: credentials.source };
+      } catch (error) {
+        if (error instanceof AuthError) return { ok: false, error };
+        return { ok: false, error: new AuthError("ERR_JWT_MALFORMED", "The access token could not be verified.", { cause: error }) };
+      }
+    },
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * The configuration: one valibot schema over the string record that Worker `[vars]`/secrets and
+ * the Lambda environment both provide. Everything derived from it (issuer, audiences, discovery
+ * and resolver URLs) is computed here, once. Unknown keys are ignored (a Lambda environment holds
+ * many); empty strings count as unset.
+ */
+import * as v from "valibot";
+import { AuthError } from "./errors.ts";
+
+/** Asymmetric JWS algorithms the core can verify. `HS*` and `none` are not in this list, ever. */
+export const SUPPORTED_ALGORITHMS = [
+  "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519",
+] as const;
+export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+export const AUTH_MODES = ["jwt", "resolver", "hybrid"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** Largest accepted `CLOCK_TOLERANCE_SECONDS`: leeway beyond five minutes hides a broken clock. */
+export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
+/** Default `RESOLVER_CACHE_SECONDS`: how long a resolver verdict is reused. */
+export const DEFAULT_RESOLVER_CACHE_SECONDS = 60;
+
+export interface Config {
+  /** The endpoint origin, `scheme://host[:port]`; also the issuer every token must carry. */
+  readonly issuer: string;
+  readonly discoveryUrl: string;
+  readonly authMode: AuthMode;
+  /** A token's `aud` must contain one of these. */
+  readonly audiences: readonly string[];
+  /** When set, a token's `client_id` must be one of these. */
+  readonly allowedClientIds: ReadonlySet<string> | undefined;
+  readonly algorithms: readonly Algorithm[];
+  readonly clockToleranceSeconds: number;
+  readonly jwtCookieName: string | undefined;
+  readonly publicPaths: readonly string[];
+  readonly originUrl: string | undefined;
+  readonly resolverUrl: string;
+  readonly resolverCacheSeconds: number;
+  /** The `realm` of every challenge: the first accepted audience. */
+  readonly realm: string;
+}
+
+/** Raised once for a bad configuration; `message` names every bad key. */
+export class ConfigError extends AuthError {
+  readonly keys: readonly string[];
+
+  constructor(problems: ReadonlyMap<string, string>) {
+    const keys = [...problems.keys()];
+    const detail = keys.map((key) => `${key}: ${problems.get(key) ?? ""}`).join("; ");
+    super("ERR_CONFIG_INVALID", `Invalid configuration (${keys.join(", ")}). ${detail}`);
+    this.keys = keys;
+  }
+}
+
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
+/** RFC 6265 §4.1.1 cookie-name: an RFC 9110 token. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** `/exact` or `/prefix/*`; dot segments, `%`, `\`, `;`, `?`, `#` and inner `*` are refused. */
+const PATH_PATTERN = /^\/(?:[A-Za-z0-9\-._~!$&'()+,=:@]+\/?)*(?:\*)?$/;
+
+function parseUrl(raw: string): URL | string {
+  if (!URL.canParse(raw)) return "is not an absolute URL";
+  const url = new URL(raw);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOST.test(url.hostname))) {
+    return "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])";
+  }
+  if (url.username !== "" || url.password !== "") return "must not contain credentials";
+  if (url.hash !== "" || raw.includes("#")) return "must not contain a fragment";
+  return url;
+}
+
+function list(raw: string): string[] {
+  return raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
+const schema = v.object({
+  AUTHGEAR_ENDPOINT: v.pipe(
+    v.string("is required"),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const url = parseUrl(dataset.value);
+      if (typeof url === "string") {
+        addIssue({ message: url });
+        return NEVER;
+      }
+      if ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || dataset.value.includes("?")) {
+        addIssue({ message: "must be an origin (scheme://host[:port]) without a path or query" });
+        return NEVER;
+      }
+      return url.origin;
+    }),
+  ),
+  AUTH_MODE: v.optional(
+    v.pipe(
+      v.picklist(AUTH_MODES, `must be one of ${AUTH_MODES.join(", ")}`),
+      v.check((mode) => mode === "jwt", "only `jwt` is available in this release (resolver and hybrid modes are not built yet)"),
+    ),
+    "jwt",
+  ),
+  AUDIENCE: v.optional(v.pipe(v.string(), v.transform(list), v.minLength(1, "must name at least one audience"))),
+  ALLOWED_CLIENT_IDS: v.optional(
+    v.pipe(v.string(), v.transform(list), v.minLength(1, "must name at least one client id, or be unset to accept any")),
+  ),
+  ALGORITHMS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform(list),
+      v.minLength(1, "must name at least one algorithm"),
+      v.check(
+        (algs) => algs.every((alg) => (SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)),
+        `must be a comma-separated subset of ${SUPPORTED_ALGORITHMS.join(", ")} (symmetric algorithms and none are never accepted)`,
+      ),
+      v.transform((algs) => [...new Set(algs)] as Algorithm[]),
+    ),
+    "RS256",
+  ),
+  CLOCK_TOLERANCE_SECONDS: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, `must be a whole number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}`),
+      v.transform(Number),
+      v.maxValue(MAX_CLOCK_TOLERANCE_SECONDS, `must be a whole number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}`),
+    ),
+    "0",
+  ),
+  JWT_COOKIE_NAME: v.optional(v.pipe(v.string(), v.regex(COOKIE_NAME, "must be a cookie name (an RFC 6265 token)"))),
+  PUBLIC_PATHS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform(list),
+      v.check(
+        (patterns) => patterns.every((p) => PATH_PATTERN.test(p) && !/(^|\/)\.\.?(\/|\*?$)/.test(p) && !/\/\//.test(p)),
+        "must be comma-separated paths starting with / (an optional trailing /* matches a subtree); no dot segments, %, \\, ;, ? or #",
+      ),
+    ),
+    "",
+  ),
+  ROUTES: v.optional(v.pipe(v.string(), v.check(() => false, "route rules are not built yet in this release; leave ROUTES unset"))),
+  ORIGIN_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        if (!URL.canParse(dataset.value)) {
+          addIssue({ message: "is not an absolute URL" });
+          return NEVER;
+        }
+        const url = new URL(dataset.value);
+        if (url.protocol !== "https:" && url.protocol !== "http:") {
+          addIssue({ message: "must be an http or https URL" });
+          return NEVER;
+        }
+        if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+          addIssue({ message: "must not contain a query, fragment or credentials" });
+          return NEVER;
+        }
+        return url.href.replace(/\/$/, "");
+      }),
+    ),
+  ),
+  RESOLVER_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        const url = parseUrl(dataset.value);
+        if (typeof url === "string") {
+          addIssue({ message: url });
+          return NEVER;
+        }
+        return url.href;
+      }),
+    ),
+  ),
+  RESOLVER_CACHE_SECONDS: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, "must be a whole number of seconds from 0 to 3600"),
+      v.transform(Number),
+      v.maxValue(3600, "must be a whole number of seconds from 0 to 3600"),
+    ),
+    String(DEFAULT_RESOLVER_CACHE_SECONDS),
+  ),
+});
+
+/**
+ * Parses and validates the configuration once. Throws a `ConfigError` naming every bad key; a
+ * packaging keeps that error and answers every request with it, so nothing is ever let through.
+ */
+export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.entries)) {
+    const value = env[key];
+    input[key] = typeof value === "string" && value.trim() === "" ? undefined : typeof value === "string" ? value.trim() : value;
+  }
+  const result = v.safeParse(schema, input);
+  if (!result.success) {
+    const problems = new Map<string, string>();
+    for (const issue of result.issues) {
+      const key = v.getDotPath(issue) ?? "configuration";
+      if (!problems.has(key)) problems.set(key, issue.message);
+    }
+    throw new ConfigError(problems);
+  }
+  const env2 = result.output;
+  const issuer = env2.AUTHGEAR_ENDPOINT;
+  const audiences = env2.AUDIENCE ?? [issuer];
+  return {
+    issuer,
+    discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+    authMode: env2.AUTH_MODE,
+    audiences,
+    allowedClientIds: env2.ALLOWED_CLIENT_IDS && new Set(env2.ALLOWED_CLIENT_IDS),
+    algorithms: env2.ALGORITHMS,
+    clockToleranceSeconds: env2.CLOCK_TOLERANCE_SECONDS,
+    jwtCookieName: env2.JWT_COOKIE_NAME,
+    publicPaths: env2.PUBLIC_PATHS,
+    originUrl: env2.ORIGIN_URL,
+    resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
+    resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,
+    realm: audiences[0] ?? issuer,
+  };
+}

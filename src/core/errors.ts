@@ -1,0 +1,127 @@
+/**
+ * The one error model. Every refusal carries a stable `code`; `describeOutcome` maps each code
+ * once to an HTTP status and an RFC 6750 challenge, and the packagings `switch` on the code
+ * (exhaustively) for anything platform-specific.
+ */
+
+export type AuthErrorCode =
+  /** The configuration is invalid; nothing is let through. */
+  | "ERR_CONFIG_INVALID"
+  /** The request carries no credentials this gate understands. */
+  | "ERR_CREDENTIALS_MISSING"
+  /** Two credentials, a malformed `Authorization` value, a duplicated cookie, an oversize credential. */
+  | "ERR_REQUEST_MALFORMED"
+  /** Not a strict JWS compact serialization, or an unreadable header or payload. */
+  | "ERR_JWT_MALFORMED"
+  /** `alg` is not in the allow-list (this includes `none` in any casing). */
+  | "ERR_JWT_ALGORITHM"
+  /** `typ` is not `at+jwt` (an ID token, for instance). */
+  | "ERR_JWT_TYPE"
+  /** No published key matches the token's `kid` and `alg`. */
+  | "ERR_JWT_KEY_NOT_FOUND"
+  /** The signature does not verify. */
+  | "ERR_JWT_SIGNATURE"
+  /** `exp` has passed. */
+  | "ERR_JWT_EXPIRED"
+  /** A registered claim is wrong or missing: `iss`, `aud`, `iat`, `nbf`, `sub`, `client_id`, or an unknown `crit`. */
+  | "ERR_JWT_CLAIM_INVALID"
+  /** An identity claim has the wrong type or a value that cannot travel in a header. */
+  | "ERR_IDENTITY_CLAIM_INVALID"
+  /** The key set cannot be fetched and no usable copy is cached. */
+  | "ERR_KEYSET_UNAVAILABLE";
+
+export class AuthError extends Error {
+  override readonly name = "AuthError";
+  readonly code: AuthErrorCode;
+
+  /** `message` is shown to clients as `error_description`: it must never contain a credential. */
+  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The RFC 6750 §3.1 error codes (plus RFC 9470's) a challenge may carry. */
+export type BearerErrorName = "invalid_request" | "invalid_token" | "insufficient_scope";
+
+export interface ErrorDescription {
+  /** HTTP status a gate answers with. */
+  readonly status: 400 | 401 | 403 | 500 | 503;
+  /** The `error` attribute of the challenge; absent when the request had no credentials (RFC 6750 §3.1). */
+  readonly bearerError?: BearerErrorName;
+  /** Whether the condition is temporary (the gate adds `Retry-After`). */
+  readonly retryable: boolean;
+}
+
+export function describeError(code: AuthErrorCode): ErrorDescription {
+  switch (code) {
+    case "ERR_CREDENTIALS_MISSING":
+      return { status: 401, retryable: false };
+    case "ERR_REQUEST_MALFORMED":
+      return { status: 400, bearerError: "invalid_request", retryable: false };
+    case "ERR_JWT_MALFORMED":
+    case "ERR_JWT_ALGORITHM":
+    case "ERR_JWT_TYPE":
+    case "ERR_JWT_KEY_NOT_FOUND":
+    case "ERR_JWT_SIGNATURE":
+    case "ERR_JWT_EXPIRED":
+    case "ERR_JWT_CLAIM_INVALID":
+    case "ERR_IDENTITY_CLAIM_INVALID":
+      return { status: 401, bearerError: "invalid_token", retryable: false };
+    case "ERR_KEYSET_UNAVAILABLE":
+      return { status: 503, retryable: true };
+    case "ERR_CONFIG_INVALID":
+      return { status: 500, retryable: false };
+  }
+}
+
+/** Seconds a client is asked to wait after a 503 (`Retry-After`). */
+export const RETRY_AFTER_SECONDS = 5;
+
+export interface ErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  /** A small JSON document: `{ "error", "error_description", "code" }`. */
+  readonly body: string;
+}
+
+/**
+ * Builds the response a gate sends for a refusal. The challenge follows RFC 6750 §3: `realm` is
+ * always present, `error` and `error_description` only when the request carried credentials.
+ * A configuration error is described to the operator in the log, never to the client.
+ */
+export function errorResponse(error: AuthError, realm: string): ErrorResponse {
+  const description = describeError(error.code);
+  const headers: Record<string, string> = {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+  };
+  if (description.status === 401 || description.status === 400 || description.status === 403) {
+    headers["www-authenticate"] = bearerChallenge(realm, description.bearerError, error.message);
+  }
+  if (description.retryable) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
+  const publicMessage =
+    error.code === "ERR_CONFIG_INVALID" ? "The gateway is misconfigured." : error.message;
+  const body = JSON.stringify({
+    error: description.bearerError ?? (description.retryable ? "temporarily_unavailable" : description.status === 401 ? "unauthorized" : "server_error"),
+    error_description: publicMessage,
+    code: error.code,
+  });
+  return { status: description.status, headers, body };
+}
+
+/** `Bearer realm="...", error="...", error_description="..."` with RFC 9110 quoted strings. */
+export function bearerChallenge(realm: string, error?: BearerErrorName, description?: string): string {
+  let challenge = `Bearer realm=${quote(realm)}`;
+  if (error !== undefined) {
+    challenge += `, error=${quote(error)}`;
+    // RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+    const safe = description?.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "");
+    if (safe) challenge += `, error_description=${quote(safe)}`;
+  }
+  return challenge;
+}
+
+function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, "\\$&").replace(/[^\t\x20-\x7e\x80-\xff]/g, "")}"`;
+}

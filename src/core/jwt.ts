@@ -1,0 +1,117 @@
+/**
+ * Verifies one JWT access token with jose, under the validation profile of
+ * authgear-contract.md §2 and RFC 9068 / RFC 8725.
+ */
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { Algorithm } from "./config.ts";
+import { AuthError, type AuthErrorCode } from "./errors.ts";
+
+export interface JwtPolicy {
+  readonly issuer: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly Algorithm[];
+  readonly clockToleranceSeconds: number;
+  readonly allowedClientIds: ReadonlySet<string> | undefined;
+}
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Strict JWS compact serialization (RFC 7515 §7.1): exactly three non-empty segments of
+ * unpadded, canonical base64url. jose v6 on Node 20 decodes with `atob`, which tolerates
+ * whitespace, padding and non-zero trailing bits; this check closes that gap, so a token has
+ * exactly one spelling.
+ */
+export function assertCompactJws(token: string): void {
+  const segments = token.split(".");
+  if (segments.length !== 3 || !segments.every((segment) => SEGMENT.test(segment) && isCanonicalBase64url(segment))) {
+    throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a well-formed JWT.");
+  }
+}
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** The unused low bits of the last character must be zero, and a length of 4k+1 cannot occur. */
+function isCanonicalBase64url(segment: string): boolean {
+  const remainder = segment.length % 4;
+  if (remainder === 1) return false;
+  if (remainder === 0) return true;
+  const last = ALPHABET.indexOf(segment.charAt(segment.length - 1));
+  const unusedBits = remainder === 2 ? 0b1111 : 0b11;
+  return (last & unusedBits) === 0;
+}
+
+export interface VerifiedJwt {
+  readonly payload: JWTPayload;
+  /** `exp`, Unix seconds. */
+  readonly expiresAt: number;
+}
+
+/** Verifies signature and claims; every failure is an `AuthError` with a stable code and a fixed message. */
+export async function verifyJwt(token: string, getKey: JWTVerifyGetKey, policy: JwtPolicy, nowMs: number): Promise<VerifiedJwt> {
+  assertCompactJws(token);
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, getKey, {
+      algorithms: [...policy.algorithms],
+      issuer: policy.issuer,
+      audience: [...policy.audiences],
+      typ: "at+jwt",
+      clockTolerance: policy.clockToleranceSeconds,
+      requiredClaims: ["exp", "iat", "sub"],
+      currentDate: new Date(nowMs),
+    }));
+  } catch (error) {
+    throw translate(error);
+  }
+  // jose checks that `iat` is a number but not that it lies in the past (unless maxTokenAge is set).
+  const nowSeconds = Math.floor(nowMs / 1000);
+  const { iat, exp } = payload;
+  if (typeof iat !== "number" || iat > nowSeconds + policy.clockToleranceSeconds) {
+    throw new AuthError("ERR_JWT_CLAIM_INVALID", "The access token was issued in the future.");
+  }
+  if (typeof exp !== "number") throw new AuthError("ERR_JWT_CLAIM_INVALID", "The access token has no expiry.");
+  if (policy.allowedClientIds !== undefined) {
+    const clientId = payload.client_id;
+    if (typeof clientId !== "string" || !policy.allowedClientIds.has(clientId)) {
+      throw new AuthError("ERR_JWT_CLAIM_INVALID", "The access token was issued to a client that is not allowed.");
+    }
+  }
+  return { payload, expiresAt: exp };
+}
+
+const MESSAGES: Readonly<Partial<Record<AuthErrorCode, string>>> = {
+  ERR_JWT_MALFORMED: "The access token is not a well-formed JWT.",
+  ERR_JWT_ALGORITHM: "The access token's algorithm is not accepted.",
+  ERR_JWT_TYPE: "The token is not an access token (typ must be at+jwt).",
+  ERR_JWT_KEY_NOT_FOUND: "No published key matches the access token.",
+  ERR_JWT_SIGNATURE: "The access token's signature is invalid.",
+  ERR_JWT_EXPIRED: "The access token has expired.",
+};
+
+function translate(error: unknown): AuthError {
+  if (error instanceof AuthError) return error;
+  const code = classify(error);
+  const claim = error instanceof errors.JWTClaimValidationFailed ? error.claim : undefined;
+  const message = MESSAGES[code] ?? `The access token's ${claim ?? "claims"} claim is invalid.`;
+  return new AuthError(code, message, { cause: error });
+}
+
+function classify(error: unknown): AuthErrorCode {
+  if (error instanceof errors.JWTExpired) return error.claim === "exp" ? "ERR_JWT_EXPIRED" : "ERR_JWT_CLAIM_INVALID";
+  if (error instanceof errors.JWTClaimValidationFailed) return error.claim === "typ" ? "ERR_JWT_TYPE" : "ERR_JWT_CLAIM_INVALID";
+  if (error instanceof errors.JOSEAlgNotAllowed) return "ERR_JWT_ALGORITHM";
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "ERR_JWT_SIGNATURE";
+  if (
+    error instanceof errors.JWKSNoMatchingKey ||
+    error instanceof errors.JWKSMultipleMatchingKeys ||
+    error instanceof errors.JWKSInvalid ||
+    error instanceof errors.JWKInvalid ||
+    error instanceof errors.JOSENotSupported
+  ) {
+    return "ERR_JWT_KEY_NOT_FOUND";
+  }
+  // JWSInvalid, JWTInvalid (unknown crit, bad header or payload JSON) and anything unforeseen:
+  // the token is refused as malformed, never let through and never a 500.
+  return "ERR_JWT_MALFORMED";
+}

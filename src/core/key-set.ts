@@ -1,0 +1,263 @@
+/**
+ * The issuer's signing keys: OIDC discovery, then the JWKS at the discovery document's
+ * `jwks_uri`. Key selection is jose's `createLocalJWKSet`; this module decides when to fetch.
+ *
+ * Timing (all in seconds, defaults in `DEFAULT_KEY_SET_TIMING`):
+ * - younger than `maxAge`: used as is, no network;
+ * - older than `maxAge` but within `maxAge + staleWindow`: still used; one background refresh
+ *   starts (through `defer`), so no request waits for it. When the refresh fails the copy keeps
+ *   serving until the stale window closes;
+ * - older than that, or never fetched: the request waits for a fetch; when it fails the outcome
+ *   is `ERR_KEYSET_UNAVAILABLE` (503), never an allow;
+ * - a token whose `kid` is not in the set triggers one refetch, at most once per `cooldown`,
+ *   shared by every concurrent request (single flight). Within the cooldown it is refused at once.
+ */
+import { createLocalJWKSet, base64url, type JWK, type JWTVerifyGetKey } from "jose";
+import * as v from "valibot";
+import { AuthError } from "./errors.ts";
+import { fetchJson, FetchFailure, type FetchLimits } from "./http.ts";
+import type { Clock, Defer, Fetcher, Logger } from "./ports.ts";
+
+/** What a store keeps: the filtered public keys and when they were fetched. */
+export interface KeySetSnapshot {
+  readonly keys: readonly JWK[];
+  /** Milliseconds since the Unix epoch. */
+  readonly fetchedAt: number;
+}
+
+/** Where the last good key set lives between requests (and, on Workers, between isolates). */
+export interface KeySetStore {
+  get(): Promise<KeySetSnapshot | undefined>;
+  put(snapshot: KeySetSnapshot): Promise<void>;
+}
+
+export function createMemoryKeySetStore(): KeySetStore {
+  let saved: KeySetSnapshot | undefined;
+  return {
+    get: () => Promise.resolve(saved),
+    put: (snapshot) => {
+      saved = snapshot;
+      return Promise.resolve();
+    },
+  };
+}
+
+export interface KeySetTiming {
+  readonly maxAgeSeconds: number;
+  readonly staleWindowSeconds: number;
+  readonly cooldownSeconds: number;
+  readonly fetch: FetchLimits;
+}
+
+export const DEFAULT_KEY_SET_TIMING: KeySetTiming = {
+  maxAgeSeconds: 300,
+  staleWindowSeconds: 3600,
+  cooldownSeconds: 30,
+  fetch: { timeoutMs: 5000, maxBytes: 64 * 1024 },
+};
+
+export interface KeySetOptions {
+  readonly issuer: string;
+  readonly discoveryUrl: string;
+  readonly fetcher: Fetcher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly defer: Defer;
+  readonly store: KeySetStore;
+  readonly timing: KeySetTiming;
+}
+
+export type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
+
+export interface KeySet {
+  /**
+   * The published key for the token's `kid` and `alg` (for jose's `jwtVerify`), with the
+   * generation of the set it came from.
+   */
+  resolveKey(...args: Parameters<JWTVerifyGetKey>): Promise<{ key: VerificationKey; generation: number }>;
+  /**
+   * Synchronously: the generation of the key set in memory, or `undefined` when it is missing or
+   * past its stale window. The generation changes whenever the published keys change, so a cached
+   * verification tied to it ends with the key that made it. Starts a background refresh when due.
+   */
+  generation(): number | undefined;
+}
+
+interface Loaded {
+  readonly snapshot: KeySetSnapshot;
+  readonly select: JWTVerifyGetKey;
+  readonly fingerprint: string;
+  readonly generation: number;
+}
+
+const discoverySchema = v.looseObject({ issuer: v.string(), jwks_uri: v.string() });
+const jwksSchema = v.looseObject({ keys: v.array(v.looseObject({ kty: v.string() })) });
+
+export function createKeySet(options: KeySetOptions): KeySet {
+  const { clock, logger, timing, store } = options;
+  const maxAgeMs = timing.maxAgeSeconds * 1000;
+  const usableMs = maxAgeMs + timing.staleWindowSeconds * 1000;
+  let loaded: Loaded | undefined;
+  let generationCounter = 0;
+  let inflight: Promise<Loaded> | undefined;
+  let lastFetchAt = Number.NEGATIVE_INFINITY;
+
+  function adopt(snapshot: KeySetSnapshot): Loaded {
+    const fingerprint = JSON.stringify(snapshot.keys);
+    if (loaded?.fingerprint === fingerprint) {
+      loaded = { ...loaded, snapshot };
+    } else {
+      generationCounter += 1;
+      loaded = { snapshot, fingerprint, select: createLocalJWKSet({ keys: [...snapshot.keys] }), generation: generationCounter };
+    }
+    return loaded;
+  }
+
+  async function fetchKeys(): Promise<KeySetSnapshot> {
+    const started = clock();
+    const discovery = v.safeParse(discoverySchema, await fetchJson(options.fetcher, options.discoveryUrl, timing.fetch));
+    if (!discovery.success) throw new FetchFailure("discovery document lacks issuer or jwks_uri");
+    if (discovery.output.issuer !== options.issuer) {
+      throw new FetchFailure(`discovery issuer does not equal AUTHGEAR_ENDPOINT (${options.issuer}); check the configuration`);
+    }
+    const jwksUri = checkJwksUri(discovery.output.jwks_uri);
+    const jwks = v.safeParse(jwksSchema, await fetchJson(options.fetcher, jwksUri, timing.fetch));
+    if (!jwks.success) throw new FetchFailure("JWKS is not a key set");
+    const keys = jwks.output.keys.filter((jwk) => {
+      const problem = rejectKey(jwk);
+      if (problem !== undefined) logger.log("keyset_key_ignored", { kid: typeof jwk.kid === "string" ? jwk.kid : undefined, reason: problem });
+      return problem === undefined;
+    }) as JWK[];
+    if (keys.length === 0) throw new FetchFailure("JWKS holds no usable public signature key");
+    logger.log("keyset_refreshed", { keys: keys.length, ms: clock() - started });
+    return { keys, fetchedAt: clock() };
+  }
+
+  /** Single flight: concurrent callers share one fetch. A fresher copy in the store wins over a fetch. */
+  function refresh(): Promise<Loaded> {
+    inflight ??= (async () => {
+      try {
+        const shared = await store.get().catch(() => undefined);
+        if (shared !== undefined && clock() - shared.fetchedAt < maxAgeMs && shared.fetchedAt > (loaded?.snapshot.fetchedAt ?? -1)) {
+          return adopt(shared);
+        }
+        lastFetchAt = clock();
+        const snapshot = await fetchKeys();
+        await store.put(snapshot).catch((error: unknown) => {
+          logger.log("keyset_store_failed", { reason: error instanceof Error ? error.message : "unknown" });
+        });
+        return adopt(snapshot);
+      } catch (error) {
+        const reason = error instanceof FetchFailure ? error.message : "unexpected error";
+        logger.log("keyset_refresh_failed", { reason, serving_stale: loaded !== undefined && isUsable(loaded) });
+        throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.", { cause: error });
+      } finally {
+        inflight = undefined;
+      }
+    })();
+    return inflight;
+  }
+
+  function isUsable(state: Loaded): boolean {
+    return clock() - state.snapshot.fetchedAt < usableMs;
+  }
+
+  function refreshInBackgroundIfDue(state: Loaded): void {
+    const now = clock();
+    if (now - state.snapshot.fetchedAt >= maxAgeMs && inflight === undefined && now - lastFetchAt >= timing.cooldownSeconds * 1000) {
+      options.defer(refresh());
+    }
+  }
+
+  async function usable(): Promise<Loaded> {
+    if (loaded !== undefined && isUsable(loaded)) {
+      refreshInBackgroundIfDue(loaded);
+      return loaded;
+    }
+    if (loaded === undefined) {
+      const shared = await store.get().catch(() => undefined);
+      if (shared !== undefined && clock() - shared.fetchedAt < usableMs) {
+        const state = adopt(shared);
+        refreshInBackgroundIfDue(state);
+        return state;
+      }
+    }
+    return refresh();
+  }
+
+  return {
+    async resolveKey(header, token) {
+      const state = await usable();
+      try {
+        return { key: await state.select(header, token), generation: state.generation };
+      } catch (error) {
+        if (!isNoMatch(error)) throw error;
+        // An unseen kid: join the fetch already running, or start one if the cooldown allows; then retry.
+        if (inflight === undefined && clock() - lastFetchAt < timing.cooldownSeconds * 1000) throw error;
+        const next = await refresh();
+        return { key: await next.select(header, token), generation: next.generation };
+      }
+    },
+    generation() {
+      if (loaded === undefined || !isUsable(loaded)) return undefined;
+      refreshInBackgroundIfDue(loaded);
+      return loaded.generation;
+    },
+  };
+}
+
+function isNoMatch(error: unknown): boolean {
+  return error instanceof Error && "code" in error && error.code === "ERR_JWKS_NO_MATCHING_KEY";
+}
+
+function checkJwksUri(raw: string): string {
+  if (!URL.canParse(raw)) throw new FetchFailure("discovery jwks_uri is not a URL");
+  const url = new URL(raw);
+  const loopback = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/.test(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw new FetchFailure("discovery jwks_uri must use https");
+  }
+  return url.href;
+}
+
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+const CURVES: Readonly<Record<string, readonly string[]>> = { EC: ["P-256", "P-384", "P-521"], OKP: ["Ed25519"] };
+
+/** Why a published key is unusable for verifying signatures, or `undefined` when it is fine. */
+export function rejectKey(jwk: Readonly<Record<string, unknown>>): string | undefined {
+  if (PRIVATE_MEMBERS.some((member) => member in jwk)) return "not a public key";
+  if (jwk.use !== undefined && jwk.use !== "sig") return "use is not sig";
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) return "key_ops lacks verify";
+  switch (jwk.kty) {
+    case "RSA": {
+      if (typeof jwk.n !== "string" || typeof jwk.e !== "string") return "RSA key without n or e";
+      const n = decode(jwk.n);
+      const e = decode(jwk.e);
+      if (n === undefined || e === undefined) return "RSA key with malformed n or e";
+      if (bitLength(n) < 2048) return "RSA modulus shorter than 2048 bits";
+      if (bitLength(e) < 2 || (e.at(-1) ?? 0) % 2 === 0) return "RSA exponent is not an odd number above 1";
+      return undefined;
+    }
+    case "EC":
+    case "OKP":
+      return typeof jwk.crv === "string" && CURVES[jwk.kty]?.includes(jwk.crv) ? undefined : "unsupported curve";
+    default:
+      return "unsupported key type";
+  }
+}
+
+function decode(value: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
+  try {
+    return base64url.decode(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function bitLength(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length && bytes[i] === 0) i += 1;
+  const first = bytes[i];
+  return first === undefined ? 0 : (bytes.length - i - 1) * 8 + (32 - Math.clz32(first));
+}

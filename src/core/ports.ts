@@ -1,0 +1,42 @@
+/**
+ * The side effects the core performs, each behind a small interface with a simple default, so a
+ * packaging (or a test) can swap any of them.
+ */
+
+/** The subset of `fetch` the core uses. */
+export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Milliseconds since the Unix epoch. */
+export type Clock = () => number;
+
+/** A structured event: a name and flat fields. Fields never hold a token or a cookie value. */
+export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
+
+export interface Logger {
+  log(event: string, fields: LogFields): void;
+}
+
+/** Keeps a background promise alive (a Worker's `ctx.waitUntil`); the default lets it run. */
+export type Defer = (promise: Promise<unknown>) => void;
+
+/**
+ * Calls the global `fetch` unbound: on Workers, `fetch` invoked as a method of another object
+ * throws "Illegal invocation".
+ */
+export const defaultFetcher: Fetcher = (input, init) => fetch(input, init);
+
+export const systemClock: Clock = () => Date.now();
+
+/** One JSON line per event on standard output (CloudWatch and Workers Logs both parse it). */
+export const jsonLogger: Logger = {
+  log(event, fields) {
+    // eslint-disable-next-line no-console
+    console.log(JSON.stringify({ level: "info", event, ...fields }));
+  },
+};
+
+export const silentLogger: Logger = { log() { /* discards */ } };
+
+export const floatingDefer: Defer = (promise) => {
+  promise.catch(() => { /* the promise reports its own failures */ });
+};
