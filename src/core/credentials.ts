@@ -30,10 +30,10 @@ export type Credentials =
 
 const NONE: Credentials = { kind: "none" };
 
-/** RFC 6750 §2.1 b64token. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-/** RFC 9110 §11.1 auth-scheme (a token) followed by its credentials. */
-const AUTHORIZATION = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: +(.*))?$/s;
+/** RFC 6750 §2.1: `Bearer` 1*SP b64token (the scheme is matched case-insensitively, RFC 9110 §11.1). */
+const BEARER_CREDENTIALS = /^ +([A-Za-z0-9\-._~+/]+=*)$/;
+/** RFC 9110 §11.1 auth-scheme: a token. */
+const AUTH_SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
 
 export function extractCredentials(headers: HeaderReader, jwtCookieName: string | undefined): Credentials {
   const authorization = headers.get("authorization");
@@ -57,19 +57,20 @@ function parseAuthorization(value: string): Credentials | undefined {
   if (value.length > MAX_CREDENTIAL_LENGTH) {
     throw new AuthError("ERR_REQUEST_MALFORMED", `The Authorization header is longer than ${MAX_CREDENTIAL_LENGTH} characters.`);
   }
-  const match = AUTHORIZATION.exec(value.trim());
-  if (match?.[1]?.toLowerCase() !== "bearer") {
+  const scheme = AUTH_SCHEME.exec(value)?.[0] ?? "";
+  const rest = value.slice(scheme.length);
+  if (scheme.toLowerCase() !== "bearer") {
     // Another scheme. A Bearer credential joined after it (a duplicated header) is still two credentials.
     if (/,[ \t]*bearer(?:[ \t]|$)/i.test(value)) {
       throw new AuthError("ERR_REQUEST_MALFORMED", "The request carries more than one credential.");
     }
     return undefined;
   }
-  const token = match[2] ?? "";
-  if (token.includes(",")) {
+  if (rest.includes(",")) {
     throw new AuthError("ERR_REQUEST_MALFORMED", "The request carries more than one credential.");
   }
-  if (!B64TOKEN.test(token)) {
+  const token = BEARER_CREDENTIALS.exec(rest)?.[1];
+  if (token === undefined) {
     throw new AuthError("ERR_REQUEST_MALFORMED", "The Authorization header is not a well-formed Bearer credential.");
   }
   return { kind: "bearer", token, source: "header" };

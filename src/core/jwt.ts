@@ -106,12 +106,12 @@ function classify(error: unknown): AuthErrorCode {
     error instanceof errors.JWKSNoMatchingKey ||
     error instanceof errors.JWKSMultipleMatchingKeys ||
     error instanceof errors.JWKSInvalid ||
-    error instanceof errors.JWKInvalid ||
-    error instanceof errors.JOSENotSupported
+    error instanceof errors.JWKInvalid
   ) {
     return "ERR_JWT_KEY_NOT_FOUND";
   }
-  // JWSInvalid, JWTInvalid (unknown crit, bad header or payload JSON) and anything unforeseen:
+  // JWSInvalid, JWTInvalid (bad header or payload JSON), JOSENotSupported (an unknown `crit`
+  // member) and anything unforeseen:
   // the token is refused as malformed, never let through and never a 500.
   return "ERR_JWT_MALFORMED";
 }

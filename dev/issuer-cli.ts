@@ -1,0 +1,34 @@
+/**
+ * Runs the local Authgear-compatible issuer on 127.0.0.1 (port `DEV_ISSUER_PORT`, default
+ * 4010) and prints how to reach it, until SIGINT or SIGTERM.
+ */
+import { startDevIssuer } from "./issuer.ts";
+
+const rawPort = process.env.DEV_ISSUER_PORT ?? "4010";
+const port = Number(rawPort);
+if (!/^\d+$/.test(rawPort) || port > 65535) {
+  console.error(`DEV_ISSUER_PORT must be a port number (0-65535), got ${JSON.stringify(rawPort)}`);
+  process.exit(1);
+}
+
+const issuer = await startDevIssuer({ port });
+const discoveryUrl = `${issuer.origin}/.well-known/openid-configuration`;
+
+console.log(`dev issuer  ${issuer.origin}
+discovery   ${discoveryUrl}
+token       ${await issuer.mintAccessToken({ sub: "dev-user" })}
+
+curl -s ${discoveryUrl}
+curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"dev-user","roles":["admin"]}'`);
+
+const stop = (): void => {
+  issuer.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+};
+process.once("SIGINT", stop);
+process.once("SIGTERM", stop);

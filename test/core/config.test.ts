@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/core/config.ts";
+
+const ENDPOINT = "https://myapp.authgear.cloud";
+
+function configError(env: Record<string, unknown>): ConfigError {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseConfig", () => {
+  it("derives everything from the endpoint with documented defaults", () => {
+    const config = parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT });
+    expect(config).toMatchObject({
+      issuer: ENDPOINT,
+      discoveryUrl: `${ENDPOINT}/.well-known/openid-configuration`,
+      authMode: "jwt",
+      audiences: [ENDPOINT],
+      allowedClientIds: undefined,
+      algorithms: ["RS256"],
+      clockToleranceSeconds: 0,
+      jwtCookieName: undefined,
+      publicPaths: [],
+      originUrl: undefined,
+      resolverUrl: `${ENDPOINT}/_resolver/resolve`,
+      resolverCacheSeconds: 60,
+      realm: ENDPOINT,
+    });
+  });
+
+  it("normalizes a trailing slash and parses lists, trimming blanks", () => {
+    const config = parseConfig({
+      AUTHGEAR_ENDPOINT: `${ENDPOINT}/`,
+      AUDIENCE: " https://api.example.com , https://other.example.com,",
+      ALLOWED_CLIENT_IDS: "a,b",
+      ALGORITHMS: "RS256,ES256,RS256",
+      CLOCK_TOLERANCE_SECONDS: "30",
+      JWT_COOKIE_NAME: "access_token",
+      PUBLIC_PATHS: "/healthz, /public/*",
+      ORIGIN_URL: "https://origin.example.com/",
+      RESOLVER_CACHE_SECONDS: "0",
+    });
+    expect(config.issuer).toBe(ENDPOINT);
+    expect(config.audiences).toEqual(["https://api.example.com", "https://other.example.com"]);
+    expect(config.realm).toBe("https://api.example.com");
+    expect([...(config.allowedClientIds ?? [])]).toEqual(["a", "b"]);
+    expect(config.algorithms).toEqual(["RS256", "ES256"]);
+    expect(config.clockToleranceSeconds).toBe(30);
+    expect(config.jwtCookieName).toBe("access_token");
+    expect(config.publicPaths).toEqual(["/healthz", "/public/*"]);
+    expect(config.originUrl).toBe("https://origin.example.com");
+    expect(config.resolverCacheSeconds).toBe(0);
+  });
+
+  it("treats empty values as unset and ignores unrelated keys", () => {
+    const config = parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, AUDIENCE: "", ALGORITHMS: "  ", AWS_REGION: "eu-west-1", KV: {} });
+    expect(config.audiences).toEqual([ENDPOINT]);
+    expect(config.algorithms).toEqual(["RS256"]);
+  });
+
+  it.each([
+    ["http://127.0.0.1:3000", "http://127.0.0.1:3000"],
+    ["http://localhost:8080", "http://localhost:8080"],
+    ["http://[::1]:8080", "http://[::1]:8080"],
+  ])("allows http only for loopback hosts: %s", (endpoint, issuer) => {
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: endpoint }).issuer).toBe(issuer);
+  });
+
+  it.each([
+    ["missing", undefined, "is required"],
+    ["not a URL", "myapp.authgear.cloud", "not an absolute URL"],
+    ["plain http", "http://myapp.authgear.cloud", "https"],
+    ["http on a private address", "http://10.0.0.1", "https"],
+    ["http on a look-alike host", "http://127.0.0.1.evil.example", "https"],
+    ["a path", `${ENDPOINT}/oauth2`, "origin"],
+    ["a query", `${ENDPOINT}/?x=1`, "origin"],
+    ["an empty query", `${ENDPOINT}?`, "origin"],
+    ["a fragment", `${ENDPOINT}#x`, "fragment"],
+    ["credentials", "https://user:pass@myapp.authgear.cloud", "credentials"],
+    ["another scheme", "ftp://myapp.authgear.cloud", "https"],
+  ])("refuses an endpoint that is %s", (_name, endpoint, message) => {
+    const error = configError({ AUTHGEAR_ENDPOINT: endpoint });
+    expect(error.code).toBe("ERR_CONFIG_INVALID");
+    expect(error.keys).toEqual(["AUTHGEAR_ENDPOINT"]);
+    expect(error.message).toContain(message);
+  });
+
+  it.each([
+    ["ALGORITHMS", "HS256"],
+    ["ALGORITHMS", "none"],
+    ["ALGORITHMS", "RS256,NONE"],
+    ["ALGORITHMS", ","],
+    ["AUDIENCE", ","],
+    ["ALLOWED_CLIENT_IDS", " , "],
+    ["CLOCK_TOLERANCE_SECONDS", "-1"],
+    ["CLOCK_TOLERANCE_SECONDS", "1.5"],
+    ["CLOCK_TOLERANCE_SECONDS", "301"],
+    ["CLOCK_TOLERANCE_SECONDS", "ten"],
+    ["JWT_COOKIE_NAME", "a b"],
+    ["JWT_COOKIE_NAME", "a;b"],
+    ["AUTH_MODE", "magic"],
+    ["AUTH_MODE", "resolver"],
+    ["PUBLIC_PATHS", "healthz"],
+    ["PUBLIC_PATHS", "/public/../admin"],
+    ["PUBLIC_PATHS", "/a/*/b"],
+    ["PUBLIC_PATHS", "/a%2fb"],
+    ["PUBLIC_PATHS", "//public"],
+    ["PUBLIC_PATHS", "/a;b"],
+    ["ROUTES", "[]"],
+    ["ORIGIN_URL", "not a url"],
+    ["ORIGIN_URL", "https://origin.example.com/?q=1"],
+    ["RESOLVER_URL", "http://resolver.example.com/"],
+    ["RESOLVER_CACHE_SECONDS", "3601"],
+  ])("refuses %s=%j", (key, value) => {
+    const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, [key]: value });
+    expect(error.keys).toEqual([key]);
+  });
+
+  it("names every bad key in one message", () => {
+    const error = configError({
+      AUTHGEAR_ENDPOINT: "http://example.com",
+      ALGORITHMS: "HS256",
+      CLOCK_TOLERANCE_SECONDS: "-5",
+      AUDIENCE: ",",
+      JWT_COOKIE_NAME: "bad name",
+    });
+    expect(new Set(error.keys)).toEqual(
+      new Set(["AUTHGEAR_ENDPOINT", "ALGORITHMS", "CLOCK_TOLERANCE_SECONDS", "AUDIENCE", "JWT_COOKIE_NAME"]),
+    );
+    for (const key of error.keys) expect(error.message).toContain(`${key}:`);
+  });
+});

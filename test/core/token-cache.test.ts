@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import type { Identity } from "../../src/core/identity.ts";
+import { createTokenCache } from "../../src/core/token-cache.ts";
+
+const identity: Identity = {
+  userId: "u",
+  isAnonymous: false,
+  isVerified: true,
+  canReauthenticate: false,
+  roles: [],
+  amr: [],
+  authenticatedAt: undefined,
+  clientId: undefined,
+  scopes: [],
+};
+const NOW = 1_800_000_000_000;
+const EXP = NOW / 1000 + 600;
+
+describe("token cache", () => {
+  it("stays bounded under any number of distinct tokens, evicting the least recently used", () => {
+    const cache = createTokenCache({ maxEntries: 100, maxAgeSeconds: 300 });
+    for (let i = 0; i < 10_000; i += 1) cache.set(`token-${i}`, { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.size).toBe(100);
+    expect(cache.get("token-0", NOW, 1, 0)).toBeUndefined();
+    expect(cache.get("token-9900", NOW, 1, 0)).toBe(identity);
+    cache.set("token-new", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.get("token-9900", NOW, 1, 0)).toBe(identity);
+    expect(cache.get("token-9901", NOW, 1, 0)).toBeUndefined();
+  });
+
+  it("serves an entry only for the key generation that made it", () => {
+    const cache = createTokenCache({ maxEntries: 10, maxAgeSeconds: 300 });
+    cache.set("t", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.get("t", NOW, 2, 0)).toBeUndefined();
+    expect(cache.get("t", NOW, 1, 0)).toBeUndefined();
+    cache.set("t", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.get("t", NOW, undefined, 0)).toBeUndefined();
+  });
+
+  it("honours exp with the clock tolerance, and the maximum age", () => {
+    const cache = createTokenCache({ maxEntries: 10, maxAgeSeconds: 300 });
+    cache.set("t", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.get("t", NOW + 299_999, 1, 0)).toBe(identity);
+    expect(cache.get("t", NOW + 300_000, 1, 0)).toBeUndefined();
+    const short = createTokenCache({ maxEntries: 10, maxAgeSeconds: 3600 });
+    short.set("t", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(short.get("t", EXP * 1000 + 4_000, 1, 5)).toBe(identity);
+    expect(short.get("t", EXP * 1000, 1, 0)).toBeUndefined();
+  });
+
+  it("caches nothing with maxEntries 0", () => {
+    const cache = createTokenCache({ maxEntries: 0, maxAgeSeconds: 300 });
+    cache.set("t", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.size).toBe(0);
+  });
+});
