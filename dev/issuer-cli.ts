@@ -14,12 +14,23 @@ if (!/^\d+$/.test(rawPort) || port > 65535) {
 const issuer = await startDevIssuer({ port });
 const discoveryUrl = `${issuer.origin}/.well-known/openid-configuration`;
 
-console.log(`dev issuer  ${issuer.origin}
-discovery   ${discoveryUrl}
-token       ${await issuer.mintAccessToken({ sub: "dev-user" })}
+const token = await issuer.mintAccessToken({ sub: "dev-user" });
+const endpoint = port === 4010 ? "" : `AUTHGEAR_ENDPOINT=${issuer.origin} `;
+console.log(`authgear-edge: the local Authgear-compatible dev issuer (the Worker gateway is not built yet;
+until it is, npm start runs the issuer alone and the core is tried with the verify command below).
 
-curl -s ${discoveryUrl}
-curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"dev-user","roles":["admin"]}'`);
+dev issuer  ${issuer.origin}
+discovery   ${discoveryUrl}
+token       ${token}
+
+# mint another access token
+curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"dev-user","roles":["admin"]}'
+# verify it with the core, as the gateway will (in another terminal)
+${endpoint}npx tsx dev/verify-cli.ts ${token}
+# the same request without a token is refused
+${endpoint}npx tsx dev/verify-cli.ts ""
+
+Ctrl-C stops the issuer.`);
 
 const stop = (): void => {
   issuer.close().then(

@@ -11,7 +11,7 @@ export type AuthErrorCode =
   | "ERR_CREDENTIALS_MISSING"
   /** Two credentials, a malformed `Authorization` value, a duplicated cookie, an oversize credential. */
   | "ERR_REQUEST_MALFORMED"
-  /** Not a strict JWS compact serialization, or an unreadable header or payload. */
+  /** Not a strict JWS compact serialization, an unreadable header or payload, or an unknown `crit`. */
   | "ERR_JWT_MALFORMED"
   /** `alg` is not in the allow-list (this includes `none` in any casing). */
   | "ERR_JWT_ALGORITHM"
@@ -23,7 +23,7 @@ export type AuthErrorCode =
   | "ERR_JWT_SIGNATURE"
   /** `exp` has passed. */
   | "ERR_JWT_EXPIRED"
-  /** A registered claim is wrong or missing: `iss`, `aud`, `iat`, `nbf`, `sub`, `client_id`, or an unknown `crit`. */
+  /** A registered claim is wrong or missing: `iss`, `aud`, `iat`, `nbf`, `sub`, `client_id`. */
   | "ERR_JWT_CLAIM_INVALID"
   /** An identity claim has the wrong type or a value that cannot travel in a header. */
   | "ERR_IDENTITY_CLAIM_INVALID"
@@ -51,14 +51,16 @@ export interface ErrorDescription {
   readonly bearerError?: BearerErrorName;
   /** Whether the condition is temporary (the gate adds `Retry-After`). */
   readonly retryable: boolean;
+  /** The `error` member of the JSON body. */
+  readonly bodyError: string;
 }
 
 export function describeError(code: AuthErrorCode): ErrorDescription {
   switch (code) {
     case "ERR_CREDENTIALS_MISSING":
-      return { status: 401, retryable: false };
+      return { status: 401, retryable: false, bodyError: "unauthorized" };
     case "ERR_REQUEST_MALFORMED":
-      return { status: 400, bearerError: "invalid_request", retryable: false };
+      return { status: 400, bearerError: "invalid_request", retryable: false, bodyError: "invalid_request" };
     case "ERR_JWT_MALFORMED":
     case "ERR_JWT_ALGORITHM":
     case "ERR_JWT_TYPE":
@@ -67,11 +69,11 @@ export function describeError(code: AuthErrorCode): ErrorDescription {
     case "ERR_JWT_EXPIRED":
     case "ERR_JWT_CLAIM_INVALID":
     case "ERR_IDENTITY_CLAIM_INVALID":
-      return { status: 401, bearerError: "invalid_token", retryable: false };
+      return { status: 401, bearerError: "invalid_token", retryable: false, bodyError: "invalid_token" };
     case "ERR_KEYSET_UNAVAILABLE":
-      return { status: 503, retryable: true };
+      return { status: 503, retryable: true, bodyError: "temporarily_unavailable" };
     case "ERR_CONFIG_INVALID":
-      return { status: 500, retryable: false };
+      return { status: 500, retryable: false, bodyError: "server_error" };
   }
 }
 
@@ -96,15 +98,13 @@ export function errorResponse(error: AuthError, realm: string): ErrorResponse {
     "content-type": "application/json; charset=utf-8",
     "cache-control": "no-store",
   };
-  if (description.status === 401 || description.status === 400 || description.status === 403) {
+  if (description.status === 400 || description.status === 401 || description.status === 403) {
     headers["www-authenticate"] = bearerChallenge(realm, description.bearerError, error.message);
   }
   if (description.retryable) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
-  const publicMessage =
-    error.code === "ERR_CONFIG_INVALID" ? "The gateway is misconfigured." : error.message;
   const body = JSON.stringify({
-    error: description.bearerError ?? (description.retryable ? "temporarily_unavailable" : description.status === 401 ? "unauthorized" : "server_error"),
-    error_description: publicMessage,
+    error: description.bodyError,
+    error_description: error.code === "ERR_CONFIG_INVALID" ? "The gateway is misconfigured." : error.message,
     code: error.code,
   });
   return { status: description.status, headers, body };
