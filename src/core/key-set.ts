@@ -8,13 +8,14 @@
  *   starts (through `defer`), so no request waits for it. When the refresh fails the copy keeps
  *   serving until the stale window closes;
  * - older than that, or never fetched: the request waits for a fetch; when it fails the outcome
- *   is `ERR_KEYSET_UNAVAILABLE` (503), never an allow;
+ *   is `ERR_KEYSET_UNAVAILABLE` (503), never an allow, and for the next `RETRY_AFTER_SECONDS`
+ *   requests get that answer at once, without another fetch;
  * - a token whose `kid` is not in the set triggers one refetch, at most once per `cooldown`,
  *   shared by every concurrent request (single flight). Within the cooldown it is refused at once.
  */
 import { createLocalJWKSet, base64url, type JWK, type JWTVerifyGetKey } from "jose";
 import * as v from "valibot";
-import { AuthError } from "./errors.ts";
+import { AuthError, RETRY_AFTER_SECONDS } from "./errors.ts";
 import { fetchJson, FetchFailure, type FetchLimits } from "./http.ts";
 import type { Clock, Defer, Fetcher, Logger } from "./ports.ts";
 
@@ -101,6 +102,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
   let generationCounter = 0;
   let inflight: Promise<Loaded> | undefined;
   let lastFetchAt = Number.NEGATIVE_INFINITY;
+  let lastFailureAt = Number.NEGATIVE_INFINITY;
 
   function adopt(snapshot: KeySetSnapshot): Loaded {
     const fingerprint = JSON.stringify(snapshot.keys);
@@ -148,6 +150,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
         });
         return adopt(snapshot);
       } catch (error) {
+        lastFailureAt = clock();
         const reason = error instanceof FetchFailure ? error.message : "unexpected error";
         logger.log("keyset_refresh_failed", { reason, serving_stale: loaded !== undefined && isUsable(loaded) });
         throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.", { cause: error });
@@ -181,6 +184,11 @@ export function createKeySet(options: KeySetOptions): KeySet {
         refreshInBackgroundIfDue(state);
         return state;
       }
+    }
+    // With no usable copy, a failed fetch is not retried for RETRY_AFTER_SECONDS: requests fail
+    // fast with 503 instead of each waiting for a timeout, and a down issuer is not hammered.
+    if (inflight === undefined && clock() - lastFailureAt < RETRY_AFTER_SECONDS * 1000) {
+      throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.");
     }
     return refresh();
   }

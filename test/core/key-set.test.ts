@@ -121,7 +121,13 @@ describe("outages", () => {
     h.advance(600);
     // 300 s max age + 3600 s stale window have passed: no copy is usable.
     expect(await outcome(h, await issuer.mintAccessToken({ issuedAt: h.nowSeconds() }))).toBe("ERR_KEYSET_UNAVAILABLE");
+    // For Retry-After seconds the 503 comes at once, without hammering the issuer...
     issuer.setFailure("none");
+    const before = issuer.hits.discovery;
+    expect(await outcome(h, await issuer.mintAccessToken({ issuedAt: h.nowSeconds() }))).toBe("ERR_KEYSET_UNAVAILABLE");
+    expect(issuer.hits.discovery).toBe(before);
+    // ...then the next request fetches again and recovers.
+    h.advance(5);
     expect(await outcome(h, await issuer.mintAccessToken({ issuedAt: h.nowSeconds() }))).toBe("ok");
   });
 
