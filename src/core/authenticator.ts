@@ -3,7 +3,7 @@
  * one authenticator per isolate or container (the key set and the verified-token cache live in
  * it) and calls `authenticate` per request.
  */
-import type { Config } from "./config.ts";
+import { ConfigError, parseConfig, type Config } from "./config.ts";
 import { extractCredentials, type HeaderReader } from "./credentials.ts";
 import { AuthError } from "./errors.ts";
 import { identityFromClaims, type Identity } from "./identity.ts";
@@ -95,4 +95,30 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
       }
     },
   };
+}
+
+/**
+ * What a packaging calls once per isolate or container: parses the configuration and builds the
+ * authenticator. A bad configuration is logged once (`config_invalid`, naming every bad key) and
+ * yields an authenticator that refuses every request with `ERR_CONFIG_INVALID` (500): it never
+ * fails open, and the process does not crash.
+ */
+export function createAuthenticatorFromEnv(env: Readonly<Record<string, unknown>>, deps: AuthenticatorDeps = {}): {
+  readonly authenticator: Authenticator;
+  readonly config: Config | undefined;
+} {
+  try {
+    const config = parseConfig(env);
+    return { authenticator: createAuthenticator(config, deps), config };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    (deps.logger ?? jsonLogger).log("config_invalid", { keys: error.keys.join(","), message: error.message });
+    return {
+      config: undefined,
+      authenticator: {
+        authenticate: () => Promise.resolve({ ok: false, error }),
+        verifyToken: () => Promise.reject(error),
+      },
+    };
+  }
 }

@@ -1,5 +1,5 @@
 /** The public surface of the verification core. Packagings import from here only. */
-export { createAuthenticator, type Authenticator, type AuthenticatorDeps, type AuthResult } from "./authenticator.ts";
+export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type AuthResult } from "./authenticator.ts";
 export { parseConfig, ConfigError, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode } from "./config.ts";
 export { extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH, type Credentials, type HeaderReader } from "./credentials.ts";
 export { AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type ErrorResponse } from "./errors.ts";

@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { createAuthenticatorFromEnv } from "../../src/core/authenticator.ts";
 import { identityHeaders } from "../../src/core/identity.ts";
 import { MAX_CREDENTIAL_LENGTH } from "../../src/core/credentials.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
@@ -176,6 +177,7 @@ describe("named attacks", () => {
       ["jwk", () => ({ jwk: attacker.publicJwk })],
       ["jku", () => ({ jku: attackerUrl, kid: "attacker" })],
       ["x5u", () => ({ x5u: attackerUrl, kid: "attacker" })],
+      ["x5c", () => ({ x5c: ["MIIBszCCAVmgAwIBAgIUQ2k="], kid: "attacker" })],
       ["jku with the real kid", () => ({ jku: attackerUrl, kid: issuer.signingKid })],
       ["jwk with the real kid", () => ({ jwk: attacker.publicJwk, kid: issuer.signingKid })],
     ])("refuses an attacker-signed token with an embedded %s", async (_name, header) => {
@@ -246,6 +248,24 @@ describe("named attacks", () => {
     const claims = claimsOf(await issuer.mintAccessToken());
     const token = await new SignJWT(claims).setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: issuer.signingKid }).sign(privateKey);
     expect(await outcome(h, token)).toBe("ERR_JWT_SIGNATURE");
+  });
+});
+
+describe("a bad configuration", () => {
+  it("is logged once, naming every bad key, and refuses every request without crashing", async () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const { authenticator, config } = createAuthenticatorFromEnv(
+      { AUTHGEAR_ENDPOINT: "http://example.com", ALGORITHMS: "HS256" },
+      { logger: { log: (event, fields) => logs.push({ event, ...fields }) } },
+    );
+    expect(config).toBeUndefined();
+    expect(logs).toEqual([expect.objectContaining({ event: "config_invalid", keys: "AUTHGEAR_ENDPOINT,ALGORITHMS" })]);
+    const token = await issuer.mintAccessToken();
+    for (let i = 0; i < 3; i += 1) {
+      const result = await authenticator.authenticate(bearer(token));
+      expect(result.ok || result.error.code).toBe("ERR_CONFIG_INVALID");
+    }
+    expect(logs).toHaveLength(1);
   });
 });
 
