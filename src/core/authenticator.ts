@@ -7,7 +7,7 @@ import { ConfigError, parseConfig, type Config } from "./config.ts";
 import { extractCredentials, type HeaderReader } from "./credentials.ts";
 import { AuthError } from "./errors.ts";
 import { identityFromClaims, type Identity } from "./identity.ts";
-import { verifyJwt, type JwtPolicy } from "./jwt.ts";
+import { createJwtVerifier } from "./jwt.ts";
 import {
   createKeySet,
   createMemoryKeySetStore,
@@ -58,7 +58,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     timing: { ...DEFAULT_KEY_SET_TIMING, ...deps.keySetTiming },
   });
   const cache = createTokenCache({ ...DEFAULT_TOKEN_CACHE, ...deps.tokenCache });
-  const policy: JwtPolicy = config;
+  const verifyJwt = createJwtVerifier(config);
 
   async function verifyToken(token: string): Promise<Identity> {
     const now = clock();
@@ -72,7 +72,6 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
         keyGeneration = resolved.generation;
         return resolved.key;
       },
-      policy,
       now,
     );
     const identity = identityFromClaims(payload);

@@ -2,7 +2,7 @@
  * Verifies one JWT access token with jose, under the validation profile of
  * authgear-contract.md §2 and RFC 9068 / RFC 8725.
  */
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { Algorithm } from "./config.ts";
 import { AuthError, type AuthErrorCode } from "./errors.ts";
 
@@ -47,23 +47,34 @@ export interface VerifiedJwt {
   readonly expiresAt: number;
 }
 
-/** Verifies signature and claims; every failure is an `AuthError` with a stable code and a fixed message. */
-export async function verifyJwt(token: string, getKey: JWTVerifyGetKey, policy: JwtPolicy, nowMs: number): Promise<VerifiedJwt> {
-  assertCompactJws(token);
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(token, getKey, {
-      algorithms: [...policy.algorithms],
-      issuer: policy.issuer,
-      audience: [...policy.audiences],
-      typ: "at+jwt",
-      clockTolerance: policy.clockToleranceSeconds,
-      requiredClaims: ["exp", "iat", "sub"],
-      currentDate: new Date(nowMs),
-    }));
-  } catch (error) {
-    throw translate(error);
-  }
+export type JwtVerifier = (token: string, getKey: JWTVerifyGetKey, nowMs: number) => Promise<VerifiedJwt>;
+
+/**
+ * Builds the verifier for one policy (jose's options are built once, here). It checks signature
+ * and claims; every failure is an `AuthError` with a stable code and a fixed message.
+ */
+export function createJwtVerifier(policy: JwtPolicy): JwtVerifier {
+  const options = {
+    algorithms: [...policy.algorithms],
+    issuer: policy.issuer,
+    audience: [...policy.audiences],
+    typ: "at+jwt",
+    clockTolerance: policy.clockToleranceSeconds,
+    requiredClaims: ["exp", "iat", "sub"],
+  } as const satisfies JWTVerifyOptions;
+  return async function verifyJwt(token, getKey, nowMs) {
+    assertCompactJws(token);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, { ...options, currentDate: new Date(nowMs) }));
+    } catch (error) {
+      throw translate(error);
+    }
+    return checkClaims(payload, policy, nowMs);
+  };
+}
+
+function checkClaims(payload: JWTPayload, policy: JwtPolicy, nowMs: number): VerifiedJwt {
   // jose checks that `iat` is a number but not that it lies in the past (unless maxTokenAge is set).
   const nowSeconds = Math.floor(nowMs / 1000);
   const { iat, exp } = payload;
