@@ -93,6 +93,7 @@ interface Loaded {
 
 const discoverySchema = v.looseObject({ issuer: v.string(), jwks_uri: v.string() });
 const jwksSchema = v.looseObject({ keys: v.array(v.looseObject({ kty: v.string() })) });
+const snapshotSchema = v.object({ keys: jwksSchema.entries.keys, fetchedAt: v.pipe(v.number(), v.finite()) });
 
 export function createKeySet(options: KeySetOptions): KeySet {
   const { clock, logger, timing, store } = options;
@@ -135,11 +136,24 @@ export function createKeySet(options: KeySetOptions): KeySet {
     return { keys, fetchedAt: clock() };
   }
 
+  /** The store's copy, if it is well formed and still holds usable keys; a store failure is logged and ignored. */
+  async function readStore(): Promise<KeySetSnapshot | undefined> {
+    try {
+      const parsed = v.safeParse(snapshotSchema, await store.get());
+      if (!parsed.success) return undefined;
+      const keys = parsed.output.keys.filter((jwk) => rejectKey(jwk) === undefined) as JWK[];
+      return keys.length === 0 ? undefined : { keys, fetchedAt: parsed.output.fetchedAt };
+    } catch (error) {
+      logger.log("keyset_store_failed", { reason: error instanceof Error ? error.message : "unknown" });
+      return undefined;
+    }
+  }
+
   /** Single flight: concurrent callers share one fetch. A fresher copy in the store wins over a fetch. */
   function refresh(): Promise<Loaded> {
     inflight ??= (async () => {
       try {
-        const shared = await store.get().catch(() => undefined);
+        const shared = await readStore();
         if (shared !== undefined && clock() - shared.fetchedAt < maxAgeMs && shared.fetchedAt > (loaded?.snapshot.fetchedAt ?? -1)) {
           return adopt(shared);
         }
@@ -178,7 +192,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
       return loaded;
     }
     if (loaded === undefined) {
-      const shared = await store.get().catch(() => undefined);
+      const shared = await readStore();
       if (shared !== undefined && clock() - shared.fetchedAt < usableMs) {
         const state = adopt(shared);
         refreshInBackgroundIfDue(state);

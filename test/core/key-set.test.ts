@@ -157,6 +157,15 @@ describe("the key-set store", () => {
     expect(seed.fetched).toEqual([]);
   });
 
+  it("ignores a corrupted copy in the store and fetches instead", async () => {
+    for (const junk of [{ keys: "nope", fetchedAt: Date.now() }, { keys: [{ kty: "oct", k: "c2VjcmV0" }], fetchedAt: Date.now() }, "garbage"]) {
+      const store: KeySetStore = { get: () => Promise.resolve(junk as unknown as KeySetSnapshot), put: () => Promise.resolve() };
+      const h = harness(issuer, {}, { keySetStore: store });
+      expect(await outcome(h, await issuer.mintAccessToken())).toBe("ok");
+      expect(h.fetched).toHaveLength(2);
+    }
+  });
+
   it("keeps working when the store fails", async () => {
     const broken: KeySetStore = {
       get: () => Promise.reject(new Error("store down")),
