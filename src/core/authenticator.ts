@@ -26,7 +26,7 @@ export interface AuthenticatorDeps {
   readonly clock?: Clock;
   /** Default: one JSON line per event on the console. */
   readonly logger?: Logger;
-  /** Keeps background key-set refreshes alive; a Worker passes `ctx.waitUntil`. */
+  /** Keeps background key-set refreshes alive when a call passes none; default: let them run. */
   readonly defer?: Defer;
   /** Default: in memory, per isolate or container. */
   readonly keySetStore?: KeySetStore;
@@ -38,11 +38,16 @@ export type AuthResult =
   | { readonly ok: true; readonly identity: Identity; readonly source: "header" | "cookie" }
   | { readonly ok: false; readonly error: AuthError };
 
+export interface CallOptions {
+  /** Keeps a background key-set refresh started by this call alive: a Worker passes `ctx.waitUntil`. */
+  readonly defer?: Defer;
+}
+
 export interface Authenticator {
   /** Never throws: every failure is a result with a stable code. */
-  authenticate(headers: HeaderReader): Promise<AuthResult>;
+  authenticate(headers: HeaderReader, options?: CallOptions): Promise<AuthResult>;
   /** Verifies one access token (cached); throws `AuthError`. */
-  verifyToken(token: string): Promise<Identity>;
+  verifyToken(token: string, options?: CallOptions): Promise<Identity>;
 }
 
 export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}): Authenticator {
@@ -53,22 +58,23 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     fetcher: deps.fetcher ?? defaultFetcher,
     clock,
     logger: deps.logger ?? jsonLogger,
-    defer: deps.defer ?? floatingDefer,
     store: deps.keySetStore ?? createMemoryKeySetStore(),
     timing: { ...DEFAULT_KEY_SET_TIMING, ...deps.keySetTiming },
   });
   const cache = createTokenCache({ ...DEFAULT_TOKEN_CACHE, ...deps.tokenCache });
   const verifyJwt = createJwtVerifier(config);
+  const defaultDefer = deps.defer ?? floatingDefer;
 
-  async function verifyToken(token: string): Promise<Identity> {
+  async function verifyToken(token: string, options?: CallOptions): Promise<Identity> {
+    const defer = options?.defer ?? defaultDefer;
     const now = clock();
-    const cached = cache.get(token, now, keySet.generation(), config.clockToleranceSeconds);
+    const cached = cache.get(token, now, keySet.generation(defer), config.clockToleranceSeconds);
     if (cached !== undefined) return cached;
     let keyGeneration = 0;
     const { payload, expiresAt } = await verifyJwt(
       token,
       async (header, input) => {
-        const resolved = await keySet.resolveKey(header, input);
+        const resolved = await keySet.resolveKey(defer, header, input);
         keyGeneration = resolved.generation;
         return resolved.key;
       },
@@ -81,13 +87,13 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
 
   return {
     verifyToken,
-    async authenticate(headers) {
+    async authenticate(headers, options) {
       try {
         const credentials = extractCredentials(headers, config.jwtCookieName);
         if (credentials.kind === "none") {
           return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
         }
-        return { ok: true, identity: await verifyToken(credentials.token), source: credentials.source };
+        return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
       } catch (error) {
         if (error instanceof AuthError) return { ok: false, error };
         return { ok: false, error: new AuthError("ERR_JWT_MALFORMED", "The access token could not be verified.", { cause: error }) };

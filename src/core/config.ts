@@ -57,7 +57,7 @@ const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
 /** RFC 6265 §4.1.1 cookie-name: an RFC 9110 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** `/exact` or `/prefix/*`; dot segments, `%`, `\`, `;`, `?`, `#` and inner `*` are refused. */
-const PATH_PATTERN = /^\/(?:[A-Za-z0-9\-._~!$&'()+,=:@]+\/?)*(?:\*)?$/;
+const PATH_PATTERN = /^(?:\/[A-Za-z0-9\-._~!$&'()+,=:@]+)*(?:\/\*|\/)?$/;
 
 function parseUrl(raw: string): URL | string {
   if (!URL.canParse(raw)) return "is not an absolute URL";
@@ -129,7 +129,7 @@ const schema = v.object({
       v.string(),
       v.transform(list),
       v.check(
-        (patterns) => patterns.every((p) => PATH_PATTERN.test(p) && !/(^|\/)\.\.?(\/|\*?$)/.test(p) && !/\/\//.test(p)),
+        (patterns) => patterns.every((p) => p !== "" && PATH_PATTERN.test(p) && !/\/\.\.?(?=\/|$)/.test(p)),
         "must be comma-separated paths starting with / (an optional trailing /* matches a subtree); no dot segments, %, \\, ;, ? or #",
       ),
     ),

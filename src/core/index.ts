@@ -1,5 +1,5 @@
 /** The public surface of the verification core. Packagings import from here only. */
-export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type AuthResult } from "./authenticator.ts";
+export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type CallOptions, type AuthResult } from "./authenticator.ts";
 export { parseConfig, ConfigError, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode } from "./config.ts";
 export { extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH, type Credentials, type HeaderReader } from "./credentials.ts";
 export { AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type ErrorResponse } from "./errors.ts";
@@ -7,3 +7,4 @@ export { identityFromClaims, identityHeaders, IDENTITY_HEADER_PREFIX, type Ident
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { jsonLogger, silentLogger, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
+export { assertUnambiguousPath, createPublicPathMatcher } from "./paths.ts";

@@ -63,25 +63,28 @@ export interface KeySetOptions {
   readonly fetcher: Fetcher;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly defer: Defer;
   readonly store: KeySetStore;
   readonly timing: KeySetTiming;
 }
 
 export type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
 
+/**
+ * Both methods may start a background refresh; `defer` keeps it alive (a Worker passes the
+ * current request's `ctx.waitUntil`).
+ */
 export interface KeySet {
   /**
    * The published key for the token's `kid` and `alg` (for jose's `jwtVerify`), with the
    * generation of the set it came from.
    */
-  resolveKey(...args: Parameters<JWTVerifyGetKey>): Promise<{ key: VerificationKey; generation: number }>;
+  resolveKey(defer: Defer, ...args: Parameters<JWTVerifyGetKey>): Promise<{ key: VerificationKey; generation: number }>;
   /**
    * Synchronously: the generation of the key set in memory, or `undefined` when it is missing or
    * past its stale window. The generation changes whenever the published keys change, so a cached
-   * verification tied to it ends with the key that made it. Starts a background refresh when due.
+   * verification tied to it ends with the key that made it.
    */
-  generation(): number | undefined;
+  generation(defer: Defer): number | undefined;
 }
 
 interface Loaded {
@@ -179,23 +182,23 @@ export function createKeySet(options: KeySetOptions): KeySet {
     return clock() - state.snapshot.fetchedAt < usableMs;
   }
 
-  function refreshInBackgroundIfDue(state: Loaded): void {
+  function refreshInBackgroundIfDue(state: Loaded, defer: Defer): void {
     const now = clock();
     if (now - state.snapshot.fetchedAt >= maxAgeMs && inflight === undefined && now - lastFetchAt >= timing.cooldownSeconds * 1000) {
-      options.defer(refresh());
+      defer(refresh());
     }
   }
 
-  async function usable(): Promise<Loaded> {
+  async function usable(defer: Defer): Promise<Loaded> {
     if (loaded !== undefined && isUsable(loaded)) {
-      refreshInBackgroundIfDue(loaded);
+      refreshInBackgroundIfDue(loaded, defer);
       return loaded;
     }
     if (loaded === undefined) {
       const shared = await readStore();
       if (shared !== undefined && clock() - shared.fetchedAt < usableMs) {
         const state = adopt(shared);
-        refreshInBackgroundIfDue(state);
+        refreshInBackgroundIfDue(state, defer);
         return state;
       }
     }
@@ -208,8 +211,8 @@ export function createKeySet(options: KeySetOptions): KeySet {
   }
 
   return {
-    async resolveKey(header, token) {
-      const state = await usable();
+    async resolveKey(defer, header, token) {
+      const state = await usable(defer);
       try {
         return { key: await state.select(header, token), generation: state.generation };
       } catch (error) {
@@ -220,9 +223,9 @@ export function createKeySet(options: KeySetOptions): KeySet {
         return { key: await next.select(header, token), generation: next.generation };
       }
     },
-    generation() {
+    generation(defer) {
       if (loaded === undefined || !isUsable(loaded)) return undefined;
-      refreshInBackgroundIfDue(loaded);
+      refreshInBackgroundIfDue(loaded, defer);
       return loaded.generation;
     },
   };

@@ -41,7 +41,7 @@ describe("parseConfig", () => {
       ALGORITHMS: "RS256,ES256,RS256",
       CLOCK_TOLERANCE_SECONDS: "30",
       JWT_COOKIE_NAME: "access_token",
-      PUBLIC_PATHS: "/healthz, /public/*",
+      PUBLIC_PATHS: "/healthz, /public/*,/,/docs/,/.well-known/*,/v1.2/x",
       ORIGIN_URL: "https://origin.example.com/",
       RESOLVER_CACHE_SECONDS: "0",
     });
@@ -52,7 +52,7 @@ describe("parseConfig", () => {
     expect(config.algorithms).toEqual(["RS256", "ES256"]);
     expect(config.clockToleranceSeconds).toBe(30);
     expect(config.jwtCookieName).toBe("access_token");
-    expect(config.publicPaths).toEqual(["/healthz", "/public/*"]);
+    expect(config.publicPaths).toEqual(["/healthz", "/public/*", "/", "/docs/", "/.well-known/*", "/v1.2/x"]);
     expect(config.originUrl).toBe("https://origin.example.com");
     expect(config.resolverCacheSeconds).toBe(0);
   });
@@ -111,6 +111,12 @@ describe("parseConfig", () => {
     ["PUBLIC_PATHS", "/a%2fb"],
     ["PUBLIC_PATHS", "//public"],
     ["PUBLIC_PATHS", "/a;b"],
+    ["PUBLIC_PATHS", "/public*"],
+    ["PUBLIC_PATHS", "/./x"],
+    ["PUBLIC_PATHS", "/x/.."],
+    ["PUBLIC_PATHS", "/x/../*"],
+    ["PUBLIC_PATHS", "/a\\b"],
+    ["PUBLIC_PATHS", "/a?b"],
     ["ROUTES", "[]"],
     ["ORIGIN_URL", "not a url"],
     ["ORIGIN_URL", "https://origin.example.com/?q=1"],

@@ -1,0 +1,42 @@
+/**
+ * Path decisions that cannot be talked past. The gate decides on exactly the path it forwards:
+ * the `pathname` of the WHATWG-parsed request URL (dot segments, `%2e` segments and `\` already
+ * resolved by the parser). What an origin might still read differently from the gate is refused
+ * as ambiguous instead of guessed at: encoded `/`, `\`, `.` and NUL (and their double encodings),
+ * `;` path parameters, empty segments (`//`) and control characters.
+ */
+import { AuthError } from "./errors.ts";
+
+/**
+ * `%2f` `%5c` `%2e` `%00` (any case), their double encodings (`%252f`, ...), `;`, `//`, and
+ * characters outside printable ASCII that a parser would have percent-encoded.
+ */
+const AMBIGUOUS = /%(?:25)*(?:2f|5c|2e|00)|;|\/\/|[^\x21-\x7e]/i;
+
+/** Throws `ERR_REQUEST_MALFORMED` (400) when the path could mean something else to the origin. */
+export function assertUnambiguousPath(pathname: string): void {
+  if (!pathname.startsWith("/") || AMBIGUOUS.test(pathname)) {
+    throw new AuthError("ERR_REQUEST_MALFORMED", "The request path is ambiguous (encoded separators, dot segments, ';' or '//').");
+  }
+}
+
+/**
+ * Matches `PUBLIC_PATHS` patterns (validated by the configuration): `/exact`, or `/prefix/*`,
+ * which matches `/prefix` and everything below `/prefix/` — never `/prefixed`. Matching is
+ * case-sensitive: `/PUBLIC/x` is not public, so a case-insensitive origin can only ever see more
+ * protection, not less.
+ */
+export function createPublicPathMatcher(patterns: readonly string[]): (pathname: string) => boolean {
+  const exact = new Set<string>();
+  const prefixes: string[] = [];
+  for (const pattern of patterns) {
+    if (pattern.endsWith("/*")) {
+      const base = pattern.slice(0, -2);
+      exact.add(base === "" ? "/" : base);
+      prefixes.push(`${base}/`);
+    } else {
+      exact.add(pattern);
+    }
+  }
+  return (pathname) => exact.has(pathname) || prefixes.some((prefix) => pathname.startsWith(prefix));
+}
