@@ -12,6 +12,7 @@ import {
   createKeySet,
   createMemoryKeySetStore,
   DEFAULT_KEY_SET_TIMING,
+  KID_MISS_COOLDOWN_SECONDS,
   type KeySet,
   type KeySetStore,
   type KeySetTiming,
@@ -59,7 +60,13 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     clock,
     logger: deps.logger ?? jsonLogger,
     store: deps.keySetStore ?? createMemoryKeySetStore(),
-    timing: { ...DEFAULT_KEY_SET_TIMING, ...deps.keySetTiming },
+    timing: {
+      ...DEFAULT_KEY_SET_TIMING,
+      maxAgeSeconds: config.jwksMaxAgeSeconds,
+      staleWindowSeconds: config.jwksStaleSeconds,
+      cooldownSeconds: Math.min(KID_MISS_COOLDOWN_SECONDS, config.jwksMaxAgeSeconds),
+      ...deps.keySetTiming,
+    },
   });
   const cache = createTokenCache({ ...DEFAULT_TOKEN_CACHE, ...deps.tokenCache });
   const verifyJwt = createJwtVerifier(config);
@@ -108,13 +115,18 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
  * yields an authenticator that refuses every request with `ERR_CONFIG_INVALID` (500): it never
  * fails open, and the process does not crash.
  */
-export function createAuthenticatorFromEnv(env: Readonly<Record<string, unknown>>, deps: AuthenticatorDeps = {}): {
+export function createAuthenticatorFromEnv(
+  env: Readonly<Record<string, unknown>>,
+  deps: AuthenticatorDeps = {},
+  /** Dependencies that depend on the parsed configuration (a Worker's Cache API store, say). */
+  configure?: (config: Config) => AuthenticatorDeps,
+): {
   readonly authenticator: Authenticator;
   readonly config: Config | undefined;
 } {
   try {
     const config = parseConfig(env);
-    return { authenticator: createAuthenticator(config, deps), config };
+    return { authenticator: createAuthenticator(config, { ...deps, ...configure?.(config) }), config };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     (deps.logger ?? jsonLogger).log("config_invalid", { keys: error.keys.join(","), message: error.message });

@@ -20,6 +20,10 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 /** Default `RESOLVER_CACHE_SECONDS`: how long a resolver verdict is reused. */
 export const DEFAULT_RESOLVER_CACHE_SECONDS = 60;
+/** Default `JWKS_MAX_AGE_SECONDS`: a key set younger than this is used without any fetch. */
+export const DEFAULT_JWKS_MAX_AGE_SECONDS = 300;
+/** Default `JWKS_STALE_SECONDS`: how long past its max age a key set still serves when refreshes fail. */
+export const DEFAULT_JWKS_STALE_SECONDS = 3600;
 
 export interface Config {
   /** The endpoint origin, `scheme://host[:port]`; also the issuer every token must carry. */
@@ -35,8 +39,12 @@ export interface Config {
   readonly jwtCookieName: string | undefined;
   readonly publicPaths: readonly string[];
   readonly originUrl: string | undefined;
+  /** Worker: whether the origin still receives the `Authorization` header. */
+  readonly forwardAuthorization: boolean;
   readonly resolverUrl: string;
   readonly resolverCacheSeconds: number;
+  readonly jwksMaxAgeSeconds: number;
+  readonly jwksStaleSeconds: number;
   /** The `realm` of every challenge: the first accepted audience. */
   readonly realm: string;
 }
@@ -68,6 +76,12 @@ function parseUrl(raw: string): URL | string {
   if (url.username !== "" || url.password !== "") return "must not contain credentials";
   if (url.hash !== "" || raw.includes("#")) return "must not contain a fragment";
   return url;
+}
+
+/** A whole number of seconds within [min, max], from its decimal spelling. */
+function seconds(min: number, max: number) {
+  const message = `must be a whole number of seconds from ${min} to ${max}`;
+  return v.pipe(v.string(), v.regex(/^\d{1,9}$/, message), v.transform(Number), v.minValue(min, message), v.maxValue(max, message));
 }
 
 function list(raw: string): string[] {
@@ -114,15 +128,7 @@ const schema = v.object({
     ),
     "RS256",
   ),
-  CLOCK_TOLERANCE_SECONDS: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, `must be a whole number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}`),
-      v.transform(Number),
-      v.maxValue(MAX_CLOCK_TOLERANCE_SECONDS, `must be a whole number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}`),
-    ),
-    "0",
-  ),
+  CLOCK_TOLERANCE_SECONDS: v.optional(seconds(0, MAX_CLOCK_TOLERANCE_SECONDS), "0"),
   JWT_COOKIE_NAME: v.optional(v.pipe(v.string(), v.regex(COOKIE_NAME, "must be a cookie name (an RFC 6265 token)"))),
   PUBLIC_PATHS: v.optional(
     v.pipe(
@@ -135,6 +141,12 @@ const schema = v.object({
     ),
     "",
   ),
+  FORWARD_AUTHORIZATION: v.optional(
+    v.pipe(v.picklist(["true", "false"], "must be true or false"), v.transform((value) => value === "true")),
+    "true",
+  ),
+  JWKS_MAX_AGE_SECONDS: v.optional(seconds(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
+  JWKS_STALE_SECONDS: v.optional(seconds(0, 86_400), String(DEFAULT_JWKS_STALE_SECONDS)),
   ROUTES: v.optional(v.pipe(v.string(), v.check(() => false, "route rules are not built yet in this release; leave ROUTES unset"))),
   ORIGIN_URL: v.optional(
     v.pipe(
@@ -170,15 +182,7 @@ const schema = v.object({
       }),
     ),
   ),
-  RESOLVER_CACHE_SECONDS: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+$/, "must be a whole number of seconds from 0 to 3600"),
-      v.transform(Number),
-      v.maxValue(3600, "must be a whole number of seconds from 0 to 3600"),
-    ),
-    String(DEFAULT_RESOLVER_CACHE_SECONDS),
-  ),
+  RESOLVER_CACHE_SECONDS: v.optional(seconds(0, 3600), String(DEFAULT_RESOLVER_CACHE_SECONDS)),
 });
 
 /**
@@ -214,8 +218,11 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     jwtCookieName: env2.JWT_COOKIE_NAME,
     publicPaths: env2.PUBLIC_PATHS,
     originUrl: env2.ORIGIN_URL,
+    forwardAuthorization: env2.FORWARD_AUTHORIZATION,
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,
+    jwksMaxAgeSeconds: env2.JWKS_MAX_AGE_SECONDS,
+    jwksStaleSeconds: env2.JWKS_STALE_SECONDS,
     realm: audiences[0] ?? issuer,
   };
 }

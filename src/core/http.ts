@@ -63,5 +63,5 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
     body.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder("utf-8", { fatal: true }).decode(body);
+  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
 }

@@ -50,10 +50,13 @@ export interface KeySetTiming {
   readonly fetch: FetchLimits;
 }
 
+/** Cooldown between refetches for an unseen `kid`; never longer than the max age. */
+export const KID_MISS_COOLDOWN_SECONDS = 30;
+
 export const DEFAULT_KEY_SET_TIMING: KeySetTiming = {
   maxAgeSeconds: 300,
   staleWindowSeconds: 3600,
-  cooldownSeconds: 30,
+  cooldownSeconds: KID_MISS_COOLDOWN_SECONDS,
   fetch: { timeoutMs: 5000, maxBytes: 64 * 1024 },
 };
 

@@ -27,6 +27,7 @@ describe("parseConfig", () => {
       jwtCookieName: undefined,
       publicPaths: [],
       originUrl: undefined,
+      forwardAuthorization: true,
       resolverUrl: `${ENDPOINT}/_resolver/resolve`,
       resolverCacheSeconds: 60,
       realm: ENDPOINT,
@@ -44,7 +45,9 @@ describe("parseConfig", () => {
       PUBLIC_PATHS: "/healthz, /public/*,/,/docs/,/.well-known/*,/v1.2/x",
       ORIGIN_URL: "https://origin.example.com/",
       RESOLVER_CACHE_SECONDS: "0",
+      FORWARD_AUTHORIZATION: "false",
     });
+    expect(config.forwardAuthorization).toBe(false);
     expect(config.issuer).toBe(ENDPOINT);
     expect(config.audiences).toEqual(["https://api.example.com", "https://other.example.com"]);
     expect(config.realm).toBe("https://api.example.com");
@@ -122,6 +125,7 @@ describe("parseConfig", () => {
     ["ORIGIN_URL", "https://origin.example.com/?q=1"],
     ["RESOLVER_URL", "http://resolver.example.com/"],
     ["RESOLVER_CACHE_SECONDS", "3601"],
+    ["FORWARD_AUTHORIZATION", "yes"],
   ])("refuses %s=%j", (key, value) => {
     const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, [key]: value });
     expect(error.keys).toEqual([key]);

@@ -1,0 +1,109 @@
+/**
+ * The Cloudflare Worker: every request is authenticated before it reaches the origin, and the
+ * origin receives Authgear's identity headers. Configuration is parsed once per isolate.
+ */
+import {
+  AuthError,
+  assertUnambiguousPath,
+  createAuthenticatorFromEnv,
+  createPublicPathMatcher,
+  errorResponse,
+  jsonLogger,
+  type Authenticator,
+  type Config,
+  type Logger,
+} from "../core/index.ts";
+import { createCacheKeySetStore } from "./cache-key-set-store.ts";
+import { addIdentity, originUrl, sanitizeHeaders } from "./forwarding.ts";
+
+/** Worker `[vars]` and secrets: the names of the README's configuration table. */
+export type Env = Readonly<Record<string, unknown>>;
+
+interface Gate {
+  readonly config: Config | undefined;
+  readonly authenticator: Authenticator;
+  readonly isPublic: (pathname: string) => boolean;
+}
+
+const logger: Logger = jsonLogger;
+let current: { readonly env: Env; readonly gate: Gate } | undefined;
+
+function gateFor(env: Env): Gate {
+  if (current?.env !== env) {
+    const { authenticator, config } = createAuthenticatorFromEnv(env, { logger }, (parsed) => ({
+      keySetStore: createCacheKeySetStore(caches.default, parsed.issuer, parsed.jwksMaxAgeSeconds + parsed.jwksStaleSeconds),
+    }));
+    current = { env, gate: { config, authenticator, isPublic: createPublicPathMatcher(config?.publicPaths ?? []) } };
+  }
+  return current.gate;
+}
+
+/** A CORS preflight: browsers send it without credentials, so it cannot be authenticated. */
+function isPreflight(request: Request): boolean {
+  return (
+    request.method === "OPTIONS" &&
+    request.headers.has("origin") &&
+    request.headers.has("access-control-request-method") &&
+    !request.headers.has("authorization")
+  );
+}
+
+function timing(started: number, outcome: string): string {
+  return `authgear-edge;desc="${outcome}";dur=${(performance.now() - started).toFixed(1)}`;
+}
+
+function refuse(error: AuthError, realm: string, request: Request, url: URL, started: number): Response {
+  const response = errorResponse(error, realm);
+  logger.log("request_refused", { code: error.code, status: response.status, method: request.method, path: url.pathname });
+  const headers = new Headers(response.headers);
+  headers.set("server-timing", timing(started, error.code));
+  return new Response(request.method === "HEAD" ? null : response.body, { status: response.status, headers });
+}
+
+async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const started = performance.now();
+  const url = new URL(request.url);
+  const headers = sanitizeHeaders(request.headers);
+  const { config, authenticator, isPublic } = gateFor(env);
+  if (config === undefined) {
+    const refused = await authenticator.authenticate(request.headers);
+    if (!refused.ok) return refuse(refused.error, "authgear-edge", request, url, started);
+    throw new Error("unreachable: an invalid configuration never authenticates");
+  }
+  try {
+    assertUnambiguousPath(url.pathname);
+  } catch (error) {
+    if (error instanceof AuthError) return refuse(error, config.realm, request, url, started);
+    throw error;
+  }
+  // Public paths (and CORS preflights, which carry no credentials) pass without authentication;
+  // a valid token there still attaches the identity, an invalid one is ignored.
+  const isPublicPath = isPublic(url.pathname) || isPreflight(request);
+  const result = await authenticator.authenticate(request.headers, { defer: (promise) => { ctx.waitUntil(promise); } });
+  if (result.ok) addIdentity(headers, result.identity);
+  else if (!isPublicPath) return refuse(result.error, config.realm, request, url, started);
+  if (!config.forwardAuthorization) headers.delete("authorization");
+  let response: Response;
+  try {
+    response = await fetch(originUrl(url, config.originUrl), {
+      method: request.method,
+      headers,
+      body: request.body,
+      redirect: "manual",
+    });
+  } catch {
+    logger.log("origin_unreachable", { method: request.method, path: url.pathname });
+    return new Response(JSON.stringify({ error: "bad_gateway", error_description: "The origin could not be reached." }), {
+      status: 502,
+      headers: { "content-type": "application/json; charset=utf-8", "server-timing": timing(started, "origin_unreachable") },
+    });
+  }
+  if (response.status === 101) return response;
+  const forwarded = new Response(response.body, response);
+  forwarded.headers.append("server-timing", timing(started, result.ok ? "authenticated" : "public"));
+  return forwarded;
+}
+
+export default {
+  fetch: handle,
+} satisfies ExportedHandler<Env>;

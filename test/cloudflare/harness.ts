@@ -1,0 +1,47 @@
+/** The built Worker (dist/worker.js) inside real workerd, through the Miniflare API, with a dev issuer and a demo origin on loopback. */
+import { request as httpRequest } from "node:http";
+import { resolve } from "node:path";
+import { Miniflare } from "miniflare";
+
+export const WORKER_SCRIPT = resolve(import.meta.dirname, "../../dist/worker.js");
+export const COMPATIBILITY_DATE = "2026-04-26";
+
+/** One Miniflare holding `isolates` copies of the Worker (separate isolates sharing caches.default). */
+export function startWorker(bindings: Record<string, string>, isolates = 1): Miniflare {
+  return new Miniflare({
+    workers: Array.from({ length: isolates }, (_, index) => ({
+      name: `gate-${index}`,
+      modules: true,
+      scriptPath: WORKER_SCRIPT,
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings,
+    })),
+  });
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/**
+ * Sends a request with a raw request-target (no client-side URL normalization), the way an
+ * attacker's client can.
+ */
+export async function rawRequest(mf: Miniflare, method: string, target: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  const base = await mf.ready;
+  return new Promise((resolvePromise, reject) => {
+    const req = httpRequest({ host: base.hostname, port: base.port, method, path: target, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => {
+        resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}

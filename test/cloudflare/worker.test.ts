@@ -1,0 +1,332 @@
+/** The Worker in real workerd: what clients get, and what the origin sees (or never sees). */
+import { createHash } from "node:crypto";
+import type { Miniflare } from "miniflare";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
+import { rawRequest, startWorker } from "./harness.ts";
+
+let issuer: DevIssuer;
+let origin: DemoOrigin;
+let mf: Miniflare;
+let token: string;
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+  origin = await startDemoOrigin();
+  mf = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, PUBLIC_PATHS: "/healthz,/public/*" });
+  token = await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } });
+});
+afterAll(async () => {
+  await mf.dispose();
+  await origin.close();
+  await issuer.close();
+});
+
+let seenBefore = 0;
+beforeEach(() => {
+  seenBefore = origin.requests.length;
+});
+/** What the origin received since the test began. */
+function seen(): ReceivedRequest[] {
+  return origin.requests.slice(seenBefore);
+}
+
+function send(path: string, init: RequestInit = {}): Promise<Response> {
+  return mf.dispatchFetch(`https://gate.example.com${path}`, { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
+}
+
+function identityOf(request: ReceivedRequest | undefined): Record<string, string | string[]> {
+  return Object.fromEntries(Object.entries(request?.headers ?? {}).filter(([name]) => name.startsWith("x-authgear-")));
+}
+
+describe("protected paths", () => {
+  it("refuses a request without credentials with a bare challenge, and the origin sees nothing", async () => {
+    const response = await send("/hello");
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}"`);
+    expect(response.headers.get("server-timing")).toMatch(/^authgear-edge;desc="ERR_CREDENTIALS_MISSING";dur=/);
+    expect(await response.json()).toMatchObject({ code: "ERR_CREDENTIALS_MISSING" });
+    expect(seen()).toEqual([]);
+  });
+
+  it("refuses an invalid token with invalid_token, without echoing it", async () => {
+    const expired = await issuer.mintAccessToken({ expiresIn: -5 });
+    const response = await send("/hello", { headers: { authorization: `Bearer ${expired}` } });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    const body = await response.text();
+    expect(body).toContain("ERR_JWT_EXPIRED");
+    expect(body).not.toContain(expired.split(".")[2]!.slice(0, 20));
+    expect(seen()).toEqual([]);
+  });
+
+  it("refuses an ID token presented as an access token", async () => {
+    const response = await send("/hello", { headers: { authorization: `Bearer ${await issuer.mintIdToken()}` } });
+    expect(response.status).toBe(401);
+    expect(seen()).toEqual([]);
+  });
+
+  it("refuses two credentials (a duplicated Authorization header) with 400 invalid_request", async () => {
+    const response = await rawRequest(mf, "GET", "/hello", { authorization: `Bearer ${token}, Bearer ${token}` });
+    expect(response.status).toBe(400);
+    expect(response.headers["www-authenticate"]).toContain('error="invalid_request"');
+    expect(seen()).toEqual([]);
+  });
+
+  it("answers HEAD like GET, without a body", async () => {
+    const refused = await send("/hello", { method: "HEAD" });
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toBe("");
+    const allowed = await send("/hello", { method: "HEAD", headers: { authorization: `Bearer ${token}` } });
+    expect(allowed.status).toBe(200);
+    expect(seen().map((request) => request.method)).toEqual(["HEAD"]);
+  });
+});
+
+describe("a valid token", () => {
+  it("reaches the origin with the resolver's identity headers, same path, query and method", async () => {
+    const response = await send("/orders/42?expand=items&x=%2F", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ hello: "world" }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("server-timing")).toMatch(/authgear-edge;desc="authenticated";dur=/);
+    const [received] = seen();
+    expect(received?.method).toBe("POST");
+    expect(received?.path).toBe("/orders/42?expand=items&x=%2F");
+    expect(received?.bodySha256).toBe(createHash("sha256").update(JSON.stringify({ hello: "world" })).digest("hex"));
+    const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { auth_time: number };
+    expect(identityOf(received)).toEqual({
+      "x-authgear-session-valid": "true",
+      "x-authgear-user-id": "alice",
+      "x-authgear-user-anonymous": "false",
+      "x-authgear-user-verified": "true",
+      "x-authgear-user-can-reauthenticate": "true",
+      "x-authgear-user-roles": "admin",
+      "x-authgear-session-amr": "pwd",
+      "x-authgear-session-authenticated-at": String(claims.auth_time),
+    });
+    expect(received?.headers.authorization).toBe(`Bearer ${token}`);
+  });
+
+  it("is stripped of every spoofed identity header, in any case and spelling", async () => {
+    const spoofed = {
+      "X-Authgear-User-Id": "mallory",
+      "x-authgear-user-roles": "superadmin",
+      "X-AUTHGEAR-SESSION-VALID": "true",
+      x_authgear_user_id: "mallory",
+      "x.authgear.user.roles": "superadmin",
+      "X_Authgear_Session_Amr": "mfa",
+      "x-authgear-session-acr": "spoof",
+      "x-authgear-": "x",
+    };
+    const anonymous = await send("/public/page", { headers: spoofed });
+    expect(anonymous.status).toBe(200);
+    await send("/hello", { headers: { ...spoofed, authorization: `Bearer ${token}` } });
+    const [publicRequest, protectedRequest] = seen();
+    for (const request of [publicRequest, protectedRequest]) {
+      const names = Object.keys(request?.headers ?? {});
+      expect(names.filter((name) => /^x[-_.]authgear[-_.]/i.test(name) && !name.startsWith("x-authgear-"))).toEqual([]);
+    }
+    expect(identityOf(publicRequest)).toEqual({});
+    expect(identityOf(protectedRequest)["x-authgear-user-id"]).toBe("alice");
+    expect(identityOf(protectedRequest)["x-authgear-user-roles"]).toBe("admin");
+    expect(identityOf(protectedRequest)["x-authgear-session-acr"]).toBeUndefined();
+  });
+
+  it("cannot be undone by a Connection header naming the identity headers or Authorization", async () => {
+    const response = await rawRequest(mf, "GET", "/hello", {
+      authorization: `Bearer ${token}`,
+      connection: "x-authgear-user-id, x-authgear-session-valid, authorization, keep-alive",
+    });
+    expect(response.status).toBe(200);
+    const [received] = seen();
+    expect(identityOf(received)["x-authgear-user-id"]).toBe("alice");
+    expect(identityOf(received)["x-authgear-session-valid"]).toBe("true");
+    expect(received?.headers.authorization).toBe(`Bearer ${token}`);
+  });
+});
+
+describe("public paths", () => {
+  it("serves them without credentials and without identity", async () => {
+    for (const path of ["/healthz", "/public", "/public/", "/public/a/b?q=1"]) {
+      expect((await send(path)).status).toBe(200);
+    }
+    expect(seen().map((request) => request.path)).toEqual(["/healthz", "/public", "/public/", "/public/a/b?q=1"]);
+    expect(seen().map(identityOf)).toEqual([{}, {}, {}, {}]);
+  });
+
+  it("attaches the identity of a valid token, and ignores an invalid one", async () => {
+    await send("/public/x", { headers: { authorization: `Bearer ${token}` } });
+    const bad = await send("/public/x", { headers: { authorization: "Bearer not.a.token" } });
+    expect(bad.status).toBe(200);
+    const malformed = await rawRequest(mf, "GET", "/public/x", { authorization: "Bearer a, Bearer b" });
+    expect(malformed.status).toBe(200);
+    const [withToken, withBad, withTwo] = seen();
+    expect(identityOf(withToken)["x-authgear-user-id"]).toBe("alice");
+    expect(identityOf(withBad)).toEqual({});
+    expect(identityOf(withTwo)).toEqual({});
+  });
+
+  it.each(["/publicity", "/PUBLIC/x", "/Healthz", "/healthz/x", "/public2/x"])("does not count %s as public", async (path) => {
+    expect((await send(path)).status).toBe(401);
+    expect(seen()).toEqual([]);
+  });
+});
+
+describe("path tricks never make a protected path public", () => {
+  it.each([
+    "/public/..%2fadmin",
+    "/public/..%2Fadmin",
+    "/public/%2e%2e/admin",
+    "/public/%2E%2E/admin",
+    "/public/..%5cadmin",
+    "/public/../admin",
+    "/public/./../admin",
+    "/public/..\\admin",
+    "//admin",
+    "//public/../admin",
+    "/PUBLIC/../admin",
+    "/admin;/public",
+    "/public;/../admin",
+    "/public/%252e%252e/admin",
+    "/public/x%00/../../admin",
+    "/healthz/..;/admin",
+  ])("%s is refused (400) or authenticated (401), and reaches no origin", async (target) => {
+    const response = await rawRequest(mf, "GET", target);
+    expect([400, 401]).toContain(response.status);
+    expect(seen()).toEqual([]);
+  });
+
+  it("decides on the path the origin receives: a valid token on a dot-segment path reaches the normalized path", async () => {
+    const response = await rawRequest(mf, "GET", "/public/../admin", { authorization: `Bearer ${token}` });
+    expect(response.status).toBe(200);
+    expect(seen().map((request) => request.path)).toEqual(["/admin"]);
+  });
+
+  it.each([
+    ["x-original-url", "/admin"],
+    ["x-rewrite-url", "/admin"],
+    ["x-forwarded-uri", "/admin"],
+    ["x-forwarded-prefix", "/admin"],
+    ["x-http-method-override", "DELETE"],
+    ["x-http-method", "DELETE"],
+    ["x-method-override", "DELETE"],
+  ])("ignores and strips %s", async (name, value) => {
+    expect((await send("/admin", { headers: { [name]: value } })).status).toBe(401);
+    expect((await send("/public/x", { method: "POST", headers: { [name]: value } })).status).toBe(200);
+    const [received] = seen();
+    expect(received?.method).toBe("POST");
+    expect(received?.path).toBe("/public/x");
+    expect(received?.headers[name]).toBeUndefined();
+  });
+});
+
+describe("forwarding", () => {
+  it("passes a large body through intact, streamed", async () => {
+    const size = 32 * 1024 * 1024;
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= size) {
+          controller.close();
+          return;
+        }
+        controller.enqueue(new Uint8Array(chunk));
+        sent += chunk.length;
+      },
+    });
+    const response = await send("/upload", { method: "PUT", body, headers: { authorization: `Bearer ${token}` }, duplex: "half" } as RequestInit);
+    expect(response.status).toBe(200);
+    const [received] = seen();
+    expect(received?.bodyBytes).toBe(size);
+    expect(received?.bodySha256).toBe(createHash("sha256").update(Buffer.alloc(size, 7)).digest("hex"));
+  });
+
+  it("returns a large origin body intact", async () => {
+    const response = await send("/_origin/big?bytes=20000000", { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    const body = Buffer.from(await response.arrayBuffer());
+    expect(body.length).toBe(20_000_000);
+    expect(createHash("sha256").update(body).digest("hex")).toBe(response.headers.get("x-body-sha256"));
+  });
+
+  it("returns the origin's status, headers and body unchanged", async () => {
+    const response = await rawRequest(mf, "GET", "/_origin/status/418", { authorization: `Bearer ${token}` });
+    expect(response.status).toBe(418);
+    expect(response.body).toBe("status 418");
+    expect(response.headers["x-origin-custom"]).toBe("yes");
+    expect(response.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
+  });
+
+  it("returns redirects to the client instead of following them", async () => {
+    const response = await send("/_origin/redirect", { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("/elsewhere");
+    expect(seen().map((request) => request.path)).toEqual(["/_origin/redirect"]);
+  });
+
+  it("forwards a CORS preflight without credentials, and authenticates any other OPTIONS", async () => {
+    const preflight = await send("/api/items", {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(200);
+    expect((await send("/api/items", { method: "OPTIONS" })).status).toBe(401);
+    expect(seen().map((request) => request.method)).toEqual(["OPTIONS"]);
+  });
+
+  it("answers 502 when the origin cannot be reached", async () => {
+    const closed = await startDemoOrigin();
+    await closed.close();
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: closed.url });
+    try {
+      const response = await gate.dispatchFetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(502);
+    } finally {
+      await gate.dispose();
+    }
+  });
+});
+
+describe("settings", () => {
+  it("strips Authorization before the origin with FORWARD_AUTHORIZATION=false", async () => {
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, FORWARD_AUTHORIZATION: "false" });
+    try {
+      expect((await gate.dispatchFetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      const [received] = seen();
+      expect(received?.headers.authorization).toBeUndefined();
+      expect(identityOf(received)["x-authgear-user-id"]).toBe("alice");
+    } finally {
+      await gate.dispose();
+    }
+  });
+
+  it("reads the token from JWT_COOKIE_NAME and forwards the other cookies", async () => {
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, JWT_COOKIE_NAME: "at" });
+    try {
+      const response = await gate.dispatchFetch("https://gate.example.com/x", { headers: { cookie: `theme=dark; at=${token}` } });
+      expect(response.status).toBe(200);
+      expect(identityOf(seen()[0])["x-authgear-user-id"]).toBe("alice");
+    } finally {
+      await gate.dispose();
+    }
+  });
+
+  it("answers 500 to every request under a bad configuration, and never forwards", async () => {
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: "http://example.com", ORIGIN_URL: origin.url, PUBLIC_PATHS: "/*" });
+    try {
+      for (const path of ["/", "/public/x"]) {
+        const response = await gate.dispatchFetch(`https://gate.example.com${path}`, { headers: { authorization: `Bearer ${token}` } });
+        expect(response.status).toBe(500);
+        expect(await response.text()).not.toContain("AUTHGEAR_ENDPOINT");
+      }
+      expect(seen()).toEqual([]);
+    } finally {
+      await gate.dispose();
+    }
+  });
+});
