@@ -2,7 +2,7 @@
  * Verifies one JWT access token with jose, under the validation profile of
  * authgear-contract.md §2 and RFC 9068 / RFC 8725.
  */
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { Algorithm } from "./config.ts";
 import { AuthError, type AuthErrorCode } from "./errors.ts";
 
@@ -102,27 +102,37 @@ const MESSAGES: Readonly<Partial<Record<AuthErrorCode, string>>> = {
 
 function translate(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
-  const code = classify(error);
-  const claim = error instanceof errors.JWTClaimValidationFailed ? error.claim : undefined;
-  const message = MESSAGES[code] ?? `The access token's ${claim ?? "claims"} claim is invalid.`;
-  return new AuthError(code, message, { cause: error });
+  const { code, claim } = joseFailure(error);
+  const ours = classify(code, claim);
+  const message = MESSAGES[ours] ?? `The access token's ${claim ?? "claims"} claim is invalid.`;
+  return new AuthError(ours, message, { cause: error });
 }
 
-function classify(error: unknown): AuthErrorCode {
-  if (error instanceof errors.JWTExpired) return error.claim === "exp" ? "ERR_JWT_EXPIRED" : "ERR_JWT_CLAIM_INVALID";
-  if (error instanceof errors.JWTClaimValidationFailed) return error.claim === "typ" ? "ERR_JWT_TYPE" : "ERR_JWT_CLAIM_INVALID";
-  if (error instanceof errors.JOSEAlgNotAllowed) return "ERR_JWT_ALGORITHM";
-  if (error instanceof errors.JWSSignatureVerificationFailed) return "ERR_JWT_SIGNATURE";
-  if (
-    error instanceof errors.JWKSNoMatchingKey ||
-    error instanceof errors.JWKSMultipleMatchingKeys ||
-    error instanceof errors.JWKSInvalid ||
-    error instanceof errors.JWKInvalid
-  ) {
-    return "ERR_JWT_KEY_NOT_FOUND";
+/** jose's stable `code` (and `claim`, for claim failures); switching on codes keeps jose's error classes out of the bundle. */
+function joseFailure(error: unknown): { code: string | undefined; claim: string | undefined } {
+  if (typeof error !== "object" || error === null) return { code: undefined, claim: undefined };
+  const { code, claim } = error as { code?: unknown; claim?: unknown };
+  return { code: typeof code === "string" ? code : undefined, claim: typeof claim === "string" ? claim : undefined };
+}
+
+function classify(code: string | undefined, claim: string | undefined): AuthErrorCode {
+  switch (code) {
+    case "ERR_JWT_EXPIRED":
+      return claim === "exp" ? "ERR_JWT_EXPIRED" : "ERR_JWT_CLAIM_INVALID";
+    case "ERR_JWT_CLAIM_VALIDATION_FAILED":
+      return claim === "typ" ? "ERR_JWT_TYPE" : "ERR_JWT_CLAIM_INVALID";
+    case "ERR_JOSE_ALG_NOT_ALLOWED":
+      return "ERR_JWT_ALGORITHM";
+    case "ERR_JWS_SIGNATURE_VERIFICATION_FAILED":
+      return "ERR_JWT_SIGNATURE";
+    case "ERR_JWKS_NO_MATCHING_KEY":
+    case "ERR_JWKS_MULTIPLE_MATCHING_KEYS":
+    case "ERR_JWKS_INVALID":
+    case "ERR_JWK_INVALID":
+      return "ERR_JWT_KEY_NOT_FOUND";
+    default:
+      // ERR_JWS_INVALID, ERR_JWT_INVALID (bad header or payload JSON), ERR_JOSE_NOT_SUPPORTED (an
+      // unknown `crit` member) and anything unforeseen: refused as malformed, never a 500.
+      return "ERR_JWT_MALFORMED";
   }
-  // JWSInvalid, JWTInvalid (bad header or payload JSON), JOSENotSupported (an unknown `crit`
-  // member) and anything unforeseen:
-  // the token is refused as malformed, never let through and never a 500.
-  return "ERR_JWT_MALFORMED";
 }
