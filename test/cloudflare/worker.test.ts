@@ -292,7 +292,39 @@ describe("forwarding", () => {
   });
 });
 
+describe("observability", () => {
+  it("logs one JSON line per refused request, with the reason and path and no credential", async () => {
+    const logs: string[] = [];
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url }, 1, logs);
+    try {
+      const expired = await issuer.mintAccessToken({ expiresIn: -5 });
+      const response = await gate.dispatchFetch("https://gate.example.com/admin/users?token=x", { headers: { authorization: `Bearer ${expired}`, cookie: "session=secret-cookie" } });
+      expect(response.status).toBe(401);
+      await expect.poll(() => logs.filter((line) => line.includes("request_refused"))).toHaveLength(1);
+      const line = JSON.parse(logs.find((entry) => entry.includes("request_refused"))!) as Record<string, unknown>;
+      expect(line).toEqual({ level: "info", event: "request_refused", code: "ERR_JWT_EXPIRED", status: 401, method: "GET", path: "/admin/users" });
+      expect(logs.some((entry) => entry.includes("keyset_refreshed"))).toBe(true);
+      const all = logs.join("\n");
+      expect(all).not.toContain(expired.split(".")[2]!.slice(0, 16));
+      expect(all).not.toContain("secret-cookie");
+    } finally {
+      await gate.dispose();
+    }
+  });
+});
+
 describe("settings", () => {
+  it("forwards to the request's own URL when ORIGIN_URL is unset (a route in front of the origin)", async () => {
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin });
+    try {
+      const response = await gate.dispatchFetch(`${origin.url}/own/path?q=1`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      expect(seen().map((request) => request.path)).toEqual(["/own/path?q=1"]);
+    } finally {
+      await gate.dispose();
+    }
+  });
+
   it("strips Authorization before the origin with FORWARD_AUTHORIZATION=false", async () => {
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, FORWARD_AUTHORIZATION: "false" });
     try {
