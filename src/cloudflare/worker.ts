@@ -19,21 +19,19 @@ import { addIdentity, originUrl, sanitizeHeaders } from "./forwarding.ts";
 /** Worker `[vars]` and secrets: the names of the README's configuration table. */
 export type Env = Readonly<Record<string, unknown>>;
 
-interface Gate {
-  readonly config: Config | undefined;
-  readonly authenticator: Authenticator;
-  readonly isPublic: (pathname: string) => boolean;
-}
+type Gate =
+  | { readonly ok: true; readonly config: Config; readonly authenticator: Authenticator; readonly isPublic: (pathname: string) => boolean }
+  | { readonly ok: false; readonly error: AuthError };
 
 const logger: Logger = jsonLogger;
 let current: { readonly env: Env; readonly gate: Gate } | undefined;
 
 function gateFor(env: Env): Gate {
   if (current?.env !== env) {
-    const { authenticator, config } = createAuthenticatorFromEnv(env, { logger }, (parsed) => ({
-      keySetStore: createCacheKeySetStore(caches.default, parsed.issuer, parsed.jwksMaxAgeSeconds + parsed.jwksStaleSeconds),
+    const built = createAuthenticatorFromEnv(env, { logger }, (config) => ({
+      keySetStore: createCacheKeySetStore(caches.default, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
     }));
-    current = { env, gate: { config, authenticator, isPublic: createPublicPathMatcher(config?.publicPaths ?? []) } };
+    current = { env, gate: built.ok ? { ...built, isPublic: createPublicPathMatcher(built.config.publicPaths) } : built };
   }
   return current.gate;
 }
@@ -64,12 +62,9 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   const started = performance.now();
   const url = new URL(request.url);
   const headers = sanitizeHeaders(request.headers);
-  const { config, authenticator, isPublic } = gateFor(env);
-  if (config === undefined) {
-    const refused = await authenticator.authenticate(request.headers);
-    if (!refused.ok) return refuse(refused.error, "authgear-edge", request, url, started);
-    throw new Error("unreachable: an invalid configuration never authenticates");
-  }
+  const gate = gateFor(env);
+  if (!gate.ok) return refuse(gate.error, "authgear-edge", request, url, started);
+  const { config, authenticator, isPublic } = gate;
   try {
     assertUnambiguousPath(url.pathname);
   } catch (error) {

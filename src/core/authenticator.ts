@@ -112,30 +112,21 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
 /**
  * What a packaging calls once per isolate or container: parses the configuration and builds the
  * authenticator. A bad configuration is logged once (`config_invalid`, naming every bad key) and
- * yields an authenticator that refuses every request with `ERR_CONFIG_INVALID` (500): it never
- * fails open, and the process does not crash.
+ * returned as an error the packaging answers every request with (`ERR_CONFIG_INVALID`, 500): it
+ * never fails open, and the process does not crash.
  */
 export function createAuthenticatorFromEnv(
   env: Readonly<Record<string, unknown>>,
   deps: AuthenticatorDeps = {},
   /** Dependencies that depend on the parsed configuration (a Worker's Cache API store, say). */
   configure?: (config: Config) => AuthenticatorDeps,
-): {
-  readonly authenticator: Authenticator;
-  readonly config: Config | undefined;
-} {
+): { readonly ok: true; readonly config: Config; readonly authenticator: Authenticator } | { readonly ok: false; readonly error: ConfigError } {
   try {
     const config = parseConfig(env);
-    return { authenticator: createAuthenticator(config, { ...deps, ...configure?.(config) }), config };
+    return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...configure?.(config) }) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     (deps.logger ?? jsonLogger).log("config_invalid", { keys: error.keys.join(","), message: error.message });
-    return {
-      config: undefined,
-      authenticator: {
-        authenticate: () => Promise.resolve({ ok: false, error }),
-        verifyToken: () => Promise.reject(error),
-      },
-    };
+    return { ok: false, error };
   }
 }
