@@ -16,8 +16,8 @@ const discoveryUrl = `${issuer.origin}/.well-known/openid-configuration`;
 
 const token = await issuer.mintAccessToken({ sub: "dev-user" });
 const endpoint = port === 4010 ? "" : `AUTHGEAR_ENDPOINT=${issuer.origin} `;
-console.log(`authgear-edge: the local Authgear-compatible dev issuer (the Worker gateway is not built yet;
-until it is, npm start runs the issuer alone and the core is tried with the verify command below).
+console.log(`authgear-edge: the local Authgear-compatible dev issuer alone (npm start runs it with the
+demo origin and the Worker; this runs just the issuer, to try the core with the verify command below).
 
 dev issuer  ${issuer.origin}
 discovery   ${discoveryUrl}

@@ -1,0 +1,369 @@
+/**
+ * `npm start`: the whole gateway on 127.0.0.1, nothing leaving the machine. It runs
+ * - the dev issuer (port `DEV_ISSUER_PORT`, default 4010),
+ * - the demo origin, which echoes what reaches it (port `DEMO_ORIGIN_PORT`, default 4020),
+ * - the Worker of wrangler.toml under `wrangler dev --local` (port `WORKER_PORT`, default 8787),
+ *   configured with `--var` to trust the dev issuer and forward to the demo origin,
+ * then prints ready-to-paste commands, until SIGINT, SIGTERM or SIGHUP stops all three (exit 0).
+ * If one of them dies, the others are stopped and the exit code is 1.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import { connect, createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startDevIssuer } from "./issuer.ts";
+import type { DevIssuer } from "./issuer.ts";
+import { startDemoOrigin } from "./origin.ts";
+import type { DemoOrigin } from "./origin.ts";
+
+const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const PUBLIC_PATHS = "/healthz,/public/*";
+const DEV_USER = "dev-user";
+const READY_TIMEOUT_MS = 60_000;
+const POLL_INTERVAL_MS = 250;
+const POLL_TIMEOUT_MS = 1_000;
+/** How long wrangler gets to stop workerd after SIGTERM before its whole process group is killed. */
+const STOP_GRACE_MS = 5_000;
+const KEPT_OUTPUT_LINES = 40;
+/**
+ * The three are probed with a bare TCP connection this often; one that refuses for
+ * {@link DEAD_AFTER_MS} counts as dead (wrangler itself does not notice when workerd dies; the
+ * patience covers a reload after a source change).
+ */
+const PROBE_INTERVAL_MS = 2_000;
+const DEAD_AFTER_MS = 10_000;
+// eslint-disable-next-line no-control-regex -- matching the escape character is the point
+const ANSI_SGR = /\x1b\[[0-9;]*m/g;
+
+/**
+ * wrangler must stay on this machine: no prompt (no stdin), no login (`--local`, no remote
+ * bindings), no telemetry or error reports, no `request.cf` download, no banner. Its update check
+ * (which runs on some warnings, banner or not) reads the npm registry through `registry-url`, which
+ * honours `npm_registry` before any .npmrc: pointed at the discard port of loopback, it fails at once.
+ */
+const WRANGLER_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_SEND_ERROR_REPORTS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  npm_registry: "http://127.0.0.1:9/",
+};
+
+class StartError extends Error {}
+
+function portFromEnv(name: string, fallback: number, { allowZero }: { allowZero: boolean }): number {
+  const raw = process.env[name] ?? String(fallback);
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535 || (port === 0 && !allowZero)) {
+    throw new StartError(`${name} must be a port number (${allowZero ? "0" : "1"}-65535), got ${JSON.stringify(raw)}`);
+  }
+  return port;
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return error instanceof Error && "code" in error && error.code === "EADDRINUSE";
+}
+
+async function listening<T>(what: string, envName: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (isAddressInUse(error)) throw new StartError(`${what}: 127.0.0.1:${port} is in use; set ${envName} to another port`);
+    throw error;
+  }
+}
+
+/** wrangler would fail later, less clearly, and the readiness poll could reach whatever holds the port. */
+async function assertPortFree(port: number): Promise<void> {
+  const server = createServer();
+  await listening("Worker", "WORKER_PORT", port, () =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", resolve);
+    }),
+  );
+  await new Promise((resolve) => server.close(resolve));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The last lines wrangler wrote, for the message when it fails; forwarded live once `live` is set. */
+class OutputTail {
+  readonly #lines: string[] = [];
+  #partial = "";
+  live = false;
+
+  push(chunk: Buffer): void {
+    let text = this.#partial + chunk.toString("utf8");
+    // wrangler colours esbuild's messages whatever FORCE_COLOR says.
+    if (!process.stderr.isTTY) text = text.replace(ANSI_SGR, "");
+    const lines = text.split(/\r?\n/);
+    this.#partial = lines.pop() ?? "";
+    for (const line of lines) this.#add(line);
+  }
+
+  text(): string {
+    const lines = this.#partial === "" ? this.#lines : [...this.#lines, this.#partial];
+    return lines.length === 0 ? "(no output)" : lines.map((line) => `  | ${line}`).join("\n");
+  }
+
+  #add(line: string): void {
+    if (this.live) console.error(`wrangler: ${line}`);
+    this.#lines.push(line);
+    if (this.#lines.length > KEPT_OUTPUT_LINES) this.#lines.shift();
+  }
+}
+
+interface Wrangler {
+  readonly child: ChildProcess;
+  readonly output: OutputTail;
+  /** Resolves with a description of how the process ended. */
+  readonly exited: Promise<string>;
+  /** SIGTERM to the whole process group (wrangler, workerd, esbuild), then SIGKILL after the grace period. */
+  stop(): Promise<void>;
+  /** Last resort when this process is exiting: SIGKILL to the group, synchronously. */
+  kill(): void;
+}
+
+function spawnWrangler(port: number, issuer: DevIssuer, origin: DemoOrigin): Wrangler {
+  const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+  const args = [
+    wranglerBin,
+    "dev",
+    "--config",
+    join(PROJECT_ROOT, "wrangler.toml"),
+    "--local",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--var",
+    `AUTHGEAR_ENDPOINT:${issuer.origin}`,
+    "--var",
+    `ORIGIN_URL:${origin.url}`,
+    "--var",
+    `PUBLIC_PATHS:${PUBLIC_PATHS}`,
+    "--log-level",
+    "warn",
+    "--show-interactive-dev-session=false",
+  ];
+  // Its own process group (detached), so it can be stopped as a whole and a Ctrl-C reaches it
+  // only through this process, in order.
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...WRANGLER_ENV, FORCE_COLOR: process.stderr.isTTY ? "1" : "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const output = new OutputTail();
+  child.stdout.on("data", (chunk: Buffer) => {
+    output.push(chunk);
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output.push(chunk);
+  });
+  let running = true;
+  const exited = new Promise<string>((resolve) => {
+    child.once("error", (error) => {
+      running = false;
+      resolve(`could not be started: ${error.message}`);
+    });
+    child.once("exit", (code, signal) => {
+      running = false;
+      resolve(signal === null ? `exited with code ${code ?? "?"}` : `was killed by ${signal}`);
+    });
+  });
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // ESRCH: nothing left in the group.
+    }
+  };
+  let stopping: Promise<void> | undefined;
+  let stopped = false;
+  return {
+    child,
+    output,
+    exited,
+    kill() {
+      if (!stopped) signalGroup("SIGKILL");
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (running) {
+          signalGroup("SIGTERM");
+          const timer = sleep(STOP_GRACE_MS).then(() => "timeout");
+          await Promise.race([exited, timer]);
+        }
+        // Whatever is left of the group (workerd outliving a wrangler that crashed or hung).
+        signalGroup("SIGKILL");
+        await exited;
+        stopped = true;
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Polls until the Worker answers anything over HTTP; fails if wrangler exits or after the timeout. */
+async function waitForWorker(url: string, wrangler: Wrangler): Promise<void> {
+  let exitedHow: string | undefined;
+  void wrangler.exited.then((how) => (exitedHow = how));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
+      await response.arrayBuffer();
+      return;
+    } catch {
+      // not listening yet
+    }
+    if (exitedHow !== undefined) {
+      throw new StartError(`wrangler dev ${exitedHow} before the Worker answered; its last output:\n${wrangler.output.text()}`);
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+  throw new StartError(
+    `the Worker did not answer ${url} within ${READY_TIMEOUT_MS / 1000} s; wrangler's last output:\n${wrangler.output.text()}`,
+  );
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: "127.0.0.1", timeout: POLL_TIMEOUT_MS });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => {
+      resolve(false);
+    });
+  });
+}
+
+/** Calls `onDead` once, when one of `ports` has refused connections for {@link DEAD_AFTER_MS}. */
+function watchPorts(ports: ReadonlyArray<{ readonly name: string; readonly port: number }>, onDead: (name: string) => void): void {
+  const lastSeen = new Map(ports.map(({ name }) => [name, Date.now()]));
+  const timer = setInterval(() => {
+    void Promise.all(
+      ports.map(async ({ name, port }) => {
+        if (await accepts(port)) lastSeen.set(name, Date.now());
+        else if (Date.now() - (lastSeen.get(name) ?? 0) >= DEAD_AFTER_MS) {
+          clearInterval(timer);
+          onDead(name);
+        }
+      }),
+    );
+  }, PROBE_INTERVAL_MS);
+  timer.unref();
+}
+
+/** Sends the two printed requests once, so a broken setup says so right away. */
+async function selfCheck(workerUrl: string, token: string): Promise<string> {
+  try {
+    return await checkBothRequests(workerUrl, token);
+  } catch (error) {
+    return `WARNING: the self-check failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+async function checkBothRequests(workerUrl: string, token: string): Promise<string> {
+  const withToken = await fetch(`${workerUrl}/hello`, { headers: { authorization: `Bearer ${token}` } });
+  const echoed = (await withToken.json().catch(() => undefined)) as { headers?: Record<string, unknown> } | undefined;
+  const userId = echoed?.headers?.["x-authgear-user-id"];
+  const without = await fetch(`${workerUrl}/hello`);
+  await without.arrayBuffer();
+  if (withToken.status === 200 && userId === DEV_USER && without.status === 401) {
+    return `checked: with the token 200 (the origin received x-authgear-user-id: ${DEV_USER}), without 401`;
+  }
+  return `WARNING: the self-check failed: with the token ${withToken.status} (x-authgear-user-id at the origin: ${JSON.stringify(userId ?? null)}), without ${without.status}; expected 200 (${DEV_USER}) and 401`;
+}
+
+let issuer: DevIssuer | undefined;
+let origin: DemoOrigin | undefined;
+let wrangler: Wrangler | undefined;
+let stopping: Promise<never> | undefined;
+/** A function, not the variable, so TypeScript does not narrow it across awaits. */
+const isStopping = (): boolean => stopping !== undefined;
+
+/** Stops all three and exits; a second call joins the first (its code and message are dropped). */
+function stopAll(exitCode: number, message?: string): Promise<never> {
+  stopping ??= (async () => {
+    if (message !== undefined) console.error(message);
+    await Promise.allSettled([wrangler?.stop(), issuer?.close(), origin?.close()]);
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+function failureMessage(error: unknown): string {
+  if (error instanceof StartError) return `npm start: ${error.message}`;
+  return `npm start: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    if (isStopping()) return;
+    console.error(`\n${signal}: stopping the Worker, the demo origin and the dev issuer`);
+    void stopAll(0);
+  });
+}
+process.on("uncaughtException", (error) => void stopAll(1, failureMessage(error)));
+process.on("unhandledRejection", (error) => void stopAll(1, failureMessage(error)));
+process.on("exit", () => wrangler?.kill());
+
+async function main(): Promise<void> {
+  const issuerPort = portFromEnv("DEV_ISSUER_PORT", 4010, { allowZero: true });
+  const originPort = portFromEnv("DEMO_ORIGIN_PORT", 4020, { allowZero: true });
+  const workerPort = portFromEnv("WORKER_PORT", 8787, { allowZero: false });
+  const workerUrl = `http://127.0.0.1:${workerPort}`;
+
+  issuer = await listening("dev issuer", "DEV_ISSUER_PORT", issuerPort, () => startDevIssuer({ port: issuerPort }));
+  origin = await listening("demo origin", "DEMO_ORIGIN_PORT", originPort, () => startDemoOrigin({ port: originPort }));
+  await assertPortFree(workerPort);
+  if (isStopping()) return;
+  const started = spawnWrangler(workerPort, issuer, origin);
+  wrangler = started;
+  await waitForWorker(`${workerUrl}/healthz`, started);
+  if (isStopping()) return;
+  void started.exited.then((how) => {
+    void stopAll(1, `npm start: wrangler dev stopped unexpectedly (it ${how}); its last output:\n${started.output.text()}\nstopping the demo origin and the dev issuer`);
+  });
+
+  const token = await issuer.mintAccessToken({ sub: DEV_USER });
+  const check = await selfCheck(workerUrl, token);
+  console.log(`authgear-edge: Worker ${workerUrl} (wrangler dev --local, wrangler.toml) -> demo origin ${origin.url}; dev issuer ${issuer.origin}; public paths ${PUBLIC_PATHS}
+${check}
+
+# passes: the origin echoes what it received, the x-authgear-* identity headers included
+curl -i ${workerUrl}/hello -H "Authorization: Bearer ${token}"
+# refused with 401: no token
+curl -i ${workerUrl}/hello
+# mint another access token (valid 30 minutes)
+curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"${DEV_USER}","roles":["admin"]}'
+
+Ctrl-C stops all three.`);
+  started.output.live = true;
+  watchPorts(
+    [
+      { name: "the Worker (workerd)", port: workerPort },
+      { name: "the demo origin", port: Number(new URL(origin.url).port) },
+      { name: "the dev issuer", port: Number(new URL(issuer.origin).port) },
+    ],
+    (name) => {
+      void stopAll(1, `npm start: ${name} stopped accepting connections ${DEAD_AFTER_MS / 1000} s ago; stopping the others`);
+    },
+  );
+}
+
+main().catch((error: unknown) => stopAll(1, failureMessage(error)));

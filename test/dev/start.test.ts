@@ -1,0 +1,134 @@
+/**
+ * `npm start` end to end: the dev issuer, the demo origin and the real Worker under
+ * `wrangler dev --local`, on free ports; the printed commands work, and SIGINT leaves no process.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { ReceivedRequest } from "../../dev/origin.ts";
+
+const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const STARTUP_MS = 60_000;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface ProcessInfo {
+  readonly pid: number;
+  readonly pgid: number;
+  readonly cmdline: string;
+}
+
+/** Live (not zombie) processes, from /proc; empty where there is no /proc. */
+function liveProcesses(): ProcessInfo[] {
+  if (!existsSync("/proc/self/stat")) return [];
+  const found: ProcessInfo[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = /\) (\S) \d+ (\d+)/s.exec(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      if (!stat || stat[1] === "Z") continue;
+      found.push({ pid: Number(pid), pgid: Number(stat[2]), cmdline: readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ") });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+describe("npm start", () => {
+  let child: ChildProcess;
+  let output = "";
+  let exited: Promise<number | null>;
+  let workerPort: number;
+
+  beforeAll(async () => {
+    workerPort = await freePort();
+    child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEMO_ORIGIN_PORT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    exited = new Promise((resolve) => child.once("exit", resolve));
+    await vi.waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+        expect(output).toContain("Ctrl-C stops all three.");
+      },
+      { timeout: STARTUP_MS, interval: 100 },
+    );
+  }, STARTUP_MS + 5_000);
+
+  afterAll(async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+
+  it("says what runs where and that its own check passed", () => {
+    expect(output).toMatch(
+      new RegExp(`^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} .*-> demo origin http://127\\.0\\.0\\.1:\\d+; dev issuer http://127\\.0\\.0\\.1:\\d+`, "m"),
+    );
+    expect(output).toMatch(/^checked: with the token 200 .*, without 401$/m);
+  });
+
+  it("prints a curl with a token that passes, the origin receiving the identity headers", async () => {
+    const match = new RegExp(`^curl -i (http://127\\.0\\.0\\.1:${workerPort}/hello) -H "Authorization: Bearer ([\\w.-]+)"$`, "m").exec(output);
+    expect(match).not.toBeNull();
+    const [, url, token] = match!;
+    const response = await fetch(url!, { headers: { authorization: `Bearer ${token!}`, "x-authgear-user-id": "spoofed" } });
+    expect(response.status).toBe(200);
+    const echoed = (await response.json()) as ReceivedRequest;
+    expect(echoed.path).toBe("/hello");
+    expect(echoed.headers).toMatchObject({
+      "x-authgear-session-valid": "true",
+      "x-authgear-user-id": "dev-user",
+      "x-authgear-user-anonymous": "false",
+      "x-authgear-user-verified": "true",
+    });
+  });
+
+  it("prints a curl without a token that is refused with 401", async () => {
+    expect(output).toMatch(new RegExp(`^curl -i http://127\\.0\\.0\\.1:${workerPort}/hello$`, "m"));
+    const response = await fetch(`http://127.0.0.1:${workerPort}/hello`);
+    expect(response.status).toBe(401);
+    await response.arrayBuffer();
+  });
+
+  it("prints how to mint another token, and that command works", async () => {
+    const match = /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/token) -H 'content-type: application\/json' -d '(.*)'$/m.exec(output);
+    expect(match).not.toBeNull();
+    const response = await fetch(match![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: match![2]! });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ token_type: "Bearer", access_token: expect.any(String) as unknown });
+  });
+
+  it("stops all three on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
+    const wranglerGroups = new Set(
+      liveProcesses()
+        .filter(({ cmdline }) => cmdline.includes("wrangler") && cmdline.includes(` dev `) && cmdline.includes(`--port ${workerPort} `))
+        .map(({ pgid }) => pgid),
+    );
+    const inGroups = (): ProcessInfo[] => liveProcesses().filter(({ pgid }) => wranglerGroups.has(pgid));
+    if (existsSync("/proc/self/stat")) {
+      expect(wranglerGroups.size).toBe(1);
+      expect(inGroups().some(({ cmdline }) => cmdline.includes("workerd serve"))).toBe(true);
+    }
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(output).toContain("SIGINT: stopping the Worker, the demo origin and the dev issuer");
+    expect(inGroups()).toEqual([]);
+    await expect(fetch(`http://127.0.0.1:${workerPort}/healthz`)).rejects.toThrow();
+  });
+});
