@@ -24,8 +24,8 @@
  * shows medians over the rounds. Time per row and round: `BENCH_TIME_MS` (default 1500) after
  * `BENCH_WARMUP_MS` (default 300) of warmup.
  *
- * Run: `npm run bench` (`tsx --expose-gc bench/core.bench.ts`). Prints a Markdown table and
- * writes it to bench/results/core.md.
+ * Run: `npm run bench:core` (`tsx --expose-gc bench/core.bench.ts`; `npm run bench` runs every
+ * benchmark). Prints a Markdown table and writes it to bench/results/core.md.
  */
 import { createPublicKey } from "node:crypto";
 import { createLocalJWKSet, jwtVerify } from "jose";

@@ -1,6 +1,6 @@
 /** What the origin receives: the client's request, minus everything that could speak for the gate. */
 import type { Identity } from "../core/index.ts";
-import { identityHeaders, IDENTITY_HEADER_PREFIX } from "../core/index.ts";
+import { identityHeaders, isIdentityHeaderName } from "../core/index.ts";
 
 /**
  * Headers removed from every request before anything else happens:
@@ -10,7 +10,7 @@ import { identityHeaders, IDENTITY_HEADER_PREFIX } from "../core/index.ts";
  *   `X-Original-URL`, `X-Rewrite-URL`, `X-HTTP-Method-Override`, ...): the gate decided on the
  *   method and path it forwards, and an origin must not serve something else.
  */
-const REMOVED = [
+const REMOVED = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -24,20 +24,13 @@ const REMOVED = [
   "x-forwarded-uri",
   "x-forwarded-prefix",
   "x-forwarded-path",
-];
+]);
 
-/** True for `x-authgear-*` in any case and in its `_` and `.` spellings. */
-function isIdentityHeader(name: string): boolean {
-  return name.toLowerCase().replace(/[_.]/g, "-").startsWith(IDENTITY_HEADER_PREFIX);
-}
-
-/** A copy of the incoming headers with spoofable identity, hop-by-hop and override headers removed. */
+/** A copy of the incoming headers without spoofable identity, hop-by-hop and override headers. */
 export function sanitizeHeaders(incoming: Headers): Headers {
-  const headers = new Headers(incoming);
-  const names = new Set<string>();
-  for (const [name] of headers) names.add(name);
-  for (const name of names) {
-    if (isIdentityHeader(name) || REMOVED.includes(name)) headers.delete(name);
+  const headers = new Headers();
+  for (const [name, value] of incoming) {
+    if (!isIdentityHeaderName(name) && !REMOVED.has(name)) headers.append(name, value);
   }
   return headers;
 }

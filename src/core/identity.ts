@@ -25,8 +25,16 @@ export interface Identity {
   readonly scopes: readonly string[];
 }
 
-/** Every header the gate sets (lower case). Incoming copies of these, in any spelling, are removed. */
-export const IDENTITY_HEADER_PREFIX = "x-authgear-";
+const IDENTITY_HEADER_NAME = /^x[-_.]authgear[-_.]/i;
+
+/**
+ * True for a header name a client could use to pose as the gate: `x-authgear-*` in any case and
+ * in its `_` and `.` spellings (some servers map those to the same variable). Every such incoming
+ * header is removed before a request goes on.
+ */
+export function isIdentityHeaderName(name: string): boolean {
+  return IDENTITY_HEADER_NAME.test(name);
+}
 
 /** Printable ASCII without leading or trailing space; OIDC caps `sub` at 255 characters. */
 const HEADER_SAFE = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;

@@ -3,7 +3,7 @@ export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, ty
 export { parseConfig, ConfigError, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode } from "./config.ts";
 export { extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH, type Credentials, type HeaderReader } from "./credentials.ts";
 export { AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type ErrorResponse } from "./errors.ts";
-export { identityFromClaims, identityHeaders, IDENTITY_HEADER_PREFIX, type Identity } from "./identity.ts";
+export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { jsonLogger, silentLogger, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";

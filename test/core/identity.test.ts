@@ -1,7 +1,7 @@
 import type { JWTPayload } from "jose";
 import { describe, expect, it } from "vitest";
 import { AuthError } from "../../src/core/errors.ts";
-import { identityFromClaims, identityHeaders } from "../../src/core/identity.ts";
+import { identityFromClaims, identityHeaders, isIdentityHeaderName } from "../../src/core/identity.ts";
 
 const USER = "https://authgear.com/claims/user/";
 
@@ -56,5 +56,17 @@ describe("identity", () => {
     expect(error).toBeInstanceOf(AuthError);
     expect((error as AuthError).code).toBe("ERR_IDENTITY_CLAIM_INVALID");
     expect((error as AuthError).message).toContain(claim);
+  });
+});
+
+describe("isIdentityHeaderName", () => {
+  it.each(["x-authgear-user-id", "X-Authgear-Session-Valid", "x_authgear_user_roles", "x.authgear.user.id", "X_AUTHGEAR-x", "x-authgear-"])(
+    "recognizes %s",
+    (name) => {
+      expect(isIdentityHeaderName(name)).toBe(true);
+    },
+  );
+  it.each(["x-authgearx", "authgear-user-id", "xx-authgear-user-id", "x-auth-gear-user-id", "x-request-id"])("ignores %s", (name) => {
+    expect(isIdentityHeaderName(name)).toBe(false);
   });
 });

@@ -1,0 +1,651 @@
+/**
+ * The built Worker (dist/worker.js) under HTTP load, inside real workerd through the Miniflare API
+ * (not `wrangler dev`, whose proxy and per-request logging would dominate), next to a pass-through
+ * Worker that forwards the same requests to the same origin without authenticating. Everything
+ * listens on and talks to 127.0.0.1 only.
+ *
+ * Pieces, all in this process:
+ * - the dev issuer (dev/issuer.ts): the Worker's `AUTHGEAR_ENDPOINT`, and the minter of the tokens;
+ * - a minimal origin of this file's own (not the demo origin, which echoes every request as
+ *   pretty-printed JSON and would be the bottleneck): node:http in a worker thread, answering 200
+ *   `ok` to everything. It counts the requests it gets, those carrying `x-authgear-user-id`, and
+ *   the distinct user ids, so each run checks what reached it;
+ * - one Miniflare (one workerd process) per row, created with the same options;
+ * - autocannon, driving `BENCH_WORKER_CONNECTIONS` (default 32) keep-alive connections at the
+ *   Miniflare entry URL (`BENCH_WORKER_DIRECT=1`: at each Worker's own socket), without
+ *   pipelining, for `BENCH_WORKER_DURATION_S` (default 6) seconds after `BENCH_WORKER_WARMUP_S`
+ *   (default 1.5) seconds of warmup, the same settings for every row.
+ *   Every row builds each request through autocannon's `setupRequest`, so the client does the same
+ *   work per request whatever the row.
+ *
+ * Rows (`GET /api/items?id=42` in every row):
+ * - pass-through: a module Worker that does `fetch(ORIGIN_URL + path, { method, headers, body,
+ *   redirect: "manual" })` and returns the origin's response as is. The baseline. It gets the same
+ *   `Authorization` header as the repeated-token row, and forwards it;
+ * - this Worker, repeated token: the same valid access token on every request;
+ * - this Worker, new token per request: a pool of `BENCH_WORKER_POOL` (default 10,000) distinct
+ *   tokens minted before the run, one after the other. The Worker's verified-token cache keeps the
+ *   last 1000 tokens, so with a pool this much larger every request pays a full verification;
+ * - this Worker, refused: no credentials, every answer a 401 (any other status fails the run);
+ * - (diagnostic) pass-through + response copy: the pass-through Worker, plus what the gate does
+ *   to the origin's response (`new Response(res.body, res)` and one header appended), which
+ *   separates the cost of that copy from the cost of authentication;
+ * - (diagnostic) this Worker on a public path (`PUBLIC_PATHS=/api/*`) with `Authorization: Basic`
+ *   as long as the bearer header (the gate ignores other schemes): everything the gate does except
+ *   verifying a token and adding identity headers, on requests of the same size;
+ * - (reference) the origin directly, no Worker, in the first round only: the ceiling the origin
+ *   and client allow.
+ *
+ * Every row runs in `BENCH_WORKER_ROUNDS` rounds (default 3), in listed order in even rounds and
+ * reversed in odd rounds, so the order does not decide a ratio; the table shows medians over the
+ * rounds, ratios are computed per round and their median is shown. On a small shared machine
+ * the noise comes in bursts of seconds, so three shorter rounds give a steadier median than two
+ * longer ones in the same time (about 2.5 minutes in all). Any connection error, timeout
+ * or unexpected status fails the run, as does a request reaching the origin without the identity
+ * headers (or with them from the pass-through), fewer distinct identities at the origin than the
+ * new-token row sent, or a key-set fetch inside a measured run.
+ *
+ * The machine's cores are shared by autocannon, workerd and the origin (and whatever else runs):
+ * on 2 vCPUs, compare rows rather than absolute figures, and mind the per-round spread.
+ *
+ * Run: `npm run bench:worker` (`npm run build`, then `tsx bench/worker.bench.ts`). Prints a
+ * Markdown table and writes it to bench/results/worker.md.
+ */
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import type { IncomingHttpHeaders } from "node:http";
+import { arch, cpus, loadavg, platform, totalmem } from "node:os";
+import { resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { Worker } from "node:worker_threads";
+import { gzipSync } from "node:zlib";
+import autocannon from "autocannon";
+import { Miniflare } from "miniflare";
+import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
+
+const CONNECTIONS = Number(process.env.BENCH_WORKER_CONNECTIONS ?? 32);
+const DURATION_S = Number(process.env.BENCH_WORKER_DURATION_S ?? 6);
+const WARMUP_S = Number(process.env.BENCH_WORKER_WARMUP_S ?? 1.5);
+const ROUNDS = Number(process.env.BENCH_WORKER_ROUNDS ?? 3);
+const POOL_SIZE = Number(process.env.BENCH_WORKER_POOL ?? 10_000);
+/**
+ * `BENCH_WORKER_DIRECT=1`: load each Worker on its own socket (Miniflare's `unsafeDirectSockets`)
+ * instead of the entry URL, skipping Miniflare's entry worker, which every request otherwise
+ * passes through first (it rebuilds the request with a `cf` object and copies the response), as
+ * no request on Cloudflare does. Default: the entry URL.
+ */
+const DIRECT = process.env.BENCH_WORKER_DIRECT === "1";
+/** The Worker's verified-token cache size (README, "The verified-token cache"). */
+const TOKEN_CACHE_ENTRIES = 1000;
+const PATH = "/api/items?id=42";
+const HOST = "127.0.0.1";
+/** The whole run is stopped (and fails) past this. */
+const WATCHDOG_MS = 6 * 60 * 1000;
+/** Issue targets. */
+const REPEATED_MIN_THROUGHPUT_VS_PASS_THROUGH = 0.9;
+const BUNDLE_MAX_BYTES = 40 * 1024;
+
+const ROOT = resolve(import.meta.dirname, "..");
+const WORKER_SCRIPT = resolve(ROOT, "dist/worker.js");
+const RESULTS = resolve(import.meta.dirname, "results/worker.md");
+/** wrangler.toml's `compatibility_date`. */
+const COMPATIBILITY_DATE = "2026-04-26";
+
+const PASS_THROUGH_SCRIPT = `
+export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    return fetch(env.ORIGIN_URL + url.pathname + url.search, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      redirect: "manual",
+    });
+  },
+};
+`;
+
+const PASS_THROUGH_COPY_SCRIPT = `
+export default {
+  async fetch(request, env) {
+    const started = performance.now();
+    const url = new URL(request.url);
+    const response = await fetch(env.ORIGIN_URL + url.pathname + url.search, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      redirect: "manual",
+    });
+    const forwarded = new Response(response.body, response);
+    forwarded.headers.append("server-timing", "pass-through;dur=" + (performance.now() - started).toFixed(1));
+    return forwarded;
+  },
+};
+`;
+
+/** The origin, as a CommonJS script for a worker thread: node:http, 200 `ok` to everything. */
+const ORIGIN_SCRIPT = `
+const { parentPort } = require("node:worker_threads");
+const { createServer } = require("node:http");
+const body = Buffer.from("ok");
+let total = 0;
+let identified = 0;
+const users = new Set();
+const server = createServer({ keepAliveTimeout: 60000 }, (req, res) => {
+  total += 1;
+  const user = req.headers["x-authgear-user-id"];
+  if (user !== undefined) {
+    identified += 1;
+    users.add(user);
+  }
+  req.resume();
+  res.writeHead(200, { "content-type": "text/plain", "content-length": body.length });
+  res.end(body);
+});
+parentPort.on("message", (message) => {
+  if (message === "stats") parentPort.postMessage({ total, identified, users: users.size });
+  else if (message === "reset") {
+    total = 0;
+    identified = 0;
+    users.clear();
+    parentPort.postMessage("reset");
+  } else if (message === "close") {
+    server.close(() => parentPort.postMessage("closed"));
+    server.closeAllConnections();
+  }
+});
+server.listen(0, "${HOST}", () => parentPort.postMessage({ port: server.address().port }));
+`;
+
+interface OriginStats {
+  readonly total: number;
+  readonly identified: number;
+  readonly users: number;
+}
+
+interface Origin {
+  readonly url: string;
+  stats(): Promise<OriginStats>;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type RowKey = "passThrough" | "repeated" | "fresh" | "refused" | "passThroughCopy" | "public" | "origin";
+
+interface Scenario {
+  readonly key: RowKey;
+  readonly name: string;
+  /** The only status this row may answer. */
+  readonly status: 200 | 401;
+  /** What the origin must see: identity headers on every request, none, or no request at all. */
+  readonly reaches: "identified" | "anonymous" | "nothing";
+  /** Headers of the next request (called once per request). */
+  readonly headers: () => IncomingHttpHeaders;
+  /** The Worker in front of the origin; none: the load goes to the origin itself. */
+  readonly worker?: BenchWorker;
+  /** Measured in the first round only (a reference, not compared round by round). */
+  readonly once?: true;
+}
+
+/** One row in one round. */
+interface Sample {
+  readonly requestsPerSecond: number;
+  /** Milliseconds. */
+  readonly p50: number;
+  readonly p99: number;
+  readonly responses: number;
+  readonly originUsers: number;
+  /** Lines the Worker wrote to stdout (its log), per response, during the measured run. */
+  readonly logLinesPerResponse: number;
+}
+
+interface Row {
+  readonly scenario: Scenario;
+  readonly rounds: readonly Sample[];
+  readonly requestsPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly responses: number;
+  readonly originUsers: number;
+  readonly logLinesPerResponse: number;
+}
+
+interface LoadResult {
+  readonly responses: number;
+  readonly seconds: number;
+  readonly statuses: ReadonlyMap<number, number>;
+  readonly errors: number;
+  readonly timeouts: number;
+  /** Milliseconds, one per response, unsorted. */
+  readonly latencies: Float64Array;
+}
+
+function fail(message: string): never {
+  throw new Error(`bench: ${message}`);
+}
+
+function startOrigin(): Promise<Origin> {
+  const thread = new Worker(ORIGIN_SCRIPT, { eval: true });
+  const replies: ((message: unknown) => void)[] = [];
+  const ask = (message: string): Promise<unknown> =>
+    new Promise((resolvePromise) => {
+      replies.push(resolvePromise);
+      thread.postMessage(message);
+    });
+  return new Promise((resolvePromise, reject) => {
+    thread.once("error", reject);
+    thread.once("message", (first: { port: number }) => {
+      thread.off("error", reject);
+      thread.on("message", (message: unknown) => replies.shift()?.(message));
+      thread.on("error", (error) => {
+        console.error("bench: origin thread:", error);
+      });
+      resolvePromise({
+        url: `http://${HOST}:${first.port}`,
+        stats: () => ask("stats") as Promise<OriginStats>,
+        reset: async () => {
+          await ask("reset");
+        },
+        close: async () => {
+          await ask("close");
+          await thread.terminate();
+        },
+      });
+    });
+  });
+}
+
+/** The part of Miniflare's `BenchWorker` used here (its full type is too deep for the linter's type checker). */
+interface BenchWorker {
+  readonly name: string;
+  readonly modules: true | { type: "ESModule"; path: string; contents: string }[];
+  readonly scriptPath?: string;
+  readonly bindings: Record<string, string>;
+}
+
+/** Output of one workerd process: stdout lines are counted (the Worker's log lines), stderr's tail kept. */
+interface RuntimeOutput {
+  stdoutLines: number;
+  stderrTail: string;
+}
+
+function createMiniflare(worker: BenchWorker, output: RuntimeOutput): Miniflare {
+  const direct = DIRECT ? { unsafeDirectSockets: [{ host: HOST, port: 0 }] } : {};
+  return new Miniflare({
+    host: HOST,
+    port: 0,
+    // No fetch of workers.cloudflare.com/cf.json: a built-in `request.cf` is used.
+    cf: false,
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      stdout.on("data", (chunk: Buffer) => {
+        for (const byte of chunk) if (byte === 0x0a) output.stdoutLines += 1;
+      });
+      stderr.on("data", (chunk: Buffer) => {
+        output.stderrTail = (output.stderrTail + chunk.toString()).slice(-4000);
+      });
+    },
+    workers: [{ compatibilityDate: COMPATIBILITY_DATE, ...worker, ...direct }],
+  });
+}
+
+function inlineWorker(name: string, script: string, originUrl: string): BenchWorker {
+  return {
+    name,
+    modules: [{ type: "ESModule", path: `${name}.mjs`, contents: script }],
+    bindings: { ORIGIN_URL: originUrl },
+  };
+}
+
+/** Drives load at `url` for `seconds`; latencies are measured per response, in fractional milliseconds. */
+function load(url: string, seconds: number, headers: () => IncomingHttpHeaders): Promise<LoadResult> {
+  return new Promise((resolvePromise, reject) => {
+    let latencies = new Float64Array(1 << 16);
+    let responses = 0;
+    const statuses = new Map<number, number>();
+    const instance = autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        pipelining: 1,
+        duration: seconds,
+        timeout: 10,
+        requests: [{ method: "GET", path: PATH, setupRequest: (request) => ({ ...request, headers: headers() }) }],
+      },
+      (error: unknown, result) => {
+        if (error !== null && error !== undefined) {
+          reject(error instanceof Error ? error : new Error("autocannon failed", { cause: error }));
+          return;
+        }
+        resolvePromise({
+          responses,
+          seconds: result.duration,
+          statuses,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          latencies: latencies.subarray(0, responses),
+        });
+      },
+    );
+    instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+      if (responses === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[responses] = responseTime;
+      responses += 1;
+      statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1);
+    });
+  });
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? fail("no responses");
+}
+
+function describeStatuses(statuses: ReadonlyMap<number, number>): string {
+  return [...statuses].map(([status, count]) => `${status} × ${count}`).join(", ") || "none";
+}
+
+async function measure(scenario: Scenario, url: string, output: RuntimeOutput | undefined, origin: Origin, issuer: DevIssuer): Promise<Sample> {
+  const warmup = await load(url, WARMUP_S, scenario.headers);
+  if (warmup.responses === 0) fail(`${scenario.name}: no response during warmup`);
+  await origin.reset();
+  const hits = { ...issuer.hits };
+  const logLines = output?.stdoutLines ?? 0;
+  const run = await load(url, DURATION_S, scenario.headers);
+  const logged = (output?.stdoutLines ?? 0) - logLines;
+  const seen = await origin.stats();
+  const context = (): string => (output?.stderrTail ? `\nworkerd stderr (tail):\n${output.stderrTail}` : "");
+  if (run.errors > 0 || run.timeouts > 0) {
+    fail(`${scenario.name}: ${run.errors} connection errors (${run.timeouts} timeouts)${context()}`);
+  }
+  const unexpected = [...run.statuses].filter(([status]) => status !== scenario.status);
+  if (unexpected.length > 0 || run.responses === 0) {
+    fail(`${scenario.name}: expected only ${scenario.status}, got ${describeStatuses(run.statuses)}${context()}`);
+  }
+  if (issuer.hits.discovery !== hits.discovery || issuer.hits.jwks !== hits.jwks) {
+    fail(`${scenario.name}: the Worker fetched from the issuer inside the measured run`);
+  }
+  // In-flight requests of a stopped run may still reach the origin, hence `>=`, never `===`.
+  switch (scenario.reaches) {
+    case "identified":
+      if (seen.identified < run.responses || seen.identified !== seen.total) {
+        fail(`${scenario.name}: ${run.responses} answered, origin saw ${seen.total} requests, ${seen.identified} with identity headers`);
+      }
+      break;
+    case "anonymous":
+      if (seen.total < run.responses || seen.identified !== 0) {
+        fail(`${scenario.name}: ${run.responses} answered, origin saw ${seen.total} requests, ${seen.identified} with identity headers`);
+      }
+      break;
+    case "nothing":
+      if (seen.total !== 0) fail(`${scenario.name}: the origin saw ${seen.total} requests`);
+      break;
+  }
+  if (scenario.key === "fresh" && seen.users < Math.min(run.responses, POOL_SIZE) - CONNECTIONS) {
+    fail(`${scenario.name}: ${run.responses} answered, but the origin saw only ${seen.users} distinct identities`);
+  }
+  const sorted = run.latencies.slice().sort();
+  return {
+    requestsPerSecond: run.responses / run.seconds,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    responses: run.responses,
+    originUsers: seen.users,
+    logLinesPerResponse: logged / run.responses,
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const upper = sorted[middle] ?? fail("no samples");
+  return sorted.length % 2 === 1 ? upper : (upper + (sorted[middle - 1] ?? upper)) / 2;
+}
+
+function summarize(scenario: Scenario, rounds: readonly Sample[]): Row {
+  const of = (field: keyof Sample): number => median(rounds.map((sample) => sample[field]));
+  return {
+    scenario,
+    rounds,
+    requestsPerSecond: of("requestsPerSecond"),
+    p50: of("p50"),
+    p99: of("p99"),
+    responses: of("responses"),
+    originUsers: of("originUsers"),
+    logLinesPerResponse: of("logLinesPerResponse"),
+  };
+}
+
+function version(name: string): string {
+  const manifest = JSON.parse(readFileSync(resolve(ROOT, "node_modules", name, "package.json"), "utf8")) as { version?: string };
+  return manifest.version ?? "?";
+}
+
+const fixed = (value: number, digits = 1): string => value.toFixed(digits);
+const integer = (value: number): string => Math.round(value).toLocaleString("en-US");
+const kib = (bytes: number): string => `${fixed(bytes / 1024)} KiB`;
+
+function byKey(rows: readonly Row[], key: RowKey): Row {
+  return rows.find((row) => row.scenario.key === key) ?? fail(`no ${key} row`);
+}
+
+/** Per round, `field` of `a` over `field` of `b`. */
+function roundRatios(a: Row, b: Row, field: "requestsPerSecond" | "p50" | "p99"): number[] {
+  return a.rounds.map((sample, index) => sample[field] / (b.rounds[index]?.[field] ?? Number.NaN));
+}
+
+/** Microseconds per request at saturation, above the pass-through's (1/throughput difference). */
+function extraMicroseconds(row: Row, base: Row): number {
+  return 1e6 / row.requestsPerSecond - 1e6 / base.requestsPerSecond;
+}
+
+function targetLine(pass: boolean, text: string): string {
+  return `- ${pass ? "PASS" : "MISS"}: ${text}`;
+}
+
+interface Bundle {
+  readonly bytes: number;
+  readonly gzipped: number;
+}
+
+const loadAverages = (): string => loadavg().map((value) => fixed(value, 2)).join(", ");
+
+function report(rows: readonly Row[], bundle: Bundle, started: Date, totalSeconds: number, loadBefore: string): string {
+  const base = byKey(rows, "passThrough");
+  const repeated = byKey(rows, "repeated");
+  const fresh = byKey(rows, "fresh");
+  const copy = byKey(rows, "passThroughCopy");
+  const open = byKey(rows, "public");
+  const cpu = cpus();
+  const ratio = (row: Row, field: "requestsPerSecond" | "p50" | "p99"): number => median(roundRatios(row, base, field));
+  const repeatedRatio = ratio(repeated, "requestsPerSecond");
+  const statusText = (row: Row): string =>
+    `${row.scenario.status} only${row.scenario.status === 401 ? " (expected)" : ""}`;
+  const lines = [
+    "# Worker benchmark",
+    "",
+    `- Machine: ${cpu[0]?.model ?? "unknown CPU"} (${cpu.length} logical CPUs), ${fixed(totalmem() / 1024 / 1024)} MiB RAM, ${platform()} ${arch()}`,
+    `- Node ${process.version}; workerd ${version("workerd")} (miniflare ${version("miniflare")}), autocannon ${version("autocannon")}, wrangler ${version("wrangler")}`,
+    `- Date: ${started.toISOString()}; whole run ${fixed(totalSeconds)} s; load average (1, 5, 15 min) ${loadBefore} before, ${loadAverages()} after`,
+    `- Load: autocannon, ${CONNECTIONS} keep-alive connections, no pipelining, ${DURATION_S} s per row and round after ${WARMUP_S} s warmup, \`GET ${PATH}\`, all on 127.0.0.1; ${ROUNDS} rounds, alternately in listed and reversed order (the reference row in the first round only); figures are medians over the rounds, ratios are per round (rows run seconds apart) and their median is shown. Latencies are per response, in ms`,
+    `- Each Worker row runs in its own Miniflare (one workerd process, one isolate) with the same options: ${DIRECT ? "a direct socket per Worker (`unsafeDirectSockets`, BENCH_WORKER_DIRECT=1), bypassing Miniflare's entry worker" : "load at the entry URL (`await mf.ready`), so every request also passes through Miniflare's entry worker, a fixed cost per request in every Worker row that Cloudflare does not have (BENCH_WORKER_DIRECT=1 bypasses it)"}, 127.0.0.1, \`cf: false\`, compatibility date ${COMPATIBILITY_DATE}. The gate is dist/worker.js as \`npm run build\` writes it; \`AUTHGEAR_ENDPOINT\` is the dev issuer on 127.0.0.1 (key set fetched during warmup; a fetch inside a measured run fails it)`,
+    "- Origin: a minimal node:http server of the benchmark's own in a worker thread (200, body `ok`), not the demo origin, so the origin is not the bottleneck (see the reference row); it checks that every request the gate forwarded carried the identity headers",
+    `- Tokens: RS256 \`at+jwt\` access tokens (RSA-2048) from the dev issuer; the new-token row rotates through ${integer(POOL_SIZE)} distinct tokens minted before the run, more than the ${TOKEN_CACHE_ENTRIES}-entry verified-token cache holds, so every request is a full verification ("origin users" counts the distinct identities the origin saw)`,
+    `- **Shared cores**: the machine has ${cpu.length} logical CPUs, and autocannon (one thread), workerd and the origin (one thread) all run on them, so absolute figures are a floor for what workerd alone would do, and a heavier client or origin costs the Worker CPU time; anything else running (see the load average) adds noise, so compare rows, not absolute numbers, and read the per-round spread before a ratio`,
+    "",
+    "| scenario | statuses | req/s | req/s per round | p50 (ms) | p99 (ms) | req/s ÷ pass-through | p50 ÷ pass-through | p99 ÷ pass-through | µs/request over pass-through | responses | origin users | Worker log lines/response |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows.map((row) =>
+      [
+        "",
+        ` ${row.scenario.name} `,
+        ` ${statusText(row)} `,
+        ` ${integer(row.requestsPerSecond)} `,
+        ` ${row.rounds.map((sample) => integer(sample.requestsPerSecond)).join(" / ")} `,
+        ` ${fixed(row.p50, 2)} `,
+        ` ${fixed(row.p99, 2)} `,
+        ` ${fixed(ratio(row, "requestsPerSecond"), 2)}× `,
+        ` ${fixed(ratio(row, "p50"), 2)}× `,
+        ` ${fixed(ratio(row, "p99"), 2)}× `,
+        ` ${row === base ? "—" : `${extraMicroseconds(row, base) >= 0 ? "+" : ""}${integer(extraMicroseconds(row, base))}`} `,
+        ` ${integer(row.responses)} `,
+        ` ${row.scenario.reaches === "identified" ? integer(row.originUsers) : "—"} `,
+        ` ${row.scenario.worker === undefined ? "—" : fixed(row.logLinesPerResponse, 2)} `,
+        "",
+      ].join("|"),
+    ),
+    "",
+    "Connection errors, timeouts and unexpected statuses: none (any would have failed the run). The µs/request column is 10⁶/(req/s) minus the pass-through's: the extra time per request while workerd is saturated.",
+    "",
+    `Where the repeated-token row's extra ${integer(extraMicroseconds(repeated, base))} µs/request go (differences between medians of rows run seconds apart on shared cores: a few tens of µs, and any negative value, are within the noise): ` +
+      `${integer(extraMicroseconds(copy, base))} µs copying the origin's response and appending \`server-timing\` (pass-through + copy − pass-through); ` +
+      `${integer(extraMicroseconds(open, copy))} µs the rest of the gate without authentication (URL parse, header sanitizing, configuration lookup, credential extraction; public path − pass-through + copy); ` +
+      `${integer(extraMicroseconds(repeated, open))} µs authenticating a repeated token (cache lookup, identity headers; repeated − public path). ` +
+      `A new token per request costs ${integer(extraMicroseconds(fresh, repeated))} µs more than a repeated one (the full RS256 verification and the cache insert).`,
+    "",
+    "## Bundle",
+    "",
+    `- dist/worker.js: ${integer(bundle.bytes)} bytes (${kib(bundle.bytes)}) minified, as wrangler builds it (wrangler.toml \`minify = true\`); ${integer(bundle.gzipped)} bytes (${kib(bundle.gzipped)}) gzipped (node:zlib gzipSync, level 9)`,
+    "",
+    "## Targets",
+    "",
+    targetLine(
+      repeatedRatio >= REPEATED_MIN_THROUGHPUT_VS_PASS_THROUGH,
+      `repeated token at least ${REPEATED_MIN_THROUGHPUT_VS_PASS_THROUGH}× the pass-through's throughput: ${fixed(repeatedRatio, 2)}× ` +
+        `(median of per-round ratios; repeated ${integer(repeated.requestsPerSecond)} req/s, pass-through ${integer(base.requestsPerSecond)} req/s; ` +
+        `per round ${roundRatios(repeated, base, "requestsPerSecond").map((value) => `${fixed(value, 2)}×`).join(", ")})`,
+    ),
+    targetLine(
+      bundle.bytes <= BUNDLE_MAX_BYTES,
+      `bundle at most ${kib(BUNDLE_MAX_BYTES)} minified (${integer(BUNDLE_MAX_BYTES)} bytes): ${integer(bundle.bytes)} bytes (${kib(bundle.bytes)}; gzipped ${kib(bundle.gzipped)})`,
+    ),
+    "",
+  ];
+  return lines.join("\n");
+}
+
+function readBundle(): Bundle {
+  let stat;
+  try {
+    stat = statSync(WORKER_SCRIPT);
+  } catch {
+    fail(`${WORKER_SCRIPT} is missing: run \`npm run build\` first (\`npm run bench:worker\` does)`);
+  }
+  const source = readFileSync(WORKER_SCRIPT);
+  if (source.length !== stat.size) fail("dist/worker.js changed while being read");
+  return { bytes: source.length, gzipped: gzipSync(source, { level: 9 }).length };
+}
+
+async function mintPool(issuer: DevIssuer): Promise<string[]> {
+  const pool: string[] = [];
+  let next = 0;
+  // A few signings in flight at once: WebCrypto signs on libuv's thread pool.
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < POOL_SIZE) {
+        const index = next;
+        next += 1;
+        pool[index] = await issuer.mintAccessToken({ sub: `bench-user-${index}` });
+      }
+    }),
+  );
+  if (new Set(pool).size !== POOL_SIZE) fail("the token pool is not distinct");
+  return pool;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const clock = performance.now();
+  const loadBefore = loadAverages();
+  const bundle = readBundle();
+  const issuer = await startDevIssuer();
+  const origin = await startOrigin();
+  const instances: Miniflare[] = [];
+  try {
+    console.error(`bench: minting ${POOL_SIZE} tokens`);
+    const pool = await mintPool(issuer);
+    const repeatedToken = await issuer.mintAccessToken({ sub: "bench-repeated" });
+    let nextToken = 0;
+    const bearer = (token: string): IncomingHttpHeaders => ({ authorization: `Bearer ${token}` });
+    // Not a bearer credential (the gate ignores other schemes), as long as the repeated token's header.
+    const basic: IncomingHttpHeaders = { authorization: `Basic ${"A".repeat(repeatedToken.length)}` };
+    const gateBindings = { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url };
+    const gate: BenchWorker = { name: "gate", modules: true, scriptPath: WORKER_SCRIPT, bindings: gateBindings };
+
+    const passThrough = inlineWorker("pass-through", PASS_THROUGH_SCRIPT, origin.url);
+    const passThroughCopy = inlineWorker("pass-through-copy", PASS_THROUGH_COPY_SCRIPT, origin.url);
+    const scenarios: Scenario[] = [
+      { key: "passThrough", name: "pass-through Worker, no auth (baseline)", worker: passThrough, status: 200, reaches: "anonymous", headers: () => bearer(repeatedToken) },
+      { key: "repeated", name: "this Worker, repeated token", worker: gate, status: 200, reaches: "identified", headers: () => bearer(repeatedToken) },
+      {
+        key: "fresh",
+        name: "this Worker, new token per request",
+        worker: gate,
+        status: 200,
+        reaches: "identified",
+        headers: () => {
+          const token = pool[nextToken % pool.length] ?? fail("empty token pool");
+          nextToken += 1;
+          return bearer(token);
+        },
+      },
+      { key: "refused", name: "this Worker, refused (no token)", worker: gate, status: 401, reaches: "nothing", headers: () => ({}) },
+      { key: "passThroughCopy", name: "(diagnostic) pass-through + response copy", worker: passThroughCopy, status: 200, reaches: "anonymous", headers: () => bearer(repeatedToken) },
+      {
+        key: "public",
+        name: "(diagnostic) this Worker, public path, no bearer token",
+        worker: { ...gate, bindings: { ...gate.bindings, PUBLIC_PATHS: "/api/*" } },
+        status: 200,
+        reaches: "anonymous",
+        headers: () => basic,
+      },
+      { key: "origin", name: "(reference) origin directly, no Worker", status: 200, reaches: "anonymous", headers: () => bearer(repeatedToken), once: true },
+    ];
+    const targets = new Map<Scenario, { url: string; output: RuntimeOutput | undefined }>();
+    for (const scenario of scenarios) {
+      if (scenario.worker === undefined) {
+        targets.set(scenario, { url: origin.url, output: undefined });
+        continue;
+      }
+      const output: RuntimeOutput = { stdoutLines: 0, stderrTail: "" };
+      const mf = createMiniflare(scenario.worker, output);
+      instances.push(mf);
+      const entry = await mf.ready;
+      targets.set(scenario, { url: DIRECT ? (await mf.unsafeGetDirectURL(scenario.worker.name)).origin : entry.origin, output });
+    }
+    for (const [scenario, { url }] of targets) {
+      const host = new URL(url).hostname;
+      if (host !== HOST) fail(`${scenario.name} would send traffic to ${host}`);
+    }
+
+    const samples = new Map<Scenario, Sample[]>(scenarios.map((scenario) => [scenario, []]));
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const order = round % 2 === 0 ? scenarios : [...scenarios].reverse();
+      for (const scenario of order) {
+        if (scenario.once === true && round > 0) continue;
+        console.error(`bench: round ${round + 1}/${ROUNDS}: ${scenario.name}`);
+        const target = targets.get(scenario) ?? fail(`no target for ${scenario.name}`);
+        samples.get(scenario)?.push(await measure(scenario, target.url, target.output, origin, issuer));
+      }
+    }
+    const rows = scenarios.map((scenario) => summarize(scenario, samples.get(scenario) ?? []));
+    const markdown = report(rows, bundle, started, (performance.now() - clock) / 1000, loadBefore);
+    console.log(markdown);
+    writeFileSync(RESULTS, markdown);
+    console.error(`bench: written to ${RESULTS}`);
+  } finally {
+    await Promise.allSettled(instances.map((mf) => mf.dispose()));
+    await origin.close();
+    await issuer.close();
+  }
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`bench: still running after ${WATCHDOG_MS / 1000} s; stopping`);
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+await main();
