@@ -43,6 +43,8 @@ export interface Config {
   readonly forwardAuthorization: boolean;
   readonly resolverUrl: string;
   readonly resolverCacheSeconds: number;
+  /** Lambda authorizer: how HTTP API (payload 2.0) events are answered. */
+  readonly httpApiResponse: "simple" | "iam";
   readonly jwksMaxAgeSeconds: number;
   readonly jwksStaleSeconds: number;
   /** The `realm` of every challenge: the first accepted audience. */
@@ -145,6 +147,7 @@ const schema = v.object({
     v.pipe(v.picklist(["true", "false"], "must be true or false"), v.transform((value) => value === "true")),
     "true",
   ),
+  HTTP_API_RESPONSE: v.optional(v.picklist(["simple", "iam"], "must be simple or iam"), "simple"),
   JWKS_MAX_AGE_SECONDS: v.optional(seconds(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
   JWKS_STALE_SECONDS: v.optional(seconds(0, 86_400), String(DEFAULT_JWKS_STALE_SECONDS)),
   ROUTES: v.optional(v.pipe(v.string(), v.check(() => false, "route rules are not built yet in this release; leave ROUTES unset"))),
@@ -221,6 +224,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     forwardAuthorization: env2.FORWARD_AUTHORIZATION,
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,
+    httpApiResponse: env2.HTTP_API_RESPONSE,
     jwksMaxAgeSeconds: env2.JWKS_MAX_AGE_SECONDS,
     jwksStaleSeconds: env2.JWKS_STALE_SECONDS,
     realm: audiences[0] ?? issuer,

@@ -8,10 +8,11 @@
 import { AuthError } from "./errors.ts";
 
 /**
- * `%2f` `%5c` `%2e` `%00` (any case), their double encodings (`%252f`, ...), `;`, `//`, and
- * characters outside printable ASCII that a parser would have percent-encoded.
+ * `%2f` `%5c` `%2e` `%00` (any case), their double encodings (`%252f`, ...), `;`, `\`, `//`,
+ * dot segments (which a WHATWG parser has already resolved, but an API Gateway event path may
+ * still hold), and characters outside printable ASCII that a parser would have percent-encoded.
  */
-const AMBIGUOUS = /%(?:25)*(?:2f|5c|2e|00)|;|\/\/|[^\x21-\x7e]/i;
+const AMBIGUOUS = /%(?:25)*(?:2f|5c|2e|00)|[;\\]|\/\/|\/\.\.?(?:\/|$)|[^\x21-\x7e]/i;
 
 /** Throws `ERR_REQUEST_MALFORMED` (400) when the path could mean something else to the origin. */
 export function assertUnambiguousPath(pathname: string): void {

@@ -28,6 +28,9 @@ describe("parseConfig", () => {
       publicPaths: [],
       originUrl: undefined,
       forwardAuthorization: true,
+      httpApiResponse: "simple",
+      jwksMaxAgeSeconds: 300,
+      jwksStaleSeconds: 3600,
       resolverUrl: `${ENDPOINT}/_resolver/resolve`,
       resolverCacheSeconds: 60,
       realm: ENDPOINT,
@@ -126,6 +129,10 @@ describe("parseConfig", () => {
     ["RESOLVER_URL", "http://resolver.example.com/"],
     ["RESOLVER_CACHE_SECONDS", "3601"],
     ["FORWARD_AUTHORIZATION", "yes"],
+    ["HTTP_API_RESPONSE", "IAM"],
+    ["JWKS_MAX_AGE_SECONDS", "0"],
+    ["JWKS_MAX_AGE_SECONDS", "86401"],
+    ["JWKS_STALE_SECONDS", "-1"],
   ])("refuses %s=%j", (key, value) => {
     const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, [key]: value });
     expect(error.keys).toEqual([key]);

@@ -30,7 +30,7 @@ describe("createPublicPathMatcher", () => {
 });
 
 describe("assertUnambiguousPath", () => {
-  it.each(["/", "/public/a", "/a-b_c.d~e", "/files/report%20final.pdf", "/caf%C3%A9", "/a/b.json", "/.well-known/x", "/a:b@c"])(
+  it.each(["/", "/public/a", "/a/..b", "/a/.well-known", "/a/b..", "/a-b_c.d~e", "/files/report%20final.pdf", "/caf%C3%A9", "/a/b.json", "/.well-known/x", "/a:b@c"])(
     "accepts %s",
     (path) => {
       expect(() => { assertUnambiguousPath(path); }).not.toThrow();
@@ -55,6 +55,11 @@ describe("assertUnambiguousPath", () => {
     "/caf\u00e9",
     "admin",
     "",
+    "/public/../admin",
+    "/public/..",
+    "/public/./x",
+    "/public/.",
+    "/public\\..\\admin",
   ])("refuses %j as ambiguous", (path) => {
     let error: unknown;
     try {

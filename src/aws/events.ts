@@ -1,0 +1,70 @@
+/**
+ * The three authorizer event kinds API Gateway sends, recognised and read into one view:
+ * - REST API TOKEN (`type: "TOKEN"`): only the configured header's value arrives, as `authorizationToken`;
+ * - REST API REQUEST (`type: "REQUEST"`, payload 1.0; HTTP APIs with payload 1.0 send the same):
+ *   headers, multi-value headers (so a duplicated `Authorization` shows as two credentials), path, method;
+ * - HTTP API payload 2.0 (`version: "2.0"`): headers with duplicates already joined by commas,
+ *   cookies as a separate array, the route ARN.
+ */
+import type {
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewayTokenAuthorizerEvent,
+} from "aws-lambda";
+
+export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
+
+export interface RequestView {
+  readonly kind: "token" | "request" | "http-v2";
+  /** The ARN the policy is about: `methodArn` or, for payload 2.0, `routeArn`. */
+  readonly arn: string;
+  readonly headers: Headers;
+  /** The request path without the stage, for PUBLIC_PATHS; `undefined` for TOKEN events, which carry none. */
+  readonly path: string | undefined;
+}
+
+export class UnsupportedEvent extends Error {
+  override readonly name = "UnsupportedEvent";
+}
+
+export function readEvent(event: unknown): RequestView {
+  if (typeof event !== "object" || event === null) throw new UnsupportedEvent("The authorizer event is not an object.");
+  const candidate = event as Partial<Record<string, unknown>>;
+  if (candidate.type === "TOKEN" && typeof candidate.authorizationToken === "string" && typeof candidate.methodArn === "string") {
+    return { kind: "token", arn: candidate.methodArn, headers: new Headers({ authorization: candidate.authorizationToken }), path: undefined };
+  }
+  if (candidate.type === "REQUEST" && candidate.version === "2.0" && typeof candidate.routeArn === "string") {
+    return fromV2(event as APIGatewayRequestAuthorizerEventV2);
+  }
+  if (candidate.type === "REQUEST" && typeof candidate.methodArn === "string") {
+    return fromV1(event as APIGatewayRequestAuthorizerEvent);
+  }
+  throw new UnsupportedEvent("The authorizer event is not a TOKEN, REQUEST or HTTP API 2.0 event.");
+}
+
+function fromV1(event: APIGatewayRequestAuthorizerEvent): RequestView {
+  const headers = new Headers();
+  const multi = event.multiValueHeaders ?? {};
+  for (const [name, values] of Object.entries(multi)) {
+    for (const value of values ?? []) headers.append(name, value);
+  }
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined && !headers.has(name)) headers.set(name, value);
+  }
+  return { kind: "request", arn: event.methodArn, headers, path: typeof event.path === "string" ? event.path : undefined };
+}
+
+function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers.set(name, value);
+  }
+  // Real events leave `cookies` out when there are none, whatever the type says.
+  const cookies = event.cookies as readonly string[] | undefined;
+  if (cookies !== undefined && cookies.length > 0) headers.set("cookie", cookies.join("; "));
+  const stage = event.requestContext.stage;
+  const prefix = `/${stage}`;
+  const raw = event.rawPath;
+  const path = stage !== "$default" && (raw === prefix || raw.startsWith(`${prefix}/`)) ? raw.slice(prefix.length) || "/" : raw;
+  return { kind: "http-v2", arn: event.routeArn, headers, path };
+}

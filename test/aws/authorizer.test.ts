@@ -1,0 +1,205 @@
+/** The Lambda authorizer per event kind and outcome, with the dev issuer on loopback. */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import type { AuthorizerResult } from "../../src/aws/authorizer.ts";
+import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
+
+type Handler = (event: unknown) => Promise<AuthorizerResult>;
+
+let issuer: DevIssuer;
+let token: string;
+const saved = { ...process.env };
+const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS"];
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+  token = await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] } });
+});
+afterAll(() => issuer.close());
+afterEach(() => {
+  for (const key of CONFIG_KEYS) Reflect.deleteProperty(process.env, key);
+  Object.assign(process.env, saved);
+  vi.restoreAllMocks();
+});
+
+/** A fresh container: the module (and its configuration, key set and caches) loaded anew with this environment. */
+async function container(env: Record<string, string> = {}): Promise<Handler> {
+  vi.resetModules();
+  for (const key of CONFIG_KEYS) Reflect.deleteProperty(process.env, key);
+  Object.assign(process.env, { AUTHGEAR_ENDPOINT: issuer.origin, ...env });
+  const module = await import("../../src/aws/authorizer.ts");
+  return module.handler;
+}
+
+function claims(jwt: string): { auth_time: number } {
+  return JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as { auth_time: number };
+}
+
+const ALICE_CONTEXT = () => ({
+  sessionValid: "true",
+  userId: "alice",
+  userAnonymous: "false",
+  userVerified: "true",
+  userCanReauthenticate: "true",
+  userRoles: "admin,staff",
+  sessionAmr: "pwd",
+  sessionAuthenticatedAt: String(claims(token).auth_time),
+});
+
+describe("REST API TOKEN authorizer", () => {
+  it("allows a valid token with a policy covering every route of the stage, field by field", async () => {
+    const handler = await container();
+    const result = await handler(tokenEvent(`Bearer ${token}`));
+    expect(result).toEqual({
+      principalId: "alice",
+      policyDocument: {
+        Version: "2012-10-17",
+        Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [STAGE_WILDCARD] }],
+      },
+      context: ALICE_CONTEXT(),
+    });
+    for (const value of Object.values((result as { context: Record<string, unknown> }).context)) {
+      expect(["string", "number", "boolean"]).toContain(typeof value);
+    }
+  });
+
+  it.each([
+    ["no scheme", () => token],
+    ["another scheme", () => `Basic ${token}`],
+    ["an expired token", () => issuer.mintAccessToken({ expiresIn: -5 }).then((t) => `Bearer ${t}`)],
+    ["an ID token", () => issuer.mintIdToken().then((t) => `Bearer ${t}`)],
+    ["garbage", () => "Bearer not-a-jwt"],
+    ["an empty value", () => ""],
+  ])("throws Unauthorized (401) for %s", async (_name, value) => {
+    const handler = await container();
+    await expect(handler(tokenEvent(await value()))).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe("REST API REQUEST authorizer", () => {
+  it("allows a valid Authorization header", async () => {
+    const handler = await container();
+    const result = await handler(requestEvent({ headers: { Authorization: `Bearer ${token}` } }));
+    expect(result).toMatchObject({ principalId: "alice", context: ALICE_CONTEXT() });
+    expect((result as { policyDocument: { Statement: Array<{ Resource: string[] }> } }).policyDocument.Statement[0]?.Resource).toEqual([STAGE_WILDCARD]);
+  });
+
+  it("reads the JWT cookie", async () => {
+    const handler = await container({ JWT_COOKIE_NAME: "at" });
+    const result = await handler(requestEvent({ headers: { Cookie: `theme=dark; at=${token}` } }));
+    expect(result).toMatchObject({ principalId: "alice" });
+  });
+
+  it("refuses two Authorization headers (multi-value)", async () => {
+    const handler = await container();
+    const event = requestEvent({ multiValueHeaders: { Authorization: [`Bearer ${token}`, `Bearer ${token}`] }, headers: { Authorization: `Bearer ${token}` } });
+    await expect(handler(event)).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("lets a public path through anonymously, for exactly that method and path", async () => {
+    const handler = await container({ PUBLIC_PATHS: "/public/*" });
+    for (const headers of [{}, { Authorization: "Bearer bad.token.here" }]) {
+      const result = await handler(requestEvent({ path: "/public/docs", headers }));
+      expect(result).toEqual({
+        principalId: "anonymous",
+        policyDocument: {
+          Version: "2012-10-17",
+          Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/public/docs"] }],
+        },
+        context: {},
+      });
+    }
+    const withToken = await handler(requestEvent({ path: "/public/docs", headers: { Authorization: `Bearer ${token}` } }));
+    expect(withToken).toMatchObject({ principalId: "alice", context: ALICE_CONTEXT() });
+    await expect(handler(requestEvent({ path: "/private" }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler(requestEvent({ path: "/publicity" }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler(requestEvent({ path: "/public/..%2fadmin" }))).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe("HTTP API payload 2.0 authorizer", () => {
+  it("answers a simple response by default", async () => {
+    const handler = await container();
+    expect(await handler(httpApiEvent({ headers: { authorization: `Bearer ${token}` } }))).toEqual({ isAuthorized: true, context: ALICE_CONTEXT() });
+    await expect(handler(httpApiEvent())).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("answers an IAM policy with HTTP_API_RESPONSE=iam", async () => {
+    const handler = await container({ HTTP_API_RESPONSE: "iam" });
+    const result = await handler(httpApiEvent({ headers: { authorization: `Bearer ${token}` }, stage: "prod", rawPath: "/prod/items" }));
+    expect(result).toEqual({
+      principalId: "alice",
+      policyDocument: {
+        Version: "2012-10-17",
+        Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/*"] }],
+      },
+      context: ALICE_CONTEXT(),
+    });
+  });
+
+  it("reads cookies from the cookies array, and matches public paths without the stage", async () => {
+    const handler = await container({ JWT_COOKIE_NAME: "at", PUBLIC_PATHS: "/public/*" });
+    expect(await handler(httpApiEvent({ cookies: ["theme=dark", `at=${token}`] }))).toMatchObject({ isAuthorized: true });
+    expect(await handler(httpApiEvent({ stage: "prod", rawPath: "/prod/public/x" }))).toEqual({ isAuthorized: true, context: {} });
+    await expect(handler(httpApiEvent({ stage: "prod", rawPath: "/public/x/../../admin" }))).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe("failures never allow", () => {
+  it("throws an authorizer failure (503 by gateway response) when the key set is unreachable", async () => {
+    const down = await startDevIssuer();
+    down.setFailure("http500");
+    try {
+      vi.resetModules();
+      Object.assign(process.env, { AUTHGEAR_ENDPOINT: down.origin });
+      const { handler } = await import("../../src/aws/authorizer.ts");
+      const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+      await expect(handler(tokenEvent(`Bearer ${await down.mintAccessToken()}`))).rejects.toThrow(/^Service Unavailable$/);
+      expect(log.mock.calls.map(([line]) => String(line)).join("\n")).toContain("ERR_KEYSET_UNAVAILABLE");
+    } finally {
+      await down.close();
+    }
+  });
+
+  it("refuses every event under a bad configuration, naming the bad keys once in the log", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const handler = await container({ ALGORITHMS: "HS256" });
+    await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
+    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${token}` } }))).rejects.toThrow(/^Service Unavailable$/);
+    const lines = log.mock.calls.map(([line]) => String(line));
+    expect(lines.filter((line) => line.includes("config_invalid"))).toHaveLength(1);
+    expect(lines.find((line) => line.includes("config_invalid"))).toContain("ALGORITHMS");
+  });
+
+  it("fails on an event it does not recognise", async () => {
+    const handler = await container();
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    await expect(handler({ type: "SOMETHING", methodArn: METHOD_ARN })).rejects.toThrow(/^Service Unavailable$/);
+    await expect(handler(null)).rejects.toThrow(/^Service Unavailable$/);
+  });
+
+  it("logs each refusal as one JSON line with its code, never the token", async () => {
+    const handler = await container();
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const expired = await issuer.mintAccessToken({ expiresIn: -5 });
+    await expect(handler(tokenEvent(`Bearer ${expired}`))).rejects.toThrow(/^Unauthorized$/);
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(lines.filter((line) => line.event === "request_refused")).toEqual([{ level: "info", event: "request_refused", code: "ERR_JWT_EXPIRED", kind: "token" }]);
+    expect(JSON.stringify(lines)).not.toContain(expired.split(".")[2]!.slice(0, 16));
+  });
+});
+
+describe("a warm container", () => {
+  it("fetches the key set once across many invocations of every kind", async () => {
+    const handler = await container();
+    const before = { ...issuer.hits };
+    for (let i = 0; i < 50; i += 1) {
+      const fresh = await issuer.mintAccessToken();
+      await handler(tokenEvent(`Bearer ${fresh}`));
+      await handler(requestEvent({ headers: { Authorization: `Bearer ${fresh}` } }));
+      await handler(httpApiEvent({ headers: { authorization: `Bearer ${fresh}` } }));
+    }
+    expect(issuer.hits.jwks - before.jwks).toBe(1);
+    expect(issuer.hits.discovery - before.discovery).toBe(1);
+  });
+});
