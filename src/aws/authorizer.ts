@@ -64,8 +64,7 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
     view = readEvent(event);
   } catch (error) {
     if (error instanceof UnsupportedEvent) fail("ERR_UNSUPPORTED_EVENT", undefined);
-    // Header values API Gateway accepted but `Headers` cannot hold (control characters): malformed.
-    refuse("ERR_REQUEST_MALFORMED", undefined);
+    throw error;
   }
   if (!built.ok) fail(built.error.code, view);
   const simple = view.kind === "http-v2" && built.config.httpApiResponse === "simple";

@@ -171,6 +171,12 @@ describe("failures never allow", () => {
     expect(lines.find((line) => line.includes("config_invalid"))).toContain("ALGORITHMS");
   });
 
+  it("ignores header values that are not strings in a malformed event", async () => {
+    const handler = await container();
+    const event = { ...requestEvent(), headers: { Authorization: 42 }, multiValueHeaders: { Authorization: [null] } };
+    await expect(handler(event)).rejects.toThrow(/^Unauthorized$/);
+  });
+
   it("fails on an event it does not recognise", async () => {
     const handler = await container();
     vi.spyOn(console, "log").mockImplementation(() => undefined);
