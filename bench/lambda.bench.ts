@@ -633,7 +633,7 @@ function report(input: ReportInput): string {
     `Where the time goes (medians; the child-clock columns are steadier than differences between totals, which move by several ms from run to run on this shared machine): ` +
       `Node itself boots in ${fixed(coldOf("bare", "boot"))} ms and answers from a one-line handler ${fixed(coldOf("bare", "total"))} ms after spawn. ` +
       `Module load: importing the whole bundle (jose, valibot, the core, configuration parsing) takes ${fixed(coldOf("oursRefused", "importing"))} ms, aws-jwt-verify's ${fixed(coldOf("awsRefused", "importing"))} ms (which loads node:https up front). ` +
-      `First call: on a token-less event, this authorizer's takes ${fixed(coldOf("oursRefused", "handling"))} ms and aws-jwt-verify's ${fixed(coldOf("awsRefused", "handling"))} ms (a first \`new Headers()\`, which loads Node's bundled undici, costs ${fixed(stage("headers"))} ms in the diagnostic below; the event reader builds one per event); ` +
+      `First call: on a token-less event, this authorizer's takes ${fixed(coldOf("oursRefused", "handling"))} ms and aws-jwt-verify's ${fixed(coldOf("awsRefused", "handling"))} ms (a first \`new Headers()\`, which loads Node's bundled undici, costs ${fixed(stage("headers"))} ms in the diagnostic below; the event reader avoids it with a plain map of headers); ` +
       `the first Allow takes ${fixed(coldOf("oursAllow", "handling"))} ms, of which ${fixed(coldOf("oursAllow", "keyFetch"))} ms the discovery + JWKS fetch (undici's first connection: ${fixed(stage("fetchDiscovery"))} + ${fixed(stage("fetchJwks"))} ms in the diagnostic) and ${fixed(coldOf("oursAllow", "handling") - coldOf("oursAllow", "keyFetch"))} ms the rest (event reading, WebCrypto key import and first RS256 verification, ${fixed(stage("subtleImport") + stage("subtleVerify"))} ms in the diagnostic, claims, policy); ` +
       `aws-jwt-verify's first Allow takes ${fixed(coldOf("awsAllow", "handling"))} ms (${awsFetch === "https" ? "the JWKS over https with a TLS handshake" : "no fetch: JWKS from a file, read during import"}, node:crypto key import and verification). ` +
       "On loopback a round trip costs well under a millisecond: against a real Authgear endpoint this authorizer's discovery GET is one more round trip than aws-jwt-verify's single JWKS GET (it is given the JWKS URI), and both pay a TLS handshake (here only aws-jwt-verify does).",
@@ -645,7 +645,7 @@ function report(input: ReportInput): string {
     "| step | ms |",
     "|---|---:|",
     probeRow("boot", "Node's start to the script's first line"),
-    probeRow("headers", "first `new Headers()` (loads Node's bundled undici; this authorizer builds one per event)"),
+    probeRow("headers", "first `new Headers()` (loads Node's bundled undici; the authorizer's event reader does not use it)"),
     probeRow("fetchDiscovery", "first `fetch` + `json()`: discovery from the dev issuer (new connection; undici's HTTP client)"),
     probeRow("fetchJwks", "second `fetch` + `json()`: JWKS (kept-alive connection)"),
     probeRow("subtleImport", "WebCrypto `importKey` of the RSA JWK (first use of crypto.subtle)"),
