@@ -29,7 +29,7 @@
  */
 import { createPublicKey } from "node:crypto";
 import { createLocalJWKSet, jwtVerify } from "jose";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { cpus, arch, platform, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -41,6 +41,7 @@ import jwksClient from "jwks-rsa";
 import { Bench } from "tinybench";
 import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
 import { createAuthenticator, parseConfig, silentLogger } from "../src/core/index.ts";
+import { fail, fixed, integer, median, packageVersion, targetLine } from "./common.ts";
 
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 1500);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 300);
@@ -50,7 +51,6 @@ const POOL_SIZE = 512;
 const COLD_MAX_COST_VS_RAW = 1.3;
 const REPEATED_MIN_SPEEDUP_VS_AWS = 10;
 
-const ROOT = resolve(import.meta.dirname, "..");
 const RESULTS = resolve(import.meta.dirname, "results/core.md");
 
 /** One verification of token `index` of the pool; throws when the token is refused. */
@@ -86,9 +86,6 @@ interface Row extends Sample {
   readonly rounds: readonly Sample[];
 }
 
-function fail(message: string): never {
-  throw new Error(`bench: ${message}`);
-}
 
 function tokenAt(pool: readonly Token[], index: number): Token {
   return pool[index % pool.length] ?? fail("empty token pool");
@@ -261,25 +258,16 @@ async function measure(peer: Peer, issuer: DevIssuer, pool: readonly Token[]): P
 }
 
 function version(name: string): string {
-  const manifest = JSON.parse(readFileSync(resolve(ROOT, "node_modules", name, "package.json"), "utf8")) as { version?: string };
-  return `${name} ${manifest.version ?? "?"}`;
+  return `${name} ${packageVersion(name)}`;
 }
 
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 const signedMib = (bytes: number): string => `${bytes >= 0 ? "+" : ""}${mib(bytes)}`;
-const fixed = (value: number, digits = 1): string => value.toFixed(digits);
-const integer = (value: number): string => Math.round(value).toLocaleString("en-US");
 
 function byKey(rows: readonly Row[], key: Peer["key"]): Row {
   return rows.find((row) => row.peer.key === key) ?? fail(`no ${key} row`);
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const upper = sorted[middle] ?? fail("no samples");
-  return sorted.length % 2 === 1 ? upper : (upper + (sorted[middle - 1] ?? upper)) / 2;
-}
 
 function summarize(peer: Peer, rounds: readonly Sample[]): Row {
   const of = (field: keyof Sample): number => median(rounds.map((sample) => sample[field]));
@@ -359,9 +347,6 @@ function report(rows: readonly Row[], started: Date, totalSeconds: number): stri
   return lines.join("\n");
 }
 
-function targetLine(pass: boolean, text: string): string {
-  return `- ${pass ? "PASS" : "MISS"}: ${text}`;
-}
 
 async function main(): Promise<void> {
   const started = new Date();

@@ -57,7 +57,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { arch, cpus, loadavg, platform, tmpdir, totalmem } from "node:os";
+import { arch, cpus, platform, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -65,6 +65,7 @@ import { build } from "esbuild";
 import { Bench } from "tinybench";
 import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
 import { requestEvent, tokenEvent } from "../test/aws/fixtures.ts";
+import { ROOT, fail, fixed, integer, kib, loadAverages, median, packageVersion, targetLine } from "./common.ts";
 
 const TIME_MS = Number(process.env.BENCH_LAMBDA_TIME_MS ?? 2000);
 const WARMUP_MS = Number(process.env.BENCH_LAMBDA_WARMUP_MS ?? 300);
@@ -81,7 +82,6 @@ const WATCHDOG_MS = 5 * 60 * 1000;
 const BUNDLE_MAX_BYTES = 60 * 1024;
 const COLD_MAX_RATIO_VS_AWS = 1.5;
 
-const ROOT = resolve(import.meta.dirname, "..");
 const OURS_BUNDLE = resolve(ROOT, "dist/lambda/authorizer.mjs");
 const AWS_SOURCE = resolve(import.meta.dirname, "aws-jwt-verify-authorizer.ts");
 const RESULTS = resolve(import.meta.dirname, "results/lambda.md");
@@ -231,9 +231,6 @@ interface ColdRow {
   readonly samples: readonly ColdSample[];
 }
 
-function fail(message: string): never {
-  throw new Error(`bench: ${message}`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Loopback https for aws-jwt-verify
@@ -478,12 +475,6 @@ function readColdSample(variant: ColdVariant, child: ChildAnswer): ColdSample {
 // ---------------------------------------------------------------------------------------------
 // Statistics and report
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const upper = sorted[middle] ?? fail("no samples");
-  return sorted.length % 2 === 1 ? upper : (upper + (sorted[middle - 1] ?? upper)) / 2;
-}
 
 /** Nearest-rank percentile. */
 function percentile(values: readonly number[], p: number): number {
@@ -505,18 +496,10 @@ function summarize(authorizer: Authorizer, scenario: Scenario, rounds: readonly 
 }
 
 function version(name: string): string {
-  const manifest = JSON.parse(readFileSync(resolve(ROOT, "node_modules", name, "package.json"), "utf8")) as { version?: string };
-  return `${name} ${manifest.version ?? "?"}`;
+  return `${name} ${packageVersion(name)}`;
 }
 
-const fixed = (value: number, digits = 1): string => value.toFixed(digits);
-const integer = (value: number): string => Math.round(value).toLocaleString("en-US");
-const kib = (bytes: number): string => `${fixed(bytes / 1024)} KiB`;
-const loadAverages = (): string => loadavg().map((value) => fixed(value, 2)).join(", ");
 
-function targetLine(pass: boolean, text: string): string {
-  return `- ${pass ? "PASS" : "MISS"}: ${text}`;
-}
 
 /** Per round, `a` ops/s over `b` ops/s. */
 function roundRatios(a: Row, b: Row): number[] {

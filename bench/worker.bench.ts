@@ -53,7 +53,7 @@
  */
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
-import { arch, cpus, loadavg, platform, totalmem } from "node:os";
+import { arch, cpus, platform, totalmem } from "node:os";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { Worker } from "node:worker_threads";
@@ -61,6 +61,7 @@ import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
+import { ROOT, fail, fixed, integer, kib, loadAverages, median, packageVersion, targetLine } from "./common.ts";
 
 const CONNECTIONS = Number(process.env.BENCH_WORKER_CONNECTIONS ?? 32);
 const DURATION_S = Number(process.env.BENCH_WORKER_DURATION_S ?? 6);
@@ -84,7 +85,6 @@ const WATCHDOG_MS = 6 * 60 * 1000;
 const REPEATED_MIN_THROUGHPUT_VS_PASS_THROUGH = 0.9;
 const BUNDLE_MAX_BYTES = 40 * 1024;
 
-const ROOT = resolve(import.meta.dirname, "..");
 const WORKER_SCRIPT = resolve(ROOT, "dist/worker.js");
 const RESULTS = resolve(import.meta.dirname, "results/worker.md");
 /** wrangler.toml's `compatibility_date`. */
@@ -219,9 +219,6 @@ interface LoadResult {
   readonly latencies: Float64Array;
 }
 
-function fail(message: string): never {
-  throw new Error(`bench: ${message}`);
-}
 
 function startOrigin(): Promise<Origin> {
   const thread = new Worker(ORIGIN_SCRIPT, { eval: true });
@@ -397,12 +394,6 @@ async function measure(scenario: Scenario, url: string, output: RuntimeOutput | 
   };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const upper = sorted[middle] ?? fail("no samples");
-  return sorted.length % 2 === 1 ? upper : (upper + (sorted[middle - 1] ?? upper)) / 2;
-}
 
 function summarize(scenario: Scenario, rounds: readonly Sample[]): Row {
   const of = (field: keyof Sample): number => median(rounds.map((sample) => sample[field]));
@@ -419,13 +410,9 @@ function summarize(scenario: Scenario, rounds: readonly Sample[]): Row {
 }
 
 function version(name: string): string {
-  const manifest = JSON.parse(readFileSync(resolve(ROOT, "node_modules", name, "package.json"), "utf8")) as { version?: string };
-  return manifest.version ?? "?";
+  return packageVersion(name);
 }
 
-const fixed = (value: number, digits = 1): string => value.toFixed(digits);
-const integer = (value: number): string => Math.round(value).toLocaleString("en-US");
-const kib = (bytes: number): string => `${fixed(bytes / 1024)} KiB`;
 
 function byKey(rows: readonly Row[], key: RowKey): Row {
   return rows.find((row) => row.scenario.key === key) ?? fail(`no ${key} row`);
@@ -441,16 +428,12 @@ function extraMicroseconds(row: Row, base: Row): number {
   return 1e6 / row.requestsPerSecond - 1e6 / base.requestsPerSecond;
 }
 
-function targetLine(pass: boolean, text: string): string {
-  return `- ${pass ? "PASS" : "MISS"}: ${text}`;
-}
 
 interface Bundle {
   readonly bytes: number;
   readonly gzipped: number;
 }
 
-const loadAverages = (): string => loadavg().map((value) => fixed(value, 2)).join(", ");
 
 function report(rows: readonly Row[], bundle: Bundle, started: Date, totalSeconds: number, loadBefore: string): string {
   const base = byKey(rows, "passThrough");
