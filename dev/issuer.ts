@@ -6,11 +6,10 @@
  * and break the discovery and key-set endpoints on purpose.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { CompactSign, exportJWK, generateKeyPair } from "jose";
 import type { CompactJWSHeaderParameters, JWK } from "jose";
+import { listenOnLoopback } from "./loopback-server.ts";
 
 export interface AccessTokenOptions {
   /** Default: a random UUID. */
@@ -218,13 +217,11 @@ function parseDevTokenRequest(body: string): { sub?: string; roles?: string[] } 
 export async function startDevIssuer(options: { port?: number; clientId?: string } = {}): Promise<DevIssuer> {
   const clientId = options.clientId ?? "dev-client";
   const keys: HeldKey[] = [await generateKey()];
-  const sockets = new Set<Socket>();
   const hits = { discovery: 0, jwks: 0, redirected: 0 };
   let failure: FailureMode = "none";
   let discoveryIssuer: string | undefined;
   let extraJwks: Record<string, unknown>[] = [];
   let origin = "";
-  let closing: Promise<void> | undefined;
 
   const discoveryDocument = (): Claims => ({
     issuer: discoveryIssuer ?? origin,
@@ -367,26 +364,8 @@ export async function startDevIssuer(options: { port?: number; clientId?: string
     }
   };
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      console.error("dev issuer:", error);
-      if (!res.headersSent) sendJson(res, 500, JSON.stringify({ error: "unexpected_error" }));
-      else res.destroy();
-    });
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenOnLoopback("dev issuer", options.port ?? 0, route);
+  origin = server.url;
 
   const addKey = async ({ sign: makeSigning = false }: { sign?: boolean } = {}): Promise<string> => {
     const key = await generateKey();
@@ -427,15 +406,6 @@ export async function startDevIssuer(options: { port?: number; clientId?: string
     setExtraJwks(extra) {
       extraJwks = extra.map((jwk) => ({ ...jwk }));
     },
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => {
-          if (error) reject(error);
-          else resolve();
-        });
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }

@@ -11,9 +11,8 @@
  * - `/_origin/big?bytes=N`: N bytes of {@link patternByte}, streamed, with `x-body-sha256`.
  */
 import { createHash } from "node:crypto";
-import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { listenOnLoopback } from "./loopback-server.ts";
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -165,8 +164,6 @@ function respond(res: ServerResponse, record: ReceivedRequest): Promise<void> | 
 /** Starts the origin on 127.0.0.1; `port` defaults to 0 (a free port). */
 export async function startDemoOrigin(options: { port?: number } = {}): Promise<DemoOrigin> {
   const requests: ReceivedRequest[] = [];
-  const sockets = new Set<Socket>();
-  let closing: Promise<void> | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? "";
@@ -182,38 +179,10 @@ export async function startDemoOrigin(options: { port?: number } = {}): Promise<
     await respond(res, record);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      console.error("demo origin:", error);
-      if (!res.headersSent) sendJson(res, 500, { error: "unexpected_error" });
-      else res.destroy();
-    });
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-
+  const server = await listenOnLoopback("demo origin", options.port ?? 0, handle);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     requests,
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => {
-          if (error) reject(error);
-          else resolve();
-        });
-        for (const socket of sockets) socket.destroy();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }
