@@ -14,7 +14,6 @@
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import {
   assertUnambiguousPath,
-  AuthError,
   createAuthenticatorFromEnv,
   createPublicPathMatcher,
   identityHeaders,
@@ -32,6 +31,15 @@ export type AuthorizerResult = APIGatewayAuthorizerResult | APIGatewaySimpleAuth
 const logger = jsonLogger;
 const built = createAuthenticatorFromEnv(process.env, { logger });
 const isPublic = createPublicPathMatcher(built.ok ? built.config.publicPaths : []);
+
+function isUnambiguousPath(path: string): boolean {
+  try {
+    assertUnambiguousPath(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** `x-authgear-user-can-reauthenticate` -> `userCanReauthenticate`. */
 function contextKey(header: string): string {
@@ -68,16 +76,10 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
   }
   if (!built.ok) fail(built.error.code, view);
   const simple = view.kind === "http-v2" && built.config.httpApiResponse === "simple";
-  let isPublicPath = false;
-  if (view.path !== undefined) {
-    try {
-      assertUnambiguousPath(view.path);
-    } catch (error) {
-      if (error instanceof AuthError) refuse(error.code, view);
-      throw error;
-    }
-    isPublicPath = isPublic(view.path);
-  }
+  // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
+  // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
+  // authenticated caller must not be turned away for it.
+  const isPublicPath = view.path !== undefined && isUnambiguousPath(view.path) && isPublic(view.path);
   const result = await built.authenticator.authenticate(view.headers);
   if (result.ok) return allow(view, simple, result.identity.userId, identityContext(result.identity), true);
   // A public path goes through without identity, for exactly this method and path.

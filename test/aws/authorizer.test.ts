@@ -113,7 +113,15 @@ describe("REST API REQUEST authorizer", () => {
     expect(withToken).toMatchObject({ principalId: "alice", context: ALICE_CONTEXT() });
     await expect(handler(requestEvent({ path: "/private" }))).rejects.toThrow(/^Unauthorized$/);
     await expect(handler(requestEvent({ path: "/publicity" }))).rejects.toThrow(/^Unauthorized$/);
-    await expect(handler(requestEvent({ path: "/public/..%2fadmin" }))).rejects.toThrow(/^Unauthorized$/);
+    for (const path of ["/public/..%2fadmin", "/public/../admin", "/public/%2e%2e/admin", "/public;/x", "//public/x"]) {
+      await expect(handler(requestEvent({ path })), path).rejects.toThrow(/^Unauthorized$/);
+      expect(await handler(requestEvent({ path, headers: { Authorization: `Bearer ${token}` } }))).toMatchObject({ principalId: "alice" });
+    }
+  });
+
+  it("never turns an authenticated caller away for a decoded path", async () => {
+    const handler = await container({ PUBLIC_PATHS: "/public/*" });
+    expect(await handler(requestEvent({ path: "/files/my report é.pdf", headers: { Authorization: `Bearer ${token}` } }))).toMatchObject({ principalId: "alice" });
   });
 });
 
