@@ -4,7 +4,9 @@
  */
 import {
   AuthError,
+  assertAllowedOn,
   assertUnambiguousPath,
+  compileRoutes,
   createAuthenticatorFromEnv,
   createPublicPathMatcher,
   errorResponse,
@@ -12,6 +14,7 @@ import {
   type Authenticator,
   type Config,
   type Logger,
+  type RouteRequirement,
 } from "../core/index.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { addIdentity, originUrl, sanitizeHeaders } from "./forwarding.ts";
@@ -20,7 +23,13 @@ import { addIdentity, originUrl, sanitizeHeaders } from "./forwarding.ts";
 export type Env = Readonly<Record<string, unknown>>;
 
 type Gate =
-  | { readonly ok: true; readonly config: Config; readonly authenticator: Authenticator; readonly isPublic: (pathname: string) => boolean }
+  | {
+      readonly ok: true;
+      readonly config: Config;
+      readonly authenticator: Authenticator;
+      readonly isPublic: (pathname: string) => boolean;
+      readonly routes: readonly RouteRequirement[];
+    }
   | { readonly ok: false; readonly error: AuthError };
 
 const logger: Logger = jsonLogger;
@@ -31,7 +40,12 @@ function gateFor(env: Env): Gate {
     const built = createAuthenticatorFromEnv(env, { logger }, (config) => ({
       keySetStore: createCacheKeySetStore(caches.default, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
     }));
-    current = { env, gate: built.ok ? { ...built, isPublic: createPublicPathMatcher(built.config.publicPaths) } : built };
+    current = {
+      env,
+      gate: built.ok
+        ? { ...built, isPublic: createPublicPathMatcher(built.config.publicPaths), routes: compileRoutes(built.config.routes) }
+        : built,
+    };
   }
   return current.gate;
 }
@@ -64,7 +78,7 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   const headers = sanitizeHeaders(request.headers);
   const gate = gateFor(env);
   if (!gate.ok) return refuse(gate.error, "authgear-edge", request, url, started);
-  const { config, authenticator, isPublic } = gate;
+  const { config, authenticator, isPublic, routes } = gate;
   try {
     assertUnambiguousPath(url.pathname);
   } catch (error) {
@@ -75,8 +89,19 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   // a valid token there still attaches the identity, an invalid one is ignored.
   const isPublicPath = isPublic(url.pathname) || isPreflight(request);
   const result = await authenticator.authenticate(request.headers, { defer: (promise) => { ctx.waitUntil(promise); } });
-  if (result.ok) addIdentity(headers, result.identity);
-  else if (!isPublicPath) return refuse(result.error, config.realm, request, url, started);
+  if (result.ok) {
+    if (!isPublicPath) {
+      try {
+        assertAllowedOn(routes, result.identity, request.method, url.pathname, Date.now());
+      } catch (error) {
+        if (error instanceof AuthError) return refuse(error, config.realm, request, url, started);
+        throw error;
+      }
+    }
+    addIdentity(headers, result.identity);
+  } else if (!isPublicPath) {
+    return refuse(result.error, config.realm, request, url, started);
+  }
   if (!config.forwardAuthorization) headers.delete("authorization");
   let response: Response;
   try {

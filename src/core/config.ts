@@ -6,6 +6,8 @@
  */
 import * as v from "valibot";
 import { AuthError } from "./errors.ts";
+import { isPathPattern, PATH_PATTERN_MESSAGE } from "./paths.ts";
+import { routesSchema, type RouteRule } from "./routes.ts";
 
 /** Asymmetric JWS algorithms the core can verify. `HS*` and `none` are not in this list, ever. */
 export const SUPPORTED_ALGORITHMS = [
@@ -38,6 +40,8 @@ export interface Config {
   readonly clockToleranceSeconds: number;
   readonly jwtCookieName: string | undefined;
   readonly publicPaths: readonly string[];
+  /** `ROUTES`, in order; see routes.ts. */
+  readonly routes: readonly RouteRule[];
   readonly originUrl: string | undefined;
   /** Worker: whether the origin still receives the `Authorization` header. */
   readonly forwardAuthorization: boolean;
@@ -66,8 +70,6 @@ export class ConfigError extends AuthError {
 const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
 /** RFC 6265 §4.1.1 cookie-name: an RFC 9110 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** `/exact` or `/prefix/*`; dot segments, `%`, `\`, `;`, `?`, `#` and inner `*` are refused. */
-const PATH_PATTERN = /^(?:\/[A-Za-z0-9\-._~!$&'()+,=:@]+)*(?:\/\*|\/)?$/;
 
 function parseUrl(raw: string): URL | string {
   if (!URL.canParse(raw)) return "is not an absolute URL";
@@ -136,10 +138,7 @@ const schema = v.object({
     v.pipe(
       v.string(),
       v.transform(list),
-      v.check(
-        (patterns) => patterns.every((p) => p !== "" && PATH_PATTERN.test(p) && !/\/\.\.?(?=\/|$)/.test(p)),
-        "must be comma-separated paths starting with / (an optional trailing /* matches a subtree); no dot segments, %, \\, ;, ? or #",
-      ),
+      v.check((patterns) => patterns.every(isPathPattern), `each comma-separated entry ${PATH_PATTERN_MESSAGE}`),
     ),
     "",
   ),
@@ -150,7 +149,7 @@ const schema = v.object({
   HTTP_API_RESPONSE: v.optional(v.picklist(["simple", "iam"], "must be simple or iam"), "simple"),
   JWKS_MAX_AGE_SECONDS: v.optional(seconds(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
   JWKS_STALE_SECONDS: v.optional(seconds(0, 86_400), String(DEFAULT_JWKS_STALE_SECONDS)),
-  ROUTES: v.optional(v.pipe(v.string(), v.check(() => false, "route rules are not built yet in this release; leave ROUTES unset"))),
+  ROUTES: v.optional(routesSchema, "[]"),
   ORIGIN_URL: v.optional(
     v.pipe(
       v.string(),
@@ -202,8 +201,11 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
   if (!result.success) {
     const problems = new Map<string, string>();
     for (const issue of result.issues) {
-      const key = v.getDotPath(issue) ?? "configuration";
-      if (!problems.has(key)) problems.set(key, issue.message);
+      // The setting is the first path segment; deeper segments (ROUTES' rules) locate the problem within it.
+      const [setting, ...inner] = (v.getDotPath(issue) ?? "configuration").split(".");
+      const key = setting ?? "configuration";
+      const where = inner.length === 0 ? "" : `rule ${inner.join(".")}: `;
+      if (!problems.has(key)) problems.set(key, `${where}${issue.message}`);
     }
     throw new ConfigError(problems);
   }
@@ -220,6 +222,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     clockToleranceSeconds: env2.CLOCK_TOLERANCE_SECONDS,
     jwtCookieName: env2.JWT_COOKIE_NAME,
     publicPaths: env2.PUBLIC_PATHS,
+    routes: env2.ROUTES,
     originUrl: env2.ORIGIN_URL,
     forwardAuthorization: env2.FORWARD_AUTHORIZATION,
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,

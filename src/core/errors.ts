@@ -27,22 +27,29 @@ export type AuthErrorCode =
   | "ERR_JWT_CLAIM_INVALID"
   /** An identity claim has the wrong type or a value that cannot travel in a header. */
   | "ERR_IDENTITY_CLAIM_INVALID"
+  /** Authenticated, but a route rule's roles, scopes, verification or non-anonymity are not met. */
+  | "ERR_INSUFFICIENT_SCOPE"
+  /** Authenticated, but longer ago than the route's `maxAuthAge` (RFC 9470). */
+  | "ERR_AUTHENTICATION_TOO_OLD"
   /** The key set cannot be fetched and no usable copy is cached. */
   | "ERR_KEYSET_UNAVAILABLE";
 
 export class AuthError extends Error {
   override readonly name = "AuthError";
   readonly code: AuthErrorCode;
+  /** For `ERR_AUTHENTICATION_TOO_OLD`: the route's maximum authentication age, seconds. */
+  readonly maxAge: number | undefined;
 
   /** `message` is shown to clients as `error_description`: it must never contain a credential. */
-  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown; maxAge?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.maxAge = options?.maxAge;
   }
 }
 
 /** The RFC 6750 §3.1 error codes (plus RFC 9470's) a challenge may carry. */
-export type BearerErrorName = "invalid_request" | "invalid_token" | "insufficient_scope";
+export type BearerErrorName = "invalid_request" | "invalid_token" | "insufficient_scope" | "insufficient_user_authentication";
 
 export interface ErrorDescription {
   /** HTTP status a gate answers with. */
@@ -70,6 +77,10 @@ export function describeError(code: AuthErrorCode): ErrorDescription {
     case "ERR_JWT_CLAIM_INVALID":
     case "ERR_IDENTITY_CLAIM_INVALID":
       return { status: 401, bearerError: "invalid_token", retryable: false, bodyError: "invalid_token" };
+    case "ERR_INSUFFICIENT_SCOPE":
+      return { status: 403, bearerError: "insufficient_scope", retryable: false, bodyError: "insufficient_scope" };
+    case "ERR_AUTHENTICATION_TOO_OLD":
+      return { status: 401, bearerError: "insufficient_user_authentication", retryable: false, bodyError: "insufficient_user_authentication" };
     case "ERR_KEYSET_UNAVAILABLE":
       return { status: 503, retryable: true, bodyError: "temporarily_unavailable" };
     case "ERR_CONFIG_INVALID":
@@ -99,7 +110,7 @@ export function errorResponse(error: AuthError, realm: string): ErrorResponse {
     "cache-control": "no-store",
   };
   if (description.status === 400 || description.status === 401 || description.status === 403) {
-    headers["www-authenticate"] = bearerChallenge(realm, description.bearerError, error.message);
+    headers["www-authenticate"] = bearerChallenge(realm, description.bearerError, error.message, error.maxAge);
   }
   if (description.retryable) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
   const body = JSON.stringify({
@@ -110,14 +121,18 @@ export function errorResponse(error: AuthError, realm: string): ErrorResponse {
   return { status: description.status, headers, body };
 }
 
-/** `Bearer realm="...", error="...", error_description="..."` with RFC 9110 quoted strings. */
-export function bearerChallenge(realm: string, error?: BearerErrorName, description?: string): string {
+/**
+ * `Bearer realm="...", error="...", error_description="..."` with RFC 9110 quoted strings, and
+ * RFC 9470's `max_age` when a route asks for a more recent login.
+ */
+export function bearerChallenge(realm: string, error?: BearerErrorName, description?: string, maxAge?: number): string {
   let challenge = `Bearer realm=${quote(realm)}`;
   if (error !== undefined) {
     challenge += `, error=${quote(error)}`;
     // RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
     const safe = description?.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "");
     if (safe) challenge += `, error_description=${quote(safe)}`;
+    if (maxAge !== undefined) challenge += `, max_age=${maxAge}`;
   }
   return challenge;
 }

@@ -8,3 +8,4 @@ export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, t
 export { jsonLogger, silentLogger, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 export { assertUnambiguousPath, createPublicPathMatcher } from "./paths.ts";
+export { assertAllowed, assertAllowedOn, compileRoutes, methodsCovered, type RouteRequirement, type RouteRule } from "./routes.ts";

@@ -41,3 +41,13 @@ export function createPublicPathMatcher(patterns: readonly string[]): (pathname:
   }
   return (pathname) => exact.has(pathname) || prefixes.some((prefix) => pathname.startsWith(prefix));
 }
+
+/** `/exact` or `/prefix/*`: RFC 3986 path characters only; no dot segments, `%`, `\\`, `;`, `?`, `#` or inner `*`. */
+const PATH_PATTERN = /^(?:\/[A-Za-z0-9\-._~!$&'()+,=:@]+)*(?:\/\*|\/)?$/;
+
+export const PATH_PATTERN_MESSAGE =
+  "must be a path starting with / (an optional trailing /* matches a subtree); no dot segments, %, \\, ;, ? or #";
+
+export function isPathPattern(pattern: string): boolean {
+  return pattern !== "" && PATH_PATTERN.test(pattern) && !/\/\.\.?(?=\/|$)/.test(pattern);
+}

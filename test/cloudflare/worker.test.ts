@@ -313,6 +313,39 @@ describe("observability", () => {
   });
 });
 
+describe("route rules (ROUTES)", () => {
+  it("refuses with 403 or a step-up 401 what a rule does not allow, and the origin sees nothing", async () => {
+    const rules = [
+      { path: "/admin/*", roles: ["admin"] },
+      { path: "/reports/*", methods: ["GET"], scopes: ["reports:read"] },
+      { path: "/account/delete", maxAuthAge: 300 },
+    ];
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: JSON.stringify(rules) });
+    const now = Math.floor(Date.now() / 1000);
+    const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: now - 600 });
+    const call = async (path: string, jwt: string, method = "GET") => {
+      const response = await gate.dispatchFetch(`https://gate.example.com${path}`, { method, headers: { authorization: `Bearer ${jwt}` } });
+      return { status: response.status, challenge: response.headers.get("www-authenticate"), body: await response.text() };
+    };
+    try {
+      const forbidden = await call("/admin/users", bob);
+      expect(forbidden.status).toBe(403);
+      expect(forbidden.challenge).toContain('error="insufficient_scope"');
+      expect((await call("/reports/q3", bob, "HEAD")).status).toBe(403);
+      expect((await call("/reports/q3", bob, "POST")).status).toBe(200);
+      const stale = await call("/account/delete", bob, "POST");
+      expect(stale.status).toBe(401);
+      expect(stale.challenge).toContain('error="insufficient_user_authentication"');
+      expect(stale.challenge).toContain("max_age=300");
+      expect(seen().map((request) => `${request.method} ${request.path}`)).toEqual(["POST /reports/q3"]);
+      expect((await call("/admin/users", token)).status).toBe(200);
+      expect((await call("/account/delete", token, "POST")).status).toBe(200);
+    } finally {
+      await gate.dispose();
+    }
+  });
+});
+
 describe("settings", () => {
   it("forwards to the request's own URL when ORIGIN_URL is unset (a route in front of the origin)", async () => {
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin });

@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/core/config.ts";
+import { AuthError, errorResponse } from "../../src/core/errors.ts";
+import type { Identity } from "../../src/core/identity.ts";
+import { assertAllowed, assertAllowedOn, compileRoutes, type RouteRule } from "../../src/core/routes.ts";
+
+const NOW = 1_800_000_000_000;
+const alice: Identity = {
+  userId: "alice",
+  isAnonymous: false,
+  isVerified: true,
+  canReauthenticate: true,
+  roles: ["staff"],
+  amr: ["pwd"],
+  authenticatedAt: NOW / 1000 - 600,
+  clientId: "web",
+  scopes: ["openid", "orders:read"],
+};
+
+function routes(json: string) {
+  return compileRoutes(parseConfig({ AUTHGEAR_ENDPOINT: "https://a.example.com", ROUTES: json }).routes);
+}
+
+function code(rule: RouteRule, identity: Identity): string {
+  try {
+    assertAllowed(rule, identity, NOW);
+    return "ok";
+  } catch (error) {
+    return (error as AuthError).code;
+  }
+}
+
+describe("route rules", () => {
+  const compiled = routes(
+    JSON.stringify([
+      { path: "/admin/*", roles: ["admin"] },
+      { path: "/orders/*", methods: ["POST", "DELETE"], scopes: ["orders:write"] },
+      { path: "/orders/*", scopes: ["orders:read"] },
+      { path: "/account/delete", maxAuthAge: 300, anonymous: false, verified: true },
+    ]),
+  );
+
+  function outcome(identity: Identity, method: string, path: string): string {
+    try {
+      assertAllowedOn(compiled, identity, method, path, NOW);
+      return "ok";
+    } catch (error) {
+      return (error as AuthError).code;
+    }
+  }
+
+  it("applies every rule that matches the method and path", () => {
+    expect(outcome(alice, "GET", "/admin")).toBe("ERR_INSUFFICIENT_SCOPE");
+    expect(outcome(alice, "GET", "/admin/users")).toBe("ERR_INSUFFICIENT_SCOPE");
+    expect(outcome(alice, "GET", "/administrator")).toBe("ok");
+    expect(outcome(alice, "GET", "/orders/1")).toBe("ok");
+    expect(outcome(alice, "POST", "/orders/1")).toBe("ERR_INSUFFICIENT_SCOPE");
+    const writer = { ...alice, scopes: ["orders:write"] };
+    // Both /orders/* rules apply to a POST: write alone is not enough.
+    expect(outcome(writer, "POST", "/orders/1")).toBe("ERR_INSUFFICIENT_SCOPE");
+    expect(outcome({ ...alice, scopes: ["orders:write", "orders:read"] }, "POST", "/orders/1")).toBe("ok");
+    expect(outcome(alice, "GET", "/elsewhere")).toBe("ok");
+  });
+
+  it("governs HEAD with a GET rule", () => {
+    const getOnly = routes(JSON.stringify([{ path: "/reports/*", methods: ["GET"], roles: ["auditor"] }]));
+    expect(() => { assertAllowedOn(getOnly, alice, "HEAD", "/reports/q3", NOW); }).toThrow(AuthError);
+    expect(() => { assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW); }).not.toThrow();
+  });
+
+  it("checks roles (any), scopes (all), verification, anonymity and authentication age", () => {
+    const [admin, writeOrders, readOrders, sensitive] = compiled.map((route) => route.rule) as [RouteRule, RouteRule, RouteRule, RouteRule];
+    expect(code(admin, alice)).toBe("ERR_INSUFFICIENT_SCOPE");
+    expect(code(admin, { ...alice, roles: ["x", "admin"] })).toBe("ok");
+    expect(code(writeOrders, alice)).toBe("ERR_INSUFFICIENT_SCOPE");
+    expect(code(readOrders, alice)).toBe("ok");
+    expect(code(sensitive, alice)).toBe("ERR_AUTHENTICATION_TOO_OLD");
+    expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60 })).toBe("ok");
+    expect(code(sensitive, { ...alice, authenticatedAt: undefined })).toBe("ERR_AUTHENTICATION_TOO_OLD");
+    expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60, isVerified: false })).toBe("ERR_INSUFFICIENT_SCOPE");
+    expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60, isAnonymous: true })).toBe("ERR_INSUFFICIENT_SCOPE");
+  });
+
+  it("answers 403 insufficient_scope, and 401 insufficient_user_authentication with max_age (RFC 9470)", () => {
+    const forbidden = errorResponse(new AuthError("ERR_INSUFFICIENT_SCOPE", "A role this route requires is missing."), "r");
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers["www-authenticate"]).toBe('Bearer realm="r", error="insufficient_scope", error_description="A role this route requires is missing."');
+    let tooOld: AuthError | undefined;
+    try {
+      assertAllowedOn(compiled, alice, "GET", "/account/delete", NOW);
+    } catch (error) {
+      tooOld = error as AuthError;
+    }
+    const response = errorResponse(tooOld!, "r");
+    expect(response.status).toBe(401);
+    expect(response.headers["www-authenticate"]).toBe(
+      'Bearer realm="r", error="insufficient_user_authentication", error_description="This route requires a more recent login.", max_age=300',
+    );
+  });
+});
