@@ -13,15 +13,20 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import {
+  assertAllowed,
+  assertAllowedOn,
   assertUnambiguousPath,
+  AuthError,
+  compileRoutes,
   createAuthenticatorFromEnv,
   createPublicPathMatcher,
   identityHeaders,
   jsonLogger,
   type Identity,
+  type RouteRule,
 } from "../core/index.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
-import { buildPolicy, stageWildcard } from "./policy.ts";
+import { buildPolicy, parseMethodArn, ruleResources } from "./policy.ts";
 
 /** What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased. */
 export type AuthorizerContext = Readonly<Record<string, string>>;
@@ -31,6 +36,7 @@ export type AuthorizerResult = APIGatewayAuthorizerResult | APIGatewaySimpleAuth
 const logger = jsonLogger;
 const built = createAuthenticatorFromEnv(process.env, { logger });
 const isPublic = createPublicPathMatcher(built.ok ? built.config.publicPaths : []);
+const routes = compileRoutes(built.ok ? built.config.routes : []);
 
 function isUnambiguousPath(path: string): boolean {
   try {
@@ -50,10 +56,53 @@ export function identityContext(identity: Identity): AuthorizerContext {
   return Object.fromEntries(identityHeaders(identity).map(([name, value]) => [contextKey(name), value]));
 }
 
-function allow(view: RequestView, simple: boolean, principalId: string, context: AuthorizerContext, wholeStage: boolean): AuthorizerResult {
-  if (simple) return { isAuthorized: true, context };
-  const wildcard = wholeStage ? stageWildcard(view.arn) : undefined;
-  return buildPolicy({ principalId, effect: "Allow", resources: [wildcard ?? view.arn], context });
+function anonymous(view: RequestView, simple: boolean): AuthorizerResult {
+  return simple ? { isAuthorized: true, context: {} } : buildPolicy({ principalId: "anonymous", allow: [view.arn], context: {} });
+}
+
+/**
+ * An authenticated caller: the current request is checked against every rule that applies to it
+ * (a step-up failure is a 401; a missing role or scope a Deny, 403), and the policy holds for
+ * every route: Allow on the whole stage, Deny on each rule's routes that the caller does not meet
+ * (also when the current request is on a public path: the same token's next request may not be).
+ */
+function authenticated(view: RequestView, simple: boolean, identity: Identity, isPublicPath: boolean): AuthorizerResult {
+  const now = Date.now();
+  const arn = parseMethodArn(view.arn);
+  const method = view.method ?? arn?.method;
+  const path = view.path ?? arn?.path;
+  let allowedHere = true;
+  if (isPublicPath) {
+    // Route rules do not apply to a public path.
+  } else if (method !== undefined && path !== undefined) {
+    try {
+      assertAllowedOn(routes, identity, method, path, now);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      if (error.code === "ERR_AUTHENTICATION_TOO_OLD") refuse(error.code, view);
+      logger.log("request_forbidden", { code: error.code, kind: view.kind, path: view.path });
+      allowedHere = false;
+    }
+  } else if (routes.length > 0) {
+    allowedHere = false;
+  }
+  const context = identityContext(identity);
+  if (simple) return { isAuthorized: allowedHere, context };
+  if (arn === undefined) {
+    // An ARN of another shape: no stage to widen to, no routes to deny; decide for this request alone.
+    return buildPolicy(allowedHere ? { principalId: identity.userId, allow: [view.arn], context } : { principalId: identity.userId, allow: [], deny: [view.arn], context });
+  }
+  const deny = routes.filter((route) => !meets(route.rule, identity, now)).flatMap((route) => ruleResources(arn.stage, route.rule));
+  return buildPolicy({ principalId: identity.userId, allow: [`${arn.stage}/*`], deny, context });
+}
+
+function meets(rule: RouteRule, identity: Identity, now: number): boolean {
+  try {
+    assertAllowed(rule, identity, now);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function refuse(code: string, view: RequestView | undefined): never {
@@ -81,9 +130,10 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
   // authenticated caller must not be turned away for it.
   const isPublicPath = view.path !== undefined && isUnambiguousPath(view.path) && isPublic(view.path);
   const result = await built.authenticator.authenticate(view.headers);
-  if (result.ok) return allow(view, simple, result.identity.userId, identityContext(result.identity), true);
-  // A public path goes through without identity, for exactly this method and path.
-  if (isPublicPath) return allow(view, simple, "anonymous", {}, false);
+  // A public path goes through, with the identity of a valid token, or anonymously for exactly
+  // this method and path. Route rules do not apply to public paths.
+  if (result.ok) return authenticated(view, simple, result.identity, isPublicPath);
+  if (isPublicPath) return anonymous(view, simple);
   switch (result.error.code) {
     case "ERR_KEYSET_UNAVAILABLE":
     case "ERR_CONFIG_INVALID":

@@ -22,6 +22,8 @@ export interface RequestView {
   readonly headers: HeaderReader;
   /** The request path without the stage, for PUBLIC_PATHS; `undefined` for TOKEN events, which carry none. */
   readonly path: string | undefined;
+  /** The request method; `undefined` for TOKEN events (their `methodArn` still names it). */
+  readonly method: string | undefined;
 }
 
 /**
@@ -56,7 +58,7 @@ export function readEvent(event: unknown): RequestView {
   if (candidate.type === "TOKEN" && typeof candidate.authorizationToken === "string" && typeof candidate.methodArn === "string") {
     const headers = new EventHeaders();
     headers.append("authorization", candidate.authorizationToken);
-    return { kind: "token", arn: candidate.methodArn, headers, path: undefined };
+    return { kind: "token", arn: candidate.methodArn, headers, path: undefined, method: undefined };
   }
   if (candidate.type === "REQUEST" && candidate.version === "2.0" && typeof candidate.routeArn === "string") {
     return fromV2(event as APIGatewayRequestAuthorizerEventV2);
@@ -76,7 +78,13 @@ function fromV1(event: APIGatewayRequestAuthorizerEvent): RequestView {
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (typeof value === "string" && !headers.has(name)) headers.append(name, value);
   }
-  return { kind: "request", arn: event.methodArn, headers, path: typeof event.path === "string" ? event.path : undefined };
+  return {
+    kind: "request",
+    arn: event.methodArn,
+    headers,
+    path: typeof event.path === "string" ? event.path : undefined,
+    method: typeof event.httpMethod === "string" ? event.httpMethod : undefined,
+  };
 }
 
 function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
@@ -91,5 +99,5 @@ function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
   const prefix = `/${stage}`;
   const raw = event.rawPath;
   const path = stage !== "$default" && (raw === prefix || raw.startsWith(`${prefix}/`)) ? raw.slice(prefix.length) || "/" : raw;
-  return { kind: "http-v2", arn: event.routeArn, headers, path };
+  return { kind: "http-v2", arn: event.routeArn, headers, path, method: event.requestContext.http.method };
 }

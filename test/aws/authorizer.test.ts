@@ -9,7 +9,7 @@ type Handler = (event: unknown) => Promise<AuthorizerResult>;
 let issuer: DevIssuer;
 let token: string;
 const saved = { ...process.env };
-const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS"];
+const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES"];
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -150,6 +150,53 @@ describe("HTTP API payload 2.0 authorizer", () => {
     expect(await handler(httpApiEvent({ cookies: ["theme=dark", `at=${token}`] }))).toMatchObject({ isAuthorized: true });
     expect(await handler(httpApiEvent({ stage: "prod", rawPath: "/prod/public/x" }))).toEqual({ isAuthorized: true, context: {} });
     await expect(handler(httpApiEvent({ stage: "prod", rawPath: "/public/x/../../admin" }))).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe("route rules (ROUTES)", () => {
+  const RULES = JSON.stringify([
+    { path: "/admin/*", roles: ["admin"] },
+    { path: "/reports", methods: ["GET"], scopes: ["reports:read"] },
+    { path: "/account/delete", maxAuthAge: 300 },
+  ]);
+  const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
+
+  it("allows the whole stage and denies, in the same cached policy, every route whose rule the caller fails", async () => {
+    const handler = await container({ ROUTES: RULES });
+    const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
+    expect(await handler(tokenEvent(`Bearer ${bob}`))).toEqual({
+      principalId: "bob",
+      policyDocument: {
+        Version: "2012-10-17",
+        Statement: [
+          { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${STAGE}/*`] },
+          {
+            Action: "execute-api:Invoke",
+            Effect: "Deny",
+            Resource: [`${STAGE}/*/admin`, `${STAGE}/*/admin/*`, `${STAGE}/GET/reports`, `${STAGE}/HEAD/reports`, `${STAGE}/*/account/delete`],
+          },
+        ],
+      },
+      context: expect.objectContaining({ userId: "bob" }) as unknown,
+    });
+    // Alice is an admin who just logged in, without reports:read.
+    const fresh = await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } });
+    const result = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${fresh}` } }))) as { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${STAGE}/*`] },
+      { Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${STAGE}/GET/reports`, `${STAGE}/HEAD/reports`] },
+    ]);
+  });
+
+  it("answers a route the caller fails with a Deny (403), or Unauthorized (401) when the login is too old", async () => {
+    const handler = await container({ ROUTES: RULES });
+    const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
+    const denied = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${bob}` } }))) as { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
+    expect(denied.policyDocument.Statement.find((statement) => statement.Effect === "Deny")?.Resource).toContain(`${STAGE}/*/admin/*`);
+    await expect(handler(requestEvent({ path: "/account/delete", headers: { Authorization: `Bearer ${bob}` } }))).rejects.toThrow(/^Unauthorized$/);
+    const simple = await container({ ROUTES: RULES });
+    expect(await simple(httpApiEvent({ rawPath: "/admin/x", headers: { authorization: `Bearer ${bob}` } }))).toMatchObject({ isAuthorized: false });
+    expect(await simple(httpApiEvent({ rawPath: "/orders", headers: { authorization: `Bearer ${bob}` } }))).toMatchObject({ isAuthorized: true });
   });
 });
 

@@ -68,7 +68,12 @@ async function startOffline(issuer: DevIssuer): Promise<Offline> {
     cwd: PROJECT_ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: serverlessEnv({ AUTHGEAR_ENDPOINT: issuer.origin, OFFLINE_HTTP_PORT: String(httpPort), OFFLINE_LAMBDA_PORT: String(lambdaPort) }),
+    env: serverlessEnv({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ROUTES: JSON.stringify([{ path: "/hello/admin", roles: ["admin"] }]),
+      OFFLINE_HTTP_PORT: String(httpPort),
+      OFFLINE_LAMBDA_PORT: String(lambdaPort),
+    }),
   });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -259,6 +264,8 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
     expect(policyAllows(cached.policyDocument, arn("GET/hello"))).toBe(true);
     expect(policyAllows(cached.policyDocument, arn("GET/hello/second"))).toBe(true);
     expect(policyAllows(cached.policyDocument, arn("GET/hello/token"))).toBe(true);
+    // ...except the route whose rule (admin role) this caller does not meet: an explicit Deny.
+    expect(policyAllows(cached.policyDocument, arn("GET/hello/admin"))).toBe(false);
     // Not beyond the stage and API the request came through.
     expect(policyAllows(cached.policyDocument, arn("GET/hello/second", "prod"))).toBe(false);
     expect(policyAllows(cached.policyDocument, arn("GET/hello/second", "dev", "otherapi99"))).toBe(false);
@@ -285,10 +292,17 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
     }
   });
 
-  it.todo(
-    "403 where the policy denies: the authorizer has no route rules yet (ROUTES is refused until built), " +
-      "so no request gets a Deny policy; every authenticated principal is allowed on the whole stage",
-  );
+  it("answers 403 where the policy denies: a route rule the caller does not meet", async () => {
+    const user = await issuer.mintAccessToken({ sub: "user-plain" });
+    const denied = await get(`${offline.url}/hello/admin`, user);
+    expect(denied.status).toBe(403);
+    expect(denied.body.authorizer).toBeUndefined();
+    expect((await get(`${offline.url}/hello`, user)).status).toBe(200);
+    const admin = await issuer.mintAccessToken({ sub: "user-admin", claims: { [ROLES_CLAIM]: ["admin"] } });
+    const allowed = await get(`${offline.url}/hello/admin`, admin);
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.authorizer).toMatchObject({ userId: "user-admin", userRoles: "admin" });
+  });
 });
 
 describe("serverless offline: REST API, TOKEN authorizer", () => {
