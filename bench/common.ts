@@ -1,5 +1,6 @@
 /** What the benchmarks share: the project root, statistics, number formatting and report lines. */
 import { readFileSync } from "node:fs";
+import type { DevIssuer } from "../dev/issuer.ts";
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
 
@@ -29,4 +30,21 @@ export const loadAverages = (): string => loadavg().map((value) => fixed(value, 
 
 export function targetLine(pass: boolean, text: string): string {
   return `- ${pass ? "PASS" : "MISS"}: ${text}`;
+}
+
+/** `count` distinct access tokens for subjects `bench-user-<i>`, minted a few at a time (WebCrypto signs on libuv's thread pool). */
+export async function mintTokens(issuer: DevIssuer, count: number): Promise<string[]> {
+  const pool: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < count) {
+        const index = next;
+        next += 1;
+        pool[index] = await issuer.mintAccessToken({ sub: `bench-user-${index}` });
+      }
+    }),
+  );
+  if (new Set(pool).size !== count) fail("the token pool is not distinct");
+  return pool;
 }

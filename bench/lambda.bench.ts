@@ -65,7 +65,7 @@ import { build } from "esbuild";
 import { Bench } from "tinybench";
 import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
 import { requestEvent, tokenEvent } from "../test/aws/fixtures.ts";
-import { ROOT, fail, fixed, integer, kib, loadAverages, median, packageVersion, targetLine } from "./common.ts";
+import { ROOT, fail, fixed, integer, kib, loadAverages, median, mintTokens, packageVersion, targetLine } from "./common.ts";
 
 const TIME_MS = Number(process.env.BENCH_LAMBDA_TIME_MS ?? 2000);
 const WARMUP_MS = Number(process.env.BENCH_LAMBDA_WARMUP_MS ?? 300);
@@ -670,23 +670,8 @@ function readBundle(file: string, label: string): Bundle {
 }
 
 async function mintPool(issuer: DevIssuer): Promise<Invocation[]> {
-  const pool: Invocation[] = [];
-  let next = 0;
-  // A few signings in flight at once: WebCrypto signs on libuv's thread pool.
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < POOL_SIZE) {
-        const index = next;
-        next += 1;
-        const sub = `bench-user-${index}`;
-        pool[index] = { event: tokenEvent(`Bearer ${await issuer.mintAccessToken({ sub })}`), sub };
-      }
-    }),
-  );
-  if (new Set(pool.map((invocation) => (invocation.event as { authorizationToken: string }).authorizationToken)).size !== POOL_SIZE) {
-    fail("the token pool is not distinct");
-  }
-  return pool;
+  const tokens = await mintTokens(issuer, POOL_SIZE);
+  return tokens.map((token, index) => ({ event: tokenEvent(`Bearer ${token}`), sub: `bench-user-${index}` }));
 }
 
 async function main(): Promise<void> {

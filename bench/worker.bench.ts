@@ -61,7 +61,7 @@ import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
-import { ROOT, fail, fixed, integer, kib, loadAverages, median, packageVersion, targetLine } from "./common.ts";
+import { ROOT, fail, fixed, integer, kib, loadAverages, median, mintTokens, packageVersion, targetLine } from "./common.ts";
 
 const CONNECTIONS = Number(process.env.BENCH_WORKER_CONNECTIONS ?? 32);
 const DURATION_S = Number(process.env.BENCH_WORKER_DURATION_S ?? 6);
@@ -521,22 +521,6 @@ function readBundle(): Bundle {
   return { bytes: source.length, gzipped: gzipSync(source, { level: 9 }).length };
 }
 
-async function mintPool(issuer: DevIssuer): Promise<string[]> {
-  const pool: string[] = [];
-  let next = 0;
-  // A few signings in flight at once: WebCrypto signs on libuv's thread pool.
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < POOL_SIZE) {
-        const index = next;
-        next += 1;
-        pool[index] = await issuer.mintAccessToken({ sub: `bench-user-${index}` });
-      }
-    }),
-  );
-  if (new Set(pool).size !== POOL_SIZE) fail("the token pool is not distinct");
-  return pool;
-}
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -548,7 +532,7 @@ async function main(): Promise<void> {
   const instances: Miniflare[] = [];
   try {
     console.error(`bench: minting ${POOL_SIZE} tokens`);
-    const pool = await mintPool(issuer);
+    const pool = await mintTokens(issuer, POOL_SIZE);
     const repeatedToken = await issuer.mintAccessToken({ sub: "bench-repeated" });
     let nextToken = 0;
     const bearer = (token: string): IncomingHttpHeaders => ({ authorization: `Bearer ${token}` });

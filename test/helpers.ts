@@ -1,4 +1,6 @@
 /** Shared test fixtures: an authenticator wired to a dev issuer with a controllable clock and recorded side effects. */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { createAuthenticator, type AuthenticatorDeps } from "../src/core/authenticator.ts";
 import { parseConfig } from "../src/core/config.ts";
 import type { LogFields } from "../src/core/ports.ts";
@@ -58,4 +60,13 @@ export function bearer(token: string): Headers {
 export async function outcome(h: Harness, token: string): Promise<string> {
   const result = await h.auth.authenticate(bearer(token));
   return result.ok ? "ok" : result.error.code;
+}
+
+/** A port that was free on 127.0.0.1 a moment ago, for servers started by another process. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
