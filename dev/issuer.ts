@@ -4,12 +4,29 @@
  * at `/oauth2/jwks`, RS256 `at+jwt` access tokens and `JWT` ID tokens signed with the first
  * published key. It listens on 127.0.0.1 only, and lets tests rotate keys, publish odd keys
  * and break the discovery and key-set endpoints on purpose.
+ *
+ * It also serves Authgear's resolver endpoint (§4, forward authentication) at
+ * `/_resolver/resolve`, over users and sessions that tests create, log out, disable and change
+ * (see resolver.ts), and can break it in every way a gate must survive. For `npm start` and curl,
+ * `POST /_dev/token`, `/_dev/session`, `/_dev/logout` and `/_dev/user` mint tokens, create and log
+ * out sessions and change users.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { CompactSign, exportJWK, generateKeyPair } from "jose";
-import type { CompactJWSHeaderParameters, JWK } from "jose";
+import { CompactSign, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from "jose";
+import type { CompactJWSHeaderParameters, JWK, JWTVerifyGetKey } from "jose";
 import { listenOnLoopback } from "./loopback-server.ts";
+import {
+  DEFAULT_MAX_SESSIONS,
+  RESOLVER_PATH,
+  createSessionStore,
+  distortedHeaders,
+  readCredentials,
+  validVerdictHeaders,
+} from "./resolver.ts";
+import type { DevSession, ResolverFailureMode, SessionOptions, UserOptions, UserRecord } from "./resolver.ts";
+
+export type { DevSession, ResolverFailureMode, SessionOptions, UserOptions } from "./resolver.ts";
 
 export interface AccessTokenOptions {
   /** Default: a random UUID. */
@@ -24,6 +41,13 @@ export interface AccessTokenOptions {
   issuedAt?: number;
   /** The published key that signs. Default the signing key (first in the key set). */
   kid?: string;
+  /**
+   * Ties the token to a session (from `createSession`): adds `sid: <session id>`, and `sub`,
+   * `auth_time` and `amr` default to the session's. The resolver then refuses the token once the
+   * session is logged out, while a local JWT verifier accepts it until `exp`. Throws for an unknown
+   * session or a different `sub`.
+   */
+  sessionId?: string;
 }
 
 export type FailureMode = "none" | "http500" | "hang" | "reset" | "redirect" | "oversize" | "invalid-json";
@@ -52,6 +76,39 @@ export interface DevIssuer {
   setDiscoveryIssuer(issuer: string | undefined): void;
   /** Raw JWK objects published after the issuer's own keys, as given. */
   setExtraJwks(keys: Record<string, unknown>[]): void;
+  /** `<origin>/_resolver/resolve`: Authgear's resolver endpoint (contract §4). */
+  readonly resolverUrl: string;
+  /**
+   * Requests to `/_resolver/resolve`, whatever their method, Host or answer (a followed redirect
+   * counts in `hits.redirected` instead).
+   */
+  readonly resolverHits: number;
+  /**
+   * Creates the user, or changes the given fields of an existing one; the resolver reads the record
+   * at every request. Minting a token or creating a session for an unknown `sub` creates the user
+   * with the defaults (no roles, verified, not anonymous, can reauthenticate, enabled), and the
+   * user claims of tokens minted afterwards are taken from the record (then frozen in the token).
+   */
+  upsertUser(sub: string, options?: UserOptions): void;
+  /** Shorthand for `upsertUser(sub, { roles })`. */
+  setRoles(sub: string, roles: string[]): void;
+  /** Shorthand for `upsertUser(sub, { disabled: true })`: every session and token of the user resolves as invalid. */
+  disableUser(sub: string): void;
+  /**
+   * Deletes the user: its sessions and tokens resolve as invalid, even if the `sub` is created again
+   * (JWTs without `sid` excepted). Returns whether the user existed.
+   */
+  deleteUser(sub: string): boolean;
+  /**
+   * Creates a session for the user (created if unknown) with four fresh opaque credentials; each is
+   * valid only in its own place (the `session`, `app_session`, `app_access_token` cookies, or as a
+   * bearer token). Past `maxSessions` the oldest session is dropped.
+   */
+  createSession(sub: string, options?: SessionOptions): DevSession;
+  /** Logs the session out: all its credentials, and JWTs minted with its `sessionId`, resolve as invalid. Returns whether it existed. */
+  logout(sessionId: string): boolean;
+  /** How the resolver endpoint answers from now on (see {@link ResolverFailureMode}). */
+  setResolverFailure(mode: ResolverFailureMode): void;
   /** Stops listening and destroys every open socket, hung requests included. */
   close(): Promise<void>;
 }
@@ -68,6 +125,9 @@ const DISCOVERY_PATH = "/.well-known/openid-configuration";
 const JWKS_PATH = "/oauth2/jwks";
 const REDIRECT_PREFIX = "/redirected";
 const DEV_TOKEN_PATH = "/_dev/token";
+const DEV_SESSION_PATH = "/_dev/session";
+const DEV_LOGOUT_PATH = "/_dev/logout";
+const DEV_USER_PATH = "/_dev/user";
 
 const ACCESS_TOKEN_LIFETIME = 1800;
 const ID_TOKEN_LIFETIME = 300;
@@ -123,12 +183,13 @@ function merge(defaults: Claims, overrides: Claims | undefined): Claims {
   return Object.fromEntries(Object.entries({ ...defaults, ...overrides }).filter(([, value]) => value !== undefined));
 }
 
-function userClaims(roles: unknown[] = []): Claims {
+/** The user claims of a token, from the user's record at minting time. */
+function userClaims(user: UserRecord): Claims {
   return {
-    [`${USER_CLAIM}is_anonymous`]: false,
-    [`${USER_CLAIM}is_verified`]: true,
-    [`${USER_CLAIM}can_reauthenticate`]: true,
-    [`${USER_CLAIM}roles`]: roles,
+    [`${USER_CLAIM}is_anonymous`]: user.anonymous,
+    [`${USER_CLAIM}is_verified`]: user.verified,
+    [`${USER_CLAIM}can_reauthenticate`]: user.canReauthenticate ?? !user.anonymous,
+    [`${USER_CLAIM}roles`]: [...user.roles],
   };
 }
 
@@ -193,7 +254,19 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function parseDevTokenRequest(body: string): { sub?: string; roles?: string[] } | undefined {
+type FieldType = "string" | "strings" | "boolean";
+
+const FIELD_CHECKS: Record<FieldType, (value: unknown) => boolean> = {
+  string: (value) => typeof value === "string",
+  strings: (value) => Array.isArray(value) && value.every((item) => typeof item === "string"),
+  boolean: (value) => typeof value === "boolean",
+};
+
+/**
+ * A JSON object body (empty: `{}`) holding the given fields, each absent or of its type; other
+ * fields are ignored. `undefined` when the body is not such an object.
+ */
+function parseFields(body: string, fields: Record<string, FieldType>): Claims | undefined {
   if (body.trim() === "") return {};
   let parsed: unknown;
   try {
@@ -202,26 +275,61 @@ function parseDevTokenRequest(body: string): { sub?: string; roles?: string[] } 
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
-  const { sub, roles } = parsed as Claims;
-  if (sub !== undefined && typeof sub !== "string") return undefined;
-  if (roles !== undefined && !(Array.isArray(roles) && roles.every((role) => typeof role === "string"))) {
-    return undefined;
+  const picked: Claims = {};
+  for (const [name, type] of Object.entries(fields)) {
+    const value = (parsed as Claims)[name];
+    if (value === undefined) continue;
+    if (!FIELD_CHECKS[type](value)) return undefined;
+    picked[name] = value;
   }
-  return { ...(sub !== undefined && { sub }), ...(roles !== undefined && { roles }) };
+  return picked;
 }
 
 /**
  * Starts the issuer on 127.0.0.1. `port` defaults to 0 (a free port); `clientId` (default
  * `dev-client`) is the access tokens' `client_id` and the ID tokens' audience.
  */
-export async function startDevIssuer(options: { port?: number; clientId?: string } = {}): Promise<DevIssuer> {
+export async function startDevIssuer(
+  options: {
+    port?: number;
+    clientId?: string;
+    /** Prefix of the resolver's cookie names (Authgear's configurable cookie prefix); default none. */
+    cookiePrefix?: string;
+    /** Sessions kept at most, the oldest dropped first; default 100,000. */
+    maxSessions?: number;
+  } = {},
+): Promise<DevIssuer> {
   const clientId = options.clientId ?? "dev-client";
+  const cookiePrefix = options.cookiePrefix ?? "";
   const keys: HeldKey[] = [await generateKey()];
   const hits = { discovery: 0, jwks: 0, redirected: 0 };
   let failure: FailureMode = "none";
+  let resolverFailure: ResolverFailureMode = "none";
+  let resolverHits = 0;
   let discoveryIssuer: string | undefined;
   let extraJwks: Record<string, unknown>[] = [];
   let origin = "";
+  let host = "";
+  /** The issuer's own published keys (not the extra JWKs), rebuilt when they change. */
+  let ownKeySet: JWTVerifyGetKey | undefined;
+
+  /** Authgear's resolver checks of a JWT access token: RS256 with a published key, at+jwt, iss, aud, exp. */
+  const verifyJwt = async (token: string): Promise<Claims | undefined> => {
+    ownKeySet ??= createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) });
+    try {
+      const { payload } = await jwtVerify(token, ownKeySet, {
+        algorithms: ["RS256"],
+        typ: "at+jwt",
+        issuer: origin,
+        audience: origin,
+      });
+      return payload;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const store = createSessionStore({ maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS, verifyJwt });
 
   const discoveryDocument = (): Claims => ({
     issuer: discoveryIssuer ?? origin,
@@ -259,17 +367,30 @@ export async function startDevIssuer(options: { port?: number; clientId?: string
     tokenOptions: AccessTokenOptions,
   ): Promise<string> => {
     const key = signingKey(tokenOptions.kid);
+    const session = tokenOptions.sessionId === undefined ? undefined : store.session(tokenOptions.sessionId);
+    if (tokenOptions.sessionId !== undefined && !session) {
+      throw new Error(`dev issuer: no session ${tokenOptions.sessionId} (never created, logged out or dropped)`);
+    }
+    if (session && tokenOptions.sub !== undefined && tokenOptions.sub !== session.user.sub) {
+      throw new Error(`dev issuer: session ${session.id} belongs to ${session.user.sub}, not ${tokenOptions.sub}`);
+    }
+    const sub = tokenOptions.sub ?? session?.user.sub ?? randomUUID();
+    // The user whose claims the token carries (created if unknown): the final `sub`, overrides included.
+    const finalSub = tokenOptions.claims && "sub" in tokenOptions.claims ? tokenOptions.claims.sub : sub;
+    const user = store.ensureUser(typeof finalSub === "string" ? finalSub : sub);
     const iat = tokenOptions.issuedAt ?? Math.floor(Date.now() / 1000);
     const header = merge({ alg: "RS256", typ, kid: key.kid }, tokenOptions.header);
     const claims = merge(
       {
         iss: origin,
-        sub: tokenOptions.sub ?? randomUUID(),
+        sub,
         iat,
         exp: iat + (tokenOptions.expiresIn ?? lifetime),
-        auth_time: iat,
-        amr: ["pwd"],
+        auth_time: session ? session.authTime : iat,
+        amr: session ? (session.amr.length > 0 ? [...session.amr] : undefined) : ["pwd"],
         ...extraClaims,
+        ...(session && { sid: session.id }),
+        ...userClaims(user),
       },
       tokenOptions.claims,
     );
@@ -277,22 +398,13 @@ export async function startDevIssuer(options: { port?: number; clientId?: string
   };
 
   const mintAccessToken = (tokenOptions: AccessTokenOptions = {}): Promise<string> =>
-    mint(
-      "at+jwt",
-      ACCESS_TOKEN_LIFETIME,
-      { aud: [origin], client_id: clientId, scope: ACCESS_TOKEN_SCOPE, jti: randomUUID(), ...userClaims() },
-      tokenOptions,
-    );
+    mint("at+jwt", ACCESS_TOKEN_LIFETIME, { aud: [origin], client_id: clientId, scope: ACCESS_TOKEN_SCOPE, jti: randomUUID() }, tokenOptions);
 
   const mintIdToken = (tokenOptions: AccessTokenOptions = {}): Promise<string> =>
     mint(
       "JWT",
       ID_TOKEN_LIFETIME,
-      {
-        aud: [clientId],
-        sid: Buffer.from(`offline_grant:${randomUUID()}`).toString("base64url"),
-        ...userClaims(),
-      },
+      { aud: [clientId], sid: Buffer.from(`offline_grant:${randomUUID()}`).toString("base64url") },
       tokenOptions,
     );
 
@@ -324,27 +436,181 @@ export async function startDevIssuer(options: { port?: number; clientId?: string
     }
   };
 
+  const badRequest = (res: ServerResponse, expected: string): void => {
+    sendJson(res, 400, JSON.stringify({ error: "invalid_request", error_description: `expected ${expected}` }));
+  };
+
   const serveDevToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
-    const request = body === undefined ? undefined : parseDevTokenRequest(body);
+    const request = body === undefined ? undefined : parseFields(body, { sub: "string", roles: "strings" });
     if (!request) {
-      sendJson(res, 400, JSON.stringify({ error: "invalid_request", error_description: 'expected {"sub"?: string, "roles"?: string[]}' }));
+      badRequest(res, '{"sub"?: string, "roles"?: string[]}');
       return;
     }
-    const accessToken = await mintAccessToken({
-      ...(request.sub !== undefined && { sub: request.sub }),
-      ...(request.roles !== undefined && { claims: userClaims(request.roles) }),
-    });
+    // Roles given become the user's (so the resolver agrees with the token); omitted, the user keeps its own.
+    const sub = (request.sub as string | undefined) ?? randomUUID();
+    const roles = request.roles as string[] | undefined;
+    if (roles !== undefined) store.upsertUser(sub, { roles });
+    const accessToken = await mintAccessToken({ sub });
     sendJson(res, 200, JSON.stringify({ access_token: accessToken, token_type: "Bearer", expires_in: ACCESS_TOKEN_LIFETIME }), {
       "cache-control": "no-store",
     });
   };
 
+  /** `POST /_dev/session {"sub"?, "roles"?, "amr"?}`: a session, its credentials and a JWT access token tied to it. */
+  const serveDevSession = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readBody(req);
+    const request = body === undefined ? undefined : parseFields(body, { sub: "string", roles: "strings", amr: "strings" });
+    if (!request) {
+      badRequest(res, '{"sub"?: string, "roles"?: string[], "amr"?: string[]}');
+      return;
+    }
+    const sub = (request.sub as string | undefined) ?? randomUUID();
+    const roles = request.roles as string[] | undefined;
+    const amr = request.amr as string[] | undefined;
+    if (roles !== undefined) store.upsertUser(sub, { roles });
+    const session = store.createSession(sub, amr === undefined ? {} : { amr });
+    const jwt = await mintAccessToken({ sessionId: session.id });
+    const result = {
+      session_id: session.id,
+      sub,
+      session: session.cookie,
+      app_session: session.appSession,
+      app_access_token: session.appAccessToken,
+      access_token: session.opaqueAccessToken,
+      jwt_access_token: jwt,
+    };
+    sendJson(res, 200, JSON.stringify(result), { "cache-control": "no-store" });
+  };
+
+  /** `POST /_dev/logout {"session_id"}`: 204, or 404 for an unknown session. */
+  const serveDevLogout = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readBody(req);
+    const request = body === undefined ? undefined : parseFields(body, { session_id: "string" });
+    const sessionId = request?.session_id;
+    if (typeof sessionId !== "string") {
+      badRequest(res, '{"session_id": string}');
+      return;
+    }
+    if (store.logout(sessionId)) {
+      res.writeHead(204);
+      res.end();
+    } else {
+      sendJson(res, 404, JSON.stringify({ error: "not_found", error_description: "no such session" }));
+    }
+  };
+
+  /** `POST /_dev/user {"sub", "roles"?, "verified"?, "anonymous"?, "disabled"?}`: `upsertUser`, 204. */
+  const serveDevUser = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readBody(req);
+    const request =
+      body === undefined
+        ? undefined
+        : parseFields(body, { sub: "string", roles: "strings", verified: "boolean", anonymous: "boolean", disabled: "boolean" });
+    if (typeof request?.sub !== "string") {
+      badRequest(res, '{"sub": string, "roles"?: string[], "verified"?: boolean, "anonymous"?: boolean, "disabled"?: boolean}');
+      return;
+    }
+    const { roles, verified, anonymous, disabled } = request as {
+      roles?: string[];
+      verified?: boolean;
+      anonymous?: boolean;
+      disabled?: boolean;
+    };
+    store.upsertUser(request.sub, {
+      ...(roles !== undefined && { roles }),
+      ...(verified !== undefined && { verified }),
+      ...(anonymous !== undefined && { anonymous }),
+      ...(disabled !== undefined && { disabled }),
+    });
+    res.writeHead(204);
+    res.end();
+  };
+
+  const devEndpoints = new Map<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>([
+    [DEV_TOKEN_PATH, serveDevToken],
+    [DEV_SESSION_PATH, serveDevSession],
+    [DEV_LOGOUT_PATH, serveDevLogout],
+    [DEV_USER_PATH, serveDevUser],
+  ]);
+
+  const answerVerdict = (res: ServerResponse, headers: Record<string, string | string[]>): void => {
+    res.writeHead(200, { ...headers, "content-length": 0 });
+    res.end();
+  };
+
+  /**
+   * Authgear's resolver endpoint (contract §4). Authgear selects the project by Host, so a request
+   * whose Host is not the issuer's own (`127.0.0.1:<port>`; `localhost:<port>` is another host) gets
+   * 404, not a verdict. Behind its ingress Authgear takes the host from `X-Forwarded-Host`, so a
+   * request carrying `X-Forwarded-Host` or `X-Original-Host` also gets 404, even when it names this
+   * host: a client must never forward them. Then: 405 for a method but GET and HEAD, the failure
+   * mode, and a 200 whose headers carry the verdict.
+   */
+  const serveResolver = async (req: IncomingMessage, res: ServerResponse, redirected: boolean): Promise<void> => {
+    if (redirected) hits.redirected += 1;
+    else resolverHits += 1;
+    if (req.headers.host !== host || req.headers["x-forwarded-host"] !== undefined || req.headers["x-original-host"] !== undefined) {
+      sendJson(res, 404, JSON.stringify({ error: "not_found", error_description: "unknown host" }));
+      return;
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      methodNotAllowed(res, "GET, HEAD");
+      return;
+    }
+    // A followed redirect answers the real verdict, so that following it shows.
+    const mode = redirected ? "none" : resolverFailure;
+    switch (mode) {
+      case "http500":
+        sendJson(res, 500, JSON.stringify({ error: "unexpected_error" }));
+        return;
+      case "hang":
+        return;
+      case "redirect":
+        res.writeHead(302, { location: `${origin}${REDIRECT_PREFIX}${RESOLVER_PATH}`, "content-length": 0 });
+        res.end();
+        return;
+      case "no-headers":
+        answerVerdict(res, {});
+        return;
+      default:
+        break;
+    }
+    const credentials = readCredentials(req, cookiePrefix);
+    const verdict = await store.resolve(credentials);
+    const distorted = distortedHeaders(mode, verdict.kind === "valid" ? verdict.identity : undefined);
+    if (distorted) {
+      answerVerdict(res, distorted);
+      return;
+    }
+    switch (verdict.kind) {
+      case "none":
+        answerVerdict(res, {});
+        return;
+      case "invalid":
+        answerVerdict(res, {
+          "X-Authgear-Session-Valid": "false",
+          ...(credentials.session !== undefined && {
+            "Set-Cookie": `${cookiePrefix}session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`,
+          }),
+        });
+        return;
+      case "valid":
+        answerVerdict(res, validVerdictHeaders(verdict.identity));
+        return;
+    }
+  };
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? "/", origin).pathname;
-    if (path === DEV_TOKEN_PATH) {
-      if (req.method === "POST") await serveDevToken(req, res);
+    const devEndpoint = devEndpoints.get(path);
+    if (devEndpoint) {
+      if (req.method === "POST") await devEndpoint(req, res);
       else methodNotAllowed(res, "POST");
+      return;
+    }
+    if (path === RESOLVER_PATH || path === `${REDIRECT_PREFIX}${RESOLVER_PATH}`) {
+      await serveResolver(req, res, path !== RESOLVER_PATH);
       return;
     }
     const target = path.startsWith(REDIRECT_PREFIX) ? path.slice(REDIRECT_PREFIX.length) : path;
@@ -366,11 +632,13 @@ export async function startDevIssuer(options: { port?: number; clientId?: string
 
   const server = await listenOnLoopback("dev issuer", options.port ?? 0, route);
   origin = server.url;
+  host = new URL(origin).host;
 
   const addKey = async ({ sign: makeSigning = false }: { sign?: boolean } = {}): Promise<string> => {
     const key = await generateKey();
     if (makeSigning) keys.unshift(key);
     else keys.push(key);
+    ownKeySet = undefined;
     return key.kid;
   };
 
@@ -378,6 +646,7 @@ export async function startDevIssuer(options: { port?: number; clientId?: string
     const index = keys.findIndex((key) => key.kid === kid);
     if (index === -1) throw new Error(`dev issuer: no published key ${kid}`);
     keys.splice(index, 1);
+    ownKeySet = undefined;
   };
 
   return {
@@ -405,6 +674,25 @@ export async function startDevIssuer(options: { port?: number; clientId?: string
     },
     setExtraJwks(extra) {
       extraJwks = extra.map((jwk) => ({ ...jwk }));
+    },
+    resolverUrl: `${origin}${RESOLVER_PATH}`,
+    get resolverHits() {
+      return resolverHits;
+    },
+    upsertUser(sub, userOptions = {}) {
+      store.upsertUser(sub, userOptions);
+    },
+    setRoles(sub, roles) {
+      store.upsertUser(sub, { roles });
+    },
+    disableUser(sub) {
+      store.upsertUser(sub, { disabled: true });
+    },
+    deleteUser: (sub) => store.deleteUser(sub),
+    createSession: (sub, sessionOptions = {}) => store.createSession(sub, sessionOptions),
+    logout: (sessionId) => store.logout(sessionId),
+    setResolverFailure(mode) {
+      resolverFailure = mode;
     },
     close: () => server.close(),
   };

@@ -9,6 +9,7 @@ import {
   compileRoutes,
   createAuthenticatorFromEnv,
   createPublicPathMatcher,
+  describeError,
   errorResponse,
   jsonLogger,
   type Authenticator,
@@ -64,6 +65,23 @@ function timing(started: number, outcome: string): string {
   return `authgear-edge;desc="${outcome}";dur=${(performance.now() - started).toFixed(1)}`;
 }
 
+/**
+ * A browser navigation (`GET` asking for HTML) that needs a login goes to `LOGIN_URL`, with the
+ * page it wanted as `return_to`, instead of a bare 401. Only 401 outcomes: a 400, 403 or 503 is
+ * not cured by logging in.
+ */
+function loginRedirect(error: AuthError, config: Config, request: Request, url: URL, started: number): Response | undefined {
+  if (config.loginUrl === undefined || request.method !== "GET" || !(request.headers.get("accept") ?? "").includes("text/html")) return undefined;
+  if (describeError(error.code).status !== 401) return undefined;
+  const location = new URL(config.loginUrl);
+  location.searchParams.set("return_to", url.href);
+  logger.log("request_redirected_to_login", { code: error.code, path: url.pathname });
+  return new Response(null, {
+    status: 302,
+    headers: { location: location.href, "cache-control": "no-store", "server-timing": timing(started, error.code) },
+  });
+}
+
 function refuse(error: AuthError, realm: string, request: Request, url: URL, started: number): Response {
   const response = errorResponse(error, realm);
   logger.log("request_refused", { code: error.code, status: response.status, method: request.method, path: url.pathname });
@@ -100,7 +118,7 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     }
     addIdentity(headers, result.identity);
   } else if (!isPublicPath) {
-    return refuse(result.error, config.realm, request, url, started);
+    return loginRedirect(result.error, config, request, url, started) ?? refuse(result.error, config.realm, request, url, started);
   }
   if (!config.forwardAuthorization) headers.delete("authorization");
   let response: Response;

@@ -18,6 +18,7 @@ import {
   type KeySetTiming,
 } from "./key-set.ts";
 import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Clock, type Defer, type Fetcher, type Logger } from "./ports.ts";
+import { createResolver, resolverCredentials, type Resolver } from "./resolver.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 
 export interface AuthenticatorDeps {
@@ -33,10 +34,15 @@ export interface AuthenticatorDeps {
   readonly keySetStore?: KeySetStore;
   readonly keySetTiming?: Partial<KeySetTiming>;
   readonly tokenCache?: Partial<TokenCacheOptions>;
+  /** Resolver verdicts kept at most; default `DEFAULT_RESOLVER_CACHE_ENTRIES`. */
+  readonly resolverCacheEntries?: number;
 }
 
+/** Default bound of the resolver verdict cache: 10,000 entries of a few hundred bytes each. */
+export const DEFAULT_RESOLVER_CACHE_ENTRIES = 10_000;
+
 export type AuthResult =
-  | { readonly ok: true; readonly identity: Identity; readonly source: "header" | "cookie" }
+  | { readonly ok: true; readonly identity: Identity; readonly source: "header" | "cookie" | "resolver" }
   | { readonly ok: false; readonly error: AuthError };
 
 export interface CallOptions {
@@ -92,21 +98,65 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     return identity;
   }
 
+  const resolver =
+    config.authMode === "jwt"
+      ? undefined
+      : createResolver({
+          resolverUrl: config.resolverUrl,
+          fetcher: deps.fetcher ?? defaultFetcher,
+          clock,
+          logger: deps.logger ?? jsonLogger,
+          cacheSeconds: config.resolverCacheSeconds,
+          timeoutMs: config.resolverTimeoutMs,
+          maxEntries: deps.resolverCacheEntries ?? DEFAULT_RESOLVER_CACHE_ENTRIES,
+        });
+
+  async function viaResolver(headers: HeaderReader, active: Resolver): Promise<AuthResult> {
+    const credentials = resolverCredentials(headers);
+    if (credentials === undefined) return missing();
+    const verdict = await active.resolve(credentials);
+    switch (verdict.kind) {
+      case "valid":
+        return { ok: true, identity: verdict.identity, source: "resolver" };
+      case "invalid":
+        return { ok: false, error: new AuthError("ERR_SESSION_INVALID", "The session or access token is not valid.") };
+      case "none":
+        return missing();
+    }
+  }
+
+  async function decide(headers: HeaderReader, options: CallOptions | undefined): Promise<AuthResult> {
+    if (resolver !== undefined && config.authMode === "resolver") return viaResolver(headers, resolver);
+    const credentials = extractCredentials(headers, config.jwtCookieName);
+    // Hybrid: a JWT (bearer or JWT cookie) is verified locally, with no network; anything else the
+    // resolver reads (an opaque bearer token, Authgear's session cookies) goes to the resolver.
+    if (resolver !== undefined && (credentials.kind === "none" || !looksLikeJwt(credentials.token))) {
+      return viaResolver(headers, resolver);
+    }
+    if (credentials.kind === "none") return missing();
+    return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
+  }
+
   return {
     verifyToken,
     async authenticate(headers, options) {
       try {
-        const credentials = extractCredentials(headers, config.jwtCookieName);
-        if (credentials.kind === "none") {
-          return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
-        }
-        return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
+        return await decide(headers, options);
       } catch (error) {
         if (error instanceof AuthError) return { ok: false, error };
         return { ok: false, error: new AuthError("ERR_JWT_MALFORMED", "The access token could not be verified.", { cause: error }) };
       }
     },
   };
+}
+
+function missing(): AuthResult {
+  return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
+}
+
+/** Three dot-separated segments: a JWS compact serialization, as opposed to an opaque token. */
+function looksLikeJwt(token: string): boolean {
+  return /^[^.]+\.[^.]+\.[^.]*$/.test(token);
 }
 
 /**

@@ -22,6 +22,8 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 export const MAX_CLOCK_TOLERANCE_SECONDS = 300;
 /** Default `RESOLVER_CACHE_SECONDS`: how long a resolver verdict is reused. */
 export const DEFAULT_RESOLVER_CACHE_SECONDS = 60;
+/** Default `RESOLVER_TIMEOUT_MS`: the deadline of one resolver call. */
+export const DEFAULT_RESOLVER_TIMEOUT_MS = 3000;
 /** Default `JWKS_MAX_AGE_SECONDS`: a key set younger than this is used without any fetch. */
 export const DEFAULT_JWKS_MAX_AGE_SECONDS = 300;
 /** Default `JWKS_STALE_SECONDS`: how long past its max age a key set still serves when refreshes fail. */
@@ -43,10 +45,13 @@ export interface Config {
   /** `ROUTES`, in order; see routes.ts. */
   readonly routes: readonly RouteRule[];
   readonly originUrl: string | undefined;
+  /** Worker: where a browser navigation that needs a login is redirected; unset = a bare 401. */
+  readonly loginUrl: string | undefined;
   /** Worker: whether the origin still receives the `Authorization` header. */
   readonly forwardAuthorization: boolean;
   readonly resolverUrl: string;
   readonly resolverCacheSeconds: number;
+  readonly resolverTimeoutMs: number;
   /** Lambda authorizer: how HTTP API (payload 2.0) events are answered. */
   readonly httpApiResponse: "simple" | "iam";
   readonly jwksMaxAgeSeconds: number;
@@ -108,13 +113,7 @@ const schema = v.object({
       return url.origin;
     }),
   ),
-  AUTH_MODE: v.optional(
-    v.pipe(
-      v.picklist(AUTH_MODES, `must be one of ${AUTH_MODES.join(", ")}`),
-      v.check((mode) => mode === "jwt", "only `jwt` is available in this release (resolver and hybrid modes are not built yet)"),
-    ),
-    "jwt",
-  ),
+  AUTH_MODE: v.optional(v.picklist(AUTH_MODES, `must be one of ${AUTH_MODES.join(", ")}`), "jwt"),
   AUDIENCE: v.optional(v.pipe(v.string(), v.transform(list), v.minLength(1, "must name at least one audience"))),
   ALLOWED_CLIENT_IDS: v.optional(
     v.pipe(v.string(), v.transform(list), v.minLength(1, "must name at least one client id, or be unset to accept any")),
@@ -171,6 +170,19 @@ const schema = v.object({
       }),
     ),
   ),
+  LOGIN_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        const url = parseUrl(dataset.value);
+        if (typeof url === "string") {
+          addIssue({ message: url });
+          return NEVER;
+        }
+        return url.href;
+      }),
+    ),
+  ),
   RESOLVER_URL: v.optional(
     v.pipe(
       v.string(),
@@ -185,6 +197,10 @@ const schema = v.object({
     ),
   ),
   RESOLVER_CACHE_SECONDS: v.optional(seconds(0, 3600), String(DEFAULT_RESOLVER_CACHE_SECONDS)),
+  RESOLVER_TIMEOUT_MS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,6}$/, "must be a whole number of milliseconds from 100 to 30000"), v.transform(Number), v.minValue(100, "must be at least 100"), v.maxValue(30_000, "must be at most 30000")),
+    String(DEFAULT_RESOLVER_TIMEOUT_MS),
+  ),
 });
 
 /**
@@ -225,8 +241,10 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     routes: env2.ROUTES,
     originUrl: env2.ORIGIN_URL,
     forwardAuthorization: env2.FORWARD_AUTHORIZATION,
+    loginUrl: env2.LOGIN_URL,
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,
+    resolverTimeoutMs: env2.RESOLVER_TIMEOUT_MS,
     httpApiResponse: env2.HTTP_API_RESPONSE,
     jwksMaxAgeSeconds: env2.JWKS_MAX_AGE_SECONDS,
     jwksStaleSeconds: env2.JWKS_STALE_SECONDS,

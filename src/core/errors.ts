@@ -31,8 +31,12 @@ export type AuthErrorCode =
   | "ERR_INSUFFICIENT_SCOPE"
   /** Authenticated, but longer ago than the route's `maxAuthAge` (RFC 9470). */
   | "ERR_AUTHENTICATION_TOO_OLD"
+  /** The resolver's verdict: the session or token is invalid, expired, revoked, logged out, or the user disabled. */
+  | "ERR_SESSION_INVALID"
   /** The key set cannot be fetched and no usable copy is cached. */
-  | "ERR_KEYSET_UNAVAILABLE";
+  | "ERR_KEYSET_UNAVAILABLE"
+  /** The resolver cannot be reached, or its answer is unusable. */
+  | "ERR_RESOLVER_UNAVAILABLE";
 
 export class AuthError extends Error {
   override readonly name = "AuthError";
@@ -76,12 +80,14 @@ export function describeError(code: AuthErrorCode): ErrorDescription {
     case "ERR_JWT_EXPIRED":
     case "ERR_JWT_CLAIM_INVALID":
     case "ERR_IDENTITY_CLAIM_INVALID":
+    case "ERR_SESSION_INVALID":
       return { status: 401, bearerError: "invalid_token", retryable: false, bodyError: "invalid_token" };
     case "ERR_INSUFFICIENT_SCOPE":
       return { status: 403, bearerError: "insufficient_scope", retryable: false, bodyError: "insufficient_scope" };
     case "ERR_AUTHENTICATION_TOO_OLD":
       return { status: 401, bearerError: "insufficient_user_authentication", retryable: false, bodyError: "insufficient_user_authentication" };
     case "ERR_KEYSET_UNAVAILABLE":
+    case "ERR_RESOLVER_UNAVAILABLE":
       return { status: 503, retryable: true, bodyError: "temporarily_unavailable" };
     case "ERR_CONFIG_INVALID":
       return { status: 500, retryable: false, bodyError: "server_error" };

@@ -347,6 +347,23 @@ describe("route rules (ROUTES)", () => {
 });
 
 describe("settings", () => {
+  it("redirects browser navigations that need a login to LOGIN_URL, and only those", async () => {
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, LOGIN_URL: "https://login.example.com/start" });
+    const html = { accept: "text/html,application/xhtml+xml" };
+    try {
+      const navigation = await gate.dispatchFetch("https://gate.example.com/app/page?x=1", { headers: html, redirect: "manual" });
+      expect(navigation.status).toBe(302);
+      expect(navigation.headers.get("location")).toBe(`https://login.example.com/start?return_to=${encodeURIComponent("https://gate.example.com/app/page?x=1")}`);
+      expect((await gate.dispatchFetch("https://gate.example.com/app/page", { redirect: "manual" })).status).toBe(401);
+      expect((await gate.dispatchFetch("https://gate.example.com/app/page", { method: "POST", headers: html, redirect: "manual" })).status).toBe(401);
+      const malformed = await gate.dispatchFetch("https://gate.example.com/app/page", { headers: { ...html, authorization: "Bearer a b" }, redirect: "manual" });
+      expect(malformed.status).toBe(400);
+      expect(seen()).toEqual([]);
+    } finally {
+      await gate.dispose();
+    }
+  });
+
   it("forwards to the request's own URL when ORIGIN_URL is unset (a route in front of the origin)", async () => {
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin });
     try {

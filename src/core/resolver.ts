@@ -1,0 +1,199 @@
+/**
+ * Forward authentication: the request's credentials go to Authgear's resolver endpoint, whose
+ * verdict is trusted (authgear-contract.md §4). The resolver always answers 200 and puts its
+ * verdict in headers, so the verdict is read from `X-Authgear-Session-Valid` alone, and a 2xx is
+ * never taken as an allow by itself.
+ *
+ * - Only what the resolver reads is sent: `Authorization` and the cookies `session`,
+ *   `app_session`, `app_access_token` — never the client's other cookies or headers
+ *   (`X-Forwarded-Host` / `X-Original-Host` in particular). The `Host` it receives is the host of
+ *   `RESOLVER_URL`, which selects the Authgear project: for a custom domain, use that domain.
+ * - `true` → the identity, from the answer's headers, each validated: a header that is missing,
+ *   duplicated (joined with ", " by fetch) or malformed makes the whole answer unusable (503), not
+ *   trusted. `false` → invalid credentials (401). No verdict header → no credentials (401).
+ * - Any status but 200, a redirect (never followed), a timeout, a network error → 503; nothing is
+ *   let through.
+ * - Verdicts are cached by a SHA-256 of exactly the credentials sent (never the raw values), so
+ *   two users can never share an entry: valid ones for `cacheSeconds`, negative ones for at most
+ *   `NEGATIVE_CACHE_SECONDS`; concurrent identical requests share one resolver call.
+ */
+import { AuthError } from "./errors.ts";
+import type { HeaderReader } from "./credentials.ts";
+import { findCookie } from "./credentials.ts";
+import type { Identity } from "./identity.ts";
+import type { Clock, Fetcher, Logger } from "./ports.ts";
+
+/** The cookies the resolver reads, in its order of precedence after a bearer token. */
+export const RESOLVER_COOKIES = ["app_session", "app_access_token", "session"] as const;
+
+/** Longest a negative verdict (invalid, or no credentials) is reused, in seconds. */
+export const NEGATIVE_CACHE_SECONDS = 5;
+
+export interface ResolverCredentials {
+  readonly authorization: string | undefined;
+  /** The resolver cookies present, as `name=value`, in `RESOLVER_COOKIES` order. */
+  readonly cookies: readonly string[];
+}
+
+/**
+ * What of the request goes to the resolver; `undefined` when it carries none of it. `Authorization`
+ * goes only when it holds a Bearer credential: another scheme's secret (Basic, say) is never sent.
+ */
+export function resolverCredentials(headers: HeaderReader): ResolverCredentials | undefined {
+  const header = headers.get("authorization");
+  const authorization = header !== null && /^bearer /i.test(header) ? header : undefined;
+  const cookieHeader = headers.get("cookie");
+  const cookies: string[] = [];
+  if (cookieHeader !== null) {
+    for (const name of RESOLVER_COOKIES) {
+      const value = findCookie(cookieHeader, name);
+      if (value !== undefined && value !== "") cookies.push(`${name}=${value}`);
+    }
+  }
+  return authorization === undefined && cookies.length === 0 ? undefined : { authorization, cookies };
+}
+
+export type Verdict = { readonly kind: "valid"; readonly identity: Identity } | { readonly kind: "invalid" } | { readonly kind: "none" };
+
+export interface ResolverOptions {
+  readonly resolverUrl: string;
+  readonly fetcher: Fetcher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long a valid verdict is reused; 0 disables the cache (every request asks the resolver). */
+  readonly cacheSeconds: number;
+  /** Deadline of one resolver call, milliseconds. */
+  readonly timeoutMs: number;
+  /** Cached verdicts kept at most (least recently used evicted first). */
+  readonly maxEntries: number;
+}
+
+export interface Resolver {
+  /** Throws `ERR_RESOLVER_UNAVAILABLE` when no usable verdict can be had. */
+  resolve(credentials: ResolverCredentials): Promise<Verdict>;
+}
+
+interface Entry {
+  readonly verdict: Verdict;
+  readonly until: number;
+}
+
+export function createResolver(options: ResolverOptions): Resolver {
+  const cache = new Map<string, Entry>();
+  const inflight = new Map<string, Promise<Verdict>>();
+
+  async function ask(credentials: ResolverCredentials): Promise<Verdict> {
+    const headers: Record<string, string> = {};
+    if (credentials.authorization !== undefined) headers.authorization = credentials.authorization;
+    if (credentials.cookies.length > 0) headers.cookie = credentials.cookies.join("; ");
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    let response: Response;
+    try {
+      response = await options.fetcher(options.resolverUrl, { method: "GET", headers, redirect: "manual", signal });
+    } catch (cause) {
+      throw unavailable(signal.aborted ? `timed out after ${options.timeoutMs} ms` : "network error", cause);
+    }
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status !== 200) throw unavailable(`answered HTTP ${response.status}`);
+    return readVerdict(response.headers);
+  }
+
+  function unavailable(reason: string, cause?: unknown): AuthError {
+    options.logger.log("resolver_failed", { reason });
+    return new AuthError("ERR_RESOLVER_UNAVAILABLE", "The session cannot be checked right now.", { cause });
+  }
+
+  function readVerdict(headers: Headers): Verdict {
+    const valid = headers.get("x-authgear-session-valid");
+    if (valid === null) return { kind: "none" };
+    if (valid === "false") return { kind: "invalid" };
+    if (valid !== "true") throw unavailable("malformed X-Authgear-Session-Valid");
+    const identity = identityFromResolver(headers);
+    if (identity === undefined) throw unavailable("missing, duplicated or malformed identity headers");
+    return { kind: "valid", identity };
+  }
+
+  function remember(key: string, verdict: Verdict): void {
+    const seconds = verdict.kind === "valid" ? options.cacheSeconds : Math.min(options.cacheSeconds, NEGATIVE_CACHE_SECONDS);
+    if (seconds <= 0 || options.maxEntries <= 0) return;
+    cache.delete(key);
+    cache.set(key, { verdict, until: options.clock() + seconds * 1000 });
+    while (cache.size > options.maxEntries) {
+      const oldest = cache.keys().next();
+      if (oldest.done === true) break;
+      cache.delete(oldest.value);
+    }
+  }
+
+  return {
+    async resolve(credentials) {
+      const key = await fingerprint(credentials);
+      const entry = cache.get(key);
+      if (entry !== undefined) {
+        cache.delete(key);
+        if (options.clock() < entry.until) {
+          cache.set(key, entry);
+          return entry.verdict;
+        }
+      }
+      let pending = inflight.get(key);
+      if (pending === undefined) {
+        pending = ask(credentials).then((verdict) => {
+          remember(key, verdict);
+          return verdict;
+        });
+        inflight.set(key, pending);
+        const clear = (): void => {
+          inflight.delete(key);
+        };
+        pending.then(clear, clear);
+      }
+      return pending;
+    },
+  };
+}
+
+/** SHA-256 of exactly the credentials sent, unambiguously framed; the cache never holds a raw credential. */
+async function fingerprint(credentials: ResolverCredentials): Promise<string> {
+  const framed = JSON.stringify([credentials.authorization ?? null, credentials.cookies]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(framed));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+const ID = /^[\x21-\x2b\x2d-\x7e]{1,255}$/;
+const LIST_ITEM = /^[\x21-\x2b\x2d-\x7e]{1,255}$/;
+
+function flag(headers: Headers, name: string): boolean | undefined {
+  const value = headers.get(name);
+  return value === "true" ? true : value === "false" ? false : undefined;
+}
+
+/** The identity of a valid verdict, or `undefined` when any header is missing, duplicated or malformed. */
+function identityFromResolver(headers: Headers): Identity | undefined {
+  const userId = headers.get("x-authgear-user-id");
+  const isAnonymous = flag(headers, "x-authgear-user-anonymous");
+  const isVerified = flag(headers, "x-authgear-user-verified");
+  const canReauthenticate = flag(headers, "x-authgear-user-can-reauthenticate");
+  const roles = headers.get("x-authgear-user-roles");
+  const amr = headers.get("x-authgear-session-amr");
+  const authenticatedAt = headers.get("x-authgear-session-authenticated-at");
+  if (userId === null || !ID.test(userId)) return undefined;
+  if (isAnonymous === undefined || isVerified === undefined || canReauthenticate === undefined) return undefined;
+  const roleList = roles === null ? [] : roles.split(",");
+  if (!roleList.every((role) => LIST_ITEM.test(role))) return undefined;
+  if (amr === null) return undefined;
+  const amrList = amr === "" ? [] : amr.split(" ");
+  if (!amrList.every((item) => LIST_ITEM.test(item))) return undefined;
+  if (authenticatedAt !== null && !/^\d{1,12}$/.test(authenticatedAt)) return undefined;
+  return {
+    userId,
+    isAnonymous,
+    isVerified,
+    canReauthenticate,
+    roles: roleList,
+    amr: amrList,
+    authenticatedAt: authenticatedAt === null ? undefined : Number(authenticatedAt),
+    clientId: undefined,
+    scopes: [],
+  };
+}

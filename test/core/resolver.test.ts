@@ -1,0 +1,196 @@
+/** Forward authentication against the dev issuer's resolver endpoint (contract §4), over loopback HTTP. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { identityHeaders } from "../../src/core/identity.ts";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { harness, type Harness } from "../helpers.ts";
+
+let issuer: DevIssuer;
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+});
+afterAll(() => issuer.close());
+beforeEach(() => {
+  issuer.setResolverFailure("none");
+});
+
+/** The harness's authenticator in a resolver mode, recording every request it sends. */
+function gate(env: Record<string, string>): Harness & { sent: Array<{ url: string; headers: Headers }> } {
+  const sent: Array<{ url: string; headers: Headers }> = [];
+  const h = harness(issuer, env, {
+    fetcher: (url, init) => {
+      sent.push({ url, headers: new Headers(init.headers) });
+      return fetch(url, init);
+    },
+  });
+  return Object.assign(h, { sent });
+}
+
+async function outcome(h: Harness, headers: Record<string, string>): Promise<string> {
+  const result = await h.auth.authenticate(new Headers(headers));
+  return result.ok ? `ok:${result.identity.userId}` : result.error.code;
+}
+
+describe("resolver mode", () => {
+  it("trusts a valid verdict and hands the application exactly the resolver's headers", async () => {
+    issuer.upsertUser("alice", { roles: ["admin", "staff"], verified: true });
+    const session = issuer.createSession("alice", { amr: ["pwd", "otp"], authTime: 1_700_000_000 });
+    const h = gate({ AUTH_MODE: "resolver" });
+    const result = await h.auth.authenticate(new Headers({ cookie: `theme=dark; session=${session.cookie}; other=1` }));
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(identityHeaders(result.identity)).toEqual([
+      ["x-authgear-session-valid", "true"],
+      ["x-authgear-user-id", "alice"],
+      ["x-authgear-user-anonymous", "false"],
+      ["x-authgear-user-verified", "true"],
+      ["x-authgear-user-can-reauthenticate", expect.stringMatching(/^(true|false)$/) as unknown as string],
+      ["x-authgear-user-roles", "admin,staff"],
+      ["x-authgear-session-amr", "pwd otp"],
+      ["x-authgear-session-authenticated-at", "1700000000"],
+    ]);
+  });
+
+  it("sends only Authorization and the three resolver cookies, to RESOLVER_URL, never forwarding host headers", async () => {
+    const session = issuer.createSession("carol");
+    const h = gate({ AUTH_MODE: "resolver" });
+    await h.auth.authenticate(
+      new Headers({
+        cookie: `theme=dark; session=${session.cookie}; app_session=${session.appSession}; tracking=abc`,
+        "x-forwarded-host": "evil.example.com",
+        "x-original-host": "evil.example.com",
+        "x-request-id": "1",
+      }),
+    );
+    expect(h.sent).toHaveLength(1);
+    const [request] = h.sent;
+    expect(request?.url).toBe(`${issuer.origin}/_resolver/resolve`);
+    const names: string[] = [];
+    request?.headers.forEach((_value, name) => names.push(name));
+    expect(names).toEqual(["cookie"]);
+    expect(request?.headers.get("cookie")).toBe(`app_session=${session.appSession}; session=${session.cookie}`);
+  });
+
+  it("never sends another scheme's credentials", async () => {
+    const h = gate({ AUTH_MODE: "resolver" });
+    expect(await outcome(h, { authorization: "Basic dXNlcjpwYXNz" })).toBe("ERR_CREDENTIALS_MISSING");
+    expect(h.sent).toEqual([]);
+  });
+
+  it("answers invalid_token for a false verdict, and no credentials for no verdict", async () => {
+    const h = gate({ AUTH_MODE: "resolver" });
+    expect(await outcome(h, { cookie: "session=not-a-session" })).toBe("ERR_SESSION_INVALID");
+    expect(await outcome(h, {})).toBe("ERR_CREDENTIALS_MISSING");
+    issuer.setResolverFailure("no-headers");
+    const session = issuer.createSession("dave");
+    expect(await outcome(gate({ AUTH_MODE: "resolver" }), { cookie: `session=${session.cookie}` })).toBe("ERR_CREDENTIALS_MISSING");
+  });
+
+  it.each(["http500", "hang", "redirect", "malformed", "malformed-user-id", "duplicated", "duplicated-user-id", "missing-user-id"] as const)(
+    "fails closed with ERR_RESOLVER_UNAVAILABLE (503) when the resolver gives %s",
+    async (mode) => {
+      const session = issuer.createSession("erin");
+      issuer.setResolverFailure(mode);
+      const h = gate({ AUTH_MODE: "resolver", RESOLVER_TIMEOUT_MS: "500" });
+      const started = Date.now();
+      expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(h.logs.some((line) => line.event === "resolver_failed")).toBe(true);
+      expect(JSON.stringify(h.logs)).not.toContain(session.cookie);
+    },
+  );
+
+  it("sees a logout, a disabled user and a role change within RESOLVER_CACHE_SECONDS, and at once with 0", async () => {
+    issuer.upsertUser("frank", { roles: ["staff"] });
+    const session = issuer.createSession("frank");
+    const cached = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "10" });
+    const live = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    const cookie = { cookie: `session=${session.cookie}` };
+    expect(await outcome(cached, cookie)).toBe("ok:frank");
+    expect(await outcome(live, cookie)).toBe("ok:frank");
+    issuer.setRoles("frank", ["staff", "admin"]);
+    const roles = async (h: Harness) => {
+      const result = await h.auth.authenticate(new Headers(cookie));
+      return result.ok ? result.identity.roles : result.error.code;
+    };
+    expect(await roles(live)).toEqual(["staff", "admin"]);
+    expect(await roles(cached)).toEqual(["staff"]);
+    issuer.logout(session.id);
+    expect(await outcome(live, cookie)).toBe("ERR_SESSION_INVALID");
+    expect(await outcome(cached, cookie)).toBe("ok:frank");
+    cached.advance(11);
+    expect(await outcome(cached, cookie)).toBe("ERR_SESSION_INVALID");
+    const other = issuer.createSession("grace");
+    expect(await outcome(live, { cookie: `session=${other.cookie}` })).toBe("ok:grace");
+    issuer.disableUser("grace");
+    expect(await outcome(live, { cookie: `session=${other.cookie}` })).toBe("ERR_SESSION_INVALID");
+  });
+
+  it("never serves Alice's cached verdict to Bob", async () => {
+    const alice = issuer.createSession("alice-2");
+    const bob = issuer.createSession("bob-2");
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "60" });
+    for (let i = 0; i < 3; i += 1) {
+      expect(await outcome(h, { cookie: `session=${alice.cookie}` })).toBe("ok:alice-2");
+      expect(await outcome(h, { cookie: `session=${bob.cookie}` })).toBe("ok:bob-2");
+      expect(await outcome(h, { cookie: `session=${bob.cookie}x` })).toBe("ERR_SESSION_INVALID");
+    }
+    expect(h.sent).toHaveLength(3);
+  });
+
+  it("keeps negative verdicts for at most 5 seconds", async () => {
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "60" });
+    expect(await outcome(h, { cookie: "session=unknown" })).toBe("ERR_SESSION_INVALID");
+    expect(await outcome(h, { cookie: "session=unknown" })).toBe("ERR_SESSION_INVALID");
+    expect(h.sent).toHaveLength(1);
+    h.advance(6);
+    expect(await outcome(h, { cookie: "session=unknown" })).toBe("ERR_SESSION_INVALID");
+    expect(h.sent).toHaveLength(2);
+  });
+
+  it("makes one resolver call for a flood of identical requests", async () => {
+    const session = issuer.createSession("heidi");
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    const before = issuer.resolverHits;
+    const results = await Promise.all(Array.from({ length: 200 }, () => outcome(h, { cookie: `session=${session.cookie}` })));
+    expect(new Set(results)).toEqual(new Set(["ok:heidi"]));
+    expect(issuer.resolverHits - before).toBe(1);
+  });
+
+  it("sends a bearer token and lets the resolver judge it (opaque tokens, revocation)", async () => {
+    const session = issuer.createSession("ivan");
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}` })).toBe("ok:ivan");
+    const jwt = await issuer.mintAccessToken({ sub: "ivan", sessionId: session.id });
+    expect(await outcome(h, { authorization: `Bearer ${jwt}` })).toBe("ok:ivan");
+    issuer.logout(session.id);
+    expect(await outcome(h, { authorization: `Bearer ${jwt}` })).toBe("ERR_SESSION_INVALID");
+  });
+});
+
+describe("hybrid mode", () => {
+  it("verifies a JWT locally without the resolver, and sends cookies and opaque tokens to it", async () => {
+    const session = issuer.createSession("judy");
+    const jwt = await issuer.mintAccessToken({ sub: "judy", sessionId: session.id });
+    const h = gate({ AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
+    const before = issuer.resolverHits;
+    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: `session=${session.cookie}` })).toBe("ok:judy");
+    expect(issuer.resolverHits).toBe(before);
+    expect(h.sent.every((request) => !request.url.includes("_resolver"))).toBe(true);
+    expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ok:judy");
+    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}` })).toBe("ok:judy");
+    expect(issuer.resolverHits - before).toBe(2);
+    // What JWT mode cannot see: after logout the JWT still verifies locally, the cookie does not.
+    issuer.logout(session.id);
+    expect(await outcome(h, { authorization: `Bearer ${jwt}` })).toBe("ok:judy");
+    expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_SESSION_INVALID");
+  });
+
+  it("judges a bad JWT locally, never falling back to the cookie", async () => {
+    const session = issuer.createSession("ken");
+    const h = gate({ AUTH_MODE: "hybrid" });
+    const expired = await issuer.mintAccessToken({ sub: "ken", expiresIn: -5 });
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
+    expect(h.sent.every((request) => !request.url.includes("_resolver"))).toBe(true);
+  });
+});
