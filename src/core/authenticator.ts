@@ -126,7 +126,12 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   }
 
   async function decide(headers: HeaderReader, options: CallOptions | undefined): Promise<AuthResult> {
-    if (resolver !== undefined && config.authMode === "resolver") return viaResolver(headers, resolver);
+    if (resolver !== undefined && config.authMode === "resolver") {
+      // The same request checks as in JWT mode (two credentials, oversize or malformed Bearer: 400)
+      // before anything is sent to the resolver.
+      extractCredentials(headers, undefined);
+      return viaResolver(headers, resolver);
+    }
     const credentials = extractCredentials(headers, config.jwtCookieName);
     // Hybrid: a JWT (bearer or JWT cookie) is verified locally, with no network; anything else the
     // resolver reads (an opaque bearer token, Authgear's session cookies) goes to the resolver.

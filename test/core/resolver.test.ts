@@ -71,6 +71,14 @@ describe("resolver mode", () => {
     expect(request?.headers.get("cookie")).toBe(`app_session=${session.appSession}; session=${session.cookie}`);
   });
 
+  it("refuses two credentials or a malformed Bearer value before asking the resolver", async () => {
+    const h = gate({ AUTH_MODE: "resolver" });
+    expect(await outcome(h, { authorization: "Bearer a, Bearer b" })).toBe("ERR_REQUEST_MALFORMED");
+    expect(await outcome(h, { authorization: "Bearer a b" })).toBe("ERR_REQUEST_MALFORMED");
+    expect(await outcome(h, { cookie: "session=a; session=b" })).toBe("ERR_REQUEST_MALFORMED");
+    expect(h.sent).toEqual([]);
+  });
+
   it("never sends another scheme's credentials", async () => {
     const h = gate({ AUTH_MODE: "resolver" });
     expect(await outcome(h, { authorization: "Basic dXNlcjpwYXNz" })).toBe("ERR_CREDENTIALS_MISSING");
