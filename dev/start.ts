@@ -3,8 +3,11 @@
  * - the dev issuer (port `DEV_ISSUER_PORT`, default 4010),
  * - the demo origin, which echoes what reaches it (port `DEMO_ORIGIN_PORT`, default 4020),
  * - the Worker of wrangler.toml under `wrangler dev --local` (port `WORKER_PORT`, default 8787),
- *   configured with `--var` to trust the dev issuer and forward to the demo origin,
- * then prints ready-to-paste commands, until SIGINT, SIGTERM or SIGHUP stops all three (exit 0).
+ *   configured with `--var` to trust the dev issuer and forward to the demo origin, in the mode
+ *   `AUTH_MODE` names (`jwt`, the default, `resolver` or `hybrid`; `RESOLVER_CACHE_SECONDS` is
+ *   passed on when set),
+ * then checks the stack once and prints ready-to-paste commands (in resolver and hybrid mode for a
+ * dev session's cookie), until SIGINT, SIGTERM or SIGHUP stops all three (exit 0).
  * If one of them dies, the others are stopped and the exit code is 1.
  */
 import { spawn } from "node:child_process";
@@ -13,8 +16,10 @@ import { createRequire } from "node:module";
 import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ConfigError, parseConfig } from "../src/core/config.ts";
+import type { Config } from "../src/core/config.ts";
 import { startDevIssuer } from "./issuer.ts";
-import type { DevIssuer } from "./issuer.ts";
+import type { DevIssuer, DevSession } from "./issuer.ts";
 import { startDemoOrigin } from "./origin.ts";
 import type { DemoOrigin } from "./origin.ts";
 
@@ -129,7 +134,35 @@ interface Wrangler {
   kill(): void;
 }
 
-function spawnWrangler(port: number, issuer: DevIssuer, origin: DemoOrigin): Wrangler {
+/** An environment variable, trimmed; empty counts as unset, as for the Worker. */
+function setting(name: string): string | undefined {
+  const value = process.env[name]?.trim();
+  return value === "" ? undefined : value;
+}
+
+/**
+ * The Worker's settings: the dev issuer, the demo origin, the public paths, `AUTH_MODE`, and
+ * `RESOLVER_CACHE_SECONDS` when set. Checked here with the Worker's own parser, so a bad value
+ * stops `npm start` at once instead of turning every request into a 500.
+ */
+function workerVars(issuer: DevIssuer, origin: DemoOrigin): { vars: Record<string, string>; config: Config } {
+  const vars: Record<string, string> = {
+    AUTHGEAR_ENDPOINT: issuer.origin,
+    ORIGIN_URL: origin.url,
+    PUBLIC_PATHS,
+    AUTH_MODE: setting("AUTH_MODE") ?? "jwt",
+  };
+  const cacheSeconds = setting("RESOLVER_CACHE_SECONDS");
+  if (cacheSeconds !== undefined) vars.RESOLVER_CACHE_SECONDS = cacheSeconds;
+  try {
+    return { vars, config: parseConfig(vars) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new StartError(error.message.replace(/^Invalid configuration \([^)]*\)\. /, ""));
+  }
+}
+
+function spawnWrangler(port: number, vars: Readonly<Record<string, string>>): Wrangler {
   const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
   const args = [
     wranglerBin,
@@ -141,12 +174,7 @@ function spawnWrangler(port: number, issuer: DevIssuer, origin: DemoOrigin): Wra
     "127.0.0.1",
     "--port",
     String(port),
-    "--var",
-    `AUTHGEAR_ENDPOINT:${issuer.origin}`,
-    "--var",
-    `ORIGIN_URL:${origin.url}`,
-    "--var",
-    `PUBLIC_PATHS:${PUBLIC_PATHS}`,
+    ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     "--log-level",
     "warn",
     "--show-interactive-dev-session=false",
@@ -268,25 +296,98 @@ function watchPorts(ports: ReadonlyArray<{ readonly name: string; readonly port:
   timer.unref();
 }
 
-/** Sends the two printed requests once, so a broken setup says so right away. */
-async function selfCheck(workerUrl: string, token: string): Promise<string> {
+/** A printed request with credentials, which must reach the origin as {@link DEV_USER}. */
+interface CheckedCredential {
+  /** As the check's line names it: "the token", "the session cookie", "the JWT". */
+  readonly name: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Verified by the Worker itself (hybrid mode's JWT): the resolver must not be asked. */
+  readonly local?: boolean;
+}
+
+/** Sends the printed requests once (with each credential, then without), so a broken setup says so right away. */
+async function selfCheck(workerUrl: string, issuer: DevIssuer, credentials: readonly CheckedCredential[]): Promise<string> {
   try {
-    return await checkBothRequests(workerUrl, token);
+    return await checkRequests(workerUrl, issuer, credentials);
   } catch (error) {
     return `WARNING: the self-check failed: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 
-async function checkBothRequests(workerUrl: string, token: string): Promise<string> {
-  const withToken = await fetch(`${workerUrl}/hello`, { headers: { authorization: `Bearer ${token}` } });
-  const echoed = (await withToken.json().catch(() => undefined)) as { headers?: Record<string, unknown> } | undefined;
-  const userId = echoed?.headers?.["x-authgear-user-id"];
-  const without = await fetch(`${workerUrl}/hello`);
-  await without.arrayBuffer();
-  if (withToken.status === 200 && userId === DEV_USER && without.status === 401) {
-    return `checked: with the token 200 (the origin received x-authgear-user-id: ${DEV_USER}), without 401`;
+async function sendHello(workerUrl: string, headers: Readonly<Record<string, string>>): Promise<{ status: number; userId: unknown }> {
+  const response = await fetch(`${workerUrl}/hello`, { headers });
+  const echoed = (await response.json().catch(() => undefined)) as { headers?: Record<string, unknown> } | undefined;
+  return { status: response.status, userId: echoed?.headers?.["x-authgear-user-id"] };
+}
+
+async function checkRequests(workerUrl: string, issuer: DevIssuer, credentials: readonly CheckedCredential[]): Promise<string> {
+  let passed = true;
+  const summary: string[] = [];
+  const seen: string[] = [];
+  for (const { name, headers, local = false } of credentials) {
+    const resolverHits = issuer.resolverHits;
+    const { status, userId } = await sendHello(workerUrl, headers);
+    const resolverCalls = issuer.resolverHits - resolverHits;
+    passed &&= status === 200 && userId === DEV_USER && (!local || resolverCalls === 0);
+    summary.push(`with ${name} 200 (${local ? `${DEV_USER}, no resolver call` : `the origin received x-authgear-user-id: ${DEV_USER}`})`);
+    seen.push(`with ${name} ${status} (x-authgear-user-id at the origin: ${JSON.stringify(userId ?? null)}${local ? `, resolver calls: ${resolverCalls}` : ""})`);
   }
-  return `WARNING: the self-check failed: with the token ${withToken.status} (x-authgear-user-id at the origin: ${JSON.stringify(userId ?? null)}), without ${without.status}; expected 200 (${DEV_USER}) and 401`;
+  const without = await sendHello(workerUrl, {});
+  passed &&= without.status === 401;
+  if (passed) return `checked: ${summary.join(", ")}, without 401`;
+  const local = credentials.filter((credential) => credential.local === true).map(({ name }) => `; no resolver call with ${name}`);
+  return `WARNING: the self-check failed: ${seen.join(", ")}, without ${without.status}; expected 200 (${DEV_USER}${local.join("")}) and 401`;
+}
+
+/** What `npm start` prints and checks in JWT mode: a bearer JWT, and a request without. */
+async function jwtModeCommands(workerUrl: string, issuer: DevIssuer): Promise<{ check: string; commands: string }> {
+  const token = await issuer.mintAccessToken({ sub: DEV_USER });
+  const check = await selfCheck(workerUrl, issuer, [{ name: "the token", headers: { authorization: `Bearer ${token}` } }]);
+  return {
+    check,
+    commands: `# passes: the origin echoes what it received, the x-authgear-* identity headers included
+curl -i ${workerUrl}/hello -H "Authorization: Bearer ${token}"
+# refused with 401: no token
+curl -i ${workerUrl}/hello
+# mint another access token (valid 30 minutes)
+curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"${DEV_USER}","roles":["admin"]}'`,
+  };
+}
+
+/**
+ * What `npm start` prints and checks in resolver and hybrid mode: the session cookie of a dev
+ * session, (hybrid) a JWT of that session, a request without, and how to log the session out.
+ */
+async function sessionModeCommands(workerUrl: string, issuer: DevIssuer, config: Config): Promise<{ check: string; commands: string }> {
+  const session: DevSession = issuer.createSession(DEV_USER);
+  const hybrid = config.authMode === "hybrid";
+  const token = hybrid ? await issuer.mintAccessToken({ sessionId: session.id }) : undefined;
+  const cookie = `session=${session.cookie}`;
+  const check = await selfCheck(workerUrl, issuer, [
+    { name: "the session cookie", headers: { cookie } },
+    ...(token === undefined ? [] : [{ name: "the JWT", headers: { authorization: `Bearer ${token}` }, local: true }]),
+  ]);
+  const refusedWhen =
+    config.resolverCacheSeconds === 0
+      ? "at once (RESOLVER_CACHE_SECONDS=0: no verdict cache)"
+      : `within RESOLVER_CACHE_SECONDS (${config.resolverCacheSeconds} s), once the Worker's cached verdict expires`;
+  const jwtCommand =
+    token === undefined
+      ? ""
+      : `# passes too: a JWT of the same session, verified by the Worker itself without the resolver (a logout goes unseen until it expires)
+curl -i ${workerUrl}/hello -H "Authorization: Bearer ${token}"
+`;
+  return {
+    check,
+    commands: `# passes: the Worker asks the dev issuer's resolver about the session cookie; the origin echoes what it received, the x-authgear-* identity headers included
+curl -i ${workerUrl}/hello -H "Cookie: ${cookie}"
+${jwtCommand}# refused with 401: no credentials
+curl -i ${workerUrl}/hello
+# log the session out (204); the cookie is then refused with 401 ${refusedWhen}
+curl -s -X POST ${issuer.origin}/_dev/logout -H 'content-type: application/json' -d '{"session_id":"${session.id}"}' -w '%{http_code}\\n'
+# create another session: its "session" is the cookie's value${hybrid ? ', "jwt_access_token" a JWT of it' : ""}
+curl -s -X POST ${issuer.origin}/_dev/session -H 'content-type: application/json' -d '{"sub":"${DEV_USER}"}'`,
+  };
 }
 
 let issuer: DevIssuer | undefined;
@@ -330,9 +431,10 @@ async function main(): Promise<void> {
 
   issuer = await listening("dev issuer", "DEV_ISSUER_PORT", issuerPort, () => startDevIssuer({ port: issuerPort }));
   origin = await listening("demo origin", "DEMO_ORIGIN_PORT", originPort, () => startDemoOrigin({ port: originPort }));
+  const { vars, config } = workerVars(issuer, origin);
   await assertPortFree(workerPort);
   if (isStopping()) return;
-  const started = spawnWrangler(workerPort, issuer, origin);
+  const started = spawnWrangler(workerPort, vars);
   wrangler = started;
   await waitForWorker(`${workerUrl}/healthz`, started);
   if (isStopping()) return;
@@ -340,17 +442,13 @@ async function main(): Promise<void> {
     void stopAll(1, `npm start: wrangler dev stopped unexpectedly (it ${how}); its last output:\n${started.output.text()}\nstopping the demo origin and the dev issuer`);
   });
 
-  const token = await issuer.mintAccessToken({ sub: DEV_USER });
-  const check = await selfCheck(workerUrl, token);
-  console.log(`authgear-edge: Worker ${workerUrl} (wrangler dev --local, wrangler.toml) -> demo origin ${origin.url}; dev issuer ${issuer.origin}; public paths ${PUBLIC_PATHS}
+  const { check, commands } =
+    config.authMode === "jwt" ? await jwtModeCommands(workerUrl, issuer) : await sessionModeCommands(workerUrl, issuer, config);
+  const mode = config.authMode === "jwt" ? "" : `, AUTH_MODE=${config.authMode}`;
+  console.log(`authgear-edge: Worker ${workerUrl} (wrangler dev --local, wrangler.toml${mode}) -> demo origin ${origin.url}; dev issuer ${issuer.origin}; public paths ${PUBLIC_PATHS}
 ${check}
 
-# passes: the origin echoes what it received, the x-authgear-* identity headers included
-curl -i ${workerUrl}/hello -H "Authorization: Bearer ${token}"
-# refused with 401: no token
-curl -i ${workerUrl}/hello
-# mint another access token (valid 30 minutes)
-curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"${DEV_USER}","roles":["admin"]}'
+${commands}
 
 Ctrl-C stops all three.`);
   started.output.live = true;

@@ -1,6 +1,7 @@
 /**
  * `npm start` end to end: the dev issuer, the demo origin and the real Worker under
- * `wrangler dev --local`, on free ports; the printed commands work, and SIGINT leaves no process.
+ * `wrangler dev --local`, on free ports, in JWT mode and in resolver mode (`AUTH_MODE`); the
+ * printed commands work, and SIGINT leaves no process.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -12,7 +13,6 @@ import { freePort } from "../helpers.ts";
 
 const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const STARTUP_MS = 60_000;
-
 
 interface ProcessInfo {
   readonly pid: number;
@@ -36,41 +36,78 @@ function liveProcesses(): ProcessInfo[] {
   return found;
 }
 
-describe("npm start", () => {
-  let child: ChildProcess;
+/** A running `npm start` (dev/start.ts), its output so far and its exit. */
+interface Started {
+  readonly child: ChildProcess;
+  readonly workerPort: number;
+  readonly exited: Promise<number | null>;
+  readonly output: () => string;
+}
+
+/** Starts dev/start.ts on free ports with `env` added, and waits until it has printed its commands. */
+async function startNpmStart(env: Record<string, string>): Promise<Started> {
+  const workerPort = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, AUTH_MODE: "", RESOLVER_CACHE_SECONDS: "", ...env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEMO_ORIGIN_PORT: "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
-  let exited: Promise<number | null>;
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  await vi.waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
+      expect(output).toContain("Ctrl-C stops all three.");
+    },
+    { timeout: STARTUP_MS, interval: 100 },
+  );
+  return { child, workerPort, exited, output: () => output };
+}
+
+async function killIfRunning(started: Started | undefined): Promise<void> {
+  if (started?.child.exitCode === null) {
+    started.child.kill("SIGKILL");
+    await started.exited;
+  }
+}
+
+/** SIGINT stops all three: exit 0, no process left in wrangler's group, the Worker's port closed. */
+async function expectCleanStopOnSigint({ child, workerPort, exited, output }: Started): Promise<void> {
+  const wranglerGroups = new Set(
+    liveProcesses()
+      .filter(({ cmdline }) => cmdline.includes("wrangler") && cmdline.includes(` dev `) && cmdline.includes(`--port ${workerPort} `))
+      .map(({ pgid }) => pgid),
+  );
+  const inGroups = (): ProcessInfo[] => liveProcesses().filter(({ pgid }) => wranglerGroups.has(pgid));
+  if (existsSync("/proc/self/stat")) {
+    expect(wranglerGroups.size).toBe(1);
+    expect(inGroups().some(({ cmdline }) => cmdline.includes("workerd serve"))).toBe(true);
+  }
+  child.kill("SIGINT");
+  expect(await exited).toBe(0);
+  expect(output()).toContain("SIGINT: stopping the Worker, the demo origin and the dev issuer");
+  expect(inGroups()).toEqual([]);
+  await expect(fetch(`http://127.0.0.1:${workerPort}/healthz`)).rejects.toThrow();
+}
+
+describe("npm start", () => {
+  let started: Started;
+  let output = "";
   let workerPort: number;
 
   beforeAll(async () => {
-    workerPort = await freePort();
-    child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEMO_ORIGIN_PORT: "0" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    exited = new Promise((resolve) => child.once("exit", resolve));
-    await vi.waitFor(
-      () => {
-        if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-        expect(output).toContain("Ctrl-C stops all three.");
-      },
-      { timeout: STARTUP_MS, interval: 100 },
-    );
+    started = await startNpmStart({});
+    ({ workerPort } = started);
+    output = started.output();
   }, STARTUP_MS + 5_000);
 
-  afterAll(async () => {
-    if (child.exitCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
+  afterAll(() => killIfRunning(started));
 
   it("says what runs where and that its own check passed", () => {
     expect(output).toMatch(
-      new RegExp(`^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} .*-> demo origin http://127\\.0\\.0\\.1:\\d+; dev issuer http://127\\.0\\.0\\.1:\\d+`, "m"),
+      new RegExp(`^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} \\(wrangler dev --local, wrangler\\.toml\\) -> demo origin http://127\\.0\\.0\\.1:\\d+; dev issuer http://127\\.0\\.0\\.1:\\d+`, "m"),
     );
     expect(output).toMatch(/^checked: with the token 200 .*, without 401$/m);
   });
@@ -107,20 +144,90 @@ describe("npm start", () => {
   });
 
   it("stops all three on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
-    const wranglerGroups = new Set(
-      liveProcesses()
-        .filter(({ cmdline }) => cmdline.includes("wrangler") && cmdline.includes(` dev `) && cmdline.includes(`--port ${workerPort} `))
-        .map(({ pgid }) => pgid),
+    await expectCleanStopOnSigint(started);
+  });
+});
+
+describe("npm start with AUTH_MODE=resolver", () => {
+  let started: Started;
+  let output = "";
+  let workerPort: number;
+
+  beforeAll(async () => {
+    // No verdict cache, so the logout shows at once.
+    started = await startNpmStart({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    ({ workerPort } = started);
+    output = started.output();
+  }, STARTUP_MS + 5_000);
+
+  afterAll(() => killIfRunning(started));
+
+  const hello = (): string => `http://127.0.0.1:${workerPort}/hello`;
+
+  /** The printed cookie curl's URL and Cookie header. */
+  const cookieCurl = (): { url: string; cookie: string } => {
+    const match = new RegExp(`^curl -i (http://127\\.0\\.0\\.1:${workerPort}/hello) -H "Cookie: (session=[\\w-]+)"$`, "m").exec(output);
+    expect(match).not.toBeNull();
+    return { url: match![1]!, cookie: match![2]! };
+  };
+
+  it("says it runs the Worker in resolver mode and that its own check with the cookie passed", () => {
+    expect(output).toMatch(
+      new RegExp(`^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} \\(wrangler dev --local, wrangler\\.toml, AUTH_MODE=resolver\\) -> demo origin `, "m"),
     );
-    const inGroups = (): ProcessInfo[] => liveProcesses().filter(({ pgid }) => wranglerGroups.has(pgid));
-    if (existsSync("/proc/self/stat")) {
-      expect(wranglerGroups.size).toBe(1);
-      expect(inGroups().some(({ cmdline }) => cmdline.includes("workerd serve"))).toBe(true);
-    }
-    child.kill("SIGINT");
-    expect(await exited).toBe(0);
-    expect(output).toContain("SIGINT: stopping the Worker, the demo origin and the dev issuer");
-    expect(inGroups()).toEqual([]);
-    await expect(fetch(`http://127.0.0.1:${workerPort}/healthz`)).rejects.toThrow();
+    expect(output).toMatch(/^checked: with the session cookie 200 \(the origin received x-authgear-user-id: dev-user\), without 401$/m);
+    // The bearer JWT curl is hybrid mode's.
+    expect(output).not.toContain("Authorization: Bearer");
+  });
+
+  it("prints a curl with the session cookie that passes, the origin receiving the identity", async () => {
+    const { url, cookie } = cookieCurl();
+    const response = await fetch(url, { headers: { cookie, "x-authgear-user-id": "spoofed" } });
+    expect(response.status).toBe(200);
+    const echoed = (await response.json()) as ReceivedRequest;
+    expect(echoed.path).toBe("/hello");
+    expect(echoed.headers).toMatchObject({
+      "x-authgear-session-valid": "true",
+      "x-authgear-user-id": "dev-user",
+      "x-authgear-user-anonymous": "false",
+      "x-authgear-user-verified": "true",
+      "x-authgear-session-amr": "pwd",
+    });
+  });
+
+  it("prints a curl without credentials that is refused with 401", async () => {
+    expect(output).toMatch(new RegExp(`^# refused with 401: no credentials\\ncurl -i http://127\\.0\\.0\\.1:${workerPort}/hello$`, "m"));
+    const response = await fetch(hello());
+    expect(response.status).toBe(401);
+    await response.arrayBuffer();
+  });
+
+  it("prints how to log the session out; after that command the cookie is refused with 401", async () => {
+    const { url, cookie } = cookieCurl();
+    const match =
+      /^# log the session out \(204\); the cookie is then refused with 401 at once \(RESOLVER_CACHE_SECONDS=0[^\n]*\ncurl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/logout) -H 'content-type: application\/json' -d '(\{"session_id":"[\w-]+"\})' -w '%\{http_code\}\\n'$/m.exec(
+        output,
+      );
+    expect(match).not.toBeNull();
+    const logout = await fetch(match![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: match![2]! });
+    expect(logout.status).toBe(204);
+    const response = await fetch(url, { headers: { cookie } });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: "invalid_token", code: "ERR_SESSION_INVALID" });
+  });
+
+  it("prints how to create another session, and its cookie passes", async () => {
+    const match = /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/session) -H 'content-type: application\/json' -d '(.*)'$/m.exec(output);
+    expect(match).not.toBeNull();
+    const created = await fetch(match![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: match![2]! });
+    expect(created.status).toBe(200);
+    const { session } = (await created.json()) as { session: string };
+    const response = await fetch(hello(), { headers: { cookie: `session=${session}` } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as ReceivedRequest).headers["x-authgear-user-id"]).toBe("dev-user");
+  });
+
+  it("stops all three on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
+    await expectCleanStopOnSigint(started);
   });
 });
