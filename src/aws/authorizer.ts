@@ -20,6 +20,7 @@ import {
   compileRoutes,
   createAuthenticatorFromEnv,
   createPublicPathMatcher,
+  describeError,
   identityHeaders,
   jsonLogger,
   type Identity,
@@ -134,11 +135,8 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
   // this method and path. Route rules do not apply to public paths.
   if (result.ok) return authenticated(view, simple, result.identity, isPublicPath);
   if (isPublicPath) return anonymous(view, simple);
-  switch (result.error.code) {
-    case "ERR_KEYSET_UNAVAILABLE":
-    case "ERR_CONFIG_INVALID":
-      return fail(result.error.code, view);
-    default:
-      return refuse(result.error.code, view);
-  }
+  // 5xx outcomes (key set or resolver unavailable, bad configuration) are authorizer failures,
+  // which the gateway responses turn into 503; everything else is a 401.
+  return describeError(result.error.code).status >= 500 ? fail(result.error.code, view) : refuse(result.error.code, view);
+
 }

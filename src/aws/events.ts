@@ -89,12 +89,14 @@ function fromV1(event: APIGatewayRequestAuthorizerEvent): RequestView {
 
 function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
   const headers = new EventHeaders();
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (typeof value === "string" && name.toLowerCase() !== "cookie") headers.append(name, value);
-  }
-  // Real events leave `cookies` out when there are none, whatever the type says.
+  // Payload 2.0 moves cookies into `cookies` (and leaves it out when there are none, whatever the
+  // type says); a `cookie` header is read only when that array is absent (serverless-offline).
   const cookies = event.cookies as readonly string[] | undefined;
-  if (Array.isArray(cookies) && cookies.length > 0) headers.append("cookie", cookies.filter((c) => typeof c === "string").join("; "));
+  const hasCookieArray = Array.isArray(cookies);
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (typeof value === "string" && !(hasCookieArray && name.toLowerCase() === "cookie")) headers.append(name, value);
+  }
+  if (hasCookieArray && cookies.length > 0) headers.append("cookie", cookies.filter((c) => typeof c === "string").join("; "));
   const stage = event.requestContext.stage;
   const prefix = `/${stage}`;
   const raw = event.rawPath;

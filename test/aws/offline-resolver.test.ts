@@ -1,0 +1,330 @@
+/**
+ * The Lambda authorizer in resolver mode end to end: `dist/lambda/authorizer.mjs` (built by the
+ * global setup) under serverless-offline with serverless.yml's example API, AUTH_MODE=resolver and
+ * RESOLVER_CACHE_SECONDS=0, against the dev issuer's resolver endpoint on loopback.
+ *
+ * What reaches the authorizer over HTTP: serverless.yml gives every authorizer (REST REQUEST, REST
+ * TOKEN, HTTP API) the identity source `Authorization`, so a request without that header — a
+ * browser's cookie-only request — is answered 401 by the gateway (and by serverless-offline)
+ * before any authorizer runs. Over HTTP these tests therefore present the session as an opaque
+ * bearer token (`session.opaqueAccessToken`), which the resolver judges like a cookie. That the
+ * authorizer reads the session cookie itself (REST REQUEST `headers`, HTTP API 2.0 `cookies`) is
+ * checked by invoking it with API Gateway-shaped events through serverless-offline's Lambda API.
+ *
+ * serverless-offline answers every authorizer error with 401 (it has no gateway responses), so a
+ * resolver failure shows as "never 200" plus the authorizer's `authorizer_failed` log line and its
+ * thrown "Service Unavailable" (which API Gateway turns into AUTHORIZER_FAILURE, 503 here).
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startDevIssuer } from "../../dev/issuer.ts";
+import type { DevIssuer, ResolverFailureMode } from "../../dev/issuer.ts";
+import { freePort } from "../helpers.ts";
+
+const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SERVERLESS = join(PROJECT_ROOT, "node_modules", "serverless", "bin", "serverless.js");
+const STARTUP_MS = 45_000;
+const QUIET = { SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off" };
+/** The authorizer's settings (README); removed from the inherited environment so serverless.yml's defaults apply. */
+const SETTINGS = [
+  "AUTHGEAR_ENDPOINT", "AUTH_MODE", "AUDIENCE", "ALLOWED_CLIENT_IDS", "ALGORITHMS", "CLOCK_TOLERANCE_SECONDS",
+  "JWT_COOKIE_NAME", "PUBLIC_PATHS", "ROUTES", "JWKS_MAX_AGE_SECONDS", "JWKS_STALE_SECONDS", "RESOLVER_URL",
+  "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEOUT_MS", "HTTP_API_RESPONSE", "LOGIN_URL", "ORIGIN_URL", "FORWARD_AUTHORIZATION",
+];
+
+function serverlessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !SETTINGS.includes(name));
+  return { ...Object.fromEntries(inherited), ...QUIET, ...extra };
+}
+
+interface Offline {
+  /** `http://127.0.0.1:<port>`: the REST routes (no stage prefix) and the HTTP API routes. */
+  readonly url: string;
+  /** serverless-offline's Lambda invoke API, as the AWS SDK calls it. */
+  readonly lambdaUrl: string;
+  /** Everything serverless-offline printed so far (its log and the functions' console). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `serverless offline` in its own process group, on free loopback ports, ready to serve. */
+async function startOffline(env: Record<string, string>): Promise<Offline> {
+  const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+  const child: ChildProcess = spawn(process.execPath, [SERVERLESS, "offline", "start"], {
+    cwd: PROJECT_ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: serverlessEnv({ ...env, OFFLINE_HTTP_PORT: String(httpPort), OFFLINE_LAMBDA_PORT: String(lambdaPort) }),
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  const offline: Offline = {
+    url: `http://127.0.0.1:${httpPort}`,
+    lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      process.kill(-child.pid, "SIGKILL");
+      await exited;
+    },
+  };
+  const deadline = Date.now() + STARTUP_MS;
+  while (!output.includes("Server ready:")) {
+    if (child.exitCode !== null) throw new Error(`serverless offline exited early:\n${output}`);
+    if (Date.now() > deadline) {
+      await offline.stop();
+      throw new Error(`serverless offline not ready after ${STARTUP_MS} ms:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return offline;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly body: { authorizer?: Record<string, unknown> } & Record<string, unknown>;
+}
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(url, { headers });
+  return { status: response.status, body: (await response.json()) as Answer["body"] };
+}
+
+const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** Invokes a function of the running service as the AWS SDK would: `{ result }` or `{ error }` (the thrown message). */
+async function invoke(fn: string, event: unknown): Promise<{ result?: unknown; error?: string }> {
+  const response = await fetch(`${offline.lambdaUrl}/2015-03-31/functions/authgear-edge-dev-${fn}/invocations`, {
+    method: "POST",
+    body: JSON.stringify(event),
+  });
+  const body: unknown = await response.json();
+  if (response.headers.has("x-amz-function-error")) return { error: (body as { errorMessage: string }).errorMessage };
+  return { result: body };
+}
+
+const HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com";
+
+/** A REST REQUEST authorizer event as API Gateway sends it (identity source satisfied some other way, or caching off). */
+function restRequestEvent(path: string, headers: Record<string, string>): Record<string, unknown> {
+  const all = { Host: HOST, ...headers };
+  return {
+    type: "REQUEST",
+    methodArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET${path}`,
+    resource: path,
+    path,
+    httpMethod: "GET",
+    headers: all,
+    multiValueHeaders: Object.fromEntries(Object.entries(all).map(([name, value]) => [name, [value]])),
+    queryStringParameters: {},
+    multiValueQueryStringParameters: {},
+    pathParameters: {},
+    stageVariables: {},
+    requestContext: { path: `/dev${path}`, accountId: "123456789012", stage: "dev", httpMethod: "GET", resourcePath: path, apiId: "abcdef1234" },
+  };
+}
+
+/** An HTTP API payload 2.0 authorizer event: cookies arrive as an array, not in `headers`. */
+function httpApiEvent(path: string, cookies: string[], headers: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    version: "2.0",
+    type: "REQUEST",
+    routeArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET${path}`,
+    identitySource: [],
+    routeKey: `GET ${path}`,
+    rawPath: path,
+    rawQueryString: "",
+    cookies,
+    headers: { host: HOST, ...headers },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abcdef1234",
+      domainName: HOST,
+      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "vitest" },
+      requestId: "r-1",
+      routeKey: `GET ${path}`,
+      stage: "$default",
+      time: "01/Jan/2026:00:00:00 +0000",
+      timeEpoch: 1_767_225_600_000,
+    },
+  };
+}
+
+/** The log lines printed since `from` (an offset into the output). */
+async function logsSince(from: number, contains: string): Promise<string> {
+  await expect.poll(() => offline.output().slice(from), { timeout: 5000 }).toContain(contains);
+  return offline.output().slice(from);
+}
+
+let issuer: DevIssuer;
+let offline: Offline;
+const stops: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+  stops.push(() => issuer.close());
+  offline = await startOffline({ AUTHGEAR_ENDPOINT: issuer.origin, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+  stops.push(() => offline.stop());
+}, STARTUP_MS + 10_000);
+
+afterAll(async () => {
+  // serverless-offline first, then the issuer it talks to.
+  for (const stop of stops.reverse()) await stop();
+});
+
+beforeEach(() => {
+  issuer.setResolverFailure("none");
+});
+
+describe("serverless offline, AUTH_MODE=resolver: the resolver's verdicts", () => {
+  it("lets a valid session through on every route, with the resolver's identity in requestContext.authorizer", async () => {
+    issuer.upsertUser("rest-user", { roles: ["admin", "editor"] });
+    const session = issuer.createSession("rest-user", { amr: ["pwd", "otp"], authTime: 1_700_000_000 });
+    const hits = issuer.resolverHits;
+    const identity = {
+      sessionValid: "true",
+      userId: "rest-user",
+      userAnonymous: "false",
+      userVerified: "true",
+      userCanReauthenticate: "true",
+      userRoles: "admin,editor",
+      sessionAmr: "pwd otp",
+      sessionAuthenticatedAt: "1700000000",
+    };
+    for (const path of ["/hello", "/hello/token"]) {
+      const { status, body } = await get(`${offline.url}${path}`, bearer(session.opaqueAccessToken));
+      expect(status, path).toBe(200);
+      expect(body.authorizer, path).toMatchObject({ principalId: "rest-user", ...identity });
+    }
+    const { status, body } = await get(`${offline.url}/api/hello`, bearer(session.opaqueAccessToken));
+    expect(status).toBe(200);
+    expect(body.authorizer?.lambda).toEqual(identity);
+    // RESOLVER_CACHE_SECONDS=0: one resolver call per request.
+    expect(issuer.resolverHits - hits).toBe(3);
+  });
+
+  it("refuses an invalid token with 401 on every route, and logs why without the token", async () => {
+    const before = offline.output().length;
+    for (const path of ["/hello", "/hello/token", "/api/hello"]) {
+      const { status, body } = await get(`${offline.url}${path}`, bearer("bogus-opaque-token"));
+      expect(status, path).toBe(401);
+      expect(body.authorizer).toBeUndefined();
+    }
+    const output = await logsSince(before, '"event":"request_refused","code":"ERR_SESSION_INVALID"');
+    expect(output).not.toContain("bogus-opaque-token");
+  });
+
+  it("sends a JWT to the resolver too: refused with 401 once its session is logged out", async () => {
+    const session = issuer.createSession("jwt-user");
+    const jwt = await issuer.mintAccessToken({ sessionId: session.id });
+    expect((await get(`${offline.url}/hello`, bearer(jwt))).status).toBe(200);
+    expect((await get(`${offline.url}/hello`, bearer(session.opaqueAccessToken))).status).toBe(200);
+    issuer.logout(session.id);
+    // The next request, on every route (no authorizer cache offline, RESOLVER_CACHE_SECONDS=0).
+    for (const path of ["/hello", "/hello/token", "/api/hello"]) {
+      expect((await get(`${offline.url}${path}`, bearer(jwt))).status, path).toBe(401);
+      expect((await get(`${offline.url}${path}`, bearer(session.opaqueAccessToken))).status, path).toBe(401);
+    }
+  });
+
+  it("refuses a disabled user's session on the next request", async () => {
+    const session = issuer.createSession("disabled-user");
+    expect((await get(`${offline.url}/hello`, bearer(session.opaqueAccessToken))).status).toBe(200);
+    issuer.disableUser("disabled-user");
+    expect((await get(`${offline.url}/hello`, bearer(session.opaqueAccessToken))).status).toBe(401);
+  });
+
+  it("answers 401 when the resolver gives no verdict header", async () => {
+    const session = issuer.createSession("no-verdict");
+    issuer.setResolverFailure("no-headers");
+    const before = offline.output().length;
+    expect((await get(`${offline.url}/hello`, bearer(session.opaqueAccessToken))).status).toBe(401);
+    await logsSince(before, '"event":"request_refused","code":"ERR_CREDENTIALS_MISSING"');
+  });
+});
+
+describe("serverless offline, AUTH_MODE=resolver: session cookies", () => {
+  it("cannot reach any authorizer over HTTP with a cookie alone: the identity source is Authorization", async () => {
+    const session = issuer.createSession("cookie-only");
+    const hits = issuer.resolverHits;
+    const before = offline.output().length;
+    for (const path of ["/hello", "/hello/token", "/api/hello"]) {
+      const { status, body } = await get(`${offline.url}${path}`, { cookie: `session=${session.cookie}` });
+      expect(status, path).toBe(401);
+      expect(body.authorizer).toBeUndefined();
+    }
+    await logsSince(before, "Identity Source is null for header authorization");
+    // Refused by the gateway: the resolver was never asked. Cookie mode needs a Cookie identity source.
+    expect(issuer.resolverHits).toBe(hits);
+  });
+
+  it("reads the session cookie from a REST REQUEST event and from an HTTP API 2.0 event's cookies", async () => {
+    issuer.upsertUser("cookie-user", { roles: ["staff"] });
+    const session = issuer.createSession("cookie-user");
+    const rest = await invoke("authorizer", restRequestEvent("/hello", { Cookie: `theme=dark; session=${session.cookie}` }));
+    expect(rest.error).toBeUndefined();
+    expect(rest.result).toMatchObject({ principalId: "cookie-user", context: { userId: "cookie-user", userRoles: "staff", sessionValid: "true" } });
+    const v2 = await invoke("authorizer", httpApiEvent("/api/hello", ["theme=dark", `app_session=${session.appSession}`]));
+    expect(v2).toEqual({ result: { isAuthorized: true, context: expect.objectContaining({ userId: "cookie-user", userRoles: "staff" }) as unknown } });
+    // An invalid cookie, and the same cookies after a logout: Unauthorized (401).
+    expect(await invoke("authorizer", restRequestEvent("/hello", { Cookie: "session=bogus" }))).toEqual({ error: "Unauthorized" });
+    issuer.logout(session.id);
+    expect(await invoke("authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` }))).toEqual({ error: "Unauthorized" });
+    expect(await invoke("authorizer", httpApiEvent("/api/hello", [`app_session=${session.appSession}`]))).toEqual({ error: "Unauthorized" });
+  });
+});
+
+describe("serverless offline, AUTH_MODE=resolver: the resolver failing", () => {
+  // `hang` waits out RESOLVER_TIMEOUT_MS, which serverless.yml does not pass to the Lambda: the
+  // default 3000 ms applies.
+  const FAILURES: readonly ResolverFailureMode[] = [
+    "http500",
+    "hang",
+    "redirect",
+    "malformed",
+    "malformed-user-id",
+    "duplicated",
+    "duplicated-user-id",
+    "missing-user-id",
+  ];
+
+  it.each(FAILURES)("never lets a request through when the resolver gives %s: the authorizer fails (API Gateway: 503)", async (mode) => {
+    const session = issuer.createSession(`failing-${mode}`);
+    issuer.setResolverFailure(mode);
+    const [hits, redirected] = [issuer.resolverHits, issuer.hits.redirected];
+    const before = offline.output().length;
+    const { status, body } = await get(`${offline.url}/hello`, bearer(session.opaqueAccessToken));
+    expect(status).not.toBe(200);
+    // serverless-offline's answer to any authorizer error.
+    expect(status).toBe(401);
+    expect(body.authorizer).toBeUndefined();
+    expect(issuer.resolverHits - hits).toBe(1);
+    expect(issuer.hits.redirected).toBe(redirected);
+    const output = await logsSince(before, "ERR_RESOLVER_UNAVAILABLE");
+    // A resolver outage is the authorizer failing (AUTHORIZER_FAILURE, 503 + Retry-After in API
+    // Gateway), not the caller being unauthenticated (401, which tells a client to log in again).
+    expect(output).toContain('"event":"authorizer_failed","code":"ERR_RESOLVER_UNAVAILABLE"');
+    expect(output).not.toContain(session.opaqueAccessToken);
+  }, 10_000);
+
+  it("throws Service Unavailable, never Unauthorized or an Allow, for every event kind", async () => {
+    const session = issuer.createSession("failing-invoke");
+    issuer.setResolverFailure("http500");
+    const token = `Bearer ${session.opaqueAccessToken}`;
+    const events: Array<[string, unknown]> = [
+      ["authorizer", restRequestEvent("/hello", { Authorization: token })],
+      ["authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` })],
+      ["authorizer", httpApiEvent("/api/hello", [`session=${session.cookie}`])],
+      ["authorizer", httpApiEvent("/api/hello", [], { authorization: token })],
+      ["tokenAuthorizer", { type: "TOKEN", authorizationToken: token, methodArn: "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/hello/token" }],
+    ];
+    const answers = [];
+    for (const [fn, event] of events) answers.push(await invoke(fn, event));
+    expect(answers).toEqual(events.map(() => ({ error: "Service Unavailable" })));
+  });
+});
