@@ -17,6 +17,7 @@ import { createLocalJWKSet, base64url, type JWK, type JWTVerifyGetKey } from "jo
 import * as v from "valibot";
 import { AuthError, RETRY_AFTER_SECONDS } from "./errors.ts";
 import { fetchJson, FetchFailure, type FetchLimits } from "./http.ts";
+import { createSingleFlight } from "./single-flight.ts";
 import type { Clock, Defer, Fetcher, Logger } from "./ports.ts";
 
 /** What a store keeps: the filtered public keys and when they were fetched. */
@@ -107,7 +108,8 @@ export function createKeySet(options: KeySetOptions): KeySet {
   const usableMs = maxAgeMs + timing.staleWindowSeconds * 1000;
   let loaded: Loaded | undefined;
   let generationCounter = 0;
-  let inflight: Promise<Loaded> | undefined;
+  // A joining request waits at most two fetch deadlines (discovery, JWKS) for the leader's fetch.
+  const flights = createSingleFlight<Loaded>(2 * timing.fetch.timeoutMs + 500, clock);
   let lastFetchAt = Number.NEGATIVE_INFINITY;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
 
@@ -157,7 +159,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
 
   /** Single flight: concurrent callers share one fetch. A fresher copy in the store wins over a fetch. */
   function refresh(): Promise<Loaded> {
-    inflight ??= (async () => {
+    return flights.run("refresh", async () => {
       try {
         const shared = await readStore();
         if (shared !== undefined && clock() - shared.fetchedAt < maxAgeMs && shared.fetchedAt > (loaded?.snapshot.fetchedAt ?? -1)) {
@@ -174,11 +176,8 @@ export function createKeySet(options: KeySetOptions): KeySet {
         const reason = error instanceof FetchFailure ? error.message : "unexpected error";
         logger.log("keyset_refresh_failed", { reason, serving_stale: loaded !== undefined && isUsable(loaded) });
         throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.", { cause: error });
-      } finally {
-        inflight = undefined;
       }
-    })();
-    return inflight;
+    });
   }
 
   function isUsable(state: Loaded): boolean {
@@ -187,7 +186,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
 
   function refreshInBackgroundIfDue(state: Loaded, defer: Defer): void {
     const now = clock();
-    if (now - state.snapshot.fetchedAt >= maxAgeMs && inflight === undefined && now - lastFetchAt >= timing.cooldownSeconds * 1000) {
+    if (now - state.snapshot.fetchedAt >= maxAgeMs && !flights.running("refresh") && now - lastFetchAt >= timing.cooldownSeconds * 1000) {
       defer(refresh());
     }
   }
@@ -207,7 +206,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
     }
     // With no usable copy, a failed fetch is not retried for RETRY_AFTER_SECONDS: requests fail
     // fast with 503 instead of each waiting for a timeout, and a down issuer is not hammered.
-    if (inflight === undefined && clock() - lastFailureAt < RETRY_AFTER_SECONDS * 1000) {
+    if (!flights.running("refresh") && clock() - lastFailureAt < RETRY_AFTER_SECONDS * 1000) {
       throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.");
     }
     return refresh();
@@ -221,7 +220,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
       } catch (error) {
         if (!isNoMatch(error)) throw error;
         // An unseen kid: join the fetch already running, or start one if the cooldown allows; then retry.
-        if (inflight === undefined && clock() - lastFetchAt < timing.cooldownSeconds * 1000) throw error;
+        if (!flights.running("refresh") && clock() - lastFetchAt < timing.cooldownSeconds * 1000) throw error;
         const next = await refresh();
         return { key: await next.select(header, token), generation: next.generation };
       }

@@ -22,6 +22,7 @@ import type { HeaderReader } from "./credentials.ts";
 import { findCookie } from "./credentials.ts";
 import type { Identity } from "./identity.ts";
 import type { Clock, Fetcher, Logger } from "./ports.ts";
+import { createSingleFlight } from "./single-flight.ts";
 
 /** The cookies the resolver reads, in its order of precedence after a bearer token. */
 export const RESOLVER_COOKIES = ["app_session", "app_access_token", "session"] as const;
@@ -80,7 +81,8 @@ interface Entry {
 
 export function createResolver(options: ResolverOptions): Resolver {
   const cache = new Map<string, Entry>();
-  const inflight = new Map<string, Promise<Verdict>>();
+  // A joining request waits at most one call's deadline (plus a little) for the leader's answer.
+  const flights = createSingleFlight<Verdict>(options.timeoutMs + 250, options.clock);
 
   async function ask(credentials: ResolverCredentials): Promise<Verdict> {
     const headers: Record<string, string> = {};
@@ -136,19 +138,11 @@ export function createResolver(options: ResolverOptions): Resolver {
           return entry.verdict;
         }
       }
-      let pending = inflight.get(key);
-      if (pending === undefined) {
-        pending = ask(credentials).then((verdict) => {
-          remember(key, verdict);
-          return verdict;
-        });
-        inflight.set(key, pending);
-        const clear = (): void => {
-          inflight.delete(key);
-        };
-        pending.then(clear, clear);
-      }
-      return pending;
+      return flights.run(key, async () => {
+        const verdict = await ask(credentials);
+        remember(key, verdict);
+        return verdict;
+      });
     },
   };
 }
