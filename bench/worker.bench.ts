@@ -33,8 +33,10 @@
  *   last 1000 tokens, so with a pool this much larger every request pays a full verification;
  * - this Worker, refused: no credentials, every answer a 401 (any other status fails the run);
  * - this Worker, resolver mode, warm verdict cache: `AUTH_MODE=resolver`,
- *   `RESOLVER_CACHE_SECONDS=60`, the same `session` cookie (a dev-issuer session) on every request:
- *   the verdict is fetched during warmup and then served from the cache;
+ *   `RESOLVER_CACHE_SECONDS=60`, the same `session` cookie (a dev-issuer session) on every request,
+ *   with a filler cookie that makes the `Cookie` line as long as the bearer rows' `Authorization`
+ *   line (the resolver gets only `session`): the verdict is fetched during warmup and then served
+ *   from the cache;
  * - this Worker, resolver mode, cache off: the same with `RESOLVER_CACHE_SECONDS=0`, so every
  *   request asks the resolver, except that concurrent identical requests share one call (single
  *   flight);
@@ -42,7 +44,7 @@
  *   `BENCH_WORKER_POOL` sessions of distinct users, one after the other, so no two requests in
  *   flight share a call: one resolver call per request, the cost of a cache miss;
  * - this Worker, hybrid mode, repeated token: `AUTH_MODE=hybrid` with the repeated-token row's
- *   JWT, verified locally (the resolver must see no call);
+ *   JWT, verified locally (the resolver must see no call).
  *   Each of these counts the resolver calls it caused (the dev issuer's `resolverHits` over the
  *   measured run) per response; any other row must cause none;
  * - (diagnostic) pass-through + response copy: the pass-through Worker, plus what the gate does
@@ -522,7 +524,13 @@ async function measure(scenario: Scenario, url: string, output: RuntimeOutput | 
   const seen = await origin.stats();
   const hitsAfter = await issuer.ask("counters", {});
   const resolverCalls = hitsAfter.resolver - hits.resolver;
-  const context = (): string => (output?.stderrTail ? `\nworkerd stderr (tail):\n${output.stderrTail}` : "");
+  // workerd repeats its warnings once per request: each distinct line once, with its count.
+  const context = (): string => {
+    if (!output?.stderrTail) return "";
+    const counts = new Map<string, number>();
+    for (const line of output.stderrTail.split("\n")) if (line.trim() !== "") counts.set(line, (counts.get(line) ?? 0) + 1);
+    return `\nworkerd stderr (tail, distinct lines):\n${[...counts].map(([line, count]) => `${count > 1 ? `[× ${count}] ` : ""}${line}`).join("\n")}`;
+  };
   if (run.errors > 0 || run.timeouts > 0) {
     fail(`${scenario.name}: ${run.errors} connection errors (${run.timeouts} timeouts)${context()}`);
   }
@@ -622,7 +630,10 @@ function extraMicroseconds(row: Row, base: Row): number {
 
 /** Request header sizes (name, ": ", value), to compare the cookie rows with the bearer rows. */
 interface HeaderBytes {
+  /** `cookie: session=<value>` alone. */
   readonly sessionCookieBytes: number;
+  /** The cookie line the resolver rows send, filler included. */
+  readonly paddedCookieBytes: number;
   readonly bearerBytes: number;
 }
 
@@ -683,7 +694,7 @@ function resolverSection(rows: readonly Row[], base: Row, jwt: Row): string[] {
 }
 
 function report(rows: readonly Row[], bundle: Bundle, started: Date, totalSeconds: number, loadBefore: string, headerBytes: HeaderBytes): string {
-  const { sessionCookieBytes, bearerBytes } = headerBytes;
+  const { sessionCookieBytes, paddedCookieBytes, bearerBytes } = headerBytes;
   const base = byKey(rows, "passThrough");
   const repeated = byKey(rows, "repeated");
   const fresh = byKey(rows, "fresh");
@@ -704,7 +715,7 @@ function report(rows: readonly Row[], bundle: Bundle, started: Date, totalSecond
     `- Each Worker row runs in its own Miniflare (one workerd process, one isolate) with the same options: ${DIRECT ? "a direct socket per Worker (`unsafeDirectSockets`, BENCH_WORKER_DIRECT=1), bypassing Miniflare's entry worker" : "load at the entry URL (`await mf.ready`), so every request also passes through Miniflare's entry worker, a fixed cost per request in every Worker row that Cloudflare does not have (BENCH_WORKER_DIRECT=1 bypasses it)"}, 127.0.0.1, \`cf: false\`, compatibility date ${COMPATIBILITY_DATE}. The gate is dist/worker.js as \`npm run build\` writes it; \`AUTHGEAR_ENDPOINT\` is the dev issuer on 127.0.0.1 (key set fetched during warmup; a fetch inside a measured run fails it)`,
     "- Origin: a minimal node:http server of the benchmark's own in a worker thread (200, body `ok`), not the demo origin, so the origin is not the bottleneck (see the reference row); it checks that every request the gate forwarded carried the identity headers",
     `- Tokens: RS256 \`at+jwt\` access tokens (RSA-2048) from the dev issuer; the new-token row rotates through ${integer(POOL_SIZE)} distinct tokens minted before the run, more than the ${TOKEN_CACHE_ENTRIES}-entry verified-token cache holds, so every request is a full verification ("origin users" counts the distinct identities the origin saw)`,
-    `- Forward authentication: the resolver rows run the same dist/worker.js with \`AUTH_MODE=resolver\` and \`RESOLVER_CACHE_SECONDS\` 60 or 0; their credential is the \`session\` cookie (\`Cookie: session=<opaque value>\`, ${integer(sessionCookieBytes)} bytes against the bearer rows' ${integer(bearerBytes)}-byte \`Authorization\` header) of a dev-issuer session, resolved by the dev issuer's \`/_resolver/resolve\` on 127.0.0.1, which runs in a worker thread of the benchmark's process (its own event loop; the same cores). The new-session row rotates through ${integer(POOL_SIZE)} sessions of distinct users. "Resolver calls/response" is the resolver endpoint's request count over the measured run divided by the responses; every row not in resolver mode must cause none`,
+    `- Forward authentication: the resolver rows run the same dist/worker.js with \`AUTH_MODE=resolver\` and \`RESOLVER_CACHE_SECONDS\` 60 or 0; their credential is the \`session\` cookie of a dev-issuer session (\`Cookie: session=<opaque value>; bench_pad=<filler>\`: ${integer(sessionCookieBytes)} bytes of session cookie, padded to ${integer(paddedCookieBytes)} bytes like the bearer rows' ${integer(bearerBytes)}-byte \`Authorization\` line, so that rows differ in authentication, not in request size; the gate sends only the \`session\` cookie to the resolver), resolved by the dev issuer's \`/_resolver/resolve\` on 127.0.0.1, which runs in a worker thread of the benchmark's process (its own event loop; the same cores). The new-session row rotates through ${integer(POOL_SIZE)} sessions of distinct users. "Resolver calls/response" is the resolver endpoint's request count over the measured run divided by the responses; every row not in resolver mode must cause none`,
     `- **Shared cores**: the machine has ${cpu.length} logical CPUs, and autocannon (one thread), workerd and the origin (one thread) all run on them, so absolute figures are a floor for what workerd alone would do, and a heavier client or origin costs the Worker CPU time; anything else running (see the load average) adds noise, so compare rows, not absolute numbers, and read the per-round spread before a ratio`,
     "",
     "| scenario | statuses | req/s | req/s per round | p50 (ms) | p99 (ms) | req/s ÷ pass-through | p50 ÷ pass-through | p99 ÷ pass-through | µs/request over pass-through | responses | origin users | Worker log lines/response | resolver calls/response |",
@@ -792,8 +803,15 @@ async function main(): Promise<void> {
     let nextToken = 0;
     let nextSession = 0;
     const bearer = (token: string): IncomingHttpHeaders => ({ authorization: `Bearer ${token}` });
-    // Authgear's IdP session cookie, the one a website's requests carry.
-    const sessionCookie = (value: string): IncomingHttpHeaders => ({ cookie: `session=${value}` });
+    // Authgear's IdP session cookie, the one a website's requests carry, plus a filler cookie that
+    // makes the header line as long as the bearer rows' `Authorization` line (as the public-path row
+    // pads a Basic header), so that cookie and bearer rows differ in authentication, not in bytes.
+    // The gate sends only the `session` cookie to the resolver; the origin gets the whole header.
+    const bearerLine = `authorization: Bearer ${repeatedToken}`;
+    const cookiePrefix = (value: string): string => `session=${value}; bench_pad=`;
+    const padding = "A".repeat(Math.max(0, bearerLine.length - `cookie: ${cookiePrefix(repeatedSession)}`.length));
+    if (sessionPool.some((value) => value.length !== repeatedSession.length)) fail("session cookies of different lengths");
+    const sessionCookie = (value: string): IncomingHttpHeaders => ({ cookie: `${cookiePrefix(value)}${padding}` });
     // Not a bearer credential (the gate ignores other schemes), as long as the repeated token's header.
     const basic: IncomingHttpHeaders = { authorization: `Basic ${"A".repeat(repeatedToken.length)}` };
     const gateBindings = { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url };
@@ -903,7 +921,8 @@ async function main(): Promise<void> {
     const rows = scenarios.map((scenario) => summarize(scenario, samples.get(scenario) ?? []));
     const headerBytes: HeaderBytes = {
       sessionCookieBytes: `cookie: session=${repeatedSession}`.length,
-      bearerBytes: `authorization: Bearer ${repeatedToken}`.length,
+      paddedCookieBytes: `cookie: ${sessionCookie(repeatedSession).cookie ?? ""}`.length,
+      bearerBytes: bearerLine.length,
     };
     const markdown = report(rows, bundle, started, (performance.now() - clock) / 1000, loadBefore, headerBytes);
     console.log(markdown);
