@@ -390,6 +390,23 @@ describe("resolver mode: one resolver call for concurrent identical requests (si
     expect(new Set(seen().map((request) => identityOf(request)["x-authgear-user-id"]))).toEqual(new Set(["kim"]));
   });
 
+  it("keeps answering under sustained overlapping floods (joiners never resume in another request's context)", async () => {
+    const session = issuer.createSession("sustained");
+    proxy.delayMs = 0;
+    const statuses = new Map<number, number>();
+    const deadline = Date.now() + 2000;
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, lane) => {
+        for (let index = 0; Date.now() < deadline; index++) {
+          const response = await call(flood, `/sustained/${lane}/${index}`, { cookie: `session=${session.cookie}` });
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        }
+      }),
+    );
+    expect([...statuses.keys()]).toEqual([200]);
+    expect(statuses.get(200)).toBeGreaterThan(50);
+  });
+
   it("never shares one resolver call between two users: a concurrent flood of Alice and Bob", async () => {
     const alice = issuer.createSession("alice-f");
     const bob = issuer.createSession("bob-f");
