@@ -7,7 +7,7 @@
  * the origin) then belongs to the wrong request and fails ("Cannot perform I/O on behalf of a
  * different request"), or, when that request has ended meanwhile, it is never resumed at all. So a
  * joining caller never waits on the leader's promise: it polls the flight's outcome with its own
- * timers (every `POLL_MS`), and if the leader has not finished within `patienceMs` (its request
+ * timers (after `POLL_MS`, then at doubling intervals up to `MAX_POLL_MS`), and if the leader has not finished within `patienceMs` (its request
  * went away), it does the work itself. A flight older than `patienceMs` is not joined.
  */
 export interface SingleFlight<V> {
@@ -16,8 +16,9 @@ export interface SingleFlight<V> {
   running(key: string): boolean;
 }
 
-/** How often a joining caller looks at the flight it waits for, milliseconds. */
+/** A joining caller first looks at the flight after this many milliseconds, then at doubling intervals up to `MAX_POLL_MS`. */
 export const POLL_MS = 2;
+export const MAX_POLL_MS = 50;
 
 type Outcome<V> = { readonly ok: true; readonly value: V } | { readonly ok: false; readonly error: Error };
 
@@ -60,14 +61,18 @@ export function createSingleFlight<V>(patienceMs: number, now: () => number): Si
       const flight = live(key);
       if (flight === undefined) return lead(key, work);
       return new Promise<V>((resolve, reject) => {
+        let delay = POLL_MS;
         const poll = (): void => {
           const { outcome } = flight;
           if (outcome?.ok === true) resolve(outcome.value);
           else if (outcome?.ok === false) reject(outcome.error);
           else if (now() - flight.startedAt >= patienceMs) lead(key, work).then(resolve, reject);
-          else setTimeout(poll, POLL_MS);
+          else {
+            delay = Math.min(delay * 2, MAX_POLL_MS);
+            setTimeout(poll, delay);
+          }
         };
-        setTimeout(poll, POLL_MS);
+        setTimeout(poll, delay);
       });
     },
   };
