@@ -15,75 +15,11 @@
  * resolver failure shows as "never 200" plus the authorizer's `authorizer_failed` log line and its
  * thrown "Service Unavailable" (which API Gateway turns into AUTHORIZER_FAILURE, 503 here).
  */
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startDevIssuer } from "../../dev/issuer.ts";
 import type { DevIssuer, ResolverFailureMode } from "../../dev/issuer.ts";
-import { freePort } from "../helpers.ts";
+import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
 
-const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SERVERLESS = join(PROJECT_ROOT, "node_modules", "serverless", "bin", "serverless.js");
-const STARTUP_MS = 45_000;
-const QUIET = { SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off" };
-/** The authorizer's settings (README); removed from the inherited environment so serverless.yml's defaults apply. */
-const SETTINGS = [
-  "AUTHGEAR_ENDPOINT", "AUTH_MODE", "AUDIENCE", "ALLOWED_CLIENT_IDS", "ALGORITHMS", "CLOCK_TOLERANCE_SECONDS",
-  "JWT_COOKIE_NAME", "PUBLIC_PATHS", "ROUTES", "JWKS_MAX_AGE_SECONDS", "JWKS_STALE_SECONDS", "RESOLVER_URL",
-  "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEOUT_MS", "HTTP_API_RESPONSE", "LOGIN_URL", "ORIGIN_URL", "FORWARD_AUTHORIZATION",
-];
-
-function serverlessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([name]) => !SETTINGS.includes(name));
-  return { ...Object.fromEntries(inherited), ...QUIET, ...extra };
-}
-
-interface Offline {
-  /** `http://127.0.0.1:<port>`: the REST routes (no stage prefix) and the HTTP API routes. */
-  readonly url: string;
-  /** serverless-offline's Lambda invoke API, as the AWS SDK calls it. */
-  readonly lambdaUrl: string;
-  /** Everything serverless-offline printed so far (its log and the functions' console). */
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** `serverless offline` in its own process group, on free loopback ports, ready to serve. */
-async function startOffline(env: Record<string, string>): Promise<Offline> {
-  const [httpPort, lambdaPort] = [await freePort(), await freePort()];
-  const child: ChildProcess = spawn(process.execPath, [SERVERLESS, "offline", "start"], {
-    cwd: PROJECT_ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: serverlessEnv({ ...env, OFFLINE_HTTP_PORT: String(httpPort), OFFLINE_LAMBDA_PORT: String(lambdaPort) }),
-  });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
-  const offline: Offline = {
-    url: `http://127.0.0.1:${httpPort}`,
-    lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
-    output: () => output,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-      process.kill(-child.pid, "SIGKILL");
-      await exited;
-    },
-  };
-  const deadline = Date.now() + STARTUP_MS;
-  while (!output.includes("Server ready:")) {
-    if (child.exitCode !== null) throw new Error(`serverless offline exited early:\n${output}`);
-    if (Date.now() > deadline) {
-      await offline.stop();
-      throw new Error(`serverless offline not ready after ${STARTUP_MS} ms:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return offline;
-}
 
 interface Answer {
   readonly status: number;
@@ -97,16 +33,6 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<A
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-/** Invokes a function of the running service as the AWS SDK would: `{ result }` or `{ error }` (the thrown message). */
-async function invoke(fn: string, event: unknown): Promise<{ result?: unknown; error?: string }> {
-  const response = await fetch(`${offline.lambdaUrl}/2015-03-31/functions/authgear-edge-dev-${fn}/invocations`, {
-    method: "POST",
-    body: JSON.stringify(event),
-  });
-  const body: unknown = await response.json();
-  if (response.headers.has("x-amz-function-error")) return { error: (body as { errorMessage: string }).errorMessage };
-  return { result: body };
-}
 
 const HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com";
 
@@ -266,16 +192,16 @@ describe("serverless offline, AUTH_MODE=resolver: session cookies", () => {
   it("reads the session cookie from a REST REQUEST event and from an HTTP API 2.0 event's cookies", async () => {
     issuer.upsertUser("cookie-user", { roles: ["staff"] });
     const session = issuer.createSession("cookie-user");
-    const rest = await invoke("authorizer", restRequestEvent("/hello", { Cookie: `theme=dark; session=${session.cookie}` }));
+    const rest = await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: `theme=dark; session=${session.cookie}` }));
     expect(rest.error).toBeUndefined();
     expect(rest.result).toMatchObject({ principalId: "cookie-user", context: { userId: "cookie-user", userRoles: "staff", sessionValid: "true" } });
-    const v2 = await invoke("authorizer", httpApiEvent("/api/hello", ["theme=dark", `app_session=${session.appSession}`]));
+    const v2 = await invoke(offline, "authorizer", httpApiEvent("/api/hello", ["theme=dark", `app_session=${session.appSession}`]));
     expect(v2).toEqual({ result: { isAuthorized: true, context: expect.objectContaining({ userId: "cookie-user", userRoles: "staff" }) as unknown } });
     // An invalid cookie, and the same cookies after a logout: Unauthorized (401).
-    expect(await invoke("authorizer", restRequestEvent("/hello", { Cookie: "session=bogus" }))).toEqual({ error: "Unauthorized" });
+    expect(await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: "session=bogus" }))).toEqual({ error: "Unauthorized" });
     issuer.logout(session.id);
-    expect(await invoke("authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` }))).toEqual({ error: "Unauthorized" });
-    expect(await invoke("authorizer", httpApiEvent("/api/hello", [`app_session=${session.appSession}`]))).toEqual({ error: "Unauthorized" });
+    expect(await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` }))).toEqual({ error: "Unauthorized" });
+    expect(await invoke(offline, "authorizer", httpApiEvent("/api/hello", [`app_session=${session.appSession}`]))).toEqual({ error: "Unauthorized" });
   });
 });
 
@@ -324,7 +250,7 @@ describe("serverless offline, AUTH_MODE=resolver: the resolver failing", () => {
       ["tokenAuthorizer", { type: "TOKEN", authorizationToken: token, methodArn: "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/hello/token" }],
     ];
     const answers = [];
-    for (const [fn, event] of events) answers.push(await invoke(fn, event));
+    for (const [fn, event] of events) answers.push(await invoke(offline, fn, event));
     expect(answers).toEqual(events.map(() => ({ error: "Service Unavailable" })));
   });
 });

@@ -1,0 +1,78 @@
+/** serverless-offline with serverless.yml's example API, for the end-to-end authorizer tests. */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../helpers.ts";
+
+export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const SERVERLESS = join(PROJECT_ROOT, "node_modules", "serverless", "bin", "serverless.js");
+export const STARTUP_MS = 45_000;
+const QUIET = { SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off" };
+/** The authorizer's settings (README); removed from the inherited environment so serverless.yml's defaults apply. */
+const SETTINGS = [
+  "AUTHGEAR_ENDPOINT", "AUTH_MODE", "AUDIENCE", "ALLOWED_CLIENT_IDS", "ALGORITHMS", "CLOCK_TOLERANCE_SECONDS",
+  "JWT_COOKIE_NAME", "PUBLIC_PATHS", "ROUTES", "JWKS_MAX_AGE_SECONDS", "JWKS_STALE_SECONDS", "RESOLVER_URL",
+  "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEOUT_MS", "HTTP_API_RESPONSE", "LOGIN_URL", "ORIGIN_URL", "FORWARD_AUTHORIZATION",
+];
+
+export function serverlessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !SETTINGS.includes(name));
+  return { ...Object.fromEntries(inherited), ...QUIET, ...extra };
+}
+
+export interface Offline {
+  /** `http://127.0.0.1:<port>`: the REST routes (no stage prefix) and the HTTP API routes. */
+  readonly url: string;
+  /** serverless-offline's Lambda invoke API, as the AWS SDK calls it. */
+  readonly lambdaUrl: string;
+  /** Everything serverless-offline printed so far (its log and the functions' console). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** `serverless offline` in its own process group, on free loopback ports, ready to serve. */
+export async function startOffline(env: Record<string, string>): Promise<Offline> {
+  const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+  const child: ChildProcess = spawn(process.execPath, [SERVERLESS, "offline", "start"], {
+    cwd: PROJECT_ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: serverlessEnv({ ...env, OFFLINE_HTTP_PORT: String(httpPort), OFFLINE_LAMBDA_PORT: String(lambdaPort) }),
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  const offline: Offline = {
+    url: `http://127.0.0.1:${httpPort}`,
+    lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      process.kill(-child.pid, "SIGKILL");
+      await exited;
+    },
+  };
+  const deadline = Date.now() + STARTUP_MS;
+  while (!output.includes("Server ready:")) {
+    if (child.exitCode !== null) throw new Error(`serverless offline exited early:\n${output}`);
+    if (Date.now() > deadline) {
+      await offline.stop();
+      throw new Error(`serverless offline not ready after ${STARTUP_MS} ms:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return offline;
+}
+
+/** Invokes a function of the running service as the AWS SDK would: `{ result }` or `{ error }` (the thrown message). */
+export async function invoke(offline: Offline, fn: string, event: unknown): Promise<{ result?: unknown; error?: string }> {
+  const response = await fetch(`${offline.lambdaUrl}/2015-03-31/functions/authgear-edge-dev-${fn}/invocations`, {
+    method: "POST",
+    body: JSON.stringify(event),
+  });
+  const body: unknown = await response.json();
+  if (response.headers.has("x-amz-function-error")) return { error: (body as { errorMessage: string }).errorMessage };
+  return { result: body };
+}
