@@ -87,6 +87,21 @@ function parseUrl(raw: string): URL | string {
   return url;
 }
 
+/** An absolute https URL (http for loopback hosts), without credentials or fragment. */
+function secureUrl() {
+  return v.pipe(
+    v.string(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const url = parseUrl(dataset.value);
+      if (typeof url === "string") {
+        addIssue({ message: url });
+        return NEVER;
+      }
+      return url.href;
+    }),
+  );
+}
+
 /** A whole number of seconds within [min, max], from its decimal spelling. */
 function seconds(min: number, max: number) {
   const message = `must be a whole number of seconds from ${min} to ${max}`;
@@ -170,32 +185,8 @@ const schema = v.object({
       }),
     ),
   ),
-  LOGIN_URL: v.optional(
-    v.pipe(
-      v.string(),
-      v.rawTransform(({ dataset, addIssue, NEVER }) => {
-        const url = parseUrl(dataset.value);
-        if (typeof url === "string") {
-          addIssue({ message: url });
-          return NEVER;
-        }
-        return url.href;
-      }),
-    ),
-  ),
-  RESOLVER_URL: v.optional(
-    v.pipe(
-      v.string(),
-      v.rawTransform(({ dataset, addIssue, NEVER }) => {
-        const url = parseUrl(dataset.value);
-        if (typeof url === "string") {
-          addIssue({ message: url });
-          return NEVER;
-        }
-        return url.href;
-      }),
-    ),
-  ),
+  LOGIN_URL: v.optional(secureUrl()),
+  RESOLVER_URL: v.optional(secureUrl()),
   RESOLVER_CACHE_SECONDS: v.optional(seconds(0, 3600), String(DEFAULT_RESOLVER_CACHE_SECONDS)),
   RESOLVER_TIMEOUT_MS: v.optional(
     v.pipe(v.string(), v.regex(/^\d{1,6}$/, "must be a whole number of milliseconds from 100 to 30000"), v.transform(Number), v.minValue(100, "must be at least 100"), v.maxValue(30_000, "must be at most 30000")),
