@@ -245,16 +245,10 @@ interface Sample {
   readonly resolverCallsPerResponse: number;
 }
 
-interface Row {
+/** A row's medians over its rounds. */
+interface Row extends Sample {
   readonly scenario: Scenario;
   readonly rounds: readonly Sample[];
-  readonly requestsPerSecond: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly responses: number;
-  readonly originUsers: number;
-  readonly logLinesPerResponse: number;
-  readonly resolverCallsPerResponse: number;
 }
 
 interface LoadResult {
