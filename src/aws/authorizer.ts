@@ -13,21 +13,16 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import {
-  assertAllowed,
-  assertAllowedOn,
-  assertUnambiguousPath,
-  AuthError,
-  compileRoutes,
   createAuthenticatorFromEnv,
-  createPublicPathMatcher,
+  createDecider,
   describeError,
   identityHeaders,
   jsonLogger,
   type Identity,
-  type RouteRule,
 } from "../core/index.ts";
+import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
-import { buildPolicy, parseMethodArn, ruleResources } from "./policy.ts";
+import { buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
 
 /** What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased. */
 export type AuthorizerContext = Readonly<Record<string, string>>;
@@ -35,18 +30,15 @@ export type AuthorizerContext = Readonly<Record<string, string>>;
 export type AuthorizerResult = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
 const logger = jsonLogger;
-const built = createAuthenticatorFromEnv(process.env, { logger });
-const isPublic = createPublicPathMatcher(built.ok ? built.config.publicPaths : []);
-const routes = compileRoutes(built.ok ? built.config.routes : []);
-
-function isUnambiguousPath(path: string): boolean {
-  try {
-    assertUnambiguousPath(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const built = createAuthenticatorFromEnv(process.env, { logger }, { validate: cacheSafetyProblems });
+/** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
+const lifetime = built.ok ? answerLifetime(built.config) : 0;
+// An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
+// outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
+// authenticated caller must not be turned away for it.
+const decider = built.ok
+  ? createDecider(built.config, built.authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, validForSeconds: lifetime })
+  : undefined;
 
 /** `x-authgear-user-can-reauthenticate` -> `userCanReauthenticate`. */
 function contextKey(header: string): string {
@@ -55,55 +47,6 @@ function contextKey(header: string): string {
 
 export function identityContext(identity: Identity): AuthorizerContext {
   return Object.fromEntries(identityHeaders(identity).map(([name, value]) => [contextKey(name), value]));
-}
-
-function anonymous(view: RequestView, simple: boolean): AuthorizerResult {
-  return simple ? { isAuthorized: true, context: {} } : buildPolicy({ principalId: "anonymous", allow: [view.arn], context: {} });
-}
-
-/**
- * An authenticated caller: the current request is checked against every rule that applies to it
- * (a step-up failure is a 401; a missing role or scope a Deny, 403), and the policy holds for
- * every route: Allow on the whole stage, Deny on each rule's routes that the caller does not meet
- * (also when the current request is on a public path: the same token's next request may not be).
- */
-function authenticated(view: RequestView, simple: boolean, identity: Identity, isPublicPath: boolean): AuthorizerResult {
-  const now = Date.now();
-  const arn = parseMethodArn(view.arn);
-  const method = view.method ?? arn?.method;
-  const path = view.path ?? arn?.path;
-  let allowedHere = true;
-  if (isPublicPath) {
-    // Route rules do not apply to a public path.
-  } else if (method !== undefined && path !== undefined) {
-    try {
-      assertAllowedOn(routes, identity, method, path, now);
-    } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
-      if (error.code === "ERR_AUTHENTICATION_TOO_OLD") refuse(error.code, view);
-      logger.log("request_forbidden", { code: error.code, kind: view.kind, path: view.path });
-      allowedHere = false;
-    }
-  } else if (routes.length > 0) {
-    allowedHere = false;
-  }
-  const context = identityContext(identity);
-  if (simple) return { isAuthorized: allowedHere, context };
-  if (arn === undefined) {
-    // An ARN of another shape: no stage to widen to, no routes to deny; decide for this request alone.
-    return buildPolicy(allowedHere ? { principalId: identity.userId, allow: [view.arn], context } : { principalId: identity.userId, allow: [], deny: [view.arn], context });
-  }
-  const deny = routes.filter((route) => !meets(route.rule, identity, now)).flatMap((route) => ruleResources(arn.stage, route.rule));
-  return buildPolicy({ principalId: identity.userId, allow: [`${arn.stage}/*`], deny, context });
-}
-
-function meets(rule: RouteRule, identity: Identity, now: number): boolean {
-  try {
-    assertAllowed(rule, identity, now);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function refuse(code: string, view: RequestView | undefined): never {
@@ -124,19 +67,33 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
     if (error instanceof UnsupportedEvent) fail("ERR_UNSUPPORTED_EVENT", undefined);
     throw error;
   }
-  if (!built.ok) fail(built.error.code, view);
+  if (!built.ok || decider === undefined) return fail(built.ok ? "ERR_CONFIG_INVALID" : built.error.code, view);
+  // Decided on the method and path of the ARN, which is what API Gateway matches the policy
+  // against (a REST API's path there has no stage and no custom-domain base path).
+  const arn = parseMethodArn(view.arn);
+  const decision = await decider.decide({ method: arn?.method ?? view.method ?? "", path: arn?.path ?? view.path, headers: view.headers });
+  if (!decision.allowed) {
+    const { code } = decision.error;
+    // 5xx outcomes (key set or resolver unavailable) are authorizer failures, which the gateway
+    // responses turn into 503; a 403 from a route rule is a Deny below; everything else is a 401.
+    if (describeError(code).status >= 500) fail(code, view);
+    if (decision.identity === undefined || code !== "ERR_INSUFFICIENT_SCOPE") refuse(code, view);
+    logger.log("request_forbidden", { code, kind: view.kind, path: view.path });
+  }
   const simple = view.kind === "http-v2" && built.config.httpApiResponse === "simple";
-  // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
-  // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
-  // authenticated caller must not be turned away for it.
-  const isPublicPath = view.path !== undefined && isUnambiguousPath(view.path) && isPublic(view.path);
-  const result = await built.authenticator.authenticate(view.headers);
-  // A public path goes through, with the identity of a valid token, or anonymously for exactly
-  // this method and path. Route rules do not apply to public paths.
-  if (result.ok) return authenticated(view, simple, result.identity, isPublicPath);
-  if (isPublicPath) return anonymous(view, simple);
-  // 5xx outcomes (key set or resolver unavailable, bad configuration) are authorizer failures,
-  // which the gateway responses turn into 503; everything else is a 401.
-  return describeError(result.error.code).status >= 500 ? fail(result.error.code, view) : refuse(result.error.code, view);
-
+  const { identity } = decision;
+  if (identity === undefined) {
+    // A public path without credentials: exactly this method and path, so that no cached anonymous
+    // answer can open another route, nor another spelling of this one.
+    return simple ? { isAuthorized: true, context: {} } : buildPolicy({ principalId: "anonymous", allow: [view.arn], context: {} });
+  }
+  const context = identityContext(identity);
+  // With simple responses and caching on, the configuration has neither rules nor public paths
+  // (cache-safety.ts), so this verdict is the same on every route.
+  if (simple) return { isAuthorized: decision.allowed, context };
+  if (lifetime === 0 || arn === undefined) {
+    // Not reused (or an ARN of another shape, with no stage to widen to): this request alone.
+    return buildPolicy({ principalId: identity.userId, allow: decision.allowed ? [view.arn] : [], deny: decision.allowed ? [] : [view.arn], context });
+  }
+  return stagePolicy(arn.stage, identity.userId, decider.failedRules(identity, decision.at), context);
 }

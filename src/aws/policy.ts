@@ -1,16 +1,20 @@
 /**
- * IAM policies for API Gateway Lambda authorizers, built here and nowhere else.
+ * IAM policies for API Gateway Lambda authorizers, compiled here and nowhere else.
  *
  * API Gateway caches an authorizer's result per identity source (the `Authorization` header, for
  * instance) for `resultTtlInSeconds`, and applies the cached policy to every later request with the
- * same identity source — to whatever method and path it calls. A policy that names only the
- * `methodArn` of the first request therefore answers 403 on the next route the same token calls
- * (the famous bug of the AWS samples). So the policy of an authenticated principal holds for every
- * route at once: Allow on every method and path of the API stage the request came through
- * (`arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/*`), plus one explicit Deny (which IAM
- * evaluation puts above any Allow) for the routes of each `ROUTES` rule the principal does not
- * meet. A request let through without authentication (a public path) gets exactly its own
- * `methodArn`, so a cached anonymous allow can never open another route.
+ * same identity source — to whatever method and path it calls — without calling the authorizer
+ * again. A policy is therefore an answer for every route of the stage and every moment of the TTL:
+ * Allow on the whole stage (`arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/*`), plus an
+ * explicit Deny (which IAM puts above any Allow) on the routes of each `ROUTES` rule the caller
+ * fails at some moment of the TTL.
+ *
+ * IAM matches resources with `*` (any run of characters) and `?` (one character), case-sensitively.
+ * Whether a `*` that is not the last character may run across a `/` is not something a policy
+ * should depend on: `{stage}/*\/admin` would also deny `GET/users/admin` where `*` spans segments.
+ * So methods are always spelled out, and the only `*` in a resource is the last character, where
+ * every reading agrees: `{stage}/*` and a rule subtree's `{stage}/{METHOD}/{base}/*`. A rule path
+ * never holds `*` or `?` of its own (`isPathPattern`).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext, Statement } from "aws-lambda";
 import { methodsCovered, type RouteRule } from "../core/index.ts";
@@ -31,12 +35,24 @@ export function parseMethodArn(arn: string): MethodArn | undefined {
   return { stage, method, path: `/${path}` };
 }
 
-/** The ARNs a rule governs within a stage: its methods (or all) on its path pattern. */
+/**
+ * The ARNs a rule governs within a stage, exactly: each method it covers (all of them when it names
+ * none) on its path — `/a` is `{M}/a`; the subtree `/a/*` is `{M}/a` and `{M}/a/*` (`/a/`, `/a/b`,
+ * never `/ab`); `/*` is `{M}/*`.
+ */
 export function ruleResources(stage: string, rule: RouteRule): string[] {
-  const methods = rule.methods === undefined ? ["*"] : methodsCovered(rule.methods);
-  const base = rule.path.replace(/^\//, "");
-  const paths = rule.path === "/*" ? ["*"] : rule.path.endsWith("/*") ? [base.slice(0, -2), base] : [base];
-  return methods.flatMap((method) => paths.map((path) => `${stage}/${method}/${path}`));
+  const { path } = rule;
+  const paths = path === "/*" ? ["*"] : path.endsWith("/*") ? [path.slice(1, -2), path.slice(1)] : [path.slice(1)];
+  return methodsCovered(rule.methods).flatMap((method) => paths.map((suffix) => `${stage}/${method}/${suffix}`));
+}
+
+/**
+ * The policy of an authenticated caller for every route of `stage`: Allow on the stage, Deny on
+ * every route of the rules it fails (`Decider.failedRules`, which already looks ahead over the TTL).
+ */
+export function stagePolicy(stage: string, principalId: string, failedRules: readonly RouteRule[], context: APIGatewayAuthorizerResultContext): APIGatewayAuthorizerResult {
+  const deny = [...new Set(failedRules.flatMap((rule) => ruleResources(stage, rule)))];
+  return buildPolicy({ principalId, allow: [`${stage}/*`], deny, context });
 }
 
 export interface PolicyOptions {

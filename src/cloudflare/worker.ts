@@ -4,18 +4,16 @@
  */
 import {
   AuthError,
-  assertAllowedOn,
-  assertUnambiguousPath,
-  compileRoutes,
   createAuthenticatorFromEnv,
-  createPublicPathMatcher,
+  createDecider,
   describeError,
   errorResponse,
   jsonLogger,
-  type Authenticator,
+  protectedResourceMetadata,
+  RESOURCE_METADATA_PATH,
   type Config,
+  type Decider,
   type Logger,
-  type RouteRequirement,
 } from "../core/index.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { addIdentity, originUrl, sanitizeHeaders } from "./forwarding.ts";
@@ -23,42 +21,31 @@ import { addIdentity, originUrl, sanitizeHeaders } from "./forwarding.ts";
 /** Worker `[vars]` and secrets: the names of the README's configuration table. */
 export type Env = Readonly<Record<string, unknown>>;
 
-type Gate =
-  | {
-      readonly ok: true;
-      readonly config: Config;
-      readonly authenticator: Authenticator;
-      readonly isPublic: (pathname: string) => boolean;
-      readonly routes: readonly RouteRequirement[];
-    }
-  | { readonly ok: false; readonly error: AuthError };
+type Gate = { readonly ok: true; readonly config: Config; readonly decider: Decider } | { readonly ok: false; readonly error: AuthError };
 
 const logger: Logger = jsonLogger;
 let current: { readonly env: Env; readonly gate: Gate } | undefined;
 
 function gateFor(env: Env): Gate {
   if (current?.env !== env) {
-    const built = createAuthenticatorFromEnv(env, { logger }, (config) => ({
-      keySetStore: createCacheKeySetStore(caches.default, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
-    }));
+    const built = createAuthenticatorFromEnv(env, { logger }, {
+      configure: (config) => ({
+        keySetStore: createCacheKeySetStore(caches.default, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
+      }),
+    });
     current = {
       env,
       gate: built.ok
-        ? { ...built, isPublic: createPublicPathMatcher(built.config.publicPaths), routes: compileRoutes(built.config.routes) }
+        ? {
+            ok: true,
+            config: built.config,
+            // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
+            decider: createDecider(built.config, built.authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, validForSeconds: 0 }),
+          }
         : built,
     };
   }
   return current.gate;
-}
-
-/** A CORS preflight: browsers send it without credentials, so it cannot be authenticated. */
-function isPreflight(request: Request): boolean {
-  return (
-    request.method === "OPTIONS" &&
-    request.headers.has("origin") &&
-    request.headers.has("access-control-request-method") &&
-    !request.headers.has("authorization")
-  );
 }
 
 function timing(started: number, outcome: string): string {
@@ -83,11 +70,19 @@ function loginRedirect(error: AuthError, config: Config, request: Request, url: 
 }
 
 function refuse(error: AuthError, realm: string, request: Request, url: URL, started: number): Response {
-  const response = errorResponse(error, realm);
+  const response = errorResponse(error, realm, `${url.origin}${RESOURCE_METADATA_PATH}`);
   logger.log("request_refused", { code: error.code, status: response.status, method: request.method, path: url.pathname });
   const headers = new Headers(response.headers);
   headers.set("server-timing", timing(started, error.code));
   return new Response(request.method === "HEAD" ? null : response.body, { status: response.status, headers });
+}
+
+/** RFC 9728: who issues tokens for this resource, served by the gate without authentication. */
+function metadataResponse(config: Config, request: Request, url: URL): Response {
+  const body = JSON.stringify(protectedResourceMetadata(config, url.origin));
+  return new Response(request.method === "HEAD" ? null : body, {
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "public, max-age=3600" },
+  });
 }
 
 async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -96,30 +91,17 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   const headers = sanitizeHeaders(request.headers);
   const gate = gateFor(env);
   if (!gate.ok) return refuse(gate.error, "authgear-edge", request, url, started);
-  const { config, authenticator, isPublic, routes } = gate;
-  try {
-    assertUnambiguousPath(url.pathname);
-  } catch (error) {
-    if (error instanceof AuthError) return refuse(error, config.realm, request, url, started);
-    throw error;
+  const { config, decider } = gate;
+  if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return metadataResponse(config, request, url);
+  const decision = await decider.decide(
+    { method: request.method, path: url.pathname, headers: request.headers },
+    { defer: (promise) => { ctx.waitUntil(promise); } },
+  );
+  if (!decision.allowed) {
+    const { error } = decision;
+    return (decision.identity === undefined ? loginRedirect(error, config, request, url, started) : undefined) ?? refuse(error, config.realm, request, url, started);
   }
-  // Public paths (and CORS preflights, which carry no credentials) pass without authentication;
-  // a valid token there still attaches the identity, an invalid one is ignored.
-  const isPublicPath = isPublic(url.pathname) || isPreflight(request);
-  const result = await authenticator.authenticate(request.headers, { defer: (promise) => { ctx.waitUntil(promise); } });
-  if (result.ok) {
-    if (!isPublicPath) {
-      try {
-        assertAllowedOn(routes, result.identity, request.method, url.pathname, Date.now());
-      } catch (error) {
-        if (error instanceof AuthError) return refuse(error, config.realm, request, url, started);
-        throw error;
-      }
-    }
-    addIdentity(headers, result.identity);
-  } else if (!isPublicPath) {
-    return loginRedirect(result.error, config, request, url, started) ?? refuse(result.error, config.realm, request, url, started);
-  }
+  if (decision.identity !== undefined) addIdentity(headers, decision.identity);
   if (!config.forwardAuthorization) headers.delete("authorization");
   let response: Response;
   try {
@@ -138,7 +120,7 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   }
   if (response.status === 101) return response;
   const forwarded = new Response(response.body, response);
-  forwarded.headers.append("server-timing", timing(started, result.ok ? "authenticated" : "public"));
+  forwarded.headers.append("server-timing", timing(started, decision.identity === undefined ? "public" : "authenticated"));
   return forwarded;
 }
 

@@ -164,6 +164,16 @@ function looksLikeJwt(token: string): boolean {
   return /^[^.]+\.[^.]+\.[^.]*$/.test(token);
 }
 
+export interface FromEnvOptions {
+  /** Dependencies that depend on the parsed configuration (a Worker's Cache API store, say). */
+  readonly configure?: (config: Config) => AuthenticatorDeps;
+  /**
+   * A packaging's own checks of the parsed configuration (combinations its platform cannot
+   * carry out safely): each bad key with its message; empty when all is well.
+   */
+  readonly validate?: (config: Config) => ReadonlyMap<string, string>;
+}
+
 /**
  * What a packaging calls once per isolate or container: parses the configuration and builds the
  * authenticator. A bad configuration is logged once (`config_invalid`, naming every bad key) and
@@ -173,12 +183,13 @@ function looksLikeJwt(token: string): boolean {
 export function createAuthenticatorFromEnv(
   env: Readonly<Record<string, unknown>>,
   deps: AuthenticatorDeps = {},
-  /** Dependencies that depend on the parsed configuration (a Worker's Cache API store, say). */
-  configure?: (config: Config) => AuthenticatorDeps,
+  options: FromEnvOptions = {},
 ): { readonly ok: true; readonly config: Config; readonly authenticator: Authenticator } | { readonly ok: false; readonly error: ConfigError } {
   try {
     const config = parseConfig(env);
-    return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...configure?.(config) }) };
+    const problems = options.validate?.(config);
+    if (problems !== undefined && problems.size > 0) throw new ConfigError(problems);
+    return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...options.configure?.(config) }) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     (deps.logger ?? jsonLogger).log("config_invalid", { keys: error.keys.join(","), message: error.message });

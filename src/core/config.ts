@@ -26,6 +26,8 @@ export const DEFAULT_RESOLVER_CACHE_SECONDS = 60;
 export const DEFAULT_RESOLVER_TIMEOUT_MS = 3000;
 /** Default `JWKS_MAX_AGE_SECONDS`: a key set younger than this is used without any fetch. */
 export const DEFAULT_JWKS_MAX_AGE_SECONDS = 300;
+/** Default `AUTHORIZER_CACHE_SECONDS`: API Gateway's default `resultTtlInSeconds`. */
+export const DEFAULT_AUTHORIZER_CACHE_SECONDS = 300;
 /** Default `JWKS_STALE_SECONDS`: how long past its max age a key set still serves when refreshes fail. */
 export const DEFAULT_JWKS_STALE_SECONDS = 3600;
 
@@ -54,6 +56,8 @@ export interface Config {
   readonly resolverTimeoutMs: number;
   /** Lambda authorizer: how HTTP API (payload 2.0) events are answered. */
   readonly httpApiResponse: "simple" | "iam";
+  /** Lambda authorizer: API Gateway's `resultTtlInSeconds`; every answer must stay right that long. */
+  readonly authorizerCacheSeconds: number;
   readonly jwksMaxAgeSeconds: number;
   readonly jwksStaleSeconds: number;
   /** The `realm` of every challenge: the first accepted audience. */
@@ -161,6 +165,7 @@ const schema = v.object({
     "true",
   ),
   HTTP_API_RESPONSE: v.optional(v.picklist(["simple", "iam"], "must be simple or iam"), "simple"),
+  AUTHORIZER_CACHE_SECONDS: v.optional(seconds(0, 3600), String(DEFAULT_AUTHORIZER_CACHE_SECONDS)),
   JWKS_MAX_AGE_SECONDS: v.optional(seconds(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
   JWKS_STALE_SECONDS: v.optional(seconds(0, 86_400), String(DEFAULT_JWKS_STALE_SECONDS)),
   ROUTES: v.optional(routesSchema, "[]"),
@@ -237,6 +242,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,
     resolverTimeoutMs: env2.RESOLVER_TIMEOUT_MS,
     httpApiResponse: env2.HTTP_API_RESPONSE,
+    authorizerCacheSeconds: env2.AUTHORIZER_CACHE_SECONDS,
     jwksMaxAgeSeconds: env2.JWKS_MAX_AGE_SECONDS,
     jwksStaleSeconds: env2.JWKS_STALE_SECONDS,
     realm: audiences[0] ?? issuer,

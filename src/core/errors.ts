@@ -109,14 +109,15 @@ export interface ErrorResponse {
  * always present, `error` and `error_description` only when the request carried credentials.
  * A configuration error is described to the operator in the log, never to the client.
  */
-export function errorResponse(error: AuthError, realm: string): ErrorResponse {
+export function errorResponse(error: AuthError, realm: string, resourceMetadata?: string): ErrorResponse {
   const description = describeError(error.code);
   const headers: Record<string, string> = {
     "content-type": "application/json; charset=utf-8",
     "cache-control": "no-store",
   };
   if (description.status === 400 || description.status === 401 || description.status === 403) {
-    headers["www-authenticate"] = bearerChallenge(realm, description.bearerError, error.message, error.maxAge);
+    const metadata = description.status === 400 ? undefined : resourceMetadata;
+    headers["www-authenticate"] = bearerChallenge(realm, description.bearerError, error.message, error.maxAge, metadata);
   }
   if (description.retryable) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
   const body = JSON.stringify({
@@ -129,10 +130,12 @@ export function errorResponse(error: AuthError, realm: string): ErrorResponse {
 
 /**
  * `Bearer realm="...", error="...", error_description="..."` with RFC 9110 quoted strings, and
- * RFC 9470's `max_age` when a route asks for a more recent login.
+ * RFC 9470's `max_age` when a route asks for a more recent login, and RFC 9728's
+ * `resource_metadata` (the URL of the protected-resource metadata) when given.
  */
-export function bearerChallenge(realm: string, error?: BearerErrorName, description?: string, maxAge?: number): string {
+export function bearerChallenge(realm: string, error?: BearerErrorName, description?: string, maxAge?: number, resourceMetadata?: string): string {
   let challenge = `Bearer realm=${quote(realm)}`;
+  if (resourceMetadata !== undefined) challenge += `, resource_metadata=${quote(resourceMetadata)}`;
   if (error !== undefined) {
     challenge += `, error=${quote(error)}`;
     // RFC 6750 §3: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.

@@ -1,11 +1,16 @@
 /** The public surface of the verification core. Packagings import from here only. */
-export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type CallOptions, type AuthResult } from "./authenticator.ts";
-export { parseConfig, ConfigError, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode } from "./config.ts";
+export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type CallOptions, type AuthResult, type FromEnvOptions } from "./authenticator.ts";
+export { parseConfig, ConfigError, DEFAULT_AUTHORIZER_CACHE_SECONDS, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode } from "./config.ts";
 export { extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH, type Credentials, type HeaderReader } from "./credentials.ts";
 export { AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type ErrorResponse } from "./errors.ts";
 export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { jsonLogger, silentLogger, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
-export { assertUnambiguousPath, createPublicPathMatcher } from "./paths.ts";
-export { assertAllowed, assertAllowedOn, compileRoutes, methodsCovered, type RouteRequirement, type RouteRule } from "./routes.ts";
+export { assertUnambiguousPath, createPublicPathMatcher, isAmbiguousPath, patternsOverlap } from "./paths.ts";
+export {
+  assertAllowed, assertAllowedOn, compileRoutes, methodsCovered, routeRefusal, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
+  type Method, type RouteRequirement, type RouteRule,
+} from "./routes.ts";
+export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";
+export { protectedResourceMetadata, RESOURCE_METADATA_PATH, type ProtectedResourceMetadata } from "./resource-metadata.ts";

@@ -14,11 +14,18 @@ import { AuthError } from "./errors.ts";
  */
 const AMBIGUOUS = /%(?:25)*(?:2f|5c|2e|00)|[;\\]|\/\/|\/\.\.?(?:\/|$)|[^\x21-\x7e]/i;
 
+/** Whether the path could mean something else to the origin than to the gate. */
+export function isAmbiguousPath(pathname: string): boolean {
+  return !pathname.startsWith("/") || AMBIGUOUS.test(pathname);
+}
+
+export function ambiguousPathError(): AuthError {
+  return new AuthError("ERR_REQUEST_MALFORMED", "The request path is ambiguous (encoded separators, dot segments, ';' or '//').");
+}
+
 /** Throws `ERR_REQUEST_MALFORMED` (400) when the path could mean something else to the origin. */
 export function assertUnambiguousPath(pathname: string): void {
-  if (!pathname.startsWith("/") || AMBIGUOUS.test(pathname)) {
-    throw new AuthError("ERR_REQUEST_MALFORMED", "The request path is ambiguous (encoded separators, dot segments, ';' or '//').");
-  }
+  if (isAmbiguousPath(pathname)) throw ambiguousPathError();
 }
 
 /**
@@ -50,4 +57,18 @@ export const PATH_PATTERN_MESSAGE =
 
 export function isPathPattern(pattern: string): boolean {
   return pattern !== "" && PATH_PATTERN.test(pattern) && !/\/\.\.?(?=\/|$)/.test(pattern);
+}
+
+/**
+ * Whether two patterns match at least one common path. Patterns cover a single path or a subtree,
+ * so two of them overlap exactly when one contains a path the other is rooted at.
+ */
+export function patternsOverlap(a: string, b: string): boolean {
+  const [matchesA, matchesB] = [createPublicPathMatcher([a]), createPublicPathMatcher([b])];
+  return matchesA(patternRoot(b)) || matchesB(patternRoot(a));
+}
+
+/** The one path every path a pattern matches starts from: `/a` for `/a/*`, `/` for `/*`. */
+function patternRoot(pattern: string): string {
+  return pattern.endsWith("/*") ? pattern.slice(0, -2) || "/" : pattern;
 }

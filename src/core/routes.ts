@@ -1,31 +1,29 @@
 /**
  * Route rules (`ROUTES`): what an authenticated caller needs on a route beyond a valid token.
  *
- * `ROUTES` is a JSON array of rules. Every rule whose `path` (the `PUBLIC_PATHS` syntax: `/exact`
- * or `/prefix/*`) and `methods` (default: all; `GET` covers `HEAD` too) match the request applies,
- * and all of them must be met — so the order of rules does not matter, and the rules map exactly
- * onto IAM Deny statements in the Lambda authorizer. A route no rule matches needs only a valid
- * token. Public paths bypass the rules. A rule may require:
- * - `roles`: at least one of these roles;
- * - `scopes`: every one of these scopes;
- * - `verified: true`: a verified user;
- * - `anonymous: false`: not an anonymous user;
- * - `maxAuthAge`: the user authenticated at most this many seconds ago (`auth_time`; a token
- *   without `auth_time` does not meet it). Failing it asks for a fresh login (RFC 9470).
+ * `ROUTES` is a JSON array of rules; the README's "Route rules" table is the one description of
+ * the syntax. Every rule whose `path` and `methods` match a request applies, and all of them must
+ * be met, so the order of rules does not matter and each rule maps onto IAM Deny statements in the
+ * Lambda authorizer (src/aws/policy.ts).
  */
 import * as v from "valibot";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import { createPublicPathMatcher, PATH_PATTERN_MESSAGE, isPathPattern } from "./paths.ts";
 
-const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+/** Every method API Gateway routes (its `ANY` is a routing shorthand, never a request's method). */
+export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 const NAME = v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,255}$/, "must be printable ASCII without spaces or commas"));
+const NAMES = v.pipe(v.array(NAME), v.minLength(1));
+/** A rule's path ends up in IAM resources, which API Gateway caps at 512 characters with the stage ARN. */
+export const MAX_RULE_PATH_LENGTH = 256;
 
 const ruleSchema = v.strictObject({
-  path: v.pipe(v.string(), v.check(isPathPattern, PATH_PATTERN_MESSAGE)),
+  path: v.pipe(v.string(), v.check(isPathPattern, PATH_PATTERN_MESSAGE), v.maxLength(MAX_RULE_PATH_LENGTH, `must be at most ${MAX_RULE_PATH_LENGTH} characters`)),
   methods: v.optional(v.pipe(v.array(v.picklist(METHODS, `methods must be among ${METHODS.join(", ")}`)), v.minLength(1))),
-  roles: v.optional(v.pipe(v.array(NAME), v.minLength(1))),
-  scopes: v.optional(v.pipe(v.array(NAME), v.minLength(1))),
+  roles: v.optional(NAMES),
+  scopes: v.optional(NAMES),
+  clientIds: v.optional(NAMES),
   verified: v.optional(v.literal(true, "verified may only be true")),
   anonymous: v.optional(v.literal(false, "anonymous may only be false")),
   maxAuthAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(31_536_000))),
@@ -61,39 +59,79 @@ export function compileRoutes(rules: readonly RouteRule[]): readonly RouteRequir
   });
 }
 
-/** A rule on `GET` also governs `HEAD`, which answers with the same headers. */
-export function methodsCovered(methods: readonly Method[]): Method[] {
+/** The methods a rule governs: a rule on `GET` also governs `HEAD`, which answers with the same headers; no `methods` = all. */
+export function methodsCovered(methods: readonly Method[] | undefined): Method[] {
+  if (methods === undefined) return [...METHODS];
   return methods.includes("GET") && !methods.includes("HEAD") ? [...methods, "HEAD"] : [...methods];
 }
 
-/** Checks every rule that applies to this request; throws like `assertAllowed`. */
-export function assertAllowedOn(routes: readonly RouteRequirement[], identity: Identity, method: string, path: string, nowMs: number): void {
+/**
+ * The refusal for the first rule that applies to this request and is not met, or `undefined`.
+ * `nowMs`: milliseconds since the epoch; `validForSeconds`: how long the answer will be reused
+ * (API Gateway's result cache) — a `maxAuthAge` must still be met at its end.
+ */
+export function routeRefusal(
+  routes: readonly RouteRequirement[],
+  identity: Identity,
+  method: string,
+  path: string,
+  nowMs: number,
+  validForSeconds = 0,
+): AuthError | undefined {
   for (const route of routes) {
-    if (route.matches(method, path)) assertAllowed(route.rule, identity, nowMs);
+    if (!route.matches(method, path)) continue;
+    const refusal = ruleRefusal(route.rule, identity, nowMs, validForSeconds);
+    if (refusal !== undefined) return refusal;
   }
+  return undefined;
 }
 
 /**
- * Checks an identity against a rule; throws `ERR_INSUFFICIENT_SCOPE` (403) or
- * `ERR_AUTHENTICATION_TOO_OLD` (401, RFC 9470 `max_age`). `nowMs`: milliseconds since the epoch.
+ * Why `identity` does not meet `rule` at some moment of [now, now + validForSeconds], or
+ * `undefined` when it meets it throughout: `ERR_INSUFFICIENT_SCOPE` (403) for roles, scopes,
+ * clients, verification and anonymity, which do not change with time; `ERR_AUTHENTICATION_TOO_OLD`
+ * (401, RFC 9470 `max_age`) when the login is, or will become, older than `maxAuthAge`.
  */
-export function assertAllowed(rule: RouteRule, identity: Identity, nowMs: number): void {
+export function ruleRefusal(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds = 0): AuthError | undefined {
   if (rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role))) {
-    throw new AuthError("ERR_INSUFFICIENT_SCOPE", "A role this route requires is missing.");
+    return new AuthError("ERR_INSUFFICIENT_SCOPE", "A role this route requires is missing.");
   }
   if (rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope))) {
-    throw new AuthError("ERR_INSUFFICIENT_SCOPE", "A scope this route requires is missing.");
+    return new AuthError("ERR_INSUFFICIENT_SCOPE", "A scope this route requires is missing.");
+  }
+  if (rule.clientIds !== undefined && (identity.clientId === undefined || !rule.clientIds.includes(identity.clientId))) {
+    return new AuthError("ERR_INSUFFICIENT_SCOPE", "This route is not open to this client.");
   }
   if (rule.verified === true && !identity.isVerified) {
-    throw new AuthError("ERR_INSUFFICIENT_SCOPE", "This route requires a verified user.");
+    return new AuthError("ERR_INSUFFICIENT_SCOPE", "This route requires a verified user.");
   }
   if (rule.anonymous === false && identity.isAnonymous) {
-    throw new AuthError("ERR_INSUFFICIENT_SCOPE", "This route is not open to anonymous users.");
+    return new AuthError("ERR_INSUFFICIENT_SCOPE", "This route is not open to anonymous users.");
   }
   if (rule.maxAuthAge !== undefined) {
-    const age = identity.authenticatedAt === undefined ? Number.POSITIVE_INFINITY : Math.floor(nowMs / 1000) - identity.authenticatedAt;
-    if (age > rule.maxAuthAge) {
-      throw new AuthError("ERR_AUTHENTICATION_TOO_OLD", "This route requires a more recent login.", { maxAge: rule.maxAuthAge });
+    const ageAtEnd = identity.authenticatedAt === undefined
+      ? Number.POSITIVE_INFINITY
+      : Math.floor(nowMs / 1000) + validForSeconds - identity.authenticatedAt;
+    if (ageAtEnd > rule.maxAuthAge) {
+      return new AuthError("ERR_AUTHENTICATION_TOO_OLD", "This route requires a more recent login.", { maxAge: rule.maxAuthAge });
     }
   }
+  return undefined;
+}
+
+/** Checks an identity against a rule at `nowMs`; throws what `ruleRefusal` returns. */
+export function assertAllowed(rule: RouteRule, identity: Identity, nowMs: number): void {
+  const refusal = ruleRefusal(rule, identity, nowMs);
+  if (refusal !== undefined) throw refusal;
+}
+
+/** Checks every rule that applies to this request at `nowMs`; throws like `assertAllowed`. */
+export function assertAllowedOn(routes: readonly RouteRequirement[], identity: Identity, method: string, path: string, nowMs: number): void {
+  const refusal = routeRefusal(routes, identity, method, path, nowMs);
+  if (refusal !== undefined) throw refusal;
+}
+
+/** Every scope some rule asks for, for RFC 9728's `scopes_supported`. */
+export function scopesSupported(rules: readonly RouteRule[]): string[] {
+  return [...new Set(rules.flatMap((rule) => rule.scopes ?? []))];
 }

@@ -9,7 +9,7 @@ type Handler = (event: unknown) => Promise<AuthorizerResult>;
 let issuer: DevIssuer;
 let token: string;
 const saved = { ...process.env };
-const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES"];
+const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE"];
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -84,8 +84,8 @@ describe("REST API REQUEST authorizer", () => {
     expect((result as { policyDocument: { Statement: Array<{ Resource: string[] }> } }).policyDocument.Statement[0]?.Resource).toEqual([STAGE_WILDCARD]);
   });
 
-  it("reads the JWT cookie", async () => {
-    const handler = await container({ JWT_COOKIE_NAME: "at" });
+  it("reads the JWT cookie (with the authorizer cache off)", async () => {
+    const handler = await container({ JWT_COOKIE_NAME: "at", AUTHORIZER_CACHE_SECONDS: "0" });
     const result = await handler(requestEvent({ headers: { Cookie: `theme=dark; at=${token}` } }));
     expect(result).toMatchObject({ principalId: "alice" });
   });
@@ -97,7 +97,7 @@ describe("REST API REQUEST authorizer", () => {
   });
 
   it("lets a public path through anonymously, for exactly that method and path", async () => {
-    const handler = await container({ PUBLIC_PATHS: "/public/*" });
+    const handler = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" });
     for (const headers of [{}, { Authorization: "Bearer bad.token.here" }]) {
       const result = await handler(requestEvent({ path: "/public/docs", headers }));
       expect(result).toEqual({
@@ -120,7 +120,7 @@ describe("REST API REQUEST authorizer", () => {
   });
 
   it("never turns an authenticated caller away for a decoded path", async () => {
-    const handler = await container({ PUBLIC_PATHS: "/public/*" });
+    const handler = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" });
     expect(await handler(requestEvent({ path: "/files/my report é.pdf", headers: { Authorization: `Bearer ${token}` } }))).toMatchObject({ principalId: "alice" });
   });
 });
@@ -146,7 +146,7 @@ describe("HTTP API payload 2.0 authorizer", () => {
   });
 
   it("reads cookies from the cookies array, and matches public paths without the stage", async () => {
-    const handler = await container({ JWT_COOKIE_NAME: "at", PUBLIC_PATHS: "/public/*" });
+    const handler = await container({ JWT_COOKIE_NAME: "at", PUBLIC_PATHS: "/public/*", AUTHORIZER_CACHE_SECONDS: "0" });
     expect(await handler(httpApiEvent({ cookies: ["theme=dark", `at=${token}`] }))).toMatchObject({ isAuthorized: true });
     expect(await handler(httpApiEvent({ stage: "prod", rawPath: "/prod/public/x" }))).toEqual({ isAuthorized: true, context: {} });
     await expect(handler(httpApiEvent({ stage: "prod", rawPath: "/public/x/../../admin" }))).rejects.toThrow(/^Unauthorized$/);
@@ -157,12 +157,16 @@ describe("route rules (ROUTES)", () => {
   const RULES = JSON.stringify([
     { path: "/admin/*", roles: ["admin"] },
     { path: "/reports", methods: ["GET"], scopes: ["reports:read"] },
-    { path: "/account/delete", maxAuthAge: 300 },
+    { path: "/account/delete", maxAuthAge: 900 },
+    { path: "/partners/*", methods: ["POST"], clientIds: ["partner-app"] },
   ]);
   const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
+  const every = (path: string) => ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].map((method) => `${STAGE}/${method}/${path}`);
+  type Policy = { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
 
-  it("allows the whole stage and denies, in the same cached policy, every route whose rule the caller fails", async () => {
-    const handler = await container({ ROUTES: RULES });
+  it("allows the whole stage and denies, in the same cached policy, every route whose rule the caller fails during the TTL", async () => {
+    const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam" });
+    // Bob logged in 600 s ago: /account/delete (900 s) would outlive his login within the 300 s TTL.
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
     expect(await handler(tokenEvent(`Bearer ${bob}`))).toEqual({
       principalId: "bob",
@@ -173,30 +177,98 @@ describe("route rules (ROUTES)", () => {
           {
             Action: "execute-api:Invoke",
             Effect: "Deny",
-            Resource: [`${STAGE}/*/admin`, `${STAGE}/*/admin/*`, `${STAGE}/GET/reports`, `${STAGE}/HEAD/reports`, `${STAGE}/*/account/delete`],
+            Resource: [
+              ...every("admin").flatMap((arn) => [arn, `${arn}/*`]),
+              `${STAGE}/GET/reports`,
+              `${STAGE}/HEAD/reports`,
+              ...every("account/delete"),
+              `${STAGE}/POST/partners`,
+              `${STAGE}/POST/partners/*`,
+            ],
           },
         ],
       },
       context: expect.objectContaining({ userId: "bob" }) as unknown,
     });
-    // Alice is an admin who just logged in, without reports:read.
+    // Alice is an admin who just logged in, without reports:read, from the dev client.
     const fresh = await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } });
-    const result = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${fresh}` } }))) as { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
+    const result = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${fresh}` } }))) as Policy;
     expect(result.policyDocument.Statement).toEqual([
       { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${STAGE}/*`] },
-      { Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${STAGE}/GET/reports`, `${STAGE}/HEAD/reports`] },
+      { Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${STAGE}/GET/reports`, `${STAGE}/HEAD/reports`, `${STAGE}/POST/partners`, `${STAGE}/POST/partners/*`] },
     ]);
   });
 
-  it("answers a route the caller fails with a Deny (403), or Unauthorized (401) when the login is too old", async () => {
-    const handler = await container({ ROUTES: RULES });
+  it("answers a route the caller fails with a Deny (403), or Unauthorized (401) when the login is too old for the TTL", async () => {
+    const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam" });
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
-    const denied = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${bob}` } }))) as { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
-    expect(denied.policyDocument.Statement.find((statement) => statement.Effect === "Deny")?.Resource).toContain(`${STAGE}/*/admin/*`);
+    const denied = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${bob}` } }))) as Policy;
+    expect(denied.policyDocument.Statement.find((statement) => statement.Effect === "Deny")?.Resource).toContain(`${STAGE}/GET/admin/*`);
+    // 600 s now, 901 s before a cached policy expires: more than the route's 900 s.
     await expect(handler(requestEvent({ path: "/account/delete", headers: { Authorization: `Bearer ${bob}` } }))).rejects.toThrow(/^Unauthorized$/);
-    const simple = await container({ ROUTES: RULES });
-    expect(await simple(httpApiEvent({ rawPath: "/admin/x", headers: { authorization: `Bearer ${bob}` } }))).toMatchObject({ isAuthorized: false });
-    expect(await simple(httpApiEvent({ rawPath: "/orders", headers: { authorization: `Bearer ${bob}` } }))).toMatchObject({ isAuthorized: true });
+  });
+
+  it("with the cache off, answers for the request alone: a login 600 s old still meets maxAuthAge 900", async () => {
+    const handler = await container({ ROUTES: RULES, AUTHORIZER_CACHE_SECONDS: "0" });
+    const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
+    const arn = `${STAGE}/GET/account/delete`;
+    expect(((await handler(requestEvent({ path: "/account/delete", headers: { Authorization: `Bearer ${bob}` } }))) as Policy).policyDocument.Statement).toEqual([
+      { Action: "execute-api:Invoke", Effect: "Allow", Resource: [arn] },
+    ]);
+    expect(((await handler(requestEvent({ path: "/admin/x", headers: { Authorization: `Bearer ${bob}` } }))) as Policy).policyDocument.Statement).toEqual([
+      { Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${STAGE}/GET/admin/x`] },
+    ]);
+    // Simple responses are safe without the cache: this route's verdict only.
+    expect(await handler(httpApiEvent({ rawPath: "/admin/x", headers: { authorization: `Bearer ${bob}` } }))).toMatchObject({ isAuthorized: false });
+    expect(await handler(httpApiEvent({ rawPath: "/orders", headers: { authorization: `Bearer ${bob}` } }))).toMatchObject({ isAuthorized: true });
+  });
+
+  it("decides on the ARN's method: a clientIds rule on POST denies only POST for another client", async () => {
+    const handler = await container({ ROUTES: RULES, AUTHORIZER_CACHE_SECONDS: "0" });
+    const other = await issuer.mintAccessToken({ sub: "carol" });
+    const partner = await issuer.mintAccessToken({ sub: "dave", claims: { client_id: "partner-app" } });
+    const post = (jwt: string) => ({ ...requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${jwt}` } }), httpMethod: "POST", methodArn: `${STAGE}/POST/partners/orders` });
+    expect(((await handler(post(other))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Deny" });
+    expect(((await handler(post(partner))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
+    expect(((await handler(requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${other}` } }))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
+  });
+});
+
+describe("settings API Gateway's cache cannot carry out are refused at start-up", () => {
+  it.each([
+    ["ROUTES with simple responses", "HTTP_API_RESPONSE", { ROUTES: JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]) }],
+    ["PUBLIC_PATHS with simple responses", "HTTP_API_RESPONSE", { PUBLIC_PATHS: "/public/*" }],
+    ["a JWT cookie", "AUTHORIZER_CACHE_SECONDS", { JWT_COOKIE_NAME: "at" }],
+    ["resolver mode (session cookies)", "AUTHORIZER_CACHE_SECONDS", { AUTH_MODE: "resolver" }],
+    ["hybrid mode (session cookies)", "AUTHORIZER_CACHE_SECONDS", { AUTH_MODE: "hybrid" }],
+    ["a public path inside a rule", "PUBLIC_PATHS", { HTTP_API_RESPONSE: "iam", PUBLIC_PATHS: "/healthz", ROUTES: JSON.stringify([{ path: "/*", verified: true }]) }],
+    ["a rule inside a public path", "PUBLIC_PATHS", { HTTP_API_RESPONSE: "iam", PUBLIC_PATHS: "/docs/*", ROUTES: JSON.stringify([{ path: "/docs/internal", roles: ["staff"] }]) }],
+    ["a maxAuthAge shorter than the TTL", "ROUTES", { HTTP_API_RESPONSE: "iam", ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 300 }]) }],
+  ])("%s, with AUTHORIZER_CACHE_SECONDS=300: every event fails, the log names %s once", async (_name, key, env) => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const handler = await container(env);
+    await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
+    await expect(handler(httpApiEvent({ headers: { authorization: `Bearer ${token}` } }))).rejects.toThrow(/^Service Unavailable$/);
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as { event: string; keys?: string; message?: string });
+    const invalid = lines.filter((line) => line.event === "config_invalid");
+    expect(invalid).toHaveLength(1);
+    expect(invalid[0]?.keys).toBe(key);
+    expect(invalid[0]?.message).toMatch(/AUTHORIZER_CACHE_SECONDS=0|lower AUTHORIZER_CACHE_SECONDS/);
+  });
+
+  it.each([
+    ["ROUTES with simple responses", { ROUTES: JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]) }],
+    ["a JWT cookie", { JWT_COOKIE_NAME: "at" }],
+    ["a public path inside a rule", { PUBLIC_PATHS: "/healthz", ROUTES: JSON.stringify([{ path: "/*", verified: true }]) }],
+    ["a maxAuthAge of 60 s", { ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 60 }]) }],
+  ])("%s is fine with the cache off", async (_name, env) => {
+    const handler = await container({ ...env, AUTHORIZER_CACHE_SECONDS: "0" });
+    expect(await handler(tokenEvent(`Bearer ${token}`))).toMatchObject({ principalId: "alice" });
+  });
+
+  it("accepts a maxAuthAge of exactly the TTL plus one second", async () => {
+    const handler = await container({ HTTP_API_RESPONSE: "iam", ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 301 }]) });
+    expect(await handler(tokenEvent(`Bearer ${token}`))).toMatchObject({ principalId: "alice" });
   });
 });
 

@@ -61,10 +61,12 @@ export function httpApiEvent(
 ): APIGatewayRequestAuthorizerEventV2 {
   const stage = options.stage ?? "$default";
   const rawPath = options.rawPath ?? "/my/path";
+  // The route ARN names the stage on its own; a named stage's prefix is in rawPath only.
+  const routePath = stage !== "$default" && rawPath.startsWith(`/${stage}/`) ? rawPath.slice(stage.length + 1) : rawPath;
   const event = {
     version: "2.0",
     type: "REQUEST",
-    routeArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef123/${stage}/GET${rawPath}`,
+    routeArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef123/${stage}/GET${routePath}`,
     identitySource: ["user1", "123"],
     routeKey: "$default",
     rawPath,

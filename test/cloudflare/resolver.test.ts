@@ -204,7 +204,7 @@ describe("resolver mode: the resolver's answers", () => {
       const response = await call(gate, "/orders", headers);
       expect(response.status).toBe(401);
       expect(response.code).toBe("ERR_CREDENTIALS_MISSING");
-      expect(response.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}"`);
+      expect(response.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}", resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"`);
     }
     expect(issuer.resolverHits).toBe(hits);
     expect(seen()).toEqual([]);
@@ -216,7 +216,7 @@ describe("resolver mode: the resolver's answers", () => {
     const response = await call(gate, "/orders", { cookie: `session=${session.cookie}` });
     expect(response.status).toBe(401);
     expect(response.code).toBe("ERR_CREDENTIALS_MISSING");
-    expect(response.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}"`);
+    expect(response.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}", resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"`);
     expect(seen()).toEqual([]);
   });
 

@@ -44,7 +44,9 @@ describe("protected paths", () => {
   it("refuses a request without credentials with a bare challenge, and the origin sees nothing", async () => {
     const response = await send("/hello");
     expect(response.status).toBe(401);
-    expect(response.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}"`);
+    expect(response.headers.get("www-authenticate")).toBe(
+      `Bearer realm="${issuer.origin}", resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"`,
+    );
     expect(response.headers.get("server-timing")).toMatch(/^authgear-edge;desc="ERR_CREDENTIALS_MISSING";dur=/);
     expect(await response.json()).toMatchObject({ code: "ERR_CREDENTIALS_MISSING" });
     expect(seen()).toEqual([]);
@@ -319,8 +321,10 @@ describe("route rules (ROUTES)", () => {
       { path: "/admin/*", roles: ["admin"] },
       { path: "/reports/*", methods: ["GET"], scopes: ["reports:read"] },
       { path: "/account/delete", maxAuthAge: 300 },
+      { path: "/partners/*", methods: ["POST"], clientIds: ["partner-app"] },
     ];
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: JSON.stringify(rules) });
+    const partner = await issuer.mintAccessToken({ sub: "dave", claims: { client_id: "partner-app" } });
     const now = Math.floor(Date.now() / 1000);
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: now - 600 });
     const call = async (path: string, jwt: string, method = "GET") => {
@@ -337,9 +341,15 @@ describe("route rules (ROUTES)", () => {
       expect(stale.status).toBe(401);
       expect(stale.challenge).toContain('error="insufficient_user_authentication"');
       expect(stale.challenge).toContain("max_age=300");
+      expect(stale.challenge).toContain('resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"');
+      const otherClient = await call("/partners/orders", bob, "POST");
+      expect(otherClient.status).toBe(403);
+      expect(JSON.parse(otherClient.body)).toMatchObject({ error_description: "This route is not open to this client." });
       expect(seen().map((request) => `${request.method} ${request.path}`)).toEqual(["POST /reports/q3"]);
       expect((await call("/admin/users", token)).status).toBe(200);
       expect((await call("/account/delete", token, "POST")).status).toBe(200);
+      expect((await call("/partners/orders", partner, "POST")).status).toBe(200);
+      expect((await call("/partners/orders", bob, "GET")).status).toBe(200);
     } finally {
       await gate.dispose();
     }
@@ -410,5 +420,36 @@ describe("settings", () => {
     } finally {
       await gate.dispose();
     }
+  });
+});
+
+describe("RFC 9728 protected-resource metadata", () => {
+  it("is served by the gate without credentials, naming the issuer and the scopes the rules ask for", async () => {
+    const rules = [{ path: "/orders/*", scopes: ["orders:read"] }, { path: "/orders/*", methods: ["POST"], scopes: ["orders:write", "orders:read"] }];
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: JSON.stringify(rules) });
+    try {
+      const response = await gate.dispatchFetch("https://api.example.com/.well-known/oauth-protected-resource");
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(await response.json()).toEqual({
+        resource: "https://api.example.com",
+        authorization_servers: [issuer.origin],
+        scopes_supported: ["orders:read", "orders:write"],
+        bearer_methods_supported: ["header"],
+      });
+      const head = await gate.dispatchFetch("https://api.example.com/.well-known/oauth-protected-resource", { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe("");
+      // Only reads are the gate's; anything else on that path is an ordinary protected request.
+      expect((await gate.dispatchFetch("https://api.example.com/.well-known/oauth-protected-resource", { method: "POST" })).status).toBe(401);
+      expect(seen()).toEqual([]);
+    } finally {
+      await gate.dispose();
+    }
+  });
+
+  it("leaves scopes_supported out when no rule names a scope", async () => {
+    const response = await send("/.well-known/oauth-protected-resource");
+    expect(await response.json()).toEqual({ resource: "https://gate.example.com", authorization_servers: [issuer.origin], bearer_methods_supported: ["header"] });
   });
 });

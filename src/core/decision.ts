@@ -1,0 +1,104 @@
+/**
+ * The one decision both packagings make about a request: refused, or allowed with or without an
+ * identity. The Worker and the authorizer translate their request into a `DecisionRequest` and the
+ * `Decision` into their answer; neither sequences a check of its own.
+ *
+ * In order: an ambiguous path (refused, or never public), public paths (credentials optional),
+ * authentication, then the route rules, checked at the clock's `now` and — when the answer is
+ * reused, as API Gateway caches it — for every moment until it expires.
+ */
+import type { Authenticator, CallOptions } from "./authenticator.ts";
+import type { Config } from "./config.ts";
+import type { HeaderReader } from "./credentials.ts";
+import { AuthError } from "./errors.ts";
+import type { Identity } from "./identity.ts";
+import { ambiguousPathError, createPublicPathMatcher, isAmbiguousPath } from "./paths.ts";
+import { systemClock, type Clock } from "./ports.ts";
+import { compileRoutes, routeRefusal, ruleRefusal, type RouteRule } from "./routes.ts";
+
+export interface DecisionRequest {
+  readonly method: string;
+  /** The path the answer is about; `undefined` when the platform names none. */
+  readonly path: string | undefined;
+  readonly headers: HeaderReader;
+}
+
+export type Decision =
+  | {
+      readonly allowed: true;
+      /** `undefined`: a public path without valid credentials. */
+      readonly identity: Identity | undefined;
+      readonly isPublic: boolean;
+      /** The moment of the decision, milliseconds since the epoch. */
+      readonly at: number;
+    }
+  | {
+      readonly allowed: false;
+      readonly error: AuthError;
+      /** Set when the credentials were valid and a route rule refused the request. */
+      readonly identity: Identity | undefined;
+      readonly at: number;
+    };
+
+export interface DeciderOptions {
+  /**
+   * `refuse`: an ambiguous path is a 400 (the Worker forwards the path exactly as received).
+   * `protect`: it is never public and rules match it literally (API Gateway may hand the
+   * authorizer a decoded path, `/my file`, which an authenticated caller must still reach).
+   */
+  readonly ambiguousPaths: "refuse" | "protect";
+  /** Whether a CORS preflight (which browsers send without credentials) passes like a public path. */
+  readonly preflightsArePublic: boolean;
+  /** How long, in seconds, the answer will be reused; 0 = this request only. */
+  readonly validForSeconds: number;
+  /** Default: `Date.now`. */
+  readonly clock?: Clock;
+}
+
+export interface Decider {
+  /** Never throws for a request: every outcome is a `Decision`. */
+  decide(request: DecisionRequest, options?: CallOptions): Promise<Decision>;
+  /** The rules `identity` fails at some moment of the validity window starting at `at`. */
+  failedRules(identity: Identity, at: number): RouteRule[];
+}
+
+export function createDecider(config: Config, authenticator: Authenticator, options: DeciderOptions): Decider {
+  const clock = options.clock ?? systemClock;
+  const isPublicPath = createPublicPathMatcher(config.publicPaths);
+  const routes = compileRoutes(config.routes);
+  const { validForSeconds } = options;
+
+  function isPreflight(request: DecisionRequest): boolean {
+    return (
+      options.preflightsArePublic &&
+      request.method === "OPTIONS" &&
+      request.headers.get("origin") !== null &&
+      request.headers.get("access-control-request-method") !== null &&
+      request.headers.get("authorization") === null
+    );
+  }
+
+  return {
+    async decide(request, callOptions) {
+      const at = clock();
+      const { path } = request;
+      const ambiguous = path !== undefined && isAmbiguousPath(path);
+      if (ambiguous && options.ambiguousPaths === "refuse") return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
+      const isPublic = (path !== undefined && !ambiguous && isPublicPath(path)) || isPreflight(request);
+      const result = await authenticator.authenticate(request.headers, callOptions);
+      if (!result.ok) {
+        return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };
+      }
+      const { identity } = result;
+      if (isPublic) return { allowed: true, identity, isPublic, at };
+      const refusal =
+        path === undefined
+          ? routes.length === 0 ? undefined : new AuthError("ERR_INSUFFICIENT_SCOPE", "The route rules cannot be checked: the request names no path.")
+          : routeRefusal(routes, identity, request.method, path, at, validForSeconds);
+      return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
+    },
+    failedRules(identity, at) {
+      return config.routes.filter((rule) => ruleRefusal(rule, identity, at, validForSeconds) !== undefined);
+    },
+  };
+}
