@@ -31,6 +31,7 @@ describe("parseConfig", () => {
       loginUrl: undefined,
       resolverTimeoutMs: 3000,
       httpApiResponse: "simple",
+      authorizerCacheSeconds: 300,
       jwksMaxAgeSeconds: 300,
       jwksStaleSeconds: 3600,
       routes: [],
@@ -147,6 +148,11 @@ describe("parseConfig", () => {
     ["JWKS_MAX_AGE_SECONDS", "0"],
     ["JWKS_MAX_AGE_SECONDS", "86401"],
     ["JWKS_STALE_SECONDS", "-1"],
+    ["AUTHORIZER_CACHE_SECONDS", "3601"],
+    ["AUTHORIZER_CACHE_SECONDS", "-1"],
+    ["ROUTES", '[{"path":"/a","clientIds":[]}]'],
+    ["ROUTES", '[{"path":"/a","clientIds":["web app"]}]'],
+    ["ROUTES", JSON.stringify([{ path: `/${"a".repeat(256)}` }])],
   ])("refuses %s=%j", (key, value) => {
     const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, [key]: value });
     expect(error.keys).toEqual([key]);

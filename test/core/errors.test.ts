@@ -35,6 +35,15 @@ describe("error model", () => {
     expect(JSON.parse(response.body)).toEqual({ error: "unauthorized", error_description: "The request has no access token.", code: "ERR_CREDENTIALS_MISSING" });
   });
 
+  it("points a 401 or 403 challenge at the protected-resource metadata (RFC 9728), never a 400", () => {
+    const metadata = "https://api.example.com/.well-known/oauth-protected-resource";
+    expect(errorResponse(new AuthError("ERR_CREDENTIALS_MISSING", "none"), "r", metadata).headers["www-authenticate"]).toBe(`Bearer realm="r", resource_metadata="${metadata}"`);
+    expect(errorResponse(new AuthError("ERR_INSUFFICIENT_SCOPE", "no"), "r", metadata).headers["www-authenticate"]).toBe(
+      `Bearer realm="r", resource_metadata="${metadata}", error="insufficient_scope", error_description="no"`,
+    );
+    expect(errorResponse(new AuthError("ERR_REQUEST_MALFORMED", "two"), "r", metadata).headers["www-authenticate"]).toBe('Bearer realm="r", error="invalid_request", error_description="two"');
+  });
+
   it("challenges with invalid_token and a description for a bad token", () => {
     const response = errorResponse(new AuthError("ERR_JWT_EXPIRED", "The access token has expired."), "r");
     expect(response.headers["www-authenticate"]).toBe('Bearer realm="r", error="invalid_token", error_description="The access token has expired."');

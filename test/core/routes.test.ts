@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/core/config.ts";
 import { AuthError, errorResponse } from "../../src/core/errors.ts";
 import type { Identity } from "../../src/core/identity.ts";
-import { assertAllowed, assertAllowedOn, compileRoutes, type RouteRule } from "../../src/core/routes.ts";
+import { patternsOverlap } from "../../src/core/paths.ts";
+import { assertAllowed, assertAllowedOn, compileRoutes, ruleRefusal, scopesSupported, type RouteRule } from "../../src/core/routes.ts";
 
 const NOW = 1_800_000_000_000;
 const alice: Identity = {
@@ -96,5 +97,47 @@ describe("route rules", () => {
     expect(response.headers["www-authenticate"]).toBe(
       'Bearer realm="r", error="insufficient_user_authentication", error_description="This route requires a more recent login.", max_age=300',
     );
+  });
+});
+
+describe("rules over a validity window (a cached answer)", () => {
+  const rule: RouteRule = { path: "/account/*", maxAuthAge: 300 };
+  const at = (age: number): Identity => ({ ...alice, authenticatedAt: Math.floor(NOW / 1000) - age });
+
+  it("meets maxAuthAge only if the login is still fresh enough when the answer expires", () => {
+    expect(ruleRefusal(rule, at(200), NOW, 0)).toBeUndefined();
+    expect(ruleRefusal(rule, at(200), NOW, 100)).toBeUndefined();
+    expect(ruleRefusal(rule, at(200), NOW, 101)?.code).toBe("ERR_AUTHENTICATION_TOO_OLD");
+    expect(ruleRefusal(rule, at(0), NOW, 301)?.maxAge).toBe(300);
+  });
+
+  it("does not change the answer for what time does not change", () => {
+    const staffOnly: RouteRule = { path: "/x", roles: ["staff"], clientIds: ["web"] };
+    expect(ruleRefusal(staffOnly, alice, NOW, 3600)).toBeUndefined();
+    expect(ruleRefusal(staffOnly, { ...alice, clientId: "cli" }, NOW, 0)?.code).toBe("ERR_INSUFFICIENT_SCOPE");
+    expect(ruleRefusal(staffOnly, { ...alice, clientId: undefined }, NOW, 0)?.message).toBe("This route is not open to this client.");
+  });
+
+  it("collects the scopes rules ask for, once each (RFC 9728 scopes_supported)", () => {
+    expect(scopesSupported([{ path: "/a", scopes: ["r", "w"] }, { path: "/b", scopes: ["w"] }, { path: "/c", roles: ["x"] }])).toEqual(["r", "w"]);
+  });
+});
+
+describe("patternsOverlap", () => {
+  it.each([
+    ["/a/*", "/a", true],
+    ["/a/*", "/a/", true],
+    ["/a/*", "/a/b/*", true],
+    ["/a/b", "/a/*", true],
+    ["/*", "/healthz", true],
+    ["/", "/*", true],
+    ["/a", "/a", true],
+    ["/a/*", "/ab", false],
+    ["/a/*", "/b/*", false],
+    ["/a", "/a/", false],
+    ["/", "/a", false],
+  ])("%s and %s: %s", (a, b, expected) => {
+    expect(patternsOverlap(a, b)).toBe(expected);
+    expect(patternsOverlap(b, a)).toBe(expected);
   });
 });

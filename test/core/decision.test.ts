@@ -1,0 +1,91 @@
+/** The one decision, with the dev issuer on loopback and an injected clock. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { createAuthenticator } from "../../src/core/authenticator.ts";
+import { parseConfig } from "../../src/core/config.ts";
+import { createDecider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
+import { silentLogger } from "../../src/core/ports.ts";
+
+let issuer: DevIssuer;
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+});
+afterAll(() => issuer.close());
+
+const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, validForSeconds: 0 };
+const AUTHORIZER: DeciderOptions = { ambiguousPaths: "protect", preflightsArePublic: false, validForSeconds: 301 };
+
+function deciderWith(env: Record<string, string>, options: DeciderOptions, clock = () => Date.now()) {
+  const config = parseConfig({ AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS: "/public/*", ...env });
+  return createDecider(config, createAuthenticator(config, { logger: silentLogger, clock }), { ...options, clock });
+}
+
+function headers(values: Record<string, string>) {
+  const map = new Map(Object.entries(values).map(([name, value]) => [name.toLowerCase(), value]));
+  return { get: (name: string) => map.get(name.toLowerCase()) ?? null };
+}
+
+function summary(decision: Decision): string {
+  if (decision.allowed) return `allowed ${decision.identity?.userId ?? "anonymous"}${decision.isPublic ? " public" : ""}`;
+  return `refused ${decision.error.code}${decision.identity === undefined ? "" : ` (${decision.identity.userId})`}`;
+}
+
+describe("decide", () => {
+  it("refuses an ambiguous path in the Worker; in the authorizer it is never public but an authenticated caller passes", async () => {
+    const token = await issuer.mintAccessToken({ sub: "alice" });
+    const bearer = headers({ authorization: `Bearer ${token}` });
+    const worker = deciderWith({}, WORKER);
+    const authorizer = deciderWith({}, AUTHORIZER);
+    expect(summary(await worker.decide({ method: "GET", path: "/public/%2e%2e/admin", headers: bearer }))).toBe("refused ERR_REQUEST_MALFORMED");
+    expect(summary(await authorizer.decide({ method: "GET", path: "/public/%2e%2e/admin", headers: bearer }))).toBe("allowed alice");
+    expect(summary(await authorizer.decide({ method: "GET", path: "/public/%2e%2e/admin", headers: headers({}) }))).toBe("refused ERR_CREDENTIALS_MISSING");
+  });
+
+  it("lets a public path through anonymously, or with the identity of a valid token; ignores an invalid one", async () => {
+    const worker = deciderWith({}, WORKER);
+    const token = await issuer.mintAccessToken({ sub: "alice" });
+    expect(summary(await worker.decide({ method: "GET", path: "/public/a", headers: headers({}) }))).toBe("allowed anonymous public");
+    expect(summary(await worker.decide({ method: "GET", path: "/public/a", headers: headers({ authorization: "Bearer a.b.c" }) }))).toBe("allowed anonymous public");
+    expect(summary(await worker.decide({ method: "GET", path: "/public/a", headers: headers({ authorization: `Bearer ${token}` }) }))).toBe("allowed alice public");
+    expect(summary(await worker.decide({ method: "GET", path: "/private", headers: headers({}) }))).toBe("refused ERR_CREDENTIALS_MISSING");
+  });
+
+  it("treats a CORS preflight as public only where the packaging says so", async () => {
+    const preflight = { method: "OPTIONS", path: "/private", headers: headers({ origin: "https://app.example.com", "access-control-request-method": "GET" }) };
+    expect(summary(await deciderWith({}, WORKER).decide(preflight))).toBe("allowed anonymous public");
+    expect(summary(await deciderWith({}, AUTHORIZER).decide(preflight))).toBe("refused ERR_CREDENTIALS_MISSING");
+  });
+
+  it("applies route rules after authentication, with the identity on the refusal", async () => {
+    const decider = deciderWith({ ROUTES: JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]) }, WORKER);
+    const bob = await issuer.mintAccessToken({ sub: "bob" });
+    expect(summary(await decider.decide({ method: "GET", path: "/admin/x", headers: headers({ authorization: `Bearer ${bob}` }) }))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+    expect(summary(await decider.decide({ method: "GET", path: "/admin/x", headers: headers({}) }))).toBe("refused ERR_CREDENTIALS_MISSING");
+    // No path to check the rules against (a TOKEN event with an ARN of another shape): refused, never waved through.
+    expect(summary(await decider.decide({ method: "GET", path: undefined, headers: headers({ authorization: `Bearer ${bob}` }) }))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+  });
+
+  it("decides at the injected clock's moment, looking ahead over the validity window", async () => {
+    const loginAt = Math.floor(Date.now() / 1000) - 600;
+    const token = await issuer.mintAccessToken({ sub: "carol", issuedAt: loginAt });
+    const rules = JSON.stringify([{ path: "/account/*", maxAuthAge: 1000 }]);
+    const request = { method: "POST", path: "/account/delete", headers: headers({ authorization: `Bearer ${token}` }) };
+    const at = (age: number) => () => (loginAt + age) * 1000;
+    // 700 s now: the Worker allows; the authorizer's answer would outlive the 1000 s by the end of its 301 s.
+    expect(summary(await deciderWith({ ROUTES: rules }, WORKER, at(700)).decide(request))).toBe("allowed carol");
+    expect(summary(await deciderWith({ ROUTES: rules }, AUTHORIZER, at(700)).decide(request))).toBe("refused ERR_AUTHENTICATION_TOO_OLD (carol)");
+    expect(summary(await deciderWith({ ROUTES: rules }, AUTHORIZER, at(699)).decide(request))).toBe("allowed carol");
+    const decision = await deciderWith({ ROUTES: rules }, AUTHORIZER, at(699)).decide(request);
+    expect(decision.at).toBe((loginAt + 699) * 1000);
+    expect(summary(await deciderWith({ ROUTES: rules }, WORKER, at(1001)).decide(request))).toBe("refused ERR_AUTHENTICATION_TOO_OLD (carol)");
+  });
+
+  it("lists the rules an identity fails during the window, for the cached policy", () => {
+    const rules = [{ path: "/a/*", roles: ["admin"] }, { path: "/b", maxAuthAge: 1000 }, { path: "/c", scopes: ["openid"] }];
+    const loginAt = Math.floor(Date.now() / 1000);
+    const decider = deciderWith({ ROUTES: JSON.stringify(rules) }, AUTHORIZER, () => (loginAt + 800) * 1000);
+    const identity = { userId: "u", isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [], authenticatedAt: loginAt, clientId: undefined, scopes: ["openid"] };
+    expect(decider.failedRules(identity, (loginAt + 699) * 1000).map((rule) => rule.path)).toEqual(["/a/*"]);
+    expect(decider.failedRules(identity, (loginAt + 700) * 1000).map((rule) => rule.path)).toEqual(["/a/*", "/b"]);
+  });
+});
