@@ -1,15 +1,20 @@
 /**
  * The Lambda authorizer in resolver mode end to end: `dist/lambda/authorizer.mjs` (built by the
  * global setup) under serverless-offline with serverless.yml's example API, AUTH_MODE=resolver and
- * RESOLVER_CACHE_SECONDS=0, against the dev issuer's resolver endpoint on loopback.
+ * RESOLVER_CACHE_SECONDS=0, against the dev issuer's resolver endpoint on loopback; with
+ * HTTP_API_RESPONSE=simple (serverless.yml's default is iam, which offline.test.ts covers) and one
+ * public path.
  *
- * What reaches the authorizer over HTTP: serverless.yml gives every authorizer (REST REQUEST, REST
- * TOKEN, HTTP API) the identity source `Authorization`, so a request without that header — a
- * browser's cookie-only request — is answered 401 by the gateway (and by serverless-offline)
- * before any authorizer runs. Over HTTP these tests therefore present the session as an opaque
- * bearer token (`session.opaqueAccessToken`), which the resolver judges like a cookie. That the
- * authorizer reads the session cookie itself (REST REQUEST `headers`, HTTP API 2.0 `cookies`) is
- * checked by invoking it with API Gateway-shaped events through serverless-offline's Lambda API.
+ * What reaches the authorizer over HTTP: in resolver mode serverless.yml turns the authorizer cache
+ * off (AUTHORIZER_CACHE_SECONDS=0; given here explicitly, as a string from the environment, as a
+ * user would) and with it the identity sources of the REST REQUEST and HTTP API authorizers, so
+ * every request reaches them: with a session cookie alone, with a bearer token, or with nothing on
+ * a public path. The TOKEN authorizer keeps its one identity source, `Authorization`: without that
+ * header the gateway (and serverless-offline) answers 401 before it runs. Most tests present the
+ * session as an opaque bearer token (`session.opaqueAccessToken`), which the resolver judges like a
+ * cookie, so that all three authorizers see it; the cookies themselves are tested over HTTP and by
+ * invoking the authorizer with API Gateway-shaped events (REST REQUEST `headers`, HTTP API 2.0
+ * `cookies`) through serverless-offline's Lambda API.
  *
  * serverless-offline answers every authorizer error with 401 (it has no gateway responses), so a
  * resolver failure shows as "never 200" plus the authorizer's `authorizer_failed` log line and its
@@ -35,6 +40,8 @@ const bearer = (token: string): Record<string, string> => ({ authorization: `Bea
 
 
 const HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com";
+/** A route of the example API served without authentication. */
+const PUBLIC_PATH = "/hello/second";
 
 /** A REST REQUEST authorizer event as API Gateway sends it (identity source satisfied some other way, or caching off). */
 function restRequestEvent(path: string, headers: Record<string, string>): Record<string, unknown> {
@@ -94,7 +101,14 @@ const stops: Array<() => Promise<void>> = [];
 beforeAll(async () => {
   issuer = await startDevIssuer();
   stops.push(() => issuer.close());
-  offline = await startOffline({ AUTHGEAR_ENDPOINT: issuer.origin, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+  offline = await startOffline({
+    AUTHGEAR_ENDPOINT: issuer.origin,
+    AUTH_MODE: "resolver",
+    RESOLVER_CACHE_SECONDS: "0",
+    AUTHORIZER_CACHE_SECONDS: "0",
+    HTTP_API_RESPONSE: "simple",
+    PUBLIC_PATHS: PUBLIC_PATH,
+  });
   stops.push(() => offline.stop());
 }, STARTUP_MS + 10_000);
 
@@ -175,18 +189,44 @@ describe("serverless offline, AUTH_MODE=resolver: the resolver's verdicts", () =
 });
 
 describe("serverless offline, AUTH_MODE=resolver: session cookies", () => {
-  it("cannot reach any authorizer over HTTP with a cookie alone: the identity source is Authorization", async () => {
+  it("reaches the REQUEST and HTTP API authorizers with a cookie alone: caching off, no identity source", async () => {
+    issuer.upsertUser("cookie-only", { roles: ["staff"] });
     const session = issuer.createSession("cookie-only");
+    const cookie = { cookie: `theme=dark; session=${session.cookie}` };
+    const hits = issuer.resolverHits;
+    const rest = await get(`${offline.url}/hello`, cookie);
+    expect(rest.status).toBe(200);
+    expect(rest.body.authorizer).toMatchObject({ principalId: "cookie-only", userId: "cookie-only", userRoles: "staff", sessionValid: "true" });
+    const v2 = await get(`${offline.url}/api/hello`, cookie);
+    expect(v2.status).toBe(200);
+    expect(v2.body.authorizer?.lambda).toMatchObject({ userId: "cookie-only", userRoles: "staff", sessionValid: "true" });
+    expect(issuer.resolverHits - hits).toBe(2);
+    // Logged out: refused on the next request, on both.
+    issuer.logout(session.id);
+    expect((await get(`${offline.url}/hello`, cookie)).status).toBe(401);
+    expect((await get(`${offline.url}/api/hello`, cookie)).status).toBe(401);
+  });
+
+  it("cannot reach the TOKEN authorizer with a cookie alone: its identity source is Authorization", async () => {
+    const session = issuer.createSession("cookie-token-route");
     const hits = issuer.resolverHits;
     const before = offline.output().length;
-    for (const path of ["/hello", "/hello/token", "/api/hello"]) {
-      const { status, body } = await get(`${offline.url}${path}`, { cookie: `session=${session.cookie}` });
-      expect(status, path).toBe(401);
-      expect(body.authorizer).toBeUndefined();
-    }
-    await logsSince(before, "Identity Source is null for header authorization");
-    // Refused by the gateway: the resolver was never asked. Cookie mode needs a Cookie identity source.
+    const { status, body } = await get(`${offline.url}/hello/token`, { cookie: `session=${session.cookie}` });
+    expect(status).toBe(401);
+    expect(body.authorizer).toBeUndefined();
+    await logsSince(before, "Identity Source is null for header authorization (λ: tokenAuthorizer)");
+    // Refused by the gateway: the resolver was never asked.
     expect(issuer.resolverHits).toBe(hits);
+  });
+
+  it("answers each request on its own: a cookie's policy allows exactly its methodArn", async () => {
+    const session = issuer.createSession("cookie-policy");
+    const { result, error } = await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` }));
+    expect(error).toBeUndefined();
+    const { policyDocument } = result as { policyDocument: { Statement: Array<{ Effect: string; Resource: string | string[] }> } };
+    // Not the stage (`dev/*`): with caching off nothing reuses the answer, so it names this request alone.
+    expect(policyDocument.Statement.map((statement) => statement.Effect)).toEqual(["Allow"]);
+    expect(policyDocument.Statement.flatMap((statement) => statement.Resource)).toEqual(["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/hello"]);
   });
 
   it("reads the session cookie from a REST REQUEST event and from an HTTP API 2.0 event's cookies", async () => {
@@ -202,6 +242,21 @@ describe("serverless offline, AUTH_MODE=resolver: session cookies", () => {
     issuer.logout(session.id);
     expect(await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` }))).toEqual({ error: "Unauthorized" });
     expect(await invoke(offline, "authorizer", httpApiEvent("/api/hello", [`app_session=${session.appSession}`]))).toEqual({ error: "Unauthorized" });
+  });
+});
+
+describe("serverless offline, AUTH_MODE=resolver: a public path", () => {
+  it("reaches the authorizer without any credentials, which lets it through anonymously", async () => {
+    const hits = issuer.resolverHits;
+    const { status, body } = await get(`${offline.url}${PUBLIC_PATH}`);
+    expect(status).toBe(200);
+    expect(body.authorizer).toMatchObject({ principalId: "anonymous" });
+    expect(body.authorizer).not.toHaveProperty("userId");
+    // Nothing to resolve.
+    expect(issuer.resolverHits).toBe(hits);
+    // The protected routes still want a credential.
+    expect((await get(`${offline.url}/hello`)).status).toBe(401);
+    expect((await get(`${offline.url}/api/hello`)).status).toBe(401);
   });
 });
 

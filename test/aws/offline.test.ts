@@ -8,24 +8,43 @@
  *   gets (through serverless-offline's Lambda invoke API, the same warm container) and checks that
  *   it allows the second route, besides calling both routes over HTTP;
  * - it has no gateway responses: an authorizer failure comes back as 401, not the 503 that
- *   serverless.yml maps AUTHORIZER_FAILURE to. The 503 test checks the authorizer's failure (never
- *   an allow) and the packaged CloudFormation template's mapping;
+ *   serverless.yml maps AUTHORIZER_FAILURE to. The 503 tests check the authorizer's failure (never
+ *   an allow); serverless-package.test.ts checks the packaged CloudFormation template's mapping;
  * - it builds method ARNs with a fake account and API id, and adds `claims`/`scopes` to
  *   `requestContext.authorizer`.
+ *
+ * The example API runs with serverless.yml's defaults for AUTH_MODE=jwt: AUTHORIZER_CACHE_SECONDS
+ * 300 (every authorizer's identity source is Authorization) and HTTP_API_RESPONSE=iam, which is
+ * what lets ROUTES apply to the HTTP API under caching too. A third instance runs a configuration
+ * the authorizer refuses.
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer } from "../../dev/issuer.ts";
 import type { DevIssuer } from "../../dev/issuer.ts";
-import { invoke, PROJECT_ROOT, SERVERLESS, serverlessEnv, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
+import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
 
-/** The example API's settings: one route rule, so a caller without the admin role meets a Deny. */
+/** The route rules: the admin role for /hello/admin, and /hello/second only for tokens of `dev-client`. */
+const ROUTES = JSON.stringify([
+  { path: "/hello/admin", roles: ["admin"] },
+  { path: "/hello/second", clientIds: ["dev-client"] },
+]);
+
+/** The example API's settings: route rules, so a caller who fails one meets a Deny. */
 function offlineEnv(issuer: DevIssuer): Record<string, string> {
-  return { AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: JSON.stringify([{ path: "/hello/admin", roles: ["admin"] }]) };
+  return { AUTHGEAR_ENDPOINT: issuer.origin, ROUTES };
+}
+
+/**
+ * Settings the authorizer refuses to start with: under caching (AUTHORIZER_CACHE_SECONDS > 0), a
+ * simple HTTP API answer is one verdict for every route, which cannot carry ROUTES.
+ */
+function refusedEnv(issuer: DevIssuer): Record<string, string> {
+  return { AUTHGEAR_ENDPOINT: issuer.origin, ROUTES, HTTP_API_RESPONSE: "simple", AUTHORIZER_CACHE_SECONDS: "300" };
+}
+
+/** The `config_invalid` log lines in serverless-offline's output, parsed. */
+function configInvalidLines(output: string): Array<Record<string, unknown>> {
+  return [...output.matchAll(/\{[^\n]*"event":"config_invalid"[^\n]*\}/g)].map(([line]) => JSON.parse(line) as Record<string, unknown>);
 }
 
 const ROLES_CLAIM = "https://authgear.com/claims/user/roles";
@@ -73,6 +92,32 @@ function restRequestEvent(method: string, path: string, token: string): Record<s
   };
 }
 
+/** An HTTP API payload 2.0 authorizer event for `GET <path>` on the `$default` stage, with a bearer token. */
+function httpApiEvent(path: string, token: string): Record<string, unknown> {
+  const authorization = `Bearer ${token}`;
+  return {
+    version: "2.0",
+    type: "REQUEST",
+    routeArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET${path}`,
+    identitySource: [authorization],
+    routeKey: `GET ${path}`,
+    rawPath: path,
+    rawQueryString: "",
+    headers: { authorization, host: "abcdef1234.execute-api.us-east-1.amazonaws.com" },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abcdef1234",
+      domainName: "abcdef1234.execute-api.us-east-1.amazonaws.com",
+      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "vitest" },
+      requestId: "r-1",
+      routeKey: `GET ${path}`,
+      stage: "$default",
+      time: "01/Jan/2026:00:00:00 +0000",
+      timeEpoch: 1_767_225_600_000,
+    },
+  };
+}
+
 interface PolicyStatement {
   Effect: string;
   Action: string | string[];
@@ -96,6 +141,7 @@ let issuer: DevIssuer;
 let offline: Offline;
 let downIssuer: DevIssuer;
 let downOffline: Offline;
+let refusedOffline: Offline;
 const stops: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
@@ -110,9 +156,10 @@ beforeAll(async () => {
   ]);
   // A fresh issuer whose discovery and key set fail from the start: its stack never gets a key set.
   downIssuer.setFailure("http500");
-  [offline, downOffline] = await Promise.all([
+  [offline, downOffline, refusedOffline] = await Promise.all([
     started(startOffline(offlineEnv(issuer)), (o) => o.stop()),
     started(startOffline(offlineEnv(downIssuer)), (o) => o.stop()),
+    started(startOffline(refusedEnv(issuer)), (o) => o.stop()),
   ]);
 }, STARTUP_MS + 10_000);
 
@@ -224,6 +271,28 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
     expect(allowed.status).toBe(200);
     expect(allowed.body.authorizer).toMatchObject({ userId: "user-admin", userRoles: "admin" });
   });
+
+  it("answers 403 on a route whose rule lists other clients (clientIds), 200 for a listed one", async () => {
+    const listed = await issuer.mintAccessToken({ sub: "user-client", claims: { client_id: "dev-client" } });
+    const allowed = await get(`${offline.url}/hello/second`, listed);
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.authorizer).toMatchObject({ userId: "user-client" });
+    const other = await issuer.mintAccessToken({ sub: "user-client", claims: { client_id: "other-client" } });
+    const without = await issuer.mintAccessToken({ sub: "user-client", claims: { client_id: undefined } });
+    for (const [name, token] of [["other client", other], ["no client_id", without]] as const) {
+      const denied = await get(`${offline.url}/hello/second`, token);
+      expect(denied.status, name).toBe(403);
+      expect(denied.body.authorizer, name).toBeUndefined();
+      // The token is valid: the routes without that rule let it through.
+      expect((await get(`${offline.url}/hello`, token)).status, name).toBe(200);
+    }
+    // And the policy API Gateway would cache for the other client's token after GET /hello.
+    const { result } = await invoke(offline, "authorizer", restRequestEvent("GET", "/hello", other));
+    const { policyDocument } = result as { policyDocument: { Statement: PolicyStatement[] } };
+    const arn = (methodAndPath: string): string => `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/${methodAndPath}`;
+    expect(policyAllows(policyDocument, arn("GET/hello"))).toBe(true);
+    expect(policyAllows(policyDocument, arn("GET/hello/second"))).toBe(false);
+  });
 });
 
 describe("serverless offline: REST API, TOKEN authorizer", () => {
@@ -237,7 +306,7 @@ describe("serverless offline: REST API, TOKEN authorizer", () => {
   });
 });
 
-describe("serverless offline: HTTP API, payload 2.0 authorizer with simple responses", () => {
+describe("serverless offline: HTTP API, payload 2.0 authorizer with IAM policy answers", () => {
   it("lets a valid token through with the identity under requestContext.authorizer.lambda", async () => {
     const token = await issuer.mintAccessToken({ sub: "user-http-api" });
     const { status, body } = await get(`${offline.url}/api/hello`, token);
@@ -257,6 +326,18 @@ describe("serverless offline: HTTP API, payload 2.0 authorizer with simple respo
     expect((await get(`${offline.url}/api/hello`)).status).toBe(401);
     expect((await get(`${offline.url}/api/hello`, "not-a-jwt")).status).toBe(401);
   });
+
+  it("answers with the stage-wide policy, carrying the route rules, that API Gateway caches", async () => {
+    const token = await issuer.mintAccessToken({ sub: "user-http-iam" });
+    const { result, error } = await invoke(offline, "authorizer", httpApiEvent("/api/hello", token));
+    expect(error).toBeUndefined();
+    const answer = result as { principalId: string; policyDocument: { Statement: PolicyStatement[] }; context: Record<string, unknown> };
+    expect(answer.principalId).toBe("user-http-iam");
+    expect(answer.context).toMatchObject({ userId: "user-http-iam" });
+    const arn = (methodAndPath: string): string => `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/${methodAndPath}`;
+    expect(policyAllows(answer.policyDocument, arn("GET/api/hello"))).toBe(true);
+    expect(policyAllows(answer.policyDocument, arn("GET/hello/admin"))).toBe(false);
+  });
 });
 
 describe("serverless offline: key set unreachable", () => {
@@ -275,72 +356,27 @@ describe("serverless offline: key set unreachable", () => {
   });
 });
 
-describe("serverless package", () => {
-  const run = promisify(execFile);
-  let dir: string;
-  let resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "authgear-edge-sls-"));
-    await run(process.execPath, [SERVERLESS, "package", "--package", dir], {
-      cwd: PROJECT_ROOT,
-      env: serverlessEnv({ AUTHGEAR_ENDPOINT: "https://example.authgear.cloud" }),
-      timeout: 30_000,
-    });
-    resources = (JSON.parse(await readFile(join(dir, "cloudformation-template-update-stack.json"), "utf8")) as { Resources: typeof resources })
-      .Resources;
-  }, 35_000);
-
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  function gatewayResponse(type: string): Record<string, unknown> | undefined {
-    return Object.values(resources).find((r) => r.Type === "AWS::ApiGateway::GatewayResponse" && r.Properties.ResponseType === type)?.Properties;
-  }
-
-  it("maps authorizer failures to 503 with Retry-After, and 401 to a Bearer challenge", () => {
-    for (const type of ["AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"]) {
-      expect(gatewayResponse(type), type).toMatchObject({ StatusCode: "503", ResponseParameters: { "gatewayresponse.header.Retry-After": "'5'" } });
+describe("serverless offline: a configuration the authorizer refuses", () => {
+  it("fails every request, never lets one through, and logs config_invalid once per container, naming HTTP_API_RESPONSE", async () => {
+    const token = await issuer.mintAccessToken({ sub: "user-refused", claims: { [ROLES_CLAIM]: ["admin"] } });
+    // One after another, so serverless-offline reuses one warm container of the `authorizer` function.
+    for (const path of ["/hello", "/hello/second", "/hello/admin", "/api/hello"]) {
+      const { status, body } = await get(`${refusedOffline.url}${path}`, token);
+      // serverless-offline's answer to any authorizer error; API Gateway: AUTHORIZER_FAILURE, 503.
+      expect(status, path).toBe(401);
+      expect(body.authorizer, path).toBeUndefined();
     }
-    expect(gatewayResponse("UNAUTHORIZED")).toMatchObject({
-      StatusCode: "401",
-      ResponseParameters: { "gatewayresponse.header.WWW-Authenticate": `'Bearer realm="https://example.authgear.cloud"'` },
-    });
-    expect(gatewayResponse("ACCESS_DENIED")).toMatchObject({ StatusCode: "403" });
-  });
+    expect(await invoke(refusedOffline, "authorizer", restRequestEvent("GET", "/hello", token))).toEqual({ error: "Service Unavailable" });
+    await expect.poll(() => refusedOffline.output(), { timeout: 5000 }).toContain('"event":"authorizer_failed","code":"ERR_CONFIG_INVALID"');
+    expect(configInvalidLines(refusedOffline.output())).toEqual([expect.objectContaining({ event: "config_invalid", keys: "HTTP_API_RESPONSE" })]);
 
-  it("deploys the bundle on nodejs22.x with the configuration, and caches results per Authorization header", () => {
-    const fn = resources.AuthorizerLambdaFunction?.Properties;
-    expect(fn).toMatchObject({
-      Handler: "dist/lambda/authorizer.handler",
-      Runtime: "nodejs22.x",
-      Environment: { Variables: { AUTHGEAR_ENDPOINT: "https://example.authgear.cloud", HTTP_API_RESPONSE: "simple" } },
-    });
-    expect(resources.AuthorizerApiGatewayAuthorizer?.Properties).toMatchObject({
-      Type: "REQUEST",
-      IdentitySource: "method.request.header.Authorization",
-      AuthorizerResultTtlInSeconds: 300,
-    });
-    expect(resources.TokenAuthorizerApiGatewayAuthorizer?.Properties).toMatchObject({ Type: "TOKEN", AuthorizerResultTtlInSeconds: 300 });
-    expect(resources.HttpApiAuthorizerAuthgearHttpApi?.Properties).toMatchObject({
-      AuthorizerType: "REQUEST",
-      EnableSimpleResponses: true,
-      AuthorizerPayloadFormatVersion: "2.0",
-      IdentitySource: ["$request.header.Authorization"],
-    });
-  });
-
-  it("packages only the bundle for the authorizer", async () => {
-    // The entry names, from the zip's end-of-central-directory record and central directory.
-    const zip = await readFile(join(dir, "authorizer.zip"));
-    const end = zip.lastIndexOf("PK\x05\x06");
-    const names: string[] = [];
-    for (let entry = 0, at = zip.readUInt32LE(end + 16); entry < zip.readUInt16LE(end + 10); entry++) {
-      const [nameLength, extraLength, commentLength] = [zip.readUInt16LE(at + 28), zip.readUInt16LE(at + 30), zip.readUInt16LE(at + 32)];
-      names.push(zip.subarray(at + 46, at + 46 + nameLength).toString("utf8"));
-      at += 46 + nameLength + extraLength + commentLength;
-    }
-    expect(names).toEqual(["dist/lambda/authorizer.mjs"]);
+    // The TOKEN authorizer is another function, so another container: its own line, once.
+    expect((await get(`${refusedOffline.url}/hello/token`, token)).status).toBe(401);
+    await expect.poll(() => configInvalidLines(refusedOffline.output()).length, { timeout: 5000 }).toBe(2);
+    expect((await get(`${refusedOffline.url}/hello/token`, token)).status).toBe(401);
+    expect(configInvalidLines(refusedOffline.output())).toEqual([
+      expect.objectContaining({ keys: "HTTP_API_RESPONSE" }),
+      expect.objectContaining({ keys: "HTTP_API_RESPONSE" }),
+    ]);
   });
 });

@@ -1,0 +1,241 @@
+/**
+ * serverless.yml as CloudFormation: `serverless package` (no AWS call) into temporary directories,
+ * once per setting whose template differs, and the resources checked as API Gateway will read them.
+ * serverless-offline ignores `resources:` (gateway responses, the RFC 9728 MOCK method) and builds
+ * its own authorizers from serverless.yml, so these are the only checks of what gets deployed.
+ *
+ * Serverless packages into `<service>/.serverless/` before copying to `--package`, and clears it
+ * first, so two packagings of one directory break each other (and a developer's own
+ * `npm run package:lambda`). Each packaging therefore gets a service directory of its own: a copy
+ * of serverless.yml and package.json, with node_modules, dist and examples linked. They run in
+ * parallel, each with the settings' environment cleared first (`serverlessEnv`), so serverless.yml's
+ * defaults apply to everything not set here.
+ */
+import { execFile } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT, SERVERLESS, serverlessEnv } from "./offline-harness.ts";
+
+const run = promisify(execFile);
+const ENDPOINT = "https://example.authgear.cloud";
+/** One packaging takes ~4 s alone; four at once on two cores, beside the offline suites, several times that. */
+const PACKAGE_MS = 50_000;
+
+interface Resource {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+}
+type Resources = Record<string, Resource>;
+
+/** The packagings: jwt with every default, and each setting that turns the authorizer cache off. */
+const PACKAGINGS = {
+  jwt: {},
+  resolver: { AUTH_MODE: "resolver", HTTP_API_RESPONSE: "simple" },
+  jwtCookie: { JWT_COOKIE_NAME: "access_token" },
+  cacheOff: { AUTHORIZER_CACHE_SECONDS: "0" },
+} satisfies Record<string, Record<string, string>>;
+type Packaging = keyof typeof PACKAGINGS;
+
+const dirs: string[] = [];
+/** Each packaging's output directory (`--package`). */
+const outputs = {} as Record<Packaging, string>;
+const templates = {} as Record<Packaging, Resources>;
+
+/** `serverless package` of serverless.yml in a service directory of its own; returns the output directory. */
+async function packageService(name: string, env: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `authgear-edge-sls-${name}-`));
+  dirs.push(dir);
+  const service = join(dir, "service");
+  await mkdir(service);
+  for (const file of ["serverless.yml", "package.json"]) await copyFile(join(PROJECT_ROOT, file), join(service, file));
+  for (const link of ["node_modules", "dist", "examples"]) await symlink(join(PROJECT_ROOT, link), join(service, link));
+  const output = join(dir, "out");
+  await run(process.execPath, [SERVERLESS, "package", "--package", output], {
+    cwd: service,
+    env: serverlessEnv({ AUTHGEAR_ENDPOINT: ENDPOINT, ...env }),
+    timeout: PACKAGE_MS,
+  });
+  return output;
+}
+
+beforeAll(async () => {
+  // Settled, not Promise.all: on a failure, every packaging has finished before afterAll removes its directory.
+  const settled = await Promise.allSettled(
+    (Object.entries(PACKAGINGS) as Array<[Packaging, Record<string, string>]>).map(async ([name, env]) => {
+      outputs[name] = await packageService(name, env);
+      const template = JSON.parse(await readFile(join(outputs[name], "cloudformation-template-update-stack.json"), "utf8")) as { Resources: Resources };
+      templates[name] = template.Resources;
+    }),
+  );
+  for (const outcome of settled) if (outcome.status === "rejected") throw outcome.reason;
+}, PACKAGE_MS + 10_000);
+
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+function properties(packaging: Packaging, logicalId: string): Record<string, unknown> {
+  const resource = templates[packaging][logicalId];
+  if (resource === undefined) throw new Error(`${logicalId} is not in the ${packaging} template`);
+  return resource.Properties;
+}
+
+function gatewayResponse(type: string): Record<string, unknown> | undefined {
+  return Object.values(templates.jwt).find((r) => r.Type === "AWS::ApiGateway::GatewayResponse" && r.Properties.ResponseType === type)?.Properties;
+}
+
+/** What CloudFormation makes of an Fn::Sub string, for an API `abc123` in us-east-1; throws on any other reference. */
+function substitute(value: unknown): string {
+  const text = (value as { "Fn::Sub"?: unknown } | undefined)?.["Fn::Sub"];
+  if (typeof text !== "string") throw new Error(`not an Fn::Sub string: ${JSON.stringify(value)}`);
+  const known: Record<string, string> = { ApiGatewayRestApi: "abc123", "AWS::Region": "us-east-1", "AWS::URLSuffix": "amazonaws.com" };
+  return text.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
+    const replacement = known[name];
+    if (replacement === undefined) throw new Error(`unexpected reference \${${name}} in ${text}`);
+    return replacement;
+  });
+}
+
+const API_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/dev";
+const METADATA_URL = `${API_URL}/.well-known/oauth-protected-resource`;
+
+describe("serverless package: the authorizer cache", () => {
+  it("AUTH_MODE=jwt caches for 300 s on the Authorization header, and tells the authorizer so", () => {
+    expect(properties("jwt", "AuthorizerApiGatewayAuthorizer")).toMatchObject({
+      Type: "REQUEST",
+      IdentitySource: "method.request.header.Authorization",
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    expect(properties("jwt", "TokenAuthorizerApiGatewayAuthorizer")).toMatchObject({
+      Type: "TOKEN",
+      IdentitySource: "method.request.header.Authorization",
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    expect(properties("jwt", "HttpApiAuthorizerAuthgearHttpApi")).toMatchObject({
+      AuthorizerType: "REQUEST",
+      AuthorizerPayloadFormatVersion: "2.0",
+      IdentitySource: ["$request.header.Authorization"],
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    for (const fn of ["AuthorizerLambdaFunction", "TokenAuthorizerLambdaFunction"]) {
+      expect(properties("jwt", fn), fn).toMatchObject({ Environment: { Variables: { AUTH_MODE: "jwt", AUTHORIZER_CACHE_SECONDS: "300" } } });
+    }
+  });
+
+  it.each(["resolver", "jwtCookie", "cacheOff"] as const)("%s: caching off, and no identity source, so every request reaches the authorizer", (packaging) => {
+    const rest = properties(packaging, "AuthorizerApiGatewayAuthorizer");
+    expect(rest).toMatchObject({ Type: "REQUEST", AuthorizerResultTtlInSeconds: 0 });
+    // Left out of the template: API Gateway then sends every request, whatever it carries.
+    expect(rest).not.toHaveProperty("IdentitySource");
+    // Serverless 3 always writes the HTTP API authorizer's IdentitySource; empty is none.
+    expect(properties(packaging, "HttpApiAuthorizerAuthgearHttpApi")).toMatchObject({ AuthorizerResultTtlInSeconds: 0, IdentitySource: [] });
+    // A TOKEN authorizer cannot do without its header; it is just not cached.
+    expect(properties(packaging, "TokenAuthorizerApiGatewayAuthorizer")).toMatchObject({
+      IdentitySource: "method.request.header.Authorization",
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    expect(properties(packaging, "AuthorizerLambdaFunction")).toMatchObject({ Environment: { Variables: { AUTHORIZER_CACHE_SECONDS: "0" } } });
+  });
+
+  it("enableSimpleResponses follows HTTP_API_RESPONSE (default iam)", () => {
+    expect(properties("jwt", "AuthorizerLambdaFunction")).toMatchObject({ Environment: { Variables: { HTTP_API_RESPONSE: "iam" } } });
+    expect(properties("jwt", "HttpApiAuthorizerAuthgearHttpApi")).toMatchObject({ EnableSimpleResponses: false });
+    expect(properties("resolver", "AuthorizerLambdaFunction")).toMatchObject({ Environment: { Variables: { HTTP_API_RESPONSE: "simple" } } });
+    expect(properties("resolver", "HttpApiAuthorizerAuthgearHttpApi")).toMatchObject({ EnableSimpleResponses: true });
+  });
+});
+
+describe("serverless package: gateway responses", () => {
+  it("maps authorizer failures to 503 with Retry-After", () => {
+    for (const type of ["AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"]) {
+      expect(gatewayResponse(type), type).toMatchObject({ StatusCode: "503", ResponseParameters: { "gatewayresponse.header.Retry-After": "'5'" } });
+    }
+  });
+
+  it("answers 401 and 403 with Bearer challenges that point to the protected-resource metadata", () => {
+    const challenge = (type: string): string => {
+      const response = gatewayResponse(type);
+      const parameters = response?.ResponseParameters as Record<string, unknown> | undefined;
+      return substitute(parameters?.["gatewayresponse.header.WWW-Authenticate"]);
+    };
+    expect(gatewayResponse("UNAUTHORIZED")).toMatchObject({ StatusCode: "401" });
+    expect(challenge("UNAUTHORIZED")).toBe(`'Bearer realm="${ENDPOINT}", resource_metadata="${METADATA_URL}"'`);
+    expect(gatewayResponse("ACCESS_DENIED")).toMatchObject({ StatusCode: "403" });
+    expect(challenge("ACCESS_DENIED")).toBe(`'Bearer realm="${ENDPOINT}", error="insufficient_scope", resource_metadata="${METADATA_URL}"'`);
+  });
+});
+
+describe("serverless package: RFC 9728 protected-resource metadata", () => {
+  it("serves GET /.well-known/oauth-protected-resource without authentication from a MOCK integration", () => {
+    const resources = templates.jwt;
+    const byRef = (value: unknown): [string, Resource] => {
+      const id = (value as { Ref?: unknown }).Ref;
+      const resource = typeof id === "string" ? resources[id] : undefined;
+      if (resource === undefined) throw new Error(`no resource for ${JSON.stringify(value)}`);
+      return [id as string, resource];
+    };
+    const methods = Object.values(resources).filter(
+      (r) => r.Type === "AWS::ApiGateway::Method" && (r.Properties.Integration as { Type?: string } | undefined)?.Type === "MOCK",
+    );
+    expect(methods).toHaveLength(1);
+    const method = methods[0]!.Properties;
+    expect(method).toMatchObject({ HttpMethod: "GET", AuthorizationType: "NONE", RestApiId: { Ref: "ApiGatewayRestApi" } });
+    expect(method).not.toHaveProperty("AuthorizerId");
+
+    // /.well-known/oauth-protected-resource, right under the API's root.
+    const [, leaf] = byRef(method.ResourceId);
+    expect(leaf).toMatchObject({ Type: "AWS::ApiGateway::Resource", Properties: { PathPart: "oauth-protected-resource" } });
+    const [, parent] = byRef(leaf.Properties.ParentId);
+    expect(parent).toMatchObject({
+      Type: "AWS::ApiGateway::Resource",
+      Properties: { PathPart: ".well-known", ParentId: { "Fn::GetAtt": ["ApiGatewayRestApi", "RootResourceId"] } },
+    });
+
+    // The MOCK answers 200 (its request template names the status) with the JSON document.
+    const integration = method.Integration as {
+      RequestTemplates: Record<string, string>;
+      IntegrationResponses: Array<{ StatusCode: string; ResponseParameters: Record<string, string>; ResponseTemplates: Record<string, unknown> }>;
+    };
+    expect(JSON.parse(integration.RequestTemplates["application/json"]!)).toEqual({ statusCode: 200 });
+    expect(integration.IntegrationResponses).toHaveLength(1);
+    const [response] = integration.IntegrationResponses;
+    expect(response).toMatchObject({
+      StatusCode: "200",
+      ResponseParameters: { "method.response.header.Content-Type": "'application/json; charset=utf-8'" },
+    });
+    expect(JSON.parse(substitute(response!.ResponseTemplates["application/json"]))).toEqual({
+      resource: API_URL,
+      authorization_servers: [ENDPOINT],
+      bearer_methods_supported: ["header"],
+    });
+    expect(method.MethodResponses).toEqual([
+      { StatusCode: "200", ResponseParameters: { "method.response.header.Content-Type": true, "method.response.header.Cache-Control": true } },
+    ]);
+  });
+});
+
+describe("serverless package: the functions", () => {
+  it("deploys the bundle on nodejs22.x with the configuration", () => {
+    expect(properties("jwt", "AuthorizerLambdaFunction")).toMatchObject({
+      Handler: "dist/lambda/authorizer.handler",
+      Runtime: "nodejs22.x",
+      Environment: { Variables: { AUTHGEAR_ENDPOINT: ENDPOINT } },
+    });
+  });
+
+  it("packages only the bundle for the authorizer", async () => {
+    // The entry names, from the zip's end-of-central-directory record and central directory.
+    const zip = await readFile(join(outputs.jwt, "authorizer.zip"));
+    const end = zip.lastIndexOf("PK\x05\x06");
+    const names: string[] = [];
+    for (let entry = 0, at = zip.readUInt32LE(end + 16); entry < zip.readUInt16LE(end + 10); entry++) {
+      const [nameLength, extraLength, commentLength] = [zip.readUInt16LE(at + 28), zip.readUInt16LE(at + 30), zip.readUInt16LE(at + 32)];
+      names.push(zip.subarray(at + 46, at + 46 + nameLength).toString("utf8"));
+      at += 46 + nameLength + extraLength + commentLength;
+    }
+    expect(names).toEqual(["dist/lambda/authorizer.mjs"]);
+  });
+});
