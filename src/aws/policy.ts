@@ -43,15 +43,27 @@ export function parseMethodArn(arn: string): MethodArn | undefined {
 export function ruleResources(stage: string, rule: RouteRule): string[] {
   const { path } = rule;
   const paths = path === "/*" ? ["*"] : path.endsWith("/*") ? [path.slice(1, -2), path.slice(1)] : [path.slice(1)];
-  return methodsCovered(rule.methods).flatMap((method) => paths.map((suffix) => `${stage}/${method}/${suffix}`));
+  const resources: string[] = [];
+  for (const method of methodsCovered(rule.methods)) {
+    for (const suffix of paths) resources.push(`${stage}/${method}/${suffix}`);
+  }
+  return resources;
 }
 
 /**
  * The policy of an authenticated caller for every route of `stage`: Allow on the stage, Deny on
  * every route of the rules it fails (`Decider.failedRules`, which already looks ahead over the TTL).
+ * Rules on the same path and methods (one per requirement, say) are denied once.
  */
 export function stagePolicy(stage: string, principalId: string, failedRules: readonly RouteRule[], context: APIGatewayAuthorizerResultContext): APIGatewayAuthorizerResult {
-  const deny = [...new Set(failedRules.flatMap((rule) => ruleResources(stage, rule)))];
+  const seen = new Set<string>();
+  const deny: string[] = [];
+  for (const rule of failedRules) {
+    const key = `${rule.path} ${rule.methods?.join(",") ?? ""}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    deny.push(...ruleResources(stage, rule));
+  }
   return buildPolicy({ principalId, allow: [`${stage}/*`], deny, context });
 }
 

@@ -14,7 +14,7 @@ import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import { ambiguousPathError, createPublicPathMatcher, isAmbiguousPath } from "./paths.ts";
 import { systemClock, type Clock } from "./ports.ts";
-import { compileRoutes, routeRefusal, ruleRefusal, type RouteRule } from "./routes.ts";
+import { compileRoutes, meetsRule, routeRefusal, type RouteRule } from "./routes.ts";
 
 export interface DecisionRequest {
   readonly method: string;
@@ -98,7 +98,7 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
       return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
     },
     failedRules(identity, at) {
-      return config.routes.filter((rule) => ruleRefusal(rule, identity, at, validForSeconds) !== undefined);
+      return config.routes.filter((rule) => !meetsRule(rule, identity, at, validForSeconds));
     },
   };
 }

@@ -9,7 +9,7 @@ export { jsonLogger, silentLogger, type Clock, type Defer, type Fetcher, type Lo
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 export { assertUnambiguousPath, createPublicPathMatcher, isAmbiguousPath, patternsOverlap } from "./paths.ts";
 export {
-  assertAllowed, assertAllowedOn, compileRoutes, methodsCovered, routeRefusal, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
+  assertAllowed, assertAllowedOn, compileRoutes, meetsRule, methodsCovered, routeRefusal, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
   type Method, type RouteRequirement, type RouteRule,
 } from "./routes.ts";
 export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";

@@ -80,43 +80,62 @@ export function routeRefusal(
 ): AuthError | undefined {
   for (const route of routes) {
     if (!route.matches(method, path)) continue;
-    const refusal = ruleRefusal(route.rule, identity, nowMs, validForSeconds);
-    if (refusal !== undefined) return refusal;
+    const unmet = unmetRequirement(route.rule, identity, nowMs, validForSeconds);
+    if (unmet !== undefined) return refusalFor(unmet, route.rule);
   }
   return undefined;
 }
 
+/** What a rule can find missing; the refusal (an `AuthError`, with its stack) is built only for a request that gets it. */
+type Unmet = "role" | "scope" | "client" | "verified" | "anonymous" | "authAge";
+
+const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge">, string>> = {
+  role: "A role this route requires is missing.",
+  scope: "A scope this route requires is missing.",
+  client: "This route is not open to this client.",
+  verified: "This route requires a verified user.",
+  anonymous: "This route is not open to anonymous users.",
+};
+
+function refusalFor(unmet: Unmet, rule: RouteRule): AuthError {
+  return unmet === "authAge"
+    ? new AuthError("ERR_AUTHENTICATION_TOO_OLD", "This route requires a more recent login.", { maxAge: rule.maxAuthAge ?? 0 })
+    : new AuthError("ERR_INSUFFICIENT_SCOPE", REFUSALS[unmet]);
+}
+
 /**
- * Why `identity` does not meet `rule` at some moment of [now, now + validForSeconds], or
- * `undefined` when it meets it throughout: `ERR_INSUFFICIENT_SCOPE` (403) for roles, scopes,
- * clients, verification and anonymity, which do not change with time; `ERR_AUTHENTICATION_TOO_OLD`
- * (401, RFC 9470 `max_age`) when the login is, or will become, older than `maxAuthAge`.
+ * The first requirement of `rule` that `identity` does not meet at some moment of
+ * [now, now + validForSeconds]: roles, scopes, clients, verification and anonymity do not change
+ * with time; a login is, or will become, older than `maxAuthAge`.
  */
-export function ruleRefusal(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds = 0): AuthError | undefined {
-  if (rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role))) {
-    return new AuthError("ERR_INSUFFICIENT_SCOPE", "A role this route requires is missing.");
-  }
-  if (rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope))) {
-    return new AuthError("ERR_INSUFFICIENT_SCOPE", "A scope this route requires is missing.");
-  }
-  if (rule.clientIds !== undefined && (identity.clientId === undefined || !rule.clientIds.includes(identity.clientId))) {
-    return new AuthError("ERR_INSUFFICIENT_SCOPE", "This route is not open to this client.");
-  }
-  if (rule.verified === true && !identity.isVerified) {
-    return new AuthError("ERR_INSUFFICIENT_SCOPE", "This route requires a verified user.");
-  }
-  if (rule.anonymous === false && identity.isAnonymous) {
-    return new AuthError("ERR_INSUFFICIENT_SCOPE", "This route is not open to anonymous users.");
-  }
+function unmetRequirement(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds: number): Unmet | undefined {
+  if (rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role))) return "role";
+  if (rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope))) return "scope";
+  if (rule.clientIds !== undefined && (identity.clientId === undefined || !rule.clientIds.includes(identity.clientId))) return "client";
+  if (rule.verified === true && !identity.isVerified) return "verified";
+  if (rule.anonymous === false && identity.isAnonymous) return "anonymous";
   if (rule.maxAuthAge !== undefined) {
     const ageAtEnd = identity.authenticatedAt === undefined
       ? Number.POSITIVE_INFINITY
       : Math.floor(nowMs / 1000) + validForSeconds - identity.authenticatedAt;
-    if (ageAtEnd > rule.maxAuthAge) {
-      return new AuthError("ERR_AUTHENTICATION_TOO_OLD", "This route requires a more recent login.", { maxAge: rule.maxAuthAge });
-    }
+    if (ageAtEnd > rule.maxAuthAge) return "authAge";
   }
   return undefined;
+}
+
+/** Whether `identity` meets `rule` throughout [now, now + validForSeconds]. */
+export function meetsRule(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds = 0): boolean {
+  return unmetRequirement(rule, identity, nowMs, validForSeconds) === undefined;
+}
+
+/**
+ * Why `identity` does not meet `rule` at some moment of [now, now + validForSeconds], or
+ * `undefined`: `ERR_INSUFFICIENT_SCOPE` (403), or `ERR_AUTHENTICATION_TOO_OLD` (401, RFC 9470
+ * `max_age`) when the login is, or will become, older than `maxAuthAge`.
+ */
+export function ruleRefusal(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds = 0): AuthError | undefined {
+  const unmet = unmetRequirement(rule, identity, nowMs, validForSeconds);
+  return unmet === undefined ? undefined : refusalFor(unmet, rule);
 }
 
 /** Checks an identity against a rule at `nowMs`; throws what `ruleRefusal` returns. */
