@@ -41,29 +41,30 @@ export function parseMethodArn(arn: string): MethodArn | undefined {
  * never `/ab`); `/*` is `{M}/*`.
  */
 export function ruleResources(stage: string, rule: RouteRule): string[] {
+  return routesOf(rule).map((route) => `${stage}/${route}`);
+}
+
+/** `{METHOD}/{path}` for each route a rule covers: the ARN's part after the stage. */
+function routesOf(rule: RouteRule): string[] {
   const { path } = rule;
   const paths = path === "/*" ? ["*"] : path.endsWith("/*") ? [path.slice(1, -2), path.slice(1)] : [path.slice(1)];
-  const resources: string[] = [];
+  const routes: string[] = [];
   for (const method of methodsCovered(rule.methods)) {
-    for (const suffix of paths) resources.push(`${stage}/${method}/${suffix}`);
+    for (const suffix of paths) routes.push(`${method}/${suffix}`);
   }
-  return resources;
+  return routes;
 }
 
 /**
  * The policy of an authenticated caller for every route of `stage`: Allow on the stage, Deny on
  * every route of the rules it fails (`Decider.failedRules`, which already looks ahead over the TTL).
- * Rules on the same path and methods (one per requirement, say) are denied once.
+ * A route several failed rules cover is denied once.
  */
 export function stagePolicy(stage: string, principalId: string, failedRules: readonly RouteRule[], context: APIGatewayAuthorizerResultContext): APIGatewayAuthorizerResult {
-  const seen = new Set<string>();
+  const routes = new Set<string>();
+  for (const rule of failedRules) for (const route of routesOf(rule)) routes.add(route);
   const deny: string[] = [];
-  for (const rule of failedRules) {
-    const key = `${rule.path} ${rule.methods?.join(",") ?? ""}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    deny.push(...ruleResources(stage, rule));
-  }
+  for (const route of routes) deny.push(`${stage}/${route}`);
   return buildPolicy({ principalId, allow: [`${stage}/*`], deny, context });
 }
 
