@@ -95,5 +95,7 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
     // Not reused (or an ARN of another shape, with no stage to widen to): this request alone.
     return buildPolicy({ principalId: identity.userId, allow: decision.allowed ? [view.arn] : [], deny: decision.allowed ? [] : [view.arn], context });
   }
-  return stagePolicy(arn.stage, identity.userId, decider.failedRules(identity, decision.at), context);
+  // A request a rule refused is denied by its own ARN too: it may be a spelling of the ruled path
+  // (another case mix, an escape) that no resource of the rule names.
+  return stagePolicy(arn.stage, identity.userId, decider.failedRules(identity, decision.at), context, decision.allowed ? [] : [view.arn]);
 }

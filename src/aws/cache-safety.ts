@@ -4,7 +4,7 @@
  * source, on every route, for `resultTtlInSeconds` (`AUTHORIZER_CACHE_SECONDS`); with caching off
  * (0) every request is decided on its own and none of this applies.
  */
-import { patternsOverlap, type Config } from "../core/index.ts";
+import { ruleOverlapsPublicPath, type Config } from "../core/index.ts";
 
 /**
  * Seconds between the decision and the moment API Gateway starts counting the TTL (the Lambda's
@@ -36,7 +36,7 @@ export function cacheSafetyProblems(config: Config): ReadonlyMap<string, string>
     );
   }
   const overlaps = config.publicPaths.flatMap((pattern) =>
-    config.routes.flatMap((rule, index) => (patternsOverlap(pattern, rule.path) ? [`${pattern} overlaps rule ${index} (${rule.path})`] : [])),
+    config.routes.flatMap((rule, index) => (ruleOverlapsPublicPath(rule.path, pattern) ? [`${pattern} overlaps rule ${index} (${rule.path})`] : [])),
   );
   if (overlaps.length > 0) {
     problems.set(

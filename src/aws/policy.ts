@@ -13,8 +13,8 @@
  * Whether a `*` that is not the last character may run across a `/` is not something a policy
  * should depend on: `{stage}/*\/admin` would also deny `GET/users/admin` where `*` spans segments.
  * So methods are always spelled out, and the only `*` in a resource is the last character, where
- * every reading agrees: `{stage}/*` and a rule subtree's `{stage}/{METHOD}/{base}/*`. A rule path
- * never holds `*` or `?` of its own (`isPathPattern`).
+ * every reading agrees: `{stage}/*`, a rule subtree's `{stage}/{METHOD}/{base}/*` and a suffix
+ * twin's `{stage}/{METHOD}/{base}.*`. A rule path never holds `*` or `?` of its own (`isPathPattern`).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext, Statement } from "aws-lambda";
 import { methodsCovered, type RouteRule } from "../core/index.ts";
@@ -36,35 +36,54 @@ export function parseMethodArn(arn: string): MethodArn | undefined {
 }
 
 /**
- * The ARNs a rule governs within a stage, exactly: each method it covers (all of them when it names
- * none) on its path — `/a` is `{M}/a`; the subtree `/a/*` is `{M}/a` and `{M}/a/*` (`/a/`, `/a/b`,
- * never `/ab`); `/*` is `{M}/*`.
+ * The ARNs a rule denies within a stage: each method it covers (all of them when it names none),
+ * on the spellings of its path IAM can name — as written and in lower case, each with its trailing
+ * slash and its `.suffix` twin, as the rule matches them: `/a` is `{M}/a`, `{M}/a/`, `{M}/a.*`;
+ * the subtree `/a/*` is `{M}/a`, `{M}/a/*`, `{M}/a.*`; `/*` is `{M}/*`. Other spellings the rule
+ * matches (other case mixes, percent-encodings) cannot be listed; the authorizer denies such a
+ * request's own ARN when it is the one decided.
  */
 export function ruleResources(stage: string, rule: RouteRule): string[] {
   return routesOf(rule).map((route) => `${stage}/${route}`);
 }
 
-/** `{METHOD}/{path}` for each route a rule covers: the ARN's part after the stage. */
+/** `{METHOD}/{path}` for each spelling a rule covers: the ARN's part after the stage. */
 function routesOf(rule: RouteRule): string[] {
   const { path } = rule;
-  const paths = path === "/*" ? ["*"] : path.endsWith("/*") ? [path.slice(1, -2), path.slice(1)] : [path.slice(1)];
+  const spellings = path === "/*" ? ["*"] : [...new Set([path, path.toLowerCase()])].flatMap(forms);
   const routes: string[] = [];
   for (const method of methodsCovered(rule.methods)) {
-    for (const suffix of paths) routes.push(`${method}/${suffix}`);
+    for (const spelling of spellings) routes.push(`${method}/${spelling}`);
   }
   return routes;
 }
 
+/** The IAM resource paths (no leading `/`) of one spelling of a rule path. */
+function forms(path: string): string[] {
+  if (path === "/") return [""];
+  const subtree = path.endsWith("/*");
+  const base = (subtree ? path.slice(1, -2) : path.slice(1)).replace(/\/$/, "");
+  return [base, subtree ? `${base}/*` : `${base}/`, `${base}.*`];
+}
+
 /**
  * The policy of an authenticated caller for every route of `stage`: Allow on the stage, Deny on
- * every route of the rules it fails (`Decider.failedRules`, which already looks ahead over the TTL).
+ * every route of the rules it fails (`Decider.failedRules`, which already looks ahead over the TTL),
+ * plus `alsoDeny` (the request's own ARN, when a rule refused it under a spelling IAM cannot name).
  * A route several failed rules cover is denied once.
  */
-export function stagePolicy(stage: string, principalId: string, failedRules: readonly RouteRule[], context: APIGatewayAuthorizerResultContext): APIGatewayAuthorizerResult {
+export function stagePolicy(
+  stage: string,
+  principalId: string,
+  failedRules: readonly RouteRule[],
+  context: APIGatewayAuthorizerResultContext,
+  alsoDeny: readonly string[] = [],
+): APIGatewayAuthorizerResult {
   const routes = new Set<string>();
   for (const rule of failedRules) for (const route of routesOf(rule)) routes.add(route);
   const deny: string[] = [];
   for (const route of routes) deny.push(`${stage}/${route}`);
+  for (const arn of alsoDeny) if (!deny.includes(arn)) deny.push(arn);
   return buildPolicy({ principalId, allow: [`${stage}/*`], deny, context });
 }
 

@@ -12,7 +12,7 @@ import type { Config } from "./config.ts";
 import type { HeaderReader } from "./credentials.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
-import { ambiguousPathError, createPublicPathMatcher, isAmbiguousPath } from "./paths.ts";
+import { ambiguousPathError, canonicalPath, createPublicPathMatcher } from "./paths.ts";
 import { systemClock, type Clock } from "./ports.ts";
 import { compileRoutes, meetsRule, routeRefusal, type RouteRule } from "./routes.ts";
 
@@ -82,9 +82,12 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     async decide(request, callOptions) {
       const at = clock();
       const { path } = request;
-      const ambiguous = path !== undefined && isAmbiguousPath(path);
-      if (ambiguous && options.ambiguousPaths === "refuse") return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
-      const isPublic = (path !== undefined && !ambiguous && isPublicPath(path)) || isPreflight(request);
+      const canonical = path === undefined ? undefined : canonicalPath(path);
+      if (path !== undefined && canonical === undefined && options.ambiguousPaths === "refuse") {
+        return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
+      }
+      // Public paths match narrowly: the exact canonical path, case-sensitively.
+      const isPublic = (canonical !== undefined && isPublicPath(canonical)) || isPreflight(request);
       const result = await authenticator.authenticate(request.headers, callOptions);
       if (!result.ok) {
         return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };

@@ -7,9 +7,9 @@ export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identit
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { jsonLogger, silentLogger, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
-export { assertUnambiguousPath, createPublicPathMatcher, isAmbiguousPath, patternsOverlap } from "./paths.ts";
+export { assertUnambiguousPath, canonicalPath, createPublicPathMatcher, isAmbiguousPath, patternsOverlap, ruleReadings } from "./paths.ts";
 export {
-  assertAllowed, assertAllowedOn, compileRoutes, meetsRule, methodsCovered, routeRefusal, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
+  assertAllowed, assertAllowedOn, compileRoutes, meetsRule, methodsCovered, routeRefusal, ruleOverlapsPublicPath, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
   type Method, type RouteRequirement, type RouteRule,
 } from "./routes.ts";
 export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";

@@ -4,12 +4,13 @@
  * `ROUTES` is a JSON array of rules; the README's "Route rules" table is the one description of
  * the syntax. Every rule whose `path` and `methods` match a request applies, and all of them must
  * be met, so the order of rules does not matter and each rule maps onto IAM Deny statements in the
- * Lambda authorizer (src/aws/policy.ts).
+ * Lambda authorizer (src/aws/policy.ts). Paths match broadly: every spelling a plausible origin
+ * would route to the ruled handler (paths.ts).
  */
 import * as v from "valibot";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
-import { createPublicPathMatcher, PATH_PATTERN_MESSAGE, isPathPattern } from "./paths.ts";
+import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, ruleReadings } from "./paths.ts";
 
 /** Every method API Gateway routes (its `ANY` is a routing shorthand, never a request's method). */
 export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -47,16 +48,42 @@ export type Method = (typeof METHODS)[number];
 
 export interface RouteRequirement {
   readonly rule: RouteRule;
-  /** Whether the rule applies to this method and path. */
-  readonly matches: (method: string, path: string) => boolean;
+  /**
+   * Whether the rule applies to this method and path, given the path's `ruleReadings`: broadly,
+   * whenever one reading is the rule's path in any case, with a trailing slash, or with a
+   * `.suffix` on its last segment (`/a/b.json` for `/a/b`).
+   */
+  readonly matches: (method: string, readings: readonly string[]) => boolean;
 }
 
 export function compileRoutes(rules: readonly RouteRule[]): readonly RouteRequirement[] {
   return rules.map((rule) => {
-    const matchesPath = createPublicPathMatcher([rule.path]);
+    const matchesPath = broadMatcher(rule.path);
     const methods = rule.methods === undefined ? undefined : new Set<string>(methodsCovered(rule.methods));
-    return { rule, matches: (method, path) => (methods === undefined || methods.has(method)) && matchesPath(path) };
+    return { rule, matches: (method, readings) => (methods === undefined || methods.has(method)) && readings.some(matchesPath) };
   });
+}
+
+/** A rule path's broad match on a folded reading (lower case, no trailing slash). */
+function broadMatcher(pattern: string): (reading: string) => boolean {
+  if (pattern === "/*") return () => true;
+  if (pattern === "/") return (reading) => reading === "/";
+  const subtree = pattern.endsWith("/*");
+  const base = foldPattern(subtree ? pattern.slice(0, -2) : pattern);
+  return subtree
+    ? (reading) => reading === base || reading.startsWith(`${base}/`) || reading.startsWith(`${base}.`)
+    : (reading) => reading === base || reading.startsWith(`${base}.`);
+}
+
+/**
+ * Whether a rule could apply on a public path: the rule's broad match reaches a path the public
+ * pattern matches, in any case. (The Lambda authorizer's cache cannot carry such an overlap.)
+ */
+export function ruleOverlapsPublicPath(rulePath: string, publicPattern: string): boolean {
+  const lower = publicPattern.toLowerCase();
+  const publicRoot = lower.endsWith("/*") ? lower.slice(0, -2) || "/" : lower;
+  const ruleRoot = rulePath.endsWith("/*") ? rulePath.slice(0, -2) || "/" : rulePath;
+  return broadMatcher(rulePath)(foldPattern(publicRoot)) || createPublicPathMatcher([lower])(ruleRoot.toLowerCase());
 }
 
 /** The methods a rule governs: a rule on `GET` also governs `HEAD`, which answers with the same headers; no `methods` = all. */
@@ -78,8 +105,10 @@ export function routeRefusal(
   nowMs: number,
   validForSeconds = 0,
 ): AuthError | undefined {
+  if (routes.length === 0) return undefined;
+  const readings = ruleReadings(path);
   for (const route of routes) {
-    if (!route.matches(method, path)) continue;
+    if (!route.matches(method, readings)) continue;
     const unmet = unmetRequirement(route.rule, identity, nowMs, validForSeconds);
     if (unmet !== undefined) return refusalFor(unmet, route.rule);
   }

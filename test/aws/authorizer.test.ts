@@ -178,12 +178,12 @@ describe("route rules (ROUTES)", () => {
             Action: "execute-api:Invoke",
             Effect: "Deny",
             Resource: [
-              ...every("admin").flatMap((arn) => [arn, `${arn}/*`]),
-              `${STAGE}/GET/reports`,
-              `${STAGE}/HEAD/reports`,
-              ...every("account/delete"),
+              ...every("admin").flatMap((arn) => [arn, `${arn}/*`, `${arn}.*`]),
+              ...["GET", "HEAD"].flatMap((method) => [`${STAGE}/${method}/reports`, `${STAGE}/${method}/reports/`, `${STAGE}/${method}/reports.*`]),
+              ...every("account/delete").flatMap((arn) => [arn, `${arn}/`, `${arn}.*`]),
               `${STAGE}/POST/partners`,
               `${STAGE}/POST/partners/*`,
+              `${STAGE}/POST/partners.*`,
             ],
           },
         ],
@@ -195,7 +195,16 @@ describe("route rules (ROUTES)", () => {
     const result = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${fresh}` } }))) as Policy;
     expect(result.policyDocument.Statement).toEqual([
       { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${STAGE}/*`] },
-      { Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${STAGE}/GET/reports`, `${STAGE}/HEAD/reports`, `${STAGE}/POST/partners`, `${STAGE}/POST/partners/*`] },
+      {
+        Action: "execute-api:Invoke",
+        Effect: "Deny",
+        Resource: [
+          ...["GET", "HEAD"].flatMap((method) => [`${STAGE}/${method}/reports`, `${STAGE}/${method}/reports/`, `${STAGE}/${method}/reports.*`]),
+          `${STAGE}/POST/partners`,
+          `${STAGE}/POST/partners/*`,
+          `${STAGE}/POST/partners.*`,
+        ],
+      },
     ]);
   });
 
