@@ -164,7 +164,7 @@ function distinctResources(rules: readonly RouteRule[]): number {
 
 const matchingRules = (rules: readonly RouteRule[]): number => rules.filter((_, i) => i % 5 === 0).length;
 
-const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, validForSeconds: 0 };
+const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 };
 
 function workerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): Config {
   return parseConfig({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: JSON.stringify(rules) });
@@ -184,7 +184,7 @@ function authorizerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): Confi
 }
 
 function authorizerOptions(config: Config): DeciderOptions {
-  return { ambiguousPaths: "protect", preflightsArePublic: false, validForSeconds: answerLifetime(config) };
+  return { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: answerLifetime(config) };
 }
 
 /**

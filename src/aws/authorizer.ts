@@ -37,7 +37,7 @@ const lifetime = built.ok ? answerLifetime(built.config) : 0;
 // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
 // authenticated caller must not be turned away for it.
 const decider = built.ok
-  ? createDecider(built.config, built.authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, validForSeconds: lifetime })
+  ? createDecider(built.config, built.authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: lifetime })
   : undefined;
 
 /** `x-authgear-user-can-reauthenticate` -> `userCanReauthenticate`. */
@@ -71,7 +71,7 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
   // Decided on the method and path of the ARN, which is what API Gateway matches the policy
   // against (a REST API's path there has no stage and no custom-domain base path).
   const arn = parseMethodArn(view.arn);
-  const decision = await decider.decide({ method: arn?.method ?? view.method ?? "", path: arn?.path ?? view.path, headers: view.headers });
+  const decision = await decider.decide({ method: arn?.method ?? view.method ?? "", path: arn?.path ?? view.path, query: view.query, headers: view.headers });
   if (!decision.allowed) {
     const { code } = decision.error;
     // 5xx outcomes (key set or resolver unavailable) are authorizer failures, which the gateway

@@ -11,7 +11,7 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   APIGatewayTokenAuthorizerEvent,
 } from "aws-lambda";
-import type { HeaderReader } from "../core/index.ts";
+import type { HeaderList } from "../core/index.ts";
 
 export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
 
@@ -19,18 +19,20 @@ export interface RequestView {
   readonly kind: "token" | "request" | "http-v2";
   /** The ARN the policy is about: `methodArn` or, for payload 2.0, `routeArn`. */
   readonly arn: string;
-  readonly headers: HeaderReader;
+  readonly headers: HeaderList;
   /** The request path without the stage, for PUBLIC_PATHS; `undefined` for TOKEN events, which carry none. */
   readonly path: string | undefined;
   /** The request method; `undefined` for TOKEN events (their `methodArn` still names it). */
   readonly method: string | undefined;
+  /** The query string (`a=1&b=2`), as far as the event tells; `undefined` for TOKEN events. */
+  readonly query: string | undefined;
 }
 
 /**
  * Headers by lower-cased name, repeated values joined by ", " as `Headers` would. A plain map, not
  * `Headers`: on Node the first `Headers` loads undici, about 30 ms of every cold start.
  */
-class EventHeaders implements HeaderReader {
+class EventHeaders implements HeaderList {
   private readonly values = new Map<string, string>();
 
   append(name: string, value: string): void {
@@ -46,6 +48,10 @@ class EventHeaders implements HeaderReader {
   get(name: string): string | null {
     return this.values.get(name.toLowerCase()) ?? null;
   }
+
+  forEach(callback: (value: string, name: string) => void): void {
+    for (const [name, value] of this.values) callback(value, name);
+  }
 }
 
 export class UnsupportedEvent extends Error {
@@ -58,7 +64,7 @@ export function readEvent(event: unknown): RequestView {
   if (candidate.type === "TOKEN" && typeof candidate.authorizationToken === "string" && typeof candidate.methodArn === "string") {
     const headers = new EventHeaders();
     headers.append("authorization", candidate.authorizationToken);
-    return { kind: "token", arn: candidate.methodArn, headers, path: undefined, method: undefined };
+    return { kind: "token", arn: candidate.methodArn, headers, path: undefined, method: undefined, query: undefined };
   }
   if (candidate.type === "REQUEST" && candidate.version === "2.0" && typeof candidate.routeArn === "string") {
     return fromV2(event as APIGatewayRequestAuthorizerEventV2);
@@ -84,6 +90,7 @@ function fromV1(event: APIGatewayRequestAuthorizerEvent): RequestView {
     headers,
     path: typeof event.path === "string" ? event.path : undefined,
     method: typeof event.httpMethod === "string" ? event.httpMethod : undefined,
+    query: queryOf(event.multiValueQueryStringParameters ?? event.queryStringParameters),
   };
 }
 
@@ -101,5 +108,18 @@ function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
   const prefix = `/${stage}`;
   const raw = event.rawPath;
   const path = stage !== "$default" && (raw === prefix || raw.startsWith(`${prefix}/`)) ? raw.slice(prefix.length) || "/" : raw;
-  return { kind: "http-v2", arn: event.routeArn, headers, path, method: event.requestContext.http.method };
+  const query = typeof event.rawQueryString === "string" ? event.rawQueryString : undefined;
+  return { kind: "http-v2", arn: event.routeArn, headers, path, method: event.requestContext.http.method, query };
+}
+
+/** A REST event's decoded query parameters, spelled again as a query string. */
+function queryOf(parameters: Readonly<Record<string, unknown>> | null | undefined): string | undefined {
+  if (parameters === null || parameters === undefined) return undefined;
+  const pairs: string[] = [];
+  for (const [name, values] of Object.entries(parameters)) {
+    for (const value of Array.isArray(values) ? values : [values]) {
+      if (typeof value === "string") pairs.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+    }
+  }
+  return pairs.join("&");
 }

@@ -1,38 +1,37 @@
 /** What the origin receives: the client's request, minus everything that could speak for the gate. */
 import type { Identity } from "../core/index.ts";
-import { identityHeaders, isIdentityHeaderName } from "../core/index.ts";
+import { canonicalHeaderName, identityHeaders, isIdentityHeaderName, isOverrideHeader } from "../core/index.ts";
 
 /**
- * Headers removed from every request before anything else happens:
+ * Headers removed from every request before anything else happens, in any spelling (`-`, `_`,
+ * `.`, any case: several servers map all three to one variable):
  * - hop-by-hop headers: a `Connection` header naming `x-authgear-*` or `Authorization` would ask
  *   a proxy downstream to drop what the gate adds or decided on;
  * - headers some frameworks and proxies use to override the method or the path (IIS/Symfony's
- *   `X-Original-URL`, `X-Rewrite-URL`, `X-HTTP-Method-Override`, ...): the gate decided on the
- *   method and path it forwards, and an origin must not serve something else.
+ *   `X-Original-URL`, `X-Rewrite-URL`, `X-HTTP-Method-Override`, ...; core/overrides.ts): the
+ *   gate decided on the method and path it forwards, and an origin must not serve something else.
  */
-const REMOVED = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "te",
-  "x-http-method-override",
-  "x-http-method",
-  "x-method-override",
-  "x-original-url",
-  "x-original-uri",
-  "x-rewrite-url",
-  "x-forwarded-uri",
-  "x-forwarded-prefix",
-  "x-forwarded-path",
-]);
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"]);
 
 /** A copy of the incoming headers without spoofable identity, hop-by-hop and override headers. */
 export function sanitizeHeaders(incoming: Headers): Headers {
   const headers = new Headers();
   for (const [name, value] of incoming) {
-    if (!isIdentityHeaderName(name) && !REMOVED.has(name)) headers.append(name, value);
+    if (!isIdentityHeaderName(name) && !isOverrideHeader(name) && !HOP_BY_HOP.has(canonicalHeaderName(name))) headers.append(name, value);
   }
   return headers;
+}
+
+/**
+ * Removes one cookie (every occurrence) from the `Cookie` header, leaving the others as they
+ * were; the header goes when nothing is left. Cookie names are case-sensitive (RFC 6265).
+ */
+export function removeCookie(headers: Headers, name: string): void {
+  const cookie = headers.get("cookie");
+  if (cookie === null) return;
+  const kept = cookie.split(";").filter((pair) => pair.split("=", 1)[0]?.trim() !== name);
+  if (kept.length === 0 || kept.every((pair) => pair.trim() === "")) headers.delete("cookie");
+  else headers.set("cookie", kept.map((pair) => pair.trim()).join("; "));
 }
 
 export function addIdentity(headers: Headers, identity: Identity): void {

@@ -16,7 +16,7 @@ import {
   type Logger,
 } from "../core/index.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
-import { addIdentity, originUrl, sanitizeHeaders } from "./forwarding.ts";
+import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forwarding.ts";
 
 /** Worker `[vars]` and secrets: the names of the README's configuration table. */
 export type Env = Readonly<Record<string, unknown>>;
@@ -40,7 +40,7 @@ function gateFor(env: Env): Gate {
             ok: true,
             config: built.config,
             // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
-            decider: createDecider(built.config, built.authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, validForSeconds: 0 }),
+            decider: createDecider(built.config, built.authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 }),
           }
         : built,
     };
@@ -93,8 +93,13 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   if (!gate.ok) return refuse(gate.error, "authgear-edge", request, url, started);
   const { config, decider } = gate;
   if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return metadataResponse(config, request, url);
+  const hasBody = request.body !== null;
+  // fetch() cannot send a GET or HEAD with a body: a clear 400 rather than a 502.
+  if (hasBody && (request.method === "GET" || request.method === "HEAD")) {
+    return refuse(new AuthError("ERR_REQUEST_MALFORMED", "A GET or HEAD request cannot carry a body."), config.realm, request, url, started);
+  }
   const decision = await decider.decide(
-    { method: request.method, path: url.pathname, headers: request.headers },
+    { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody },
     { defer: (promise) => { ctx.waitUntil(promise); } },
   );
   if (!decision.allowed) {
@@ -102,14 +107,22 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     return (decision.identity === undefined ? loginRedirect(error, config, request, url, started) : undefined) ?? refuse(error, config.realm, request, url, started);
   }
   if (decision.identity !== undefined) addIdentity(headers, decision.identity);
-  if (!config.forwardAuthorization) headers.delete("authorization");
+  // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
+  if (decision.isPreflight === true) headers.delete("cookie");
+  if (!config.forwardAuthorization) {
+    headers.delete("authorization");
+    // The JWT cookie is the token itself; Authgear's session cookies are left for the origin.
+    if (config.jwtCookieName !== undefined) removeCookie(headers, config.jwtCookieName);
+  }
   let response: Response;
   try {
     response = await fetch(originUrl(url, config.originUrl), {
       method: request.method,
       headers,
-      body: request.body,
+      body: decision.isPreflight === true ? null : request.body,
       redirect: "manual",
+      // An answer for one user must never be served to another from Cloudflare's cache.
+      ...(decision.identity !== undefined && { cache: "no-store" as const }),
     });
   } catch {
     logger.log("origin_unreachable", { method: request.method, path: url.pathname });

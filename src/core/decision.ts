@@ -3,16 +3,18 @@
  * identity. The Worker and the authorizer translate their request into a `DecisionRequest` and the
  * `Decision` into their answer; neither sequences a check of its own.
  *
- * In order: an ambiguous path (refused, or never public), public paths (credentials optional),
- * authentication, then the route rules, checked at the clock's `now` and — when the answer is
- * reused, as API Gateway caches it — for every moment until it expires.
+ * In order: a CORS preflight (let through, unauthenticated), an ambiguous path (refused, or never
+ * public), public paths (credentials optional), authentication, then the route rules — for the
+ * request's method and path and every other one an override channel could make the origin serve
+ * (overrides.ts) — checked at the clock's `now` and, when the answer is reused, as API Gateway
+ * caches it, for every moment until it expires.
  */
 import type { Authenticator, CallOptions } from "./authenticator.ts";
 import type { Config } from "./config.ts";
-import type { HeaderReader } from "./credentials.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import { ambiguousPathError, canonicalPath, createPublicPathMatcher } from "./paths.ts";
+import { hasPathOverride, requestOverrides, type HeaderList } from "./overrides.ts";
 import { systemClock, type Clock } from "./ports.ts";
 import { compileRoutes, meetsRule, routeRefusal, type RouteRule } from "./routes.ts";
 
@@ -20,7 +22,12 @@ export interface DecisionRequest {
   readonly method: string;
   /** The path the answer is about; `undefined` when the platform names none. */
   readonly path: string | undefined;
-  readonly headers: HeaderReader;
+  /** The raw query string (with or without its `?`): `_method` there can change the method served. */
+  readonly query?: string | undefined;
+  /** Every header, by name: the override channels come in several spellings. */
+  readonly headers: HeaderList;
+  /** Whether the request carries a body (a preflight never does). */
+  readonly hasBody?: boolean;
 }
 
 export type Decision =
@@ -29,6 +36,8 @@ export type Decision =
       /** `undefined`: a public path without valid credentials. */
       readonly identity: Identity | undefined;
       readonly isPublic: boolean;
+      /** A CORS preflight, let through unauthenticated: forward it without body, cookies or identity. */
+      readonly isPreflight?: boolean;
       /** The moment of the decision, milliseconds since the epoch. */
       readonly at: number;
     }
@@ -49,6 +58,12 @@ export interface DeciderOptions {
   readonly ambiguousPaths: "refuse" | "protect";
   /** Whether a CORS preflight (which browsers send without credentials) passes like a public path. */
   readonly preflightsArePublic: boolean;
+  /**
+   * `stripped`: method and path override headers never reach the origin (the Worker removes them),
+   * so they change nothing. `reach-origin`: they do (API Gateway passes every header on), so a
+   * request is also decided as each method and path they name, and is never public with a path one.
+   */
+  readonly overrideHeaders: "stripped" | "reach-origin";
   /** How long, in seconds, the answer will be reused; 0 = this request only. */
   readonly validForSeconds: number;
   /** Default: `Date.now`. */
@@ -62,32 +77,54 @@ export interface Decider {
   failedRules(identity: Identity, at: number): RouteRule[];
 }
 
+/** An RFC 9110 token: what a method name is made of. */
+const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 export function createDecider(config: Config, authenticator: Authenticator, options: DeciderOptions): Decider {
   const clock = options.clock ?? systemClock;
   const isPublicPath = createPublicPathMatcher(config.publicPaths);
   const routes = compileRoutes(config.routes);
   const { validForSeconds } = options;
 
+  /**
+   * A CORS preflight, which browsers send without credentials: `OPTIONS` with `Origin`, a
+   * non-empty `Access-Control-Request-Method` that is a method name, no `Authorization` and no
+   * body. Anything else sent with `OPTIONS` is an ordinary request.
+   */
   function isPreflight(request: DecisionRequest): boolean {
     return (
       options.preflightsArePublic &&
       request.method === "OPTIONS" &&
+      request.hasBody !== true &&
       request.headers.get("origin") !== null &&
-      request.headers.get("access-control-request-method") !== null &&
+      METHOD_TOKEN.test(request.headers.get("access-control-request-method") ?? "") &&
       request.headers.get("authorization") === null
     );
+  }
+
+  function ruleRefusal(request: DecisionRequest, path: string, identity: Identity, at: number): AuthError | undefined {
+    const overrides = requestOverrides(request.method, request.query, request.headers, options.overrideHeaders === "reach-origin");
+    for (const method of [request.method, ...overrides.methods]) {
+      for (const candidate of [path, ...overrides.paths]) {
+        const refusal = routeRefusal(routes, identity, method, candidate, at, validForSeconds);
+        if (refusal !== undefined) return refusal;
+      }
+    }
+    return undefined;
   }
 
   return {
     async decide(request, callOptions) {
       const at = clock();
+      if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
       const { path } = request;
       const canonical = path === undefined ? undefined : canonicalPath(path);
       if (path !== undefined && canonical === undefined && options.ambiguousPaths === "refuse") {
         return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
       }
-      // Public paths match narrowly: the exact canonical path, case-sensitively.
-      const isPublic = (canonical !== undefined && isPublicPath(canonical)) || isPreflight(request);
+      // Public paths match narrowly: the exact canonical path, case-sensitively, and never for a
+      // request that asks (through an override header) to be served another path.
+      const isPublic = canonical !== undefined && isPublicPath(canonical) && !(options.overrideHeaders === "reach-origin" && hasPathOverride(request.headers));
       const result = await authenticator.authenticate(request.headers, callOptions);
       if (!result.ok) {
         return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };
@@ -97,7 +134,7 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
       const refusal =
         path === undefined
           ? routes.length === 0 ? undefined : new AuthError("ERR_INSUFFICIENT_SCOPE", "The route rules cannot be checked: the request names no path.")
-          : routeRefusal(routes, identity, request.method, path, at, validForSeconds);
+          : routes.length === 0 ? undefined : ruleRefusal(request, path, identity, at);
       return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
     },
     failedRules(identity, at) {

@@ -14,3 +14,4 @@ export {
 } from "./routes.ts";
 export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";
 export { protectedResourceMetadata, RESOURCE_METADATA_PATH, type ProtectedResourceMetadata } from "./resource-metadata.ts";
+export { canonicalHeaderName, isOverrideHeader, requestOverrides, type HeaderList, type Overrides } from "./overrides.ts";

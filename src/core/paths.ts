@@ -28,7 +28,7 @@ const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 const SEPARATORS = /[/\\.;%?#]/g;
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** How a request path reads: its canonical form, or `undefined` when it has no single reading. */
 export function canonicalPath(pathname: string): string | undefined {

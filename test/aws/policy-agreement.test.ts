@@ -48,7 +48,7 @@ function document(policy: APIGatewayAuthorizerResult["policyDocument"]): PolicyD
   };
 }
 
-const NO_HEADERS = { get: () => null };
+const NO_HEADERS = new Headers();
 
 interface Deciders {
   /** The authorizer's decision at NOW, looking ahead over the cached answer's lifetime. */
@@ -62,10 +62,10 @@ function decidersFor(config: Config, identity: Identity | undefined, ttl: number
   const authenticator = authenticatorFor(identity);
   let moment = NOW;
   const clock = () => moment;
-  const authorizer = createDecider(config, authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, validForSeconds: ttl === 0 ? 0 : ttl + 1, clock: () => NOW });
+  const authorizer = createDecider(config, authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: ttl === 0 ? 0 : ttl + 1, clock: () => NOW });
   const alone = {
-    authorizer: createDecider(config, authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, validForSeconds: 0, clock }),
-    worker: createDecider(config, authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, validForSeconds: 0, clock }),
+    authorizer: createDecider(config, authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: 0, clock }),
+    worker: createDecider(config, authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0, clock }),
   };
   return {
     authorizer: (method, path) => authorizer.decide({ method, path, headers: NO_HEADERS }),

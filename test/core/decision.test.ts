@@ -12,17 +12,16 @@ beforeAll(async () => {
 });
 afterAll(() => issuer.close());
 
-const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, validForSeconds: 0 };
-const AUTHORIZER: DeciderOptions = { ambiguousPaths: "protect", preflightsArePublic: false, validForSeconds: 301 };
+const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 };
+const AUTHORIZER: DeciderOptions = { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: 301 };
 
 function deciderWith(env: Record<string, string>, options: DeciderOptions, clock = () => Date.now()) {
   const config = parseConfig({ AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS: "/public/*", ...env });
   return createDecider(config, createAuthenticator(config, { logger: silentLogger, clock }), { ...options, clock });
 }
 
-function headers(values: Record<string, string>) {
-  const map = new Map(Object.entries(values).map(([name, value]) => [name.toLowerCase(), value]));
-  return { get: (name: string) => map.get(name.toLowerCase()) ?? null };
+function headers(values: Record<string, string>): Headers {
+  return new Headers(values);
 }
 
 function summary(decision: Decision): string {
