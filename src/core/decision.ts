@@ -13,7 +13,7 @@ import type { Authenticator, CallOptions } from "./authenticator.ts";
 import type { Config } from "./config.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
-import { ambiguousPathError, canonicalPath, createPublicPathMatcher } from "./paths.ts";
+import { ambiguousPathError, canonicalPath, createPublicPathMatcher, isMalformedPath } from "./paths.ts";
 import { hasPathOverride, requestOverrides, type HeaderList } from "./overrides.ts";
 import { systemClock, type Clock } from "./ports.ts";
 import { compileRoutes, meetsRule, routeRefusal, type RouteRule } from "./routes.ts";
@@ -119,12 +119,13 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
       if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
       const { path } = request;
       const canonical = path === undefined ? undefined : canonicalPath(path);
-      if (path !== undefined && canonical === undefined && options.ambiguousPaths === "refuse") {
+      if (path !== undefined && canonical === undefined && (options.ambiguousPaths === "refuse" || isMalformedPath(path))) {
         return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
       }
-      // Public paths match narrowly: the exact canonical path, case-sensitively, and never for a
-      // request that asks (through an override header) to be served another path.
-      const isPublic = canonical !== undefined && isPublicPath(canonical) && !(options.overrideHeaders === "reach-origin" && hasPathOverride(request.headers));
+      // Public paths match narrowly: exactly, case-sensitively, a path already canonical, and never
+      // for a request that asks (through an override header) to be served another path.
+      const isPublic =
+        canonical === path && canonical !== undefined && isPublicPath(canonical) && !(options.overrideHeaders === "reach-origin" && hasPathOverride(request.headers));
       const result = await authenticator.authenticate(request.headers, callOptions);
       if (!result.ok) {
         return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };

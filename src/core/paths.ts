@@ -10,14 +10,16 @@
  *   NUL, a double encoding (`%25` followed by two hex digits), dot segments (also `%2e%2e`), `;`
  *   path parameters, `\`, empty segments (`//`), raw characters outside printable ASCII, and
  *   non-ASCII characters whose compatibility form (NFKC) holds a separator (`／`, `．`).
- * - Public paths match narrowly: the exact canonical path, case-sensitively, so a variant is never
- *   public. Route rules match broadly (routes.ts): case-insensitively (Unicode letters that fold to
+ * - Public paths match narrowly: exactly, case-sensitively, and only a path already in canonical
+ *   form (`/publ%69c/x` is not public: an origin that routes on the raw path would not read it as
+ *   `/public/x`), so a variant is never public. Route rules match broadly (routes.ts): case-insensitively (Unicode letters that fold to
  *   ASCII included), with escapes decoded, a trailing slash folded and a `.suffix` twin
  *   (`/a/b.json` for `/a/b`), since ordinary origins (Express, ASP.NET Core, IIS, Spring) route
  *   those spellings to the ruled handler.
- * The Worker refuses an ambiguous path; the authorizer, which must not turn away a path API
- * Gateway hands over decoded (`/my file`), never treats it as public and applies the rules to every
- * plausible reading of it (escapes decoded, `\` as `/`, parameters dropped, dot segments resolved).
+ * The Worker refuses an ambiguous path; the authorizer refuses a malformed one (`isMalformedPath`)
+ * but, since it must not turn away a path API Gateway hands over decoded (`/my file`), never treats
+ * any other ambiguous path as public and applies the rules to every plausible reading of it
+ * (escapes decoded, `\` as `/`, parameters dropped, dot segments resolved).
  */
 import { AuthError } from "./errors.ts";
 
@@ -30,12 +32,22 @@ const SEPARATORS = /[/\\.;%?#]/g;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/**
+ * Whether the path's escapes have no reading at all: `%` not followed by two hex digits, bytes
+ * that are not UTF-8 (overlong forms included), or non-ASCII characters a compatibility mapping
+ * turns into separators. Refused by both packagings, whatever else.
+ */
+export function isMalformedPath(pathname: string): boolean {
+  if (BAD_ESCAPE.test(pathname)) return true;
+  if (!pathname.includes("%")) return false;
+  const decoded = decodeEscapes(pathname);
+  return decoded === undefined || introducesSeparators(decoded);
+}
+
 /** How a request path reads: its canonical form, or `undefined` when it has no single reading. */
 export function canonicalPath(pathname: string): string | undefined {
-  if (!pathname.startsWith("/") || BAD_ESCAPE.test(pathname)) return undefined;
+  if (!pathname.startsWith("/") || isMalformedPath(pathname)) return undefined;
   if (!pathname.includes("%")) return AMBIGUOUS.test(pathname) ? undefined : pathname;
-  const decoded = decodeEscapes(pathname);
-  if (decoded === undefined || introducesSeparators(decoded)) return undefined;
   const canonical = pathname.replace(ESCAPE, (_, hex: string) => {
     const char = String.fromCharCode(Number.parseInt(hex, 16));
     return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
@@ -95,7 +107,7 @@ export function assertUnambiguousPath(pathname: string): void {
  */
 export function ruleReadings(pathname: string): string[] {
   const canonical = canonicalPath(pathname);
-  const readings = canonical === undefined ? [lenientDecode(pathname), aggressiveReading(pathname)] : [lenientDecode(canonical)];
+  const readings = canonical === undefined ? ambiguousReadings(pathname) : [lenientDecode(canonical)];
   const folded = new Set<string>();
   for (const reading of readings) {
     folded.add(foldSlash(reading.toLowerCase()));
@@ -106,6 +118,25 @@ export function ruleReadings(pathname: string): string[] {
     }
   }
   return [...folded];
+}
+
+/** As received, as a URL parser resolves it, each decoded, with dot segments resolved, and the most aggressive reading. */
+function ambiguousReadings(pathname: string): string[] {
+  const parsed = URL.canParse(`http://gate.invalid${pathname}`) ? new URL(`http://gate.invalid${pathname}`).pathname : pathname;
+  return [pathname, parsed].flatMap((path) => {
+    const decoded = lenientDecode(path);
+    return [path, decoded, resolveDotSegments(decoded), aggressiveReading(path)];
+  });
+}
+
+/** RFC 3986 §5.2.4, empty segments kept. */
+function resolveDotSegments(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split("/").slice(1)) {
+    if (segment === "..") segments.pop();
+    else if (segment !== ".") segments.push(segment);
+  }
+  return `/${segments.join("/")}`;
 }
 
 /** A pattern's spelling for `ruleReadings`: lower case, trailing slash folded. */

@@ -1,0 +1,168 @@
+/**
+ * Differential, property-based: for generated paths (each character literal, percent-encoded in
+ * either hex case or case-flipped; valid and invalid escapes, UTF-8 overlongs, dot segments,
+ * slashes, suffixes), the gate either refuses the request or decides at least as strictly as it
+ * would on every plausible origin reading of that path: the path as the Worker forwards it (WHATWG
+ * URL parsing), decoded (`decodeURIComponent`), dot segments resolved after decoding, case-folded
+ * (lower case, and upper case as .NET's OrdinalIgnoreCase compares), a trailing slash dropped
+ * (Express's non-strict routing), a `.suffix` dropped (Spring's suffix patterns), and the NFKC
+ * form. Once as the Worker decides (on the WHATWG pathname), once as the authorizer does (on the
+ * path as API Gateway may hand it over, unnormalised).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Authenticator } from "../../src/core/authenticator.ts";
+import { parseConfig } from "../../src/core/config.ts";
+import { createDecider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
+import { AuthError } from "../../src/core/errors.ts";
+import type { Identity } from "../../src/core/identity.ts";
+
+const RULES = [
+  { path: "/admin/*", roles: ["admin"] },
+  { path: "/account/delete", roles: ["admin"] },
+  { path: "/orders/*", methods: ["DELETE"], roles: ["admin"] },
+  { path: "/Settings", roles: ["admin"] },
+  { path: "/key/*", roles: ["admin"] },
+] as const;
+const PUBLIC = "/public";
+const WORDS = ["admin", "account", "delete", "public", "orders", "settings", "key", "x", "Admin"] as const;
+const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 };
+const AUTHORIZER: DeciderOptions = { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: 0 };
+
+const bob: Identity = { userId: "bob", isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [], authenticatedAt: undefined, clientId: undefined, scopes: [] };
+const config = parseConfig({ AUTHGEAR_ENDPOINT: "https://auth.example.com", ROUTES: JSON.stringify(RULES), PUBLIC_PATHS: `${PUBLIC}/*` });
+
+function authenticatorFor(identity: Identity | undefined): Authenticator {
+  return {
+    authenticate: () => Promise.resolve(identity === undefined ? { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "none") } : { ok: true, identity, source: "header" }),
+    verifyToken: () => Promise.reject(new Error("not used")),
+  };
+}
+
+const deciders = {
+  worker: { bob: createDecider(config, authenticatorFor(bob), WORKER), anonymous: createDecider(config, authenticatorFor(undefined), WORKER) },
+  authorizer: { bob: createDecider(config, authenticatorFor(bob), AUTHORIZER), anonymous: createDecider(config, authenticatorFor(undefined), AUTHORIZER) },
+};
+
+function decodeOrKeep(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+function resolveDots(path: string): string {
+  const out: string[] = [];
+  for (const segment of path.split("/").slice(1)) {
+    if (segment === "..") out.pop();
+    else if (segment !== ".") out.push(segment);
+  }
+  return `/${out.join("/")}`;
+}
+
+/** What ordinary origins could route `path` to (each a path their router compares with its routes). */
+function originReadings(path: string): { caseSensitive: string[]; caseInsensitive: string[] } {
+  const whatwg = new URL(`https://origin.example.com${path.startsWith("/") ? path : `/${path}`}`).pathname;
+  const decoded = [path, whatwg].flatMap((p) => [decodeOrKeep(p), resolveDots(decodeOrKeep(p))]);
+  const exact = [path, whatwg, ...decoded];
+  const folded = decoded.flatMap((p) => [p.toLowerCase(), p.toUpperCase().toLowerCase(), p.normalize("NFKC").toLowerCase()]);
+  const variants = folded.flatMap((p) => {
+    const noSlash = p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+    const lastDot = noSlash.lastIndexOf(".");
+    const noSuffix = lastDot > noSlash.lastIndexOf("/") + 1 ? noSlash.slice(0, lastDot) : noSlash;
+    return [p, noSlash, noSuffix];
+  });
+  return { caseSensitive: exact, caseInsensitive: variants };
+}
+
+/** Whether an origin router with this reading would reach the handler of a rule bob fails, for `method`. */
+function reachesRuledHandler(path: string, method: string): string | undefined {
+  const { caseSensitive, caseInsensitive } = originReadings(path);
+  for (const rule of RULES) {
+    if ("methods" in rule && !(rule.methods as readonly string[]).includes(method)) continue;
+    const subtree = rule.path.endsWith("/*");
+    const base = subtree ? rule.path.slice(0, -2) : rule.path;
+    const hits = (reading: string, target: string) => reading === target || (subtree && reading.startsWith(`${target}/`));
+    if (caseSensitive.some((reading) => hits(reading, base)) || caseInsensitive.some((reading) => hits(reading, base.toLowerCase()))) return `${rule.path} via ${path}`;
+  }
+  return undefined;
+}
+
+function outsidePublic(path: string): boolean {
+  const { caseSensitive, caseInsensitive } = originReadings(path);
+  return [...caseSensitive, ...caseInsensitive].some((reading) => {
+    const lower = reading.toLowerCase();
+    return lower !== PUBLIC && !lower.startsWith(`${PUBLIC}/`);
+  });
+}
+
+const char = (c: string) =>
+  /[A-Za-z]/.test(c)
+    ? fc.constantFrom(c, c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase(), pct(c), pct(c).toLowerCase())
+    : fc.constantFrom(c, pct(c), pct(c).toLowerCase());
+function pct(c: string): string {
+  return `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
+}
+const word = fc.constantFrom(...WORDS).chain((w) => fc.tuple(...Array.from(w, char)).map((chars) => chars.join("")));
+const oddity = fc.constantFrom("", ".", "..", "%2e%2e", "%2E.", "%u002e", "%c0%ae", "%C0%AE%C0%AE", "%2F", "%2f", "%5C", "%00", ";x", "%3B", "%252e", "%2561", "%EF%BC%8F", "%C5%BF", "%E2%84%AA", "%", "%zz", "%e2%80", "\\", "x.json", "%2e");
+const segment = fc.oneof({ weight: 5, arbitrary: word }, { weight: 2, arbitrary: oddity });
+const paths = fc
+  .tuple(fc.array(segment, { minLength: 1, maxLength: 4 }), fc.constantFrom("", "/", ".json", "%2F", "."))
+  .map(([segments, tail]) => `/${segments.join("/")}${tail}`);
+const methods = fc.constantFrom("GET", "POST", "DELETE");
+
+async function decide(kind: "worker" | "authorizer", who: "bob" | "anonymous", method: string, path: string): Promise<Decision> {
+  return deciders[kind][who].decide({ method, path, headers: new Headers() });
+}
+
+/** The path each packaging decides on: the Worker its WHATWG-parsed URL's pathname; the authorizer what API Gateway hands over. */
+function seenBy(kind: "worker" | "authorizer", raw: string): string {
+  return kind === "worker" ? new URL(`https://gate.example.com${raw}`).pathname : raw;
+}
+
+async function check(method: string, raw: string): Promise<void> {
+  for (const kind of ["worker", "authorizer"] as const) {
+    const path = seenBy(kind, raw);
+    const asBob = await decide(kind, "bob", method, path);
+    const reached = reachesRuledHandler(path, method);
+    if (asBob.allowed) expect(reached, `${kind} let bob ${method} ${raw} (seen as ${path}) through`).toBeUndefined();
+    const asAnonymous = await decide(kind, "anonymous", method, path);
+    if (asAnonymous.allowed) expect(outsidePublic(path), `${kind} let ${method} ${raw} (seen as ${path}) through as public`).toBe(false);
+  }
+}
+
+describe("the gate reads a path at least as strictly as every plausible origin", () => {
+  it("on generated paths, as the Worker and as the authorizer", async () => {
+    await fc.assert(fc.asyncProperty(methods, paths, async (method, raw) => { await check(method, raw); }), { numRuns: 5000 });
+  }, 60_000);
+
+  it.each([
+    // The attacks the hardening issue reproduced, and the counterexamples this property found.
+    ["GET", "/%61dmin/x"],
+    ["GET", "/account/delet%65"],
+    ["GET", "/ADMIN/x"],
+    ["GET", "/account/delete/"],
+    ["GET", "/account/delete.json"],
+    ["GET", "/public/%c0%ae%c0%ae/admin"],
+    ["GET", "/public/%u002e%u002e/admin"],
+    ["DELETE", "/ORDERS/1"],
+    ["GET", "/%C5%BFettings"],
+    ["GET", "/%E2%84%AAey/x"],
+    ["GET", "/public/%2e%2e/admin"],
+    ["GET", "/public/%252e%252e/admin"],
+    ["GET", "/settings//.."],
+    ["GET", "/../admin/%2e%2e%2F"],
+  ])("%s %s", async (method, raw) => {
+    await check(method, raw);
+    expect((await decide("worker", "bob", method, seenBy("worker", raw))).allowed).toBe(false);
+    expect((await decide("authorizer", "bob", method, raw)).allowed).toBe(false);
+    expect((await decide("worker", "anonymous", method, seenBy("worker", raw))).allowed).toBe(false);
+  });
+
+  it("does not count an encoded spelling of a public path as public (an origin routing on the raw path reads another path)", async () => {
+    await check("GET", "/publ%69c/admin");
+    expect((await decide("worker", "anonymous", "GET", "/publ%69c/admin")).allowed).toBe(false);
+    expect((await decide("worker", "anonymous", "GET", "/public/admin")).allowed).toBe(true);
+  });
+});
