@@ -88,3 +88,49 @@ describe("decide", () => {
     expect(decider.failedRules(identity, (loginAt + 700) * 1000).map((rule) => rule.path)).toEqual(["/a/*", "/b"]);
   });
 });
+
+describe("decide: hardening", () => {
+  const rules = JSON.stringify([{ path: "/admin/*", roles: ["admin"] }, { path: "/orders/*", methods: ["DELETE"], roles: ["admin"] }]);
+
+  it.each(["/ADMIN/x", "/%61dmin/x", "/admin.json", "/Admin/", "/%C3%A0dmin"])("applies /admin/* broadly, or refuses: %s", async (path) => {
+    const bob = await issuer.mintAccessToken({ sub: "bob" });
+    const decision = await deciderWith({ ROUTES: rules }, WORKER).decide({ method: "GET", path, headers: headers({ authorization: `Bearer ${bob}` }) });
+    if (path === "/%C3%A0dmin") expect(summary(decision)).toBe("allowed bob");
+    else expect(summary(decision)).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+  });
+
+  it("decides a POST as each method _method or a form body could make it", async () => {
+    const bob = await issuer.mintAccessToken({ sub: "bob" });
+    const decider = deciderWith({ ROUTES: rules }, WORKER);
+    const post = (query: string | undefined, type: string) =>
+      decider.decide({ method: "POST", path: "/orders/1", query, headers: headers({ authorization: `Bearer ${bob}`, "content-type": type }) });
+    expect(summary(await post(undefined, "application/json"))).toBe("allowed bob");
+    expect(summary(await post("?_method=DELETE", "application/json"))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+    expect(summary(await post(undefined, "application/x-www-form-urlencoded"))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+  });
+
+  it("counts override headers where they reach the origin (the authorizer), not where they are stripped (the Worker)", async () => {
+    const bob = await issuer.mintAccessToken({ sub: "bob" });
+    const request = { method: "POST", path: "/orders/1", headers: headers({ authorization: `Bearer ${bob}`, x_http_method_override: "DELETE" }) };
+    expect(summary(await deciderWith({ ROUTES: rules }, WORKER).decide(request))).toBe("allowed bob");
+    expect(summary(await deciderWith({ ROUTES: rules }, AUTHORIZER).decide(request))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+    const publicWithRewrite = { method: "GET", path: "/public/x", headers: headers({ "x.original.url": "/admin/x" }) };
+    expect(summary(await deciderWith({}, WORKER).decide(publicWithRewrite))).toBe("allowed anonymous public");
+    expect(summary(await deciderWith({}, AUTHORIZER).decide(publicWithRewrite))).toBe("refused ERR_CREDENTIALS_MISSING");
+  });
+
+  it("lets only a real preflight through, without authenticating it", async () => {
+    const decider = deciderWith({}, WORKER);
+    const base = { origin: "https://app.example.com" };
+    const preflight = (extra: Record<string, string>, hasBody = false) =>
+      decider.decide({ method: "OPTIONS", path: "/api/secret", headers: headers({ ...base, ...extra }), hasBody });
+    const real = await preflight({ "access-control-request-method": "PUT" });
+    expect(real).toMatchObject({ allowed: true, identity: undefined, isPreflight: true });
+    const token = await issuer.mintAccessToken({ sub: "alice" });
+    expect(await preflight({ "access-control-request-method": "PUT", cookie: `session=${token}` })).toMatchObject({ allowed: true, identity: undefined, isPreflight: true });
+    for (const fake of [{ "access-control-request-method": "" }, { "access-control-request-method": "GET POST" }, { "access-control-request-method": "PUT", authorization: `Bearer ${token}` }]) {
+      expect((await preflight(fake)).allowed && (await preflight(fake)).identity === undefined).toBe(false);
+    }
+    expect(summary(await preflight({ "access-control-request-method": "PUT" }, true))).toBe("refused ERR_CREDENTIALS_MISSING");
+  });
+});
