@@ -49,6 +49,12 @@ export function identityContext(identity: Identity): AuthorizerContext {
   return Object.fromEntries(identityHeaders(identity).map(([name, value]) => [contextKey(name), value]));
 }
 
+/** HTTP/1.1 (RFC 9112 §6.3): a request with neither `Content-Length` nor `Transfer-Encoding` has no body. */
+function hasBody(view: RequestView): boolean {
+  const length = view.headers.get("content-length");
+  return view.headers.get("transfer-encoding") !== null || (length !== null && length.trim() !== "0");
+}
+
 function refuse(code: string, view: RequestView | undefined): never {
   logger.log("request_refused", { code, kind: view?.kind, path: view?.path });
   throw new Error("Unauthorized");
@@ -71,7 +77,13 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
   // Decided on the method and path of the ARN, which is what API Gateway matches the policy
   // against (a REST API's path there has no stage and no custom-domain base path).
   const arn = parseMethodArn(view.arn);
-  const decision = await decider.decide({ method: arn?.method ?? view.method ?? "", path: arn?.path ?? view.path, query: view.query, headers: view.headers });
+  const decision = await decider.decide({
+    method: arn?.method ?? view.method ?? "",
+    path: arn?.path ?? view.path,
+    query: view.query,
+    headers: view.headers,
+    hasBody: hasBody(view),
+  });
   if (!decision.allowed) {
     const { code } = decision.error;
     // 5xx outcomes (key set or resolver unavailable) are authorizer failures, which the gateway

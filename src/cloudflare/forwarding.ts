@@ -1,6 +1,6 @@
 /** What the origin receives: the client's request, minus everything that could speak for the gate. */
 import type { Identity } from "../core/index.ts";
-import { canonicalHeaderName, identityHeaders, isIdentityHeaderName, isOverrideHeader } from "../core/index.ts";
+import { canonicalHeaderName, COOKIE_SEPARATOR, identityHeaders, isIdentityHeaderName, isOverrideHeader } from "../core/index.ts";
 
 /**
  * Headers removed from every request before anything else happens, in any spelling (`-`, `_`,
@@ -23,13 +23,14 @@ export function sanitizeHeaders(incoming: Headers): Headers {
 }
 
 /**
- * Removes one cookie (every occurrence) from the `Cookie` header, leaving the others as they
- * were; the header goes when nothing is left. Cookie names are case-sensitive (RFC 6265).
+ * Removes one cookie (every occurrence) from the `Cookie` header, leaving the others; the header
+ * goes when nothing is left. Cookie names are case-sensitive (RFC 6265); pairs are split as the
+ * credential reader splits them (two joined `Cookie` lines included).
  */
 export function removeCookie(headers: Headers, name: string): void {
   const cookie = headers.get("cookie");
   if (cookie === null) return;
-  const kept = cookie.split(";").filter((pair) => pair.split("=", 1)[0]?.trim() !== name);
+  const kept = cookie.split(COOKIE_SEPARATOR).filter((pair) => pair.split("=", 1)[0]?.trim() !== name);
   if (kept.length === 0 || kept.every((pair) => pair.trim() === "")) headers.delete("cookie");
   else headers.set("cookie", kept.map((pair) => pair.trim()).join("; "));
 }

@@ -93,7 +93,8 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   if (!gate.ok) return refuse(gate.error, "authgear-edge", request, url, started);
   const { config, decider } = gate;
   if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return metadataResponse(config, request, url);
-  const hasBody = request.body !== null;
+  // workerd gives a request with `Content-Length: 0` a (empty) body stream: that is no body.
+  const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
   // fetch() cannot send a GET or HEAD with a body: a clear 400 rather than a 502.
   if (hasBody && (request.method === "GET" || request.method === "HEAD")) {
     return refuse(new AuthError("ERR_REQUEST_MALFORMED", "A GET or HEAD request cannot carry a body."), config.realm, request, url, started);
@@ -119,7 +120,7 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     response = await fetch(originUrl(url, config.originUrl), {
       method: request.method,
       headers,
-      body: decision.isPreflight === true ? null : request.body,
+      body: decision.isPreflight === true || !hasBody ? null : request.body,
       redirect: "manual",
       // An answer for one user must never be served to another from Cloudflare's cache.
       ...(decision.identity !== undefined && { cache: "no-store" as const }),

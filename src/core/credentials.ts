@@ -78,12 +78,17 @@ function parseAuthorization(value: string): Credentials | undefined {
 
 /**
  * The value of cookie `name` in a `Cookie` header (RFC 6265 §4.2.1 and §5.4: pairs separated by
- * `;`, names compared case-sensitively, a DQUOTE-wrapped value unwrapped). A name that appears
- * twice is refused: which one the application would read is not defined.
+ * `;`, names compared case-sensitively, a DQUOTE-wrapped value unwrapped). A `,` separates pairs
+ * too: no cookie value may hold one, and it is how a runtime joins two `Cookie` header lines
+ * (workerd does). A name that appears twice is refused: which one the application would read is
+ * not defined.
  */
+/** Between two cookie pairs: `;` (RFC 6265), or `,` where two `Cookie` lines were joined. */
+export const COOKIE_SEPARATOR = /[;,]/;
+
 export function findCookie(cookieHeader: string, name: string): string | undefined {
   let found: string | undefined;
-  for (const pair of cookieHeader.split(";")) {
+  for (const pair of cookieHeader.split(COOKIE_SEPARATOR)) {
     const eq = pair.indexOf("=");
     if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
     if (found !== undefined) {

@@ -103,7 +103,7 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
   }
 
   function ruleRefusal(request: DecisionRequest, path: string, identity: Identity, at: number): AuthError | undefined {
-    const overrides = requestOverrides(request.method, request.query, request.headers, options.overrideHeaders === "reach-origin");
+    const overrides = requestOverrides(request.method, request.query, request.headers, options.overrideHeaders === "reach-origin", request.hasBody);
     for (const method of [request.method, ...overrides.methods]) {
       for (const candidate of [path, ...overrides.paths]) {
         const refusal = routeRefusal(routes, identity, method, candidate, at, validForSeconds);

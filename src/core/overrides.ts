@@ -22,9 +22,13 @@ export const PATH_OVERRIDE_HEADERS: ReadonlySet<string> = new Set([
   "x-forwarded-prefix",
   "x-forwarded-path",
 ]);
-/** Methods a form's `_method` can name in the frameworks that read it (only ever from a POST). */
-const FORM_OVERRIDES = ["PUT", "PATCH", "DELETE"];
-const FORM_TYPES = /^\s*(?:application\/x-www-form-urlencoded|multipart\/form-data)\s*(?:;|$)/i;
+/**
+ * Methods a body's `_method` can name in the frameworks that read it, only ever from a POST (Rack's
+ * MethodOverride accepts GET, HEAD, OPTIONS, PUT, PATCH and DELETE among them).
+ */
+const FORM_OVERRIDES = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"];
+/** Bodies those frameworks parse for it: url-encoded and multipart forms, and (Rack) a body with no type. */
+const FORM_TYPES = /^\s*(?:application\/x-www-form-urlencoded|multipart\/[a-z0-9.+-]+)\s*(?:;|$)/i;
 
 /** `X_HTTP_Method_Override`, `x.http.method.override` -> `x-http-method-override`. */
 export function canonicalHeaderName(name: string): string {
@@ -46,7 +50,14 @@ export interface Overrides {
 export const NO_OVERRIDES: Overrides = { methods: [], paths: [] };
 
 /** What `method`, `query`, the form body and (with `readHeaders`) the headers could make an origin serve instead. */
-export function requestOverrides(method: string, query: string | undefined, headers: HeaderList, readHeaders: boolean): Overrides {
+export function requestOverrides(
+  method: string,
+  query: string | undefined,
+  headers: HeaderList,
+  readHeaders: boolean,
+  /** `undefined` when the platform cannot tell (API Gateway): then a body is assumed. */
+  hasBody?: boolean,
+): Overrides {
   const methods: string[] = [];
   const paths: string[] = [];
   if (readHeaders) headers.forEach((value, name) => {
@@ -56,7 +67,9 @@ export function requestOverrides(method: string, query: string | undefined, head
   });
   if (method === "POST") {
     if (query !== undefined && query.length > 1) methods.push(...queryMethods(query));
-    if (FORM_TYPES.test(headers.get("content-type") ?? "")) methods.push(...FORM_OVERRIDES);
+    const type = headers.get("content-type");
+    const untyped = (type === null || type.trim() === "") && hasBody !== false;
+    if (untyped || (type !== null && FORM_TYPES.test(type))) methods.push(...FORM_OVERRIDES);
   }
   return methods.length === 0 && paths.length === 0 ? NO_OVERRIDES : { methods: [...new Set(methods)].filter((m) => m !== "" && m !== method), paths };
 }

@@ -108,6 +108,10 @@ export function assertUnambiguousPath(pathname: string): void {
 export function ruleReadings(pathname: string): string[] {
   const canonical = canonicalPath(pathname);
   const readings = canonical === undefined ? ambiguousReadings(pathname) : [lenientDecode(canonical)];
+  // Origins that trim path tokens (Spring's AntPathMatcher before 4.3) read `/admin%20` as `/admin`.
+  for (const reading of [...readings]) {
+    if (/\s/.test(reading)) readings.push(reading.split("/").map((segment) => segment.trim()).join("/"));
+  }
   const folded = new Set<string>();
   for (const reading of readings) {
     folded.add(foldSlash(reading.toLowerCase()));

@@ -111,7 +111,7 @@ describe("decide: hardening", () => {
 
   it("counts override headers where they reach the origin (the authorizer), not where they are stripped (the Worker)", async () => {
     const bob = await issuer.mintAccessToken({ sub: "bob" });
-    const request = { method: "POST", path: "/orders/1", headers: headers({ authorization: `Bearer ${bob}`, x_http_method_override: "DELETE" }) };
+    const request = { method: "POST", path: "/orders/1", headers: headers({ authorization: `Bearer ${bob}`, x_http_method_override: "DELETE" }), hasBody: false };
     expect(summary(await deciderWith({ ROUTES: rules }, WORKER).decide(request))).toBe("allowed bob");
     expect(summary(await deciderWith({ ROUTES: rules }, AUTHORIZER).decide(request))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
     const publicWithRewrite = { method: "GET", path: "/public/x", headers: headers({ "x.original.url": "/admin/x" }) };

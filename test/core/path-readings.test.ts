@@ -5,8 +5,8 @@
  * would on every plausible origin reading of that path: the path as the Worker forwards it (WHATWG
  * URL parsing), decoded (`decodeURIComponent`), dot segments resolved after decoding, case-folded
  * (lower case, and upper case as .NET's OrdinalIgnoreCase compares), a trailing slash dropped
- * (Express's non-strict routing), a `.suffix` dropped (Spring's suffix patterns), and the NFKC
- * form. Once as the Worker decides (on the WHATWG pathname), once as the authorizer does (on the
+ * (Express's non-strict routing), a `.suffix` dropped (Spring's suffix patterns), segments
+ * trimmed of whitespace (Spring before 4.3), and the NFKC form. Once as the Worker decides (on the WHATWG pathname), once as the authorizer does (on the
  * path as API Gateway may hand it over, unnormalised).
  */
 import fc from "fast-check";
@@ -61,10 +61,15 @@ function resolveDots(path: string): string {
   return `/${out.join("/")}`;
 }
 
+/** Spring's AntPathMatcher before 4.3 trimmed path tokens (CVE-2016-5007). */
+function trimSegments(path: string): string {
+  return path.split("/").map((segment) => segment.trim()).join("/");
+}
+
 /** What ordinary origins could route `path` to (each a path their router compares with its routes). */
 function originReadings(path: string): { caseSensitive: string[]; caseInsensitive: string[] } {
   const whatwg = new URL(`https://origin.example.com${path.startsWith("/") ? path : `/${path}`}`).pathname;
-  const decoded = [path, whatwg].flatMap((p) => [decodeOrKeep(p), resolveDots(decodeOrKeep(p))]);
+  const decoded = [path, whatwg].flatMap((p) => [decodeOrKeep(p), resolveDots(decodeOrKeep(p))]).flatMap((p) => [p, trimSegments(p)]);
   const exact = [path, whatwg, ...decoded];
   const folded = decoded.flatMap((p) => [p.toLowerCase(), p.toUpperCase().toLowerCase(), p.normalize("NFKC").toLowerCase()]);
   const variants = folded.flatMap((p) => {
@@ -105,10 +110,10 @@ function pct(c: string): string {
   return `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
 }
 const word = fc.constantFrom(...WORDS).chain((w) => fc.tuple(...Array.from(w, char)).map((chars) => chars.join("")));
-const oddity = fc.constantFrom("", ".", "..", "%2e%2e", "%2E.", "%u002e", "%c0%ae", "%C0%AE%C0%AE", "%2F", "%2f", "%5C", "%00", ";x", "%3B", "%252e", "%2561", "%EF%BC%8F", "%C5%BF", "%E2%84%AA", "%", "%zz", "%e2%80", "\\", "x.json", "%2e");
+const oddity = fc.constantFrom("", ".", "..", "%2e%2e", "%2E.", "%u002e", "%c0%ae", "%C0%AE%C0%AE", "%2F", "%2f", "%5C", "%00", ";x", "%3B", "%252e", "%2561", "%EF%BC%8F", "%C5%BF", "%E2%84%AA", "%", "%zz", "%e2%80", "\\", "x.json", "%2e", "admin%20", "delete%09");
 const segment = fc.oneof({ weight: 5, arbitrary: word }, { weight: 2, arbitrary: oddity });
 const paths = fc
-  .tuple(fc.array(segment, { minLength: 1, maxLength: 4 }), fc.constantFrom("", "/", ".json", "%2F", "."))
+  .tuple(fc.array(segment, { minLength: 1, maxLength: 4 }), fc.constantFrom("", "/", ".json", "%2F", ".", "%20", "%09"))
   .map(([segments, tail]) => `/${segments.join("/")}${tail}`);
 const methods = fc.constantFrom("GET", "POST", "DELETE");
 
@@ -152,6 +157,9 @@ describe("the gate reads a path at least as strictly as every plausible origin",
     ["GET", "/public/%2e%2e/admin"],
     ["GET", "/public/%252e%252e/admin"],
     ["GET", "/settings//.."],
+    ["GET", "/account/delete%20"],
+    ["GET", "/admin%20/x"],
+    ["GET", "/account/delete%09"],
     ["GET", "/../admin/%2e%2e%2F"],
   ])("%s %s", async (method, raw) => {
     await check(method, raw);
