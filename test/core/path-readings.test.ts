@@ -13,24 +13,41 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Authenticator } from "../../src/core/authenticator.ts";
 import { parseConfig } from "../../src/core/config.ts";
-import { createDecider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
+import { createDecider, type Decider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
 import { AuthError } from "../../src/core/errors.ts";
 import type { Identity } from "../../src/core/identity.ts";
 
-const RULES = [
+interface Rule {
+  readonly path: string;
+  readonly methods?: readonly string[];
+  readonly roles: readonly string[];
+}
+
+/** The rules of the fixed cases; the property draws its rule sets from these and more. */
+const RULES: readonly Rule[] = [
   { path: "/admin/*", roles: ["admin"] },
   { path: "/account/delete", roles: ["admin"] },
   { path: "/orders/*", methods: ["DELETE"], roles: ["admin"] },
   { path: "/Settings", roles: ["admin"] },
   { path: "/key/*", roles: ["admin"] },
-] as const;
+];
+const MORE_RULES: readonly Rule[] = [
+  { path: "/account/*", methods: ["POST", "DELETE"], roles: ["staff"] },
+  { path: "/x/", roles: ["staff"] },
+  { path: "/orders/x", methods: ["GET"], roles: ["staff", "admin"] },
+  { path: "/ADMIN/Key", roles: ["staff"] },
+  { path: "/*", methods: ["DELETE"], roles: ["root"] },
+];
 const PUBLIC = "/public";
 const WORDS = ["admin", "account", "delete", "public", "orders", "settings", "key", "x", "Admin"] as const;
 const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 };
 const AUTHORIZER: DeciderOptions = { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: 0 };
 
-const bob: Identity = { userId: "bob", isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [], authenticatedAt: undefined, clientId: undefined, scopes: [] };
-const config = parseConfig({ AUTHGEAR_ENDPOINT: "https://auth.example.com", ROUTES: JSON.stringify(RULES), PUBLIC_PATHS: `${PUBLIC}/*` });
+const bob = user([]);
+
+function user(roles: readonly string[]): Identity {
+  return { userId: "u", isAnonymous: false, isVerified: true, canReauthenticate: false, roles, amr: [], authenticatedAt: undefined, clientId: undefined, scopes: [] };
+}
 
 function authenticatorFor(identity: Identity | undefined): Authenticator {
   return {
@@ -39,10 +56,23 @@ function authenticatorFor(identity: Identity | undefined): Authenticator {
   };
 }
 
-const deciders = {
-  worker: { bob: createDecider(config, authenticatorFor(bob), WORKER), anonymous: createDecider(config, authenticatorFor(undefined), WORKER) },
-  authorizer: { bob: createDecider(config, authenticatorFor(bob), AUTHORIZER), anonymous: createDecider(config, authenticatorFor(undefined), AUTHORIZER) },
-};
+interface World {
+  readonly rules: readonly Rule[];
+  readonly identity: Identity;
+  readonly worker: { readonly user: Decider; readonly anonymous: Decider };
+  readonly authorizer: { readonly user: Decider; readonly anonymous: Decider };
+}
+
+function world(rules: readonly Rule[], identity: Identity): World {
+  const config = parseConfig({ AUTHGEAR_ENDPOINT: "https://auth.example.com", ROUTES: JSON.stringify(rules), PUBLIC_PATHS: `${PUBLIC}/*` });
+  const make = (options: DeciderOptions) => ({
+    user: createDecider(config, authenticatorFor(identity), options),
+    anonymous: createDecider(config, authenticatorFor(undefined), options),
+  });
+  return { rules, identity, worker: make(WORKER), authorizer: make(AUTHORIZER) };
+}
+
+const fixed = world(RULES, bob);
 
 function decodeOrKeep(path: string): string {
   try {
@@ -81,11 +111,12 @@ function originReadings(path: string): { caseSensitive: string[]; caseInsensitiv
   return { caseSensitive: exact, caseInsensitive: variants };
 }
 
-/** Whether an origin router with this reading would reach the handler of a rule bob fails, for `method`. */
-function reachesRuledHandler(path: string, method: string): string | undefined {
+/** Whether an origin router with some reading would reach the handler of a rule the user fails, for `method`. */
+function reachesRuledHandler(w: World, path: string, method: string): string | undefined {
   const { caseSensitive, caseInsensitive } = originReadings(path);
-  for (const rule of RULES) {
-    if ("methods" in rule && !(rule.methods as readonly string[]).includes(method)) continue;
+  for (const rule of w.rules) {
+    if (rule.roles.some((role) => w.identity.roles.includes(role))) continue;
+    if (rule.methods !== undefined && !rule.methods.includes(method) && !(method === "HEAD" && rule.methods.includes("GET"))) continue;
     const subtree = rule.path.endsWith("/*");
     const base = subtree ? rule.path.slice(0, -2) : rule.path;
     const hits = (reading: string, target: string) => reading === target || (subtree && reading.startsWith(`${target}/`));
@@ -115,10 +146,10 @@ const segment = fc.oneof({ weight: 5, arbitrary: word }, { weight: 2, arbitrary:
 const paths = fc
   .tuple(fc.array(segment, { minLength: 1, maxLength: 4 }), fc.constantFrom("", "/", ".json", "%2F", ".", "%20", "%09"))
   .map(([segments, tail]) => `/${segments.join("/")}${tail}`);
-const methods = fc.constantFrom("GET", "POST", "DELETE");
+const methods = fc.constantFrom("GET", "HEAD", "POST", "DELETE");
 
-async function decide(kind: "worker" | "authorizer", who: "bob" | "anonymous", method: string, path: string): Promise<Decision> {
-  return deciders[kind][who].decide({ method, path, headers: new Headers() });
+async function decide(w: World, kind: "worker" | "authorizer", who: "user" | "anonymous", method: string, path: string): Promise<Decision> {
+  return w[kind][who].decide({ method, path, headers: new Headers(), hasBody: false });
 }
 
 /** The path each packaging decides on: the Worker its WHATWG-parsed URL's pathname; the authorizer what API Gateway hands over. */
@@ -126,20 +157,24 @@ function seenBy(kind: "worker" | "authorizer", raw: string): string {
   return kind === "worker" ? new URL(`https://gate.example.com${raw}`).pathname : raw;
 }
 
-async function check(method: string, raw: string): Promise<void> {
+async function check(w: World, method: string, raw: string): Promise<void> {
   for (const kind of ["worker", "authorizer"] as const) {
     const path = seenBy(kind, raw);
-    const asBob = await decide(kind, "bob", method, path);
-    const reached = reachesRuledHandler(path, method);
-    if (asBob.allowed) expect(reached, `${kind} let bob ${method} ${raw} (seen as ${path}) through`).toBeUndefined();
-    const asAnonymous = await decide(kind, "anonymous", method, path);
+    const asUser = await decide(w, kind, "user", method, path);
+    const reached = reachesRuledHandler(w, path, method);
+    if (asUser.allowed) expect(reached, `${kind} let ${w.identity.roles.join("+") || "a user without roles"} ${method} ${raw} (seen as ${path}) through`).toBeUndefined();
+    const asAnonymous = await decide(w, kind, "anonymous", method, path);
     if (asAnonymous.allowed) expect(outsidePublic(path), `${kind} let ${method} ${raw} (seen as ${path}) through as public`).toBe(false);
   }
 }
 
+const worlds = fc
+  .tuple(fc.subarray([...RULES, ...MORE_RULES], { minLength: 1 }), fc.subarray(["admin", "staff", "root"]))
+  .map(([rules, roles]) => world(rules, user(roles)));
+
 describe("the gate reads a path at least as strictly as every plausible origin", () => {
   it("on generated paths, as the Worker and as the authorizer", async () => {
-    await fc.assert(fc.asyncProperty(methods, paths, async (method, raw) => { await check(method, raw); }), { numRuns: 5000 });
+    await fc.assert(fc.asyncProperty(worlds, methods, paths, async (w, method, raw) => { await check(w, method, raw); }), { numRuns: 5000 });
   }, 60_000);
 
   it.each([
@@ -162,15 +197,15 @@ describe("the gate reads a path at least as strictly as every plausible origin",
     ["GET", "/account/delete%09"],
     ["GET", "/../admin/%2e%2e%2F"],
   ])("%s %s", async (method, raw) => {
-    await check(method, raw);
-    expect((await decide("worker", "bob", method, seenBy("worker", raw))).allowed).toBe(false);
-    expect((await decide("authorizer", "bob", method, raw)).allowed).toBe(false);
-    expect((await decide("worker", "anonymous", method, seenBy("worker", raw))).allowed).toBe(false);
+    await check(fixed, method, raw);
+    expect((await decide(fixed, "worker", "user", method, seenBy("worker", raw))).allowed).toBe(false);
+    expect((await decide(fixed, "authorizer", "user", method, raw)).allowed).toBe(false);
+    expect((await decide(fixed, "worker", "anonymous", method, seenBy("worker", raw))).allowed).toBe(false);
   });
 
   it("does not count an encoded spelling of a public path as public (an origin routing on the raw path reads another path)", async () => {
-    await check("GET", "/publ%69c/admin");
-    expect((await decide("worker", "anonymous", "GET", "/publ%69c/admin")).allowed).toBe(false);
-    expect((await decide("worker", "anonymous", "GET", "/public/admin")).allowed).toBe(true);
+    await check(fixed, "GET", "/publ%69c/admin");
+    expect((await decide(fixed, "worker", "anonymous", "GET", "/publ%69c/admin")).allowed).toBe(false);
+    expect((await decide(fixed, "worker", "anonymous", "GET", "/public/admin")).allowed).toBe(true);
   });
 });
