@@ -48,6 +48,10 @@ function document(policy: APIGatewayAuthorizerResult["policyDocument"]): PolicyD
   };
 }
 
+/**
+ * Requests here carry no body and no override: what a POST's body could make it mean is decided for
+ * the request that reaches the authorizer only, and a cached policy cannot see it (README).
+ */
 const NO_HEADERS = new Headers();
 
 interface Deciders {
@@ -68,10 +72,10 @@ function decidersFor(config: Config, identity: Identity | undefined, ttl: number
     worker: createDecider(config, authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0, clock }),
   };
   return {
-    authorizer: (method, path) => authorizer.decide({ method, path, headers: NO_HEADERS }),
+    authorizer: (method, path) => authorizer.decide({ method, path, headers: NO_HEADERS, hasBody: false }),
     alone: (kind, method, path, at) => {
       moment = at;
-      return alone[kind].decide({ method, path, headers: NO_HEADERS });
+      return alone[kind].decide({ method, path, headers: NO_HEADERS, hasBody: false });
     },
     failedRules: (who, at) => authorizer.failedRules(who, at),
   };
