@@ -3,8 +3,8 @@
  * identity. The Worker and the authorizer translate their request into a `DecisionRequest` and the
  * `Decision` into their answer; neither sequences a check of its own.
  *
- * In order: a CORS preflight (let through, unauthenticated), an ambiguous path (refused, or never
- * public), public paths (credentials optional), authentication, then the route rules — for the
+ * In order: an ambiguous path (refused, or never public), a CORS preflight (let through,
+ * unauthenticated), public paths (credentials optional), authentication, then the route rules — for the
  * request's method and path and every other one an override channel could make the origin serve
  * (overrides.ts) — checked at the clock's `now` and, when the answer is reused, as API Gateway
  * caches it, for every moment until it expires.
@@ -116,12 +116,12 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
   return {
     async decide(request, callOptions) {
       const at = clock();
-      if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
       const { path } = request;
       const canonical = path === undefined ? undefined : canonicalPath(path);
       if (path !== undefined && canonical === undefined && (options.ambiguousPaths === "refuse" || isMalformedPath(path))) {
         return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
       }
+      if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
       // Public paths match narrowly: exactly, case-sensitively, a path already canonical, and never
       // for a request that asks (through an override header) to be served another path.
       const isPublic =

@@ -132,5 +132,7 @@ describe("decide: hardening", () => {
       expect((await preflight(fake)).allowed && (await preflight(fake)).identity === undefined).toBe(false);
     }
     expect(summary(await preflight({ "access-control-request-method": "PUT" }, true))).toBe("refused ERR_CREDENTIALS_MISSING");
+    const ambiguous = await decider.decide({ method: "OPTIONS", path: "/api;x/secret", headers: headers({ ...base, "access-control-request-method": "PUT" }) });
+    expect(summary(ambiguous)).toBe("refused ERR_REQUEST_MALFORMED");
   });
 });
