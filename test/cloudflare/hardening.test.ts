@@ -10,10 +10,10 @@
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import type { Miniflare } from "miniflare";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
-import { startWorker } from "./harness.ts";
+import { startWorker, originRequestsThisTest } from "./harness.ts";
 
 /** The attacker's setting (the issue's): bob is no admin, alice is. */
 const ROUTES = JSON.stringify([
@@ -40,14 +40,8 @@ afterAll(async () => {
   await issuer.close();
 });
 
-let seenBefore = 0;
-beforeEach(() => {
-  seenBefore = origin.requests.length;
-});
 /** What the origin received since the test began. */
-function seen(): ReceivedRequest[] {
-  return origin.requests.slice(seenBefore);
-}
+const seen = originRequestsThisTest(() => origin);
 
 /**
  * One Worker for the enclosing describe, on loopback with the dev issuer and the demo origin. Its

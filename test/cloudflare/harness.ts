@@ -3,6 +3,8 @@ import { request as httpRequest } from "node:http";
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { Miniflare } from "miniflare";
+import { beforeEach } from "vitest";
+import type { DemoOrigin, ReceivedRequest } from "../../dev/origin.ts";
 
 export const WORKER_SCRIPT = resolve(import.meta.dirname, "../../dist/worker.js");
 export const COMPATIBILITY_DATE = "2026-04-26";
@@ -56,4 +58,16 @@ export async function rawRequest(mf: Miniflare, method: string, target: string, 
     req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
     req.end();
   });
+}
+
+/**
+ * What the demo origin received since the current test began: registers a `beforeEach` that marks
+ * the start. `origin` is read lazily, since suites start it in `beforeAll`.
+ */
+export function originRequestsThisTest(origin: () => DemoOrigin): () => ReceivedRequest[] {
+  let before = 0;
+  beforeEach(() => {
+    before = origin().requests.length;
+  });
+  return () => origin().requests.slice(before);
 }

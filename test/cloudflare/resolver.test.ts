@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { listenOnLoopback } from "../../dev/loopback-server.ts";
 import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
-import { startWorker } from "./harness.ts";
+import { startWorker, originRequestsThisTest } from "./harness.ts";
 
 /** Deadline of one resolver call in these Worker instances: short, so `hang` costs little. */
 const TIMEOUT_MS = 300;
@@ -43,15 +43,11 @@ afterAll(async () => {
   await issuer.close();
 });
 
-let seenBefore = 0;
 beforeEach(() => {
   issuer.setResolverFailure("none");
-  seenBefore = origin.requests.length;
 });
 /** What the origin received since the test began. */
-function seen(): ReceivedRequest[] {
-  return origin.requests.slice(seenBefore);
-}
+const seen = originRequestsThisTest(() => origin);
 
 function identityOf(request: ReceivedRequest | undefined): Record<string, string | string[]> {
   return Object.fromEntries(Object.entries(request?.headers ?? {}).filter(([name]) => name.startsWith("x-authgear-")));

@@ -1,10 +1,10 @@
 /** The Worker in real workerd: what clients get, and what the origin sees (or never sees). */
 import { createHash } from "node:crypto";
 import type { Miniflare } from "miniflare";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
-import { rawRequest, startWorker } from "./harness.ts";
+import { rawRequest, startWorker, originRequestsThisTest } from "./harness.ts";
 
 let issuer: DevIssuer;
 let origin: DemoOrigin;
@@ -23,14 +23,8 @@ afterAll(async () => {
   await issuer.close();
 });
 
-let seenBefore = 0;
-beforeEach(() => {
-  seenBefore = origin.requests.length;
-});
 /** What the origin received since the test began. */
-function seen(): ReceivedRequest[] {
-  return origin.requests.slice(seenBefore);
-}
+const seen = originRequestsThisTest(() => origin);
 
 function send(path: string, init: RequestInit = {}): Promise<Response> {
   return mf.dispatchFetch(`https://gate.example.com${path}`, { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
