@@ -45,8 +45,26 @@ function contextKey(header: string): string {
   return header.slice("x-authgear-".length).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
+const contextKeys = new Map<string, string>();
+/** Built once per identity object (a repeated token's identity comes from the verified-token cache). */
+const contexts = new WeakMap<Identity, AuthorizerContext>();
+
 export function identityContext(identity: Identity): AuthorizerContext {
-  return Object.fromEntries(identityHeaders(identity).map(([name, value]) => [contextKey(name), value]));
+  let context = contexts.get(identity);
+  if (context === undefined) {
+    const entries: Array<[string, string]> = [];
+    for (const [name, value] of identityHeaders(identity)) {
+      let key = contextKeys.get(name);
+      if (key === undefined) {
+        key = contextKey(name);
+        contextKeys.set(name, key);
+      }
+      entries.push([key, value]);
+    }
+    context = Object.freeze(Object.fromEntries(entries));
+    contexts.set(identity, context);
+  }
+  return context;
 }
 
 /** HTTP/1.1 (RFC 9112 §6.3): a request with neither `Content-Length` nor `Transfer-Encoding` has no body. */

@@ -13,10 +13,10 @@ import type { Authenticator, CallOptions } from "./authenticator.ts";
 import type { Config } from "./config.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
-import { ambiguousPathError, canonicalPath, createPublicPathMatcher, isMalformedPath } from "./paths.ts";
+import { ambiguousPathError, canonicalPath, createPublicPathMatcher, isMalformedPath, ruleReadings } from "./paths.ts";
 import { hasPathOverride, requestOverrides, type HeaderList } from "./overrides.ts";
 import { systemClock, type Clock } from "./ports.ts";
-import { compileRoutes, meetsRule, routeRefusal, type RouteRule } from "./routes.ts";
+import { compileRoutes, meetsRule, refusalOnReadings, type RouteRule } from "./routes.ts";
 
 export interface DecisionRequest {
   readonly method: string;
@@ -104,9 +104,10 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
 
   function ruleRefusal(request: DecisionRequest, path: string, identity: Identity, at: number): AuthError | undefined {
     const overrides = requestOverrides(request.method, request.query, request.headers, options.overrideHeaders === "reach-origin", request.hasBody);
-    for (const method of [request.method, ...overrides.methods]) {
-      for (const candidate of [path, ...overrides.paths]) {
-        const refusal = routeRefusal(routes, identity, method, candidate, at, validForSeconds);
+    for (const candidate of [path, ...overrides.paths]) {
+      const readings = ruleReadings(candidate);
+      for (const method of [request.method, ...overrides.methods]) {
+        const refusal = refusalOnReadings(routes, identity, method, readings, at, validForSeconds);
         if (refusal !== undefined) return refusal;
       }
     }

@@ -83,11 +83,24 @@ export function identityFromClaims(payload: JWTPayload): Identity {
   };
 }
 
+/** Identities are immutable and reused (the verified-token and verdict caches hand out the same object). */
+const headersOf = new WeakMap<Identity, ReadonlyArray<readonly [string, string]>>();
+
 /**
  * The headers of authgear-contract.md §3, in its order: roles are left out when there are none,
  * `x-authgear-session-authenticated-at` when `auth_time` is unknown; amr is present even when empty.
+ * Built once per identity object.
  */
-export function identityHeaders(identity: Identity): Array<[string, string]> {
+export function identityHeaders(identity: Identity): ReadonlyArray<readonly [string, string]> {
+  let headers = headersOf.get(identity);
+  if (headers === undefined) {
+    headers = buildIdentityHeaders(identity);
+    headersOf.set(identity, headers);
+  }
+  return headers;
+}
+
+function buildIdentityHeaders(identity: Identity): Array<[string, string]> {
   const headers: Array<[string, string]> = [
     ["x-authgear-session-valid", "true"],
     ["x-authgear-user-id", identity.userId],

@@ -105,8 +105,18 @@ export function routeRefusal(
   nowMs: number,
   validForSeconds = 0,
 ): AuthError | undefined {
-  if (routes.length === 0) return undefined;
-  const readings = ruleReadings(path);
+  return routes.length === 0 ? undefined : refusalOnReadings(routes, identity, method, ruleReadings(path), nowMs, validForSeconds);
+}
+
+/** `routeRefusal` on a path's `ruleReadings`, computed once by a caller that tries several methods. */
+export function refusalOnReadings(
+  routes: readonly RouteRequirement[],
+  identity: Identity,
+  method: string,
+  readings: readonly string[],
+  nowMs: number,
+  validForSeconds = 0,
+): AuthError | undefined {
   for (const route of routes) {
     if (!route.matches(method, readings)) continue;
     const unmet = unmetRequirement(route.rule, identity, nowMs, validForSeconds);

@@ -76,6 +76,20 @@ describe("REST API TOKEN authorizer", () => {
   });
 });
 
+describe("the identity context", () => {
+  it("is the same for a repeated token (built once) and byte-identical for another token of the same user", async () => {
+    const handler = await container();
+    const first = (await handler(tokenEvent(`Bearer ${token}`))) as { context: Record<string, string> };
+    const again = (await handler(tokenEvent(`Bearer ${token}`))) as { context: Record<string, string> };
+    expect(again.context).toBe(first.context);
+    expect(JSON.stringify(first.context)).toBe(JSON.stringify(ALICE_CONTEXT()));
+    const other = await issuer.mintAccessToken({ sub: "alice", issuedAt: claims(token).auth_time, claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] } });
+    const fresh = (await handler(tokenEvent(`Bearer ${other}`))) as { context: Record<string, string> };
+    expect(fresh.context).not.toBe(first.context);
+    expect(JSON.stringify(fresh.context)).toBe(JSON.stringify(first.context));
+  });
+});
+
 describe("REST API REQUEST authorizer", () => {
   it("allows a valid Authorization header", async () => {
     const handler = await container();

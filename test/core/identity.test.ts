@@ -30,6 +30,24 @@ describe("identity", () => {
     });
   });
 
+  it("builds the headers once per identity object, the same as for a fresh equal identity", () => {
+    const claims = { sub: "u1", auth_time: 1_700_000_000, amr: ["pwd"], [`${USER}roles`]: ["a", "b"] };
+    const identity = identityFromClaims(claims);
+    const first = identityHeaders(identity);
+    expect(identityHeaders(identity)).toBe(first);
+    expect(identityHeaders(identityFromClaims(claims))).toEqual(first);
+    expect(first.map(([name, value]) => `${name}: ${value}`)).toEqual([
+      "x-authgear-session-valid: true",
+      "x-authgear-user-id: u1",
+      "x-authgear-user-anonymous: false",
+      "x-authgear-user-verified: false",
+      "x-authgear-user-can-reauthenticate: false",
+      "x-authgear-user-roles: a,b",
+      "x-authgear-session-amr: pwd",
+      "x-authgear-session-authenticated-at: 1700000000",
+    ]);
+  });
+
   it.each([
     ["sub", { sub: "" }],
     ["sub", { sub: " padded" }],
