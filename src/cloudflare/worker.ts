@@ -16,6 +16,7 @@ import {
   type Logger,
 } from "../core/index.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
+import { createCacheVerdictStore } from "./cache-verdict-store.ts";
 import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forwarding.ts";
 
 /** Worker `[vars]` and secrets: the names of the README's configuration table. */
@@ -31,6 +32,7 @@ function gateFor(env: Env): Gate {
     const built = createAuthenticatorFromEnv(env, { logger }, {
       configure: (config) => ({
         keySetStore: createCacheKeySetStore(caches.default, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
+        ...(config.authMode !== "jwt" && { verdictStore: createCacheVerdictStore(caches.default, config.resolverUrl) }),
       }),
     });
     current = {

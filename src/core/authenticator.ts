@@ -18,7 +18,7 @@ import {
   type KeySetTiming,
 } from "./key-set.ts";
 import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Clock, type Defer, type Fetcher, type Logger } from "./ports.ts";
-import { createResolver, resolverCredentials, type Resolver } from "./resolver.ts";
+import { createResolver, resolverCredentials, type Resolver, type VerdictStore } from "./resolver.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 
 export interface AuthenticatorDeps {
@@ -36,6 +36,8 @@ export interface AuthenticatorDeps {
   readonly tokenCache?: Partial<TokenCacheOptions>;
   /** Resolver verdicts kept at most; default `DEFAULT_RESOLVER_CACHE_ENTRIES`. */
   readonly resolverCacheEntries?: number;
+  /** Shares resolver verdicts beyond this isolate (a Worker's Cache API); default none. */
+  readonly verdictStore?: VerdictStore;
 }
 
 /** Default bound of the resolver verdict cache: 10,000 entries of a few hundred bytes each. */
@@ -109,12 +111,13 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
           cacheSeconds: config.resolverCacheSeconds,
           timeoutMs: config.resolverTimeoutMs,
           maxEntries: deps.resolverCacheEntries ?? DEFAULT_RESOLVER_CACHE_ENTRIES,
+          ...(deps.verdictStore !== undefined && { store: deps.verdictStore }),
         });
 
-  async function viaResolver(headers: HeaderReader, active: Resolver): Promise<AuthResult> {
+  async function viaResolver(headers: HeaderReader, active: Resolver, options: CallOptions | undefined): Promise<AuthResult> {
     const credentials = resolverCredentials(headers);
     if (credentials === undefined) return missing();
-    const verdict = await active.resolve(credentials);
+    const verdict = await active.resolve(credentials, options?.defer ?? defaultDefer);
     switch (verdict.kind) {
       case "valid":
         return { ok: true, identity: verdict.identity, source: "resolver" };
@@ -130,13 +133,13 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
       // The same request checks as in JWT mode (two credentials, oversize or malformed Bearer: 400)
       // before anything is sent to the resolver.
       extractCredentials(headers, undefined);
-      return viaResolver(headers, resolver);
+      return viaResolver(headers, resolver, options);
     }
     const credentials = extractCredentials(headers, config.jwtCookieName);
     // Hybrid: a JWT (bearer or JWT cookie) is verified locally, with no network; anything else the
     // resolver reads (an opaque bearer token, Authgear's session cookies) goes to the resolver.
     if (resolver !== undefined && (credentials.kind === "none" || !looksLikeJwt(credentials.token))) {
-      return viaResolver(headers, resolver);
+      return viaResolver(headers, resolver, options);
     }
     if (credentials.kind === "none") return missing();
     return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };

@@ -15,3 +15,4 @@ export {
 export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";
 export { protectedResourceMetadata, RESOURCE_METADATA_PATH, type ProtectedResourceMetadata } from "./resource-metadata.ts";
 export { canonicalHeaderName, isOverrideHeader, requestOverrides, type HeaderList, type Overrides } from "./overrides.ts";
+export { parseStoredVerdict, type StoredVerdict, type Verdict, type VerdictStore } from "./resolver.ts";

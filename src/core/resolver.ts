@@ -15,7 +15,9 @@
  *   let through.
  * - Verdicts are cached by a SHA-256 of exactly the credentials sent (never the raw values), so
  *   two users can never share an entry: valid ones for `cacheSeconds`, negative ones for at most
- *   `NEGATIVE_CACHE_SECONDS`; concurrent identical requests share one resolver call.
+ *   `NEGATIVE_CACHE_SECONDS`; concurrent identical requests share one resolver call. A
+ *   `VerdictStore` (a Worker's Cache API) shares them beyond this isolate, each with the expiry it
+ *   was given when the resolver answered, so a logout is seen as soon as without it.
  */
 import { AuthError } from "./errors.ts";
 import type { HeaderReader } from "./credentials.ts";
@@ -67,17 +69,35 @@ export interface ResolverOptions {
   readonly timeoutMs: number;
   /** Cached verdicts kept at most (least recently used evicted first). */
   readonly maxEntries: number;
+  /** Shares verdicts beyond this isolate; default none. */
+  readonly store?: VerdictStore;
 }
 
-export interface Resolver {
-  /** Throws `ERR_RESOLVER_UNAVAILABLE` when no usable verdict can be had. */
-  resolve(credentials: ResolverCredentials): Promise<Verdict>;
-}
-
-interface Entry {
+/** A verdict and the moment (milliseconds since the epoch) it stops being usable. */
+export interface StoredVerdict {
   readonly verdict: Verdict;
   readonly until: number;
 }
+
+/**
+ * Verdicts shared between isolates or containers, keyed by the SHA-256 (hex) of the credentials:
+ * a store never sees a credential. `get` may return anything it was given or nothing; failures
+ * count as a miss.
+ */
+export interface VerdictStore {
+  get(key: string): Promise<unknown>;
+  put(key: string, entry: StoredVerdict): Promise<void>;
+}
+
+export interface Resolver {
+  /**
+   * Throws `ERR_RESOLVER_UNAVAILABLE` when no usable verdict can be had. `defer` keeps the shared
+   * store's write alive after the answer (a Worker's `ctx.waitUntil`).
+   */
+  resolve(credentials: ResolverCredentials, defer?: (promise: Promise<unknown>) => void): Promise<Verdict>;
+}
+
+type Entry = StoredVerdict;
 
 export function createResolver(options: ResolverOptions): Resolver {
   const cache = new Map<string, Entry>();
@@ -115,11 +135,16 @@ export function createResolver(options: ResolverOptions): Resolver {
     return { kind: "valid", identity };
   }
 
-  function remember(key: string, verdict: Verdict): void {
+  /** The moment a fresh verdict stops being usable, or `undefined` when it is not to be kept. */
+  function expiry(verdict: Verdict): number | undefined {
     const seconds = verdict.kind === "valid" ? options.cacheSeconds : Math.min(options.cacheSeconds, NEGATIVE_CACHE_SECONDS);
-    if (seconds <= 0 || options.maxEntries <= 0) return;
+    return seconds <= 0 ? undefined : options.clock() + seconds * 1000;
+  }
+
+  function remember(key: string, entry: Entry): void {
+    if (options.maxEntries <= 0) return;
     cache.delete(key);
-    cache.set(key, { verdict, until: options.clock() + seconds * 1000 });
+    cache.set(key, entry);
     while (cache.size > options.maxEntries) {
       const oldest = cache.keys().next();
       if (oldest.done === true) break;
@@ -127,8 +152,19 @@ export function createResolver(options: ResolverOptions): Resolver {
     }
   }
 
+  async function shared(key: string): Promise<Entry | undefined> {
+    if (options.store === undefined || options.cacheSeconds <= 0) return undefined;
+    try {
+      const entry = parseStoredVerdict(await options.store.get(key));
+      return entry !== undefined && options.clock() < entry.until ? entry : undefined;
+    } catch {
+      options.logger.log("verdict_store_failed", { operation: "get" });
+      return undefined;
+    }
+  }
+
   return {
-    async resolve(credentials) {
+    async resolve(credentials, defer) {
       const key = await fingerprint(credentials);
       const entry = cache.get(key);
       if (entry !== undefined) {
@@ -139,11 +175,51 @@ export function createResolver(options: ResolverOptions): Resolver {
         }
       }
       return flights.run(key, async () => {
+        const found = await shared(key);
+        if (found !== undefined) {
+          remember(key, found);
+          return found.verdict;
+        }
         const verdict = await ask(credentials);
-        remember(key, verdict);
+        const until = expiry(verdict);
+        if (until !== undefined) {
+          remember(key, { verdict, until });
+          const { store } = options;
+          if (store !== undefined) {
+            const write = store.put(key, { verdict, until }).catch(() => {
+              options.logger.log("verdict_store_failed", { operation: "put" });
+            });
+            if (defer === undefined) void write;
+            else defer(write);
+          }
+        }
         return verdict;
       });
     },
+  };
+}
+
+/** A stored verdict, checked as strictly as a resolver answer; `undefined` for anything else. */
+export function parseStoredVerdict(value: unknown): StoredVerdict | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { verdict, until } = value as { verdict?: unknown; until?: unknown };
+  if (typeof until !== "number" || !Number.isFinite(until) || typeof verdict !== "object" || verdict === null) return undefined;
+  const { kind, identity } = verdict as { kind?: unknown; identity?: unknown };
+  if (kind === "invalid" || kind === "none") return { verdict: { kind }, until };
+  if (kind !== "valid" || typeof identity !== "object" || identity === null) return undefined;
+  const candidate = identity as Record<string, unknown>;
+  const strings = (list: unknown): list is string[] => Array.isArray(list) && list.every((item) => typeof item === "string" && LIST_ITEM.test(item));
+  const { userId, isAnonymous, isVerified, canReauthenticate, roles, amr, authenticatedAt } = candidate;
+  if (typeof userId !== "string" || !ID.test(userId)) return undefined;
+  if (typeof isAnonymous !== "boolean" || typeof isVerified !== "boolean" || typeof canReauthenticate !== "boolean") return undefined;
+  if (!strings(roles) || !strings(amr)) return undefined;
+  if (authenticatedAt !== undefined && !(typeof authenticatedAt === "number" && Number.isSafeInteger(authenticatedAt) && authenticatedAt >= 0)) return undefined;
+  return {
+    verdict: {
+      kind: "valid",
+      identity: { userId, isAnonymous, isVerified, canReauthenticate, roles, amr, authenticatedAt, clientId: undefined, scopes: [] },
+    },
+    until,
   };
 }
 

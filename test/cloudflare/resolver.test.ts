@@ -523,3 +523,35 @@ describe("LOGIN_URL in resolver mode", () => {
     expect(seen().map((request) => identityOf(request)["x-authgear-user-id"])).toEqual(["petra"]);
   });
 });
+
+describe("resolver mode: verdicts shared through caches.default", () => {
+  it("asks the resolver once per session across isolates, and refuses a logged-out session once that verdict expires", async () => {
+    const shared = startWorker(
+      { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "2", RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS) },
+      3,
+      quiet,
+    );
+    const statusIn = async (isolate: number, cookie: string): Promise<number> => {
+      const worker = await shared.getWorker(`gate-${isolate}`);
+      const response = await worker.fetch("https://gate.example.com/orders", { headers: { cookie } });
+      await response.arrayBuffer();
+      return response.status;
+    };
+    try {
+      issuer.upsertUser("frank", {});
+      const session = issuer.createSession("frank");
+      const cookie = `session=${session.cookie}`;
+      const hits = issuer.resolverHits;
+      expect(await statusIn(0, cookie)).toBe(200);
+      // The first isolate's write lands in the background (ctx.waitUntil); the others then find it.
+      await sleep(200);
+      for (const isolate of [1, 2, 0, 1, 2]) expect(await statusIn(isolate, cookie)).toBe(200);
+      expect(issuer.resolverHits - hits).toBe(1);
+      issuer.logout(session.id);
+      await sleep(2200);
+      for (const isolate of [0, 1, 2]) expect(await statusIn(isolate, cookie)).toBe(401);
+    } finally {
+      await shared.dispose();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 /** Forward authentication against the dev issuer's resolver endpoint (contract §4), over loopback HTTP. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { identityHeaders } from "../../src/core/identity.ts";
+import type { VerdictStore } from "../../src/core/resolver.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { harness, type Harness } from "../helpers.ts";
 
@@ -200,5 +201,82 @@ describe("hybrid mode", () => {
     const expired = await issuer.mintAccessToken({ sub: "ken", expiresIn: -5 });
     expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
     expect(h.sent.every((request) => !request.url.includes("_resolver"))).toBe(true);
+  });
+});
+
+describe("verdicts shared between isolates (VerdictStore)", () => {
+  /** A store as the Cache API keeps it: entries serialised, so nothing is shared by reference. */
+  function memoryStore(): VerdictStore & { readonly keys: string[]; failing: boolean } {
+    const entries = new Map<string, string>();
+    return {
+      keys: [] as string[],
+      failing: false,
+      get(key) {
+        if (this.failing) return Promise.reject(new Error("store down"));
+        const raw = entries.get(key);
+        return Promise.resolve(raw === undefined ? undefined : (JSON.parse(raw) as unknown));
+      },
+      put(key, entry) {
+        if (this.failing) return Promise.reject(new Error("store down"));
+        this.keys.push(key);
+        entries.set(key, JSON.stringify(entry));
+        return Promise.resolve();
+      },
+    };
+  }
+
+  function isolates(store: VerdictStore, count: number, env: Record<string, string> = {}) {
+    let offset = 0;
+    const clock = () => Date.now() + offset;
+    const gates = Array.from({ length: count }, () => harness(issuer, { AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "10", ...env }, { clock, verdictStore: store }));
+    return { gates, advance: (seconds: number) => { offset += seconds * 1000; } };
+  }
+
+  it("asks the resolver once for a session across isolates, and sees a logout when the first verdict expires", async () => {
+    issuer.upsertUser("carol", { roles: ["staff"] });
+    const session = issuer.createSession("carol");
+    const store = memoryStore();
+    const { gates, advance } = isolates(store, 3);
+    const cookie = { cookie: `session=${session.cookie}` };
+    const before = issuer.resolverHits;
+    for (const h of gates) expect(await outcome(h, cookie)).toBe("ok:carol");
+    for (const h of gates) await h.settle();
+    expect(issuer.resolverHits - before).toBe(1);
+    expect(store.keys).toHaveLength(1);
+    expect(store.keys[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(store.keys[0]).not.toContain(session.cookie);
+    issuer.logout(session.id);
+    advance(5);
+    // Within the 10 s the first answer was given, every isolate still trusts it (as without the store).
+    for (const h of gates) expect(await outcome(h, cookie)).toBe("ok:carol");
+    advance(6);
+    for (const h of gates) expect(await outcome(h, cookie)).toBe("ERR_SESSION_INVALID");
+  });
+
+  it("never takes a malformed stored entry, and treats a failing store as a miss", async () => {
+    issuer.upsertUser("dan", {});
+    const session = issuer.createSession("dan");
+    const store = memoryStore();
+    const { gates } = isolates(store, 1);
+    const cookie = { cookie: `session=${session.cookie}` };
+    const forged = { get: () => Promise.resolve({ verdict: { kind: "valid", identity: { userId: "admin user", isAnonymous: false } }, until: Date.now() + 60_000 }), put: () => Promise.resolve() };
+    const [victim] = isolates(forged, 1).gates;
+    const before = issuer.resolverHits;
+    expect(await outcome(victim!, cookie)).toBe("ok:dan");
+    expect(issuer.resolverHits - before).toBe(1);
+    store.failing = true;
+    expect(await outcome(gates[0]!, cookie)).toBe("ok:dan");
+    expect(gates[0]!.logs.map((line) => line.event)).toContain("verdict_store_failed");
+  });
+
+  it("shares nothing with RESOLVER_CACHE_SECONDS=0", async () => {
+    issuer.upsertUser("erin", {});
+    const session = issuer.createSession("erin");
+    const store = memoryStore();
+    const { gates } = isolates(store, 2, { RESOLVER_CACHE_SECONDS: "0" });
+    const before = issuer.resolverHits;
+    for (const h of gates) expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ok:erin");
+    expect(issuer.resolverHits - before).toBe(2);
+    expect(store.keys).toEqual([]);
   });
 });
