@@ -37,6 +37,8 @@ export interface DemoOrigin {
    * which is before its response is sent.
    */
   readonly requests: ReadonlyArray<ReceivedRequest>;
+  /** Removes and returns every request recorded so far (a long run checks them as it goes). */
+  takeRequests(): ReceivedRequest[];
   /** Stops listening and destroys every open socket, idle keep-alive and mid-request ones included. */
   close(): Promise<void>;
 }
@@ -183,6 +185,7 @@ export async function startDemoOrigin(options: { port?: number } = {}): Promise<
   return {
     url: server.url,
     requests,
+    takeRequests: () => requests.splice(0),
     close: () => server.close(),
   };
 }
