@@ -1,6 +1,6 @@
 /**
- * Project Wycheproof's JOSE vectors (C2SP/wycheproof `testvectors_v1/`, kept unchanged in
- * `../shared/vectors/wycheproof/`, read at test time) against the signature half of the core's
+ * Project Wycheproof's JOSE vectors (C2SP/wycheproof `testvectors_v1/`, copied unchanged into
+ * `test/vectors/wycheproof/` with their source and licence) against the signature half of the core's
  * `verifyJwt`: `assertCompactJws`, then jose's `compactVerify` with a key getter built the way
  * `createKeySet` builds it (the published keys filtered by `rejectKey`, then `createLocalJWKSet`).
  * The claims half does not apply: the vectors' payloads are not JWT claims sets.
@@ -23,7 +23,7 @@ import { ConfigError, parseConfig, SUPPORTED_ALGORITHMS, type Algorithm } from "
 import { assertCompactJws } from "../../src/core/jwt.ts";
 import { rejectKey } from "../../src/core/key-set.ts";
 
-const VECTORS = resolve(import.meta.dirname, "../../../shared/vectors/wycheproof");
+const VECTORS = resolve(import.meta.dirname, "../vectors/wycheproof");
 
 type Jwk = Readonly<Record<string, unknown>>;
 
