@@ -102,10 +102,10 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     );
   }
 
-  function ruleRefusal(request: DecisionRequest, path: string, identity: Identity, at: number): AuthError | undefined {
+  function ruleRefusal(request: DecisionRequest, path: string, canonical: string | undefined, identity: Identity, at: number): AuthError | undefined {
     const overrides = requestOverrides(request.method, request.query, request.headers, options.overrideHeaders === "reach-origin", request.hasBody);
     for (const candidate of [path, ...overrides.paths]) {
-      const readings = ruleReadings(candidate);
+      const readings = candidate === path ? ruleReadings(path, canonical) : ruleReadings(candidate);
       for (const method of [request.method, ...overrides.methods]) {
         const refusal = refusalOnReadings(routes, identity, method, readings, at, validForSeconds);
         if (refusal !== undefined) return refusal;
@@ -136,7 +136,7 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
       const refusal =
         path === undefined
           ? routes.length === 0 ? undefined : new AuthError("ERR_INSUFFICIENT_SCOPE", "The route rules cannot be checked: the request names no path.")
-          : routes.length === 0 ? undefined : ruleRefusal(request, path, identity, at);
+          : routes.length === 0 ? undefined : ruleRefusal(request, path, canonical, identity, at);
       return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
     },
     failedRules(identity, at) {

@@ -7,7 +7,7 @@ export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identit
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { jsonLogger, silentLogger, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
-export { assertUnambiguousPath, canonicalPath, createPublicPathMatcher, isAmbiguousPath, patternsOverlap, ruleReadings } from "./paths.ts";
+export { assertUnambiguousPath, canonicalPath, createPublicPathMatcher, isAmbiguousPath, ruleReadings } from "./paths.ts";
 export {
   assertAllowed, assertAllowedOn, compileRoutes, meetsRule, methodsCovered, routeRefusal, ruleOverlapsPublicPath, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
   type Method, type RouteRequirement, type RouteRule,

@@ -102,11 +102,11 @@ export function assertUnambiguousPath(pathname: string): void {
  * The spellings route rules are matched against: every reading a plausible origin could make of
  * the path, each case-folded (lower case, and upper-then-lower for letters such as `ſ` and `K`
  * that fold to ASCII) with one trailing slash removed. For a canonical path: its decoded form.
+ * (`canonical`: the path's `canonicalPath`, when the caller has it already.)
  * For an ambiguous one (the authorizer's): also the most aggressive reading — escapes decoded
  * repeatedly, `\` as `/`, `;` parameters dropped, empty segments collapsed, dot segments resolved.
  */
-export function ruleReadings(pathname: string): string[] {
-  const canonical = canonicalPath(pathname);
+export function ruleReadings(pathname: string, canonical: string | undefined = canonicalPath(pathname)): string[] {
   const readings = canonical === undefined ? ambiguousReadings(pathname) : [lenientDecode(canonical)];
   // Origins that trim path tokens (Spring's AntPathMatcher before 4.3) read `/admin%20` as `/admin`.
   for (const reading of [...readings]) {
@@ -210,16 +210,7 @@ export function isPathPattern(pattern: string): boolean {
   return pattern !== "" && PATH_PATTERN.test(pattern) && !/\/\.\.?(?=\/|$)/.test(pattern);
 }
 
-/**
- * Whether two patterns match at least one common path. Patterns cover a single path or a subtree,
- * so two of them overlap exactly when one contains a path the other is rooted at.
- */
-export function patternsOverlap(a: string, b: string): boolean {
-  const [matchesA, matchesB] = [createPublicPathMatcher([a]), createPublicPathMatcher([b])];
-  return matchesA(patternRoot(b)) || matchesB(patternRoot(a));
-}
-
 /** The one path every path a pattern matches starts from: `/a` for `/a/*`, `/` for `/*`. */
-function patternRoot(pattern: string): string {
+export function patternRoot(pattern: string): string {
   return pattern.endsWith("/*") ? pattern.slice(0, -2) || "/" : pattern;
 }

@@ -10,7 +10,7 @@
 import * as v from "valibot";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
-import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, ruleReadings } from "./paths.ts";
+import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, patternRoot, ruleReadings } from "./paths.ts";
 
 /** Every method API Gateway routes (its `ANY` is a routing shorthand, never a request's method). */
 export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
@@ -81,9 +81,7 @@ function broadMatcher(pattern: string): (reading: string) => boolean {
  */
 export function ruleOverlapsPublicPath(rulePath: string, publicPattern: string): boolean {
   const lower = publicPattern.toLowerCase();
-  const publicRoot = lower.endsWith("/*") ? lower.slice(0, -2) || "/" : lower;
-  const ruleRoot = rulePath.endsWith("/*") ? rulePath.slice(0, -2) || "/" : rulePath;
-  return broadMatcher(rulePath)(foldPattern(publicRoot)) || createPublicPathMatcher([lower])(ruleRoot.toLowerCase());
+  return broadMatcher(rulePath)(foldPattern(patternRoot(lower))) || createPublicPathMatcher([lower])(patternRoot(rulePath).toLowerCase());
 }
 
 /** The methods a rule governs: a rule on `GET` also governs `HEAD`, which answers with the same headers; no `methods` = all. */

@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/core/config.ts";
 import { AuthError, errorResponse } from "../../src/core/errors.ts";
 import type { Identity } from "../../src/core/identity.ts";
-import { patternsOverlap } from "../../src/core/paths.ts";
-import { assertAllowed, assertAllowedOn, compileRoutes, ruleRefusal, scopesSupported, type RouteRule } from "../../src/core/routes.ts";
+import { assertAllowed, assertAllowedOn, compileRoutes, ruleOverlapsPublicPath, ruleRefusal, scopesSupported, type RouteRule } from "../../src/core/routes.ts";
 
 const NOW = 1_800_000_000_000;
 const alice: Identity = {
@@ -123,7 +122,7 @@ describe("rules over a validity window (a cached answer)", () => {
   });
 });
 
-describe("patternsOverlap", () => {
+describe("ruleOverlapsPublicPath", () => {
   it.each([
     ["/a/*", "/a", true],
     ["/a/*", "/a/", true],
@@ -132,12 +131,15 @@ describe("patternsOverlap", () => {
     ["/*", "/healthz", true],
     ["/", "/*", true],
     ["/a", "/a", true],
+    ["/a", "/a/", true],
+    ["/a", "/a.json", true],
+    ["/A/b", "/a/*", true],
+    ["/admin", "/Admin", true],
     ["/a/*", "/ab", false],
     ["/a/*", "/b/*", false],
-    ["/a", "/a/", false],
+    ["/a", "/ab", false],
     ["/", "/a", false],
-  ])("%s and %s: %s", (a, b, expected) => {
-    expect(patternsOverlap(a, b)).toBe(expected);
-    expect(patternsOverlap(b, a)).toBe(expected);
+  ])("rule %s and public path %s: %s", (rule, pattern, expected) => {
+    expect(ruleOverlapsPublicPath(rule, pattern)).toBe(expected);
   });
 });
