@@ -50,8 +50,12 @@ function gateFor(env: Env): Gate {
   return current.gate;
 }
 
-function timing(started: number, outcome: string): string {
-  return `authgear-edge;desc="${outcome}";dur=${(performance.now() - started).toFixed(1)}`;
+/** `SERVER_TIMING=true`: the gate's outcome and duration, appended to every response. */
+function withTiming(response: Response, config: Config | undefined, started: number, outcome: string): Response {
+  if (config?.serverTiming !== true) return response;
+  const timed = new Response(response.body, response);
+  timed.headers.append("server-timing", `authgear-edge;desc="${outcome}";dur=${(performance.now() - started).toFixed(1)}`);
+  return timed;
 }
 
 /**
@@ -59,24 +63,19 @@ function timing(started: number, outcome: string): string {
  * page it wanted as `return_to`, instead of a bare 401. Only 401 outcomes: a 400, 403 or 503 is
  * not cured by logging in.
  */
-function loginRedirect(error: AuthError, config: Config, request: Request, url: URL, started: number): Response | undefined {
+function loginRedirect(error: AuthError, config: Config, request: Request, url: URL): Response | undefined {
   if (config.loginUrl === undefined || request.method !== "GET" || !(request.headers.get("accept") ?? "").includes("text/html")) return undefined;
   if (describeError(error.code).status !== 401) return undefined;
   const location = new URL(config.loginUrl);
   location.searchParams.set("return_to", url.href);
   logger.log("request_redirected_to_login", { code: error.code, path: url.pathname });
-  return new Response(null, {
-    status: 302,
-    headers: { location: location.href, "cache-control": "no-store", "server-timing": timing(started, error.code) },
-  });
+  return new Response(null, { status: 302, headers: { location: location.href, "cache-control": "no-store" } });
 }
 
-function refuse(error: AuthError, realm: string, request: Request, url: URL, started: number): Response {
+function refuse(error: AuthError, realm: string, request: Request, url: URL): Response {
   const response = errorResponse(error, realm, `${url.origin}${RESOURCE_METADATA_PATH}`);
   logger.log("request_refused", { code: error.code, status: response.status, method: request.method, path: url.pathname });
-  const headers = new Headers(response.headers);
-  headers.set("server-timing", timing(started, error.code));
-  return new Response(request.method === "HEAD" ? null : response.body, { status: response.status, headers });
+  return new Response(request.method === "HEAD" ? null : response.body, response);
 }
 
 /** RFC 9728: who issues tokens for this resource, served by the gate without authentication. */
@@ -89,17 +88,24 @@ function metadataResponse(config: Config, request: Request, url: URL): Response 
 
 async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const started = performance.now();
-  const url = new URL(request.url);
-  const headers = sanitizeHeaders(request.headers);
   const gate = gateFor(env);
-  if (!gate.ok) return refuse(gate.error, "authgear-edge", request, url, started);
+  const config = gate.ok ? gate.config : undefined;
+  const [response, outcome] = await gated(request, gate, ctx);
+  return response.status === 101 ? response : withTiming(response, config, started, outcome);
+}
+
+/** The response and the outcome `Server-Timing` names: an error code, `authenticated` or `public`. */
+async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promise<[Response, string]> {
+  const url = new URL(request.url);
+  if (!gate.ok) return [refuse(gate.error, "authgear-edge", request, url), gate.error.code];
   const { config, decider } = gate;
-  if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return metadataResponse(config, request, url);
+  if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return [metadataResponse(config, request, url), "metadata"];
   // workerd gives a request with `Content-Length: 0` a (empty) body stream: that is no body.
   const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
   // fetch() cannot send a GET or HEAD with a body: a clear 400 rather than a 502.
   if (hasBody && (request.method === "GET" || request.method === "HEAD")) {
-    return refuse(new AuthError("ERR_REQUEST_MALFORMED", "A GET or HEAD request cannot carry a body."), config.realm, request, url, started);
+    const error = new AuthError("ERR_REQUEST_MALFORMED", "A GET or HEAD request cannot carry a body.");
+    return [refuse(error, config.realm, request, url), error.code];
   }
   const decision = await decider.decide(
     { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody },
@@ -107,8 +113,9 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   );
   if (!decision.allowed) {
     const { error } = decision;
-    return (decision.identity === undefined ? loginRedirect(error, config, request, url, started) : undefined) ?? refuse(error, config.realm, request, url, started);
+    return [(decision.identity === undefined ? loginRedirect(error, config, request, url) : undefined) ?? refuse(error, config.realm, request, url), error.code];
   }
+  const headers = sanitizeHeaders(request.headers);
   if (decision.identity !== undefined) addIdentity(headers, decision.identity);
   // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
   if (decision.isPreflight === true) headers.delete("cookie");
@@ -129,15 +136,10 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     });
   } catch {
     logger.log("origin_unreachable", { method: request.method, path: url.pathname });
-    return new Response(JSON.stringify({ error: "bad_gateway", error_description: "The origin could not be reached." }), {
-      status: 502,
-      headers: { "content-type": "application/json; charset=utf-8", "server-timing": timing(started, "origin_unreachable") },
-    });
+    const body = JSON.stringify({ error: "bad_gateway", error_description: "The origin could not be reached." });
+    return [new Response(body, { status: 502, headers: { "content-type": "application/json; charset=utf-8" } }), "origin_unreachable"];
   }
-  if (response.status === 101) return response;
-  const forwarded = new Response(response.body, response);
-  forwarded.headers.append("server-timing", timing(started, decision.identity === undefined ? "public" : "authenticated"));
-  return forwarded;
+  return [response, decision.identity === undefined ? "public" : "authenticated"];
 }
 
 export default {

@@ -51,6 +51,8 @@ export interface Config {
   readonly loginUrl: string | undefined;
   /** Worker: whether the origin still receives the `Authorization` header. */
   readonly forwardAuthorization: boolean;
+  /** Worker: whether responses carry `Server-Timing` (the gate's outcome and duration); off by default. */
+  readonly serverTiming: boolean;
   readonly resolverUrl: string;
   readonly resolverCacheSeconds: number;
   readonly resolverTimeoutMs: number;
@@ -112,6 +114,10 @@ function seconds(min: number, max: number) {
   return v.pipe(v.string(), v.regex(/^\d{1,9}$/, message), v.transform(Number), v.minValue(min, message), v.maxValue(max, message));
 }
 
+function flag() {
+  return v.pipe(v.picklist(["true", "false"], "must be true or false"), v.transform((value) => value === "true"));
+}
+
 function list(raw: string): string[] {
   return raw.split(",").map((item) => item.trim()).filter((item) => item !== "");
 }
@@ -160,10 +166,8 @@ const schema = v.object({
     ),
     "",
   ),
-  FORWARD_AUTHORIZATION: v.optional(
-    v.pipe(v.picklist(["true", "false"], "must be true or false"), v.transform((value) => value === "true")),
-    "true",
-  ),
+  FORWARD_AUTHORIZATION: v.optional(flag(), "true"),
+  SERVER_TIMING: v.optional(flag(), "false"),
   HTTP_API_RESPONSE: v.optional(v.picklist(["simple", "iam"], "must be simple or iam"), "simple"),
   AUTHORIZER_CACHE_SECONDS: v.optional(seconds(0, 3600), String(DEFAULT_AUTHORIZER_CACHE_SECONDS)),
   JWKS_MAX_AGE_SECONDS: v.optional(seconds(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
@@ -237,6 +241,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     routes: env2.ROUTES,
     originUrl: env2.ORIGIN_URL,
     forwardAuthorization: env2.FORWARD_AUTHORIZATION,
+    serverTiming: env2.SERVER_TIMING,
     loginUrl: env2.LOGIN_URL,
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,

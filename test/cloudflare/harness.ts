@@ -1,37 +1,10 @@
-/** The built Worker (dist/worker.js) inside real workerd, through the Miniflare API, with a dev issuer and a demo origin on loopback. */
+/** Vitest helpers for the Worker tests: raw requests, and what the demo origin received during a test. */
 import { request as httpRequest } from "node:http";
-import { resolve } from "node:path";
-import type { Readable } from "node:stream";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { beforeEach } from "vitest";
 import type { DemoOrigin, ReceivedRequest } from "../../dev/origin.ts";
 
-export const WORKER_SCRIPT = resolve(import.meta.dirname, "../../dist/worker.js");
-export const COMPATIBILITY_DATE = "2026-04-26";
-
-/**
- * One Miniflare holding `isolates` copies of the Worker (separate isolates sharing caches.default).
- * What the Worker logs is appended to `logs` when given, one entry per line.
- */
-export function startWorker(bindings: Record<string, string>, isolates = 1, logs?: string[]): Miniflare {
-  return new Miniflare({
-    ...(logs && {
-      handleRuntimeStdio(stdout: Readable, stderr: Readable) {
-        for (const stream of [stdout, stderr]) {
-          stream.setEncoding("utf8");
-          stream.on("data", (chunk: string) => logs.push(...chunk.split("\n").filter((line) => line.trim() !== "")));
-        }
-      },
-    }),
-    workers: Array.from({ length: isolates }, (_, index) => ({
-      name: `gate-${index}`,
-      modules: true,
-      scriptPath: WORKER_SCRIPT,
-      compatibilityDate: COMPATIBILITY_DATE,
-      bindings,
-    })),
-  });
-}
+export { COMPATIBILITY_DATE, startWorker, WORKER_SCRIPT } from "./miniflare.ts";
 
 export interface RawResponse {
   readonly status: number;

@@ -41,7 +41,7 @@ describe("protected paths", () => {
     expect(response.headers.get("www-authenticate")).toBe(
       `Bearer realm="${issuer.origin}", resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"`,
     );
-    expect(response.headers.get("server-timing")).toMatch(/^authgear-edge;desc="ERR_CREDENTIALS_MISSING";dur=/);
+    expect(response.headers.get("server-timing")).toBeNull();
     expect(await response.json()).toMatchObject({ code: "ERR_CREDENTIALS_MISSING" });
     expect(seen()).toEqual([]);
   });
@@ -88,7 +88,7 @@ describe("a valid token", () => {
       body: JSON.stringify({ hello: "world" }),
     });
     expect(response.status).toBe(200);
-    expect(response.headers.get("server-timing")).toMatch(/authgear-edge;desc="authenticated";dur=/);
+    expect(response.headers.get("server-timing")).toBeNull();
     const [received] = seen();
     expect(received?.method).toBe("POST");
     expect(received?.path).toBe("/orders/42?expand=items&x=%2F");
@@ -374,6 +374,26 @@ describe("settings", () => {
       const response = await gate.dispatchFetch(`${origin.url}/own/path?q=1`, { headers: { authorization: `Bearer ${token}` } });
       expect(response.status).toBe(200);
       expect(seen().map((request) => request.path)).toEqual(["/own/path?q=1"]);
+    } finally {
+      await gate.dispose();
+    }
+  });
+
+  it("adds Server-Timing with the outcome only when SERVER_TIMING=true, keeping the origin's response", async () => {
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, SERVER_TIMING: "true" });
+    try {
+      const refused = await gate.dispatchFetch("https://gate.example.com/x");
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("server-timing")).toMatch(/^authgear-edge;desc="ERR_CREDENTIALS_MISSING";dur=\d+\.\d$/);
+      const allowed = await gate.dispatchFetch("https://gate.example.com/_origin/status/418", { headers: { authorization: `Bearer ${token}` } });
+      expect(allowed.status).toBe(418);
+      expect(allowed.headers.get("x-origin-custom")).toBe("yes");
+      expect(allowed.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+      expect(await allowed.text()).toBe("status 418");
+      expect(allowed.headers.get("server-timing")).toMatch(/^authgear-edge;desc="authenticated";dur=\d+\.\d$/);
+      const metadata = await gate.dispatchFetch("https://gate.example.com/.well-known/oauth-protected-resource");
+      expect(metadata.headers.get("server-timing")).toMatch(/^authgear-edge;desc="metadata";dur=/);
+      expect(seen().map((request) => request.path)).toEqual(["/_origin/status/418"]);
     } finally {
       await gate.dispose();
     }

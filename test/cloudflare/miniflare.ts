@@ -1,0 +1,36 @@
+/** The built Worker (dist/worker.js) in workerd through the Miniflare API, without vitest: shared by the tests and bench/worker.bench.ts. */
+import { resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { Miniflare } from "miniflare";
+
+export const WORKER_SCRIPT = resolve(import.meta.dirname, "../../dist/worker.js");
+/** wrangler.toml's `compatibility_date`. */
+export const COMPATIBILITY_DATE = "2026-04-26";
+
+/**
+ * One Miniflare holding `isolates` copies of the Worker (separate isolates sharing caches.default),
+ * on 127.0.0.1, with Miniflare's built-in `request.cf` (no fetch of cf.json). What the Worker logs
+ * is appended to `logs` when given, one entry per line. `script`: an ES module's source to run
+ * instead of dist/worker.js.
+ */
+export function startWorker(bindings: Record<string, string>, isolates = 1, logs?: string[], script?: string): Miniflare {
+  return new Miniflare({
+    host: "127.0.0.1",
+    cf: false,
+    ...(logs && {
+      handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+        for (const stream of [stdout, stderr]) {
+          stream.setEncoding("utf8");
+          stream.on("data", (chunk: string) => logs.push(...chunk.split("\n").filter((line) => line.trim() !== "")));
+        }
+      },
+    }),
+    workers: Array.from({ length: isolates }, (_, index) => ({
+      name: `gate-${index}`,
+      modules: true,
+      ...(script === undefined ? { scriptPath: WORKER_SCRIPT } : { script }),
+      compatibilityDate: COMPATIBILITY_DATE,
+      bindings,
+    })),
+  });
+}
