@@ -78,19 +78,25 @@ export function readEvent(event: unknown): RequestView {
 function fromV1(event: APIGatewayRequestAuthorizerEvent): RequestView {
   const headers = new EventHeaders();
   const multi = event.multiValueHeaders ?? {};
-  for (const [name, values] of Object.entries(multi)) {
-    for (const value of Array.isArray(values) ? values : []) if (typeof value === "string") headers.append(name, value);
+  for (const name of Object.keys(multi)) {
+    const values = multi[name];
+    if (Array.isArray(values)) for (const value of values) if (typeof value === "string") headers.append(name, value);
   }
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
+  const single = event.headers ?? {};
+  for (const name of Object.keys(single)) {
+    const value = single[name];
     if (typeof value === "string" && !headers.has(name)) headers.append(name, value);
   }
+  const parameters = event.multiValueQueryStringParameters ?? event.queryStringParameters;
   return {
     kind: "request",
     arn: event.methodArn,
     headers,
     path: typeof event.path === "string" ? event.path : undefined,
     method: typeof event.httpMethod === "string" ? event.httpMethod : undefined,
-    query: queryOf(event.multiValueQueryStringParameters ?? event.queryStringParameters),
+    get query() {
+      return queryOf(parameters);
+    },
   };
 }
 

@@ -77,6 +77,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     },
   });
   const cache = createTokenCache({ ...DEFAULT_TOKEN_CACHE, ...deps.tokenCache });
+  const isCached = (token: string): boolean => cache.has(token);
   const verifyJwt = createJwtVerifier(config);
   const defaultDefer = deps.defer ?? floatingDefer;
 
@@ -135,7 +136,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
       extractCredentials(headers, undefined);
       return viaResolver(headers, resolver, options);
     }
-    const credentials = extractCredentials(headers, config.jwtCookieName);
+    const credentials = extractCredentials(headers, config.jwtCookieName, isCached);
     // Hybrid: a JWT (bearer or JWT cookie) is verified locally, with no network; anything else the
     // resolver reads (an opaque bearer token, Authgear's session cookies) goes to the resolver.
     if (resolver !== undefined && (credentials.kind === "none" || !looksLikeJwt(credentials.token))) {

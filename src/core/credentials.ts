@@ -31,14 +31,19 @@ export type Credentials =
 const NONE: Credentials = { kind: "none" };
 
 /** RFC 6750 §2.1: `Bearer` 1*SP b64token (the scheme is matched case-insensitively, RFC 9110 §11.1). */
-const BEARER_CREDENTIALS = /^ +([A-Za-z0-9\-._~+/]+=*)$/;
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 /** RFC 9110 §11.1 auth-scheme: a token. */
 const AUTH_SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
 
-export function extractCredentials(headers: HeaderReader, jwtCookieName: string | undefined): Credentials {
+/**
+ * `known`: whether a token was verified before (the verified-token cache). A verified JWS is
+ * base64url and dots, which the syntax check accepts, so it is not scanned again: the scan costs
+ * about 2 µs for a 1 KB token, a third of a cache hit.
+ */
+export function extractCredentials(headers: HeaderReader, jwtCookieName: string | undefined, known?: (token: string) => boolean): Credentials {
   const authorization = headers.get("authorization");
   if (authorization !== null) {
-    const fromHeader = parseAuthorization(authorization);
+    const fromHeader = parseAuthorization(authorization, known);
     if (fromHeader !== undefined) return fromHeader;
   }
   if (jwtCookieName === undefined) return NONE;
@@ -53,7 +58,7 @@ export function extractCredentials(headers: HeaderReader, jwtCookieName: string 
 }
 
 /** `undefined` when the header holds another scheme (Basic, for instance): not ours to judge. */
-function parseAuthorization(value: string): Credentials | undefined {
+function parseAuthorization(value: string, known: ((token: string) => boolean) | undefined): Credentials | undefined {
   if (value.length > MAX_CREDENTIAL_LENGTH) {
     throw new AuthError("ERR_REQUEST_MALFORMED", `The Authorization header is longer than ${MAX_CREDENTIAL_LENGTH} characters.`);
   }
@@ -69,8 +74,10 @@ function parseAuthorization(value: string): Credentials | undefined {
   if (rest.includes(",")) {
     throw new AuthError("ERR_REQUEST_MALFORMED", "The request carries more than one credential.");
   }
-  const token = BEARER_CREDENTIALS.exec(rest)?.[1];
-  if (token === undefined) {
+  let start = 0;
+  while (rest.charCodeAt(start) === 0x20) start += 1;
+  const token = rest.slice(start);
+  if (start === 0 || !(known?.(token) === true || B64TOKEN.test(token))) {
     throw new AuthError("ERR_REQUEST_MALFORMED", "The Authorization header is not a well-formed Bearer credential.");
   }
   return { kind: "bearer", token, source: "header" };

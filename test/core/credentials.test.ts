@@ -42,11 +42,23 @@ describe("extractCredentials: Authorization", () => {
     ["an empty token after a space", "Bearer "],
     ["a space inside the token", `Bearer ${TOKEN} extra`],
     ["a tab as separator", `Bearer\t${TOKEN}`],
+    ["a tab after the space", `Bearer \t${TOKEN}`],
+    ["a no-break space after the space", `Bearer \u00a0${TOKEN}`],
     ["a quoted token", `Bearer "${TOKEN}"`],
     ["padding inside the token", "Bearer ab=c"],
     ["a non-ASCII token", "Bearer tökén"],
   ])("refuses %s as a malformed request", (_name, value) => {
     expect(refusal(() => extractCredentials(headers({ authorization: value }), undefined)).code).toBe("ERR_REQUEST_MALFORMED");
+  });
+
+  it("skips the syntax scan only for a token verified before, never the separator checks", () => {
+    const known = (token: string): boolean => token === TOKEN;
+    expect(extractCredentials(headers({ authorization: `bearer  ${TOKEN}` }), undefined, known)).toEqual({ kind: "bearer", token: TOKEN, source: "header" });
+    for (const value of [`Bearer\t${TOKEN}`, `Bearer ${TOKEN} `, `Bearer ${TOKEN}, Bearer ${TOKEN}`, "Bearer tökén"]) {
+      // A plain reader: `Headers` would trim the trailing space away, an API Gateway event does not.
+      const reader = { get: (name: string) => (name === "authorization" ? value : null) };
+      expect(refusal(() => extractCredentials(reader, undefined, known)).code).toBe("ERR_REQUEST_MALFORMED");
+    }
   });
 
   it("refuses two credentials (a duplicated header arrives joined by a comma)", () => {

@@ -48,6 +48,21 @@ describe("token cache", () => {
     expect(short.get("t", EXP * 1000, 1, 0)).toBeUndefined();
   });
 
+  it("serves an entry only for the whole token, not for another that ends the same way", () => {
+    const cache = createTokenCache({ maxEntries: 10, maxAgeSeconds: 300 });
+    const ending = "s".repeat(64);
+    const victim = `header.victim.${ending}`;
+    const forged = `header.forged.${ending}`;
+    cache.set(victim, { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.get(forged, NOW, 1, 0)).toBeUndefined();
+    expect(cache.get(victim, NOW, 1, 0)).toBe(identity);
+    const other: Identity = { ...identity, userId: "other" };
+    cache.set(forged, { identity: other, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.size).toBe(1);
+    expect(cache.get(victim, NOW, 1, 0)).toBeUndefined();
+    expect(cache.get(forged, NOW, 1, 0)).toBe(other);
+  });
+
   it("caches nothing with maxEntries 0", () => {
     const cache = createTokenCache({ maxEntries: 0, maxAgeSeconds: 300 });
     cache.set("t", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
