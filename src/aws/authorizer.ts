@@ -22,6 +22,7 @@ import {
 } from "../core/index.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
+import { nodeFetcher } from "./node-fetcher.ts";
 import { buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
 
 /** What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased. */
@@ -30,7 +31,7 @@ export type AuthorizerContext = Readonly<Record<string, string>>;
 export type AuthorizerResult = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
 const logger = jsonLogger;
-const built = createAuthenticatorFromEnv(process.env, { logger }, { validate: cacheSafetyProblems });
+const built = createAuthenticatorFromEnv(process.env, { logger, fetcher: nodeFetcher }, { validate: cacheSafetyProblems });
 /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
 const lifetime = built.ok ? answerLifetime(built.config) : 0;
 // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused

@@ -1,5 +1,5 @@
 /** Fetches a small JSON document from the issuer, with every limit a gate in front of traffic needs. */
-import type { Fetcher } from "./ports.ts";
+import type { Fetcher, FetchResponse } from "./ports.ts";
 
 export interface FetchLimits {
   /** Whole-exchange deadline in milliseconds, body included. */
@@ -19,7 +19,7 @@ export class FetchFailure extends Error {
  */
 export async function fetchJson(fetcher: Fetcher, url: string, limits: FetchLimits): Promise<unknown> {
   const signal = AbortSignal.timeout(limits.timeoutMs);
-  let response: Response;
+  let response: FetchResponse;
   try {
     response = await fetcher(url, { method: "GET", redirect: "manual", signal, headers: { accept: "application/json" } });
   } catch (cause) {
@@ -42,7 +42,7 @@ export async function fetchJson(fetcher: Fetcher, url: string, limits: FetchLimi
   }
 }
 
-async function readLimited(response: Response, maxBytes: number): Promise<string> {
+async function readLimited(response: FetchResponse, maxBytes: number): Promise<string> {
   if (response.body === null) return "";
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -3,8 +3,24 @@
  * packaging (or a test) can swap any of them.
  */
 
+/** What the core sends: a GET with a deadline, never following a redirect. */
+export interface FetchInit {
+  readonly method: "GET";
+  readonly headers: Readonly<Record<string, string>>;
+  readonly redirect: "manual";
+  readonly signal: AbortSignal;
+}
+
+/** What the core reads of an answer; a `Response` is one. */
+export interface FetchResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
+  readonly bodyUsed: boolean;
+}
+
 /** The subset of `fetch` the core uses. */
-export type Fetcher = (input: string, init: RequestInit) => Promise<Response>;
+export type Fetcher = (input: string, init: FetchInit) => Promise<FetchResponse>;
 
 /** Milliseconds since the Unix epoch. */
 export type Clock = () => number;

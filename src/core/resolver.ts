@@ -23,7 +23,7 @@ import { AuthError } from "./errors.ts";
 import type { HeaderReader } from "./credentials.ts";
 import { findCookie } from "./credentials.ts";
 import type { Identity } from "./identity.ts";
-import type { Clock, Fetcher, Logger } from "./ports.ts";
+import type { Clock, Fetcher, FetchResponse, Logger } from "./ports.ts";
 import { createSingleFlight } from "./single-flight.ts";
 
 /** The cookies the resolver reads, in its order of precedence after a bearer token. */
@@ -109,7 +109,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     if (credentials.authorization !== undefined) headers.authorization = credentials.authorization;
     if (credentials.cookies.length > 0) headers.cookie = credentials.cookies.join("; ");
     const signal = AbortSignal.timeout(options.timeoutMs);
-    let response: Response;
+    let response: FetchResponse;
     try {
       response = await options.fetcher(options.resolverUrl, { method: "GET", headers, redirect: "manual", signal });
     } catch (cause) {
@@ -125,7 +125,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     return new AuthError("ERR_RESOLVER_UNAVAILABLE", "The session cannot be checked right now.", { cause });
   }
 
-  function readVerdict(headers: Headers): Verdict {
+  function readVerdict(headers: HeaderReader): Verdict {
     const valid = headers.get("x-authgear-session-valid");
     if (valid === null) return { kind: "none" };
     if (valid === "false") return { kind: "invalid" };
@@ -233,13 +233,13 @@ async function fingerprint(credentials: ResolverCredentials): Promise<string> {
 const ID = /^[\x21-\x2b\x2d-\x7e]{1,255}$/;
 const LIST_ITEM = /^[\x21-\x2b\x2d-\x7e]{1,255}$/;
 
-function flag(headers: Headers, name: string): boolean | undefined {
+function flag(headers: HeaderReader, name: string): boolean | undefined {
   const value = headers.get(name);
   return value === "true" ? true : value === "false" ? false : undefined;
 }
 
 /** The identity of a valid verdict, or `undefined` when any header is missing, duplicated or malformed. */
-function identityFromResolver(headers: Headers): Identity | undefined {
+function identityFromResolver(headers: HeaderReader): Identity | undefined {
   const userId = headers.get("x-authgear-user-id");
   const isAnonymous = flag(headers, "x-authgear-user-anonymous");
   const isVerified = flag(headers, "x-authgear-user-verified");

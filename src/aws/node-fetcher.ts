@@ -1,0 +1,35 @@
+/**
+ * The core's `Fetcher` on node:http and node:https, for the Lambda. Node's global `fetch` loads
+ * undici on first use, about 60 ms of a cold start spent before the first key-set request leaves
+ * (bench/results/lambda.md); node:https is what aws-jwt-verify fetches with. GET only; redirects
+ * are not followed (node:http never does); the deadline is the caller's `signal`.
+ */
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { Readable } from "node:stream";
+import type { Fetcher, FetchResponse } from "../core/index.ts";
+
+function answer(res: IncomingMessage): FetchResponse {
+  return {
+    status: res.statusCode ?? 0,
+    headers: {
+      get(name) {
+        const value = res.headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+      },
+    },
+    body: Readable.toWeb(res) as ReadableStream<Uint8Array>,
+    bodyUsed: false,
+  };
+}
+
+export const nodeFetcher: Fetcher = (input, init) =>
+  new Promise((resolve, reject) => {
+    const url = new URL(input);
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const request = send(url, { method: init.method, headers: init.headers, signal: init.signal }, (res) => {
+      resolve(answer(res));
+    });
+    request.on("error", reject);
+    request.end();
+  });
