@@ -1,10 +1,16 @@
-/** What the benchmarks share: the project root, statistics, number formatting and report lines. */
+/** What the benchmarks share: the project root, statistics, formatting, bundle sizes and report lines. */
 import { readFileSync } from "node:fs";
-import type { DevIssuer } from "../dev/issuer.ts";
-import { loadavg } from "node:os";
+import { arch, cpus, loadavg, platform, totalmem } from "node:os";
 import { resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { build, type BuildOptions } from "esbuild";
+import type { DevIssuer } from "../dev/issuer.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
+/** The verified-token cache's size (README, "The verified-token cache"): a pool larger than this misses it on every request. */
+export const TOKEN_CACHE_ENTRIES = 1000;
+/** The bundle-size target of both the Worker and the authorizer: 54.4 KiB minified. */
+export const BUNDLE_MAX_BYTES = 55_706;
 
 export function fail(message: string): never {
   throw new Error(`bench: ${message}`);
@@ -17,6 +23,26 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? upper : (upper + (sorted[middle - 1] ?? upper)) / 2;
 }
 
+/** Element by element `a[i] / b[i]`: ratios between rows measured in the same round or run. */
+export function ratios(a: readonly number[], b: readonly number[]): number[] {
+  return a.map((value, index) => value / (b[index] ?? Number.NaN));
+}
+
+/** A number from the environment (the benches' knobs), or `fallback`. */
+export function setting(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) fail(`${name} must be a positive number`);
+  return value;
+}
+
+/** Stops the process (a failure) if the run is still going after `seconds`. */
+export function watchdog(seconds: number): void {
+  setTimeout(() => {
+    console.error(`bench: still running after ${seconds} s; stopping`);
+    process.exit(1);
+  }, seconds * 1000).unref();
+}
+
 /** The installed version of a package, from its manifest in node_modules. */
 export function packageVersion(name: string): string {
   const manifest = JSON.parse(readFileSync(resolve(ROOT, "node_modules", name, "package.json"), "utf8")) as { version?: string };
@@ -26,10 +52,25 @@ export function packageVersion(name: string): string {
 export const fixed = (value: number, digits = 1): string => value.toFixed(digits);
 export const integer = (value: number): string => Math.round(value).toLocaleString("en-US");
 export const kib = (bytes: number): string => `${fixed(bytes / 1024)} KiB`;
+export const times = (value: number): string => `${fixed(value, 2)}×`;
 export const loadAverages = (): string => loadavg().map((value) => fixed(value, 2)).join(", ");
 
 export function targetLine(pass: boolean, text: string): string {
   return `- ${pass ? "PASS" : "MISS"}: ${text}`;
+}
+
+/** The report's opening lines: machine, versions, date, duration and load; a warning when `knobs` (env names by prefix) shortened the run. */
+export function machineLines(title: string, packages: readonly string[], started: Date, loadBefore: string, knobs: string): string[] {
+  const cpu = cpus();
+  const set = Object.keys(process.env).filter((name) => name.startsWith(knobs)).map((name) => `${name}=${process.env[name] ?? ""}`);
+  return [
+    `# ${title}`,
+    "",
+    ...(set.length > 0 ? [`**Not the default run: ${set.join(", ")}.**`, ""] : []),
+    `- Machine: ${cpu[0]?.model ?? "unknown CPU"} (${cpu.length} logical CPUs), ${integer(totalmem() / 2 ** 20)} MiB RAM, ${platform()} ${arch()}`,
+    `- Node ${process.version}; ${packages.map((name) => `${name} ${packageVersion(name)}`).join(", ")}`,
+    `- Date: ${started.toISOString()}; whole run ${fixed((Date.now() - started.getTime()) / 1000)} s; load average (1, 5, 15 min) ${loadBefore} before, ${loadAverages()} after`,
+  ];
 }
 
 /** `count` distinct access tokens for subjects `bench-user-<i>`, minted a few at a time (WebCrypto signs on libuv's thread pool). */
@@ -47,4 +88,37 @@ export async function mintTokens(issuer: DevIssuer, count: number): Promise<stri
   );
   if (new Set(pool).size !== count) fail("the token pool is not distinct");
   return pool;
+}
+
+/** Who a bundled input belongs to: its npm package, or its directory under src/. */
+function owner(path: string): string {
+  return /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? /^src\/[^/]+/.exec(path)?.[0] ?? path;
+}
+
+/**
+ * The bundle section of a report: `file` as built (minified and gzipped bytes, against the target),
+ * and what each package contributes, from esbuild's metafile of `entry` rebuilt with `options`.
+ */
+export async function bundleSection(file: string, entry: string, options: BuildOptions): Promise<{ bytes: number; lines: string[] }> {
+  let source: Buffer;
+  try {
+    source = readFileSync(resolve(ROOT, file));
+  } catch {
+    fail(`${file} is missing: run \`npm run build\` first`);
+  }
+  const result = await build({ ...options, entryPoints: [resolve(ROOT, entry)], bundle: true, minify: true, metafile: true, write: false, outfile: "out.js", logLevel: "warning", absWorkingDir: ROOT });
+  const output = result.metafile.outputs["out.js"] ?? fail("esbuild wrote no out.js");
+  const shares = new Map<string, number>();
+  for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) shares.set(owner(path), (shares.get(owner(path)) ?? 0) + bytesInOutput);
+  const attributed = [...shares.values()].reduce((sum, bytes) => sum + bytes, 0);
+  const lines = [
+    `${file}: **${integer(source.length)} bytes (${kib(source.length)}) minified**, ${integer(gzipSync(source, { level: 9 }).length)} bytes gzipped (level 9). What each part contributes (esbuild metafile, \`bytesInOutput\`, of ${entry} rebuilt alike: ${integer(output.bytes)} bytes):`,
+    "",
+    "| part | bytes | share |",
+    "|---|---:|---:|",
+    ...[...shares].sort((a, b) => b[1] - a[1]).map(([name, bytes]) => `| ${name} | ${integer(bytes)} | ${fixed((100 * bytes) / output.bytes)}% |`),
+    `| (esbuild's glue: imports, exports, helpers) | ${integer(output.bytes - attributed)} | ${fixed((100 * (output.bytes - attributed)) / output.bytes)}% |`,
+    "",
+  ];
+  return { bytes: source.length, lines };
 }

@@ -109,6 +109,8 @@ export interface DevIssuer {
   logout(sessionId: string): boolean;
   /** How the resolver endpoint answers from now on (see {@link ResolverFailureMode}). */
   setResolverFailure(mode: ResolverFailureMode): void;
+  /** A slow resolver: each request to it waits this long (default 0) before its answer is chosen and sent. */
+  setResolverDelay(ms: number): void;
   /** Stops listening and destroys every open socket, hung requests included. */
   close(): Promise<void>;
 }
@@ -306,6 +308,7 @@ export async function startDevIssuer(
   let failure: FailureMode = "none";
   let resolverFailure: ResolverFailureMode = "none";
   let resolverHits = 0;
+  let resolverDelayMs = 0;
   let discoveryIssuer: string | undefined;
   let extraJwks: Record<string, unknown>[] = [];
   let origin = "";
@@ -558,6 +561,7 @@ export async function startDevIssuer(
       methodNotAllowed(res, "GET, HEAD");
       return;
     }
+    if (resolverDelayMs > 0) await new Promise((resume) => setTimeout(resume, resolverDelayMs));
     // A followed redirect answers the real verdict, so that following it shows.
     const mode = redirected ? "none" : resolverFailure;
     switch (mode) {
@@ -693,6 +697,9 @@ export async function startDevIssuer(
     logout: (sessionId) => store.logout(sessionId),
     setResolverFailure(mode) {
       resolverFailure = mode;
+    },
+    setResolverDelay(ms) {
+      resolverDelayMs = ms;
     },
     close: () => server.close(),
   };
