@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { build } from "esbuild";
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { Bench } from "tinybench";
 import { startDevIssuer } from "../dev/issuer.ts";
 import { httpApiEvent, requestEvent, tokenEvent } from "../test/aws/fixtures.ts";
@@ -47,7 +48,7 @@ process.stdout.write("\\n@@answer " + JSON.stringify({ answer, started, imported
 `;
 
 type Handler = (event: unknown) => Promise<unknown>;
-type Who = "ours" | "aws" | "raw";
+type Who = "ours" | "aws" | "raw" | "jose";
 
 interface Kind {
   readonly name: string;
@@ -171,9 +172,17 @@ async function main(): Promise<void> {
     }
     const key = await crypto.subtle.importKey("jwk", (JSON.parse(jwks) as { keys: JsonWebKey[] }).keys[0] ?? fail("no key"), { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]);
     const encoder = new TextEncoder();
+    const joseKeys = createLocalJWKSet(JSON.parse(jwks) as JSONWebKeySet);
+    const joseOptions = { issuer: issuer.origin, audience: issuer.origin, typ: "at+jwt", algorithms: ["RS256"], requiredClaims: ["exp", "iat", "sub"] };
 
     /** One checked invocation of the cell, by index (the first one untimed: it loads the key set). */
     const start = async (cell: Cell): Promise<(index: number) => Promise<void>> => {
+      if (cell.who === "jose") {
+        return async (index) => {
+          const { payload } = await jwtVerify(pool[index % POOL] ?? fail("empty pool"), joseKeys, joseOptions);
+          if (payload.sub !== `bench-user-${index % POOL}`) fail("jose verified the wrong token");
+        };
+      }
       if (cell.kind === undefined) {
         return async (index) => {
           const jwt = pool[index % POOL] ?? fail("empty pool");
@@ -210,7 +219,8 @@ async function main(): Promise<void> {
       ),
     );
     const raw: Cell = { who: "raw", kind: undefined, distinct: true, name: "raw crypto.subtle.verify RS256 (key imported once)" };
-    cells.push(raw);
+    const jose: Cell = { who: "jose", kind: undefined, distinct: true, name: "(reference) jose jwtVerify alone, the same claims checked (no event, no cache, no policy)" };
+    cells.push(raw, jose);
     const samples = new Map<Cell, Sample[]>(cells.map((cell) => [cell, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
       const shift = (round * 5) % cells.length;
@@ -257,7 +267,7 @@ async function main(): Promise<void> {
       "",
       "| authorizer, event, token | ops/s | ops/s per round | mean (µs) | ops/s ÷ aws-jwt-verify | time ÷ raw verify | log lines/invocation |",
       "|---|---:|---:|---:|---:|---:|---:|",
-      ...cells.map((cell) => `| ${cell.name} | ${integer(mid(cell, "ops"))} | ${of(cell).map((s) => integer(s.ops)).join(" / ")} | ${fixed(mid(cell, "mean"))} | ${cell === raw ? "—" : times(vsPeer(cell))} | ${cell.distinct ? times(vsRaw(cell)) : "—"} | ${fixed(mid(cell, "logLines"), 2)} |`),
+      ...cells.map((cell) => `| ${cell.name} | ${integer(mid(cell, "ops"))} | ${of(cell).map((s) => integer(s.ops)).join(" / ")} | ${fixed(mid(cell, "mean"))} | ${cell.kind === undefined ? "—" : times(vsPeer(cell))} | ${cell.distinct ? times(vsRaw(cell)) : "—"} | ${fixed(mid(cell, "logLines"), 2)} |`),
       "",
       "## Cold start to the first Allow",
       "",
@@ -291,5 +301,5 @@ async function main(): Promise<void> {
   }
 }
 
-watchdog(180 + (ROUNDS * 17 * (TIME_MS + WARMUP_MS + 500)) / 1000 + COLD_RUNS);
+watchdog(180 + (ROUNDS * 18 * (TIME_MS + WARMUP_MS + 500)) / 1000 + COLD_RUNS);
 await main();

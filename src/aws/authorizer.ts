@@ -18,6 +18,8 @@ import {
   describeError,
   identityHeaders,
   jsonLogger,
+  type DecisionRequest,
+  type HeaderList,
   type Identity,
 } from "../core/index.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
@@ -68,10 +70,28 @@ export function identityContext(identity: Identity): AuthorizerContext {
   return context;
 }
 
-/** HTTP/1.1 (RFC 9112 §6.3): a request with neither `Content-Length` nor `Transfer-Encoding` has no body. */
-function hasBody(view: RequestView): boolean {
-  const length = view.headers.get("content-length");
-  return view.headers.get("transfer-encoding") !== null || (length !== null && length.trim() !== "0");
+/**
+ * What is decided: the method and path of the ARN (or the event's), the event's headers, and its
+ * query only when read (route rules read `_method`; a REST event spells it again from parameters).
+ */
+class EventRequest implements DecisionRequest {
+  readonly headers: HeaderList;
+  readonly hasBody: boolean;
+
+  constructor(
+    readonly method: string,
+    readonly path: string | undefined,
+    private readonly view: RequestView,
+  ) {
+    this.headers = view.headers;
+    // HTTP/1.1 (RFC 9112 §6.3): a request with neither `Content-Length` nor `Transfer-Encoding` has no body.
+    const length = view.headers.get("content-length");
+    this.hasBody = view.headers.get("transfer-encoding") !== null || (length !== null && length.trim() !== "0");
+  }
+
+  get query(): string | undefined {
+    return this.view.query;
+  }
 }
 
 function refuse(code: string, view: RequestView | undefined): never {
@@ -96,16 +116,7 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
   // Decided on the method and path of the ARN, which is what API Gateway matches the policy
   // against (a REST API's path there has no stage and no custom-domain base path).
   const arn = parseMethodArn(view.arn);
-  const decision = await decider.decide({
-    method: arn?.method ?? view.method ?? "",
-    path: arn?.path ?? view.path,
-    // Read only by route rules (a `_method` override), and spelled again from the event when read.
-    get query() {
-      return view.query;
-    },
-    headers: view.headers,
-    hasBody: hasBody(view),
-  });
+  const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view));
   if (!decision.allowed) {
     const { code } = decision.error;
     // 5xx outcomes (key set or resolver unavailable) are authorizer failures, which the gateway

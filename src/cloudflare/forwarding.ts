@@ -13,13 +13,17 @@ import { canonicalHeaderName, COOKIE_SEPARATOR, identityHeaders, isIdentityHeade
  */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"]);
 
-/** A copy of the incoming headers without spoofable identity, hop-by-hop and override headers. */
-export function sanitizeHeaders(incoming: Headers): Headers {
-  const headers = new Headers();
-  for (const [name, value] of incoming) {
-    if (!isIdentityHeaderName(name) && !isOverrideHeader(name) && !HOP_BY_HOP.has(canonicalHeaderName(name))) headers.append(name, value);
+/** Header pairs to build the origin's `Headers` from in one call (each `append` crosses into the runtime). */
+export type HeaderPairs = Array<readonly [string, string]>;
+
+/** The incoming headers without spoofable identity, hop-by-hop and override headers. */
+export function sanitizeHeaders(incoming: Headers): HeaderPairs {
+  const kept: HeaderPairs = [];
+  for (const pair of incoming) {
+    const [name] = pair;
+    if (!isIdentityHeaderName(name) && !isOverrideHeader(name) && !HOP_BY_HOP.has(canonicalHeaderName(name))) kept.push(pair);
   }
-  return headers;
+  return kept;
 }
 
 /**
@@ -35,8 +39,9 @@ export function removeCookie(headers: Headers, name: string): void {
   else headers.set("cookie", kept.map((pair) => pair.trim()).join("; "));
 }
 
-export function addIdentity(headers: Headers, identity: Identity): void {
-  for (const [name, value] of identityHeaders(identity)) headers.set(name, value);
+/** Appends the identity headers (every incoming `x-authgear-*` header is gone already). */
+export function addIdentity(headers: HeaderPairs, identity: Identity): void {
+  headers.push(...identityHeaders(identity));
 }
 
 /** The origin URL for a request: same path and query, on `ORIGIN_URL` when set. */

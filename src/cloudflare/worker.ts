@@ -115,8 +115,9 @@ async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promi
     const { error } = decision;
     return [(decision.identity === undefined ? loginRedirect(error, config, request, url) : undefined) ?? refuse(error, config.realm, request, url), error.code];
   }
-  const headers = sanitizeHeaders(request.headers);
-  if (decision.identity !== undefined) addIdentity(headers, decision.identity);
+  const pairs = sanitizeHeaders(request.headers);
+  if (decision.identity !== undefined) addIdentity(pairs, decision.identity);
+  const headers = new Headers(pairs as Array<[string, string]>);
   // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
   if (decision.isPreflight === true) headers.delete("cookie");
   if (!config.forwardAuthorization) {
