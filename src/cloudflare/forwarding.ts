@@ -13,11 +13,17 @@ import { canonicalHeaderName, COOKIE_SEPARATOR, identityHeaders, isIdentityHeade
  */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"]);
 
-/** A copy of the incoming headers without spoofable identity, hop-by-hop and override headers. */
-export function sanitizeHeaders(incoming: Headers): Headers {
+/**
+ * A copy of the incoming headers without spoofable identity, hop-by-hop and override headers, nor
+ * `secretHeader` (`ORIGIN_SECRET_HEADER`, which only the gate may send) in any spelling.
+ */
+export function sanitizeHeaders(incoming: Headers, secretHeader?: string): Headers {
+  const secret = secretHeader === undefined ? undefined : canonicalHeaderName(secretHeader);
   const headers = new Headers();
   for (const [name, value] of incoming) {
-    if (!isIdentityHeaderName(name) && !isOverrideHeader(name) && !HOP_BY_HOP.has(canonicalHeaderName(name))) headers.append(name, value);
+    if (isIdentityHeaderName(name) || isOverrideHeader(name)) continue;
+    const canonical = canonicalHeaderName(name);
+    if (!HOP_BY_HOP.has(canonical) && canonical !== secret) headers.append(name, value);
   }
   return headers;
 }
