@@ -27,6 +27,9 @@ import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
 import { buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
 
+/** With `REPORT_ONLY=true`: the code a let-through request would have been refused with (`x-authgear-edge-report` in the Worker). */
+export const REPORT_CONTEXT_KEY = "authgearEdgeReport";
+
 /** What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased. */
 export type AuthorizerContext = Readonly<Record<string, string>>;
 
@@ -117,6 +120,16 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
   // against (a REST API's path there has no stage and no custom-domain base path).
   const arn = parseMethodArn(view.arn);
   const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view));
+  if (!decision.allowed && built.config.reportOnly) {
+    // Report-only (always with the cache off, cache-safety.ts): this request proceeds, with the
+    // code it would have been refused with and without any identity.
+    const { code } = decision.error;
+    logger.log("would_refuse", { code, kind: view.kind, path: view.path });
+    const context = { [REPORT_CONTEXT_KEY]: code };
+    return view.kind === "http-v2" && built.config.httpApiResponse === "simple"
+      ? { isAuthorized: true, context }
+      : buildPolicy({ principalId: "report-only", allow: [view.arn], context });
+  }
   if (!decision.allowed) {
     const { code } = decision.error;
     // 5xx outcomes (key set or resolver unavailable) are authorizer failures, which the gateway

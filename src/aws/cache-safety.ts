@@ -35,6 +35,12 @@ export function cacheSafetyProblems(config: Config): ReadonlyMap<string, string>
       `cookie credentials (JWT_COOKIE_NAME, AUTH_MODE=resolver or hybrid) cannot be cached safely: API Gateway keys the cache on identity sources, and a cached answer for a cookie could be served to a request that carries the same Authorization header, or the same Cookie header with another bearer token; set AUTHORIZER_CACHE_SECONDS=0`,
     );
   }
+  if (config.reportOnly) {
+    problems.set(
+      "REPORT_ONLY",
+      `with the authorizer cache on, API Gateway answers 401 itself to a request without the identity source (the authorizer never sees it, so it cannot let it through), and reuses one answer for every route for ${ttl} s; roll out with AUTHORIZER_CACHE_SECONDS=0, then turn the cache on when enforcing`,
+    );
+  }
   const overlaps = config.publicPaths.flatMap((pattern) =>
     config.routes.flatMap((rule, index) => (ruleOverlapsPublicPath(rule.path, pattern) ? [`${pattern} overlaps rule ${index} (${rule.path})`] : [])),
   );

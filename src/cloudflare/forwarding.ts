@@ -16,12 +16,18 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"
 /** Header pairs to build the origin's `Headers` from in one call (each `append` crosses into the runtime). */
 export type HeaderPairs = Array<readonly [string, string]>;
 
-/** The incoming headers without spoofable identity, hop-by-hop and override headers. */
-export function sanitizeHeaders(incoming: Headers): HeaderPairs {
+/**
+ * The incoming headers without spoofable identity, hop-by-hop and override headers, nor
+ * `secretHeader` (`ORIGIN_SECRET_HEADER`, which only the gate may send) in any spelling.
+ */
+export function sanitizeHeaders(incoming: Headers, secretHeader?: string): HeaderPairs {
+  const secret = secretHeader === undefined ? undefined : canonicalHeaderName(secretHeader);
   const kept: HeaderPairs = [];
   for (const pair of incoming) {
     const [name] = pair;
-    if (!isIdentityHeaderName(name) && !isOverrideHeader(name) && !HOP_BY_HOP.has(canonicalHeaderName(name))) kept.push(pair);
+    if (isIdentityHeaderName(name) || isOverrideHeader(name)) continue;
+    const canonical = canonicalHeaderName(name);
+    if (!HOP_BY_HOP.has(canonical) && canonical !== secret) kept.push(pair);
   }
   return kept;
 }

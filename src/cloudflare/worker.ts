@@ -19,6 +19,9 @@ import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
 import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forwarding.ts";
 
+/** With `REPORT_ONLY=true`: the code a forwarded request would have been refused with. */
+const REPORT_HEADER = "x-authgear-edge-report";
+
 /** Worker `[vars]` and secrets: the names of the README's configuration table. */
 export type Env = Readonly<Record<string, unknown>>;
 
@@ -111,15 +114,23 @@ async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promi
     { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody },
     { defer: (promise) => { ctx.waitUntil(promise); } },
   );
-  if (!decision.allowed) {
+  if (!decision.allowed && !config.reportOnly) {
     const { error } = decision;
     return [(decision.identity === undefined ? loginRedirect(error, config, request, url) : undefined) ?? refuse(error, config.realm, request, url), error.code];
   }
-  const pairs = sanitizeHeaders(request.headers);
-  if (decision.identity !== undefined) addIdentity(pairs, decision.identity);
+  const pairs = sanitizeHeaders(request.headers, config.originSecret?.header);
+  // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
+  const identity = decision.allowed ? decision.identity : undefined;
+  if (identity !== undefined) addIdentity(pairs, identity);
+  if (!decision.allowed) {
+    logger.log("would_refuse", { code: decision.error.code, status: describeError(decision.error.code).status, method: request.method, path: url.pathname });
+    pairs.push([REPORT_HEADER, decision.error.code]);
+  }
+  if (config.originSecret !== undefined) pairs.push([config.originSecret.header, config.originSecret.value]);
   const headers = new Headers(pairs as Array<[string, string]>);
+  const isPreflight = decision.allowed && decision.isPreflight === true;
   // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
-  if (decision.isPreflight === true) headers.delete("cookie");
+  if (isPreflight) headers.delete("cookie");
   if (!config.forwardAuthorization) {
     headers.delete("authorization");
     // The JWT cookie is the token itself; Authgear's session cookies are left for the origin.
@@ -130,17 +141,17 @@ async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promi
     response = await fetch(originUrl(url, config.originUrl), {
       method: request.method,
       headers,
-      body: decision.isPreflight === true || !hasBody ? null : request.body,
+      body: isPreflight || !hasBody ? null : request.body,
       redirect: "manual",
       // An answer for one user must never be served to another from Cloudflare's cache.
-      ...(decision.identity !== undefined && { cache: "no-store" as const }),
+      ...(identity !== undefined && { cache: "no-store" as const }),
     });
   } catch {
     logger.log("origin_unreachable", { method: request.method, path: url.pathname });
     const body = JSON.stringify({ error: "bad_gateway", error_description: "The origin could not be reached." });
     return [new Response(body, { status: 502, headers: { "content-type": "application/json; charset=utf-8" } }), "origin_unreachable"];
   }
-  return [response, decision.identity === undefined ? "public" : "authenticated"];
+  return [response, decision.allowed ? (identity === undefined ? "public" : "authenticated") : `report-only ${decision.error.code}`];
 }
 
 export default {

@@ -53,6 +53,10 @@ export interface Config {
   readonly forwardAuthorization: boolean;
   /** Worker: whether responses carry `Server-Timing` (the gate's outcome and duration); off by default. */
   readonly serverTiming: boolean;
+  /** Worker: the shared secret sent to the origin on every forwarded request, and the header it goes in. */
+  readonly originSecret: { readonly header: string; readonly value: string } | undefined;
+  /** Both: refusals are logged and reported to the origin, but the request proceeds (a rollout mode). */
+  readonly reportOnly: boolean;
   readonly resolverUrl: string;
   readonly resolverCacheSeconds: number;
   readonly resolverTimeoutMs: number;
@@ -81,6 +85,11 @@ export class ConfigError extends AuthError {
 const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
 /** RFC 6265 §4.1.1 cookie-name: an RFC 9110 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An RFC 9110 field name: a token. */
+const HEADER_NAME = COOKIE_NAME;
+/** Default `ORIGIN_SECRET_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
+export const DEFAULT_ORIGIN_SECRET_HEADER = "x-authgear-edge-secret";
+const RESERVED_SECRET_HEADERS = new Set(["authorization", "cookie", "host", "content-length", "content-type", "transfer-encoding", "connection", "origin"]);
 
 function parseUrl(raw: string): URL | string {
   if (!URL.canParse(raw)) return "is not an absolute URL";
@@ -168,6 +177,18 @@ const schema = v.object({
   ),
   FORWARD_AUTHORIZATION: v.optional(flag(), "true"),
   SERVER_TIMING: v.optional(flag(), "false"),
+  REPORT_ONLY: v.optional(flag(), "false"),
+  // The value is never echoed: a message names the key and the rule only.
+  ORIGIN_SECRET: v.optional(v.pipe(v.string(), v.regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces (a random secret, e.g. `openssl rand -hex 32`)"))),
+  ORIGIN_SECRET_HEADER: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(HEADER_NAME, "must be a header name (an RFC 9110 token)"),
+      v.transform((name) => name.toLowerCase()),
+      v.check((name) => !RESERVED_SECRET_HEADERS.has(name), "must not be a header the client or the gate already uses (authorization, cookie, host, ...)"),
+    ),
+    DEFAULT_ORIGIN_SECRET_HEADER,
+  ),
   HTTP_API_RESPONSE: v.optional(v.picklist(["simple", "iam"], "must be simple or iam"), "simple"),
   AUTHORIZER_CACHE_SECONDS: v.optional(seconds(0, 3600), String(DEFAULT_AUTHORIZER_CACHE_SECONDS)),
   JWKS_MAX_AGE_SECONDS: v.optional(seconds(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
@@ -242,6 +263,8 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     originUrl: env2.ORIGIN_URL,
     forwardAuthorization: env2.FORWARD_AUTHORIZATION,
     serverTiming: env2.SERVER_TIMING,
+    originSecret: env2.ORIGIN_SECRET === undefined ? undefined : { header: env2.ORIGIN_SECRET_HEADER, value: env2.ORIGIN_SECRET },
+    reportOnly: env2.REPORT_ONLY,
     loginUrl: env2.LOGIN_URL,
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,

@@ -9,7 +9,7 @@ type Handler = (event: unknown) => Promise<AuthorizerResult>;
 let issuer: DevIssuer;
 let token: string;
 const saved = { ...process.env };
-const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE"];
+const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE", "REPORT_ONLY"];
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -267,6 +267,7 @@ describe("settings API Gateway's cache cannot carry out are refused at start-up"
     ["a public path inside a rule", "PUBLIC_PATHS", { HTTP_API_RESPONSE: "iam", PUBLIC_PATHS: "/healthz", ROUTES: JSON.stringify([{ path: "/*", verified: true }]) }],
     ["a rule inside a public path", "PUBLIC_PATHS", { HTTP_API_RESPONSE: "iam", PUBLIC_PATHS: "/docs/*", ROUTES: JSON.stringify([{ path: "/docs/internal", roles: ["staff"] }]) }],
     ["a maxAuthAge shorter than the TTL", "ROUTES", { HTTP_API_RESPONSE: "iam", ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 300 }]) }],
+    ["report-only", "REPORT_ONLY", { HTTP_API_RESPONSE: "iam", REPORT_ONLY: "true" }],
   ])("%s, with AUTHORIZER_CACHE_SECONDS=300: every event fails, the log names %s once", async (_name, key, env) => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const handler = await container(env);
@@ -292,6 +293,45 @@ describe("settings API Gateway's cache cannot carry out are refused at start-up"
   it("accepts a maxAuthAge of exactly the TTL plus one second", async () => {
     const handler = await container({ HTTP_API_RESPONSE: "iam", ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 301 }]) });
     expect(await handler(tokenEvent(`Bearer ${token}`))).toMatchObject({ principalId: "alice" });
+  });
+});
+
+describe("REPORT_ONLY=true (with the cache off): decided as when enforcing, logged, and allowed", () => {
+  const ROUTES = JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]);
+  const reportOnly = (code: string, arn = METHOD_ARN) => ({
+    principalId: "report-only",
+    policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [arn] }] },
+    context: { authgearEdgeReport: code },
+  });
+
+  it("allows exactly the request's ARN with the would-be code and no identity, and logs would_refuse", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const handler = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", ROUTES });
+    const expired = await issuer.mintAccessToken({ expiresIn: -5 });
+    const staff = await issuer.mintAccessToken({ sub: "bob", claims: { "https://authgear.com/claims/user/roles": ["staff"] } });
+    expect(await handler(tokenEvent("Basic dXNlcjpwYXNz"))).toEqual(reportOnly("ERR_CREDENTIALS_MISSING"));
+    expect(await handler(tokenEvent(`Bearer ${expired}`))).toEqual(reportOnly("ERR_JWT_EXPIRED"));
+    const admin = requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${staff}` } });
+    expect(await handler(admin)).toEqual(reportOnly("ERR_INSUFFICIENT_SCOPE", admin.methodArn));
+    const allowed = await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${token}` } }));
+    expect(allowed).toMatchObject({ principalId: "alice", context: ALICE_CONTEXT() });
+    expect(JSON.stringify(allowed)).not.toContain("authgearEdgeReport");
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as { event: string; code?: string });
+    expect(lines.filter((line) => line.event === "would_refuse").map((line) => line.code)).toEqual(["ERR_CREDENTIALS_MISSING", "ERR_JWT_EXPIRED", "ERR_INSUFFICIENT_SCOPE"]);
+    expect(JSON.stringify(lines)).not.toContain(expired.split(".")[2]!.slice(0, 16));
+  });
+
+  it("answers a simple response with isAuthorized true and the code", async () => {
+    const handler = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", HTTP_API_RESPONSE: "simple" });
+    expect(await handler(httpApiEvent())).toEqual({ isAuthorized: true, context: { authgearEdgeReport: "ERR_CREDENTIALS_MISSING" } });
+  });
+
+  it("lets a request through while the key set is unreachable, and still fails closed on a bad configuration", async () => {
+    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const down = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", AUTHGEAR_ENDPOINT: "http://127.0.0.1:9" });
+    expect(await down(tokenEvent(`Bearer ${token}`))).toEqual(reportOnly("ERR_KEYSET_UNAVAILABLE"));
+    const bad = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", AUTHGEAR_ENDPOINT: "http://example.com" });
+    await expect(bad(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
   });
 });
 

@@ -14,9 +14,9 @@ export interface RawResponse {
 
 /**
  * Sends a request with a raw request-target (no client-side URL normalization), the way an
- * attacker's client can.
+ * attacker's client can, with `body` when given (a GET with a body, say).
  */
-export async function rawRequest(mf: Miniflare, method: string, target: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+export async function rawRequest(mf: Miniflare, method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
   const base = await mf.ready;
   return new Promise((resolvePromise, reject) => {
     const req = httpRequest({ host: base.hostname, port: base.port, method, path: target, headers }, (res) => {
@@ -29,7 +29,7 @@ export async function rawRequest(mf: Miniflare, method: string, target: string, 
     });
     req.on("error", reject);
     req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
-    req.end();
+    req.end(body);
   });
 }
 

@@ -437,6 +437,115 @@ describe("settings", () => {
   });
 });
 
+describe("REPORT_ONLY=true: decided as when enforcing, logged, and let through", () => {
+  const rules = JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]);
+
+  it("forwards each would-be refusal with its code and no identity, and an allowed request as usual", async () => {
+    const logs: string[] = [];
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, REPORT_ONLY: "true", ROUTES: rules, LOGIN_URL: "https://login.example.com/" }, 1, logs);
+    const enforcing = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: rules }, 1, []);
+    try {
+      const expired = await issuer.mintAccessToken({ expiresIn: -5 });
+      const staff = await issuer.mintAccessToken({ sub: "bob", claims: { "https://authgear.com/claims/user/roles": ["staff"] } });
+      const cases: Array<[string, Record<string, string>, string | undefined]> = [
+        ["/x", { accept: "text/html", "x-authgear-edge-report": "spoofed", "x-authgear-user-id": "mallory" }, "ERR_CREDENTIALS_MISSING"],
+        ["/x", { authorization: `Bearer ${expired}` }, "ERR_JWT_EXPIRED"],
+        ["/x", { authorization: "Bearer a b" }, "ERR_REQUEST_MALFORMED"],
+        ["/admin/users", { authorization: `Bearer ${staff}` }, "ERR_INSUFFICIENT_SCOPE"],
+        ["/admin/users", { authorization: `Bearer ${token}` }, undefined],
+      ];
+      for (const [path, headers, code] of cases) {
+        const decided = await enforcing.dispatchFetch(`https://gate.example.com${path}`, { headers, redirect: "manual" });
+        expect(decided.status).toBe(code === undefined ? 200 : code === "ERR_REQUEST_MALFORMED" ? 400 : code === "ERR_INSUFFICIENT_SCOPE" ? 403 : 401);
+        if (code !== undefined) expect(((await decided.json()) as { code: string }).code).toBe(code);
+        else await decided.text();
+        const reported = await gate.dispatchFetch(`https://gate.example.com${path}`, { headers, redirect: "manual" });
+        expect(reported.status).toBe(200);
+        await reported.text();
+      }
+      const forwarded = seen().map((request) => ({ path: request.path, report: request.headers["x-authgear-edge-report"], user: request.headers["x-authgear-user-id"] }));
+      expect(forwarded).toEqual([
+        { path: "/x", report: "ERR_CREDENTIALS_MISSING", user: undefined },
+        { path: "/x", report: "ERR_JWT_EXPIRED", user: undefined },
+        { path: "/x", report: "ERR_REQUEST_MALFORMED", user: undefined },
+        { path: "/admin/users", report: "ERR_INSUFFICIENT_SCOPE", user: undefined },
+        { path: "/admin/users", user: "alice", report: undefined },
+        { path: "/admin/users", user: "alice", report: undefined },
+      ]);
+      await expect.poll(() => logs.filter((line) => line.includes("would_refuse"))).toHaveLength(4);
+      const lines = logs.filter((line) => line.includes("would_refuse")).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.map((line) => [line.code, line.status, line.path])).toEqual([
+        ["ERR_CREDENTIALS_MISSING", 401, "/x"],
+        ["ERR_JWT_EXPIRED", 401, "/x"],
+        ["ERR_REQUEST_MALFORMED", 400, "/x"],
+        ["ERR_INSUFFICIENT_SCOPE", 403, "/admin/users"],
+      ]);
+      expect(logs.join("\n")).not.toContain(expired.split(".")[2]!.slice(0, 16));
+    } finally {
+      await Promise.all([gate.dispose(), enforcing.dispose()]);
+    }
+  });
+
+  it("still fails closed on a bad configuration, and still refuses what it cannot forward", async () => {
+    const bad = startWorker({ AUTHGEAR_ENDPOINT: "http://example.com", ORIGIN_URL: origin.url, REPORT_ONLY: "true" }, 1, []);
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, REPORT_ONLY: "true" }, 1, []);
+    try {
+      expect((await bad.dispatchFetch("https://gate.example.com/x")).status).toBe(500);
+      const withBody = await rawRequest(gate, "GET", "/x", { "content-length": "5" }, "hello");
+      expect(withBody.status).toBe(400);
+      expect(seen()).toEqual([]);
+    } finally {
+      await Promise.all([bad.dispose(), gate.dispose()]);
+    }
+  });
+});
+
+describe("ORIGIN_SECRET: the origin can tell the gate's requests from any other", () => {
+  const secret = "s3cr3t-0123456789abcdef0123456789abcdef";
+
+  it("sends the secret on every forwarded request, replacing any copy a client sends, in every spelling", async () => {
+    const logs: string[] = [];
+    const gate = startWorker(
+      { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*", ORIGIN_SECRET: secret, ORIGIN_SECRET_HEADER: "X-Origin-Auth" },
+      1,
+      logs,
+    );
+    try {
+      const spoofed = { "x-origin-auth": "guess", x_origin_auth: "guess", "X.Origin.Auth": "guess" };
+      expect((await gate.dispatchFetch("https://gate.example.com/x", { headers: { ...spoofed, authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await gate.dispatchFetch("https://gate.example.com/public/page", { headers: spoofed })).status).toBe(200);
+      const refused = await gate.dispatchFetch("https://gate.example.com/x", { headers: spoofed });
+      expect(refused.status).toBe(401);
+      const body = await refused.text();
+      const received = seen();
+      expect(received.map((request) => request.path)).toEqual(["/x", "/public/page"]);
+      for (const request of received) {
+        const names = Object.keys(request.headers).filter((name) => name.replace(/[_.]/g, "-") === "x-origin-auth");
+        expect(names).toEqual(["x-origin-auth"]);
+        expect(request.headers["x-origin-auth"]).toBe(secret);
+      }
+      expect(body).not.toContain(secret);
+      expect(logs.join("\n")).not.toContain(secret);
+    } finally {
+      await gate.dispose();
+    }
+  });
+
+  it("refuses a short secret without echoing it", async () => {
+    const logs: string[] = [];
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ORIGIN_SECRET: "short-secret-value" }, 1, logs);
+    try {
+      expect((await gate.dispatchFetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } })).status).toBe(500);
+      await expect.poll(() => logs.some((line) => line.includes("config_invalid"))).toBe(true);
+      expect(logs.join("\n")).toContain("ORIGIN_SECRET");
+      expect(logs.join("\n")).not.toContain("short-secret-value");
+      expect(seen()).toEqual([]);
+    } finally {
+      await gate.dispose();
+    }
+  });
+});
+
 describe("RFC 9728 protected-resource metadata", () => {
   it("is served by the gate without credentials, naming the issuer and the scopes the rules ask for", async () => {
     const rules = [{ path: "/orders/*", scopes: ["orders:read"] }, { path: "/orders/*", methods: ["POST"], scopes: ["orders:write", "orders:read"] }];

@@ -29,6 +29,8 @@ describe("parseConfig", () => {
       originUrl: undefined,
       forwardAuthorization: true,
       serverTiming: false,
+      originSecret: undefined,
+      reportOnly: false,
       loginUrl: undefined,
       resolverTimeoutMs: 3000,
       httpApiResponse: "simple",
@@ -146,6 +148,11 @@ describe("parseConfig", () => {
     ["RESOLVER_CACHE_SECONDS", "3601"],
     ["FORWARD_AUTHORIZATION", "yes"],
     ["SERVER_TIMING", "1"],
+    ["REPORT_ONLY", "on"],
+    ["ORIGIN_SECRET", "too-short"],
+    ["ORIGIN_SECRET", `${"x".repeat(40)} with spaces`],
+    ["ORIGIN_SECRET_HEADER", "two words"],
+    ["ORIGIN_SECRET_HEADER", "Authorization"],
     ["HTTP_API_RESPONSE", "IAM"],
     ["JWKS_MAX_AGE_SECONDS", "0"],
     ["JWKS_MAX_AGE_SECONDS", "86401"],
@@ -158,6 +165,12 @@ describe("parseConfig", () => {
   ])("refuses %s=%j", (key, value) => {
     const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, [key]: value });
     expect(error.keys).toEqual([key]);
+  });
+
+  it("never echoes ORIGIN_SECRET in its error", () => {
+    const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_SECRET: "short-but-secret" });
+    expect(error.keys).toEqual(["ORIGIN_SECRET"]);
+    expect(error.message).not.toContain("short-but-secret");
   });
 
   it("names every bad key in one message", () => {
