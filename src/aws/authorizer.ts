@@ -9,7 +9,8 @@
  *   the backend as `requestContext.authorizer` — flat string, number or boolean values only;
  * - a Deny policy (or `isAuthorized: false`) is a 403;
  * - any other error is an authorizer failure (500, which serverless.yml's gateway responses turn
- *   into 503): used when the key set is unreachable or the configuration is invalid, never an Allow.
+ *   into 503): used for every 5xx code (the key set or resolver unreachable, an invalid
+ *   configuration, an unforeseen failure, an unknown event), never an Allow.
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import {
@@ -18,6 +19,7 @@ import {
   describeError,
   identityHeaders,
   jsonLogger,
+  type AuthErrorCode,
   type DecisionRequest,
   type HeaderList,
   type Identity,
@@ -97,12 +99,12 @@ class EventRequest implements DecisionRequest {
   }
 }
 
-function refuse(code: string, view: RequestView | undefined): never {
+function refuse(code: AuthErrorCode, view: RequestView | undefined): never {
   logger.log("request_refused", { code, kind: view?.kind, path: view?.path });
   throw new Error("Unauthorized");
 }
 
-function fail(code: string, view: RequestView | undefined): never {
+function fail(code: AuthErrorCode, view: RequestView | undefined): never {
   logger.log("authorizer_failed", { code, kind: view?.kind, path: view?.path });
   throw new Error("Service Unavailable");
 }
@@ -132,7 +134,7 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
   }
   if (!decision.allowed) {
     const { code } = decision.error;
-    // 5xx outcomes (key set or resolver unavailable) are authorizer failures, which the gateway
+    // 5xx outcomes (key set or resolver unavailable, ERR_INTERNAL) are authorizer failures, which the gateway
     // responses turn into 503; a 403 from a route rule is a Deny below; everything else is a 401.
     if (describeError(code).status >= 500) fail(code, view);
     if (decision.identity === undefined || code !== "ERR_INSUFFICIENT_SCOPE") refuse(code, view);

@@ -17,7 +17,7 @@ import {
   type KeySetStore,
   type KeySetTiming,
 } from "./key-set.ts";
-import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Clock, type Defer, type Fetcher, type Logger } from "./ports.ts";
+import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
 import { createResolver, resolverCredentials, type Resolver, type VerdictStore } from "./resolver.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 
@@ -53,7 +53,7 @@ export interface CallOptions {
 }
 
 export interface Authenticator {
-  /** Never throws: every failure is a result with a stable code. */
+  /** Never throws: every failure is a result with a stable code (`ERR_INTERNAL` for an unforeseen exception). */
   authenticate(headers: HeaderReader, options?: CallOptions): Promise<AuthResult>;
   /** Verifies one access token (cached); throws `AuthError`. */
   verifyToken(token: string, options?: CallOptions): Promise<Identity>;
@@ -61,12 +61,13 @@ export interface Authenticator {
 
 export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}): Authenticator {
   const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? jsonLogger;
   const keySet: KeySet = createKeySet({
     issuer: config.issuer,
     discoveryUrl: config.discoveryUrl,
     fetcher: deps.fetcher ?? defaultFetcher,
     clock,
-    logger: deps.logger ?? jsonLogger,
+    logger,
     store: deps.keySetStore ?? createMemoryKeySetStore(),
     timing: {
       ...DEFAULT_KEY_SET_TIMING,
@@ -108,7 +109,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
           resolverUrl: config.resolverUrl,
           fetcher: deps.fetcher ?? defaultFetcher,
           clock,
-          logger: deps.logger ?? jsonLogger,
+          logger,
           cacheSeconds: config.resolverCacheSeconds,
           timeoutMs: config.resolverTimeoutMs,
           maxEntries: deps.resolverCacheEntries ?? DEFAULT_RESOLVER_CACHE_ENTRIES,
@@ -153,10 +154,27 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
         return await decide(headers, options);
       } catch (error) {
         if (error instanceof AuthError) return { ok: false, error };
-        return { ok: false, error: new AuthError("ERR_JWT_MALFORMED", "The access token could not be verified.", { cause: error }) };
+        // Not a verdict on the request but a bug or a failing runtime: refused (500, the authorizer's
+        // "Service Unavailable"), never let through, and never reported as a bad token.
+        try {
+          logger.log("authenticate_failed", failureFields(error));
+        } catch {
+          // A failing logger must not turn a refusal into an exception.
+        }
+        return { ok: false, error: new AuthError("ERR_INTERNAL", "The gateway failed unexpectedly.", { cause: error }) };
       }
     },
   };
+}
+
+/**
+ * What the log may say of an unforeseen exception: its class and where it was thrown, not its
+ * message, which may quote the input (a token, a cookie).
+ */
+function failureFields(error: unknown): LogFields {
+  if (!(error instanceof Error)) return { error: typeof error };
+  const frames = (error.stack ?? "").split("\n").filter((line) => line.startsWith("    at "));
+  return { error: error.name, at: frames.slice(0, 3).map((line) => line.trim().slice(3)).join(" < ") || undefined };
 }
 
 function missing(): AuthResult {

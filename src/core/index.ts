@@ -2,7 +2,7 @@
 export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type CallOptions, type AuthResult, type FromEnvOptions } from "./authenticator.ts";
 export { parseConfig, ConfigError, DEFAULT_AUTHORIZER_CACHE_SECONDS, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode } from "./config.ts";
 export { COOKIE_SEPARATOR, extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH, type Credentials, type HeaderReader } from "./credentials.ts";
-export { AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type ErrorResponse } from "./errors.ts";
+export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
 export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { jsonLogger, silentLogger, type Clock, type Defer, type Fetcher, type FetchInit, type FetchResponse, type Logger, type LogFields } from "./ports.ts";

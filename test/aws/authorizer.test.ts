@@ -2,6 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import type { AuthorizerResult } from "../../src/aws/authorizer.ts";
+import type * as IdentityModule from "../../src/core/identity.ts";
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
 
 type Handler = (event: unknown) => Promise<AuthorizerResult>;
@@ -372,6 +373,35 @@ describe("failures never allow", () => {
     vi.spyOn(console, "log").mockImplementation(() => undefined);
     await expect(handler({ type: "SOMETHING", methodArn: METHOD_ARN })).rejects.toThrow(/^Service Unavailable$/);
     await expect(handler(null)).rejects.toThrow(/^Service Unavailable$/);
+  });
+
+  it("fails (Service Unavailable), never Unauthorized, on an unforeseen exception: ERR_INTERNAL, logged once", async () => {
+    vi.doMock("../../src/core/identity.ts", async (importOriginal) => ({
+      ...(await importOriginal<typeof IdentityModule>()),
+      identityFromClaims: () => {
+        throw new TypeError("identity mapping broke");
+      },
+    }));
+    try {
+      const handler = await container();
+      const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+      await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
+      const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+      expect(lines.filter((line) => line.event !== "keyset_refreshed")).toEqual([
+        { level: "info", event: "authenticate_failed", error: "TypeError", at: expect.stringMatching(/\bidentityFromClaims \(.*authorizer\.test\.ts:\d+:\d+\)/) as unknown },
+        { level: "info", event: "authorizer_failed", code: "ERR_INTERNAL", kind: "token" },
+      ]);
+      expect(JSON.stringify(lines)).not.toContain("identity mapping broke");
+    } finally {
+      vi.doUnmock("../../src/core/identity.ts");
+    }
+  });
+
+  it("logs an unrecognised event as an authorizer failure with ERR_UNSUPPORTED_EVENT", async () => {
+    const handler = await container();
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    await expect(handler({ type: "SOMETHING", methodArn: METHOD_ARN })).rejects.toThrow(/^Service Unavailable$/);
+    expect(log.mock.calls.map(([line]) => JSON.parse(String(line)) as unknown)).toEqual([{ level: "info", event: "authorizer_failed", code: "ERR_UNSUPPORTED_EVENT" }]);
   });
 
   it("logs each refusal as one JSON line with its code, never the token", async () => {

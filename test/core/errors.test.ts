@@ -1,31 +1,50 @@
 import { describe, expect, it } from "vitest";
-import { AuthError, bearerChallenge, describeError, errorResponse, type AuthErrorCode } from "../../src/core/errors.ts";
+import { AUTH_ERRORS, AuthError, bearerChallenge, describeError, errorResponse, type AuthErrorCode, type ErrorDescription } from "../../src/core/errors.ts";
 
-const CODES: AuthErrorCode[] = [
-  "ERR_CONFIG_INVALID",
-  "ERR_CREDENTIALS_MISSING",
-  "ERR_REQUEST_MALFORMED",
-  "ERR_JWT_MALFORMED",
-  "ERR_JWT_ALGORITHM",
-  "ERR_JWT_TYPE",
-  "ERR_JWT_KEY_NOT_FOUND",
-  "ERR_JWT_SIGNATURE",
-  "ERR_JWT_EXPIRED",
-  "ERR_JWT_CLAIM_INVALID",
-  "ERR_IDENTITY_CLAIM_INVALID",
-  "ERR_KEYSET_UNAVAILABLE",
-];
+const INVALID_TOKEN: ErrorDescription = { status: 401, bearerError: "invalid_token", retryable: false, bodyError: "invalid_token" };
+const UNAVAILABLE: ErrorDescription = { status: 503, retryable: true, bodyError: "temporarily_unavailable" };
+
+/** Written out by hand: a code added to AUTH_ERRORS without an entry here fails the typecheck, a changed entry this test. */
+const EXPECTED: Record<AuthErrorCode, ErrorDescription> = {
+  ERR_CONFIG_INVALID: { status: 500, retryable: false, bodyError: "server_error", publicMessage: "The gateway is misconfigured." },
+  ERR_INTERNAL: { status: 500, retryable: false, bodyError: "server_error", publicMessage: "The gateway failed unexpectedly." },
+  ERR_UNSUPPORTED_EVENT: { status: 500, retryable: false, bodyError: "server_error" },
+  ERR_CREDENTIALS_MISSING: { status: 401, retryable: false, bodyError: "unauthorized" },
+  ERR_REQUEST_MALFORMED: { status: 400, bearerError: "invalid_request", retryable: false, bodyError: "invalid_request" },
+  ERR_JWT_MALFORMED: INVALID_TOKEN,
+  ERR_JWT_ALGORITHM: INVALID_TOKEN,
+  ERR_JWT_TYPE: INVALID_TOKEN,
+  ERR_JWT_KEY_NOT_FOUND: INVALID_TOKEN,
+  ERR_JWT_SIGNATURE: INVALID_TOKEN,
+  ERR_JWT_EXPIRED: INVALID_TOKEN,
+  ERR_JWT_CLAIM_INVALID: INVALID_TOKEN,
+  ERR_IDENTITY_CLAIM_INVALID: INVALID_TOKEN,
+  ERR_SESSION_INVALID: INVALID_TOKEN,
+  ERR_INSUFFICIENT_SCOPE: { status: 403, bearerError: "insufficient_scope", retryable: false, bodyError: "insufficient_scope" },
+  ERR_AUTHENTICATION_TOO_OLD: { status: 401, bearerError: "insufficient_user_authentication", retryable: false, bodyError: "insufficient_user_authentication" },
+  ERR_KEYSET_UNAVAILABLE: UNAVAILABLE,
+  ERR_RESOLVER_UNAVAILABLE: UNAVAILABLE,
+};
+
+const CODES = Object.keys(AUTH_ERRORS) as AuthErrorCode[];
 
 describe("error model", () => {
-  it.each(CODES)("maps %s to exactly one status and challenge", (code) => {
-    const { status, bearerError } = describeError(code);
-    const expected: Record<string, [number, string | undefined]> = {
-      ERR_CONFIG_INVALID: [500, undefined],
-      ERR_CREDENTIALS_MISSING: [401, undefined],
-      ERR_REQUEST_MALFORMED: [400, "invalid_request"],
-      ERR_KEYSET_UNAVAILABLE: [503, undefined],
-    };
-    expect([status, bearerError]).toEqual(expected[code] ?? [401, "invalid_token"]);
+  it("has exactly the codes written out here", () => {
+    expect([...CODES].sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  it.each(CODES)("maps %s to exactly one status, challenge and body", (code) => {
+    expect(describeError(code)).toEqual(EXPECTED[code]);
+  });
+
+  it.each(CODES)("builds the response of %s from its description", (code) => {
+    const { status, bearerError, retryable, bodyError, publicMessage } = EXPECTED[code];
+    const response = errorResponse(new AuthError(code, "the detail"), "r");
+    expect(response.status).toBe(status);
+    const challenge = status >= 500 ? undefined : bearerError === undefined ? 'Bearer realm="r"' : `Bearer realm="r", error="${bearerError}", error_description="the detail"`;
+    expect(response.headers["www-authenticate"]).toBe(challenge);
+    expect(response.headers["retry-after"]).toBe(retryable ? "5" : undefined);
+    expect(JSON.parse(response.body)).toEqual({ error: bodyError, error_description: publicMessage ?? "the detail", code });
   });
 
   it("challenges without an error attribute when there were no credentials", () => {
@@ -62,6 +81,15 @@ describe("error model", () => {
     const response = errorResponse(new AuthError("ERR_CONFIG_INVALID", "AUTHGEAR_ENDPOINT: secret detail"), "r");
     expect(response.status).toBe(500);
     expect(response.body).not.toContain("AUTHGEAR_ENDPOINT");
+  });
+
+  it("never tells the client what failed internally: a fixed description, no challenge", () => {
+    const response = errorResponse(new AuthError("ERR_INTERNAL", "Cannot read properties of undefined", { cause: new TypeError("x") }), "r", "https://m");
+    expect(response).toEqual({
+      status: 500,
+      headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+      body: JSON.stringify({ error: "server_error", error_description: "The gateway failed unexpectedly.", code: "ERR_INTERNAL" }),
+    });
   });
 
   it("quotes and filters challenge values (RFC 9110 quoted-string, RFC 6750 §3 description charset)", () => {
