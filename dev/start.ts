@@ -3,11 +3,14 @@
  * - the dev issuer (port `DEV_ISSUER_PORT`, default 4010),
  * - the demo origin, which echoes what reaches it (port `DEMO_ORIGIN_PORT`, default 4020),
  * - the Worker of wrangler.toml under `wrangler dev --local` (port `WORKER_PORT`, default 8787),
- *   configured with `--var` to trust the dev issuer and forward to the demo origin, in the mode
- *   `AUTH_MODE` names (`jwt`, the default, `resolver` or `hybrid`; `RESOLVER_CACHE_SECONDS` is
- *   passed on when set),
- * then checks the stack once and prints ready-to-paste commands (in resolver and hybrid mode for a
- * dev session's cookie), until SIGINT, SIGTERM or SIGHUP stops all three (exit 0).
+ *   configured with `--var` from this process's environment: every setting of the configuration
+ *   schema, except that it trusts the dev issuer and forwards to the demo origin whatever
+ *   `AUTHGEAR_ENDPOINT` and `ORIGIN_URL` say (worker-settings.ts),
+ * after printing the Worker's effective configuration and checking it with the Worker's own parser
+ * (a bad one stops here, with the error naming every bad key). Then it checks the stack once and
+ * prints ready-to-paste commands (in resolver and hybrid mode for a dev session's cookie), and
+ * shows the Worker's log events (refusals, key-set events; worker-log.ts) as they happen, until
+ * SIGINT, SIGTERM or SIGHUP stops all three (exit 0).
  * If one of them dies, the others are stopped and the exit code is 1.
  */
 import { spawn } from "node:child_process";
@@ -22,9 +25,10 @@ import { startDevIssuer } from "./issuer.ts";
 import type { DevIssuer, DevSession } from "./issuer.ts";
 import { startDemoOrigin } from "./origin.ts";
 import type { DemoOrigin } from "./origin.ts";
+import { formatWorkerEvent } from "./worker-log.ts";
+import { describeSettings, settingsRecord, workerSettings } from "./worker-settings.ts";
 
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
-const PUBLIC_PATHS = "/healthz,/public/*";
 const DEV_USER = "dev-user";
 const READY_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS = 250;
@@ -32,6 +36,9 @@ const POLL_TIMEOUT_MS = 1_000;
 /** How long wrangler gets to stop workerd after SIGTERM before its whole process group is killed. */
 const STOP_GRACE_MS = 5_000;
 const KEPT_OUTPUT_LINES = 40;
+/** Before its log goes live, wrangler's output must have been quiet this long (at most {@link SETTLE_MAX_MS}). */
+const SETTLE_QUIET_MS = 300;
+const SETTLE_MAX_MS = 2_000;
 /**
  * The three are probed with a bare TCP connection this often; one that refuses for
  * {@link DEAD_AFTER_MS} counts as dead (wrangler itself does not notice when workerd dies; the
@@ -96,28 +103,50 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** The last lines wrangler wrote, for the message when it fails; forwarded live once `live` is set. */
+type Stream = "stdout" | "stderr";
+
+/**
+ * The last lines wrangler wrote, for the message when it fails. Once `live` is set, its standard
+ * error (warnings and errors: wrangler's, esbuild's after a source change, the Worker's
+ * `console.error`) is forwarded as is, and of its standard output (wrangler's own chatter at log
+ * level, and the Worker's `console.log`) the Worker's log events, one line each.
+ */
 class OutputTail {
   readonly #lines: string[] = [];
-  #partial = "";
+  readonly #partial: Record<Stream, string> = { stdout: "", stderr: "" };
+  #lastOutputAt = Date.now();
   live = false;
 
-  push(chunk: Buffer): void {
-    let text = this.#partial + chunk.toString("utf8");
+  push(stream: Stream, chunk: Buffer): void {
+    this.#lastOutputAt = Date.now();
+    let text = this.#partial[stream] + chunk.toString("utf8");
     // wrangler colours esbuild's messages whatever FORCE_COLOR says.
     if (!process.stderr.isTTY) text = text.replace(ANSI_SGR, "");
     const lines = text.split(/\r?\n/);
-    this.#partial = lines.pop() ?? "";
-    for (const line of lines) this.#add(line);
+    this.#partial[stream] = lines.pop() ?? "";
+    for (const line of lines) this.#add(stream, line);
   }
 
   text(): string {
-    const lines = this.#partial === "" ? this.#lines : [...this.#lines, this.#partial];
+    const partial = [this.#partial.stdout, this.#partial.stderr].filter((line) => line !== "");
+    const lines = [...this.#lines, ...partial];
     return lines.length === 0 ? "(no output)" : lines.map((line) => `  | ${line}`).join("\n");
   }
 
-  #add(line: string): void {
-    if (this.live) console.error(`wrangler: ${line}`);
+  /** Resolves once nothing has arrived for {@link SETTLE_QUIET_MS}, or after {@link SETTLE_MAX_MS}. */
+  async settled(): Promise<void> {
+    const deadline = Date.now() + SETTLE_MAX_MS;
+    while (Date.now() < deadline && Date.now() - this.#lastOutputAt < SETTLE_QUIET_MS) await sleep(50);
+  }
+
+  #add(stream: Stream, line: string): void {
+    if (this.live) {
+      if (stream === "stderr") console.error(`wrangler: ${line}`);
+      else {
+        const event = formatWorkerEvent(line);
+        if (event !== undefined) console.log(event);
+      }
+    }
     this.#lines.push(line);
     if (this.#lines.length > KEPT_OUTPUT_LINES) this.#lines.shift();
   }
@@ -134,31 +163,20 @@ interface Wrangler {
   kill(): void;
 }
 
-/** An environment variable, trimmed; empty counts as unset, as for the Worker. */
-function setting(name: string): string | undefined {
-  const value = process.env[name]?.trim();
-  return value === "" ? undefined : value;
-}
-
 /**
- * The Worker's settings: the dev issuer, the demo origin, the public paths, `AUTH_MODE`, and
- * `RESOLVER_CACHE_SECONDS` when set. Checked here with the Worker's own parser, so a bad value
- * stops `npm start` at once instead of turning every request into a 500.
+ * The Worker's settings (worker-settings.ts), printed, then checked with the Worker's own parser,
+ * so a bad value stops `npm start` at once, with the one message naming every bad key, instead of
+ * turning every request into a 500.
  */
 function workerVars(issuer: DevIssuer, origin: DemoOrigin): { vars: Record<string, string>; config: Config } {
-  const vars: Record<string, string> = {
-    AUTHGEAR_ENDPOINT: issuer.origin,
-    ORIGIN_URL: origin.url,
-    PUBLIC_PATHS,
-    AUTH_MODE: setting("AUTH_MODE") ?? "jwt",
-  };
-  const cacheSeconds = setting("RESOLVER_CACHE_SECONDS");
-  if (cacheSeconds !== undefined) vars.RESOLVER_CACHE_SECONDS = cacheSeconds;
+  const settings = workerSettings(process.env, { issuer: issuer.origin, origin: origin.url });
+  console.log(describeSettings(settings));
+  const vars = settingsRecord(settings);
   try {
     return { vars, config: parseConfig(vars) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new StartError(error.message.replace(/^Invalid configuration \([^)]*\)\. /, ""));
+    throw new StartError(error.message);
   }
 }
 
@@ -175,8 +193,9 @@ function spawnWrangler(port: number, vars: Readonly<Record<string, string>>): Wr
     "--port",
     String(port),
     ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    // At warn level wrangler would drop the Worker's console.log, and with it the log events.
     "--log-level",
-    "warn",
+    "log",
     "--show-interactive-dev-session=false",
   ];
   // Its own process group (detached), so it can be stopped as a whole and a Ctrl-C reaches it
@@ -189,10 +208,10 @@ function spawnWrangler(port: number, vars: Readonly<Record<string, string>>): Wr
   });
   const output = new OutputTail();
   child.stdout.on("data", (chunk: Buffer) => {
-    output.push(chunk);
+    output.push("stdout", chunk);
   });
   child.stderr.on("data", (chunk: Buffer) => {
-    output.push(chunk);
+    output.push("stderr", chunk);
   });
   let running = true;
   const exited = new Promise<string>((resolve) => {
@@ -445,11 +464,15 @@ async function main(): Promise<void> {
   const { check, commands } =
     config.authMode === "jwt" ? await jwtModeCommands(workerUrl, issuer) : await sessionModeCommands(workerUrl, issuer, config);
   const mode = config.authMode === "jwt" ? "" : `, AUTH_MODE=${config.authMode}`;
-  console.log(`authgear-edge: Worker ${workerUrl} (wrangler dev --local, wrangler.toml${mode}) -> demo origin ${origin.url}; dev issuer ${issuer.origin}; public paths ${PUBLIC_PATHS}
-${check}
+  const publicPaths = config.publicPaths.length === 0 ? "none" : config.publicPaths.join(",");
+  // The self-check's own refusal is not news: its log line is left out.
+  await started.output.settled();
+  console.log(`authgear-edge: Worker ${workerUrl} (wrangler dev --local, wrangler.toml${mode}) -> demo origin ${origin.url}; dev issuer ${issuer.origin}; public paths ${publicPaths}
+${check.startsWith("WARNING") ? `${check} (the settings above may explain it)` : check}
 
 ${commands}
 
+The Worker's log events (refusals, key-set events) appear below, one line each.
 Ctrl-C stops all three.`);
   started.output.live = true;
   watchPorts(

@@ -224,13 +224,30 @@ const schema = v.object({
   ),
 });
 
+export type SettingName = keyof typeof schema.entries;
+
+/**
+ * Every setting's name, in the schema's order: the names of the README's "Configuration" table,
+ * read from the Worker's vars and secrets and from the Lambda's environment.
+ */
+export const SETTING_NAMES = /* @__PURE__ */ Object.keys(schema.entries) as readonly SettingName[];
+
+/**
+ * A setting's default as it would be spelled in the environment (`"jwt"`, `"300"`, `""` for an
+ * empty list), or `undefined` when it has none: required, unset, or derived from other settings.
+ */
+export function settingDefault(name: SettingName): string | undefined {
+  const fallback: unknown = v.getDefault(schema.entries[name]);
+  return typeof fallback === "string" ? fallback : undefined;
+}
+
 /**
  * Parses and validates the configuration once. Throws a `ConfigError` naming every bad key; a
  * packaging keeps that error and answers every request with it, so nothing is ever let through.
  */
 export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
   const input: Record<string, unknown> = {};
-  for (const key of Object.keys(schema.entries)) {
+  for (const key of SETTING_NAMES) {
     const value = env[key];
     input[key] = typeof value === "string" && value.trim() === "" ? undefined : typeof value === "string" ? value.trim() : value;
   }

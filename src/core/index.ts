@@ -1,6 +1,6 @@
 /** The public surface of the verification core. Packagings import from here only. */
 export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type CallOptions, type AuthResult, type FromEnvOptions } from "./authenticator.ts";
-export { parseConfig, ConfigError, DEFAULT_AUTHORIZER_CACHE_SECONDS, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode } from "./config.ts";
+export { parseConfig, ConfigError, DEFAULT_AUTHORIZER_CACHE_SECONDS, SETTING_NAMES, settingDefault, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode, type SettingName } from "./config.ts";
 export { COOKIE_SEPARATOR, extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH, type Credentials, type HeaderReader } from "./credentials.ts";
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
 export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";

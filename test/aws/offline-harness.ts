@@ -3,22 +3,18 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SETTING_NAMES } from "../../src/core/config.ts";
 import { freePort } from "../helpers.ts";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SERVERLESS = join(PROJECT_ROOT, "node_modules", "serverless", "bin", "serverless.js");
 export const STARTUP_MS = 45_000;
 const QUIET = { SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off" };
-/** The authorizer's settings (README); removed from the inherited environment so serverless.yml's defaults apply. */
-const SETTINGS = [
-  "AUTHGEAR_ENDPOINT", "AUTH_MODE", "AUDIENCE", "ALLOWED_CLIENT_IDS", "ALGORITHMS", "CLOCK_TOLERANCE_SECONDS",
-  "JWT_COOKIE_NAME", "PUBLIC_PATHS", "ROUTES", "JWKS_MAX_AGE_SECONDS", "JWKS_STALE_SECONDS", "RESOLVER_URL",
-  "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEOUT_MS", "HTTP_API_RESPONSE", "AUTHORIZER_CACHE_SECONDS", "LOGIN_URL", "ORIGIN_URL",
-  "FORWARD_AUTHORIZATION", "SERVER_TIMING", "REPORT_ONLY", "ORIGIN_SECRET", "ORIGIN_SECRET_HEADER",
-];
+/** The authorizer's settings, removed from the inherited environment so serverless.yml's defaults apply. */
+const SETTINGS: ReadonlySet<string> = new Set(SETTING_NAMES);
 
 export function serverlessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const inherited = Object.entries(process.env).filter(([name]) => !SETTINGS.includes(name));
+  const inherited = Object.entries(process.env).filter(([name]) => !SETTINGS.has(name));
   return { ...Object.fromEntries(inherited), ...QUIET, ...extra };
 }
 

@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/core/config.ts";
+import { ConfigError, parseConfig, SETTING_NAMES, settingDefault } from "../../src/core/config.ts";
 
 const ENDPOINT = "https://myapp.authgear.cloud";
 
@@ -185,5 +186,30 @@ describe("parseConfig", () => {
       new Set(["AUTHGEAR_ENDPOINT", "ALGORITHMS", "CLOCK_TOLERANCE_SECONDS", "AUDIENCE", "JWT_COOKIE_NAME"]),
     );
     for (const key of error.keys) expect(error.message).toContain(`${key}:`);
+  });
+});
+
+describe("SETTING_NAMES and settingDefault", () => {
+  it("name the settings of the README's Configuration table", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = readme.slice(readme.indexOf("\n## Configuration\n"), readme.indexOf("\n## ", readme.indexOf("\n## Configuration\n") + 1));
+    const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
+    expect(documented.length).toBeGreaterThan(0);
+    expect([...SETTING_NAMES].sort()).toEqual([...documented].sort());
+  });
+
+  it("spell each default as a value of the setting; none where it is required or derived", () => {
+    expect(settingDefault("AUTH_MODE")).toBe("jwt");
+    expect(settingDefault("ALGORITHMS")).toBe("RS256");
+    expect(settingDefault("JWKS_MAX_AGE_SECONDS")).toBe("300");
+    expect(settingDefault("PUBLIC_PATHS")).toBe("");
+    expect(settingDefault("ROUTES")).toBe("[]");
+    expect(settingDefault("AUTHGEAR_ENDPOINT")).toBeUndefined();
+    expect(settingDefault("AUDIENCE")).toBeUndefined();
+    expect(settingDefault("RESOLVER_URL")).toBeUndefined();
+    for (const name of SETTING_NAMES) {
+      const fallback = settingDefault(name);
+      if (fallback !== undefined) expect(() => parseConfig({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", [name]: fallback })).not.toThrow();
+    }
   });
 });

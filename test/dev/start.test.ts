@@ -1,7 +1,9 @@
 /**
  * `npm start` end to end: the dev issuer, the demo origin and the real Worker under
- * `wrangler dev --local`, on free ports, in JWT mode and in resolver mode (`AUTH_MODE`); the
- * printed commands work, and SIGINT leaves no process.
+ * `wrangler dev --local`, on free ports, in JWT mode, in resolver mode (`AUTH_MODE`) and with
+ * route rules (`ROUTES`); the effective configuration is printed, the printed commands work, the
+ * Worker's refusals are logged in the console, a bad setting stops it at start, and SIGINT leaves
+ * no process.
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -9,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ReceivedRequest } from "../../dev/origin.ts";
+import { SETTING_NAMES } from "../../src/core/config.ts";
 import { freePort } from "../helpers.ts";
 
 const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -44,26 +47,46 @@ interface Started {
   readonly output: () => string;
 }
 
-/** Starts dev/start.ts on free ports with `env` added, and waits until it has printed its commands. */
-async function startNpmStart(env: Record<string, string>): Promise<Started> {
+/** Every setting, empty (unset for the Worker): the settings of the environment the tests run in do not leak in. */
+const NO_SETTINGS = Object.fromEntries(SETTING_NAMES.map((name) => [name, ""]));
+
+/** Starts dev/start.ts on free ports with the settings of `env` and no others. */
+async function spawnNpmStart(env: Record<string, string>): Promise<Started> {
   const workerPort = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, AUTH_MODE: "", RESOLVER_CACHE_SECONDS: "", ...env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEMO_ORIGIN_PORT: "0" },
+    env: { ...process.env, ...NO_SETTINGS, ...env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEMO_ORIGIN_PORT: "0" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { child, workerPort, exited, output: () => output };
+}
+
+/** Starts dev/start.ts (see {@link spawnNpmStart}) and waits until it has printed its commands. */
+async function startNpmStart(env: Record<string, string>): Promise<Started> {
+  const started = await spawnNpmStart(env);
+  const { child, output } = started;
   await vi.waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output}`);
-      expect(output).toContain("Ctrl-C stops all three.");
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output()}`);
+      expect(output()).toContain("Ctrl-C stops all three.");
     },
     { timeout: STARTUP_MS, interval: 100 },
   );
-  return { child, workerPort, exited, output: () => output };
+  return started;
+}
+
+/** Waits until `npm start` has printed `line`, as a whole line, after `from` (an earlier length of its output). */
+async function expectLineAfter(started: Started, from: number, line: string): Promise<void> {
+  await vi.waitFor(
+    () => {
+      expect(started.output().slice(from).split("\n")).toContain(line);
+    },
+    { timeout: 5_000, interval: 50 },
+  );
 }
 
 async function killIfRunning(started: Started | undefined): Promise<void> {
@@ -112,6 +135,12 @@ describe("npm start", () => {
     expect(output).toMatch(/^checked: with the token 200 .*, without 401$/m);
   });
 
+  it("prints the effective configuration: the dev stack's settings, every other at its default", () => {
+    expect(output).toMatch(
+      /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; README "Configuration"\):\n {2}AUTHGEAR_ENDPOINT=http:\/\/127\.0\.0\.1:\d+ \(npm start: the dev issuer\)\n {2}PUBLIC_PATHS=\/healthz,\/public\/\* \(npm start's default\)\n {2}ORIGIN_URL=http:\/\/127\.0\.0\.1:\d+ \(npm start: the demo origin\)\n(?! )/m,
+    );
+  });
+
   it("prints a curl with a token that passes, the origin receiving the identity headers", async () => {
     const match = new RegExp(`^curl -i (http://127\\.0\\.0\\.1:${workerPort}/hello) -H "Authorization: Bearer ([\\w.-]+)"$`, "m").exec(output);
     expect(match).not.toBeNull();
@@ -128,11 +157,19 @@ describe("npm start", () => {
     });
   });
 
-  it("prints a curl without a token that is refused with 401", async () => {
+  it("prints a curl without a token that is refused with 401, and the refusal's log line", async () => {
     expect(output).toMatch(new RegExp(`^curl -i http://127\\.0\\.0\\.1:${workerPort}/hello$`, "m"));
+    const from = started.output().length;
     const response = await fetch(`http://127.0.0.1:${workerPort}/hello`);
     expect(response.status).toBe(401);
     await response.arrayBuffer();
+    await expectLineAfter(started, from, "worker: request_refused code=ERR_CREDENTIALS_MISSING status=401 method=GET path=/hello");
+  });
+
+  it("shows the Worker's log events and not wrangler's own chatter", () => {
+    expect(output).toContain("The Worker's log events (refusals, key-set events) appear below, one line each.");
+    expect(started.output()).not.toContain("[wrangler:info]");
+    expect(started.output()).not.toContain('{"level":"info"');
   });
 
   it("prints how to mint another token, and that command works", async () => {
@@ -230,4 +267,83 @@ describe("npm start with AUTH_MODE=resolver", () => {
   it("stops all three on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
     await expectCleanStopOnSigint(started);
   });
+});
+
+describe("npm start with settings from the environment (ROUTES, and AUTHGEAR_ENDPOINT overridden)", () => {
+  const ROUTES = '[{"path":"/admin/*","roles":["admin"]}]';
+  let started: Started;
+  let output = "";
+  let workerPort: number;
+  let token: string;
+
+  beforeAll(async () => {
+    started = await startNpmStart({
+      ROUTES,
+      AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud",
+      ALGORITHMS: " RS256 ",
+      HTTP_API_RESPONSE: "iam",
+    });
+    ({ workerPort } = started);
+    output = started.output();
+    const match = /^curl -i \S+ -H "Authorization: Bearer ([\w.-]+)"$/m.exec(output);
+    expect(match).not.toBeNull();
+    token = match![1]!;
+  }, STARTUP_MS + 5_000);
+
+  afterAll(() => killIfRunning(started));
+
+  it("prints the effective configuration: each setting that differs from its default, and what npm start overrides", () => {
+    const settings = /^authgear-edge: the Worker's settings, .*:\n((?: {2}.*\n)+)/m.exec(output);
+    expect(settings).not.toBeNull();
+    expect(settings![1]!.trimEnd().split("\n")).toEqual([
+      expect.stringMatching(
+        /^ {2}AUTHGEAR_ENDPOINT=http:\/\/127\.0\.0\.1:\d+ \(npm start: the dev issuer; AUTHGEAR_ENDPOINT=https:\/\/myapp\.authgear\.cloud of the environment is overridden\)$/,
+      ),
+      "  PUBLIC_PATHS=/healthz,/public/* (npm start's default)",
+      "  HTTP_API_RESPONSE=iam (Lambda authorizer only: the Worker ignores it)",
+      `  ROUTES=${ROUTES}`,
+      expect.stringMatching(/^ {2}ORIGIN_URL=http:\/\/127\.0\.0\.1:\d+ \(npm start: the demo origin\)$/),
+    ]);
+    // ALGORITHMS is its default, RS256; the dev issuer's token passes as before.
+    expect(output).toMatch(/^checked: with the token 200 .*, without 401$/m);
+  });
+
+  it("applies ROUTES: the printed token (no roles) is refused on /admin/* with 403, and the refusal is logged", async () => {
+    const from = started.output().length;
+    const response = await fetch(`http://127.0.0.1:${workerPort}/admin/users`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: "insufficient_scope", code: "ERR_INSUFFICIENT_SCOPE" });
+    await expectLineAfter(started, from, "worker: request_refused code=ERR_INSUFFICIENT_SCOPE status=403 method=GET path=/admin/users");
+  });
+
+  it("applies ROUTES: a token with the admin role passes on /admin/*", async () => {
+    const match = /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/token) /m.exec(output);
+    expect(match).not.toBeNull();
+    const minted = await fetch(match![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: '{"sub":"dev-user","roles":["admin"]}' });
+    const { access_token: admin } = (await minted.json()) as { access_token: string };
+    const response = await fetch(`http://127.0.0.1:${workerPort}/admin/users`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as ReceivedRequest).path).toBe("/admin/users");
+  });
+
+  it("stops all three on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
+    await expectCleanStopOnSigint(started);
+  });
+});
+
+describe("npm start with bad settings", () => {
+  it("reports them at start, in one message naming every bad key, and starts no Worker (exit 1)", async () => {
+    const started = await spawnNpmStart({ AUTH_MODE: "bogus", ROUTES: "not json", AUDIENCE: "https://api.example.com" });
+    try {
+      expect(await started.exited).toBe(1);
+      const output = started.output();
+      expect(output).toMatch(/^ {2}AUTH_MODE=bogus$/m);
+      expect(output).toMatch(/^ {2}ROUTES=not json$/m);
+      expect(output).toMatch(/^npm start: Invalid configuration \(AUTH_MODE, ROUTES\)\. AUTH_MODE: must be one of jwt, resolver, hybrid; ROUTES: is not JSON$/m);
+      expect(output).not.toContain("Ctrl-C stops all three.");
+      await expect(fetch(`http://127.0.0.1:${started.workerPort}/healthz`)).rejects.toThrow();
+    } finally {
+      await killIfRunning(started);
+    }
+  }, 30_000);
 });

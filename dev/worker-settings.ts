@@ -1,0 +1,85 @@
+/**
+ * The Worker's settings under `npm start`: every setting of the configuration schema
+ * (`SETTING_NAMES`) is taken from npm start's environment, except the two that point the Worker
+ * at the stack npm start runs (`AUTHGEAR_ENDPOINT`: the dev issuer, `ORIGIN_URL`: the demo
+ * origin), which it always sets itself; `PUBLIC_PATHS` defaults to `/healthz,/public/*`.
+ * Every setting is passed to the Worker, the unset ones empty (which the Worker reads as unset),
+ * so wrangler.toml's `[vars]` (the deployment's settings) and `.dev.vars`/`.env` files do not
+ * apply to them, and the printed configuration is the whole of it.
+ */
+import { SETTING_NAMES, settingDefault } from "../src/core/config.ts";
+import type { SettingName } from "../src/core/config.ts";
+
+export const DEV_PUBLIC_PATHS = "/healthz,/public/*";
+
+/** Read by the Lambda authorizer only (README, "Configuration"): passed on all the same, the Worker ignores them. */
+const LAMBDA_ONLY: ReadonlySet<SettingName> = new Set(["HTTP_API_RESPONSE", "AUTHORIZER_CACHE_SECONDS"]);
+
+export interface WorkerSetting {
+  readonly name: string;
+  /** As passed to the Worker, trimmed; `""` when unset (the Worker applies the default). */
+  readonly value: string;
+  /** The schema's default, spelled as a value (`settingDefault`). */
+  readonly fallback: string | undefined;
+  /** What npm start says about the value, printed after it. */
+  readonly note?: string;
+}
+
+/** The dev stack's URLs, which the Worker must trust and forward to. */
+export interface DevStack {
+  readonly issuer: string;
+  readonly origin: string;
+}
+
+/** A name containing `SECRET` names a secret: its value is never printed. */
+function isSecret(name: string): boolean {
+  return name.toUpperCase().includes("SECRET");
+}
+
+/** A value as printed: `(set)` for a secret, otherwise on one line. */
+function shown(name: string, value: string): string {
+  return isSecret(name) ? "(set)" : value.replace(/\s*[\r\n]+\s*/g, " ");
+}
+
+/** An environment variable, trimmed; empty counts as unset, as for the Worker. */
+function fromEnv(env: Readonly<Record<string, string | undefined>>, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === "" ? undefined : value;
+}
+
+/** Every setting's value for the Worker, in the schema's order. */
+export function workerSettings(env: Readonly<Record<string, string | undefined>>, stack: DevStack): WorkerSetting[] {
+  const own: Partial<Record<SettingName, { value: string; what: string }>> = {
+    AUTHGEAR_ENDPOINT: { value: stack.issuer, what: "the dev issuer" },
+    ORIGIN_URL: { value: stack.origin, what: "the demo origin" },
+  };
+  return SETTING_NAMES.map((name): WorkerSetting => {
+    const given = fromEnv(env, name);
+    const fallback = settingDefault(name);
+    const forced = own[name];
+    if (forced !== undefined) {
+      const overridden = given === undefined || given === forced.value ? "" : `; ${name}=${shown(name, given)} of the environment is overridden`;
+      return { name, value: forced.value, fallback, note: `npm start: ${forced.what}${overridden}` };
+    }
+    if (given === undefined && name === "PUBLIC_PATHS") return { name, value: DEV_PUBLIC_PATHS, fallback, note: "npm start's default" };
+    const value = given ?? "";
+    if (LAMBDA_ONLY.has(name) && value !== "") return { name, value, fallback, note: "Lambda authorizer only: the Worker ignores it" };
+    return { name, value, fallback };
+  });
+}
+
+/** The settings as the Worker's configuration reads them (unset ones empty). */
+export function settingsRecord(settings: readonly WorkerSetting[]): Record<string, string> {
+  return Object.fromEntries(settings.map(({ name, value }) => [name, value]));
+}
+
+/**
+ * The effective configuration, as printed at start: one line per setting that differs from its
+ * default, with its value (never a secret's).
+ */
+export function describeSettings(settings: readonly WorkerSetting[]): string {
+  const lines = settings
+    .filter(({ value, fallback }) => value !== "" && value !== fallback)
+    .map(({ name, value, note }) => `  ${name}=${shown(name, value)}${note === undefined ? "" : ` (${note})`}`);
+  return `authgear-edge: the Worker's settings, from this environment (every other setting has its default; README "Configuration"):\n${lines.join("\n")}`;
+}

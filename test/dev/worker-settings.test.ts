@@ -1,0 +1,82 @@
+/** `npm start`'s settings for the Worker and its console lines for the Worker's log, without starting anything. */
+import { describe, expect, it } from "vitest";
+import { formatWorkerEvent } from "../../dev/worker-log.ts";
+import { describeSettings, settingsRecord, workerSettings } from "../../dev/worker-settings.ts";
+import { parseConfig, SETTING_NAMES } from "../../src/core/config.ts";
+
+const STACK = { issuer: "http://127.0.0.1:4010", origin: "http://127.0.0.1:4020" };
+
+describe("workerSettings", () => {
+  it("passes every setting of the schema, the unset ones empty, so nothing else (wrangler.toml's [vars]) applies", () => {
+    const record = settingsRecord(workerSettings({ ROUTES: ' [{"path":"/admin/*","roles":["admin"]}] ', AUDIENCE: "", UNRELATED: "x" }, STACK));
+    expect(Object.keys(record)).toEqual(SETTING_NAMES);
+    expect(record).toMatchObject({
+      AUTHGEAR_ENDPOINT: STACK.issuer,
+      ORIGIN_URL: STACK.origin,
+      PUBLIC_PATHS: "/healthz,/public/*",
+      ROUTES: '[{"path":"/admin/*","roles":["admin"]}]',
+      AUDIENCE: "",
+      AUTH_MODE: "",
+    });
+    expect(parseConfig(record)).toMatchObject({ issuer: STACK.issuer, authMode: "jwt", routes: [{ path: "/admin/*", roles: ["admin"] }] });
+  });
+
+  it("takes PUBLIC_PATHS from the environment when set", () => {
+    expect(settingsRecord(workerSettings({ PUBLIC_PATHS: "/status" }, STACK)).PUBLIC_PATHS).toBe("/status");
+  });
+
+  it("always points the Worker at the dev issuer and the demo origin, and says when that overrides the environment", () => {
+    const described = describeSettings(workerSettings({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", ORIGIN_URL: STACK.origin }, STACK));
+    expect(described).toContain(
+      "\n  AUTHGEAR_ENDPOINT=http://127.0.0.1:4010 (npm start: the dev issuer; AUTHGEAR_ENDPOINT=https://myapp.authgear.cloud of the environment is overridden)",
+    );
+    expect(described).toContain("\n  ORIGIN_URL=http://127.0.0.1:4020 (npm start: the demo origin)");
+  });
+});
+
+describe("describeSettings", () => {
+  it("prints each setting that differs from its default, with its value, one line each", () => {
+    const described = describeSettings(
+      workerSettings({ AUTH_MODE: "jwt", RESOLVER_CACHE_SECONDS: "0", ALGORITHMS: "ES256", AUTHORIZER_CACHE_SECONDS: "0", ROUTES: '[\n  {"path":"/a"}\n]' }, STACK),
+    );
+    expect(described.split("\n").slice(1)).toEqual([
+      "  AUTHGEAR_ENDPOINT=http://127.0.0.1:4010 (npm start: the dev issuer)",
+      "  ALGORITHMS=ES256",
+      "  PUBLIC_PATHS=/healthz,/public/* (npm start's default)",
+      "  AUTHORIZER_CACHE_SECONDS=0 (Lambda authorizer only: the Worker ignores it)",
+      '  ROUTES=[ {"path":"/a"} ]',
+      "  ORIGIN_URL=http://127.0.0.1:4020 (npm start: the demo origin)",
+      "  RESOLVER_CACHE_SECONDS=0",
+    ]);
+  });
+
+  it("never prints a secret's value: a name containing SECRET is printed (set)", () => {
+    const described = describeSettings([
+      { name: "ORIGIN_SECRET", value: "s3cret-value", fallback: undefined },
+      { name: "LOGIN_URL", value: "https://app.example.com/login", fallback: undefined },
+    ]);
+    expect(described).toContain("\n  ORIGIN_SECRET=(set)\n");
+    expect(described).toContain("\n  LOGIN_URL=https://app.example.com/login");
+    expect(described).not.toContain("s3cret-value");
+  });
+});
+
+describe("formatWorkerEvent", () => {
+  it("turns a JSON log line of the core into one readable line", () => {
+    expect(formatWorkerEvent('{"level":"info","event":"request_refused","code":"ERR_CREDENTIALS_MISSING","status":401,"method":"GET","path":"/hello"}')).toBe(
+      "worker: request_refused code=ERR_CREDENTIALS_MISSING status=401 method=GET path=/hello",
+    );
+    expect(formatWorkerEvent('{"level":"info","event":"keyset_refresh_failed","reason":"HTTP 500 from the issuer","serving_stale":true}')).toBe(
+      'worker: keyset_refresh_failed reason="HTTP 500 from the issuer" serving_stale=true',
+    );
+    expect(formatWorkerEvent('{"level":"info","event":"config_invalid","keys":"ROUTES","message":"Invalid configuration (ROUTES). ROUTES: is not JSON"}')).toBe(
+      'worker: config_invalid keys=ROUTES message="Invalid configuration (ROUTES). ROUTES: is not JSON"',
+    );
+  });
+
+  it("leaves other lines alone", () => {
+    for (const line of ["[wrangler:info] GET /hello 401 Unauthorized (3ms)", "{not json", '{"level":"info"}', "[1,2]", "null", ""]) {
+      expect(formatWorkerEvent(line)).toBeUndefined();
+    }
+  });
+});
