@@ -173,26 +173,29 @@ describe("public paths", () => {
 });
 
 describe("path tricks never make a protected path public", () => {
+  // 400: the path has no single reading (an encoded separator or dot, `;` or `//` that the URL
+  // parser keeps). 401: the runtime's URL parser resolved it to /admin (a dot segment, `\` read as
+  // `/`), which is protected: authenticated, and without a token refused.
   it.each([
-    "/public/..%2fadmin",
-    "/public/..%2Fadmin",
-    "/public/%2e%2e/admin",
-    "/public/%2E%2E/admin",
-    "/public/..%5cadmin",
-    "/public/../admin",
-    "/public/./../admin",
-    "/public/..\\admin",
-    "//admin",
-    "//public/../admin",
-    "/PUBLIC/../admin",
-    "/admin;/public",
-    "/public;/../admin",
-    "/public/%252e%252e/admin",
-    "/public/x%00/../../admin",
-    "/healthz/..;/admin",
-  ])("%s is refused (400) or authenticated (401), and reaches no origin", async (target) => {
+    ["/public/..%2fadmin", 400],
+    ["/public/..%2Fadmin", 400],
+    ["/public/%2e%2e/admin", 401],
+    ["/public/%2E%2E/admin", 401],
+    ["/public/..%5cadmin", 400],
+    ["/public/../admin", 401],
+    ["/public/./../admin", 401],
+    ["/public/..\\admin", 401],
+    ["//admin", 400],
+    ["//public/../admin", 400],
+    ["/PUBLIC/../admin", 401],
+    ["/admin;/public", 400],
+    ["/public;/../admin", 401],
+    ["/public/%252e%252e/admin", 400],
+    ["/public/x%00/../../admin", 401],
+    ["/healthz/..;/admin", 400],
+  ])("%s is answered %i and reaches no origin", async (target, status) => {
     const response = await rawRequest(mf, "GET", target);
-    expect([400, 401]).toContain(response.status);
+    expect(response.status).toBe(status);
     expect(seen()).toEqual([]);
   });
 
