@@ -23,6 +23,8 @@ import {
   type DecisionRequest,
   type HeaderList,
   type Identity,
+  type Logger,
+  withFields,
 } from "../core/index.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
@@ -99,34 +101,37 @@ class EventRequest implements DecisionRequest {
   }
 }
 
-function refuse(code: AuthErrorCode, view: RequestView | undefined): never {
-  logger.log("request_refused", { code, kind: view?.kind, path: view?.path });
+function refuse(code: AuthErrorCode, view: RequestView | undefined, log: Logger, userId?: string): never {
+  log.log("request_refused", { code, kind: view?.kind, path: view?.path, user_id: userId });
   throw new Error("Unauthorized");
 }
 
-function fail(code: AuthErrorCode, view: RequestView | undefined): never {
-  logger.log("authorizer_failed", { code, kind: view?.kind, path: view?.path });
+function fail(code: AuthErrorCode, view: RequestView | undefined, log: Logger): never {
+  log.log("authorizer_failed", { code, kind: view?.kind, path: view?.path });
   throw new Error("Service Unavailable");
 }
 
-export async function handler(event: unknown): Promise<AuthorizerResult> {
+/** `lambda`: the Lambda context, whose request id names every log line of the invocation. */
+export async function handler(event: unknown, lambda?: { readonly awsRequestId?: string }): Promise<AuthorizerResult> {
+  const log = withFields(logger, { request_id: lambda?.awsRequestId });
   let view: RequestView;
   try {
     view = readEvent(event);
   } catch (error) {
-    if (error instanceof UnsupportedEvent) fail("ERR_UNSUPPORTED_EVENT", undefined);
+    if (error instanceof UnsupportedEvent) fail("ERR_UNSUPPORTED_EVENT", undefined, log);
     throw error;
   }
-  if (!built.ok || decider === undefined) return fail(built.ok ? "ERR_CONFIG_INVALID" : built.error.code, view);
+  if (!built.ok || decider === undefined) return fail(built.ok ? "ERR_CONFIG_INVALID" : built.error.code, view, log);
   // Decided on the method and path of the ARN, which is what API Gateway matches the policy
   // against (a REST API's path there has no stage and no custom-domain base path).
   const arn = parseMethodArn(view.arn);
-  const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view));
+  const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log });
+  const userId = built.config.logDecisions ? decision.identity?.userId : undefined;
   if (!decision.allowed && built.config.reportOnly) {
     // Report-only (always with the cache off, cache-safety.ts): this request proceeds, with the
     // code it would have been refused with and without any identity.
     const { code } = decision.error;
-    logger.log("would_refuse", { code, kind: view.kind, path: view.path });
+    log.log("would_refuse", { code, kind: view.kind, path: view.path, user_id: userId });
     const context = { [REPORT_CONTEXT_KEY]: code };
     return view.kind === "http-v2" && built.config.httpApiResponse === "simple"
       ? { isAuthorized: true, context }
@@ -136,9 +141,11 @@ export async function handler(event: unknown): Promise<AuthorizerResult> {
     const { code } = decision.error;
     // 5xx outcomes (key set or resolver unavailable, ERR_INTERNAL) are authorizer failures, which the gateway
     // responses turn into 503; a 403 from a route rule is a Deny below; everything else is a 401.
-    if (describeError(code).status >= 500) fail(code, view);
-    if (decision.identity === undefined || code !== "ERR_INSUFFICIENT_SCOPE") refuse(code, view);
-    logger.log("request_forbidden", { code, kind: view.kind, path: view.path });
+    if (describeError(code).status >= 500) fail(code, view, log);
+    if (decision.identity === undefined || code !== "ERR_INSUFFICIENT_SCOPE") refuse(code, view, log, userId);
+    log.log("request_forbidden", { code, kind: view.kind, path: view.path, user_id: userId });
+  } else if (built.config.logDecisions) {
+    log.log("request_allowed", { kind: view.kind, path: view.path, user_id: userId, public: decision.isPublic });
   }
   const simple = view.kind === "http-v2" && built.config.httpApiResponse === "simple";
   const { identity } = decision;

@@ -14,6 +14,7 @@ import {
   type Config,
   type Decider,
   type Logger,
+  withFields,
 } from "../core/index.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
@@ -66,18 +67,19 @@ function withTiming(response: Response, config: Config | undefined, started: num
  * page it wanted as `return_to`, instead of a bare 401. Only 401 outcomes: a 400, 403 or 503 is
  * not cured by logging in.
  */
-function loginRedirect(error: AuthError, config: Config, request: Request, url: URL): Response | undefined {
+function loginRedirect(error: AuthError, config: Config, request: Request, url: URL, log: Logger): Response | undefined {
   if (config.loginUrl === undefined || request.method !== "GET" || !(request.headers.get("accept") ?? "").includes("text/html")) return undefined;
   if (describeError(error.code).status !== 401) return undefined;
   const location = new URL(config.loginUrl);
   location.searchParams.set("return_to", url.href);
-  logger.log("request_redirected_to_login", { code: error.code, path: url.pathname });
+  log.log("request_redirected_to_login", { code: error.code, path: url.pathname });
   return new Response(null, { status: 302, headers: { location: location.href, "cache-control": "no-store" } });
 }
 
-function refuse(error: AuthError, realm: string, request: Request, url: URL): Response {
+/** `userId`: with `LOG_DECISIONS=true`, the caller a route rule refused. */
+function refuse(error: AuthError, realm: string, request: Request, url: URL, log: Logger, userId?: string): Response {
   const response = errorResponse(error, realm, `${url.origin}${RESOURCE_METADATA_PATH}`);
-  logger.log("request_refused", { code: error.code, status: response.status, method: request.method, path: url.pathname });
+  log.log("request_refused", { code: error.code, status: response.status, method: request.method, path: url.pathname, user_id: userId });
   return new Response(request.method === "HEAD" ? null : response.body, response);
 }
 
@@ -100,7 +102,9 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
 /** The response and the outcome `Server-Timing` names: an error code, `authenticated` or `public`. */
 async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promise<[Response, string]> {
   const url = new URL(request.url);
-  if (!gate.ok) return [refuse(gate.error, "authgear-edge", request, url), gate.error.code];
+  // Every line names its request: Cloudflare's ray id, also in Cloudflare's own logs.
+  const log = withFields(logger, { request_id: request.headers.get("cf-ray") ?? undefined });
+  if (!gate.ok) return [refuse(gate.error, "authgear-edge", request, url, log), gate.error.code];
   const { config, decider } = gate;
   if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return [metadataResponse(config, request, url), "metadata"];
   // workerd gives a request with `Content-Length: 0` a (empty) body stream: that is no body.
@@ -108,23 +112,26 @@ async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promi
   // fetch() cannot send a GET or HEAD with a body: a clear 400 rather than a 502.
   if (hasBody && (request.method === "GET" || request.method === "HEAD")) {
     const error = new AuthError("ERR_REQUEST_MALFORMED", "A GET or HEAD request cannot carry a body.");
-    return [refuse(error, config.realm, request, url), error.code];
+    return [refuse(error, config.realm, request, url, log), error.code];
   }
   const decision = await decider.decide(
     { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody },
-    { defer: (promise) => { ctx.waitUntil(promise); } },
+    { defer: (promise) => { ctx.waitUntil(promise); }, logger: log },
   );
+  const userId = config.logDecisions ? decision.identity?.userId : undefined;
   if (!decision.allowed && !config.reportOnly) {
     const { error } = decision;
-    return [(decision.identity === undefined ? loginRedirect(error, config, request, url) : undefined) ?? refuse(error, config.realm, request, url), error.code];
+    return [(decision.identity === undefined ? loginRedirect(error, config, request, url, log) : undefined) ?? refuse(error, config.realm, request, url, log, userId), error.code];
   }
   const pairs = sanitizeHeaders(request.headers, config.originSecret?.header);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(pairs, identity);
   if (!decision.allowed) {
-    logger.log("would_refuse", { code: decision.error.code, status: describeError(decision.error.code).status, method: request.method, path: url.pathname });
+    log.log("would_refuse", { code: decision.error.code, status: describeError(decision.error.code).status, method: request.method, path: url.pathname, user_id: userId });
     pairs.push([REPORT_HEADER, decision.error.code]);
+  } else if (config.logDecisions) {
+    log.log("request_allowed", { method: request.method, path: url.pathname, user_id: userId, public: decision.isPublic });
   }
   if (config.originSecret !== undefined) pairs.push([config.originSecret.header, config.originSecret.value]);
   const headers = new Headers(pairs as Array<[string, string]>);
@@ -147,7 +154,7 @@ async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promi
       ...(identity !== undefined && { cache: "no-store" as const }),
     });
   } catch {
-    logger.log("origin_unreachable", { method: request.method, path: url.pathname });
+    log.log("origin_unreachable", { method: request.method, path: url.pathname });
     const body = JSON.stringify({ error: "bad_gateway", error_description: "The origin could not be reached." });
     return [new Response(body, { status: 502, headers: { "content-type": "application/json; charset=utf-8" } }), "origin_unreachable"];
   }

@@ -3,7 +3,7 @@
  * one authenticator per isolate or container (the key set and the verified-token cache live in
  * it) and calls `authenticate` per request.
  */
-import { ConfigError, parseConfig, type Config } from "./config.ts";
+import { ConfigError, lookalikeSettings, parseConfig, type Config } from "./config.ts";
 import { extractCredentials, type HeaderReader } from "./credentials.ts";
 import { AuthError } from "./errors.ts";
 import { identityFromClaims, type Identity } from "./identity.ts";
@@ -17,7 +17,7 @@ import {
   type KeySetStore,
   type KeySetTiming,
 } from "./key-set.ts";
-import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
+import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Call, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
 import { createResolver, resolverCredentials, type Resolver, type VerdictStore } from "./resolver.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 
@@ -50,6 +50,8 @@ export type AuthResult =
 export interface CallOptions {
   /** Keeps a background key-set refresh started by this call alive: a Worker passes `ctx.waitUntil`. */
   readonly defer?: Defer;
+  /** The request's logger (with its request id): what this call starts logs there. */
+  readonly logger?: Logger;
 }
 
 export interface Authenticator {
@@ -67,7 +69,6 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     discoveryUrl: config.discoveryUrl,
     fetcher: deps.fetcher ?? defaultFetcher,
     clock,
-    logger,
     store: deps.keySetStore ?? createMemoryKeySetStore(),
     timing: {
       ...DEFAULT_KEY_SET_TIMING,
@@ -80,18 +81,20 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   const cache = createTokenCache({ ...DEFAULT_TOKEN_CACHE, ...deps.tokenCache });
   const isCached = (token: string): boolean => cache.has(token);
   const verifyJwt = createJwtVerifier(config);
-  const defaultDefer = deps.defer ?? floatingDefer;
+  const defaultCall: Call = { defer: deps.defer ?? floatingDefer, logger };
+  const callOf = (options: CallOptions | undefined): Call =>
+    options === undefined ? defaultCall : { defer: options.defer ?? defaultCall.defer, logger: options.logger ?? logger };
 
   async function verifyToken(token: string, options?: CallOptions): Promise<Identity> {
-    const defer = options?.defer ?? defaultDefer;
+    const call = callOf(options);
     const now = clock();
-    const cached = cache.get(token, now, keySet.generation(defer), config.clockToleranceSeconds);
+    const cached = cache.get(token, now, keySet.generation(call), config.clockToleranceSeconds);
     if (cached !== undefined) return cached;
     let keyGeneration = 0;
     const { payload, expiresAt } = await verifyJwt(
       token,
       async (header, input) => {
-        const resolved = await keySet.resolveKey(defer, header, input);
+        const resolved = await keySet.resolveKey(call, header, input);
         keyGeneration = resolved.generation;
         return resolved.key;
       },
@@ -119,7 +122,8 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   async function viaResolver(headers: HeaderReader, active: Resolver, options: CallOptions | undefined): Promise<AuthResult> {
     const credentials = resolverCredentials(headers);
     if (credentials === undefined) return missing();
-    const verdict = await active.resolve(credentials, options?.defer ?? defaultDefer);
+    const call = callOf(options);
+    const verdict = await active.resolve(credentials, call.defer, call.logger);
     switch (verdict.kind) {
       case "valid":
         return { ok: true, identity: verdict.identity, source: "resolver" };
@@ -157,7 +161,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
         // Not a verdict on the request but a bug or a failing runtime: refused (500, the authorizer's
         // "Service Unavailable"), never let through, and never reported as a bad token.
         try {
-          logger.log("authenticate_failed", failureFields(error));
+          (options?.logger ?? logger).log("authenticate_failed", failureFields(error));
         } catch {
           // A failing logger must not turn a refusal into an exception.
         }
@@ -207,6 +211,8 @@ export function createAuthenticatorFromEnv(
   deps: AuthenticatorDeps = {},
   options: FromEnvOptions = {},
 ): { readonly ok: true; readonly config: Config; readonly authenticator: Authenticator } | { readonly ok: false; readonly error: ConfigError } {
+  const logger = deps.logger ?? jsonLogger;
+  for (const [name, setting] of lookalikeSettings(env)) logger.log("config_unknown_setting", { name, did_you_mean: setting });
   try {
     const config = parseConfig(env);
     const problems = options.validate?.(config);
@@ -214,7 +220,7 @@ export function createAuthenticatorFromEnv(
     return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...options.configure?.(config) }) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    (deps.logger ?? jsonLogger).log("config_invalid", { keys: error.keys.join(","), message: error.message });
+    logger.log("config_invalid", { keys: error.keys.join(","), message: error.message });
     return { ok: false, error };
   }
 }

@@ -57,6 +57,8 @@ export interface Config {
   readonly originSecret: { readonly header: string; readonly value: string } | undefined;
   /** Both: refusals are logged and reported to the origin, but the request proceeds (a rollout mode). */
   readonly reportOnly: boolean;
+  /** Both: every decision is logged with the user id (allowed requests too); off by default. */
+  readonly logDecisions: boolean;
   readonly resolverUrl: string;
   readonly resolverCacheSeconds: number;
   readonly resolverTimeoutMs: number;
@@ -178,6 +180,7 @@ const schema = v.object({
   FORWARD_AUTHORIZATION: v.optional(flag(), "true"),
   SERVER_TIMING: v.optional(flag(), "false"),
   REPORT_ONLY: v.optional(flag(), "false"),
+  LOG_DECISIONS: v.optional(flag(), "false"),
   // The value is never echoed: a message names the key and the rule only.
   ORIGIN_SECRET: v.optional(v.pipe(v.string(), v.regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces (a random secret, e.g. `openssl rand -hex 32`)"))),
   ORIGIN_SECRET_HEADER: v.optional(
@@ -241,6 +244,41 @@ export function settingDefault(name: SettingName): string | undefined {
   return typeof fallback === "string" ? fallback : undefined;
 }
 
+/** Levenshtein distance, capped: `limit + 1` as soon as it exceeds `limit`. */
+function distance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    if (Math.min(...current) > limit) return limit + 1;
+    previous = current;
+  }
+  return previous[b.length] ?? limit + 1;
+}
+
+/**
+ * Names in `env` that are not settings but look like one (`PUBLIC_PATH`, `JWKS_MAX_AGE`,
+ * `routes`): same first word as a setting, and at most two edits from it or a prefix of it. Each
+ * with the setting it resembles, to be warned about once: unknown names are otherwise ignored (a
+ * Lambda environment holds many).
+ */
+export function lookalikeSettings(env: Readonly<Record<string, unknown>>): Array<readonly [string, SettingName]> {
+  const found: Array<readonly [string, SettingName]> = [];
+  for (const name of Object.keys(env)) {
+    if ((SETTING_NAMES as readonly string[]).includes(name)) continue;
+    const upper = name.toUpperCase().replace(/[-.]/g, "_");
+    const word = upper.split("_", 1)[0];
+    const match = SETTING_NAMES.find(
+      (setting) => setting.split("_", 1)[0] === word && (setting === upper || setting.startsWith(upper) || distance(upper, setting, 2) <= 2),
+    );
+    if (match !== undefined) found.push([name, match]);
+  }
+  return found;
+}
+
 /**
  * Parses and validates the configuration once. Throws a `ConfigError` naming every bad key; a
  * packaging keeps that error and answers every request with it, so nothing is ever let through.
@@ -282,6 +320,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     serverTiming: env2.SERVER_TIMING,
     originSecret: env2.ORIGIN_SECRET === undefined ? undefined : { header: env2.ORIGIN_SECRET_HEADER, value: env2.ORIGIN_SECRET },
     reportOnly: env2.REPORT_ONLY,
+    logDecisions: env2.LOG_DECISIONS,
     loginUrl: env2.LOGIN_URL,
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,

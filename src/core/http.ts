@@ -10,6 +10,8 @@ export interface FetchLimits {
 
 export class FetchFailure extends Error {
   override readonly name = "FetchFailure";
+  /** The URL that failed (a public one: discovery, JWKS), when the failure was a fetch. */
+  url: string | undefined;
 }
 
 /**
@@ -18,6 +20,15 @@ export class FetchFailure extends Error {
  * `FetchFailure` whose message says which.
  */
 export async function fetchJson(fetcher: Fetcher, url: string, limits: FetchLimits): Promise<unknown> {
+  try {
+    return await fetchJsonFrom(fetcher, url, limits);
+  } catch (error) {
+    if (error instanceof FetchFailure) error.url = url;
+    throw error;
+  }
+}
+
+async function fetchJsonFrom(fetcher: Fetcher, url: string, limits: FetchLimits): Promise<unknown> {
   const signal = AbortSignal.timeout(limits.timeoutMs);
   let response: FetchResponse;
   try {

@@ -18,7 +18,7 @@ import * as v from "valibot";
 import { AuthError, RETRY_AFTER_SECONDS } from "./errors.ts";
 import { fetchJson, FetchFailure, type FetchLimits } from "./http.ts";
 import { createSingleFlight } from "./single-flight.ts";
-import type { Clock, Defer, Fetcher, Logger } from "./ports.ts";
+import type { Call, Clock, Fetcher } from "./ports.ts";
 
 /** What a store keeps: the filtered public keys and when they were fetched. */
 export interface KeySetSnapshot {
@@ -66,7 +66,6 @@ export interface KeySetOptions {
   readonly discoveryUrl: string;
   readonly fetcher: Fetcher;
   readonly clock: Clock;
-  readonly logger: Logger;
   readonly store: KeySetStore;
   readonly timing: KeySetTiming;
 }
@@ -74,21 +73,21 @@ export interface KeySetOptions {
 export type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
 
 /**
- * Both methods may start a background refresh; `defer` keeps it alive (a Worker passes the
- * current request's `ctx.waitUntil`).
+ * Both methods may start a background refresh; the call's `defer` keeps it alive (a Worker passes
+ * the current request's `ctx.waitUntil`), and its logger reports it.
  */
 export interface KeySet {
   /**
    * The published key for the token's `kid` and `alg` (for jose's `jwtVerify`), with the
    * generation of the set it came from.
    */
-  resolveKey(defer: Defer, ...args: Parameters<JWTVerifyGetKey>): Promise<{ key: VerificationKey; generation: number }>;
+  resolveKey(call: Call, ...args: Parameters<JWTVerifyGetKey>): Promise<{ key: VerificationKey; generation: number }>;
   /**
    * Synchronously: the generation of the key set in memory, or `undefined` when it is missing or
    * past its stale window. The generation changes whenever the published keys change, so a cached
    * verification tied to it ends with the key that made it.
    */
-  generation(defer: Defer): number | undefined;
+  generation(call: Call): number | undefined;
 }
 
 interface Loaded {
@@ -103,7 +102,7 @@ const jwksSchema = v.looseObject({ keys: v.array(v.looseObject({ kty: v.string()
 const snapshotSchema = v.object({ keys: jwksSchema.entries.keys, fetchedAt: v.pipe(v.number(), v.finite()) });
 
 export function createKeySet(options: KeySetOptions): KeySet {
-  const { clock, logger, timing, store } = options;
+  const { clock, timing, store } = options;
   const maxAgeMs = timing.maxAgeSeconds * 1000;
   const usableMs = maxAgeMs + timing.staleWindowSeconds * 1000;
   let loaded: Loaded | undefined;
@@ -124,12 +123,14 @@ export function createKeySet(options: KeySetOptions): KeySet {
     return loaded;
   }
 
-  async function fetchKeys(): Promise<KeySetSnapshot> {
+  async function fetchKeys({ logger }: Call): Promise<KeySetSnapshot> {
     const started = clock();
     const discovery = v.safeParse(discoverySchema, await fetchJson(options.fetcher, options.discoveryUrl, timing.fetch));
     if (!discovery.success) throw new FetchFailure("discovery document lacks issuer or jwks_uri");
     if (discovery.output.issuer !== options.issuer) {
-      throw new FetchFailure(`discovery issuer does not equal AUTHGEAR_ENDPOINT (${options.issuer}); check the configuration`);
+      const failure = new FetchFailure(`discovery issuer ${JSON.stringify(discovery.output.issuer.slice(0, 200))} does not equal AUTHGEAR_ENDPOINT (${options.issuer}); check the configuration`);
+      failure.url = options.discoveryUrl;
+      throw failure;
     }
     const jwksUri = checkJwksUri(discovery.output.jwks_uri);
     const jwks = v.safeParse(jwksSchema, await fetchJson(options.fetcher, jwksUri, timing.fetch));
@@ -145,7 +146,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
   }
 
   /** The store's copy, if it is well formed and still holds usable keys; a store failure is logged and ignored. */
-  async function readStore(): Promise<KeySetSnapshot | undefined> {
+  async function readStore({ logger }: Call): Promise<KeySetSnapshot | undefined> {
     try {
       const parsed = v.safeParse(snapshotSchema, await store.get());
       if (!parsed.success) return undefined;
@@ -158,15 +159,16 @@ export function createKeySet(options: KeySetOptions): KeySet {
   }
 
   /** Single flight: concurrent callers share one fetch. A fresher copy in the store wins over a fetch. */
-  function refresh(): Promise<Loaded> {
+  function refresh(call: Call): Promise<Loaded> {
+    const { logger } = call;
     return flights.run("refresh", async () => {
       try {
-        const shared = await readStore();
+        const shared = await readStore(call);
         if (shared !== undefined && clock() - shared.fetchedAt < maxAgeMs && shared.fetchedAt > (loaded?.snapshot.fetchedAt ?? -1)) {
           return adopt(shared);
         }
         lastFetchAt = clock();
-        const snapshot = await fetchKeys();
+        const snapshot = await fetchKeys(call);
         await store.put(snapshot).catch((error: unknown) => {
           logger.log("keyset_store_failed", { reason: error instanceof Error ? error.message : "unknown" });
         });
@@ -174,7 +176,8 @@ export function createKeySet(options: KeySetOptions): KeySet {
       } catch (error) {
         lastFailureAt = clock();
         const reason = error instanceof FetchFailure ? error.message : "unexpected error";
-        logger.log("keyset_refresh_failed", { reason, serving_stale: loaded !== undefined && isUsable(loaded) });
+        const url = error instanceof FetchFailure ? error.url : undefined;
+        logger.log("keyset_refresh_failed", { reason, url, serving_stale: loaded !== undefined && isUsable(loaded) });
         throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.", { cause: error });
       }
     });
@@ -184,23 +187,23 @@ export function createKeySet(options: KeySetOptions): KeySet {
     return clock() - state.snapshot.fetchedAt < usableMs;
   }
 
-  function refreshInBackgroundIfDue(state: Loaded, defer: Defer): void {
+  function refreshInBackgroundIfDue(state: Loaded, call: Call): void {
     const now = clock();
     if (now - state.snapshot.fetchedAt >= maxAgeMs && !flights.running("refresh") && now - lastFetchAt >= timing.cooldownSeconds * 1000) {
-      defer(refresh());
+      call.defer(refresh(call));
     }
   }
 
-  async function usable(defer: Defer): Promise<Loaded> {
+  async function usable(call: Call): Promise<Loaded> {
     if (loaded !== undefined && isUsable(loaded)) {
-      refreshInBackgroundIfDue(loaded, defer);
+      refreshInBackgroundIfDue(loaded, call);
       return loaded;
     }
     if (loaded === undefined) {
-      const shared = await readStore();
+      const shared = await readStore(call);
       if (shared !== undefined && clock() - shared.fetchedAt < usableMs) {
         const state = adopt(shared);
-        refreshInBackgroundIfDue(state, defer);
+        refreshInBackgroundIfDue(state, call);
         return state;
       }
     }
@@ -209,25 +212,25 @@ export function createKeySet(options: KeySetOptions): KeySet {
     if (!flights.running("refresh") && clock() - lastFailureAt < RETRY_AFTER_SECONDS * 1000) {
       throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.");
     }
-    return refresh();
+    return refresh(call);
   }
 
   return {
-    async resolveKey(defer, header, token) {
-      const state = await usable(defer);
+    async resolveKey(call, header, token) {
+      const state = await usable(call);
       try {
         return { key: await state.select(header, token), generation: state.generation };
       } catch (error) {
         if (!isNoMatch(error)) throw error;
         // An unseen kid: join the fetch already running, or start one if the cooldown allows; then retry.
         if (!flights.running("refresh") && clock() - lastFetchAt < timing.cooldownSeconds * 1000) throw error;
-        const next = await refresh();
+        const next = await refresh(call);
         return { key: await next.select(header, token), generation: next.generation };
       }
     },
-    generation(defer) {
+    generation(call) {
       if (loaded === undefined || !isUsable(loaded)) return undefined;
-      refreshInBackgroundIfDue(loaded, defer);
+      refreshInBackgroundIfDue(loaded, call);
       return loaded.generation;
     },
   };

@@ -35,6 +35,21 @@ export interface Logger {
 /** Keeps a background promise alive (a Worker's `ctx.waitUntil`); the default lets it run. */
 export type Defer = (promise: Promise<unknown>) => void;
 
+/** What one request lends the work it starts: how to keep background work alive, and its logger (which names the request). */
+export interface Call {
+  readonly defer: Defer;
+  readonly logger: Logger;
+}
+
+/** A logger that adds `bound` (a request id, say) to every line. */
+export function withFields(logger: Logger, bound: LogFields): Logger {
+  return {
+    log(event, fields) {
+      logger.log(event, { ...bound, ...fields });
+    },
+  };
+}
+
 /**
  * Calls the global `fetch` unbound: on Workers, `fetch` invoked as a method of another object
  * throws "Illegal invocation".
@@ -43,11 +58,38 @@ export const defaultFetcher: Fetcher = (input, init) => fetch(input, init);
 
 export const systemClock: Clock = () => Date.now();
 
+export type LogLevel = "error" | "warn" | "info";
+
+/**
+ * `error`: what refuses traffic because something is broken (the configuration, the key set with
+ * no usable copy, the resolver, the origin, an unforeseen exception); `warn`: refused requests,
+ * serving a stale key set, ignored keys and settings, cache failures; `info`: the rest.
+ */
+const LEVELS: Readonly<Record<string, LogLevel>> = {
+  config_invalid: "error",
+  authenticate_failed: "error",
+  authorizer_failed: "error",
+  resolver_failed: "error",
+  origin_unreachable: "error",
+  request_refused: "warn",
+  request_forbidden: "warn",
+  would_refuse: "warn",
+  config_unknown_setting: "warn",
+  keyset_key_ignored: "warn",
+  keyset_store_failed: "warn",
+  verdict_store_failed: "warn",
+};
+
+export function logLevel(event: string, fields: LogFields): LogLevel {
+  if (event === "keyset_refresh_failed") return fields.serving_stale === true ? "warn" : "error";
+  return LEVELS[event] ?? "info";
+}
+
 /** One JSON line per event on standard output (CloudWatch and Workers Logs both parse it). */
 export const jsonLogger: Logger = {
   log(event, fields) {
     // eslint-disable-next-line no-console
-    console.log(JSON.stringify({ level: "info", event, ...fields }));
+    console.log(JSON.stringify({ level: logLevel(event, fields), event, ...fields }));
   },
 };
 

@@ -94,7 +94,7 @@ export interface Resolver {
    * Throws `ERR_RESOLVER_UNAVAILABLE` when no usable verdict can be had. `defer` keeps the shared
    * store's write alive after the answer (a Worker's `ctx.waitUntil`).
    */
-  resolve(credentials: ResolverCredentials, defer?: (promise: Promise<unknown>) => void): Promise<Verdict>;
+  resolve(credentials: ResolverCredentials, defer?: (promise: Promise<unknown>) => void, logger?: Logger): Promise<Verdict>;
 }
 
 type Entry = StoredVerdict;
@@ -104,7 +104,7 @@ export function createResolver(options: ResolverOptions): Resolver {
   // A joining request waits at most one call's deadline (plus a little) for the leader's answer.
   const flights = createSingleFlight<Verdict>(options.timeoutMs + 250, options.clock);
 
-  async function ask(credentials: ResolverCredentials): Promise<Verdict> {
+  async function ask(credentials: ResolverCredentials, logger: Logger): Promise<Verdict> {
     const headers: Record<string, string> = {};
     if (credentials.authorization !== undefined) headers.authorization = credentials.authorization;
     if (credentials.cookies.length > 0) headers.cookie = credentials.cookies.join("; ");
@@ -113,25 +113,25 @@ export function createResolver(options: ResolverOptions): Resolver {
     try {
       response = await options.fetcher(options.resolverUrl, { method: "GET", headers, redirect: "manual", signal });
     } catch (cause) {
-      throw unavailable(signal.aborted ? `timed out after ${options.timeoutMs} ms` : "network error", cause);
+      throw unavailable(logger, signal.aborted ? `timed out after ${options.timeoutMs} ms` : "network error", cause);
     }
     await response.body?.cancel().catch(() => undefined);
-    if (response.status !== 200) throw unavailable(`answered HTTP ${response.status}`);
-    return readVerdict(response.headers);
+    if (response.status !== 200) throw unavailable(logger, `answered HTTP ${response.status}`);
+    return readVerdict(response.headers, logger);
   }
 
-  function unavailable(reason: string, cause?: unknown): AuthError {
-    options.logger.log("resolver_failed", { reason });
+  function unavailable(logger: Logger, reason: string, cause?: unknown): AuthError {
+    logger.log("resolver_failed", { reason, url: options.resolverUrl });
     return new AuthError("ERR_RESOLVER_UNAVAILABLE", "The session cannot be checked right now.", { cause });
   }
 
-  function readVerdict(headers: HeaderReader): Verdict {
+  function readVerdict(headers: HeaderReader, logger: Logger): Verdict {
     const valid = headers.get("x-authgear-session-valid");
     if (valid === null) return { kind: "none" };
     if (valid === "false") return { kind: "invalid" };
-    if (valid !== "true") throw unavailable("malformed X-Authgear-Session-Valid");
+    if (valid !== "true") throw unavailable(logger, "malformed X-Authgear-Session-Valid");
     const identity = identityFromResolver(headers);
-    if (identity === undefined) throw unavailable("missing, duplicated or malformed identity headers");
+    if (identity === undefined) throw unavailable(logger, "missing, duplicated or malformed identity headers");
     return { kind: "valid", identity };
   }
 
@@ -152,19 +152,20 @@ export function createResolver(options: ResolverOptions): Resolver {
     }
   }
 
-  async function shared(key: string): Promise<Entry | undefined> {
+  async function shared(key: string, logger: Logger): Promise<Entry | undefined> {
     if (options.store === undefined || options.cacheSeconds <= 0) return undefined;
     try {
       const entry = parseStoredVerdict(await options.store.get(key));
       return entry !== undefined && options.clock() < entry.until ? entry : undefined;
     } catch {
-      options.logger.log("verdict_store_failed", { operation: "get" });
+      logger.log("verdict_store_failed", { operation: "get" });
       return undefined;
     }
   }
 
   return {
-    async resolve(credentials, defer) {
+    async resolve(credentials, defer, logger) {
+      const log = logger ?? options.logger;
       const key = await fingerprint(credentials);
       const entry = cache.get(key);
       if (entry !== undefined) {
@@ -175,19 +176,19 @@ export function createResolver(options: ResolverOptions): Resolver {
         }
       }
       return flights.run(key, async () => {
-        const found = await shared(key);
+        const found = await shared(key, log);
         if (found !== undefined) {
           remember(key, found);
           return found.verdict;
         }
-        const verdict = await ask(credentials);
+        const verdict = await ask(credentials, log);
         const until = expiry(verdict);
         if (until !== undefined) {
           remember(key, { verdict, until });
           const { store } = options;
           if (store !== undefined) {
             const write = store.put(key, { verdict, until }).catch(() => {
-              options.logger.log("verdict_store_failed", { operation: "put" });
+              log.log("verdict_store_failed", { operation: "put" });
             });
             if (defer === undefined) void write;
             else defer(write);

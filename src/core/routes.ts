@@ -19,7 +19,7 @@ const NAMES = v.pipe(v.array(NAME), v.minLength(1));
 /** A rule's path ends up in IAM resources, which API Gateway caps at 512 characters with the stage ARN. */
 export const MAX_RULE_PATH_LENGTH = 256;
 
-const ruleSchema = v.strictObject({
+const ruleEntries = {
   path: v.pipe(v.string(), v.check(isPathPattern, PATH_PATTERN_MESSAGE), v.maxLength(MAX_RULE_PATH_LENGTH, `must be at most ${MAX_RULE_PATH_LENGTH} characters`)),
   methods: v.optional(v.pipe(v.array(v.picklist(METHODS, `methods must be among ${METHODS.join(", ")}`)), v.minLength(1))),
   roles: v.optional(NAMES),
@@ -28,7 +28,13 @@ const ruleSchema = v.strictObject({
   verified: v.optional(v.literal(true, "verified may only be true")),
   anonymous: v.optional(v.literal(false, "anonymous may only be false")),
   maxAuthAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(31_536_000))),
-});
+};
+
+const ruleSchema = v.strictObject(ruleEntries, (issue) =>
+  issue.expected === "never"
+    ? `unknown member ${issue.received}; a rule's members are ${Object.keys(ruleEntries).join(", ")}`
+    : "must be an object with a path (a rule)",
+);
 
 export const routesSchema = v.pipe(
   v.string(),

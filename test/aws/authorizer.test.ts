@@ -5,12 +5,12 @@ import type { AuthorizerResult } from "../../src/aws/authorizer.ts";
 import type * as IdentityModule from "../../src/core/identity.ts";
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
 
-type Handler = (event: unknown) => Promise<AuthorizerResult>;
+type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<AuthorizerResult>;
 
 let issuer: DevIssuer;
 let token: string;
 const saved = { ...process.env };
-const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE", "REPORT_ONLY"];
+const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE", "REPORT_ONLY", "LOG_DECISIONS"];
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -388,8 +388,8 @@ describe("failures never allow", () => {
       await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
       const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
       expect(lines.filter((line) => line.event !== "keyset_refreshed")).toEqual([
-        { level: "info", event: "authenticate_failed", error: "TypeError", at: expect.stringMatching(/\bidentityFromClaims \(.*authorizer\.test\.ts:\d+:\d+\)/) as unknown },
-        { level: "info", event: "authorizer_failed", code: "ERR_INTERNAL", kind: "token" },
+        { level: "error", event: "authenticate_failed", error: "TypeError", at: expect.stringMatching(/\bidentityFromClaims \(.*authorizer\.test\.ts:\d+:\d+\)/) as unknown },
+        { level: "error", event: "authorizer_failed", code: "ERR_INTERNAL", kind: "token" },
       ]);
       expect(JSON.stringify(lines)).not.toContain("identity mapping broke");
     } finally {
@@ -401,7 +401,7 @@ describe("failures never allow", () => {
     const handler = await container();
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     await expect(handler({ type: "SOMETHING", methodArn: METHOD_ARN })).rejects.toThrow(/^Service Unavailable$/);
-    expect(log.mock.calls.map(([line]) => JSON.parse(String(line)) as unknown)).toEqual([{ level: "info", event: "authorizer_failed", code: "ERR_UNSUPPORTED_EVENT" }]);
+    expect(log.mock.calls.map(([line]) => JSON.parse(String(line)) as unknown)).toEqual([{ level: "error", event: "authorizer_failed", code: "ERR_UNSUPPORTED_EVENT" }]);
   });
 
   it("logs each refusal as one JSON line with its code, never the token", async () => {
@@ -410,8 +410,28 @@ describe("failures never allow", () => {
     const expired = await issuer.mintAccessToken({ expiresIn: -5 });
     await expect(handler(tokenEvent(`Bearer ${expired}`))).rejects.toThrow(/^Unauthorized$/);
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
-    expect(lines.filter((line) => line.event === "request_refused")).toEqual([{ level: "info", event: "request_refused", code: "ERR_JWT_EXPIRED", kind: "token" }]);
+    expect(lines.filter((line) => line.event === "request_refused")).toEqual([{ level: "warn", event: "request_refused", code: "ERR_JWT_EXPIRED", kind: "token" }]);
     expect(JSON.stringify(lines)).not.toContain(expired.split(".")[2]!.slice(0, 16));
+  });
+
+  it("names the invocation (awsRequestId) on every line, and logs decisions with the user only under LOG_DECISIONS", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const rules = JSON.stringify([{ path: "/admin/*", roles: ["root"] }]);
+    const handler = await container({ LOG_DECISIONS: "true", ROUTES: rules, HTTP_API_RESPONSE: "iam" });
+    await handler(tokenEvent(`Bearer ${token}`), { awsRequestId: "req-1" });
+    await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${token}` } }), { awsRequestId: "req-2" });
+    await expect(handler(tokenEvent("Bearer x.y.z"), { awsRequestId: "req-3" })).rejects.toThrow(/^Unauthorized$/);
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(lines.map((line) => [line.level, line.event, line.request_id, line.user_id])).toEqual([
+      ["info", "keyset_refreshed", "req-1", undefined],
+      ["info", "request_allowed", "req-1", "alice"],
+      ["warn", "request_forbidden", "req-2", "alice"],
+      ["warn", "request_refused", "req-3", undefined],
+    ]);
+    log.mockClear();
+    const quiet = await container();
+    await quiet(tokenEvent(`Bearer ${token}`), { awsRequestId: "req-4" });
+    expect(log.mock.calls.map(([line]) => (JSON.parse(String(line)) as { event: string }).event)).toEqual(["keyset_refreshed"]);
   });
 });
 

@@ -292,6 +292,36 @@ describe("forwarding", () => {
 });
 
 describe("observability", () => {
+  it("names the request (cf-ray) on every line it causes, and logs decisions with the user only under LOG_DECISIONS", async () => {
+    const logs: string[] = [];
+    const quiet = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url }, 1, logs);
+    const rules = JSON.stringify([{ path: "/admin/*", roles: ["root"] }]);
+    const decisions: string[] = [];
+    const verbose = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, LOG_DECISIONS: "true", ROUTES: rules }, 1, decisions);
+    try {
+      const ray = { "cf-ray": "8f1e2d3c4b5a6978-AMS" };
+      expect((await quiet.dispatchFetch("https://gate.example.com/x", { headers: { ...ray, authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await quiet.dispatchFetch("https://gate.example.com/x", { headers: { "cf-ray": "second-AMS" } })).status).toBe(401);
+      const parsed = () => logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => typeof line.event === "string");
+      await expect.poll(() => parsed().filter((line) => line.event === "request_refused")).toHaveLength(1);
+      expect(parsed().map((line) => [line.level, line.event, line.request_id])).toEqual([
+        ["info", "keyset_refreshed", "8f1e2d3c4b5a6978-AMS"],
+        ["warn", "request_refused", "second-AMS"],
+      ]);
+      expect((await verbose.dispatchFetch("https://gate.example.com/x", { headers: { ...ray, authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await verbose.dispatchFetch("https://gate.example.com/admin/x", { headers: { ...ray, authorization: `Bearer ${token}` } })).status).toBe(403);
+      const decided = () => decisions.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => String(line.event).startsWith("request_"));
+      await expect.poll(() => decided()).toHaveLength(2);
+      expect(decided()).toEqual([
+        { level: "info", event: "request_allowed", request_id: "8f1e2d3c4b5a6978-AMS", method: "GET", path: "/x", user_id: "alice", public: false },
+        { level: "warn", event: "request_refused", request_id: "8f1e2d3c4b5a6978-AMS", code: "ERR_INSUFFICIENT_SCOPE", status: 403, method: "GET", path: "/admin/x", user_id: "alice" },
+      ]);
+      expect([...logs, ...decisions].join("\n")).not.toContain(token.split(".")[2]!.slice(0, 16));
+    } finally {
+      await Promise.all([quiet.dispose(), verbose.dispose()]);
+    }
+  });
+
   it("logs one JSON line per refused request, with the reason and path and no credential", async () => {
     const logs: string[] = [];
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url }, 1, logs);
@@ -301,7 +331,7 @@ describe("observability", () => {
       expect(response.status).toBe(401);
       await expect.poll(() => logs.filter((line) => line.includes("request_refused"))).toHaveLength(1);
       const line = JSON.parse(logs.find((entry) => entry.includes("request_refused"))!) as Record<string, unknown>;
-      expect(line).toEqual({ level: "info", event: "request_refused", code: "ERR_JWT_EXPIRED", status: 401, method: "GET", path: "/admin/users" });
+      expect(line).toEqual({ level: "warn", event: "request_refused", code: "ERR_JWT_EXPIRED", status: 401, method: "GET", path: "/admin/users" });
       expect(logs.some((entry) => entry.includes("keyset_refreshed"))).toBe(true);
       const all = logs.join("\n");
       expect(all).not.toContain(expired.split(".")[2]!.slice(0, 16));

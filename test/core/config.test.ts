@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, SETTING_NAMES, settingDefault } from "../../src/core/config.ts";
+import { createAuthenticatorFromEnv } from "../../src/core/authenticator.ts";
+import { ConfigError, lookalikeSettings, parseConfig, SETTING_NAMES, settingDefault } from "../../src/core/config.ts";
 
 const ENDPOINT = "https://myapp.authgear.cloud";
 
@@ -186,6 +187,54 @@ describe("parseConfig", () => {
       new Set(["AUTHGEAR_ENDPOINT", "ALGORITHMS", "CLOCK_TOLERANCE_SECONDS", "AUDIENCE", "JWT_COOKIE_NAME"]),
     );
     for (const key of error.keys) expect(error.message).toContain(`${key}:`);
+  });
+});
+
+describe("what a user mistypes", () => {
+  it("names an unknown ROUTES member and lists the valid ones", () => {
+    let error: unknown;
+    try {
+      parseConfig({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", ROUTES: '[{"path":"/a"},{"path":"/b","role":["admin"]}]' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      'Invalid configuration (ROUTES). ROUTES: rule 1.role: unknown member "role"; a rule\'s members are path, methods, roles, scopes, clientIds, verified, anonymous, maxAuthAge',
+    );
+  });
+
+  it("finds names that look like a setting, and only those", () => {
+    const env = {
+      PUBLIC_PATH: "/x",
+      JWKS_MAX_AGE: "60",
+      routes: "[]",
+      "Auth-Mode": "jwt",
+      AUTHGEAR_ENDPOINTS: "https://a.example",
+      AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud",
+      AWS_REGION: "us-east-1",
+      PATH: "/usr/bin",
+      HTTP_PROXY: "http://proxy",
+      AUDIENCE: "x",
+      NODE_OPTIONS: "",
+    };
+    expect(lookalikeSettings(env)).toEqual([
+      ["PUBLIC_PATH", "PUBLIC_PATHS"],
+      ["JWKS_MAX_AGE", "JWKS_MAX_AGE_SECONDS"],
+      ["routes", "ROUTES"],
+      ["Auth-Mode", "AUTH_MODE"],
+      ["AUTHGEAR_ENDPOINTS", "AUTHGEAR_ENDPOINT"],
+    ]);
+  });
+
+  it("warns once per lookalike name at start-up, and still starts", () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const built = createAuthenticatorFromEnv(
+      { AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", PUBLIC_PATH: "/healthz", AWS_REGION: "us-east-1" },
+      { logger: { log: (event, fields) => logs.push({ event, ...fields }) } },
+    );
+    expect(built.ok).toBe(true);
+    expect(logs).toEqual([{ event: "config_unknown_setting", name: "PUBLIC_PATH", did_you_mean: "PUBLIC_PATHS" }]);
   });
 });
 

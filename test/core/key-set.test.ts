@@ -51,7 +51,34 @@ describe("fetching", () => {
     issuer.setDiscoveryIssuer("https://evil.example.com");
     const h = harness(issuer);
     expect(await outcome(h, await issuer.mintAccessToken())).toBe("ERR_KEYSET_UNAVAILABLE");
-    expect(String(h.logs.find((line) => line.event === "keyset_refresh_failed")?.reason)).toContain("AUTHGEAR_ENDPOINT");
+    expect(h.logs.find((line) => line.event === "keyset_refresh_failed")).toEqual({
+      event: "keyset_refresh_failed",
+      reason: `discovery issuer "https://evil.example.com" does not equal AUTHGEAR_ENDPOINT (${issuer.origin}); check the configuration`,
+      url: `${issuer.origin}/.well-known/openid-configuration`,
+      serving_stale: false,
+    });
+  });
+
+  it("names the URL that failed and how", async () => {
+    const token = await issuer.mintAccessToken();
+    issuer.setFailure("http500");
+    const h = harness(issuer);
+    expect(await outcome(h, token)).toBe("ERR_KEYSET_UNAVAILABLE");
+    expect(h.logs.find((line) => line.event === "keyset_refresh_failed")).toEqual({
+      event: "keyset_refresh_failed",
+      reason: "answered HTTP 500",
+      url: `${issuer.origin}/.well-known/openid-configuration`,
+      serving_stale: false,
+    });
+  });
+
+  it("reports what a request started with that request's logger", async () => {
+    const h = harness(issuer);
+    const lines: Array<Record<string, unknown>> = [];
+    const result = await h.auth.authenticate(bearer(await issuer.mintAccessToken()), { logger: { log: (event, fields) => lines.push({ event, ...fields }) } });
+    expect(result.ok).toBe(true);
+    expect(lines.map((line) => line.event)).toEqual(["keyset_refreshed"]);
+    expect(h.logs).toEqual([]);
   });
 
   it("uses only public signature keys from the set", async () => {
