@@ -5,6 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     environment: "node",
     globalSetup: ["test/global-setup.ts"],
+    setupFiles: ["test/log-scan.ts"],
     testTimeout: 15_000,
     hookTimeout: 15_000,
   },

@@ -24,6 +24,7 @@ import {
   readCredentials,
   validVerdictHeaders,
 } from "./resolver.ts";
+import { rememberCredential } from "./remember.ts";
 import type { DevSession, ResolverFailureMode, SessionOptions, UserOptions, UserRecord } from "./resolver.ts";
 
 export type { DevSession, ResolverFailureMode, SessionOptions, UserOptions } from "./resolver.ts";
@@ -209,9 +210,11 @@ async function sign(header: Claims, claims: Claims, key: HeldKey): Promise<strin
   const recognized = Array.isArray(crit)
     ? Object.fromEntries(crit.filter((name): name is string => typeof name === "string").map((name) => [name, true]))
     : undefined;
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+  const token = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
     .setProtectedHeader(header as CompactJWSHeaderParameters)
     .sign(key.privateJwk, recognized && { crit: recognized });
+  rememberCredential(token.slice(token.lastIndexOf(".") + 1));
+  return token;
 }
 
 function sendJson(res: ServerResponse, status: number, body: string, extraHeaders: Record<string, string> = {}): void {

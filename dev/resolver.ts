@@ -19,6 +19,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { rememberCredential } from "./remember.ts";
 
 export const RESOLVER_PATH = "/_resolver/resolve";
 export const DEFAULT_MAX_SESSIONS = 100_000;
@@ -276,6 +277,7 @@ export function createSessionStore(options: { maxSessions: number; verifyJwt: Jw
       const id = randomUUID();
       const [cookie, appSession, appAccessToken, opaqueAccessToken] = opaqueValues();
       const values = { cookie, appSession, appAccessToken, opaqueAccessToken };
+      for (const value of Object.values(values)) rememberCredential(value);
       const authTime = sessionOptions.authTime ?? nowSeconds();
       sessions.set(id, {
         id,

@@ -41,11 +41,11 @@ export interface Call {
   readonly logger: Logger;
 }
 
-/** A logger that adds `bound` (a request id, say) to every line. */
+/** A logger that adds `bound` (a request id, say) to the end of every line. */
 export function withFields(logger: Logger, bound: LogFields): Logger {
   return {
     log(event, fields) {
-      logger.log(event, { ...bound, ...fields });
+      logger.log(event, { ...fields, ...bound });
     },
   };
 }

@@ -21,7 +21,12 @@ export function startWorker(bindings: Record<string, string>, isolates = 1, logs
       handleRuntimeStdio(stdout: Readable, stderr: Readable) {
         for (const stream of [stdout, stderr]) {
           stream.setEncoding("utf8");
-          stream.on("data", (chunk: string) => logs.push(...chunk.split("\n").filter((line) => line.trim() !== "")));
+          stream.on("data", (chunk: string) => {
+            const lines = chunk.split("\n").filter((line) => line.trim() !== "");
+            logs.push(...lines);
+            // The suite's log scan (test/log-scan.ts) reads these too.
+            (globalThis as { authgearEdgeLogLines?: string[] }).authgearEdgeLogLines?.push(...lines);
+          });
         }
       },
     }),
