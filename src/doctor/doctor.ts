@@ -732,7 +732,10 @@ function explainRefusal(error: AuthError, token: TokenView, context: RefusalCont
         fix: "sign in again for a fresh token or session",
       };
     case "ERR_RESOLVER_UNAVAILABLE":
-      return { detail: `it goes to the resolver (AUTH_MODE=${config.authMode}), which cannot be asked (see the resolver check)`, fix: "fix the failing resolver check" };
+      return {
+        detail: `${context.opaque ? "an opaque token" : "a JWT"}, sent to Authgear's resolver (AUTH_MODE=${config.authMode}), which cannot be asked (see the resolver check)`,
+        fix: "fix the failing resolver check",
+      };
     case "ERR_CREDENTIALS_MISSING":
       return { detail: "the resolver found no credential in it (no verdict)", fix: "pass the access token the client sends after `Bearer `" };
     default:
