@@ -15,9 +15,9 @@ const issuer = await startDevIssuer({ port });
 const discoveryUrl = `${issuer.origin}/.well-known/openid-configuration`;
 
 const token = await issuer.mintAccessToken({ sub: "dev-user" });
-const endpoint = port === 4010 ? "" : `AUTHGEAR_ENDPOINT=${issuer.origin} `;
+const endpoint = `AUTHGEAR_ENDPOINT=${issuer.origin}`;
 console.log(`authgear-edge: the local Authgear-compatible dev issuer alone (npm start runs it with the
-demo origin and the Worker; this runs just the issuer, to try the core with the verify command below).
+demo origin and the Worker; this runs just the issuer, to try the core with the doctor commands below).
 
 dev issuer  ${issuer.origin}
 discovery   ${discoveryUrl}
@@ -25,10 +25,10 @@ token       ${token}
 
 # mint another access token
 curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"dev-user","roles":["admin"]}'
-# verify it with the core, as the gateway will (in another terminal)
-${endpoint}npx tsx dev/verify-cli.ts ${token}
-# the same request without a token is refused
-${endpoint}npx tsx dev/verify-cli.ts ""
+# check the configuration against the issuer and verify the token with the core, as the gateway will (in another terminal)
+${endpoint} npm run doctor -- --token ${token}
+# an opaque token is refused, and the doctor says why
+${endpoint} npm run doctor -- --token not-a-jwt-access-token
 
 Ctrl-C stops the issuer.`);
 

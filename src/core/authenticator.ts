@@ -186,7 +186,7 @@ function missing(): AuthResult {
 }
 
 /** Three dot-separated segments: a JWS compact serialization, as opposed to an opaque token. */
-function looksLikeJwt(token: string): boolean {
+export function looksLikeJwt(token: string): boolean {
   return /^[^.]+\.[^.]+\.[^.]*$/.test(token);
 }
 

@@ -240,7 +240,8 @@ function isNoMatch(error: unknown): boolean {
   return error instanceof Error && "code" in error && error.code === "ERR_JWKS_NO_MATCHING_KEY";
 }
 
-function checkJwksUri(raw: string): string {
+/** The discovery document's `jwks_uri` as the gate accepts it (https, or http for loopback); throws `FetchFailure`. */
+export function checkJwksUri(raw: string): string {
   if (!URL.canParse(raw)) throw new FetchFailure("discovery jwks_uri is not a URL");
   const url = new URL(raw);
   const loopback = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/.test(url.hostname);

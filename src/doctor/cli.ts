@@ -1,0 +1,63 @@
+/**
+ * `npm run doctor [-- --token <access token>]`: checks the gate's configuration, read from this
+ * process's environment exactly as the Worker and the authorizer read theirs, against the live
+ * issuer. One line per check (✓ passed, ✗ failed, – skipped), each failure with its fix; exit
+ * status 1 when a check failed, 2 for a usage error. `--token -` reads the token from standard
+ * input (it then stays out of the shell history and the process list). The token and the values
+ * of settings named `*SECRET*` are never printed.
+ */
+import { runDoctor, type Check } from "./doctor.ts";
+
+const USAGE = `usage: npm run doctor [-- --token <access token> | --token -]
+
+Checks the configuration in the environment (AUTHGEAR_ENDPOINT, AUTH_MODE, ... as the gate reads
+them) against the live issuer; with --token, also verifies that token as the gate would
+(--token - reads it from standard input).
+`;
+
+function parseArguments(args: readonly string[]): { token: string | undefined } | { error: string } | { help: true } {
+  let token: string | undefined;
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] ?? "";
+    if (arg === "--help" || arg === "-h") return { help: true };
+    if (arg === "--token") {
+      const value = args[index + 1];
+      if (value === undefined) return { error: "--token needs a value (the token, or - to read it from standard input)" };
+      token = value;
+      index += 1;
+    } else if (arg.startsWith("--token=")) {
+      token = arg.slice("--token=".length);
+    } else {
+      return { error: `unknown argument ${JSON.stringify(arg.length > 40 ? `${arg.slice(0, 12)}…` : arg)}` };
+    }
+  }
+  return { token };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8").trim();
+}
+
+/** One line: the mark, the name, what was found, and for a failure the fix. */
+export function formatCheck(check: Check): string {
+  const mark = check.skipped === true ? "–" : check.ok ? "✓" : "✗";
+  const fix = check.ok || check.fix === undefined ? "" : ` — fix: ${check.fix}`;
+  return `${mark} ${check.name}: ${check.detail}${fix}`;
+}
+
+const parsed = parseArguments(process.argv.slice(2));
+if ("help" in parsed) {
+  process.stdout.write(USAGE);
+} else if ("error" in parsed) {
+  process.stderr.write(`doctor: ${parsed.error}\n${USAGE}`);
+  process.exitCode = 2;
+} else {
+  const token = parsed.token === "-" ? await readStdin() : parsed.token;
+  const checks = await runDoctor(process.env, token === undefined ? {} : { token });
+  const failed = checks.filter((check) => !check.ok);
+  process.stdout.write(`${checks.map(formatCheck).join("\n")}\n`);
+  process.stdout.write(failed.length === 0 ? "All checks passed.\n" : `${failed.length} check${failed.length === 1 ? "" : "s"} failed: ${failed.map((check) => check.name).join(", ")}.\n`);
+  process.exitCode = failed.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,107 @@
+/**
+ * `npm run doctor` as a user runs it: src/doctor/cli.ts in a child process, its settings from the
+ * environment, against the dev issuer on 127.0.0.1. One line per check, the exit status, and
+ * neither the token nor a secret's value in anything it prints.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { SETTING_NAMES } from "../../src/core/config.ts";
+
+const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/** Every setting, empty: the settings of the environment the tests run in do not leak in. */
+const NO_SETTINGS = Object.fromEntries(SETTING_NAMES.map((name) => [name, ""]));
+const CHILD_TIMEOUT_MS = 20_000;
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runCli(args: readonly string[], env: Record<string, string>, stdin?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/doctor/cli.ts", ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...NO_SETTINGS, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`doctor did not exit within ${CHILD_TIMEOUT_MS} ms: ${stdout}${stderr}`));
+    }, CHILD_TIMEOUT_MS);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+let issuer: DevIssuer;
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+});
+afterAll(() => issuer.close());
+
+describe("npm run doctor", () => {
+  it("prints one passing line per check and exits 0 for a healthy setup and a valid token", async () => {
+    const token = await issuer.mintAccessToken({ sub: "dev-user" });
+    const run = await runCli(["--token", token], { AUTHGEAR_ENDPOINT: issuer.origin });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines.map((line) => /^(\S) (\w+):/.exec(line)?.slice(1, 3).join(" "))).toEqual([
+      "✓ configuration",
+      "✓ discovery",
+      "✓ issuer",
+      "✓ jwks",
+      "✓ keys",
+      "✓ algorithms",
+      "– resolver",
+      "✓ token",
+      undefined,
+    ]);
+    expect(lines[7]).toContain("✓ token: valid: verified by the gate itself (RS256, kid ");
+    expect(lines[8]).toBe("All checks passed.");
+    expect(run.stdout + run.stderr).not.toContain(token);
+  }, 30_000);
+
+  it("names each failure with its fix on its line, exits 1, and prints neither the token nor a secret", async () => {
+    const token = issuer.createSession("dev-user").opaqueAccessToken;
+    const secret = "s3cr3t-origin-value-0123456789abcdefghijklmnop";
+    const run = await runCli(["--token", token], { AUTHGEAR_ENDPOINT: issuer.origin, ALGORITHMS: "ES256", ORIGIN_SECRET: secret });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines).toContainEqual(expect.stringMatching(/^✗ algorithms: ALGORITHMS=ES256, but the published key .* — fix: set ALGORITHMS=RS256 /));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^✗ token: an opaque token, not a JWT .* — the gate answers 401 ERR_JWT_MALFORMED — fix: .*enable \*Issue JWT as access token\* for the client/),
+    );
+    expect(lines.at(-1)).toBe("2 checks failed: algorithms, token.");
+    expect(run.stdout + run.stderr).not.toContain(token);
+    expect(run.stdout + run.stderr).not.toContain(secret);
+  }, 30_000);
+
+  it("reads the token from standard input with --token -", async () => {
+    const token = await issuer.mintAccessToken();
+    const run = await runCli(["--token", "-"], { AUTHGEAR_ENDPOINT: issuer.origin }, `${token}\n`);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain("✓ token: valid");
+    expect(run.stdout).not.toContain(token);
+  }, 30_000);
+
+  it("stops at a bad configuration with the one message naming every bad key, and exits 1; a usage error exits 2", async () => {
+    const bad = await runCli([], { AUTH_MODE: "bogus" });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^✗ configuration: Invalid configuration \(AUTHGEAR_ENDPOINT, AUTH_MODE\)\. .* — fix: /);
+    const usage = await runCli(["--tokn", "x"], { AUTHGEAR_ENDPOINT: issuer.origin });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('unknown argument "--tokn"');
+  }, 30_000);
+});
