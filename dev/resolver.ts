@@ -151,8 +151,9 @@ function opaqueValues(): [string, string, string, string] {
 
 /**
  * The credentials of a request as Authgear reads them: `Authorization: Bearer <token>` (scheme in
- * any case, the token being the rest) and the first cookie of each name (`prefix` + name), quotes
- * around a value removed. Empty values count as absent.
+ * any case, the token being the rest) and the first cookie of each name (`prefix` + name with no
+ * separator, as authgear-server's `CookieManager.CookieName` builds it from the project's
+ * `http.cookie_prefix`), quotes around a value removed. Empty values count as absent.
  */
 export function readCredentials(req: IncomingMessage, cookiePrefix: string): Credentials {
   const credentials: Credentials = {};

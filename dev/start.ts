@@ -381,7 +381,7 @@ async function sessionModeCommands(workerUrl: string, issuer: DevIssuer, config:
   const session: DevSession = issuer.createSession(DEV_USER);
   const hybrid = config.authMode === "hybrid";
   const token = hybrid ? await issuer.mintAccessToken({ sessionId: session.id }) : undefined;
-  const cookie = `session=${session.cookie}`;
+  const cookie = `${config.resolverCookiePrefix}session=${session.cookie}`;
   const check = await selfCheck(workerUrl, issuer, [
     { name: "the session cookie", headers: { cookie } },
     ...(token === undefined ? [] : [{ name: "the JWT", headers: { authorization: `Bearer ${token}` }, local: true }]),
@@ -404,7 +404,7 @@ ${jwtCommand}# refused with 401: no credentials
 curl -i ${workerUrl}/hello
 # log the session out (204); the cookie is then refused with 401 ${refusedWhen}
 curl -s -X POST ${issuer.origin}/_dev/logout -H 'content-type: application/json' -d '{"session_id":"${session.id}"}' -w '%{http_code}\\n'
-# create another session: its "session" is the cookie's value${hybrid ? ', "jwt_access_token" a JWT of it' : ""}
+# create another session: its "session" is the ${config.resolverCookiePrefix}session cookie's value${hybrid ? ', "jwt_access_token" a JWT of it' : ""}
 curl -s -X POST ${issuer.origin}/_dev/session -H 'content-type: application/json' -d '{"sub":"${DEV_USER}"}'`,
   };
 }
@@ -448,7 +448,9 @@ async function main(): Promise<void> {
   const workerPort = portFromEnv("WORKER_PORT", 8787, { allowZero: false });
   const workerUrl = `http://127.0.0.1:${workerPort}`;
 
-  issuer = await listening("dev issuer", "DEV_ISSUER_PORT", issuerPort, () => startDevIssuer({ port: issuerPort }));
+  // The dev resolver names its cookies as the Worker reads them (a bad prefix stops npm start below, with the Worker's own error).
+  const cookiePrefix = process.env.RESOLVER_COOKIE_PREFIX?.trim() ?? "";
+  issuer = await listening("dev issuer", "DEV_ISSUER_PORT", issuerPort, () => startDevIssuer({ port: issuerPort, cookiePrefix }));
   origin = await listening("demo origin", "DEMO_ORIGIN_PORT", originPort, () => startDemoOrigin({ port: originPort }));
   const { vars, config } = workerVars(issuer, origin);
   await assertPortFree(workerPort);

@@ -5,7 +5,7 @@
  */
 import { ConfigError, lookalikeSettings, parseConfig, type Config } from "./config.ts";
 import { extractCredentials, type HeaderReader } from "./credentials.ts";
-import { AuthError } from "./errors.ts";
+import { AUTH_ERRORS, AuthError } from "./errors.ts";
 import { identityFromClaims, type Identity } from "./identity.ts";
 import { createJwtVerifier } from "./jwt.ts";
 import {
@@ -18,7 +18,7 @@ import {
   type KeySetTiming,
 } from "./key-set.ts";
 import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Call, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
-import { createResolver, resolverCredentials, type Resolver, type VerdictStore } from "./resolver.ts";
+import { createResolver, resolverCredentials, type Resolver, type ResolverCredentials, type VerdictStore } from "./resolver.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 
 export interface AuthenticatorDeps {
@@ -119,8 +119,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
           ...(deps.verdictStore !== undefined && { store: deps.verdictStore }),
         });
 
-  async function viaResolver(headers: HeaderReader, active: Resolver, options: CallOptions | undefined): Promise<AuthResult> {
-    const credentials = resolverCredentials(headers);
+  async function viaResolver(credentials: ResolverCredentials | undefined, active: Resolver, options: CallOptions | undefined): Promise<AuthResult> {
     if (credentials === undefined) return missing();
     const call = callOf(options);
     const verdict = await active.resolve(credentials, call.defer, call.logger);
@@ -134,21 +133,62 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     }
   }
 
+  /**
+   * The rule of each mode (README, "Forward authentication: resolver and hybrid modes"). In every
+   * mode the request checks come first (two credentials, a malformed or oversize Bearer value, a
+   * duplicated cookie that is read: 400), and nothing is let through without a positive verdict:
+   * a local verification that succeeded, or the resolver's `X-Authgear-Session-Valid: true` about
+   * exactly the credentials it was sent.
+   *
+   * - jwt: the Bearer token, else the `JWT_COOKIE_NAME` cookie, verified locally; Authgear's
+   *   cookies are never read. No network call per request.
+   * - resolver: the Bearer `Authorization` header and Authgear's cookies (`resolverCookies`:
+   *   `app_session`, `app_access_token`, `session`, each behind `RESOLVER_COOKIE_PREFIX`) go to
+   *   the resolver, whose verdict decides; which of them counts is the resolver's precedence (the
+   *   first valid one: header, `app_session`, `app_access_token`, `session`).
+   * - hybrid:
+   *   1. no JWT (no credential, or an opaque Bearer token): as in resolver mode;
+   *   2. a JWT (the Bearer token, else the JWT cookie) that verifies locally: allowed with no
+   *      network call, whatever cookies come with it (a valid bearer comes first for Authgear too);
+   *   3. a JWT refused locally as an invalid token (a 401 `invalid_token` code) in a request that
+   *      also carries one of Authgear's cookies: Authgear would go on to the next credential, so
+   *      the resolver is sent Authgear's cookies — not the refused token: the gate's own settings
+   *      (`ALLOWED_CLIENT_IDS`, `AUDIENCE`, `ALGORITHMS`) always bind a JWT it was shown, so a
+   *      token they refuse cannot be let in by Authgear beside a junk cookie. Valid → allowed, as
+   *      the identity the session names; invalid or no verdict → the local refusal with its
+   *      precise code (say `ERR_JWT_EXPIRED`, which tells a client to refresh its token); the
+   *      resolver failing → 503, as for any credential it judges;
+   *   4. a JWT refused locally and no Authgear cookie (the JWT cookie itself does not count, even
+   *      under one of their names): the local refusal with its precise code, no network call;
+   *   5. any other local failure (the key set unavailable: 503) stands as is.
+   *   What the resolver accepts (opaque tokens, session cookies) is judged by Authgear's rules:
+   *   `ALLOWED_CLIENT_IDS`, `AUDIENCE` and `ALGORITHMS` bind the JWTs the gate sees. The verdict cache is keyed by exactly what is sent, so a
+   *   verdict about (this bearer, these cookies) is never served for another bearer or other cookies.
+   */
   async function decide(headers: HeaderReader, options: CallOptions | undefined): Promise<AuthResult> {
     if (resolver !== undefined && config.authMode === "resolver") {
       // The same request checks as in JWT mode (two credentials, oversize or malformed Bearer: 400)
       // before anything is sent to the resolver.
       extractCredentials(headers, undefined);
-      return viaResolver(headers, resolver, options);
+      return viaResolver(resolverCredentials(headers, config.resolverCookies), resolver, options);
     }
     const credentials = extractCredentials(headers, config.jwtCookieName, isCached);
-    // Hybrid: a JWT (bearer or JWT cookie) is verified locally, with no network; anything else the
-    // resolver reads (an opaque bearer token, Authgear's session cookies) goes to the resolver.
     if (resolver !== undefined && (credentials.kind === "none" || !looksLikeJwt(credentials.token))) {
-      return viaResolver(headers, resolver, options);
+      return viaResolver(resolverCredentials(headers, config.resolverCookies), resolver, options);
     }
     if (credentials.kind === "none") return missing();
-    return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
+    if (resolver === undefined) return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
+    try {
+      return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
+    } catch (error) {
+      if (!(error instanceof AuthError) || AUTH_ERRORS[error.code].bearerError !== "invalid_token") throw error;
+      const all = resolverCredentials(headers, config.resolverCookies);
+      const refusedCookie = credentials.source === "cookie" ? config.jwtCookieName : undefined;
+      const cookies = all?.cookies.filter((pair) => cookieName(pair) !== refusedCookie) ?? [];
+      if (cookies.length === 0) throw error;
+      const result = await viaResolver({ authorization: undefined, cookies }, resolver, options);
+      return result.ok ? result : { ok: false, error };
+    }
   }
 
   return {
@@ -183,6 +223,11 @@ function failureFields(error: unknown): LogFields {
 
 function missing(): AuthResult {
   return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
+}
+
+/** The name of a `name=value` pair. */
+function cookieName(pair: string): string {
+  return pair.slice(0, pair.indexOf("="));
 }
 
 /** Three dot-separated segments: a JWS compact serialization, as opposed to an opaque token. */

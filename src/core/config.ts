@@ -7,6 +7,7 @@
 import * as v from "valibot";
 import { AuthError } from "./errors.ts";
 import { isPathPattern, PATH_PATTERN_MESSAGE } from "./paths.ts";
+import { RESOLVER_COOKIES } from "./resolver.ts";
 import { routesSchema, type RouteRule } from "./routes.ts";
 
 /** Asymmetric JWS algorithms the core can verify. `HS*` and `none` are not in this list, ever. */
@@ -62,6 +63,13 @@ export interface Config {
   readonly resolverUrl: string;
   readonly resolverCacheSeconds: number;
   readonly resolverTimeoutMs: number;
+  /**
+   * `RESOLVER_COOKIE_PREFIX` (Authgear's `http.cookie_prefix`), `""` when unset: prepended to each
+   * name of `RESOLVER_COOKIES`.
+   */
+  readonly resolverCookiePrefix: string;
+  /** The cookies read and sent to the resolver: the prefixed `RESOLVER_COOKIES`, in their order of precedence. */
+  readonly resolverCookies: readonly string[];
   /** Lambda authorizer: how HTTP API (payload 2.0) events are answered. */
   readonly httpApiResponse: "simple" | "iam";
   /** Lambda authorizer: API Gateway's `resultTtlInSeconds`; every answer must stay right that long. */
@@ -87,6 +95,8 @@ export class ConfigError extends AuthError {
 const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
 /** RFC 6265 §4.1.1 cookie-name: an RFC 9110 token. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Longest accepted `RESOLVER_COOKIE_PREFIX`; a whole name (`<prefix>app_access_token`) then has at most 80. */
+export const MAX_COOKIE_PREFIX_LENGTH = 64;
 /** An RFC 9110 field name: a token. */
 const HEADER_NAME = COOKIE_NAME;
 /** Default `ORIGIN_SECRET_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
@@ -225,6 +235,14 @@ const schema = v.object({
     v.pipe(v.string(), v.regex(/^\d{1,6}$/, "must be a whole number of milliseconds from 100 to 30000"), v.transform(Number), v.minValue(100, "must be at least 100"), v.maxValue(30_000, "must be at most 30000")),
     String(DEFAULT_RESOLVER_TIMEOUT_MS),
   ),
+  // No default: unset (or empty) means no prefix, Authgear's own default.
+  RESOLVER_COOKIE_PREFIX: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(COOKIE_NAME, "must be a cookie-name prefix: RFC 6265 token characters only (letters, digits and !#$%&'*+-.^_`|~; no space, `=`, `;`, `,` or quote)"),
+      v.maxLength(MAX_COOKIE_PREFIX_LENGTH, `must be at most ${MAX_COOKIE_PREFIX_LENGTH} characters`),
+    ),
+  ),
 });
 
 export type SettingName = keyof typeof schema.entries;
@@ -325,6 +343,8 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,
     resolverTimeoutMs: env2.RESOLVER_TIMEOUT_MS,
+    resolverCookiePrefix: env2.RESOLVER_COOKIE_PREFIX ?? "",
+    resolverCookies: RESOLVER_COOKIES.map((name) => `${env2.RESOLVER_COOKIE_PREFIX ?? ""}${name}`),
     httpApiResponse: env2.HTTP_API_RESPONSE,
     authorizerCacheSeconds: env2.AUTHORIZER_CACHE_SECONDS,
     jwksMaxAgeSeconds: env2.JWKS_MAX_AGE_SECONDS,

@@ -5,7 +5,8 @@
  * never taken as an allow by itself.
  *
  * - Only what the resolver reads is sent: `Authorization` and the cookies `session`,
- *   `app_session`, `app_access_token` — never the client's other cookies or headers
+ *   `app_session`, `app_access_token` (each behind `RESOLVER_COOKIE_PREFIX`, as Authgear names
+ *   them: prefix + name) — never the client's other cookies or headers
  *   (`X-Forwarded-Host` / `X-Original-Host` in particular). The `Host` it receives is the host of
  *   `RESOLVER_URL`, which selects the Authgear project: for a custom domain, use that domain.
  * - `true` → the identity, from the answer's headers, each validated: a header that is missing,
@@ -26,7 +27,10 @@ import type { Identity } from "./identity.ts";
 import type { Clock, Fetcher, FetchResponse, Logger } from "./ports.ts";
 import { createSingleFlight } from "./single-flight.ts";
 
-/** The cookies the resolver reads, in its order of precedence after a bearer token. */
+/**
+ * The cookies the resolver reads, in its order of precedence after a bearer token, without the
+ * project's cookie prefix (`Config.resolverCookies` has the names with it).
+ */
 export const RESOLVER_COOKIES = ["app_session", "app_access_token", "session"] as const;
 
 /** Longest a negative verdict (invalid, or no credentials) is reused, in seconds. */
@@ -34,21 +38,23 @@ export const NEGATIVE_CACHE_SECONDS = 5;
 
 export interface ResolverCredentials {
   readonly authorization: string | undefined;
-  /** The resolver cookies present, as `name=value`, in `RESOLVER_COOKIES` order. */
+  /** The resolver cookies present, as `name=value` (the name with its prefix), in `Config.resolverCookies` order. */
   readonly cookies: readonly string[];
 }
 
 /**
  * What of the request goes to the resolver; `undefined` when it carries none of it. `Authorization`
  * goes only when it holds a Bearer credential: another scheme's secret (Basic, say) is never sent.
+ * `cookieNames` are the resolver's cookie names with the project's prefix (`Config.resolverCookies`).
+ * A cookie sent twice is refused (400) as soon as it is read.
  */
-export function resolverCredentials(headers: HeaderReader): ResolverCredentials | undefined {
+export function resolverCredentials(headers: HeaderReader, cookieNames: readonly string[]): ResolverCredentials | undefined {
   const header = headers.get("authorization");
   const authorization = header !== null && /^bearer /i.test(header) ? header : undefined;
   const cookieHeader = headers.get("cookie");
   const cookies: string[] = [];
   if (cookieHeader !== null) {
-    for (const name of RESOLVER_COOKIES) {
+    for (const name of cookieNames) {
       const value = findCookie(cookieHeader, name);
       if (value !== undefined && value !== "") cookies.push(`${name}=${value}`);
     }

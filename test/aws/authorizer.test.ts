@@ -10,7 +10,7 @@ type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<A
 let issuer: DevIssuer;
 let token: string;
 const saved = { ...process.env };
-const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE", "REPORT_ONLY", "LOG_DECISIONS"];
+const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE", "REPORT_ONLY", "LOG_DECISIONS", "RESOLVER_COOKIE_PREFIX"];
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -255,6 +255,37 @@ describe("route rules (ROUTES)", () => {
     expect(((await handler(post(other))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Deny" });
     expect(((await handler(post(partner))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
     expect(((await handler(requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${other}` } }))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
+  });
+});
+
+describe("hybrid mode (with the authorizer cache off)", () => {
+  it("gives a locally refused JWT beside a session cookie the resolver's verdict, in REQUEST and HTTP API events", async () => {
+    const session = issuer.createSession("sara");
+    const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
+    const handler = await container({ AUTH_MODE: "hybrid", AUTHORIZER_CACHE_SECONDS: "0" });
+    const rest = await handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: `theme=dark; session=${session.cookie}` } }));
+    expect(rest).toMatchObject({ principalId: "sara", context: { userId: "sara", sessionValid: "true" } });
+    const http = await handler(httpApiEvent({ headers: { authorization: `Bearer ${expired}` }, cookies: ["theme=dark", `session=${session.cookie}`] }));
+    expect(http).toMatchObject({ isAuthorized: true, context: { userId: "sara" } });
+    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}` } }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: "session=bogus" } }))).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("reads the session cookie under RESOLVER_COOKIE_PREFIX, and not under its plain name", async () => {
+    const prefixed = await startDevIssuer({ cookiePrefix: "myapp_" });
+    try {
+      const session = prefixed.createSession("tara");
+      const expired = await prefixed.mintAccessToken({ sub: "mallory", expiresIn: -5 });
+      const handler = await container({ AUTHGEAR_ENDPOINT: prefixed.origin, AUTH_MODE: "hybrid", AUTHORIZER_CACHE_SECONDS: "0", RESOLVER_COOKIE_PREFIX: "myapp_" });
+      expect(await handler(httpApiEvent({ cookies: [`myapp_session=${session.cookie}`] }))).toMatchObject({ isAuthorized: true, context: { userId: "tara" } });
+      expect(await handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: `myapp_session=${session.cookie}` } }))).toMatchObject({ principalId: "tara" });
+      const hits = prefixed.resolverHits;
+      await expect(handler(httpApiEvent({ cookies: [`session=${session.cookie}`] }))).rejects.toThrow(/^Unauthorized$/);
+      await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: `session=${session.cookie}` } }))).rejects.toThrow(/^Unauthorized$/);
+      expect(prefixed.resolverHits).toBe(hits);
+    } finally {
+      await prefixed.close();
+    }
   });
 });
 

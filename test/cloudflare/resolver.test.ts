@@ -441,14 +441,32 @@ describe("hybrid mode", () => {
     expect(identityOf(seen()[0])["x-authgear-session-valid"]).toBe("true");
   });
 
-  it("judges a bad JWT locally, never falling back to the session cookie", async () => {
+  it("gives Authgear's answer for a locally refused JWT beside a valid session cookie: the session's user, after one resolver call", async () => {
     const session = issuer.createSession("milo");
-    const expired = await issuer.mintAccessToken({ sessionId: session.id, expiresIn: -5 });
+    const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
     const hits = issuer.resolverHits;
-    const response = await call(hybrid, "/x", { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` });
-    expect(response.status).toBe(401);
-    expect(response.code).toBe("ERR_JWT_EXPIRED");
+    const cookie = `theme=dark; session=${session.cookie}`;
+    const response = await call(hybrid, "/x", { authorization: `Bearer ${expired}`, cookie });
+    expect(response.status).toBe(200);
+    expect(issuer.resolverHits - hits).toBe(1);
+    const [received] = seen();
+    expect(identityOf(received)["x-authgear-user-id"]).toBe("milo");
+    // The origin gets the request as it came (FORWARD_AUTHORIZATION defaults to true).
+    expect(received?.headers.authorization).toBe(`Bearer ${expired}`);
+    expect(received?.headers.cookie).toBe(cookie);
+  });
+
+  it("answers a locally refused JWT with its precise code: at once without an Authgear cookie, after asking when the resolver accepts none", async () => {
+    const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
+    const hits = issuer.resolverHits;
+    const alone = await call(hybrid, "/x", { authorization: `Bearer ${expired}`, cookie: "theme=dark" });
+    expect(alone.status).toBe(401);
+    expect(alone.code).toBe("ERR_JWT_EXPIRED");
     expect(issuer.resolverHits).toBe(hits);
+    const beside = await call(hybrid, "/x", { authorization: `Bearer ${expired}`, cookie: "session=bogus" });
+    expect(beside.status).toBe(401);
+    expect(beside.code).toBe("ERR_JWT_EXPIRED");
+    expect(issuer.resolverHits - hits).toBe(1);
     expect(seen()).toEqual([]);
   });
 
@@ -479,6 +497,64 @@ describe("hybrid mode", () => {
     // A JWT does not depend on the resolver.
     expect((await call(hybrid, "/x", { authorization: `Bearer ${jwt}` })).status).toBe(200);
     expect(seen()).toHaveLength(1);
+  });
+});
+
+describe("RESOLVER_COOKIE_PREFIX (hybrid mode, FORWARD_AUTHORIZATION=false)", () => {
+  let prefixed: DevIssuer;
+  let worker: Miniflare;
+  beforeAll(async () => {
+    prefixed = await startDevIssuer({ cookiePrefix: "myapp_" });
+    worker = startWorker(
+      {
+        AUTHGEAR_ENDPOINT: prefixed.origin,
+        ORIGIN_URL: origin.url,
+        AUTH_MODE: "hybrid",
+        RESOLVER_COOKIE_PREFIX: "myapp_",
+        JWT_COOKIE_NAME: "at",
+        FORWARD_AUTHORIZATION: "false",
+        RESOLVER_CACHE_SECONDS: "0",
+        RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS),
+      },
+      1,
+      quiet,
+    );
+    await worker.ready;
+  });
+  afterAll(async () => {
+    await worker.dispose();
+    await prefixed.close();
+  });
+
+  it("reads the prefixed session cookie, ignores the unprefixed one, and leaves the origin Authgear's cookies", async () => {
+    const session = prefixed.createSession("rosa");
+    const hits = prefixed.resolverHits;
+    const cookie = `theme=dark; myapp_session=${session.cookie}`;
+    expect((await call(worker, "/x", { cookie })).status).toBe(200);
+    expect(prefixed.resolverHits - hits).toBe(1);
+    const unprefixed = await call(worker, "/x", { cookie: `session=${session.cookie}; app_session=${session.appSession}` });
+    expect(unprefixed.status).toBe(401);
+    expect(unprefixed.code).toBe("ERR_CREDENTIALS_MISSING");
+    expect(prefixed.resolverHits - hits).toBe(1);
+    expect(seen().map((request) => [identityOf(request)["x-authgear-user-id"], request.headers.cookie])).toEqual([["rosa", cookie]]);
+  });
+
+  it("falls through from a refused JWT to the prefixed session; the origin loses only the Authorization header and the JWT cookie", async () => {
+    const session = prefixed.createSession("sami");
+    const expired = await prefixed.mintAccessToken({ sub: "mallory", expiresIn: -5 });
+    const hits = prefixed.resolverHits;
+    const response = await call(worker, "/x", { authorization: `Bearer ${expired}`, cookie: `at=${expired}; myapp_session=${session.cookie}; theme=dark` });
+    expect(response.status).toBe(200);
+    expect(prefixed.resolverHits - hits).toBe(1);
+    const unprefixed = await call(worker, "/x", { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` });
+    expect(unprefixed.status).toBe(401);
+    expect(unprefixed.code).toBe("ERR_JWT_EXPIRED");
+    expect(prefixed.resolverHits - hits).toBe(1);
+    const [received] = seen();
+    expect(seen()).toHaveLength(1);
+    expect(identityOf(received)["x-authgear-user-id"]).toBe("sami");
+    expect(received?.headers.authorization).toBeUndefined();
+    expect(received?.headers.cookie).toBe(`myapp_session=${session.cookie}; theme=dark`);
   });
 });
 

@@ -72,6 +72,18 @@ describe("parseConfig", () => {
     expect(config.resolverCacheSeconds).toBe(0);
   });
 
+  it("names Authgear's cookies with RESOLVER_COOKIE_PREFIX prepended, in the resolver's order; none by default", () => {
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: " " })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "myapp_" })).toMatchObject({
+      resolverCookiePrefix: "myapp_",
+      resolverCookies: ["myapp_app_session", "myapp_app_access_token", "myapp_session"],
+    });
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "__Secure-a.b" }).resolverCookies).toEqual(["__Secure-a.bapp_session", "__Secure-a.bapp_access_token", "__Secure-a.bsession"]);
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "a".repeat(64) }).resolverCookiePrefix).toHaveLength(64);
+    expect(settingDefault("RESOLVER_COOKIE_PREFIX")).toBeUndefined();
+  });
+
   it("treats empty values as unset and ignores unrelated keys", () => {
     const config = parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, AUDIENCE: "", ALGORITHMS: "  ", AWS_REGION: "eu-west-1", KV: {} });
     expect(config.audiences).toEqual([ENDPOINT]);
@@ -164,6 +176,15 @@ describe("parseConfig", () => {
     ["ROUTES", '[{"path":"/a","clientIds":[]}]'],
     ["ROUTES", '[{"path":"/a","clientIds":["web app"]}]'],
     ["ROUTES", JSON.stringify([{ path: `/${"a".repeat(256)}` }])],
+    ["RESOLVER_COOKIE_PREFIX", "my app_"],
+    ["RESOLVER_COOKIE_PREFIX", "my;app_"],
+    ["RESOLVER_COOKIE_PREFIX", "my=app_"],
+    ["RESOLVER_COOKIE_PREFIX", "my,app_"],
+    ["RESOLVER_COOKIE_PREFIX", '"myapp_"'],
+    ["RESOLVER_COOKIE_PREFIX", "my/app_"],
+    ["RESOLVER_COOKIE_PREFIX", "myäpp_"],
+    ["RESOLVER_COOKIE_PREFIX", "my\tapp_"],
+    ["RESOLVER_COOKIE_PREFIX", "a".repeat(65)],
   ])("refuses %s=%j", (key, value) => {
     const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, [key]: value });
     expect(error.keys).toEqual([key]);

@@ -27,6 +27,11 @@ function gate(env: Record<string, string>): Harness & { sent: Array<{ url: strin
   return Object.assign(h, { sent });
 }
 
+/** The requests a gate sent to the resolver (not the key-set fetches). */
+function resolverCalls(h: { sent: Array<{ url: string; headers: Headers }> }): Array<{ url: string; headers: Headers }> {
+  return h.sent.filter((request) => request.url.includes("/_resolver/"));
+}
+
 async function outcome(h: Harness, headers: Record<string, string>): Promise<string> {
   const result = await h.auth.authenticate(new Headers(headers));
   return result.ok ? `ok:${result.identity.userId}` : result.error.code;
@@ -195,12 +200,153 @@ describe("hybrid mode", () => {
     expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_SESSION_INVALID");
   });
 
-  it("judges a bad JWT locally, never falling back to the cookie", async () => {
+  it("gives Authgear's answer for a locally refused JWT beside a valid session cookie: the session's user, one resolver call with the cookie alone", async () => {
     const session = issuer.createSession("ken");
+    const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
+    const h = gate({ AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
+    const result = await h.auth.authenticate(new Headers({ authorization: `Bearer ${expired}`, cookie: `theme=dark; session=${session.cookie}` }));
+    expect(result.ok && { user: result.identity.userId, source: result.source }).toEqual({ user: "ken", source: "resolver" });
+    const calls = resolverCalls(h);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.headers.get("authorization")).toBeNull();
+    expect(calls[0]?.headers.get("cookie")).toBe(`session=${session.cookie}`);
+    // A forged signature (claims of another user) is refused by the resolver too: the cookie's user, never the token's.
+    const valid = await issuer.mintAccessToken({ sub: "mallory" });
+    const [head, payload] = valid.split(".");
+    const forged = `${head}.${payload}.${"A".repeat(342)}`;
+    expect(await outcome(h, { authorization: `Bearer ${forged}` })).toBe("ERR_JWT_SIGNATURE");
+    expect(await outcome(h, { authorization: `Bearer ${forged}`, cookie: `app_session=${session.appSession}` })).toBe("ok:ken");
+    expect(resolverCalls(h)).toHaveLength(2);
+  });
+
+  it("answers a locally refused JWT with its precise code and no resolver call when no Authgear cookie comes with it", async () => {
+    const expired = await issuer.mintAccessToken({ sub: "lara", expiresIn: -5 });
     const h = gate({ AUTH_MODE: "hybrid" });
-    const expired = await issuer.mintAccessToken({ sub: "ken", expiresIn: -5 });
+    expect(await outcome(h, { authorization: `Bearer ${expired}` })).toBe("ERR_JWT_EXPIRED");
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: "theme=dark; sessions=x; session=" })).toBe("ERR_JWT_EXPIRED");
+    expect(await outcome(h, { authorization: `Bearer ${expired.slice(0, -2)}` })).toBe("ERR_JWT_SIGNATURE");
+    // The JWT cookie, even under one of Authgear's names, is the refused credential, not a session.
+    const named = gate({ AUTH_MODE: "hybrid", JWT_COOKIE_NAME: "app_access_token" });
+    expect(await outcome(named, { cookie: `app_access_token=${expired}` })).toBe("ERR_JWT_EXPIRED");
+    expect(resolverCalls(h)).toEqual([]);
+    expect(resolverCalls(named)).toEqual([]);
+  });
+
+  it("answers the local refusal's code when the resolver accepts none of the credentials, and 503 when it fails", async () => {
+    const session = issuer.createSession("mia");
+    const expired = await issuer.mintAccessToken({ sessionId: session.id, expiresIn: -5 });
+    const h = gate({ AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: "session=bogus" })).toBe("ERR_JWT_EXPIRED");
+    issuer.setResolverFailure("http500");
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
+    issuer.setResolverFailure("none");
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ok:mia");
+    issuer.logout(session.id);
     expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
-    expect(h.sent.every((request) => !request.url.includes("_resolver"))).toBe(true);
+    expect(resolverCalls(h)).toHaveLength(4);
+  });
+
+  it("verifies a valid JWT locally whatever cookies come with it, without the resolver", async () => {
+    const jwt = await issuer.mintAccessToken({ sub: "nils" });
+    const h = gate({ AUTH_MODE: "hybrid" });
+    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: "session=bogus; app_session=bogus" })).toBe("ok:nils");
+    expect(resolverCalls(h)).toEqual([]);
+  });
+
+  it("never lets Authgear judge a JWT the gate's own settings refuse: a cookie beside it is judged alone", async () => {
+    const other = issuer.createSession("olga");
+    const jwt = await issuer.mintAccessToken({ sub: "nina" });
+    const h = gate({ AUTH_MODE: "hybrid", ALLOWED_CLIENT_IDS: "another-client", RESOLVER_CACHE_SECONDS: "0" });
+    expect(await outcome(h, { authorization: `Bearer ${jwt}` })).toBe("ERR_JWT_CLAIM_INVALID");
+    // Authgear would accept nina's token (its first valid credential); ALLOWED_CLIENT_IDS says no.
+    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: "session=junk" })).toBe("ERR_JWT_CLAIM_INVALID");
+    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: `session=${other.cookie}` })).toBe("ok:olga");
+    const calls = resolverCalls(h);
+    expect(calls.map((call) => call.headers.get("authorization"))).toEqual([null, null]);
+  });
+
+  it("keys the verdict cache by exactly what was sent: another cookie is another entry, the refused bearer is never sent", async () => {
+    const alice = issuer.createSession("alice-h");
+    const bob = issuer.createSession("bob-h");
+    const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
+    const otherExpired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -6 });
+    const keys: string[] = [];
+    const store: VerdictStore = {
+      get: () => Promise.resolve(undefined),
+      put: (key) => {
+        keys.push(key);
+        return Promise.resolve();
+      },
+    };
+    const sent: Array<{ url: string; headers: Headers }> = [];
+    const h = harness(issuer, { AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "60" }, {
+      verdictStore: store,
+      fetcher: (url, init) => {
+        sent.push({ url, headers: new Headers(init.headers) });
+        return fetch(url, init);
+      },
+    });
+    const ask = (headers: Record<string, string>) => outcome(h, headers);
+    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
+    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${bob.cookie}` })).toBe("ok:bob-h");
+    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${alice.cookie}x` })).toBe("ERR_JWT_EXPIRED");
+    expect(await ask({ authorization: `Bearer ${otherExpired}`, cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
+    expect(await ask({ cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
+    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${alice.cookie}; app_session=${bob.appSession}` })).toBe("ok:bob-h");
+    await h.settle();
+    // Four sets of cookies were sent (alice, bob, alice's mangled, alice + bob's app session): the
+    // other bearer beside alice's cookie, and her cookie alone, are her entry again.
+    expect(resolverCalls({ sent })).toHaveLength(4);
+    expect(sent.every((call) => call.headers.get("authorization") === null)).toBe(true);
+    expect(keys).toHaveLength(4);
+    expect(new Set(keys).size).toBe(4);
+    // Asked again, each set is served from its own entry, with its own verdict.
+    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${bob.cookie}` })).toBe("ok:bob-h");
+    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
+    expect(resolverCalls({ sent })).toHaveLength(4);
+  });
+});
+
+describe("RESOLVER_COOKIE_PREFIX", () => {
+  let prefixed: DevIssuer;
+  beforeAll(async () => {
+    prefixed = await startDevIssuer({ cookiePrefix: "myapp_" });
+  });
+  afterAll(() => prefixed.close());
+
+  function prefixedGate(env: Record<string, string>) {
+    const sent: Array<{ url: string; headers: Headers }> = [];
+    const h = harness(prefixed, { RESOLVER_COOKIE_PREFIX: "myapp_", RESOLVER_CACHE_SECONDS: "0", ...env }, {
+      fetcher: (url, init) => {
+        sent.push({ url, headers: new Headers(init.headers) });
+        return fetch(url, init);
+      },
+    });
+    return Object.assign(h, { sent });
+  }
+
+  it("reads and sends only the prefixed cookies in resolver mode", async () => {
+    const session = prefixed.createSession("pia");
+    const h = prefixedGate({ AUTH_MODE: "resolver" });
+    expect(await outcome(h, { cookie: `theme=dark; myapp_session=${session.cookie}; myapp_app_access_token=${session.appAccessToken}; session=${session.cookie}` })).toBe("ok:pia");
+    expect(resolverCalls(h).map((request) => request.headers.get("cookie"))).toEqual([`myapp_app_access_token=${session.appAccessToken}; myapp_session=${session.cookie}`]);
+    // The unprefixed names are not Authgear's cookies here: no credentials, no resolver call.
+    expect(await outcome(h, { cookie: `session=${session.cookie}; app_session=${session.appSession}` })).toBe("ERR_CREDENTIALS_MISSING");
+    expect(await outcome(h, { cookie: `myapp_app_session=${session.appSession}` })).toBe("ok:pia");
+    expect(resolverCalls(h)).toHaveLength(2);
+    // A duplicated prefixed cookie is refused before anything is sent.
+    expect(await outcome(h, { cookie: "myapp_session=a; myapp_session=b" })).toBe("ERR_REQUEST_MALFORMED");
+    expect(resolverCalls(h)).toHaveLength(2);
+  });
+
+  it("falls through to a prefixed session cookie in hybrid mode, and not to an unprefixed one", async () => {
+    const session = prefixed.createSession("quinn");
+    const expired = await prefixed.mintAccessToken({ sub: "mallory", expiresIn: -5 });
+    const h = prefixedGate({ AUTH_MODE: "hybrid" });
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `myapp_session=${session.cookie}` })).toBe("ok:quinn");
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
+    expect(await outcome(h, { cookie: `myapp_session=${session.cookie}` })).toBe("ok:quinn");
+    expect(resolverCalls(h).map((request) => request.headers.get("cookie"))).toEqual([`myapp_session=${session.cookie}`, `myapp_session=${session.cookie}`]);
   });
 });
 
