@@ -24,8 +24,11 @@ import {
   type HeaderList,
   type Identity,
   type Logger,
+  type Meter,
+  CountingMeter,
   withFields,
 } from "../core/index.ts";
+import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
@@ -101,19 +104,47 @@ class EventRequest implements DecisionRequest {
   }
 }
 
+/** What API Gateway is told by a throw: its message ("Unauthorized" is the 401), and the code behind it. */
+class Refusal extends Error {
+  constructor(
+    message: "Unauthorized" | "Service Unavailable",
+    readonly code: AuthErrorCode,
+  ) {
+    super(message);
+  }
+}
+
 function refuse(code: AuthErrorCode, view: RequestView | undefined, log: Logger, userId?: string): never {
   log.log("request_refused", { code, kind: view?.kind, path: view?.path, user_id: userId });
-  throw new Error("Unauthorized");
+  throw new Refusal("Unauthorized", code);
 }
 
 function fail(code: AuthErrorCode, view: RequestView | undefined, log: Logger): never {
   log.log("authorizer_failed", { code, kind: view?.kind, path: view?.path });
-  throw new Error("Service Unavailable");
+  throw new Refusal("Service Unavailable", code);
 }
 
 /** `lambda`: the Lambda context, whose request id names every log line of the invocation. */
 export async function handler(event: unknown, lambda?: { readonly awsRequestId?: string }): Promise<AuthorizerResult> {
   const log = withFields(logger, { request_id: lambda?.awsRequestId });
+  if (!built.ok || built.config.metrics !== "emf") return (await authorize(event, log, undefined))[0];
+  const meter = new CountingMeter();
+  let outcome = "ERR_INTERNAL";
+  try {
+    const [result, decided] = await authorize(event, log, meter);
+    outcome = decided;
+    return result;
+  } catch (error) {
+    if (error instanceof Refusal) outcome = error.code;
+    throw error;
+  } finally {
+    // eslint-disable-next-line no-console
+    console.log(emfLine(outcome, meter, Date.now()));
+  }
+}
+
+/** The answer, and its outcome for metrics: `allowed`, `public`, a Deny's code, `report-only <code>`. */
+async function authorize(event: unknown, log: Logger, meter: Meter | undefined): Promise<[AuthorizerResult, string]> {
   let view: RequestView;
   try {
     view = readEvent(event);
@@ -125,7 +156,7 @@ export async function handler(event: unknown, lambda?: { readonly awsRequestId?:
   // Decided on the method and path of the ARN, which is what API Gateway matches the policy
   // against (a REST API's path there has no stage and no custom-domain base path).
   const arn = parseMethodArn(view.arn);
-  const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log });
+  const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log, ...(meter !== undefined && { meter }) });
   const userId = built.config.logDecisions ? decision.identity?.userId : undefined;
   if (!decision.allowed && built.config.reportOnly) {
     // Report-only (always with the cache off, cache-safety.ts): this request proceeds, with the
@@ -133,9 +164,8 @@ export async function handler(event: unknown, lambda?: { readonly awsRequestId?:
     const { code } = decision.error;
     log.log("would_refuse", { code, kind: view.kind, path: view.path, user_id: userId });
     const context = { [REPORT_CONTEXT_KEY]: code };
-    return view.kind === "http-v2" && built.config.httpApiResponse === "simple"
-      ? { isAuthorized: true, context }
-      : buildPolicy({ principalId: "report-only", allow: [view.arn], context });
+    const answer = view.kind === "http-v2" && built.config.httpApiResponse === "simple" ? { isAuthorized: true, context } : buildPolicy({ principalId: "report-only", allow: [view.arn], context });
+    return [answer, `report-only ${code}`];
   }
   if (!decision.allowed) {
     const { code } = decision.error;
@@ -152,17 +182,18 @@ export async function handler(event: unknown, lambda?: { readonly awsRequestId?:
   if (identity === undefined) {
     // A public path without credentials: exactly this method and path, so that no cached anonymous
     // answer can open another route, nor another spelling of this one.
-    return simple ? { isAuthorized: true, context: {} } : buildPolicy({ principalId: "anonymous", allow: [view.arn], context: {} });
+    return [simple ? { isAuthorized: true, context: {} } : buildPolicy({ principalId: "anonymous", allow: [view.arn], context: {} }), "public"];
   }
+  const outcome = decision.allowed ? "allowed" : decision.error.code;
   const context = identityContext(identity);
   // With simple responses and caching on, the configuration has neither rules nor public paths
   // (cache-safety.ts), so this verdict is the same on every route.
-  if (simple) return { isAuthorized: decision.allowed, context };
+  if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];
   if (lifetime === 0 || arn === undefined) {
     // Not reused (or an ARN of another shape, with no stage to widen to): this request alone.
-    return buildPolicy({ principalId: identity.userId, allow: decision.allowed ? [view.arn] : [], deny: decision.allowed ? [] : [view.arn], context });
+    return [buildPolicy({ principalId: identity.userId, allow: decision.allowed ? [view.arn] : [], deny: decision.allowed ? [] : [view.arn], context }), outcome];
   }
   // A request a rule refused is denied by its own ARN too: it may be a spelling of the ruled path
   // (another case mix, an escape) that no resource of the rule names.
-  return stagePolicy(arn.stage, identity.userId, decider.failedRules(identity, decision.at), context, decision.allowed ? [] : [view.arn]);
+  return [stagePolicy(arn.stage, identity.userId, decider.failedRules(identity, decision.at), context, decision.allowed ? [] : [view.arn]), outcome];
 }

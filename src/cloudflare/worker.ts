@@ -14,8 +14,11 @@ import {
   type Config,
   type Decider,
   type Logger,
+  type Meter,
+  CountingMeter,
   withFields,
 } from "../core/index.ts";
+import { analyticsOf, writeRequestPoint } from "./analytics.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
 import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forwarding.ts";
@@ -95,12 +98,15 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   const started = performance.now();
   const gate = gateFor(env);
   const config = gate.ok ? gate.config : undefined;
-  const [response, outcome] = await gated(request, gate, ctx);
+  const analytics = analyticsOf(env);
+  const meter = analytics === undefined ? undefined : new CountingMeter();
+  const [response, outcome] = await gated(request, gate, ctx, meter);
+  if (analytics !== undefined && meter !== undefined) writeRequestPoint(analytics, outcome, meter, performance.now() - started);
   return response.status === 101 ? response : withTiming(response, config, started, outcome);
 }
 
 /** The response and the outcome `Server-Timing` names: an error code, `authenticated` or `public`. */
-async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promise<[Response, string]> {
+async function gated(request: Request, gate: Gate, ctx: ExecutionContext, meter: Meter | undefined): Promise<[Response, string]> {
   const url = new URL(request.url);
   // Every line names its request: Cloudflare's ray id, also in Cloudflare's own logs.
   const log = withFields(logger, { request_id: request.headers.get("cf-ray") ?? undefined });
@@ -116,7 +122,7 @@ async function gated(request: Request, gate: Gate, ctx: ExecutionContext): Promi
   }
   const decision = await decider.decide(
     { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody },
-    { defer: (promise) => { ctx.waitUntil(promise); }, logger: log },
+    { defer: (promise) => { ctx.waitUntil(promise); }, logger: log, ...(meter !== undefined && { meter }) },
   );
   const userId = config.logDecisions ? decision.identity?.userId : undefined;
   if (!decision.allowed && !config.reportOnly) {

@@ -17,7 +17,7 @@ import {
   type KeySetStore,
   type KeySetTiming,
 } from "./key-set.ts";
-import { defaultFetcher, floatingDefer, jsonLogger, systemClock, type Call, type Clock, type Defer, type Fetcher, type Logger, type LogFields } from "./ports.ts";
+import { defaultFetcher, floatingDefer, jsonLogger, noMeter, systemClock, type Call, type Clock, type Defer, type Fetcher, type Logger, type LogFields, type Meter } from "./ports.ts";
 import { createResolver, resolverCredentials, type Resolver, type ResolverCredentials, type VerdictStore } from "./resolver.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 
@@ -52,6 +52,8 @@ export interface CallOptions {
   readonly defer?: Defer;
   /** The request's logger (with its request id): what this call starts logs there. */
   readonly logger?: Logger;
+  /** The request's meter: what this call fetches or asks is counted there. */
+  readonly meter?: Meter;
 }
 
 export interface Authenticator {
@@ -81,9 +83,11 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   const cache = createTokenCache({ ...DEFAULT_TOKEN_CACHE, ...deps.tokenCache });
   const isCached = (token: string): boolean => cache.has(token);
   const verifyJwt = createJwtVerifier(config);
-  const defaultCall: Call = { defer: deps.defer ?? floatingDefer, logger };
+  const defaultCall: Call = { defer: deps.defer ?? floatingDefer, logger, meter: noMeter };
   const callOf = (options: CallOptions | undefined): Call =>
-    options === undefined ? defaultCall : { defer: options.defer ?? defaultCall.defer, logger: options.logger ?? logger };
+    options === undefined
+      ? defaultCall
+      : { defer: options.defer ?? defaultCall.defer, logger: options.logger ?? logger, meter: options.meter ?? noMeter };
 
   async function verifyToken(token: string, options?: CallOptions): Promise<Identity> {
     const call = callOf(options);
@@ -122,7 +126,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   async function viaResolver(credentials: ResolverCredentials | undefined, active: Resolver, options: CallOptions | undefined): Promise<AuthResult> {
     if (credentials === undefined) return missing();
     const call = callOf(options);
-    const verdict = await active.resolve(credentials, call.defer, call.logger);
+    const verdict = await active.resolve(credentials, call);
     switch (verdict.kind) {
       case "valid":
         return { ok: true, identity: verdict.identity, source: "resolver" };

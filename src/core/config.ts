@@ -60,6 +60,8 @@ export interface Config {
   readonly reportOnly: boolean;
   /** Both: every decision is logged with the user id (allowed requests too); off by default. */
   readonly logDecisions: boolean;
+  /** Lambda authorizer: `emf` prints one CloudWatch Embedded Metric Format line per invocation. */
+  readonly metrics: "emf" | "off";
   readonly resolverUrl: string;
   readonly resolverCacheSeconds: number;
   readonly resolverTimeoutMs: number;
@@ -191,6 +193,7 @@ const schema = v.object({
   SERVER_TIMING: v.optional(flag(), "false"),
   REPORT_ONLY: v.optional(flag(), "false"),
   LOG_DECISIONS: v.optional(flag(), "false"),
+  METRICS: v.optional(v.picklist(["emf", "off"], "must be emf or off"), "off"),
   // The value is never echoed: a message names the key and the rule only.
   ORIGIN_SECRET: v.optional(v.pipe(v.string(), v.regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces (a random secret, e.g. `openssl rand -hex 32`)"))),
   ORIGIN_SECRET_HEADER: v.optional(
@@ -339,6 +342,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     originSecret: env2.ORIGIN_SECRET === undefined ? undefined : { header: env2.ORIGIN_SECRET_HEADER, value: env2.ORIGIN_SECRET },
     reportOnly: env2.REPORT_ONLY,
     logDecisions: env2.LOG_DECISIONS,
+    metrics: env2.METRICS,
     loginUrl: env2.LOGIN_URL,
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,

@@ -5,7 +5,7 @@ export { COOKIE_SEPARATOR, extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
 export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
-export { jsonLogger, logLevel, silentLogger, withFields, type Call, type Clock, type Defer, type Fetcher, type FetchInit, type FetchResponse, type Logger, type LogFields, type LogLevel } from "./ports.ts";
+export { CountingMeter, jsonLogger, logLevel, noMeter, silentLogger, withFields, type Call, type CoreMetric, type Meter, type Clock, type Defer, type Fetcher, type FetchInit, type FetchResponse, type Logger, type LogFields, type LogLevel } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 export { assertUnambiguousPath, canonicalPath, createPublicPathMatcher, isAmbiguousPath, ruleReadings } from "./paths.ts";
 export {

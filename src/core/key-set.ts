@@ -168,6 +168,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
           return adopt(shared);
         }
         lastFetchAt = clock();
+        call.meter.count("keyset_fetch");
         const snapshot = await fetchKeys(call);
         await store.put(snapshot).catch((error: unknown) => {
           logger.log("keyset_store_failed", { reason: error instanceof Error ? error.message : "unknown" });
@@ -175,6 +176,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
         return adopt(snapshot);
       } catch (error) {
         lastFailureAt = clock();
+        call.meter.count("keyset_fetch_failed");
         const reason = error instanceof FetchFailure ? error.message : "unexpected error";
         const url = error instanceof FetchFailure ? error.url : undefined;
         logger.log("keyset_refresh_failed", { reason, url, serving_stale: loaded !== undefined && isUsable(loaded) });

@@ -35,10 +35,30 @@ export interface Logger {
 /** Keeps a background promise alive (a Worker's `ctx.waitUntil`); the default lets it run. */
 export type Defer = (promise: Promise<unknown>) => void;
 
-/** What one request lends the work it starts: how to keep background work alive, and its logger (which names the request). */
+/** What the core counts for operators: key-set fetches and failures, resolver calls and verdict-cache hits. */
+export type CoreMetric = "keyset_fetch" | "keyset_fetch_failed" | "resolver_call" | "resolver_cache_hit";
+
+/** Where counts go (a Worker's Analytics Engine, the Lambda's EMF line); the default counts nothing. */
+export interface Meter {
+  count(metric: CoreMetric): void;
+}
+
+export const noMeter: Meter = { count() { /* counts nothing */ } };
+
+/** A meter for one request or invocation: its counts, read once it is answered. */
+export class CountingMeter implements Meter {
+  readonly counts: Record<CoreMetric, number> = { keyset_fetch: 0, keyset_fetch_failed: 0, resolver_call: 0, resolver_cache_hit: 0 };
+
+  count(metric: CoreMetric): void {
+    this.counts[metric] += 1;
+  }
+}
+
+/** What one request lends the work it starts: how to keep background work alive, its logger (which names the request), its meter. */
 export interface Call {
   readonly defer: Defer;
   readonly logger: Logger;
+  readonly meter: Meter;
 }
 
 /** A logger that adds `bound` (a request id, say) to the end of every line. */

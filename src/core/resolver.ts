@@ -24,7 +24,7 @@ import { AuthError } from "./errors.ts";
 import type { HeaderReader } from "./credentials.ts";
 import { findCookie } from "./credentials.ts";
 import type { Identity } from "./identity.ts";
-import type { Clock, Fetcher, FetchResponse, Logger } from "./ports.ts";
+import { noMeter, type Call, type Clock, type Fetcher, type FetchResponse, type Logger } from "./ports.ts";
 import { createSingleFlight } from "./single-flight.ts";
 
 /**
@@ -100,7 +100,7 @@ export interface Resolver {
    * Throws `ERR_RESOLVER_UNAVAILABLE` when no usable verdict can be had. `defer` keeps the shared
    * store's write alive after the answer (a Worker's `ctx.waitUntil`).
    */
-  resolve(credentials: ResolverCredentials, defer?: (promise: Promise<unknown>) => void, logger?: Logger): Promise<Verdict>;
+  resolve(credentials: ResolverCredentials, call?: Partial<Call>): Promise<Verdict>;
 }
 
 type Entry = StoredVerdict;
@@ -170,14 +170,16 @@ export function createResolver(options: ResolverOptions): Resolver {
   }
 
   return {
-    async resolve(credentials, defer, logger) {
-      const log = logger ?? options.logger;
+    async resolve(credentials, call = {}) {
+      const log = call.logger ?? options.logger;
+      const meter = call.meter ?? noMeter;
       const key = await fingerprint(credentials);
       const entry = cache.get(key);
       if (entry !== undefined) {
         cache.delete(key);
         if (options.clock() < entry.until) {
           cache.set(key, entry);
+          meter.count("resolver_cache_hit");
           return entry.verdict;
         }
       }
@@ -185,8 +187,10 @@ export function createResolver(options: ResolverOptions): Resolver {
         const found = await shared(key, log);
         if (found !== undefined) {
           remember(key, found);
+          meter.count("resolver_cache_hit");
           return found.verdict;
         }
+        meter.count("resolver_call");
         const verdict = await ask(credentials, log);
         const until = expiry(verdict);
         if (until !== undefined) {
@@ -196,8 +200,8 @@ export function createResolver(options: ResolverOptions): Resolver {
             const write = store.put(key, { verdict, until }).catch(() => {
               log.log("verdict_store_failed", { operation: "put" });
             });
-            if (defer === undefined) void write;
-            else defer(write);
+            if (call.defer === undefined) void write;
+            else call.defer(write);
           }
         }
         return verdict;

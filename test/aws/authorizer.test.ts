@@ -10,7 +10,7 @@ type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<A
 let issuer: DevIssuer;
 let token: string;
 const saved = { ...process.env };
-const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE", "REPORT_ONLY", "LOG_DECISIONS", "RESOLVER_COOKIE_PREFIX"];
+const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE", "REPORT_ONLY", "LOG_DECISIONS", "RESOLVER_COOKIE_PREFIX", "METRICS"];
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -463,6 +463,58 @@ describe("failures never allow", () => {
     const quiet = await container();
     await quiet(tokenEvent(`Bearer ${token}`), { awsRequestId: "req-4" });
     expect(log.mock.calls.map(([line]) => (JSON.parse(String(line)) as { event: string }).event)).toEqual(["keyset_refreshed"]);
+  });
+});
+
+describe("METRICS=emf: one CloudWatch Embedded Metric Format line per invocation", () => {
+  type Emf = { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } } & Record<string, unknown>;
+  const emf = (calls: unknown[][]): Emf[] =>
+    calls.map(([line]) => JSON.parse(String(line)) as Emf).filter((line) => typeof line._aws === "object");
+  const counts = (line: Emf) => [line.Outcome, line.Requests, line.KeySetFetches, line.KeySetFetchFailures, line.ResolverCalls, line.ResolverCacheHits];
+
+  it("counts each invocation by outcome, with the key-set fetches and resolver calls it caused", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const rules = JSON.stringify([{ path: "/admin/*", roles: ["root"] }]);
+    const handler = await container({ METRICS: "emf", ROUTES: rules, HTTP_API_RESPONSE: "iam" });
+    const expired = await issuer.mintAccessToken({ expiresIn: -5 });
+    await handler(tokenEvent(`Bearer ${token}`));
+    await handler(tokenEvent(`Bearer ${token}`));
+    await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${token}` } }));
+    await expect(handler(tokenEvent(`Bearer ${expired}`))).rejects.toThrow(/^Unauthorized$/);
+    const lines = emf(log.mock.calls);
+    expect(lines.map(counts)).toEqual([
+      ["allowed", 1, 1, 0, 0, 0],
+      ["allowed", 1, 0, 0, 0, 0],
+      ["ERR_INSUFFICIENT_SCOPE", 1, 0, 0, 0, 0],
+      ["ERR_JWT_EXPIRED", 1, 0, 0, 0, 0],
+    ]);
+    expect(lines[0]?._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: "authgear-edge",
+        Dimensions: [["Outcome"]],
+        Metrics: ["Requests", "KeySetFetches", "KeySetFetchFailures", "ResolverCalls", "ResolverCacheHits"].map((Name) => ({ Name, Unit: "Count" })),
+      },
+    ]);
+  });
+
+  it("counts resolver calls and verdict-cache hits, key-set failures, and nothing at all by default", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const session = issuer.createSession("emf-user");
+    const resolver = await container({ METRICS: "emf", AUTH_MODE: "resolver", AUTHORIZER_CACHE_SECONDS: "0" });
+    const event = requestEvent({ headers: { Cookie: `session=${session.cookie}` } });
+    await resolver(event);
+    await resolver(event);
+    const down = await container({ METRICS: "emf", AUTHGEAR_ENDPOINT: "http://127.0.0.1:9" });
+    await expect(down(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
+    expect(emf(log.mock.calls).map(counts)).toEqual([
+      ["allowed", 1, 0, 0, 1, 0],
+      ["allowed", 1, 0, 0, 0, 1],
+      ["ERR_KEYSET_UNAVAILABLE", 1, 1, 1, 0, 0],
+    ]);
+    log.mockClear();
+    const quiet = await container();
+    await quiet(tokenEvent(`Bearer ${token}`));
+    expect(emf(log.mock.calls)).toEqual([]);
   });
 });
 

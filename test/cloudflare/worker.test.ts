@@ -1,11 +1,12 @@
 /** The Worker in real workerd: what clients get, and what the origin sees (or never sees). */
 import { createHash } from "node:crypto";
-import type { Miniflare } from "miniflare";
+import { Miniflare } from "miniflare";
+import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
 import { rememberCredential } from "../../dev/remember.ts";
-import { rawRequest, startWorker, originRequestsThisTest } from "./harness.ts";
+import { COMPATIBILITY_DATE, rawRequest, startWorker, originRequestsThisTest, WORKER_SCRIPT } from "./harness.ts";
 
 let issuer: DevIssuer;
 let origin: DemoOrigin;
@@ -293,6 +294,56 @@ describe("forwarding", () => {
 });
 
 describe("observability", () => {
+  it("writes one Analytics Engine data point per request when ANALYTICS is bound, with the outcome and what it cost", async () => {
+    // Miniflare's own dataset discards points; this stand-in, a wrapped binding like Miniflare's,
+    // prints each one so the test can read what the Worker wrote.
+    const lines: string[] = [];
+    const mf = new Miniflare({
+      host: "127.0.0.1",
+      cf: false,
+      handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+        for (const stream of [stdout, stderr]) {
+          stream.setEncoding("utf8");
+          stream.on("data", (chunk: string) => lines.push(...chunk.split("\n").filter((line) => line.includes("analytics_point"))));
+        }
+      },
+      workers: [
+        {
+          name: "gate",
+          modules: true,
+          scriptPath: WORKER_SCRIPT,
+          compatibilityDate: COMPATIBILITY_DATE,
+          bindings: { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*" },
+          wrappedBindings: { ANALYTICS: "analytics-stand-in" },
+        },
+        {
+          name: "analytics-stand-in",
+          modules: true,
+          script: "export default function () { return { writeDataPoint(point) { console.log(JSON.stringify({ analytics_point: point })); } }; }",
+        },
+      ],
+    });
+    try {
+      const send = (path: string, headers: Record<string, string> = {}) => mf.dispatchFetch(`https://gate.example.com${path}`, { headers }).then((response) => response.status);
+      expect(await send("/x", { authorization: `Bearer ${token}` })).toBe(200);
+      expect(await send("/x", { authorization: `Bearer ${token}` })).toBe(200);
+      expect(await send("/x")).toBe(401);
+      expect(await send("/public/page")).toBe(200);
+      await expect.poll(() => lines).toHaveLength(4);
+      const points = lines.map((line) => (JSON.parse(line.slice(line.indexOf("{"))) as { analytics_point: { blobs: string[]; doubles: number[]; indexes: string[] } }).analytics_point);
+      expect(points.map((point) => [point.blobs, point.indexes, point.doubles.slice(0, 5)])).toEqual([
+        [["authenticated"], ["authenticated"], [1, 1, 0, 0, 0]],
+        [["authenticated"], ["authenticated"], [1, 0, 0, 0, 0]],
+        [["ERR_CREDENTIALS_MISSING"], ["ERR_CREDENTIALS_MISSING"], [1, 0, 0, 0, 0]],
+        [["public"], ["public"], [1, 0, 0, 0, 0]],
+      ]);
+      expect(points.every((point) => point.doubles.length === 6 && (point.doubles[5] ?? -1) >= 0)).toBe(true);
+      expect(lines.join("\n")).not.toContain(token.split(".")[2]!.slice(0, 16));
+    } finally {
+      await mf.dispose();
+    }
+  });
+
   it("names the request (cf-ray) on every line it causes, and logs decisions with the user only under LOG_DECISIONS", async () => {
     const logs: string[] = [];
     const quiet = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url }, 1, logs);
