@@ -24,6 +24,10 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
  */
 export function assertCompactJws(token: string): void {
   const segments = token.split(".");
+  if (segments.length === 1) {
+    // Most often an opaque access token: Authgear issues JWTs only with "Issue JWT as access token".
+    throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a JWT (an opaque token?); this API accepts JWT access tokens only.");
+  }
   if (segments.length !== 3 || !segments.every((segment) => SEGMENT.test(segment) && isCanonicalBase64url(segment))) {
     throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a well-formed JWT.");
   }

@@ -219,6 +219,17 @@ describe("named attacks", () => {
     expect(await outcome(h, token)).toBe("ok");
   });
 
+  it("tells an opaque token (no dots) from a broken JWT in its description", async () => {
+    const session = issuer.createSession("olive");
+    const opaque = await h.auth.authenticate(bearer(session.opaqueAccessToken));
+    expect(opaque.ok ? undefined : [opaque.error.code, opaque.error.message]).toEqual([
+      "ERR_JWT_MALFORMED",
+      "The access token is not a JWT (an opaque token?); this API accepts JWT access tokens only.",
+    ]);
+    const broken = await h.auth.authenticate(bearer("a.b"));
+    expect(broken.ok ? undefined : [broken.error.code, broken.error.message]).toEqual(["ERR_JWT_MALFORMED", "The access token is not a well-formed JWT."]);
+  });
+
   it("refuses an oversized token before any verification work", async () => {
     const verify = vi.spyOn(crypto.subtle, "verify");
     const token = await issuer.mintAccessToken({ claims: { pad: "x".repeat(MAX_CREDENTIAL_LENGTH) } });
