@@ -165,9 +165,10 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
    *   4. a JWT refused locally and no Authgear cookie (the JWT cookie itself does not count, even
    *      under one of their names): the local refusal with its precise code, no network call;
    *   5. any other local failure (the key set unavailable: 503) stands as is.
-   *   What the resolver accepts (opaque tokens, session cookies) is judged by Authgear's rules:
-   *   `ALLOWED_CLIENT_IDS`, `AUDIENCE` and `ALGORITHMS` bind the JWTs the gate sees. The verdict cache is keyed by exactly what is sent, so a
-   *   verdict about (this bearer, these cookies) is never served for another bearer or other cookies.
+   *   What the resolver accepts (opaque tokens, session cookies) is judged by Authgear's rules;
+   *   `ALLOWED_CLIENT_IDS`, `AUDIENCE` and `ALGORITHMS` bind the JWTs the gate sees. The verdict
+   *   cache is keyed by exactly what is sent, so a verdict about (this bearer, these cookies) is
+   *   never served for another bearer or other cookies.
    */
   async function decide(headers: HeaderReader, options: CallOptions | undefined): Promise<AuthResult> {
     if (resolver !== undefined && config.authMode === "resolver") {
