@@ -108,8 +108,13 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
 /** The response and the outcome `Server-Timing` names: an error code, `authenticated` or `public`. */
 async function gated(request: Request, gate: Gate, ctx: ExecutionContext, meter: Meter | undefined): Promise<[Response, string]> {
   const url = new URL(request.url);
-  // Every line names its request: Cloudflare's ray id, also in Cloudflare's own logs.
-  const log = withFields(logger, { request_id: request.headers.get("cf-ray") ?? undefined });
+  // Every line names its request: Cloudflare's ray id, also in Cloudflare's own logs (read only
+  // when a line is written: most requests write none).
+  const log: Logger = {
+    log(event, fields) {
+      withFields(logger, { request_id: request.headers.get("cf-ray") ?? undefined }).log(event, fields);
+    },
+  };
   if (!gate.ok) return [refuse(gate.error, "authgear-edge", request, url, log), gate.error.code];
   const { config, decider } = gate;
   if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return [metadataResponse(config, request, url), "metadata"];
