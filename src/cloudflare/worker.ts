@@ -19,6 +19,7 @@ import {
   withFields,
 } from "../core/index.ts";
 import { analyticsOf, writeRequestPoint } from "./analytics.ts";
+import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
 import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forwarding.ts";
@@ -100,8 +101,10 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   const config = gate.ok ? gate.config : undefined;
   const analytics = analyticsOf(env);
   const meter = analytics === undefined ? undefined : new CountingMeter();
-  const [response, outcome] = await gated(request, gate, ctx, meter);
+  const [gatedResponse, outcome] = await gated(request, gate, ctx, meter);
   if (analytics !== undefined && meter !== undefined) writeRequestPoint(analytics, outcome, meter, performance.now() - started);
+  const cors = config !== undefined && config.corsAllowedOrigins.size > 0;
+  const response = cors ? withCors(gatedResponse, allowedOrigin(request, config.corsAllowedOrigins)) : gatedResponse;
   return response.status === 101 ? response : withTiming(response, config, started, outcome);
 }
 
@@ -133,6 +136,10 @@ async function gated(request: Request, gate: Gate, ctx: ExecutionContext, meter:
   if (!decision.allowed && !config.reportOnly) {
     const { error } = decision;
     return [(decision.identity === undefined ? loginRedirect(error, config, request, url, log) : undefined) ?? refuse(error, config.realm, request, url, log, userId), error.code];
+  }
+  // With CORS_ALLOWED_ORIGINS, a preflight is the gate's to answer (cors.ts); without, the origin's.
+  if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
+    return [preflightResponse(request, allowedOrigin(request, config.corsAllowedOrigins), config.originSecret?.header), "preflight"];
   }
   const pairs = sanitizeHeaders(request.headers, config.originSecret?.header);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.

@@ -50,6 +50,8 @@ export interface Config {
   readonly originUrl: string | undefined;
   /** Worker: where a browser navigation that needs a login is redirected; unset = a bare 401. */
   readonly loginUrl: string | undefined;
+  /** Worker: browser origins whose cross-origin calls the gate answers CORS for; empty = the gate adds nothing. */
+  readonly corsAllowedOrigins: ReadonlySet<string>;
   /** Worker: whether the origin still receives the `Authorization` header. */
   readonly forwardAuthorization: boolean;
   /** Worker: whether responses carry `Server-Timing` (the gate's outcome and duration); off by default. */
@@ -232,6 +234,17 @@ const schema = v.object({
     ),
   ),
   LOGIN_URL: v.optional(secureUrl()),
+  CORS_ALLOWED_ORIGINS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform(list),
+      v.check(
+        (origins) => origins.every((origin) => URL.canParse(origin) && new URL(origin).origin === origin && /^https?:/.test(origin)),
+        "each comma-separated entry must be an exact origin, scheme://host[:port] (no path, no trailing slash, no *)",
+      ),
+    ),
+    "",
+  ),
   RESOLVER_URL: v.optional(secureUrl()),
   RESOLVER_CACHE_SECONDS: v.optional(seconds(0, 3600), String(DEFAULT_RESOLVER_CACHE_SECONDS)),
   RESOLVER_TIMEOUT_MS: v.optional(
@@ -344,6 +357,7 @@ export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
     logDecisions: env2.LOG_DECISIONS,
     metrics: env2.METRICS,
     loginUrl: env2.LOGIN_URL,
+    corsAllowedOrigins: new Set(env2.CORS_ALLOWED_ORIGINS),
     resolverUrl: env2.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
     resolverCacheSeconds: env2.RESOLVER_CACHE_SECONDS,
     resolverTimeoutMs: env2.RESOLVER_TIMEOUT_MS,
