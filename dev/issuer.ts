@@ -131,6 +131,10 @@ const DEV_TOKEN_PATH = "/_dev/token";
 const DEV_SESSION_PATH = "/_dev/session";
 const DEV_LOGOUT_PATH = "/_dev/logout";
 const DEV_USER_PATH = "/_dev/user";
+/** A person's way in for `npm start`: a form that creates a session and sets its cookie (GET shows it, POST submits it). */
+const DEV_LOGIN_PATH = "/_dev/login";
+/** `GET /_dev/signout?return_to=...`: ends the cookie's session, clears the cookie, goes back. */
+const DEV_SIGNOUT_PATH = "/_dev/signout";
 
 const ACCESS_TOKEN_LIFETIME = 1800;
 const ID_TOKEN_LIFETIME = 300;
@@ -533,6 +537,70 @@ export async function startDevIssuer(
     res.end();
   };
 
+  /**
+   * Where the login page may send a person back to: an http(s) URL on a loopback host (the gate
+   * under `npm start`); anything else would make the dev issuer an open redirect.
+   */
+  const returnTo = (raw: string | null): string | undefined => {
+    if (raw === null || !URL.canParse(raw)) return undefined;
+    const url = new URL(raw);
+    return (url.protocol === "http:" || url.protocol === "https:") && /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/.test(url.hostname) ? url.href : undefined;
+  };
+  const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+  /** `GET /_dev/login?return_to=...`: the form; `POST` (form-encoded sub, roles, verified, return_to): a session, its cookie, 303 back. */
+  const serveDevLogin = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    if (req.method === "GET") {
+      const back = returnTo(url.searchParams.get("return_to"));
+      if (back === undefined) {
+        badRequest(res, "return_to: an http(s) URL on a loopback host");
+        return;
+      }
+      const page = `<!doctype html><meta charset="utf-8"><title>authgear-edge: dev login</title>
+<h1>Dev issuer: sign in</h1>
+<form method="post" action="${DEV_LOGIN_PATH}">
+<input type="hidden" name="return_to" value="${escapeHtml(back)}">
+<p><label>User id <input name="sub" value="dev-user" required></label></p>
+<p><label>Roles (comma-separated) <input name="roles" value="admin"></label></p>
+<p><label><input type="checkbox" name="verified" value="true" checked> verified</label></p>
+<p><button type="submit">Sign in</button></p>
+</form>`;
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(page), "cache-control": "no-store" });
+      res.end(page);
+      return;
+    }
+    if (req.method !== "POST") {
+      methodNotAllowed(res, "GET, POST");
+      return;
+    }
+    const form = new URLSearchParams((await readBody(req)) ?? "");
+    const sub = form.get("sub")?.trim() ?? "";
+    const back = returnTo(form.get("return_to"));
+    if (!/^[\x21-\x7e]{1,255}$/.test(sub) || back === undefined) {
+      badRequest(res, "sub (printable, no spaces) and return_to (an http(s) URL on a loopback host)");
+      return;
+    }
+    const roles = (form.get("roles") ?? "").split(",").map((role) => role.trim()).filter((role) => role !== "");
+    store.upsertUser(sub, { roles, verified: form.get("verified") === "true" });
+    const session = store.createSession(sub, {});
+    res.writeHead(303, { location: back, "set-cookie": `${cookiePrefix}session=${session.cookie}; Path=/; HttpOnly; SameSite=Lax`, "cache-control": "no-store" });
+    res.end();
+  };
+
+  /** `GET /_dev/signout?return_to=...`: the session of the request's cookie ends, the cookie is cleared. */
+  const serveDevSignout = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    const back = returnTo(url.searchParams.get("return_to"));
+    if (back === undefined) {
+      badRequest(res, "return_to: an http(s) URL on a loopback host");
+      return;
+    }
+    const cookie = readCredentials(req, cookiePrefix).session;
+    const id = cookie === undefined ? undefined : store.sessionIdOf(cookie);
+    if (id !== undefined) store.logout(id);
+    res.writeHead(303, { location: back, "set-cookie": `${cookiePrefix}session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, "cache-control": "no-store" });
+    res.end();
+  };
+
   const devEndpoints = new Map<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>([
     [DEV_TOKEN_PATH, serveDevToken],
     [DEV_SESSION_PATH, serveDevSession],
@@ -610,6 +678,14 @@ export async function startDevIssuer(
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? "/", origin).pathname;
+    if (path === DEV_LOGIN_PATH) {
+      await serveDevLogin(req, res, new URL(req.url ?? "/", origin));
+      return;
+    }
+    if (path === DEV_SIGNOUT_PATH) {
+      serveDevSignout(req, res, new URL(req.url ?? "/", origin));
+      return;
+    }
     const devEndpoint = devEndpoints.get(path);
     if (devEndpoint) {
       if (req.method === "POST") await devEndpoint(req, res);

@@ -185,6 +185,8 @@ export interface SessionStore {
   createSession(sub: string, options: SessionOptions): DevSession;
   /** A session not logged out or dropped (it may have expired). */
   session(id: string): SessionRecord | undefined;
+  /** The session a credential (a cookie value, an opaque token) belongs to. */
+  sessionIdOf(credential: string): string | undefined;
   logout(id: string): boolean;
   resolve(credentials: Credentials): Promise<ResolverVerdict>;
 }
@@ -300,6 +302,7 @@ export function createSessionStore(options: { maxSessions: number; verifyJwt: Jw
       return { id, sub, ...values };
     },
     session: (id) => sessions.get(id),
+    sessionIdOf: (credential) => credentials.get(credential)?.sessionId,
     logout,
     /** The first valid credential wins, in `CREDENTIAL_PLACES` order; any present and none valid: invalid. */
     async resolve(sent) {

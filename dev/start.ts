@@ -405,7 +405,8 @@ curl -i ${workerUrl}/hello
 # log the session out (204); the cookie is then refused with 401 ${refusedWhen}
 curl -s -X POST ${issuer.origin}/_dev/logout -H 'content-type: application/json' -d '{"session_id":"${session.id}"}' -w '%{http_code}\\n'
 # create another session: its "session" is the ${config.resolverCookiePrefix}session cookie's value${hybrid ? ', "jwt_access_token" a JWT of it' : ""}
-curl -s -X POST ${issuer.origin}/_dev/session -H 'content-type: application/json' -d '{"sub":"${DEV_USER}"}'`,
+curl -s -X POST ${issuer.origin}/_dev/session -H 'content-type: application/json' -d '{"sub":"${DEV_USER}"}'
+# or open ${workerUrl}/hello in a browser: it is sent to the dev issuer's login page (LOGIN_URL), then back with a session cookie; sign out at ${issuer.origin}/_dev/signout?return_to=${encodeURIComponent(`${workerUrl}/hello`)}`,
   };
 }
 

@@ -62,6 +62,11 @@ export function workerSettings(env: Readonly<Record<string, string | undefined>>
       return { name, value: forced.value, fallback, note: `npm start: ${forced.what}${overridden}` };
     }
     if (given === undefined && name === "PUBLIC_PATHS") return { name, value: DEV_PUBLIC_PATHS, fallback, note: "npm start's default" };
+    // Session cookies need a person to sign in: the dev issuer's login page, for browser navigations.
+    const mode = fromEnv(env, "AUTH_MODE");
+    if (given === undefined && name === "LOGIN_URL" && (mode === "resolver" || mode === "hybrid")) {
+      return { name, value: `${stack.issuer}/_dev/login`, fallback, note: "npm start: the dev issuer's login page" };
+    }
     const value = given ?? "";
     if (LAMBDA_ONLY.has(name) && value !== "") return { name, value, fallback, note: "Lambda authorizer only: the Worker ignores it" };
     return { name, value, fallback };
