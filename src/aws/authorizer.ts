@@ -32,7 +32,7 @@ import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
-import { buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
+import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
 
 /** With `REPORT_ONLY=true`: the code a let-through request would have been refused with (`x-authgear-edge-report` in the Worker). */
 export const REPORT_CONTEXT_KEY = "authgearEdgeReport";
@@ -182,7 +182,10 @@ async function authorize(event: unknown, log: Logger, meter: Meter | undefined):
   if (identity === undefined) {
     // A public path without credentials: exactly this method and path, so that no cached anonymous
     // answer can open another route, nor another spelling of this one.
-    return [simple ? { isAuthorized: true, context: {} } : buildPolicy({ principalId: "anonymous", allow: [view.arn], context: {} }), "public"];
+    if (simple) return [{ isAuthorized: true, context: {} }, "public"];
+    const policy = anonymousPolicy(view.arn, lifetime);
+    if (policy === undefined) refuse("ERR_REQUEST_MALFORMED", view, log);
+    return [policy, "public"];
   }
   const outcome = decision.allowed ? "allowed" : decision.error.code;
   const context = identityContext(identity);

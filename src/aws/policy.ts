@@ -87,6 +87,18 @@ export function stagePolicy(
   return buildPolicy({ principalId, allow: [`${stage}/*`], deny, context });
 }
 
+/**
+ * The Allow of a request on a public path without credentials: exactly its ARN, so that no cached
+ * anonymous answer opens another route. IAM reads `*` and `?` in a resource as wildcards, with no
+ * escape API Gateway is documented to honour, so an ARN holding one (a request to `/pub/*`) cannot
+ * be named exactly: with the answer cached (`lifetime` > 0) such a request gets no policy
+ * (`undefined`: the authorizer refuses it) rather than one that matches paths it never decided on.
+ */
+export function anonymousPolicy(arn: string, lifetime: number): APIGatewayAuthorizerResult | undefined {
+  if (lifetime > 0 && /[*?]/.test(arn)) return undefined;
+  return buildPolicy({ principalId: "anonymous", allow: [arn], context: {} });
+}
+
 export interface PolicyOptions {
   readonly principalId: string;
   readonly allow: readonly string[];

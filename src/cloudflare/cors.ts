@@ -5,12 +5,12 @@
  * down"). Origins are matched exactly; one that is not listed is never reflected, and the allowed
  * origin is named (never `*`), so credentials (a session cookie) can go with it.
  */
-import { canonicalHeaderName, isIdentityHeaderName, isOverrideHeader } from "../core/index.ts";
+import { canonicalHeaderName } from "../core/index.ts";
+import { isForwarded } from "./forwarding.ts";
 
 /** How long a browser may reuse a preflight answer, in seconds. */
 export const PREFLIGHT_MAX_AGE = 600;
 const METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "upgrade", "host"]);
 
 /** The request's `Origin` when it is one of `allowed`, else `undefined`. */
 export function allowedOrigin(request: Request, allowed: ReadonlySet<string>): string | undefined {
@@ -30,7 +30,7 @@ export function preflightResponse(request: Request, origin: string | undefined, 
   const requested = (request.headers.get("access-control-request-headers") ?? "")
     .split(",")
     .map((name) => name.trim().toLowerCase())
-    .filter((name) => /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) && !isIdentityHeaderName(name) && !isOverrideHeader(name) && !HOP_BY_HOP.has(canonicalHeaderName(name)) && canonicalHeaderName(name) !== secret);
+    .filter((name) => /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) && isForwarded(name, secret));
   const headers = new Headers({
     "access-control-allow-origin": origin,
     "access-control-allow-credentials": "true",

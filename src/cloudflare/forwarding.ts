@@ -17,18 +17,21 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"
 export type HeaderPairs = Array<readonly [string, string]>;
 
 /**
- * The incoming headers without spoofable identity, hop-by-hop and override headers, nor
- * `secretHeader` (`ORIGIN_SECRET_HEADER`, which only the gate may send) in any spelling.
+ * Whether a client's header of this name reaches the origin: not a spoofable identity,
+ * hop-by-hop or override header, nor the `ORIGIN_SECRET_HEADER` (which only the gate may send;
+ * `secret` is its `canonicalHeaderName`), in any spelling.
  */
+export function isForwarded(name: string, secret: string | undefined): boolean {
+  if (isIdentityHeaderName(name) || isOverrideHeader(name)) return false;
+  const canonical = canonicalHeaderName(name);
+  return !HOP_BY_HOP.has(canonical) && canonical !== secret;
+}
+
+/** The incoming headers the origin may see (`isForwarded`). */
 export function sanitizeHeaders(incoming: Headers, secretHeader?: string): HeaderPairs {
   const secret = secretHeader === undefined ? undefined : canonicalHeaderName(secretHeader);
   const kept: HeaderPairs = [];
-  for (const pair of incoming) {
-    const [name] = pair;
-    if (isIdentityHeaderName(name) || isOverrideHeader(name)) continue;
-    const canonical = canonicalHeaderName(name);
-    if (!HOP_BY_HOP.has(canonical) && canonical !== secret) kept.push(pair);
-  }
+  for (const pair of incoming) if (isForwarded(pair[0], secret)) kept.push(pair);
   return kept;
 }
 

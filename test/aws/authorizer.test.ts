@@ -111,6 +111,19 @@ describe("REST API REQUEST authorizer", () => {
     await expect(handler(event)).rejects.toThrow(/^Unauthorized$/);
   });
 
+  it("refuses an anonymous request whose path holds an IAM wildcard while answers are cached, and allows it uncached", async () => {
+    const cached = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" });
+    for (const path of ["/public/*", "/public/a*b/c"]) {
+      // A cached Allow on `.../GET/public/*` would open every path IAM matches with that `*`.
+      await expect(cached(requestEvent({ path, headers: { Authorization: "Bearer bad.token.here" } })), path).rejects.toThrow(/^Unauthorized$/);
+    }
+    const uncached = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam", AUTHORIZER_CACHE_SECONDS: "0" });
+    expect(await uncached(requestEvent({ path: "/public/*" }))).toMatchObject({
+      principalId: "anonymous",
+      policyDocument: { Statement: [{ Effect: "Allow", Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/public/*"] }] },
+    });
+  });
+
   it("lets a public path through anonymously, for exactly that method and path", async () => {
     const handler = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" });
     for (const headers of [{}, { Authorization: "Bearer bad.token.here" }]) {

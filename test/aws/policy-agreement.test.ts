@@ -9,7 +9,7 @@ import type { APIGatewayAuthorizerResult } from "aws-lambda";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { cacheSafetyProblems } from "../../src/aws/cache-safety.ts";
-import { buildPolicy, parseMethodArn, ruleResources, stagePolicy } from "../../src/aws/policy.ts";
+import { anonymousPolicy, buildPolicy, parseMethodArn, ruleResources, stagePolicy } from "../../src/aws/policy.ts";
 import type { Authenticator } from "../../src/core/authenticator.ts";
 import { parseConfig, type Config } from "../../src/core/config.ts";
 import { createDecider, type Decision } from "../../src/core/decision.ts";
@@ -85,7 +85,10 @@ function decidersFor(config: Config, identity: Identity | undefined, ttl: number
 async function policyFor(deciders: Deciders, method: string, path: string, ttl: number): Promise<PolicyDocument | undefined> {
   const arn = `${STAGE}/${method}${path}`;
   const decision = await deciders.authorizer(method, path);
-  if (decision.identity === undefined) return decision.allowed ? document(buildPolicy({ principalId: "anonymous", allow: [arn] }).policyDocument) : undefined;
+  if (decision.identity === undefined) {
+    const policy = decision.allowed ? anonymousPolicy(arn, ttl === 0 ? 0 : ttl + 1) : undefined;
+    return policy === undefined ? undefined : document(policy.policyDocument);
+  }
   if (ttl === 0) return document(buildPolicy({ principalId: "u", allow: decision.allowed ? [arn] : [], deny: decision.allowed ? [] : [arn] }).policyDocument);
   return document(stagePolicy(STAGE, decision.identity.userId, deciders.failedRules(decision.identity, decision.at), {}, decision.allowed ? [] : [arn]).policyDocument);
 }
@@ -256,6 +259,12 @@ describe("route rules mean the same in the Worker and in API Gateway's cached po
     [
       "a subtree rule without methods does not deny a deeper path that contains its name",
       { rules: [{ path: "/a/*", roles: ["admin"] }], publicPaths: [], ttl: 300, identity: alice, requests: [{ method: "GET", path: "/b" }, { method: "GET", path: "/b/a/x" }, { method: "DELETE", path: "/a/" }] },
+    ],
+    [
+      // Found by this property (seed -1905551584): the anonymous Allow named the request's own ARN,
+      // whose `*` IAM reads as a wildcard; a cached one now refuses such a request instead.
+      "a cached anonymous answer for a path holding `*` opens no other route",
+      { rules: [], publicPaths: ["/pub/*"], ttl: 30, identity: undefined, requests: [{ method: "POST", path: "/pub/*" }, { method: "POST", path: "/pub/admin" }, { method: "GET", path: "/" }] },
     ],
     [
       "a login fresh now but too old before the cached policy expires is denied for the whole TTL",
