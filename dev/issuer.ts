@@ -142,6 +142,8 @@ const ACCESS_TOKEN_SCOPE = "openid offline_access https://authgear.com/scopes/fu
 const USER_CLAIM = "https://authgear.com/claims/user/";
 const OVERSIZE_BYTES = 2 * 1024 * 1024;
 const MAX_DEV_TOKEN_BODY = 64 * 1024;
+/** `POST /_dev/token`'s `expires_in` bound, either way (seconds). */
+const MAX_DEV_TOKEN_LIFETIME = 86_400;
 const SCOPES_SUPPORTED = [
   "openid",
   "offline_access",
@@ -263,10 +265,11 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-type FieldType = "string" | "strings" | "boolean";
+type FieldType = "string" | "strings" | "boolean" | "integer";
 
 const FIELD_CHECKS: Record<FieldType, (value: unknown) => boolean> = {
   string: (value) => typeof value === "string",
+  integer: (value) => Number.isSafeInteger(value),
   strings: (value) => Array.isArray(value) && value.every((item) => typeof item === "string"),
   boolean: (value) => typeof value === "boolean",
 };
@@ -306,6 +309,11 @@ export async function startDevIssuer(
     cookiePrefix?: string;
     /** Sessions kept at most, the oldest dropped first; default 100,000. */
     maxSessions?: number;
+    /**
+     * Browser origins whose scripts may call `POST /_dev/token` (the SPA demo), as Authgear's
+     * token endpoint answers CORS for a client's allowed origins; default none.
+     */
+    corsOrigins?: readonly string[];
   } = {},
 ): Promise<DevIssuer> {
   const clientId = options.clientId ?? "dev-client";
@@ -450,21 +458,45 @@ export async function startDevIssuer(
     sendJson(res, 400, JSON.stringify({ error: "invalid_request", error_description: `expected ${expected}` }));
   };
 
+  /** `POST /_dev/token {"sub"?, "roles"?, "expires_in"?}`: an access token; `expires_in` (seconds, default 1800) may be negative: already expired. */
   const serveDevToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
-    const request = body === undefined ? undefined : parseFields(body, { sub: "string", roles: "strings" });
-    if (!request) {
-      badRequest(res, '{"sub"?: string, "roles"?: string[]}');
+    const request = body === undefined ? undefined : parseFields(body, { sub: "string", roles: "strings", expires_in: "integer" });
+    const lifetime = (request?.expires_in as number | undefined) ?? ACCESS_TOKEN_LIFETIME;
+    if (!request || Math.abs(lifetime) > MAX_DEV_TOKEN_LIFETIME) {
+      badRequest(res, `{"sub"?: string, "roles"?: string[], "expires_in"?: integer, -${MAX_DEV_TOKEN_LIFETIME} to ${MAX_DEV_TOKEN_LIFETIME}}`);
       return;
     }
     // Roles given become the user's (so the resolver agrees with the token); omitted, the user keeps its own.
     const sub = (request.sub as string | undefined) ?? randomUUID();
     const roles = request.roles as string[] | undefined;
     if (roles !== undefined) store.upsertUser(sub, { roles });
-    const accessToken = await mintAccessToken({ sub });
-    sendJson(res, 200, JSON.stringify({ access_token: accessToken, token_type: "Bearer", expires_in: ACCESS_TOKEN_LIFETIME }), {
+    const accessToken = await mintAccessToken({ sub, expiresIn: lifetime });
+    sendJson(res, 200, JSON.stringify({ access_token: accessToken, token_type: "Bearer", expires_in: lifetime }), {
       "cache-control": "no-store",
     });
+  };
+
+  const corsOrigins = new Set(options.corsOrigins ?? []);
+  /**
+   * CORS for `/_dev/token`: a listed origin (exact match) gets its preflight answered and may read
+   * the answer; any other gets no CORS header, so its scripts cannot mint tokens. True when the
+   * request was a preflight, answered here.
+   */
+  const tokenCors = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const requestOrigin = req.headers.origin;
+    res.setHeader("vary", "Origin");
+    const allowed = requestOrigin !== undefined && corsOrigins.has(requestOrigin);
+    if (allowed) res.setHeader("access-control-allow-origin", requestOrigin);
+    if (req.method !== "OPTIONS") return false;
+    if (allowed) {
+      res.setHeader("access-control-allow-methods", "POST");
+      res.setHeader("access-control-allow-headers", "content-type");
+      res.setHeader("access-control-max-age", "600");
+    }
+    res.writeHead(allowed ? 204 : 403);
+    res.end();
+    return true;
   };
 
   /** `POST /_dev/session {"sub"?, "roles"?, "amr"?}`: a session, its credentials and a JWT access token tied to it. */
@@ -686,6 +718,7 @@ export async function startDevIssuer(
       serveDevSignout(req, res, new URL(req.url ?? "/", origin));
       return;
     }
+    if (path === DEV_TOKEN_PATH && tokenCors(req, res)) return;
     const devEndpoint = devEndpoints.get(path);
     if (devEndpoint) {
       if (req.method === "POST") await devEndpoint(req, res);

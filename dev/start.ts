@@ -2,6 +2,8 @@
  * `npm start`: the whole gateway on 127.0.0.1, nothing leaving the machine. It runs
  * - the dev issuer (port `DEV_ISSUER_PORT`, default 4010),
  * - the demo origin, which echoes what reaches it (port `DEMO_ORIGIN_PORT`, default 4020),
+ * - the SPA demo, a page of its own origin calling the API through the Worker with a bearer token
+ *   (port `DEMO_SPA_PORT`, default 4030; spa.ts),
  * - the Worker of wrangler.toml under `wrangler dev --local` (port `WORKER_PORT`, default 8787),
  *   configured with `--var` from this process's environment: every setting of the configuration
  *   schema, except that it trusts the dev issuer and forwards to the demo origin whatever
@@ -10,7 +12,7 @@
  * (a bad one stops here, with the error naming every bad key). Then it checks the stack once and
  * prints ready-to-paste commands (in resolver and hybrid mode for a dev session's cookie), and
  * shows the Worker's log events (refusals, key-set events; worker-log.ts) as they happen, until
- * SIGINT, SIGTERM or SIGHUP stops all three (exit 0).
+ * SIGINT, SIGTERM or SIGHUP stops them all (exit 0).
  * If one of them dies, the others are stopped and the exit code is 1.
  */
 import { spawn } from "node:child_process";
@@ -25,6 +27,8 @@ import { startDevIssuer } from "./issuer.ts";
 import type { DevIssuer, DevSession } from "./issuer.ts";
 import { startDemoOrigin } from "./origin.ts";
 import type { DemoOrigin } from "./origin.ts";
+import type { LoopbackServer } from "./loopback-server.ts";
+import { startDemoSpa } from "./spa.ts";
 import { formatWorkerEvent } from "./worker-log.ts";
 import { describeSettings, settingsRecord, workerSettings } from "./worker-settings.ts";
 
@@ -168,8 +172,8 @@ interface Wrangler {
  * so a bad value stops `npm start` at once, with the one message naming every bad key, instead of
  * turning every request into a 500.
  */
-function workerVars(issuer: DevIssuer, origin: DemoOrigin): { vars: Record<string, string>; config: Config } {
-  const settings = workerSettings(process.env, { issuer: issuer.origin, origin: origin.url });
+function workerVars(issuer: DevIssuer, origin: DemoOrigin, spa: string): { vars: Record<string, string>; config: Config } {
+  const settings = workerSettings(process.env, { issuer: issuer.origin, origin: origin.url, spa });
   console.log(describeSettings(settings));
   const vars = settingsRecord(settings);
   try {
@@ -412,16 +416,17 @@ curl -s -X POST ${issuer.origin}/_dev/session -H 'content-type: application/json
 
 let issuer: DevIssuer | undefined;
 let origin: DemoOrigin | undefined;
+let spa: LoopbackServer | undefined;
 let wrangler: Wrangler | undefined;
 let stopping: Promise<never> | undefined;
 /** A function, not the variable, so TypeScript does not narrow it across awaits. */
 const isStopping = (): boolean => stopping !== undefined;
 
-/** Stops all three and exits; a second call joins the first (its code and message are dropped). */
+/** Stops them all and exits; a second call joins the first (its code and message are dropped). */
 function stopAll(exitCode: number, message?: string): Promise<never> {
   stopping ??= (async () => {
     if (message !== undefined) console.error(message);
-    await Promise.allSettled([wrangler?.stop(), issuer?.close(), origin?.close()]);
+    await Promise.allSettled([wrangler?.stop(), issuer?.close(), origin?.close(), spa?.close()]);
     process.exit(exitCode);
   })();
   return stopping;
@@ -435,7 +440,7 @@ function failureMessage(error: unknown): string {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     if (isStopping()) return;
-    console.error(`\n${signal}: stopping the Worker, the demo origin and the dev issuer`);
+    console.error(`\n${signal}: stopping the Worker, the demo origin, the SPA demo and the dev issuer`);
     void stopAll(0);
   });
 }
@@ -447,13 +452,18 @@ async function main(): Promise<void> {
   const issuerPort = portFromEnv("DEV_ISSUER_PORT", 4010, { allowZero: true });
   const originPort = portFromEnv("DEMO_ORIGIN_PORT", 4020, { allowZero: true });
   const workerPort = portFromEnv("WORKER_PORT", 8787, { allowZero: false });
+  // Fixed before the dev issuer starts, which answers CORS for it.
+  const spaPort = portFromEnv("DEMO_SPA_PORT", 4030, { allowZero: false });
   const workerUrl = `http://127.0.0.1:${workerPort}`;
+  const spaUrl = `http://127.0.0.1:${spaPort}`;
 
   // The dev resolver names its cookies as the Worker reads them (a bad prefix stops npm start below, with the Worker's own error).
   const cookiePrefix = process.env.RESOLVER_COOKIE_PREFIX?.trim() ?? "";
-  issuer = await listening("dev issuer", "DEV_ISSUER_PORT", issuerPort, () => startDevIssuer({ port: issuerPort, cookiePrefix }));
+  issuer = await listening("dev issuer", "DEV_ISSUER_PORT", issuerPort, () => startDevIssuer({ port: issuerPort, cookiePrefix, corsOrigins: [spaUrl] }));
   origin = await listening("demo origin", "DEMO_ORIGIN_PORT", originPort, () => startDemoOrigin({ port: originPort }));
-  const { vars, config } = workerVars(issuer, origin);
+  const issuerOrigin = issuer.origin;
+  spa = await listening("SPA demo", "DEMO_SPA_PORT", spaPort, () => startDemoSpa({ port: spaPort, issuer: issuerOrigin, gate: workerUrl }));
+  const { vars, config } = workerVars(issuer, origin, spaUrl);
   await assertPortFree(workerPort);
   if (isStopping()) return;
   const started = spawnWrangler(workerPort, vars);
@@ -461,12 +471,15 @@ async function main(): Promise<void> {
   await waitForWorker(`${workerUrl}/healthz`, started);
   if (isStopping()) return;
   void started.exited.then((how) => {
-    void stopAll(1, `npm start: wrangler dev stopped unexpectedly (it ${how}); its last output:\n${started.output.text()}\nstopping the demo origin and the dev issuer`);
+    void stopAll(1, `npm start: wrangler dev stopped unexpectedly (it ${how}); its last output:\n${started.output.text()}\nstopping the others`);
   });
 
   const { check, commands } =
     config.authMode === "jwt" ? await jwtModeCommands(workerUrl, issuer) : await sessionModeCommands(workerUrl, issuer, config);
   const mode = config.authMode === "jwt" ? "" : `, AUTH_MODE=${config.authMode}`;
+  const spaLine = config.corsAllowedOrigins.has(spaUrl)
+    ? `SPA demo: open ${spaUrl}/ in a browser (a page of its own origin calling the API through the Worker with a bearer token)`
+    : `SPA demo at ${spaUrl}/: CORS_ALLOWED_ORIGINS does not name it, so the browser hides the Worker's answers from it`;
   const publicPaths = config.publicPaths.length === 0 ? "none" : config.publicPaths.join(",");
   // The self-check's own refusal is not news: its log line is left out.
   await started.output.settled();
@@ -475,14 +488,17 @@ ${check.startsWith("WARNING") ? `${check} (the settings above may explain it)` :
 
 ${commands}
 
+${spaLine}
+
 The Worker's log events (refusals, key-set events) appear below, one line each.
-Ctrl-C stops all three.`);
+Ctrl-C stops them all.`);
   started.output.live = true;
   watchPorts(
     [
       { name: "the Worker (workerd)", port: workerPort },
       { name: "the demo origin", port: Number(new URL(origin.url).port) },
       { name: "the dev issuer", port: Number(new URL(issuer.origin).port) },
+      { name: "the SPA demo", port: spaPort },
     ],
     (name) => {
       void stopAll(1, `npm start: ${name} stopped accepting connections ${DEAD_AFTER_MS / 1000} s ago; stopping the others`);

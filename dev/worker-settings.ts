@@ -2,7 +2,9 @@
  * The Worker's settings under `npm start`: every setting of the configuration schema
  * (`SETTING_NAMES`) is taken from npm start's environment, except the two that point the Worker
  * at the stack npm start runs (`AUTHGEAR_ENDPOINT`: the dev issuer, `ORIGIN_URL`: the demo
- * origin), which it always sets itself; `PUBLIC_PATHS` defaults to `/healthz,/public/*`.
+ * origin), which it always sets itself; `PUBLIC_PATHS` defaults to `/healthz,/public/*`,
+ * `CORS_ALLOWED_ORIGINS` to the SPA demo's origin and, in resolver and hybrid mode, `LOGIN_URL` to
+ * the dev issuer's login page.
  * Every setting is passed to the Worker, the unset ones empty (which the Worker reads as unset),
  * so wrangler.toml's `[vars]` (the deployment's settings) and `.dev.vars`/`.env` files do not
  * apply to them, and the printed configuration is the whole of it.
@@ -29,6 +31,8 @@ export interface WorkerSetting {
 export interface DevStack {
   readonly issuer: string;
   readonly origin: string;
+  /** The SPA demo's origin, which `CORS_ALLOWED_ORIGINS` names unless the environment sets it. */
+  readonly spa: string;
 }
 
 /** A name containing `SECRET` names a secret: its value is never printed. */
@@ -62,6 +66,7 @@ export function workerSettings(env: Readonly<Record<string, string | undefined>>
       return { name, value: forced.value, fallback, note: `npm start: ${forced.what}${overridden}` };
     }
     if (given === undefined && name === "PUBLIC_PATHS") return { name, value: DEV_PUBLIC_PATHS, fallback, note: "npm start's default" };
+    if (given === undefined && name === "CORS_ALLOWED_ORIGINS") return { name, value: stack.spa, fallback, note: "npm start: the SPA demo" };
     // Session cookies need a person to sign in: the dev issuer's login page, for browser navigations.
     const mode = fromEnv(env, "AUTH_MODE");
     if (given === undefined && name === "LOGIN_URL" && (mode === "resolver" || mode === "hybrid")) {

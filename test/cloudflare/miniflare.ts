@@ -11,11 +11,12 @@ export const COMPATIBILITY_DATE = "2026-04-26";
  * One Miniflare holding `isolates` copies of the Worker (separate isolates sharing caches.default),
  * on 127.0.0.1, with Miniflare's built-in `request.cf` (no fetch of cf.json). What the Worker logs
  * is appended to `logs` when given, one entry per line. `script`: an ES module's source to run
- * instead of dist/worker.js.
+ * instead of dist/worker.js. `port`: where it listens (default: a free port, `await mf.ready` tells).
  */
-export function startWorker(bindings: Record<string, string>, isolates = 1, logs?: string[], script?: string): Miniflare {
+export function startWorker(bindings: Record<string, string>, isolates = 1, logs?: string[], script?: string, port?: number): Miniflare {
   return new Miniflare({
     host: "127.0.0.1",
+    ...(port !== undefined && { port }),
     cf: false,
     ...(logs && {
       handleRuntimeStdio(stdout: Readable, stderr: Readable) {

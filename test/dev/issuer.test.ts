@@ -247,8 +247,60 @@ describe("tokens", () => {
     const bare = await readJson<{ access_token: string }>(await fetch(url, { method: "POST" }));
     expect((await verifyAccessToken(issuer(), bare.access_token)).payload.sub).toMatch(UUID);
 
-    for (const body of ["{", "[]", '{"sub":1}', '{"roles":"admin"}', '{"roles":[1]}']) {
+    for (const body of ["{", "[]", '{"sub":1}', '{"roles":"admin"}', '{"roles":[1]}', '{"expires_in":1.5}', '{"expires_in":"60"}', '{"expires_in":86401}', '{"expires_in":-86401}']) {
       expect((await fetch(url, { method: "POST", body })).status).toBe(400);
+    }
+  });
+
+  it("mints through POST /_dev/token with expires_in, an already expired token for a negative one", async () => {
+    const url = `${issuer().origin}/_dev/token`;
+    for (const expiresIn of [20, -300]) {
+      const body = await readJson<{ access_token: string; expires_in: number }>(await fetch(url, { method: "POST", body: JSON.stringify({ expires_in: expiresIn }) }));
+      expect(body.expires_in).toBe(expiresIn);
+      const { exp, iat } = decodeJwt(body.access_token);
+      expect(exp! - iat!).toBe(expiresIn);
+    }
+  });
+});
+
+describe("POST /_dev/token across origins (the SPA demo)", () => {
+  const SPA = "http://127.0.0.1:4030";
+  let issuer: DevIssuer;
+  beforeAll(async () => {
+    issuer = await startDevIssuer({ corsOrigins: [SPA] });
+  });
+  afterAll(() => issuer.close());
+  const preflight = (origin: string): Promise<Response> =>
+    fetch(`${issuer.origin}/_dev/token`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+  const headerRecord = (response: Response): Record<string, string> => {
+    const record: Record<string, string> = {};
+    response.headers.forEach((value, name) => (record[name] = value));
+    return record;
+  };
+  const corsHeaders = (response: Response): string[] => Object.keys(headerRecord(response)).filter((name) => name.startsWith("access-control-"));
+
+  it("answers a listed origin's preflight and lets it read the token", async () => {
+    const answer = await preflight(SPA);
+    expect(answer.status).toBe(204);
+    expect(Object.fromEntries(Object.entries(headerRecord(answer)).filter(([name]) => name.startsWith("access-control-") || name === "vary"))).toEqual({
+      "access-control-allow-origin": SPA,
+      "access-control-allow-methods": "POST",
+      "access-control-allow-headers": "content-type",
+      "access-control-max-age": "600",
+      vary: "Origin",
+    });
+    const minted = await fetch(`${issuer.origin}/_dev/token`, { method: "POST", headers: { origin: SPA }, body: "{}" });
+    expect(minted.status).toBe(200);
+    expect(minted.headers.get("access-control-allow-origin")).toBe(SPA);
+  });
+
+  it("grants nothing to another origin, a near miss included", async () => {
+    for (const origin of ["http://127.0.0.1:4031", "http://localhost:4030", "http://127.0.0.1:4030/", "null"]) {
+      const answer = await preflight(origin);
+      expect(answer.status).toBe(403);
+      expect(corsHeaders(answer)).toEqual([]);
+      const minted = await fetch(`${issuer.origin}/_dev/token`, { method: "POST", headers: { origin }, body: "{}" });
+      expect(corsHeaders(minted)).toEqual([]);
     }
   });
 });

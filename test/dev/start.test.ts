@@ -52,10 +52,10 @@ const NO_SETTINGS = Object.fromEntries(SETTING_NAMES.map((name) => [name, ""]));
 
 /** Starts dev/start.ts on free ports with the settings of `env` and no others. */
 async function spawnNpmStart(env: Record<string, string>): Promise<Started> {
-  const workerPort = await freePort();
+  const [workerPort, spaPort] = await Promise.all([freePort(), freePort()]);
   const child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...NO_SETTINGS, ...env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEMO_ORIGIN_PORT: "0" },
+    env: { ...process.env, ...NO_SETTINGS, ...env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEMO_ORIGIN_PORT: "0", DEMO_SPA_PORT: String(spaPort) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -72,7 +72,7 @@ async function startNpmStart(env: Record<string, string>): Promise<Started> {
   await vi.waitFor(
     () => {
       if (child.exitCode !== null) throw new Error(`npm start exited early:\n${output()}`);
-      expect(output()).toContain("Ctrl-C stops all three.");
+      expect(output()).toContain("Ctrl-C stops them all.");
     },
     { timeout: STARTUP_MS, interval: 100 },
   );
@@ -96,7 +96,7 @@ async function killIfRunning(started: Started | undefined): Promise<void> {
   }
 }
 
-/** SIGINT stops all three: exit 0, no process left in wrangler's group, the Worker's port closed. */
+/** SIGINT stops them all: exit 0, no process left in wrangler's group, the Worker's port closed. */
 async function expectCleanStopOnSigint({ child, workerPort, exited, output }: Started): Promise<void> {
   const wranglerGroups = new Set(
     liveProcesses()
@@ -110,7 +110,7 @@ async function expectCleanStopOnSigint({ child, workerPort, exited, output }: St
   }
   child.kill("SIGINT");
   expect(await exited).toBe(0);
-  expect(output()).toContain("SIGINT: stopping the Worker, the demo origin and the dev issuer");
+  expect(output()).toContain("SIGINT: stopping the Worker, the demo origin, the SPA demo and the dev issuer");
   expect(inGroups()).toEqual([]);
   await expect(fetch(`http://127.0.0.1:${workerPort}/healthz`)).rejects.toThrow();
 }
@@ -137,7 +137,7 @@ describe("npm start", () => {
 
   it("prints the effective configuration: the dev stack's settings, every other at its default", () => {
     expect(output).toMatch(
-      /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; README "Configuration"\):\n {2}AUTHGEAR_ENDPOINT=http:\/\/127\.0\.0\.1:\d+ \(npm start: the dev issuer\)\n {2}PUBLIC_PATHS=\/healthz,\/public\/\* \(npm start's default\)\n {2}ORIGIN_URL=http:\/\/127\.0\.0\.1:\d+ \(npm start: the demo origin\)\n(?! )/m,
+      /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; README "Configuration"\):\n {2}AUTHGEAR_ENDPOINT=http:\/\/127\.0\.0\.1:\d+ \(npm start: the dev issuer\)\n {2}PUBLIC_PATHS=\/healthz,\/public\/\* \(npm start's default\)\n {2}ORIGIN_URL=http:\/\/127\.0\.0\.1:\d+ \(npm start: the demo origin\)\n {2}CORS_ALLOWED_ORIGINS=http:\/\/127\.0\.0\.1:\d+ \(npm start: the SPA demo\)\n(?! )/m,
     );
   });
 
@@ -166,6 +166,26 @@ describe("npm start", () => {
     await expectLineAfter(started, from, "worker: request_refused code=ERR_CREDENTIALS_MISSING status=401 method=GET path=/hello");
   });
 
+  it("serves the SPA demo on its own origin, whose preflights the Worker answers and whose tokens the dev issuer mints", async () => {
+    const match = /^SPA demo: open (http:\/\/127\.0\.0\.1:\d+)\/ in a browser /m.exec(output);
+    expect(match).not.toBeNull();
+    const spa = match![1]!;
+    const page = await fetch(`${spa}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toMatch(new RegExp(`connect-src http://127\\.0\\.0\\.1:\\d+ http://127\\.0\\.0\\.1:${workerPort};`));
+    expect(await page.text()).toContain(`"gate":"http://127.0.0.1:${workerPort}"`);
+    const preflight = await fetch(`http://127.0.0.1:${workerPort}/hello`, {
+      method: "OPTIONS",
+      headers: { origin: spa, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe(spa);
+    const issuer = /dev issuer (http:\/\/127\.0\.0\.1:\d+);/.exec(output)![1]!;
+    const token = await fetch(`${issuer}/_dev/token`, { method: "OPTIONS", headers: { origin: spa, "access-control-request-method": "POST" } });
+    expect(token.status).toBe(204);
+    expect(token.headers.get("access-control-allow-origin")).toBe(spa);
+  });
+
   it("shows the Worker's log events and not wrangler's own chatter", () => {
     expect(output).toContain("The Worker's log events (refusals, key-set events) appear below, one line each.");
     expect(started.output()).not.toContain("[wrangler:info]");
@@ -180,7 +200,7 @@ describe("npm start", () => {
     expect(await response.json()).toMatchObject({ token_type: "Bearer", access_token: expect.any(String) as unknown });
   });
 
-  it("stops all three on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
+  it("stops them all on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
     await expectCleanStopOnSigint(started);
   });
 });
@@ -264,7 +284,7 @@ describe("npm start with AUTH_MODE=resolver", () => {
     expect(((await response.json()) as ReceivedRequest).headers["x-authgear-user-id"]).toBe("dev-user");
   });
 
-  it("stops all three on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
+  it("stops them all on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
     await expectCleanStopOnSigint(started);
   });
 });
@@ -303,6 +323,7 @@ describe("npm start with settings from the environment (ROUTES, and AUTHGEAR_END
       "  HTTP_API_RESPONSE=iam (Lambda authorizer only: the Worker ignores it)",
       `  ROUTES=${ROUTES}`,
       expect.stringMatching(/^ {2}ORIGIN_URL=http:\/\/127\.0\.0\.1:\d+ \(npm start: the demo origin\)$/),
+      expect.stringMatching(/^ {2}CORS_ALLOWED_ORIGINS=http:\/\/127\.0\.0\.1:\d+ \(npm start: the SPA demo\)$/),
     ]);
     // ALGORITHMS is its default, RS256; the dev issuer's token passes as before.
     expect(output).toMatch(/^checked: with the token 200 .*, without 401$/m);
@@ -326,7 +347,7 @@ describe("npm start with settings from the environment (ROUTES, and AUTHGEAR_END
     expect(((await response.json()) as ReceivedRequest).path).toBe("/admin/users");
   });
 
-  it("stops all three on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
+  it("stops them all on SIGINT, exits 0 and leaves no wrangler or workerd behind", async () => {
     await expectCleanStopOnSigint(started);
   });
 });
@@ -340,7 +361,7 @@ describe("npm start with bad settings", () => {
       expect(output).toMatch(/^ {2}AUTH_MODE=bogus$/m);
       expect(output).toMatch(/^ {2}ROUTES=not json$/m);
       expect(output).toMatch(/^npm start: Invalid configuration \(AUTH_MODE, ROUTES\)\. AUTH_MODE: must be one of jwt, resolver, hybrid; ROUTES: is not JSON$/m);
-      expect(output).not.toContain("Ctrl-C stops all three.");
+      expect(output).not.toContain("Ctrl-C stops them all.");
       await expect(fetch(`http://127.0.0.1:${started.workerPort}/healthz`)).rejects.toThrow();
     } finally {
       await killIfRunning(started);

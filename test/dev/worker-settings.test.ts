@@ -4,7 +4,7 @@ import { formatWorkerEvent } from "../../dev/worker-log.ts";
 import { describeSettings, settingsRecord, workerSettings } from "../../dev/worker-settings.ts";
 import { parseConfig, SETTING_NAMES } from "../../src/core/config.ts";
 
-const STACK = { issuer: "http://127.0.0.1:4010", origin: "http://127.0.0.1:4020" };
+const STACK = { issuer: "http://127.0.0.1:4010", origin: "http://127.0.0.1:4020", spa: "http://127.0.0.1:4030" };
 
 describe("workerSettings", () => {
   it("passes every setting of the schema, the unset ones empty, so nothing else (wrangler.toml's [vars]) applies", () => {
@@ -14,6 +14,7 @@ describe("workerSettings", () => {
       AUTHGEAR_ENDPOINT: STACK.issuer,
       ORIGIN_URL: STACK.origin,
       PUBLIC_PATHS: "/healthz,/public/*",
+      CORS_ALLOWED_ORIGINS: STACK.spa,
       ROUTES: '[{"path":"/admin/*","roles":["admin"]}]',
       AUDIENCE: "",
       AUTH_MODE: "",
@@ -21,8 +22,9 @@ describe("workerSettings", () => {
     expect(parseConfig(record)).toMatchObject({ issuer: STACK.issuer, authMode: "jwt", routes: [{ path: "/admin/*", roles: ["admin"] }] });
   });
 
-  it("takes PUBLIC_PATHS from the environment when set", () => {
-    expect(settingsRecord(workerSettings({ PUBLIC_PATHS: "/status" }, STACK)).PUBLIC_PATHS).toBe("/status");
+  it("takes PUBLIC_PATHS and CORS_ALLOWED_ORIGINS from the environment when set", () => {
+    const record = settingsRecord(workerSettings({ PUBLIC_PATHS: "/status", CORS_ALLOWED_ORIGINS: "https://app.example.com" }, STACK));
+    expect(record).toMatchObject({ PUBLIC_PATHS: "/status", CORS_ALLOWED_ORIGINS: "https://app.example.com" });
   });
 
   it("always points the Worker at the dev issuer and the demo origin, and says when that overrides the environment", () => {
@@ -46,6 +48,7 @@ describe("describeSettings", () => {
       "  AUTHORIZER_CACHE_SECONDS=0 (Lambda authorizer only: the Worker ignores it)",
       '  ROUTES=[ {"path":"/a"} ]',
       "  ORIGIN_URL=http://127.0.0.1:4020 (npm start: the demo origin)",
+      "  CORS_ALLOWED_ORIGINS=http://127.0.0.1:4030 (npm start: the SPA demo)",
       "  RESOLVER_CACHE_SECONDS=0",
     ]);
   });
