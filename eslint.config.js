@@ -21,4 +21,15 @@ export default tseslint.config(
     rules: { "no-console": "off", "@typescript-eslint/no-non-null-assertion": "off" },
   },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
+  // Plain JavaScript run by Node as is: the example function and serverless.yml's CORS values.
+  { files: ["examples/**/*.mjs"], languageOptions: { globals: { process: "readonly" } } },
+  {
+    files: ["serverless.cors.cjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: "commonjs",
+      parserOptions: { projectService: false, project: null },
+      globals: { process: "readonly", URL: "readonly", module: "writable" },
+    },
+  },
 );

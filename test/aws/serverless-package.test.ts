@@ -36,6 +36,7 @@ const PACKAGINGS = {
   resolver: { AUTH_MODE: "resolver", HTTP_API_RESPONSE: "simple" },
   jwtCookie: { JWT_COOKIE_NAME: "access_token" },
   cacheOff: { AUTHORIZER_CACHE_SECONDS: "0" },
+  cors: { CORS_ALLOWED_ORIGINS: "https://app.example.com" },
 } satisfies Record<string, Record<string, string>>;
 type Packaging = keyof typeof PACKAGINGS;
 
@@ -43,6 +44,7 @@ const dirs: string[] = [];
 /** Each packaging's output directory (`--package`). */
 const outputs = {} as Record<Packaging, string>;
 const templates = {} as Record<Packaging, Resources>;
+const conditions = {} as Record<Packaging, Record<string, unknown>>;
 
 /** `serverless package` of serverless.yml in a service directory of its own; returns the output directory. */
 async function packageService(name: string, env: Record<string, string>): Promise<string> {
@@ -50,7 +52,7 @@ async function packageService(name: string, env: Record<string, string>): Promis
   dirs.push(dir);
   const service = join(dir, "service");
   await mkdir(service);
-  for (const file of ["serverless.yml", "package.json"]) await copyFile(join(PROJECT_ROOT, file), join(service, file));
+  for (const file of ["serverless.yml", "serverless.cors.cjs", "package.json"]) await copyFile(join(PROJECT_ROOT, file), join(service, file));
   for (const link of ["node_modules", "dist", "examples"]) await symlink(join(PROJECT_ROOT, link), join(service, link));
   const output = join(dir, "out");
   await run(process.execPath, [SERVERLESS, "package", "--package", output], {
@@ -66,8 +68,12 @@ beforeAll(async () => {
   const settled = await Promise.allSettled(
     (Object.entries(PACKAGINGS) as Array<[Packaging, Record<string, string>]>).map(async ([name, env]) => {
       outputs[name] = await packageService(name, env);
-      const template = JSON.parse(await readFile(join(outputs[name], "cloudformation-template-update-stack.json"), "utf8")) as { Resources: Resources };
+      const template = JSON.parse(await readFile(join(outputs[name], "cloudformation-template-update-stack.json"), "utf8")) as {
+        Resources: Resources;
+        Conditions?: Record<string, unknown>;
+      };
       templates[name] = template.Resources;
+      conditions[name] = template.Conditions ?? {};
     }),
   );
   for (const outcome of settled) if (outcome.status === "rejected") throw outcome.reason;
@@ -83,8 +89,8 @@ function properties(packaging: Packaging, logicalId: string): Record<string, unk
   return resource.Properties;
 }
 
-function gatewayResponse(type: string): Record<string, unknown> | undefined {
-  return Object.values(templates.jwt).find((r) => r.Type === "AWS::ApiGateway::GatewayResponse" && r.Properties.ResponseType === type)?.Properties;
+function gatewayResponse(type: string, packaging: Packaging = "jwt"): Record<string, unknown> | undefined {
+  return Object.values(templates[packaging]).find((r) => r.Type === "AWS::ApiGateway::GatewayResponse" && r.Properties.ResponseType === type)?.Properties;
 }
 
 /** What CloudFormation makes of an Fn::Sub string, for an API `abc123` in us-east-1; throws on any other reference. */
@@ -237,5 +243,93 @@ describe("serverless package: the functions", () => {
       at += 46 + nameLength + extraLength + commentLength;
     }
     expect(names).toEqual(["dist/lambda/authorizer.mjs"]);
+  });
+});
+
+/**
+ * A value as CloudFormation deploys it, for the conditions of `packaging` (each an `Fn::Equals` of
+ * two strings): `Fn::If` picks its branch, `AWS::NoValue` removes the member.
+ */
+function deployed(packaging: Packaging, value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((item) => deployed(packaging, item));
+  if (typeof value !== "object" || value === null) return value;
+  const branch = (value as { "Fn::If"?: [string, unknown, unknown] })["Fn::If"];
+  if (branch !== undefined) {
+    const [name, whenTrue, whenFalse] = branch;
+    const condition = conditions[packaging][name] as { "Fn::Equals": [string, string] } | undefined;
+    if (condition === undefined) throw new Error(`no condition ${name} in the ${packaging} template`);
+    const [left, right] = condition["Fn::Equals"];
+    return deployed(packaging, left === right ? whenTrue : whenFalse);
+  }
+  const members = Object.entries(value).map(([key, member]) => [key, deployed(packaging, member)] as const);
+  return Object.fromEntries(members.filter(([, member]) => !(typeof member === "object" && member !== null && (member as { Ref?: unknown }).Ref === "AWS::NoValue")));
+}
+
+const CORS_ORIGIN = "https://app.example.com";
+const GATEWAY_RESPONSES = ["UNAUTHORIZED", "ACCESS_DENIED", "AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"];
+const corsHeaders = (parameters: unknown): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(parameters as Record<string, unknown>).filter(([name]) => name.includes("Access-Control-")));
+
+describe("serverless package: CORS (CORS_ALLOWED_ORIGINS)", () => {
+  it("unset: no CORS anywhere — no grant in the gateway responses, no HTTP API CORS, no OPTIONS methods", () => {
+    for (const type of GATEWAY_RESPONSES) {
+      const parameters = deployed("jwt", gatewayResponse(type)?.ResponseParameters);
+      expect(corsHeaders(parameters), type).toEqual({});
+      expect(parameters, type).toHaveProperty(["gatewayresponse.header.Cache-Control"], "'no-store'");
+    }
+    expect(properties("jwt", "HttpApi")).not.toHaveProperty("CorsConfiguration");
+    expect(Object.values(templates.jwt).filter((r) => r.Type === "AWS::ApiGateway::Method" && r.Properties.HttpMethod === "OPTIONS")).toEqual([]);
+    expect(properties("jwt", "HelloLambdaFunction")).toMatchObject({ Environment: { Variables: { CORS_ALLOWED_ORIGINS: "" } } });
+  });
+
+  it("set: the REST gateway responses (401, 403, 503) grant the one allowed origin, and expose the challenge", () => {
+    for (const type of GATEWAY_RESPONSES) {
+      const parameters = deployed("cors", gatewayResponse(type, "cors")?.ResponseParameters);
+      expect(corsHeaders(parameters), type).toEqual({
+        "gatewayresponse.header.Access-Control-Allow-Origin": `'${CORS_ORIGIN}'`,
+        "gatewayresponse.header.Access-Control-Allow-Credentials": "'true'",
+        "gatewayresponse.header.Access-Control-Expose-Headers": "'WWW-Authenticate, Retry-After'",
+      });
+    }
+    // The challenge is still there beside the grant.
+    expect(deployed("cors", gatewayResponse("UNAUTHORIZED", "cors")?.ResponseParameters)).toHaveProperty(["gatewayresponse.header.WWW-Authenticate"]);
+  });
+
+  it("set: the HTTP API answers preflights for exactly the listed origin, with credentials, exposing the challenge", () => {
+    expect(properties("cors", "HttpApi")).toMatchObject({
+      CorsConfiguration: {
+        AllowOrigins: [CORS_ORIGIN],
+        AllowCredentials: true,
+        AllowHeaders: ["Authorization", "Content-Type"],
+        ExposeHeaders: ["WWW-Authenticate", "Retry-After"],
+        MaxAge: 600,
+      },
+    });
+  });
+
+  it("set: each REST route gets an unauthenticated OPTIONS method granting the listed origin, and the function its list", () => {
+    const options = Object.values(templates.cors).filter((r) => r.Type === "AWS::ApiGateway::Method" && r.Properties.HttpMethod === "OPTIONS");
+    expect(options).toHaveLength(4);
+    for (const { Properties: method } of options) {
+      expect(method).toMatchObject({ AuthorizationType: "NONE", Integration: { Type: "MOCK" } });
+      const [response] = (method.Integration as { IntegrationResponses: Array<{ ResponseParameters: Record<string, string> }> }).IntegrationResponses;
+      expect(response?.ResponseParameters).toMatchObject({
+        "method.response.header.Access-Control-Allow-Origin": `'${CORS_ORIGIN}'`,
+        "method.response.header.Access-Control-Allow-Credentials": "'true'",
+        "method.response.header.Access-Control-Allow-Headers": "'Authorization,Content-Type'",
+      });
+    }
+    expect(properties("cors", "HelloLambdaFunction")).toMatchObject({ Environment: { Variables: { CORS_ALLOWED_ORIGINS: CORS_ORIGIN } } });
+  });
+
+  it("stops packaging with the reason for an origin that is not exact, and for several origins (a REST gateway response names one)", { timeout: PACKAGE_MS + 10_000 }, async () => {
+    const [bad, several] = await Promise.allSettled([
+      packageService("cors-bad", { CORS_ALLOWED_ORIGINS: "https://app.example.com/, *" }),
+      packageService("cors-several", { CORS_ALLOWED_ORIGINS: `${CORS_ORIGIN}, https://admin.example.com` }),
+    ]);
+    const reason = (outcome: PromiseSettledResult<string> | undefined): string =>
+      outcome?.status === "rejected" ? String((outcome.reason as { stderr?: unknown; stdout?: unknown }).stderr) + String((outcome.reason as { stdout?: unknown }).stdout) : "packaged";
+    expect(reason(bad)).toContain('CORS_ALLOWED_ORIGINS: "https://app.example.com/", "*": each comma-separated entry must be an exact origin');
+    expect(reason(several)).toContain("CORS_ALLOWED_ORIGINS names 2 origins, but the REST API's gateway responses (its 401/403/503) can name only one");
   });
 });
