@@ -1,11 +1,11 @@
 /**
- * A local OpenID Connect issuer that answers like an Authgear project (shared
- * authgear-contract.md §1-2): discovery at `/.well-known/openid-configuration`, the key set
+ * A local OpenID Connect issuer that answers like an Authgear project
+ * (docs/authgear-contract.md §1-2): discovery at `/.well-known/openid-configuration`, the key set
  * at `/oauth2/jwks`, RS256 `at+jwt` access tokens and `JWT` ID tokens signed with the first
  * published key. It listens on 127.0.0.1 only, and lets tests rotate keys, publish odd keys
  * and break the discovery and key-set endpoints on purpose.
  *
- * It also serves Authgear's resolver endpoint (§4, forward authentication) at
+ * It also serves Authgear's resolver endpoint (§3, forward authentication) at
  * `/_resolver/resolve`, over users and sessions that tests create, log out, disable and change
  * (see resolver.ts), and can break it in every way a gate must survive. For `npm start` and curl,
  * `POST /_dev/token`, `/_dev/session`, `/_dev/logout` and `/_dev/user` mint tokens, create and log
@@ -77,7 +77,7 @@ export interface DevIssuer {
   setDiscoveryIssuer(issuer: string | undefined): void;
   /** Raw JWK objects published after the issuer's own keys, as given. */
   setExtraJwks(keys: Record<string, unknown>[]): void;
-  /** `<origin>/_resolver/resolve`: Authgear's resolver endpoint (contract §4). */
+  /** `<origin>/_resolver/resolve`: Authgear's resolver endpoint (docs/authgear-contract.md §3). */
   readonly resolverUrl: string;
   /**
    * Requests to `/_resolver/resolve`, whatever their method, Host or answer (a followed redirect
@@ -646,7 +646,7 @@ export async function startDevIssuer(
   };
 
   /**
-   * Authgear's resolver endpoint (contract §4). Authgear selects the project by Host, so a request
+   * Authgear's resolver endpoint (docs/authgear-contract.md §3). Authgear selects the project by Host, so a request
    * whose Host is not the issuer's own (`127.0.0.1:<port>`; `localhost:<port>` is another host) gets
    * 404, not a verdict. Behind its ingress Authgear takes the host from `X-Forwarded-Host`, so a
    * request carrying `X-Forwarded-Host` or `X-Original-Host` also gets 404, even when it names this

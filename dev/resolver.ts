@@ -1,5 +1,5 @@
 /**
- * The state behind the dev issuer's resolver endpoint (shared authgear-contract.md §4): users,
+ * The state behind the dev issuer's resolver endpoint (docs/authgear-contract.md §3): users,
  * sessions and their credentials, and the verdict the resolver gives for a request's credentials.
  * The HTTP side (path, Host check, failure modes) lives in issuer.ts.
  *
@@ -319,7 +319,7 @@ export function createSessionStore(options: { maxSessions: number; verifyJwt: Jw
   };
 }
 
-/** The headers of a valid verdict, contract §3, with Go's canonical names. */
+/** The headers of a valid verdict, docs/authgear-contract.md §4, with Go's canonical names. */
 export function validVerdictHeaders(identity: ResolvedIdentity): Record<string, string> {
   return {
     "X-Authgear-Session-Valid": "true",

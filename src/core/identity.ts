@@ -1,6 +1,6 @@
 /**
  * The identity handed to the application: exactly the header set of Authgear's resolver
- * (authgear-contract.md §3), whatever checked the credentials. Claims are validated here: a claim
+ * (docs/authgear-contract.md §4), whatever checked the credentials. Claims are validated here: a claim
  * of the wrong type or a value that cannot travel in a header makes the token invalid; it never
  * produces a malformed or ambiguous header.
  */
@@ -87,7 +87,7 @@ export function identityFromClaims(payload: JWTPayload): Identity {
 const headersOf = new WeakMap<Identity, ReadonlyArray<readonly [string, string]>>();
 
 /**
- * The headers of authgear-contract.md §3, in its order: roles are left out when there are none,
+ * The headers of docs/authgear-contract.md §4, in its order: roles are left out when there are none,
  * `x-authgear-session-authenticated-at` when `auth_time` is unknown; amr is present even when empty.
  * Built once per identity object.
  */

@@ -1,6 +1,6 @@
 /**
  * Verifies one JWT access token with jose, under the validation profile of
- * authgear-contract.md §2 and RFC 9068 / RFC 8725.
+ * docs/authgear-contract.md §1-2 and RFC 9068 / RFC 8725.
  */
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import type { Algorithm } from "./config.ts";

@@ -1,6 +1,6 @@
 /**
  * Forward authentication: the request's credentials go to Authgear's resolver endpoint, whose
- * verdict is trusted (authgear-contract.md §4). The resolver always answers 200 and puts its
+ * verdict is trusted (docs/authgear-contract.md §3). The resolver always answers 200 and puts its
  * verdict in headers, so the verdict is read from `X-Authgear-Session-Valid` alone, and a 2xx is
  * never taken as an allow by itself.
  *

@@ -1,4 +1,4 @@
-/** The dev issuer's resolver endpoint (authgear-contract.md §4), over real loopback HTTP. */
+/** The dev issuer's resolver endpoint (docs/authgear-contract.md §3), over real loopback HTTP. */
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
@@ -111,7 +111,7 @@ describe("verdicts", () => {
     expect(await who(issuer(), cookie({ session: "", app_session: '""' }))).toBe("none");
   });
 
-  it("answers the full header set of contract §3 for a valid session, in every place, with Go's header names", async () => {
+  it("answers the full header set of docs/authgear-contract.md §4 for a valid session, in every place, with Go's header names", async () => {
     issuer().upsertUser("alice", { roles: ["admin", "staff"] });
     const session = issuer().createSession("alice", { amr: ["pwd", "otp"], authTime: 1_700_000_000 });
     const expected = {
