@@ -56,17 +56,16 @@ import type { APIGatewayAuthorizerResult } from "aws-lambda";
 import { Bench } from "tinybench";
 import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
 import { answerLifetime, cacheSafetyProblems } from "../src/aws/cache-safety.ts";
+import { identityContext } from "../src/aws/create-handler.ts";
 import { ruleResources, stagePolicy } from "../src/aws/policy.ts";
 import {
   createAuthenticator,
   createDecider,
-  identityHeaders,
   MAX_RULE_PATH_LENGTH,
   parseConfig,
   silentLogger,
   type Config,
   type DeciderOptions,
-  type Identity,
   type RouteRule,
 } from "../src/core/index.ts";
 import { fail, fixed, integer, kib, loadAverages, median, packageVersion, targetLine } from "./common.ts";
@@ -185,19 +184,6 @@ function authorizerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): Confi
 
 function authorizerOptions(config: Config): DeciderOptions {
   return { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: answerLifetime(config) };
-}
-
-/**
- * src/aws/authorizer.ts's `identityContext`, copied: importing that module would build its
- * authenticator from this process's environment.
- */
-function identityContext(identity: Identity): Record<string, string> {
-  return Object.fromEntries(
-    identityHeaders(identity).map(([name, value]) => [
-      name.slice("x-authgear-".length).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()),
-      value,
-    ]),
-  );
 }
 
 interface Tokens {

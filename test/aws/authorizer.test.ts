@@ -1,16 +1,13 @@
 /** The Lambda authorizer per event kind and outcome, with the dev issuer on loopback. */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import type { AuthorizerResult } from "../../src/aws/authorizer.ts";
-import type * as IdentityModule from "../../src/core/identity.ts";
+import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
 
 type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<AuthorizerResult>;
 
 let issuer: DevIssuer;
 let token: string;
-const saved = { ...process.env };
-const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ALGORITHMS", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE", "REPORT_ONLY", "LOG_DECISIONS", "RESOLVER_COOKIE_PREFIX", "METRICS"];
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -18,18 +15,12 @@ beforeAll(async () => {
 });
 afterAll(() => issuer.close());
 afterEach(() => {
-  for (const key of CONFIG_KEYS) Reflect.deleteProperty(process.env, key);
-  Object.assign(process.env, saved);
   vi.restoreAllMocks();
 });
 
-/** A fresh container: the module (and its configuration, key set and caches) loaded anew with this environment. */
-async function container(env: Record<string, string> = {}): Promise<Handler> {
-  vi.resetModules();
-  for (const key of CONFIG_KEYS) Reflect.deleteProperty(process.env, key);
-  Object.assign(process.env, { AUTHGEAR_ENDPOINT: issuer.origin, ...env });
-  const module = await import("../../src/aws/authorizer.ts");
-  return module.handler;
+/** A fresh container: its configuration, key set and caches built anew from these settings (nothing else). */
+function container(env: Record<string, string> = {}): Promise<Handler> {
+  return Promise.resolve(createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin, ...env } }));
 }
 
 function claims(jwt: string): { auth_time: number } {
@@ -385,9 +376,7 @@ describe("failures never allow", () => {
     const down = await startDevIssuer();
     down.setFailure("http500");
     try {
-      vi.resetModules();
-      Object.assign(process.env, { AUTHGEAR_ENDPOINT: down.origin });
-      const { handler } = await import("../../src/aws/authorizer.ts");
+      const handler = createHandler({ env: { AUTHGEAR_ENDPOINT: down.origin } });
       const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
       await expect(handler(tokenEvent(`Bearer ${await down.mintAccessToken()}`))).rejects.toThrow(/^Service Unavailable$/);
       expect(log.mock.calls.map(([line]) => String(line)).join("\n")).toContain("ERR_KEYSET_UNAVAILABLE");
@@ -420,25 +409,19 @@ describe("failures never allow", () => {
   });
 
   it("fails (Service Unavailable), never Unauthorized, on an unforeseen exception: ERR_INTERNAL, logged once", async () => {
-    vi.doMock("../../src/core/identity.ts", async (importOriginal) => ({
-      ...(await importOriginal<typeof IdentityModule>()),
-      identityFromClaims: () => {
-        throw new TypeError("identity mapping broke");
-      },
-    }));
-    try {
-      const handler = await container();
-      const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
-      await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
-      const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
-      expect(lines.filter((line) => line.event !== "keyset_refreshed")).toEqual([
-        { level: "error", event: "authenticate_failed", error: "TypeError", at: expect.stringMatching(/\bidentityFromClaims \(.*authorizer\.test\.ts:\d+:\d+\)/) as unknown },
-        { level: "error", event: "authorizer_failed", code: "ERR_INTERNAL", kind: "token" },
-      ]);
-      expect(JSON.stringify(lines)).not.toContain("identity mapping broke");
-    } finally {
-      vi.doUnmock("../../src/core/identity.ts");
-    }
+    // A failing dependency stands for any bug: the clock throws whenever it is read.
+    const brokenClock = (): number => {
+      throw new TypeError("clock broke");
+    };
+    const handler = createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin }, clock: brokenClock });
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
+    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(lines).toEqual([
+      { level: "error", event: "authenticate_failed", error: "TypeError", at: expect.stringMatching(/\bbrokenClock \(.*authorizer\.test\.ts:\d+:\d+\)/) as unknown },
+      { level: "error", event: "authorizer_failed", code: "ERR_INTERNAL", kind: "token" },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain("clock broke");
   });
 
   it("logs an unrecognised event as an authorizer failure with ERR_UNSUPPORTED_EVENT", async () => {

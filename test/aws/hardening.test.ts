@@ -9,7 +9,7 @@
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2 } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import type { AuthorizerResult } from "../../src/aws/authorizer.ts";
+import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
 import { httpApiEvent, requestEvent } from "./fixtures.ts";
 
 type Handler = (event: unknown) => Promise<AuthorizerResult>;
@@ -29,12 +29,10 @@ const UNCACHED = { ...SETTING, AUTHORIZER_CACHE_SECONDS: "0" };
 const ROLES_CLAIM = "https://authgear.com/claims/user/roles";
 const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-const CONFIG_KEYS = ["AUTHGEAR_ENDPOINT", "JWT_COOKIE_NAME", "PUBLIC_PATHS", "HTTP_API_RESPONSE", "ROUTES", "AUTHORIZER_CACHE_SECONDS", "AUTH_MODE"];
 
 let issuer: DevIssuer;
 let bob: string;
 let alice: string;
-const saved = { ...process.env };
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -47,18 +45,12 @@ beforeEach(() => {
   vi.spyOn(console, "log").mockImplementation(() => undefined);
 });
 afterEach(() => {
-  for (const key of CONFIG_KEYS) Reflect.deleteProperty(process.env, key);
-  Object.assign(process.env, saved);
   vi.restoreAllMocks();
 });
 
-/** A fresh container: the module (configuration, key set, caches) loaded anew with this environment. */
-async function container(env: Record<string, string>): Promise<Handler> {
-  vi.resetModules();
-  for (const key of CONFIG_KEYS) Reflect.deleteProperty(process.env, key);
-  Object.assign(process.env, { AUTHGEAR_ENDPOINT: issuer.origin, ...env });
-  const module = await import("../../src/aws/authorizer.ts");
-  return module.handler;
+/** A fresh container: its configuration, key set and caches built anew from these settings (nothing else). */
+function container(env: Record<string, string>): Promise<Handler> {
+  return Promise.resolve(createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin, ...env } }));
 }
 
 /** One container per describe, for one configuration. */

@@ -1,4 +1,4 @@
-/** Forward authentication against the dev issuer's resolver endpoint (contract §4), over loopback HTTP. */
+/** Forward authentication against the dev issuer's resolver endpoint (docs/authgear-contract.md §3), over loopback HTTP. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { identityHeaders } from "../../src/core/identity.ts";
 import type { VerdictStore } from "../../src/core/resolver.ts";

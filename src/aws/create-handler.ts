@@ -1,0 +1,228 @@
+/**
+ * `createHandler`: the API Gateway Lambda authorizer for REST TOKEN, REST REQUEST and HTTP API
+ * payload 2.0 events, built once per container from its settings (the Worker's names) and
+ * injected side effects; src/aws/authorizer.ts is `createHandler()` over the Lambda environment.
+ *
+ * API Gateway's contract, which the answers below follow:
+ * - `throw new Error("Unauthorized")` is the only way to get a 401 (no or invalid credentials);
+ * - an Allow policy (or `isAuthorized: true`) lets the request through, with `context` handed to
+ *   the backend as `requestContext.authorizer` — flat string, number or boolean values only;
+ * - a Deny policy (or `isAuthorized: false`) is a 403;
+ * - any other error is an authorizer failure (500, which serverless.yml's gateway responses turn
+ *   into 503): used for every 5xx code (the key set or resolver unreachable, an invalid
+ *   configuration, an unforeseen failure, an unknown event), never an Allow.
+ */
+import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
+import {
+  createAuthenticatorFromEnv,
+  createDecider,
+  describeError,
+  identityHeaders,
+  jsonLogger,
+  type AuthenticatorDeps,
+  type AuthErrorCode,
+  type DecisionRequest,
+  type HeaderList,
+  type Identity,
+  type Logger,
+  type Meter,
+  CountingMeter,
+  withFields,
+} from "../core/index.ts";
+import { emfLine } from "./emf.ts";
+import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
+import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
+import { nodeFetcher } from "./node-fetcher.ts";
+import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
+
+/** With `REPORT_ONLY=true`: the code a let-through request would have been refused with (`x-authgear-edge-report` in the Worker). */
+export const REPORT_CONTEXT_KEY = "authgearEdgeReport";
+
+/** What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased. */
+export type AuthorizerContext = Readonly<Record<string, string>>;
+
+export type AuthorizerResult = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
+
+
+/** `x-authgear-user-can-reauthenticate` -> `userCanReauthenticate`. */
+function contextKey(header: string): string {
+  return header.slice("x-authgear-".length).replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+const contextKeys = new Map<string, string>();
+/** Built once per identity object (a repeated token's identity comes from the verified-token cache). */
+const contexts = new WeakMap<Identity, AuthorizerContext>();
+
+export function identityContext(identity: Identity): AuthorizerContext {
+  let context = contexts.get(identity);
+  if (context === undefined) {
+    const entries: Array<[string, string]> = [];
+    for (const [name, value] of identityHeaders(identity)) {
+      let key = contextKeys.get(name);
+      if (key === undefined) {
+        key = contextKey(name);
+        contextKeys.set(name, key);
+      }
+      entries.push([key, value]);
+    }
+    context = Object.freeze(Object.fromEntries(entries));
+    contexts.set(identity, context);
+  }
+  return context;
+}
+
+/**
+ * What is decided: the method and path of the ARN (or the event's), the event's headers, and its
+ * query only when read (route rules read `_method`; a REST event spells it again from parameters).
+ */
+class EventRequest implements DecisionRequest {
+  readonly headers: HeaderList;
+  readonly hasBody: boolean;
+
+  constructor(
+    readonly method: string,
+    readonly path: string | undefined,
+    private readonly view: RequestView,
+  ) {
+    this.headers = view.headers;
+    // HTTP/1.1 (RFC 9112 §6.3): a request with neither `Content-Length` nor `Transfer-Encoding` has no body.
+    const length = view.headers.get("content-length");
+    this.hasBody = view.headers.get("transfer-encoding") !== null || (length !== null && length.trim() !== "0");
+  }
+
+  get query(): string | undefined {
+    return this.view.query;
+  }
+}
+
+/** What API Gateway is told by a throw: its message ("Unauthorized" is the 401), and the code behind it. */
+class Refusal extends Error {
+  constructor(
+    message: "Unauthorized" | "Service Unavailable",
+    readonly code: AuthErrorCode,
+  ) {
+    super(message);
+  }
+}
+
+function refuse(code: AuthErrorCode, view: RequestView | undefined, log: Logger, userId?: string): never {
+  log.log("request_refused", { code, kind: view?.kind, path: view?.path, user_id: userId });
+  throw new Refusal("Unauthorized", code);
+}
+
+function defaultWriteMetrics(line: string): void {
+  // eslint-disable-next-line no-console
+  console.log(line);
+}
+
+function fail(code: AuthErrorCode, view: RequestView | undefined, log: Logger): never {
+  log.log("authorizer_failed", { code, kind: view?.kind, path: view?.path });
+  throw new Refusal("Service Unavailable", code);
+}
+
+export interface HandlerOptions extends Pick<AuthenticatorDeps, "clock" | "logger" | "keySetTiming" | "tokenCache" | "resolverCacheEntries"> {
+  /** The settings, by the names of the README's configuration table; default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** How keys and verdicts are fetched; default `node:http`/`node:https` (Node's `fetch` costs ~45 ms of a cold start). */
+  readonly fetcher?: AuthenticatorDeps["fetcher"];
+  /** Where `METRICS=emf` writes its line per invocation; default the console (CloudWatch Logs). */
+  readonly writeMetrics?: (line: string) => void;
+}
+
+/** `lambda`: the Lambda context, whose request id names every log line of the invocation. */
+export type AuthorizerHandler = (event: unknown, lambda?: { readonly awsRequestId?: string }) => Promise<AuthorizerResult>;
+
+/**
+ * The authorizer for one container: the configuration is parsed, and the key set and the
+ * verified-token cache built, once, here; the returned handler answers each event. A bad
+ * configuration is not thrown: every event then fails (503 through the gateway responses) and
+ * the log names every bad key once.
+ */
+export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
+  const { env = process.env, writeMetrics = defaultWriteMetrics, ...deps } = options;
+  const logger = deps.logger ?? jsonLogger;
+  const built = createAuthenticatorFromEnv(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, { validate: cacheSafetyProblems });
+  /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
+  const lifetime = built.ok ? answerLifetime(built.config) : 0;
+  // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
+  // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
+  // authenticated caller must not be turned away for it.
+  const decider = built.ok
+    ? createDecider(built.config, built.authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: lifetime })
+    : undefined;
+
+  return async (event, lambda) => {
+    const log = withFields(logger, { request_id: lambda?.awsRequestId });
+    if (!built.ok || built.config.metrics !== "emf") return (await authorize(event, log, undefined))[0];
+    const meter = new CountingMeter();
+    let outcome = "ERR_INTERNAL";
+    try {
+      const [result, decided] = await authorize(event, log, meter);
+      outcome = decided;
+      return result;
+    } catch (error) {
+      if (error instanceof Refusal) outcome = error.code;
+      throw error;
+    } finally {
+      writeMetrics(emfLine(outcome, meter, Date.now()));
+    }
+  };
+
+  /** The answer, and its outcome for metrics: `allowed`, `public`, a Deny's code, `report-only <code>`. */
+  async function authorize(event: unknown, log: Logger, meter: Meter | undefined): Promise<[AuthorizerResult, string]> {
+    let view: RequestView;
+    try {
+      view = readEvent(event);
+    } catch (error) {
+      if (error instanceof UnsupportedEvent) fail("ERR_UNSUPPORTED_EVENT", undefined, log);
+      throw error;
+    }
+    if (!built.ok || decider === undefined) return fail(built.ok ? "ERR_CONFIG_INVALID" : built.error.code, view, log);
+    // Decided on the method and path of the ARN, which is what API Gateway matches the policy
+    // against (a REST API's path there has no stage and no custom-domain base path).
+    const arn = parseMethodArn(view.arn);
+    const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log, ...(meter !== undefined && { meter }) });
+    const userId = built.config.logDecisions ? decision.identity?.userId : undefined;
+    if (!decision.allowed && built.config.reportOnly) {
+      // Report-only (always with the cache off, cache-safety.ts): this request proceeds, with the
+      // code it would have been refused with and without any identity.
+      const { code } = decision.error;
+      log.log("would_refuse", { code, kind: view.kind, path: view.path, user_id: userId });
+      const context = { [REPORT_CONTEXT_KEY]: code };
+      const answer = view.kind === "http-v2" && built.config.httpApiResponse === "simple" ? { isAuthorized: true, context } : buildPolicy({ principalId: "report-only", allow: [view.arn], context });
+      return [answer, `report-only ${code}`];
+    }
+    if (!decision.allowed) {
+      const { code } = decision.error;
+      // 5xx outcomes (key set or resolver unavailable, ERR_INTERNAL) are authorizer failures, which the gateway
+      // responses turn into 503; a 403 from a route rule is a Deny below; everything else is a 401.
+      if (describeError(code).status >= 500) fail(code, view, log);
+      if (decision.identity === undefined || code !== "ERR_INSUFFICIENT_SCOPE") refuse(code, view, log, userId);
+      log.log("request_forbidden", { code, kind: view.kind, path: view.path, user_id: userId });
+    } else if (built.config.logDecisions) {
+      log.log("request_allowed", { kind: view.kind, path: view.path, user_id: userId, public: decision.isPublic });
+    }
+    const simple = view.kind === "http-v2" && built.config.httpApiResponse === "simple";
+    const { identity } = decision;
+    if (identity === undefined) {
+      // A public path without credentials: exactly this method and path, so that no cached anonymous
+      // answer can open another route, nor another spelling of this one.
+      if (simple) return [{ isAuthorized: true, context: {} }, "public"];
+      const policy = anonymousPolicy(view.arn, lifetime);
+      if (policy === undefined) refuse("ERR_REQUEST_MALFORMED", view, log);
+      return [policy, "public"];
+    }
+    const outcome = decision.allowed ? "allowed" : decision.error.code;
+    const context = identityContext(identity);
+    // With simple responses and caching on, the configuration has neither rules nor public paths
+    // (cache-safety.ts), so this verdict is the same on every route.
+    if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];
+    if (lifetime === 0 || arn === undefined) {
+      // Not reused (or an ARN of another shape, with no stage to widen to): this request alone.
+      return [buildPolicy({ principalId: identity.userId, allow: decision.allowed ? [view.arn] : [], deny: decision.allowed ? [] : [view.arn], context }), outcome];
+    }
+    // A request a rule refused is denied by its own ARN too: it may be a spelling of the ruled path
+    // (another case mix, an escape) that no resource of the rule names.
+    return [stagePolicy(arn.stage, identity.userId, decider.failedRules(identity, decision.at), context, decision.allowed ? [] : [view.arn]), outcome];
+  }
+}
