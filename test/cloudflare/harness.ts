@@ -4,7 +4,7 @@ import type { Miniflare } from "miniflare";
 import { beforeEach } from "vitest";
 import type { DemoOrigin, ReceivedRequest } from "../../dev/origin.ts";
 
-export { COMPATIBILITY_DATE, startWorker, WORKER_SCRIPT } from "./miniflare.ts";
+export { bundleWorker, COMPATIBILITY_DATE, startWorker, WORKER_SCRIPT } from "./miniflare.ts";
 
 export interface RawResponse {
   readonly status: number;

@@ -1,6 +1,7 @@
 /** The built Worker (dist/worker.js) in workerd through the Miniflare API, without vitest: shared by the tests and bench/worker.bench.ts. */
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
+import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 
 export const WORKER_SCRIPT = resolve(import.meta.dirname, "../../dist/worker.js");
@@ -39,4 +40,24 @@ export function startWorker(bindings: Record<string, string>, isolates = 1, logs
       bindings,
     })),
   });
+}
+
+/**
+ * `entry` (a Worker module of the tests or the examples, in TypeScript) bundled as wrangler
+ * bundles a Worker: one ES module for workerd, to pass to {@link startWorker} as `script`.
+ */
+export async function bundleWorker(entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    conditions: ["workerd", "worker", "browser"],
+    target: "es2022",
+    write: false,
+    logLevel: "silent",
+  });
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
+  return output.text;
 }

@@ -1,0 +1,221 @@
+/**
+ * `createWorker`: the Cloudflare Worker as a factory. Every request is authenticated before it
+ * reaches the origin, and the origin receives Authgear's identity headers. The configuration
+ * (vars and secrets, by the README's names) is parsed once per isolate; src/cloudflare/worker.ts
+ * is `createWorker()`.
+ */
+import {
+  AuthError,
+  createAuthenticatorFromEnv,
+  createDecider,
+  describeError,
+  errorResponse,
+  jsonLogger,
+  protectedResourceMetadata,
+  RESOURCE_METADATA_PATH,
+  type Config,
+  type Decider,
+  type Logger,
+  type Meter,
+  CountingMeter,
+  withFields,
+} from "../core/index.ts";
+import { analyticsOf, writeRequestPoint } from "./analytics.ts";
+import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
+import { createCacheKeySetStore } from "./cache-key-set-store.ts";
+import { createCacheVerdictStore } from "./cache-verdict-store.ts";
+import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forwarding.ts";
+
+/** With `REPORT_ONLY=true`: the code a forwarded request would have been refused with. */
+const REPORT_HEADER = "x-authgear-edge-report";
+
+/** Worker `[vars]` and secrets: the names of the README's configuration table. */
+export type Env = Readonly<Record<string, unknown>>;
+
+export interface WorkerOptions<E extends Env = Env> {
+  /** Settings given in code, by the same names; a var or secret of the same name wins over one. */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** Default: one JSON line per event on the console (Workers Logs). */
+  readonly logger?: Logger;
+  /**
+   * Where key sets and resolver verdicts are shared between the isolates of a location; default
+   * `caches.default`. `null`: each isolate keeps its own in memory.
+   */
+  readonly cache?: Cache | null;
+  /**
+   * Sends an allowed request on, to `url` (under `ORIGIN_URL` when set, else the request's own);
+   * default the global `fetch`. A service binding goes here: `(url, init, env) => env.API.fetch(url, init)`.
+   */
+  readonly fetchOrigin?: (url: string, init: RequestInit, env: E) => Promise<Response>;
+}
+
+type Gate = { readonly ok: true; readonly config: Config; readonly decider: Decider } | { readonly ok: false; readonly error: AuthError };
+
+/**
+ * The gate as a Worker: `export default createWorker()` gates every request of the Worker's
+ * routes. A bad configuration is not thrown: every request then gets a 500 naming every bad key.
+ */
+export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}): ExportedHandler<E> {
+  const logger = options.logger ?? jsonLogger;
+  const fetchOrigin = options.fetchOrigin ?? ((url, init) => fetch(url, init));
+  let current: { readonly env: E; readonly gate: Gate } | undefined;
+
+  function gateFor(env: E): Gate {
+    if (current?.env !== env) {
+      const cache = options.cache === undefined ? caches.default : options.cache;
+      const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
+      const built = createAuthenticatorFromEnv(settings, { logger }, {
+        configure: (config) =>
+          cache === null
+            ? {}
+            : {
+                keySetStore: createCacheKeySetStore(cache, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
+                ...(config.authMode !== "jwt" && { verdictStore: createCacheVerdictStore(cache, config.resolverUrl) }),
+              },
+      });
+      current = {
+        env,
+        gate: built.ok
+          ? {
+              ok: true,
+              config: built.config,
+              // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
+              decider: createDecider(built.config, built.authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 }),
+            }
+          : built,
+      };
+    }
+    return current.gate;
+  }
+
+  return {
+    fetch: (request, env, ctx) => handle(request, gateFor(env), env, ctx, logger, (url, init) => fetchOrigin(url, init, env)),
+  };
+}
+
+/** The vars and secrets that are set: an empty var does not hide a setting given in code. */
+function definedSettings(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+}
+
+/** `SERVER_TIMING=true`: the gate's outcome and duration, appended to every response. */
+function withTiming(response: Response, config: Config | undefined, started: number, outcome: string): Response {
+  if (config?.serverTiming !== true) return response;
+  const timed = new Response(response.body, response);
+  timed.headers.append("server-timing", `authgear-edge;desc="${outcome}";dur=${(performance.now() - started).toFixed(1)}`);
+  return timed;
+}
+
+/**
+ * A browser navigation (`GET` asking for HTML) that needs a login goes to `LOGIN_URL`, with the
+ * page it wanted as `return_to`, instead of a bare 401. Only 401 outcomes: a 400, 403 or 503 is
+ * not cured by logging in.
+ */
+function loginRedirect(error: AuthError, config: Config, request: Request, url: URL, log: Logger): Response | undefined {
+  if (config.loginUrl === undefined || request.method !== "GET" || !(request.headers.get("accept") ?? "").includes("text/html")) return undefined;
+  if (describeError(error.code).status !== 401) return undefined;
+  const location = new URL(config.loginUrl);
+  location.searchParams.set("return_to", url.href);
+  log.log("request_redirected_to_login", { code: error.code, path: url.pathname });
+  return new Response(null, { status: 302, headers: { location: location.href, "cache-control": "no-store" } });
+}
+
+/** `userId`: with `LOG_DECISIONS=true`, the caller a route rule refused. */
+function refuse(error: AuthError, realm: string, request: Request, url: URL, log: Logger, userId?: string): Response {
+  const response = errorResponse(error, realm, `${url.origin}${RESOURCE_METADATA_PATH}`);
+  log.log("request_refused", { code: error.code, status: response.status, method: request.method, path: url.pathname, user_id: userId });
+  return new Response(request.method === "HEAD" ? null : response.body, response);
+}
+
+/** RFC 9728: who issues tokens for this resource, served by the gate without authentication. */
+function metadataResponse(config: Config, request: Request, url: URL): Response {
+  const body = JSON.stringify(protectedResourceMetadata(config, url.origin));
+  return new Response(request.method === "HEAD" ? null : body, {
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "public, max-age=3600" },
+  });
+}
+
+type OriginFetch = (url: string, init: RequestInit) => Promise<Response>;
+
+async function handle(request: Request, gate: Gate, env: Env, ctx: ExecutionContext, logger: Logger, fetchOrigin: OriginFetch): Promise<Response> {
+  const started = performance.now();
+  const config = gate.ok ? gate.config : undefined;
+  const analytics = analyticsOf(env);
+  const meter = analytics === undefined ? undefined : new CountingMeter();
+  const [gatedResponse, outcome] = await gated(request, gate, ctx, meter, logger, fetchOrigin);
+  if (analytics !== undefined && meter !== undefined) writeRequestPoint(analytics, outcome, meter, performance.now() - started);
+  const cors = config !== undefined && config.corsAllowedOrigins.size > 0;
+  const response = cors ? withCors(gatedResponse, allowedOrigin(request, config.corsAllowedOrigins)) : gatedResponse;
+  return response.status === 101 ? response : withTiming(response, config, started, outcome);
+}
+
+/** The response and the outcome `Server-Timing` names: an error code, `authenticated` or `public`. */
+async function gated(request: Request, gate: Gate, ctx: ExecutionContext, meter: Meter | undefined, logger: Logger, fetchOrigin: OriginFetch): Promise<[Response, string]> {
+  const url = new URL(request.url);
+  // Every line names its request: Cloudflare's ray id, also in Cloudflare's own logs (read only
+  // when a line is written: most requests write none).
+  const log: Logger = {
+    log(event, fields) {
+      withFields(logger, { request_id: request.headers.get("cf-ray") ?? undefined }).log(event, fields);
+    },
+  };
+  if (!gate.ok) return [refuse(gate.error, "authgear-edge", request, url, log), gate.error.code];
+  const { config, decider } = gate;
+  if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return [metadataResponse(config, request, url), "metadata"];
+  // workerd gives a request with `Content-Length: 0` a (empty) body stream: that is no body.
+  const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
+  // fetch() cannot send a GET or HEAD with a body: a clear 400 rather than a 502.
+  if (hasBody && (request.method === "GET" || request.method === "HEAD")) {
+    const error = new AuthError("ERR_REQUEST_MALFORMED", "A GET or HEAD request cannot carry a body.");
+    return [refuse(error, config.realm, request, url, log), error.code];
+  }
+  const decision = await decider.decide(
+    { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody },
+    { defer: (promise) => { ctx.waitUntil(promise); }, logger: log, ...(meter !== undefined && { meter }) },
+  );
+  const userId = config.logDecisions ? decision.identity?.userId : undefined;
+  if (!decision.allowed && !config.reportOnly) {
+    const { error } = decision;
+    return [(decision.identity === undefined ? loginRedirect(error, config, request, url, log) : undefined) ?? refuse(error, config.realm, request, url, log, userId), error.code];
+  }
+  // With CORS_ALLOWED_ORIGINS, a preflight is the gate's to answer (cors.ts); without, the origin's.
+  if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
+    return [preflightResponse(request, allowedOrigin(request, config.corsAllowedOrigins), config.originSecret?.header), "preflight"];
+  }
+  const pairs = sanitizeHeaders(request.headers, config.originSecret?.header);
+  // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
+  const identity = decision.allowed ? decision.identity : undefined;
+  if (identity !== undefined) addIdentity(pairs, identity);
+  if (!decision.allowed) {
+    log.log("would_refuse", { code: decision.error.code, status: describeError(decision.error.code).status, method: request.method, path: url.pathname, user_id: userId });
+    pairs.push([REPORT_HEADER, decision.error.code]);
+  } else if (config.logDecisions) {
+    log.log("request_allowed", { method: request.method, path: url.pathname, user_id: userId, public: decision.isPublic });
+  }
+  if (config.originSecret !== undefined) pairs.push([config.originSecret.header, config.originSecret.value]);
+  const headers = new Headers(pairs as Array<[string, string]>);
+  const isPreflight = decision.allowed && decision.isPreflight === true;
+  // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
+  if (isPreflight) headers.delete("cookie");
+  if (!config.forwardAuthorization) {
+    headers.delete("authorization");
+    // The JWT cookie is the token itself; Authgear's session cookies are left for the origin.
+    if (config.jwtCookieName !== undefined) removeCookie(headers, config.jwtCookieName);
+  }
+  let response: Response;
+  try {
+    response = await fetchOrigin(originUrl(url, config.originUrl), {
+      method: request.method,
+      headers,
+      body: isPreflight || !hasBody ? null : request.body,
+      redirect: "manual",
+      // An answer for one user must never be served to another from Cloudflare's cache.
+      ...(identity !== undefined && { cache: "no-store" as const }),
+    });
+  } catch {
+    log.log("origin_unreachable", { method: request.method, path: url.pathname });
+    const body = JSON.stringify({ error: "bad_gateway", error_description: "The origin could not be reached." });
+    return [new Response(body, { status: 502, headers: { "content-type": "application/json; charset=utf-8" } }), "origin_unreachable"];
+  }
+  return [response, decision.allowed ? (identity === undefined ? "public" : "authenticated") : `report-only ${decision.error.code}`];
+}

@@ -1,0 +1,16 @@
+/**
+ * A Worker built with `createWorker` and every option, for test/cloudflare/create-worker.test.ts:
+ * settings in code, memory-only key sets (no Cache API), and an origin fetch of its own that marks
+ * what it sends.
+ */
+import { createWorker } from "../../../src/cloudflare/create-worker.ts";
+
+export default createWorker({
+  settings: { PUBLIC_PATHS: "/public/*", ROUTES: '[{"path":"/admin/*","roles":["admin"]}]' },
+  cache: null,
+  fetchOrigin: (url, init) => {
+    const headers = new Headers(init.headers);
+    headers.set("x-sent-by", "fetchOrigin");
+    return fetch(url, { ...init, headers });
+  },
+});
