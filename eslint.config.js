@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "bench/results/", ".wrangler/", ".serverless/"] },
+  { ignores: ["node_modules/", "dist/", "lib/", "bench/results/", ".wrangler/", ".serverless/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

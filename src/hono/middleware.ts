@@ -1,0 +1,93 @@
+/**
+ * `authgear()`: the gate as Hono middleware, for an app that already runs on Hono (on Workers,
+ * Node or elsewhere). The same decision as the Worker's — ambiguous paths refused, public paths,
+ * authentication (JWT, resolver or hybrid), route rules — on the request as the app receives it;
+ * a refusal is answered here (401/403/400/503 with its challenge), and an allowed request goes on
+ * with the identity at `c.get("authgear")` (`undefined` on a public path without credentials).
+ */
+import type { MiddlewareHandler } from "hono";
+import {
+  AuthError,
+  createAuthenticatorFromEnv,
+  createDecider,
+  errorResponse,
+  jsonLogger,
+  withFields,
+  type AuthenticatorDeps,
+  type Config,
+  type Decider,
+  type Identity,
+} from "../core/index.ts";
+
+export interface AuthgearOptions
+  extends Pick<AuthenticatorDeps, "fetcher" | "clock" | "logger" | "keySetStore" | "keySetTiming" | "tokenCache" | "verdictStore" | "resolverCacheEntries"> {
+  /**
+   * The settings, by the names of the README's configuration table (`process.env` on Node).
+   * Default: the app's `c.env` (a Worker's vars and secrets), read at the first request.
+   */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
+
+/** What the middleware puts on the context. */
+export interface AuthgearVariables {
+  authgear: Identity | undefined;
+}
+
+type Gate = { readonly ok: true; readonly config: Config; readonly decider: Decider } | { readonly ok: false; readonly error: AuthError };
+
+export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Variables: AuthgearVariables }> {
+  const { settings, ...deps } = options;
+  const logger = deps.logger ?? jsonLogger;
+  let current: { readonly source: unknown; readonly gate: Gate } | undefined;
+
+  const gateFor = (source: Readonly<Record<string, unknown>>): Gate => {
+    if (current?.source !== source) {
+      const built = createAuthenticatorFromEnv(source, { ...deps, logger });
+      current = {
+        source,
+        gate: built.ok
+          ? {
+              ok: true,
+              config: built.config,
+              // The app routes on the path it received, so an ambiguous one is refused; override
+              // headers stay on the request (Hono's methodOverride reads them), so the rules
+              // decide each method and path they could make the app serve.
+              decider: createDecider(built.config, built.authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "reach-origin", validForSeconds: 0 }),
+            }
+          : built,
+      };
+    }
+    return current.gate;
+  };
+
+  return async (c, next) => {
+    const env: unknown = c.env;
+    const source = settings ?? (typeof env === "object" && env !== null ? (env as Readonly<Record<string, unknown>>) : {});
+    const gate = gateFor(source);
+    const url = new URL(c.req.url);
+    const log = withFields(logger, { request_id: c.req.header("cf-ray") });
+    const refuse = (error: AuthError, realm: string): Response => {
+      const response = errorResponse(error, realm);
+      log.log("request_refused", { code: error.code, status: response.status, method: c.req.method, path: url.pathname });
+      return new Response(c.req.method === "HEAD" ? null : response.body, response);
+    };
+    if (!gate.ok) return refuse(gate.error, "authgear-edge");
+    let defer: ((promise: Promise<unknown>) => void) | undefined;
+    try {
+      const ctx = c.executionCtx;
+      defer = (promise) => {
+        ctx.waitUntil(promise);
+      };
+    } catch {
+      // Not on Workers: background refreshes just run.
+    }
+    const decision = await gate.decider.decide(
+      { method: c.req.method, path: url.pathname, query: url.search, headers: c.req.raw.headers, hasBody: c.req.raw.body !== null },
+      { logger: log, ...(defer !== undefined && { defer }) },
+    );
+    if (!decision.allowed) return refuse(decision.error, gate.config.realm);
+    c.set("authgear", decision.identity);
+    await next();
+    return undefined;
+  };
+}
