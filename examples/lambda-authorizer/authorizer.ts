@@ -1,0 +1,17 @@
+/**
+ * An existing Lambda authorizer hardened with `createHandler`: authgear-edge decides (the settings
+ * are the Lambda's environment, by the README's names), and this authorizer adds what is its own
+ * — here a `tenant` for the backend, from a request header, only on an allowed answer.
+ */
+import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import { createHandler, type AuthorizerResult } from "authgear-edge/aws";
+
+const authgear = createHandler();
+
+export async function handler(event: APIGatewayRequestAuthorizerEvent, lambda?: { readonly awsRequestId?: string }): Promise<AuthorizerResult> {
+  // A refusal throws ("Unauthorized": 401; "Service Unavailable": 503 by gateway response) and is passed on as is.
+  const result = await authgear(event, lambda);
+  const tenant = event.headers?.["x-tenant"];
+  if (tenant === undefined || !/^[a-z0-9-]{1,32}$/.test(tenant)) return result;
+  return { ...result, context: { ...result.context, tenant } };
+}

@@ -1,0 +1,67 @@
+/**
+ * `authgear()` in a Hono app on Node (`app.request`), with the dev issuer on loopback: settings
+ * passed in code (as `process.env` would be on Node), the refusals the Worker gives, and a bad
+ * configuration. examples/hono-worker is the same middleware on Workers, reading `c.env`.
+ */
+import { Hono } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { authgear, type AuthgearVariables } from "../../src/hono/index.ts";
+import type { LogFields } from "../../src/core/index.ts";
+
+let issuer: DevIssuer;
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+});
+afterAll(() => issuer.close());
+
+function app(settings: Record<string, string>, logs: Array<{ event: string } & LogFields> = []): Hono<{ Variables: AuthgearVariables }> {
+  const hono = new Hono<{ Variables: AuthgearVariables }>();
+  hono.use("*", authgear({ settings: { AUTHGEAR_ENDPOINT: issuer.origin, ...settings }, logger: { log: (event, fields) => logs.push({ event, ...fields }) } }));
+  hono.all("*", (c) => c.json({ user: c.get("authgear")?.userId ?? null, method: c.req.method }));
+  return hono;
+}
+
+describe("authgear() on Node", () => {
+  it("reads its settings from the options, and gives the handler the identity", async () => {
+    const token = await issuer.mintAccessToken({ sub: "dana" });
+    const response = await app({}).request("/anything", { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ user: "dana", method: "GET" });
+  });
+
+  it("answers a refusal itself: a HEAD without a body, an ambiguous path with a 400, and logs it", async () => {
+    const logs: Array<{ event: string } & LogFields> = [];
+    const gated = app({}, logs);
+    const head = await gated.request("/anything", { method: "HEAD" });
+    expect(head.status).toBe(401);
+    expect(head.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}"`);
+    expect(await head.text()).toBe("");
+    const token = await issuer.mintAccessToken({ sub: "dana" });
+    const ambiguous = await gated.request("/public/..%2fadmin", { headers: { authorization: `Bearer ${token}` } });
+    expect(ambiguous.status).toBe(400);
+    expect(logs.map(({ event, code }) => [event, code])).toEqual([
+      ["request_refused", "ERR_CREDENTIALS_MISSING"],
+      ["request_refused", "ERR_REQUEST_MALFORMED"],
+    ]);
+  });
+
+  it("decides a method override as each method it could make the app serve (Hono's methodOverride reads it)", async () => {
+    const token = await issuer.mintAccessToken({ sub: "dana" });
+    const gated = app({ ROUTES: '[{"path":"/items/*","methods":["DELETE"],"roles":["admin"]}]' });
+    const headers = { authorization: `Bearer ${token}`, "x-http-method-override": "DELETE" };
+    expect((await gated.request("/items/1", { method: "POST", headers })).status).toBe(403);
+    expect((await gated.request("/items/1", { method: "POST", headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+  });
+
+  it("answers every request 500 under a bad configuration, naming every bad key in the log once", async () => {
+    const logs: Array<{ event: string } & LogFields> = [];
+    const broken = app({ AUTH_MODE: "magic", ALGORITHMS: "HS256" }, logs);
+    for (let i = 0; i < 2; i += 1) {
+      const response = await broken.request("/anything");
+      expect(response.status).toBe(500);
+      expect(await response.json()).toMatchObject({ code: "ERR_CONFIG_INVALID" });
+    }
+    expect(logs.filter(({ event }) => event === "config_invalid")).toEqual([expect.objectContaining({ keys: "AUTH_MODE,ALGORITHMS" })]);
+  });
+});
