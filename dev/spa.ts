@@ -94,13 +94,16 @@ $("call").addEventListener("click", async () => {
 $("token").textContent = tokenState();
 `;
 
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 function page(nonce: string, config: { issuer: string; gate: string }): string {
   // JSON in a script block: `<` escaped so no value can close it.
   const json = JSON.stringify({ ...config, user: SPA_USER }).replace(/</g, "\\u003c");
   const options = LIFETIMES.map(({ seconds, label }) => `<option value="${seconds}">${label}</option>`).join("");
   return `<!doctype html><meta charset="utf-8"><title>authgear-edge: SPA demo</title>
+<style nonce="${nonce}">body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem } pre { white-space: pre-wrap; overflow-wrap: anywhere }</style>
 <h1>SPA demo</h1>
-<p>This page (its own origin) signs in with the dev issuer and calls the API through the gate at ${config.gate} with <code>Authorization: Bearer</code>.</p>
+<p>This page (its own origin) signs in with the dev issuer and calls the API through the gate at ${escapeHtml(config.gate)} with <code>Authorization: Bearer</code>.</p>
 <p><label>Token <select id="lifetime">${options}</select></label> <button id="sign-in">Sign in</button> <button id="sign-out">Forget token</button></p>
 <p id="token"></p>
 <p><label>Path <input id="path" value="/hello"></label> <button id="call">Call the API</button></p>
@@ -127,7 +130,7 @@ export function startDemoSpa(options: { port?: number; issuer: string; gate: str
       "content-type": "text/html; charset=utf-8",
       "content-length": Buffer.byteLength(html),
       "cache-control": "no-store",
-      "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; connect-src ${options.issuer} ${options.gate}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src ${options.issuer} ${options.gate}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     });
     res.end(req.method === "HEAD" ? undefined : html);
     return Promise.resolve();
