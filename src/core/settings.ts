@@ -28,10 +28,11 @@ export interface Settings<E extends v.ObjectEntries, C> {
   /** Each setting's schema, by name; a bad configuration's keys are named in this order. */
   readonly entries: E;
   readonly names: ReadonlyArray<keyof E & string>;
+  /** Kept beside `parse` so that `extendSettings` builds both configurations from one parse. */
   readonly build: (values: SettingValues<E>) => C;
   /**
-   * Parses and validates once. Throws a `ConfigError` naming every bad key; its message gives
-   * each rule broken, never a value.
+   * Parses and validates once. Throws a `ConfigError` naming every bad key with the first rule
+   * it breaks: an entry's messages state the rule and never quote the value, a secret's included.
    */
   readonly parse: (env: Readonly<Record<string, unknown>>) => C;
   /**
@@ -44,6 +45,7 @@ export interface Settings<E extends v.ObjectEntries, C> {
 /** What parsing `S` builds. */
 export type ConfigOf<S extends Pick<Settings<v.ObjectEntries, unknown>, "parse">> = ReturnType<S["parse"]>;
 
+/** The configuration's type is what `build` returns, from the values `entries` parse to. */
 export function defineSettings<const E extends v.ObjectEntries, C>(entries: E, build: (values: SettingValues<E>) => C): Settings<E, Readonly<C>> {
   const schema = v.object(entries);
   const names = Object.keys(entries) as Array<keyof E & string>;
