@@ -56,6 +56,7 @@ import type { APIGatewayAuthorizerResult } from "aws-lambda";
 import { Bench } from "tinybench";
 import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
 import { answerLifetime, cacheSafetyProblems } from "../src/aws/cache-safety.ts";
+import { LAMBDA_SETTINGS, type LambdaConfig } from "../src/aws/config.ts";
 import { identityContext } from "../src/aws/create-handler.ts";
 import { ruleResources, stagePolicy } from "../src/aws/policy.ts";
 import {
@@ -170,8 +171,8 @@ function workerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): Config {
 }
 
 /** As the authorizer reads its environment, with its start-up check of settings API Gateway's cache cannot carry. */
-function authorizerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): Config {
-  const config = parseConfig({
+function authorizerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): LambdaConfig {
+  const config = LAMBDA_SETTINGS.parse({
     AUTHGEAR_ENDPOINT: issuer.origin,
     ROUTES: JSON.stringify(rules),
     AUTHORIZER_CACHE_SECONDS: "300",
@@ -182,7 +183,7 @@ function authorizerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): Confi
   return config;
 }
 
-function authorizerOptions(config: Config): DeciderOptions {
+function authorizerOptions(config: LambdaConfig): DeciderOptions {
   return { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: answerLifetime(config) };
 }
 

@@ -5,7 +5,7 @@
  * - the SPA demo, a page of its own origin calling the API through the Worker with a bearer token
  *   (port `DEMO_SPA_PORT`, default 4030; spa.ts),
  * - the Worker of wrangler.toml under `wrangler dev --local` (port `WORKER_PORT`, default 8787),
- *   configured with `--var` from this process's environment: every setting of the configuration
+ *   configured with `--var` from this process's environment: every setting of the Worker's
  *   schema, except that it trusts the dev issuer and forwards to the demo origin whatever
  *   `AUTHGEAR_ENDPOINT` and `ORIGIN_URL` say (worker-settings.ts),
  * after printing the Worker's effective configuration and checking it with the Worker's own parser
@@ -21,8 +21,8 @@ import { createRequire } from "node:module";
 import { connect, createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, parseConfig } from "../src/core/config.ts";
-import type { Config } from "../src/core/config.ts";
+import { WORKER_SETTINGS, type WorkerConfig } from "../src/cloudflare/config.ts";
+import { ConfigError } from "../src/core/settings.ts";
 import { startDevIssuer } from "./issuer.ts";
 import type { DevIssuer, DevSession } from "./issuer.ts";
 import { startDemoOrigin } from "./origin.ts";
@@ -172,12 +172,12 @@ interface Wrangler {
  * so a bad value stops `npm start` at once, with the one message naming every bad key, instead of
  * turning every request into a 500.
  */
-function workerVars(issuer: DevIssuer, origin: DemoOrigin, spa: string): { vars: Record<string, string>; config: Config } {
+function workerVars(issuer: DevIssuer, origin: DemoOrigin, spa: string): { vars: Record<string, string>; config: WorkerConfig } {
   const settings = workerSettings(process.env, { issuer: issuer.origin, origin: origin.url, spa });
   console.log(describeSettings(settings));
   const vars = settingsRecord(settings);
   try {
-    return { vars, config: parseConfig(vars) };
+    return { vars, config: WORKER_SETTINGS.parse(vars) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new StartError(error.message);
@@ -381,7 +381,7 @@ curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' 
  * What `npm start` prints and checks in resolver and hybrid mode: the session cookie of a dev
  * session, (hybrid) a JWT of that session, a request without, and how to log the session out.
  */
-async function sessionModeCommands(workerUrl: string, issuer: DevIssuer, config: Config): Promise<{ check: string; commands: string }> {
+async function sessionModeCommands(workerUrl: string, issuer: DevIssuer, config: WorkerConfig): Promise<{ check: string; commands: string }> {
   const session: DevSession = issuer.createSession(DEV_USER);
   const hybrid = config.authMode === "hybrid";
   const token = hybrid ? await issuer.mintAccessToken({ sessionId: session.id }) : undefined;

@@ -1,27 +1,24 @@
 /**
- * The Worker's settings under `npm start`: every setting of the configuration schema
- * (`SETTING_NAMES`) is taken from npm start's environment, except the two that point the Worker
- * at the stack npm start runs (`AUTHGEAR_ENDPOINT`: the dev issuer, `ORIGIN_URL`: the demo
+ * The Worker's settings under `npm start`: every setting of the Worker's schema
+ * (`WORKER_SETTING_NAMES`) is taken from npm start's environment, except the two that point the
+ * Worker at the stack npm start runs (`AUTHGEAR_ENDPOINT`: the dev issuer, `ORIGIN_URL`: the demo
  * origin), which it always sets itself; `PUBLIC_PATHS` defaults to `/healthz,/public/*`,
  * `CORS_ALLOWED_ORIGINS` to the SPA demo's origin and, in resolver and hybrid mode, `LOGIN_URL` to
  * the dev issuer's login page.
- * Every setting is passed to the Worker, the unset ones empty (which the Worker reads as unset),
- * so wrangler.toml's `[vars]` (the deployment's settings) and `.dev.vars`/`.env` files do not
- * apply to them, and the printed configuration is the whole of it.
+ * Every one of them is passed to the Worker, the unset ones empty (which the Worker reads as
+ * unset), so wrangler.toml's `[vars]` (the deployment's settings) and `.dev.vars`/`.env` files do
+ * not apply to them, and the printed configuration is the whole of it. The Lambda authorizer's
+ * own settings are not the Worker's, and are not passed.
  */
-import { SETTING_NAMES, settingDefault } from "../src/core/config.ts";
-import type { SettingName } from "../src/core/config.ts";
+import { WORKER_SETTING_NAMES, WORKER_SETTINGS, type WorkerSettingName } from "../src/cloudflare/config.ts";
 
 export const DEV_PUBLIC_PATHS = "/healthz,/public/*";
-
-/** Read by the Lambda authorizer only (README, "Configuration"): passed on all the same, the Worker ignores them. */
-const LAMBDA_ONLY: ReadonlySet<SettingName> = new Set(["HTTP_API_RESPONSE", "AUTHORIZER_CACHE_SECONDS"]);
 
 export interface WorkerSetting {
   readonly name: string;
   /** As passed to the Worker, trimmed; `""` when unset (the Worker applies the default). */
   readonly value: string;
-  /** The schema's default, spelled as a value (`settingDefault`). */
+  /** The schema's default, spelled as a value (`WORKER_SETTINGS.defaultOf`). */
   readonly fallback: string | undefined;
   /** What npm start says about the value, printed after it. */
   readonly note?: string;
@@ -53,13 +50,13 @@ function fromEnv(env: Readonly<Record<string, string | undefined>>, name: string
 
 /** Every setting's value for the Worker, in the schema's order. */
 export function workerSettings(env: Readonly<Record<string, string | undefined>>, stack: DevStack): WorkerSetting[] {
-  const own: Partial<Record<SettingName, { value: string; what: string }>> = {
+  const own: Partial<Record<WorkerSettingName, { value: string; what: string }>> = {
     AUTHGEAR_ENDPOINT: { value: stack.issuer, what: "the dev issuer" },
     ORIGIN_URL: { value: stack.origin, what: "the demo origin" },
   };
-  return SETTING_NAMES.map((name): WorkerSetting => {
+  return WORKER_SETTING_NAMES.map((name): WorkerSetting => {
     const given = fromEnv(env, name);
-    const fallback = settingDefault(name);
+    const fallback = WORKER_SETTINGS.defaultOf(name);
     const forced = own[name];
     if (forced !== undefined) {
       const overridden = given === undefined || given === forced.value ? "" : `; ${name}=${shown(name, given)} of the environment is overridden`;
@@ -72,9 +69,7 @@ export function workerSettings(env: Readonly<Record<string, string | undefined>>
     if (given === undefined && name === "LOGIN_URL" && (mode === "resolver" || mode === "hybrid")) {
       return { name, value: `${stack.issuer}/_dev/login`, fallback, note: "npm start: the dev issuer's login page" };
     }
-    const value = given ?? "";
-    if (LAMBDA_ONLY.has(name) && value !== "") return { name, value, fallback, note: "Lambda authorizer only: the Worker ignores it" };
-    return { name, value, fallback };
+    return { name, value: given ?? "", fallback };
   });
 }
 

@@ -4,7 +4,8 @@
  * source, on every route, for `resultTtlInSeconds` (`AUTHORIZER_CACHE_SECONDS`); with caching off
  * (0) every request is decided on its own and none of this applies.
  */
-import { ruleOverlapsPublicPath, type Config } from "../core/index.ts";
+import { ruleOverlapsPublicPath } from "../core/index.ts";
+import type { LambdaConfig } from "./config.ts";
 
 /**
  * Seconds between the decision and the moment API Gateway starts counting the TTL (the Lambda's
@@ -13,12 +14,12 @@ import { ruleOverlapsPublicPath, type Config } from "../core/index.ts";
 export const CACHE_MARGIN_SECONDS = 1;
 
 /** How long the authorizer's answers are reused, in seconds: 0 when API Gateway does not cache. */
-export function answerLifetime(config: Config): number {
+export function answerLifetime(config: LambdaConfig): number {
   return config.authorizerCacheSeconds === 0 ? 0 : config.authorizerCacheSeconds + CACHE_MARGIN_SECONDS;
 }
 
 /** Each setting that cannot be used with the authorizer cache, with why and what to do instead. */
-export function cacheSafetyProblems(config: Config): ReadonlyMap<string, string> {
+export function cacheSafetyProblems(config: LambdaConfig): ReadonlyMap<string, string> {
   const problems = new Map<string, string>();
   const ttl = config.authorizerCacheSeconds;
   if (ttl === 0) return problems;

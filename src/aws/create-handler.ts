@@ -31,6 +31,7 @@ import {
 } from "../core/index.ts";
 import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
+import { LAMBDA_SETTINGS } from "./config.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
 import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
@@ -141,7 +142,7 @@ export type AuthorizerHandler = (event: unknown, lambda?: { readonly awsRequestI
 export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   const { env = process.env, writeMetrics = defaultWriteMetrics, ...deps } = options;
   const logger = deps.logger ?? jsonLogger;
-  const built = createAuthenticatorFromEnv(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, { validate: cacheSafetyProblems });
+  const built = createAuthenticatorFromEnv(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, { settings: LAMBDA_SETTINGS, validate: cacheSafetyProblems });
   /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
   const lifetime = built.ok ? answerLifetime(built.config) : 0;
   // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused

@@ -1,2 +1,3 @@
 export { createHandler, identityContext, REPORT_CONTEXT_KEY, type AuthorizerContext, type AuthorizerHandler, type AuthorizerResult, type HandlerOptions } from "./create-handler.ts";
 export { nodeFetcher } from "./node-fetcher.ts";
+export { DEFAULT_AUTHORIZER_CACHE_SECONDS, LAMBDA_SETTING_NAMES, LAMBDA_SETTINGS, type LambdaConfig, type LambdaSettingName } from "./config.ts";

@@ -13,7 +13,6 @@ import {
   jsonLogger,
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,
-  type Config,
   type Decider,
   type Logger,
   type Meter,
@@ -21,6 +20,7 @@ import {
   withFields,
 } from "../core/index.ts";
 import { analyticsOf, writeRequestPoint } from "./analytics.ts";
+import { WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
 import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
@@ -29,12 +29,19 @@ import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forward
 /** With `REPORT_ONLY=true`: the code a forwarded request would have been refused with. */
 const REPORT_HEADER = "x-authgear-edge-report";
 
-/** Worker `[vars]` and secrets: the names of the README's configuration table. */
-export type Env = Readonly<Record<string, unknown>>;
+/** The Worker's settings, by name: its vars and secrets, or given in code. */
+export type WorkerVars = { readonly [Name in WorkerSettingName]?: string | undefined };
+
+/**
+ * The Worker's vars and secrets (the settings), and its Analytics Engine binding (analytics.ts).
+ * `object`: an Env with bindings of its own is one too, even when it names no setting (a weak
+ * type, all optional, would refuse it).
+ */
+export type Env = WorkerVars & { readonly ANALYTICS?: AnalyticsEngineDataset | undefined } & object;
 
 export interface WorkerOptions<E extends Env = Env> {
   /** Settings given in code, by the same names; a var or secret of the same name wins over one. */
-  readonly settings?: Readonly<Record<string, string>>;
+  readonly settings?: WorkerVars;
   /** Default: one JSON line per event on the console (Workers Logs). */
   readonly logger?: Logger;
   /**
@@ -49,7 +56,7 @@ export interface WorkerOptions<E extends Env = Env> {
   readonly fetchOrigin?: (url: string, init: RequestInit, env: E) => Promise<Response>;
 }
 
-type Gate = { readonly ok: true; readonly config: Config; readonly decider: Decider } | { readonly ok: false; readonly error: AuthError };
+type Gate = { readonly ok: true; readonly config: WorkerConfig; readonly decider: Decider } | { readonly ok: false; readonly error: AuthError };
 
 /**
  * The gate as a Worker: `export default createWorker()` gates every request of the Worker's
@@ -65,6 +72,7 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
       const cache = options.cache === undefined ? caches.default : options.cache;
       const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
       const built = createAuthenticatorFromEnv(settings, { logger }, {
+        settings: WORKER_SETTINGS,
         configure: (config) =>
           cache === null
             ? {}
@@ -94,12 +102,12 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
 }
 
 /** The vars and secrets that are set: an empty var does not hide a setting given in code. */
-function definedSettings(env: Env): Env {
+function definedSettings(env: Env): Readonly<Record<string, unknown>> {
   return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
 }
 
 /** `SERVER_TIMING=true`: the gate's outcome and duration, appended to every response. */
-function withTiming(response: Response, config: Config | undefined, started: number, outcome: string): Response {
+function withTiming(response: Response, config: WorkerConfig | undefined, started: number, outcome: string): Response {
   if (config?.serverTiming !== true) return response;
   const timed = new Response(response.body, response);
   timed.headers.append("server-timing", `authgear-edge;desc="${outcome}";dur=${(performance.now() - started).toFixed(1)}`);
@@ -111,7 +119,7 @@ function withTiming(response: Response, config: Config | undefined, started: num
  * page it wanted as `return_to`, instead of a bare 401. Only 401 outcomes: a 400, 403 or 503 is
  * not cured by logging in.
  */
-function loginRedirect(error: AuthError, config: Config, request: Request, url: URL, log: Logger): Response | undefined {
+function loginRedirect(error: AuthError, config: WorkerConfig, request: Request, url: URL, log: Logger): Response | undefined {
   if (config.loginUrl === undefined || request.method !== "GET" || !(request.headers.get("accept") ?? "").includes("text/html")) return undefined;
   if (describeError(error.code).status !== 401) return undefined;
   const location = new URL(config.loginUrl);
@@ -128,7 +136,7 @@ function refuse(error: AuthError, realm: string, request: Request, url: URL, log
 }
 
 /** RFC 9728: who issues tokens for this resource, served by the gate without authentication. */
-function metadataResponse(config: Config, request: Request, url: URL): Response {
+function metadataResponse(config: WorkerConfig, request: Request, url: URL): Response {
   const body = JSON.stringify(protectedResourceMetadata(config, url.origin));
   return new Response(request.method === "HEAD" ? null : body, {
     headers: { "content-type": "application/json; charset=utf-8", "cache-control": "public, max-age=3600" },

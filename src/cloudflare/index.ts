@@ -1,3 +1,4 @@
-export { createWorker, type Env, type WorkerOptions } from "./create-worker.ts";
+export { createWorker, type Env, type WorkerOptions, type WorkerVars } from "./create-worker.ts";
+export { WORKER_SETTING_NAMES, WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
 export { createCacheKeySetStore } from "./cache-key-set-store.ts";
 export { createCacheVerdictStore } from "./cache-verdict-store.ts";

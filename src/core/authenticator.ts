@@ -3,7 +3,8 @@
  * one authenticator per isolate or container (the key set and the verified-token cache live in
  * it) and calls `authenticate` per request.
  */
-import { ConfigError, lookalikeSettings, parseConfig, type Config } from "./config.ts";
+import type { ObjectEntries } from "valibot";
+import { CORE_SETTINGS, type Config } from "./config.ts";
 import { extractCredentials, type HeaderReader } from "./credentials.ts";
 import { AUTH_ERRORS, AuthError } from "./errors.ts";
 import { identityFromClaims, type Identity } from "./identity.ts";
@@ -17,8 +18,10 @@ import {
   type KeySetStore,
   type KeySetTiming,
 } from "./key-set.ts";
+import { lookalikeSettings } from "./lookalike.ts";
 import { defaultFetcher, floatingDefer, jsonLogger, noMeter, systemClock, type Call, type Clock, type Defer, type Fetcher, type Logger, type LogFields, type Meter } from "./ports.ts";
 import { createResolver, resolverCredentials, type Resolver, type ResolverCredentials, type VerdictStore } from "./resolver.ts";
+import { ConfigError, type Settings } from "./settings.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 
 export interface AuthenticatorDeps {
@@ -240,31 +243,48 @@ export function looksLikeJwt(token: string): boolean {
   return /^[^.]+\.[^.]+\.[^.]*$/.test(token);
 }
 
-export interface FromEnvOptions {
+export interface FromEnvOptions<C extends Config> {
+  /**
+   * The settings read: a packaging's extension of the core's (`extendSettings`), whose
+   * configuration the callbacks below get and the result holds; default the core's alone.
+   */
+  readonly settings?: Pick<Settings<ObjectEntries, C>, "names" | "parse">;
   /** Dependencies that depend on the parsed configuration (a Worker's Cache API store, say). */
-  readonly configure?: (config: Config) => AuthenticatorDeps;
+  readonly configure?: (config: C) => AuthenticatorDeps;
   /**
    * A packaging's own checks of the parsed configuration (combinations its platform cannot
    * carry out safely): each bad key with its message; empty when all is well.
    */
-  readonly validate?: (config: Config) => ReadonlyMap<string, string>;
+  readonly validate?: (config: C) => ReadonlyMap<string, string>;
 }
+
+export type FromEnvResult<C extends Config> =
+  | { readonly ok: true; readonly config: C; readonly authenticator: Authenticator }
+  | { readonly ok: false; readonly error: ConfigError };
 
 /**
  * What a packaging calls once per isolate or container: parses the configuration and builds the
- * authenticator. A bad configuration is logged once (`config_invalid`, naming every bad key) and
- * returned as an error the packaging answers every request with (`ERR_CONFIG_INVALID`, 500): it
- * never fails open, and the process does not crash.
+ * authenticator. A name that looks like one of the settings read is warned about
+ * (`config_unknown_setting`). A bad configuration is logged once (`config_invalid`, naming every
+ * bad key) and returned as an error the packaging answers every request with
+ * (`ERR_CONFIG_INVALID`, 500): it never fails open, and the process does not crash.
  */
+export function createAuthenticatorFromEnv<C extends Config>(
+  env: Readonly<Record<string, unknown>>,
+  deps: AuthenticatorDeps,
+  options: FromEnvOptions<C> & Required<Pick<FromEnvOptions<C>, "settings">>,
+): FromEnvResult<C>;
+export function createAuthenticatorFromEnv(env: Readonly<Record<string, unknown>>, deps?: AuthenticatorDeps, options?: FromEnvOptions<Config>): FromEnvResult<Config>;
 export function createAuthenticatorFromEnv(
   env: Readonly<Record<string, unknown>>,
   deps: AuthenticatorDeps = {},
-  options: FromEnvOptions = {},
-): { readonly ok: true; readonly config: Config; readonly authenticator: Authenticator } | { readonly ok: false; readonly error: ConfigError } {
+  options: FromEnvOptions<Config> = {},
+): FromEnvResult<Config> {
   const logger = deps.logger ?? jsonLogger;
-  for (const [name, setting] of lookalikeSettings(env)) logger.log("config_unknown_setting", { name, did_you_mean: setting });
+  const settings = options.settings ?? CORE_SETTINGS;
+  for (const [name, setting] of lookalikeSettings(env, settings.names)) logger.log("config_unknown_setting", { name, did_you_mean: setting });
   try {
-    const config = parseConfig(env);
+    const config = settings.parse(env);
     const problems = options.validate?.(config);
     if (problems !== undefined && problems.size > 0) throw new ConfigError(problems);
     return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...options.configure?.(config) }) };

@@ -1,6 +1,9 @@
 /** The public surface of the verification core. Packagings import from here only. */
-export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type CallOptions, type AuthResult, type FromEnvOptions } from "./authenticator.ts";
-export { parseConfig, ConfigError, DEFAULT_AUTHORIZER_CACHE_SECONDS, SETTING_NAMES, settingDefault, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode, type SettingName } from "./config.ts";
+export { createAuthenticator, createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type CallOptions, type AuthResult, type FromEnvOptions, type FromEnvResult } from "./authenticator.ts";
+export { CORE_SETTINGS, parseConfig, SETTING_NAMES, settingDefault, SUPPORTED_ALGORITHMS, type Config, type Algorithm, type AuthMode, type SettingName } from "./config.ts";
+export { ConfigError, defineSettings, extendSettings, type ConfigOf, type Settings, type SettingValues } from "./settings.ts";
+export { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setting-schemas.ts";
+export { urlSetting, type UrlRules } from "./url-setting.ts";
 export { COOKIE_SEPARATOR, extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH, type Credentials, type HeaderReader } from "./credentials.ts";
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
 export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";

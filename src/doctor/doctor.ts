@@ -3,21 +3,24 @@
  * will meet it, and says what to change for each failure. Node-only tooling: nothing in
  * src/cloudflare or src/aws imports it, so it never reaches the Worker or Lambda bundles.
  *
- * Every check reuses the core's own code: `parseConfig` for the settings, `fetchJson` (with the
- * gate's deadline and size limit, no redirects) for discovery and the key set, `checkJwksUri` and
- * `rejectKey` for what the key set accepts, the core's resolver for the resolver call, and a real
- * authenticator for a token. The doctor only adds the explanation.
+ * Every check reuses the core's own code: the settings' schemas (the Worker's and the
+ * authorizer's, settings.ts), `fetchJson` (with the gate's deadline and size limit, no redirects)
+ * for discovery and the key set, `checkJwksUri` and `rejectKey` for what the key set accepts,
+ * the core's resolver for the resolver call, and a real authenticator for a token. The doctor
+ * only adds the explanation.
  *
  * Nothing it returns holds the token or the value of a setting whose name contains `SECRET`.
  */
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from "jose";
 import { createAuthenticator, looksLikeJwt, type AuthResult } from "../core/authenticator.ts";
-import { ConfigError, MAX_CLOCK_TOLERANCE_SECONDS, parseConfig, SETTING_NAMES, SUPPORTED_ALGORITHMS, type Algorithm, type Config } from "../core/config.ts";
+import { MAX_CLOCK_TOLERANCE_SECONDS, SUPPORTED_ALGORITHMS, type Algorithm, type Config } from "../core/config.ts";
 import { AuthError, describeError } from "../core/errors.ts";
 import { fetchJson, FetchFailure, type FetchLimits } from "../core/http.ts";
 import { checkJwksUri, DEFAULT_KEY_SET_TIMING, KID_MISS_COOLDOWN_SECONDS, rejectKey } from "../core/key-set.ts";
 import { defaultFetcher, silentLogger, type Fetcher, type FetchResponse } from "../core/ports.ts";
 import { createResolver } from "../core/resolver.ts";
+import { ConfigError } from "../core/settings.ts";
+import { ALL_SETTING_NAMES, ALL_SETTINGS } from "./settings.ts";
 
 export type CheckName = "configuration" | "discovery" | "issuer" | "jwks" | "keys" | "algorithms" | "resolver" | "token";
 
@@ -75,7 +78,7 @@ export async function runDoctor(env: Readonly<Record<string, unknown>>, options:
 async function collect(env: Readonly<Record<string, unknown>>, token: string | undefined, context: Context): Promise<Check[]> {
   let config: Config;
   try {
-    config = parseConfig(env);
+    config = ALL_SETTINGS.parse(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const fix = "correct each setting the message names (README, Configuration); the gate answers every request with 500 until then";
@@ -126,7 +129,7 @@ function describeConfig(config: Config, env: Readonly<Record<string, unknown>>):
     RESOLVER_URL: config.authMode === "jwt" ? undefined : config.resolverUrl,
   };
   const shown = SHOWN_SETTINGS.flatMap((name) => (values[name] === undefined ? [] : [`${name}=${values[name]}`]));
-  const set = SETTING_NAMES.filter((name) => { const value = env[name]; return typeof value === "string" && value.trim() !== ""; }).length;
+  const set = ALL_SETTING_NAMES.filter((name) => { const value = env[name]; return typeof value === "string" && value.trim() !== ""; }).length;
   return `valid (${set} setting${set === 1 ? "" : "s"} set): ${shown.join(", ")}`;
 }
 

@@ -3,15 +3,18 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SETTING_NAMES } from "../../src/core/config.ts";
+import { ALL_SETTING_NAMES } from "../../src/doctor/settings.ts";
 import { freePort } from "../helpers.ts";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const SERVERLESS = join(PROJECT_ROOT, "node_modules", "serverless", "bin", "serverless.js");
 export const STARTUP_MS = 45_000;
 const QUIET = { SLS_TELEMETRY_DISABLED: "1", SLS_NOTIFICATIONS_MODE: "off" };
-/** The authorizer's settings, removed from the inherited environment so serverless.yml's defaults apply. */
-const SETTINGS: ReadonlySet<string> = new Set(SETTING_NAMES);
+/**
+ * The settings, removed from the inherited environment so serverless.yml's defaults apply: the
+ * authorizer's, and the Worker's too (serverless.yml reads CORS_ALLOWED_ORIGINS for API Gateway).
+ */
+const SETTINGS: ReadonlySet<string> = new Set(ALL_SETTING_NAMES);
 
 export function serverlessEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = Object.entries(process.env).filter(([name]) => !SETTINGS.has(name));

@@ -9,9 +9,10 @@ import type { APIGatewayAuthorizerResult } from "aws-lambda";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { cacheSafetyProblems } from "../../src/aws/cache-safety.ts";
+import { LAMBDA_SETTINGS, type LambdaConfig } from "../../src/aws/config.ts";
 import { anonymousPolicy, buildPolicy, parseMethodArn, ruleResources, stagePolicy } from "../../src/aws/policy.ts";
 import type { Authenticator } from "../../src/core/authenticator.ts";
-import { parseConfig, type Config } from "../../src/core/config.ts";
+import type { Config } from "../../src/core/config.ts";
 import { createDecider, type Decision } from "../../src/core/decision.ts";
 import { AuthError } from "../../src/core/errors.ts";
 import type { Identity } from "../../src/core/identity.ts";
@@ -164,8 +165,8 @@ const cases: fc.Arbitrary<Case> = fc
     return { ...c, rules, publicPaths };
   });
 
-function configOf(c: Pick<Case, "rules" | "publicPaths" | "ttl">): Config {
-  return parseConfig({
+function configOf(c: Pick<Case, "rules" | "publicPaths" | "ttl">): LambdaConfig {
+  return LAMBDA_SETTINGS.parse({
     AUTHGEAR_ENDPOINT: "https://auth.example.com",
     ROUTES: JSON.stringify(c.rules),
     PUBLIC_PATHS: c.publicPaths.join(","),

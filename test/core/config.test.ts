@@ -1,13 +1,28 @@
 import { readFileSync } from "node:fs";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
+import { LAMBDA_SETTING_NAMES, LAMBDA_SETTINGS } from "../../src/aws/config.ts";
+import { WORKER_SETTING_NAMES, WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
 import { createAuthenticatorFromEnv } from "../../src/core/authenticator.ts";
-import { ConfigError, lookalikeSettings, parseConfig, SETTING_NAMES, settingDefault } from "../../src/core/config.ts";
+import { CORE_SETTINGS, parseConfig, SETTING_NAMES, settingDefault } from "../../src/core/config.ts";
+import { lookalikeSettings } from "../../src/core/lookalike.ts";
+import { ConfigError, defineSettings, extendSettings } from "../../src/core/settings.ts";
+import { urlSetting, type UrlRules } from "../../src/core/url-setting.ts";
+import { ALL_SETTING_NAMES, ALL_SETTINGS } from "../../src/doctor/settings.ts";
+import type { LogFields } from "../../src/core/ports.ts";
 
 const ENDPOINT = "https://myapp.authgear.cloud";
 
-function configError(env: Record<string, unknown>): ConfigError {
+/** What reads a setting: the core for its own, else the one packaging that has it. */
+function parserOf(key: string): (env: Readonly<Record<string, unknown>>) => unknown {
+  if ((SETTING_NAMES as readonly string[]).includes(key)) return (env) => parseConfig(env);
+  if ((WORKER_SETTING_NAMES as readonly string[]).includes(key)) return (env) => WORKER_SETTINGS.parse(env);
+  return (env) => LAMBDA_SETTINGS.parse(env);
+}
+
+function configError(env: Record<string, unknown>, parse: (env: Readonly<Record<string, unknown>>) => unknown = parseConfig): ConfigError {
   try {
-    parseConfig(env);
+    parse(env);
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -28,18 +43,9 @@ describe("parseConfig", () => {
       clockToleranceSeconds: 0,
       jwtCookieName: undefined,
       publicPaths: [],
-      originUrl: undefined,
-      forwardAuthorization: true,
-      serverTiming: false,
-      originSecret: undefined,
       reportOnly: false,
       logDecisions: false,
-      metrics: "off",
-      loginUrl: undefined,
-      corsAllowedOrigins: new Set(),
       resolverTimeoutMs: 3000,
-      httpApiResponse: "simple",
-      authorizerCacheSeconds: 300,
       jwksMaxAgeSeconds: 300,
       jwksStaleSeconds: 3600,
       routes: [],
@@ -49,8 +55,26 @@ describe("parseConfig", () => {
     });
   });
 
+  it("gives the Worker's own settings and the authorizer's their documented defaults, beside the core's", () => {
+    const core = parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT });
+    expect(WORKER_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT })).toEqual({
+      ...core,
+      originUrl: undefined,
+      loginUrl: undefined,
+      corsAllowedOrigins: new Set(),
+      forwardAuthorization: true,
+      serverTiming: false,
+      originSecret: undefined,
+    });
+    expect(LAMBDA_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT })).toEqual({ ...core, httpApiResponse: "simple", authorizerCacheSeconds: 300, metrics: "off" });
+    expect(WORKER_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_SECRET: "s".repeat(32), ORIGIN_SECRET_HEADER: "X-Edge-Key" }).originSecret).toEqual({
+      header: "x-edge-key",
+      value: "s".repeat(32),
+    });
+  });
+
   it("normalizes a trailing slash and parses lists, trimming blanks", () => {
-    const config = parseConfig({
+    const config = WORKER_SETTINGS.parse({
       AUTHGEAR_ENDPOINT: `${ENDPOINT}/`,
       AUDIENCE: " https://api.example.com , https://other.example.com,",
       ALLOWED_CLIENT_IDS: "a,b",
@@ -196,12 +220,12 @@ describe("parseConfig", () => {
     ["RESOLVER_COOKIE_PREFIX", "my\tapp_"],
     ["RESOLVER_COOKIE_PREFIX", "a".repeat(65)],
   ])("refuses %s=%j", (key, value) => {
-    const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, [key]: value });
+    const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, [key]: value }, parserOf(key));
     expect(error.keys).toEqual([key]);
   });
 
   it("never echoes ORIGIN_SECRET in its error", () => {
-    const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_SECRET: "short-but-secret" });
+    const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_SECRET: "short-but-secret" }, WORKER_SETTINGS.parse);
     expect(error.keys).toEqual(["ORIGIN_SECRET"]);
     expect(error.message).not.toContain("short-but-secret");
   });
@@ -218,6 +242,133 @@ describe("parseConfig", () => {
       new Set(["AUTHGEAR_ENDPOINT", "ALGORITHMS", "CLOCK_TOLERANCE_SECONDS", "AUDIENCE", "JWT_COOKIE_NAME"]),
     );
     for (const key of error.keys) expect(error.message).toContain(`${key}:`);
+  });
+
+  it("names every bad key of the core and the Worker in one message, in the schema's order, and no secret", () => {
+    const error = configError(
+      { SERVER_TIMING: "1", ORIGIN_SECRET: "short-but-secret", ROUTES: "{", ORIGIN_URL: "ftp://origin.example.com", AUTHGEAR_ENDPOINT: "http://example.com" },
+      WORKER_SETTINGS.parse,
+    );
+    expect(error.keys).toEqual(["AUTHGEAR_ENDPOINT", "ROUTES", "ORIGIN_URL", "SERVER_TIMING", "ORIGIN_SECRET"]);
+    expect(error.message).toBe(
+      "Invalid configuration (AUTHGEAR_ENDPOINT, ROUTES, ORIGIN_URL, SERVER_TIMING, ORIGIN_SECRET). " +
+        "AUTHGEAR_ENDPOINT: must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1]); ROUTES: is not JSON; " +
+        "ORIGIN_URL: must be an http or https URL; SERVER_TIMING: must be true or false; " +
+        "ORIGIN_SECRET: must be 32 to 512 printable ASCII characters without spaces (a random secret, e.g. `openssl rand -hex 32`)",
+    );
+  });
+
+  it("names every bad key of the core and the authorizer in one message, in the schema's order", () => {
+    const error = configError({ METRICS: "prometheus", AUTHORIZER_CACHE_SECONDS: "-1", JWKS_MAX_AGE_SECONDS: "0", AUTH_MODE: "magic" }, LAMBDA_SETTINGS.parse);
+    expect(error.keys).toEqual(["AUTHGEAR_ENDPOINT", "AUTH_MODE", "JWKS_MAX_AGE_SECONDS", "AUTHORIZER_CACHE_SECONDS", "METRICS"]);
+    for (const key of error.keys) expect(error.message).toContain(`${key}:`);
+  });
+
+  it("reports a packaging's bad keys with the core's at start-up: one config_invalid line, the same error", () => {
+    const logs: Array<{ event: string } & LogFields> = [];
+    const built = createAuthenticatorFromEnv(
+      { AUTHGEAR_ENDPOINT: ENDPOINT, AUDIENCE: ",", LOGIN_URL: "http://login.example.com/", ORIGIN_SECRET: "short-but-secret" },
+      { logger: { log: (event, fields) => logs.push({ event, ...fields }) } },
+      { settings: WORKER_SETTINGS },
+    );
+    expect(built.ok).toBe(false);
+    expect(!built.ok && built.error.keys).toEqual(["AUDIENCE", "LOGIN_URL", "ORIGIN_SECRET"]);
+    expect(logs).toEqual([{ event: "config_invalid", keys: "AUDIENCE,LOGIN_URL,ORIGIN_SECRET", message: expect.stringContaining("LOGIN_URL: must use https") as unknown }]);
+    expect(JSON.stringify(logs)).not.toContain("short-but-secret");
+  });
+
+  it("gives a packaging's own checks its configuration, and reports their keys like the schema's", () => {
+    const seen: unknown[] = [];
+    const built = createAuthenticatorFromEnv({ AUTHGEAR_ENDPOINT: ENDPOINT, AUTHORIZER_CACHE_SECONDS: "60", REPORT_ONLY: "true" }, { logger: { log: () => undefined } }, {
+      settings: LAMBDA_SETTINGS,
+      validate: (config) => {
+        seen.push(config.authorizerCacheSeconds, config.reportOnly);
+        return new Map([["REPORT_ONLY", "not with the cache on"]]);
+      },
+    });
+    expect(seen).toEqual([60, true]);
+    expect(!built.ok && built.error.message).toBe("Invalid configuration (REPORT_ONLY). REPORT_ONLY: not with the cache on");
+  });
+});
+
+describe("each packaging's settings", () => {
+  const WORKER_ONLY = { ORIGIN_URL: "not a url", LOGIN_URL: "http://login.example.com/", CORS_ALLOWED_ORIGINS: "*", FORWARD_AUTHORIZATION: "yes", SERVER_TIMING: "1", ORIGIN_SECRET: "short", ORIGIN_SECRET_HEADER: "Authorization" };
+  const LAMBDA_ONLY = { HTTP_API_RESPONSE: "IAM", AUTHORIZER_CACHE_SECONDS: "-1", METRICS: "prometheus" };
+
+  it("are the core's, then the packaging's own; the Worker's and the authorizer's share only the core's", () => {
+    expect(WORKER_SETTING_NAMES).toEqual([...SETTING_NAMES, ...Object.keys(WORKER_ONLY)]);
+    expect(LAMBDA_SETTING_NAMES).toEqual([...SETTING_NAMES, ...Object.keys(LAMBDA_ONLY)]);
+    expect(ALL_SETTING_NAMES).toEqual([...SETTING_NAMES, ...Object.keys(WORKER_ONLY), ...Object.keys(LAMBDA_ONLY)]);
+  });
+
+  it("the authorizer reads none of the Worker's own: bad values there are not its problem, and its configuration has no Worker field", () => {
+    const config = LAMBDA_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY });
+    for (const field of ["originUrl", "loginUrl", "corsAllowedOrigins", "forwardAuthorization", "serverTiming", "originSecret"]) expect(config).not.toHaveProperty(field);
+    expect(configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY }, WORKER_SETTINGS.parse).keys).toEqual(Object.keys(WORKER_ONLY));
+  });
+
+  it("the Worker reads none of the authorizer's own, and the core neither's", () => {
+    const config = WORKER_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT, ...LAMBDA_ONLY });
+    for (const field of ["httpApiResponse", "authorizerCacheSeconds", "metrics"]) expect(config).not.toHaveProperty(field);
+    expect(configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...LAMBDA_ONLY }, LAMBDA_SETTINGS.parse).keys).toEqual(Object.keys(LAMBDA_ONLY));
+    expect(Object.keys(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY, ...LAMBDA_ONLY }))).toEqual(Object.keys(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT })));
+  });
+
+  it("read together (the doctor), name every bad key of both", () => {
+    expect(configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY, ...LAMBDA_ONLY }, ALL_SETTINGS.parse).keys).toEqual([...Object.keys(WORKER_ONLY), ...Object.keys(LAMBDA_ONLY)]);
+  });
+
+  it("never give one name two schemas", () => {
+    const twice = defineSettings({ AUTH_MODE: v.optional(v.string()) }, () => ({}));
+    expect(() => extendSettings(CORE_SETTINGS, twice)).toThrow("AUTH_MODE is defined twice, differently");
+  });
+});
+
+describe("urlSetting", () => {
+  const ENDPOINT_RULES: UrlRules = { http: "loopback", form: "origin" };
+  const SECURE_URL: UrlRules = { http: "loopback", form: "url" };
+  const ORIGIN_BASE: UrlRules = { http: "any", form: "base" };
+
+  function read(rules: UrlRules, raw: unknown): { value: string } | { problem: string } {
+    const result = v.safeParse(urlSetting(rules), raw);
+    return result.success ? { value: result.output } : { problem: result.issues.map((issue) => issue.message).join("; ") };
+  }
+
+  it.each([
+    [ENDPOINT_RULES, "https://myapp.authgear.cloud/", "https://myapp.authgear.cloud"],
+    [ENDPOINT_RULES, "https://MyApp.authgear.cloud:8443", "https://myapp.authgear.cloud:8443"],
+    [ENDPOINT_RULES, "http://localhost:3000", "http://localhost:3000"],
+    [SECURE_URL, "https://login.example.com/sign-in?next=1", "https://login.example.com/sign-in?next=1"],
+    [SECURE_URL, "http://127.0.0.1:4010/_dev/login", "http://127.0.0.1:4010/_dev/login"],
+    [SECURE_URL, "http://[::1]/_resolver/resolve", "http://[::1]/_resolver/resolve"],
+    [ORIGIN_BASE, "https://origin.example.com/", "https://origin.example.com"],
+    [ORIGIN_BASE, "http://origin.internal:8080/api/", "http://origin.internal:8080/api"],
+    [ORIGIN_BASE, "http://10.0.0.7/v1", "http://10.0.0.7/v1"],
+  ])("accepts %j %s as %s", (rules, raw, value) => {
+    expect(read(rules, raw)).toEqual({ value });
+  });
+
+  it.each([
+    [ENDPOINT_RULES, undefined, "is required"],
+    [ENDPOINT_RULES, 42, "must be a string"],
+    [ENDPOINT_RULES, "myapp.authgear.cloud", "is not an absolute URL"],
+    [ENDPOINT_RULES, "http://myapp.authgear.cloud", "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])"],
+    [ENDPOINT_RULES, "https://myapp.authgear.cloud/oauth2", "must be an origin (scheme://host[:port]) without a path or query"],
+    [ENDPOINT_RULES, "https://myapp.authgear.cloud?", "must be an origin (scheme://host[:port]) without a path or query"],
+    [ENDPOINT_RULES, "https://myapp.authgear.cloud#", "must not contain a fragment"],
+    [SECURE_URL, "http://login.example.com/", "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])"],
+    [SECURE_URL, "http://127.0.0.1.evil.example/", "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])"],
+    [SECURE_URL, "https://user@login.example.com/", "must not contain credentials"],
+    [SECURE_URL, "https://login.example.com/#top", "must not contain a fragment"],
+    [SECURE_URL, "javascript:alert(1)", "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])"],
+    [ORIGIN_BASE, "not a url", "is not an absolute URL"],
+    [ORIGIN_BASE, "ftp://origin.example.com", "must be an http or https URL"],
+    [ORIGIN_BASE, "https://origin.example.com/?q=1", "must not contain a query"],
+    [ORIGIN_BASE, "https://origin.example.com/?", "must not contain a query"],
+    [ORIGIN_BASE, "https://origin.example.com/#x", "must not contain a fragment"],
+    [ORIGIN_BASE, "https://user:pass@origin.example.com", "must not contain credentials"],
+  ])("refuses %j %j: %s", (rules, raw, problem) => {
+    expect(read(rules, raw)).toEqual({ problem });
   });
 });
 
@@ -249,7 +400,7 @@ describe("what a user mistypes", () => {
       AUDIENCE: "x",
       NODE_OPTIONS: "",
     };
-    expect(lookalikeSettings(env)).toEqual([
+    expect(lookalikeSettings(env, SETTING_NAMES)).toEqual([
       ["PUBLIC_PATH", "PUBLIC_PATHS"],
       ["JWKS_MAX_AGE", "JWKS_MAX_AGE_SECONDS"],
       ["routes", "ROUTES"],
@@ -267,15 +418,33 @@ describe("what a user mistypes", () => {
     expect(built.ok).toBe(true);
     expect(logs).toEqual([{ event: "config_unknown_setting", name: "PUBLIC_PATH", did_you_mean: "PUBLIC_PATHS" }]);
   });
+
+  it("warns about look-alikes of a packaging's own settings, and never about the other packaging's exact names", () => {
+    const logs: Array<Record<string, unknown>> = [];
+    const every = Object.fromEntries(ALL_SETTING_NAMES.map((name) => [name, ""]));
+    const built = createAuthenticatorFromEnv(
+      { ...every, AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_URLS: "https://origin.example.com", HTTP_API_RESPONSE: "iam" },
+      { logger: { log: (event, fields) => logs.push({ event, ...fields }) } },
+      { settings: WORKER_SETTINGS },
+    );
+    expect(built.ok).toBe(true);
+    expect(logs).toEqual([{ event: "config_unknown_setting", name: "ORIGIN_URLS", did_you_mean: "ORIGIN_URL" }]);
+    expect(lookalikeSettings(every, WORKER_SETTING_NAMES)).toEqual([]);
+    expect(lookalikeSettings(every, LAMBDA_SETTING_NAMES)).toEqual([]);
+    expect(lookalikeSettings({ HTTP_API_RESPONSES: "iam", AUTHORIZER_CACHE: "0" }, LAMBDA_SETTING_NAMES)).toEqual([
+      ["HTTP_API_RESPONSES", "HTTP_API_RESPONSE"],
+      ["AUTHORIZER_CACHE", "AUTHORIZER_CACHE_SECONDS"],
+    ]);
+  });
 });
 
 describe("SETTING_NAMES and settingDefault", () => {
-  it("name the settings of the README's Configuration table", () => {
+  it("name, over both packagings, the settings of the README's Configuration table", () => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
     const section = readme.slice(readme.indexOf("\n## Configuration\n"), readme.indexOf("\n## ", readme.indexOf("\n## Configuration\n") + 1));
     const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
     expect(documented.length).toBeGreaterThan(0);
-    expect([...SETTING_NAMES].sort()).toEqual([...documented].sort());
+    expect([...ALL_SETTING_NAMES].sort()).toEqual([...documented].sort());
   });
 
   it("spell each default as a value of the setting; none where it is required or derived", () => {
@@ -287,9 +456,16 @@ describe("SETTING_NAMES and settingDefault", () => {
     expect(settingDefault("AUTHGEAR_ENDPOINT")).toBeUndefined();
     expect(settingDefault("AUDIENCE")).toBeUndefined();
     expect(settingDefault("RESOLVER_URL")).toBeUndefined();
-    for (const name of SETTING_NAMES) {
-      const fallback = settingDefault(name);
-      if (fallback !== undefined) expect(() => parseConfig({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", [name]: fallback })).not.toThrow();
+    expect(WORKER_SETTINGS.defaultOf("FORWARD_AUTHORIZATION")).toBe("true");
+    expect(WORKER_SETTINGS.defaultOf("ORIGIN_SECRET_HEADER")).toBe("x-authgear-edge-secret");
+    expect(WORKER_SETTINGS.defaultOf("CORS_ALLOWED_ORIGINS")).toBe("");
+    expect(WORKER_SETTINGS.defaultOf("ORIGIN_URL")).toBeUndefined();
+    expect(LAMBDA_SETTINGS.defaultOf("AUTHORIZER_CACHE_SECONDS")).toBe("300");
+    expect(LAMBDA_SETTINGS.defaultOf("METRICS")).toBe("off");
+    for (const name of SETTING_NAMES) expect(WORKER_SETTINGS.defaultOf(name)).toBe(settingDefault(name));
+    for (const name of ALL_SETTING_NAMES) {
+      const fallback = ALL_SETTINGS.defaultOf(name);
+      if (fallback !== undefined) expect(() => ALL_SETTINGS.parse({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", [name]: fallback })).not.toThrow();
     }
   });
 });

@@ -19,9 +19,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { compactVerify, createLocalJWKSet, decodeProtectedHeader, errors, type JWTVerifyGetKey } from "jose";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig, SUPPORTED_ALGORITHMS, type Algorithm } from "../../src/core/config.ts";
+import { parseConfig, SUPPORTED_ALGORITHMS, type Algorithm } from "../../src/core/config.ts";
 import { assertCompactJws } from "../../src/core/jwt.ts";
 import { rejectKey } from "../../src/core/key-set.ts";
+import { ConfigError } from "../../src/core/settings.ts";
 
 const VECTORS = resolve(import.meta.dirname, "../vectors/wycheproof");
 

@@ -2,14 +2,14 @@
 import { describe, expect, it } from "vitest";
 import { formatWorkerEvent } from "../../dev/worker-log.ts";
 import { describeSettings, settingsRecord, workerSettings } from "../../dev/worker-settings.ts";
-import { parseConfig, SETTING_NAMES } from "../../src/core/config.ts";
+import { WORKER_SETTING_NAMES, WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
 
 const STACK = { issuer: "http://127.0.0.1:4010", origin: "http://127.0.0.1:4020", spa: "http://127.0.0.1:4030" };
 
 describe("workerSettings", () => {
-  it("passes every setting of the schema, the unset ones empty, so nothing else (wrangler.toml's [vars]) applies", () => {
+  it("passes every setting of the Worker's schema, the unset ones empty, so nothing else (wrangler.toml's [vars]) applies", () => {
     const record = settingsRecord(workerSettings({ ROUTES: ' [{"path":"/admin/*","roles":["admin"]}] ', AUDIENCE: "", UNRELATED: "x" }, STACK));
-    expect(Object.keys(record)).toEqual(SETTING_NAMES);
+    expect(Object.keys(record)).toEqual(WORKER_SETTING_NAMES);
     expect(record).toMatchObject({
       AUTHGEAR_ENDPOINT: STACK.issuer,
       ORIGIN_URL: STACK.origin,
@@ -19,7 +19,7 @@ describe("workerSettings", () => {
       AUDIENCE: "",
       AUTH_MODE: "",
     });
-    expect(parseConfig(record)).toMatchObject({ issuer: STACK.issuer, authMode: "jwt", routes: [{ path: "/admin/*", roles: ["admin"] }] });
+    expect(WORKER_SETTINGS.parse(record)).toMatchObject({ issuer: STACK.issuer, authMode: "jwt", routes: [{ path: "/admin/*", roles: ["admin"] }] });
   });
 
   it("takes PUBLIC_PATHS and CORS_ALLOWED_ORIGINS from the environment when set", () => {
@@ -34,6 +34,13 @@ describe("workerSettings", () => {
     );
     expect(described).toContain("\n  ORIGIN_URL=http://127.0.0.1:4020 (npm start: the demo origin)");
   });
+
+  it("passes none of the Lambda authorizer's own settings: the Worker does not read them", () => {
+    const record = settingsRecord(workerSettings({ HTTP_API_RESPONSE: "iam", AUTHORIZER_CACHE_SECONDS: "0", METRICS: "emf" }, STACK));
+    expect(Object.keys(record)).not.toContain("HTTP_API_RESPONSE");
+    expect(Object.keys(record)).not.toContain("AUTHORIZER_CACHE_SECONDS");
+    expect(Object.keys(record)).not.toContain("METRICS");
+  });
 });
 
 describe("describeSettings", () => {
@@ -45,11 +52,10 @@ describe("describeSettings", () => {
       "  AUTHGEAR_ENDPOINT=http://127.0.0.1:4010 (npm start: the dev issuer)",
       "  ALGORITHMS=ES256",
       "  PUBLIC_PATHS=/healthz,/public/* (npm start's default)",
-      "  AUTHORIZER_CACHE_SECONDS=0 (Lambda authorizer only: the Worker ignores it)",
       '  ROUTES=[ {"path":"/a"} ]',
+      "  RESOLVER_CACHE_SECONDS=0",
       "  ORIGIN_URL=http://127.0.0.1:4020 (npm start: the demo origin)",
       "  CORS_ALLOWED_ORIGINS=http://127.0.0.1:4030 (npm start: the SPA demo)",
-      "  RESOLVER_CACHE_SECONDS=0",
     ]);
   });
 

@@ -7,11 +7,11 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { SETTING_NAMES } from "../../src/core/config.ts";
+import { ALL_SETTING_NAMES } from "../../src/doctor/settings.ts";
 
 const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-/** Every setting, empty: the settings of the environment the tests run in do not leak in. */
-const NO_SETTINGS = Object.fromEntries(SETTING_NAMES.map((name) => [name, ""]));
+/** Every setting of either packaging, empty: the settings of the environment the tests run in do not leak in. */
+const NO_SETTINGS = Object.fromEntries(ALL_SETTING_NAMES.map((name) => [name, ""]));
 const CHILD_TIMEOUT_MS = 20_000;
 
 interface Run {

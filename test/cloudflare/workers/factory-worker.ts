@@ -5,7 +5,13 @@
  */
 import { createWorker } from "../../../src/cloudflare/create-worker.ts";
 
-export default createWorker({
+/** A Worker's own Env, as wrangler types it: a setting beside a binding of its own. */
+interface FactoryEnv {
+  readonly AUTHGEAR_ENDPOINT: string;
+  readonly SESSIONS?: KVNamespace;
+}
+
+export default createWorker<FactoryEnv>({
   settings: { PUBLIC_PATHS: "/public/*", ROUTES: '[{"path":"/admin/*","roles":["admin"]}]' },
   cache: null,
   fetchOrigin: (url, init) => {

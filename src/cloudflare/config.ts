@@ -1,0 +1,69 @@
+/**
+ * The Worker's settings: the core's, and those only a Worker carries out (where allowed requests
+ * go, what they carry, what browsers are told). `WorkerConfig` is what `createWorker` reads.
+ */
+import * as v from "valibot";
+import { CORE_SETTINGS, defineSettings, extendSettings, flagSetting, listSetting, TOKEN_PATTERN, urlSetting, type ConfigOf } from "../core/index.ts";
+
+/** Default `ORIGIN_SECRET_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
+export const DEFAULT_ORIGIN_SECRET_HEADER = "x-authgear-edge-secret";
+const RESERVED_SECRET_HEADERS = new Set(["authorization", "cookie", "host", "content-length", "content-type", "transfer-encoding", "connection", "origin"]);
+
+const WORKER_ONLY = /* @__PURE__ */ defineSettings(
+  {
+    ORIGIN_URL: v.optional(urlSetting({ http: "any", form: "base" })),
+    LOGIN_URL: v.optional(urlSetting({ http: "loopback", form: "url" })),
+    CORS_ALLOWED_ORIGINS: v.optional(
+      v.pipe(
+        listSetting(),
+        v.check(
+          (origins) => origins.every((origin) => URL.canParse(origin) && new URL(origin).origin === origin && /^https?:/.test(origin)),
+          "each comma-separated entry must be an exact origin, scheme://host[:port] (no path, no trailing slash, no *)",
+        ),
+        v.transform((origins): ReadonlySet<string> => new Set(origins)),
+      ),
+      "",
+    ),
+    FORWARD_AUTHORIZATION: v.optional(flagSetting(), "true"),
+    SERVER_TIMING: v.optional(flagSetting(), "false"),
+    // The value is never echoed: a message names the key and the rule only.
+    ORIGIN_SECRET: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces (a random secret, e.g. `openssl rand -hex 32`)"),
+      ),
+    ),
+    ORIGIN_SECRET_HEADER: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(TOKEN_PATTERN, "must be a header name (an RFC 9110 token)"),
+        v.transform((name) => name.toLowerCase()),
+        v.check((name) => !RESERVED_SECRET_HEADERS.has(name), "must not be a header the client or the gate already uses (authorization, cookie, host, ...)"),
+      ),
+      DEFAULT_ORIGIN_SECRET_HEADER,
+    ),
+  },
+  (values) => ({
+    /** Where allowed requests go, their path and query appended; unset = the request's own URL. */
+    originUrl: values.ORIGIN_URL,
+    /** Where a browser navigation that needs a login is redirected; unset = a bare 401. */
+    loginUrl: values.LOGIN_URL,
+    /** Browser origins whose cross-origin calls the gate answers CORS for; empty = the gate adds nothing. */
+    corsAllowedOrigins: values.CORS_ALLOWED_ORIGINS,
+    /** Whether the origin still receives the `Authorization` header. */
+    forwardAuthorization: values.FORWARD_AUTHORIZATION,
+    /** Whether responses carry `Server-Timing` (the gate's outcome and duration); off by default. */
+    serverTiming: values.SERVER_TIMING,
+    /** The shared secret sent to the origin on every forwarded request, and the header it goes in. */
+    originSecret: values.ORIGIN_SECRET === undefined ? undefined : { header: values.ORIGIN_SECRET_HEADER, value: values.ORIGIN_SECRET },
+  }),
+);
+
+export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(CORE_SETTINGS, WORKER_ONLY);
+
+export type WorkerConfig = ConfigOf<typeof WORKER_SETTINGS>;
+
+export type WorkerSettingName = (typeof WORKER_SETTINGS.names)[number];
+
+/** The Worker's settings' names, in the schema's order: the core's, then its own. */
+export const WORKER_SETTING_NAMES = WORKER_SETTINGS.names;

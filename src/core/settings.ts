@@ -1,0 +1,110 @@
+/**
+ * Settings: one valibot entry per setting name, each reading the string that Worker vars and
+ * secrets or a Lambda environment hold, and the function that builds a configuration from their
+ * parsed values. The core defines its own (config.ts); a packaging extends them with its own
+ * entries and fields (`extendSettings`), so every configuration type is inferred from the schema
+ * that produces it. Unknown names are ignored (a Lambda environment holds many); empty strings
+ * count as unset.
+ */
+import * as v from "valibot";
+import { AuthError } from "./errors.ts";
+
+/** Raised once for a bad configuration; `message` names every bad key. */
+export class ConfigError extends AuthError {
+  readonly keys: readonly string[];
+
+  constructor(problems: ReadonlyMap<string, string>) {
+    const keys = [...problems.keys()];
+    const detail = keys.map((key) => `${key}: ${problems.get(key) ?? ""}`).join("; ");
+    super("ERR_CONFIG_INVALID", `Invalid configuration (${keys.join(", ")}). ${detail}`);
+    this.keys = keys;
+  }
+}
+
+/** The parsed value of each setting of `E`, by name. */
+export type SettingValues<E extends v.ObjectEntries> = v.InferOutput<v.ObjectSchema<E, undefined>>;
+
+export interface Settings<E extends v.ObjectEntries, C> {
+  /** Each setting's schema, by name; a bad configuration's keys are named in this order. */
+  readonly entries: E;
+  readonly names: ReadonlyArray<keyof E & string>;
+  /** Kept beside `parse` so that `extendSettings` builds both configurations from one parse. */
+  readonly build: (values: SettingValues<E>) => C;
+  /**
+   * Parses and validates once. Throws a `ConfigError` naming every bad key with the first rule
+   * it breaks: an entry's messages state the rule and never quote the value, a secret's included.
+   */
+  readonly parse: (env: Readonly<Record<string, unknown>>) => C;
+  /**
+   * A setting's default as it would be spelled in the environment (`"jwt"`, `"300"`, `""` for an
+   * empty list), or `undefined` when it has none: required, unset, or derived from other settings.
+   */
+  readonly defaultOf: (name: keyof E & string) => string | undefined;
+}
+
+/** What parsing `S` builds. */
+export type ConfigOf<S extends Pick<Settings<v.ObjectEntries, unknown>, "parse">> = ReturnType<S["parse"]>;
+
+/** The configuration's type is what `build` returns, from the values `entries` parse to. */
+export function defineSettings<const E extends v.ObjectEntries, C>(entries: E, build: (values: SettingValues<E>) => C): Settings<E, Readonly<C>> {
+  const schema = v.object(entries);
+  const names = Object.keys(entries) as Array<keyof E & string>;
+  return {
+    entries,
+    names,
+    build,
+    parse(env) {
+      const result = v.safeParse(schema, readSettings(env, names));
+      if (!result.success) throw new ConfigError(problemsOf(result.issues));
+      return build(result.output);
+    },
+    defaultOf(name) {
+      const entry = entries[name];
+      const fallback: unknown = entry === undefined ? undefined : v.getDefault(entry);
+      return typeof fallback === "string" ? fallback : undefined;
+    },
+  };
+}
+
+/**
+ * `base` and then `extension`'s settings, building both configurations into one. The two may
+ * hold the same entry (two packagings' extensions of the core, read together), but never two
+ * schemas under one name.
+ */
+export function extendSettings<E1 extends v.ObjectEntries, C1, E2 extends v.ObjectEntries, C2>(
+  base: Settings<E1, C1>,
+  extension: Settings<E2, C2>,
+): Settings<E1 & E2, Readonly<C1 & C2>> {
+  for (const name of extension.names) {
+    const own: unknown = base.entries[name];
+    if (own !== undefined && own !== extension.entries[name]) throw new TypeError(`${name} is defined twice, differently`);
+  }
+  // Sound casts: the values of E1 & E2 hold those of E1 and those of E2.
+  return defineSettings({ ...base.entries, ...extension.entries }, (values) => ({
+    ...base.build(values as SettingValues<E1>),
+    ...extension.build(values as SettingValues<E2>),
+  }));
+}
+
+/** The input of the schema: each setting trimmed, an empty one unset. */
+function readSettings(env: Readonly<Record<string, unknown>>, names: readonly string[]): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const name of names) {
+    const value = env[name];
+    input[name] = typeof value === "string" ? value.trim() || undefined : value;
+  }
+  return input;
+}
+
+/** The first problem of each bad setting, in the schema's order. */
+function problemsOf(issues: readonly v.BaseIssue<unknown>[]): Map<string, string> {
+  const problems = new Map<string, string>();
+  for (const issue of issues) {
+    // The setting is the first path segment; deeper segments (ROUTES' rules) locate the problem within it.
+    const [setting, ...inner] = (v.getDotPath(issue) ?? "configuration").split(".");
+    const key = setting ?? "configuration";
+    const where = inner.length === 0 ? "" : `rule ${inner.join(".")}: `;
+    if (!problems.has(key)) problems.set(key, `${where}${issue.message}`);
+  }
+  return problems;
+}
