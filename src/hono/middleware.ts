@@ -33,6 +33,9 @@ export interface AuthgearVariables {
   authgear: Identity | undefined;
 }
 
+/** The settings of an app with neither `settings` nor an env: one object, so the gate (a 500) is built once. */
+const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 type Gate = { readonly ok: true; readonly config: Config; readonly decider: Decider } | { readonly ok: false; readonly error: AuthError };
 
 export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Variables: AuthgearVariables }> {
@@ -62,7 +65,7 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
 
   return async (c, next) => {
     const env: unknown = c.env;
-    const source = settings ?? (typeof env === "object" && env !== null ? (env as Readonly<Record<string, unknown>>) : {});
+    const source = settings ?? (typeof env === "object" && env !== null ? (env as Readonly<Record<string, unknown>>) : NO_SETTINGS);
     const gate = gateFor(source);
     const url = new URL(c.req.url);
     const log = withFields(logger, { request_id: c.req.header("cf-ray") });

@@ -64,4 +64,13 @@ describe("authgear() on Node", () => {
     }
     expect(logs.filter(({ event }) => event === "config_invalid")).toEqual([expect.objectContaining({ keys: "AUTH_MODE,ALGORITHMS" })]);
   });
+
+  it("without settings on Node (no c.env), answers every request 500 and says so once", async () => {
+    const logs: Array<{ event: string } & LogFields> = [];
+    const bare = new Hono();
+    bare.use("*", authgear({ logger: { log: (event, fields) => logs.push({ event, ...fields }) } }));
+    bare.get("*", (c) => c.text("never"));
+    for (let i = 0; i < 3; i += 1) expect((await bare.request("/x")).status).toBe(500);
+    expect(logs.filter(({ event }) => event === "config_invalid")).toEqual([expect.objectContaining({ keys: "AUTHGEAR_ENDPOINT" })]);
+  });
 });
