@@ -1,37 +1,33 @@
 /**
  * An existing Worker that authenticates one part of itself with the core: requests under /api/
  * are decided (authentication and ROUTES, from the Worker's vars) and answered with the identity;
- * the rest of the app is untouched. The authenticator and its key set live per isolate.
+ * the rest of the app is untouched. The configuration, key set and token cache live per isolate.
  */
-import { createAuthenticatorFromEnv, createDecider, errorResponse, type Decider } from "authgear-edge";
+import { createGate, errorResponse, oncePerSettings, type AuthError } from "authgear-edge";
 
-type Gate = { readonly decider: Decider; readonly realm: string } | { readonly response: () => Response };
-let gate: Gate | undefined;
+type Env = Readonly<Record<string, unknown>>;
 
-function gateFor(env: Readonly<Record<string, unknown>>): Gate {
-  if (gate === undefined) {
-    const built = createAuthenticatorFromEnv(env);
-    gate = built.ok
-      ? { decider: createDecider(built.config, built.authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "reach-origin", validForSeconds: 0 }), realm: built.config.realm }
-      : { response: () => { const refusal = errorResponse(built.error, "example"); return new Response(refusal.body, refusal); } };
-  }
-  return gate;
+const gateFor = oncePerSettings((env: Env) =>
+  createGate(env, {}, { decide: { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "reach-origin", validForSeconds: 0 } }),
+);
+
+function refusal(error: AuthError, realm: string): Response {
+  const { status, headers, body } = errorResponse(error, realm);
+  return new Response(body, { status, headers });
 }
 
 export default {
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     if (!url.pathname.startsWith("/api/")) return new Response("the rest of the app, not authenticated here\n");
-    const current = gateFor(env);
-    if ("response" in current) return current.response();
-    const decision = await current.decider.decide(
+    const gate = gateFor(env);
+    // A bad configuration: every /api/ request is refused (500), and the log names every bad key once.
+    if (!gate.ok) return refusal(gate.error, "example");
+    const decision = await gate.decider.decide(
       { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody: request.body !== null },
       { defer: (promise) => { ctx.waitUntil(promise); } },
     );
-    if (!decision.allowed) {
-      const refusal = errorResponse(decision.error, current.realm);
-      return new Response(refusal.body, refusal);
-    }
+    if (!decision.allowed) return refusal(decision.error, gate.config.realm);
     return Response.json({ path: url.pathname, user: decision.identity?.userId ?? null, roles: decision.identity?.roles ?? [] });
   },
-} satisfies ExportedHandler<Readonly<Record<string, unknown>>>;
+} satisfies ExportedHandler<Env>;

@@ -14,8 +14,7 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import {
-  createAuthenticatorFromEnv,
-  createDecider,
+  createGate,
   describeError,
   identityHeaders,
   jsonLogger,
@@ -142,19 +141,20 @@ export type AuthorizerHandler = (event: unknown, lambda?: { readonly awsRequestI
 export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   const { env = process.env, writeMetrics = defaultWriteMetrics, ...deps } = options;
   const logger = deps.logger ?? jsonLogger;
-  const built = createAuthenticatorFromEnv(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, { settings: LAMBDA_SETTINGS, validate: cacheSafetyProblems });
-  /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
-  const lifetime = built.ok ? answerLifetime(built.config) : 0;
   // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
   // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
   // authenticated caller must not be turned away for it.
-  const decider = built.ok
-    ? createDecider(built.config, built.authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: lifetime })
-    : undefined;
+  const gate = createGate(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, {
+    settings: LAMBDA_SETTINGS,
+    validate: cacheSafetyProblems,
+    decide: (config) => ({ ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: answerLifetime(config) }),
+  });
+  /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
+  const lifetime = gate.ok ? answerLifetime(gate.config) : 0;
 
   return async (event, lambda) => {
     const log = withFields(logger, { request_id: lambda?.awsRequestId });
-    if (!built.ok || built.config.metrics !== "emf") return (await authorize(event, log, undefined))[0];
+    if (!gate.ok || gate.config.metrics !== "emf") return (await authorize(event, log, undefined))[0];
     const meter = new CountingMeter();
     let outcome = "ERR_INTERNAL";
     try {
@@ -178,19 +178,20 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
       if (error instanceof UnsupportedEvent) fail("ERR_UNSUPPORTED_EVENT", undefined, log);
       throw error;
     }
-    if (!built.ok || decider === undefined) return fail(built.ok ? "ERR_CONFIG_INVALID" : built.error.code, view, log);
+    if (!gate.ok) return fail(gate.error.code, view, log);
+    const { config, decider } = gate;
     // Decided on the method and path of the ARN, which is what API Gateway matches the policy
     // against (a REST API's path there has no stage and no custom-domain base path).
     const arn = parseMethodArn(view.arn);
     const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log, ...(meter !== undefined && { meter }) });
-    const userId = built.config.logDecisions ? decision.identity?.userId : undefined;
-    if (!decision.allowed && built.config.reportOnly) {
+    const userId = config.logDecisions ? decision.identity?.userId : undefined;
+    if (!decision.allowed && config.reportOnly) {
       // Report-only (always with the cache off, cache-safety.ts): this request proceeds, with the
       // code it would have been refused with and without any identity.
       const { code } = decision.error;
       log.log("would_refuse", { code, kind: view.kind, path: view.path, user_id: userId });
       const context = { [REPORT_CONTEXT_KEY]: code };
-      const answer = view.kind === "http-v2" && built.config.httpApiResponse === "simple" ? { isAuthorized: true, context } : buildPolicy({ principalId: "report-only", allow: [view.arn], context });
+      const answer = view.kind === "http-v2" && config.httpApiResponse === "simple" ? { isAuthorized: true, context } : buildPolicy({ principalId: "report-only", allow: [view.arn], context });
       return [answer, `report-only ${code}`];
     }
     if (!decision.allowed) {
@@ -200,10 +201,10 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
       if (describeError(code).status >= 500) fail(code, view, log);
       if (decision.identity === undefined || code !== "ERR_INSUFFICIENT_SCOPE") refuse(code, view, log, userId);
       log.log("request_forbidden", { code, kind: view.kind, path: view.path, user_id: userId });
-    } else if (built.config.logDecisions) {
+    } else if (config.logDecisions) {
       log.log("request_allowed", { kind: view.kind, path: view.path, user_id: userId, public: decision.isPublic });
     }
-    const simple = view.kind === "http-v2" && built.config.httpApiResponse === "simple";
+    const simple = view.kind === "http-v2" && config.httpApiResponse === "simple";
     const { identity } = decision;
     if (identity === undefined) {
       // A public path without credentials: exactly this method and path, so that no cached anonymous

@@ -6,14 +6,14 @@
  */
 import {
   AuthError,
-  createAuthenticatorFromEnv,
-  createDecider,
+  createGate,
   describeError,
   errorResponse,
   jsonLogger,
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,
-  type Decider,
+  oncePerSettings,
+  type Gate,
   type Logger,
   type Meter,
   CountingMeter,
@@ -56,8 +56,6 @@ export interface WorkerOptions<E extends Env = Env> {
   readonly fetchOrigin?: (url: string, init: RequestInit, env: E) => Promise<Response>;
 }
 
-type Gate = { readonly ok: true; readonly config: WorkerConfig; readonly decider: Decider } | { readonly ok: false; readonly error: AuthError };
-
 /**
  * The gate as a Worker: `export default createWorker()` gates every request of the Worker's
  * routes. A bad configuration is not thrown: every request then gets a 500 naming every bad key.
@@ -65,36 +63,22 @@ type Gate = { readonly ok: true; readonly config: WorkerConfig; readonly decider
 export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}): ExportedHandler<E> {
   const logger = options.logger ?? jsonLogger;
   const fetchOrigin = options.fetchOrigin ?? ((url, init) => fetch(url, init));
-  let current: { readonly env: E; readonly gate: Gate } | undefined;
-
-  function gateFor(env: E): Gate {
-    if (current?.env !== env) {
-      const cache = options.cache === undefined ? caches.default : options.cache;
-      const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
-      const built = createAuthenticatorFromEnv(settings, { logger }, {
-        settings: WORKER_SETTINGS,
-        configure: (config) =>
-          cache === null
-            ? {}
-            : {
-                keySetStore: createCacheKeySetStore(cache, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
-                ...(config.authMode !== "jwt" && { verdictStore: createCacheVerdictStore(cache, config.resolverUrl) }),
-              },
-      });
-      current = {
-        env,
-        gate: built.ok
-          ? {
-              ok: true,
-              config: built.config,
-              // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
-              decider: createDecider(built.config, built.authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 }),
-            }
-          : built,
-      };
-    }
-    return current.gate;
-  }
+  const gateFor = oncePerSettings((env: E): Gate<WorkerConfig> => {
+    const cache = options.cache === undefined ? caches.default : options.cache;
+    const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
+    return createGate(settings, { logger }, {
+      settings: WORKER_SETTINGS,
+      configure: (config) =>
+        cache === null
+          ? {}
+          : {
+              keySetStore: createCacheKeySetStore(cache, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
+              ...(config.authMode !== "jwt" && { verdictStore: createCacheVerdictStore(cache, config.resolverUrl) }),
+            },
+      // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
+      decide: { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 },
+    });
+  });
 
   return {
     fetch: (request, env, ctx) => handle(request, gateFor(env), env, ctx, logger, (url, init) => fetchOrigin(url, init, env)),
@@ -145,7 +129,7 @@ function metadataResponse(config: WorkerConfig, request: Request, url: URL): Res
 
 type OriginFetch = (url: string, init: RequestInit) => Promise<Response>;
 
-async function handle(request: Request, gate: Gate, env: Env, ctx: ExecutionContext, logger: Logger, fetchOrigin: OriginFetch): Promise<Response> {
+async function handle(request: Request, gate: Gate<WorkerConfig>, env: Env, ctx: ExecutionContext, logger: Logger, fetchOrigin: OriginFetch): Promise<Response> {
   const started = performance.now();
   const config = gate.ok ? gate.config : undefined;
   const analytics = analyticsOf(env);
@@ -158,7 +142,7 @@ async function handle(request: Request, gate: Gate, env: Env, ctx: ExecutionCont
 }
 
 /** The response and the outcome `Server-Timing` names: an error code, `authenticated` or `public`. */
-async function gated(request: Request, gate: Gate, ctx: ExecutionContext, meter: Meter | undefined, logger: Logger, fetchOrigin: OriginFetch): Promise<[Response, string]> {
+async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionContext, meter: Meter | undefined, logger: Logger, fetchOrigin: OriginFetch): Promise<[Response, string]> {
   const url = new URL(request.url);
   // Every line names its request: Cloudflare's ray id, also in Cloudflare's own logs (read only
   // when a line is written: most requests write none).

@@ -8,14 +8,12 @@
 import type { MiddlewareHandler } from "hono";
 import {
   AuthError,
-  createAuthenticatorFromEnv,
-  createDecider,
+  createGate,
   errorResponse,
   jsonLogger,
   withFields,
   type AuthenticatorDeps,
-  type Config,
-  type Decider,
+  oncePerSettings,
   type Identity,
 } from "../core/index.ts";
 
@@ -36,32 +34,17 @@ export interface AuthgearVariables {
 /** The settings of an app with neither `settings` nor an env: one object, so the gate (a 500) is built once. */
 const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({});
 
-type Gate = { readonly ok: true; readonly config: Config; readonly decider: Decider } | { readonly ok: false; readonly error: AuthError };
-
 export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Variables: AuthgearVariables }> {
   const { settings, ...deps } = options;
   const logger = deps.logger ?? jsonLogger;
-  let current: { readonly source: unknown; readonly gate: Gate } | undefined;
-
-  const gateFor = (source: Readonly<Record<string, unknown>>): Gate => {
-    if (current?.source !== source) {
-      const built = createAuthenticatorFromEnv(source, { ...deps, logger });
-      current = {
-        source,
-        gate: built.ok
-          ? {
-              ok: true,
-              config: built.config,
-              // The app routes on the path it received, so an ambiguous one is refused; override
-              // headers stay on the request (Hono's methodOverride reads them), so the rules
-              // decide each method and path they could make the app serve.
-              decider: createDecider(built.config, built.authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "reach-origin", validForSeconds: 0 }),
-            }
-          : built,
-      };
-    }
-    return current.gate;
-  };
+  const gateFor = oncePerSettings((source: Readonly<Record<string, unknown>>) =>
+    createGate(source, { ...deps, logger }, {
+      // The app routes on the path it received, so an ambiguous one is refused; override headers
+      // stay on the request (Hono's methodOverride reads them), so the rules decide each method
+      // and path they could make the app serve.
+      decide: { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "reach-origin", validForSeconds: 0 },
+    }),
+  );
 
   return async (c, next) => {
     const env: unknown = c.env;

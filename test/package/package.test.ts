@@ -62,7 +62,7 @@ describe("npm pack", () => {
 describe("the entry points, by their public names", () => {
   it("authgear-edge: the core", async () => {
     const core = await import("authgear-edge");
-    expect(Object.keys(core)).toEqual(expect.arrayContaining(["createAuthenticator", "createDecider", "parseConfig", "AuthError", "AUTH_ERRORS", "identityHeaders", "errorResponse"]));
+    expect(Object.keys(core)).toEqual(expect.arrayContaining(["createGate", "oncePerSettings", "createAuthenticator", "createDecider", "parseConfig", "AuthError", "AUTH_ERRORS", "identityHeaders", "errorResponse"]));
   });
 
   it("authgear-edge/cloudflare, /aws and /hono: the factories", async () => {
