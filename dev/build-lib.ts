@@ -31,5 +31,6 @@ for (const file of readdirSync(LIB, { recursive: true, encoding: "utf8" })) {
   if (!file.endsWith(".d.ts")) continue;
   const path = join(LIB, file);
   const text = readFileSync(path, "utf8");
-  writeFileSync(path, text.replace(/(from\s+"\.{1,2}\/[^"]*)\.ts"/g, '$1.js"'));
+  // `from "./x.ts"` and inline `import("./x.ts")` types alike.
+  writeFileSync(path, text.replace(/((?:from\s+|import\()"\.{1,2}\/[^"]*)\.ts"/g, '$1.js"'));
 }

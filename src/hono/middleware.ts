@@ -9,10 +9,13 @@ import type { MiddlewareHandler } from "hono";
 import {
   AuthError,
   createGate,
+  describeError,
   errorResponse,
   jsonLogger,
   withFields,
   type AuthenticatorDeps,
+  type AuthErrorCode,
+  type Logger,
   oncePerSettings,
   type Identity,
 } from "../core/index.ts";
@@ -29,6 +32,8 @@ export interface AuthgearOptions
 /** What the middleware puts on the context. */
 export interface AuthgearVariables {
   authgear: Identity | undefined;
+  /** With `REPORT_ONLY=true`: the code this request would have been refused with (it goes on, without an identity). */
+  authgearReport: AuthErrorCode | undefined;
 }
 
 /** The settings of an app with neither `settings` nor an env: one object, so the gate (a 500) is built once. */
@@ -51,10 +56,15 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
     const source = settings ?? (typeof env === "object" && env !== null ? (env as Readonly<Record<string, unknown>>) : NO_SETTINGS);
     const gate = gateFor(source);
     const url = new URL(c.req.url);
-    const log = withFields(logger, { request_id: c.req.header("cf-ray") });
-    const refuse = (error: AuthError, realm: string): Response => {
+    // Every line names its request (Cloudflare's ray id), read only when a line is written.
+    const log: Logger = {
+      log(event, fields) {
+        withFields(logger, { request_id: c.req.header("cf-ray") }).log(event, fields);
+      },
+    };
+    const refuse = (error: AuthError, realm: string, userId?: string): Response => {
       const response = errorResponse(error, realm);
-      log.log("request_refused", { code: error.code, status: response.status, method: c.req.method, path: url.pathname });
+      log.log("request_refused", { code: error.code, status: response.status, method: c.req.method, path: url.pathname, user_id: userId });
       return new Response(c.req.method === "HEAD" ? null : response.body, response);
     };
     if (!gate.ok) return refuse(gate.error, "authgear-edge");
@@ -71,8 +81,20 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
       { method: c.req.method, path: url.pathname, query: url.search, headers: c.req.raw.headers, hasBody: c.req.raw.body !== null },
       { logger: log, ...(defer !== undefined && { defer }) },
     );
-    if (!decision.allowed) return refuse(decision.error, gate.config.realm);
-    c.set("authgear", decision.identity);
+    const { config } = gate;
+    const userId = config.logDecisions ? decision.identity?.userId : undefined;
+    if (!decision.allowed) {
+      const { code } = decision.error;
+      if (!config.reportOnly) return refuse(decision.error, config.realm, userId);
+      // As the Worker does: the request goes on with its would-be code and never an identity.
+      log.log("would_refuse", { code, status: describeError(code).status, method: c.req.method, path: url.pathname, user_id: userId });
+      c.set("authgear", undefined);
+      c.set("authgearReport", code);
+    } else {
+      if (config.logDecisions) log.log("request_allowed", { method: c.req.method, path: url.pathname, user_id: userId, public: decision.isPublic });
+      c.set("authgear", decision.identity);
+      c.set("authgearReport", undefined);
+    }
     await next();
     return undefined;
   };

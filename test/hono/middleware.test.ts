@@ -18,7 +18,7 @@ afterAll(() => issuer.close());
 function app(settings: Record<string, string>, logs: Array<{ event: string } & LogFields> = []): Hono<{ Variables: AuthgearVariables }> {
   const hono = new Hono<{ Variables: AuthgearVariables }>();
   hono.use("*", authgear({ settings: { AUTHGEAR_ENDPOINT: issuer.origin, ...settings }, logger: { log: (event, fields) => logs.push({ event, ...fields }) } }));
-  hono.all("*", (c) => c.json({ user: c.get("authgear")?.userId ?? null, method: c.req.method }));
+  hono.all("*", (c) => c.json({ user: c.get("authgear")?.userId ?? null, method: c.req.method, report: c.get("authgearReport") ?? null }));
   return hono;
 }
 
@@ -27,7 +27,7 @@ describe("authgear() on Node", () => {
     const token = await issuer.mintAccessToken({ sub: "dana" });
     const response = await app({}).request("/anything", { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ user: "dana", method: "GET" });
+    expect(await response.json()).toEqual({ user: "dana", method: "GET", report: null });
   });
 
   it("answers a refusal itself: a HEAD without a body, an ambiguous path with a 400, and logs it", async () => {
@@ -72,5 +72,24 @@ describe("authgear() on Node", () => {
     bare.get("*", (c) => c.text("never"));
     for (let i = 0; i < 3; i += 1) expect((await bare.request("/x")).status).toBe(500);
     expect(logs.filter(({ event }) => event === "config_invalid")).toEqual([expect.objectContaining({ keys: "AUTHGEAR_ENDPOINT" })]);
+  });
+
+  it("with REPORT_ONLY=true lets a would-be refusal through with its code and no identity, and logs it", async () => {
+    const logs: Array<{ event: string } & LogFields> = [];
+    const reporting = app({ REPORT_ONLY: "true", LOG_DECISIONS: "true", ROUTES: '[{"path":"/admin/*","roles":["admin"]}]' }, logs);
+    const token = await issuer.mintAccessToken({ sub: "erin" });
+    const missing = await reporting.request("/anything");
+    expect(missing.status).toBe(200);
+    expect(await missing.json()).toEqual({ user: null, method: "GET", report: "ERR_CREDENTIALS_MISSING" });
+    // Valid credentials that a rule refuses: still no identity for the app.
+    const ruled = await reporting.request("/admin/x", { headers: { authorization: `Bearer ${token}` } });
+    expect(await ruled.json()).toEqual({ user: null, method: "GET", report: "ERR_INSUFFICIENT_SCOPE" });
+    const allowed = await reporting.request("/anything", { headers: { authorization: `Bearer ${token}` } });
+    expect(await allowed.json()).toEqual({ user: "erin", method: "GET", report: null });
+    expect(logs.filter(({ event }) => event !== "keyset_refreshed").map(({ event, code, user_id }) => [event, code, user_id])).toEqual([
+      ["would_refuse", "ERR_CREDENTIALS_MISSING", undefined],
+      ["would_refuse", "ERR_INSUFFICIENT_SCOPE", "erin"],
+      ["request_allowed", undefined, "erin"],
+    ]);
   });
 });

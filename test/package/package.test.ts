@@ -42,6 +42,15 @@ describe("npm pack", () => {
     expect(files.filter((path) => /^(?:test|dev|bench|dist|src|examples)\/|\.ts$(?<!\.d\.ts)/.test(path))).toEqual([]);
   });
 
+  it("ships declarations whose relative imports name the .js files it ships (never a .ts source)", async () => {
+    const declarations = files.filter((path) => path.endsWith(".d.ts"));
+    expect(declarations.length).toBeGreaterThan(0);
+    for (const path of declarations) {
+      const text = await readFile(join(ROOT, path), "utf8");
+      expect(text.match(/(?:from\s+|import\()"\.{1,2}\/[^"]*\.ts"/g), path).toBeNull();
+    }
+  });
+
   it("passes publint in strict mode", { timeout: PACK_MS }, async () => {
     const buffer = await readFile(tarball);
     const { messages } = await publint({ strict: true, pack: { tarball: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) } });
