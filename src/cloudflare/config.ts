@@ -57,6 +57,13 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     /** The shared secret sent to the origin on every forwarded request, and the header it goes in. */
     originSecret: values.ORIGIN_SECRET === undefined ? undefined : { header: values.ORIGIN_SECRET_HEADER, value: values.ORIGIN_SECRET },
   }),
+  // A header name with no secret to carry would do nothing.
+  (values) =>
+    new Map(
+      values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER
+        ? [["ORIGIN_SECRET_HEADER", "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set the secret too, or unset it"]]
+        : [],
+    ),
 );
 
 export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(CORE_SETTINGS, WORKER_ONLY);

@@ -192,7 +192,12 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   if (!config.forwardAuthorization) {
     headers.delete("authorization");
     // The JWT cookie is the token itself; Authgear's session cookies are left for the origin.
-    if (config.jwtCookieName !== undefined) removeCookie(headers, config.jwtCookieName);
+    try {
+      if (config.jwtCookieName !== undefined) removeCookie(headers, config.jwtCookieName);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      return [refuse(error, config.realm, request, url, log), error.code];
+    }
   }
   let response: Response;
   try {
