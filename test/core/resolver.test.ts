@@ -182,6 +182,30 @@ describe("resolver mode", () => {
   });
 });
 
+describe("resolver mode: one credential decides", () => {
+  it("sends a Bearer header alone: a refused bearer beside a valid session cookie is refused, the cookie never sent", async () => {
+    const session = issuer.createSession("vera");
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    expect(await outcome(h, { authorization: "Bearer forged-opaque", cookie: `session=${session.cookie}` })).toBe("ERR_SESSION_INVALID");
+    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}`, cookie: "session=bogus" })).toBe("ok:vera");
+    expect(resolverCalls(h).map((call) => call.headers.get("cookie"))).toEqual([null, null]);
+  });
+
+  it("verifies a JWT bearer locally before asking: a forged or expired one never reaches the resolver", async () => {
+    const session = issuer.createSession("walt");
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    const valid = await issuer.mintAccessToken({ sessionId: session.id });
+    const [head, payload] = valid.split(".");
+    expect(await outcome(h, { authorization: `Bearer ${head}.${payload}.${"A".repeat(342)}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_SIGNATURE");
+    expect(await outcome(h, { authorization: `Bearer ${await issuer.mintAccessToken({ sessionId: session.id, expiresIn: -5 })}` })).toBe("ERR_JWT_EXPIRED");
+    expect(resolverCalls(h)).toEqual([]);
+    expect(await outcome(h, { authorization: `Bearer ${valid}` })).toBe("ok:walt");
+    issuer.logout(session.id);
+    expect(await outcome(h, { authorization: `Bearer ${valid}` })).toBe("ERR_SESSION_INVALID");
+    expect(resolverCalls(h)).toHaveLength(2);
+  });
+});
+
 describe("hybrid mode", () => {
   it("verifies a JWT locally without the resolver, and sends cookies and opaque tokens to it", async () => {
     const session = issuer.createSession("judy");
