@@ -74,3 +74,13 @@ export type WorkerSettingName = (typeof WORKER_SETTINGS.names)[number];
 
 /** The Worker's settings' names, in the schema's order: the core's, then its own. */
 export const WORKER_SETTING_NAMES = WORKER_SETTINGS.names;
+
+/**
+ * The authorizer's own settings, which a Worker cannot carry out (refused when set, not ignored),
+ * each with what to do instead.
+ */
+export const WORKER_FOREIGN_SETTINGS: ReadonlyMap<string, string> = new Map([
+  ["HTTP_API_RESPONSE", "it shapes an API Gateway authorizer's answer; a Worker answers HTTP itself"],
+  ["AUTHORIZER_CACHE_SECONDS", "it is API Gateway's result cache; a Worker decides every request"],
+  ["METRICS", "a Worker's metrics come from an Analytics Engine binding named ANALYTICS"],
+]);

@@ -245,6 +245,11 @@ export interface FromEnvOptions<C extends Config> {
    * carry out safely): each bad key with its message; empty when all is well.
    */
   readonly validate?: (config: C) => ReadonlyMap<string, string>;
+  /**
+   * Another packaging's settings, each with what to do instead: this packaging cannot carry them
+   * out, so one that is set is refused rather than silently ignored.
+   */
+  readonly foreignSettings?: ReadonlyMap<string, string>;
 }
 
 export type FromEnvResult<C extends Config> =
@@ -274,8 +279,12 @@ export function createAuthenticatorFromEnv(
   for (const [name, setting] of lookalikeSettings(env, settings.names)) logger.log("config_unknown_setting", { name, did_you_mean: setting });
   try {
     const config = settings.parse(env);
-    const problems = options.validate?.(config);
-    if (problems !== undefined && problems.size > 0) throw new ConfigError(problems);
+    const problems = new Map(options.validate?.(config));
+    for (const [name, instead] of options.foreignSettings ?? []) {
+      const value = env[name];
+      if (typeof value === "string" && value.trim() !== "") problems.set(name, `is not a setting of this packaging, which would ignore it: ${instead}`);
+    }
+    if (problems.size > 0) throw new ConfigError(problems);
     return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...options.configure?.(config) }) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
