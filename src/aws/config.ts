@@ -42,8 +42,15 @@ export const LAMBDA_SETTING_NAMES = LAMBDA_SETTINGS.names;
 export const LAMBDA_FOREIGN_SETTINGS: ReadonlyMap<string, string> = new Map([
   ["ORIGIN_URL", "API Gateway's integration decides where a request goes"],
   ["LOGIN_URL", "an authorizer cannot redirect; API Gateway's 401 gateway response can"],
-  ["FORWARD_AUTHORIZATION", "API Gateway passes the Authorization header on whatever the authorizer says; remove it in the integration's request mapping"],
+  [
+    "FORWARD_AUTHORIZATION",
+    "API Gateway passes the Authorization header on whatever the authorizer says; " +
+      "remove it in the integration's request mapping",
+  ],
   ["SERVER_TIMING", "an authorizer adds no response header"],
-  ["ORIGIN_SECRET", "an authorizer adds no request header; lock the backend to API Gateway (a resource policy, a private integration)"],
+  [
+    "ORIGIN_SECRET",
+    "an authorizer adds no request header; lock the backend to API Gateway (a resource policy, a private integration)",
+  ],
   ["ORIGIN_SECRET_HEADER", "an authorizer adds no request header"],
 ]);

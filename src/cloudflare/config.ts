@@ -61,7 +61,12 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
   (values) =>
     new Map(
       values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER
-        ? [["ORIGIN_SECRET_HEADER", "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set the secret too, or unset it"]]
+        ? [
+            [
+              "ORIGIN_SECRET_HEADER",
+              "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set it too, or unset this",
+            ],
+          ]
         : [],
     ),
 );

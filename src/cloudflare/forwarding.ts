@@ -1,6 +1,15 @@
 /** What the origin receives: the client's request, minus everything that could speak for the gate. */
 import type { Identity } from "../core/index.ts";
-import { AuthError, canonicalHeaderName, COOKIE_SEPARATOR, cookiePairName, hidesCookie, identityHeaders, isIdentityHeaderName, isOverrideHeader } from "../core/index.ts";
+import {
+  AuthError,
+  canonicalHeaderName,
+  COOKIE_SEPARATOR,
+  cookiePairName,
+  hidesCookie,
+  identityHeaders,
+  isIdentityHeaderName,
+  isOverrideHeader,
+} from "../core/index.ts";
 
 /**
  * Headers removed from every request before anything else happens, in any spelling (`-`, `_`,
@@ -47,7 +56,7 @@ export function removeCookie(headers: Headers, name: string): void {
   if (cookie === null) return;
   const pairs = cookie.split(COOKIE_SEPARATOR);
   if (pairs.some((pair) => hidesCookie(pair, name))) {
-    throw new AuthError("ERR_REQUEST_MALFORMED", `The ${name} cookie appears after a comma, where a reader may or may not see it.`);
+    throw new AuthError("ERR_REQUEST_MALFORMED", `The ${name} cookie appears after a comma.`);
   }
   const kept = pairs.filter((pair) => cookiePairName(pair) !== name);
   if (kept.length === pairs.length) return;

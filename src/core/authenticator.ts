@@ -133,10 +133,8 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
    */
   const opaqueRefusal =
     config.allowedClientIds !== undefined
-      ? new AuthError("ERR_JWT_CLAIM_INVALID", "ALLOWED_CLIENT_IDS is set, and an opaque token or a session cookie shows no client_id.")
-      : config.audiences.includes(config.issuer)
-        ? undefined
-        : new AuthError("ERR_JWT_CLAIM_INVALID", "AUDIENCE does not accept the endpoint's own audience, the only one an opaque token or a session cookie can have.");
+      ? new AuthError("ERR_JWT_CLAIM_INVALID", "ALLOWED_CLIENT_IDS is set; an opaque token or cookie has no client_id.")
+      : audienceRefusal(config);
 
   async function viaResolver(credentials: ResolverCredentials | undefined, active: Resolver, options: CallOptions | undefined): Promise<AuthResult> {
     if (credentials === undefined) return missing();
@@ -223,6 +221,13 @@ function failureFields(error: unknown): LogFields {
   return { error: error.name, at: frames.slice(0, 3).map((line) => line.trim().slice(3)).join(" < ") || undefined };
 }
 
+/** An opaque token or a cookie is for the endpoint's own project: refused when `AUDIENCE` leaves that out. */
+function audienceRefusal(config: Config): AuthError | undefined {
+  if (config.audiences.includes(config.issuer)) return undefined;
+  const message = "AUDIENCE leaves out the endpoint origin, the one audience of an opaque token or a cookie.";
+  return new AuthError("ERR_JWT_CLAIM_INVALID", message);
+}
+
 function missing(): AuthResult {
   return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
 }
@@ -282,7 +287,9 @@ export function createAuthenticatorFromEnv(
     const problems = new Map(options.validate?.(config));
     for (const [name, instead] of options.foreignSettings ?? []) {
       const value = env[name];
-      if (typeof value === "string" && value.trim() !== "") problems.set(name, `is not a setting of this packaging, which would ignore it: ${instead}`);
+      if (typeof value === "string" && value.trim() !== "") {
+        problems.set(name, `is not a setting of this packaging, which would ignore it: ${instead}`);
+      }
     }
     if (problems.size > 0) throw new ConfigError(problems);
     return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...options.configure?.(config) }) };

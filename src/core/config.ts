@@ -143,7 +143,9 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
 );
 
 /** The settings only the resolver reads. */
-const RESOLVER_ONLY = ["RESOLVER_URL", "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEOUT_MS", "RESOLVER_COOKIE_PREFIX"] as const;
+const RESOLVER_ONLY = [
+  "RESOLVER_URL", "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEOUT_MS", "RESOLVER_COOKIE_PREFIX",
+] as const;
 
 /**
  * The settings a mode would leave without effect, refused at start-up (README "Every setting in
@@ -151,17 +153,22 @@ const RESOLVER_ONLY = ["RESOLVER_URL", "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEO
  * setting binds in every mode: see authenticator.ts for how the JWT settings bind what the
  * resolver judges.
  */
-function modeProblems(mode: AuthMode, set: Readonly<Record<"JWT_COOKIE_NAME" | (typeof RESOLVER_ONLY)[number], boolean>>): ReadonlyMap<string, string> {
+function modeProblems(
+  mode: AuthMode,
+  set: Readonly<Record<"JWT_COOKIE_NAME" | (typeof RESOLVER_ONLY)[number], boolean>>,
+): ReadonlyMap<string, string> {
   const problems = new Map<string, string>();
   if (mode === "jwt") {
     for (const name of RESOLVER_ONLY) {
-      if (set[name]) problems.set(name, "AUTH_MODE=jwt never asks Authgear's resolver, so this would do nothing: set AUTH_MODE=resolver or hybrid, or unset it");
+      if (!set[name]) continue;
+      problems.set(name, "AUTH_MODE=jwt never asks the resolver, so this does nothing: use resolver or hybrid, or unset it");
     }
   }
   if (mode === "resolver" && set.JWT_COOKIE_NAME) {
     problems.set(
       "JWT_COOKIE_NAME",
-      "AUTH_MODE=resolver reads no JWT cookie (Authgear's resolver reads only its own cookies), so this cookie would be ignored: set AUTH_MODE=hybrid to verify it locally, or unset it",
+      "AUTH_MODE=resolver reads no JWT cookie (the resolver reads only Authgear's cookies), so it would be ignored: " +
+        "set AUTH_MODE=hybrid to verify it locally, or unset it",
     );
   }
   return problems;

@@ -117,7 +117,7 @@ export function findCookie(cookieHeader: string, name: string): string | undefin
   let found: string | undefined;
   for (const pair of cookieHeader.split(COOKIE_SEPARATOR)) {
     if (hidesCookie(pair, name)) {
-      throw new AuthError("ERR_REQUEST_MALFORMED", `The ${name} cookie appears after a comma, where a reader may or may not see it.`);
+      throw new AuthError("ERR_REQUEST_MALFORMED", `The ${name} cookie appears after a comma.`);
     }
     const eq = pair.indexOf("=");
     if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;

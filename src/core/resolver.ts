@@ -258,7 +258,7 @@ export function credentialsExpiry(credentials: ResolverCredentials): number {
   return earliest;
 }
 
-/** A JWS's payload `exp`, or `undefined`. Decoded by hand: jose's `decodeJwt` brings its error classes into the bundle. */
+/** A JWS's payload `exp`, or `undefined`; decoded here: jose's `decodeJwt` brings its error classes into the bundle. */
 function unverifiedExp(value: string): number | undefined {
   const segments = value.split(".");
   if (segments.length !== 3) return undefined;
