@@ -161,7 +161,8 @@ function modeProblems(
   if (mode === "jwt") {
     for (const name of RESOLVER_ONLY) {
       if (!set[name]) continue;
-      problems.set(name, "AUTH_MODE=jwt never asks the resolver, so this does nothing: use resolver or hybrid, or unset it");
+      const message = "AUTH_MODE=jwt never asks the resolver, so this does nothing: use resolver or hybrid mode, or unset it";
+      problems.set(name, message);
     }
   }
   if (mode === "resolver" && set.JWT_COOKIE_NAME) {
