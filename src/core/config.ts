@@ -161,7 +161,7 @@ function modeProblems(
   if (mode === "jwt") {
     for (const name of RESOLVER_ONLY) {
       if (!set[name]) continue;
-      const message = "AUTH_MODE=jwt never asks the resolver, so this does nothing: use resolver or hybrid mode, or unset it";
+      const message = "AUTH_MODE=jwt never asks the resolver, so this does nothing: use another mode, or unset it";
       problems.set(name, message);
     }
   }
