@@ -15,7 +15,7 @@ import type { Config } from "./config.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import { ambiguousPathError, canonicalPath, createPublicPathMatcher, isMalformedPath, ruleReadings } from "./paths.ts";
-import { overridePaths, type HeaderList } from "./overrides.ts";
+import { hasMethodOverrideHeader, overridePaths, type HeaderList } from "./overrides.ts";
 import { systemClock, type Clock } from "./ports.ts";
 import { compileRoutes, meetsRule, refusalOnReadings, type RouteRule } from "./routes.ts";
 
@@ -108,10 +108,11 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
 
   function ruleRefusal(request: DecisionRequest, path: string, canonical: string | undefined, identity: Identity, at: number): AuthError | undefined {
     const { method } = request;
-    const refusal = refusalOnReadings(routes, identity, method, ruleReadings(path, canonical), at, validForSeconds);
+    const every = options.overrideHeaders === "reach-origin" && hasMethodOverrideHeader(request.headers);
+    const refusal = refusalOnReadings(routes, identity, method, ruleReadings(path, canonical), at, validForSeconds, every);
     if (refusal !== undefined) return refusal;
     for (const other of otherPaths(request)) {
-      const otherRefusal = refusalOnReadings(routes, identity, method, ruleReadings(other), at, validForSeconds);
+      const otherRefusal = refusalOnReadings(routes, identity, method, ruleReadings(other), at, validForSeconds, every);
       if (otherRefusal !== undefined) return otherRefusal;
     }
     return undefined;

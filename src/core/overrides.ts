@@ -14,7 +14,10 @@
  *   With `METHOD_OVERRIDE=any` (the default), a request whose method is not GET could mean any
  *   method, and is decided as every method: it is refused when any rule that applies to its path
  *   is not met. A GET is decided as a GET. With `METHOD_OVERRIDE=none` (an origin that honours no
- *   override channel at all), every request is decided as the method on the wire.
+ *   override channel at all), every request is decided as the method on the wire. In both, where a
+ *   method-override header reaches the origin, a request carrying one is decided as every method.
+ *
+ * What the frameworks honour was measured against them, not assumed: test/origins/frameworks.ts.
  *
  * Paths. Headers that IIS-style rewrites and some proxies read (`X-Original-URL`, ...) can name
  * another path: the Worker strips them, and where they reach the origin (API Gateway passes every
@@ -68,6 +71,20 @@ export function mayMeanOtherMethods(method: string, mode: MethodOverrideMode): b
 export function wireMethodsGoverned(covered: readonly Method[], mode: MethodOverrideMode): Method[] {
   if (mode === "none") return [...covered];
   return METHODS.filter((method) => method !== "GET" || covered.includes("GET"));
+}
+
+/**
+ * Whether a method-override header, in any spelling, is present. Where such headers reach the
+ * origin (API Gateway passes every header on), a request carrying one is decided as every method,
+ * a GET too and under `METHOD_OVERRIDE=none` too: Flask's documented middleware honours
+ * `X-HTTP-Method-Override` on every method, and Symfony on a POST even with `_method` switched off.
+ */
+export function hasMethodOverrideHeader(headers: HeaderList): boolean {
+  let found = false;
+  headers.forEach((_, name) => {
+    if (METHOD_OVERRIDE_HEADERS.has(canonicalHeaderName(name))) found = true;
+  });
+  return found;
 }
 
 /** Paths (without a query) that path-override headers ask the origin to serve instead. */

@@ -60,9 +60,10 @@ export interface RouteRequirement {
    * `ruleReadings`. Paths match broadly: whenever one reading is the rule's path in any case, with
    * a trailing slash, or with a `.suffix` on its last segment (`/a/b.json` for `/a/b`). Methods:
    * the rule's own, and under `METHOD_OVERRIDE=any` every method but GET, which could be served as
-   * one of them (overrides.ts).
+   * one of them (overrides.ts). `everyMethod`: the request could be served as any method whatever
+   * its own (it carries a method-override header that reaches the origin).
    */
-  readonly matches: (method: string, readings: readonly string[]) => boolean;
+  readonly matches: (method: string, readings: readonly string[], everyMethod?: boolean) => boolean;
 }
 
 export function compileRoutes(rules: readonly RouteRule[], mode: MethodOverrideMode): readonly RouteRequirement[] {
@@ -70,7 +71,7 @@ export function compileRoutes(rules: readonly RouteRule[], mode: MethodOverrideM
     const matchesPath = broadMatcher(rule.path);
     const methods = rule.methods === undefined ? undefined : new Set<string>(methodsCovered(rule.methods));
     const governs = (method: string) => methods === undefined || methods.has(method) || mayMeanOtherMethods(method, mode);
-    return { rule, matches: (method, readings) => governs(method) && readings.some(matchesPath) };
+    return { rule, matches: (method, readings, everyMethod = false) => (everyMethod || governs(method)) && readings.some(matchesPath) };
   });
 }
 
@@ -124,9 +125,10 @@ export function refusalOnReadings(
   readings: readonly string[],
   nowMs: number,
   validForSeconds = 0,
+  everyMethod = false,
 ): AuthError | undefined {
   for (const route of routes) {
-    if (!route.matches(method, readings)) continue;
+    if (!route.matches(method, readings, everyMethod)) continue;
     const unmet = unmetRequirement(route.rule, identity, nowMs, validForSeconds);
     if (unmet !== undefined) return refusalFor(unmet, route.rule, method);
   }

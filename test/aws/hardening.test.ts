@@ -318,24 +318,29 @@ describe("METHOD_OVERRIDE=any (the default): a request that is not a GET is deci
     ["a form body", { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "14" }, undefined],
     ["?_method=DELETE", {}, { _method: "DELETE" }],
     ["?.method=DELETE", {}, { ".method": "DELETE" }],
-    ...METHOD_OVERRIDES.slice(0, 4).map((name): [string, Record<string, string>, undefined] => [name, { [name]: "DELETE" }, undefined]),
   ];
+  const HEADERS = METHOD_OVERRIDES.map((name): [string, Record<string, string>, undefined] => [name, { [name]: "DELETE" }, undefined]);
 
   describe("with the cache off", () => {
     const handler = handlerWith(UNCACHED);
 
     it.each(NOT_GET)("bob's %s /orders/1 is a Deny, carrying an override or not; alice's is an Allow", async (method) => {
-      for (const [label, headers, query] of CHANNELS) {
+      for (const [label, headers, query] of [...CHANNELS, ...HEADERS]) {
         const event = rest(method, "/orders/1", { ...bearer(bob), ...headers }, query);
         expect(await handler()(event), label).toEqual(only(bob, "Deny", arnOf(method, "/orders/1")));
       }
       expect(await handler()(rest(method, "/orders/1", bearer(alice)))).toEqual(only(alice, "Allow", arnOf(method, "/orders/1")));
     });
 
-    it("bob's GET /orders/1 is an Allow whatever it carries: no framework serves a GET as another method", async () => {
+    it("bob's GET /orders/1 is an Allow with _method in its query or a body: no framework reads those on a GET", async () => {
       for (const [label, headers, query] of CHANNELS) {
         expect(await handler()(rest("GET", "/orders/1", { ...bearer(bob), ...headers }, query)), label).toEqual(only(bob, "Allow", arnOf("GET", "/orders/1")));
       }
+    });
+
+    // Flask's documented middleware honours X-HTTP-Method-Override on every method (test/origins).
+    it.each(METHOD_OVERRIDES)("bob's GET /orders/1 with %s: DELETE is a Deny, since the header reaches the origin", async (name) => {
+      expect(await handler()(rest("GET", "/orders/1", { ...bearer(bob), [name]: "DELETE" }))).toEqual(only(bob, "Deny", arnOf("GET", "/orders/1")));
     });
 
     it("bob's POST elsewhere is an Allow: only the paths of the rules he fails are closed to him", async () => {
@@ -369,10 +374,16 @@ describe("METHOD_OVERRIDE=none: each request is decided as the method on the wir
   describe("with the cache off", () => {
     const handler = handlerWith({ ...UNCACHED, METHOD_OVERRIDE: "none" });
 
-    it("bob's POST /orders/1 is an Allow whatever it carries; his DELETE is a Deny", async () => {
-      const form = { ...bearer(bob), "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "14", "X-HTTP-Method-Override": "DELETE" };
+    it("bob's POST /orders/1 with _method in a form or the query is an Allow; his DELETE is a Deny", async () => {
+      const form = { ...bearer(bob), "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "14" };
       expect(await handler()(rest("POST", "/orders/1", form, { _method: "DELETE" }))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
       expect(await handler()(rest("DELETE", "/orders/1", bearer(bob)))).toEqual(only(bob, "Deny", arnOf("DELETE", "/orders/1")));
+    });
+
+    // Symfony reads X-HTTP-Method-Override on a POST even with `_method` switched off (test/origins).
+    it("a method-override header that reaches the origin still counts: bob's POST with X_HTTP_Method_Override is a Deny", async () => {
+      const event = rest("POST", "/orders/1", { ...bearer(bob), X_HTTP_Method_Override: "DELETE" });
+      expect(await handler()(event)).toEqual(only(bob, "Deny", arnOf("POST", "/orders/1")));
     });
   });
 
