@@ -30,7 +30,7 @@ import {
 } from "../core/index.ts";
 import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
-import { LAMBDA_SETTINGS } from "./config.ts";
+import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS } from "./config.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
 import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
@@ -140,6 +140,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   const gate = createGate(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, {
     settings: LAMBDA_SETTINGS,
     validate: cacheSafetyProblems,
+    foreignSettings: LAMBDA_FOREIGN_SETTINGS,
     decide: (config) => ({ ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: answerLifetime(config) }),
   });
   /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */

@@ -13,6 +13,7 @@ import {
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,
   oncePerSettings,
+  type Clock,
   type Gate,
   type Logger,
   type Meter,
@@ -20,7 +21,7 @@ import {
   withFields,
 } from "../core/index.ts";
 import { analyticsOf, writeRequestPoint } from "./analytics.ts";
-import { WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
+import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
 import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
@@ -54,6 +55,8 @@ export interface WorkerOptions<E extends Env = Env> {
    * default the global `fetch`. A service binding goes here: `(url, init, env) => env.API.fetch(url, init)`.
    */
   readonly fetchOrigin?: (url: string, init: RequestInit, env: E) => Promise<Response>;
+  /** The core's clock (token expiry, key-set age, cached verdicts); default `Date.now`. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -66,8 +69,9 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
   const gateFor = oncePerSettings((env: E): Gate<WorkerConfig> => {
     const cache = options.cache === undefined ? caches.default : options.cache;
     const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
-    return createGate(settings, { logger }, {
+    return createGate(settings, { logger, ...(options.clock !== undefined && { clock: options.clock }) }, {
       settings: WORKER_SETTINGS,
+      foreignSettings: WORKER_FOREIGN_SETTINGS,
       configure: (config) =>
         cache === null
           ? {}
@@ -194,7 +198,12 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   if (!config.forwardAuthorization) {
     headers.delete("authorization");
     // The JWT cookie is the token itself; Authgear's session cookies are left for the origin.
-    if (config.jwtCookieName !== undefined) removeCookie(headers, config.jwtCookieName);
+    try {
+      if (config.jwtCookieName !== undefined) removeCookie(headers, config.jwtCookieName);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      return [refuse(error, config.realm, request, url, log), error.code];
+    }
   }
   let response: Response;
   try {

@@ -1,6 +1,15 @@
 /** What the origin receives: the client's request, minus everything that could speak for the gate. */
 import type { Identity } from "../core/index.ts";
-import { canonicalHeaderName, COOKIE_SEPARATOR, identityHeaders, isIdentityHeaderName, isOverrideHeader } from "../core/index.ts";
+import {
+  AuthError,
+  canonicalHeaderName,
+  COOKIE_SEPARATOR,
+  cookiePairName,
+  hidesCookie,
+  identityHeaders,
+  isIdentityHeaderName,
+  isOverrideHeader,
+} from "../core/index.ts";
 
 /**
  * Headers removed from every request before anything else happens, in any spelling (`-`, `_`,
@@ -36,16 +45,24 @@ export function sanitizeHeaders(incoming: Headers, secretHeader?: string): Heade
 }
 
 /**
- * Removes one cookie (every occurrence) from the `Cookie` header, leaving the others; the header
- * goes when nothing is left. Cookie names are case-sensitive (RFC 6265); pairs are split as the
- * credential reader splits them (two joined `Cookie` lines included).
+ * Removes every `name=...` pair from the `Cookie` header, leaving every other byte as it was: the
+ * header is cut at `;` only (RFC 6265), so a `,` inside another value stays (credentials.ts).
+ * The header goes when nothing is left. Throws `ERR_REQUEST_MALFORMED` when `name=` also follows
+ * a `,` inside another pair (a second `Cookie` line, `x=1,at=...`): an origin that splits on `,`
+ * would find the cookie there, and no removal leaves the other value whole.
  */
 export function removeCookie(headers: Headers, name: string): void {
   const cookie = headers.get("cookie");
   if (cookie === null) return;
-  const kept = cookie.split(COOKIE_SEPARATOR).filter((pair) => pair.split("=", 1)[0]?.trim() !== name);
-  if (kept.length === 0 || kept.every((pair) => pair.trim() === "")) headers.delete("cookie");
-  else headers.set("cookie", kept.map((pair) => pair.trim()).join("; "));
+  const pairs = cookie.split(COOKIE_SEPARATOR);
+  if (pairs.some((pair) => hidesCookie(pair, name))) {
+    throw new AuthError("ERR_REQUEST_MALFORMED", `The ${name} cookie appears after a comma.`);
+  }
+  const kept = pairs.filter((pair) => cookiePairName(pair) !== name);
+  if (kept.length === pairs.length) return;
+  if (kept.every((pair) => pair.trim() === "")) headers.delete("cookie");
+  // A leading space left by the first pair's removal is trimmed by Headers, as any value's is.
+  else headers.set("cookie", kept.join(COOKIE_SEPARATOR));
 }
 
 /**

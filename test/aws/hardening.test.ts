@@ -455,3 +455,29 @@ describe("HTTP API simple responses: one request's verdict, never a cached one",
     });
   });
 });
+
+describe("cookies are pairs between semicolons (RFC 6265), with JWT_COOKIE_NAME=at and AUTHORIZER_CACHE_SECONDS=0", () => {
+  const handler = handlerWith({ ...UNCACHED, JWT_COOKIE_NAME: "at" });
+
+  it("reads the at cookie beside values holding commas, and never x=1,at=<jwt> as an at cookie", async () => {
+    const arn = arnOf("GET", "/admin/x");
+    expect(await handler()(rest("GET", "/admin/x", { Cookie: `recent=12,34,56; at=${alice}; prefs="x, y"` }))).toEqual(only(alice, "Allow", arn));
+    await expect(handler()(rest("GET", "/admin/x", { Cookie: `x=1,at=${alice}` }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler()(httpApi("GET", "/admin/x", { cookie: `x=1,at=${alice}` }))).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe("hybrid mode never lets a refused JWT through beside a valid session cookie", () => {
+  const handler = handlerWith({ ...UNCACHED, AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
+
+  it("a forged bearer beside carol's session cookie is Unauthorized (REST and HTTP API); her cookie alone is carol", async () => {
+    const session = issuer.createSession("carol");
+    const [head, payload] = alice.split(".");
+    const forged = `${head}.${payload}.${"A".repeat(342)}`;
+    const cookie = `session=${session.cookie}`;
+    await expect(handler()(rest("GET", "/x", { ...bearer(forged), Cookie: cookie }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler()(httpApi("GET", "/x", { authorization: `Bearer ${forged}`, cookie }))).rejects.toThrow(/^Unauthorized$/);
+    const answer = await handler()(rest("GET", "/x", { Cookie: cookie }));
+    expect("principalId" in answer && answer.principalId).toBe("carol");
+  });
+});

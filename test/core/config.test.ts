@@ -83,6 +83,7 @@ describe("parseConfig", () => {
       JWT_COOKIE_NAME: "access_token",
       PUBLIC_PATHS: "/healthz, /public/*,/,/docs/,/.well-known/*,/v1.2/x",
       ORIGIN_URL: "https://origin.example.com/",
+      AUTH_MODE: "hybrid",
       RESOLVER_CACHE_SECONDS: "0",
       FORWARD_AUTHORIZATION: "false",
     });
@@ -101,13 +102,14 @@ describe("parseConfig", () => {
 
   it("names Authgear's cookies with RESOLVER_COOKIE_PREFIX prepended, in the resolver's order; none by default", () => {
     expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: " " })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "myapp_" })).toMatchObject({
+    const parseConfigResolver = (env: Record<string, string>) => parseConfig({ AUTH_MODE: "resolver", ...env });
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: " " })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "myapp_" })).toMatchObject({
       resolverCookiePrefix: "myapp_",
       resolverCookies: ["myapp_app_session", "myapp_app_access_token", "myapp_session"],
     });
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "__Secure-a.b" }).resolverCookies).toEqual(["__Secure-a.bapp_session", "__Secure-a.bapp_access_token", "__Secure-a.bsession"]);
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "a".repeat(64) }).resolverCookiePrefix).toHaveLength(64);
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "__Secure-a.b" }).resolverCookies).toEqual(["__Secure-a.bapp_session", "__Secure-a.bapp_access_token", "__Secure-a.bsession"]);
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "a".repeat(64) }).resolverCookiePrefix).toHaveLength(64);
     expect(settingDefault("RESOLVER_COOKIE_PREFIX")).toBeUndefined();
   });
 
