@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
+import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
 
 type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<AuthorizerResult>;
 
@@ -259,6 +260,31 @@ describe("route rules (ROUTES)", () => {
     expect(((await handler(post(other))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Deny" });
     expect(((await handler(post(partner))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
     expect(((await handler(requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${other}` } }))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
+  });
+});
+
+describe("route rules with several roles and several scopes", () => {
+  const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
+  const rules = JSON.stringify([
+    { path: "/staff/*", roles: ["admin", "staff"] },
+    { path: "/orders/*", scopes: ["orders:read", "orders:write"] },
+  ]);
+  const mint = (sub: string, roles: string[], scope: string) =>
+    issuer.mintAccessToken({ sub, claims: { "https://authgear.com/claims/user/roles": roles, scope } });
+
+  it.each(["0", "300"])("allow any one of a rule's roles, and only all of its scopes (cache %s s)", async (ttl) => {
+    const handler = await container({ ROUTES: rules, HTTP_API_RESPONSE: "iam", AUTHORIZER_CACHE_SECONDS: ttl });
+    const allowed = async (path: string, jwt: string): Promise<boolean> => {
+      const result = await handler(requestEvent({ path, headers: { Authorization: `Bearer ${jwt}` } }));
+      const { policyDocument } = result as unknown as { policyDocument: PolicyDocument };
+      return evaluatePolicy(policyDocument, `${STAGE}/GET${path}`, "segment");
+    };
+    expect(await allowed("/staff/1", await mint("ann", ["admin"], "openid"))).toBe(true);
+    expect(await allowed("/staff/1", await mint("sam", ["staff"], "openid"))).toBe(true);
+    expect(await allowed("/staff/1", await mint("nel", ["other"], "openid"))).toBe(false);
+    expect(await allowed("/orders/1", await mint("rob", [], "openid orders:read orders:write"))).toBe(true);
+    expect(await allowed("/orders/1", await mint("rea", [], "openid orders:read"))).toBe(false);
+    expect(await allowed("/orders/1", await mint("wri", [], "orders:write"))).toBe(false);
   });
 });
 
