@@ -116,6 +116,32 @@ describe("REST API REQUEST authorizer", () => {
     });
   });
 
+  it("refuses an anonymous request whose path holds `?` while answers are cached (it would match others)", async () => {
+    // The refusals are logged here, not on the console: a path holding `?` (decoded by API Gateway
+    // from `%3F`) reads to the suite's log scan as a query string.
+    const refusals: string[] = [];
+    const logger = {
+      log: (event: string, fields: Record<string, unknown>) => refusals.push(`${event} ${String(fields.code)}`),
+    };
+    const env = { AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" };
+    const cached = createHandler({ env, logger });
+    const uncached = createHandler({ env: { ...env, AUTHORIZER_CACHE_SECONDS: "0" }, logger });
+    const stage = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
+    for (const path of ["/public/?", "/public/a?c", "/public/??/x"]) {
+      await expect(cached(requestEvent({ path })), path).rejects.toThrow(/^Unauthorized$/);
+      const invalidToken = requestEvent({ path, headers: { Authorization: "Bearer bad.token.here" } });
+      await expect(cached(invalidToken), path).rejects.toThrow(/^Unauthorized$/);
+      // Uncached, the Allow is for this request alone, which is the only one it is applied to.
+      const answer = (await uncached(requestEvent({ path }))) as unknown as { policyDocument: PolicyDocument };
+      const { policyDocument } = answer;
+      const allowThis = { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${stage}/GET${path}`] };
+      expect(policyDocument.Statement, path).toEqual([allowThis]);
+      // What a cached copy would have opened: IAM reads `?` as any one character.
+      expect(evaluatePolicy(policyDocument, `${stage}/GET${path.replace(/\?/g, "z")}`, "segment"), path).toBe(true);
+    }
+    expect(refusals).toEqual(Array.from({ length: 6 }, () => "request_refused ERR_REQUEST_MALFORMED"));
+  });
+
   it("lets a public path through anonymously, for exactly that method and path", async () => {
     const handler = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" });
     for (const headers of [{}, { Authorization: "Bearer bad.token.here" }]) {
