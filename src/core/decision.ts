@@ -10,13 +10,13 @@
  * at the clock's `now` and, when the answer is reused, as API Gateway caches it, for every moment
  * until it expires.
  */
-import type { Authenticator, CallOptions } from "./authenticator.ts";
+import { internalError, type Authenticator, type CallOptions } from "./authenticator.ts";
 import type { Config } from "./config.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import { ambiguousPathError, canonicalPath, createPublicPathMatcher, isMalformedPath, ruleReadings } from "./paths.ts";
 import { hasMethodOverrideHeader, overridePaths, type HeaderList } from "./overrides.ts";
-import { systemClock, type Clock } from "./ports.ts";
+import { jsonLogger, systemClock, type Clock, type Logger } from "./ports.ts";
 import { compileRoutes, meetsRule, refusalOnReadings, type RouteRule } from "./routes.ts";
 
 export interface DecisionRequest {
@@ -67,6 +67,8 @@ export interface DeciderOptions {
   readonly validForSeconds: number;
   /** Default: `Date.now`. */
   readonly clock?: Clock;
+  /** Where an unforeseen exception is logged when the call names no logger; default `jsonLogger`. */
+  readonly logger?: Logger;
 }
 
 export interface Decider {
@@ -120,32 +122,42 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
 
   return {
     async decide(request, callOptions) {
-      const at = clock();
-      const { path } = request;
-      const canonical = path === undefined ? undefined : canonicalPath(path);
-      if (path !== undefined && canonical === undefined && (options.ambiguousPaths === "refuse" || isMalformedPath(path))) {
-        return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
+      try {
+        return await decideRequest(request, callOptions);
+      } catch (error) {
+        const logger = callOptions?.logger ?? options.logger ?? jsonLogger;
+        const refusal = error instanceof AuthError ? error : internalError(error, logger);
+        return { allowed: false, error: refusal, identity: undefined, at: systemClock() };
       }
-      if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
-      // Public paths match narrowly: exactly, case-sensitively, a path already canonical, and never
-      // for a request that asks (through an override header) to be served another path.
-      const isPublic = canonical === path && canonical !== undefined && isPublicPath(canonical) && otherPaths(request).length === 0;
-      const result = await authenticator.authenticate(request.headers, callOptions);
-      if (!result.ok) {
-        return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };
-      }
-      const { identity } = result;
-      if (isPublic) return { allowed: true, identity, isPublic, at };
-      let refusal: AuthError | undefined;
-      if (routes.length > 0 && path === undefined) {
-        refusal = new AuthError("ERR_INSUFFICIENT_SCOPE", "The route rules cannot be checked: the request names no path.");
-      } else if (routes.length > 0 && path !== undefined) {
-        refusal = ruleRefusal(request, path, canonical, identity, at);
-      }
-      return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
     },
     failedRules(identity, at) {
       return config.routes.filter((rule) => !meetsRule(rule, identity, at, validForSeconds));
     },
   };
+
+  async function decideRequest(request: DecisionRequest, callOptions: CallOptions | undefined): Promise<Decision> {
+    const at = clock();
+    const { path } = request;
+    const canonical = path === undefined ? undefined : canonicalPath(path);
+    if (path !== undefined && canonical === undefined && (options.ambiguousPaths === "refuse" || isMalformedPath(path))) {
+      return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
+    }
+    if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
+    // Public paths match narrowly: exactly, case-sensitively, a path already canonical, and never
+    // for a request that asks (through an override header) to be served another path.
+    const isPublic = canonical === path && canonical !== undefined && isPublicPath(canonical) && otherPaths(request).length === 0;
+    const result = await authenticator.authenticate(request.headers, callOptions);
+    if (!result.ok) {
+      return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };
+    }
+    const { identity } = result;
+    if (isPublic) return { allowed: true, identity, isPublic, at };
+    let refusal: AuthError | undefined;
+    if (routes.length > 0 && path === undefined) {
+      refusal = new AuthError("ERR_INSUFFICIENT_SCOPE", "The route rules cannot be checked: the request names no path.");
+    } else if (routes.length > 0 && path !== undefined) {
+      refusal = ruleRefusal(request, path, canonical, identity, at);
+    }
+    return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
+  }
 }

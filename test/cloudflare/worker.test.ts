@@ -437,6 +437,35 @@ describe("route rules (ROUTES)", () => {
   });
 });
 
+describe("route rules with several roles and several scopes", () => {
+  it("let any one of a rule's roles through, and only all of its scopes (one of two: 403)", async () => {
+    const rules = [
+      { path: "/staff/*", roles: ["admin", "staff"] },
+      { path: "/orders/*", scopes: ["orders:read", "orders:write"] },
+    ];
+    const routes = JSON.stringify(rules);
+    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: routes });
+    const mint = (sub: string, roles: string[], scope: string) =>
+      issuer.mintAccessToken({ sub, claims: { "https://authgear.com/claims/user/roles": roles, scope } });
+    const status = async (path: string, jwt: string) => {
+      const headers = { authorization: `Bearer ${jwt}` };
+      return (await gate.dispatchFetch(`https://gate.example.com${path}`, { headers })).status;
+    };
+    try {
+      expect(await status("/staff/1", await mint("ann", ["admin"], "openid"))).toBe(200);
+      expect(await status("/staff/1", await mint("sam", ["staff"], "openid"))).toBe(200);
+      expect(await status("/staff/1", await mint("nel", ["other"], "openid"))).toBe(403);
+      expect(await status("/orders/1", await mint("rob", [], "openid orders:read orders:write"))).toBe(200);
+      expect(await status("/orders/1", await mint("rea", [], "openid orders:read"))).toBe(403);
+      expect(await status("/orders/1", await mint("wri", [], "orders:write"))).toBe(403);
+      const reached = seen().map((request) => `${request.path} ${String(request.headers["x-authgear-user-id"])}`);
+      expect(reached).toEqual(["/staff/1 ann", "/staff/1 sam", "/orders/1 rob"]);
+    } finally {
+      await gate.dispose();
+    }
+  });
+});
+
 describe("settings", () => {
   it("redirects browser navigations that need a login to LOGIN_URL, and only those", async () => {
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, LOGIN_URL: "https://login.example.com/start" });
