@@ -1,0 +1,165 @@
+/**
+ * The requests the differential property sends: an attacker's request to the gate, with every
+ * channel a framework reads a method override from (headers, query keys as PHP rewrites them,
+ * bodies of any media type), a path in the spellings test/core/path-readings.test.ts generates,
+ * and one of the test's identities. Generators may be shared; expected answers are never here.
+ */
+import fc from "fast-check";
+import type { Who } from "./differential-oracle.ts";
+
+export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+/** A method no framework routes and no rule names. */
+export const UNKNOWN_METHOD = "PURGE";
+
+export interface AttackRequest {
+  readonly method: string;
+  /** The raw path, as sent (no client-side normalisation). */
+  readonly path: string;
+  /** The raw query string without `?`, as sent; "" for none. */
+  readonly query: string;
+  /** Header lines in order (names as spelled), credentials and `Content-Length` excluded. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: string | undefined;
+  readonly who: Who;
+}
+
+/** The request-target: path and query. */
+export function targetOf(request: AttackRequest): string {
+  return request.query === "" ? request.path : `${request.path}?${request.query}`;
+}
+
+/** One line for a failure message: enough to send the request again by hand. */
+export function describeRequest(request: AttackRequest): string {
+  const headers = request.headers.map(([name, value]) => `${name}: ${value}`).join(" | ");
+  const body = request.body === undefined ? "" : ` body ${JSON.stringify(request.body)}`;
+  return `${request.who} ${request.method} ${targetOf(request)}${headers === "" ? "" : ` [${headers}]`}${body}`;
+}
+
+// Paths: each letter literal, case-flipped or percent-encoded in either hex case; oddities and tails
+// as in test/core/path-readings.test.ts (copied: a test file cannot be imported without running it).
+function pct(c: string): string {
+  return `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
+}
+const char = (c: string) => {
+  if (!/[A-Za-z]/.test(c)) return fc.constant(c);
+  const flipped = c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase();
+  return fc.constantFrom(c, flipped, pct(c), pct(c).toLowerCase());
+};
+const spelled = (word: string) =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(word) }, { weight: 2, arbitrary: fc.tuple(...Array.from(word, char)).map((cs) => cs.join("")) });
+const oddity = fc.constantFrom("", ".", "..", "%2e%2e", "%2E.", "%2F", "%2f", "%5C", ";x", "%3B", "%252e", "%C5%BF", "%", "%zz", "\\", "x.json", "%2e");
+const tail = fc.constantFrom("", "", "", "/", ".json", "%2F", ".", "%20", "%09");
+const id = fc.constantFrom("1", "42", "x", "1.json");
+const routed = fc
+  .tuple(fc.constantFrom("orders", "reports"), fc.boolean(), id, tail)
+  .chain(([word, withId, identifier, end]) =>
+    spelled(word).map((base) => (withId ? `/${base}/${identifier}${end}` : `/${base}${end}`)),
+  );
+const stray = fc
+  .tuple(fc.array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom("orders", "reports", "1", "x").chain(spelled) }, { weight: 1, arbitrary: oddity }), { minLength: 1, maxLength: 3 }), tail)
+  .map(([segments, end]) => `/${segments.join("/")}${end}`);
+export const paths = fc.oneof({ weight: 6, arbitrary: routed }, { weight: 1, arbitrary: stray });
+
+// Override values: DELETE (the ruled method) mostly, in case variants and with whitespace; other methods too.
+const caseVariants = (word: string) => fc.constantFrom(word, word.toLowerCase(), word[0] + word.slice(1).toLowerCase(), Array.from(word, (c, i) => (i % 2 === 0 ? c.toLowerCase() : c)).join(""));
+export const overrideValues = fc.oneof(
+  { weight: 6, arbitrary: caseVariants("DELETE") },
+  { weight: 1, arbitrary: caseVariants("DELETE").map((v) => ` ${v} `) },
+  { weight: 3, arbitrary: fc.constantFrom(...METHODS).chain(caseVariants) },
+);
+
+/**
+ * Keys a framework may read `_method` from: the name itself in case variants, and keys PHP rewrites
+ * into `_method` before any framework sees them (leading spaces dropped; ` `, `.` and an unmatched
+ * `[` turned into `_`; `_method[]` an array), plus near misses.
+ */
+export const overrideKeys = fc.constantFrom(
+  "_method", "_method", "_method", "_METHOD", "_Method", ".method", " _method", " .method", "[method", "_method[]", "_method[0]",
+  "_method[", "method", "_method ", "X-HTTP-Method-Override", "x_http_method_override",
+);
+const overrideHeaderNames = fc.constantFrom(
+  "X-HTTP-Method-Override", "x-http-method-override", "X_HTTP_METHOD_OVERRIDE", "x.http.method.override",
+  "X-HTTP-Method", "X-Method-Override", "x-method-override",
+);
+
+/** A query key or value as sent: fully escaped, or raw with only what must be escaped (space as `+` or `%20`). */
+const queryEscaping = fc.constantFrom("escaped", "plus", "space");
+function escapeQuery(text: string, how: "escaped" | "plus" | "space"): string {
+  if (how === "escaped") return encodeURIComponent(text);
+  return text.replace(/%/g, "%25").replace(/&/g, "%26").replace(/=/g, "%3D").replace(/#/g, "%23").replace(/ /g, how === "plus" ? "+" : "%20");
+}
+const queries = fc.oneof(
+  { weight: 2, arbitrary: fc.constant("") },
+  { weight: 1, arbitrary: fc.constantFrom("a=1", "page=2&sort=id") },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(overrideKeys, overrideValues, queryEscaping, fc.constantFrom("", "a=1&"))
+      .map(([key, value, how, before]) => `${before}${escapeQuery(key, how)}=${escapeQuery(value, how)}`),
+  },
+);
+
+/**
+ * Media types as a framework may read them loosely: any case, parameters, whitespace, a `,` and
+ * another type after it, or none at all.
+ */
+const baseTypes = fc.constantFrom(
+  "application/x-www-form-urlencoded", "multipart/form-data", "multipart/mixed", "application/json", "application/vnd.api+json",
+  "application/merge-patch+json", "text/json", "text/plain", "application/octet-stream",
+);
+const LETTER_CASES = {
+  lower: (type: string) => type,
+  upper: (type: string) => type.toUpperCase(),
+  title: (type: string) => type.replace(/(^|[/-])([a-z])/g, (_, sep: string, c: string) => sep + c.toUpperCase()),
+} as const;
+const mediaTypes = fc
+  .tuple(baseTypes, fc.constantFrom<keyof typeof LETTER_CASES>("lower", "upper", "title"), fc.constantFrom("", "; charset=utf-8", ";", ";charset=UTF-8"), fc.constantFrom("", "", ", text/plain", ","), fc.constantFrom("", " "))
+  .map(([base, letters, parameters, suffix, pad]) => {
+    const cased = LETTER_CASES[letters](base);
+    const boundary = base.startsWith("multipart/") ? "; boundary=XyZ" : "";
+    return `${pad}${cased}${boundary}${parameters}${suffix}${pad}`;
+  });
+
+const BOUNDARY = "XyZ";
+type BodyShape = "form" | "multipart" | "json";
+function bodyText(shape: BodyShape, key: string, value: string): string {
+  if (shape === "form") return `a=1&${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+  if (shape === "json") return JSON.stringify({ a: 1, [key]: value });
+  return `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${key}"\r\n\r\n${value}\r\n--${BOUNDARY}--\r\n`;
+}
+const bodies = fc
+  .tuple(fc.constantFrom<BodyShape>("form", "multipart", "json"), overrideKeys, overrideValues, fc.option(mediaTypes, { nil: undefined, freq: 5 }))
+  .map(([shape, key, value, type]) => ({ text: bodyText(shape, key, value), type }));
+
+const whos = fc.constantFrom<Who>("bob", "bob", "carol", "alice", "anonymous");
+const wireMethods = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...METHODS) }, { weight: 1, arbitrary: fc.constant(UNKNOWN_METHOD) });
+
+/** An ordinary request: any method, maybe override headers, maybe a body. */
+const ordinary = fc
+  .record({
+    method: wireMethods,
+    path: paths,
+    query: queries,
+    overrideHeaders: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { maxLength: 2 }),
+    body: fc.option(bodies, { nil: undefined, freq: 3 }),
+    who: whos,
+  })
+  .map(({ method, path, query, overrideHeaders, body, who }): AttackRequest => {
+    const headers: Array<readonly [string, string]> = [...overrideHeaders];
+    if (body?.type !== undefined) headers.push(["Content-Type", body.type]);
+    return { method, path, query, headers, body: body?.text, who };
+  });
+
+/** A CORS preflight as a browser would send it, plus what an attacker adds: a query, override headers. */
+const preflights = fc
+  .record({ path: paths, query: queries, requested: fc.constantFrom("DELETE", "PUT", "GET"), overrideHeaders: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { maxLength: 1 }) })
+  .map(({ path, query, requested, overrideHeaders }): AttackRequest => ({
+    method: "OPTIONS",
+    path,
+    query,
+    headers: [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", requested], ...overrideHeaders],
+    body: undefined,
+    who: "anonymous",
+  }));
+
+export const attackRequests = fc.oneof({ weight: 9, arbitrary: ordinary }, { weight: 1, arbitrary: preflights });
