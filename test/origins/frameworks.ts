@@ -1,0 +1,218 @@
+/**
+ * Real frameworks as the oracle of what an origin serves: each app (test/origins/apps/<name>/) runs on real
+ * framework code, routes `/orders/{id}`, `/orders` and `/reports/{id}` on one handler per method (GET HEAD POST
+ * PUT PATCH DELETE OPTIONS) with a fallback for everything else, and records on every answer, in headers, the
+ * route and method of the handler the framework ran, the path it routed and the `x-authgear-user-id` it received.
+ *
+ * FINDINGS (frameworks.test.ts asserts each; "-" = not honoured):
+ * TODO: filled in from the smoke tests.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+
+export type FrameworkName = "laravel" | "symfony" | "rack" | "sinatra" | "flask" | "express" | "hono";
+
+export const FRAMEWORKS: readonly FrameworkName[] = ["laravel", "symfony", "rack", "sinatra", "flask", "express", "hono"];
+
+export interface Served {
+  readonly route: "orders" | "reports" | "other";
+  /** The method of the handler the framework ran, upper case (a HEAD runs the GET handler in Hono). */
+  readonly method: string;
+  /** The path as the framework routed it (decoded or not, as that framework matches routes). */
+  readonly path: string;
+  /** The `x-authgear-user-id` the app received; undefined when it received none. */
+  readonly user: string | undefined;
+}
+
+export interface RunningOrigin {
+  readonly name: FrameworkName;
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The runtime each framework needs; the suite is skipped (outside CI) when one is missing. */
+export const RUNTIMES: Readonly<Record<FrameworkName, string>> = {
+  laravel: "php",
+  symfony: "php",
+  rack: "ruby",
+  sinatra: "ruby",
+  flask: debianPython(),
+  express: process.execPath,
+  hono: process.execPath,
+};
+
+const START_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 3_000;
+const APPS = join(dirname(fileURLToPath(import.meta.url)), "apps");
+const live = new Set<ChildProcess>();
+
+process.once("exit", () => {
+  for (const child of live) killGroup(child, "SIGKILL");
+});
+
+/** Debian's python3 (whose Flask is the `python3-flask` package), not another one earlier on PATH. */
+function debianPython(): string {
+  return process.platform === "linux" ? "/usr/bin/python3" : "python3";
+}
+
+interface Launch {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** The app prints `LISTENING <port>`; otherwise the harness chose the port and polls it. */
+  readonly port?: number;
+}
+
+async function launchOf(name: FrameworkName): Promise<Launch> {
+  switch (name) {
+    case "laravel":
+    case "symfony": {
+      // PHP's built-in server needs a port on its command line: take a free one, then poll it.
+      const port = await freePort();
+      return {
+        command: "php",
+        args: ["-S", `127.0.0.1:${port}`, "router.php"],
+        env: { PHP_CLI_SERVER_WORKERS: "4" },
+        port,
+      };
+    }
+    case "rack":
+    case "sinatra":
+      return { command: "ruby", args: ["server.rb"] };
+    case "flask":
+      return { command: debianPython(), args: ["server.py"] };
+    case "express":
+    case "hono":
+      return { command: process.execPath, args: ["--import", "tsx", "server.ts"] };
+  }
+}
+
+export async function startFramework(name: FrameworkName): Promise<RunningOrigin> {
+  const launch = await launchOf(name);
+  const child = spawn(launch.command, [...launch.args], {
+    cwd: join(APPS, name),
+    env: { ...process.env, ...launch.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  live.add(child);
+  if (launch.port !== undefined) child.stdout.resume();
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+  });
+  const close = () => stop(child);
+  try {
+    const port = await Promise.race([
+      launch.port === undefined ? announcedPort(child.stdout) : polled(launch.port, child),
+      exited(child).then((code) => Promise.reject(new Error(`exited with ${String(code)}`))),
+      delay(START_TIMEOUT_MS).then(() => Promise.reject(new Error(`no answer within ${START_TIMEOUT_MS} ms`))),
+    ]);
+    return { name, url: `http://127.0.0.1:${port}`, close };
+  } catch (error) {
+    await close();
+    throw new Error(`${name} did not start: ${(error as Error).message}\n${stderr}`);
+  }
+}
+
+function announcedPort(output: Readable): Promise<number> {
+  return new Promise((resolve) => {
+    let stdout = "";
+    output.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      const match = /LISTENING (\d+)/.exec(stdout);
+      if (match) resolve(Number(match[1]));
+    });
+  });
+}
+
+async function polled(port: number, child: ChildProcess): Promise<number> {
+  while (child.exitCode === null && child.signalCode === null) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+      return port;
+    } catch {
+      await delay(50);
+    }
+  }
+  return new Promise(() => undefined);
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once("exit", (code) => { resolve(code); });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    killGroup(child, "SIGTERM");
+    const done = await Promise.race([exited(child).then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
+    if (!done) killGroup(child, "SIGKILL");
+  }
+  live.delete(child);
+}
+
+/** The child leads its own process group (PHP's server workers, Werkzeug's threads): end the whole group. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => { resolve(port); });
+    });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+const ROUTES = new Set(["orders", "reports", "other"]);
+
+/** The record the framework app put on its answer; undefined when the answer is not the app's (a gate's 401). */
+export function readServed(headers: Headers | Record<string, string | string[] | undefined>): Served | undefined {
+  const get = (name: string): string | undefined => {
+    if (headers instanceof Headers) return headers.get(name) ?? undefined;
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(", ") : value;
+  };
+  const route = get("x-served-route");
+  const method = get("x-served-method");
+  const path = get("x-served-path");
+  const user = get("x-served-user");
+  if (route === undefined || !ROUTES.has(route) || method === undefined || path === undefined || user === undefined) {
+    return undefined;
+  }
+  return {
+    route: route as Served["route"],
+    method,
+    path: decodePath(path),
+    user: user === "-" ? undefined : user,
+  };
+}
+
+/** Percent-decodes the recorded path; bytes that are not UTF-8 come back one character per byte (latin1). */
+function decodePath(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return encoded.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
+}
