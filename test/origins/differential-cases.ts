@@ -5,7 +5,7 @@
  */
 import type { AttackRequest } from "./differential-requests.ts";
 import type { Route, Who } from "./differential-oracle.ts";
-import type { FrameworkName } from "./differential-origins.ts";
+import type { FrameworkName } from "./frameworks.ts";
 
 export interface AttackCase {
   readonly name: string;
@@ -22,21 +22,132 @@ function attack(who: Who, method: string, target: string, headers: ReadonlyArray
   return { method, path, query, headers, body, who };
 }
 
+/** Issue 18's classes; `honouredBy` as the frameworks answered these requests sent to them directly. */
 export const ATTACKS: readonly AttackCase[] = [
-  { name: "JSON body _method", request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/json"]], '{"_method":"DELETE"}'), honouredBy: ["stand-in"] },
-  { name: "+json media type _method", request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/vnd.api+json"]], '{"_method":"DELETE"}'), honouredBy: [] },
-  { name: "PHP-mangled query key .method", request: attack("bob", "POST", "/orders/1?.method=DELETE"), honouredBy: [] },
-  { name: "PHP-mangled query key %20_method", request: attack("bob", "POST", "/orders/1?%20_method=DELETE"), honouredBy: [] },
-  { name: "PHP-mangled query key [method", request: attack("bob", "POST", "/orders/1?[method=DELETE"), honouredBy: [] },
-  { name: "loose media type: a form type followed by , text/plain", request: attack("bob", "POST", "/orders/1", [["Content-Type", `${FORM}, text/plain`]], "_method=DELETE"), honouredBy: [] },
-  { name: "loose media type: upper case with parameters", request: attack("bob", "POST", "/orders/1", [["Content-Type", `${FORM.toUpperCase()}; charset=utf-8`]], "_method=DELETE"), honouredBy: [] },
-  { name: "override on PUT", request: attack("carol", "PUT", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: [] },
-  { name: "override on PATCH", request: attack("carol", "PATCH", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: [] },
-  { name: "override on DELETE (to DELETE's neighbour: bob asks PUT)", request: attack("bob", "DELETE", "/orders/1?_method=GET"), honouredBy: [] },
-  { name: "override on OPTIONS", request: attack("bob", "OPTIONS", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: [] },
-  { name: "override on HEAD", request: attack("bob", "HEAD", "/orders/1?_method=DELETE"), honouredBy: [] },
-  { name: "OPTIONS preflight carrying _method in its query", request: attack("anonymous", "OPTIONS", "/orders/1?_method=DELETE", CORS), honouredBy: [] },
-  { name: "OPTIONS preflight carrying an override header", request: attack("anonymous", "OPTIONS", "/orders/1", [...CORS, ["X-HTTP-Method-Override", "DELETE"]]), honouredBy: [] },
+  { name: "JSON body _method", request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/json"]], '{"_method":"DELETE"}'), honouredBy: ["laravel", "express"] },
+  { name: "+json media type _method", request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/vnd.api+json"]], '{"_method":"DELETE"}'), honouredBy: ["laravel"] },
+  { name: "PHP-mangled query key .method", request: attack("bob", "POST", "/orders/1?.method=DELETE"), honouredBy: ["laravel", "symfony"] },
+  { name: "PHP-mangled query key %20_method", request: attack("bob", "POST", "/orders/1?%20_method=DELETE"), honouredBy: ["laravel", "symfony"] },
+  { name: "PHP-mangled body key .method", request: attack("bob", "POST", "/orders/1", [["Content-Type", FORM]], ".method=DELETE"), honouredBy: ["laravel", "symfony"] },
+  {
+    name: "loose media type: a form type followed by , text/plain",
+    request: attack("bob", "POST", "/orders/1", [["Content-Type", `${FORM}, text/plain`]], "_method=DELETE"),
+    honouredBy: ["laravel", "symfony", "rack", "sinatra"],
+  },
+  {
+    name: "loose media type: upper case with parameters",
+    request: attack("bob", "POST", "/orders/1", [["Content-Type", `${FORM.toUpperCase()}; charset=utf-8`]], "_method=DELETE"),
+    honouredBy: ["laravel", "symfony", "rack", "sinatra", "express"],
+  },
+  { name: "override on PUT", request: attack("carol", "PUT", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: ["hono"] },
+  { name: "override on PATCH", request: attack("carol", "PATCH", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: ["hono"] },
+  { name: "override on DELETE (a report's DELETE served as its GET)", request: attack("bob", "DELETE", "/reports/1?_method=GET"), honouredBy: ["hono"] },
+  { name: "override on OPTIONS", request: attack("bob", "OPTIONS", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: ["hono"] },
+  { name: "override on HEAD", request: attack("bob", "HEAD", "/orders/1?_method=DELETE"), honouredBy: ["hono"] },
+  { name: "override on an unknown method", request: attack("bob", "PURGE", "/orders/1?_method=DELETE"), honouredBy: ["hono"] },
+  { name: "override header on GET (Flask's documented middleware)", request: attack("bob", "GET", "/orders/1", [["X-HTTP-Method-Override", "DELETE"]]), honouredBy: ["flask"] },
+  { name: "OPTIONS preflight carrying _method in its query", request: attack("anonymous", "OPTIONS", "/orders/1?_method=DELETE", CORS), honouredBy: ["hono"] },
+  {
+    name: "OPTIONS preflight carrying an override header",
+    request: attack("anonymous", "OPTIONS", "/orders/1", [...CORS, ["X-HTTP-Method-Override", "DELETE"]]),
+    honouredBy: ["flask", "hono"],
+  },
+];
+
+/**
+ * Every counterexample the property found before the METHOD_OVERRIDE change (shrunk), once each:
+ * `found` names the lane, the frameworks and the fast-check seeds (numRuns 250, the generators of
+ * this directory as committed with this list) that found it.
+ */
+export const COUNTEREXAMPLES: readonly { readonly found: string; readonly request: AttackRequest }[] = [
+  {
+    found: "worker: laravel 1, symfony 1; cache off: laravel 1, symfony 1",
+    request: attack("bob", "POST", "/orders?.method=DELETE"),
+  },
+  {
+    found: "worker: laravel 2; cache off: laravel 2",
+    request: attack("bob", "POST", "/orders?.method=GET", [["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED,"]], "a=1&.method=DELETE"),
+  },
+  {
+    found: "worker: laravel 3, symfony 3",
+    request: attack("bob", "POST", "/orders?.method=DELETE", [["X-HTTP-Method-Override", "DELETE"]]),
+  },
+  {
+    found: "cache on: laravel 1, symfony 1",
+    request: attack("bob", "POST", "/orders/x.json?a=1", [["X-HTTP-Method-Override", "DELETE"]]),
+  },
+  {
+    found: "cache on: laravel 2, laravel 3, symfony 3, rack 3, sinatra 3, flask 3, express 2, express 3, hono 3",
+    request: attack("bob", "POST", "/orders", [["X-HTTP-Method-Override", "DELETE"]]),
+  },
+  {
+    found: "cache on: laravel 4, symfony 4, flask 4",
+    request: attack("bob", "POST", "/orders?.method=%20DELETE%20", [["X-HTTP-Method-Override", "DELETE"]]),
+  },
+  {
+    found: "cache on: laravel 5, symfony 5, flask 5, hono 5",
+    request: attack("bob", "POST", "/orders/1.json", [["X-HTTP-Method-Override", "DELETE"], ["x-method-override", "DELETE"]]),
+  },
+  {
+    found: "worker: symfony 2; cache off: symfony 2",
+    request: attack("bob", "POST", "/orders/x%20?.method=DELETE"),
+  },
+  {
+    found: "cache on: symfony 2, rack 2, sinatra 2",
+    request: attack("bob", "POST", "/orders?_method=GET", [["Content-Type", "MULTIPART/FORM-DATA; boundary=XyZ"]], "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n--XyZ--\r\n"),
+  },
+  {
+    found: "cache on: rack 1, sinatra 1, express 1",
+    request: attack("bob", "POST", "/orders?a=1", [["X-HTTP-Method-Override", "GET"], ["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED"]], "a=1&_method=DELETE"),
+  },
+  {
+    found: "cache on: rack 4, sinatra 4",
+    request: attack("bob", "POST", "/orders/1.json", [["X-HTTP-Method-Override", "DELETE"], ["X-HTTP-Method", "DELETE"]]),
+  },
+  {
+    found: "cache on: rack 5, sinatra 5",
+    request: attack("bob", "POST", "/orders?_method=GET", [["X-HTTP-Method-Override", " DELETE "]]),
+  },
+  {
+    found: "cache on: flask 1",
+    request: attack("bob", "POST", "/orders/x.json?_method=DELETE", [["X-HTTP-Method-Override", "DELETE"], ["x.http.method.override", " DELETE "]]),
+  },
+  {
+    found: "cache on: flask 2",
+    request: attack("bob", "POST", "/orders?_method=GET", [["X-HTTP-Method-Override", "DELETE"]]),
+  },
+  {
+    found: "cache on: express 4, hono 4",
+    request: attack("bob", "POST", "/orders?_method=DELETE", [["X-HTTP-Method-Override", "DELETE"]]),
+  },
+  {
+    found: "cache on: express 5",
+    request: attack("bob", "POST", "/orders/1.json", [["X-HTTP-Method-Override", "DELETE"]]),
+  },
+  {
+    found: "worker: hono 1",
+    request: attack("anonymous", "OPTIONS", "/orders?_method=DELETE", [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]]),
+  },
+  {
+    found: "worker: hono 2, hono 4, hono 5",
+    request: attack("anonymous", "OPTIONS", "/orders?_method=GET", [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]]),
+  },
+  {
+    found: "worker: hono 3; cache off: hono 2, hono 3",
+    request: attack("carol", "PUT", "/orders?_method=DELETE"),
+  },
+  {
+    found: "cache off: hono 1",
+    request: attack("carol", "PUT", "/orders/1%2F?.method=DELETE", [["Content-Type", "multipart/form-data; boundary=XyZ"]], "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n--XyZ--\r\n"),
+  },
+  {
+    found: "cache on: hono 1",
+    request: attack("bob", "POST", "/orders?_method=DELETE", [["X-HTTP-Method-Override", "HEAD"]]),
+  },
+  {
+    found: "cache on: hono 2",
+    request: attack("bob", "POST", "/orders?_method=DELETE", [["X-HTTP-Method-Override", " DELETE "]]),
+  },
 ];
 
 export interface LegitimateCase {
