@@ -148,6 +148,17 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
     found: "cache on: hono 2",
     request: attack("bob", "POST", "/orders?_method=DELETE", [["X-HTTP-Method-Override", " DELETE "]]),
   },
+  {
+    found: "random seeds of a run at ef4f4d2: laravel cache off 1266258258",
+    request: attack("bob", "POST", "/orders?_method=GET", [["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED, text/plain"]], "a=1&_method=DELETE"),
+  },
+  { found: "random seeds of a run at ef4f4d2: laravel cache on -885172352, express cache on -1198723758", request: attack("bob", "POST", "/orders/?_method=DELETE") },
+  { found: "random seeds of a run at ef4f4d2: symfony worker -1015254768", request: attack("bob", "POST", "/orders?.method=PUT") },
+  {
+    found: "random seeds of a run at ef4f4d2: rack cache on -738701642",
+    request: attack("bob", "POST", "/orders/1.json.json?a=1", [["Content-Type", "application/x-www-form-urlencoded"]], "a=1&_method=DELETE"),
+  },
+  { found: "random seeds of a run at ef4f4d2: hono cache on 1656880846", request: attack("bob", "POST", "/orders?_method=DELETE") },
 ];
 
 export interface LegitimateCase {
