@@ -184,7 +184,8 @@ describe("route rules (ROUTES)", () => {
   type Policy = { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
 
   it("allows the whole stage and denies, in the same cached policy, every route whose rule the caller fails during the TTL", async () => {
-    const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam" });
+    // Each rule on its own methods (METHOD_OVERRIDE=any's wider denials: test/aws/hardening.test.ts).
+    const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam", METHOD_OVERRIDE: "none" });
     // Bob logged in 600 s ago: /account/delete (900 s) would outlive his login within the 300 s TTL.
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
     expect(await handler(tokenEvent(`Bearer ${bob}`))).toEqual({

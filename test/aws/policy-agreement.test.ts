@@ -61,6 +61,7 @@ interface Deciders {
   /** A request decided on its own at moment `at`: the authorizer with caching off, and the Worker. */
   readonly alone: (kind: "authorizer" | "worker", method: string, path: string, at: number) => Promise<Decision>;
   readonly failedRules: (identity: Identity, at: number) => RouteRule[];
+  readonly mode: Config["methodOverride"];
 }
 
 function decidersFor(config: Config, identity: Identity | undefined, ttl: number): Deciders {
@@ -79,6 +80,7 @@ function decidersFor(config: Config, identity: Identity | undefined, ttl: number
       return alone[kind].decide({ method, path, headers: NO_HEADERS, hasBody: false });
     },
     failedRules: (who, at) => authorizer.failedRules(who, at),
+    mode: config.methodOverride,
   };
 }
 
@@ -91,7 +93,7 @@ async function policyFor(deciders: Deciders, method: string, path: string, ttl: 
     return policy === undefined ? undefined : document(policy.policyDocument);
   }
   if (ttl === 0) return document(buildPolicy({ principalId: "u", allow: decision.allowed ? [arn] : [], deny: decision.allowed ? [] : [arn] }).policyDocument);
-  return document(stagePolicy(STAGE, decision.identity.userId, deciders.failedRules(decision.identity, decision.at), {}, decision.allowed ? [] : [arn]).policyDocument);
+  return document(stagePolicy(STAGE, decision.identity.userId, deciders.failedRules(decision.identity, decision.at), deciders.mode, {}, decision.allowed ? [] : [arn]).policyDocument);
 }
 
 const segment = (options: readonly string[]) => fc.constantFrom(...options);
@@ -276,12 +278,12 @@ describe("route rules mean the same in the Worker and in API Gateway's cached po
   });
 
   it("compiles a rule without methods to every method, never to a `*` that could span segments", () => {
-    expect(ruleResources(STAGE, { path: "/admin/*" })).toEqual(METHODS.flatMap((method) => [`${STAGE}/${method}/admin`, `${STAGE}/${method}/admin/*`, `${STAGE}/${method}/admin.*`]));
-    expect(ruleResources(STAGE, { path: "/Account/Delete", methods: ["POST"] })).toEqual(
+    expect(ruleResources(STAGE, { path: "/admin/*" }, "none")).toEqual(METHODS.flatMap((method) => [`${STAGE}/${method}/admin`, `${STAGE}/${method}/admin/*`, `${STAGE}/${method}/admin.*`]));
+    expect(ruleResources(STAGE, { path: "/Account/Delete", methods: ["POST"] }, "none")).toEqual(
       ["Account/Delete", "Account/Delete/", "Account/Delete.*", "account/delete", "account/delete/", "account/delete.*"].map((route) => `${STAGE}/POST/${route}`),
     );
-    expect(ruleResources(STAGE, { path: "/*", methods: ["GET"] })).toEqual([`${STAGE}/GET/*`, `${STAGE}/HEAD/*`]);
-    expect(ruleResources(STAGE, { path: "/", methods: ["POST"] })).toEqual([`${STAGE}/POST/`]);
+    expect(ruleResources(STAGE, { path: "/*", methods: ["GET"] }, "none")).toEqual([`${STAGE}/GET/*`, `${STAGE}/HEAD/*`]);
+    expect(ruleResources(STAGE, { path: "/", methods: ["POST"] }, "none")).toEqual([`${STAGE}/POST/`]);
     expect(parseMethodArn(`${STAGE}/GET/`)).toEqual({ stage: STAGE, method: "GET", path: "/" });
   });
 });
