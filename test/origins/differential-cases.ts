@@ -3,6 +3,7 @@
  * frameworks that honour it (sent straight to them, they serve a method the rules refuse), and the
  * legitimate requests every framework must be served through the gate.
  */
+import type { HeaderLines } from "./differential-lanes.ts";
 import type { AttackRequest } from "./differential-requests.ts";
 import type { Route, Who } from "./differential-oracle.ts";
 import type { FrameworkName } from "./frameworks.ts";
@@ -15,20 +16,40 @@ export interface AttackCase {
 }
 
 const FORM = "application/x-www-form-urlencoded";
-const CORS: ReadonlyArray<readonly [string, string]> = [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]];
+const CORS: HeaderLines = [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]];
 
-function attack(who: Who, method: string, target: string, headers: ReadonlyArray<readonly [string, string]> = [], body?: string): AttackRequest {
+function attack(who: Who, method: string, target: string, headers: HeaderLines = [], body?: string): AttackRequest {
   const [path = target, query = ""] = target.split(/\?(.*)/s);
   return { method, path, query, headers, body, who };
 }
 
 /** Issue 18's classes; `honouredBy` as the frameworks answered these requests sent to them directly. */
 export const ATTACKS: readonly AttackCase[] = [
-  { name: "JSON body _method", request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/json"]], '{"_method":"DELETE"}'), honouredBy: ["laravel", "express"] },
-  { name: "+json media type _method", request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/vnd.api+json"]], '{"_method":"DELETE"}'), honouredBy: ["laravel"] },
-  { name: "PHP-mangled query key .method", request: attack("bob", "POST", "/orders/1?.method=DELETE"), honouredBy: ["laravel", "symfony"] },
-  { name: "PHP-mangled query key %20_method", request: attack("bob", "POST", "/orders/1?%20_method=DELETE"), honouredBy: ["laravel", "symfony"] },
-  { name: "PHP-mangled body key .method", request: attack("bob", "POST", "/orders/1", [["Content-Type", FORM]], ".method=DELETE"), honouredBy: ["laravel", "symfony"] },
+  {
+    name: "JSON body _method",
+    request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/json"]], '{"_method":"DELETE"}'),
+    honouredBy: ["laravel", "express"],
+  },
+  {
+    name: "+json media type _method",
+    request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/vnd.api+json"]], '{"_method":"DELETE"}'),
+    honouredBy: ["laravel"],
+  },
+  {
+    name: "PHP-mangled query key .method",
+    request: attack("bob", "POST", "/orders/1?.method=DELETE"),
+    honouredBy: ["laravel", "symfony"],
+  },
+  {
+    name: "PHP-mangled query key %20_method",
+    request: attack("bob", "POST", "/orders/1?%20_method=DELETE"),
+    honouredBy: ["laravel", "symfony"],
+  },
+  {
+    name: "PHP-mangled body key .method",
+    request: attack("bob", "POST", "/orders/1", [["Content-Type", FORM]], ".method=DELETE"),
+    honouredBy: ["laravel", "symfony"],
+  },
   {
     name: "loose media type: a form type followed by , text/plain",
     request: attack("bob", "POST", "/orders/1", [["Content-Type", `${FORM}, text/plain`]], "_method=DELETE"),
@@ -36,17 +57,51 @@ export const ATTACKS: readonly AttackCase[] = [
   },
   {
     name: "loose media type: upper case with parameters",
-    request: attack("bob", "POST", "/orders/1", [["Content-Type", `${FORM.toUpperCase()}; charset=utf-8`]], "_method=DELETE"),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders/1",
+      [["Content-Type", `${FORM.toUpperCase()}; charset=utf-8`]],
+      "_method=DELETE",
+    ),
     honouredBy: ["laravel", "symfony", "rack", "sinatra", "express"],
   },
-  { name: "override on PUT", request: attack("carol", "PUT", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: ["hono"] },
-  { name: "override on PATCH", request: attack("carol", "PATCH", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: ["hono"] },
-  { name: "override on DELETE (a report's DELETE served as its GET)", request: attack("bob", "DELETE", "/reports/1?_method=GET"), honouredBy: ["hono"] },
-  { name: "override on OPTIONS", request: attack("bob", "OPTIONS", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"), honouredBy: ["hono"] },
+  {
+    name: "override on PUT",
+    request: attack("carol", "PUT", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"),
+    honouredBy: ["hono"],
+  },
+  {
+    name: "override on PATCH",
+    request: attack("carol", "PATCH", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"),
+    honouredBy: ["hono"],
+  },
+  {
+    name: "override on DELETE (a report's DELETE served as its GET)",
+    request: attack("bob", "DELETE", "/reports/1?_method=GET"),
+    honouredBy: ["hono"],
+  },
+  {
+    name: "override on OPTIONS",
+    request: attack("bob", "OPTIONS", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"),
+    honouredBy: ["hono"],
+  },
   { name: "override on HEAD", request: attack("bob", "HEAD", "/orders/1?_method=DELETE"), honouredBy: ["hono"] },
-  { name: "override on an unknown method", request: attack("bob", "PURGE", "/orders/1?_method=DELETE"), honouredBy: ["hono"] },
-  { name: "override header on GET (Flask's documented middleware)", request: attack("bob", "GET", "/orders/1", [["X-HTTP-Method-Override", "DELETE"]]), honouredBy: ["flask"] },
-  { name: "OPTIONS preflight carrying _method in its query", request: attack("anonymous", "OPTIONS", "/orders/1?_method=DELETE", CORS), honouredBy: ["hono"] },
+  {
+    name: "override on an unknown method",
+    request: attack("bob", "PURGE", "/orders/1?_method=DELETE"),
+    honouredBy: ["hono"],
+  },
+  {
+    name: "override header on GET (Flask's documented middleware)",
+    request: attack("bob", "GET", "/orders/1", [["X-HTTP-Method-Override", "DELETE"]]),
+    honouredBy: ["flask"],
+  },
+  {
+    name: "OPTIONS preflight carrying _method in its query",
+    request: attack("anonymous", "OPTIONS", "/orders/1?_method=DELETE", CORS),
+    honouredBy: ["hono"],
+  },
   {
     name: "OPTIONS preflight carrying an override header",
     request: attack("anonymous", "OPTIONS", "/orders/1", [...CORS, ["X-HTTP-Method-Override", "DELETE"]]),
@@ -55,9 +110,10 @@ export const ATTACKS: readonly AttackCase[] = [
 ];
 
 /**
- * Every counterexample the property found before the METHOD_OVERRIDE change (shrunk), once each:
- * `found` names the lane, the frameworks and the fast-check seeds (numRuns 250, the generators of
- * this directory as committed with this list) that found it.
+ * Every counterexample the property found (shrunk), once each. `found` names the lane, the
+ * frameworks and the fast-check seeds that found it: before the METHOD_OVERRIDE change, seeds 1 to
+ * 5 with numRuns 250 and the generators as at commit ef4f4d2, and the random seeds of one run there;
+ * after it, a census of seeds 1 to 10 with numRuns 1000 (/work/notes/differential-findings.md).
  */
 export const COUNTEREXAMPLES: readonly { readonly found: string; readonly request: AttackRequest }[] = [
   {
@@ -66,7 +122,13 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "worker: laravel 2; cache off: laravel 2",
-    request: attack("bob", "POST", "/orders?.method=GET", [["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED,"]], "a=1&.method=DELETE"),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders?.method=GET",
+      [["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED,"]],
+      "a=1&.method=DELETE",
+    ),
   },
   {
     found: "worker: laravel 3, symfony 3",
@@ -86,7 +148,12 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "cache on: laravel 5, symfony 5, flask 5, hono 5",
-    request: attack("bob", "POST", "/orders/1.json", [["X-HTTP-Method-Override", "DELETE"], ["x-method-override", "DELETE"]]),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders/1.json",
+      [["X-HTTP-Method-Override", "DELETE"], ["x-method-override", "DELETE"]],
+    ),
   },
   {
     found: "worker: symfony 2; cache off: symfony 2",
@@ -94,15 +161,32 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "cache on: symfony 2, rack 2, sinatra 2",
-    request: attack("bob", "POST", "/orders?_method=GET", [["Content-Type", "MULTIPART/FORM-DATA; boundary=XyZ"]], "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n--XyZ--\r\n"),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders?_method=GET",
+      [["Content-Type", "MULTIPART/FORM-DATA; boundary=XyZ"]],
+      "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n--XyZ--\r\n",
+    ),
   },
   {
     found: "cache on: rack 1, sinatra 1, express 1",
-    request: attack("bob", "POST", "/orders?a=1", [["X-HTTP-Method-Override", "GET"], ["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED"]], "a=1&_method=DELETE"),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders?a=1",
+      [["X-HTTP-Method-Override", "GET"], ["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED"]],
+      "a=1&_method=DELETE",
+    ),
   },
   {
     found: "cache on: rack 4, sinatra 4",
-    request: attack("bob", "POST", "/orders/1.json", [["X-HTTP-Method-Override", "DELETE"], ["X-HTTP-Method", "DELETE"]]),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders/1.json",
+      [["X-HTTP-Method-Override", "DELETE"], ["X-HTTP-Method", "DELETE"]],
+    ),
   },
   {
     found: "cache on: rack 5, sinatra 5",
@@ -110,7 +194,12 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "cache on: flask 1",
-    request: attack("bob", "POST", "/orders/x.json?_method=DELETE", [["X-HTTP-Method-Override", "DELETE"], ["x.http.method.override", " DELETE "]]),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders/x.json?_method=DELETE",
+      [["X-HTTP-Method-Override", "DELETE"], ["x.http.method.override", " DELETE "]],
+    ),
   },
   {
     found: "cache on: flask 2",
@@ -126,11 +215,21 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "worker: hono 1",
-    request: attack("anonymous", "OPTIONS", "/orders?_method=DELETE", [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]]),
+    request: attack(
+      "anonymous",
+      "OPTIONS",
+      "/orders?_method=DELETE",
+      [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]],
+    ),
   },
   {
     found: "worker: hono 2, hono 4, hono 5",
-    request: attack("anonymous", "OPTIONS", "/orders?_method=GET", [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]]),
+    request: attack(
+      "anonymous",
+      "OPTIONS",
+      "/orders?_method=GET",
+      [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]],
+    ),
   },
   {
     found: "worker: hono 3; cache off: hono 2, hono 3",
@@ -138,7 +237,13 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "cache off: hono 1",
-    request: attack("carol", "PUT", "/orders/1%2F?.method=DELETE", [["Content-Type", "multipart/form-data; boundary=XyZ"]], "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n--XyZ--\r\n"),
+    request: attack(
+      "carol",
+      "PUT",
+      "/orders/1%2F?.method=DELETE",
+      [["Content-Type", "multipart/form-data; boundary=XyZ"]],
+      "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n--XyZ--\r\n",
+    ),
   },
   {
     found: "cache on: hono 1",
@@ -150,17 +255,38 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "random seeds of a run at ef4f4d2: laravel cache off 1266258258",
-    request: attack("bob", "POST", "/orders?_method=GET", [["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED, text/plain"]], "a=1&_method=DELETE"),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders?_method=GET",
+      [["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED, text/plain"]],
+      "a=1&_method=DELETE",
+    ),
   },
-  { found: "random seeds of a run at ef4f4d2: laravel cache on -885172352, express cache on -1198723758", request: attack("bob", "POST", "/orders/?_method=DELETE") },
-  { found: "random seeds of a run at ef4f4d2: symfony worker -1015254768", request: attack("bob", "POST", "/orders?.method=PUT") },
+  {
+    found: "random seeds of a run at ef4f4d2: laravel cache on -885172352, express cache on -1198723758",
+    request: attack("bob", "POST", "/orders/?_method=DELETE"),
+  },
+  {
+    found: "random seeds of a run at ef4f4d2: symfony worker -1015254768",
+    request: attack("bob", "POST", "/orders?.method=PUT"),
+  },
   {
     found: "random seeds of a run at ef4f4d2: rack cache on -738701642",
-    request: attack("bob", "POST", "/orders/1.json.json?a=1", [["Content-Type", "application/x-www-form-urlencoded"]], "a=1&_method=DELETE"),
+    request: attack(
+      "bob",
+      "POST",
+      "/orders/1.json.json?a=1",
+      [["Content-Type", "application/x-www-form-urlencoded"]],
+      "a=1&_method=DELETE",
+    ),
   },
-  { found: "random seeds of a run at ef4f4d2: hono cache on 1656880846", request: attack("bob", "POST", "/orders?_method=DELETE") },
   {
-    found: "after METHOD_OVERRIDE (475b482): flask cache on, seed 10 (run 870 of 1000); a spelling IAM cannot name (//)",
+    found: "random seeds of a run at ef4f4d2: hono cache on 1656880846",
+    request: attack("bob", "POST", "/orders?_method=DELETE"),
+  },
+  {
+    found: "after METHOD_OVERRIDE (475b482): flask cache on, seed 10 (run 870 of 1000); // is no spelling IAM names",
     request: attack("bob", "PUT", "//orders/1?a=1", [["X-HTTP-Method-Override", "DELETE"]]),
   },
 ];
@@ -171,12 +297,19 @@ export interface LegitimateCase {
   readonly served: { readonly route: Route; readonly method: string };
 }
 
-/** Under METHOD_OVERRIDE=any a non-admin may still GET an order; an admin may do anything; nobody is ruled elsewhere. */
+const JSON_TYPE: HeaderLines = [["Content-Type", "application/json"]];
+const ITEM = '{"item":"x"}';
+
+function legitimate(name: string, request: AttackRequest, route: Route, method: string): LegitimateCase {
+  return { name, request, served: { route, method } };
+}
+
+/** Under METHOD_OVERRIDE=any a non-admin may still GET an order, an admin anything; nothing is ruled elsewhere. */
 export const LEGITIMATE: readonly LegitimateCase[] = [
-  { name: "an admin's DELETE", request: attack("alice", "DELETE", "/orders/1"), served: { route: "orders", method: "DELETE" } },
-  { name: "an admin's POST of an order", request: attack("alice", "POST", "/orders", [["Content-Type", "application/json"]], '{"item":"x"}'), served: { route: "orders", method: "POST" } },
-  { name: "a non-admin's GET of an order", request: attack("bob", "GET", "/orders/1"), served: { route: "orders", method: "GET" } },
-  { name: "staff's GET of the orders", request: attack("carol", "GET", "/orders"), served: { route: "orders", method: "GET" } },
-  { name: "a report read with the scope", request: attack("alice", "GET", "/reports/1"), served: { route: "reports", method: "GET" } },
-  { name: "a non-admin's POST elsewhere", request: attack("bob", "POST", "/items", [["Content-Type", "application/json"]], '{"item":"x"}'), served: { route: "other", method: "POST" } },
+  legitimate("an admin's DELETE", attack("alice", "DELETE", "/orders/1"), "orders", "DELETE"),
+  legitimate("an admin's POST of an order", attack("alice", "POST", "/orders", JSON_TYPE, ITEM), "orders", "POST"),
+  legitimate("a non-admin's GET of an order", attack("bob", "GET", "/orders/1"), "orders", "GET"),
+  legitimate("staff's GET of the orders", attack("carol", "GET", "/orders"), "orders", "GET"),
+  legitimate("a report read with the scope", attack("alice", "GET", "/reports/1"), "reports", "GET"),
+  legitimate("a non-admin's POST elsewhere", attack("bob", "POST", "/items", JSON_TYPE, ITEM), "other", "POST"),
 ];

@@ -23,8 +23,10 @@ export interface RawAnswer {
   readonly headers: IncomingHttpHeaders;
 }
 
-/** Sends a raw request-target with exactly these header lines (names as spelled) to `base` (`http://127.0.0.1:port`). */
-export function sendRaw(base: string, method: string, target: string, headers: readonly (readonly [string, string])[], body: string | undefined): Promise<RawAnswer> {
+export type HeaderLines = ReadonlyArray<readonly [string, string]>;
+
+/** Sends a raw request-target with exactly these header lines (names as spelled) to `base` (`http://127.0.0.1:N`). */
+export function sendRaw(base: string, method: string, target: string, headers: HeaderLines, body?: string) {
   const { hostname, port } = new URL(base);
   const lines: Record<string, string | string[]> = {};
   for (const [name, value] of headers) {
@@ -32,8 +34,9 @@ export function sendRaw(base: string, method: string, target: string, headers: r
     lines[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
   }
   if (body !== undefined) lines["Content-Length"] = String(Buffer.byteLength(body));
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: hostname, port, method, path: target, headers: lines, agent: false }, (res) => {
+  return new Promise<RawAnswer>((resolve, reject) => {
+    const options = { host: hostname, port, method, path: target, headers: lines, agent: false };
+    const req = httpRequest(options, (res) => {
       // The record is in the headers. The body is drained, not read: a framework that served another
       // method than the wire's (a HEAD for a POST) sends a body Node does not expect, or none it does.
       resolve({ status: res.statusCode ?? 0, headers: res.headers });
@@ -41,11 +44,13 @@ export function sendRaw(base: string, method: string, target: string, headers: r
       res.resume();
     });
     req.on("error", (error: Error & { code?: string }) => {
-      // An answer Node cannot parse (WEBrick's own 400 to a HEAD, with a body) is no framework's record.
+      // An answer Node cannot parse (WEBrick's own 400 to a HEAD, with a body) is no app's record.
       if (error.code?.startsWith("HPE_") === true) resolve({ status: 0, headers: {} });
       else reject(error);
     });
-    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms: ${method} ${target}`)));
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => {
+      req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms: ${method} ${target}`));
+    });
     req.end(body);
   });
 }
@@ -60,13 +65,19 @@ function withCredentials(request: AttackRequest, tokens: Tokens): Array<readonly
 export type ReadServed<S> = (headers: IncomingHttpHeaders) => S | undefined;
 
 /** What the framework behind the Worker at `gate` served for `request`. */
-export async function throughWorker<S>(gate: string, request: AttackRequest, tokens: Tokens, readServed: ReadServed<S>): Promise<S | undefined> {
-  const answer = await sendRaw(gate, request.method, targetOf(request), withCredentials(request, tokens), request.body);
+export async function throughWorker<S>(
+  gate: string,
+  request: AttackRequest,
+  tokens: Tokens,
+  readServed: ReadServed<S>,
+): Promise<S | undefined> {
+  const { method, body } = request;
+  const answer = await sendRaw(gate, method, targetOf(request), withCredentials(request, tokens), body);
   return readServed(answer.headers);
 }
 
 export const STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/prod";
-/** The methods a REST API routes; API Gateway answers any other itself, without an authorizer or a backend. */
+/** The methods a REST API routes; API Gateway answers any other itself, with no authorizer or backend. */
 const REST_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /** `%xx` decoded where it forms UTF-8, the rest left as sent (`+` stays `+`). */
@@ -78,9 +89,14 @@ function decodeParameter(text: string): string {
   }
 }
 
-/** The REST REQUEST event for `request`: every header (Content-Type and Content-Length included), the query decoded, no body. */
+/**
+ * The REST REQUEST event for `request`: every header (`Content-Type` and `Content-Length` included),
+ * the query's keys and values decoded (`queryStringParameters` holds the last value of a repeated
+ * key, `multiValueQueryStringParameters` all of them), no body.
+ */
 export function restEvent(request: AttackRequest, tokens: Tokens): APIGatewayRequestAuthorizerEvent {
-  const headerLines: Array<readonly [string, string]> = [["Host", "abc.execute-api.us-east-1.amazonaws.com"], ...withCredentials(request, tokens)];
+  const headerLines: Array<readonly [string, string]> = [["Host", "abc.execute-api.us-east-1.amazonaws.com"]];
+  headerLines.push(...withCredentials(request, tokens));
   if (request.body !== undefined) headerLines.push(["Content-Length", String(Buffer.byteLength(request.body))]);
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
@@ -123,8 +139,10 @@ export function restEvent(request: AttackRequest, tokens: Tokens): APIGatewayReq
   } as unknown as APIGatewayRequestAuthorizerEvent;
 }
 
-/** The authorizer's answer, or `undefined` for a thrown one (401 or an authorizer failure: nothing reaches the backend). */
-async function authorize(handler: AuthorizerHandler, event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult | undefined> {
+type Answer = APIGatewayAuthorizerResult | undefined;
+
+/** The authorizer's answer, or `undefined` for a thrown one (a 401 or a failure: nothing reaches the backend). */
+async function authorize(handler: AuthorizerHandler, event: APIGatewayRequestAuthorizerEvent): Promise<Answer> {
   try {
     return (await handler(event)) as APIGatewayAuthorizerResult;
   } catch {
@@ -132,7 +150,7 @@ async function authorize(handler: AuthorizerHandler, event: APIGatewayRequestAut
   }
 }
 
-/** Whether IAM lets `arn` through under `policy`, under either reading of a non-final `*` (the one that lets more through). */
+/** Whether IAM lets `arn` through under either reading of a non-final `*` (the one that lets more through). */
 function lets(answer: APIGatewayAuthorizerResult, arn: string): boolean {
   const policy = answer.policyDocument as unknown as PolicyDocument;
   return evaluatePolicy(policy, arn, "any-run") || evaluatePolicy(policy, arn, "segment");
@@ -148,11 +166,12 @@ export interface AuthorizerLane {
  * token (`GET /orders/1`) for every later one, and answers 401 itself to a request without a token.
  */
 export function createAuthorizerLane(handler: AuthorizerHandler, tokens: Tokens, cached: boolean): AuthorizerLane {
-  const primed = new Map<Who, Promise<APIGatewayAuthorizerResult | undefined>>();
+  const primed = new Map<Who, Promise<Answer>>();
   const first = (who: Who) => {
     let answer = primed.get(who);
     if (answer === undefined) {
-      answer = authorize(handler, restEvent({ method: "GET", path: "/orders/1", query: "", headers: [], body: undefined, who }, tokens));
+      const request: AttackRequest = { method: "GET", path: "/orders/1", query: "", headers: [], body: undefined, who };
+      answer = authorize(handler, restEvent(request, tokens));
       primed.set(who, answer);
     }
     return answer;
@@ -165,8 +184,10 @@ export function createAuthorizerLane(handler: AuthorizerHandler, tokens: Tokens,
       const answer = cached ? await first(request.who) : await authorize(handler, event);
       if (answer === undefined || !lets(answer, event.methodArn)) return undefined;
       const userId = answer.context?.userId;
-      const identity: Array<readonly [string, string]> = typeof userId === "string" ? [["x-authgear-user-id", userId]] : [];
-      const sent = await sendRaw(origin, request.method, targetOf(request), [...withCredentials(request, tokens), ...identity], request.body);
+      // What the backend's integration maps from `requestContext.authorizer`.
+      const identity: HeaderLines = typeof userId === "string" ? [["x-authgear-user-id", userId]] : [];
+      const headers = [...withCredentials(request, tokens), ...identity];
+      const sent = await sendRaw(origin, request.method, targetOf(request), headers, request.body);
       return readServed(sent.headers);
     },
   };

@@ -38,7 +38,11 @@ export const PEOPLE: Readonly<Record<Exclude<Who, "anonymous">, Person>> = {
 };
 
 /** The path each route's handler is registered on, as a rule's `path` would name it. */
-const ROUTE_PATHS: Readonly<Record<Route, string | undefined>> = { orders: "/orders/1", reports: "/reports/1", other: undefined };
+const ROUTE_PATHS: Readonly<Record<Route, string | undefined>> = {
+  orders: "/orders/1",
+  reports: "/reports/1",
+  other: undefined,
+};
 
 function covers(rule: Rule, route: Route, method: string): boolean {
   const path = ROUTE_PATHS[route];
@@ -59,7 +63,12 @@ function meets(rule: Rule, person: Person): boolean {
  * received, a user id of {@link PEOPLE} or none), or `undefined` when the rules allow it.
  * `preflightsForwarded`: the lane forwards CORS preflights unauthenticated (the Worker).
  */
-export function violation(route: Route, servedMethod: string, user: string | undefined, preflightsForwarded: boolean): string | undefined {
+export function violation(
+  route: Route,
+  servedMethod: string,
+  user: string | undefined,
+  preflightsForwarded: boolean,
+): string | undefined {
   const method = servedMethod.toUpperCase();
   if (user === undefined) {
     if (preflightsForwarded && method === "OPTIONS") return undefined;
@@ -68,5 +77,6 @@ export function violation(route: Route, servedMethod: string, user: string | und
   const person = (PEOPLE as Readonly<Record<string, Person | undefined>>)[user];
   if (person === undefined) return `served ${method} on ${route} to an unknown identity ${JSON.stringify(user)}`;
   const failed = RULES.find((rule) => covers(rule, route, method) && !meets(rule, person));
-  return failed === undefined ? undefined : `served ${method} on ${route} to ${user}, who fails ${JSON.stringify(failed)}`;
+  if (failed === undefined) return undefined;
+  return `served ${method} on ${route} to ${user}, who fails ${JSON.stringify(failed)}`;
 }

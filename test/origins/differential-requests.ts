@@ -32,7 +32,8 @@ export function targetOf(request: AttackRequest): string {
 export function describeRequest(request: AttackRequest): string {
   const headers = request.headers.map(([name, value]) => `${name}: ${value}`).join(" | ");
   const body = request.body === undefined ? "" : ` body ${JSON.stringify(request.body)}`;
-  return `${request.who} ${request.method} ${targetOf(request)}${headers === "" ? "" : ` [${headers}]`}${body}`;
+  const listed = headers === "" ? "" : ` [${headers}]`;
+  return `${request.who} ${request.method} ${targetOf(request)}${listed}${body}`;
 }
 
 // Paths: each letter literal, case-flipped or percent-encoded in either hex case; oddities and tails
@@ -46,8 +47,13 @@ const char = (c: string) => {
   return fc.constantFrom(c, flipped, pct(c), pct(c).toLowerCase());
 };
 const spelled = (word: string) =>
-  fc.oneof({ weight: 3, arbitrary: fc.constant(word) }, { weight: 2, arbitrary: fc.tuple(...Array.from(word, char)).map((cs) => cs.join("")) });
-const oddity = fc.constantFrom("", ".", "..", "%2e%2e", "%2E.", "%2F", "%2f", "%5C", ";x", "%3B", "%252e", "%C5%BF", "%", "%zz", "\\", "x.json", "%2e");
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constant(word) },
+    { weight: 2, arbitrary: fc.tuple(...Array.from(word, char)).map((cs) => cs.join("")) },
+  );
+const DOTS = ["", ".", "..", "%2e%2e", "%2E.", "%2e"];
+const ODDITIES = [...DOTS, "%2F", "%2f", "%5C", ";x", "%3B", "%252e", "%C5%BF", "%", "%zz", "\\"];
+const oddity = fc.constantFrom(...ODDITIES, "x.json");
 const tail = fc.constantFrom("", "", "", "/", ".json", "%2F", ".", "%20", "%09");
 const id = fc.constantFrom("1", "42", "x", "1.json");
 const routed = fc
@@ -55,8 +61,12 @@ const routed = fc
   .chain(([word, withId, identifier, end]) =>
     spelled(word).map((base) => (withId ? `/${base}/${identifier}${end}` : `/${base}${end}`)),
   );
+const straySegment = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom("orders", "reports", "1", "x").chain(spelled) },
+  { weight: 1, arbitrary: oddity },
+);
 const stray = fc
-  .tuple(fc.array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom("orders", "reports", "1", "x").chain(spelled) }, { weight: 1, arbitrary: oddity }), { minLength: 1, maxLength: 3 }), tail)
+  .tuple(fc.array(straySegment, { minLength: 1, maxLength: 3 }), tail)
   .map(([segments, end]) => `/${segments.join("/")}${end}`);
 export const paths = fc.oneof({ weight: 6, arbitrary: routed }, { weight: 1, arbitrary: stray });
 
@@ -69,12 +79,19 @@ export const paths = fc.oneof({ weight: 6, arbitrary: routed }, { weight: 1, arb
  */
 export function isNameable(path: string): boolean {
   const segments = path.split("/").slice(1);
-  const odd = segments.some((segment, index) => segment === "." || segment === ".." || (segment === "" && index < segments.length - 1));
+  const empty = (segment: string, index: number) => segment === "" && index < segments.length - 1;
+  const odd = segments.some((segment, index) => segment === "." || segment === ".." || empty(segment, index));
   return path === path.toLowerCase() && !/[%\\;]/.test(path) && !odd;
 }
 
 // Override values: DELETE (the ruled method) mostly, in case variants and with whitespace; other methods too.
-const caseVariants = (word: string) => fc.constantFrom(word, word.toLowerCase(), `${word.slice(0, 1)}${word.slice(1).toLowerCase()}`, Array.from(word, (c, i) => (i % 2 === 0 ? c.toLowerCase() : c)).join(""));
+const caseVariants = (word: string) =>
+  fc.constantFrom(
+    word,
+    word.toLowerCase(),
+    `${word.slice(0, 1)}${word.slice(1).toLowerCase()}`,
+    Array.from(word, (c, i) => (i % 2 === 0 ? c.toLowerCase() : c)).join(""),
+  );
 export const overrideValues = fc.oneof(
   { weight: 6, arbitrary: caseVariants("DELETE") },
   { weight: 1, arbitrary: caseVariants("DELETE").map((v) => ` ${v} `) },
@@ -86,10 +103,12 @@ export const overrideValues = fc.oneof(
  * any framework sees them (leading spaces dropped; ` `, `.` and an unmatched `[` turned into `_`;
  * `_method[]` an array); case variants and near misses.
  */
+const PHP_METHOD_KEYS = [".method", " _method", " .method", "  _method", "[method", "_method[]", "_method[0]"];
+const NEAR_MISSES = ["_method[", "_METHOD", "_Method", "method", "_method ", "X-HTTP-Method-Override", "x_http_method"];
 export const overrideKeys = fc.oneof(
   { weight: 4, arbitrary: fc.constant("_method") },
-  { weight: 3, arbitrary: fc.constantFrom(".method", " _method", " .method", "[method", "  _method", "_method[]", "_method[0]", "_method[") },
-  { weight: 1, arbitrary: fc.constantFrom("_METHOD", "_Method", "method", "_method ", "X-HTTP-Method-Override", "x_http_method_override") },
+  { weight: 3, arbitrary: fc.constantFrom(...PHP_METHOD_KEYS) },
+  { weight: 1, arbitrary: fc.constantFrom(...NEAR_MISSES) },
 );
 const overrideHeaderNames = fc.constantFrom(
   "X-HTTP-Method-Override", "x-http-method-override", "X_HTTP_METHOD_OVERRIDE", "x.http.method.override",
@@ -100,7 +119,8 @@ const overrideHeaderNames = fc.constantFrom(
 const queryEscaping = fc.constantFrom("escaped", "plus", "space");
 function escapeQuery(text: string, how: "escaped" | "plus" | "space"): string {
   if (how === "escaped") return encodeURIComponent(text);
-  return text.replace(/%/g, "%25").replace(/&/g, "%26").replace(/=/g, "%3D").replace(/#/g, "%23").replace(/ /g, how === "plus" ? "+" : "%20");
+  const space = how === "plus" ? "+" : "%20";
+  return text.replace(/%/g, "%25").replace(/&/g, "%26").replace(/=/g, "%3D").replace(/#/g, "%23").replace(/ /g, space);
 }
 const queries = fc.oneof(
   { weight: 3, arbitrary: fc.constant("") },
@@ -118,7 +138,13 @@ type BodyShape = "form" | "multipart" | "json";
 const FAMILIES: Readonly<Record<BodyShape, readonly string[]>> = {
   form: ["application/x-www-form-urlencoded"],
   multipart: ["multipart/form-data", "multipart/mixed"],
-  json: ["application/json", "application/vnd.api+json", "application/merge-patch+json", "application/problem+json", "text/json"],
+  json: [
+    "application/json",
+    "application/vnd.api+json",
+    "application/merge-patch+json",
+    "application/problem+json",
+    "text/json",
+  ],
 };
 const OTHER_TYPES = ["text/plain", "application/octet-stream", "text/html"];
 const LETTER_CASES = {
@@ -126,7 +152,10 @@ const LETTER_CASES = {
   upper: (type: string) => type.toUpperCase(),
   title: (type: string) => type.replace(/(^|[/-])([a-z])/g, (_, sep: string, c: string) => sep + c.toUpperCase()),
 } as const;
-const letterCase = fc.oneof({ weight: 3, arbitrary: fc.constant("lower" as const) }, { weight: 2, arbitrary: fc.constantFrom<keyof typeof LETTER_CASES>("upper", "title") });
+const letterCase = fc.oneof(
+  { weight: 3, arbitrary: fc.constant("lower" as const) },
+  { weight: 2, arbitrary: fc.constantFrom<keyof typeof LETTER_CASES>("upper", "title") },
+);
 const BOUNDARY = "XyZ";
 
 /**
@@ -162,10 +191,14 @@ function bodyText(shape: BodyShape, key: string, value: string): string {
 }
 const bodies = fc
   .constantFrom<BodyShape>("form", "multipart", "json")
-  .chain((shape) => fc.tuple(overrideKeys, overrideValues, typeFor(shape)).map(([key, value, type]) => ({ text: bodyText(shape, key, value), type })));
+  .chain((shape) =>
+    fc
+      .tuple(overrideKeys, overrideValues, typeFor(shape))
+      .map(([key, value, type]) => ({ text: bodyText(shape, key, value), type })),
+  );
 
 const whos = fc.constantFrom<Who>("bob", "bob", "bob", "carol", "carol", "alice", "anonymous");
-/** POST and GET most (most frameworks override only a POST, and a GET is what a non-admin may still send); the rest too. */
+/** POST and GET most (frameworks override a POST most, and a non-admin may still GET); every other method too. */
 const wireMethods = fc.oneof(
   { weight: 4, arbitrary: fc.constant("POST") },
   { weight: 3, arbitrary: fc.constant("GET") },
@@ -174,32 +207,41 @@ const wireMethods = fc.oneof(
 );
 
 /** An ordinary request: any method, maybe override headers, maybe a body. */
+const overrideHeaders = fc.oneof(
+  { weight: 2, arbitrary: fc.constant([]) },
+  { weight: 1, arbitrary: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { minLength: 1, maxLength: 2 }) },
+);
 const ordinary = (pathsOf: fc.Arbitrary<string>) => fc
   .record({
     method: wireMethods,
     path: pathsOf,
     query: queries,
-    overrideHeaders: fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { minLength: 1, maxLength: 2 }) }),
+    overrideHeaders,
     body: fc.option(bodies, { nil: undefined, freq: 3 }),
     bodyOnGet: fc.nat(3),
     who: whos,
   })
-  .map(({ method, path, query, overrideHeaders, body: drawn, bodyOnGet, who }): AttackRequest => {
+  .map(({ method, path, query, overrideHeaders: named, body: drawn, bodyOnGet, who }): AttackRequest => {
     // The Worker refuses a GET or HEAD with a body (400): keep one only now and then.
     const body = (method === "GET" || method === "HEAD") && bodyOnGet > 0 ? undefined : drawn;
-    const headers: Array<readonly [string, string]> = [...overrideHeaders];
+    const headers: Array<readonly [string, string]> = [...named];
     if (body?.type !== undefined) headers.push(["Content-Type", body.type]);
     return { method, path, query, headers, body: body?.text, who };
   });
 
 /** A CORS preflight as a browser would send it, plus what an attacker adds: a query, override headers. */
 const preflights = (pathsOf: fc.Arbitrary<string>) => fc
-  .record({ path: pathsOf, query: queries, requested: fc.constantFrom("DELETE", "PUT", "GET"), overrideHeaders: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { maxLength: 1 }) })
-  .map(({ path, query, requested, overrideHeaders }): AttackRequest => ({
+  .record({
+    path: pathsOf,
+    query: queries,
+    requested: fc.constantFrom("DELETE", "PUT", "GET"),
+    named: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { maxLength: 1 }),
+  })
+  .map(({ path, query, requested, named }): AttackRequest => ({
     method: "OPTIONS",
     path,
     query,
-    headers: [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", requested], ...overrideHeaders],
+    headers: [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", requested], ...named],
     body: undefined,
     who: "anonymous",
   }));
@@ -208,16 +250,17 @@ const preflights = (pathsOf: fc.Arbitrary<string>) => fc
 const OVERRIDE_HEADER = /^x[-_.](?:http[-_.]method(?:[-_.]override)?|method[-_.]override)$/i;
 
 /**
- * Whether a cached authorizer answer is documented to decide `request` right (README, "What IAM cannot
- * name"; docs/method-override.md, "What the cache cannot cover"): its path is spelled as the rules
- * name it, and it is not a GET carrying an override header (IAM cannot look at headers).
+ * Whether a cached authorizer answer is documented to decide `request` right (README, "What IAM
+ * cannot name"; docs/method-override.md, "What the cache cannot cover"): its path is spelled as the
+ * rules name it, and it is not a GET carrying an override header (IAM cannot look at headers).
  */
 export function cacheCovers(request: AttackRequest): boolean {
   const overridden = request.method === "GET" && request.headers.some(([name]) => OVERRIDE_HEADER.test(name));
   return isNameable(request.path) && !overridden;
 }
 
-const requestsOn = (pathsOf: fc.Arbitrary<string>) => fc.oneof({ weight: 9, arbitrary: ordinary(pathsOf) }, { weight: 1, arbitrary: preflights(pathsOf) });
+const requestsOn = (pathsOf: fc.Arbitrary<string>) =>
+  fc.oneof({ weight: 9, arbitrary: ordinary(pathsOf) }, { weight: 1, arbitrary: preflights(pathsOf) });
 export const attackRequests = requestsOn(paths);
 /** The requests a cached answer is documented to decide right ({@link cacheCovers}). */
 export const cachedAttackRequests = requestsOn(paths.filter(isNameable)).filter(cacheCovers);

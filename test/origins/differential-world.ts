@@ -1,4 +1,7 @@
-/** The setting every differential test shares: the dev issuer, one token per person, the authorizer with its cache off and on. */
+/**
+ * The setting every differential test shares: the dev issuer, one token per person, the authorizer
+ * with its cache off and on.
+ */
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { createHandler } from "../../src/aws/create-handler.ts";
 import { createAuthorizerLane, type AuthorizerLane, type Tokens } from "./differential-lanes.ts";
@@ -25,13 +28,17 @@ export async function createWorld(): Promise<World> {
   const issuer = await startDevIssuer();
   const mint = (sub: keyof typeof PEOPLE) => {
     const person = PEOPLE[sub];
-    return issuer.mintAccessToken({ sub, claims: { [ROLES_CLAIM]: [...person.roles], scope: ["openid", ...person.scopes].join(" ") } });
+    const scope = ["openid", ...person.scopes].join(" ");
+    return issuer.mintAccessToken({ sub, claims: { [ROLES_CLAIM]: [...person.roles], scope } });
   };
   const tokens: Tokens = { bob: await mint("bob"), carol: await mint("carol"), alice: await mint("alice") };
   // `iam`: a simple response cannot carry ROUTES with the cache on (a start-up error says so).
   const settings = { AUTHGEAR_ENDPOINT: issuer.origin, ROUTES, HTTP_API_RESPONSE: "iam" };
   const quiet = { log: () => undefined };
-  const lane = (seconds: string) => createAuthorizerLane(createHandler({ env: { ...settings, AUTHORIZER_CACHE_SECONDS: seconds }, logger: quiet }), tokens, seconds !== "0");
+  const lane = (seconds: string) => {
+    const handler = createHandler({ env: { ...settings, AUTHORIZER_CACHE_SECONDS: seconds }, logger: quiet });
+    return createAuthorizerLane(handler, tokens, seconds !== "0");
+  };
   return {
     issuer,
     tokens,
