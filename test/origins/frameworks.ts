@@ -7,7 +7,7 @@
  * FINDINGS (frameworks.test.ts asserts each; "-" = not honoured):
  * TODO: filled in from the smoke tests.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
@@ -16,7 +16,15 @@ import { fileURLToPath } from "node:url";
 
 export type FrameworkName = "laravel" | "symfony" | "rack" | "sinatra" | "flask" | "express" | "hono";
 
-export const FRAMEWORKS: readonly FrameworkName[] = ["laravel", "symfony", "rack", "sinatra", "flask", "express", "hono"];
+export const FRAMEWORKS: readonly FrameworkName[] = [
+  "laravel",
+  "symfony",
+  "rack",
+  "sinatra",
+  "flask",
+  "express",
+  "hono",
+];
 
 export interface Served {
   readonly route: "orders" | "reports" | "other";
@@ -46,7 +54,13 @@ export const RUNTIMES: Readonly<Record<FrameworkName, string>> = {
   hono: process.execPath,
 };
 
-const START_TIMEOUT_MS = 15_000;
+/** The runtimes (php, ruby, python3) this machine lacks, by the command that was not found. */
+export function missingRuntimes(): string[] {
+  const commands = new Set(Object.values(RUNTIMES));
+  return [...commands].filter((command) => spawnSync(command, ["--version"], { stdio: "ignore" }).error !== undefined);
+}
+
+export const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 3_000;
 const APPS = join(dirname(fileURLToPath(import.meta.url)), "apps");
 const live = new Set<ChildProcess>();

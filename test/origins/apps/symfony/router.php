@@ -33,7 +33,8 @@ $routes = new RouteCollection();
 foreach (['orders' => ['/orders/{id}', '/orders'], 'reports' => ['/reports/{id}']] as $route => $paths) {
     foreach (['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as $method) {
         foreach ($paths as $i => $path) {
-            $routes->add("$route-$method-$i", new Route($path, ['route' => $route, 'method' => $method], [], [], '', [], [$method]));
+            $defaults = ['route' => $route, 'method' => $method];
+            $routes->add("$route-$method-$i", new Route($path, $defaults, [], [], '', [], [$method]));
         }
     }
 }
