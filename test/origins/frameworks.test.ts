@@ -41,6 +41,10 @@ const RUBY = { rack: "DELETE", sinatra: "DELETE" } as const;
 /** Frameworks that answer a HEAD with their GET handler. */
 const HEAD_AS_GET = { symfony: "GET", sinatra: "GET", flask: "GET", express: "GET", hono: "GET" } as const;
 
+const NODE_OTHER = { express: "other:GET", hono: "other:GET" } as const;
+function get(target: string): RawRequest {
+  return { method: "GET", target };
+}
 function kase(name: string, request: RawRequest, served: Expected): Case {
   return { name, ...request, served };
 }
@@ -77,6 +81,15 @@ const CASES: readonly Case[] = [
   kase("another route", { method: "PATCH", target: "/reports/7" }, every("reports:PATCH")),
   kase("the fallback", { method: "GET", target: "/elsewhere" }, every("other:GET")),
   kase("an unknown method", { method: "PURGE", target: "/orders/1" }, every("other:PURGE", UNKNOWN)),
+  // paths each framework routes to /orders/{id} (GET for its GET handler there)
+  kase("path /orders/%31", get("/orders/%31"), every("GET")),
+  kase("path /ORDERS/1", get("/ORDERS/1"), every("other:GET", { express: "GET" })),
+  kase("path /orders/1/", get("/orders/1/"), every("other:GET", { laravel: "GET", express: "GET" })),
+  kase("path /orders//1", get("/orders//1"), every("other:GET", { sinatra: "GET", flask: "308" })),
+  kase("path /%6Frders/1", get("/%6Frders/1"), every("GET", { rack: "other:GET", express: "other:GET" })),
+  kase("path /orders%2F1", get("/orders%2F1"), every("GET", { rack: "other:GET", ...NODE_OTHER })),
+  kase("path /reports/../orders/1", get("/reports/../orders/1"), every("other:GET", { sinatra: "GET", hono: "GET" })),
+  kase("path /orders/1;x", get("/orders/1;x"), every("GET")),
   // _method in a form body, on POST
   kase("form _method", form(), every("DELETE", { flask: "POST" })),
   kase("form _method lower-case value", form(FORM, "POST", "_method=delete"), every("DELETE", { flask: "POST" })),
@@ -137,7 +150,7 @@ const CASES: readonly Case[] = [
     every("other:PURGE", { ...UNKNOWN, ...ANY_METHOD }),
   ),
   // Hono hands the value to `new Request` as it is, and fetch upper-cases only some standard methods, not PATCH.
-  kase("X-HTTP-Method-Override, lower-case value", overrideHeader("POST", "patch"), every("PATCH", { hono: "other:PATCH" })),
+  kase("X-HTTP-Method-Override, lower case", overrideHeader("POST", "patch"), every("PATCH", { hono: "other:PATCH" })),
   kase("X-HTTP-Method (not honoured)", post("/orders/1", { "x-http-method": "DELETE" }), every("POST")),
   kase("X-Method-Override (not honoured)", post("/orders/1", { "x-method-override": "DELETE" }), every("POST")),
   kase(
