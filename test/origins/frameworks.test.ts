@@ -218,6 +218,17 @@ describe.skipIf(skip).each(FRAMEWORKS)("%s", (name) => {
   });
 });
 
+describe.skipIf(skip)("startFramework", () => {
+  it("gives each start its own port, and close() ends the app", async () => {
+    const [first, second] = await Promise.all([startFramework("laravel"), startFramework("flask")]);
+    expect(first.url).not.toBe(second.url);
+    await Promise.all([first.close(), second.close()]);
+    for (const origin of [first, second]) {
+      await expect(fetch(`${origin.url}/orders/1`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    }
+  }, 2 * START_TIMEOUT_MS);
+});
+
 describe("readServed", () => {
   it("is undefined for an answer that is not an app's", () => {
     expect(readServed(new Headers({ "content-type": "application/json" }))).toBeUndefined();
