@@ -42,9 +42,14 @@ const RUBY = { rack: "DELETE", sinatra: "DELETE" } as const;
 const HEAD_AS_GET = { symfony: "GET", sinatra: "GET", flask: "GET", express: "GET", hono: "GET" } as const;
 
 const NODE_OTHER = { express: "other:GET", hono: "other:GET" } as const;
-function get(target: string): RawRequest {
-  return { method: "GET", target };
+function get(target: string, headers: Record<string, string> = {}): RawRequest {
+  return { method: "GET", target, headers };
 }
+/** Node's HTTP server keeps `_` in header names: a different header. */
+const NODE = { express: "POST", hono: "POST" } as const;
+const UNDERSCORED = { x_http_method_override: "DELETE" } as const;
+/** Frameworks that read no `_method` from the query. */
+const NOT_READ = { rack: "POST", sinatra: "POST", flask: "POST" } as const;
 function kase(name: string, request: RawRequest, served: Expected): Case {
   return { name, ...request, served };
 }
@@ -151,6 +156,16 @@ const CASES: readonly Case[] = [
   ),
   // Hono hands the value to `new Request` as it is, and fetch upper-cases only some standard methods, not PATCH.
   kase("X-HTTP-Method-Override, lower case", overrideHeader("POST", "patch"), every("PATCH", { hono: "other:PATCH" })),
+  // CGI-style servers (PHP, WEBrick, Werkzeug) map `_` in a header name to the same variable as `-`
+  kase("x_http_method_override on POST", post("/orders/1", UNDERSCORED), every("DELETE", NODE)),
+  kase("x_http_method_override on GET", get("/orders/1", UNDERSCORED), every("GET", { flask: "DELETE" })),
+  kase(
+    "X-HTTP-Method-Override: DELETE, PUT",
+    overrideHeader("POST", "DELETE, PUT"),
+    // Symfony refuses the value (SuspiciousOperationException); `new Request` throws in Hono.
+    every("POST", { laravel: "other:POST", symfony: "other:POST", express: "DELETE", hono: "500" }),
+  ),
+  kase("two query _method (PHP: the last)", query("_method=PUT&_method"), every("PUT", { ...PHP, ...NOT_READ })),
   kase("X-HTTP-Method (not honoured)", post("/orders/1", { "x-http-method": "DELETE" }), every("POST")),
   kase("X-Method-Override (not honoured)", post("/orders/1", { "x-method-override": "DELETE" }), every("POST")),
   kase(
@@ -210,6 +225,12 @@ describe.skipIf(skip).each(FRAMEWORKS)("%s", (name) => {
     const anonymous = await fetch(`${origin.url}/reports/a%20b`, { method: "DELETE" });
     expect(readServed(anonymous.headers)).toMatchObject({ route: "reports", method: "DELETE", user: undefined });
     expect(readServed(anonymous.headers)?.path).toMatch(/^\/reports\/a(%20| )b$/);
+  });
+
+  it("takes x_authgear_user_id for the identity header when its server maps `_` to `-`", async () => {
+    const answer = await sendRaw(origin.url, get("/orders/1", { x_authgear_user_id: "posing" }));
+    const cgiStyle = name !== "express" && name !== "hono";
+    expect(readServed(answer.headers)?.user).toBe(cgiStyle ? "posing" : undefined);
   });
 
   it.each(CASES)("$name", async (request) => {

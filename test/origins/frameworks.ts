@@ -7,22 +7,24 @@
  * What each app honours, found by trying (frameworks.test.ts asserts every cell; y = the framework ran the
  * handler of the override's method; wire method POST unless the row says otherwise):
  *
- *   channel                                       laravel symfony rack sinatra flask express hono
- *   form body `_method` (urlencoded)                 y       y     y      y      -      y      y
- *   multipart body `_method`                         y       y     y      y      -      -      y
- *   JSON body `_method`                              y1      -     -      -      -      y2     -
- *   query `_method` (and `%5Fmethod`)                y       y     -      -      -      y      y
- *   PHP-mangled keys, query or form (3)              y       y     -      -      -      -      -
- *   header `X-HTTP-Method-Override`                  y4      y4    y      y      y      y      y
- *   form under loose media types (5)                 y       y     y      y      -      y6     y7
- *   form body without any Content-Type               -       -     y      y      -      -      -
- *   override on PUT PATCH DELETE OPTIONS HEAD         -       -     -      -      y8     -      y9
- *   override on GET                                  -       -     -      -      y8     -      -
- *   override on an unknown method (PURGE)            -10     -10   -      -      y      -      y
- *   override during a CORS preflight                 -       -     -      -      y8     -      y9
- *   any `_method` value (FOO) becomes the method     y       y     -      -      -      -      y
- *   headers `X-HTTP-Method`, `X-Method-Override`     -       -     -      -      -      -      -
- *   a HEAD runs the GET handler                      -       y     -      y      y      y      y
+ *   channel                                             laravel symfony rack    sinatra flask   express hono
+ *   form body `_method` (urlencoded)                    y       y       y       y       -       y       y
+ *   multipart body `_method`                            y       y       y       y       -       -       y
+ *   JSON body `_method`                                 y1      -       -       -       -       y2      -
+ *   query `_method` (and `%5Fmethod`)                   y       y       -       -       -       y       y
+ *   PHP-mangled keys, query or form (3)                 y       y       -       -       -       -       -
+ *   header `X-HTTP-Method-Override`                     y4      y4      y       y       y       y       y
+ *   header spelled `x_http_method_override` (11)        y       y       y       y       y8      -       -
+ *   form under loose media types (5)                    y       y       y       y       -       y6      y7
+ *   form body without any Content-Type                  -       -       y       y       -       -       -
+ *   override on PUT PATCH DELETE OPTIONS HEAD           -       -       -       -       y8      -       y9
+ *   override on GET                                     -       -       -       -       y8      -       -
+ *   override on an unknown method (PURGE)               -10     -10     -       -       y       -       y
+ *   override during a CORS preflight                    -       -       -       -       y8      -       y9
+ *   any `_method` value (FOO) becomes the method        y       y       -       -       -       -       y
+ *   headers `X-HTTP-Method`, `X-Method-Override`        -       -       -       -       -       -       -
+ *   a HEAD runs the GET handler                         -       y       -       y       y       y       y
+ *   `x_authgear_user_id` arrives as the identity (11)   y       y       y       y       y       -       -
  *
  *   1 Content-Type application/json, any `+json`, text/json, anything containing "/json"; not APPLICATION/JSON.
  *   2 express.json(): application/json in any case, with parameters.
@@ -36,19 +38,20 @@
  *   9 every method but GET, every channel (form, header, query), preflights included; a form on HEAD only in
  *     principle: @hono/node-server hands a HEAD no body.
  *   10 PHP's built-in server answers 501 to a method it does not know, before the app.
+ *   11 PHP's server, WEBrick and Werkzeug map `_` in a header name to the variable of `-`; Node keeps them apart.
  *
  * Paths routed to `/orders/{id}` (y), to the fallback (-), or answered otherwise (rack's column is the app's own
  * router on the raw PATH_INFO: Rack routes nothing itself):
  *
- *   path                       laravel symfony rack sinatra flask express hono
- *   /orders/%31                   y       y     y      y      y      y      y
- *   /ORDERS/1                     -       -     -      -      -      y      -
- *   /orders/1/                    y       -     -      -      -      y      -
- *   /orders//1                    -       -     -      y      308    -      -
- *   /%6Frders/1                   y       y     -      y      y      -      y
- *   /orders%2F1                   y       y     -      y      y      -      -
- *   /reports/../orders/1          -       -     -      y      -      -      y
- *   /orders/1;x                   y       y     y      y      y      y      y
+ *   path                      laravel symfony rack    sinatra flask   express hono
+ *   /orders/%31               y       y       y       y       y       y       y
+ *   /ORDERS/1                 -       -       -       -       -       y       -
+ *   /orders/1/                y       -       -       -       -       y       -
+ *   /orders//1                -       -       -       y       308     -       -
+ *   /%6Frders/1               y       y       -       y       y       -       y
+ *   /orders%2F1               y       y       -       y       y       -       -
+ *   /reports/../orders/1      -       -       -       y       -       -       y
+ *   /orders/1;x               y       y       y       y       y       y       y
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
