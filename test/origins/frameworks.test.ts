@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   FRAMEWORKS,
   missingRuntimes,
+  NO_OVERRIDE_SWITCH,
   readServed,
   START_TIMEOUT_MS,
   startFramework,
@@ -203,6 +204,26 @@ const CASES: readonly Case[] = [
   ),
 ];
 
+/** Symfony reads the header on POST whatever http_method_override says. */
+const SYMFONY_HEADER = { symfony: "DELETE" } as const;
+
+/** Without method overriding (the framework's own switch): every channel above, and what still counts. */
+const OFF_CASES: readonly Case[] = [
+  kase("form _method", form(), every("POST")),
+  kase("multipart _method", form(MULTIPART, "POST", MULTIPART_BODY), every("POST")),
+  kase("json _method", json("application/json"), every("POST")),
+  kase("query _method", query("_method"), every("POST")),
+  kase("query .method", query(".method"), every("POST")),
+  kase("form without Content-Type", { ...post("/orders/1"), body: "_method=DELETE" }, every("POST")),
+  kase("X-HTTP-Method-Override on POST", overrideHeader("POST"), every("POST", SYMFONY_HEADER)),
+  kase("x_http_method_override on POST", post("/orders/1", UNDERSCORED), every("POST", SYMFONY_HEADER)),
+  kase("X-HTTP-Method-Override on GET", overrideHeader("GET"), every("GET")),
+  kase("X-HTTP-Method-Override on PUT", overrideHeader("PUT"), every("PUT")),
+  kase("form _method on PUT", form(FORM, "PUT"), every("PUT")),
+  kase("query _method on OPTIONS", query("_method", "OPTIONS"), every("OPTIONS")),
+  kase("X-HTTP-Method-Override on PURGE", overrideHeader("PURGE"), every("other:PURGE", UNKNOWN)),
+];
+
 /** What the test reads off an answer, in the notation of `served`. */
 function reading(status: number, headers: Parameters<typeof readServed>[0]): string {
   const served = readServed(headers);
@@ -239,7 +260,28 @@ describe.skipIf(skip).each(FRAMEWORKS)("%s", (name) => {
   });
 });
 
+const SWITCHABLE = FRAMEWORKS.filter((name) => NO_OVERRIDE_SWITCH[name] === undefined);
+
+describe.skipIf(skip).each(SWITCHABLE)("%s without method overriding", (name) => {
+  let origin: RunningOrigin;
+  beforeAll(async () => {
+    origin = await startFramework(name, { methodOverride: false });
+  }, START_TIMEOUT_MS + 5_000);
+  afterAll(async () => {
+    await origin.close();
+  });
+
+  it.each(OFF_CASES)("$name", async (request) => {
+    const answer = await sendRaw(origin.url, request);
+    expect(reading(answer.status, answer.headers)).toBe(request.served[name]);
+  });
+});
+
 describe.skipIf(skip)("startFramework", () => {
+  it("refuses to start Laravel without method overriding: it has no switch", async () => {
+    await expect(startFramework("laravel", { methodOverride: false })).rejects.toThrow(/no switch/);
+  });
+
   it("gives each start its own port, and close() ends the app", async () => {
     const [first, second] = await Promise.all([startFramework("laravel"), startFramework("flask")]);
     expect(first.url).not.toBe(second.url);

@@ -40,6 +40,10 @@
  *   10 PHP's built-in server answers 501 to a method it does not know, before the app.
  *   11 PHP's server, WEBrick and Werkzeug map `_` in a header name to the variable of `-`; Node keeps them apart.
  *
+ * Switched off as each framework's documentation says (startFramework(name, { methodOverride: false })), none
+ * honours any channel above, except Symfony: with http_method_override false it still reads the
+ * X-HTTP-Method-Override header (any spelling, note 11) on POST. Laravel 8 has no switch at all.
+ *
  * Paths routed to `/orders/{id}` (y), to the fallback (-), or answered otherwise (rack's column is the app's own
  * router on the raw PATH_INFO: Rack routes nothing itself):
  *
@@ -84,6 +88,8 @@ export interface Served {
 
 export interface RunningOrigin {
   readonly name: FrameworkName;
+  /** False when started with the framework's own switch for method overriding turned off. */
+  readonly methodOverride: boolean;
   /** http://127.0.0.1:PORT */
   readonly url: string;
   close(): Promise<void>;
@@ -152,11 +158,28 @@ async function launchOf(name: FrameworkName): Promise<Launch> {
   }
 }
 
-export async function startFramework(name: FrameworkName): Promise<RunningOrigin> {
+export interface StartOptions {
+  /**
+   * false: the app as its framework's documentation says to run it without method overriding (Symfony:
+   * framework.http_method_override false; Sinatra: method_override false; Rack, Flask, Express, Hono: without
+   * the middleware). Laravel 8 has no such switch, so it cannot start that way. Default true.
+   */
+  readonly methodOverride?: boolean;
+}
+
+/** Frameworks that can run with method overriding switched off, and why the others cannot. */
+export const NO_OVERRIDE_SWITCH: Readonly<Partial<Record<FrameworkName, string>>> = {
+  laravel: "Laravel 8 has no switch: Request::capture() and the HTTP kernel enable _method overriding on every request",
+};
+
+export async function startFramework(name: FrameworkName, options: StartOptions = {}): Promise<RunningOrigin> {
+  const methodOverride = options.methodOverride ?? true;
+  const noSwitch = NO_OVERRIDE_SWITCH[name];
+  if (!methodOverride && noSwitch !== undefined) throw new Error(noSwitch);
   const launch = await launchOf(name);
   const child = spawn(launch.command, [...launch.args], {
     cwd: join(APPS, name),
-    env: { ...process.env, ...launch.env },
+    env: { ...process.env, ...launch.env, ORIGIN_METHOD_OVERRIDE: methodOverride ? "on" : "off" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -173,7 +196,7 @@ export async function startFramework(name: FrameworkName): Promise<RunningOrigin
       exited(child).then((code) => Promise.reject(new Error(`exited with ${String(code)}`))),
       delay(START_TIMEOUT_MS).then(() => Promise.reject(new Error(`no answer within ${START_TIMEOUT_MS} ms`))),
     ]);
-    return { name, url: `http://127.0.0.1:${port}`, close };
+    return { name, methodOverride, url: `http://127.0.0.1:${port}`, close };
   } catch (error) {
     await close();
     throw new Error(`${name} did not start: ${(error as Error).message}\n${stderr}`);

@@ -26,7 +26,10 @@ function served(Request $request, string $route, string $method, int $status = 2
     ]);
 }
 
-Request::enableHttpMethodParameterOverride();
+// ORIGIN_METHOD_OVERRIDE=off: framework.http_method_override false (the X-HTTP-Method-Override header still counts).
+if (getenv('ORIGIN_METHOD_OVERRIDE') !== 'off') {
+    Request::enableHttpMethodParameterOverride();
+}
 $request = Request::createFromGlobals();
 
 $routes = new RouteCollection();
