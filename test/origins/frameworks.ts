@@ -194,6 +194,7 @@ export async function startFramework(name: FrameworkName, options: StartOptions 
     const port = await Promise.race([
       launch.port === undefined ? announcedPort(child.stdout) : polled(launch.port, child),
       exited(child).then((code) => Promise.reject(new Error(`exited with ${String(code)}`))),
+      new Promise<never>((_, reject) => child.once("error", reject)),
       delay(START_TIMEOUT_MS).then(() => Promise.reject(new Error(`no answer within ${START_TIMEOUT_MS} ms`))),
     ]);
     return { name, methodOverride, url: `http://127.0.0.1:${port}`, close };
@@ -234,7 +235,8 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
+  // No pid: the process never started (spawn failed), so there is nothing to end.
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
     killGroup(child, "SIGTERM");
     const done = await Promise.race([exited(child).then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
     if (!done) killGroup(child, "SIGKILL");
