@@ -4,10 +4,60 @@
  * PUT PATCH DELETE OPTIONS) with a fallback for everything else, and records on every answer, in headers, the
  * route and method of the handler the framework ran, the path it routed and the `x-authgear-user-id` it received.
  *
- * FINDINGS (frameworks.test.ts asserts each; "-" = not honoured):
- * TODO: filled in from the smoke tests.
+ * What each app honours, found by trying (frameworks.test.ts asserts every cell; y = the framework ran the
+ * handler of the override's method; wire method POST unless the row says otherwise):
+ *
+ *   channel                                             laravel symfony rack    sinatra flask   express hono
+ *   form body `_method` (urlencoded)                    y       y       y       y       -       y       y
+ *   multipart body `_method`                            y       y       y       y       -       -       y
+ *   JSON body `_method`                                 y1      -       -       -       -       y2      -
+ *   query `_method` (and `%5Fmethod`)                   y       y       -       -       -       y       y
+ *   PHP-mangled keys, query or form (3)                 y       y       -       -       -       -       -
+ *   header `X-HTTP-Method-Override`                     y4      y4      y       y       y       y       y
+ *   header spelled `x_http_method_override` (11)        y       y       y       y       y8      -       -
+ *   form under loose media types (5)                    y       y       y       y       -       y6      y7
+ *   form body without any Content-Type                  -       -       y       y       -       -       -
+ *   override on PUT PATCH DELETE OPTIONS HEAD           -       -       -       -       y8      -       y9
+ *   override on GET                                     -       -       -       -       y8      -       -
+ *   override on an unknown method (PURGE)               -10     -10     -       -       y       -       y
+ *   override during a CORS preflight                    -       -       -       -       y8      -       y9
+ *   any `_method` value (FOO) becomes the method        y       y       -       -       -       -       y
+ *   headers `X-HTTP-Method`, `X-Method-Override`        -       -       -       -       -       -       -
+ *   a HEAD runs the GET handler                         -       y       -       y       y       y       y
+ *   `x_authgear_user_id` arrives as the identity (11)   y       y       y       y       y       -       -
+ *
+ *   1 Content-Type application/json, any `+json`, text/json, anything containing "/json"; not APPLICATION/JSON.
+ *   2 express.json(): application/json in any case, with parameters.
+ *   3 `.method`, `%20_method`, `+_method`, `_method%00x` become `_method`; `[method`, `_method[`, `_method.`,
+ *     `_method[]`, `_METHOD` do not.
+ *   4 the header is read on POST even without enableHttpMethodParameterOverride(), which governs `_method` only.
+ *   5 `;charset=x`, upper case, `, text/plain` after the type; not `...urlencodedx`, not text/plain.
+ *   6 any case, with parameters, but an unknown charset is refused (415); not `, text/plain`.
+ *   7 only a Content-Type starting with the lower-case type (`;charset=x` yes; upper case, `, text/plain` no).
+ *   8 Flask's documented middleware reads the header on every wire method, GET and preflights included.
+ *   9 every method but GET, every channel (form, header, query), preflights included; a form on HEAD only in
+ *     principle: @hono/node-server hands a HEAD no body.
+ *   10 PHP's built-in server answers 501 to a method it does not know, before the app.
+ *   11 PHP's server, WEBrick and Werkzeug map `_` in a header name to the variable of `-`; Node keeps them apart.
+ *
+ * Switched off as each framework's documentation says (startFramework(name, { methodOverride: false })), none
+ * honours any channel above, except Symfony: with http_method_override false it still reads the
+ * X-HTTP-Method-Override header (any spelling, note 11) on POST. Laravel 8 has no switch at all.
+ *
+ * Paths routed to `/orders/{id}` (y), to the fallback (-), or answered otherwise (rack's column is the app's own
+ * router on the raw PATH_INFO: Rack routes nothing itself):
+ *
+ *   path                      laravel symfony rack    sinatra flask   express hono
+ *   /orders/%31               y       y       y       y       y       y       y
+ *   /ORDERS/1                 -       -       -       -       -       y       -
+ *   /orders/1/                y       -       -       -       -       y       -
+ *   /orders//1                -       -       -       y       308     -       -
+ *   /%6Frders/1               y       y       -       y       y       -       y
+ *   /orders%2F1               y       y       -       y       y       -       -
+ *   /reports/../orders/1      -       -       -       y       -       -       y
+ *   /orders/1;x               y       y       y       y       y       y       y
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
@@ -16,7 +66,15 @@ import { fileURLToPath } from "node:url";
 
 export type FrameworkName = "laravel" | "symfony" | "rack" | "sinatra" | "flask" | "express" | "hono";
 
-export const FRAMEWORKS: readonly FrameworkName[] = ["laravel", "symfony", "rack", "sinatra", "flask", "express", "hono"];
+export const FRAMEWORKS: readonly FrameworkName[] = [
+  "laravel",
+  "symfony",
+  "rack",
+  "sinatra",
+  "flask",
+  "express",
+  "hono",
+];
 
 export interface Served {
   readonly route: "orders" | "reports" | "other";
@@ -30,6 +88,8 @@ export interface Served {
 
 export interface RunningOrigin {
   readonly name: FrameworkName;
+  /** False when started with the framework's own switch for method overriding turned off. */
+  readonly methodOverride: boolean;
   /** http://127.0.0.1:PORT */
   readonly url: string;
   close(): Promise<void>;
@@ -46,7 +106,13 @@ export const RUNTIMES: Readonly<Record<FrameworkName, string>> = {
   hono: process.execPath,
 };
 
-const START_TIMEOUT_MS = 15_000;
+/** The runtimes (php, ruby, python3) this machine lacks, by the command that was not found. */
+export function missingRuntimes(): string[] {
+  const commands = new Set(Object.values(RUNTIMES));
+  return [...commands].filter((command) => spawnSync(command, ["--version"], { stdio: "ignore" }).error !== undefined);
+}
+
+export const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 3_000;
 const APPS = join(dirname(fileURLToPath(import.meta.url)), "apps");
 const live = new Set<ChildProcess>();
@@ -92,11 +158,28 @@ async function launchOf(name: FrameworkName): Promise<Launch> {
   }
 }
 
-export async function startFramework(name: FrameworkName): Promise<RunningOrigin> {
+export interface StartOptions {
+  /**
+   * false: the app as its framework's documentation says to run it without method overriding (Symfony:
+   * framework.http_method_override false; Sinatra: method_override false; Rack, Flask, Express, Hono: without
+   * the middleware). Laravel 8 has no such switch, so it cannot start that way. Default true.
+   */
+  readonly methodOverride?: boolean;
+}
+
+/** Frameworks that can run with method overriding switched off, and why the others cannot. */
+export const NO_OVERRIDE_SWITCH: Readonly<Partial<Record<FrameworkName, string>>> = {
+  laravel: "Laravel 8 has no switch: Request::capture() and the HTTP kernel enable _method overriding on every request",
+};
+
+export async function startFramework(name: FrameworkName, options: StartOptions = {}): Promise<RunningOrigin> {
+  const methodOverride = options.methodOverride ?? true;
+  const noSwitch = NO_OVERRIDE_SWITCH[name];
+  if (!methodOverride && noSwitch !== undefined) throw new Error(noSwitch);
   const launch = await launchOf(name);
   const child = spawn(launch.command, [...launch.args], {
     cwd: join(APPS, name),
-    env: { ...process.env, ...launch.env },
+    env: { ...process.env, ...launch.env, ORIGIN_METHOD_OVERRIDE: methodOverride ? "on" : "off" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -111,9 +194,10 @@ export async function startFramework(name: FrameworkName): Promise<RunningOrigin
     const port = await Promise.race([
       launch.port === undefined ? announcedPort(child.stdout) : polled(launch.port, child),
       exited(child).then((code) => Promise.reject(new Error(`exited with ${String(code)}`))),
+      new Promise<never>((_, reject) => child.once("error", reject)),
       delay(START_TIMEOUT_MS).then(() => Promise.reject(new Error(`no answer within ${START_TIMEOUT_MS} ms`))),
     ]);
-    return { name, url: `http://127.0.0.1:${port}`, close };
+    return { name, methodOverride, url: `http://127.0.0.1:${port}`, close };
   } catch (error) {
     await close();
     throw new Error(`${name} did not start: ${(error as Error).message}\n${stderr}`);
@@ -151,7 +235,8 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
+  // No pid: the process never started (spawn failed), so there is nothing to end.
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
     killGroup(child, "SIGTERM");
     const done = await Promise.race([exited(child).then(() => true), delay(STOP_TIMEOUT_MS).then(() => false)]);
     if (!done) killGroup(child, "SIGKILL");

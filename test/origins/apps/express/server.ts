@@ -11,8 +11,9 @@ import { announce, ROUTE_METHODS, servedHeaders, type RouteName } from "../node-
 const app = express();
 app.use(express.urlencoded({ extended: false }));
 app.use(express.json());
-app.use(methodOverride("X-HTTP-Method-Override"));
-app.use(methodOverride("_method"));
+const overriding = process.env.ORIGIN_METHOD_OVERRIDE !== "off";
+if (overriding) app.use(methodOverride("X-HTTP-Method-Override"));
+if (overriding) app.use(methodOverride("_method"));
 /** The README's "custom logic" getter: `_method` from the parsed body, removed from it. */
 function bodyMethod(req: Request): string | undefined {
   const body: unknown = req.body;
@@ -24,7 +25,7 @@ function bodyMethod(req: Request): string | undefined {
   return undefined;
 }
 // method-override's types want a string, but its code (and README) treat undefined as "no override".
-app.use(methodOverride(bodyMethod as (req: Request) => string));
+if (overriding) app.use(methodOverride(bodyMethod as (req: Request) => string));
 
 function answer(route: RouteName, method: string) {
   return (req: Request, res: Response) => {

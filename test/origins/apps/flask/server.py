@@ -1,5 +1,6 @@
 """Flask (Debian's python3-flask) with the method-override WSGI middleware from Flask's own documentation
 ("Adding HTTP Method Overrides"), copied as the documentation prints it, served by Werkzeug's threaded server."""
+import os
 from urllib.parse import quote
 
 from flask import Flask, request
@@ -33,7 +34,8 @@ class HTTPMethodOverrideMiddleware(object):
 METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
 app = Flask(__name__)
-app.wsgi_app = HTTPMethodOverrideMiddleware(app.wsgi_app)
+if os.environ.get('ORIGIN_METHOD_OVERRIDE') != 'off':
+    app.wsgi_app = HTTPMethodOverrideMiddleware(app.wsgi_app)
 # Flask answers OPTIONS itself unless told not to; each OPTIONS handler below is the app's own.
 app.config['PROVIDE_AUTOMATIC_OPTIONS'] = False
 

@@ -9,9 +9,11 @@ import { methodOverride } from "hono/method-override";
 import { announce, ROUTE_METHODS, servedHeaders, type RouteName } from "../node-record.ts";
 
 const app = new Hono();
-app.use(methodOverride({ app }));
-app.use(methodOverride({ app, header: "X-HTTP-Method-Override" }));
-app.use(methodOverride({ app, query: "_method" }));
+if (process.env.ORIGIN_METHOD_OVERRIDE !== "off") {
+  app.use(methodOverride({ app }));
+  app.use(methodOverride({ app, header: "X-HTTP-Method-Override" }));
+  app.use(methodOverride({ app, query: "_method" }));
+}
 
 function answer(route: RouteName, method: string) {
   return (c: Context) => {

@@ -20,6 +20,6 @@ router = lambda do |env|
 end
 
 serve(Rack::Builder.new do
-  use Rack::MethodOverride
+  use Rack::MethodOverride unless ENV['ORIGIN_METHOD_OVERRIDE'] == 'off'
   run router
 end)

@@ -5,7 +5,7 @@ require 'sinatra/base'
 require_relative '../ruby-serve'
 
 class Origin < Sinatra::Base
-  set :method_override, true
+  set :method_override, ENV['ORIGIN_METHOD_OVERRIDE'] != 'off'
   set :show_exceptions, false
 
   helpers do

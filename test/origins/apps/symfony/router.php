@@ -26,14 +26,18 @@ function served(Request $request, string $route, string $method, int $status = 2
     ]);
 }
 
-Request::enableHttpMethodParameterOverride();
+// ORIGIN_METHOD_OVERRIDE=off: framework.http_method_override false (the X-HTTP-Method-Override header still counts).
+if (getenv('ORIGIN_METHOD_OVERRIDE') !== 'off') {
+    Request::enableHttpMethodParameterOverride();
+}
 $request = Request::createFromGlobals();
 
 $routes = new RouteCollection();
 foreach (['orders' => ['/orders/{id}', '/orders'], 'reports' => ['/reports/{id}']] as $route => $paths) {
     foreach (['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as $method) {
         foreach ($paths as $i => $path) {
-            $routes->add("$route-$method-$i", new Route($path, ['route' => $route, 'method' => $method], [], [], '', [], [$method]));
+            $defaults = ['route' => $route, 'method' => $method];
+            $routes->add("$route-$method-$i", new Route($path, $defaults, [], [], '', [], [$method]));
         }
     }
 }
