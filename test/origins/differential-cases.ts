@@ -6,10 +6,13 @@
 import type { HeaderLines } from "./differential-lanes.ts";
 import type { AttackRequest } from "./differential-requests.ts";
 import type { Route, Who } from "./differential-oracle.ts";
+import type { OverrideMode } from "./differential-world.ts";
 import type { FrameworkName } from "./frameworks.ts";
 
 export interface AttackCase {
   readonly name: string;
+  /** `any`: against the frameworks as they are by default; `none`: with their overriding switched off. */
+  readonly mode: OverrideMode;
   readonly request: AttackRequest;
   /** Frameworks that, reached directly with the request's identity, serve what the rules refuse. */
   readonly honouredBy: readonly FrameworkName[];
@@ -27,36 +30,43 @@ function attack(who: Who, method: string, target: string, headers: HeaderLines =
 export const ATTACKS: readonly AttackCase[] = [
   {
     name: "JSON body _method",
+    mode: "any",
     request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/json"]], '{"_method":"DELETE"}'),
     honouredBy: ["laravel", "express"],
   },
   {
     name: "+json media type _method",
+    mode: "any",
     request: attack("bob", "POST", "/orders/1", [["Content-Type", "application/vnd.api+json"]], '{"_method":"DELETE"}'),
     honouredBy: ["laravel"],
   },
   {
     name: "PHP-mangled query key .method",
+    mode: "any",
     request: attack("bob", "POST", "/orders/1?.method=DELETE"),
     honouredBy: ["laravel", "symfony"],
   },
   {
     name: "PHP-mangled query key %20_method",
+    mode: "any",
     request: attack("bob", "POST", "/orders/1?%20_method=DELETE"),
     honouredBy: ["laravel", "symfony"],
   },
   {
     name: "PHP-mangled body key .method",
+    mode: "any",
     request: attack("bob", "POST", "/orders/1", [["Content-Type", FORM]], ".method=DELETE"),
     honouredBy: ["laravel", "symfony"],
   },
   {
     name: "loose media type: a form type followed by , text/plain",
+    mode: "any",
     request: attack("bob", "POST", "/orders/1", [["Content-Type", `${FORM}, text/plain`]], "_method=DELETE"),
     honouredBy: ["laravel", "symfony", "rack", "sinatra"],
   },
   {
     name: "loose media type: upper case with parameters",
+    mode: "any",
     request: attack(
       "bob",
       "POST",
@@ -68,44 +78,69 @@ export const ATTACKS: readonly AttackCase[] = [
   },
   {
     name: "override on PUT",
+    mode: "any",
     request: attack("carol", "PUT", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"),
     honouredBy: ["hono"],
   },
   {
     name: "override on PATCH",
+    mode: "any",
     request: attack("carol", "PATCH", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"),
     honouredBy: ["hono"],
   },
   {
     name: "override on DELETE (a report's DELETE served as its GET)",
+    mode: "any",
     request: attack("bob", "DELETE", "/reports/1?_method=GET"),
     honouredBy: ["hono"],
   },
   {
     name: "override on OPTIONS",
+    mode: "any",
     request: attack("bob", "OPTIONS", "/orders/1", [["Content-Type", FORM]], "_method=DELETE"),
     honouredBy: ["hono"],
   },
-  { name: "override on HEAD", request: attack("bob", "HEAD", "/orders/1?_method=DELETE"), honouredBy: ["hono"] },
+  {
+    name: "override on HEAD",
+    mode: "any",
+    request: attack("bob", "HEAD", "/orders/1?_method=DELETE"),
+    honouredBy: ["hono"],
+  },
   {
     name: "override on an unknown method",
+    mode: "any",
     request: attack("bob", "PURGE", "/orders/1?_method=DELETE"),
     honouredBy: ["hono"],
   },
   {
     name: "override header on GET (Flask's documented middleware)",
+    mode: "any",
     request: attack("bob", "GET", "/orders/1", [["X-HTTP-Method-Override", "DELETE"]]),
     honouredBy: ["flask"],
   },
   {
     name: "OPTIONS preflight carrying _method in its query",
+    mode: "any",
     request: attack("anonymous", "OPTIONS", "/orders/1?_method=DELETE", CORS),
     honouredBy: ["hono"],
   },
   {
     name: "OPTIONS preflight carrying an override header",
+    mode: "any",
     request: attack("anonymous", "OPTIONS", "/orders/1", [...CORS, ["X-HTTP-Method-Override", "DELETE"]]),
     honouredBy: ["flask", "hono"],
+  },
+  {
+    name: "X-HTTP-Method-Override on POST (Symfony with http_method_override off still reads it)",
+    mode: "none",
+    request: attack("bob", "POST", "/orders/1", [["X-HTTP-Method-Override", "DELETE"]]),
+    honouredBy: ["symfony"],
+  },
+  {
+    name: "x_http_method_override on POST (PHP's server maps _ to -)",
+    mode: "none",
+    request: attack("bob", "POST", "/orders/1", [["x_http_method_override", "DELETE"]]),
+    honouredBy: ["symfony"],
   },
 ];
 
@@ -293,6 +328,7 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
 
 export interface LegitimateCase {
   readonly name: string;
+  readonly modes: readonly OverrideMode[];
   readonly request: AttackRequest;
   readonly served: { readonly route: Route; readonly method: string };
 }
@@ -300,11 +336,17 @@ export interface LegitimateCase {
 const JSON_TYPE: HeaderLines = [["Content-Type", "application/json"]];
 const ITEM = '{"item":"x"}';
 
-function legitimate(name: string, request: AttackRequest, route: Route, method: string): LegitimateCase {
-  return { name, request, served: { route, method } };
+const BOTH: readonly OverrideMode[] = ["any", "none"];
+const NONE: readonly OverrideMode[] = ["none"];
+
+function legitimate(name: string, request: AttackRequest, route: Route, method: string, modes = BOTH): LegitimateCase {
+  return { name, modes, request, served: { route, method } };
 }
 
-/** Under METHOD_OVERRIDE=any a non-admin may still GET an order, an admin anything; nothing is ruled elsewhere. */
+/**
+ * A non-admin may GET an order, an admin do anything, anyone anything where no rule applies; and
+ * under `none` (the origin honours no override) what the rules allow on the wire method.
+ */
 export const LEGITIMATE: readonly LegitimateCase[] = [
   legitimate("an admin's DELETE", attack("alice", "DELETE", "/orders/1"), "orders", "DELETE"),
   legitimate("an admin's POST of an order", attack("alice", "POST", "/orders", JSON_TYPE, ITEM), "orders", "POST"),
@@ -312,4 +354,7 @@ export const LEGITIMATE: readonly LegitimateCase[] = [
   legitimate("staff's GET of the orders", attack("carol", "GET", "/orders"), "orders", "GET"),
   legitimate("a report read with the scope", attack("alice", "GET", "/reports/1"), "reports", "GET"),
   legitimate("a non-admin's POST elsewhere", attack("bob", "POST", "/items", JSON_TYPE, ITEM), "other", "POST"),
+  legitimate("a non-admin's POST of orders", attack("bob", "POST", "/orders", JSON_TYPE, ITEM), "orders", "POST", NONE),
+  legitimate("staff's PUT", attack("carol", "PUT", "/orders/1", JSON_TYPE, ITEM), "orders", "PUT", NONE),
+  legitimate("a non-admin's DELETE of a report", attack("bob", "DELETE", "/reports/1"), "reports", "DELETE", NONE),
 ];

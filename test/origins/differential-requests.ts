@@ -6,6 +6,7 @@
  */
 import fc from "fast-check";
 import type { Who } from "./differential-oracle.ts";
+import type { OverrideMode } from "./differential-world.ts";
 
 export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 /** A method no framework routes and no rule names. */
@@ -250,17 +251,21 @@ const preflights = (pathsOf: fc.Arbitrary<string>) => fc
 const OVERRIDE_HEADER = /^x[-_.](?:http[-_.]method(?:[-_.]override)?|method[-_.]override)$/i;
 
 /**
- * Whether a cached authorizer answer is documented to decide `request` right (README, "What IAM
- * cannot name"; docs/method-override.md, "What the cache cannot cover"): its path is spelled as the
- * rules name it, and it is not a GET carrying an override header (IAM cannot look at headers).
+ * Whether a cached authorizer answer is documented to decide `request` right under `METHOD_OVERRIDE`
+ * `mode` (README, "What IAM cannot name"; docs/method-override.md, "What the cache cannot cover"):
+ * its path is spelled as the rules name it, and it carries no override header where the cached
+ * policy cannot account for one (IAM cannot look at headers): on a GET under `any`, on any method
+ * under `none`.
  */
-export function cacheCovers(request: AttackRequest): boolean {
-  const overridden = request.method === "GET" && request.headers.some(([name]) => OVERRIDE_HEADER.test(name));
-  return isNameable(request.path) && !overridden;
+export function cacheCovers(request: AttackRequest, mode: OverrideMode): boolean {
+  const named = request.headers.some(([name]) => OVERRIDE_HEADER.test(name));
+  const unseen = named && (mode === "none" || request.method === "GET");
+  return isNameable(request.path) && !unseen;
 }
 
 const requestsOn = (pathsOf: fc.Arbitrary<string>) =>
   fc.oneof({ weight: 9, arbitrary: ordinary(pathsOf) }, { weight: 1, arbitrary: preflights(pathsOf) });
 export const attackRequests = requestsOn(paths);
 /** The requests a cached answer is documented to decide right ({@link cacheCovers}). */
-export const cachedAttackRequests = requestsOn(paths.filter(isNameable)).filter(cacheCovers);
+export const cachedAttackRequests = (mode: OverrideMode) =>
+  requestsOn(paths.filter(isNameable)).filter((request) => cacheCovers(request, mode));

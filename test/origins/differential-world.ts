@@ -14,6 +14,8 @@ export const ROUTES = JSON.stringify(RULES);
 const CACHE_SECONDS = "300";
 
 export type AuthorizerMode = "cache off" | "cache on";
+/** `METHOD_OVERRIDE`: `any` before frameworks as they are by default, `none` before ones with overriding off. */
+export type OverrideMode = "any" | "none";
 
 export interface World {
   readonly issuer: DevIssuer;
@@ -24,7 +26,7 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function createWorld(): Promise<World> {
+export async function createWorld(mode: OverrideMode): Promise<World> {
   const issuer = await startDevIssuer();
   const mint = (sub: keyof typeof PEOPLE) => {
     const person = PEOPLE[sub];
@@ -33,7 +35,7 @@ export async function createWorld(): Promise<World> {
   };
   const tokens: Tokens = { bob: await mint("bob"), carol: await mint("carol"), alice: await mint("alice") };
   // `iam`: a simple response cannot carry ROUTES with the cache on (a start-up error says so).
-  const settings = { AUTHGEAR_ENDPOINT: issuer.origin, ROUTES, HTTP_API_RESPONSE: "iam" };
+  const settings = { AUTHGEAR_ENDPOINT: issuer.origin, ROUTES, METHOD_OVERRIDE: mode, HTTP_API_RESPONSE: "iam" };
   const quiet = { log: () => undefined };
   const lane = (seconds: string) => {
     const handler = createHandler({ env: { ...settings, AUTHORIZER_CACHE_SECONDS: seconds }, logger: quiet });
@@ -43,7 +45,7 @@ export async function createWorld(): Promise<World> {
     issuer,
     tokens,
     authorizer: { "cache off": lane("0"), "cache on": lane(CACHE_SECONDS) },
-    workerBindings: (originUrl) => ({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: originUrl, ROUTES }),
+    workerBindings: (ORIGIN_URL) => ({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL, ROUTES, METHOD_OVERRIDE: mode }),
     close: () => issuer.close(),
   };
 }
