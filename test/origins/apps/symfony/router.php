@@ -1,0 +1,55 @@
+<?php
+/*
+ * Symfony 5.4 HttpFoundation (Debian's php-symfony-http-foundation) with `_method` overriding enabled, as a
+ * Symfony app enables it (framework.http_method_override), and Symfony Routing's UrlMatcher
+ * (php-symfony-routing) matching getPathInfo() for getMethod() with one route per method.
+ */
+require '/usr/share/php/Symfony/Component/HttpFoundation/autoload.php';
+require '/usr/share/php/Symfony/Component/Routing/autoload.php';
+
+use Symfony\Component\HttpFoundation\Request;
+use Symfony\Component\HttpFoundation\Response;
+use Symfony\Component\Routing\Exception\ExceptionInterface as RoutingException;
+use Symfony\Component\Routing\Matcher\UrlMatcher;
+use Symfony\Component\Routing\RequestContext;
+use Symfony\Component\Routing\Route;
+use Symfony\Component\Routing\RouteCollection;
+
+function served(Request $request, string $route, string $method, int $status = 200): Response
+{
+    // UrlMatcher::match() matches the decoded path info.
+    return new Response("$route $method\n", $status, [
+        'x-served-route' => $route,
+        'x-served-method' => strtoupper($method),
+        'x-served-path' => rawurlencode(rawurldecode($request->getPathInfo())),
+        'x-served-user' => $request->headers->get('x-authgear-user-id') ?? '-',
+    ]);
+}
+
+// ORIGIN_METHOD_OVERRIDE=off: framework.http_method_override false (the X-HTTP-Method-Override header still counts).
+if (getenv('ORIGIN_METHOD_OVERRIDE') !== 'off') {
+    Request::enableHttpMethodParameterOverride();
+}
+$request = Request::createFromGlobals();
+
+$routes = new RouteCollection();
+foreach (['orders' => ['/orders/{id}', '/orders'], 'reports' => ['/reports/{id}']] as $route => $paths) {
+    foreach (['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as $method) {
+        foreach ($paths as $i => $path) {
+            $defaults = ['route' => $route, 'method' => $method];
+            $routes->add("$route-$method-$i", new Route($path, $defaults, [], [], '', [], [$method]));
+        }
+    }
+}
+
+try {
+    $context = (new RequestContext())->fromRequest($request);
+    $match = (new UrlMatcher($routes, $context))->match($request->getPathInfo());
+    $response = served($request, $match['route'], $match['method']);
+} catch (RoutingException $e) {
+    $response = served($request, 'other', $request->getMethod());
+} catch (UnexpectedValueException $e) {
+    // A _method Symfony refuses (SuspiciousOperationException): a Symfony app answers 400.
+    $response = served($request, 'other', $request->getRealMethod(), 400);
+}
+$response->prepare($request)->send();
