@@ -4,6 +4,10 @@
  * Expected values: the method of the `orders` handler that ran, `route:METHOD` for another route, or the status
  * of an answer that is not the app's (PHP's built-in server refuses methods it does not know with 501).
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   FRAMEWORKS,
@@ -310,6 +314,32 @@ describe.skipIf(skip)("startFramework", () => {
     for (const origin of [first, second]) {
       await expect(fetch(`${origin.url}/orders/1`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     }
+  }, 2 * START_TIMEOUT_MS);
+});
+
+/** Starts `name` in a process of its own, which the test then kills without letting it clean up. */
+async function startInDoomedProcess(name: FrameworkName): Promise<{ url: string; kill(): void }> {
+  const script = fileURLToPath(new URL("start-one.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script, name], { stdio: ["ignore", "pipe", "inherit"] });
+  const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+  return { url: line, kill: () => child.kill("SIGKILL") };
+}
+
+describe.skipIf(skip)("an app whose test process is killed", () => {
+  it.each(["symfony", "flask"] as const)("%s ends too", async (name) => {
+    const doomed = await startInDoomedProcess(name);
+    expect((await fetch(`${doomed.url}/orders/1`)).status).toBe(200);
+    doomed.kill();
+    const deadline = Date.now() + 5_000;
+    let refused = false;
+    while (!refused && Date.now() < deadline) {
+      refused = await fetch(`${doomed.url}/orders/1`, { signal: AbortSignal.timeout(500) }).then(
+        () => false,
+        () => true,
+      );
+      if (!refused) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(refused).toBe(true);
   }, 2 * START_TIMEOUT_MS);
 });
 

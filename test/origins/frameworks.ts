@@ -116,6 +116,13 @@ export const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 3_000;
 const APPS = join(dirname(fileURLToPath(import.meta.url)), "apps");
 const live = new Set<ChildProcess>();
+/**
+ * Runs the app in its own process group beside a watchdog that ends the group when its stdin (a pipe from this
+ * process) closes: the app never outlives the tests, even when they are killed without running exit handlers.
+ * The shell exits with the app's status, so a failing start is seen at once.
+ */
+// (fd 3: sh gives a background list /dev/null for its stdin.)
+const WATCHDOG = 'exec 3<&0; "$@" </dev/null 3<&- & app=$!; { cat <&3 >/dev/null; kill -TERM 0; } & wait "$app"';
 
 process.once("exit", () => {
   for (const child of live) killGroup(child, "SIGKILL");
@@ -175,10 +182,10 @@ export interface StartOptions {
 export async function startFramework(name: FrameworkName, options: StartOptions = {}): Promise<RunningOrigin> {
   const methodOverride = options.methodOverride ?? "on";
   const launch = await launchOf(name);
-  const child = spawn(launch.command, [...launch.args], {
+  const child = spawn("sh", ["-c", WATCHDOG, "sh", launch.command, ...launch.args], {
     cwd: join(APPS, name),
     env: { ...process.env, ...launch.env, ORIGIN_METHOD_OVERRIDE: methodOverride },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
     detached: true,
   });
   live.add(child);
