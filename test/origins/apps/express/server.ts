@@ -11,7 +11,7 @@ import { announce, ROUTE_METHODS, servedHeaders, type RouteName } from "../node-
 const app = express();
 app.use(express.urlencoded({ extended: false }));
 app.use(express.json());
-const overriding = process.env.ORIGIN_METHOD_OVERRIDE !== "off";
+const overriding = (process.env.ORIGIN_METHOD_OVERRIDE ?? "on") === "on";
 if (overriding) app.use(methodOverride("X-HTTP-Method-Override"));
 if (overriding) app.use(methodOverride("_method"));
 /** The README's "custom logic" getter: `_method` from the parsed body, removed from it. */

@@ -34,7 +34,7 @@ class HTTPMethodOverrideMiddleware(object):
 METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
 app = Flask(__name__)
-if os.environ.get('ORIGIN_METHOD_OVERRIDE') != 'off':
+if os.environ.get('ORIGIN_METHOD_OVERRIDE', 'on') == 'on':
     app.wsgi_app = HTTPMethodOverrideMiddleware(app.wsgi_app)
 # Flask answers OPTIONS itself unless told not to; each OPTIONS handler below is the app's own.
 app.config['PROVIDE_AUTOMATIC_OPTIONS'] = False

@@ -9,7 +9,7 @@ import { methodOverride } from "hono/method-override";
 import { announce, ROUTE_METHODS, servedHeaders, type RouteName } from "../node-record.ts";
 
 const app = new Hono();
-if (process.env.ORIGIN_METHOD_OVERRIDE !== "off") {
+if ((process.env.ORIGIN_METHOD_OVERRIDE ?? "on") === "on") {
   app.use(methodOverride({ app }));
   app.use(methodOverride({ app, header: "X-HTTP-Method-Override" }));
   app.use(methodOverride({ app, query: "_method" }));

@@ -14,6 +14,18 @@ use Illuminate\Http\Request;
 use Illuminate\Http\Response;
 use Symfony\Component\HttpKernel\Exception\HttpExceptionInterface;
 
+/** docs/method-override.md's advice for Laravel, which has no setting: refuse a request served as another method. */
+final class RefuseMethodOverride
+{
+    public function handle(Request $request, Closure $next)
+    {
+        if ($request->getMethod() !== $request->getRealMethod()) {
+            abort(405);
+        }
+        return $next($request);
+    }
+}
+
 final class OriginKernel extends HttpKernel
 {
     protected $bootstrappers = [];
@@ -75,6 +87,10 @@ $router->any('{any}', fn (Request $request) => served($request, 'other', $reques
     ->where('any', '.*');
 
 $kernel = $app->make(Illuminate\Contracts\Http\Kernel::class);
+// ORIGIN_METHOD_OVERRIDE: on (default), setting-off (Laravel has no setting: as on), off (the middleware above).
+if (getenv('ORIGIN_METHOD_OVERRIDE') === 'off') {
+    $kernel->prependMiddleware(RefuseMethodOverride::class);
+}
 $response = $kernel->handle($request = Request::capture());
 $response->send();
 $kernel->terminate($request, $response);

@@ -20,6 +20,6 @@ router = lambda do |env|
 end
 
 serve(Rack::Builder.new do
-  use Rack::MethodOverride unless ENV['ORIGIN_METHOD_OVERRIDE'] == 'off'
+  use Rack::MethodOverride if ENV.fetch('ORIGIN_METHOD_OVERRIDE', 'on') == 'on'
   run router
 end)

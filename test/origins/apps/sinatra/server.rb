@@ -5,7 +5,7 @@ require 'sinatra/base'
 require_relative '../ruby-serve'
 
 class Origin < Sinatra::Base
-  set :method_override, ENV['ORIGIN_METHOD_OVERRIDE'] != 'off'
+  set :method_override, ENV.fetch('ORIGIN_METHOD_OVERRIDE', 'on') == 'on'
   set :show_exceptions, false
 
   helpers do

@@ -26,8 +26,11 @@ function served(Request $request, string $route, string $method, int $status = 2
     ]);
 }
 
-// ORIGIN_METHOD_OVERRIDE=off: framework.http_method_override false (the X-HTTP-Method-Override header still counts).
-if (getenv('ORIGIN_METHOD_OVERRIDE') !== 'off') {
+// ORIGIN_METHOD_OVERRIDE: on (default); setting-off: framework.http_method_override false, which leaves the
+// X-HTTP-Method-Override header honoured; off: that, and docs/method-override.md's refusal of a request whose
+// getMethod() differs from getRealMethod() (a kernel.request listener in a Symfony app).
+$mode = getenv('ORIGIN_METHOD_OVERRIDE') ?: 'on';
+if ($mode === 'on') {
     Request::enableHttpMethodParameterOverride();
 }
 $request = Request::createFromGlobals();
@@ -43,6 +46,10 @@ foreach (['orders' => ['/orders/{id}', '/orders'], 'reports' => ['/reports/{id}'
 }
 
 try {
+    if ($mode === 'off' && $request->getMethod() !== $request->getRealMethod()) {
+        served($request, 'other', $request->getMethod(), 405)->prepare($request)->send();
+        exit;
+    }
     $context = (new RequestContext())->fromRequest($request);
     $match = (new UrlMatcher($routes, $context))->match($request->getPathInfo());
     $response = served($request, $match['route'], $match['method']);
