@@ -25,7 +25,7 @@ import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS, type WorkerConfig, type Worke
 import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
-import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forwarding.ts";
+import { addIdentity, originUrl, preflightHeaders, removeCookie, sanitizeHeaders } from "./forwarding.ts";
 
 /** With `REPORT_ONLY=true`: the code a forwarded request would have been refused with. */
 const REPORT_HEADER = "x-authgear-edge-report";
@@ -166,7 +166,7 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
     return [refuse(error, config.realm, request, url, log), error.code];
   }
   const decision = await decider.decide(
-    { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody },
+    { method: request.method, path: url.pathname, headers: request.headers, hasBody },
     { defer: (promise) => { ctx.waitUntil(promise); }, logger: log, ...(meter !== undefined && { meter }) },
   );
   const userId = config.logDecisions ? decision.identity?.userId : undefined;
@@ -178,7 +178,10 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
     return [preflightResponse(request, allowedOrigin(request, config.corsAllowedOrigins), config.originSecret?.header), "preflight"];
   }
-  const pairs = sanitizeHeaders(request.headers, config.originSecret?.header);
+  const isPreflight = decision.allowed && decision.isPreflight === true;
+  // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
+  const narrowPreflight = isPreflight && config.methodOverride === "any";
+  const pairs = narrowPreflight ? preflightHeaders(request.headers) : sanitizeHeaders(request.headers, config.originSecret?.header);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(pairs, identity);
@@ -190,7 +193,6 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   }
   if (config.originSecret !== undefined) pairs.push([config.originSecret.header, config.originSecret.value]);
   const headers = new Headers(pairs as Array<[string, string]>);
-  const isPreflight = decision.allowed && decision.isPreflight === true;
   // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
   if (isPreflight) headers.delete("cookie");
   if (!config.forwardAuthorization) {
@@ -205,7 +207,7 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   }
   let response: Response;
   try {
-    response = await fetchOrigin(originUrl(url, config.originUrl), {
+    response = await fetchOrigin(originUrl(url, config.originUrl, !narrowPreflight), {
       method: request.method,
       headers,
       body: isPreflight || !hasBody ? null : request.body,

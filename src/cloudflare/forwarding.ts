@@ -65,12 +65,43 @@ export function removeCookie(headers: Headers, name: string): void {
   else headers.set("cookie", kept.join(COOKIE_SEPARATOR));
 }
 
+/**
+ * The headers a browser sends on a CORS preflight (the Fetch standard's and those every browser
+ * adds). Under `METHOD_OVERRIDE=any` a preflight, which is forwarded unauthenticated, reaches the
+ * origin with these alone and without its query, so that no override channel of any name (a
+ * configured header, a `_method` in the query) can have it served as another method.
+ */
+const PREFLIGHT_HEADERS: ReadonlySet<string> = new Set([
+  "origin",
+  "access-control-request-method",
+  "access-control-request-headers",
+  "access-control-request-private-network",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "user-agent",
+  "referer",
+  "sec-fetch-dest",
+  "sec-fetch-mode",
+  "sec-fetch-site",
+  "cache-control",
+  "pragma",
+]);
+
+/** A preflight's headers as `PREFLIGHT_HEADERS` keeps them (exact names: no other spelling is a browser's). */
+export function preflightHeaders(incoming: Headers): HeaderPairs {
+  const kept: HeaderPairs = [];
+  for (const pair of incoming) if (PREFLIGHT_HEADERS.has(pair[0])) kept.push(pair);
+  return kept;
+}
+
 /** Appends the identity headers (every incoming `x-authgear-*` header is gone already). */
 export function addIdentity(headers: HeaderPairs, identity: Identity): void {
   headers.push(...identityHeaders(identity));
 }
 
-/** The origin URL for a request: same path and query, on `ORIGIN_URL` when set. */
-export function originUrl(url: URL, base: string | undefined): string {
-  return base === undefined ? url.href : `${base}${url.pathname}${url.search}`;
+/** The origin URL for a request: same path and query (unless `withQuery` is false), on `ORIGIN_URL` when set. */
+export function originUrl(url: URL, base: string | undefined, withQuery = true): string {
+  const query = withQuery ? url.search : "";
+  return `${base ?? url.origin}${url.pathname}${query}`;
 }

@@ -198,17 +198,24 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
         return await decide(headers, options);
       } catch (error) {
         if (error instanceof AuthError) return { ok: false, error };
-        // Not a verdict on the request but a bug or a failing runtime: refused (500, the authorizer's
-        // "Service Unavailable"), never let through, and never reported as a bad token.
-        try {
-          (options?.logger ?? logger).log("authenticate_failed", failureFields(error));
-        } catch {
-          // A failing logger must not turn a refusal into an exception.
-        }
-        return { ok: false, error: new AuthError("ERR_INTERNAL", "The gateway failed unexpectedly.", { cause: error }) };
+        return { ok: false, error: internalError(error, options?.logger ?? logger) };
       }
     },
   };
+}
+
+/**
+ * An unforeseen exception, not a verdict on the request but a bug or a failing runtime: refused
+ * (500, the authorizer's "Service Unavailable"), never let through, never reported as a bad
+ * token, and logged as `authenticate_failed`.
+ */
+export function internalError(error: unknown, logger: Logger): AuthError {
+  try {
+    logger.log("authenticate_failed", failureFields(error));
+  } catch {
+    // A failing logger must not turn a refusal into an exception.
+  }
+  return new AuthError("ERR_INTERNAL", "The gateway failed unexpectedly.", { cause: error });
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import { isPathPattern, PATH_PATTERN_MESSAGE } from "./paths.ts";
+import { METHOD_OVERRIDE_MODES } from "./overrides.ts";
 import { RESOLVER_COOKIES } from "./resolver.ts";
 import { routesSchema } from "./routes.ts";
 import { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setting-schemas.ts";
@@ -71,6 +72,10 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     JWKS_MAX_AGE_SECONDS: v.optional(secondsSetting(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
     JWKS_STALE_SECONDS: v.optional(secondsSetting(0, 86_400), String(DEFAULT_JWKS_STALE_SECONDS)),
     ROUTES: v.optional(v.pipe(routesSchema, v.readonly()), "[]"),
+    METHOD_OVERRIDE: v.optional(
+      v.picklist(METHOD_OVERRIDE_MODES, `must be one of ${METHOD_OVERRIDE_MODES.join(", ")}`),
+      "any",
+    ),
     RESOLVER_URL: v.optional(urlSetting({ http: "loopback", form: "url" })),
     RESOLVER_CACHE_SECONDS: v.optional(secondsSetting(0, 3600), String(DEFAULT_RESOLVER_CACHE_SECONDS)),
     RESOLVER_TIMEOUT_MS: v.optional(
@@ -112,6 +117,8 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
       publicPaths: values.PUBLIC_PATHS,
       /** `ROUTES`, in order; see routes.ts. */
       routes: values.ROUTES,
+      /** `any`: a request that is not a GET is decided as every method (overrides.ts); `none`: as its own. */
+      methodOverride: values.METHOD_OVERRIDE,
       /** Refusals are logged and reported to the origin, but the request proceeds (a rollout mode). */
       reportOnly: values.REPORT_ONLY,
       /** Every decision is logged with the user id (allowed requests too); off by default. */

@@ -27,7 +27,11 @@ export function createGate(env: Readonly<Record<string, unknown>>, deps: Authent
   const built = createAuthenticatorFromEnv(env, deps, options);
   if (!built.ok) return built;
   const decide = typeof options.decide === "function" ? options.decide(built.config) : options.decide;
-  return { ok: true, config: built.config, decider: createDecider(built.config, built.authenticator, decide) };
+  // The injected clock times the route rules too, not only the token checks (a maxAuthAge is a time).
+  const clock = decide.clock ?? deps.clock;
+  const logger = decide.logger ?? deps.logger;
+  const withDeps = { ...decide, ...(clock !== undefined && { clock }), ...(logger !== undefined && { logger }) };
+  return { ok: true, config: built.config, decider: createDecider(built.config, built.authenticator, withDeps) };
 }
 
 /**

@@ -21,5 +21,8 @@ export {
 export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";
 export { createGate, oncePerSettings, type Gate, type GateOptions } from "./gate.ts";
 export { protectedResourceMetadata, RESOURCE_METADATA_PATH, type ProtectedResourceMetadata } from "./resource-metadata.ts";
-export { canonicalHeaderName, isOverrideHeader, requestOverrides, type HeaderList, type Overrides } from "./overrides.ts";
+export {
+  canonicalHeaderName, isOverrideHeader, mayMeanOtherMethods, wireMethodsGoverned, METHOD_OVERRIDE_MODES,
+  type HeaderList, type MethodOverrideMode,
+} from "./overrides.ts";
 export { parseStoredVerdict, type StoredVerdict, type Verdict, type VerdictStore } from "./resolver.ts";

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
+import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
 
 type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<AuthorizerResult>;
 
@@ -115,6 +116,32 @@ describe("REST API REQUEST authorizer", () => {
     });
   });
 
+  it("refuses an anonymous request whose path holds `?` while answers are cached (it would match others)", async () => {
+    // The refusals are logged here, not on the console: a path holding `?` (decoded by API Gateway
+    // from `%3F`) reads to the suite's log scan as a query string.
+    const refusals: string[] = [];
+    const logger = {
+      log: (event: string, fields: Record<string, unknown>) => refusals.push(`${event} ${String(fields.code)}`),
+    };
+    const env = { AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" };
+    const cached = createHandler({ env, logger });
+    const uncached = createHandler({ env: { ...env, AUTHORIZER_CACHE_SECONDS: "0" }, logger });
+    const stage = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
+    for (const path of ["/public/?", "/public/a?c", "/public/??/x"]) {
+      await expect(cached(requestEvent({ path })), path).rejects.toThrow(/^Unauthorized$/);
+      const invalidToken = requestEvent({ path, headers: { Authorization: "Bearer bad.token.here" } });
+      await expect(cached(invalidToken), path).rejects.toThrow(/^Unauthorized$/);
+      // Uncached, the Allow is for this request alone, which is the only one it is applied to.
+      const answer = (await uncached(requestEvent({ path }))) as unknown as { policyDocument: PolicyDocument };
+      const { policyDocument } = answer;
+      const allowThis = { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${stage}/GET${path}`] };
+      expect(policyDocument.Statement, path).toEqual([allowThis]);
+      // What a cached copy would have opened: IAM reads `?` as any one character.
+      expect(evaluatePolicy(policyDocument, `${stage}/GET${path.replace(/\?/g, "z")}`, "segment"), path).toBe(true);
+    }
+    expect(refusals).toEqual(Array.from({ length: 6 }, () => "request_refused ERR_REQUEST_MALFORMED"));
+  });
+
   it("lets a public path through anonymously, for exactly that method and path", async () => {
     const handler = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" });
     for (const headers of [{}, { Authorization: "Bearer bad.token.here" }]) {
@@ -184,7 +211,8 @@ describe("route rules (ROUTES)", () => {
   type Policy = { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
 
   it("allows the whole stage and denies, in the same cached policy, every route whose rule the caller fails during the TTL", async () => {
-    const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam" });
+    // Each rule on its own methods (METHOD_OVERRIDE=any's wider denials: test/aws/hardening.test.ts).
+    const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam", METHOD_OVERRIDE: "none" });
     // Bob logged in 600 s ago: /account/delete (900 s) would outlive his login within the 300 s TTL.
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
     expect(await handler(tokenEvent(`Bearer ${bob}`))).toEqual({
@@ -259,6 +287,31 @@ describe("route rules (ROUTES)", () => {
     expect(((await handler(post(other))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Deny" });
     expect(((await handler(post(partner))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
     expect(((await handler(requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${other}` } }))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
+  });
+});
+
+describe("route rules with several roles and several scopes", () => {
+  const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
+  const rules = JSON.stringify([
+    { path: "/staff/*", roles: ["admin", "staff"] },
+    { path: "/orders/*", scopes: ["orders:read", "orders:write"] },
+  ]);
+  const mint = (sub: string, roles: string[], scope: string) =>
+    issuer.mintAccessToken({ sub, claims: { "https://authgear.com/claims/user/roles": roles, scope } });
+
+  it.each(["0", "300"])("allow any one of a rule's roles, and only all of its scopes (cache %s s)", async (ttl) => {
+    const handler = await container({ ROUTES: rules, HTTP_API_RESPONSE: "iam", AUTHORIZER_CACHE_SECONDS: ttl });
+    const allowed = async (path: string, jwt: string): Promise<boolean> => {
+      const result = await handler(requestEvent({ path, headers: { Authorization: `Bearer ${jwt}` } }));
+      const { policyDocument } = result as unknown as { policyDocument: PolicyDocument };
+      return evaluatePolicy(policyDocument, `${STAGE}/GET${path}`, "segment");
+    };
+    expect(await allowed("/staff/1", await mint("ann", ["admin"], "openid"))).toBe(true);
+    expect(await allowed("/staff/1", await mint("sam", ["staff"], "openid"))).toBe(true);
+    expect(await allowed("/staff/1", await mint("nel", ["other"], "openid"))).toBe(false);
+    expect(await allowed("/orders/1", await mint("rob", [], "openid orders:read orders:write"))).toBe(true);
+    expect(await allowed("/orders/1", await mint("rea", [], "openid orders:read"))).toBe(false);
+    expect(await allowed("/orders/1", await mint("wri", [], "orders:write"))).toBe(false);
   });
 });
 

@@ -1,97 +1,129 @@
 /**
- * The promise of route rules: what the Worker decides and what API Gateway does with the policy the
- * authorizer compiled — cached and re-applied to every route for AUTHORIZER_CACHE_SECONDS — are the
- * same answer. Checked on generated rule sets, public paths, identities, requests and cache TTLs,
- * against an evaluator written from AWS's documented IAM rules (iam-evaluator.ts) under both
+ * The promise of route rules under API Gateway: what the authorizer answers — through
+ * `createHandler`, with real signed tokens, its answer cached and re-applied by API Gateway to the
+ * same token's later requests for AUTHORIZER_CACHE_SECONDS — is what the README's rules decide
+ * (rule-oracle.ts). Checked on generated rule sets, public paths, identities, requests, moments
+ * within the TTL and cache TTLs, each policy evaluated as IAM does (iam-evaluator.ts) under both
  * readings of a non-final `*`.
  */
-import type { APIGatewayAuthorizerResult } from "aws-lambda";
+import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { cacheSafetyProblems } from "../../src/aws/cache-safety.ts";
-import { LAMBDA_SETTINGS, type LambdaConfig } from "../../src/aws/config.ts";
-import { anonymousPolicy, buildPolicy, parseMethodArn, ruleResources, stagePolicy } from "../../src/aws/policy.ts";
-import type { Authenticator } from "../../src/core/authenticator.ts";
-import type { Config } from "../../src/core/config.ts";
-import { createDecider, type Decision } from "../../src/core/decision.ts";
-import { AuthError } from "../../src/core/errors.ts";
-import type { Identity } from "../../src/core/identity.ts";
-import { canonicalPath, isAmbiguousPath } from "../../src/core/paths.ts";
-import { METHODS, ruleOverlapsPublicPath, type RouteRule } from "../../src/core/routes.ts";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
+import type { FetchResponse } from "../../src/core/ports.ts";
 import { evaluatePolicy, type PolicyDocument, type WildcardReading } from "./iam-evaluator.ts";
+import { allows, isAmbiguous, refusedAtStartUp, type OracleIdentity, type OracleRule, type OracleWorld, type OverrideMode } from "./rule-oracle.ts";
 
+const ISSUER = "https://auth.example.com";
 const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod";
 const NOW = 1_800_000_000_500;
+const NOW_SECONDS = Math.floor(NOW / 1000);
 const READINGS: readonly WildcardReading[] = ["any-run", "segment"];
+/** Generated cases per `npm test`; each asserts something. */
+const RUNS = 10_000;
+/** The override models generated: `any` once the METHOD_OVERRIDE setting exists. */
+const MODES: readonly OverrideMode[] = ["none"];
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 /** Segments shared by rule paths, public paths and requests, so that they collide often. */
 const RULE_SEGMENTS = ["admin", "a", "b", "users", "x.y", "A"] as const;
-const REQUEST_SEGMENTS = [...RULE_SEGMENTS, "pub", "", "%2e%2e", ";x", "*", "adm", "admin2", "?", "admin.json", "ADMIN", "Admin", "%61dmin", "%41", "X.Y"] as const;
+const REQUEST_SEGMENTS = [
+  ...RULE_SEGMENTS,
+  ...["pub", "", "%2e%2e", ";x", "*", "adm", "admin2", "?", "a?", "admin.json", "ADMIN", "Admin", "%61dmin", "%41", "X.Y"],
+  ...["admin%20", "%zz", "%c0%ae"],
+] as const;
 
-/** Authentication is the core's, tested elsewhere: here a caller either is `identity` or has no credentials. */
-function authenticatorFor(identity: Identity | undefined): Authenticator {
+let signingKey: CryptoKey;
+let publicJwk: JWK;
+
+beforeAll(async () => {
+  const pair = await generateKeyPair("ES256", { extractable: true });
+  signingKey = pair.privateKey;
+  publicJwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+});
+
+/** The issuer's discovery document and key set, served from memory (no network). */
+function fetcher(url: string): Promise<FetchResponse> {
+  const body = url === `${ISSUER}/.well-known/openid-configuration` ? { issuer: ISSUER, jwks_uri: `${ISSUER}/jwks` } : { keys: [publicJwk] };
+  return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } }));
+}
+
+/** An access token carrying exactly the identity's claims, valid for two hours from NOW. */
+function tokenFor(identity: OracleIdentity): Promise<string> {
+  return new SignJWT({
+    client_id: identity.clientId,
+    scope: identity.scopes.join(" "),
+    auth_time: identity.authenticatedAt,
+    "https://authgear.com/claims/user/roles": [...identity.roles],
+    "https://authgear.com/claims/user/is_verified": identity.isVerified,
+    "https://authgear.com/claims/user/is_anonymous": identity.isAnonymous,
+  })
+    .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "k1" })
+    .setIssuer(ISSUER)
+    .setAudience(ISSUER)
+    .setSubject("u1")
+    .setIssuedAt(NOW_SECONDS - 5)
+    .setExpirationTime(NOW_SECONDS + 7200)
+    .sign(signingKey);
+}
+
+/** A REST API REQUEST event for `method path`, as API Gateway shapes it, with the identity source. */
+function eventFor(method: string, path: string, authorization: string): APIGatewayRequestAuthorizerEvent {
   return {
-    authenticate: () =>
-      Promise.resolve(identity === undefined ? { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "none") } : { ok: true, identity, source: "header" }),
-    verifyToken: () => Promise.reject(new Error("not used")),
+    type: "REQUEST",
+    methodArn: `${STAGE}/${method}${path}`,
+    resource: "/{proxy+}",
+    path,
+    httpMethod: method,
+    headers: { Authorization: authorization },
+    multiValueHeaders: { Authorization: [authorization] },
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    requestContext: { path: `/prod${path}`, stage: "prod", httpMethod: method, apiId: "abcdef123" } as unknown as APIGatewayRequestAuthorizerEvent["requestContext"],
   };
 }
 
-/** The statements as IAM reads them; the compiler only ever writes Effect, Action and Resource. */
-function document(policy: APIGatewayAuthorizerResult["policyDocument"]): PolicyDocument {
+/** The statements as IAM reads them; the authorizer only ever writes Effect, Action and Resource. */
+function documentOf(result: AuthorizerResult): PolicyDocument {
+  if (!("policyDocument" in result)) throw new Error("expected an IAM policy");
+  const { policyDocument } = result;
   return {
-    Version: policy.Version,
-    Statement: policy.Statement.map((statement) => {
-      if (!("Action" in statement) || !("Resource" in statement) || statement.Resource === undefined || "NotResource" in statement || "Condition" in statement) {
-        throw new Error("unexpected statement shape");
-      }
+    Version: policyDocument.Version,
+    Statement: policyDocument.Statement.map((statement) => {
+      if (!("Action" in statement) || !("Resource" in statement) || statement.Resource === undefined) throw new Error("unexpected statement shape");
+      if ("NotResource" in statement || "Condition" in statement) throw new Error("unexpected statement shape");
       return { Effect: statement.Effect, Action: statement.Action, Resource: statement.Resource };
     }),
   };
 }
 
 /**
- * Requests here carry no body and no override: what a POST's body could make it mean is decided for
- * the request that reaches the authorizer only, and a cached policy cannot see it (README).
+ * A spelling IAM can name: no escape, no upper-case letter and a single reading, so every rule's
+ * lower-case spelling covers it. A cached policy meets other spellings a rule matches broadly
+ * (`/ADMIN`, `/%61dmin`, ambiguous paths) only as the request that reached the authorizer (README).
  */
-const NO_HEADERS = new Headers();
-
-interface Deciders {
-  /** The authorizer's decision at NOW, looking ahead over the cached answer's lifetime. */
-  readonly authorizer: (method: string, path: string) => Promise<Decision>;
-  /** A request decided on its own at moment `at`: the authorizer with caching off, and the Worker. */
-  readonly alone: (kind: "authorizer" | "worker", method: string, path: string, at: number) => Promise<Decision>;
-  readonly failedRules: (identity: Identity, at: number) => RouteRule[];
+function nameable(path: string): boolean {
+  return path === path.toLowerCase() && !path.includes("%") && !isAmbiguous(path);
 }
 
-function decidersFor(config: Config, identity: Identity | undefined, ttl: number): Deciders {
-  const authenticator = authenticatorFor(identity);
-  let moment = NOW;
-  const clock = () => moment;
-  const authorizer = createDecider(config, authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: ttl === 0 ? 0 : ttl + 1, clock: () => NOW });
-  const alone = {
-    authorizer: createDecider(config, authenticator, { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: 0, clock }),
-    worker: createDecider(config, authenticator, { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0, clock }),
-  };
-  return {
-    authorizer: (method, path) => authorizer.decide({ method, path, headers: NO_HEADERS, hasBody: false }),
-    alone: (kind, method, path, at) => {
-      moment = at;
-      return alone[kind].decide({ method, path, headers: NO_HEADERS, hasBody: false });
-    },
-    failedRules: (who, at) => authorizer.failedRules(who, at),
-  };
+interface Request {
+  readonly method: string;
+  readonly path: string;
+  /** Milliseconds after NOW. */
+  readonly after: number;
 }
 
-/** The policy the handler answers with for this request (cache on: the stage; off: the request alone). */
-async function policyFor(deciders: Deciders, method: string, path: string, ttl: number): Promise<PolicyDocument | undefined> {
-  const arn = `${STAGE}/${method}${path}`;
-  const decision = await deciders.authorizer(method, path);
-  if (decision.identity === undefined) {
-    const policy = decision.allowed ? anonymousPolicy(arn, ttl === 0 ? 0 : ttl + 1) : undefined;
-    return policy === undefined ? undefined : document(policy.policyDocument);
-  }
-  if (ttl === 0) return document(buildPolicy({ principalId: "u", allow: decision.allowed ? [arn] : [], deny: decision.allowed ? [] : [arn] }).policyDocument);
-  return document(stagePolicy(STAGE, decision.identity.userId, deciders.failedRules(decision.identity, decision.at), {}, decision.allowed ? [] : [arn]).policyDocument);
+interface Case {
+  readonly rules: readonly OracleRule[];
+  readonly publicPaths: readonly string[];
+  readonly ttl: number;
+  readonly mode: OverrideMode;
+  /** `undefined`: the requests carry an invalid token. */
+  readonly identity: OracleIdentity | undefined;
+  /** In the order they are sent, with the same identity source. */
+  readonly requests: readonly Request[];
 }
 
 const segment = (options: readonly string[]) => fc.constantFrom(...options);
@@ -103,7 +135,7 @@ const rulePath = fc.oneof(
 );
 const publicPath = fc.oneof({ weight: 6, arbitrary: fc.constantFrom("/pub/*", "/pub", "/pub/a", "/health") }, { weight: 1, arbitrary: rulePath });
 const subset = (items: readonly string[]) => fc.subarray([...items], { minLength: 1 });
-const rule = fc.record(
+const rule: fc.Arbitrary<OracleRule> = fc.record(
   {
     path: rulePath,
     methods: fc.subarray([...METHODS], { minLength: 1, maxLength: 3 }),
@@ -117,171 +149,226 @@ const rule = fc.record(
   { requiredKeys: ["path"] },
 );
 const TTLS = [0, 1, 29, 30, 300] as const;
-const identity: fc.Arbitrary<Identity | undefined> = fc.option(
+const identity: fc.Arbitrary<OracleIdentity | undefined> = fc.option(
   fc.record({
-    userId: fc.constant("u1"),
     isAnonymous: fc.boolean(),
     isVerified: fc.boolean(),
-    canReauthenticate: fc.boolean(),
     roles: fc.subarray(["admin", "staff"]),
-    amr: fc.constant([]),
-    authenticatedAt: fc.option(fc.integer({ min: 0, max: 4000 }).map((age) => Math.floor(NOW / 1000) - age), { nil: undefined }),
+    authenticatedAt: fc.option(fc.integer({ min: 0, max: 4000 }).map((age) => NOW_SECONDS - age), { nil: undefined }),
     clientId: fc.option(fc.constantFrom("web", "cli"), { nil: undefined }),
     scopes: fc.subarray(["r", "w"]),
   }),
   { nil: undefined, freq: 8 },
 );
-const request = fc.record({
-  method: fc.constantFrom(...METHODS),
-  path: fc.tuple(fc.array(segment(REQUEST_SEGMENTS), { maxLength: 3 }), fc.boolean()).map(([parts, slash]) => `/${parts.join("/")}${slash && parts.length > 0 ? "/" : ""}`),
-});
+const requestPath = fc
+  .tuple(fc.array(segment(REQUEST_SEGMENTS), { maxLength: 3 }), fc.boolean())
+  .map(([parts, slash]) => `/${parts.join("/")}${slash && parts.length > 0 ? "/" : ""}`);
+/** Where in (and just past) the TTL a request comes: edges often. */
+const moment = fc.oneof(fc.constantFrom(0, 0.5, 1, -1, "end", "past"), fc.double({ min: 0, max: 1.2, noNaN: true }));
 
-interface Case {
-  readonly rules: readonly RouteRule[];
-  readonly publicPaths: readonly string[];
-  readonly ttl: number;
-  readonly identity: Identity | undefined;
-  readonly requests: ReadonlyArray<{ readonly method: string; readonly path: string }>;
+function offsetOf(position: number | string, ttl: number): number {
+  const span = Math.max(1, ttl) * 1000;
+  if (position === -1) return span - 1;
+  if (position === "end") return span;
+  if (position === "past") return span + 1000;
+  return Math.floor(Number(position) * span);
 }
 
 /**
  * Mostly configurations the authorizer accepts: in 19 cases of 20, a maxAuthAge shorter than the
- * cached answer's lifetime is lengthened and a public path that overlaps a rule is dropped (the
- * authorizer refuses both at start-up, which the 20th case and the unit tests check).
+ * cached answer's lifetime is lengthened and a public path the oracle finds overlapping a rule is
+ * dropped (the authorizer refuses both at start-up, which the 20th case checks).
  */
 const cases: fc.Arbitrary<Case> = fc
   .record({
     rules: fc.array(rule, { maxLength: 5 }),
     publicPaths: fc.array(publicPath, { maxLength: 2 }),
     ttl: fc.constantFrom(...TTLS),
+    mode: fc.constantFrom(...MODES),
     identity,
-    requests: fc.array(request, { minLength: 1, maxLength: 12 }),
+    requests: fc.array(fc.record({ method: fc.constantFrom(...METHODS), path: requestPath, at: moment }), { minLength: 1, maxLength: 12 }),
     repair: fc.nat(19),
   })
-  .map(({ repair, ...c }) => {
-    if (repair === 0 || c.ttl === 0) return c;
+  .map(({ repair, requests, ...c }) => {
+    const sent = requests.map(({ at, ...r }) => ({ ...r, after: offsetOf(at, c.ttl) })).sort((a, b) => a.after - b.after);
+    if (repair === 0 || c.ttl === 0) return { ...c, requests: sent };
     const rules = c.rules.map((r) => (r.maxAuthAge !== undefined && r.maxAuthAge < c.ttl + 1 ? { ...r, maxAuthAge: c.ttl + 1 + r.maxAuthAge } : r));
-    const publicPaths = c.publicPaths.filter((pattern) => !rules.some((r) => ruleOverlapsPublicPath(r.path, pattern)));
-    return { ...c, rules, publicPaths };
+    const publicPaths = c.publicPaths.filter((pattern) => !refusedAtStartUp({ rules, publicPaths: [pattern], mode: c.mode }, c.ttl));
+    return { ...c, rules, publicPaths, requests: sent };
   });
 
-function configOf(c: Pick<Case, "rules" | "publicPaths" | "ttl">): LambdaConfig {
-  return LAMBDA_SETTINGS.parse({
-    AUTHGEAR_ENDPOINT: "https://auth.example.com",
-    ROUTES: JSON.stringify(c.rules),
-    PUBLIC_PATHS: c.publicPaths.join(","),
-    AUTHORIZER_CACHE_SECONDS: String(c.ttl),
-    HTTP_API_RESPONSE: "iam",
+interface Outcome {
+  /** Expectations met, one per request and IAM reading the answer was checked for. */
+  readonly asserted: number;
+  /** Requests served from the cache under a spelling IAM cannot name, and allowed: nothing to check (README). */
+  readonly unchecked: number;
+}
+
+const SILENT = { log: () => undefined };
+
+/**
+ * Sends the requests as API Gateway would: each reaches the authorizer (at its moment, through the
+ * injected clock) unless an answer for the identity source is cached — a policy, cached for the
+ * TTL from the moment it was given — and is then judged by that policy.
+ * - An answer from the authorizer: its policy on the request's ARN says what the oracle says for
+ *   the request over the answer's lifetime (the TTL plus one second; the moment alone uncached);
+ *   an Unauthorized only where the oracle refuses.
+ * - A cached authenticated policy: on a spelling IAM can name, or the ARN that reached the
+ *   authorizer, what the oracle says over the lifetime of the cached answer; elsewhere a Deny only
+ *   where the oracle refuses.
+ * - A cached anonymous Allow: exactly the ARN it was given for.
+ * - A configuration the README refuses at start-up: every request fails (Service Unavailable).
+ */
+async function check(c: Case): Promise<Outcome> {
+  const world: OracleWorld = { rules: c.rules, publicPaths: c.publicPaths, mode: c.mode };
+  let now = NOW;
+  const handler = createHandler({
+    env: {
+      AUTHGEAR_ENDPOINT: ISSUER,
+      ALGORITHMS: "ES256",
+      ROUTES: JSON.stringify(c.rules),
+      PUBLIC_PATHS: c.publicPaths.join(","),
+      AUTHORIZER_CACHE_SECONDS: String(c.ttl),
+      HTTP_API_RESPONSE: "iam",
+      METHOD_OVERRIDE: c.mode,
+    },
+    fetcher,
+    clock: () => now,
+    logger: SILENT,
   });
-}
-
-/**
- * A spelling IAM can name: no escape and no upper-case letter, so every rule's lower-case spelling
- * covers it. Other spellings a rule matches broadly (`/ADMIN`, `/%61dmin`, ambiguous paths) are
- * denied by a cached policy only as the request that reached the authorizer (README).
- */
-function nameable(path: string): boolean {
-  return path === path.toLowerCase() && !path.includes("%") && canonicalPath(path) === path;
-}
-
-/**
- * For every request and reading: the compiled policy, evaluated on the request that reached the
- * authorizer, gives the authorizer's decision, and on every other route of the stage whose
- * spelling IAM can name too; where it allows such a route, a request decided alone at every moment
- * of the TTL is allowed too (so is the Worker's: it decides as the authorizer does wherever it
- * does not refuse an ambiguous path); where it denies any route, a request decided alone is refused
- * by the end of the TTL.
- */
-async function check(c: Case): Promise<"checked" | "refused configuration"> {
-  const config = configOf(c);
-  if (cacheSafetyProblems(config).size > 0) return "refused configuration";
-  const [first, ...others] = c.requests;
-  if (first === undefined) return "checked";
-  const deciders = decidersFor(config, c.identity, c.ttl);
-  const policy = await policyFor(deciders, first.method, first.path, c.ttl);
-  if (policy === undefined) return "checked";
-  const windowEnd = NOW + (c.ttl === 0 ? 0 : (c.ttl + 1) * 1000);
-  const moments = [...new Set([NOW, Math.floor((NOW + windowEnd) / 2), windowEnd - 1, windowEnd])];
-  for (const { method, path } of c.ttl === 0 ? [first] : [first, ...others]) {
-    const arn = `${STAGE}/${method}${path}`;
-    const onItsOwn = await deciders.authorizer(method, path);
-    const alone: Decision[] = [];
-    for (const at of moments) {
-      const decision = await deciders.alone("authorizer", method, path, at);
-      alone.push(decision);
-      // The Worker refuses an ambiguous path (400); on every other path it decides as the authorizer does.
-      if (!isAmbiguousPath(path)) expect((await deciders.alone("worker", method, path, at)).allowed, `worker ${method} ${path}`).toBe(decision.allowed);
+  const authorization = c.identity === undefined ? "Bearer invalid.token.here" : `Bearer ${await tokenFor(c.identity)}`;
+  let asserted = 0;
+  let unchecked = 0;
+  if (refusedAtStartUp(world, c.ttl)) {
+    for (const { method, path } of c.requests) {
+      await expect(handler(eventFor(method, path, authorization)), `${method} ${path}`).rejects.toThrow(/^Service Unavailable$/);
+      asserted += 1;
     }
-    for (const reading of READINGS) {
-      const allowed = evaluatePolicy(policy, arn, reading);
-      const where = `${reading} ${method} ${path}`;
-      const current = method === first.method && path === first.path;
-      // A cached anonymous answer names exactly its request: allowed there, nowhere else.
-      if (c.identity === undefined) expect(allowed, where).toBe(onItsOwn.allowed && current);
-      else if (current || nameable(path)) expect(allowed, where).toBe(onItsOwn.allowed);
-      if (allowed && (current || nameable(path))) for (const decision of alone) expect(decision.allowed, `${where} at +${decision.at - NOW} ms`).toBe(true);
-      if (!allowed && c.identity !== undefined) expect(alone.at(-1)?.allowed, `${where} at the end of the TTL`).toBe(false);
-    }
+    return { asserted, unchecked };
   }
-  return "checked";
+  let cached: { readonly policy: PolicyDocument; readonly at: number; readonly arn: string } | undefined;
+  for (const { method, path, after } of c.requests) {
+    now = NOW + after;
+    const arn = `${STAGE}/${method}${path}`;
+    const where = `${method} ${path} at +${after} ms`;
+    if (cached !== undefined && now < cached.at + c.ttl * 1000) {
+      const lifetimeEnd = cached.at + (c.ttl + 1) * 1000;
+      const expected = allows(world, c.identity, method, path, lifetimeEnd, true);
+      for (const reading of READINGS) {
+        const allowed = evaluatePolicy(cached.policy, arn, reading);
+        if (c.identity === undefined) expect(allowed, `${where} (${reading}, cached anonymous)`).toBe(arn === cached.arn && expected);
+        else if (arn === cached.arn || nameable(path)) expect(allowed, `${where} (${reading}, cached)`).toBe(expected);
+        else if (!allowed) expect(expected, `${where} (${reading}, cached Deny)`).toBe(false);
+        else {
+          unchecked += 1;
+          continue;
+        }
+        asserted += 1;
+      }
+      continue;
+    }
+    const until = c.ttl === 0 ? now : now + (c.ttl + 1) * 1000;
+    const expected = allows(world, c.identity, method, path, until, c.ttl > 0);
+    let result: AuthorizerResult;
+    try {
+      result = await handler(eventFor(method, path, authorization));
+    } catch (error) {
+      expect((error as Error).message, where).toBe("Unauthorized");
+      expect(expected, `${where}: Unauthorized`).toBe(false);
+      asserted += 1;
+      continue;
+    }
+    const policy = documentOf(result);
+    for (const reading of READINGS) {
+      expect(evaluatePolicy(policy, arn, reading), `${where} (${reading})`).toBe(expected);
+      asserted += 1;
+    }
+    if (c.ttl > 0) cached = { policy, at: now, arn };
+  }
+  return { asserted, unchecked };
 }
 
-describe("route rules mean the same in the Worker and in API Gateway's cached policies", () => {
-  it("agree on generated rule sets, identities, requests and moments within the TTL (at least 10,000 cases)", async () => {
-    let checked = 0;
+describe("the authorizer's answers, cached as API Gateway caches them, are what the README's rules decide", () => {
+  it("on generated rule sets, identities, requests and moments within the TTL (at least 10,000 asserting cases)", async () => {
+    let asserting = 0;
+    let silent = 0;
+    let unchecked = 0;
+    let asserted = 0;
     await fc.assert(
       fc.asyncProperty(cases, async (c) => {
-        if ((await check(c)) === "checked") checked += 1;
+        const outcome = await check(c);
+        if (outcome.asserted > 0) asserting += 1;
+        else silent += 1;
+        unchecked += outcome.unchecked;
+        asserted += outcome.asserted;
       }),
-      { numRuns: 10_500 },
+      { numRuns: RUNS },
     );
-    expect(checked).toBeGreaterThanOrEqual(10_000);
-  }, 120_000);
+    expect(asserting).toBe(RUNS);
+    expect(silent).toBe(0);
+    // Requests served from the cache under a spelling IAM cannot name, and allowed there, are the
+    // README's documented limit of a cached policy: about a quarter of the request checks.
+    expect(unchecked / (unchecked + asserted)).toBeLessThan(0.35);
+  }, 300_000);
 
   // Counterexamples, kept as fixed cases.
-  const alice: Identity = { userId: "alice", isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [], authenticatedAt: Math.floor(NOW / 1000) - 200, clientId: "web", scopes: [] };
+  const alice: OracleIdentity = { isAnonymous: false, isVerified: true, roles: [], authenticatedAt: NOW_SECONDS - 200, clientId: "web", scopes: [] };
+  const at = (after: number, ...requests: Array<[string, string]>): Request[] => requests.map(([method, path]) => ({ method, path, after }));
+  const base = { publicPaths: [], mode: "none" as const };
 
   it.each<[string, Case]>([
     [
       "a rule without methods does not deny another route ending in its path (the old `{stage}/*/admin`)",
-      { rules: [{ path: "/admin", roles: ["admin"] }], publicPaths: [], ttl: 300, identity: alice, requests: [{ method: "GET", path: "/x" }, { method: "GET", path: "/users/admin" }, { method: "POST", path: "/admin" }] },
+      { ...base, rules: [{ path: "/admin", roles: ["admin"] }], ttl: 300, identity: alice, requests: at(0, ["GET", "/x"], ["GET", "/users/admin"], ["POST", "/admin"]) },
     ],
     [
-      // Found by this property against the compiler before `{stage}/*/...` was replaced (seed 809332039).
+      // Found against the compiler before `{stage}/*/...` was replaced (seed 809332039).
       "a rule on the root alone does not deny every path ending in a slash",
       {
+        ...base,
         rules: [{ path: "/", anonymous: false }],
-        publicPaths: [],
         ttl: 29,
         identity: { ...alice, isAnonymous: true, authenticatedAt: undefined, clientId: undefined },
-        requests: [{ method: "GET", path: "/admin/" }, { method: "GET", path: "/" }],
+        requests: at(1000, ["GET", "/admin/"], ["GET", "/"]),
       },
     ],
     [
       "a subtree rule without methods does not deny a deeper path that contains its name",
-      { rules: [{ path: "/a/*", roles: ["admin"] }], publicPaths: [], ttl: 300, identity: alice, requests: [{ method: "GET", path: "/b" }, { method: "GET", path: "/b/a/x" }, { method: "DELETE", path: "/a/" }] },
+      { ...base, rules: [{ path: "/a/*", roles: ["admin"] }], ttl: 300, identity: alice, requests: at(0, ["GET", "/b"], ["GET", "/b/a/x"], ["DELETE", "/a/"]) },
     ],
     [
-      // Found by this property (seed -1905551584): the anonymous Allow named the request's own ARN,
-      // whose `*` IAM reads as a wildcard; a cached one now refuses such a request instead.
+      // Found (seed -1905551584): the anonymous Allow named the request's own ARN, whose `*` IAM
+      // reads as a wildcard; a cached one now refuses such a request instead.
       "a cached anonymous answer for a path holding `*` opens no other route",
-      { rules: [], publicPaths: ["/pub/*"], ttl: 30, identity: undefined, requests: [{ method: "POST", path: "/pub/*" }, { method: "POST", path: "/pub/admin" }, { method: "GET", path: "/" }] },
+      { ...base, rules: [], publicPaths: ["/pub/*"], ttl: 30, identity: undefined, requests: at(0, ["POST", "/pub/*"], ["POST", "/pub/admin"], ["GET", "/"]) },
+    ],
+    [
+      "a cached anonymous answer for a path holding `?` opens no other route",
+      { ...base, rules: [], publicPaths: ["/pub/*"], ttl: 30, identity: undefined, requests: at(0, ["POST", "/pub/a?"], ["POST", "/pub/ab"], ["POST", "/pub/a?"]) },
     ],
     [
       "a login fresh now but too old before the cached policy expires is denied for the whole TTL",
-      { rules: [{ path: "/account/delete", maxAuthAge: 301 }], publicPaths: [], ttl: 300, identity: alice, requests: [{ method: "GET", path: "/x" }, { method: "POST", path: "/account/delete" }] },
+      { ...base, rules: [{ path: "/account/delete", maxAuthAge: 301 }], ttl: 300, identity: alice, requests: at(0, ["GET", "/x"], ["POST", "/account/delete"]) },
+    ],
+    [
+      // Found by this property (seed -1742891666): createHandler's injected clock timed the token
+      // checks but not the route rules, which read the system clock.
+      "the injected clock times maxAuthAge: a login one second old fails maxAuthAge 0",
+      { ...base, rules: [{ path: "/*", maxAuthAge: 0 }], ttl: 0, identity: { ...alice, authenticatedAt: NOW_SECONDS }, requests: at(500, ["GET", "/"]) },
+    ],
+    [
+      // Found by this property (seed -1558947889) against a first oracle that read a URL parser's
+      // path without ending it at `?`: the authorizer was right.
+      "an ambiguous path is read as a URL parser reads it, up to its `?`",
+      {
+        ...base,
+        rules: [{ path: "/A", anonymous: false }],
+        ttl: 0,
+        identity: { ...alice, isAnonymous: true },
+        requests: at(0, ["GET", "/;x/a?"], ["GET", "/"]),
+      },
     ],
   ])("%s", async (_name, c) => {
-    expect(await check(c)).toBe("checked");
-  });
-
-  it("compiles a rule without methods to every method, never to a `*` that could span segments", () => {
-    expect(ruleResources(STAGE, { path: "/admin/*" })).toEqual(METHODS.flatMap((method) => [`${STAGE}/${method}/admin`, `${STAGE}/${method}/admin/*`, `${STAGE}/${method}/admin.*`]));
-    expect(ruleResources(STAGE, { path: "/Account/Delete", methods: ["POST"] })).toEqual(
-      ["Account/Delete", "Account/Delete/", "Account/Delete.*", "account/delete", "account/delete/", "account/delete.*"].map((route) => `${STAGE}/POST/${route}`),
-    );
-    expect(ruleResources(STAGE, { path: "/*", methods: ["GET"] })).toEqual([`${STAGE}/GET/*`, `${STAGE}/HEAD/*`]);
-    expect(ruleResources(STAGE, { path: "/", methods: ["POST"] })).toEqual([`${STAGE}/POST/`]);
-    expect(parseMethodArn(`${STAGE}/GET/`)).toEqual({ stage: STAGE, method: "GET", path: "/" });
+    expect((await check(c)).asserted).toBeGreaterThan(0);
   });
 });

@@ -7,6 +7,7 @@ import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startDemoOrigin, type DemoOrigin } from "../../dev/origin.ts";
+import { rememberCredential } from "../../dev/remember.ts";
 import { originRequestsThisTest, startWorker } from "./harness.ts";
 
 const APP = "https://app.example.com";
@@ -81,6 +82,45 @@ describe("CORS_ALLOWED_ORIGINS", () => {
     const noOrigin = await send(gate, "/orders", { headers: { authorization: `Bearer ${token}` } });
     expect(cors(noOrigin)).toEqual({ status: 200, allowOrigin: null, credentials: null, expose: null, vary: "Origin" });
     expect(seen().map((request) => request.headers["x-authgear-user-id"])).toEqual(["spa-user", "spa-user"]);
+  });
+
+  it.each([
+    ["X-Origin-Auth", "X-Origin-Auth", "x-origin-auth"],
+    ["X_Origin.Auth", "X_Origin.Auth", "x_origin.auth"],
+    ["its default", undefined, "x-authgear-edge-secret"],
+  ])("never lets a preflight grant or carry ORIGIN_SECRET_HEADER (%s), in any spelling", async (_, setting, sent) => {
+    // Servers that map `-`, `_` and `.` to one variable read every spelling of the name as the secret's.
+    const name = sent.replace(/[_.]/g, "-");
+    const secret = "preflight-secret-0123456789abcdef0123456789";
+    rememberCredential(secret);
+    const spellings = [...new Set([name, name.toUpperCase(), name.replace(/-/g, "_"), name.replace(/-/g, ".")])];
+    spellings.push(name.replace("-", "_"));
+    const settings = { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ORIGIN_SECRET: secret };
+    const withHeader = setting === undefined ? settings : { ...settings, ORIGIN_SECRET_HEADER: setting };
+    const answering = startWorker({ ...withHeader, CORS_ALLOWED_ORIGINS: APP }, 1, []);
+    const forwarding = startWorker(withHeader, 1, []);
+    const preflight = {
+      origin: APP,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": [...spellings, "x-trace"].join(", "),
+      ...Object.fromEntries(spellings.map((spelling) => [spelling, "guess"])),
+    };
+    try {
+      // The gate's own answer grants the other header, and no spelling of the secret's.
+      const answered = await send(answering, "/orders", { method: "OPTIONS", headers: preflight });
+      expect(answered.status).toBe(204);
+      expect(answered.headers.get("access-control-allow-headers")).toBe("x-trace");
+      expect(seen()).toEqual([]);
+      // Forwarded (CORS left to the origin): the origin gets the gate's secret once, never a client's copy.
+      expect((await send(forwarding, "/orders", { method: "OPTIONS", headers: preflight })).status).toBe(200);
+      const [received, ...more] = seen();
+      expect(more).toEqual([]);
+      expect(received?.method).toBe("OPTIONS");
+      const copies = Object.entries(received?.headers ?? {}).filter(([key]) => key.replace(/[_.]/g, "-") === name);
+      expect(copies).toEqual([[sent, secret]]);
+    } finally {
+      await Promise.all([answering.dispose(), forwarding.dispose()]);
+    }
   });
 
   it("adds nothing when the setting is unset: preflights go to the origin as before", async () => {

@@ -17,8 +17,15 @@ const alice: Identity = {
   scopes: ["openid", "orders:read"],
 };
 
-function routes(json: string) {
-  return compileRoutes(parseConfig({ AUTHGEAR_ENDPOINT: "https://a.example.com", ROUTES: json }).routes);
+/** A rule any of whose roles suffices, and one all of whose scopes are needed. */
+const SEVERAL = [
+  { path: "/staff/*", roles: ["admin", "staff"] },
+  { path: "/orders/*", scopes: ["orders:read", "orders:write"] },
+];
+
+/** Rules as written, each governing its own methods only (`METHOD_OVERRIDE=none`); `any` is tested on its own. */
+function routes(json: string, mode: "any" | "none" = "none") {
+  return compileRoutes(parseConfig({ AUTHGEAR_ENDPOINT: "https://a.example.com", ROUTES: json }).routes, mode);
 }
 
 function code(rule: RouteRule, identity: Identity): string {
@@ -68,6 +75,19 @@ describe("route rules", () => {
     expect(() => { assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW); }).not.toThrow();
   });
 
+  it("under METHOD_OVERRIDE=any governs every method but GET with any rule, since such a request could be served as it", () => {
+    const json = JSON.stringify([{ path: "/orders/*", methods: ["DELETE"], roles: ["admin"] }]);
+    const deleteOnly = routes(json, "any");
+    expect(() => { assertAllowedOn(deleteOnly, alice, "GET", "/orders/1", NOW); }).not.toThrow();
+    for (const method of ["HEAD", "POST", "PUT", "PATCH", "OPTIONS", "DELETE", "PURGE"]) {
+      expect(() => { assertAllowedOn(deleteOnly, alice, method, "/orders/1", NOW); }, method).toThrow(AuthError);
+      expect(() => { assertAllowedOn(deleteOnly, alice, method, "/other/1", NOW); }, method).not.toThrow();
+    }
+    const getOnly = routes(JSON.stringify([{ path: "/reports/*", methods: ["GET"], roles: ["auditor"] }]), "any");
+    expect(() => { assertAllowedOn(getOnly, alice, "GET", "/reports/q3", NOW); }).toThrow(AuthError);
+    expect(() => { assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW); }).toThrow(AuthError);
+  });
+
   it("checks roles (any), scopes (all), verification, anonymity and authentication age", () => {
     const [admin, writeOrders, readOrders, sensitive] = compiled.map((route) => route.rule) as [RouteRule, RouteRule, RouteRule, RouteRule];
     expect(code(admin, alice)).toBe("ERR_INSUFFICIENT_SCOPE");
@@ -79,6 +99,31 @@ describe("route rules", () => {
     expect(code(sensitive, { ...alice, authenticatedAt: undefined })).toBe("ERR_AUTHENTICATION_TOO_OLD");
     expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60, isVerified: false })).toBe("ERR_INSUFFICIENT_SCOPE");
     expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60, isAnonymous: true })).toBe("ERR_INSUFFICIENT_SCOPE");
+  });
+
+  it("meets a rule with several roles by any one of them, and one with several scopes only by all of them", () => {
+    const rules = routes(JSON.stringify(SEVERAL));
+    const decide = (identity: Identity, path: string) => {
+      try {
+        assertAllowedOn(rules, identity, "GET", path, NOW);
+        return "ok";
+      } catch (error) {
+        return (error as AuthError).message;
+      }
+    };
+    for (const roles of [["admin"], ["staff"], ["x", "staff"], ["admin", "staff"]]) {
+      expect(decide({ ...alice, roles }, "/staff/1"), roles.join("+")).toBe("ok");
+    }
+    for (const roles of [[], ["x"], ["Admin"]]) {
+      expect(decide({ ...alice, roles }, "/staff/1"), roles.join("+")).toBe("A role this route requires is missing.");
+    }
+    for (const scopes of [["orders:read", "orders:write"], ["openid", "orders:write", "orders:read"]]) {
+      expect(decide({ ...alice, scopes }, "/orders/1"), scopes.join(" ")).toBe("ok");
+    }
+    const missing = "A scope this route requires is missing.";
+    for (const scopes of [[], ["orders:read"], ["orders:write"], ["openid", "orders:write"], ["orders:read:write"]]) {
+      expect(decide({ ...alice, scopes }, "/orders/1"), scopes.join(" ")).toBe(missing);
+    }
   });
 
   it("answers 403 insufficient_scope, and 401 insufficient_user_authentication with max_age (RFC 9470)", () => {

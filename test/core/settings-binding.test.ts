@@ -286,6 +286,17 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
       return changes({ PUBLIC_PATHS: "/x" }, () => Promise.resolve({}), refusedWith(401), allowedAs(undefined));
     case "ROUTES":
       return changes({ ROUTES: ADMIN_ONLY_X }, withBearer, allowedAs(undefined), refusedWith(403));
+    case "METHOD_OVERRIDE": {
+      // A DELETE-only rule: a POST is refused as the DELETE it could be served as, unless the origin honours none.
+      const deleteOnly = JSON.stringify([{ path: "/x", methods: ["DELETE"], roles: ["admin"] }]);
+      return changes(
+        { METHOD_OVERRIDE: "none" },
+        async () => ({ method: "POST", headers: (await userToken()).bearer }),
+        refusedWith(403),
+        allowedAs(undefined),
+        (m) => modeEnv(m, { ROUTES: deleteOnly }),
+      );
+    }
     case "REPORT_ONLY":
       return changes({ REPORT_ONLY: "true" }, () => Promise.resolve({}), refusedWith(401), (seen) => {
         expect(seen.status).toBe(200);

@@ -63,6 +63,30 @@ describe("token cache", () => {
     expect(cache.get(forged, NOW, 1, 0)).toBe(other);
   });
 
+  it("has() is true for the whole token only: not one sharing its ending, a prefix, or a change at its end", () => {
+    const cache = createTokenCache({ maxEntries: 10, maxAgeSeconds: 300 });
+    // The cache keys entries by a token's last 32 characters: the misses below that share them
+    // (a repeated block makes a prefix share them too) are told apart only by the whole token.
+    const block = "AbCdEfGhIjKlMnOpQrStUvWxYz012345";
+    const token = `header.payload.${block}${block}`;
+    cache.set(token, { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
+    expect(cache.has(token)).toBe(true);
+    expect(cache.has(Array.from(token).join(""))).toBe(true);
+    const misses = {
+      "another token of the same length and ending": `header.payloaX.${block}${block}`,
+      "a longer token with the same ending": `x${token}`,
+      "a prefix with the same ending": `header.payload.${block}`,
+      "its last 32 characters": block,
+      "a prefix": token.slice(0, -1),
+      "the last character changed": `${token.slice(0, -1)}q`,
+      "the last 4 characters changed": `${token.slice(0, -4)}zzzz`,
+      "the token extended": `${token}A`,
+      "": "",
+    };
+    for (const [what, other] of Object.entries(misses)) expect(cache.has(other), what).toBe(false);
+    expect(cache.get(token, NOW, 1, 0)).toBe(identity);
+  });
+
   it("caches nothing with maxEntries 0", () => {
     const cache = createTokenCache({ maxEntries: 0, maxAgeSeconds: 300 });
     cache.set("t", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
