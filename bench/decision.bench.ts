@@ -152,6 +152,9 @@ function ruleSet(n: number): RouteRule[] {
   });
 }
 
+/** `METHOD_OVERRIDE` as the benchmarked configurations leave it: the default. */
+const MODE = "any" as const;
+
 /** The largest rule set: `n` subtrees with no methods (7 methods × 2 resources each). */
 function subtreeRuleSet(n: number): RouteRule[] {
   return Array.from({ length: n }, (_, i): RouteRule => ({ path: `/svc${i}/*`, ...requirement(i) }));
@@ -159,7 +162,7 @@ function subtreeRuleSet(n: number): RouteRule[] {
 
 /** How many distinct resources the rules govern on `STAGE` (rules on a shared path share some). */
 function distinctResources(rules: readonly RouteRule[]): number {
-  return new Set(rules.flatMap((rule) => ruleResources(STAGE, rule))).size;
+  return new Set(rules.flatMap((rule) => ruleResources(STAGE, rule, MODE))).size;
 }
 
 const matchingRules = (rules: readonly RouteRule[]): number => rules.filter((_, i) => i % 5 === 0).length;
@@ -223,7 +226,7 @@ function compileScenario(count: number, who: "fails" | "meets"): Scenario {
           fail(`the authorizer would refuse with ${decision.error.code} instead of compiling a policy`);
         }
         const identity = decision.identity ?? fail("no identity");
-        const result = stagePolicy(STAGE, identity.userId, decider.failedRules(identity, decision.at), identityContext(identity));
+        const result = stagePolicy(STAGE, identity.userId, decider.failedRules(identity, decision.at), MODE, identityContext(identity));
         const denied = resourcesOf(result.policyDocument.Statement[1]).length;
         if (denied !== expectedDeny) fail(`expected ${expectedDeny} denied resources, got ${denied}`);
         return result;
@@ -285,7 +288,7 @@ function breakdownScenarios(count: number): Scenario[] {
         const ready = prepare(issuer, tokens).then((prepared) => ({ ...prepared, failed: prepared.decider.failedRules(prepared.identity, prepared.at) }));
         return async () => {
           const { identity, context, failed } = await ready;
-          return stagePolicy(STAGE, identity.userId, failed, context);
+          return stagePolicy(STAGE, identity.userId, failed, MODE, context);
         };
       },
     },
@@ -390,7 +393,7 @@ async function policySize(issuer: DevIssuer, tokens: Tokens, label: string, rule
   const decision = await decider.decide({ method: METHOD, path: PATH, headers: tokens.fails });
   const identity = decision.identity ?? fail("no identity for the failing user");
   const context = identityContext(identity);
-  const result: APIGatewayAuthorizerResult = stagePolicy(STAGE, identity.userId, decider.failedRules(identity, decision.at), context);
+  const result: APIGatewayAuthorizerResult = stagePolicy(STAGE, identity.userId, decider.failedRules(identity, decision.at), MODE, context);
   const resources = result.policyDocument.Statement.flatMap(resourcesOf);
   const denied = resources.length - 1;
   if (denied !== distinctResources(rules)) fail(`${label}: not every rule is denied`);
@@ -408,7 +411,7 @@ async function policySize(issuer: DevIssuer, tokens: Tokens, label: string, rule
 function longestPossibleResource(): number {
   const path = `/${"a".repeat(MAX_RULE_PATH_LENGTH - 3)}/*`;
   if (path.length !== MAX_RULE_PATH_LENGTH) fail("bad longest path");
-  return Math.max(...ruleResources(STAGE, { path }).map((resource) => resource.length));
+  return Math.max(...ruleResources(STAGE, { path }, MODE).map((resource) => resource.length));
 }
 
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);

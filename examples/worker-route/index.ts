@@ -24,7 +24,7 @@ export default {
     // A bad configuration: every /api/ request is refused (500), and the log names every bad key once.
     if (!gate.ok) return refusal(gate.error, "example");
     const decision = await gate.decider.decide(
-      { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody: request.body !== null },
+      { method: request.method, path: url.pathname, headers: request.headers, hasBody: request.body !== null },
       { defer: (promise) => { ctx.waitUntil(promise); } },
     );
     if (!decision.allowed) return refusal(decision.error, gate.config.realm);

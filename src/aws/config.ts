@@ -33,3 +33,24 @@ export type LambdaSettingName = (typeof LAMBDA_SETTINGS.names)[number];
 
 /** The authorizer's settings' names, in the schema's order: the core's, then its own. */
 export const LAMBDA_SETTING_NAMES = LAMBDA_SETTINGS.names;
+
+/**
+ * The Worker's own settings, which an authorizer cannot carry out (refused when set, not
+ * ignored), each with what to do instead. `CORS_ALLOWED_ORIGINS` is not among them: serverless.yml
+ * reads it to configure API Gateway's CORS, and the example function's environment holds it.
+ */
+export const LAMBDA_FOREIGN_SETTINGS: ReadonlyMap<string, string> = new Map([
+  ["ORIGIN_URL", "API Gateway's integration decides where a request goes"],
+  ["LOGIN_URL", "an authorizer cannot redirect; API Gateway's 401 gateway response can"],
+  [
+    "FORWARD_AUTHORIZATION",
+    "API Gateway passes the Authorization header on whatever the authorizer says; " +
+      "remove it in the integration's request mapping",
+  ],
+  ["SERVER_TIMING", "an authorizer adds no response header"],
+  [
+    "ORIGIN_SECRET",
+    "an authorizer adds no request header; lock the backend to API Gateway (a resource policy, a private integration)",
+  ],
+  ["ORIGIN_SECRET_HEADER", "an authorizer adds no request header"],
+]);

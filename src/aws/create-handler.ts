@@ -30,7 +30,7 @@ import {
 } from "../core/index.ts";
 import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
-import { LAMBDA_SETTINGS } from "./config.ts";
+import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS } from "./config.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
 import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
@@ -71,10 +71,7 @@ export function identityContext(identity: Identity): AuthorizerContext {
   return context;
 }
 
-/**
- * What is decided: the method and path of the ARN (or the event's), the event's headers, and its
- * query only when read (route rules read `_method`; a REST event spells it again from parameters).
- */
+/** What is decided: the method and path of the ARN (or the event's), and the event's headers. */
 class EventRequest implements DecisionRequest {
   readonly headers: HeaderList;
   readonly hasBody: boolean;
@@ -82,16 +79,12 @@ class EventRequest implements DecisionRequest {
   constructor(
     readonly method: string,
     readonly path: string | undefined,
-    private readonly view: RequestView,
+    view: RequestView,
   ) {
     this.headers = view.headers;
     // HTTP/1.1 (RFC 9112 §6.3): a request with neither `Content-Length` nor `Transfer-Encoding` has no body.
     const length = view.headers.get("content-length");
     this.hasBody = view.headers.get("transfer-encoding") !== null || (length !== null && length.trim() !== "0");
-  }
-
-  get query(): string | undefined {
-    return this.view.query;
   }
 }
 
@@ -147,6 +140,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   const gate = createGate(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, {
     settings: LAMBDA_SETTINGS,
     validate: cacheSafetyProblems,
+    foreignSettings: LAMBDA_FOREIGN_SETTINGS,
     decide: (config) => ({ ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: answerLifetime(config) }),
   });
   /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
@@ -225,6 +219,8 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     }
     // A request a rule refused is denied by its own ARN too: it may be a spelling of the ruled path
     // (another case mix, an escape) that no resource of the rule names.
-    return [stagePolicy(arn.stage, identity.userId, decider.failedRules(identity, decision.at), context, decision.allowed ? [] : [view.arn]), outcome];
+    const failed = decider.failedRules(identity, decision.at);
+    const deny = decision.allowed ? [] : [view.arn];
+    return [stagePolicy(arn.stage, identity.userId, failed, config.methodOverride, context, deny), outcome];
   }
 }

@@ -24,8 +24,6 @@ export interface RequestView {
   readonly path: string | undefined;
   /** The request method; `undefined` for TOKEN events (their `methodArn` still names it). */
   readonly method: string | undefined;
-  /** The query string (`a=1&b=2`), as far as the event tells; `undefined` for TOKEN events. */
-  readonly query: string | undefined;
 }
 
 /**
@@ -64,7 +62,7 @@ export function readEvent(event: unknown): RequestView {
   if (candidate.type === "TOKEN" && typeof candidate.authorizationToken === "string" && typeof candidate.methodArn === "string") {
     const headers = new EventHeaders();
     headers.append("authorization", candidate.authorizationToken);
-    return { kind: "token", arn: candidate.methodArn, headers, path: undefined, method: undefined, query: undefined };
+    return { kind: "token", arn: candidate.methodArn, headers, path: undefined, method: undefined };
   }
   if (candidate.type === "REQUEST" && candidate.version === "2.0" && typeof candidate.routeArn === "string") {
     return fromV2(event as APIGatewayRequestAuthorizerEventV2);
@@ -88,33 +86,13 @@ function fromV1(event: APIGatewayRequestAuthorizerEvent): RequestView {
     // API Gateway lists every header in both; one spelled the same way was read above.
     if (typeof value === "string" && !Object.hasOwn(multi, name) && !headers.has(name)) headers.append(name, value);
   }
-  return new RestRequestView(
-    event.methodArn,
+  return {
+    kind: "request",
+    arn: event.methodArn,
     headers,
-    typeof event.path === "string" ? event.path : undefined,
-    typeof event.httpMethod === "string" ? event.httpMethod : undefined,
-    event.multiValueQueryStringParameters ?? event.queryStringParameters,
-  );
-}
-
-/**
- * A REST REQUEST event's view. Its query is spelled again from the event only when read (route
- * rules read `_method`); a class, because a getter in an object literal costs about 1 µs a call.
- */
-class RestRequestView implements RequestView {
-  readonly kind = "request";
-
-  constructor(
-    readonly arn: string,
-    readonly headers: HeaderList,
-    readonly path: string | undefined,
-    readonly method: string | undefined,
-    private readonly parameters: Readonly<Record<string, unknown>> | null | undefined,
-  ) {}
-
-  get query(): string | undefined {
-    return queryOf(this.parameters);
-  }
+    path: typeof event.path === "string" ? event.path : undefined,
+    method: typeof event.httpMethod === "string" ? event.httpMethod : undefined,
+  };
 }
 
 function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
@@ -131,18 +109,5 @@ function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
   const prefix = `/${stage}`;
   const raw = event.rawPath;
   const path = stage !== "$default" && (raw === prefix || raw.startsWith(`${prefix}/`)) ? raw.slice(prefix.length) || "/" : raw;
-  const query = typeof event.rawQueryString === "string" ? event.rawQueryString : undefined;
-  return { kind: "http-v2", arn: event.routeArn, headers, path, method: event.requestContext.http.method, query };
-}
-
-/** A REST event's decoded query parameters, spelled again as a query string. */
-function queryOf(parameters: Readonly<Record<string, unknown>> | null | undefined): string | undefined {
-  if (parameters === null || parameters === undefined) return undefined;
-  const pairs: string[] = [];
-  for (const [name, values] of Object.entries(parameters)) {
-    for (const value of Array.isArray(values) ? values : [values]) {
-      if (typeof value === "string") pairs.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
-    }
-  }
-  return pairs.join("&");
+  return { kind: "http-v2", arn: event.routeArn, headers, path, method: event.requestContext.http.method };
 }

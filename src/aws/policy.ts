@@ -17,7 +17,7 @@
  * twin's `{stage}/{METHOD}/{base}.*`. A rule path never holds `*` or `?` of its own (`isPathPattern`).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext, Statement } from "aws-lambda";
-import { methodsCovered, type RouteRule } from "../core/index.ts";
+import { methodsCovered, wireMethodsGoverned, type MethodOverrideMode, type RouteRule } from "../core/index.ts";
 
 export interface MethodArn {
   /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}` */
@@ -36,23 +36,25 @@ export function parseMethodArn(arn: string): MethodArn | undefined {
 }
 
 /**
- * The ARNs a rule denies within a stage: each method it covers (all of them when it names none),
+ * The ARNs a rule denies within a stage: each method it covers (all of them when it names none;
+ * under `METHOD_OVERRIDE=any`, every method but GET too, as any of them could be served as one it
+ * covers: core/overrides.ts),
  * on the spellings of its path IAM can name — as written and in lower case, each with its trailing
  * slash and its `.suffix` twin, as the rule matches them: `/a` is `{M}/a`, `{M}/a/`, `{M}/a.*`;
  * the subtree `/a/*` is `{M}/a`, `{M}/a/*`, `{M}/a.*`; `/*` is `{M}/*`. Other spellings the rule
  * matches (other case mixes, percent-encodings) cannot be listed; the authorizer denies such a
  * request's own ARN when it is the one decided.
  */
-export function ruleResources(stage: string, rule: RouteRule): string[] {
-  return routesOf(rule).map((route) => `${stage}/${route}`);
+export function ruleResources(stage: string, rule: RouteRule, mode: MethodOverrideMode): string[] {
+  return routesOf(rule, mode).map((route) => `${stage}/${route}`);
 }
 
 /** `{METHOD}/{path}` for each spelling a rule covers: the ARN's part after the stage. */
-function routesOf(rule: RouteRule): string[] {
+function routesOf(rule: RouteRule, mode: MethodOverrideMode): string[] {
   const { path } = rule;
   const spellings = path === "/*" ? ["*"] : [...new Set([path, path.toLowerCase()])].flatMap(forms);
   const routes: string[] = [];
-  for (const method of methodsCovered(rule.methods)) {
+  for (const method of wireMethodsGoverned(methodsCovered(rule.methods), mode)) {
     for (const spelling of spellings) routes.push(`${method}/${spelling}`);
   }
   return routes;
@@ -76,11 +78,12 @@ export function stagePolicy(
   stage: string,
   principalId: string,
   failedRules: readonly RouteRule[],
+  mode: MethodOverrideMode,
   context: APIGatewayAuthorizerResultContext,
   alsoDeny: readonly string[] = [],
 ): APIGatewayAuthorizerResult {
   const routes = new Set<string>();
-  for (const rule of failedRules) for (const route of routesOf(rule)) routes.add(route);
+  for (const rule of failedRules) for (const route of routesOf(rule, mode)) routes.add(route);
   const deny: string[] = [];
   for (const route of routes) deny.push(`${stage}/${route}`);
   for (const arn of alsoDeny) if (!deny.includes(arn)) deny.push(arn);

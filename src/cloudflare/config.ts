@@ -57,6 +57,18 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     /** The shared secret sent to the origin on every forwarded request, and the header it goes in. */
     originSecret: values.ORIGIN_SECRET === undefined ? undefined : { header: values.ORIGIN_SECRET_HEADER, value: values.ORIGIN_SECRET },
   }),
+  // A header name with no secret to carry would do nothing.
+  (values) =>
+    new Map(
+      values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER
+        ? [
+            [
+              "ORIGIN_SECRET_HEADER",
+              "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set it too, or unset this",
+            ],
+          ]
+        : [],
+    ),
 );
 
 export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(CORE_SETTINGS, WORKER_ONLY);
@@ -67,3 +79,13 @@ export type WorkerSettingName = (typeof WORKER_SETTINGS.names)[number];
 
 /** The Worker's settings' names, in the schema's order: the core's, then its own. */
 export const WORKER_SETTING_NAMES = WORKER_SETTINGS.names;
+
+/**
+ * The authorizer's own settings, which a Worker cannot carry out (refused when set, not ignored),
+ * each with what to do instead.
+ */
+export const WORKER_FOREIGN_SETTINGS: ReadonlyMap<string, string> = new Map([
+  ["HTTP_API_RESPONSE", "it shapes an API Gateway authorizer's answer; a Worker answers HTTP itself"],
+  ["AUTHORIZER_CACHE_SECONDS", "it is API Gateway's result cache; a Worker decides every request"],
+  ["METRICS", "a Worker's metrics come from an Analytics Engine binding named ANALYTICS"],
+]);

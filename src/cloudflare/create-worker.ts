@@ -13,6 +13,7 @@ import {
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,
   oncePerSettings,
+  type Clock,
   type Gate,
   type Logger,
   type Meter,
@@ -20,11 +21,11 @@ import {
   withFields,
 } from "../core/index.ts";
 import { analyticsOf, writeRequestPoint } from "./analytics.ts";
-import { WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
+import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
 import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
-import { addIdentity, originUrl, removeCookie, sanitizeHeaders } from "./forwarding.ts";
+import { addIdentity, originUrl, preflightHeaders, removeCookie, sanitizeHeaders } from "./forwarding.ts";
 
 /** With `REPORT_ONLY=true`: the code a forwarded request would have been refused with. */
 const REPORT_HEADER = "x-authgear-edge-report";
@@ -54,6 +55,8 @@ export interface WorkerOptions<E extends Env = Env> {
    * default the global `fetch`. A service binding goes here: `(url, init, env) => env.API.fetch(url, init)`.
    */
   readonly fetchOrigin?: (url: string, init: RequestInit, env: E) => Promise<Response>;
+  /** The core's clock (token expiry, key-set age, cached verdicts); default `Date.now`. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -66,8 +69,9 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
   const gateFor = oncePerSettings((env: E): Gate<WorkerConfig> => {
     const cache = options.cache === undefined ? caches.default : options.cache;
     const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
-    return createGate(settings, { logger }, {
+    return createGate(settings, { logger, ...(options.clock !== undefined && { clock: options.clock }) }, {
       settings: WORKER_SETTINGS,
+      foreignSettings: WORKER_FOREIGN_SETTINGS,
       configure: (config) =>
         cache === null
           ? {}
@@ -162,7 +166,7 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
     return [refuse(error, config.realm, request, url, log), error.code];
   }
   const decision = await decider.decide(
-    { method: request.method, path: url.pathname, query: url.search, headers: request.headers, hasBody },
+    { method: request.method, path: url.pathname, headers: request.headers, hasBody },
     { defer: (promise) => { ctx.waitUntil(promise); }, logger: log, ...(meter !== undefined && { meter }) },
   );
   const userId = config.logDecisions ? decision.identity?.userId : undefined;
@@ -174,7 +178,10 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
     return [preflightResponse(request, allowedOrigin(request, config.corsAllowedOrigins), config.originSecret?.header), "preflight"];
   }
-  const pairs = sanitizeHeaders(request.headers, config.originSecret?.header);
+  const isPreflight = decision.allowed && decision.isPreflight === true;
+  // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
+  const narrowPreflight = isPreflight && config.methodOverride === "any";
+  const pairs = narrowPreflight ? preflightHeaders(request.headers) : sanitizeHeaders(request.headers, config.originSecret?.header);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(pairs, identity);
@@ -186,17 +193,21 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   }
   if (config.originSecret !== undefined) pairs.push([config.originSecret.header, config.originSecret.value]);
   const headers = new Headers(pairs as Array<[string, string]>);
-  const isPreflight = decision.allowed && decision.isPreflight === true;
   // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
   if (isPreflight) headers.delete("cookie");
   if (!config.forwardAuthorization) {
     headers.delete("authorization");
     // The JWT cookie is the token itself; Authgear's session cookies are left for the origin.
-    if (config.jwtCookieName !== undefined) removeCookie(headers, config.jwtCookieName);
+    try {
+      if (config.jwtCookieName !== undefined) removeCookie(headers, config.jwtCookieName);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      return [refuse(error, config.realm, request, url, log), error.code];
+    }
   }
   let response: Response;
   try {
-    response = await fetchOrigin(originUrl(url, config.originUrl), {
+    response = await fetchOrigin(originUrl(url, config.originUrl, !narrowPreflight), {
       method: request.method,
       headers,
       body: isPreflight || !hasBody ? null : request.body,

@@ -1,6 +1,15 @@
 /** What the origin receives: the client's request, minus everything that could speak for the gate. */
 import type { Identity } from "../core/index.ts";
-import { canonicalHeaderName, COOKIE_SEPARATOR, identityHeaders, isIdentityHeaderName, isOverrideHeader } from "../core/index.ts";
+import {
+  AuthError,
+  canonicalHeaderName,
+  COOKIE_SEPARATOR,
+  cookiePairName,
+  hidesCookie,
+  identityHeaders,
+  isIdentityHeaderName,
+  isOverrideHeader,
+} from "../core/index.ts";
 
 /**
  * Headers removed from every request before anything else happens, in any spelling (`-`, `_`,
@@ -36,16 +45,54 @@ export function sanitizeHeaders(incoming: Headers, secretHeader?: string): Heade
 }
 
 /**
- * Removes one cookie (every occurrence) from the `Cookie` header, leaving the others; the header
- * goes when nothing is left. Cookie names are case-sensitive (RFC 6265); pairs are split as the
- * credential reader splits them (two joined `Cookie` lines included).
+ * Removes every `name=...` pair from the `Cookie` header, leaving every other byte as it was: the
+ * header is cut at `;` only (RFC 6265), so a `,` inside another value stays (credentials.ts).
+ * The header goes when nothing is left. Throws `ERR_REQUEST_MALFORMED` when `name=` also follows
+ * a `,` inside another pair (a second `Cookie` line, `x=1,at=...`): an origin that splits on `,`
+ * would find the cookie there, and no removal leaves the other value whole.
  */
 export function removeCookie(headers: Headers, name: string): void {
   const cookie = headers.get("cookie");
   if (cookie === null) return;
-  const kept = cookie.split(COOKIE_SEPARATOR).filter((pair) => pair.split("=", 1)[0]?.trim() !== name);
-  if (kept.length === 0 || kept.every((pair) => pair.trim() === "")) headers.delete("cookie");
-  else headers.set("cookie", kept.map((pair) => pair.trim()).join("; "));
+  const pairs = cookie.split(COOKIE_SEPARATOR);
+  if (pairs.some((pair) => hidesCookie(pair, name))) {
+    throw new AuthError("ERR_REQUEST_MALFORMED", `The ${name} cookie appears after a comma.`);
+  }
+  const kept = pairs.filter((pair) => cookiePairName(pair) !== name);
+  if (kept.length === pairs.length) return;
+  if (kept.every((pair) => pair.trim() === "")) headers.delete("cookie");
+  // A leading space left by the first pair's removal is trimmed by Headers, as any value's is.
+  else headers.set("cookie", kept.join(COOKIE_SEPARATOR));
+}
+
+/**
+ * The headers a browser sends on a CORS preflight (the Fetch standard's and those every browser
+ * adds). Under `METHOD_OVERRIDE=any` a preflight, which is forwarded unauthenticated, reaches the
+ * origin with these alone and without its query, so that no override channel of any name (a
+ * configured header, a `_method` in the query) can have it served as another method.
+ */
+const PREFLIGHT_HEADERS: ReadonlySet<string> = new Set([
+  "origin",
+  "access-control-request-method",
+  "access-control-request-headers",
+  "access-control-request-private-network",
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "user-agent",
+  "referer",
+  "sec-fetch-dest",
+  "sec-fetch-mode",
+  "sec-fetch-site",
+  "cache-control",
+  "pragma",
+]);
+
+/** A preflight's headers as `PREFLIGHT_HEADERS` keeps them (exact names: no other spelling is a browser's). */
+export function preflightHeaders(incoming: Headers): HeaderPairs {
+  const kept: HeaderPairs = [];
+  for (const pair of incoming) if (PREFLIGHT_HEADERS.has(pair[0])) kept.push(pair);
+  return kept;
 }
 
 /** Appends the identity headers (every incoming `x-authgear-*` header is gone already). */
@@ -53,7 +100,8 @@ export function addIdentity(headers: HeaderPairs, identity: Identity): void {
   headers.push(...identityHeaders(identity));
 }
 
-/** The origin URL for a request: same path and query, on `ORIGIN_URL` when set. */
-export function originUrl(url: URL, base: string | undefined): string {
-  return base === undefined ? url.href : `${base}${url.pathname}${url.search}`;
+/** The origin URL for a request: same path and query (unless `withQuery` is false), on `ORIGIN_URL` when set. */
+export function originUrl(url: URL, base: string | undefined, withQuery = true): string {
+  const query = withQuery ? url.search : "";
+  return `${base ?? url.origin}${url.pathname}${query}`;
 }

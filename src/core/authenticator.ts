@@ -6,7 +6,7 @@
 import type { ObjectEntries } from "valibot";
 import { CORE_SETTINGS, type Config } from "./config.ts";
 import { extractCredentials, type HeaderReader } from "./credentials.ts";
-import { AUTH_ERRORS, AuthError } from "./errors.ts";
+import { AuthError } from "./errors.ts";
 import { identityFromClaims, type Identity } from "./identity.ts";
 import { createJwtVerifier } from "./jwt.ts";
 import {
@@ -126,6 +126,16 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
           ...(deps.verdictStore !== undefined && { store: deps.verdictStore }),
         });
 
+  /**
+   * What a credential only the resolver can judge (an opaque token, Authgear's cookies) cannot
+   * meet: it shows no `client_id`, and it is for the endpoint's own project, so its audience is
+   * the endpoint origin. A setting it cannot meet refuses it (README "Every setting in every mode").
+   */
+  const opaqueRefusal =
+    config.allowedClientIds !== undefined
+      ? new AuthError("ERR_JWT_CLAIM_INVALID", "ALLOWED_CLIENT_IDS is set; an opaque token or cookie has no client_id.")
+      : audienceRefusal(config);
+
   async function viaResolver(credentials: ResolverCredentials | undefined, active: Resolver, options: CallOptions | undefined): Promise<AuthResult> {
     if (credentials === undefined) return missing();
     const call = callOf(options);
@@ -143,60 +153,42 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   /**
    * The rule of each mode (README, "Forward authentication: resolver and hybrid modes"). In every
    * mode the request checks come first (two credentials, a malformed or oversize Bearer value, a
-   * duplicated cookie that is read: 400), and nothing is let through without a positive verdict:
-   * a local verification that succeeded, or the resolver's `X-Authgear-Session-Valid: true` about
-   * exactly the credentials it was sent.
+   * cookie that is read appearing twice or after a comma: 400), and nothing is let through without
+   * a positive verdict: a local verification that succeeded, or the resolver's
+   * `X-Authgear-Session-Valid: true` about exactly the credentials it was sent.
+   *
+   * One credential decides, in every mode (credentials.ts): a Bearer header, when present, is
+   * the only one; the cookies are never a fallback for a refused bearer, and are then not sent
+   * to the resolver (whose own precedence would take the first valid one, and let the refused
+   * bearer through to the origin beside a cookie's identity).
    *
    * - jwt: the Bearer token, else the `JWT_COOKIE_NAME` cookie, verified locally; Authgear's
    *   cookies are never read. No network call per request.
-   * - resolver: the Bearer `Authorization` header and Authgear's cookies (`resolverCookies`:
-   *   `app_session`, `app_access_token`, `session`, each behind `RESOLVER_COOKIE_PREFIX`) go to
-   *   the resolver, whose verdict decides; which of them counts is the resolver's precedence (the
-   *   first valid one: header, `app_session`, `app_access_token`, `session`).
-   * - hybrid:
-   *   1. no JWT (no credential, or an opaque Bearer token): as in resolver mode;
-   *   2. a JWT (the Bearer token, else the JWT cookie) that verifies locally: allowed with no
-   *      network call, whatever cookies come with it (a valid bearer comes first for Authgear too);
-   *   3. a JWT refused locally as an invalid token (a 401 `invalid_token` code) in a request that
-   *      also carries one of Authgear's cookies: Authgear would go on to the next credential, so
-   *      the resolver is sent Authgear's cookies — not the refused token: the gate's own settings
-   *      (`ALLOWED_CLIENT_IDS`, `AUDIENCE`, `ALGORITHMS`) always bind a JWT it was shown, so a
-   *      token they refuse cannot be let in by Authgear beside a junk cookie. Valid → allowed, as
-   *      the identity the session names; invalid or no verdict → the local refusal with its
-   *      precise code (say `ERR_JWT_EXPIRED`, which tells a client to refresh its token); the
-   *      resolver failing → 503, as for any credential it judges;
-   *   4. a JWT refused locally and no Authgear cookie (the JWT cookie itself does not count, even
-   *      under one of their names): the local refusal with its precise code, no network call;
-   *   5. any other local failure (the key set unavailable: 503) stands as is.
-   *   What the resolver accepts (opaque tokens, session cookies) is judged by Authgear's rules;
-   *   `ALLOWED_CLIENT_IDS`, `AUDIENCE` and `ALGORITHMS` bind the JWTs the gate sees. The verdict
-   *   cache is keyed by exactly what is sent, so a verdict about (this bearer, these cookies) is
-   *   never served for another bearer or other cookies.
+   * - hybrid: a JWT (the Bearer token, else the JWT cookie) verified locally, and that verdict
+   *   stands: valid → allowed with no network call, refused → its precise code. An opaque Bearer
+   *   token goes to the resolver alone; with no bearer, Authgear's cookies (`resolverCookies`)
+   *   go, and the resolver's verdict decides.
+   * - resolver: as hybrid, except that a JWT bearer verified locally is then sent to the resolver
+   *   (alone), whose verdict decides and whose identity is used: every JWT setting binds it, and
+   *   Authgear sees a logout or a revocation. No JWT cookie is read (refused at start-up).
+   *
+   * What only the resolver judges cannot show a client or another audience: `opaqueRefusal`.
    */
   async function decide(headers: HeaderReader, options: CallOptions | undefined): Promise<AuthResult> {
-    if (resolver !== undefined && config.authMode === "resolver") {
-      // The same request checks as in JWT mode (two credentials, oversize or malformed Bearer: 400)
-      // before anything is sent to the resolver.
-      extractCredentials(headers, undefined);
-      return viaResolver(resolverCredentials(headers, config.resolverCookies), resolver, options);
-    }
-    const credentials = extractCredentials(headers, config.jwtCookieName, isCached);
-    if (resolver !== undefined && (credentials.kind === "none" || !looksLikeJwt(credentials.token))) {
-      return viaResolver(resolverCredentials(headers, config.resolverCookies), resolver, options);
-    }
-    if (credentials.kind === "none") return missing();
-    if (resolver === undefined) return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
-    try {
+    const jwtCookieName = config.authMode === "resolver" ? undefined : config.jwtCookieName;
+    const credentials = extractCredentials(headers, jwtCookieName, isCached);
+    if (resolver === undefined) {
+      if (credentials.kind === "none") return missing();
       return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
-    } catch (error) {
-      if (!(error instanceof AuthError) || AUTH_ERRORS[error.code].bearerError !== "invalid_token") throw error;
-      const all = resolverCredentials(headers, config.resolverCookies);
-      const refusedCookie = credentials.source === "cookie" ? config.jwtCookieName : undefined;
-      const cookies = all?.cookies.filter((pair) => cookieName(pair) !== refusedCookie) ?? [];
-      if (cookies.length === 0) throw error;
-      const result = await viaResolver({ authorization: undefined, cookies }, resolver, options);
-      return result.ok ? result : { ok: false, error };
     }
+    const jwt = credentials.kind === "bearer" && looksLikeJwt(credentials.token) ? credentials : undefined;
+    if (jwt !== undefined) {
+      const identity = await verifyToken(jwt.token, options);
+      if (config.authMode === "hybrid") return { ok: true, identity, source: jwt.source };
+    }
+    const sent = resolverCredentials(headers, config.resolverCookies);
+    if (sent !== undefined && jwt === undefined && opaqueRefusal !== undefined) throw opaqueRefusal;
+    return viaResolver(sent, resolver, options);
   }
 
   return {
@@ -206,17 +198,24 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
         return await decide(headers, options);
       } catch (error) {
         if (error instanceof AuthError) return { ok: false, error };
-        // Not a verdict on the request but a bug or a failing runtime: refused (500, the authorizer's
-        // "Service Unavailable"), never let through, and never reported as a bad token.
-        try {
-          (options?.logger ?? logger).log("authenticate_failed", failureFields(error));
-        } catch {
-          // A failing logger must not turn a refusal into an exception.
-        }
-        return { ok: false, error: new AuthError("ERR_INTERNAL", "The gateway failed unexpectedly.", { cause: error }) };
+        return { ok: false, error: internalError(error, options?.logger ?? logger) };
       }
     },
   };
+}
+
+/**
+ * An unforeseen exception, not a verdict on the request but a bug or a failing runtime: refused
+ * (500, the authorizer's "Service Unavailable"), never let through, never reported as a bad
+ * token, and logged as `authenticate_failed`.
+ */
+export function internalError(error: unknown, logger: Logger): AuthError {
+  try {
+    logger.log("authenticate_failed", failureFields(error));
+  } catch {
+    // A failing logger must not turn a refusal into an exception.
+  }
+  return new AuthError("ERR_INTERNAL", "The gateway failed unexpectedly.", { cause: error });
 }
 
 /**
@@ -229,13 +228,15 @@ function failureFields(error: unknown): LogFields {
   return { error: error.name, at: frames.slice(0, 3).map((line) => line.trim().slice(3)).join(" < ") || undefined };
 }
 
-function missing(): AuthResult {
-  return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
+/** An opaque token or a cookie is for the endpoint's own project: refused when `AUDIENCE` leaves that out. */
+function audienceRefusal(config: Config): AuthError | undefined {
+  if (config.audiences.includes(config.issuer)) return undefined;
+  const message = "AUDIENCE leaves out the endpoint origin, the one audience of an opaque token or a cookie.";
+  return new AuthError("ERR_JWT_CLAIM_INVALID", message);
 }
 
-/** The name of a `name=value` pair. */
-function cookieName(pair: string): string {
-  return pair.slice(0, pair.indexOf("="));
+function missing(): AuthResult {
+  return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
 }
 
 /** Three dot-separated segments: a JWS compact serialization, as opposed to an opaque token. */
@@ -256,6 +257,11 @@ export interface FromEnvOptions<C extends Config> {
    * carry out safely): each bad key with its message; empty when all is well.
    */
   readonly validate?: (config: C) => ReadonlyMap<string, string>;
+  /**
+   * Another packaging's settings, each with what to do instead: this packaging cannot carry them
+   * out, so one that is set is refused rather than silently ignored.
+   */
+  readonly foreignSettings?: ReadonlyMap<string, string>;
 }
 
 export type FromEnvResult<C extends Config> =
@@ -285,8 +291,14 @@ export function createAuthenticatorFromEnv(
   for (const [name, setting] of lookalikeSettings(env, settings.names)) logger.log("config_unknown_setting", { name, did_you_mean: setting });
   try {
     const config = settings.parse(env);
-    const problems = options.validate?.(config);
-    if (problems !== undefined && problems.size > 0) throw new ConfigError(problems);
+    const problems = new Map(options.validate?.(config));
+    for (const [name, instead] of options.foreignSettings ?? []) {
+      const value = env[name];
+      if (typeof value === "string" && value.trim() !== "") {
+        problems.set(name, `is not a setting of this packaging, which would ignore it: ${instead}`);
+      }
+    }
+    if (problems.size > 0) throw new ConfigError(problems);
     return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...options.configure?.(config) }) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

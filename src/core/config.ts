@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import { isPathPattern, PATH_PATTERN_MESSAGE } from "./paths.ts";
+import { METHOD_OVERRIDE_MODES } from "./overrides.ts";
 import { RESOLVER_COOKIES } from "./resolver.ts";
 import { routesSchema } from "./routes.ts";
 import { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setting-schemas.ts";
@@ -71,6 +72,10 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     JWKS_MAX_AGE_SECONDS: v.optional(secondsSetting(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
     JWKS_STALE_SECONDS: v.optional(secondsSetting(0, 86_400), String(DEFAULT_JWKS_STALE_SECONDS)),
     ROUTES: v.optional(v.pipe(routesSchema, v.readonly()), "[]"),
+    METHOD_OVERRIDE: v.optional(
+      v.picklist(METHOD_OVERRIDE_MODES, `must be one of ${METHOD_OVERRIDE_MODES.join(", ")}`),
+      "any",
+    ),
     RESOLVER_URL: v.optional(urlSetting({ http: "loopback", form: "url" })),
     RESOLVER_CACHE_SECONDS: v.optional(secondsSetting(0, 3600), String(DEFAULT_RESOLVER_CACHE_SECONDS)),
     RESOLVER_TIMEOUT_MS: v.optional(
@@ -112,6 +117,8 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
       publicPaths: values.PUBLIC_PATHS,
       /** `ROUTES`, in order; see routes.ts. */
       routes: values.ROUTES,
+      /** `any`: a request that is not a GET is decided as every method (overrides.ts); `none`: as its own. */
+      methodOverride: values.METHOD_OVERRIDE,
       /** Refusals are logged and reported to the origin, but the request proceeds (a rollout mode). */
       reportOnly: values.REPORT_ONLY,
       /** Every decision is logged with the user id (allowed requests too); off by default. */
@@ -132,7 +139,48 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
       realm: audiences[0] ?? issuer,
     };
   },
+  (values) =>
+    modeProblems(values.AUTH_MODE, {
+      JWT_COOKIE_NAME: values.JWT_COOKIE_NAME !== undefined,
+      RESOLVER_URL: values.RESOLVER_URL !== undefined,
+      RESOLVER_CACHE_SECONDS: values.RESOLVER_CACHE_SECONDS !== DEFAULT_RESOLVER_CACHE_SECONDS,
+      RESOLVER_TIMEOUT_MS: values.RESOLVER_TIMEOUT_MS !== DEFAULT_RESOLVER_TIMEOUT_MS,
+      RESOLVER_COOKIE_PREFIX: values.RESOLVER_COOKIE_PREFIX !== undefined,
+    }),
 );
+
+/** The settings only the resolver reads. */
+const RESOLVER_ONLY = [
+  "RESOLVER_URL", "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEOUT_MS", "RESOLVER_COOKIE_PREFIX",
+] as const;
+
+/**
+ * The settings a mode would leave without effect, refused at start-up (README "Every setting in
+ * every mode"). `set`: whether each is set (to a value other than its default). Every other core
+ * setting binds in every mode: see authenticator.ts for how the JWT settings bind what the
+ * resolver judges.
+ */
+function modeProblems(
+  mode: AuthMode,
+  set: Readonly<Record<"JWT_COOKIE_NAME" | (typeof RESOLVER_ONLY)[number], boolean>>,
+): ReadonlyMap<string, string> {
+  const problems = new Map<string, string>();
+  if (mode === "jwt") {
+    for (const name of RESOLVER_ONLY) {
+      if (!set[name]) continue;
+      const message = "AUTH_MODE=jwt never asks the resolver, so this does nothing: use another mode, or unset it";
+      problems.set(name, message);
+    }
+  }
+  if (mode === "resolver" && set.JWT_COOKIE_NAME) {
+    problems.set(
+      "JWT_COOKIE_NAME",
+      "AUTH_MODE=resolver reads no JWT cookie (the resolver reads only Authgear's cookies), so it would be ignored: " +
+        "set AUTH_MODE=hybrid to verify it locally, or unset it",
+    );
+  }
+  return problems;
+}
 
 /** The configuration the core reads; a packaging's extends it. */
 export type Config = ConfigOf<typeof CORE_SETTINGS>;

@@ -84,18 +84,41 @@ function parseAuthorization(value: string, known: ((token: string) => boolean) |
 }
 
 /**
- * The value of cookie `name` in a `Cookie` header (RFC 6265 §4.2.1 and §5.4: pairs separated by
- * `;`, names compared case-sensitively, a DQUOTE-wrapped value unwrapped). A `,` separates pairs
- * too: no cookie value may hold one, and it is how a runtime joins two `Cookie` header lines
- * (workerd does). A name that appears twice is refused: which one the application would read is
- * not defined.
+ * Cookie pairs are separated by `;` only (RFC 6265 §4.2.1, §5.4): a `,` belongs to a value
+ * (`recent=12,34,56`, `prefs="x, y"`). Two `Cookie` header lines reach a Worker joined by `, `
+ * (workerd joins them as any repeated header), so the first pair of the second line reads as
+ * part of the last value of the first: never as a cookie of its own.
  */
-/** Between two cookie pairs: `;` (RFC 6265), or `,` where two `Cookie` lines were joined. */
-export const COOKIE_SEPARATOR = /[;,]/;
+export const COOKIE_SEPARATOR = ";";
 
+/** The name of one `;`-separated piece of a `Cookie` header, `undefined` when it holds no `=`. */
+export function cookiePairName(pair: string): string | undefined {
+  const eq = pair.indexOf("=");
+  return eq === -1 ? undefined : pair.slice(0, eq).trim();
+}
+
+/**
+ * Whether `name=` follows a `,` inside this piece: what a reader that also splits on `,` (or a
+ * second `Cookie` line) would take for a cookie `name`. The gate reads no cookie there, but an
+ * origin might, so a cookie the gate reads or removes is refused when it hides like this.
+ */
+export function hidesCookie(pair: string, name: string): boolean {
+  if (!pair.includes(",")) return false;
+  return pair.split(",").slice(1).some((piece) => cookiePairName(piece) === name);
+}
+
+/**
+ * The value of cookie `name` in a `Cookie` header (RFC 6265 §5.4: pairs separated by `;`, names
+ * compared case-sensitively, a DQUOTE-wrapped value unwrapped). Refused (400) when the name
+ * appears twice, or after a `,` inside another pair (`x=1,at=...`, or a second `Cookie` line):
+ * which one the application would read is not defined.
+ */
 export function findCookie(cookieHeader: string, name: string): string | undefined {
   let found: string | undefined;
   for (const pair of cookieHeader.split(COOKIE_SEPARATOR)) {
+    if (hidesCookie(pair, name)) {
+      throw new AuthError("ERR_REQUEST_MALFORMED", `The ${name} cookie appears after a comma.`);
+    }
     const eq = pair.indexOf("=");
     if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
     if (found !== undefined) {

@@ -5,26 +5,25 @@
  *
  * In order: an ambiguous path (refused, or never public), a CORS preflight (let through,
  * unauthenticated), public paths (credentials optional), authentication, then the route rules — for the
- * request's method and path and every other one an override channel could make the origin serve
- * (overrides.ts) — checked at the clock's `now` and, when the answer is reused, as API Gateway
- * caches it, for every moment until it expires.
+ * request's path and every other one a path-override header could make the origin serve, and for its
+ * method or, under `METHOD_OVERRIDE=any`, every method it could be served as (overrides.ts) — checked
+ * at the clock's `now` and, when the answer is reused, as API Gateway caches it, for every moment
+ * until it expires.
  */
-import type { Authenticator, CallOptions } from "./authenticator.ts";
+import { internalError, type Authenticator, type CallOptions } from "./authenticator.ts";
 import type { Config } from "./config.ts";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import { ambiguousPathError, canonicalPath, createPublicPathMatcher, isMalformedPath, ruleReadings } from "./paths.ts";
-import { hasPathOverride, requestOverrides, type HeaderList } from "./overrides.ts";
-import { systemClock, type Clock } from "./ports.ts";
+import { hasMethodOverrideHeader, overridePaths, type HeaderList } from "./overrides.ts";
+import { jsonLogger, systemClock, type Clock, type Logger } from "./ports.ts";
 import { compileRoutes, meetsRule, refusalOnReadings, type RouteRule } from "./routes.ts";
 
 export interface DecisionRequest {
   readonly method: string;
   /** The path the answer is about; `undefined` when the platform names none. */
   readonly path: string | undefined;
-  /** The raw query string (with or without its `?`): `_method` there can change the method served. */
-  readonly query?: string | undefined;
-  /** Every header, by name: the override channels come in several spellings. */
+  /** Every header, by name: the path-override headers come in several spellings. */
   readonly headers: HeaderList;
   /** Whether the request carries a body (a preflight never does). */
   readonly hasBody?: boolean;
@@ -59,15 +58,17 @@ export interface DeciderOptions {
   /** Whether a CORS preflight (which browsers send without credentials) passes like a public path. */
   readonly preflightsArePublic: boolean;
   /**
-   * `stripped`: method and path override headers never reach the origin (the Worker removes them),
-   * so they change nothing. `reach-origin`: they do (API Gateway passes every header on), so a
-   * request is also decided as each method and path they name, and is never public with a path one.
+   * `stripped`: path-override headers never reach the origin (the Worker removes them), so they
+   * change nothing. `reach-origin`: they do (API Gateway passes every header on), so a request is
+   * also decided as each path they name, and is never public with one. (Methods: overrides.ts.)
    */
   readonly overrideHeaders: "stripped" | "reach-origin";
   /** How long, in seconds, the answer will be reused; 0 = this request only. */
   readonly validForSeconds: number;
   /** Default: `Date.now`. */
   readonly clock?: Clock;
+  /** Where an unforeseen exception is logged when the call names no logger; default `jsonLogger`. */
+  readonly logger?: Logger;
 }
 
 export interface Decider {
@@ -83,7 +84,7 @@ const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export function createDecider(config: Config, authenticator: Authenticator, options: DeciderOptions): Decider {
   const clock = options.clock ?? systemClock;
   const isPublicPath = createPublicPathMatcher(config.publicPaths);
-  const routes = compileRoutes(config.routes);
+  const routes = compileRoutes(config.routes, config.methodOverride);
   const { validForSeconds } = options;
 
   /**
@@ -102,45 +103,61 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     );
   }
 
+  /** Path-override headers the origin will see: each names a path the request is also decided on. */
+  function otherPaths(request: DecisionRequest): string[] {
+    return options.overrideHeaders === "reach-origin" ? overridePaths(request.headers) : [];
+  }
+
   function ruleRefusal(request: DecisionRequest, path: string, canonical: string | undefined, identity: Identity, at: number): AuthError | undefined {
-    const overrides = requestOverrides(request.method, request.query, request.headers, options.overrideHeaders === "reach-origin", request.hasBody);
-    for (const candidate of [path, ...overrides.paths]) {
-      const readings = candidate === path ? ruleReadings(path, canonical) : ruleReadings(candidate);
-      for (const method of [request.method, ...overrides.methods]) {
-        const refusal = refusalOnReadings(routes, identity, method, readings, at, validForSeconds);
-        if (refusal !== undefined) return refusal;
-      }
+    const { method } = request;
+    const every = options.overrideHeaders === "reach-origin" && hasMethodOverrideHeader(request.headers);
+    const refusal = refusalOnReadings(routes, identity, method, ruleReadings(path, canonical), at, validForSeconds, every);
+    if (refusal !== undefined) return refusal;
+    for (const other of otherPaths(request)) {
+      const otherRefusal = refusalOnReadings(routes, identity, method, ruleReadings(other), at, validForSeconds, every);
+      if (otherRefusal !== undefined) return otherRefusal;
     }
     return undefined;
   }
 
   return {
     async decide(request, callOptions) {
-      const at = clock();
-      const { path } = request;
-      const canonical = path === undefined ? undefined : canonicalPath(path);
-      if (path !== undefined && canonical === undefined && (options.ambiguousPaths === "refuse" || isMalformedPath(path))) {
-        return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
+      try {
+        return await decideRequest(request, callOptions);
+      } catch (error) {
+        const logger = callOptions?.logger ?? options.logger ?? jsonLogger;
+        const refusal = error instanceof AuthError ? error : internalError(error, logger);
+        return { allowed: false, error: refusal, identity: undefined, at: systemClock() };
       }
-      if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
-      // Public paths match narrowly: exactly, case-sensitively, a path already canonical, and never
-      // for a request that asks (through an override header) to be served another path.
-      const isPublic =
-        canonical === path && canonical !== undefined && isPublicPath(canonical) && !(options.overrideHeaders === "reach-origin" && hasPathOverride(request.headers));
-      const result = await authenticator.authenticate(request.headers, callOptions);
-      if (!result.ok) {
-        return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };
-      }
-      const { identity } = result;
-      if (isPublic) return { allowed: true, identity, isPublic, at };
-      const refusal =
-        path === undefined
-          ? routes.length === 0 ? undefined : new AuthError("ERR_INSUFFICIENT_SCOPE", "The route rules cannot be checked: the request names no path.")
-          : routes.length === 0 ? undefined : ruleRefusal(request, path, canonical, identity, at);
-      return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
     },
     failedRules(identity, at) {
       return config.routes.filter((rule) => !meetsRule(rule, identity, at, validForSeconds));
     },
   };
+
+  async function decideRequest(request: DecisionRequest, callOptions: CallOptions | undefined): Promise<Decision> {
+    const at = clock();
+    const { path } = request;
+    const canonical = path === undefined ? undefined : canonicalPath(path);
+    if (path !== undefined && canonical === undefined && (options.ambiguousPaths === "refuse" || isMalformedPath(path))) {
+      return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
+    }
+    if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
+    // Public paths match narrowly: exactly, case-sensitively, a path already canonical, and never
+    // for a request that asks (through an override header) to be served another path.
+    const isPublic = canonical === path && canonical !== undefined && isPublicPath(canonical) && otherPaths(request).length === 0;
+    const result = await authenticator.authenticate(request.headers, callOptions);
+    if (!result.ok) {
+      return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };
+    }
+    const { identity } = result;
+    if (isPublic) return { allowed: true, identity, isPublic, at };
+    let refusal: AuthError | undefined;
+    if (routes.length > 0 && path === undefined) {
+      refusal = new AuthError("ERR_INSUFFICIENT_SCOPE", "The route rules cannot be checked: the request names no path.");
+    } else if (routes.length > 0 && path !== undefined) {
+      refusal = ruleRefusal(request, path, canonical, identity, at);
+    }
+    return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
+  }
 }

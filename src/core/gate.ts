@@ -29,8 +29,9 @@ export function createGate(env: Readonly<Record<string, unknown>>, deps: Authent
   const decide = typeof options.decide === "function" ? options.decide(built.config) : options.decide;
   // The injected clock times the route rules too, not only the token checks (a maxAuthAge is a time).
   const clock = decide.clock ?? deps.clock;
-  const withClock = clock === undefined ? decide : { ...decide, clock };
-  return { ok: true, config: built.config, decider: createDecider(built.config, built.authenticator, withClock) };
+  const logger = decide.logger ?? deps.logger;
+  const withDeps = { ...decide, ...(clock !== undefined && { clock }), ...(logger !== undefined && { logger }) };
+  return { ok: true, config: built.config, decider: createDecider(built.config, built.authenticator, withDeps) };
 }
 
 /**

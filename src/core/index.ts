@@ -4,7 +4,10 @@ export { CORE_SETTINGS, parseConfig, SETTING_NAMES, settingDefault, SUPPORTED_AL
 export { ConfigError, defineSettings, extendSettings, type ConfigOf, type Settings, type SettingValues } from "./settings.ts";
 export { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setting-schemas.ts";
 export { urlSetting, type UrlRules } from "./url-setting.ts";
-export { COOKIE_SEPARATOR, extractCredentials, findCookie, MAX_CREDENTIAL_LENGTH, type Credentials, type HeaderReader } from "./credentials.ts";
+export {
+  COOKIE_SEPARATOR, cookiePairName, extractCredentials, findCookie, hidesCookie, MAX_CREDENTIAL_LENGTH,
+  type Credentials, type HeaderReader,
+} from "./credentials.ts";
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
 export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
@@ -18,5 +21,8 @@ export {
 export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";
 export { createGate, oncePerSettings, type Gate, type GateOptions } from "./gate.ts";
 export { protectedResourceMetadata, RESOURCE_METADATA_PATH, type ProtectedResourceMetadata } from "./resource-metadata.ts";
-export { canonicalHeaderName, isOverrideHeader, requestOverrides, type HeaderList, type Overrides } from "./overrides.ts";
+export {
+  canonicalHeaderName, isOverrideHeader, mayMeanOtherMethods, wireMethodsGoverned, METHOD_OVERRIDE_MODES,
+  type HeaderList, type MethodOverrideMode,
+} from "./overrides.ts";
 export { parseStoredVerdict, type StoredVerdict, type Verdict, type VerdictStore } from "./resolver.ts";

@@ -1,17 +1,42 @@
 /**
  * Channels through which a request can ask an origin to serve another method or path than the
- * one it names: headers that method-override middlewares and IIS/Symfony-style rewrites read (in
- * any spelling: `-`, `_` or `.`, any case, since several servers map all three to one variable),
- * `_method` in the query string, and a form body's `_method` (Rails, Laravel, Symfony), which a
- * gate that streams bodies cannot read. The decision treats such a request as each method and
- * path it could mean; the Worker also strips the headers before the origin sees them.
+ * one it names, and what the gate concludes from them.
+ *
+ * Methods. Frameworks let a request name another method: `_method` in a form body (Rails, Laravel,
+ * Symfony, Rack, Express's method-override, Hono's methodOverride), in a JSON body (Laravel reads
+ * its input from JSON as from forms), in the query string (Symfony, Laravel, configured
+ * middlewares), or in a header, under whatever key a middleware is configured with, from media
+ * types read loosely, on POST only (Rack, Symfony, Laravel, Express by default) or on every method
+ * but GET (Hono, which sees a HEAD as a HEAD). The gate cannot see a body (it streams it, and API
+ * Gateway never hands one to an authorizer), nor know which key an origin reads, and a cached
+ * authorizer answer is re-applied to later requests whatever they carry. So the principle is:
+ *
+ *   With `METHOD_OVERRIDE=any` (the default), a request whose method is not GET could mean any
+ *   method, and is decided as every method: it is refused when any rule that applies to its path
+ *   is not met. A GET is decided as a GET. With `METHOD_OVERRIDE=none` (an origin that honours no
+ *   override channel at all), every request is decided as the method on the wire. In both, where a
+ *   method-override header reaches the origin, a request carrying one is decided as every method.
+ *
+ * What the frameworks honour was measured against them, not assumed: test/origins/frameworks.ts.
+ *
+ * Paths. Headers that IIS-style rewrites and some proxies read (`X-Original-URL`, ...) can name
+ * another path: the Worker strips them, and where they reach the origin (API Gateway passes every
+ * header on) a request is also decided as each path they name, and is never public.
+ *
+ * Both kinds of header are recognised in any spelling (`-`, `_` or `.`, any case), since several
+ * servers map all three to one variable; the Worker strips them all.
  */
 import type { HeaderReader } from "./credentials.ts";
+import { METHODS, type Method } from "./methods.ts";
 
 /** Headers that can also be listed (`Headers` and the authorizer's event headers both can). */
 export interface HeaderList extends HeaderReader {
   forEach(callback: (value: string, name: string) => void): void;
 }
+
+/** `METHOD_OVERRIDE`: whether the origin may serve a request as another method than its own. */
+export const METHOD_OVERRIDE_MODES = ["any", "none"] as const;
+export type MethodOverrideMode = (typeof METHOD_OVERRIDE_MODES)[number];
 
 export const METHOD_OVERRIDE_HEADERS: ReadonlySet<string> = new Set(["x-http-method-override", "x-http-method", "x-method-override"]);
 export const PATH_OVERRIDE_HEADERS: ReadonlySet<string> = new Set([
@@ -22,13 +47,6 @@ export const PATH_OVERRIDE_HEADERS: ReadonlySet<string> = new Set([
   "x-forwarded-prefix",
   "x-forwarded-path",
 ]);
-/**
- * Methods a body's `_method` can name in the frameworks that read it, only ever from a POST (Rack's
- * MethodOverride accepts GET, HEAD, OPTIONS, PUT, PATCH and DELETE among them).
- */
-const FORM_OVERRIDES = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"];
-/** Bodies those frameworks parse for it: url-encoded and multipart forms, and (Rack) a body with no type. */
-const FORM_TYPES = /^\s*(?:application\/x-www-form-urlencoded|multipart\/[a-z0-9.+-]+)\s*(?:;|$)/i;
 
 /** `X_HTTP_Method_Override`, `x.http.method.override` -> `x-http-method-override`. */
 export function canonicalHeaderName(name: string): string {
@@ -40,38 +58,42 @@ export function isOverrideHeader(name: string): boolean {
   return METHOD_OVERRIDE_HEADERS.has(canonical) || PATH_OVERRIDE_HEADERS.has(canonical);
 }
 
-export interface Overrides {
-  /** Methods, upper case, the request could mean besides its own. */
-  readonly methods: readonly string[];
-  /** Paths (without a query) the request could mean besides its own. */
-  readonly paths: readonly string[];
+/** Whether a request sent with `method` may be served as another method (see the principle above). */
+export function mayMeanOtherMethods(method: string, mode: MethodOverrideMode): boolean {
+  return mode === "any" && method !== "GET";
 }
 
-export const NO_OVERRIDES: Overrides = { methods: [], paths: [] };
+/**
+ * The wire methods whose requests a rule governing `covered` applies to: those methods, and under
+ * `any` every method but GET, since such a request could be served as one of them. For a cached
+ * policy, which can only name methods (src/aws/policy.ts).
+ */
+export function wireMethodsGoverned(covered: readonly Method[], mode: MethodOverrideMode): Method[] {
+  if (mode === "none") return [...covered];
+  return METHODS.filter((method) => method !== "GET" || covered.includes("GET"));
+}
 
-/** What `method`, `query`, the form body and (with `readHeaders`) the headers could make an origin serve instead. */
-export function requestOverrides(
-  method: string,
-  query: string | undefined,
-  headers: HeaderList,
-  readHeaders: boolean,
-  /** `undefined` when the platform cannot tell (API Gateway): then a body is assumed. */
-  hasBody?: boolean,
-): Overrides {
-  const methods: string[] = [];
-  const paths: string[] = [];
-  if (readHeaders) headers.forEach((value, name) => {
-    const canonical = canonicalHeaderName(name);
-    if (METHOD_OVERRIDE_HEADERS.has(canonical)) methods.push(...value.split(",").map((item) => item.trim().toUpperCase()));
-    else if (PATH_OVERRIDE_HEADERS.has(canonical)) paths.push(pathOf(value));
+/**
+ * Whether a method-override header, in any spelling, is present. Where such headers reach the
+ * origin (API Gateway passes every header on), a request carrying one is decided as every method,
+ * a GET too and under `METHOD_OVERRIDE=none` too: Flask's documented middleware honours
+ * `X-HTTP-Method-Override` on every method, and Symfony on a POST even with `_method` switched off.
+ */
+export function hasMethodOverrideHeader(headers: HeaderList): boolean {
+  let found = false;
+  headers.forEach((_, name) => {
+    if (METHOD_OVERRIDE_HEADERS.has(canonicalHeaderName(name))) found = true;
   });
-  if (method === "POST") {
-    if (query !== undefined && query.length > 1) methods.push(...queryMethods(query));
-    const type = headers.get("content-type");
-    const untyped = (type === null || type.trim() === "") && hasBody !== false;
-    if (untyped || (type !== null && FORM_TYPES.test(type))) methods.push(...FORM_OVERRIDES);
-  }
-  return methods.length === 0 && paths.length === 0 ? NO_OVERRIDES : { methods: [...new Set(methods)].filter((m) => m !== "" && m !== method), paths };
+  return found;
+}
+
+/** Paths (without a query) that path-override headers ask the origin to serve instead. */
+export function overridePaths(headers: HeaderList): string[] {
+  const paths: string[] = [];
+  headers.forEach((value, name) => {
+    if (PATH_OVERRIDE_HEADERS.has(canonicalHeaderName(name))) paths.push(pathOf(value));
+  });
+  return paths;
 }
 
 /** The path part of a header value that may be a path, a path with a query, or a whole URL. */
@@ -80,30 +102,4 @@ function pathOf(value: string): string {
   const withoutOrigin = trimmed.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "");
   const path = withoutOrigin.split(/[?#]/)[0] ?? "";
   return path.startsWith("/") ? path : `/${path}`;
-}
-
-function queryMethods(query: string): string[] {
-  const methods: string[] = [];
-  for (const pair of query.replace(/^\?/, "").split(/[&;]/)) {
-    const [key = "", value = ""] = pair.split("=", 2);
-    if (safeDecode(key).toLowerCase() === "_method") methods.push(safeDecode(value).trim().toUpperCase());
-  }
-  return methods;
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, " "));
-  } catch {
-    return text;
-  }
-}
-
-/** Whether a header asks the origin to serve another path. */
-export function hasPathOverride(headers: HeaderList): boolean {
-  let found = false;
-  headers.forEach((_, name) => {
-    if (PATH_OVERRIDE_HEADERS.has(canonicalHeaderName(name))) found = true;
-  });
-  return found;
 }

@@ -43,14 +43,16 @@ export interface ResolverCredentials {
 }
 
 /**
- * What of the request goes to the resolver; `undefined` when it carries none of it. `Authorization`
- * goes only when it holds a Bearer credential: another scheme's secret (Basic, say) is never sent.
- * `cookieNames` are the resolver's cookie names with the project's prefix (`Config.resolverCookies`).
- * A cookie sent twice is refused (400) as soon as it is read.
+ * What of the request goes to the resolver; `undefined` when it carries none of it. A Bearer
+ * `Authorization` header, when present, goes alone: it is the request's one credential, and the
+ * cookies are no fallback for it (credentials.ts), so a verdict is always about the bearer.
+ * Another scheme's secret (Basic, say) is never sent. `cookieNames` are the resolver's cookie
+ * names with the project's prefix (`Config.resolverCookies`). A cookie that is read appearing
+ * twice, or after a comma, is refused (400) as soon as it is read.
  */
 export function resolverCredentials(headers: HeaderReader, cookieNames: readonly string[]): ResolverCredentials | undefined {
   const header = headers.get("authorization");
-  const authorization = header !== null && /^bearer /i.test(header) ? header : undefined;
+  if (header !== null && /^bearer /i.test(header)) return { authorization: header, cookies: [] };
   const cookieHeader = headers.get("cookie");
   const cookies: string[] = [];
   if (cookieHeader !== null) {
@@ -59,7 +61,7 @@ export function resolverCredentials(headers: HeaderReader, cookieNames: readonly
       if (value !== undefined && value !== "") cookies.push(`${name}=${value}`);
     }
   }
-  return authorization === undefined && cookies.length === 0 ? undefined : { authorization, cookies };
+  return cookies.length === 0 ? undefined : { authorization: undefined, cookies };
 }
 
 export type Verdict = { readonly kind: "valid"; readonly identity: Identity } | { readonly kind: "invalid" } | { readonly kind: "none" };
@@ -141,10 +143,16 @@ export function createResolver(options: ResolverOptions): Resolver {
     return { kind: "valid", identity };
   }
 
-  /** The moment a fresh verdict stops being usable, or `undefined` when it is not to be kept. */
-  function expiry(verdict: Verdict): number | undefined {
+  /**
+   * The moment a fresh verdict stops being usable, or `undefined` when it is not to be kept: never
+   * later than the `exp` of a JWT among the credentials it is about (`credentialsExpiry`).
+   */
+  function expiry(verdict: Verdict, credentials: ResolverCredentials): number | undefined {
     const seconds = verdict.kind === "valid" ? options.cacheSeconds : Math.min(options.cacheSeconds, NEGATIVE_CACHE_SECONDS);
-    return seconds <= 0 ? undefined : options.clock() + seconds * 1000;
+    if (seconds <= 0) return undefined;
+    const now = options.clock();
+    const until = Math.min(now + seconds * 1000, credentialsExpiry(credentials));
+    return until > now ? until : undefined;
   }
 
   function remember(key: string, entry: Entry): void {
@@ -192,7 +200,7 @@ export function createResolver(options: ResolverOptions): Resolver {
         }
         meter.count("resolver_call");
         const verdict = await ask(credentials, log);
-        const until = expiry(verdict);
+        const until = expiry(verdict, credentials);
         if (until !== undefined) {
           remember(key, { verdict, until });
           const { store } = options;
@@ -232,6 +240,35 @@ export function parseStoredVerdict(value: unknown): StoredVerdict | undefined {
     },
     until,
   };
+}
+
+/**
+ * The earliest `exp` (as milliseconds since the epoch) of the JWTs among `credentials` (the bearer
+ * token, a cookie holding one), `Infinity` when none shows one. Read without verifying: it is
+ * used only to shorten how long a verdict is kept, never to accept anything.
+ */
+export function credentialsExpiry(credentials: ResolverCredentials): number {
+  const values = credentials.cookies.map((pair) => pair.slice(pair.indexOf("=") + 1));
+  if (credentials.authorization !== undefined) values.push(credentials.authorization.replace(/^bearer +/i, ""));
+  let earliest = Infinity;
+  for (const value of values) {
+    const exp = unverifiedExp(value);
+    if (exp !== undefined) earliest = Math.min(earliest, exp * 1000);
+  }
+  return earliest;
+}
+
+/** A JWS's payload `exp`, or `undefined`; decoded here: jose's `decodeJwt` brings its error classes into the bundle. */
+function unverifiedExp(value: string): number | undefined {
+  const segments = value.split(".");
+  if (segments.length !== 3) return undefined;
+  try {
+    const payload: unknown = JSON.parse(atob((segments[1] ?? "").replace(/-/g, "+").replace(/_/g, "/")));
+    const exp = typeof payload === "object" && payload !== null ? (payload as { exp?: unknown }).exp : undefined;
+    return typeof exp === "number" && Number.isFinite(exp) ? exp : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** SHA-256 of exactly the credentials sent, unambiguously framed; the cache never holds a raw credential. */

@@ -12,8 +12,10 @@ import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, patternRoot, ruleReadings } from "./paths.ts";
 
-/** Every method API Gateway routes (its `ANY` is a routing shorthand, never a request's method). */
-export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+import { METHODS, type Method } from "./methods.ts";
+import { mayMeanOtherMethods, type MethodOverrideMode } from "./overrides.ts";
+
+export { METHODS, type Method };
 const NAME = v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,255}$/, "must be printable ASCII without spaces or commas"));
 const NAMES = v.pipe(v.array(NAME), v.minLength(1));
 /** A rule's path ends up in IAM resources, which API Gateway caps at 512 characters with the stage ARN. */
@@ -50,23 +52,26 @@ export const routesSchema = v.pipe(
 );
 
 export type RouteRule = v.InferOutput<typeof ruleSchema>;
-export type Method = (typeof METHODS)[number];
 
 export interface RouteRequirement {
   readonly rule: RouteRule;
   /**
-   * Whether the rule applies to this method and path, given the path's `ruleReadings`: broadly,
-   * whenever one reading is the rule's path in any case, with a trailing slash, or with a
-   * `.suffix` on its last segment (`/a/b.json` for `/a/b`).
+   * Whether the rule applies to a request sent with this method, on a path with these
+   * `ruleReadings`. Paths match broadly: whenever one reading is the rule's path in any case, with
+   * a trailing slash, or with a `.suffix` on its last segment (`/a/b.json` for `/a/b`). Methods:
+   * the rule's own, and under `METHOD_OVERRIDE=any` every method but GET, which could be served as
+   * one of them (overrides.ts). `everyMethod`: the request could be served as any method whatever
+   * its own (it carries a method-override header that reaches the origin).
    */
-  readonly matches: (method: string, readings: readonly string[]) => boolean;
+  readonly matches: (method: string, readings: readonly string[], everyMethod?: boolean) => boolean;
 }
 
-export function compileRoutes(rules: readonly RouteRule[]): readonly RouteRequirement[] {
+export function compileRoutes(rules: readonly RouteRule[], mode: MethodOverrideMode): readonly RouteRequirement[] {
   return rules.map((rule) => {
     const matchesPath = broadMatcher(rule.path);
     const methods = rule.methods === undefined ? undefined : new Set<string>(methodsCovered(rule.methods));
-    return { rule, matches: (method, readings) => (methods === undefined || methods.has(method)) && readings.some(matchesPath) };
+    const governs = (method: string) => methods === undefined || methods.has(method) || mayMeanOtherMethods(method, mode);
+    return { rule, matches: (method, readings, everyMethod = false) => (everyMethod || governs(method)) && readings.some(matchesPath) };
   });
 }
 
@@ -120,11 +125,12 @@ export function refusalOnReadings(
   readings: readonly string[],
   nowMs: number,
   validForSeconds = 0,
+  everyMethod = false,
 ): AuthError | undefined {
   for (const route of routes) {
-    if (!route.matches(method, readings)) continue;
+    if (!route.matches(method, readings, everyMethod)) continue;
     const unmet = unmetRequirement(route.rule, identity, nowMs, validForSeconds);
-    if (unmet !== undefined) return refusalFor(unmet, route.rule);
+    if (unmet !== undefined) return refusalFor(unmet, route.rule, method);
   }
   return undefined;
 }
@@ -140,10 +146,13 @@ const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge">, string>> = {
   anonymous: "This route is not open to anonymous users.",
 };
 
-function refusalFor(unmet: Unmet, rule: RouteRule): AuthError {
+/** `method`: the request's; when the rule names other methods only, the refusal says why it applied. */
+function refusalFor(unmet: Unmet, rule: RouteRule, method?: string): AuthError {
+  const covered = rule.methods === undefined || method === undefined || methodsCovered(rule.methods).includes(method as Method);
+  const why = covered ? "" : ` The rule is for ${rule.methods?.join(", ") ?? ""}, which this request could be served as (METHOD_OVERRIDE).`;
   return unmet === "authAge"
-    ? new AuthError("ERR_AUTHENTICATION_TOO_OLD", "This route requires a more recent login.", { maxAge: rule.maxAuthAge ?? 0 })
-    : new AuthError("ERR_INSUFFICIENT_SCOPE", REFUSALS[unmet]);
+    ? new AuthError("ERR_AUTHENTICATION_TOO_OLD", `This route requires a more recent login.${why}`, { maxAge: rule.maxAuthAge ?? 0 })
+    : new AuthError("ERR_INSUFFICIENT_SCOPE", `${REFUSALS[unmet]}${why}`);
 }
 
 /**

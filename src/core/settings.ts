@@ -31,6 +31,11 @@ export interface Settings<E extends v.ObjectEntries, C> {
   /** Kept beside `parse` so that `extendSettings` builds both configurations from one parse. */
   readonly build: (values: SettingValues<E>) => C;
   /**
+   * Combinations of valid values that would leave a setting without effect (a setting silently
+   * ignored fails open): each bad key with its message, refused by `parse` like a bad value.
+   */
+  readonly check: (values: SettingValues<E>) => ReadonlyMap<string, string>;
+  /**
    * Parses and validates once. Throws a `ConfigError` naming every bad key with the first rule
    * it breaks: an entry's messages state the rule and never quote the value, a secret's included.
    */
@@ -45,17 +50,29 @@ export interface Settings<E extends v.ObjectEntries, C> {
 /** What parsing `S` builds. */
 export type ConfigOf<S extends Pick<Settings<v.ObjectEntries, unknown>, "parse">> = ReturnType<S["parse"]>;
 
-/** The configuration's type is what `build` returns, from the values `entries` parse to. */
-export function defineSettings<const E extends v.ObjectEntries, C>(entries: E, build: (values: SettingValues<E>) => C): Settings<E, Readonly<C>> {
+const NO_PROBLEMS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * The configuration's type is what `build` returns, from the values `entries` parse to; `check`
+ * (default: none) names the combinations of valid values that are refused.
+ */
+export function defineSettings<const E extends v.ObjectEntries, C>(
+  entries: E,
+  build: (values: SettingValues<E>) => C,
+  check: (values: SettingValues<E>) => ReadonlyMap<string, string> = () => NO_PROBLEMS,
+): Settings<E, Readonly<C>> {
   const schema = v.object(entries);
   const names = Object.keys(entries) as Array<keyof E & string>;
   return {
     entries,
     names,
     build,
+    check,
     parse(env) {
       const result = v.safeParse(schema, readSettings(env, names));
       if (!result.success) throw new ConfigError(problemsOf(result.issues));
+      const problems = check(result.output);
+      if (problems.size > 0) throw new ConfigError(problems);
       return build(result.output);
     },
     defaultOf(name) {
@@ -80,10 +97,14 @@ export function extendSettings<E1 extends v.ObjectEntries, C1, E2 extends v.Obje
     if (own !== undefined && own !== extension.entries[name]) throw new TypeError(`${name} is defined twice, differently`);
   }
   // Sound casts: the values of E1 & E2 hold those of E1 and those of E2.
-  return defineSettings({ ...base.entries, ...extension.entries }, (values) => ({
-    ...base.build(values as SettingValues<E1>),
-    ...extension.build(values as SettingValues<E2>),
-  }));
+  return defineSettings(
+    { ...base.entries, ...extension.entries },
+    (values) => ({
+      ...base.build(values as SettingValues<E1>),
+      ...extension.build(values as SettingValues<E2>),
+    }),
+    (values) => new Map([...base.check(values as SettingValues<E1>), ...extension.check(values as SettingValues<E2>)]),
+  );
 }
 
 /** The input of the schema: each setting trimmed, an empty one unset. */

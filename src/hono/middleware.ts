@@ -78,7 +78,7 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
       // Not on Workers: background refreshes just run.
     }
     const decision = await gate.decider.decide(
-      { method: c.req.method, path: url.pathname, query: url.search, headers: c.req.raw.headers, hasBody: c.req.raw.body !== null },
+      { method: c.req.method, path: url.pathname, headers: c.req.raw.headers, hasBody: c.req.raw.body !== null },
       { logger: log, ...(defer !== undefined && { defer }) },
     );
     const { config } = gate;

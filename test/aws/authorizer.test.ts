@@ -211,7 +211,8 @@ describe("route rules (ROUTES)", () => {
   type Policy = { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
 
   it("allows the whole stage and denies, in the same cached policy, every route whose rule the caller fails during the TTL", async () => {
-    const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam" });
+    // Each rule on its own methods (METHOD_OVERRIDE=any's wider denials: test/aws/hardening.test.ts).
+    const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam", METHOD_OVERRIDE: "none" });
     // Bob logged in 600 s ago: /account/delete (900 s) would outlive his login within the 300 s TTL.
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
     expect(await handler(tokenEvent(`Bearer ${bob}`))).toEqual({
@@ -315,14 +316,17 @@ describe("route rules with several roles and several scopes", () => {
 });
 
 describe("hybrid mode (with the authorizer cache off)", () => {
-  it("gives a locally refused JWT beside a session cookie the resolver's verdict, in REQUEST and HTTP API events", async () => {
+  it("refuses a locally refused JWT beside a valid session cookie, in REQUEST and HTTP API events; the cookie alone is its user", async () => {
     const session = issuer.createSession("sara");
     const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
     const handler = await container({ AUTH_MODE: "hybrid", AUTHORIZER_CACHE_SECONDS: "0" });
-    const rest = await handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: `theme=dark; session=${session.cookie}` } }));
+    const cookie = `theme=dark; session=${session.cookie}`;
+    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: cookie } }))).rejects.toThrow(/^Unauthorized$/);
+    const cookies = ["theme=dark", `session=${session.cookie}`];
+    await expect(handler(httpApiEvent({ headers: { authorization: `Bearer ${expired}` }, cookies }))).rejects.toThrow(/^Unauthorized$/);
+    const rest = await handler(requestEvent({ headers: { Cookie: cookie } }));
     expect(rest).toMatchObject({ principalId: "sara", context: { userId: "sara", sessionValid: "true" } });
-    const http = await handler(httpApiEvent({ headers: { authorization: `Bearer ${expired}` }, cookies: ["theme=dark", `session=${session.cookie}`] }));
-    expect(http).toMatchObject({ isAuthorized: true, context: { userId: "sara" } });
+    expect(await handler(httpApiEvent({ cookies }))).toMatchObject({ isAuthorized: true, context: { userId: "sara" } });
     await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}` } }))).rejects.toThrow(/^Unauthorized$/);
     await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: "session=bogus" } }))).rejects.toThrow(/^Unauthorized$/);
   });
@@ -334,7 +338,7 @@ describe("hybrid mode (with the authorizer cache off)", () => {
       const expired = await prefixed.mintAccessToken({ sub: "mallory", expiresIn: -5 });
       const handler = await container({ AUTHGEAR_ENDPOINT: prefixed.origin, AUTH_MODE: "hybrid", AUTHORIZER_CACHE_SECONDS: "0", RESOLVER_COOKIE_PREFIX: "myapp_" });
       expect(await handler(httpApiEvent({ cookies: [`myapp_session=${session.cookie}`] }))).toMatchObject({ isAuthorized: true, context: { userId: "tara" } });
-      expect(await handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: `myapp_session=${session.cookie}` } }))).toMatchObject({ principalId: "tara" });
+      expect(await handler(requestEvent({ headers: { Cookie: `myapp_session=${session.cookie}` } }))).toMatchObject({ principalId: "tara" });
       const hits = prefixed.resolverHits;
       await expect(handler(httpApiEvent({ cookies: [`session=${session.cookie}`] }))).rejects.toThrow(/^Unauthorized$/);
       await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: `session=${session.cookie}` } }))).rejects.toThrow(/^Unauthorized$/);

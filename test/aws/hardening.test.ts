@@ -113,9 +113,8 @@ function contextOf(token: string): Context {
 const BOB_RULE_DENIALS = [
   ...METHODS.flatMap((method) => [`${STAGE}/${method}/admin`, `${STAGE}/${method}/admin/*`, `${STAGE}/${method}/admin.*`]),
   ...METHODS.flatMap((method) => [`${STAGE}/${method}/account/delete`, `${STAGE}/${method}/account/delete/`, `${STAGE}/${method}/account/delete.*`]),
-  `${STAGE}/DELETE/orders`,
-  `${STAGE}/DELETE/orders/*`,
-  `${STAGE}/DELETE/orders.*`,
+  // The DELETE rule, under METHOD_OVERRIDE=any (the default): every method but GET could be served as DELETE.
+  ...METHODS.filter((method) => method !== "GET").flatMap((method) => [`${STAGE}/${method}/orders`, `${STAGE}/${method}/orders/*`, `${STAGE}/${method}/orders.*`]),
 ];
 
 function statement(effect: "Allow" | "Deny", resources: readonly string[]) {
@@ -226,14 +225,19 @@ describe("route rules match every spelling; a variant refused is denied by its o
       expect(await handler()(rest("GET", path, bearer(alice)))).toEqual(aliceCached());
     });
 
-    it.each(["/orders/1", "/ORDERS/1", "/%6frders/1", "/orders.json"])("DELETE %s: bob's policy denies this ARN", async (path) => {
-      expect(await handler()(rest("DELETE", path, bearer(bob)))).toEqual(bobCached(arnOf("DELETE", path)));
-      expect(await handler()(rest("DELETE", path, bearer(alice)))).toEqual(aliceCached());
+    it.each([
+      ["DELETE", "/orders/1"],
+      ["DELETE", "/ORDERS/1"],
+      ["DELETE", "/%6frders/1"],
+      ["DELETE", "/orders.json"],
+      ["PUT", "/ORDERS/1"],
+    ])("%s %s: bob's policy denies this ARN", async (method, path) => {
+      expect(await handler()(rest(method, path, bearer(bob)))).toEqual(bobCached(arnOf(method, path)));
+      expect(await handler()(rest(method, path, bearer(alice)))).toEqual(aliceCached());
     });
 
     it.each([
       ["GET", "/orders/1"],
-      ["PUT", "/ORDERS/1"],
       ["GET", "/administrator"],
       ["GET", "/account/deleted"],
     ])("%s %s is allowed to bob: the rules' routes are denied, this ARN is not", async (method, path) => {
@@ -273,17 +277,9 @@ function spellings(name: string): string[] {
 const METHOD_OVERRIDES = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"].flatMap(spellings);
 const PATH_OVERRIDES = ["X-Original-URL", "X-Original-URI", "X-Rewrite-URL", "X-Forwarded-Uri", "X-Forwarded-Prefix", "X-Forwarded-Path"].flatMap(spellings);
 
-describe("override headers reach the backend through API Gateway, so they count, in every spelling", () => {
+describe("path-override headers reach the backend through API Gateway, so they count, in every spelling", () => {
   describe("with the cache off", () => {
     const handler = handlerWith(UNCACHED);
-
-    it.each(METHOD_OVERRIDES)("bob's POST /orders/1 with %s: DELETE is a Deny on its ARN", async (name) => {
-      for (const value of ["DELETE", "delete", "GET, DELETE"]) {
-        expect(await handler()(rest("POST", "/orders/1", { ...bearer(bob), [name]: value })), value).toEqual(only(bob, "Deny", arnOf("POST", "/orders/1")));
-      }
-      expect(await handler()(rest("POST", "/orders/1", { ...bearer(bob), [name]: "PATCH" }))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
-      expect(await handler()(rest("POST", "/orders/1", { ...bearer(alice), [name]: "DELETE" }))).toEqual(only(alice, "Allow", arnOf("POST", "/orders/1")));
-    });
 
     it.each(PATH_OVERRIDES)("bob's GET /x with %s naming /admin: a Deny on its ARN", async (name) => {
       for (const value of ["/admin", "/ADMIN/x?y=1", "https://api.example.com/admin/x", "/account/delete.json"]) {
@@ -295,18 +291,10 @@ describe("override headers reach the backend through API Gateway, so they count,
     it.each(PATH_OVERRIDES)("%s on a public path makes it not public: Unauthorized without credentials", async (name) => {
       await expect(handler()(rest("GET", "/public/x", { [name]: "/admin" }))).rejects.toThrow(/^Unauthorized$/);
     });
-
-    it("bob's POST /orders/1 without an override is allowed", async () => {
-      expect(await handler()(rest("POST", "/orders/1", bearer(bob)))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
-    });
   });
 
   describe("with the cache on", () => {
     const handler = handlerWith(CACHED);
-
-    it("bob's POST /orders/1 with X_HTTP_Method_Override: DELETE: his policy denies this ARN", async () => {
-      expect(await handler()(rest("POST", "/orders/1", { ...bearer(bob), X_HTTP_Method_Override: "DELETE" }))).toEqual(bobCached(arnOf("POST", "/orders/1")));
-    });
 
     it("bob's GET /x with X.Original.URI: /admin: his policy denies this ARN", async () => {
       expect(await handler()(rest("GET", "/x", { ...bearer(bob), "X.Original.URI": "/admin" }))).toEqual(bobCached(arnOf("GET", "/x")));
@@ -318,69 +306,94 @@ describe("override headers reach the backend through API Gateway, so they count,
   });
 });
 
-describe("_method in the query and form bodies are decided as every method they could mean", () => {
-  describe("REST, with the cache off", () => {
+/**
+ * The authorizer sees no body and cannot know which override key an origin reads: under
+ * METHOD_OVERRIDE=any every request but a GET is decided as every method (core/overrides.ts).
+ */
+describe("METHOD_OVERRIDE=any (the default): a request that is not a GET is decided as every method it could be served as", () => {
+  const NOT_GET = METHODS.filter((method) => method !== "GET");
+  const CHANNELS: Array<[string, Record<string, string>, Record<string, string> | undefined]> = [
+    ["nothing", {}, undefined],
+    ["a JSON body", { "Content-Type": "application/json", "Content-Length": "20" }, undefined],
+    ["a form body", { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "14" }, undefined],
+    ["?_method=DELETE", {}, { _method: "DELETE" }],
+    ["?.method=DELETE", {}, { ".method": "DELETE" }],
+  ];
+  const HEADERS = METHOD_OVERRIDES.map((name): [string, Record<string, string>, undefined] => [name, { [name]: "DELETE" }, undefined]);
+
+  describe("with the cache off", () => {
     const handler = handlerWith(UNCACHED);
 
-    it.each([{ _method: "DELETE" }, { _METHOD: "delete" }, { _Method: "Delete" }, { a: "1", _method: " DELETE " }])("bob's POST /orders/1 with the query %o: Deny", async (query) => {
-      expect(await handler()(rest("POST", "/orders/1", bearer(bob), query))).toEqual(only(bob, "Deny", arnOf("POST", "/orders/1")));
+    it.each(NOT_GET)("bob's %s /orders/1 is a Deny, carrying an override or not; alice's is an Allow", async (method) => {
+      for (const [label, headers, query] of [...CHANNELS, ...HEADERS]) {
+        const event = rest(method, "/orders/1", { ...bearer(bob), ...headers }, query);
+        expect(await handler()(event), label).toEqual(only(bob, "Deny", arnOf(method, "/orders/1")));
+      }
+      expect(await handler()(rest(method, "/orders/1", bearer(alice)))).toEqual(only(alice, "Allow", arnOf(method, "/orders/1")));
     });
 
-    it.each(["application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8", "Application/X-WWW-Form-URLEncoded", "multipart/form-data; boundary=b"])(
-      "bob's form POST to /orders/1 (%s): Deny; alice's: Allow",
-      async (contentType) => {
-        expect(await handler()(rest("POST", "/orders/1", { ...bearer(bob), "Content-Type": contentType }))).toEqual(only(bob, "Deny", arnOf("POST", "/orders/1")));
-        expect(await handler()(rest("POST", "/orders/1", { ...bearer(alice), "Content-Type": contentType }))).toEqual(only(alice, "Allow", arnOf("POST", "/orders/1")));
-      },
-    );
-
-    it("bob's JSON POST, his POST ?_method=PATCH and his GET ?_method=DELETE: Allow", async () => {
-      expect(await handler()(rest("POST", "/orders/1", { ...bearer(bob), "Content-Type": "application/json" }))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
-      expect(await handler()(rest("POST", "/orders/1", bearer(bob), { _method: "PATCH" }))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
-      expect(await handler()(rest("GET", "/orders/1", bearer(bob), { _method: "DELETE" }))).toEqual(only(bob, "Allow", arnOf("GET", "/orders/1")));
+    it("bob's GET /orders/1 is an Allow with _method in its query or a body: no framework reads those on a GET", async () => {
+      for (const [label, headers, query] of CHANNELS) {
+        expect(await handler()(rest("GET", "/orders/1", { ...bearer(bob), ...headers }, query)), label).toEqual(only(bob, "Allow", arnOf("GET", "/orders/1")));
+      }
     });
 
-    // Rack (Rails, Sinatra) reads a POST body's `_method` when Request#form_data? — a POST with no
-    // Content-Type at all is form data there — or parseable_data? (multipart/related, multipart/mixed).
-    it("bob's POST /orders/1 with a body and no Content-Type (a form to a Rack backend) is a Deny", async () => {
-      expect(await handler()(rest("POST", "/orders/1", { ...bearer(bob), "Content-Length": "14" }))).toEqual(only(bob, "Deny", arnOf("POST", "/orders/1")));
-      expect(await handler()(rest("POST", "/orders/1", { ...bearer(bob), "Transfer-Encoding": "chunked" }))).toEqual(only(bob, "Deny", arnOf("POST", "/orders/1")));
+    // Flask's documented middleware honours X-HTTP-Method-Override on every method (test/origins).
+    it.each(METHOD_OVERRIDES)("bob's GET /orders/1 with %s: DELETE is a Deny, since the header reaches the origin", async (name) => {
+      expect(await handler()(rest("GET", "/orders/1", { ...bearer(bob), [name]: "DELETE" }))).toEqual(only(bob, "Deny", arnOf("GET", "/orders/1")));
     });
 
-    it("bob's POST /orders/1 with no body (no Content-Length, no Transfer-Encoding) and no Content-Type is an Allow", async () => {
-      expect(await handler()(rest("POST", "/orders/1", bearer(bob)))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
-      expect(await handler()(rest("POST", "/orders/1", { ...bearer(bob), "Content-Length": "0" }))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
-    });
-
-    it("bob's multipart/mixed POST /orders/1 (a form to a Rack backend) is a Deny", async () => {
-      const event = rest("POST", "/orders/1", { ...bearer(bob), "Content-Type": "multipart/mixed; boundary=b" });
-      expect(await handler()(event)).toEqual(only(bob, "Deny", arnOf("POST", "/orders/1")));
+    it("bob's POST elsewhere is an Allow: only the paths of the rules he fails are closed to him", async () => {
+      expect(await handler()(rest("POST", "/x", bearer(bob), { _method: "DELETE" }))).toEqual(only(bob, "Allow", arnOf("POST", "/x")));
     });
   });
 
-  describe("REST, with the cache on", () => {
+  describe("with the cache on", () => {
     const handler = handlerWith(CACHED);
 
-    it("bob's POST /orders/1?_method=DELETE and his form POST: his policy denies this ARN", async () => {
+    it("bob's cached policy, whichever request made it, denies every method but GET on /orders", async () => {
+      expect(await handler()(rest("GET", "/orders/1", bearer(bob)))).toEqual(bobCached());
       expect(await handler()(rest("POST", "/orders/1", bearer(bob), { _method: "DELETE" }))).toEqual(bobCached(arnOf("POST", "/orders/1")));
-      const form = { ...bearer(bob), "Content-Type": "application/x-www-form-urlencoded" };
-      expect(await handler()(rest("POST", "/orders/1", form))).toEqual(bobCached(arnOf("POST", "/orders/1")));
     });
   });
 
   describe("HTTP API simple responses, with the cache off", () => {
     const handler = handlerWith(UNCACHED);
 
-    it("bob's POST /orders/1?_method=DELETE and his form POST are not authorized; his JSON POST is", async () => {
-      expect(await handler()(httpApi("POST", "/orders/1", { authorization: `Bearer ${bob}` }, "_method=DELETE"))).toEqual({ isAuthorized: false, context: contextOf(bob) });
-      expect(await handler()(httpApi("POST", "/orders/1", { authorization: `Bearer ${bob}`, "content-type": "multipart/form-data; boundary=b" }))).toEqual({
-        isAuthorized: false,
-        context: contextOf(bob),
-      });
-      expect(await handler()(httpApi("POST", "/orders/1", { authorization: `Bearer ${bob}`, "content-type": "application/json" }))).toEqual({
-        isAuthorized: true,
-        context: contextOf(bob),
-      });
+    it("bob's POST /orders/1 is not authorized, JSON or form, with _method or without; his GET is", async () => {
+      const denied = { isAuthorized: false, context: contextOf(bob) };
+      const auth = { authorization: `Bearer ${bob}` };
+      expect(await handler()(httpApi("POST", "/orders/1", auth, "_method=DELETE"))).toEqual(denied);
+      expect(await handler()(httpApi("POST", "/orders/1", { ...auth, "content-type": "application/json" }))).toEqual(denied);
+      expect(await handler()(httpApi("GET", "/orders/1", auth, "_method=DELETE"))).toEqual({ isAuthorized: true, context: contextOf(bob) });
+    });
+  });
+});
+
+describe("METHOD_OVERRIDE=none: each request is decided as the method on the wire", () => {
+  describe("with the cache off", () => {
+    const handler = handlerWith({ ...UNCACHED, METHOD_OVERRIDE: "none" });
+
+    it("bob's POST /orders/1 with _method in a form or the query is an Allow; his DELETE is a Deny", async () => {
+      const form = { ...bearer(bob), "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "14" };
+      expect(await handler()(rest("POST", "/orders/1", form, { _method: "DELETE" }))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
+      expect(await handler()(rest("DELETE", "/orders/1", bearer(bob)))).toEqual(only(bob, "Deny", arnOf("DELETE", "/orders/1")));
+    });
+
+    // Symfony reads X-HTTP-Method-Override on a POST even with `_method` switched off (test/origins).
+    it("a method-override header that reaches the origin still counts: bob's POST with X_HTTP_Method_Override is a Deny", async () => {
+      const event = rest("POST", "/orders/1", { ...bearer(bob), X_HTTP_Method_Override: "DELETE" });
+      expect(await handler()(event)).toEqual(only(bob, "Deny", arnOf("POST", "/orders/1")));
+    });
+  });
+
+  describe("with the cache on", () => {
+    const handler = handlerWith({ ...CACHED, METHOD_OVERRIDE: "none" });
+
+    it("bob's cached policy denies DELETE alone on /orders", async () => {
+      const rules = BOB_RULE_DENIALS.filter((arn) => !/\/orders/.test(arn) || arn.includes("/DELETE/"));
+      const expected = policy("bob", [statement("Allow", [`${STAGE}/*`]), statement("Deny", rules)], contextOf(bob));
+      expect(await handler()(rest("POST", "/orders/1", bearer(bob), { _method: "DELETE" }))).toEqual(expected);
     });
   });
 });
@@ -440,5 +453,31 @@ describe("HTTP API simple responses: one request's verdict, never a cached one",
         expect(await handler()(httpApi("GET", path, { authorization: `Bearer ${alice}` })), path).toEqual({ isAuthorized: true, context: contextOf(alice) });
       }
     });
+  });
+});
+
+describe("cookies are pairs between semicolons (RFC 6265), with JWT_COOKIE_NAME=at and AUTHORIZER_CACHE_SECONDS=0", () => {
+  const handler = handlerWith({ ...UNCACHED, JWT_COOKIE_NAME: "at" });
+
+  it("reads the at cookie beside values holding commas, and never x=1,at=<jwt> as an at cookie", async () => {
+    const arn = arnOf("GET", "/admin/x");
+    expect(await handler()(rest("GET", "/admin/x", { Cookie: `recent=12,34,56; at=${alice}; prefs="x, y"` }))).toEqual(only(alice, "Allow", arn));
+    await expect(handler()(rest("GET", "/admin/x", { Cookie: `x=1,at=${alice}` }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler()(httpApi("GET", "/admin/x", { cookie: `x=1,at=${alice}` }))).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe("hybrid mode never lets a refused JWT through beside a valid session cookie", () => {
+  const handler = handlerWith({ ...UNCACHED, AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
+
+  it("a forged bearer beside carol's session cookie is Unauthorized (REST and HTTP API); her cookie alone is carol", async () => {
+    const session = issuer.createSession("carol");
+    const [head, payload] = alice.split(".");
+    const forged = `${head}.${payload}.${"A".repeat(342)}`;
+    const cookie = `session=${session.cookie}`;
+    await expect(handler()(rest("GET", "/x", { ...bearer(forged), Cookie: cookie }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler()(httpApi("GET", "/x", { authorization: `Bearer ${forged}`, cookie }))).rejects.toThrow(/^Unauthorized$/);
+    const answer = await handler()(rest("GET", "/x", { Cookie: cookie }));
+    expect("principalId" in answer && answer.principalId).toBe("carol");
   });
 });

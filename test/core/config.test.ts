@@ -83,6 +83,7 @@ describe("parseConfig", () => {
       JWT_COOKIE_NAME: "access_token",
       PUBLIC_PATHS: "/healthz, /public/*,/,/docs/,/.well-known/*,/v1.2/x",
       ORIGIN_URL: "https://origin.example.com/",
+      AUTH_MODE: "hybrid",
       RESOLVER_CACHE_SECONDS: "0",
       FORWARD_AUTHORIZATION: "false",
     });
@@ -101,13 +102,14 @@ describe("parseConfig", () => {
 
   it("names Authgear's cookies with RESOLVER_COOKIE_PREFIX prepended, in the resolver's order; none by default", () => {
     expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: " " })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "myapp_" })).toMatchObject({
+    const parseConfigResolver = (env: Record<string, string>) => parseConfig({ AUTH_MODE: "resolver", ...env });
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: " " })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "myapp_" })).toMatchObject({
       resolverCookiePrefix: "myapp_",
       resolverCookies: ["myapp_app_session", "myapp_app_access_token", "myapp_session"],
     });
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "__Secure-a.b" }).resolverCookies).toEqual(["__Secure-a.bapp_session", "__Secure-a.bapp_access_token", "__Secure-a.bsession"]);
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "a".repeat(64) }).resolverCookiePrefix).toHaveLength(64);
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "__Secure-a.b" }).resolverCookies).toEqual(["__Secure-a.bapp_session", "__Secure-a.bapp_access_token", "__Secure-a.bsession"]);
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "a".repeat(64) }).resolverCookiePrefix).toHaveLength(64);
     expect(settingDefault("RESOLVER_COOKIE_PREFIX")).toBeUndefined();
   });
 
@@ -441,7 +443,9 @@ describe("what a user mistypes", () => {
 describe("SETTING_NAMES and settingDefault", () => {
   it("name, over both packagings, the settings of the README's Configuration table", () => {
     const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-    const section = readme.slice(readme.indexOf("\n## Configuration\n"), readme.indexOf("\n## ", readme.indexOf("\n## Configuration\n") + 1));
+    const start = readme.indexOf("\n## Configuration\n");
+    // The table of names and defaults only: the section's subsections have tables of their own.
+    const section = readme.slice(start, readme.indexOf("\n#", start + 1));
     const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
     expect(documented.length).toBeGreaterThan(0);
     expect([...ALL_SETTING_NAMES].sort()).toEqual([...documented].sort());

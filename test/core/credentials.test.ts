@@ -105,6 +105,22 @@ describe("extractCredentials: cookie", () => {
     expect(error.message).not.toContain(TOKEN);
   });
 
+  it("splits pairs on ';' only (RFC 6265): a ',' belongs to a value", () => {
+    expect(extractCredentials(headers({ cookie: `recent=12,34,56; at=${TOKEN}; prefs="x, y"` }), "at")).toMatchObject({ token: TOKEN });
+    expect(extractCredentials(headers({ cookie: "recent=12,34,56" }), "recent")).toMatchObject({ token: "12,34,56" });
+    expect(extractCredentials(headers({ cookie: 'prefs="x, y"; a=1' }), "prefs")).toMatchObject({ token: "x, y" });
+  });
+
+  it("refuses the cookie's name after a ',' inside another pair (x=1,at=..., a second Cookie line): a reader may or may not see it", () => {
+    for (const cookie of [`x=1,at=${TOKEN}`, `x=1, at=${TOKEN}`, `theme=dark, at=${TOKEN}`, `at=${TOKEN}, at=other`]) {
+      const error = refusal(() => extractCredentials(headers({ cookie }), "at"));
+      expect(error.code, cookie).toBe("ERR_REQUEST_MALFORMED");
+      expect(error.message).not.toContain(TOKEN);
+    }
+    // Another name after a comma is just part of a value.
+    expect(extractCredentials(headers({ cookie: `x=1,y=2; at=${TOKEN}` }), "at")).toMatchObject({ token: TOKEN });
+  });
+
   it("refuses an oversize cookie value", () => {
     const error = refusal(() => extractCredentials(headers({ cookie: `at=${"a".repeat(MAX_CREDENTIAL_LENGTH + 1)}` }), "at"));
     expect(error.code).toBe("ERR_REQUEST_MALFORMED");

@@ -99,21 +99,32 @@ describe("decide: hardening", () => {
     else expect(summary(decision)).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
   });
 
-  it("decides a POST as each method _method or a form body could make it", async () => {
+  it("under METHOD_OVERRIDE=any (the default) decides every request but a GET as every method it could be served as", async () => {
     const bob = await issuer.mintAccessToken({ sub: "bob" });
-    const decider = deciderWith({ ROUTES: rules }, WORKER);
-    const post = (query: string | undefined, type: string) =>
-      decider.decide({ method: "POST", path: "/orders/1", query, headers: headers({ authorization: `Bearer ${bob}`, "content-type": type }) });
-    expect(summary(await post(undefined, "application/json"))).toBe("allowed bob");
-    expect(summary(await post("?_method=DELETE", "application/json"))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
-    expect(summary(await post(undefined, "application/x-www-form-urlencoded"))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+    const anyMode = deciderWith({ ROUTES: rules }, WORKER);
+    const noneMode = deciderWith({ ROUTES: rules, METHOD_OVERRIDE: "none" }, WORKER);
+    const send = (decider: typeof anyMode, method: string) =>
+      decider.decide({ method, path: "/orders/1", headers: headers({ authorization: `Bearer ${bob}` }), hasBody: method !== "GET" });
+    expect(summary(await send(anyMode, "GET"))).toBe("allowed bob");
+    for (const method of ["HEAD", "POST", "PUT", "PATCH", "OPTIONS", "PURGE"]) {
+      const refused = await send(anyMode, method);
+      expect(summary(refused), method).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+      expect(!refused.allowed && refused.error.message, method).toMatch(/rule is for DELETE.*METHOD_OVERRIDE/);
+      expect(summary(await send(noneMode, method)), method).toBe("allowed bob");
+    }
+    expect(summary(await send(anyMode, "DELETE"))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+    expect(summary(await send(noneMode, "DELETE"))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+    const alice = await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } });
+    const asAdmin = await anyMode.decide({ method: "POST", path: "/orders/1", headers: headers({ authorization: `Bearer ${alice}` }), hasBody: true });
+    expect(summary(asAdmin)).toBe("allowed alice");
   });
 
-  it("counts override headers where they reach the origin (the authorizer), not where they are stripped (the Worker)", async () => {
+  it("counts path-override headers where they reach the origin (the authorizer), not where they are stripped (the Worker)", async () => {
     const bob = await issuer.mintAccessToken({ sub: "bob" });
-    const request = { method: "POST", path: "/orders/1", headers: headers({ authorization: `Bearer ${bob}`, x_http_method_override: "DELETE" }), hasBody: false };
-    expect(summary(await deciderWith({ ROUTES: rules }, WORKER).decide(request))).toBe("allowed bob");
-    expect(summary(await deciderWith({ ROUTES: rules }, AUTHORIZER).decide(request))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
+    const request = { method: "GET", path: "/x", headers: headers({ authorization: `Bearer ${bob}`, x_original_url: "/orders/1" }) };
+    const adminOnly = JSON.stringify([{ path: "/orders/*", roles: ["admin"] }]);
+    expect(summary(await deciderWith({ ROUTES: adminOnly }, WORKER).decide(request))).toBe("allowed bob");
+    expect(summary(await deciderWith({ ROUTES: adminOnly }, AUTHORIZER).decide(request))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
     const publicWithRewrite = { method: "GET", path: "/public/x", headers: headers({ "x.original.url": "/admin/x" }) };
     expect(summary(await deciderWith({}, WORKER).decide(publicWithRewrite))).toBe("allowed anonymous public");
     expect(summary(await deciderWith({}, AUTHORIZER).decide(publicWithRewrite))).toBe("refused ERR_CREDENTIALS_MISSING");

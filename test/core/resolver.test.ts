@@ -182,6 +182,30 @@ describe("resolver mode", () => {
   });
 });
 
+describe("resolver mode: one credential decides", () => {
+  it("sends a Bearer header alone: a refused bearer beside a valid session cookie is refused, the cookie never sent", async () => {
+    const session = issuer.createSession("vera");
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    expect(await outcome(h, { authorization: "Bearer forged-opaque", cookie: `session=${session.cookie}` })).toBe("ERR_SESSION_INVALID");
+    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}`, cookie: "session=bogus" })).toBe("ok:vera");
+    expect(resolverCalls(h).map((call) => call.headers.get("cookie"))).toEqual([null, null]);
+  });
+
+  it("verifies a JWT bearer locally before asking: a forged or expired one never reaches the resolver", async () => {
+    const session = issuer.createSession("walt");
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    const valid = await issuer.mintAccessToken({ sessionId: session.id });
+    const [head, payload] = valid.split(".");
+    expect(await outcome(h, { authorization: `Bearer ${head}.${payload}.${"A".repeat(342)}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_SIGNATURE");
+    expect(await outcome(h, { authorization: `Bearer ${await issuer.mintAccessToken({ sessionId: session.id, expiresIn: -5 })}` })).toBe("ERR_JWT_EXPIRED");
+    expect(resolverCalls(h)).toEqual([]);
+    expect(await outcome(h, { authorization: `Bearer ${valid}` })).toBe("ok:walt");
+    issuer.logout(session.id);
+    expect(await outcome(h, { authorization: `Bearer ${valid}` })).toBe("ERR_SESSION_INVALID");
+    expect(resolverCalls(h)).toHaveLength(2);
+  });
+});
+
 describe("hybrid mode", () => {
   it("verifies a JWT locally without the resolver, and sends cookies and opaque tokens to it", async () => {
     const session = issuer.createSession("judy");
@@ -200,30 +224,31 @@ describe("hybrid mode", () => {
     expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_SESSION_INVALID");
   });
 
-  it("gives Authgear's answer for a locally refused JWT beside a valid session cookie: the session's user, one resolver call with the cookie alone", async () => {
+  it("refuses a locally refused JWT beside a valid session cookie with the JWT's own code, asking the resolver nothing", async () => {
     const session = issuer.createSession("ken");
     const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
     const h = gate({ AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
-    const result = await h.auth.authenticate(new Headers({ authorization: `Bearer ${expired}`, cookie: `theme=dark; session=${session.cookie}` }));
-    expect(result.ok && { user: result.identity.userId, source: result.source }).toEqual({ user: "ken", source: "resolver" });
-    const calls = resolverCalls(h);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.headers.get("authorization")).toBeNull();
-    expect(calls[0]?.headers.get("cookie")).toBe(`session=${session.cookie}`);
-    // A forged signature (claims of another user) is refused by the resolver too: the cookie's user, never the token's.
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `theme=dark; session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
+    // The issue's case: a forged bearer (claims of another user) beside a valid cookie is never the cookie's user.
     const valid = await issuer.mintAccessToken({ sub: "mallory" });
     const [head, payload] = valid.split(".");
     const forged = `${head}.${payload}.${"A".repeat(342)}`;
-    expect(await outcome(h, { authorization: `Bearer ${forged}` })).toBe("ERR_JWT_SIGNATURE");
-    expect(await outcome(h, { authorization: `Bearer ${forged}`, cookie: `app_session=${session.appSession}` })).toBe("ok:ken");
-    expect(resolverCalls(h)).toHaveLength(2);
+    expect(await outcome(h, { authorization: `Bearer ${forged}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_SIGNATURE");
+    expect(await outcome(h, { authorization: `Bearer ${forged}`, cookie: `app_session=${session.appSession}` })).toBe("ERR_JWT_SIGNATURE");
+    // A refused JWT cookie is no fallback either.
+    const named = gate({ AUTH_MODE: "hybrid", JWT_COOKIE_NAME: "at", RESOLVER_CACHE_SECONDS: "0" });
+    expect(await outcome(named, { cookie: `at=${expired}; session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
+    expect(await outcome(named, { cookie: `session=${session.cookie}` })).toBe("ok:ken");
+    expect(resolverCalls(h)).toEqual([]);
+    expect(resolverCalls(named)).toHaveLength(1);
   });
 
-  it("answers a locally refused JWT with its precise code and no resolver call when no Authgear cookie comes with it", async () => {
+  it("answers a locally refused JWT with its precise code and no resolver call, whatever cookies come with it", async () => {
     const expired = await issuer.mintAccessToken({ sub: "lara", expiresIn: -5 });
     const h = gate({ AUTH_MODE: "hybrid" });
     expect(await outcome(h, { authorization: `Bearer ${expired}` })).toBe("ERR_JWT_EXPIRED");
     expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: "theme=dark; sessions=x; session=" })).toBe("ERR_JWT_EXPIRED");
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: "session=bogus" })).toBe("ERR_JWT_EXPIRED");
     expect(await outcome(h, { authorization: `Bearer ${expired.slice(0, -2)}` })).toBe("ERR_JWT_SIGNATURE");
     // The JWT cookie, even under one of Authgear's names, is the refused credential, not a session.
     const named = gate({ AUTH_MODE: "hybrid", JWT_COOKIE_NAME: "app_access_token" });
@@ -232,18 +257,19 @@ describe("hybrid mode", () => {
     expect(resolverCalls(named)).toEqual([]);
   });
 
-  it("answers the local refusal's code when the resolver accepts none of the credentials, and 503 when it fails", async () => {
+  it("sends an opaque bearer token to the resolver alone: a valid cookie beside a refused one is no fallback", async () => {
     const session = issuer.createSession("mia");
-    const expired = await issuer.mintAccessToken({ sessionId: session.id, expiresIn: -5 });
     const h = gate({ AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
-    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: "session=bogus" })).toBe("ERR_JWT_EXPIRED");
+    expect(await outcome(h, { authorization: "Bearer not-a-token", cookie: `session=${session.cookie}` })).toBe("ERR_SESSION_INVALID");
+    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}`, cookie: "session=bogus" })).toBe("ok:mia");
     issuer.setResolverFailure("http500");
-    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
-    issuer.setResolverFailure("none");
-    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ok:mia");
-    issuer.logout(session.id);
-    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
-    expect(resolverCalls(h)).toHaveLength(4);
+    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
+    const calls = resolverCalls(h);
+    expect(calls.map((call) => [call.headers.get("authorization"), call.headers.get("cookie")])).toEqual([
+      ["Bearer not-a-token", null],
+      [`Bearer ${session.opaqueAccessToken}`, null],
+      [`Bearer ${session.opaqueAccessToken}`, null],
+    ]);
   });
 
   it("verifies a valid JWT locally whatever cookies come with it, without the resolver", async () => {
@@ -253,23 +279,23 @@ describe("hybrid mode", () => {
     expect(resolverCalls(h)).toEqual([]);
   });
 
-  it("never lets Authgear judge a JWT the gate's own settings refuse: a cookie beside it is judged alone", async () => {
+  it("holds what only the resolver judges to ALLOWED_CLIENT_IDS: an opaque token or a cookie shows no client, so it is refused", async () => {
     const other = issuer.createSession("olga");
     const jwt = await issuer.mintAccessToken({ sub: "nina" });
     const h = gate({ AUTH_MODE: "hybrid", ALLOWED_CLIENT_IDS: "another-client", RESOLVER_CACHE_SECONDS: "0" });
     expect(await outcome(h, { authorization: `Bearer ${jwt}` })).toBe("ERR_JWT_CLAIM_INVALID");
-    // Authgear would accept nina's token (its first valid credential); ALLOWED_CLIENT_IDS says no.
-    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: "session=junk" })).toBe("ERR_JWT_CLAIM_INVALID");
-    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: `session=${other.cookie}` })).toBe("ok:olga");
-    const calls = resolverCalls(h);
-    expect(calls.map((call) => call.headers.get("authorization"))).toEqual([null, null]);
+    // Authgear would accept nina's token, or olga's session beside it; ALLOWED_CLIENT_IDS says no to both.
+    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: `session=${other.cookie}` })).toBe("ERR_JWT_CLAIM_INVALID");
+    expect(await outcome(h, { cookie: `session=${other.cookie}` })).toBe("ERR_JWT_CLAIM_INVALID");
+    expect(await outcome(h, { authorization: `Bearer ${other.opaqueAccessToken}` })).toBe("ERR_JWT_CLAIM_INVALID");
+    expect(resolverCalls(h)).toEqual([]);
+    const allowed = gate({ AUTH_MODE: "hybrid", ALLOWED_CLIENT_IDS: "dev-client" });
+    expect(await outcome(allowed, { authorization: `Bearer ${jwt}` })).toBe("ok:nina");
   });
 
-  it("keys the verdict cache by exactly what was sent: another cookie is another entry, the refused bearer is never sent", async () => {
+  it("keys the verdict cache by exactly what was sent: another cookie is another entry, a bearer goes alone", async () => {
     const alice = issuer.createSession("alice-h");
     const bob = issuer.createSession("bob-h");
-    const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
-    const otherExpired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -6 });
     const keys: string[] = [];
     const store: VerdictStore = {
       get: () => Promise.resolve(undefined),
@@ -287,23 +313,20 @@ describe("hybrid mode", () => {
       },
     });
     const ask = (headers: Record<string, string>) => outcome(h, headers);
-    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
-    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${bob.cookie}` })).toBe("ok:bob-h");
-    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${alice.cookie}x` })).toBe("ERR_JWT_EXPIRED");
-    expect(await ask({ authorization: `Bearer ${otherExpired}`, cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
     expect(await ask({ cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
-    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${alice.cookie}; app_session=${bob.appSession}` })).toBe("ok:bob-h");
+    expect(await ask({ cookie: `session=${bob.cookie}` })).toBe("ok:bob-h");
+    expect(await ask({ cookie: `session=${alice.cookie}x` })).toBe("ERR_SESSION_INVALID");
+    expect(await ask({ cookie: `session=${alice.cookie}; app_session=${bob.appSession}` })).toBe("ok:bob-h");
+    expect(await ask({ authorization: `Bearer ${alice.opaqueAccessToken}`, cookie: `session=${bob.cookie}` })).toBe("ok:alice-h");
     await h.settle();
-    // Four sets of cookies were sent (alice, bob, alice's mangled, alice + bob's app session): the
-    // other bearer beside alice's cookie, and her cookie alone, are her entry again.
-    expect(resolverCalls({ sent })).toHaveLength(4);
-    expect(sent.every((call) => call.headers.get("authorization") === null)).toBe(true);
-    expect(keys).toHaveLength(4);
-    expect(new Set(keys).size).toBe(4);
-    // Asked again, each set is served from its own entry, with its own verdict.
-    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${bob.cookie}` })).toBe("ok:bob-h");
-    expect(await ask({ authorization: `Bearer ${expired}`, cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
-    expect(resolverCalls({ sent })).toHaveLength(4);
+    expect(resolverCalls({ sent })).toHaveLength(5);
+    expect(keys).toHaveLength(5);
+    expect(new Set(keys).size).toBe(5);
+    // Asked again, each set is served from its own entry, with its own verdict; the bearer's is the bearer's alone.
+    expect(await ask({ cookie: `session=${bob.cookie}` })).toBe("ok:bob-h");
+    expect(await ask({ cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
+    expect(await ask({ authorization: `Bearer ${alice.opaqueAccessToken}`, cookie: `session=${alice.cookie}x` })).toBe("ok:alice-h");
+    expect(resolverCalls({ sent })).toHaveLength(5);
   });
 });
 
@@ -339,14 +362,12 @@ describe("RESOLVER_COOKIE_PREFIX", () => {
     expect(resolverCalls(h)).toHaveLength(2);
   });
 
-  it("falls through to a prefixed session cookie in hybrid mode, and not to an unprefixed one", async () => {
+  it("reads a prefixed session cookie in hybrid mode, and not an unprefixed one", async () => {
     const session = prefixed.createSession("quinn");
-    const expired = await prefixed.mintAccessToken({ sub: "mallory", expiresIn: -5 });
     const h = prefixedGate({ AUTH_MODE: "hybrid" });
-    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `myapp_session=${session.cookie}` })).toBe("ok:quinn");
-    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
     expect(await outcome(h, { cookie: `myapp_session=${session.cookie}` })).toBe("ok:quinn");
-    expect(resolverCalls(h).map((request) => request.headers.get("cookie"))).toEqual([`myapp_session=${session.cookie}`, `myapp_session=${session.cookie}`]);
+    expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_CREDENTIALS_MISSING");
+    expect(resolverCalls(h).map((request) => request.headers.get("cookie"))).toEqual([`myapp_session=${session.cookie}`]);
   });
 });
 

@@ -23,8 +23,9 @@ const SEVERAL = [
   { path: "/orders/*", scopes: ["orders:read", "orders:write"] },
 ];
 
-function routes(json: string) {
-  return compileRoutes(parseConfig({ AUTHGEAR_ENDPOINT: "https://a.example.com", ROUTES: json }).routes);
+/** Rules as written, each governing its own methods only (`METHOD_OVERRIDE=none`); `any` is tested on its own. */
+function routes(json: string, mode: "any" | "none" = "none") {
+  return compileRoutes(parseConfig({ AUTHGEAR_ENDPOINT: "https://a.example.com", ROUTES: json }).routes, mode);
 }
 
 function code(rule: RouteRule, identity: Identity): string {
@@ -72,6 +73,19 @@ describe("route rules", () => {
     const getOnly = routes(JSON.stringify([{ path: "/reports/*", methods: ["GET"], roles: ["auditor"] }]));
     expect(() => { assertAllowedOn(getOnly, alice, "HEAD", "/reports/q3", NOW); }).toThrow(AuthError);
     expect(() => { assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW); }).not.toThrow();
+  });
+
+  it("under METHOD_OVERRIDE=any governs every method but GET with any rule, since such a request could be served as it", () => {
+    const json = JSON.stringify([{ path: "/orders/*", methods: ["DELETE"], roles: ["admin"] }]);
+    const deleteOnly = routes(json, "any");
+    expect(() => { assertAllowedOn(deleteOnly, alice, "GET", "/orders/1", NOW); }).not.toThrow();
+    for (const method of ["HEAD", "POST", "PUT", "PATCH", "OPTIONS", "DELETE", "PURGE"]) {
+      expect(() => { assertAllowedOn(deleteOnly, alice, method, "/orders/1", NOW); }, method).toThrow(AuthError);
+      expect(() => { assertAllowedOn(deleteOnly, alice, method, "/other/1", NOW); }, method).not.toThrow();
+    }
+    const getOnly = routes(JSON.stringify([{ path: "/reports/*", methods: ["GET"], roles: ["auditor"] }]), "any");
+    expect(() => { assertAllowedOn(getOnly, alice, "GET", "/reports/q3", NOW); }).toThrow(AuthError);
+    expect(() => { assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW); }).toThrow(AuthError);
   });
 
   it("checks roles (any), scopes (all), verification, anonymity and authentication age", () => {

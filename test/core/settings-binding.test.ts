@@ -1,0 +1,467 @@
+/**
+ * Every setting binds in every mode, or the combination is refused at start-up (issue 18; README
+ * "Every setting in every mode"). Walks every setting name of the three schemas (the core's, the
+ * Worker's, the authorizer's, enumerated from the schema objects: a new setting without a case
+ * here fails) and every AUTH_MODE, through both packagings: the Worker in workerd (one Miniflare,
+ * a `createWorker` per case: test/cloudflare/workers/settings-walk-worker.ts) and the authorizer
+ * through `createHandler`. Each case either shows that a request the setting should change is
+ * changed (against the same request without the setting), or that the gate refuses to start with
+ * `ERR_CONFIG_INVALID`, its log naming the setting. The README table has a row for each setting.
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS } from "../../src/aws/config.ts";
+import { createHandler } from "../../src/aws/create-handler.ts";
+import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
+import { AUTH_MODES, CORE_SETTINGS, type AuthMode } from "../../src/core/config.ts";
+import { bundleWorker, startWorker } from "../cloudflare/miniflare.ts";
+import { httpApiEvent, requestEvent } from "../aws/fixtures.ts";
+
+type Packaging = "worker" | "authorizer";
+
+interface Request {
+  readonly method?: string;
+  readonly path?: string;
+  readonly headers?: Record<string, string>;
+  /** The authorizer's event kind; default a REST REQUEST event. */
+  readonly event?: "rest" | "http";
+}
+
+/** What a client and the origin see of one request, in either packaging. */
+interface Seen {
+  /** 200 forwarded or allowed; the gate's status otherwise (the authorizer: 401 Unauthorized, 403 Deny, 503 a failure). */
+  readonly status: number;
+  readonly user: string | undefined;
+  /** Worker: the origin's URL and headers; undefined when nothing was forwarded. */
+  readonly origin: { readonly url: string; readonly headers: Record<string, string> } | undefined;
+  /** Worker: the response's headers; authorizer: the answer, as JSON. */
+  readonly answer: Record<string, string>;
+  readonly logs: ReadonlyArray<Record<string, unknown>>;
+}
+
+interface Gate {
+  send(request?: Request, offsetSeconds?: number): Promise<Seen>;
+  /** Whether it refused to start: its `config_invalid` keys, else undefined. */
+  refusedKeys(): Promise<string[] | undefined>;
+}
+
+let issuer: DevIssuer;
+let mf: Miniflare;
+let instances = 0;
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+  mf = startWorker({}, 1, [], await bundleWorker(resolve(import.meta.dirname, "../cloudflare/workers/settings-walk-worker.ts")));
+  await mf.ready;
+}, 60_000);
+afterAll(async () => {
+  await mf.dispose();
+  await issuer.close();
+});
+
+function workerGate(settings: Record<string, string>): Gate {
+  const id = String((instances += 1));
+  const env = JSON.stringify({ AUTHGEAR_ENDPOINT: issuer.origin, ...settings });
+  const gate: Gate = {
+    async send(request = {}, offsetSeconds = 0) {
+      const response = await mf.dispatchFetch(`https://gate.example${request.path ?? "/x"}`, {
+        method: request.method ?? "GET",
+        headers: { ...request.headers, "x-walk-instance": id, "x-walk-settings": env, "x-walk-offset": String(offsetSeconds * 1000) },
+        redirect: "manual",
+      });
+      const text = await response.text();
+      const logs = JSON.parse(response.headers.get("x-walk-logs") ?? "[]") as string[];
+      const forwarded = response.headers.get("x-walk-origin") === "1" ? (JSON.parse(text) as { url: string; headers: Array<[string, string]> }) : undefined;
+      const origin = forwarded && { url: forwarded.url, headers: Object.fromEntries(forwarded.headers) };
+      return {
+        status: response.status,
+        user: origin?.headers["x-authgear-user-id"],
+        origin,
+        answer: Object.fromEntries(response.headers),
+        logs: logs.map((line) => JSON.parse(line) as Record<string, unknown>),
+      };
+    },
+    async refusedKeys() {
+      const seen = await gate.send();
+      const invalid = seen.logs.find((line) => line.event === "config_invalid");
+      return seen.status === 500 && invalid !== undefined ? String(invalid.keys).split(",") : undefined;
+    },
+  };
+  return gate;
+}
+
+const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
+
+function authorizerGate(settings: Record<string, string>): Gate {
+  let offsetMs = 0;
+  const logs: Array<Record<string, unknown>> = [];
+  const metrics: string[] = [];
+  const handler = createHandler({
+    env: { AUTHGEAR_ENDPOINT: issuer.origin, AUTHORIZER_CACHE_SECONDS: "0", ...settings },
+    clock: () => Date.now() + offsetMs,
+    logger: { log: (event, fields) => logs.push({ event, ...fields }) },
+    writeMetrics: (line) => metrics.push(line),
+  });
+  const gate: Gate = {
+    async send(request = {}, offsetSeconds = 0) {
+      offsetMs = offsetSeconds * 1000;
+      const before = logs.length;
+      const method = request.method ?? "GET";
+      const path = request.path ?? "/x";
+      const event =
+        request.event === "http"
+          ? { ...httpApiEvent({ rawPath: path, headers: request.headers ?? {} }), routeArn: `${STAGE}/${method}${path}` }
+          : { ...requestEvent({ path, headers: request.headers ?? {} }), httpMethod: method, methodArn: `${STAGE}/${method}${path}` };
+      let status = 200;
+      let answer: Record<string, string> = {};
+      let user: string | undefined;
+      try {
+        const result = await handler(event);
+        answer = { json: JSON.stringify(result), metrics: String(metrics.length) };
+        if ("policyDocument" in result) {
+          const effects = result.policyDocument.Statement.map((statement) => ("Effect" in statement ? statement.Effect : ""));
+          status = effects.includes("Allow") && !effects.includes("Deny") ? 200 : 403;
+        } else status = result.isAuthorized ? 200 : 403;
+        user = typeof result.context?.userId === "string" ? result.context.userId : undefined;
+      } catch (error) {
+        status = error instanceof Error && error.message === "Unauthorized" ? 401 : 503;
+      }
+      return { status, user, origin: undefined, answer, logs: logs.slice(before) };
+    },
+    async refusedKeys() {
+      await gate.send();
+      const invalid = logs.find((line) => line.event === "config_invalid");
+      return invalid === undefined ? undefined : String(invalid.keys).split(",");
+    },
+  };
+  return gate;
+}
+
+const gateOf = (packaging: Packaging, settings: Record<string, string>): Gate => (packaging === "worker" ? workerGate(settings) : authorizerGate(settings));
+
+/** The mode's own settings: hybrid and resolver need the resolver cache off to see each call. */
+const modeEnv = (mode: AuthMode, extra: Record<string, string> = {}): Record<string, string> => ({ AUTH_MODE: mode, ...extra });
+
+/** A JWT bound to a fresh session of `sub`, and that session (valid in every mode). */
+async function userToken(sub = `u${(instances += 1)}`, extra: Parameters<DevIssuer["mintAccessToken"]>[0] = {}) {
+  const session = issuer.createSession(sub);
+  const token = await issuer.mintAccessToken({ sessionId: session.id, ...extra });
+  return { sub, session, token, bearer: { authorization: `Bearer ${token}` }, cookie: { cookie: `session=${session.cookie}` } };
+}
+
+type Case =
+  | { readonly refused: Record<string, string> }
+  | { readonly binds: (packaging: Packaging, mode: AuthMode) => Promise<void> }
+  | { readonly notApplicable: string };
+
+/** A setting that changes the outcome of `request`: without it → `without`, with it → `withIt`. */
+function changes(
+  setting: Record<string, string>,
+  request: (mode: AuthMode) => Promise<Request>,
+  without: (seen: Seen) => void,
+  withIt: (seen: Seen) => void,
+  base: (mode: AuthMode) => Record<string, string> = (mode) => modeEnv(mode),
+): Case {
+  return {
+    async binds(packaging, mode) {
+      const sent = await request(mode);
+      without(await gateOf(packaging, base(mode)).send(sent));
+      withIt(await gateOf(packaging, { ...base(mode), ...setting }).send(sent));
+    },
+  };
+}
+
+const allowedAs = (user: string | undefined) => (seen: Seen) => {
+  expect(seen.status).toBe(200);
+  if (user !== undefined) expect(seen.user).toBe(user);
+};
+const refusedWith = (status: number) => (seen: Seen) => {
+  expect(seen.status).toBe(status);
+  expect(seen.origin).toBeUndefined();
+};
+
+/** What each setting does in `mode` through `packaging`; one entry per setting name of the three schemas. */
+function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
+  const resolving = mode !== "jwt";
+  switch (name) {
+    case "AUTHGEAR_ENDPOINT":
+      // The same server under another origin: its discovery document names another issuer.
+      return changes({ AUTHGEAR_ENDPOINT: issuer.origin.replace("127.0.0.1", "localhost") }, async () => ({ headers: (await userToken()).bearer }), allowedAs(undefined), refusedWith(503));
+    case "AUTH_MODE": {
+      // A session cookie: no credential in jwt mode, the session's user through the resolver.
+      const other: AuthMode = mode === "jwt" ? "hybrid" : "jwt";
+      return {
+        async binds(p, m) {
+          const { sub, cookie } = await userToken();
+          const seen = await gateOf(p, modeEnv(m)).send({ headers: cookie });
+          const otherSeen = await gateOf(p, modeEnv(other)).send({ headers: cookie });
+          for (const [mode_, s] of [[m, seen], [other, otherSeen]] as const) {
+            if (mode_ === "jwt") refusedWith(401)(s);
+            else allowedAs(sub)(s);
+          }
+        },
+      };
+    }
+    case "AUDIENCE":
+      return {
+        async binds(p, m) {
+          const user = await userToken();
+          allowedAs(user.sub)(await gateOf(p, modeEnv(m)).send({ headers: user.bearer }));
+          const narrowed = gateOf(p, modeEnv(m, { AUDIENCE: "https://api.other.example" }));
+          refusedWith(401)(await narrowed.send({ headers: user.bearer }));
+          // What only the resolver judges is for the endpoint's project: refused when AUDIENCE excludes it.
+          if (m !== "jwt") refusedWith(401)(await narrowed.send({ headers: user.cookie }));
+        },
+      };
+    case "ALLOWED_CLIENT_IDS":
+      return {
+        async binds(p, m) {
+          const user = await userToken();
+          allowedAs(user.sub)(await gateOf(p, modeEnv(m, { ALLOWED_CLIENT_IDS: "dev-client" })).send({ headers: user.bearer }));
+          const other = gateOf(p, modeEnv(m, { ALLOWED_CLIENT_IDS: "another-client" }));
+          refusedWith(401)(await other.send({ headers: user.bearer }));
+          if (m !== "jwt") {
+            // An opaque token or a cookie shows no client: refused, whatever the resolver would say.
+            refusedWith(401)(await other.send({ headers: user.cookie }));
+            refusedWith(401)(await other.send({ headers: { authorization: `Bearer ${user.session.opaqueAccessToken}` } }));
+          }
+        },
+      };
+    case "ALGORITHMS":
+      return changes({ ALGORITHMS: "ES256" }, async () => ({ headers: (await userToken()).bearer }), allowedAs(undefined), refusedWith(401));
+    case "CLOCK_TOLERANCE_SECONDS":
+      // A token issued 30 s in the future.
+      return changes(
+        { CLOCK_TOLERANCE_SECONDS: "60" },
+        async () => ({ headers: (await userToken(undefined, { issuedAt: Math.floor(Date.now() / 1000) + 30 })).bearer }),
+        refusedWith(401),
+        allowedAs(undefined),
+      );
+    case "JWT_COOKIE_NAME":
+      if (mode === "resolver") return { refused: { JWT_COOKIE_NAME: "at" } };
+      return changes({ JWT_COOKIE_NAME: "at" }, async () => ({ headers: { cookie: `at=${(await userToken()).token}` } }), refusedWith(401), allowedAs(undefined));
+    case "PUBLIC_PATHS":
+      return changes({ PUBLIC_PATHS: "/x" }, () => Promise.resolve({}), refusedWith(401), allowedAs(undefined));
+    case "ROUTES":
+      return changes({ ROUTES: JSON.stringify([{ path: "/x", roles: ["admin"] }]) }, async () => ({ headers: (await userToken()).bearer }), allowedAs(undefined), refusedWith(403));
+    case "METHOD_OVERRIDE": {
+      // A DELETE-only rule: a POST is refused as the DELETE it could be served as, unless the origin honours none.
+      const deleteOnly = JSON.stringify([{ path: "/x", methods: ["DELETE"], roles: ["admin"] }]);
+      return changes(
+        { METHOD_OVERRIDE: "none" },
+        async () => ({ method: "POST", headers: (await userToken()).bearer }),
+        refusedWith(403),
+        allowedAs(undefined),
+        (m) => modeEnv(m, { ROUTES: deleteOnly }),
+      );
+    }
+    case "REPORT_ONLY":
+      return changes({ REPORT_ONLY: "true" }, () => Promise.resolve({}), refusedWith(401), (seen) => {
+        expect(seen.status).toBe(200);
+        expect(seen.user).toBeUndefined();
+        if (packaging === "worker") expect(seen.origin?.headers["x-authgear-edge-report"]).toBe("ERR_CREDENTIALS_MISSING");
+        else expect(seen.answer.json).toContain('"authgearEdgeReport":"ERR_CREDENTIALS_MISSING"');
+      });
+    case "LOG_DECISIONS":
+      return changes(
+        { LOG_DECISIONS: "true" },
+        async () => ({ headers: (await userToken("logged")).bearer }),
+        (seen) => { expect(seen.logs.map((line) => line.event)).not.toContain("request_allowed"); },
+        (seen) => { expect(seen.logs.find((line) => line.event === "request_allowed")?.user_id).toBe("logged"); },
+      );
+    case "JWKS_MAX_AGE_SECONDS":
+    case "JWKS_STALE_SECONDS":
+      return {
+        // A key set past its max age is refreshed; past max age + stale window it is not served when the refresh fails.
+        async binds(p, m) {
+          const user = await userToken();
+          const setting = name === "JWKS_MAX_AGE_SECONDS" ? { JWKS_MAX_AGE_SECONDS: "10" } : { JWKS_MAX_AGE_SECONDS: "10", JWKS_STALE_SECONDS: "0" };
+          const base = name === "JWKS_MAX_AGE_SECONDS" ? {} : { JWKS_MAX_AGE_SECONDS: "10" };
+          const outcomes: number[] = [];
+          for (const env of [base, setting]) {
+            const gate = gateOf(p, modeEnv(m, env));
+            allowedAs(user.sub)(await gate.send({ headers: user.bearer }));
+            issuer.setFailure("http500");
+            try {
+              const later = await userToken();
+              outcomes.push((await gate.send({ headers: later.bearer }, 60)).status);
+            } finally {
+              issuer.setFailure("none");
+            }
+          }
+          // Max age 300 (default): served as fresh at +60 s; 10: stale, still served (stale window 3600).
+          // Stale 3600 (default) vs 0: at +60 s a 10 s set is served stale vs refused (503).
+          if (name === "JWKS_MAX_AGE_SECONDS") expect(outcomes).toEqual([200, 200]);
+          else expect(outcomes).toEqual([200, 503]);
+          if (name === "JWKS_MAX_AGE_SECONDS") {
+            // The binding: with a 10 s max age the set is refetched at +60 s (one more JWKS fetch); with 300, never.
+            const fetches: number[] = [];
+            for (const env of [{}, setting]) {
+              const gate = gateOf(p, modeEnv(m, env));
+              await gate.send({ headers: user.bearer });
+              const before = issuer.hits.jwks;
+              await gate.send({ headers: user.bearer }, 60);
+              const deadline = Date.now() + 5000;
+              while (issuer.hits.jwks === before && Date.now() < deadline && env === setting) await new Promise((r) => setTimeout(r, 10));
+              fetches.push(issuer.hits.jwks - before);
+            }
+            expect(fetches).toEqual([0, 1]);
+          }
+        },
+      };
+    case "RESOLVER_URL":
+      if (!resolving) return { refused: { RESOLVER_URL: `${issuer.origin}/elsewhere` } };
+      return changes({ RESOLVER_URL: `${issuer.origin}/elsewhere` }, async () => ({ headers: (await userToken()).cookie }), allowedAs(undefined), refusedWith(503));
+    case "RESOLVER_CACHE_SECONDS":
+      if (!resolving) return { refused: { RESOLVER_CACHE_SECONDS: "0" } };
+      return {
+        async binds(p, m) {
+          const calls: number[] = [];
+          for (const seconds of ["60", "0"]) {
+            const { cookie } = await userToken();
+            const gate = gateOf(p, modeEnv(m, { RESOLVER_CACHE_SECONDS: seconds }));
+            const before = issuer.resolverHits;
+            for (let i = 0; i < 3; i += 1) allowedAs(undefined)(await gate.send({ headers: cookie }));
+            calls.push(issuer.resolverHits - before);
+          }
+          expect(calls).toEqual([1, 3]);
+        },
+      };
+    case "RESOLVER_TIMEOUT_MS":
+      if (!resolving) return { refused: { RESOLVER_TIMEOUT_MS: "100" } };
+      return {
+        async binds(p, m) {
+          const { cookie } = await userToken();
+          issuer.setResolverDelay(400);
+          try {
+            allowedAs(undefined)(await gateOf(p, modeEnv(m)).send({ headers: cookie }));
+            refusedWith(503)(await gateOf(p, modeEnv(m, { RESOLVER_TIMEOUT_MS: "100" })).send({ headers: cookie }));
+          } finally {
+            issuer.setResolverDelay(0);
+          }
+        },
+      };
+    case "RESOLVER_COOKIE_PREFIX":
+      if (!resolving) return { refused: { RESOLVER_COOKIE_PREFIX: "myapp_" } };
+      return changes({ RESOLVER_COOKIE_PREFIX: "myapp_" }, async () => ({ headers: (await userToken()).cookie }), allowedAs(undefined), refusedWith(401));
+    default:
+      return packaging === "worker" ? workerCase(name) : authorizerCase(name, mode);
+  }
+}
+
+const PREFLIGHT = { origin: "https://app.example", "access-control-request-method": "PUT" };
+
+/** The Worker's own settings, and the authorizer's (refused by the Worker). */
+function workerCase(name: string): Case {
+  if (WORKER_FOREIGN_SETTINGS.has(name)) return { refused: { [name]: name === "AUTHORIZER_CACHE_SECONDS" ? "0" : name === "METRICS" ? "emf" : "iam" } };
+  const withToken = async (): Promise<Request> => ({ headers: (await userToken()).bearer });
+  switch (name) {
+    case "ORIGIN_URL":
+      return changes({ ORIGIN_URL: "https://origin.example/base" }, withToken, (seen) => { expect(seen.origin?.url).toBe("https://gate.example/x"); }, (seen) => { expect(seen.origin?.url).toBe("https://origin.example/base/x"); },
+      );
+    case "LOGIN_URL":
+      return changes({ LOGIN_URL: "https://login.example/" }, () => Promise.resolve({ headers: { accept: "text/html" } }), refusedWith(401), (seen) => {
+        expect(seen.status).toBe(302);
+        expect(seen.answer.location).toBe("https://login.example/?return_to=https%3A%2F%2Fgate.example%2Fx");
+      });
+    case "CORS_ALLOWED_ORIGINS":
+      return changes({ CORS_ALLOWED_ORIGINS: "https://app.example" }, () => Promise.resolve({ method: "OPTIONS", headers: PREFLIGHT }), (seen) => { expect(seen.origin).toBeDefined(); }, (seen) => {
+        expect(seen.status).toBe(204);
+        expect(seen.origin).toBeUndefined();
+      });
+    case "FORWARD_AUTHORIZATION":
+      return changes({ FORWARD_AUTHORIZATION: "false" }, withToken, (seen) => { expect(seen.origin?.headers.authorization).toMatch(/^Bearer /); }, (seen) => { expect(seen.origin?.headers.authorization).toBeUndefined(); },
+      );
+    case "SERVER_TIMING":
+      return changes({ SERVER_TIMING: "true" }, withToken, (seen) => { expect(seen.answer["server-timing"]).toBeUndefined(); }, (seen) => { expect(seen.answer["server-timing"]).toMatch(/^authgear-edge;desc="authenticated";dur=/); },
+      );
+    case "ORIGIN_SECRET":
+      return changes({ ORIGIN_SECRET: "s".repeat(32) }, withToken, (seen) => { expect(seen.origin?.headers["x-authgear-edge-secret"]).toBeUndefined(); }, (seen) => { expect(seen.origin?.headers["x-authgear-edge-secret"]).toBe("s".repeat(32)); },
+      );
+    case "ORIGIN_SECRET_HEADER":
+      return {
+        async binds(p, m) {
+          const secret = { ORIGIN_SECRET: "s".repeat(32) };
+          const seen = await gateOf(p, modeEnv(m, { ...secret, ORIGIN_SECRET_HEADER: "x-edge-key" })).send(await withToken());
+          expect(seen.origin?.headers["x-edge-key"]).toBe("s".repeat(32));
+          expect(seen.origin?.headers["x-authgear-edge-secret"]).toBeUndefined();
+          // Without the secret it would do nothing: refused at start-up.
+          expect(await gateOf(p, modeEnv(m, { ORIGIN_SECRET_HEADER: "x-edge-key" })).refusedKeys()).toEqual(["ORIGIN_SECRET_HEADER"]);
+        },
+      };
+    default:
+      throw new Error(`no Worker case for ${name}`);
+  }
+}
+
+/** The authorizer's own settings, and the Worker's (refused by the authorizer, but CORS_ALLOWED_ORIGINS). */
+function authorizerCase(name: string, mode: AuthMode): Case {
+  if (LAMBDA_FOREIGN_SETTINGS.has(name)) {
+    const value = name === "FORWARD_AUTHORIZATION" || name === "SERVER_TIMING" ? "true" : name === "ORIGIN_SECRET" ? "s".repeat(32) : name === "ORIGIN_SECRET_HEADER" ? "x-edge-key" : "https://elsewhere.example";
+    return { refused: { [name]: value } };
+  }
+  switch (name) {
+    case "CORS_ALLOWED_ORIGINS":
+      return { notApplicable: "API Gateway's CORS, configured by serverless.yml from this setting (README Browsers)" };
+    case "HTTP_API_RESPONSE":
+      return changes({ HTTP_API_RESPONSE: "iam" }, async () => ({ headers: (await userToken()).bearer, event: "http" }), (seen) => { expect(seen.answer.json).toContain('"isAuthorized":true'); }, (seen) => { expect(seen.answer.json).toContain('"policyDocument"'); },
+      );
+    case "AUTHORIZER_CACHE_SECONDS":
+      if (mode !== "jwt") return { refused: { AUTHORIZER_CACHE_SECONDS: "300" } };
+      // 0 (the walk's base): this ARN alone; 300: a policy for the stage, to hold on every route.
+      return changes({ AUTHORIZER_CACHE_SECONDS: "300", HTTP_API_RESPONSE: "iam" }, async () => ({ headers: (await userToken()).bearer }), (seen) => { expect(seen.answer.json).toContain(`"${STAGE}/GET/x"`); }, (seen) => { expect(seen.answer.json).toContain(`"${STAGE}/*"`); },
+      );
+    case "METRICS":
+      return changes({ METRICS: "emf" }, async () => ({ headers: (await userToken()).bearer }), (seen) => { expect(seen.answer.metrics).toBe("0"); }, (seen) => { expect(seen.answer.metrics).toBe("1"); });
+    default:
+      throw new Error(`no authorizer case for ${name}`);
+  }
+}
+
+const WORKER_NAMES = WORKER_SETTINGS.names as readonly string[];
+const LAMBDA_NAMES = LAMBDA_SETTINGS.names as readonly string[];
+/** Every setting name of the three schemas, and each packaging's: its own, and the other's it refuses. */
+const ALL_NAMES = [...new Set([...CORE_SETTINGS.names, ...WORKER_NAMES, ...LAMBDA_NAMES])];
+const NAMES_OF: Record<Packaging, readonly string[]> = {
+  worker: [...WORKER_NAMES, ...WORKER_FOREIGN_SETTINGS.keys()],
+  authorizer: [...LAMBDA_NAMES, ...LAMBDA_FOREIGN_SETTINGS.keys(), "CORS_ALLOWED_ORIGINS"],
+};
+
+describe("every packaging classifies every setting of the schemas", () => {
+  it.each(["worker", "authorizer"] as const)("%s: its own settings, and each of the other's refused at start-up (or said not applicable)", (packaging) => {
+    expect([...new Set(NAMES_OF[packaging])].sort()).toEqual([...ALL_NAMES].sort());
+  });
+});
+
+describe.each(["worker", "authorizer"] as const)("%s", (packaging) => {
+  const cases = NAMES_OF[packaging].flatMap((name) => AUTH_MODES.map((mode) => [name, mode] as const));
+  it.each(cases)("%s with AUTH_MODE=%s binds, or is refused at start-up", async (name, mode) => {
+    const found = caseOf(name, mode, packaging);
+    if ("refused" in found) {
+      expect(await gateOf(packaging, modeEnv(mode, found.refused)).refusedKeys()).toEqual([name]);
+      // The same request is served when the setting is left out.
+      expect(await gateOf(packaging, modeEnv(mode)).refusedKeys()).toBeUndefined();
+    } else if ("binds" in found) {
+      await found.binds(packaging, mode);
+    } else {
+      expect(found.notApplicable).not.toBe("");
+      expect(await gateOf(packaging, modeEnv(mode, { [name]: "https://app.example" })).refusedKeys()).toBeUndefined();
+    }
+  }, 20_000);
+});
+
+describe("the README's table of settings by mode", () => {
+  const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### Every setting in every mode"), readme.indexOf("## How a request is authenticated"));
+
+  it("has a row for each setting of the schemas, and for no other", () => {
+    const rows = section
+      .split("\n")
+      .filter((line) => line.startsWith("| `"))
+      .flatMap((line) => [...(line.split("|")[1] ?? "").matchAll(/`([A-Z_]+)`/g)].map((match) => match[1]));
+    expect([...rows].sort()).toEqual([...ALL_NAMES].sort());
+  });
+});
