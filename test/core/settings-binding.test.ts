@@ -32,7 +32,7 @@ interface Request {
 
 /** What a client and the origin see of one request, in either packaging. */
 interface Seen {
-  /** 200 forwarded or allowed; the gate's status otherwise (the authorizer: 401 Unauthorized, 403 Deny, 503 a failure). */
+  /** 200 forwarded or allowed; the gate's status otherwise (authorizer: 401 Unauthorized, 403 Deny, 503 a failure). */
   readonly status: number;
   readonly user: string | undefined;
   /** Worker: the origin's URL and headers; undefined when nothing was forwarded. */
@@ -54,13 +54,20 @@ let instances = 0;
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
-  mf = startWorker({}, 1, [], await bundleWorker(resolve(import.meta.dirname, "../cloudflare/workers/settings-walk-worker.ts")));
+  const script = await bundleWorker(resolve(import.meta.dirname, "../cloudflare/workers/settings-walk-worker.ts"));
+  mf = startWorker({}, 1, [], script);
   await mf.ready;
 }, 60_000);
 afterAll(async () => {
   await mf.dispose();
   await issuer.close();
 });
+
+/** What the walk's origin answers: the URL and headers it received. */
+interface OriginEcho {
+  readonly url: string;
+  readonly headers: Array<[string, string]>;
+}
 
 function workerGate(settings: Record<string, string>): Gate {
   const id = String((instances += 1));
@@ -69,12 +76,17 @@ function workerGate(settings: Record<string, string>): Gate {
     async send(request = {}, offsetSeconds = 0) {
       const response = await mf.dispatchFetch(`https://gate.example${request.path ?? "/x"}`, {
         method: request.method ?? "GET",
-        headers: { ...request.headers, "x-walk-instance": id, "x-walk-settings": env, "x-walk-offset": String(offsetSeconds * 1000) },
+        headers: {
+          ...request.headers,
+          "x-walk-instance": id,
+          "x-walk-settings": env,
+          "x-walk-offset": String(offsetSeconds * 1000),
+        },
         redirect: "manual",
       });
       const text = await response.text();
       const logs = JSON.parse(response.headers.get("x-walk-logs") ?? "[]") as string[];
-      const forwarded = response.headers.get("x-walk-origin") === "1" ? (JSON.parse(text) as { url: string; headers: Array<[string, string]> }) : undefined;
+      const forwarded = response.headers.get("x-walk-origin") === "1" ? (JSON.parse(text) as OriginEcho) : undefined;
       const origin = forwarded && { url: forwarded.url, headers: Object.fromEntries(forwarded.headers) };
       return {
         status: response.status,
@@ -94,6 +106,7 @@ function workerGate(settings: Record<string, string>): Gate {
 }
 
 const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
+const ADMIN_ONLY_X = JSON.stringify([{ path: "/x", roles: ["admin"] }]);
 
 function authorizerGate(settings: Record<string, string>): Gate {
   let offsetMs = 0;
@@ -111,10 +124,12 @@ function authorizerGate(settings: Record<string, string>): Gate {
       const before = logs.length;
       const method = request.method ?? "GET";
       const path = request.path ?? "/x";
+      const headers = request.headers ?? {};
+      const arn = `${STAGE}/${method}${path}`;
       const event =
         request.event === "http"
-          ? { ...httpApiEvent({ rawPath: path, headers: request.headers ?? {} }), routeArn: `${STAGE}/${method}${path}` }
-          : { ...requestEvent({ path, headers: request.headers ?? {} }), httpMethod: method, methodArn: `${STAGE}/${method}${path}` };
+          ? { ...httpApiEvent({ rawPath: path, headers }), routeArn: arn }
+          : { ...requestEvent({ path, headers }), httpMethod: method, methodArn: arn };
       let status = 200;
       let answer: Record<string, string> = {};
       let user: string | undefined;
@@ -122,7 +137,7 @@ function authorizerGate(settings: Record<string, string>): Gate {
         const result = await handler(event);
         answer = { json: JSON.stringify(result), metrics: String(metrics.length) };
         if ("policyDocument" in result) {
-          const effects = result.policyDocument.Statement.map((statement) => ("Effect" in statement ? statement.Effect : ""));
+          const effects = result.policyDocument.Statement.map((entry) => ("Effect" in entry ? entry.Effect : ""));
           status = effects.includes("Allow") && !effects.includes("Deny") ? 200 : 403;
         } else status = result.isAuthorized ? 200 : 403;
         user = typeof result.context?.userId === "string" ? result.context.userId : undefined;
@@ -140,17 +155,26 @@ function authorizerGate(settings: Record<string, string>): Gate {
   return gate;
 }
 
-const gateOf = (packaging: Packaging, settings: Record<string, string>): Gate => (packaging === "worker" ? workerGate(settings) : authorizerGate(settings));
+const gateOf = (packaging: Packaging, settings: Record<string, string>): Gate =>
+  packaging === "worker" ? workerGate(settings) : authorizerGate(settings);
 
 /** The mode's own settings: hybrid and resolver need the resolver cache off to see each call. */
-const modeEnv = (mode: AuthMode, extra: Record<string, string> = {}): Record<string, string> => ({ AUTH_MODE: mode, ...extra });
+const modeEnv = (mode: AuthMode, extra: Record<string, string> = {}): Record<string, string> => ({
+  AUTH_MODE: mode,
+  ...extra,
+});
 
 /** A JWT bound to a fresh session of `sub`, and that session (valid in every mode). */
 async function userToken(sub = `u${(instances += 1)}`, extra: Parameters<DevIssuer["mintAccessToken"]>[0] = {}) {
   const session = issuer.createSession(sub);
   const token = await issuer.mintAccessToken({ sessionId: session.id, ...extra });
-  return { sub, session, token, bearer: { authorization: `Bearer ${token}` }, cookie: { cookie: `session=${session.cookie}` } };
+  const cookie = { cookie: `session=${session.cookie}` };
+  return { sub, session, token, bearer: { authorization: `Bearer ${token}` }, cookie };
 }
+
+/** A request with a fresh user's bearer JWT, or its session cookie. */
+const withBearer = async (): Promise<Request> => ({ headers: (await userToken()).bearer });
+const withCookie = async (): Promise<Request> => ({ headers: (await userToken()).cookie });
 
 type Case =
   | { readonly refused: Record<string, string> }
@@ -189,7 +213,12 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
   switch (name) {
     case "AUTHGEAR_ENDPOINT":
       // The same server under another origin: its discovery document names another issuer.
-      return changes({ AUTHGEAR_ENDPOINT: issuer.origin.replace("127.0.0.1", "localhost") }, async () => ({ headers: (await userToken()).bearer }), allowedAs(undefined), refusedWith(503));
+      return changes(
+        { AUTHGEAR_ENDPOINT: issuer.origin.replace("127.0.0.1", "localhost") },
+        withBearer,
+        allowedAs(undefined),
+        refusedWith(503),
+      );
     case "AUTH_MODE": {
       // A session cookie: no credential in jwt mode, the session's user through the resolver.
       const other: AuthMode = mode === "jwt" ? "hybrid" : "jwt";
@@ -198,9 +227,9 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
           const { sub, cookie } = await userToken();
           const seen = await gateOf(p, modeEnv(m)).send({ headers: cookie });
           const otherSeen = await gateOf(p, modeEnv(other)).send({ headers: cookie });
-          for (const [mode_, s] of [[m, seen], [other, otherSeen]] as const) {
-            if (mode_ === "jwt") refusedWith(401)(s);
-            else allowedAs(sub)(s);
+          for (const [each, result] of [[m, seen], [other, otherSeen]] as const) {
+            if (each === "jwt") refusedWith(401)(result);
+            else allowedAs(sub)(result);
           }
         },
       };
@@ -220,33 +249,43 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
       return {
         async binds(p, m) {
           const user = await userToken();
-          allowedAs(user.sub)(await gateOf(p, modeEnv(m, { ALLOWED_CLIENT_IDS: "dev-client" })).send({ headers: user.bearer }));
+          const allowed = gateOf(p, modeEnv(m, { ALLOWED_CLIENT_IDS: "dev-client" }));
+          allowedAs(user.sub)(await allowed.send({ headers: user.bearer }));
           const other = gateOf(p, modeEnv(m, { ALLOWED_CLIENT_IDS: "another-client" }));
           refusedWith(401)(await other.send({ headers: user.bearer }));
           if (m !== "jwt") {
             // An opaque token or a cookie shows no client: refused, whatever the resolver would say.
             refusedWith(401)(await other.send({ headers: user.cookie }));
-            refusedWith(401)(await other.send({ headers: { authorization: `Bearer ${user.session.opaqueAccessToken}` } }));
+            const opaque = { authorization: `Bearer ${user.session.opaqueAccessToken}` };
+            refusedWith(401)(await other.send({ headers: opaque }));
           }
         },
       };
     case "ALGORITHMS":
-      return changes({ ALGORITHMS: "ES256" }, async () => ({ headers: (await userToken()).bearer }), allowedAs(undefined), refusedWith(401));
+      return changes({ ALGORITHMS: "ES256" }, withBearer, allowedAs(undefined), refusedWith(401));
     case "CLOCK_TOLERANCE_SECONDS":
       // A token issued 30 s in the future.
       return changes(
         { CLOCK_TOLERANCE_SECONDS: "60" },
-        async () => ({ headers: (await userToken(undefined, { issuedAt: Math.floor(Date.now() / 1000) + 30 })).bearer }),
+        async () => {
+          const future = Math.floor(Date.now() / 1000) + 30;
+          return { headers: (await userToken(undefined, { issuedAt: future })).bearer };
+        },
         refusedWith(401),
         allowedAs(undefined),
       );
     case "JWT_COOKIE_NAME":
       if (mode === "resolver") return { refused: { JWT_COOKIE_NAME: "at" } };
-      return changes({ JWT_COOKIE_NAME: "at" }, async () => ({ headers: { cookie: `at=${(await userToken()).token}` } }), refusedWith(401), allowedAs(undefined));
+      return changes(
+        { JWT_COOKIE_NAME: "at" },
+        async () => ({ headers: { cookie: `at=${(await userToken()).token}` } }),
+        refusedWith(401),
+        allowedAs(undefined),
+      );
     case "PUBLIC_PATHS":
       return changes({ PUBLIC_PATHS: "/x" }, () => Promise.resolve({}), refusedWith(401), allowedAs(undefined));
     case "ROUTES":
-      return changes({ ROUTES: JSON.stringify([{ path: "/x", roles: ["admin"] }]) }, async () => ({ headers: (await userToken()).bearer }), allowedAs(undefined), refusedWith(403));
+      return changes({ ROUTES: ADMIN_ONLY_X }, withBearer, allowedAs(undefined), refusedWith(403));
     case "METHOD_OVERRIDE": {
       // A DELETE-only rule: a POST is refused as the DELETE it could be served as, unless the origin honours none.
       const deleteOnly = JSON.stringify([{ path: "/x", methods: ["DELETE"], roles: ["admin"] }]);
@@ -262,7 +301,8 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
       return changes({ REPORT_ONLY: "true" }, () => Promise.resolve({}), refusedWith(401), (seen) => {
         expect(seen.status).toBe(200);
         expect(seen.user).toBeUndefined();
-        if (packaging === "worker") expect(seen.origin?.headers["x-authgear-edge-report"]).toBe("ERR_CREDENTIALS_MISSING");
+        const report = seen.origin?.headers["x-authgear-edge-report"];
+        if (packaging === "worker") expect(report).toBe("ERR_CREDENTIALS_MISSING");
         else expect(seen.answer.json).toContain('"authgearEdgeReport":"ERR_CREDENTIALS_MISSING"');
       });
     case "LOG_DECISIONS":
@@ -278,8 +318,9 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
         // A key set past its max age is refreshed; past max age + stale window it is not served when the refresh fails.
         async binds(p, m) {
           const user = await userToken();
-          const setting = name === "JWKS_MAX_AGE_SECONDS" ? { JWKS_MAX_AGE_SECONDS: "10" } : { JWKS_MAX_AGE_SECONDS: "10", JWKS_STALE_SECONDS: "0" };
-          const base = name === "JWKS_MAX_AGE_SECONDS" ? {} : { JWKS_MAX_AGE_SECONDS: "10" };
+          const maxAge = name === "JWKS_MAX_AGE_SECONDS";
+          const base = maxAge ? {} : { JWKS_MAX_AGE_SECONDS: "10" };
+          const setting = maxAge ? { JWKS_MAX_AGE_SECONDS: "10" } : { ...base, JWKS_STALE_SECONDS: "0" };
           const outcomes: number[] = [];
           for (const env of [base, setting]) {
             const gate = gateOf(p, modeEnv(m, env));
@@ -305,7 +346,9 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
               const before = issuer.hits.jwks;
               await gate.send({ headers: user.bearer }, 60);
               const deadline = Date.now() + 5000;
-              while (issuer.hits.jwks === before && Date.now() < deadline && env === setting) await new Promise((r) => setTimeout(r, 10));
+              while (issuer.hits.jwks === before && Date.now() < deadline && env === setting) {
+                await new Promise((done) => setTimeout(done, 10));
+              }
               fetches.push(issuer.hits.jwks - before);
             }
             expect(fetches).toEqual([0, 1]);
@@ -314,7 +357,12 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
       };
     case "RESOLVER_URL":
       if (!resolving) return { refused: { RESOLVER_URL: `${issuer.origin}/elsewhere` } };
-      return changes({ RESOLVER_URL: `${issuer.origin}/elsewhere` }, async () => ({ headers: (await userToken()).cookie }), allowedAs(undefined), refusedWith(503));
+      return changes(
+        { RESOLVER_URL: `${issuer.origin}/elsewhere` },
+        withCookie, 
+        allowedAs(undefined),
+        refusedWith(503),
+      );
     case "RESOLVER_CACHE_SECONDS":
       if (!resolving) return { refused: { RESOLVER_CACHE_SECONDS: "0" } };
       return {
@@ -346,50 +394,103 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
       };
     case "RESOLVER_COOKIE_PREFIX":
       if (!resolving) return { refused: { RESOLVER_COOKIE_PREFIX: "myapp_" } };
-      return changes({ RESOLVER_COOKIE_PREFIX: "myapp_" }, async () => ({ headers: (await userToken()).cookie }), allowedAs(undefined), refusedWith(401));
+      return changes({ RESOLVER_COOKIE_PREFIX: "myapp_" }, withCookie, allowedAs(undefined), refusedWith(401));
     default:
       return packaging === "worker" ? workerCase(name) : authorizerCase(name, mode);
   }
 }
 
 const PREFLIGHT = { origin: "https://app.example", "access-control-request-method": "PUT" };
+/** A browser navigation without credentials. */
+const htmlPage = (): Promise<Request> => Promise.resolve({ headers: { accept: "text/html" } });
+
+/** A valid value of each setting only the other packaging reads. */
+const FOREIGN_VALUES: Readonly<Record<string, string>> = {
+  HTTP_API_RESPONSE: "iam",
+  AUTHORIZER_CACHE_SECONDS: "0",
+  METRICS: "emf",
+  ORIGIN_URL: "https://elsewhere.example",
+  LOGIN_URL: "https://elsewhere.example/login",
+  FORWARD_AUTHORIZATION: "true",
+  SERVER_TIMING: "true",
+  ORIGIN_SECRET: "s".repeat(32),
+  ORIGIN_SECRET_HEADER: "x-edge-key",
+};
+
+/** `seen`'s origin header `name` is `value` (undefined: absent). */
+const originHeader = (name: string, value: string | undefined) => (seen: Seen) => {
+  expect(seen.origin?.headers[name]).toBe(value);
+};
 
 /** The Worker's own settings, and the authorizer's (refused by the Worker). */
 function workerCase(name: string): Case {
-  if (WORKER_FOREIGN_SETTINGS.has(name)) return { refused: { [name]: name === "AUTHORIZER_CACHE_SECONDS" ? "0" : name === "METRICS" ? "emf" : "iam" } };
-  const withToken = async (): Promise<Request> => ({ headers: (await userToken()).bearer });
+  if (WORKER_FOREIGN_SETTINGS.has(name)) return { refused: { [name]: FOREIGN_VALUES[name] ?? "" } };
   switch (name) {
     case "ORIGIN_URL":
-      return changes({ ORIGIN_URL: "https://origin.example/base" }, withToken, (seen) => { expect(seen.origin?.url).toBe("https://gate.example/x"); }, (seen) => { expect(seen.origin?.url).toBe("https://origin.example/base/x"); },
+      return changes(
+        { ORIGIN_URL: "https://origin.example/base" },
+        withBearer,
+        (seen) => {
+          expect(seen.origin?.url).toBe("https://gate.example/x");
+        },
+        (seen) => {
+          expect(seen.origin?.url).toBe("https://origin.example/base/x");
+        },
       );
     case "LOGIN_URL":
-      return changes({ LOGIN_URL: "https://login.example/" }, () => Promise.resolve({ headers: { accept: "text/html" } }), refusedWith(401), (seen) => {
+      return changes({ LOGIN_URL: "https://login.example/" }, htmlPage, refusedWith(401), (seen) => {
         expect(seen.status).toBe(302);
         expect(seen.answer.location).toBe("https://login.example/?return_to=https%3A%2F%2Fgate.example%2Fx");
       });
     case "CORS_ALLOWED_ORIGINS":
-      return changes({ CORS_ALLOWED_ORIGINS: "https://app.example" }, () => Promise.resolve({ method: "OPTIONS", headers: PREFLIGHT }), (seen) => { expect(seen.origin).toBeDefined(); }, (seen) => {
-        expect(seen.status).toBe(204);
-        expect(seen.origin).toBeUndefined();
-      });
+      return changes(
+        { CORS_ALLOWED_ORIGINS: "https://app.example" },
+        () => Promise.resolve({ method: "OPTIONS", headers: PREFLIGHT }),
+        (seen) => {
+          expect(seen.origin).toBeDefined();
+        },
+        (seen) => {
+          expect(seen.status).toBe(204);
+          expect(seen.origin).toBeUndefined();
+        },
+      );
     case "FORWARD_AUTHORIZATION":
-      return changes({ FORWARD_AUTHORIZATION: "false" }, withToken, (seen) => { expect(seen.origin?.headers.authorization).toMatch(/^Bearer /); }, (seen) => { expect(seen.origin?.headers.authorization).toBeUndefined(); },
+      return changes(
+        { FORWARD_AUTHORIZATION: "false" },
+        withBearer,
+        (seen) => {
+          expect(seen.origin?.headers.authorization).toMatch(/^Bearer /);
+        },
+        originHeader("authorization", undefined),
       );
     case "SERVER_TIMING":
-      return changes({ SERVER_TIMING: "true" }, withToken, (seen) => { expect(seen.answer["server-timing"]).toBeUndefined(); }, (seen) => { expect(seen.answer["server-timing"]).toMatch(/^authgear-edge;desc="authenticated";dur=/); },
+      return changes(
+        { SERVER_TIMING: "true" },
+        withBearer,
+        (seen) => {
+          expect(seen.answer["server-timing"]).toBeUndefined();
+        },
+        (seen) => {
+          expect(seen.answer["server-timing"]).toMatch(/^authgear-edge;desc="authenticated";dur=/);
+        },
       );
     case "ORIGIN_SECRET":
-      return changes({ ORIGIN_SECRET: "s".repeat(32) }, withToken, (seen) => { expect(seen.origin?.headers["x-authgear-edge-secret"]).toBeUndefined(); }, (seen) => { expect(seen.origin?.headers["x-authgear-edge-secret"]).toBe("s".repeat(32)); },
+      return changes(
+        { ORIGIN_SECRET: "s".repeat(32) },
+        withBearer,
+        originHeader("x-authgear-edge-secret", undefined),
+        originHeader("x-authgear-edge-secret", "s".repeat(32)),
       );
     case "ORIGIN_SECRET_HEADER":
       return {
         async binds(p, m) {
-          const secret = { ORIGIN_SECRET: "s".repeat(32) };
-          const seen = await gateOf(p, modeEnv(m, { ...secret, ORIGIN_SECRET_HEADER: "x-edge-key" })).send(await withToken());
-          expect(seen.origin?.headers["x-edge-key"]).toBe("s".repeat(32));
-          expect(seen.origin?.headers["x-authgear-edge-secret"]).toBeUndefined();
+          const renamed = { ORIGIN_SECRET: "s".repeat(32), ORIGIN_SECRET_HEADER: "x-edge-key" };
+          const seen = await gateOf(p, modeEnv(m, renamed)).send(await withBearer());
+          originHeader("x-edge-key", "s".repeat(32))(seen);
+          originHeader("x-authgear-edge-secret", undefined)(seen);
           // Without the secret it would do nothing: refused at start-up.
-          expect(await gateOf(p, modeEnv(m, { ORIGIN_SECRET_HEADER: "x-edge-key" })).refusedKeys()).toEqual(["ORIGIN_SECRET_HEADER"]);
+          const alone = gateOf(p, modeEnv(m, { ORIGIN_SECRET_HEADER: "x-edge-key" }));
+          expect(await alone.refusedKeys()).toEqual(["ORIGIN_SECRET_HEADER"]);
         },
       };
     default:
@@ -397,25 +498,44 @@ function workerCase(name: string): Case {
   }
 }
 
+/** An authorizer answer's JSON holds `text`. */
+const answerHolds = (text: string) => (seen: Seen) => {
+  expect(seen.answer.json).toContain(text);
+};
+
 /** The authorizer's own settings, and the Worker's (refused by the authorizer, but CORS_ALLOWED_ORIGINS). */
 function authorizerCase(name: string, mode: AuthMode): Case {
-  if (LAMBDA_FOREIGN_SETTINGS.has(name)) {
-    const value = name === "FORWARD_AUTHORIZATION" || name === "SERVER_TIMING" ? "true" : name === "ORIGIN_SECRET" ? "s".repeat(32) : name === "ORIGIN_SECRET_HEADER" ? "x-edge-key" : "https://elsewhere.example";
-    return { refused: { [name]: value } };
-  }
+  if (LAMBDA_FOREIGN_SETTINGS.has(name)) return { refused: { [name]: FOREIGN_VALUES[name] ?? "" } };
   switch (name) {
     case "CORS_ALLOWED_ORIGINS":
       return { notApplicable: "API Gateway's CORS, configured by serverless.yml from this setting (README Browsers)" };
     case "HTTP_API_RESPONSE":
-      return changes({ HTTP_API_RESPONSE: "iam" }, async () => ({ headers: (await userToken()).bearer, event: "http" }), (seen) => { expect(seen.answer.json).toContain('"isAuthorized":true'); }, (seen) => { expect(seen.answer.json).toContain('"policyDocument"'); },
+      return changes(
+        { HTTP_API_RESPONSE: "iam" },
+        async () => ({ ...(await withBearer()), event: "http" }),
+        answerHolds('"isAuthorized":true'),
+        answerHolds('"policyDocument"'),
       );
     case "AUTHORIZER_CACHE_SECONDS":
       if (mode !== "jwt") return { refused: { AUTHORIZER_CACHE_SECONDS: "300" } };
       // 0 (the walk's base): this ARN alone; 300: a policy for the stage, to hold on every route.
-      return changes({ AUTHORIZER_CACHE_SECONDS: "300", HTTP_API_RESPONSE: "iam" }, async () => ({ headers: (await userToken()).bearer }), (seen) => { expect(seen.answer.json).toContain(`"${STAGE}/GET/x"`); }, (seen) => { expect(seen.answer.json).toContain(`"${STAGE}/*"`); },
+      return changes(
+        { AUTHORIZER_CACHE_SECONDS: "300", HTTP_API_RESPONSE: "iam" },
+        withBearer,
+        answerHolds(`"${STAGE}/GET/x"`),
+        answerHolds(`"${STAGE}/*"`),
       );
     case "METRICS":
-      return changes({ METRICS: "emf" }, async () => ({ headers: (await userToken()).bearer }), (seen) => { expect(seen.answer.metrics).toBe("0"); }, (seen) => { expect(seen.answer.metrics).toBe("1"); });
+      return changes(
+        { METRICS: "emf" },
+        withBearer,
+        (seen) => {
+          expect(seen.answer.metrics).toBe("0");
+        },
+        (seen) => {
+          expect(seen.answer.metrics).toBe("1");
+        },
+      );
     default:
       throw new Error(`no authorizer case for ${name}`);
   }
@@ -431,7 +551,8 @@ const NAMES_OF: Record<Packaging, readonly string[]> = {
 };
 
 describe("every packaging classifies every setting of the schemas", () => {
-  it.each(["worker", "authorizer"] as const)("%s: its own settings, and each of the other's refused at start-up (or said not applicable)", (packaging) => {
+  const title = "%s: its own settings, and each of the other's refused at start-up (or said not applicable)";
+  it.each(["worker", "authorizer"] as const)(title, (packaging) => {
     expect([...new Set(NAMES_OF[packaging])].sort()).toEqual([...ALL_NAMES].sort());
   });
 });
@@ -455,7 +576,8 @@ describe.each(["worker", "authorizer"] as const)("%s", (packaging) => {
 
 describe("the README's table of settings by mode", () => {
   const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("### Every setting in every mode"), readme.indexOf("## How a request is authenticated"));
+  const from = readme.indexOf("### Every setting in every mode");
+  const section = readme.slice(from, readme.indexOf("## How a request is authenticated", from));
 
   it("has a row for each setting of the schemas, and for no other", () => {
     const rows = section

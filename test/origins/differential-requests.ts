@@ -253,14 +253,13 @@ const OVERRIDE_HEADER = /^x[-_.](?:http[-_.]method(?:[-_.]override)?|method[-_.]
 /**
  * Whether a cached authorizer answer is documented to decide `request` right under `METHOD_OVERRIDE`
  * `mode` (README, "What IAM cannot name"; docs/method-override.md, "What the cache cannot cover"):
- * its path is spelled as the rules name it, and it carries no override header where the cached
- * policy cannot account for one (IAM cannot look at headers): on a GET under `any`, on any method
- * under `none`.
+ * its path is spelled as the rules name it, and under `any` it is not a GET carrying an override
+ * header (IAM cannot look at headers; under `none` the origin honours no override at all).
  */
 export function cacheCovers(request: AttackRequest, mode: OverrideMode): boolean {
   const named = request.headers.some(([name]) => OVERRIDE_HEADER.test(name));
-  const unseen = named && (mode === "none" || request.method === "GET");
-  return isNameable(request.path) && !unseen;
+  const overridden = mode === "any" && request.method === "GET" && named;
+  return isNameable(request.path) && !overridden;
 }
 
 const requestsOn = (pathsOf: fc.Arbitrary<string>) =>

@@ -14,7 +14,7 @@ export const ROUTES = JSON.stringify(RULES);
 const CACHE_SECONDS = "300";
 
 export type AuthorizerMode = "cache off" | "cache on";
-/** `METHOD_OVERRIDE`: `any` before frameworks as they are by default, `none` before ones with overriding off. */
+/** `METHOD_OVERRIDE`: `any` before frameworks as they are by default, `none` before them with overriding off. */
 export type OverrideMode = "any" | "none";
 
 export interface World {
