@@ -61,6 +61,13 @@ export interface SoakReport {
   /** Heap growth from the first sample after warm-up to the last, MiB. */
   readonly heapGrowthMiB: number;
   readonly authorizer: { readonly calls: number; readonly wrongAllows: number };
+  /**
+   * Refusals of requests that should have passed, by `lane: scenario → answer`, in the JWT Worker's
+   * lanes and the authorizer's (the resolver lanes judge theirs in `resolver.wrongAnswers`). Not
+   * counted: 503s during the issuer outage, and a new signing key's tokens refused with
+   * ERR_JWT_KEY_NOT_FOUND after the rotation (the kid-miss cooldown, README).
+   */
+  readonly wrongRefusals: Readonly<Record<string, number>>;
   /** `wrongAnswers`: by `scenario → status`, what a judge refused (5xx aside); `lastAllowAfterLogoutSeconds`: the latest a request of a logged-out session sent after the logout got through. */
   readonly resolver: { cacheSeconds: number; calls: number; wrongAnswers: Readonly<Record<string, number>>; wrongAllowsAfterLogout: number; lastAllowAfterLogoutSeconds: number };
 }
@@ -164,7 +171,9 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
   const resolverGate = await mf.getWorker("resolver");
   // The authorizer reads its configuration from the environment when its module loads.
   const savedEnv = { ...process.env };
-  Object.assign(process.env, bindings, { HTTP_API_RESPONSE: "iam" });
+  // ORIGIN_URL is the Worker's alone: the authorizer refuses a setting it would ignore.
+  const { ORIGIN_URL: _workerOnly, ...authorizerSettings } = bindings;
+  Object.assign(process.env, authorizerSettings, { HTTP_API_RESPONSE: "iam" });
   const silence = console.log;
   console.log = () => undefined;
   const { handler } = (await import(pathToFileURL(resolve(ROOT, "dist/lambda/authorizer.mjs")).href)) as {
@@ -197,6 +206,7 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
     let sent = 0;
     let phase = "warm-up";
     let outage = false;
+    let rotated = false;
     const memory: Array<{ atSeconds: number; rssMiB: number; heapMiB: number }> = [];
     const started = performance.now();
     const at = (fraction: number) => sleep(started + fraction * totalMs - performance.now());
@@ -220,6 +230,7 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
       phase = "steady";
       await at(0.4);
       phase = "after rotation";
+      rotated = true;
       await issuer.addKey({ sign: true });
       pool = await mintTokens(issuer, 100);
       log("soak: a new signing key is published");
@@ -257,11 +268,14 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
         expected.set(id, { expect: request.expect, userId: request.userId, scenario: scenario.name });
         const t0 = performance.now();
         const response = await send(`https://gate.example.com${request.path}`, { headers: { ...request.headers, "x-soak-id": id }, redirect: "manual" });
-        await response.arrayBuffer();
+        const body = new TextDecoder().decode(await response.arrayBuffer());
         const phase = phaseOf();
         (latencies.get(phase) ?? latencies.set(phase, []).get(phase))?.push(performance.now() - t0);
         const key = `${scenario.name} → ${response.status}`;
         outcomes[key] = (outcomes[key] ?? 0) + 1;
+        if (request.judge === undefined && request.expect !== "refuse" && response.status >= 400 && response.status < 500) {
+          if (!(scenario.name === "new token" && rotated && body.includes("ERR_JWT_KEY_NOT_FOUND"))) refused(`worker: ${key}`);
+        }
         if (request.judge === undefined ? response.status >= 500 && !outage : !request.judge(response.status, t0)) {
           if (response.status >= 500) unexpected5xx += 1;
           else wrongAnswers[key] = (wrongAnswers[key] ?? 0) + 1;
@@ -272,25 +286,34 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
         // again: a request of either kind that did reach the origin shows up there as unknown.
         if (request.expect === "refuse" || response.status >= 300) expected.delete(id);
         // The authorizer, in the same warm container all run long: one event per Worker request.
-        await authorize(request, id);
+        await authorize(request, id, scenario.name);
       }
     };
 
     let authorizerCalls = 0;
     let authorizerWrong = 0;
-    const authorize = async (request: { path: string; headers: Record<string, string>; expect: Expect }, id: string): Promise<void> => {
+    const wrongRefusals: Record<string, number> = {};
+    const refused = (key: string): void => {
+      wrongRefusals[key] = (wrongRefusals[key] ?? 0) + 1;
+    };
+    const authorize = async (request: { path: string; headers: Record<string, string>; expect: Expect }, id: string, name: string): Promise<void> => {
       if (request.headers.authorization === undefined || request.path.startsWith("/public/")) return;
       authorizerCalls += 1;
       const arn = `${STAGE}/GET${request.path}`;
       let allowed = false;
+      let failure = "";
       try {
         const result = await handler({ type: "TOKEN", authorizationToken: request.headers.authorization, methodArn: arn });
         const statements = result.policyDocument?.Statement ?? [];
         const denied = statements.some((s) => s.Effect === "Deny" && s.Resource.some((r) => r === arn || (r.endsWith("*") && arn.startsWith(r.slice(0, -1)))));
         allowed = !denied && statements.some((s) => s.Effect === "Allow" && s.Resource.some((r) => r === arn || (r.endsWith("*") && arn.startsWith(r.slice(0, -1)))));
-      } catch {
+      } catch (error) {
         allowed = false;
+        failure = error instanceof Error ? error.message : "";
       }
+      // During the outage the authorizer fails (503); after the rotation a new key's token may meet the kid-miss cooldown.
+      const excused = (outage && failure === "Service Unavailable") || (name === "new token" && rotated && failure === "Unauthorized");
+      if (!allowed && request.expect === "allow" && !excused) refused(`authorizer: ${name} → ${failure || "Deny"}`);
       if (allowed && request.expect === "refuse") {
         authorizerWrong += 1;
         wrong.push(`authorizer allowed ${request.path} (request ${id})`);
@@ -305,8 +328,13 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
       ...lanes(Math.max(2, (options.concurrency ?? 8) / 2), (url, init) => resolverGate.fetch(url, init), resolverMode.scenarios, resolverMode.phase),
     ]);
     clearInterval(sampler);
-    await new Promise((done) => setTimeout(done, 200));
+    // Every answer is in, so what the origin served it has recorded; what is still expected there is
+    // looked for until it arrives (at most 2 s), and otherwise stays unseen.
     check(origin.takeRequests());
+    for (const settled = performance.now() + 2000; expected.size > 0 && performance.now() < settled; ) {
+      await sleep(10);
+      check(origin.takeRequests());
+    }
     const afterWarmup = memory.find((sample) => sample.atSeconds >= options.seconds * 0.2) ?? memory[0];
     const last = memory.at(-1);
     return {
@@ -320,6 +348,7 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
       memory,
       heapGrowthMiB: afterWarmup !== undefined && last !== undefined ? last.heapMiB - afterWarmup.heapMiB : 0,
       authorizer: { calls: authorizerCalls, wrongAllows: authorizerWrong },
+      wrongRefusals,
       resolver: resolverMode.summary(wrongAnswers),
     };
   } finally {
@@ -341,6 +370,7 @@ export function soakMarkdown(report: SoakReport): string {
     `wrong allows: ${report.wrongAllows}`,
     `unexpected 5xx (outside the issuer outage): ${report.unexpected5xx}`,
     `requests through the Workers (both modes): ${integer(report.requests)}; authorizer events: ${integer(report.authorizer.calls)} (wrong allows ${report.authorizer.wrongAllows})`,
+    `wrong refusals (JWT Worker lanes and authorizer): ${JSON.stringify(report.wrongRefusals)}`,
     `heap growth after warm-up: ${fixed(report.heapGrowthMiB)} MiB (bound ${MEMORY_BOUND_MIB} MiB)`,
     `resolver mode (RESOLVER_CACHE_SECONDS=${r.cacheSeconds}, RESOLVER_TIMEOUT_MS=${RESOLVER_TIMEOUT_MS}): ${integer(r.calls)} resolver calls; wrong answers: ${JSON.stringify(r.wrongAnswers)}` +
       `; wrong allows after logout: ${r.wrongAllowsAfterLogout}; last allow of a logged-out session sent ${fixed(r.lastAllowAfterLogoutSeconds, 2)} s after the logout (bound ${fixed(r.cacheSeconds + SLACK_MS / 1000)} s)`,
@@ -373,6 +403,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const markdown = soakMarkdown(report);
   console.log(markdown);
   writeFileSync(resolve(ROOT, "bench/results/soak.md"), markdown);
-  const right = report.wrongAllows === 0 && report.unexpected5xx === 0 && Object.keys(report.resolver.wrongAnswers).length === 0;
+  const wrongAnswers = Object.keys(report.resolver.wrongAnswers).length + Object.keys(report.wrongRefusals).length;
+  const right = report.wrongAllows === 0 && report.unexpected5xx === 0 && wrongAnswers === 0;
   process.exitCode = right && report.heapGrowthMiB <= MEMORY_BOUND_MIB ? 0 : 1;
 }

@@ -22,8 +22,8 @@ const NOW_SECONDS = Math.floor(NOW / 1000);
 const READINGS: readonly WildcardReading[] = ["any-run", "segment"];
 /** Generated cases per `npm test`; each asserts something. */
 const RUNS = 10_000;
-/** The override models generated: `any` once the METHOD_OVERRIDE setting exists. */
-const MODES: readonly OverrideMode[] = ["none"];
+/** Both METHOD_OVERRIDE models (docs/method-override.md). */
+const MODES: readonly OverrideMode[] = ["none", "any"];
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 /** Segments shared by rule paths, public paths and requests, so that they collide often. */
 const RULE_SEGMENTS = ["admin", "a", "b", "users", "x.y", "A"] as const;

@@ -58,13 +58,18 @@ function normalForm(path: string): string {
 
 /**
  * No single reading (the README's 400 list): encoded `/` `\` NUL, a double encoding, dot segments
- * (escaped ones too), `;`, `\`, empty segments, raw characters outside printable ASCII.
+ * (escaped ones too), `;`, `\`, empty segments, raw characters outside printable ASCII, and
+ * non-ASCII characters whose compatibility form is a separator.
  */
 export function isAmbiguous(path: string): boolean {
   if (isMalformed(path)) return true;
   const normal = normalForm(path);
-  if (/%(?:2F|5C|00|25[0-9A-F]{2})/.test(normal) || /[;\\]|\/\//.test(normal) || /[^\x21-\x7e]/.test(normal)) return true;
-  return normal.split("/").some((segment) => segment === "." || segment === "..");
+  if (/%(?:2F|5C|00|25[0-9A-F]{2})/i.test(normal) || /[;\\]|\/\//.test(normal) || /[^\x21-\x7e]/.test(normal)) return true;
+  if (normal.split("/").some((segment) => segment === "." || segment === "..")) return true;
+  // A non-ASCII character whose compatibility form (NFKC) is a separator (`／`, `．`).
+  const separators = (text: string) => text.match(/[/\\.;%?#]/g)?.length ?? 0;
+  const decoded = decodeURIComponent(path);
+  return separators(decoded.normalize("NFKC")) !== separators(decoded);
 }
 
 /** Public paths match narrowly: exactly, case-sensitively, and only a path already in its normal form. */

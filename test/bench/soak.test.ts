@@ -7,6 +7,10 @@ describe("npm run soak", () => {
     const report = await runSoak({ seconds: 5, concurrency: 4 });
     expect(report.wrongAllowDetails).toEqual([]);
     expect(report.wrongAllows).toBe(0);
+    // Nothing that should pass was refused, in the JWT Worker's lanes and the authorizer's.
+    expect(report.wrongRefusals).toEqual({});
+    expect(report.outcomes["new token → 200"]).toBeGreaterThan(0);
+    expect(report.outcomes["public path → 200"]).toBeGreaterThan(0);
     expect(report.unexpected5xx).toBe(0);
     expect(report.requests).toBeGreaterThan(100);
     expect(report.authorizer.calls).toBeGreaterThan(50);

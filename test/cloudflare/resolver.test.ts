@@ -9,9 +9,10 @@
  * through a recording proxy) therefore also shows that the Worker called the resolver on the
  * endpoint's host and did not pass the client's host headers on.
  */
+import { createHash } from "node:crypto";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import type { Miniflare } from "miniflare";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { listenOnLoopback } from "../../dev/loopback-server.ts";
 import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
@@ -601,7 +602,14 @@ describe("resolver mode: verdicts shared through caches.default", () => {
       const hits = issuer.resolverHits;
       expect(await statusIn(0, cookie)).toBe(200);
       // The first isolate's write lands in the background (ctx.waitUntil); the others then find it.
-      await sleep(200);
+      // Polled for in caches.default, where the verdict store keeps it (cache-verdict-store.ts).
+      const fingerprint = createHash("sha256").update(JSON.stringify([null, [cookie]])).digest("hex");
+      const resolver = encodeURIComponent(`${issuer.origin}/_resolver/resolve`);
+      const stored = `https://authgear-edge.invalid/verdict/${fingerprint}?resolver=${resolver}`;
+      const caches = await shared.getCaches();
+      await vi.waitFor(async () => {
+        expect(await caches.default.match(stored)).toBeDefined();
+      }, { timeout: 5000, interval: 20 });
       for (const isolate of [1, 2, 0, 1, 2]) expect(await statusIn(isolate, cookie)).toBe(200);
       expect(issuer.resolverHits - hits).toBe(1);
       issuer.logout(session.id);

@@ -16,6 +16,7 @@ import { parseConfig } from "../../src/core/config.ts";
 import { createDecider, type Decider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
 import { AuthError } from "../../src/core/errors.ts";
 import type { Identity } from "../../src/core/identity.ts";
+import { isAmbiguous, isPublic, pathApplies, type OracleWorld } from "../aws/rule-oracle.ts";
 
 interface Rule {
   readonly path: string;
@@ -39,6 +40,8 @@ const MORE_RULES: readonly Rule[] = [
   { path: "/*", methods: ["DELETE"], roles: ["root"] },
 ];
 const PUBLIC = "/public";
+/** The public path as the README's oracle reads it (rule-oracle.ts). */
+const PUBLIC_WORLD: OracleWorld = { rules: [], publicPaths: [`${PUBLIC}/*`], mode: "none" };
 const WORDS = ["admin", "account", "delete", "public", "orders", "settings", "key", "x", "Admin"] as const;
 const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 };
 const AUTHORIZER: DeciderOptions = { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: 0 };
@@ -125,6 +128,18 @@ function reachesRuledHandler(w: World, path: string, method: string): string | u
   return undefined;
 }
 
+/**
+ * A legitimate request for the user: the path has a single reading (README), and no rule the user
+ * fails governs (README's rule table: the rule's path, matched broadly) any origin reading of it.
+ */
+function legitimate(w: World, path: string, method: string): boolean {
+  if (isAmbiguous(path)) return false;
+  const { caseSensitive, caseInsensitive } = originReadings(path);
+  const failed = w.rules.filter((rule) => !rule.roles.some((role) => w.identity.roles.includes(role)));
+  const governed = failed.filter((rule) => rule.methods === undefined || rule.methods.includes(method) || (method === "HEAD" && rule.methods.includes("GET")));
+  return ![...caseSensitive, ...caseInsensitive].some((reading) => governed.some((rule) => pathApplies(rule.path, reading)));
+}
+
 function outsidePublic(path: string): boolean {
   const { caseSensitive, caseInsensitive } = originReadings(path);
   return [...caseSensitive, ...caseInsensitive].some((reading) => {
@@ -140,7 +155,9 @@ const char = (c: string) =>
 function pct(c: string): string {
   return `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
 }
-const word = fc.constantFrom(...WORDS).chain((w) => fc.tuple(...Array.from(w, char)).map((chars) => chars.join("")));
+const spelled = fc.constantFrom(...WORDS).chain((w) => fc.tuple(...Array.from(w, char)).map((chars) => chars.join("")));
+// Words as written too, so that legitimate requests (and public paths) are common.
+const word = fc.oneof({ weight: 3, arbitrary: spelled }, { weight: 1, arbitrary: fc.constantFrom(...WORDS) });
 const oddity = fc.constantFrom("", ".", "..", "%2e%2e", "%2E.", "%u002e", "%c0%ae", "%C0%AE%C0%AE", "%2F", "%2f", "%5C", "%00", ";x", "%3B", "%252e", "%2561", "%EF%BC%8F", "%C5%BF", "%E2%84%AA", "%", "%zz", "%e2%80", "\\", "x.json", "%2e", "admin%20", "delete%09");
 const segment = fc.oneof({ weight: 5, arbitrary: word }, { weight: 2, arbitrary: oddity });
 const paths = fc
@@ -157,15 +174,29 @@ function seenBy(kind: "worker" | "authorizer", raw: string): string {
   return kind === "worker" ? new URL(`https://gate.example.com${raw}`).pathname : raw;
 }
 
-async function check(w: World, method: string, raw: string): Promise<void> {
+/**
+ * Both directions, as each packaging sees the path: what the gate lets through reaches no handler
+ * of a rule the user fails (nor, anonymously, anything outside the public path); and a legitimate
+ * request (`legitimate`) is allowed, and anonymously too when it is a public path as written.
+ * Returns how many of those it asserted.
+ */
+async function check(w: World, method: string, raw: string): Promise<number> {
+  let asserted = 0;
   for (const kind of ["worker", "authorizer"] as const) {
     const path = seenBy(kind, raw);
     const asUser = await decide(w, kind, "user", method, path);
     const reached = reachesRuledHandler(w, path, method);
-    if (asUser.allowed) expect(reached, `${kind} let ${w.identity.roles.join("+") || "a user without roles"} ${method} ${raw} (seen as ${path}) through`).toBeUndefined();
+    const who = w.identity.roles.join("+") || "a user without roles";
+    // Public paths bypass the rules (README, "Route rules").
+    if (isPublic(PUBLIC_WORLD, path)) expect(asUser.allowed, `${kind} refused ${who} the public ${method} ${raw}`).toBe(true);
+    else if (asUser.allowed) expect(reached, `${kind} let ${who} ${method} ${raw} (seen as ${path}) through`).toBeUndefined();
+    else expect(legitimate(w, path, method), `${kind} refused ${who} ${method} ${raw} (seen as ${path})`).toBe(false);
     const asAnonymous = await decide(w, kind, "anonymous", method, path);
     if (asAnonymous.allowed) expect(outsidePublic(path), `${kind} let ${method} ${raw} (seen as ${path}) through as public`).toBe(false);
+    else expect(isPublic(PUBLIC_WORLD, path), `${kind} refused the public ${method} ${raw} (seen as ${path})`).toBe(false);
+    asserted += 2;
   }
+  return asserted;
 }
 
 const worlds = fc
@@ -174,7 +205,21 @@ const worlds = fc
 
 describe("the gate reads a path at least as strictly as every plausible origin", () => {
   it("on generated paths, as the Worker and as the authorizer", async () => {
-    await fc.assert(fc.asyncProperty(worlds, methods, paths, async (w, method, raw) => { await check(w, method, raw); }), { numRuns: 5000 });
+    const legitimately = { user: 0, anonymous: 0 };
+    await fc.assert(
+      fc.asyncProperty(worlds, methods, paths, async (w, method, raw) => {
+        expect(await check(w, method, raw)).toBe(4);
+        for (const kind of ["worker", "authorizer"] as const) {
+          const path = seenBy(kind, raw);
+          if (legitimate(w, path, method)) legitimately.user += 1;
+          if (isPublic(PUBLIC_WORLD, path)) legitimately.anonymous += 1;
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    // Legitimate requests were among them, for users and anonymously (the generator is not all attacks).
+    expect(legitimately.user).toBeGreaterThan(1000);
+    expect(legitimately.anonymous).toBeGreaterThan(10);
   }, 60_000);
 
   it.each([
