@@ -181,7 +181,8 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   const isPreflight = decision.allowed && decision.isPreflight === true;
   // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
   const narrowPreflight = isPreflight && config.methodOverride === "any";
-  const pairs = narrowPreflight ? preflightHeaders(request.headers) : sanitizeHeaders(request.headers, config.originSecret?.header);
+  const secretHeader = config.originSecret?.header;
+  const pairs = narrowPreflight ? preflightHeaders(request.headers) : sanitizeHeaders(request.headers, secretHeader);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(pairs, identity);

@@ -111,7 +111,8 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
   function ruleRefusal(request: DecisionRequest, path: string, canonical: string | undefined, identity: Identity, at: number): AuthError | undefined {
     const { method } = request;
     const every = options.overrideHeaders === "reach-origin" && hasMethodOverrideHeader(request.headers);
-    const refusal = refusalOnReadings(routes, identity, method, ruleReadings(path, canonical), at, validForSeconds, every);
+    const readings = ruleReadings(path, canonical);
+    const refusal = refusalOnReadings(routes, identity, method, readings, at, validForSeconds, every);
     if (refusal !== undefined) return refusal;
     for (const other of otherPaths(request)) {
       const otherRefusal = refusalOnReadings(routes, identity, method, ruleReadings(other), at, validForSeconds, every);
@@ -139,25 +140,30 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     const at = clock();
     const { path } = request;
     const canonical = path === undefined ? undefined : canonicalPath(path);
-    if (path !== undefined && canonical === undefined && (options.ambiguousPaths === "refuse" || isMalformedPath(path))) {
+    const ambiguous = path !== undefined && canonical === undefined;
+    if (ambiguous && (options.ambiguousPaths === "refuse" || isMalformedPath(path))) {
       return { allowed: false, error: ambiguousPathError(), identity: undefined, at };
     }
     if (isPreflight(request)) return { allowed: true, identity: undefined, isPublic: true, isPreflight: true, at };
     // Public paths match narrowly: exactly, case-sensitively, a path already canonical, and never
     // for a request that asks (through an override header) to be served another path.
-    const isPublic = canonical === path && canonical !== undefined && isPublicPath(canonical) && otherPaths(request).length === 0;
+    const isPublic =
+      canonical === path && canonical !== undefined && isPublicPath(canonical) && otherPaths(request).length === 0;
     const result = await authenticator.authenticate(request.headers, callOptions);
     if (!result.ok) {
-      return isPublic ? { allowed: true, identity: undefined, isPublic, at } : { allowed: false, error: result.error, identity: undefined, at };
+      if (isPublic) return { allowed: true, identity: undefined, isPublic, at };
+      return { allowed: false, error: result.error, identity: undefined, at };
     }
     const { identity } = result;
     if (isPublic) return { allowed: true, identity, isPublic, at };
     let refusal: AuthError | undefined;
     if (routes.length > 0 && path === undefined) {
-      refusal = new AuthError("ERR_INSUFFICIENT_SCOPE", "The route rules cannot be checked: the request names no path.");
+      const message = "The route rules cannot be checked: the request names no path.";
+      refusal = new AuthError("ERR_INSUFFICIENT_SCOPE", message);
     } else if (routes.length > 0 && path !== undefined) {
       refusal = ruleRefusal(request, path, canonical, identity, at);
     }
-    return refusal === undefined ? { allowed: true, identity, isPublic, at } : { allowed: false, error: refusal, identity, at };
+    if (refusal === undefined) return { allowed: true, identity, isPublic, at };
+    return { allowed: false, error: refusal, identity, at };
   }
 }

@@ -70,8 +70,9 @@ export function compileRoutes(rules: readonly RouteRule[], mode: MethodOverrideM
   return rules.map((rule) => {
     const matchesPath = broadMatcher(rule.path);
     const methods = rule.methods === undefined ? undefined : new Set<string>(methodsCovered(rule.methods));
-    const governs = (method: string) => methods === undefined || methods.has(method) || mayMeanOtherMethods(method, mode);
-    return { rule, matches: (method, readings, everyMethod = false) => (everyMethod || governs(method)) && readings.some(matchesPath) };
+    const governs = (method: string, everyMethod: boolean) =>
+      everyMethod || methods === undefined || methods.has(method) || mayMeanOtherMethods(method, mode);
+    return { rule, matches: (method, readings, everyMethod = false) => governs(method, everyMethod) && readings.some(matchesPath) };
   });
 }
 
@@ -148,11 +149,12 @@ const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge">, string>> = {
 
 /** `method`: the request's; when the rule names other methods only, the refusal says why it applied. */
 function refusalFor(unmet: Unmet, rule: RouteRule, method?: string): AuthError {
-  const covered = rule.methods === undefined || method === undefined || methodsCovered(rule.methods).includes(method as Method);
-  const why = covered ? "" : ` The rule is for ${rule.methods?.join(", ") ?? ""}, which this request could be served as (METHOD_OVERRIDE).`;
-  return unmet === "authAge"
-    ? new AuthError("ERR_AUTHENTICATION_TOO_OLD", `This route requires a more recent login.${why}`, { maxAge: rule.maxAuthAge ?? 0 })
-    : new AuthError("ERR_INSUFFICIENT_SCOPE", `${REFUSALS[unmet]}${why}`);
+  const own = rule.methods === undefined || method === undefined || methodsCovered(rule.methods).includes(method as Method);
+  const ruled = rule.methods?.join(", ") ?? "";
+  const why = own ? "" : ` The rule is for ${ruled}, which this request could be served as (METHOD_OVERRIDE).`;
+  if (unmet !== "authAge") return new AuthError("ERR_INSUFFICIENT_SCOPE", `${REFUSALS[unmet]}${why}`);
+  const maxAge = rule.maxAuthAge ?? 0;
+  return new AuthError("ERR_AUTHENTICATION_TOO_OLD", `This route requires a more recent login.${why}`, { maxAge });
 }
 
 /**
