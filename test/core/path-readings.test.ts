@@ -114,12 +114,20 @@ function originReadings(path: string): { caseSensitive: string[]; caseInsensitiv
   return { caseSensitive: exact, caseInsensitive: variants };
 }
 
+/**
+ * Whether a rule governs a request sent with `method` (README "Methods a request could mean"): this
+ * world has METHOD_OVERRIDE=any, the default, so every method but GET could be served as the rule's.
+ */
+function governs(rule: { readonly methods?: readonly string[] | undefined }, method: string): boolean {
+  return method !== "GET" || rule.methods === undefined || rule.methods.includes("GET");
+}
+
 /** Whether an origin router with some reading would reach the handler of a rule the user fails, for `method`. */
 function reachesRuledHandler(w: World, path: string, method: string): string | undefined {
   const { caseSensitive, caseInsensitive } = originReadings(path);
   for (const rule of w.rules) {
     if (rule.roles.some((role) => w.identity.roles.includes(role))) continue;
-    if (rule.methods !== undefined && !rule.methods.includes(method) && !(method === "HEAD" && rule.methods.includes("GET"))) continue;
+    if (!governs(rule, method)) continue;
     const subtree = rule.path.endsWith("/*");
     const base = subtree ? rule.path.slice(0, -2) : rule.path;
     const hits = (reading: string, target: string) => reading === target || (subtree && reading.startsWith(`${target}/`));
@@ -136,7 +144,7 @@ function legitimate(w: World, path: string, method: string): boolean {
   if (isAmbiguous(path)) return false;
   const { caseSensitive, caseInsensitive } = originReadings(path);
   const failed = w.rules.filter((rule) => !rule.roles.some((role) => w.identity.roles.includes(role)));
-  const governed = failed.filter((rule) => rule.methods === undefined || rule.methods.includes(method) || (method === "HEAD" && rule.methods.includes("GET")));
+  const governed = failed.filter((rule) => governs(rule, method));
   return ![...caseSensitive, ...caseInsensitive].some((reading) => governed.some((rule) => pathApplies(rule.path, reading)));
 }
 
