@@ -13,7 +13,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
 import type { FetchResponse } from "../../src/core/ports.ts";
 import { evaluatePolicy, type PolicyDocument, type WildcardReading } from "./iam-evaluator.ts";
-import { allows, isAmbiguous, refusedAtStartUp, type OracleIdentity, type OracleRule, type OracleWorld, type OverrideMode } from "./rule-oracle.ts";
+import { allows, isAmbiguous, refusedAtStartUp } from "./rule-oracle.ts";
+import type { OracleIdentity, OracleRule, OracleWorld, OverrideMode } from "./rule-oracle.ts";
 
 const ISSUER = "https://auth.example.com";
 const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod";
@@ -29,7 +30,8 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as 
 const RULE_SEGMENTS = ["admin", "a", "b", "users", "x.y", "A"] as const;
 const REQUEST_SEGMENTS = [
   ...RULE_SEGMENTS,
-  ...["pub", "", "%2e%2e", ";x", "*", "adm", "admin2", "?", "a?", "admin.json", "ADMIN", "Admin", "%61dmin", "%41", "X.Y"],
+  ...["pub", "", "%2e%2e", ";x", "*", "adm", "admin2", "?", "a?", "admin.json"],
+  ...["ADMIN", "Admin", "%61dmin", "%41", "X.Y"],
   ...["admin%20", "%zz", "%c0%ae"],
 ] as const;
 
@@ -44,8 +46,10 @@ beforeAll(async () => {
 
 /** The issuer's discovery document and key set, served from memory (no network). */
 function fetcher(url: string): Promise<FetchResponse> {
-  const body = url === `${ISSUER}/.well-known/openid-configuration` ? { issuer: ISSUER, jwks_uri: `${ISSUER}/jwks` } : { keys: [publicJwk] };
-  return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { "content-type": "application/json" } }));
+  const discovery = url === `${ISSUER}/.well-known/openid-configuration`;
+  const body = discovery ? { issuer: ISSUER, jwks_uri: `${ISSUER}/jwks` } : { keys: [publicJwk] };
+  const headers = { "content-type": "application/json" };
+  return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers }));
 }
 
 /** An access token carrying exactly the identity's claims, valid for two hours from NOW. */
@@ -81,7 +85,12 @@ function eventFor(method: string, path: string, authorization: string): APIGatew
     multiValueQueryStringParameters: null,
     pathParameters: null,
     stageVariables: null,
-    requestContext: { path: `/prod${path}`, stage: "prod", httpMethod: method, apiId: "abcdef123" } as unknown as APIGatewayRequestAuthorizerEvent["requestContext"],
+    requestContext: {
+      path: `/prod${path}`,
+      stage: "prod",
+      httpMethod: method,
+      apiId: "abcdef123",
+    } as unknown as APIGatewayRequestAuthorizerEvent["requestContext"],
   };
 }
 
@@ -92,7 +101,9 @@ function documentOf(result: AuthorizerResult): PolicyDocument {
   return {
     Version: policyDocument.Version,
     Statement: policyDocument.Statement.map((statement) => {
-      if (!("Action" in statement) || !("Resource" in statement) || statement.Resource === undefined) throw new Error("unexpected statement shape");
+      if (!("Action" in statement) || !("Resource" in statement) || statement.Resource === undefined) {
+        throw new Error("unexpected statement shape");
+      }
       if ("NotResource" in statement || "Condition" in statement) throw new Error("unexpected statement shape");
       return { Effect: statement.Effect, Action: statement.Action, Resource: statement.Resource };
     }),
@@ -133,7 +144,10 @@ const rulePath = fc.oneof(
   fc.array(segment(RULE_SEGMENTS), { minLength: 1, maxLength: 2 }).map((parts) => `/${parts.join("/")}/`),
   fc.constantFrom("/*", "/"),
 );
-const publicPath = fc.oneof({ weight: 6, arbitrary: fc.constantFrom("/pub/*", "/pub", "/pub/a", "/health") }, { weight: 1, arbitrary: rulePath });
+const publicPath = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom("/pub/*", "/pub", "/pub/a", "/health") },
+  { weight: 1, arbitrary: rulePath },
+);
 const subset = (items: readonly string[]) => fc.subarray([...items], { minLength: 1 });
 const rule: fc.Arbitrary<OracleRule> = fc.record(
   {
@@ -179,6 +193,7 @@ function offsetOf(position: number | string, ttl: number): number {
  * cached answer's lifetime is lengthened and a public path the oracle finds overlapping a rule is
  * dropped (the authorizer refuses both at start-up, which the 20th case checks).
  */
+const request = fc.record({ method: fc.constantFrom(...METHODS), path: requestPath, at: moment });
 const cases: fc.Arbitrary<Case> = fc
   .record({
     rules: fc.array(rule, { maxLength: 5 }),
@@ -186,14 +201,17 @@ const cases: fc.Arbitrary<Case> = fc
     ttl: fc.constantFrom(...TTLS),
     mode: fc.constantFrom(...MODES),
     identity,
-    requests: fc.array(fc.record({ method: fc.constantFrom(...METHODS), path: requestPath, at: moment }), { minLength: 1, maxLength: 12 }),
+    requests: fc.array(request, { minLength: 1, maxLength: 12 }),
     repair: fc.nat(19),
   })
   .map(({ repair, requests, ...c }) => {
-    const sent = requests.map(({ at, ...r }) => ({ ...r, after: offsetOf(at, c.ttl) })).sort((a, b) => a.after - b.after);
+    const sent = requests.map(({ at, ...r }) => ({ ...r, after: offsetOf(at, c.ttl) }));
+    sent.sort((a, b) => a.after - b.after);
     if (repair === 0 || c.ttl === 0) return { ...c, requests: sent };
-    const rules = c.rules.map((r) => (r.maxAuthAge !== undefined && r.maxAuthAge < c.ttl + 1 ? { ...r, maxAuthAge: c.ttl + 1 + r.maxAuthAge } : r));
-    const publicPaths = c.publicPaths.filter((pattern) => !refusedAtStartUp({ rules, publicPaths: [pattern], mode: c.mode }, c.ttl));
+    const lengthen = (r: OracleRule) => ({ ...r, maxAuthAge: c.ttl + 1 + (r.maxAuthAge ?? 0) });
+    const rules = c.rules.map((r) => (r.maxAuthAge !== undefined && r.maxAuthAge < c.ttl + 1 ? lengthen(r) : r));
+    const accepted = (pattern: string) => !refusedAtStartUp({ rules, publicPaths: [pattern], mode: c.mode }, c.ttl);
+    const publicPaths = c.publicPaths.filter(accepted);
     return { ...c, rules, publicPaths, requests: sent };
   });
 
@@ -241,7 +259,8 @@ async function check(c: Case): Promise<Outcome> {
   let unchecked = 0;
   if (refusedAtStartUp(world, c.ttl)) {
     for (const { method, path } of c.requests) {
-      await expect(handler(eventFor(method, path, authorization)), `${method} ${path}`).rejects.toThrow(/^Service Unavailable$/);
+      const answer = handler(eventFor(method, path, authorization));
+      await expect(answer, `${method} ${path}`).rejects.toThrow(/^Service Unavailable$/);
       asserted += 1;
     }
     return { asserted, unchecked };
@@ -256,7 +275,8 @@ async function check(c: Case): Promise<Outcome> {
       const expected = allows(world, c.identity, method, path, lifetimeEnd, true);
       for (const reading of READINGS) {
         const allowed = evaluatePolicy(cached.policy, arn, reading);
-        if (c.identity === undefined) expect(allowed, `${where} (${reading}, cached anonymous)`).toBe(arn === cached.arn && expected);
+        const anonymous = `${where} (${reading}, cached anonymous)`;
+        if (c.identity === undefined) expect(allowed, anonymous).toBe(arn === cached.arn && expected);
         else if (arn === cached.arn || nameable(path)) expect(allowed, `${where} (${reading}, cached)`).toBe(expected);
         else if (!allowed) expect(expected, `${where} (${reading}, cached Deny)`).toBe(false);
         else {
@@ -289,7 +309,7 @@ async function check(c: Case): Promise<Outcome> {
 }
 
 describe("the authorizer's answers, cached as API Gateway caches them, are what the README's rules decide", () => {
-  it("on generated rule sets, identities, requests and moments within the TTL (at least 10,000 asserting cases)", async () => {
+  it("on generated rule sets, identities, requests and moments within the TTL (10,000 asserting cases)", async () => {
     let asserting = 0;
     let silent = 0;
     let unchecked = 0;
@@ -312,14 +332,28 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
   }, 300_000);
 
   // Counterexamples, kept as fixed cases.
-  const alice: OracleIdentity = { isAnonymous: false, isVerified: true, roles: [], authenticatedAt: NOW_SECONDS - 200, clientId: "web", scopes: [] };
-  const at = (after: number, ...requests: Array<[string, string]>): Request[] => requests.map(([method, path]) => ({ method, path, after }));
+  const alice: OracleIdentity = {
+    isAnonymous: false,
+    isVerified: true,
+    roles: [],
+    authenticatedAt: NOW_SECONDS - 200,
+    clientId: "web",
+    scopes: [],
+  };
+  const at = (after: number, ...requests: Array<[string, string]>): Request[] =>
+    requests.map(([method, path]) => ({ method, path, after }));
   const base = { publicPaths: [], mode: "none" as const };
 
   it.each<[string, Case]>([
     [
       "a rule without methods does not deny another route ending in its path (the old `{stage}/*/admin`)",
-      { ...base, rules: [{ path: "/admin", roles: ["admin"] }], ttl: 300, identity: alice, requests: at(0, ["GET", "/x"], ["GET", "/users/admin"], ["POST", "/admin"]) },
+      {
+        ...base,
+        rules: [{ path: "/admin", roles: ["admin"] }],
+        ttl: 300,
+        identity: alice,
+        requests: at(0, ["GET", "/x"], ["GET", "/users/admin"], ["POST", "/admin"]),
+      },
     ],
     [
       // Found against the compiler before `{stage}/*/...` was replaced (seed 809332039).
@@ -334,27 +368,59 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
     ],
     [
       "a subtree rule without methods does not deny a deeper path that contains its name",
-      { ...base, rules: [{ path: "/a/*", roles: ["admin"] }], ttl: 300, identity: alice, requests: at(0, ["GET", "/b"], ["GET", "/b/a/x"], ["DELETE", "/a/"]) },
+      {
+        ...base,
+        rules: [{ path: "/a/*", roles: ["admin"] }],
+        ttl: 300,
+        identity: alice,
+        requests: at(0, ["GET", "/b"], ["GET", "/b/a/x"], ["DELETE", "/a/"]),
+      },
     ],
     [
       // Found (seed -1905551584): the anonymous Allow named the request's own ARN, whose `*` IAM
       // reads as a wildcard; a cached one now refuses such a request instead.
       "a cached anonymous answer for a path holding `*` opens no other route",
-      { ...base, rules: [], publicPaths: ["/pub/*"], ttl: 30, identity: undefined, requests: at(0, ["POST", "/pub/*"], ["POST", "/pub/admin"], ["GET", "/"]) },
+      {
+        ...base,
+        rules: [],
+        publicPaths: ["/pub/*"],
+        ttl: 30,
+        identity: undefined,
+        requests: at(0, ["POST", "/pub/*"], ["POST", "/pub/admin"], ["GET", "/"]),
+      },
     ],
     [
       "a cached anonymous answer for a path holding `?` opens no other route",
-      { ...base, rules: [], publicPaths: ["/pub/*"], ttl: 30, identity: undefined, requests: at(0, ["POST", "/pub/a?"], ["POST", "/pub/ab"], ["POST", "/pub/a?"]) },
+      {
+        ...base,
+        rules: [],
+        publicPaths: ["/pub/*"],
+        ttl: 30,
+        identity: undefined,
+        requests: at(0, ["POST", "/pub/a?"], ["POST", "/pub/ab"], ["POST", "/pub/a?"]),
+      },
     ],
     [
       "a login fresh now but too old before the cached policy expires is denied for the whole TTL",
-      { ...base, rules: [{ path: "/account/delete", maxAuthAge: 301 }], ttl: 300, identity: alice, requests: at(0, ["GET", "/x"], ["POST", "/account/delete"]) },
+      {
+        ...base,
+        rules: [{ path: "/account/delete", maxAuthAge: 301 }],
+        ttl: 300,
+        identity: alice,
+        requests: at(0, ["GET", "/x"], ["POST", "/account/delete"]),
+      },
     ],
     [
       // Found by this property (seed -1742891666): createHandler's injected clock timed the token
       // checks but not the route rules, which read the system clock.
       "the injected clock times maxAuthAge: a login one second old fails maxAuthAge 0",
-      { ...base, rules: [{ path: "/*", maxAuthAge: 0 }], ttl: 0, identity: { ...alice, authenticatedAt: NOW_SECONDS }, requests: at(500, ["GET", "/"]) },
+      {
+        ...base,
+        rules: [{ path: "/*", maxAuthAge: 0 }],
+        ttl: 0,
+        identity: { ...alice, authenticatedAt: NOW_SECONDS },
+        requests: at(500, ["GET", "/"]),
+      },
     ],
     [
       // Found by this property (seed -1558947889) against a first oracle that read a URL parser's

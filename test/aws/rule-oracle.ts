@@ -38,7 +38,7 @@ export interface OracleWorld {
   readonly mode: OverrideMode;
 }
 
-/** Escapes that do not decode (`%` without two hex digits, bytes that are not UTF-8): refused (401) by the authorizer. */
+/** Escapes that do not decode (`%` without two hex digits, bytes that are not UTF-8): refused (401). */
 export function isMalformed(path: string): boolean {
   try {
     decodeURIComponent(path);
@@ -64,7 +64,8 @@ function normalForm(path: string): string {
 export function isAmbiguous(path: string): boolean {
   if (isMalformed(path)) return true;
   const normal = normalForm(path);
-  if (/%(?:2F|5C|00|25[0-9A-F]{2})/i.test(normal) || /[;\\]|\/\//.test(normal) || /[^\x21-\x7e]/.test(normal)) return true;
+  if (/%(?:2F|5C|00|25[0-9A-F]{2})/i.test(normal)) return true;
+  if (/[;\\]|\/\//.test(normal) || /[^\x21-\x7e]/.test(normal)) return true;
   if (normal.split("/").some((segment) => segment === "." || segment === "..")) return true;
   // A non-ASCII character whose compatibility form (NFKC) is a separator (`／`, `．`).
   const separators = (text: string) => text.match(/[/\\.;%?#]/g)?.length ?? 0;
@@ -152,7 +153,8 @@ export function pathApplies(rulePath: string, path: string): boolean {
 
 /** A rule without `methods` covers every method; a rule on GET also covers HEAD. */
 function covers(rule: OracleRule, method: string): boolean {
-  return rule.methods === undefined || rule.methods.includes(method) || (method === "HEAD" && rule.methods.includes("GET"));
+  const { methods } = rule;
+  return methods === undefined || methods.includes(method) || (method === "HEAD" && methods.includes("GET"));
 }
 
 /**
@@ -167,7 +169,9 @@ function governs(rule: OracleRule, wireMethod: string, mode: OverrideMode): bool
 export function meets(rule: OracleRule, identity: OracleIdentity, atMs: number): boolean {
   if (rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role))) return false;
   if (rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope))) return false;
-  if (rule.clientIds !== undefined && (identity.clientId === undefined || !rule.clientIds.includes(identity.clientId))) return false;
+  const { clientIds } = rule;
+  const { clientId } = identity;
+  if (clientIds !== undefined && (clientId === undefined || !clientIds.includes(clientId))) return false;
   if (rule.verified === true && !identity.isVerified) return false;
   if (rule.anonymous === false && identity.isAnonymous) return false;
   if (rule.maxAuthAge !== undefined) {
@@ -183,12 +187,21 @@ export function meets(rule: OracleRule, identity: OracleIdentity, atMs: number):
  * of the window is holding throughout). `cached`: API Gateway reuses the answer, so an anonymous
  * request whose path holds `*` or `?` (IAM wildcards) is refused.
  */
-export function allows(world: OracleWorld, identity: OracleIdentity | undefined, method: string, path: string, untilMs: number, cached: boolean): boolean {
+export function allows(
+  world: OracleWorld,
+  identity: OracleIdentity | undefined,
+  method: string,
+  path: string,
+  untilMs: number,
+  cached: boolean,
+): boolean {
   if (isMalformed(path)) return false;
   const open = isPublic(world, path);
   if (identity === undefined) return open && !(cached && /[*?]/.test(path));
   if (open) return true;
-  return !world.rules.some((rule) => governs(rule, method, world.mode) && pathApplies(rule.path, path) && !meets(rule, identity, untilMs));
+  const refuses = (rule: OracleRule) =>
+    governs(rule, method, world.mode) && pathApplies(rule.path, path) && !meets(rule, identity, untilMs);
+  return !world.rules.some(refuses);
 }
 
 /** Some path both a public pattern (narrowly) and a rule (broadly) match. */

@@ -16,7 +16,7 @@ import { parseConfig } from "../../src/core/config.ts";
 import { createDecider, type Decider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
 import { AuthError } from "../../src/core/errors.ts";
 import type { Identity } from "../../src/core/identity.ts";
-import { isAmbiguous, isPublic, pathApplies, type OracleWorld } from "../aws/rule-oracle.ts";
+import { isAmbiguous, isPublic, pathApplies, type OracleWorld, type OverrideMode } from "../aws/rule-oracle.ts";
 
 interface Rule {
   readonly path: string;
@@ -61,18 +61,22 @@ function authenticatorFor(identity: Identity | undefined): Authenticator {
 
 interface World {
   readonly rules: readonly Rule[];
+  /** METHOD_OVERRIDE (docs/method-override.md): under `any` a request that is not a GET is decided as every method. */
+  readonly mode: OverrideMode;
   readonly identity: Identity;
   readonly worker: { readonly user: Decider; readonly anonymous: Decider };
   readonly authorizer: { readonly user: Decider; readonly anonymous: Decider };
 }
 
-function world(rules: readonly Rule[], identity: Identity): World {
-  const config = parseConfig({ AUTHGEAR_ENDPOINT: "https://auth.example.com", ROUTES: JSON.stringify(rules), PUBLIC_PATHS: `${PUBLIC}/*` });
+function world(rules: readonly Rule[], identity: Identity, mode: OverrideMode = "any"): World {
+  const routes = JSON.stringify(rules);
+  const settings = { AUTHGEAR_ENDPOINT: "https://auth.example.com", ROUTES: routes, PUBLIC_PATHS: `${PUBLIC}/*`, METHOD_OVERRIDE: mode };
+  const config = parseConfig(settings);
   const make = (options: DeciderOptions) => ({
     user: createDecider(config, authenticatorFor(identity), options),
     anonymous: createDecider(config, authenticatorFor(undefined), options),
   });
-  return { rules, identity, worker: make(WORKER), authorizer: make(AUTHORIZER) };
+  return { rules, mode, identity, worker: make(WORKER), authorizer: make(AUTHORIZER) };
 }
 
 const fixed = world(RULES, bob);
@@ -114,20 +118,12 @@ function originReadings(path: string): { caseSensitive: string[]; caseInsensitiv
   return { caseSensitive: exact, caseInsensitive: variants };
 }
 
-/**
- * Whether a rule governs a request sent with `method` (README "Methods a request could mean"): this
- * world has METHOD_OVERRIDE=any, the default, so every method but GET could be served as the rule's.
- */
-function governs(rule: { readonly methods?: readonly string[] | undefined }, method: string): boolean {
-  return method !== "GET" || rule.methods === undefined || rule.methods.includes("GET");
-}
-
 /** Whether an origin router with some reading would reach the handler of a rule the user fails, for `method`. */
 function reachesRuledHandler(w: World, path: string, method: string): string | undefined {
   const { caseSensitive, caseInsensitive } = originReadings(path);
   for (const rule of w.rules) {
     if (rule.roles.some((role) => w.identity.roles.includes(role))) continue;
-    if (!governs(rule, method)) continue;
+    if (rule.methods !== undefined && !rule.methods.includes(method) && !(method === "HEAD" && rule.methods.includes("GET"))) continue;
     const subtree = rule.path.endsWith("/*");
     const base = subtree ? rule.path.slice(0, -2) : rule.path;
     const hits = (reading: string, target: string) => reading === target || (subtree && reading.startsWith(`${target}/`));
@@ -138,13 +134,16 @@ function reachesRuledHandler(w: World, path: string, method: string): string | u
 
 /**
  * A legitimate request for the user: the path has a single reading (README), and no rule the user
- * fails governs (README's rule table: the rule's path, matched broadly) any origin reading of it.
+ * fails governs (README's rule table: the rule's path, matched broadly; its methods, or under
+ * METHOD_OVERRIDE=any every method for a request that is not a GET) any origin reading of it.
  */
 function legitimate(w: World, path: string, method: string): boolean {
   if (isAmbiguous(path)) return false;
   const { caseSensitive, caseInsensitive } = originReadings(path);
   const failed = w.rules.filter((rule) => !rule.roles.some((role) => w.identity.roles.includes(role)));
-  const governed = failed.filter((rule) => governs(rule, method));
+  const covers = (rule: Rule) =>
+    rule.methods === undefined || rule.methods.includes(method) || (method === "HEAD" && rule.methods.includes("GET"));
+  const governed = failed.filter((rule) => (w.mode === "any" && method !== "GET") || covers(rule));
   return ![...caseSensitive, ...caseInsensitive].some((reading) => governed.some((rule) => pathApplies(rule.path, reading)));
 }
 
@@ -208,8 +207,12 @@ async function check(w: World, method: string, raw: string): Promise<number> {
 }
 
 const worlds = fc
-  .tuple(fc.subarray([...RULES, ...MORE_RULES], { minLength: 1 }), fc.subarray(["admin", "staff", "root"]))
-  .map(([rules, roles]) => world(rules, user(roles)));
+  .tuple(
+    fc.subarray([...RULES, ...MORE_RULES], { minLength: 1 }),
+    fc.subarray(["admin", "staff", "root"]),
+    fc.constantFrom<OverrideMode>("none", "any"),
+  )
+  .map(([rules, roles, mode]) => world(rules, user(roles), mode));
 
 describe("the gate reads a path at least as strictly as every plausible origin", () => {
   it("on generated paths, as the Worker and as the authorizer", async () => {
