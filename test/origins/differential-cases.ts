@@ -136,7 +136,7 @@ export const ATTACKS: readonly AttackCase[] = [
  * Every counterexample the property found (shrunk), once each. `found` names the lane, the
  * frameworks and the fast-check seeds that found it: before the METHOD_OVERRIDE change, seeds 1 to
  * 5 with numRuns 250 and the generators as at commit ef4f4d2, and the random seeds of one run there;
- * after it, a census of seeds 1 to 10 with numRuns 1000 (/work/notes/differential-findings.md).
+ * after it, a census of seeds 1 to 10 with numRuns 1000 (test/origins/findings.md).
  */
 export const COUNTEREXAMPLES: readonly { readonly found: string; readonly request: AttackRequest }[] = [
   {
