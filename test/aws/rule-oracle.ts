@@ -83,7 +83,8 @@ export function isPublic(world: OracleWorld, path: string): boolean {
   });
 }
 
-function decodeLeniently(path: string): string {
+/** `decodeURIComponent`, or the path as it is when it does not decode. */
+export function decodeLeniently(path: string): string {
   try {
     return decodeURIComponent(path);
   } catch {
@@ -91,7 +92,8 @@ function decodeLeniently(path: string): string {
   }
 }
 
-function resolveDots(path: string): string {
+/** Dot segments resolved as a URL parser resolves them. */
+export function resolveDots(path: string): string {
   const out: string[] = [];
   for (const segment of path.split("/").slice(1)) {
     if (segment === "..") out.pop();

@@ -16,7 +16,9 @@ import { parseConfig } from "../../src/core/config.ts";
 import { createDecider, type Decider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
 import { AuthError } from "../../src/core/errors.ts";
 import type { Identity } from "../../src/core/identity.ts";
-import { isAmbiguous, isPublic, pathApplies, type OracleWorld, type OverrideMode } from "../aws/rule-oracle.ts";
+import {
+  decodeLeniently, isAmbiguous, isPublic, pathApplies, resolveDots, type OracleWorld, type OverrideMode,
+} from "../aws/rule-oracle.ts";
 
 interface Rule {
   readonly path: string;
@@ -81,23 +83,6 @@ function world(rules: readonly Rule[], identity: Identity, mode: OverrideMode = 
 
 const fixed = world(RULES, bob);
 
-function decodeOrKeep(path: string): string {
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
-  }
-}
-
-function resolveDots(path: string): string {
-  const out: string[] = [];
-  for (const segment of path.split("/").slice(1)) {
-    if (segment === "..") out.pop();
-    else if (segment !== ".") out.push(segment);
-  }
-  return `/${out.join("/")}`;
-}
-
 /** Spring's AntPathMatcher before 4.3 trimmed path tokens (CVE-2016-5007). */
 function trimSegments(path: string): string {
   return path.split("/").map((segment) => segment.trim()).join("/");
@@ -106,7 +91,7 @@ function trimSegments(path: string): string {
 /** What ordinary origins could route `path` to (each a path their router compares with its routes). */
 function originReadings(path: string): { caseSensitive: string[]; caseInsensitive: string[] } {
   const whatwg = new URL(`https://origin.example.com${path.startsWith("/") ? path : `/${path}`}`).pathname;
-  const decoded = [path, whatwg].flatMap((p) => [decodeOrKeep(p), resolveDots(decodeOrKeep(p))]).flatMap((p) => [p, trimSegments(p)]);
+  const decoded = [path, whatwg].flatMap((p) => [decodeLeniently(p), resolveDots(decodeLeniently(p))]).flatMap((p) => [p, trimSegments(p)]);
   const exact = [path, whatwg, ...decoded];
   const folded = decoded.flatMap((p) => [p.toLowerCase(), p.toUpperCase().toLowerCase(), p.normalize("NFKC").toLowerCase()]);
   const variants = folded.flatMap((p) => {
