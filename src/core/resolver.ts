@@ -20,6 +20,7 @@
  *   `VerdictStore` (a Worker's Cache API) shares them beyond this isolate, each with the expiry it
  *   was given when the resolver answered, so a logout is seen as soon as without it.
  */
+import { base64url } from "jose";
 import { AuthError } from "./errors.ts";
 import type { HeaderReader } from "./credentials.ts";
 import { findCookie } from "./credentials.ts";
@@ -258,12 +259,12 @@ export function credentialsExpiry(credentials: ResolverCredentials): number {
   return earliest;
 }
 
-/** A JWS's payload `exp`, or `undefined`; decoded here: jose's `decodeJwt` brings its error classes into the bundle. */
+/** A JWS's payload `exp`, or `undefined` (jose's `decodeJwt` would bring its error classes into the bundle). */
 function unverifiedExp(value: string): number | undefined {
   const segments = value.split(".");
   if (segments.length !== 3) return undefined;
   try {
-    const payload: unknown = JSON.parse(atob((segments[1] ?? "").replace(/-/g, "+").replace(/_/g, "/")));
+    const payload: unknown = JSON.parse(new TextDecoder().decode(base64url.decode(segments[1] ?? "")));
     const exp = typeof payload === "object" && payload !== null ? (payload as { exp?: unknown }).exp : undefined;
     return typeof exp === "number" && Number.isFinite(exp) ? exp : undefined;
   } catch {
