@@ -4,6 +4,7 @@
  * configuration. examples/hono-worker is the same middleware on Workers, reading `c.env`.
  */
 import { Hono } from "hono";
+import { methodOverride } from "hono/method-override";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { authgear, type AuthgearVariables } from "../../src/hono/index.ts";
@@ -57,6 +58,29 @@ describe("authgear() on Node", () => {
     const wireOnly = app({ ROUTES: routes, METHOD_OVERRIDE: "none" });
     expect((await wireOnly.request("/items/1", { method: "POST", headers })).status).toBe(200);
     expect((await wireOnly.request("/items/1", { method: "DELETE", headers })).status).toBe(403);
+  });
+
+  // docs/method-override.md: Hono's methodOverride re-dispatches the overridden request through the
+  // whole app, so authgear() in the same app decides the method it is served as, even under none.
+  it("decides the method Hono's methodOverride serves, whichever middleware comes first", async () => {
+    const token = await issuer.mintAccessToken({ sub: "dana" });
+    const settings = {
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ROUTES: '[{"path":"/items/*","methods":["DELETE"],"roles":["admin"]}]',
+      METHOD_OVERRIDE: "none",
+    };
+    const form = { authorization: `Bearer ${token}`, "content-type": "application/x-www-form-urlencoded" };
+    for (const gateFirst of [true, false]) {
+      const hono = new Hono();
+      if (gateFirst) hono.use("*", authgear({ settings }));
+      hono.use("*", methodOverride({ app: hono }));
+      if (!gateFirst) hono.use("*", authgear({ settings }));
+      hono.on(["POST", "DELETE"], "/items/:id", (c) => c.text(c.req.method));
+      const overridden = await hono.request("/items/1", { method: "POST", headers: form, body: "_method=DELETE" });
+      expect(overridden.status, `gate first: ${String(gateFirst)}`).toBe(403);
+      const plain = await hono.request("/items/1", { method: "POST", headers: form, body: "a=1" });
+      expect(await plain.text()).toBe("POST");
+    }
   });
 
   it("answers every request 500 under a bad configuration, naming every bad key in the log once", async () => {
