@@ -226,7 +226,7 @@ function compileScenario(count: number, who: "fails" | "meets"): Scenario {
           fail(`the authorizer would refuse with ${decision.error.code} instead of compiling a policy`);
         }
         const identity = decision.identity ?? fail("no identity");
-        const result = stagePolicy(STAGE, identity.userId, decider.failedRules(identity, decision.at), MODE, identityContext(identity));
+        const result = stagePolicy(STAGE, identity.subject, decider.failedRules(identity, decision.at), MODE, identityContext(identity));
         const denied = resourcesOf(result.policyDocument.Statement[1]).length;
         if (denied !== expectedDeny) fail(`expected ${expectedDeny} denied resources, got ${denied}`);
         return result;
@@ -288,7 +288,7 @@ function breakdownScenarios(count: number): Scenario[] {
         const ready = prepare(issuer, tokens).then((prepared) => ({ ...prepared, failed: prepared.decider.failedRules(prepared.identity, prepared.at) }));
         return async () => {
           const { identity, context, failed } = await ready;
-          return stagePolicy(STAGE, identity.userId, failed, MODE, context);
+          return stagePolicy(STAGE, identity.subject, failed, MODE, context);
         };
       },
     },
@@ -393,7 +393,7 @@ async function policySize(issuer: DevIssuer, tokens: Tokens, label: string, rule
   const decision = await decider.decide({ method: METHOD, path: PATH, headers: tokens.fails });
   const identity = decision.identity ?? fail("no identity for the failing user");
   const context = identityContext(identity);
-  const result: APIGatewayAuthorizerResult = stagePolicy(STAGE, identity.userId, decider.failedRules(identity, decision.at), MODE, context);
+  const result: APIGatewayAuthorizerResult = stagePolicy(STAGE, identity.subject, decider.failedRules(identity, decision.at), MODE, context);
   const resources = result.policyDocument.Statement.flatMap(resourcesOf);
   const denied = resources.length - 1;
   if (denied !== distinctResources(rules)) fail(`${label}: not every rule is denied`);

@@ -113,6 +113,15 @@ function fail(code: AuthErrorCode, view: RequestView | undefined, log: Logger): 
   throw new Refusal("Service Unavailable", code);
 }
 
+/**
+ * An allowed machine client's own ARN, allowed beside its rules' resources: a spelling of a ruled
+ * path (another case mix, an escape) that no resource names. Left out when it holds `*` or `?`,
+ * which IAM reads as wildcards (policy.ts, `anonymousPolicy`).
+ */
+function allowedArn(decision: { readonly allowed: boolean }, view: RequestView): { alsoAllow: readonly string[] } {
+  return { alsoAllow: decision.allowed && !/[*?]/.test(view.arn) ? [view.arn] : [] };
+}
+
 export interface HandlerOptions extends Pick<AuthenticatorDeps, "clock" | "logger" | "keySetTiming" | "tokenCache" | "resolverCacheEntries"> {
   /** The settings, by the names of the README's configuration table; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -178,7 +187,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     // against (a REST API's path there has no stage and no custom-domain base path).
     const arn = parseMethodArn(view.arn);
     const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log, ...(meter !== undefined && { meter }) });
-    const userId = config.logDecisions ? decision.identity?.userId : undefined;
+    const userId = config.logDecisions ? decision.identity?.subject : undefined;
     if (!decision.allowed && config.reportOnly) {
       // Report-only (always with the cache off, cache-safety.ts): this request proceeds, with the
       // code it would have been refused with and without any identity.
@@ -215,12 +224,17 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];
     if (lifetime === 0 || arn === undefined) {
       // Not reused (or an ARN of another shape, with no stage to widen to): this request alone.
-      return [buildPolicy({ principalId: identity.userId, allow: decision.allowed ? [view.arn] : [], deny: decision.allowed ? [] : [view.arn], context }), outcome];
+      const allow = decision.allowed ? [view.arn] : [];
+      const deny = decision.allowed ? [] : [view.arn];
+      return [buildPolicy({ principalId: identity.subject, allow, deny, context }), outcome];
     }
     // A request a rule refused is denied by its own ARN too: it may be a spelling of the ruled path
     // (another case mix, an escape) that no resource of the rule names.
     const failed = decider.failedRules(identity, decision.at);
     const deny = decision.allowed ? [] : [view.arn];
-    return [stagePolicy(arn.stage, identity.userId, failed, config.methodOverride, context, deny), outcome];
+    const scope = identity.kind === "user"
+      ? { allowStage: true as const }
+      : { allowStage: false as const, admitting: decider.admittingRules(identity, decision.at), ...allowedArn(decision, view) };
+    return [stagePolicy(arn.stage, identity.subject, failed, config.methodOverride, context, deny, scope), outcome];
   }
 }

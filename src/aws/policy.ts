@@ -69,10 +69,20 @@ function forms(path: string): string[] {
 }
 
 /**
- * The policy of an authenticated caller for every route of `stage`: Allow on the stage, Deny on
+ * What a policy allows before its Denies: a user, the whole stage; a machine client, which reaches
+ * only what a rule admits it to, the routes of the rules that admit it
+ * (`Decider.admittingRules`) and `alsoAllow` (its request's own ARN, once decided).
+ */
+export type AllowScope =
+  | { readonly allowStage: true }
+  | { readonly allowStage: false; readonly admitting: readonly RouteRule[]; readonly alsoAllow: readonly string[] };
+
+/**
+ * The policy of an authenticated caller for every route of `stage`: Allow as `scope` says, Deny on
  * every route of the rules it fails (`Decider.failedRules`, which already looks ahead over the TTL),
  * plus `alsoDeny` (the request's own ARN, when a rule refused it under a spelling IAM cannot name).
- * A route several failed rules cover is denied once.
+ * IAM puts a Deny above any Allow, so a client is allowed where some rule admits it and no rule it
+ * fails applies: the decision's own rule. A route several rules cover is listed once.
  */
 export function stagePolicy(
   stage: string,
@@ -81,13 +91,21 @@ export function stagePolicy(
   mode: MethodOverrideMode,
   context: APIGatewayAuthorizerResultContext,
   alsoDeny: readonly string[] = [],
+  scope: AllowScope = { allowStage: true },
 ): APIGatewayAuthorizerResult {
+  const deny = resourcesOf(stage, failedRules, mode, alsoDeny);
+  const allow = scope.allowStage ? [`${stage}/*`] : resourcesOf(stage, scope.admitting, mode, scope.alsoAllow);
+  return buildPolicy({ principalId, allow, deny, context });
+}
+
+/** The resources of `rules` within `stage`, each once, then `extra`'s ARNs not among them. */
+function resourcesOf(stage: string, rules: readonly RouteRule[], mode: MethodOverrideMode, extra: readonly string[]): string[] {
   const routes = new Set<string>();
-  for (const rule of failedRules) for (const route of routesOf(rule, mode)) routes.add(route);
-  const deny: string[] = [];
-  for (const route of routes) deny.push(`${stage}/${route}`);
-  for (const arn of alsoDeny) if (!deny.includes(arn)) deny.push(arn);
-  return buildPolicy({ principalId, allow: [`${stage}/*`], deny, context });
+  for (const rule of rules) for (const route of routesOf(rule, mode)) routes.add(route);
+  const resources: string[] = [];
+  for (const route of routes) resources.push(`${stage}/${route}`);
+  for (const arn of extra) if (!resources.includes(arn)) resources.push(arn);
+  return resources;
 }
 
 /**

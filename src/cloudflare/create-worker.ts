@@ -76,7 +76,8 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
         cache === null
           ? {}
           : {
-              keySetStore: createCacheKeySetStore(cache, config.issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
+              keySetStore: (issuer: string) =>
+                createCacheKeySetStore(cache, issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
               ...(config.authMode !== "jwt" && { verdictStore: createCacheVerdictStore(cache, config.resolverUrl) }),
             },
       // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
@@ -169,7 +170,7 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
     { method: request.method, path: url.pathname, headers: request.headers, hasBody },
     { defer: (promise) => { ctx.waitUntil(promise); }, logger: log, ...(meter !== undefined && { meter }) },
   );
-  const userId = config.logDecisions ? decision.identity?.userId : undefined;
+  const userId = config.logDecisions ? decision.identity?.subject : undefined;
   if (!decision.allowed && !config.reportOnly) {
     const { error } = decision;
     return [(decision.identity === undefined ? loginRedirect(error, config, request, url, log) : undefined) ?? refuse(error, config.realm, request, url, log, userId), error.code];

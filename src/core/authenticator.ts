@@ -7,8 +7,10 @@ import type { ObjectEntries } from "valibot";
 import { CORE_SETTINGS, type Config } from "./config.ts";
 import { extractCredentials, type HeaderReader } from "./credentials.ts";
 import { AuthError } from "./errors.ts";
-import { identityFromClaims, type Identity } from "./identity.ts";
-import { createJwtVerifier } from "./jwt.ts";
+import { base64url } from "jose";
+import type { Identity } from "./identity.ts";
+import type { IssuerConfig } from "./issuers.ts";
+import { assertCompactJws, createJwtVerifier, type JwtVerifier } from "./jwt.ts";
 import {
   createKeySet,
   createMemoryKeySetStore,
@@ -33,8 +35,11 @@ export interface AuthenticatorDeps {
   readonly logger?: Logger;
   /** Keeps background key-set refreshes alive when a call passes none; default: let them run. */
   readonly defer?: Defer;
-  /** Default: in memory, per isolate or container. */
-  readonly keySetStore?: KeySetStore;
+  /**
+   * Where each issuer's key set is kept between requests (a Worker's Cache API); default in
+   * memory, per isolate or container. One store serves one issuer: with several, give a function.
+   */
+  readonly keySetStore?: KeySetStore | ((issuer: string) => KeySetStore);
   readonly keySetTiming?: Partial<KeySetTiming>;
   readonly tokenCache?: Partial<TokenCacheOptions>;
   /** Resolver verdicts kept at most; default `DEFAULT_RESOLVER_CACHE_ENTRIES`. */
@@ -66,48 +71,68 @@ export interface Authenticator {
   verifyToken(token: string, options?: CallOptions): Promise<Identity>;
 }
 
+/** What the authenticator keeps per trusted issuer. */
+interface Trusted {
+  readonly keySet: KeySet;
+  readonly verify: JwtVerifier;
+}
+
 export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}): Authenticator {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? jsonLogger;
-  const keySet: KeySet = createKeySet({
-    issuer: config.issuer,
-    discoveryUrl: config.discoveryUrl,
-    fetcher: deps.fetcher ?? defaultFetcher,
-    clock,
-    store: deps.keySetStore ?? createMemoryKeySetStore(),
-    timing: {
-      ...DEFAULT_KEY_SET_TIMING,
-      maxAgeSeconds: config.jwksMaxAgeSeconds,
-      staleWindowSeconds: config.jwksStaleSeconds,
-      cooldownSeconds: Math.min(KID_MISS_COOLDOWN_SECONDS, config.jwksMaxAgeSeconds),
-      ...deps.keySetTiming,
-    },
-  });
+  const storeFor = keySetStores(deps.keySetStore, config.issuers.length);
+  const trusted = new Map<string, Trusted>();
+  for (const issuer of config.issuers) {
+    trusted.set(issuer.issuer, { keySet: keySetOf(issuer, storeFor(issuer.issuer)), verify: createJwtVerifier({ ...issuer, clockToleranceSeconds: config.clockToleranceSeconds }) });
+  }
+  function keySetOf(issuer: IssuerConfig, store: KeySetStore): KeySet {
+    return createKeySet({
+      issuer: issuer.issuer,
+      discoveryUrl: issuer.discoveryUrl,
+      fetcher: deps.fetcher ?? defaultFetcher,
+      clock,
+      store,
+      timing: {
+        ...DEFAULT_KEY_SET_TIMING,
+        maxAgeSeconds: config.jwksMaxAgeSeconds,
+        staleWindowSeconds: config.jwksStaleSeconds,
+        cooldownSeconds: Math.min(KID_MISS_COOLDOWN_SECONDS, config.jwksMaxAgeSeconds),
+        ...deps.keySetTiming,
+      },
+    });
+  }
   const cache = createTokenCache({ ...DEFAULT_TOKEN_CACHE, ...deps.tokenCache });
   const isCached = (token: string): boolean => cache.has(token);
-  const verifyJwt = createJwtVerifier(config);
   const defaultCall: Call = { defer: deps.defer ?? floatingDefer, logger, meter: noMeter };
   const callOf = (options: CallOptions | undefined): Call =>
     options === undefined
       ? defaultCall
       : { defer: options.defer ?? defaultCall.defer, logger: options.logger ?? logger, meter: options.meter ?? noMeter };
 
+  /**
+   * A token is verified by the issuer its `iss` names, found by exact match in a `Map` before
+   * anything is fetched: an unknown issuer is refused without a network call, so a token cannot
+   * make the gate fetch from a URL of its choosing. The signature then proves the `iss` (each
+   * issuer's verifier requires its own), and only that issuer's keys can verify it.
+   */
   async function verifyToken(token: string, options?: CallOptions): Promise<Identity> {
     const call = callOf(options);
     const now = clock();
-    const cached = cache.get(token, now, keySet.generation(call), config.clockToleranceSeconds);
+    const cached = cache.get(token, now, (issuer) => trusted.get(issuer)?.keySet.generation(call), config.clockToleranceSeconds);
     if (cached !== undefined) return cached;
+    assertCompactJws(token);
+    const issuer = trusted.get(unverifiedIssuer(token));
+    if (issuer === undefined) throw new AuthError("ERR_JWT_CLAIM_INVALID", "The access token's issuer is not trusted.");
     let keyGeneration = 0;
-    const { payload, expiresAt } = await verifyJwt(
+    const { identity, expiresAt } = await issuer.verify(
       token,
       async (header, input) => {
-        const resolved = await keySet.resolveKey(call, header, input);
+        const resolved = await issuer.keySet.resolveKey(call, header, input);
         keyGeneration = resolved.generation;
         return resolved.key;
       },
       now,
     );
-    const identity = identityFromClaims(payload);
     cache.set(token, { identity, expiresAt, keyGeneration }, now);
     return identity;
   }
@@ -123,6 +148,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
           cacheSeconds: config.resolverCacheSeconds,
           timeoutMs: config.resolverTimeoutMs,
           maxEntries: deps.resolverCacheEntries ?? DEFAULT_RESOLVER_CACHE_ENTRIES,
+          issuer: config.issuer,
           ...(deps.verdictStore !== undefined && { store: deps.verdictStore }),
         });
 
@@ -168,9 +194,10 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
    *   stands: valid → allowed with no network call, refused → its precise code. An opaque Bearer
    *   token goes to the resolver alone; with no bearer, Authgear's cookies (`resolverCookies`)
    *   go, and the resolver's verdict decides.
-   * - resolver: as hybrid, except that a JWT bearer verified locally is then sent to the resolver
-   *   (alone), whose verdict decides and whose identity is used: every JWT setting binds it, and
-   *   Authgear sees a logout or a revocation. No JWT cookie is read (refused at start-up).
+   * - resolver: as hybrid, except that a user's JWT bearer verified locally is then sent to the
+   *   resolver (alone), whose verdict decides and whose identity is used: every JWT setting binds
+   *   it, and Authgear sees a logout or a revocation. A machine client's JWT stands on its local
+   *   verification (the resolver cannot judge one). No JWT cookie is read (refused at start-up).
    *
    * What only the resolver judges cannot show a client or another audience: `opaqueRefusal`.
    */
@@ -184,7 +211,9 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     const jwt = credentials.kind === "bearer" && looksLikeJwt(credentials.token) ? credentials : undefined;
     if (jwt !== undefined) {
       const identity = await verifyToken(jwt.token, options);
-      if (config.authMode === "hybrid") return { ok: true, identity, source: jwt.source };
+      // The resolver judges users' sessions only (it checks `aud` against its own origin): a
+      // machine client's token stands on its local verification in resolver mode too.
+      if (config.authMode === "hybrid" || identity.kind === "client") return { ok: true, identity, source: jwt.source };
     }
     const sent = resolverCredentials(headers, config.resolverCookies);
     if (sent !== undefined && jwt === undefined && opaqueRefusal !== undefined) throw opaqueRefusal;
@@ -237,6 +266,33 @@ function audienceRefusal(config: Config): AuthError | undefined {
 
 function missing(): AuthResult {
   return { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "The request has no access token.") };
+}
+
+/**
+ * The `iss` of a well-formed JWS's payload, unverified: it only picks the issuer whose keys and
+ * rules then verify the token. `""` when the payload holds none (no issuer is named `""`).
+ */
+function unverifiedIssuer(token: string): string {
+  const payload = token.slice(token.indexOf(".") + 1, token.lastIndexOf("."));
+  let claims: unknown;
+  try {
+    claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload)));
+  } catch {
+    throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a well-formed JWT.");
+  }
+  if (typeof claims !== "object" || claims === null || Array.isArray(claims)) {
+    throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a well-formed JWT.");
+  }
+  const { iss } = claims as { iss?: unknown };
+  return typeof iss === "string" ? iss : "";
+}
+
+/** Each issuer's key-set store: the one given (a function of the issuer, or a store for the only one), or memory. */
+function keySetStores(given: AuthenticatorDeps["keySetStore"], issuers: number): (issuer: string) => KeySetStore {
+  if (typeof given === "function") return given;
+  if (given === undefined) return () => createMemoryKeySetStore();
+  if (issuers > 1) throw new TypeError("keySetStore: one store keeps one issuer's keys; give a function of the issuer");
+  return () => given;
 }
 
 /** Three dot-separated segments: a JWS compact serialization, as opposed to an opaque token. */

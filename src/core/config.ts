@@ -5,19 +5,17 @@
  * src/aws/config.ts); `Config` is what the core itself reads.
  */
 import * as v from "valibot";
+import { algorithmList, type Algorithm } from "./algorithms.ts";
+import { issuerConfig, issuersSchema, resourceSchema, type IssuerConfig } from "./issuers.ts";
 import { isPathPattern, PATH_PATTERN_MESSAGE } from "./paths.ts";
 import { METHOD_OVERRIDE_MODES } from "./overrides.ts";
 import { RESOLVER_COOKIES } from "./resolver.ts";
-import { routesSchema } from "./routes.ts";
+import { routesSchema, type RouteRule } from "./routes.ts";
 import { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setting-schemas.ts";
 import { defineSettings, type ConfigOf } from "./settings.ts";
 import { urlSetting } from "./url-setting.ts";
 
-/** Asymmetric JWS algorithms the core can verify. `HS*` and `none` are not in this list, ever. */
-export const SUPPORTED_ALGORITHMS = [
-  "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519",
-] as const;
-export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+export { SUPPORTED_ALGORITHMS, type Algorithm } from "./algorithms.ts";
 
 export const AUTH_MODES = ["jwt", "resolver", "hybrid"] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -39,7 +37,9 @@ export const MAX_COOKIE_PREFIX_LENGTH = 64;
 /** The settings every packaging reads, and the configuration the core builds from them. */
 export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
   {
-    AUTHGEAR_ENDPOINT: urlSetting({ http: "loopback", form: "origin" }),
+    // Required unless ISSUERS is set (`issuerProblems`).
+    AUTHGEAR_ENDPOINT: v.optional(urlSetting({ http: "loopback", form: "origin" })),
+    ISSUERS: v.optional(issuersSchema),
     AUTH_MODE: v.optional(v.picklist(AUTH_MODES, `must be one of ${AUTH_MODES.join(", ")}`), "jwt"),
     AUDIENCE: v.optional(v.pipe(listSetting(), v.minLength(1, "must name at least one audience"))),
     ALLOWED_CLIENT_IDS: v.optional(
@@ -49,18 +49,8 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
         v.transform((ids): ReadonlySet<string> => new Set(ids)),
       ),
     ),
-    ALGORITHMS: v.optional(
-      v.pipe(
-        listSetting(),
-        v.minLength(1, "must name at least one algorithm"),
-        v.check(
-          (algs) => algs.every((alg) => (SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)),
-          `must be a comma-separated subset of ${SUPPORTED_ALGORITHMS.join(", ")} (symmetric algorithms and none are never accepted)`,
-        ),
-        v.transform((algs): readonly Algorithm[] => [...new Set(algs)] as Algorithm[]),
-      ),
-      "RS256",
-    ),
+    RESOURCES: v.optional(v.pipe(listSetting(), v.minLength(1), v.array(resourceSchema))),
+    ALGORITHMS: v.optional(v.pipe(listSetting(), algorithmList()), "RS256"),
     CLOCK_TOLERANCE_SECONDS: v.optional(secondsSetting(0, MAX_CLOCK_TOLERANCE_SECONDS), "0"),
     JWT_COOKIE_NAME: v.optional(v.pipe(v.string(), v.regex(TOKEN_PATTERN, "must be a cookie name (an RFC 6265 token)"))),
     PUBLIC_PATHS: v.optional(
@@ -98,20 +88,28 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     ),
   },
   (values) => {
-    const issuer = values.AUTHGEAR_ENDPOINT;
-    const audiences = values.AUDIENCE ?? [issuer];
+    const issuers = issuersOf(values);
+    // `issuerProblems` refuses a configuration without any issuer.
+    const primary = issuers[0] as IssuerConfig;
+    const { issuer, audiences } = primary;
     const prefix = values.RESOLVER_COOKIE_PREFIX ?? "";
     const resolverCookies: readonly string[] = RESOLVER_COOKIES.map((name) => `${prefix}${name}`);
     return {
-      /** The endpoint origin, `scheme://host[:port]`; also the issuer every token must carry. */
+      /**
+       * Every trusted issuer (1 to `MAX_ISSUERS`), in order: `ISSUERS`, or `AUTHGEAR_ENDPOINT`
+       * with `AUDIENCE`, `RESOURCES`, `ALLOWED_CLIENT_IDS` and `ALGORITHMS`. The first is the
+       * primary one: its resolver judges opaque tokens and cookies, and it names the realm.
+       */
+      issuers,
+      /** The primary issuer's origin, `scheme://host[:port]`. */
       issuer,
-      discoveryUrl: `${issuer}/.well-known/openid-configuration`,
+      discoveryUrl: primary.discoveryUrl,
       authMode: values.AUTH_MODE,
-      /** A token's `aud` must contain one of these. */
+      /** The primary issuer's user-token audiences. */
       audiences,
-      /** When set, a token's `client_id` must be one of these. */
-      allowedClientIds: values.ALLOWED_CLIENT_IDS,
-      algorithms: values.ALGORITHMS,
+      /** The primary issuer's client allow-list. */
+      allowedClientIds: primary.allowedClientIds,
+      algorithms: primary.algorithms,
       clockToleranceSeconds: values.CLOCK_TOLERANCE_SECONDS,
       jwtCookieName: values.JWT_COOKIE_NAME,
       publicPaths: values.PUBLIC_PATHS,
@@ -140,14 +138,76 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     };
   },
   (values) =>
-    modeProblems(values.AUTH_MODE, {
-      JWT_COOKIE_NAME: values.JWT_COOKIE_NAME !== undefined,
-      RESOLVER_URL: values.RESOLVER_URL !== undefined,
-      RESOLVER_CACHE_SECONDS: values.RESOLVER_CACHE_SECONDS !== DEFAULT_RESOLVER_CACHE_SECONDS,
-      RESOLVER_TIMEOUT_MS: values.RESOLVER_TIMEOUT_MS !== DEFAULT_RESOLVER_TIMEOUT_MS,
-      RESOLVER_COOKIE_PREFIX: values.RESOLVER_COOKIE_PREFIX !== undefined,
-    }),
+    new Map([
+      ...issuerProblems(values),
+      ...modeProblems(values.AUTH_MODE, {
+        JWT_COOKIE_NAME: values.JWT_COOKIE_NAME !== undefined,
+        RESOLVER_URL: values.RESOLVER_URL !== undefined,
+        RESOLVER_CACHE_SECONDS: values.RESOLVER_CACHE_SECONDS !== DEFAULT_RESOLVER_CACHE_SECONDS,
+        RESOLVER_TIMEOUT_MS: values.RESOLVER_TIMEOUT_MS !== DEFAULT_RESOLVER_TIMEOUT_MS,
+        RESOLVER_COOKIE_PREFIX: values.RESOLVER_COOKIE_PREFIX !== undefined,
+      }),
+    ]),
 );
+
+type CoreValues = Parameters<typeof issuerProblems>[0];
+
+/** The trusted issuers, from `ISSUERS` or the one-issuer shorthand. */
+function issuersOf(values: CoreValues): IssuerConfig[] {
+  if (values.ISSUERS !== undefined) return values.ISSUERS.map((entry) => issuerConfig(entry, values.ALGORITHMS));
+  if (values.AUTHGEAR_ENDPOINT === undefined) return [];
+  const entry = {
+    issuer: values.AUTHGEAR_ENDPOINT,
+    ...(values.AUDIENCE !== undefined && { audiences: [...values.AUDIENCE] }),
+    ...(values.RESOURCES !== undefined && { resources: [...values.RESOURCES] }),
+    ...(values.ALLOWED_CLIENT_IDS !== undefined && { clientIds: [...values.ALLOWED_CLIENT_IDS] }),
+  };
+  return [issuerConfig(entry, values.ALGORITHMS)];
+}
+
+/** The one-issuer settings that `ISSUERS` says per issuer instead. */
+const PER_ISSUER = { AUDIENCE: "audiences", RESOURCES: "resources", ALLOWED_CLIENT_IDS: "clientIds" } as const;
+
+/**
+ * Exactly one of `AUTHGEAR_ENDPOINT` and `ISSUERS`; with `ISSUERS`, no one-issuer setting (which
+ * one issuer would it be?); route rules naming only issuers that are trusted; and in resolver
+ * mode, one issuer (the resolver judges its own project's tokens only).
+ */
+function issuerProblems(values: {
+  readonly AUTHGEAR_ENDPOINT?: string | undefined;
+  readonly ISSUERS?: v.InferOutput<typeof issuersSchema> | undefined;
+  readonly AUDIENCE?: readonly string[] | undefined;
+  readonly RESOURCES?: readonly string[] | undefined;
+  readonly ALLOWED_CLIENT_IDS?: ReadonlySet<string> | undefined;
+  readonly ALGORITHMS: readonly Algorithm[];
+  readonly AUTH_MODE: AuthMode;
+  readonly ROUTES: readonly RouteRule[];
+}): ReadonlyMap<string, string> {
+  const problems = new Map<string, string>();
+  const { ISSUERS: list } = values;
+  if (values.AUTHGEAR_ENDPOINT === undefined && list === undefined) {
+    problems.set("AUTHGEAR_ENDPOINT", "is required (or ISSUERS, to trust several issuers)");
+    return problems;
+  }
+  const trusted = new Set(list?.map((entry) => entry.issuer) ?? [values.AUTHGEAR_ENDPOINT]);
+  const unknown = values.ROUTES.flatMap((rule, index) =>
+    (rule.issuers ?? []).filter((issuer) => !trusted.has(issuer)).map((issuer) => `rule ${index} names ${issuer}`));
+  if (unknown.length > 0) problems.set("ROUTES", `${unknown.join(", ")}, which is not a trusted issuer`);
+  if (list === undefined) return problems;
+  if (values.AUTHGEAR_ENDPOINT !== undefined) {
+    problems.set("AUTHGEAR_ENDPOINT", "is the one-issuer shorthand of ISSUERS: set one of the two (list this issuer in ISSUERS)");
+  }
+  for (const [name, member] of Object.entries(PER_ISSUER)) {
+    if (values[name as keyof typeof PER_ISSUER] === undefined) continue;
+    problems.set(name, `is for AUTHGEAR_ENDPOINT alone; with ISSUERS, give each issuer its own "${member}"`);
+  }
+  if (values.AUTH_MODE === "resolver" && list.length > 1) {
+    const message = "AUTH_MODE=resolver asks the first issuer's resolver, which cannot judge the other issuers' tokens: " +
+      "use AUTH_MODE=hybrid (JWTs verified locally, opaque tokens and cookies through the resolver), or one issuer";
+    problems.set("ISSUERS", message);
+  }
+  return problems;
+}
 
 /** The settings only the resolver reads. */
 const RESOLVER_ONLY = [

@@ -76,6 +76,11 @@ export interface Decider {
   decide(request: DecisionRequest, options?: CallOptions): Promise<Decision>;
   /** The rules `identity` fails at some moment of the validity window starting at `at`. */
   failedRules(identity: Identity, at: number): RouteRule[];
+  /**
+   * For a machine client, which reaches only what a rule admits it to: the rules that admit
+   * clients and that `identity` meets throughout the validity window. Empty for a user.
+   */
+  admittingRules(identity: Identity, at: number): RouteRule[];
 }
 
 /** An RFC 9110 token: what a method name is made of. */
@@ -134,6 +139,10 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     failedRules(identity, at) {
       return config.routes.filter((rule) => !meetsRule(rule, identity, at, validForSeconds));
     },
+    admittingRules(identity, at) {
+      if (identity.kind === "user") return [];
+      return config.routes.filter((rule) => meetsRule(rule, identity, at, validForSeconds));
+    },
   };
 
   async function decideRequest(request: DecisionRequest, callOptions: CallOptions | undefined): Promise<Decision> {
@@ -157,10 +166,12 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     const { identity } = result;
     if (isPublic) return { allowed: true, identity, isPublic, at };
     let refusal: AuthError | undefined;
-    if (routes.length > 0 && path === undefined) {
+    // A machine client reaches only what a rule admits it to, so it is checked even with no rules.
+    const checked = routes.length > 0 || identity.kind === "client";
+    if (checked && path === undefined) {
       const message = "The route rules cannot be checked: the request names no path.";
       refusal = new AuthError("ERR_INSUFFICIENT_SCOPE", message);
-    } else if (routes.length > 0 && path !== undefined) {
+    } else if (checked && path !== undefined) {
       refusal = ruleRefusal(request, path, canonical, identity, at);
     }
     if (refusal === undefined) return { allowed: true, identity, isPublic, at };

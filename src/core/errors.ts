@@ -58,6 +58,8 @@ const TABLE = {
   ERR_INSUFFICIENT_SCOPE: { status: 403, bearerError: "insufficient_scope", retryable: false, bodyError: "insufficient_scope" },
   /** Authenticated, but longer ago than the route's `maxAuthAge` (RFC 9470). */
   ERR_AUTHENTICATION_TOO_OLD: { status: 401, bearerError: "insufficient_user_authentication", retryable: false, bodyError: "insufficient_user_authentication" },
+  /** Authenticated, but with none of the methods (`amr`) the route requires: a second factor, say (RFC 9470). */
+  ERR_AUTHENTICATION_METHOD: { status: 401, bearerError: "insufficient_user_authentication", retryable: false, bodyError: "insufficient_user_authentication" },
   /** The key set cannot be fetched and no usable copy is cached. */
   ERR_KEYSET_UNAVAILABLE: UNAVAILABLE,
   /** The resolver cannot be reached, or its answer is unusable. */

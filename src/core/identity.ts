@@ -1,6 +1,7 @@
 /**
- * The identity handed to the application: exactly the header set of Authgear's resolver
- * (docs/authgear-contract.md §4), whatever checked the credentials. Claims are validated here: a claim
+ * The identity handed to the application: for a user, exactly the header set of Authgear's
+ * resolver (docs/authgear-contract.md §3), whatever checked the credentials, and its kind and
+ * issuer; for a machine client, its own headers (`identityHeaders`). Claims are validated here: a claim
  * of the wrong type or a value that cannot travel in a header makes the token invalid; it never
  * produces a malformed or ambiguous header.
  */
@@ -12,7 +13,19 @@ export const CLAIM_IS_VERIFIED = "https://authgear.com/claims/user/is_verified";
 export const CLAIM_CAN_REAUTHENTICATE = "https://authgear.com/claims/user/can_reauthenticate";
 export const CLAIM_ROLES = "https://authgear.com/claims/user/roles";
 
-export interface Identity {
+/** What every identity carries, whatever its kind. */
+interface IdentityBase {
+  /** The token's `iss` (for a resolver verdict: the issuer whose resolver answered). */
+  readonly issuer: string;
+  /** The token's `sub`: a user id, or `client_id_<client id>` for a machine client of Authgear's. */
+  readonly subject: string;
+  readonly scopes: readonly string[];
+}
+
+/** A person, signed in at Authgear (or another issuer): what Authgear's resolver headers describe. */
+export interface UserIdentity extends IdentityBase {
+  readonly kind: "user";
+  /** Equal to `subject`. */
   readonly userId: string;
   readonly isAnonymous: boolean;
   readonly isVerified: boolean;
@@ -21,9 +34,32 @@ export interface Identity {
   readonly amr: readonly string[];
   /** `auth_time`, Unix seconds; `undefined` when the token does not say. */
   readonly authenticatedAt: number | undefined;
+  /** The application the token was issued to; `undefined` for a resolver verdict, which does not say. */
   readonly clientId: string | undefined;
-  readonly scopes: readonly string[];
 }
+
+/**
+ * A machine client: an access token of the client-credentials grant (RFC 6749 §4.4), issued to
+ * the client itself with no user behind it. It has no user id, roles, verification, login time or
+ * authentication methods, and is never handed on as a user.
+ */
+export interface ClientIdentity extends IdentityBase {
+  readonly kind: "client";
+  readonly clientId: string;
+}
+
+export type Identity = UserIdentity | ClientIdentity;
+
+/**
+ * How an issuer marks a machine client's token. `authgear`: `sub` is `client_id_` + `client_id`
+ * (authgear-server `EncodeClientAccessToken`); `rfc9068`: `sub` equals `client_id` (RFC 9068 §2.2,
+ * as panva's oidc-provider issues them). Either way the token carries no user claim.
+ */
+export const CLIENT_MARKS = ["authgear", "rfc9068"] as const;
+export type ClientMarks = (typeof CLIENT_MARKS)[number];
+
+/** The prefix of the `sub` of Authgear's machine-to-machine tokens. */
+export const CLIENT_SUBJECT_PREFIX = "client_id_";
 
 const IDENTITY_HEADER_NAME = /^x[-_.]authgear[-_.]/i;
 
@@ -40,6 +76,8 @@ export function isIdentityHeaderName(name: string): boolean {
 const HEADER_SAFE = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 /** A list item: printable ASCII with no space and no comma (the separators). */
 const LIST_ITEM = /^[\x21-\x2b\x2d-\x7e]{1,255}$/;
+/** RFC 6749 §3.3 scope-token. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,255}$/;
 
 function invalid(claim: string): never {
   throw new AuthError("ERR_IDENTITY_CLAIM_INVALID", `The token's ${claim} claim is invalid.`);
@@ -61,16 +99,41 @@ function stringList(payload: JWTPayload, claim: string, name: string): readonly 
   return value;
 }
 
-/** Builds the identity from a verified claims set; throws `ERR_IDENTITY_CLAIM_INVALID`. */
-export function identityFromClaims(payload: JWTPayload): Identity {
+/** The claims only a user's token carries (authgear-server's user-token encoding; OIDC's `auth_time`). */
+const USER_CLAIMS = ["auth_time", "amr", CLAIM_IS_ANONYMOUS, CLAIM_IS_VERIFIED, CLAIM_CAN_REAUTHENTICATE, CLAIM_ROLES];
+
+/**
+ * Builds the identity from a verified claims set, as `issuer` (its `iss`) marks a client's token
+ * (`CLIENT_MARKS`); throws `ERR_IDENTITY_CLAIM_INVALID`, or `ERR_JWT_CLAIM_INVALID` for a token
+ * that looks like a client's and is not one exactly (a user's token never passes as a client's,
+ * nor a client's as a user's).
+ */
+export function identityFromClaims(payload: JWTPayload, issuer: string, marks: ClientMarks = "authgear"): Identity {
   const { sub, auth_time: authTime, client_id: clientId, scope } = payload;
   if (typeof sub !== "string" || !HEADER_SAFE.test(sub)) invalid("sub");
+  if (clientId !== undefined && typeof clientId !== "string") invalid("client_id");
+  if (scope !== undefined && typeof scope !== "string") invalid("scope");
+  const scopes = scope === undefined ? [] : scope.split(" ").filter((item) => item !== "");
+  const hasUserClaims = USER_CLAIMS.some((claim) => payload[claim] !== undefined);
+  const clientSubject = marks === "authgear" ? `${CLIENT_SUBJECT_PREFIX}${clientId ?? ""}` : clientId;
+  const claimsClient = marks === "authgear" ? sub.startsWith(CLIENT_SUBJECT_PREFIX) : sub === clientId;
+  if (claimsClient) {
+    if (clientId === undefined || sub !== clientSubject) {
+      throw new AuthError("ERR_JWT_CLAIM_INVALID", "The token's sub names a client, but not its client_id.");
+    }
+    if (hasUserClaims) throw new AuthError("ERR_JWT_CLAIM_INVALID", "The token names a client as its sub but carries user claims.");
+    // Both travel in the origin's headers (`clientHeaders`).
+    if (!HEADER_SAFE.test(clientId)) invalid("client_id");
+    if (!scopes.every((item) => SCOPE_TOKEN.test(item))) invalid("scope");
+    return { kind: "client", issuer, subject: sub, clientId, scopes };
+  }
   if (authTime !== undefined && !(typeof authTime === "number" && Number.isSafeInteger(authTime) && authTime >= 0)) {
     invalid("auth_time");
   }
-  if (clientId !== undefined && typeof clientId !== "string") invalid("client_id");
-  if (scope !== undefined && typeof scope !== "string") invalid("scope");
   return {
+    kind: "user",
+    issuer,
+    subject: sub,
     userId: sub,
     isAnonymous: flag(payload, CLAIM_IS_ANONYMOUS),
     isVerified: flag(payload, CLAIM_IS_VERIFIED),
@@ -79,7 +142,7 @@ export function identityFromClaims(payload: JWTPayload): Identity {
     amr: stringList(payload, "amr", "amr"),
     authenticatedAt: authTime,
     clientId,
-    scopes: scope === undefined ? [] : scope.split(" ").filter((item) => item !== ""),
+    scopes,
   };
 }
 
@@ -87,20 +150,23 @@ export function identityFromClaims(payload: JWTPayload): Identity {
 const headersOf = new WeakMap<Identity, ReadonlyArray<readonly [string, string]>>();
 
 /**
- * The headers of docs/authgear-contract.md §4, in its order: roles are left out when there are none,
- * `x-authgear-session-authenticated-at` when `auth_time` is unknown; amr is present even when empty.
- * Built once per identity object.
+ * What the origin receives. A user: the headers of docs/authgear-contract.md §3, in its order
+ * (roles left out when there are none, `x-authgear-session-authenticated-at` when `auth_time` is
+ * unknown, amr present even when empty), then `x-authgear-edge-kind: user` and the issuer. A
+ * machine client: none of Authgear's headers (no `x-authgear-session-valid`, so an application
+ * written for Authgear's resolver sees no signed-in user), only `x-authgear-edge-kind: client`,
+ * the issuer, the client id and the scope. Built once per identity object.
  */
 export function identityHeaders(identity: Identity): ReadonlyArray<readonly [string, string]> {
   let headers = headersOf.get(identity);
   if (headers === undefined) {
-    headers = buildIdentityHeaders(identity);
+    headers = identity.kind === "user" ? userHeaders(identity) : clientHeaders(identity);
     headersOf.set(identity, headers);
   }
   return headers;
 }
 
-function buildIdentityHeaders(identity: Identity): Array<[string, string]> {
+function userHeaders(identity: UserIdentity): Array<[string, string]> {
   const headers: Array<[string, string]> = [
     ["x-authgear-session-valid", "true"],
     ["x-authgear-user-id", identity.userId],
@@ -113,5 +179,16 @@ function buildIdentityHeaders(identity: Identity): Array<[string, string]> {
   if (identity.authenticatedAt !== undefined) {
     headers.push(["x-authgear-session-authenticated-at", String(identity.authenticatedAt)]);
   }
+  headers.push(["x-authgear-edge-kind", "user"], ["x-authgear-edge-issuer", identity.issuer]);
+  return headers;
+}
+
+function clientHeaders(identity: ClientIdentity): Array<[string, string]> {
+  const headers: Array<[string, string]> = [
+    ["x-authgear-edge-kind", "client"],
+    ["x-authgear-edge-issuer", identity.issuer],
+    ["x-authgear-edge-client-id", identity.clientId],
+  ];
+  if (identity.scopes.length > 0) headers.push(["x-authgear-edge-scope", identity.scopes.join(" ")]);
   return headers;
 }

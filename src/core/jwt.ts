@@ -3,16 +3,11 @@
  * docs/authgear-contract.md §1-2 and RFC 9068 / RFC 8725.
  */
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
-import type { Algorithm } from "./config.ts";
 import { AuthError, type AuthErrorCode } from "./errors.ts";
+import { identityFromClaims, type Identity } from "./identity.ts";
+import type { IssuerConfig } from "./issuers.ts";
 
-export interface JwtPolicy {
-  readonly issuer: string;
-  readonly audiences: readonly string[];
-  readonly algorithms: readonly Algorithm[];
-  readonly clockToleranceSeconds: number;
-  readonly allowedClientIds: ReadonlySet<string> | undefined;
-}
+export type JwtPolicy = Omit<IssuerConfig, "discoveryUrl"> & { readonly clockToleranceSeconds: number };
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
@@ -46,7 +41,7 @@ function isCanonicalBase64url(segment: string): boolean {
 }
 
 export interface VerifiedJwt {
-  readonly payload: JWTPayload;
+  readonly identity: Identity;
   /** `exp`, Unix seconds. */
   readonly expiresAt: number;
 }
@@ -54,14 +49,16 @@ export interface VerifiedJwt {
 export type JwtVerifier = (token: string, getKey: JWTVerifyGetKey, nowMs: number) => Promise<VerifiedJwt>;
 
 /**
- * Builds the verifier for one policy (jose's options are built once, here). It checks signature
- * and claims; every failure is an `AuthError` with a stable code and a fixed message.
+ * Builds the verifier for one issuer (jose's options are built once, here). It checks signature
+ * and claims, and the audience by the token's kind: a user's among `audiences`, a machine
+ * client's among `resources`. Every failure is an `AuthError` with a stable code and a fixed
+ * message.
  */
 export function createJwtVerifier(policy: JwtPolicy): JwtVerifier {
   const options = {
     algorithms: [...policy.algorithms],
     issuer: policy.issuer,
-    audience: [...policy.audiences],
+    audience: [...new Set([...policy.audiences, ...policy.resources])],
     typ: "at+jwt",
     clockTolerance: policy.clockToleranceSeconds,
     requiredClaims: ["exp", "iat", "sub"],
@@ -92,7 +89,17 @@ function checkClaims(payload: JWTPayload, policy: JwtPolicy, nowMs: number): Ver
       throw new AuthError("ERR_JWT_CLAIM_INVALID", "The access token was issued to a client that is not allowed.");
     }
   }
-  return { payload, expiresAt: exp };
+  const identity = identityFromClaims(payload, policy.issuer, policy.clientMarks);
+  const accepted = identity.kind === "user" ? policy.audiences : policy.resources;
+  const { aud } = payload;
+  const audiences = typeof aud === "string" ? [aud] : (aud ?? []);
+  if (!audiences.some((audience) => accepted.includes(audience))) {
+    const message = identity.kind === "user"
+      ? "The access token's aud claim is invalid."
+      : "The machine client's token is not for a resource of this API (aud).";
+    throw new AuthError("ERR_JWT_CLAIM_INVALID", message);
+  }
+  return { identity, expiresAt: exp };
 }
 
 const MESSAGES: Readonly<Partial<Record<AuthErrorCode, string>>> = {

@@ -80,6 +80,8 @@ export interface ResolverOptions {
   readonly maxEntries: number;
   /** Shares verdicts beyond this isolate; default none. */
   readonly store?: VerdictStore;
+  /** The issuer whose project the resolver answers for (the identities' `issuer`). */
+  readonly issuer: string;
 }
 
 /** A verdict and the moment (milliseconds since the epoch) it stops being usable. */
@@ -139,7 +141,7 @@ export function createResolver(options: ResolverOptions): Resolver {
     if (valid === null) return { kind: "none" };
     if (valid === "false") return { kind: "invalid" };
     if (valid !== "true") throw unavailable(logger, "malformed X-Authgear-Session-Valid");
-    const identity = identityFromResolver(headers);
+    const identity = identityFromResolver(headers, options.issuer);
     if (identity === undefined) throw unavailable(logger, "missing, duplicated or malformed identity headers");
     return { kind: "valid", identity };
   }
@@ -170,7 +172,7 @@ export function createResolver(options: ResolverOptions): Resolver {
   async function shared(key: string, logger: Logger): Promise<Entry | undefined> {
     if (options.store === undefined || options.cacheSeconds <= 0) return undefined;
     try {
-      const entry = parseStoredVerdict(await options.store.get(key));
+      const entry = parseStoredVerdict(await options.store.get(key), options.issuer);
       return entry !== undefined && options.clock() < entry.until ? entry : undefined;
     } catch {
       logger.log("verdict_store_failed", { operation: "get" });
@@ -219,8 +221,11 @@ export function createResolver(options: ResolverOptions): Resolver {
   };
 }
 
-/** A stored verdict, checked as strictly as a resolver answer; `undefined` for anything else. */
-export function parseStoredVerdict(value: unknown): StoredVerdict | undefined {
+/**
+ * A stored verdict, checked as strictly as a resolver answer; `undefined` for anything else.
+ * `issuer`: the resolver's, whose verdicts the store holds.
+ */
+export function parseStoredVerdict(value: unknown, issuer: string): StoredVerdict | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const { verdict, until } = value as { verdict?: unknown; until?: unknown };
   if (typeof until !== "number" || !Number.isFinite(until) || typeof verdict !== "object" || verdict === null) return undefined;
@@ -237,7 +242,10 @@ export function parseStoredVerdict(value: unknown): StoredVerdict | undefined {
   return {
     verdict: {
       kind: "valid",
-      identity: { userId, isAnonymous, isVerified, canReauthenticate, roles, amr, authenticatedAt, clientId: undefined, scopes: [] },
+      identity: {
+        kind: "user", issuer, subject: userId, userId, isAnonymous, isVerified, canReauthenticate, roles, amr, authenticatedAt,
+        clientId: undefined, scopes: [],
+      },
     },
     until,
   };
@@ -288,7 +296,7 @@ function flag(headers: HeaderReader, name: string): boolean | undefined {
 }
 
 /** The identity of a valid verdict, or `undefined` when any header is missing, duplicated or malformed. */
-function identityFromResolver(headers: HeaderReader): Identity | undefined {
+function identityFromResolver(headers: HeaderReader, issuer: string): Identity | undefined {
   const userId = headers.get("x-authgear-user-id");
   const isAnonymous = flag(headers, "x-authgear-user-anonymous");
   const isVerified = flag(headers, "x-authgear-user-verified");
@@ -305,6 +313,9 @@ function identityFromResolver(headers: HeaderReader): Identity | undefined {
   if (!amrList.every((item) => LIST_ITEM.test(item))) return undefined;
   if (authenticatedAt !== null && !/^\d{1,12}$/.test(authenticatedAt)) return undefined;
   return {
+    kind: "user",
+    issuer,
+    subject: userId,
     userId,
     isAnonymous,
     isVerified,

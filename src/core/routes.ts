@@ -10,12 +10,16 @@
 import * as v from "valibot";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
+import { urlSetting } from "./url-setting.ts";
 import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, patternRoot, ruleReadings } from "./paths.ts";
 
 import { METHODS, type Method } from "./methods.ts";
 import { mayMeanOtherMethods, type MethodOverrideMode } from "./overrides.ts";
 
 export { METHODS, type Method };
+/** Who a rule admits: `user` (the default, so no rule written before machine tokens admits one), `client`, `any`. */
+export const SUBJECTS = ["user", "client", "any"] as const;
+
 const NAME = v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,255}$/, "must be printable ASCII without spaces or commas"));
 const NAMES = v.pipe(v.array(NAME), v.minLength(1));
 /** A rule's path ends up in IAM resources, which API Gateway caps at 512 characters with the stage ARN. */
@@ -30,12 +34,25 @@ const ruleEntries = {
   verified: v.optional(v.literal(true, "verified may only be true")),
   anonymous: v.optional(v.literal(false, "anonymous may only be false")),
   maxAuthAge: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(31_536_000))),
+  amr: v.optional(NAMES),
+  subject: v.optional(v.picklist(SUBJECTS, `subject must be one of ${SUBJECTS.join(", ")}`)),
+  issuers: v.optional(v.pipe(v.array(urlSetting({ http: "loopback", form: "origin" })), v.minLength(1))),
 };
 
-const ruleSchema = v.strictObject(ruleEntries, (issue) =>
-  issue.expected === "never"
-    ? `unknown member ${issue.received}; a rule's members are ${Object.keys(ruleEntries).join(", ")}`
-    : "must be an object with a path (a rule)",
+/** The members only a user can meet: a rule that admits machine clients cannot carry them. */
+const USER_MEMBERS = ["roles", "verified", "anonymous", "maxAuthAge", "amr"] as const;
+
+const ruleSchema = v.pipe(
+  v.strictObject(ruleEntries, (issue) =>
+    issue.expected === "never"
+      ? `unknown member ${issue.received}; a rule's members are ${Object.keys(ruleEntries).join(", ")}`
+      : "must be an object with a path (a rule)",
+  ),
+  v.check(
+    (rule) => (rule.subject ?? "user") === "user" || USER_MEMBERS.every((member) => rule[member] === undefined),
+    `a rule whose subject is client or any cannot hold ${USER_MEMBERS.join(", ")}, which no machine client meets: ` +
+      "write one rule for users and one for clients",
+  ),
 );
 
 export const routesSchema = v.pipe(
@@ -115,7 +132,8 @@ export function routeRefusal(
   nowMs: number,
   validForSeconds = 0,
 ): AuthError | undefined {
-  return routes.length === 0 ? undefined : refusalOnReadings(routes, identity, method, ruleReadings(path), nowMs, validForSeconds);
+  if (routes.length === 0 && identity.kind === "user") return undefined;
+  return refusalOnReadings(routes, identity, method, ruleReadings(path), nowMs, validForSeconds);
 }
 
 /** `routeRefusal` on a path's `ruleReadings`, computed once by a caller that tries several methods. */
@@ -128,18 +146,23 @@ export function refusalOnReadings(
   validForSeconds = 0,
   everyMethod = false,
 ): AuthError | undefined {
+  let admitted = identity.kind === "user";
   for (const route of routes) {
     if (!route.matches(method, readings, everyMethod)) continue;
     const unmet = unmetRequirement(route.rule, identity, nowMs, validForSeconds);
     if (unmet !== undefined) return refusalFor(unmet, route.rule, method);
+    admitted = true;
   }
-  return undefined;
+  // A machine client gets only what a rule admits it to: a path no rule covers is not for it.
+  return admitted ? undefined : refusalFor("subject", undefined);
 }
 
 /** What a rule can find missing; the refusal (an `AuthError`, with its stack) is built only for a request that gets it. */
-type Unmet = "role" | "scope" | "client" | "verified" | "anonymous" | "authAge";
+type Unmet = "subject" | "issuer" | "role" | "scope" | "client" | "verified" | "anonymous" | "amr" | "authAge";
 
-const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge">, string>> = {
+const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge" | "amr">, string>> = {
+  subject: "This route is not open to this kind of caller (a user, or a machine client).",
+  issuer: "This route does not accept tokens of this issuer.",
   role: "A role this route requires is missing.",
   scope: "A scope this route requires is missing.",
   client: "This route is not open to this client.",
@@ -147,27 +170,45 @@ const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge">, string>> = {
   anonymous: "This route is not open to anonymous users.",
 };
 
-/** `method`: the request's; when the rule names other methods only, the refusal says why it applied. */
-function refusalFor(unmet: Unmet, rule: RouteRule, method?: string): AuthError {
-  const own = rule.methods === undefined || method === undefined || methodsCovered(rule.methods).includes(method as Method);
-  const ruled = rule.methods?.join(", ") ?? "";
+/**
+ * `method`: the request's; when the rule names other methods only, the refusal says why it applied.
+ * `rule`: `undefined` when no rule admits a machine client.
+ */
+function refusalFor(unmet: Unmet, rule: RouteRule | undefined, method?: string): AuthError {
+  const own = rule?.methods === undefined || method === undefined || methodsCovered(rule.methods).includes(method as Method);
+  const ruled = rule?.methods?.join(", ") ?? "";
   const why = own ? "" : ` The rule is for ${ruled}, which this request could be served as (METHOD_OVERRIDE).`;
+  if (unmet === "amr") {
+    const methods = rule?.amr?.join(", ") ?? "";
+    return new AuthError("ERR_AUTHENTICATION_METHOD", `This route requires a login with one of: ${methods}.${why}`);
+  }
   if (unmet !== "authAge") return new AuthError("ERR_INSUFFICIENT_SCOPE", `${REFUSALS[unmet]}${why}`);
-  const maxAge = rule.maxAuthAge ?? 0;
+  const maxAge = rule?.maxAuthAge ?? 0;
   return new AuthError("ERR_AUTHENTICATION_TOO_OLD", `This route requires a more recent login.${why}`, { maxAge });
 }
 
 /**
  * The first requirement of `rule` that `identity` does not meet at some moment of
- * [now, now + validForSeconds]: roles, scopes, clients, verification and anonymity do not change
- * with time; a login is, or will become, older than `maxAuthAge`.
+ * [now, now + validForSeconds]: kind, issuer, roles, scopes, clients, verification, anonymity and
+ * authentication methods do not change with time; a login is, or will become, older than
+ * `maxAuthAge`. A machine client meets a rule only when the rule admits clients, and never meets a
+ * user's requirement.
  */
 function unmetRequirement(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds: number): Unmet | undefined {
-  if (rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role))) return "role";
+  const subject = rule.subject ?? "user";
+  if (subject !== "any" && subject !== identity.kind) return "subject";
+  if (rule.issuers !== undefined && !rule.issuers.includes(identity.issuer)) return "issuer";
+  // The schema keeps user members out of a rule that admits clients; a client never meets one.
+  if (identity.kind === "client" && USER_MEMBERS.some((member) => rule[member] !== undefined)) return "subject";
+  if (identity.kind === "user" && rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role))) {
+    return "role";
+  }
   if (rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope))) return "scope";
   if (rule.clientIds !== undefined && (identity.clientId === undefined || !rule.clientIds.includes(identity.clientId))) return "client";
+  if (identity.kind === "client") return undefined;
   if (rule.verified === true && !identity.isVerified) return "verified";
   if (rule.anonymous === false && identity.isAnonymous) return "anonymous";
+  if (rule.amr !== undefined && !rule.amr.some((method) => identity.amr.includes(method))) return "amr";
   if (rule.maxAuthAge !== undefined) {
     const ageAtEnd = identity.authenticatedAt === undefined
       ? Number.POSITIVE_INFINITY

@@ -5,7 +5,8 @@
  *
  * An entry is served only while all of these hold: the token has not expired (`exp`, with the
  * configured clock tolerance), the entry is younger than `maxAgeSeconds`, and the key set still
- * has the generation that verified it (any change to the published keys drops every entry).
+ * of its issuer has the generation that verified it (any change to an issuer's published keys
+ * drops every entry of that issuer).
  *
  * Entries are keyed by the token's last `KEY_LENGTH` characters (the end of its signature) and
  * served only when the whole token is equal. A `Map` hashes its key in full, and a request's
@@ -36,7 +37,16 @@ export interface TokenCacheOptions {
 export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = { maxEntries: 1000, maxAgeSeconds: 300 };
 
 export interface TokenCache {
-  get(token: string, nowMs: number, keyGeneration: number | undefined, clockToleranceSeconds: number): Identity | undefined;
+  /**
+   * `keyGeneration`: the current generation of an issuer's key set (`undefined` when it has none
+   * usable); an entry is served only while its issuer's keys are those that verified it.
+   */
+  get(
+    token: string,
+    nowMs: number,
+    keyGeneration: (issuer: string) => number | undefined,
+    clockToleranceSeconds: number,
+  ): Identity | undefined;
   set(token: string, entry: Omit<CachedVerification, "staleAt" | "token">, nowMs: number): void;
   /** Whether `token` has an entry, served or not. */
   has(token: string): boolean;
@@ -55,7 +65,7 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
       const entry = entries.get(key);
       if (entry === undefined || entry.token !== token) return undefined;
       const live =
-        entry.keyGeneration === keyGeneration &&
+        entry.keyGeneration === keyGeneration(entry.identity.issuer) &&
         nowMs < entry.staleAt &&
         Math.floor(nowMs / 1000) - clockToleranceSeconds < entry.expiresAt;
       entries.delete(key);

@@ -508,6 +508,7 @@ async function checkResolver(config: Config, context: Context): Promise<Check> {
     clock: Date.now,
     logger: { log: (_event, fields) => reasons.push(String(fields.reason)) },
     cacheSeconds: 0,
+    issuer: config.issuer,
     timeoutMs: config.resolverTimeoutMs,
     maxEntries: 0,
   });
@@ -635,9 +636,17 @@ function describeToken(token: string): TokenView {
 
 function describeSuccess(result: Extract<AuthResult, { ok: true }>, token: TokenView, viaResolver: boolean, config: Config, nowMs: number): string {
   const { identity } = result;
-  const who = [`user ${identity.userId}`];
-  if (identity.clientId !== undefined) who.push(`client_id ${identity.clientId}`);
-  who.push(identity.roles.length === 0 ? "no roles" : `roles ${identity.roles.join(",")}`);
+  const who: string[] = [];
+  if (identity.kind === "client") {
+    who.push(`machine client ${identity.clientId} (client-credentials token, issuer ${identity.issuer})`);
+    who.push(identity.scopes.length === 0 ? "no scope" : `scope ${identity.scopes.join(" ")}`);
+    who.push("it reaches only routes whose rule admits clients (subject client or any)");
+  } else {
+    who.push(`user ${identity.userId}`);
+    if (identity.clientId !== undefined) who.push(`client_id ${identity.clientId}`);
+    who.push(identity.roles.length === 0 ? "no roles" : `roles ${identity.roles.join(",")}`);
+    if (config.issuers.length > 1) who.push(`issuer ${identity.issuer}`);
+  }
   if (viaResolver) return `valid: Authgear's resolver accepted it (AUTH_MODE=${config.authMode}); ${who.join(", ")}`;
   const exp = token.payload?.exp;
   const expiry = typeof exp === "number" ? `, expires in ${duration(exp - Math.floor(nowMs / 1000))}, at ${time(exp)}` : "";

@@ -82,7 +82,7 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
       { logger: log, ...(defer !== undefined && { defer }) },
     );
     const { config } = gate;
-    const userId = config.logDecisions ? decision.identity?.userId : undefined;
+    const userId = config.logDecisions ? decision.identity?.subject : undefined;
     if (!decision.allowed) {
       const { code } = decision.error;
       if (!config.reportOnly) return refuse(decision.error, config.realm, userId);
