@@ -16,15 +16,15 @@ export interface ProtectedResourceMetadata {
 }
 
 /**
- * The document for the resource `resource` (an origin, `https://api.example.com`): the Authgear
- * endpoint as its authorization server, the scopes `ROUTES` asks for (left out when none), and the
+ * The document for the resource `resource` (an origin, `https://api.example.com`): every trusted
+ * issuer as its authorization servers (the primary one first), the scopes `ROUTES` asks for (left out when none), and the
  * one bearer method a client can rely on, the `Authorization` header (RFC 6750 §2.1).
  */
 export function protectedResourceMetadata(config: Config, resource: string): ProtectedResourceMetadata {
   const scopes = scopesSupported(config.routes);
   return {
     resource,
-    authorization_servers: [config.issuer],
+    authorization_servers: config.issuers.map((issuer) => issuer.issuer),
     ...(scopes.length > 0 && { scopes_supported: scopes }),
     bearer_methods_supported: ["header"],
   };
