@@ -13,7 +13,8 @@ import { createHandler } from "../../src/aws/create-handler.ts";
 import { requestEvent } from "../aws/fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "../aws/iam-evaluator.ts";
 import { startWorker } from "../cloudflare/harness.ts";
-import { OP_M2M_CLIENT, OP_OTHER_RESOURCE, OP_RESOURCE, startOidcProvider, type OidcProvider } from "./oidc-provider.ts";
+import { OP_M2M_CLIENT, OP_OTHER_RESOURCE, OP_RESOURCE, startOidcProvider } from "./oidc-provider.ts";
+import type { OidcProvider } from "./oidc-provider.ts";
 
 let dev: DevIssuer;
 let op: OidcProvider;
@@ -37,7 +38,12 @@ afterAll(async () => {
  * its users' tokens for `OP_RESOURCE` and its clients' for `resources` (none: left out).
  */
 function settings(provider: OidcProvider, resources: string[] = [OP_RESOURCE]): Record<string, string> {
-  const entry = { issuer: provider.issuer, audiences: [OP_RESOURCE], clientMarks: "rfc9068", ...(resources.length > 0 && { resources }) };
+  const entry = {
+    issuer: provider.issuer,
+    audiences: [OP_RESOURCE],
+    clientMarks: "rfc9068",
+    ...(resources.length > 0 && { resources }),
+  };
   return {
     ISSUERS: JSON.stringify([{ issuer: dev.origin }, entry]),
     ROUTES: JSON.stringify([
@@ -69,7 +75,8 @@ async function workerGate(env: Record<string, string>): Promise<Gate> {
   return {
     async send(path, token) {
       const before = origin.requests.length;
-      const response = await worker.fetch(`https://gate.example.com${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const headers = { authorization: `Bearer ${token}` };
+      const response = await worker.fetch(`https://gate.example.com${path}`, { headers });
       await response.arrayBuffer();
       const received = origin.requests.slice(before);
       if (response.status !== 200) {
@@ -83,9 +90,9 @@ async function workerGate(env: Record<string, string>): Promise<Gate> {
   };
 }
 
-/** The README's rule for the authorizer's context: each x-authgear-* header, its name camel-cased without the prefix. */
+/** The README's rule for the authorizer's context: each x-authgear-* header, camel-cased without the prefix. */
 function asHeaders(context: Record<string, unknown>): Record<string, string> {
-  const entries = Object.entries(context).map(([key, value]) => {
+  const entries = Object.entries(context).map(([key, value]): [string, string] => {
     const name = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
     return [`x-authgear-${name}`, String(value)];
   });
@@ -131,7 +138,7 @@ describe.each(gates)("oidc-provider beside the dev issuer, through %s", (_name, 
   });
   afterAll(() => gate.close());
 
-  it("lets oidc-provider's client token through where a rule admits its clients, as a client of that issuer", async () => {
+  it("lets oidc-provider's client token through where a rule admits its clients, as that issuer's client", async () => {
     expect(await gate.send("/machine/jobs", tokens.opClient!)).toEqual({ status: 200, identity: clientIdentity() });
   });
 
@@ -195,7 +202,7 @@ describe.each(gates)("oidc-provider's client tokens without resources for it, th
 });
 
 describe.each(gates)("oidc-provider's key rotation, through %s", (_name, start) => {
-  it("is picked up from its JWKS after the kid-miss cooldown, without a fetch of the dev issuer's key set", async () => {
+  it("is picked up from its JWKS after the kid-miss cooldown, with no fetch of the dev issuer's keys", async () => {
     const fresh = await startOidcProvider();
     const gate = await start({ ...settings(fresh), JWKS_MAX_AGE_SECONDS: "2" });
     try {

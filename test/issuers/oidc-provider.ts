@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
-import Provider, { type Configuration } from "oidc-provider";
+import Provider, { errors, type Configuration } from "oidc-provider";
 import { listenOnLoopback } from "../../dev/loopback-server.ts";
 
 /** The resource servers it knows, each offering the scopes `read` and `write`. */
@@ -42,10 +42,10 @@ async function signingKey(): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: "RS256", use: "sig" };
 }
 
-function configuration(keys: JWK[]): Configuration {
+function configuration(keys: JWK[], cookieKey: string): Configuration {
   return {
     jwks: { keys },
-    cookies: { keys: [randomBytes(16).toString("hex")] },
+    cookies: { keys: [cookieKey] },
     clients: [
       {
         client_id: OP_M2M_CLIENT,
@@ -54,11 +54,25 @@ function configuration(keys: JWK[]): Configuration {
         redirect_uris: [],
         response_types: [],
       },
-      { client_id: OP_WEB_CLIENT, client_secret: SECRET, grant_types: ["authorization_code"], redirect_uris: [REDIRECT_URI] },
+      {
+        client_id: OP_WEB_CLIENT,
+        client_secret: SECRET,
+        grant_types: ["authorization_code"],
+        redirect_uris: [REDIRECT_URI],
+      },
     ],
     scopes: ["openid"],
     pkce: { required: () => true, methods: ["S256"] },
-    ttl: { AccessToken: 600, AuthorizationCode: 60, ClientCredentials: 600, Grant: 600, IdToken: 600, Interaction: 600, Session: 600 },
+    // Set, so that oidc-provider does not warn that it uses its defaults.
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      ClientCredentials: 600,
+      Grant: 600,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 600,
+    },
     features: {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
@@ -67,8 +81,10 @@ function configuration(keys: JWK[]): Configuration {
         defaultResource: () => OP_RESOURCE,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== OP_RESOURCE && indicator !== OP_OTHER_RESOURCE) throw new Provider.errors.InvalidTarget();
-          return { scope: RESOURCE_SCOPES, audience: indicator, accessTokenFormat: "jwt", jwt: { sign: { alg: "RS256" } } };
+          if (indicator !== OP_RESOURCE && indicator !== OP_OTHER_RESOURCE) throw new errors.InvalidTarget();
+          // accessTokenFormat "jwt": RFC 9068 access tokens (oidc-provider's default is opaque).
+          const jwt = { sign: { alg: "RS256" as const } };
+          return { scope: RESOURCE_SCOPES, audience: indicator, accessTokenFormat: "jwt", jwt };
         },
       },
     },
@@ -84,7 +100,9 @@ async function tokenRequest(issuer: string, clientId: string, form: Record<strin
     signal: AbortSignal.timeout(5000),
   });
   const body = (await response.json()) as { access_token?: string; error?: string };
-  if (body.access_token === undefined) throw new Error(`oidc-provider refused the token request: ${body.error ?? response.status}`);
+  if (body.access_token === undefined) {
+    throw new Error(`oidc-provider refused the token request: ${body.error ?? response.status}`);
+  }
   return body.access_token;
 }
 
@@ -134,8 +152,9 @@ async function authorizationCode(issuer: string, login: string, scope: string, r
       const form = page.includes('name="login"') ? { prompt: "login", login, password: "any" } : { prompt: "consent" };
       url = (await browse(action, form)).headers.get("location") ?? "";
     } else if (location?.startsWith(REDIRECT_URI)) {
-      const code = new URL(location).searchParams.get("code");
-      if (code === null) throw new Error(`oidc-provider refused the authorization: ${new URL(location).searchParams.get("error")}`);
+      const params = new URL(location).searchParams;
+      const code = params.get("code");
+      if (code === null) throw new Error(`oidc-provider refused the authorization: ${params.get("error")}`);
       return code;
     } else {
       await response.arrayBuffer();
@@ -149,6 +168,7 @@ async function authorizationCode(issuer: string, login: string, scope: string, r
 export async function startOidcProvider(): Promise<OidcProvider> {
   const hits = { discovery: 0, jwks: 0 };
   let keys = [await signingKey()];
+  const cookieKey = randomBytes(16).toString("hex");
   let handle: ReturnType<Provider["callback"]> | undefined;
   const server = await listenOnLoopback("oidc-provider", 0, async (req, res) => {
     if (req.url === "/.well-known/openid-configuration") hits.discovery += 1;
@@ -157,7 +177,7 @@ export async function startOidcProvider(): Promise<OidcProvider> {
   });
   const issuer = server.url;
   const restart = () => {
-    handle = new Provider(issuer, configuration(keys)).callback();
+    handle = new Provider(issuer, configuration(keys, cookieKey)).callback();
   };
   restart();
   return {
@@ -169,7 +189,13 @@ export async function startOidcProvider(): Promise<OidcProvider> {
       const verifier = randomBytes(32).toString("base64url");
       const challenge = createHash("sha256").update(verifier).digest("base64url");
       const code = await authorizationCode(issuer, login, scope, resource, challenge);
-      const form = { grant_type: "authorization_code", code, redirect_uri: REDIRECT_URI, code_verifier: verifier, resource };
+      const form = {
+        grant_type: "authorization_code",
+        code,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+        resource,
+      };
       return tokenRequest(issuer, OP_WEB_CLIENT, form);
     },
     async rotateKey() {
