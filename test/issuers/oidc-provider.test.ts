@@ -13,7 +13,7 @@ import { createHandler } from "../../src/aws/create-handler.ts";
 import { requestEvent } from "../aws/fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "../aws/iam-evaluator.ts";
 import { startWorker } from "../cloudflare/harness.ts";
-import { OP_M2M_CLIENT, OP_OTHER_RESOURCE, OP_RESOURCE, startOidcProvider } from "./oidc-provider.ts";
+import { OP_M2M_CLIENT, OP_OTHER_RESOURCE, OP_RESOURCE, OP_WEB_CLIENT, startOidcProvider } from "./oidc-provider.ts";
 import type { OidcProvider } from "./oidc-provider.ts";
 
 let dev: DevIssuer;
@@ -28,6 +28,8 @@ beforeAll(async () => {
   tokens.opClientWrite = await op.clientToken({ scope: "write" });
   tokens.opClientOtherApi = await op.clientToken({ scope: "read", resource: OP_OTHER_RESOURCE });
   tokens.opUser = await op.userToken("op-alice", { scope: "read" });
+  // oidc-provider's development login takes any name: this user is named as the web client is.
+  tokens.opUserNamedAsClient = await op.userToken(OP_WEB_CLIENT, { scope: "read" });
 }, 30_000);
 afterAll(async () => {
   await Promise.all([dev.close(), op.close(), origin.close()]);
@@ -175,6 +177,16 @@ describe.each(gates)("oidc-provider beside the dev issuer, through %s", (_name, 
       },
     });
     expect(await gate.send("/machine/jobs", tokens.opUser!)).toEqual({ status: 403 });
+  });
+
+  it("takes a user whose sub equals the token's client_id for that client (the rfc9068 marks' limit)", async () => {
+    // Nothing else in the token tells them apart: keeping user subjects and client ids apart is
+    // the provider's job, and oidc-provider's development login (any name) does not.
+    expect(await gate.send("/machine/jobs", tokens.opUserNamedAsClient!)).toEqual({
+      status: 200,
+      identity: { ...clientIdentity(), "x-authgear-edge-client-id": OP_WEB_CLIENT },
+    });
+    expect(await gate.send("/reports", tokens.opUserNamedAsClient!)).toEqual({ status: 403 });
   });
 
   it("still lets the dev issuer's user token through beside it, as that issuer's user", async () => {
