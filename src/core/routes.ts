@@ -14,7 +14,7 @@ import { urlSetting } from "./url-setting.ts";
 import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, patternRoot, ruleReadings } from "./paths.ts";
 
 import { METHODS, type Method } from "./methods.ts";
-import { mayMeanOtherMethods, type MethodOverrideMode } from "./overrides.ts";
+import { mayMeanOtherMethods, wireMethodsAdmitted, type MethodOverrideMode } from "./overrides.ts";
 
 export { METHODS, type Method };
 /** Who a rule admits: `user` (the default, so no rule written before machine tokens admits one), `client`, `any`. */
@@ -81,6 +81,12 @@ export interface RouteRequirement {
    * its own (it carries a method-override header that reaches the origin).
    */
   readonly matches: (method: string, readings: readonly string[], everyMethod?: boolean) => boolean;
+  /**
+   * Whether the rule, once it applies and is met, admits a machine client to a request sent with
+   * this method: only when every method the request could be served as is one the rule covers
+   * (`wireMethodsAdmitted`); a rule without `methods` admits any.
+   */
+  readonly admits: (method: string, everyMethod?: boolean) => boolean;
 }
 
 export function compileRoutes(rules: readonly RouteRule[], mode: MethodOverrideMode): readonly RouteRequirement[] {
@@ -89,7 +95,14 @@ export function compileRoutes(rules: readonly RouteRule[], mode: MethodOverrideM
     const methods = rule.methods === undefined ? undefined : new Set<string>(methodsCovered(rule.methods));
     const governs = (method: string, everyMethod: boolean) =>
       everyMethod || methods === undefined || methods.has(method) || mayMeanOtherMethods(method, mode);
-    return { rule, matches: (method, readings, everyMethod = false) => governs(method, everyMethod) && readings.some(matchesPath) };
+    const admitted = new Set<string>(wireMethodsAdmitted(rule.methods && methodsCovered(rule.methods), mode));
+    const admits = (method: string, everyMethod = false) =>
+      rule.methods === undefined || (!everyMethod && admitted.has(method));
+    return {
+      rule,
+      matches: (method, readings, everyMethod = false) => governs(method, everyMethod) && readings.some(matchesPath),
+      admits,
+    };
   });
 }
 
@@ -151,9 +164,9 @@ export function refusalOnReadings(
     if (!route.matches(method, readings, everyMethod)) continue;
     const unmet = unmetRequirement(route.rule, identity, nowMs, validForSeconds);
     if (unmet !== undefined) return refusalFor(unmet, route.rule, method);
-    admitted = true;
+    admitted ||= route.admits(method, everyMethod);
   }
-  // A machine client gets only what a rule admits it to: a path no rule covers is not for it.
+  // A machine client gets only what a rule admits it to: a path or method no rule covers is not for it.
   return admitted ? undefined : refusalFor("subject", undefined);
 }
 
