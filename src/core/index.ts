@@ -9,7 +9,11 @@ export {
   type Credentials, type HeaderReader,
 } from "./credentials.ts";
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
-export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";
+export {
+  CLIENT_MARKS, identityFromClaims, identityHeaders, isIdentityHeaderName,
+  type ClientIdentity, type ClientMarks, type Identity, type UserIdentity,
+} from "./identity.ts";
+export { MAX_ISSUERS, type IssuerConfig } from "./issuers.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { CountingMeter, jsonLogger, logLevel, noMeter, silentLogger, withFields, type Call, type CoreMetric, type Meter, type Clock, type Defer, type Fetcher, type FetchInit, type FetchResponse, type Logger, type LogFields, type LogLevel } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
