@@ -19,7 +19,7 @@ export { CountingMeter, jsonLogger, logLevel, noMeter, silentLogger, withFields,
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 export { assertUnambiguousPath, canonicalPath, createPublicPathMatcher, isAmbiguousPath, ruleReadings } from "./paths.ts";
 export {
-  assertAllowed, assertAllowedOn, compileRoutes, meetsRule, methodsCovered, routeRefusal, ruleOverlapsPublicPath, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
+  assertAllowed, assertAllowedOn, compileRoutes, governsKind, meetsRule, methodsCovered, routeRefusal, ruleOverlapsPublicPath, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
   type Method, type RouteRequirement, type RouteRule,
 } from "./routes.ts";
 export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";
