@@ -2,14 +2,18 @@
  * A real third-party OpenID provider beside the dev issuer: panva's oidc-provider issues RFC 9068
  * access tokens (its own code, not fixtures), and the gate trusts it as a second issuer with the
  * `rfc9068` client marks. The same cases run through the Worker in workerd (what the origin
- * received) and through the Lambda authorizer (its policy as IAM evaluates it, and its context).
+ * received), the Lambda authorizer (its policy as IAM evaluates it, and its context) and the Hono
+ * middleware (the identity the app's handler gets).
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { Hono } from "hono";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startDemoOrigin, type DemoOrigin } from "../../dev/origin.ts";
 import { createHandler } from "../../src/aws/create-handler.ts";
+import { identityHeaders } from "../../src/core/index.ts";
+import { authgear, type AuthgearVariables } from "../../src/hono/index.ts";
 import { requestEvent } from "../aws/fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "../aws/iam-evaluator.ts";
 import { startWorker } from "../cloudflare/harness.ts";
@@ -66,7 +70,7 @@ interface Gate {
   close(): Promise<void>;
 }
 
-function identityHeaders(headers: Record<string, string | string[]>): Record<string, string> {
+function receivedIdentity(headers: Record<string, string | string[]>): Record<string, string> {
   const entries = Object.entries(headers).filter(([name]) => name.startsWith("x-authgear-"));
   return Object.fromEntries(entries.map(([name, value]) => [name, String(value)]));
 }
@@ -86,7 +90,7 @@ async function workerGate(env: Record<string, string>): Promise<Gate> {
         return { status: response.status };
       }
       expect(received).toHaveLength(1);
-      return { status: 200, identity: identityHeaders(received[0]!.headers) };
+      return { status: 200, identity: receivedIdentity(received[0]!.headers) };
     },
     close: () => mf.dispose(),
   };
@@ -121,6 +125,24 @@ function authorizerGate(env: Record<string, string>): Gate {
   };
 }
 
+/** The identity the app's handler gets, told as the headers the Worker would send the origin (`identityHeaders`). */
+function honoGate(env: Record<string, string>): Gate {
+  const app = new Hono<{ Variables: AuthgearVariables }>();
+  app.use("*", authgear({ settings: env }));
+  app.all("*", (c) => {
+    const identity = c.get("authgear");
+    return c.json(identity === undefined ? null : Object.fromEntries(identityHeaders(identity)));
+  });
+  return {
+    async send(path, token) {
+      const response = await app.request(path, { headers: { authorization: `Bearer ${token}` } });
+      if (response.status !== 200) return { status: response.status };
+      return { status: 200, identity: (await response.json()) as Record<string, string> };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
 const clientIdentity = () => ({
   "x-authgear-edge-kind": "client",
   "x-authgear-edge-issuer": op.issuer,
@@ -131,6 +153,7 @@ const clientIdentity = () => ({
 const gates: Array<[string, (env: Record<string, string>) => Promise<Gate>]> = [
   ["the Worker in workerd", workerGate],
   ["the Lambda authorizer (REST REQUEST, cached policy)", (env) => Promise.resolve(authorizerGate(env))],
+  ["the Hono middleware on Node", (env) => Promise.resolve(honoGate(env))],
 ];
 
 describe.each(gates)("oidc-provider beside the dev issuer, through %s", (_name, start) => {
