@@ -36,16 +36,22 @@ beforeAll(async () => {
 });
 afterAll(() => dev.close());
 
+/** A token of the `inventory` client, for `resourceUri` (default RESOURCE). */
+function inventory(scope = "read:orders", resourceUri = RESOURCE): Promise<string> {
+  return project.mintClient({ clientId: "inventory", resourceUri, scope });
+}
+
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return { AUTHGEAR_ENDPOINT: project.issuer, RESOURCES: RESOURCE, ROUTES, ...extra };
 }
 
 describe("the fixtures", () => {
   it("have exactly the members authgear-server writes, sorted as jwx writes them", async () => {
-    const client = decodeToken(await project.mintClient({ clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders" }));
+    const client = decodeToken(await inventory());
     expect(client.header).toEqual({ alg: "RS256", kid: project.signingKey.kid, typ: "at+jwt" });
     expect(Object.keys(client.payload)).toEqual(["aud", "client_id", "exp", "iat", "iss", "jti", "scope", "sub"]);
-    expect(client.payload).toMatchObject({ aud: [RESOURCE], client_id: "inventory", iss: dev.origin, sub: "client_id_inventory" });
+    const expected = { aud: [RESOURCE], client_id: "inventory", iss: dev.origin, sub: "client_id_inventory" };
+    expect(client.payload).toMatchObject(expected);
     expect(client.payload.jti).toMatch(/^[0-9a-f]{64}$/);
     const user = decodeToken(await project.mintUser({ userId: "u1", amr: [] }));
     expect(Object.keys(user.payload)).toEqual([
@@ -64,11 +70,11 @@ describe("the fixtures", () => {
 describe("a machine client's token (EncodeClientAccessToken)", () => {
   it("is accepted only where a rule admits clients, with the rule's scopes and client ids", async () => {
     const gate = recordingGate(env());
-    const inventory = await project.mintClient({ clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders write:orders" });
+    const inventoryToken = await inventory("read:orders write:orders");
     const billing = await project.mintClient({ clientId: "billing", resourceUri: RESOURCE });
     const table: Record<string, [string, string]> = {};
     for (const path of ["/machine/1", "/inventory/1", "/shared/1", "/users/1", "/admin/1", "/unruled", "/"]) {
-      table[path] = [answer(await gate.decide(path, inventory)), answer(await gate.decide(path, billing))];
+      table[path] = [answer(await gate.decide(path, inventoryToken)), answer(await gate.decide(path, billing))];
     }
     const refused = "403 ERR_INSUFFICIENT_SCOPE insufficient_scope";
     expect(table).toEqual({
@@ -84,7 +90,7 @@ describe("a machine client's token (EncodeClientAccessToken)", () => {
 
   it("becomes a client identity: its issuer, sub, client id and scopes, and no user field", async () => {
     const gate = recordingGate(env());
-    const token = await project.mintClient({ clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders" });
+    const token = await inventory();
     const decision = await gate.decide("/machine/1", token);
     expect(decision.allowed).toBe(true);
     expect(decision.identity).toEqual({
@@ -96,8 +102,8 @@ describe("a machine client's token (EncodeClientAccessToken)", () => {
     });
   });
 
-  it("is refused everywhere, even where a rule admits clients, when no rule exists at all or RESOURCES leaves it out", async () => {
-    const token = await project.mintClient({ clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders" });
+  it("is refused everywhere when no rule exists at all, or RESOURCES leaves its audience out", async () => {
+    const token = await inventory();
     const user = await project.mintUser();
     const noRules = recordingGate({ AUTHGEAR_ENDPOINT: project.issuer, RESOURCES: RESOURCE });
     expect(answer(await noRules.decide("/anything", token))).toBe("403 ERR_INSUFFICIENT_SCOPE insufficient_scope");
@@ -106,12 +112,14 @@ describe("a machine client's token (EncodeClientAccessToken)", () => {
     const noResources = recordingGate({ AUTHGEAR_ENDPOINT: project.issuer, ROUTES });
     const otherResource = recordingGate(env({ RESOURCES: OTHER_RESOURCE }));
     for (const gate of [noResources, otherResource]) {
-      for (const path of ["/machine/1", "/shared/1", "/users/1"]) expect(answer(await gate.decide(path, token)), path).toBe(invalid);
+      for (const path of ["/machine/1", "/shared/1", "/users/1"]) {
+        expect(answer(await gate.decide(path, token)), path).toBe(invalid);
+      }
       expect(answer(await gate.decide("/users/1", user))).toBe("200 user");
     }
   });
 
-  it("is refused with the Authgear origin as its audience (a user's audience), accepted with a resource in aud as a string", async () => {
+  it("is refused with the Authgear origin as its audience, accepted with a resource in aud as a string", async () => {
     const gate = recordingGate(env());
     const base = { issuer: dev.origin, clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders" };
     const times = { createdAt: Math.floor(Date.now() / 1000), expireAt: Math.floor(Date.now() / 1000) + 600 };
@@ -128,7 +136,8 @@ describe("a machine client's token (EncodeClientAccessToken)", () => {
     const gate = recordingGate(env());
     const createdAt = Math.floor(Date.now() / 1000);
     const claims = clientAccessTokenClaims({
-      issuer: dev.origin, clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders", createdAt, expireAt: createdAt + 600,
+      issuer: dev.origin, clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders",
+      createdAt, expireAt: createdAt + 600,
     });
     const cases: Record<string, Record<string, unknown>> = {
       "another client's sub": { ...claims, sub: "client_id_billing" },
@@ -143,14 +152,15 @@ describe("a machine client's token (EncodeClientAccessToken)", () => {
     for (const [name, payload] of Object.entries(cases)) {
       const token = await project.sign(JSON.parse(JSON.stringify(payload)) as Record<string, unknown>);
       for (const path of ["/machine/1", "/shared/1", "/users/1"]) {
-        expect(answer(await gate.decide(path, token)), `${name} on ${path}`).toBe("401 ERR_JWT_CLAIM_INVALID invalid_token");
+        const expected = "401 ERR_JWT_CLAIM_INVALID invalid_token";
+        expect(answer(await gate.decide(path, token)), `${name} on ${path}`).toBe(expected);
       }
     }
   });
 
   it("meets the issuer's client allow-list like a user's token does", async () => {
     const gate = recordingGate(env({ ALLOWED_CLIENT_IDS: "portal-app" }));
-    const token = await project.mintClient({ clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders" });
+    const token = await inventory();
     expect(answer(await gate.decide("/machine/1", token))).toBe("401 ERR_JWT_CLAIM_INVALID invalid_token");
     expect(answer(await gate.decide("/users/1", await project.mintUser({ clientId: "portal-app" })))).toBe("200 user");
   });
@@ -172,7 +182,7 @@ describe("a user's token (PrepareUserAccessToken + PopulateUserClaimsInIDToken)"
 
   it("naming a client as its sub is refused, as is one with a resource as its only audience", async () => {
     const gate = recordingGate(env());
-    const posing = await project.mintUser({ userId: "client_id_inventory", clientId: "inventory", scopes: ["read:orders"] });
+    const posing = await project.mintUser({ userId: "client_id_inventory", clientId: "inventory" });
     expect(answer(await gate.decide("/machine/1", posing))).toBe("401 ERR_JWT_CLAIM_INVALID invalid_token");
     const { payload } = decodeToken(await project.mintUser());
     const forResource = await project.sign({ ...payload, aud: [RESOURCE] });
@@ -181,11 +191,11 @@ describe("a user's token (PrepareUserAccessToken + PopulateUserClaimsInIDToken)"
 });
 
 describe("resolver and hybrid modes", () => {
-  it.each(["resolver", "hybrid"])("%s: a client's JWT is verified locally, and the resolver is never called", async (mode) => {
+  it.each(["resolver", "hybrid"])("%s: a client's JWT is verified locally, the resolver never called", async (mode) => {
     const gate = recordingGate(env({ AUTH_MODE: mode }));
     const before = dev.resolverHits;
-    const token = await project.mintClient({ clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders" });
-    const elsewhere = await project.mintClient({ clientId: "inventory", resourceUri: OTHER_RESOURCE, scope: "read:orders" });
+    const token = await inventory();
+    const elsewhere = await inventory("read:orders", OTHER_RESOURCE);
     expect(answer(await gate.decide("/machine/1", token))).toBe("200 client");
     expect(answer(await gate.decide("/machine/1", token))).toBe("200 client");
     expect(answer(await gate.decide("/users/1", token))).toBe("403 ERR_INSUFFICIENT_SCOPE insufficient_scope");
