@@ -142,8 +142,12 @@ describe("several issuers through createHandler", () => {
     const context = (userId: string, issuer: string) => ({ userId, edgeKind: "user", edgeIssuer: issuer });
     expect(userA).toMatchObject({ principalId: "alice", context: context("alice", a.issuer) });
     expect(userB).toMatchObject({ principalId: "bob", context: context("bob", b.issuer) });
-    expect(allowedRoutes(userA)).toEqual(["GET/users/1", "GET/", "GET/machineroom"]);
-    expect(allowedRoutes(userB)).toEqual(["GET/b-only/1", "GET/users/1", "GET/", "GET/machineroom"]);
+    // The rules for clients say nothing about users; the issuers rule and the admin rule deny.
+    const clientRoutes = [
+      "GET/machine/orders", "POST/machine/orders/1", "GET/machine.json", "GET/clients/1", "DELETE/clients/1/x",
+    ];
+    expect(allowedRoutes(userA)).toEqual([...clientRoutes, "GET/users/1", "GET/", "GET/machineroom"]);
+    expect(allowedRoutes(userB)).toEqual([...clientRoutes, "GET/b-only/1", "GET/users/1", "GET/", "GET/machineroom"]);
   });
 
   it("refuses an untrusted issuer's token with 401 and no request to any issuer", async () => {

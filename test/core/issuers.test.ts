@@ -152,7 +152,7 @@ describe("several issuers", () => {
 });
 
 describe("the issuers rule member", () => {
-  it("admits only the named issuers' users and clients on its routes", async () => {
+  it("admits only the named issuers' callers of the kinds its rule concerns", async () => {
     const routes = [
       { path: "/a-only/*", issuers: [a.issuer] },
       { path: "/b-machines/*", subject: "client", issuers: [b.issuer] },
@@ -170,11 +170,12 @@ describe("the issuers rule member", () => {
     }
     expect(table).toEqual({
       "A /a-only/1": ["200 user", FORBIDDEN],
-      "A /b-machines/1": [FORBIDDEN, FORBIDDEN],
+      // A rule for clients says nothing about users.
+      "A /b-machines/1": ["200 user", FORBIDDEN],
       "A /any-machines/1": ["200 user", "200 client"],
       "A /elsewhere": ["200 user", FORBIDDEN],
       "B /a-only/1": [FORBIDDEN, FORBIDDEN],
-      "B /b-machines/1": [FORBIDDEN, "200 client"],
+      "B /b-machines/1": ["200 user", "200 client"],
       "B /any-machines/1": ["200 user", "200 client"],
       "B /elsewhere": ["200 user", FORBIDDEN],
     });

@@ -18,9 +18,13 @@ import { answer, recordingGate } from "../fixtures/gate.ts";
 const RESOURCE = "https://api.example.com";
 const OTHER_RESOURCE = "https://other.example.com";
 
-/** Clients on /machine (with a scope), /inventory (one client), /shared (anyone); users on /users and /admin. */
+/**
+ * Clients on /machine (with a scope), /inventory (one client), /shared (anyone); users on /users,
+ * /admin (admins) and /machine (operators: a rule for clients says nothing about users).
+ */
 const ROUTES = JSON.stringify([
   { path: "/machine/*", subject: "client", scopes: ["read:orders"] },
+  { path: "/machine/*", roles: ["operator"] },
   { path: "/inventory/*", subject: "client", clientIds: ["inventory"] },
   { path: "/shared/*", subject: "any" },
   { path: "/users/*" },
@@ -170,9 +174,9 @@ describe("a user's token (PrepareUserAccessToken + PopulateUserClaimsInIDToken)"
   it("never passes as a client, whatever its client_id, scope or roles", async () => {
     const gate = recordingGate(env());
     const lookalike = await project.mintUser({ clientId: "inventory", scopes: ["read:orders"], roles: ["admin"] });
-    const refused = "403 ERR_INSUFFICIENT_SCOPE insufficient_scope";
-    expect(answer(await gate.decide("/machine/1", lookalike))).toBe(refused);
-    expect(answer(await gate.decide("/inventory/1", lookalike))).toBe(refused);
+    // The client rule on /machine would admit a client with this client_id and scope; the user's rule refuses.
+    expect(answer(await gate.decide("/machine/1", lookalike))).toBe("403 ERR_INSUFFICIENT_SCOPE insufficient_scope");
+    expect(answer(await gate.decide("/inventory/1", lookalike))).toBe("200 user");
     expect(answer(await gate.decide("/shared/1", lookalike))).toBe("200 user");
     expect(answer(await gate.decide("/admin/1", lookalike))).toBe("200 user");
     expect(answer(await gate.decide("/unruled", lookalike))).toBe("200 user");
