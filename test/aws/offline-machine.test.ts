@@ -71,7 +71,9 @@ describe("serverless offline: a machine client", () => {
       edgeClientId: "inventory",
       edgeScope: "read:orders",
     });
-    for (const name of ["userId", "sessionValid", "userRoles"]) expect(allowed.authorizer, name).not.toHaveProperty(name);
+    for (const name of ["userId", "sessionValid", "userRoles"]) {
+      expect(allowed.authorizer, name).not.toHaveProperty(name);
+    }
     for (const path of ["/hello", "/hello/admin", "/hello/token", "/api/hello"]) {
       expect((await get(path, token)).status, path).toBe(403);
     }
