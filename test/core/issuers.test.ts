@@ -151,6 +151,25 @@ describe("several issuers", () => {
   });
 });
 
+describe("a custom-domain switch (docs/issuers.md)", () => {
+  it("accepts the old issuer's tokens with keys from the new host, never calling the old one", async () => {
+    const old = await authgearProject(await startDevIssuer());
+    await old.dev.close();
+    const list = [{ issuer: a.issuer }, { issuer: old.issuer, jwksUri: a.dev.jwksUri }];
+    const gate = recordingGate({ ISSUERS: JSON.stringify(list) });
+    // Minted before the switch: the same project (A's keys), its old origin as iss and aud.
+    const { payload } = decodeToken(await a.mintUser({ userId: "carol" }));
+    const before = await a.sign({ ...payload, iss: old.issuer, aud: [old.issuer] });
+    const decision = await gate.decide("/x", before);
+    expect(answer(decision)).toBe("200 user");
+    expect(decision.identity).toMatchObject({ issuer: old.issuer, subject: "carol" });
+    expect(answer(await gate.decide("/x", await a.mintUser()))).toBe("200 user");
+    expect(gate.fetched.filter((url) => url.startsWith(old.issuer))).toEqual([]);
+    // A key the new host does not publish does not verify an old-issuer token.
+    expect(answer(await gate.decide("/x", await old.mintUser()))).toBe("401 ERR_JWT_KEY_NOT_FOUND invalid_token");
+  });
+});
+
 describe("the issuers rule member", () => {
   it("admits only the named issuers' callers of the kinds its rule concerns", async () => {
     const routes = [
