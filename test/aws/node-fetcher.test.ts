@@ -60,7 +60,10 @@ describe("the resolver over node:http", () => {
   const ask = async (cookie: string): Promise<string> => {
     const h = harness(issuer, { AUTH_MODE: "resolver", RESOLVER_TIMEOUT_MS: "500" }, { fetcher: nodeFetcher });
     const result = await h.auth.authenticate(new Headers({ cookie }));
-    return result.ok ? `ok:${result.identity.userId}:${result.identity.roles.join(",")}` : result.error.code;
+    if (!result.ok) return result.error.code;
+    const { identity } = result;
+    if (identity.kind === "client") return `client:${identity.clientId}`;
+    return `ok:${identity.userId}:${identity.roles.join(",")}`;
   };
 
   it("reads a valid verdict's identity headers, and an invalid one", async () => {

@@ -25,8 +25,9 @@ function headers(values: Record<string, string>): Headers {
 }
 
 function summary(decision: Decision): string {
-  if (decision.allowed) return `allowed ${decision.identity?.userId ?? "anonymous"}${decision.isPublic ? " public" : ""}`;
-  return `refused ${decision.error.code}${decision.identity === undefined ? "" : ` (${decision.identity.userId})`}`;
+  const who = decision.identity?.subject ?? "anonymous";
+  if (decision.allowed) return `allowed ${who}${decision.isPublic ? " public" : ""}`;
+  return `refused ${decision.error.code}${decision.identity === undefined ? "" : ` (${decision.identity.subject})`}`;
 }
 
 describe("decide", () => {
@@ -83,7 +84,11 @@ describe("decide", () => {
     const rules = [{ path: "/a/*", roles: ["admin"] }, { path: "/b", maxAuthAge: 1000 }, { path: "/c", scopes: ["openid"] }];
     const loginAt = Math.floor(Date.now() / 1000);
     const decider = deciderWith({ ROUTES: JSON.stringify(rules) }, AUTHORIZER, () => (loginAt + 800) * 1000);
-    const identity = { userId: "u", isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [], authenticatedAt: loginAt, clientId: undefined, scopes: ["openid"] };
+    const identity = {
+      kind: "user" as const, issuer: "https://issuer.example", subject: "u", userId: "u",
+      isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [],
+      authenticatedAt: loginAt, clientId: undefined, scopes: ["openid"],
+    };
     expect(decider.failedRules(identity, (loginAt + 699) * 1000).map((rule) => rule.path)).toEqual(["/a/*"]);
     expect(decider.failedRules(identity, (loginAt + 700) * 1000).map((rule) => rule.path)).toEqual(["/a/*", "/b"]);
   });
