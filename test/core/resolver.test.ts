@@ -56,6 +56,8 @@ describe("resolver mode", () => {
       ["x-authgear-user-roles", "admin,staff"],
       ["x-authgear-session-amr", "pwd otp"],
       ["x-authgear-session-authenticated-at", "1700000000"],
+      ["x-authgear-edge-kind", "user"],
+      ["x-authgear-edge-issuer", issuer.origin],
     ]);
   });
 
