@@ -157,10 +157,10 @@ const svc: ClientIdentity = {
   kind: "client", issuer: A, subject: "client_id_svc", clientId: "svc", scopes: ["orders:read"],
 };
 
-/** Rules trusting issuers A and B, as written (`METHOD_OVERRIDE=none`). */
-function rulesOf(rules: readonly object[]) {
+/** Rules trusting issuers A and B, as written (`METHOD_OVERRIDE=none` unless told). */
+function rulesOf(rules: readonly object[], mode: "any" | "none" = "none") {
   const settings = { ISSUERS: JSON.stringify([{ issuer: A }, { issuer: B }]), ROUTES: JSON.stringify(rules) };
-  return compileRoutes(parseConfig(settings).routes, "none");
+  return compileRoutes(parseConfig(settings).routes, mode);
 }
 
 /** `ok`, or the refusal's code and message. */
@@ -169,33 +169,52 @@ function verdict(compiled: ReturnType<typeof rulesOf>, identity: Identity, path:
   return refusal === undefined ? "ok" : `${refusal.code}: ${refusal.message}`;
 }
 
-const NOT_FOR_KIND_MESSAGE = "This route is not open to this kind of caller (a user, or a machine client).";
-const NOT_FOR_KIND = `ERR_INSUFFICIENT_SCOPE: ${NOT_FOR_KIND_MESSAGE}`;
+const NOT_FOR_CLIENTS_MESSAGE = "This route is not open to machine clients.";
+const NOT_FOR_CLIENTS = `ERR_INSUFFICIENT_SCOPE: ${NOT_FOR_CLIENTS_MESSAGE}`;
 
 describe("route rules: who they admit (subject), issuers, amr", () => {
-  it("admits users only by default and with subject user, machine clients with subject client, both with any", () => {
+  it("admits a machine client only by a rule with subject client or any, never by one for users (the default)", () => {
     const compiled = rulesOf([
-      { path: "/default/*" },
-      { path: "/users/*", subject: "user" },
-      { path: "/clients/*", subject: "client" },
-      { path: "/both/*", subject: "any" },
+      { path: "/default/*", scopes: ["none"] },
+      { path: "/users/*", subject: "user", scopes: ["none"] },
+      { path: "/clients/*", subject: "client", scopes: ["none"] },
+      { path: "/both/*", subject: "any", scopes: ["none"] },
     ]);
     const paths = ["/default/1", "/users/1", "/clients/1", "/both/1"];
     const table = (identity: Identity) => paths.map((path) => verdict(compiled, identity, path));
-    expect(table(alice)).toEqual(["ok", "ok", NOT_FOR_KIND, "ok"]);
-    expect(table(svc)).toEqual([NOT_FOR_KIND, NOT_FOR_KIND, "ok", "ok"]);
+    const missing = "ERR_INSUFFICIENT_SCOPE: A scope this route requires is missing.";
+    // Each rule concerns the kinds its subject names: it refuses those, and says nothing about the others.
+    expect(table(alice)).toEqual([missing, missing, "ok", missing]);
+    expect(table(svc)).toEqual([NOT_FOR_CLIENTS, NOT_FOR_CLIENTS, missing, missing]);
+    const scoped = { ...svc, scopes: ["none"] };
+    expect(table(scoped)).toEqual([NOT_FOR_CLIENTS, NOT_FOR_CLIENTS, "ok", "ok"]);
+  });
+
+  it("serves users and machine clients on one path by a rule for each", () => {
+    const compiled = rulesOf([
+      { path: "/orders/*", roles: ["staff"] },
+      { path: "/orders/*", subject: "client", scopes: ["orders:read"] },
+    ]);
+    expect(verdict(compiled, alice, "/orders/1")).toBe("ok");
+    const noRole = "ERR_INSUFFICIENT_SCOPE: A role this route requires is missing.";
+    expect(verdict(compiled, { ...alice, roles: [] }, "/orders/1")).toBe(noRole);
+    // A user holding no scope the client rule asks for: that rule is not about users.
+    expect(verdict(compiled, { ...alice, scopes: [] }, "/orders/1")).toBe("ok");
+    expect(verdict(compiled, svc, "/orders/1")).toBe("ok");
+    const noScope = "ERR_INSUFFICIENT_SCOPE: A scope this route requires is missing.";
+    expect(verdict(compiled, { ...svc, scopes: [] }, "/orders/1")).toBe(noScope);
   });
 
   it("refuses a machine client where no rule applies, and everywhere when there are no rules, but not a user", () => {
     const compiled = rulesOf([{ path: "/clients/*", subject: "client", methods: ["GET"] }]);
     const requests = [["GET", "/elsewhere"], ["GET", "/"], ["POST", "/clients/1"], ["GET", "/clientsx"]] as const;
     for (const [method, path] of requests) {
-      expect(verdict(compiled, svc, path, method), `${method} ${path}`).toBe(NOT_FOR_KIND);
+      expect(verdict(compiled, svc, path, method), `${method} ${path}`).toBe(NOT_FOR_CLIENTS);
       expect(verdict(compiled, alice, path, method), `${method} ${path}`).toBe("ok");
     }
     const none = rulesOf([]);
     for (const path of ["/", "/anything", "/clients/1"]) {
-      expect(verdict(none, svc, path)).toBe(NOT_FOR_KIND);
+      expect(verdict(none, svc, path)).toBe(NOT_FOR_CLIENTS);
       expect(verdict(none, alice, path)).toBe("ok");
     }
     const refusal = routeRefusal(none, svc, "GET", "/", NOW);
@@ -203,8 +222,22 @@ describe("route rules: who they admit (subject), issuers, amr", () => {
     const response = errorResponse(refusal!, "r");
     expect(response.status).toBe(403);
     expect(response.headers["www-authenticate"]).toBe(
-      `Bearer realm="r", error="insufficient_scope", error_description="${NOT_FOR_KIND_MESSAGE}"`,
+      `Bearer realm="r", error="insufficient_scope", error_description="${NOT_FOR_CLIENTS_MESSAGE}"`,
     );
+  });
+
+  it("under METHOD_OVERRIDE=any admits a client's non-GET request only by a rule covering every method", () => {
+    const postOnly = [{ path: "/c/*", subject: "client", methods: ["POST"] }];
+    const getOnly = [{ path: "/c/*", subject: "client", methods: ["GET"] }];
+    const every = [{ path: "/c/*", subject: "client" }];
+    // The origin may serve a POST as a DELETE, which no rule admits the client to.
+    expect(verdict(rulesOf(postOnly, "any"), svc, "/c/1", "POST")).toBe(NOT_FOR_CLIENTS);
+    expect(verdict(rulesOf(postOnly, "none"), svc, "/c/1", "POST")).toBe("ok");
+    expect(verdict(rulesOf(getOnly, "any"), svc, "/c/1", "GET")).toBe("ok");
+    expect(verdict(rulesOf(getOnly, "any"), svc, "/c/1", "POST")).toBe(NOT_FOR_CLIENTS);
+    for (const method of ["GET", "POST", "DELETE", "PATCH"]) {
+      expect(verdict(rulesOf(every, "any"), svc, "/c/1", method), method).toBe("ok");
+    }
   });
 
   it("never lets a machine client meet a user's requirement, while scopes and clientIds apply to it", () => {
@@ -212,11 +245,16 @@ describe("route rules: who they admit (subject), issuers, amr", () => {
       { roles: ["staff"] }, { verified: true }, { anonymous: false }, { maxAuthAge: 600 }, { amr: ["pwd"] },
     ];
     for (const member of userMembers) {
-      const compiled = rulesOf([{ path: "/clients/*", subject: "client" }, { path: "/clients/*", ...member }]);
-      expect(verdict(compiled, svc, "/clients/1"), JSON.stringify(member)).toBe(NOT_FOR_KIND);
+      // Alone, a rule with a user's requirement concerns users only: it admits no client.
+      const alone = rulesOf([{ path: "/users/*", ...member }]);
+      expect(verdict(alone, svc, "/users/1"), JSON.stringify(member)).toBe(NOT_FOR_CLIENTS);
       // Written in code, past the schema that refuses it: a rule admitting clients with a user's requirement.
-      const rule = { path: "/x", subject: "client", ...member } as RouteRule;
-      expect(ruleRefusal(rule, svc, NOW)?.message, JSON.stringify(member)).toBe(NOT_FOR_KIND_MESSAGE);
+      for (const subject of ["client", "any"]) {
+        const rule = { path: "/x", subject, ...member } as RouteRule;
+        const label = `${subject} ${JSON.stringify(member)}`;
+        expect(ruleRefusal(rule, svc, NOW)?.message, label).toBe(NOT_FOR_CLIENTS_MESSAGE);
+        expect(verdict(compileRoutes([rule], "none"), svc, "/x"), label).toBe(NOT_FOR_CLIENTS);
+      }
     }
     const scoped = rulesOf([
       { path: "/orders/*", subject: "client", scopes: ["orders:read"] },
