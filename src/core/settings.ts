@@ -136,6 +136,9 @@ function readSettings(env: Readonly<Record<string, unknown>>, names: readonly st
   return input;
 }
 
+/** What one item of a JSON list setting is called in a problem's location. */
+const ITEM_NAMES: Readonly<Record<string, string>> = { ROUTES: "rule", ISSUERS: "issuer" };
+
 /** The first problem of each bad setting, in the schema's order. */
 function problemsOf(issues: readonly v.BaseIssue<unknown>[]): Map<string, string> {
   const problems = new Map<string, string>();
@@ -143,7 +146,7 @@ function problemsOf(issues: readonly v.BaseIssue<unknown>[]): Map<string, string
     // The setting is the first path segment; deeper segments (ROUTES' rules) locate the problem within it.
     const [setting, ...inner] = (v.getDotPath(issue) ?? "configuration").split(".");
     const key = setting ?? "configuration";
-    const where = inner.length === 0 ? "" : `rule ${inner.join(".")}: `;
+    const where = inner.length === 0 ? "" : `${ITEM_NAMES[key] ?? "item"} ${inner.join(".")}: `;
     if (!problems.has(key)) problems.set(key, `${where}${issue.message}`);
   }
   return problems;
