@@ -10,6 +10,8 @@ import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { harness, outcome } from "../helpers.ts";
 
 let issuer: DevIssuer;
+/** An issuer nothing listens for. */
+const DOWN = "http://127.0.0.1:9";
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -51,8 +53,10 @@ describe("the key set over node:http", () => {
   );
 
   it("answers ERR_KEYSET_UNAVAILABLE when nothing listens", async () => {
-    const h = harness(issuer, { AUTHGEAR_ENDPOINT: "http://127.0.0.1:9" }, { fetcher: nodeFetcher });
-    expect(await outcome(h, await issuer.mintAccessToken())).toBe("ERR_KEYSET_UNAVAILABLE");
+    const h = harness(issuer, { AUTHGEAR_ENDPOINT: DOWN }, { fetcher: nodeFetcher });
+    // A token naming that issuer: the gate trusts it, and cannot fetch its keys.
+    const token = await issuer.mintAccessToken({ claims: { iss: DOWN, aud: [DOWN] } });
+    expect(await outcome(h, token)).toBe("ERR_KEYSET_UNAVAILABLE");
   });
 });
 
