@@ -65,6 +65,45 @@ describe("decide", () => {
     expect(summary(await decider.decide({ method: "GET", path: undefined, headers: headers({ authorization: `Bearer ${bob}` }) }))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
   });
 
+  it("lets a machine client only where a rule admits it: not with no ROUTES, not off its rules, not without a path", async () => {
+    const userClaims = ["is_anonymous", "is_verified", "can_reauthenticate", "roles"]
+      .map((name): [string, undefined] => [`https://authgear.com/claims/user/${name}`, undefined]);
+    // As authgear-server's EncodeClientAccessToken: sub client_id_<id>, aud the resource, no user claim.
+    const token = await issuer.mintAccessToken({
+      sub: "client_id_svc",
+      claims: {
+        client_id: "svc",
+        aud: ["https://api.example.com"],
+        auth_time: undefined,
+        amr: undefined,
+        ...Object.fromEntries(userClaims),
+      },
+    });
+    const client = headers({ authorization: `Bearer ${token}` });
+    const resources = { RESOURCES: "https://api.example.com" };
+    const none = deciderWith(resources, WORKER);
+    const refused = "refused ERR_INSUFFICIENT_SCOPE (client_id_svc)";
+    expect(summary(await none.decide({ method: "GET", path: "/anything", headers: client }))).toBe(refused);
+    // A public path needs no rule.
+    expect(summary(await none.decide({ method: "GET", path: "/public/a", headers: client }))).toBe("allowed client_id_svc public");
+    const rules = [{ path: "/sync/*", subject: "client" }, { path: "/admin/*", roles: ["admin"] }];
+    const ruled = deciderWith({ ...resources, ROUTES: JSON.stringify(rules) }, AUTHORIZER);
+    expect(summary(await ruled.decide({ method: "GET", path: "/sync/1", headers: client }))).toBe("allowed client_id_svc");
+    for (const path of ["/admin/x", "/other", undefined]) {
+      expect(summary(await ruled.decide({ method: "GET", path, headers: client })), String(path)).toBe(refused);
+    }
+    const decision = await ruled.decide({ method: "GET", path: "/sync/1", headers: client });
+    const identity = decision.identity!;
+    expect(identity.kind).toBe("client");
+    // The rule for users neither admits nor refuses it.
+    expect(ruled.admittingRules(identity, decision.at).map((rule) => rule.path)).toEqual(["/sync/*"]);
+    expect(ruled.failedRules(identity, decision.at)).toEqual([]);
+    // Without RESOURCES its audience is no accepted one.
+    const unconfigured = deciderWith({ ROUTES: JSON.stringify(rules) }, WORKER);
+    const unconfiguredDecision = await unconfigured.decide({ method: "GET", path: "/sync/1", headers: client });
+    expect(summary(unconfiguredDecision)).toBe("refused ERR_JWT_CLAIM_INVALID");
+  });
+
   it("decides at the injected clock's moment, looking ahead over the validity window", async () => {
     const loginAt = Math.floor(Date.now() / 1000) - 600;
     const token = await issuer.mintAccessToken({ sub: "carol", issuedAt: loginAt });
