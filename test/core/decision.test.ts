@@ -65,7 +65,7 @@ describe("decide", () => {
     expect(summary(await decider.decide({ method: "GET", path: undefined, headers: headers({ authorization: `Bearer ${bob}` }) }))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
   });
 
-  it("lets a machine client only where a rule admits it: not with no ROUTES, not off its rules, not without a path", async () => {
+  it("admits a machine client only by a rule: never with no ROUTES, off its rules, or without a path", async () => {
     const userClaims = ["is_anonymous", "is_verified", "can_reauthenticate", "roles"]
       .map((name): [string, undefined] => [`https://authgear.com/claims/user/${name}`, undefined]);
     // As authgear-server's EncodeClientAccessToken: sub client_id_<id>, aud the resource, no user claim.
@@ -85,10 +85,12 @@ describe("decide", () => {
     const refused = "refused ERR_INSUFFICIENT_SCOPE (client_id_svc)";
     expect(summary(await none.decide({ method: "GET", path: "/anything", headers: client }))).toBe(refused);
     // A public path needs no rule.
-    expect(summary(await none.decide({ method: "GET", path: "/public/a", headers: client }))).toBe("allowed client_id_svc public");
+    const publicPath = await none.decide({ method: "GET", path: "/public/a", headers: client });
+    expect(summary(publicPath)).toBe("allowed client_id_svc public");
     const rules = [{ path: "/sync/*", subject: "client" }, { path: "/admin/*", roles: ["admin"] }];
     const ruled = deciderWith({ ...resources, ROUTES: JSON.stringify(rules) }, AUTHORIZER);
-    expect(summary(await ruled.decide({ method: "GET", path: "/sync/1", headers: client }))).toBe("allowed client_id_svc");
+    const admitted = await ruled.decide({ method: "GET", path: "/sync/1", headers: client });
+    expect(summary(admitted)).toBe("allowed client_id_svc");
     for (const path of ["/admin/x", "/other", undefined]) {
       expect(summary(await ruled.decide({ method: "GET", path, headers: client })), String(path)).toBe(refused);
     }
