@@ -107,7 +107,9 @@ async function collect(env: Readonly<Record<string, unknown>>, token: string | u
   // Every issuer at once: one slow issuer costs its own deadline, not the sum of all.
   const chains = await Promise.all(config.issuers.map((issuer) => checkIssuerChain(trusted, issuer, context)));
   const tag = config.issuers.length > 1;
-  for (const chain of chains) checks.push(...chain.checks.map((check) => (tag ? { ...check, issuer: chain.issuer } : check)));
+  for (const chain of chains) {
+    checks.push(...chain.checks.map((check) => (tag ? { ...check, issuer: chain.issuer } : check)));
+  }
   const published = new Map(chains.map((chain) => [chain.issuer, chain.published]));
 
   checks.push(config.authMode === "jwt" ? skip("resolver", "AUTH_MODE=jwt never asks the resolver") : await checkResolver(config, context));
@@ -129,7 +131,9 @@ async function checkIssuerChain(
   const checks: Check[] = [];
   const discovery = await checkDiscovery(entry, label, context);
   checks.push(discovery.check);
-  checks.push(discovery.document === undefined ? skip("issuer", "no discovery document") : checkIssuer(entry, label, discovery.document.issuer));
+  const document = discovery.document;
+  const issuerCheck = document === undefined ? skip("issuer", "no discovery document") : checkIssuer(entry, label, document.issuer);
+  checks.push(issuerCheck);
   const result = (published?: readonly PublishedKey[]) => ({ issuer: entry.issuer, checks, published });
   // Resolver mode verifies machine clients' tokens itself (the resolver judges users' sessions only).
   if (trusted.config.authMode === "resolver" && entry.resources.length === 0) {
@@ -149,7 +153,8 @@ async function checkIssuerChain(
   }
   const keys = checkKeys(jwks.keys);
   checks.push(keys.check);
-  checks.push(keys.usable.length === 0 ? skip("algorithms", "no usable key") : checkAlgorithms(entry.algorithms, keys.usable, discovery.document));
+  const usable = keys.usable.length > 0;
+  checks.push(usable ? checkAlgorithms(entry.algorithms, keys.usable, discovery.document) : skip("algorithms", "no usable key"));
   return result(jwks.keys.map(describeKey));
 }
 
@@ -161,10 +166,11 @@ function describeConfig({ config, listed }: Trusted, env: Readonly<Record<string
   const primary = config.issuers[0];
   const resources = primary === undefined || primary.resources.length === 0 ? undefined : primary.resources.join(",");
   const count = config.issuers.length;
+  const origins = config.issuers.map(({ issuer }) => issuer).join(", ");
   const values: Record<(typeof SHOWN_SETTINGS)[number], string | undefined> = {
     AUTH_MODE: config.authMode,
     AUTHGEAR_ENDPOINT: listed ? undefined : config.issuer,
-    ISSUERS: listed ? `${count} issuer${count === 1 ? "" : "s"} (${config.issuers.map(({ issuer }) => issuer).join(", ")})` : undefined,
+    ISSUERS: listed ? `${count} issuer${count === 1 ? "" : "s"} (${origins})` : undefined,
     AUDIENCE: listed ? undefined : config.audiences.join(","),
     RESOURCES: listed ? undefined : resources,
     ALGORITHMS: config.algorithms.join(","),
@@ -344,7 +350,11 @@ interface Discovery {
   readonly [member: string]: unknown;
 }
 
-async function checkDiscovery(entry: IssuerConfig, label: string, context: Context): Promise<{ check: Check; document?: Discovery }> {
+async function checkDiscovery(
+  entry: IssuerConfig,
+  label: string,
+  context: Context,
+): Promise<{ check: Check; document?: Discovery }> {
   const url = entry.discoveryUrl;
   const started = performance.now();
   let body: unknown;
@@ -530,7 +540,11 @@ function keyAlgorithms(jwk: Readonly<Record<string, unknown>>): Algorithm[] {
   }
 }
 
-function checkAlgorithms(algorithms: readonly Algorithm[], usable: ReadonlyArray<Record<string, unknown>>, discovery: Discovery): Check {
+function checkAlgorithms(
+  algorithms: readonly Algorithm[],
+  usable: ReadonlyArray<Record<string, unknown>>,
+  discovery: Discovery,
+): Check {
   const offered = new Set(usable.flatMap(keyAlgorithms));
   const accepted = algorithms.filter((alg) => offered.has(alg));
   const unmatched = algorithms.filter((alg) => !offered.has(alg));
@@ -936,11 +950,13 @@ function explainClaim(
     const { iss } = payload;
     const closest = typeof iss === "string" ? closestIssuer(config, iss) : undefined;
     const label = closest === undefined ? "AUTHGEAR_ENDPOINT" : issuerLabel(trusted, closest);
-    const nearMiss = closest === undefined || typeof iss !== "string" ? undefined : issuerDifference(closest.issuer, iss, "the token", label);
+    const known = closest !== undefined && typeof iss === "string";
+    const nearMiss = known ? issuerDifference(closest.issuer, iss, "the token", label) : undefined;
     return explainUntrusted(trusted, iss, nearMiss);
   }
   if (cause.reason === "missing") {
-    return { detail: `the token has no ${cause.claim ?? "required"} claim (access tokens carry exp, iat and sub)`, fix: `send an access token of ${source}` };
+    const detail = `the token has no ${cause.claim ?? "required"} claim (access tokens carry exp, iat and sub)`;
+    return { detail, fix: `send an access token of ${source}` };
   }
   if (cause.reason === "invalid") {
     return { detail: `its ${cause.claim ?? "time"} claim is not a number`, fix: `send an access token of ${source}` };
@@ -961,17 +977,24 @@ function explainClaim(
     const setting = trusted.listed ? `the "clientIds" of the ISSUERS entry ${issuer.issuer}` : "ALLOWED_CLIENT_IDS";
     const added = [...allowed, String(payload.client_id)];
     const change = trusted.listed
-      ? issuersSetting(trusted, (each, entry) => (each.issuer === issuer.issuer ? { ...entry, clientIds: added } : entry))
+      ? issuersSetting(trusted, (each, entry) => (each === issuer ? { ...entry, clientIds: added } : entry))
       : `ALLOWED_CLIENT_IDS=${added.join(",")}`;
     return {
       detail: `${clientId}, and ${setting} is ${[...allowed].join(",")}`,
-      fix: typeof payload.client_id === "string" ? `if this client may call the API, add it: ${change}` : "send an access token issued to an allowed client",
+      fix:
+        typeof payload.client_id === "string"
+          ? `if this client may call the API, add it: ${change}`
+          : "send an access token issued to an allowed client",
     };
   }
   if (/names a client/.test(error.message)) {
+    const clientId = `its client_id is ${JSON.stringify(payload.client_id)}`;
+    const but = error.message.includes("user claims") ? "it carries user claims" : clientId;
     return {
-      detail: `its sub ${JSON.stringify(payload.sub)} names a machine client, but ${error.message.includes("user claims") ? "it carries user claims" : `its client_id is ${JSON.stringify(payload.client_id)}`}: no issuer's client-credentials token looks so (Authgear's: sub client_id_<client_id>, no user claim)`,
-      fix: `send a token as ${source} issues it; a user whose id starts with client_id_ cannot be told from a machine client`,
+      detail:
+        `its sub ${JSON.stringify(payload.sub)} names a machine client, but ${but}: ` +
+        "no issuer's client-credentials token looks so (Authgear's: sub client_id_<client_id>, no user claim)",
+      fix: `send a token as ${source} issues it; a user id starting with client_id_ cannot be told from a machine client`,
     };
   }
   return { detail: error.message, fix: `send an access token of ${source}` };

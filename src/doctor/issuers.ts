@@ -75,6 +75,8 @@ export function explainUntrusted(
   const added = issuersSetting(trusted, undefined, [{ issuer: iss }]);
   return {
     detail,
-    fix: `the token comes from another issuer: get one from ${own}; or, if ${iss} is an issuer this API should trust, add it: ${added}`,
+    fix:
+      `the token comes from another issuer: get one from ${own}; ` +
+      `or, if ${iss} is an issuer this API should trust, add it: ${added}`,
   };
 }

@@ -22,12 +22,16 @@ function settingName(trusted: Trusted, issuer: IssuerConfig, member: "resources"
   return member === "resources" ? "RESOURCES" : "AUDIENCE";
 }
 
+type Member = "resources" | "audiences";
+
 /** The exact setting that adds `values` to this issuer's `member`. */
-function addTo(trusted: Trusted, issuer: IssuerConfig, member: "resources" | "audiences", values: readonly string[]): string {
+function addTo(trusted: Trusted, issuer: IssuerConfig, member: Member, values: readonly string[]): string {
   const current = member === "resources" ? issuer.resources : issuer.audiences;
   const merged = [...new Set([...current, ...values])];
   if (!trusted.listed) return `${member === "resources" ? "RESOURCES" : "AUDIENCE"}=${merged.join(",")}`;
-  return issuersSetting(trusted, (each, entry) => (each.issuer === issuer.issuer ? { ...entry, [member]: merged } : entry));
+  const change = (each: IssuerConfig, entry: Record<string, unknown>) =>
+    each.issuer === issuer.issuer ? { ...entry, [member]: merged } : entry;
+  return issuersSetting(trusted, change);
 }
 
 /** What each rule that admits clients makes of this client, and whether one admits it at all. */
@@ -64,14 +68,74 @@ export function describeClient(
   const where = issuer === undefined ? "" : ` (${settingName(trusted, issuer, "resources")})`;
   const rules = rulesFor(trusted, identity, nowMs);
   const detail =
-    `a machine client's token (client-credentials grant): client ${identity.clientId}, issuer ${identity.issuer}, ${scope}, ` +
+    "a machine client's token (client-credentials grant): " +
+    `client ${identity.clientId}, issuer ${identity.issuer}, ${scope}, ` +
     `resource ${resources.join(", ")}${where}; ${rules.text}`;
   if (rules.admitted) return { ok: true, detail };
   const scopes = identity.scopes.length === 0 ? "" : `,"scopes":${JSON.stringify(identity.scopes)}`;
   return {
     ok: false,
     detail: `${detail} — the gate answers 403 ERR_INSUFFICIENT_SCOPE on every path`,
-    fix: `a machine client reaches only paths a rule admits it to: add one to ROUTES, e.g. {"path":"/api/*","subject":"client"${scopes}}`,
+    fix:
+      "a machine client reaches only paths a rule admits it to: add one to ROUTES, " +
+      `e.g. {"path":"/api/*","subject":"client"${scopes}}`,
+  };
+}
+
+type Explanation = { detail: string; fix: string };
+
+/** A machine client's token whose resource is not among the issuer's resources. */
+function clientAudience(
+  trusted: Trusted,
+  issuer: IssuerConfig,
+  payload: JWTPayload,
+  auds: readonly string[],
+): Explanation {
+  const setting = settingName(trusted, issuer, "resources");
+  const accepted =
+    issuer.resources.length === 0
+      ? `${setting} is unset, so no machine token of ${issuer.issuer} passes`
+      : `${setting} is ${JSON.stringify(issuer.resources)}`;
+  const client = `client_id ${String(payload.client_id)}`;
+  if (auds.length === 0) {
+    return {
+      detail: `resource audience: a machine client's token (${client}) without aud; ${accepted}`,
+      fix: "a machine token carries the resource it was requested for (resource=... in the token request)",
+    };
+  }
+  return {
+    detail: `resource audience: a machine client's token (${client}) for the resource ${JSON.stringify(auds)}; ${
+      accepted
+    }`,
+    fix: `a machine token's aud is the resource URI its client asked for: if that is this API, ${
+      addTo(trusted, issuer, "resources", auds)
+    }`,
+  };
+}
+
+/** A user's token for none of the issuer's audiences: for a resource of this API, or for something else. */
+function userAudience(trusted: Trusted, issuer: IssuerConfig, auds: readonly string[]): Explanation {
+  const setting = settingName(trusted, issuer, "audiences");
+  const asResource = auds.filter((aud) => issuer.resources.includes(aud));
+  if (asResource.length > 0) {
+    const resources = settingName(trusted, issuer, "resources");
+    return {
+      detail:
+        `a user's token whose aud ${JSON.stringify(auds)} is a resource of this API (${resources}), ` +
+        `the audience of machine clients' tokens, and none of ${setting} ${JSON.stringify(issuer.audiences)}`,
+      fix:
+        `a user's token passes with one of ${setting} (Authgear's carry its origin, ${issuer.issuer}); ` +
+        `if users' tokens for this resource should pass, ${addTo(trusted, issuer, "audiences", asResource)}`,
+    };
+  }
+  const accepted = JSON.stringify(issuer.audiences);
+  const wrong = `wrong audience: the token's aud ${JSON.stringify(auds)} holds none of ${setting} ${accepted}`;
+  if (auds.length === 0) return { detail: wrong, fix: "send an access token: it carries the API's audience" };
+  return {
+    detail: wrong,
+    fix:
+      `if this API should accept these tokens, ${addTo(trusted, issuer, "audiences", auds)} ` +
+      "(unset, the audience is the issuer itself, which Authgear's access tokens carry)",
   };
 }
 
@@ -80,7 +144,7 @@ export function describeClient(
  * resources, a user's whose `aud` is a resource (the audience of machine tokens), or a user's for
  * another audience.
  */
-export function explainAudience(trusted: Trusted, issuer: IssuerConfig, payload: JWTPayload): { detail: string; fix: string } {
+export function explainAudience(trusted: Trusted, issuer: IssuerConfig, payload: JWTPayload): Explanation {
   const auds = audiencesOf(payload);
   let kind: "user" | "client" = "user";
   try {
@@ -88,32 +152,5 @@ export function explainAudience(trusted: Trusted, issuer: IssuerConfig, payload:
   } catch {
     // Not a consistent identity: explained as a user's audience, the default.
   }
-  if (kind === "client") {
-    const setting = settingName(trusted, issuer, "resources");
-    const accepted = issuer.resources.length === 0 ? `${setting} is unset, so no machine token of ${issuer.issuer} passes` : `${setting} is ${JSON.stringify(issuer.resources)}`;
-    return {
-      detail: `resource audience: a machine client's token (client_id ${String(payload.client_id)}) for the resource ${JSON.stringify(auds)}; ${accepted}`,
-      fix:
-        auds.length === 0
-          ? "a machine token carries the resource it was requested for (resource=... in the token request)"
-          : `a machine token's aud is the resource URI its client asked for: if that is this API, ${addTo(trusted, issuer, "resources", auds)}`,
-    };
-  }
-  const setting = settingName(trusted, issuer, "audiences");
-  const asResource = auds.filter((aud) => issuer.resources.includes(aud));
-  if (asResource.length > 0) {
-    return {
-      detail:
-        `a user's token whose aud ${JSON.stringify(auds)} is a resource of this API (${settingName(trusted, issuer, "resources")}), ` +
-        `the audience of machine clients' tokens, and none of ${setting} ${JSON.stringify(issuer.audiences)}`,
-      fix: `a user's token passes with one of ${setting} (Authgear's carry its origin, ${issuer.issuer}); if users' tokens for this resource should pass, ${addTo(trusted, issuer, "audiences", asResource)}`,
-    };
-  }
-  return {
-    detail: `wrong audience: the token's aud ${JSON.stringify(auds)} holds none of ${setting} ${JSON.stringify(issuer.audiences)}`,
-    fix:
-      auds.length === 0
-        ? "send an access token: it carries the API's audience"
-        : `if this API should accept these tokens, ${addTo(trusted, issuer, "audiences", auds)} (unset, the audience is the issuer itself, which Authgear's access tokens carry)`,
-  };
+  return kind === "client" ? clientAudience(trusted, issuer, payload, auds) : userAudience(trusted, issuer, auds);
 }
