@@ -9,6 +9,7 @@ import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ReceivedRequest } from "../../dev/origin.ts";
 import { ALL_SETTING_NAMES } from "../../src/doctor/settings.ts";
@@ -96,11 +97,15 @@ function machineScript(output: string): string {
   return `${match![1]!}\n${match![2]!}`;
 }
 
+/** Runs a script with bash, as a user pasting it into a shell would; its standard output. */
+async function bash(script: string): Promise<string> {
+  const { stdout } = await promisify(execFile)("bash", ["-c", script], { timeout: 20_000 });
+  return stdout;
+}
+
 /** Runs the printed machine-client commands with bash, as pasted into a shell; the origin's echo of the call. */
 async function runMachineScript(output: string): Promise<{ status: string; echoed: ReceivedRequest }> {
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile("bash", ["-c", machineScript(output)], { timeout: 20_000 }, (error, out) => (error ? reject(error) : resolve(out)));
-  });
+  const stdout = await bash(machineScript(output));
   const [head = "", body = ""] = stdout.split(/\r?\n\r?\n/, 2);
   return { status: head.split("\n")[0]!.trim(), echoed: JSON.parse(body) as ReceivedRequest };
 }
@@ -207,9 +212,7 @@ describe("npm start", () => {
 
   it("refuses the machine client where no rule admits it (/hello) with 403, and logs it", async () => {
     const script = machineScript(output).split("\n")[0]!;
-    const token = await new Promise<string>((resolve, reject) => {
-      execFile("bash", ["-c", `${script}\nprintf %s "$TOKEN"`], { timeout: 20_000 }, (error, out) => (error ? reject(error) : resolve(out)));
-    });
+    const token = await bash(`${script}\nprintf %s "$TOKEN"`);
     const from = started.output().length;
     const response = await fetch(`http://127.0.0.1:${workerPort}/hello`, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(403);
