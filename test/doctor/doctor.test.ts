@@ -382,7 +382,9 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
 
   beforeAll(async () => {
     second = await startDevIssuer({
-      machineClients: [{ id: "inventory", secret: "inventory-secret", resources: { [API]: ["orders:read", "orders:write"] } }],
+      machineClients: [
+        { id: "inventory", secret: "inventory-secret", resources: { [API]: ["orders:read", "orders:write"] } },
+      ],
     });
   });
   afterAll(() => second.close());
@@ -445,7 +447,8 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
     expect(failed(checks)).toEqual(["discovery"]);
     const discovery = checks.find((check) => check.name === "discovery" && !check.ok)!;
     expect(discovery.issuer).toBe(second.origin);
-    expect(checks.filter((check) => check.issuer === issuer.origin).every((check) => check.ok && check.skipped !== true)).toBe(true);
+    const first = checks.filter((check) => check.issuer === issuer.origin);
+    expect(first.every((check) => check.ok && check.skipped !== true)).toBe(true);
     issuer.setDiscoveryIssuer(`${issuer.origin}/`);
     const mismatch = find(await doctor(issuersEnv()), "issuer");
     expectFailure(mismatch, `is not the ISSUERS entry ${issuer.origin} (a trailing slash)`);
@@ -455,7 +458,8 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
     const check = await tokenCheck(await grant("orders:read"));
     expectPass(
       check,
-      `; a machine client's token (client-credentials grant): client inventory, issuer ${second.origin}, scope orders:read, ` +
+      "; a machine client's token (client-credentials grant): " +
+        `client inventory, issuer ${second.origin}, scope orders:read, ` +
         `resource ${API} (the "resources" of the ISSUERS entry ${second.origin}); ROUTES[0] /m2m/* admits it; ` +
         "ROUTES[1] /admin/* does not: A scope this route requires is missing.",
     );
@@ -465,27 +469,31 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
 
   it("fails a machine token no rule admits, and says which rule to add", async () => {
     const check = await tokenCheck(await grant("orders:read"), issuersEnv({ ROUTES: "" }));
-    expectFailure(check, "no ROUTES rule admits clients (subject client or any)", 'ROUTES, e.g. {"path":"/api/*","subject":"client","scopes":["orders:read"]}');
+    const rule = 'ROUTES, e.g. {"path":"/api/*","subject":"client","scopes":["orders:read"]}';
+    expectFailure(check, "no ROUTES rule admits clients (subject client or any)", rule);
     expect(check.detail).toContain("the gate answers 403 ERR_INSUFFICIENT_SCOPE on every path");
   });
 
   it("explains a machine token for another resource (resource audience), with the exact ISSUERS to set", async () => {
-    const token = await second.mintClientAccessToken({ clientId: "inventory", resource: "https://reports.example.local", scope: "r" });
+    const reports = "https://reports.example.local";
+    const token = await second.mintClientAccessToken({ clientId: "inventory", resource: reports, scope: "r" });
     const check = await tokenCheck(token);
     expectFailure(
       check,
-      `resource audience: a machine client's token (client_id inventory) for the resource ["https://reports.example.local"]; ` +
+      `resource audience: a machine client's token (client_id inventory) for the resource ["${reports}"]; ` +
         `the "resources" of the ISSUERS entry ${second.origin} is ["${API}"]`,
     );
     expect(check.detail).toContain("401 ERR_JWT_CLAIM_INVALID");
-    const fixed = JSON.stringify([{ issuer: issuer.origin }, { issuer: second.origin, resources: [API, "https://reports.example.local"] }]);
-    expect(check.fix).toBe(`a machine token's aud is the resource URI its client asked for: if that is this API, ISSUERS='${fixed}'`);
+    const fixed = JSON.stringify([{ issuer: issuer.origin }, { issuer: second.origin, resources: [API, reports] }]);
+    const why = "a machine token's aud is the resource URI its client asked for";
+    expect(check.fix).toBe(`${why}: if that is this API, ISSUERS='${fixed}'`);
   });
 
   it("explains a machine token when RESOURCES is unset (AUTHGEAR_ENDPOINT), with the RESOURCES to set", async () => {
     const token = await second.mintClientAccessToken({ clientId: "inventory", resource: API });
     const check = await tokenCheck(token, { AUTHGEAR_ENDPOINT: second.origin });
-    expectFailure(check, `RESOURCES is unset, so no machine token of ${second.origin} passes`, `if that is this API, RESOURCES=${API}`);
+    const unset = `RESOURCES is unset, so no machine token of ${second.origin} passes`;
+    expectFailure(check, unset, `if that is this API, RESOURCES=${API}`);
   });
 
   it("names the trusted issuers for a token of an untrusted one, and the ISSUERS that adds it", async () => {
@@ -494,7 +502,11 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
       const check = await tokenCheck(await stranger.mintAccessToken());
       expectFailure(check, `untrusted issuer: the token's iss "${stranger.origin}" is not a trusted issuer`);
       expect(check.detail).toContain(`ISSUERS trusts ${issuer.origin}, ${second.origin}; the gate refuses it before any fetch`);
-      const added = JSON.stringify([{ issuer: issuer.origin }, { issuer: second.origin, resources: [API] }, { issuer: stranger.origin }]);
+      const added = JSON.stringify([
+        { issuer: issuer.origin },
+        { issuer: second.origin, resources: [API] },
+        { issuer: stranger.origin },
+      ]);
       expect(check.fix).toContain(`if ${stranger.origin} is an issuer this API should trust, add it: ISSUERS='${added}'`);
       expect(stranger.hits).toEqual({ discovery: 0, jwks: 0, redirected: 0 });
     } finally {
@@ -507,9 +519,13 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
     expectFailure(
       check,
       `a user's token whose aud ["${API}"] is a resource of this API (the "resources" of the ISSUERS entry ${second.origin}), ` +
-        `the audience of machine clients' tokens, and none of the "audiences" of the ISSUERS entry ${second.origin} ["${second.origin}"]`,
+        "the audience of machine clients' tokens, " +
+        `and none of the "audiences" of the ISSUERS entry ${second.origin} ["${second.origin}"]`,
     );
-    const fixed = JSON.stringify([{ issuer: issuer.origin }, { issuer: second.origin, resources: [API], audiences: [second.origin, API] }]);
+    const fixed = JSON.stringify([
+      { issuer: issuer.origin },
+      { issuer: second.origin, resources: [API], audiences: [second.origin, API] },
+    ]);
     expect(check.fix).toContain(`if users' tokens for this resource should pass, ISSUERS='${fixed}'`);
   });
 
