@@ -92,7 +92,9 @@ async function expectLineAfter(started: Started, from: number, line: string): Pr
 
 /** The printed machine-client commands (the token request and the call), as one script. */
 function machineScript(output: string): string {
-  const match = /^(TOKEN=\$\(curl -s \S+\/oauth2\/token .*\))\n(curl -i \S+\/m2m\/orders -H "Authorization: Bearer \$TOKEN")$/m.exec(output);
+  const tokenLine = String.raw`^(TOKEN=\$\(curl -s \S+/oauth2/token .*\))`;
+  const callLine = String.raw`(curl -i \S+/m2m/orders -H "Authorization: Bearer \$TOKEN")$`;
+  const match = new RegExp(`${tokenLine}\n${callLine}`, "m").exec(output);
   expect(match).not.toBeNull();
   return `${match![1]!}\n${match![2]!}`;
 }
@@ -179,7 +181,7 @@ describe("npm start", () => {
     expect(output).toContain(`; dev issuer ${first!}; second dev issuer ${second!}; public paths`);
   });
 
-  it("prints a curl with a user token of the second dev issuer that passes, the origin learning its issuer", async () => {
+  it("prints a curl with a user token of the second dev issuer that passes; the origin learns its issuer", async () => {
     const second = /; second dev issuer (http:\/\/127\.0\.0\.1:\d+);/.exec(output)![1]!;
     const match = new RegExp(
       `^# passes too: a user token of the second dev issuer \\(ISSUERS trusts both\\); the origin also receives x-authgear-edge-issuer: ${second}\\n` +
@@ -196,7 +198,7 @@ describe("npm start", () => {
     });
   });
 
-  it("prints a machine client's token request and call, which, pasted into bash, reach the origin as that client", async () => {
+  it("prints a machine client's token request and call, which, run by bash, reach the origin as that client", async () => {
     expect(output).toContain("then a call to /m2m/* (ROUTES admits clients with scope orders:read there);");
     const { status, echoed } = await runMachineScript(output);
     expect(status).toBe("HTTP/1.1 200 OK");
@@ -214,10 +216,12 @@ describe("npm start", () => {
     const script = machineScript(output).split("\n")[0]!;
     const token = await bash(`${script}\nprintf %s "$TOKEN"`);
     const from = started.output().length;
-    const response = await fetch(`http://127.0.0.1:${workerPort}/hello`, { headers: { authorization: `Bearer ${token}` } });
+    const headers = { authorization: `Bearer ${token}` };
+    const response = await fetch(`http://127.0.0.1:${workerPort}/hello`, { headers });
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: "insufficient_scope", code: "ERR_INSUFFICIENT_SCOPE" });
-    await expectLineAfter(started, from, "worker: request_refused code=ERR_INSUFFICIENT_SCOPE status=403 method=GET path=/hello");
+    const line = "worker: request_refused code=ERR_INSUFFICIENT_SCOPE status=403 method=GET path=/hello";
+    await expectLineAfter(started, from, line);
   });
 
   it("prints a curl with a token that passes, the origin receiving the identity headers", async () => {
@@ -320,10 +324,13 @@ describe("npm start with AUTH_MODE=resolver", () => {
     expect(output).toMatch(/^ {2}ISSUERS=\[\{"issuer":"http:\/\/127\.0\.0\.1:\d+","resources":\["http:\/\/127\.0\.0\.1:\d+"\]\}\] \(npm start: the dev issuer \(AUTH_MODE=resolver trusts one\)\)$/m);
   });
 
-  it("prints a machine client's commands that work in resolver mode too (its token stands on local verification)", async () => {
+  it("prints a machine client's commands that work in resolver mode too (verified by the Worker itself)", async () => {
     const { status, echoed } = await runMachineScript(output);
     expect(status).toBe("HTTP/1.1 200 OK");
-    expect(echoed.headers).toMatchObject({ "x-authgear-edge-kind": "client", "x-authgear-edge-client-id": "dev-machine" });
+    expect(echoed.headers).toMatchObject({
+      "x-authgear-edge-kind": "client",
+      "x-authgear-edge-client-id": "dev-machine",
+    });
     expect(echoed.headers).not.toHaveProperty("x-authgear-user-id");
   });
 
@@ -419,7 +426,8 @@ describe("npm start with settings from the environment (ROUTES, and AUTHGEAR_END
     // ALGORITHMS is its default, RS256; the dev issuer's token passes as before.
     expect(output).toMatch(/^checked: with the token 200 .*, without 401$/m);
     // ROUTES is the environment's: the machine client's call is printed, but not checked, with a warning.
-    expect(output).toContain("then a call to /m2m/* (passes only if your ROUTES admits clients there (subject client or any));");
+    const yours = "then a call to /m2m/* (passes only if your ROUTES admits clients there (subject client or any));";
+    expect(output).toContain(yours);
     expect(output).not.toMatch(/^checked: .*the machine token/m);
   });
 

@@ -7,7 +7,12 @@ import { WORKER_SETTING_NAMES, WORKER_SETTINGS } from "../../src/cloudflare/conf
 const ISSUER = "http://127.0.0.1:4010";
 const ISSUER2 = "http://127.0.0.1:4011";
 const WORKER = "http://127.0.0.1:8787";
-const STACK = { issuers: [ISSUER, ISSUER2], resource: WORKER, origin: "http://127.0.0.1:4020", spa: "http://127.0.0.1:4030" };
+const STACK = {
+  issuers: [ISSUER, ISSUER2],
+  resource: WORKER,
+  origin: "http://127.0.0.1:4020",
+  spa: "http://127.0.0.1:4030",
+};
 const TWO_ISSUERS = JSON.stringify([{ issuer: ISSUER, resources: [WORKER] }, { issuer: ISSUER2 }]);
 
 describe("workerSettings", () => {
@@ -34,8 +39,9 @@ describe("workerSettings", () => {
 
   it("defaults ROUTES to a rule admitting machine clients on /m2m/*, which the Worker's parser accepts", () => {
     const record = settingsRecord(workerSettings({}, STACK));
-    expect(JSON.parse(record.ROUTES!)).toEqual([{ path: "/m2m/*", subject: "client", scopes: ["orders:read"] }]);
-    expect(WORKER_SETTINGS.parse(record).routes).toEqual([{ path: "/m2m/*", subject: "client", scopes: ["orders:read"] }]);
+    const rule = { path: "/m2m/*", subject: "client", scopes: ["orders:read"] };
+    expect(JSON.parse(record.ROUTES!)).toEqual([rule]);
+    expect(WORKER_SETTINGS.parse(record).routes).toEqual([rule]);
   });
 
   it("trusts the first dev issuer alone in resolver mode, which allows one issuer", () => {
@@ -45,16 +51,22 @@ describe("workerSettings", () => {
   });
 
   it("moves AUDIENCE, RESOURCES and ALLOWED_CLIENT_IDS of the environment into the first issuer's entry", () => {
-    const env = { AUDIENCE: "https://a.example, https://b.example", RESOURCES: "https://api.example", ALLOWED_CLIENT_IDS: "web" };
+    const env = {
+      AUDIENCE: "https://a.example, https://b.example",
+      RESOURCES: "https://api.example",
+      ALLOWED_CLIENT_IDS: "web",
+    };
+    const audiences = ["https://a.example", "https://b.example"];
     const settings = workerSettings(env, STACK);
     const record = settingsRecord(settings);
     expect(record).toMatchObject({ AUDIENCE: "", RESOURCES: "", ALLOWED_CLIENT_IDS: "" });
     expect(JSON.parse(record.ISSUERS!)).toEqual([
-      { issuer: ISSUER, audiences: ["https://a.example", "https://b.example"], resources: [WORKER, "https://api.example"], clientIds: ["web"] },
+      { issuer: ISSUER, audiences, resources: [WORKER, "https://api.example"], clientIds: ["web"] },
       { issuer: ISSUER2 },
     ]);
-    expect(describeSettings(settings)).toContain("(npm start: the two dev issuers; AUDIENCE, RESOURCES, ALLOWED_CLIENT_IDS of the environment go to the first)");
-    expect(WORKER_SETTINGS.parse(record).issuers[0]).toMatchObject({ audiences: ["https://a.example", "https://b.example"] });
+    const note = "(npm start: the two dev issuers; AUDIENCE, RESOURCES, ALLOWED_CLIENT_IDS of the environment go to the first)";
+    expect(describeSettings(settings)).toContain(note);
+    expect(WORKER_SETTINGS.parse(record).issuers[0]).toMatchObject({ audiences });
   });
 
   it("takes PUBLIC_PATHS and CORS_ALLOWED_ORIGINS from the environment when set", () => {
