@@ -102,7 +102,7 @@ function checkClaims(payload: JWTPayload, policy: JwtPolicy, nowMs: number): Ver
 
 function audienceMessage(kind: Identity["kind"], accepted: number): string {
   if (kind === "user") return "The access token's aud claim is invalid.";
-  if (accepted === 0) return "This API accepts no machine-client tokens (no resource is configured).";
+  if (accepted === 0) return "This API accepts no machine-client tokens (aud): no resource is configured.";
   return "The machine client's token is not for a resource of this API (aud).";
 }
 
