@@ -83,7 +83,8 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   const storeFor = keySetStores(deps.keySetStore, config.issuers.length);
   const trusted = new Map<string, Trusted>();
   for (const issuer of config.issuers) {
-    trusted.set(issuer.issuer, { keySet: keySetOf(issuer, storeFor(issuer.issuer)), verify: createJwtVerifier({ ...issuer, clockToleranceSeconds: config.clockToleranceSeconds }) });
+    const verify = createJwtVerifier({ ...issuer, clockToleranceSeconds: config.clockToleranceSeconds });
+    trusted.set(issuer.issuer, { keySet: keySetOf(issuer, storeFor(issuer.issuer)), verify });
   }
   function keySetOf(issuer: IssuerConfig, store: KeySetStore): KeySet {
     return createKeySet({
@@ -119,7 +120,8 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   async function verifyToken(token: string, options?: CallOptions): Promise<Identity> {
     const call = callOf(options);
     const now = clock();
-    const cached = cache.get(token, now, (issuer) => trusted.get(issuer)?.keySet.generation(call), config.clockToleranceSeconds);
+    const generation = (issuer: string) => trusted.get(issuer)?.keySet.generation(call);
+    const cached = cache.get(token, now, generation, config.clockToleranceSeconds);
     if (cached !== undefined) return cached;
     assertCompactJws(token);
     const issuer = trusted.get(unverifiedIssuer(token));

@@ -196,7 +196,8 @@ function issuerProblems(values: {
   if (unknown.length > 0) problems.set("ROUTES", `${unknown.join(", ")}, which is not a trusted issuer`);
   if (list === undefined) return problems;
   if (values.AUTHGEAR_ENDPOINT !== undefined) {
-    problems.set("AUTHGEAR_ENDPOINT", "is the one-issuer shorthand of ISSUERS: set one of the two (list this issuer in ISSUERS)");
+    const message = "is the one-issuer shorthand of ISSUERS: set one of the two (list this issuer in ISSUERS)";
+    problems.set("AUTHGEAR_ENDPOINT", message);
   }
   for (const [name, member] of Object.entries(PER_ISSUER)) {
     if (values[name as keyof typeof PER_ISSUER] === undefined) continue;

@@ -141,7 +141,8 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     },
     admittingRules(identity, at) {
       if (identity.kind === "user") return [];
-      return config.routes.filter((rule) => governsKind(rule, "client") && meetsRule(rule, identity, at, validForSeconds));
+      const admits = (rule: RouteRule) => governsKind(rule, "client") && meetsRule(rule, identity, at, validForSeconds);
+      return config.routes.filter(admits);
     },
   };
 

@@ -121,7 +121,9 @@ export function identityFromClaims(payload: JWTPayload, issuer: string, marks: C
     if (clientId === undefined || sub !== clientSubject) {
       throw new AuthError("ERR_JWT_CLAIM_INVALID", "The token's sub names a client, but not its client_id.");
     }
-    if (hasUserClaims) throw new AuthError("ERR_JWT_CLAIM_INVALID", "The token names a client as its sub but carries user claims.");
+    if (hasUserClaims) {
+      throw new AuthError("ERR_JWT_CLAIM_INVALID", "The token names a client as its sub but carries user claims.");
+    }
     // Both travel in the origin's headers (`clientHeaders`).
     if (!HEADER_SAFE.test(clientId)) invalid("client_id");
     if (!scopes.every((item) => SCOPE_TOKEN.test(item))) invalid("scope");

@@ -243,8 +243,8 @@ export function parseStoredVerdict(value: unknown, issuer: string): StoredVerdic
     verdict: {
       kind: "valid",
       identity: {
-        kind: "user", issuer, subject: userId, userId, isAnonymous, isVerified, canReauthenticate, roles, amr, authenticatedAt,
-        clientId: undefined, scopes: [],
+        kind: "user", issuer, subject: userId, userId, isAnonymous, isVerified, canReauthenticate, roles, amr,
+        authenticatedAt, clientId: undefined, scopes: [],
       },
     },
     until,

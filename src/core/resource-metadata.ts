@@ -17,8 +17,9 @@ export interface ProtectedResourceMetadata {
 
 /**
  * The document for the resource `resource` (an origin, `https://api.example.com`): every trusted
- * issuer as its authorization servers (the primary one first), the scopes `ROUTES` asks for (left out when none), and the
- * one bearer method a client can rely on, the `Authorization` header (RFC 6750 §2.1).
+ * issuer as its authorization servers (the primary one first), the scopes `ROUTES` asks for (left
+ * out when none), and the one bearer method a client can rely on, the `Authorization` header
+ * (RFC 6750 §2.1).
  */
 export function protectedResourceMetadata(config: Config, resource: string): ProtectedResourceMetadata {
   const scopes = scopesSupported(config.routes);

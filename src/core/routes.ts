@@ -214,9 +214,8 @@ function unmetRequirement(rule: RouteRule, identity: Identity, nowMs: number, va
   if (rule.issuers !== undefined && !rule.issuers.includes(identity.issuer)) return "issuer";
   // The schema keeps user members out of a rule that admits clients; a client never meets one.
   if (identity.kind === "client" && USER_MEMBERS.some((member) => rule[member] !== undefined)) return "subject";
-  if (identity.kind === "user" && rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role))) {
-    return "role";
-  }
+  const roles = identity.kind === "user" ? identity.roles : [];
+  if (identity.kind === "user" && rule.roles !== undefined && !rule.roles.some((role) => roles.includes(role))) return "role";
   if (rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope))) return "scope";
   if (rule.clientIds !== undefined && (identity.clientId === undefined || !rule.clientIds.includes(identity.clientId))) return "client";
   if (identity.kind === "client") return undefined;
@@ -242,7 +241,10 @@ export function governsKind(rule: RouteRule, kind: Identity["kind"]): boolean {
   return subject === "any" || subject === kind;
 }
 
-/** Whether `identity` meets `rule` throughout [now, now + validForSeconds] (a rule that does not concern it, vacuously). */
+/**
+ * Whether `identity` meets `rule` throughout [now, now + validForSeconds]; a rule that does not
+ * concern it, vacuously.
+ */
 export function meetsRule(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds = 0): boolean {
   return unmetRequirement(rule, identity, nowMs, validForSeconds) === undefined;
 }
