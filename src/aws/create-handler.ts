@@ -234,7 +234,12 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     const deny = decision.allowed ? [] : [view.arn];
     const scope = identity.kind === "user"
       ? { allowStage: true as const }
-      : { allowStage: false as const, admitting: decider.admittingRules(identity, decision.at), ...allowedArn(decision, view) };
+      : {
+        allowStage: false as const,
+        admitting: decider.admittingRules(identity, decision.at),
+        publicPaths: config.publicPaths,
+        ...allowedArn(decision, view),
+      };
     return [stagePolicy(arn.stage, identity.subject, failed, config.methodOverride, context, deny, scope), outcome];
   }
 }

@@ -17,7 +17,7 @@
  * twin's `{stage}/{METHOD}/{base}.*`. A rule path never holds `*` or `?` of its own (`isPathPattern`).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext, Statement } from "aws-lambda";
-import { methodsCovered, wireMethodsGoverned, type MethodOverrideMode, type RouteRule } from "../core/index.ts";
+import { METHODS, methodsCovered, wireMethodsGoverned, type MethodOverrideMode, type RouteRule } from "../core/index.ts";
 
 export interface MethodArn {
   /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}` */
@@ -71,11 +71,17 @@ function forms(path: string): string[] {
 /**
  * What a policy allows before its Denies: a user, the whole stage; a machine client, which reaches
  * only what a rule admits it to, the routes of the rules that admit it
- * (`Decider.admittingRules`) and `alsoAllow` (its request's own ARN, once decided).
+ * (`Decider.admittingRules`), the public paths (open to anyone) and `alsoAllow` (its request's own
+ * ARN, once decided).
  */
 export type AllowScope =
   | { readonly allowStage: true }
-  | { readonly allowStage: false; readonly admitting: readonly RouteRule[]; readonly alsoAllow: readonly string[] };
+  | {
+    readonly allowStage: false;
+    readonly admitting: readonly RouteRule[];
+    readonly publicPaths: readonly string[];
+    readonly alsoAllow: readonly string[];
+  };
 
 /**
  * The policy of an authenticated caller for every route of `stage`: Allow as `scope` says, Deny on
@@ -94,8 +100,24 @@ export function stagePolicy(
   scope: AllowScope = { allowStage: true },
 ): APIGatewayAuthorizerResult {
   const deny = resourcesOf(stage, failedRules, mode, alsoDeny);
-  const allow = scope.allowStage ? [`${stage}/*`] : resourcesOf(stage, scope.admitting, mode, scope.alsoAllow);
+  const allow = scope.allowStage
+    ? [`${stage}/*`]
+    : resourcesOf(stage, scope.admitting, mode, [...publicResources(stage, scope.publicPaths), ...scope.alsoAllow]);
   return buildPolicy({ principalId, allow, deny, context });
+}
+
+/**
+ * The ARNs of `PUBLIC_PATHS` patterns, for every method: public paths match narrowly (exactly, case-
+ * sensitively), as IAM does, so `/a` is `{M}/a` and `/a/*` is `{M}/a` and `{M}/a/*`. (With the
+ * cache on no rule overlaps a public path: cache-safety.ts.)
+ */
+function publicResources(stage: string, patterns: readonly string[]): string[] {
+  const paths = patterns.flatMap((pattern) => {
+    if (!pattern.endsWith("/*")) return [pattern.slice(1)];
+    const root = pattern.slice(1, -2);
+    return root === "" ? ["*"] : [root, `${root}/*`];
+  });
+  return METHODS.flatMap((method) => paths.map((path) => `${stage}/${method}/${path}`));
 }
 
 /** The resources of `rules` within `stage`, each once, then `extra`'s ARNs not among them. */
