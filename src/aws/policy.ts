@@ -17,7 +17,9 @@
  * twin's `{stage}/{METHOD}/{base}.*`. A rule path never holds `*` or `?` of its own (`isPathPattern`).
  */
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext, Statement } from "aws-lambda";
-import { METHODS, methodsCovered, wireMethodsGoverned, type MethodOverrideMode, type RouteRule } from "../core/index.ts";
+import {
+  METHODS, methodsCovered, wireMethodsGoverned, type MethodOverrideMode, type RouteRule,
+} from "../core/index.ts";
 
 export interface MethodArn {
   /** `arn:aws:execute-api:{region}:{account}:{apiId}/{stage}` */

@@ -48,7 +48,8 @@ const keys = new Map<string, { readonly signing: CryptoKey; readonly jwk: JWK }>
 beforeAll(async () => {
   for (const issuer of [...ISSUERS, UNTRUSTED]) {
     const pair = await generateKeyPair("ES256", { extractable: true });
-    keys.set(issuer, { signing: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" } });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+    keys.set(issuer, { signing: pair.privateKey, jwk });
   }
 });
 
@@ -188,7 +189,8 @@ const rule: fc.Arbitrary<OracleRule> = fc.record(
     verified: fc.constant(true as const),
     anonymous: fc.constant(false as const),
     maxAuthAge: fc.constantFrom(0, 1, 2, 30, 31, 300, 301, 302, 600, 3601, 7200),
-    subject: fc.constantFrom("user" as const, "client" as const, "any" as const),
+    // Rules admitting clients more often than not, so that clients are allowed somewhere often.
+    subject: fc.constantFrom("user" as const, "client" as const, "any" as const, "client" as const, "any" as const),
     issuers: subset(ISSUERS),
     amr: subset(["pwd", "otp", "mfa"]),
   },
@@ -241,7 +243,19 @@ function offsetOf(position: number | string, ttl: number): number {
  * trusted are dropped (the authorizer refuses all of these at start-up, which the 20th case checks).
  * The identity's issuer is a trusted one in 7 cases of 8.
  */
-const request = fc.record({ method: fc.constantFrom(...METHODS), path: requestPath, at: moment });
+/** `onRule`: in one request of four, the path is under the case's rule of that index (so rules admit often). */
+const request = fc.record({
+  method: fc.constantFrom(...METHODS),
+  path: requestPath,
+  at: moment,
+  onRule: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.nat(4) }),
+  below: segment(REQUEST_SEGMENTS),
+});
+
+/** A request path a rule applies to: its own, with `below` in place of a subtree's `*`. */
+function pathUnder(rulePath: string, below: string): string {
+  return rulePath.endsWith("/*") ? `${rulePath.slice(0, -1)}${below}` : rulePath;
+}
 const cases: fc.Arbitrary<Case> = fc
   .record({
     trusted: fc.integer({ min: 1, max: 3 }),
@@ -256,7 +270,10 @@ const cases: fc.Arbitrary<Case> = fc
     repair: fc.nat(19),
   })
   .map(({ repair, requests, issuerPick, ...c }) => {
-    const sent = requests.map(({ at, ...r }) => ({ ...r, after: offsetOf(at, c.ttl) }));
+    const sent = requests.map(({ at, onRule, below, ...r }) => {
+      const ruled = onRule === undefined ? undefined : c.rules[onRule % Math.max(1, c.rules.length)];
+      return { ...r, path: ruled === undefined ? r.path : pathUnder(ruled.path, below), after: offsetOf(at, c.ttl) };
+    });
     sent.sort((a, b) => a.after - b.after);
     const trusted = ISSUERS.slice(0, c.trusted);
     const untrusted = [...ISSUERS.slice(c.trusted), UNTRUSTED];
@@ -287,6 +304,8 @@ function isUserMember(member: string): boolean {
 }
 
 interface Outcome {
+  /** What the authorizer's own answers were, by the caller's kind: `user 401`, `client allowed`, ... */
+  readonly answers: readonly string[];
   /** Expectations met, one per request and IAM reading the answer was checked for. */
   readonly asserted: number;
   /** Requests served from the cache under a spelling IAM cannot name, and allowed: nothing to check (README). */
@@ -351,6 +370,7 @@ async function sendAll(
 ): Promise<Outcome> {
   let asserted = 0;
   let unchecked = 0;
+  const answers: string[] = [];
   const trusted = c.identity === undefined ? undefined : world.issuers.includes(c.identity.issuer) && c.identity;
   const authenticated = trusted !== undefined && trusted !== false;
   const client = authenticated && trusted.kind === "client";
@@ -360,7 +380,7 @@ async function sendAll(
       await expect(answer, `${method} ${path}`).rejects.toThrow(/^Service Unavailable$/);
       asserted += 1;
     }
-    return { asserted, unchecked };
+    return { asserted, unchecked, answers };
   }
   let cached: { readonly policy: PolicyDocument; readonly at: number; readonly arn: string } | undefined;
   for (const { method, path, after } of c.requests) {
@@ -393,10 +413,12 @@ async function sendAll(
     } catch (error) {
       expect((error as Error).message, where).toBe("Unauthorized");
       expect(expected === "allowed" ? [] : [...expected], `${where}: Unauthorized`).toContain(401);
+      answers.push(`${kindOf(c, authenticated)} 401`);
       asserted += 1;
       continue;
     }
     const policy = documentOf(result);
+    answers.push(`${kindOf(c, authenticated)} ${expected === "allowed" ? "allowed" : "403"}`);
     for (const reading of READINGS) {
       const allowed = evaluatePolicy(policy, arn, reading);
       if (allowed) expect(expected, `${where} (${reading})`).toBe("allowed");
@@ -409,8 +431,24 @@ async function sendAll(
     }
     if (c.ttl > 0) cached = { policy, at: now, arn };
   }
-  return { asserted, unchecked };
+  return { asserted, unchecked, answers };
 }
+
+/** Who sent a case's requests: `user`, `client`, `untrusted` (a token of an issuer not trusted) or `invalid`. */
+function kindOf(c: Case, authenticated: boolean): string {
+  if (c.identity === undefined) return "invalid";
+  return authenticated ? c.identity.kind : "untrusted";
+}
+
+/** Each answer the property must have checked at least this often in a run: both kinds, allowed and refused. */
+const COVERAGE: Readonly<Record<string, number>> = {
+  "user allowed": 1000,
+  "user 403": 1000,
+  "user 401": 300,
+  "client allowed": 300,
+  "client 403": 1000,
+  "untrusted 401": 300,
+};
 
 describe("the authorizer's answers, cached as API Gateway caches them, are what the README's rules decide", () => {
   it("on generated rule sets, identities, requests and moments within the TTL (10,000 asserting cases)", async () => {
@@ -418,9 +456,11 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
     let silent = 0;
     let unchecked = 0;
     let asserted = 0;
+    const answers = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(cases, async (c) => {
         const outcome = await check(c);
+        for (const answer of outcome.answers) answers.set(answer, (answers.get(answer) ?? 0) + 1);
         if (outcome.asserted > 0) asserting += 1;
         else silent += 1;
         unchecked += outcome.unchecked;
@@ -433,6 +473,10 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
     // Requests served from the cache under a spelling IAM cannot name, and allowed there, are the
     // README's documented limit of a cached policy: about a quarter of the request checks.
     expect(unchecked / (unchecked + asserted)).toBeLessThan(0.35);
+    for (const [answer, least] of Object.entries(COVERAGE)) {
+      const seen = `${answer} answers: ${JSON.stringify([...answers])}`;
+      expect(answers.get(answer) ?? 0, seen).toBeGreaterThanOrEqual(least);
+    }
   }, 300_000);
 
   // Counterexamples, kept as fixed cases.
