@@ -6,7 +6,7 @@
  * configurations, so the rows differ only in the list's length (a scan of the list would show up
  * there). Only the token's issuer may ever be fetched. Run with `npm run bench:issuers`; prints and
  * writes bench/results/issuers.md. Knobs (env): BENCH_ISSUERS_ TIME_MS (2000), WARMUP_MS (300),
- * DURATION_S (4), ROUNDS (3), POOL (3000), CONNECTIONS (32).
+ * DURATION_S (4), WORKER_WARMUP_S (1.5), ROUNDS (3), POOL (3000), CONNECTIONS (32).
  */
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -26,6 +26,7 @@ import {
 const TIME_MS = setting("BENCH_ISSUERS_TIME_MS", 2000);
 const WARMUP_MS = setting("BENCH_ISSUERS_WARMUP_MS", 300);
 const DURATION_S = setting("BENCH_ISSUERS_DURATION_S", 4);
+const WORKER_WARMUP_S = setting("BENCH_ISSUERS_WORKER_WARMUP_S", 1.5);
 const ROUNDS = setting("BENCH_ISSUERS_ROUNDS", 3);
 const POOL = setting("BENCH_ISSUERS_POOL", 3000);
 const CONNECTIONS = setting("BENCH_ISSUERS_CONNECTIONS", 32);
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
       const url = workers.get(row.issuers) ?? fail("no Worker");
       let next = 0;
       const authorization = () => `Bearer ${tokenAt(row, next++)[0]}`;
-      await load(url, WARMUP_MS / 1000, authorization);
+      await load(url, WORKER_WARMUP_S, authorization);
       const before = { fetches: ownFetches(), seen: Atomics.load(origin?.counts ?? fail("no origin"), 0) };
       const identified = Atomics.load(origin?.counts ?? fail("no origin"), 1);
       const run = await load(url, DURATION_S, authorization);
@@ -248,7 +249,7 @@ async function main(): Promise<void> {
         `after ${WARMUP_MS} ms warmup`,
       "- Worker: dist/worker.js in workerd (Miniflare), one per configuration, before an origin in a worker thread " +
         `that checks \`x-authgear-edge-issuer\` on every request; autocannon, ${CONNECTIONS} connections, ` +
-        `\`GET ${PATH}\`, ${DURATION_S} s per row after ${WARMUP_MS} ms warmup`,
+        `\`GET ${PATH}\`, ${DURATION_S} s per row after ${WORKER_WARMUP_S} s warmup`,
       `- ${ROUNDS} round(s), rows in alternating order; medians over rounds, ratios per round (their median shown). ` +
         `New-token rows rotate through ${integer(POOL)} tokens (token cache: ${TOKEN_CACHE_ENTRIES})`,
       "",
@@ -278,5 +279,5 @@ async function main(): Promise<void> {
   }
 }
 
-watchdog(240 + ROUNDS * 8 * (Math.max(TIME_MS / 1000, DURATION_S) + WARMUP_MS / 1000 + 1));
+watchdog(240 + ROUNDS * 8 * (Math.max(TIME_MS / 1000, DURATION_S) + WORKER_WARMUP_S + 1));
 await main();

@@ -491,6 +491,8 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
     clientId: "web",
     scopes: [],
   };
+  /** A machine client of the first issuer. */
+  const robot: OracleIdentity = { ...alice, kind: "client", amr: [], authenticatedAt: undefined, scopes: ["r"] };
   const at = (after: number, ...requests: Array<[string, string]>): Request[] =>
     requests.map(([method, path]) => ({ method, path, after }));
   const base = { publicPaths: [], mode: "none" as const, trusted: 1, shorthand: true };
@@ -583,6 +585,89 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
         ttl: 0,
         identity: { ...alice, isAnonymous: true },
         requests: at(0, ["GET", "/;x/a?"], ["GET", "/"]),
+      },
+    ],
+    [
+      // Found by this property (seed 874311010): a client's policy allowed the rules admitting it
+      // and its own ARN, not the public paths, so the cached answer refused them.
+      "a machine client's cached policy allows the public paths",
+      {
+        ...base,
+        rules: [],
+        publicPaths: ["/*"],
+        ttl: 30,
+        identity: robot,
+        requests: at(0, ["DELETE", "/"], ["GET", "/"], ["POST", "/pub/a"]),
+      },
+    ],
+    [
+      // Found (seed 678120790) against a first version of this test, which expected a cached Deny
+      // on an unnameable spelling only where the oracle refuses: true of a user's policy (Allow
+      // stage/*), not a client's. The README's limit; the requests IAM can name are checked.
+      "a machine client's cached policy allows only the spellings IAM can name of a route it is admitted to",
+      {
+        ...base,
+        rules: [{ path: "/admin/", subject: "any" }],
+        ttl: 29,
+        identity: robot,
+        requests: at(14_500, ["GET", "/"], ["GET", "/%61dmin"], ["GET", "/admin/"], ["GET", "/admin.json"]),
+      },
+    ],
+    [
+      // Found (seed -1942951167): allowed by a rule (`/a?/..` is `/a` to a URL parser), the ARN
+      // holds `?`, which no resource can name: the README's limit, a 403; the rest is checked.
+      "a machine client allowed on a path holding `?` that no resource names gets a 403 (the README's limit)",
+      {
+        ...base,
+        rules: [{ path: "/A/*", subject: "any" }],
+        ttl: 1,
+        identity: robot,
+        requests: at(0, ["GET", "/a?/%2e%2e"], ["GET", "/"], ["GET", "/a/x"]),
+      },
+    ],
+    [
+      "a machine client is refused everywhere no rule admits it, and on user rules, even with no rule for it",
+      {
+        ...base,
+        rules: [{ path: "/admin/*", roles: ["admin"] }, { path: "/m2m/*", subject: "client", scopes: ["r"] }],
+        ttl: 300,
+        identity: robot,
+        requests: at(0, ["GET", "/x"], ["GET", "/admin/a"], ["GET", "/m2m/a"], ["GET", "/m2m"], ["POST", "/"]),
+      },
+    ],
+    [
+      "an amr rule unmet is a 401 (step-up) from the authorizer and a Deny in the cached policy",
+      {
+        ...base,
+        rules: [{ path: "/pay/*", amr: ["otp", "mfa"] }],
+        ttl: 300,
+        identity: alice,
+        requests: at(0, ["POST", "/pay/1"], ["GET", "/x"], ["POST", "/pay/2"]),
+      },
+    ],
+    [
+      "an issuers rule admits only its issuers' tokens, of three trusted",
+      {
+        ...base,
+        shorthand: false,
+        trusted: 3,
+        rules: [{ path: "/staff/*", issuers: [ISSUERS[0], ISSUERS[2]] }],
+        ttl: 30,
+        identity: { ...alice, issuer: ISSUERS[1] },
+        requests: at(0, ["GET", "/x"], ["GET", "/staff/a"], ["GET", "/x/staff"]),
+      },
+    ],
+    [
+      "a token of an issuer not trusted is refused (401) without a fetch, and is no token on a public path",
+      {
+        ...base,
+        shorthand: false,
+        trusted: 2,
+        rules: [],
+        publicPaths: ["/pub/*"],
+        ttl: 0,
+        identity: { ...alice, issuer: ISSUERS[2] },
+        requests: at(0, ["GET", "/x"], ["GET", "/pub/a"]),
       },
     ],
   ])("%s", async (_name, c) => {
