@@ -90,7 +90,9 @@ export type AllowScope =
  * every route of the rules it fails (`Decider.failedRules`, which already looks ahead over the TTL),
  * plus `alsoDeny` (the request's own ARN, when a rule refused it under a spelling IAM cannot name).
  * IAM puts a Deny above any Allow, so a client is allowed where some rule admits it and no rule it
- * fails applies: the decision's own rule. A route several rules cover is listed once.
+ * fails applies: the decision's own rule. A route several rules cover is listed once. An ARN of
+ * `alsoDeny` holding `*` or `?` (IAM wildcards: it would deny other routes too) is left out where
+ * no Allow names it, which denies it already: a client refused on `/*` is not denied every route.
  */
 export function stagePolicy(
   stage: string,
@@ -101,11 +103,17 @@ export function stagePolicy(
   alsoDeny: readonly string[] = [],
   scope: AllowScope = { allowStage: true },
 ): APIGatewayAuthorizerResult {
-  const deny = resourcesOf(stage, failedRules, mode, alsoDeny);
   const allow = scope.allowStage
     ? [`${stage}/*`]
     : resourcesOf(stage, scope.admitting, mode, [...publicResources(stage, scope.publicPaths), ...scope.alsoAllow]);
+  const needed = alsoDeny.filter((arn) => !/[*?]/.test(arn) || allow.some((resource) => names(resource, arn)));
+  const deny = resourcesOf(stage, failedRules, mode, needed);
   return buildPolicy({ principalId, allow, deny, context });
+}
+
+/** Whether a resource of these policies (no wildcard, or one final `*`) matches `arn`. */
+function names(resource: string, arn: string): boolean {
+  return resource.endsWith("*") ? arn.startsWith(resource.slice(0, -1)) : resource === arn;
 }
 
 /**

@@ -626,6 +626,18 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
       },
     ],
     [
+      // Found by this property (seed -1555125600): refused on `/*`, which no rule admits it to, the
+      // client was denied its own ARN `PUT/*`, which IAM reads as every PUT route.
+      "a machine client refused on a path holding `*` is not denied every route for the TTL",
+      {
+        ...base,
+        rules: [{ path: "/admin/*", subject: "any" }],
+        ttl: 1,
+        identity: robot,
+        requests: at(0, ["PUT", "/*"], ["PUT", "/admin/admin"], ["GET", "/admin/x"]),
+      },
+    ],
+    [
       "a machine client is refused everywhere no rule admits it, and on user rules, even with no rule for it",
       {
         ...base,
