@@ -18,7 +18,7 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext, Statement } from "aws-lambda";
 import {
-  METHODS, methodsCovered, wireMethodsGoverned, type MethodOverrideMode, type RouteRule,
+  METHODS, methodsCovered, wireMethodsAdmitted, wireMethodsGoverned, type MethodOverrideMode, type RouteRule,
 } from "../core/index.ts";
 
 export interface MethodArn {
@@ -51,12 +51,19 @@ export function ruleResources(stage: string, rule: RouteRule, mode: MethodOverri
   return routesOf(rule, mode).map((route) => `${stage}/${route}`);
 }
 
-/** `{METHOD}/{path}` for each spelling a rule covers: the ARN's part after the stage. */
-function routesOf(rule: RouteRule, mode: MethodOverrideMode): string[] {
+/**
+ * `{METHOD}/{path}` for each spelling a rule covers: the ARN's part after the stage. `governed`:
+ * the methods the rule restricts (a Deny); `admitted`: those it admits a machine client to (an
+ * Allow, core/overrides.ts `wireMethodsAdmitted`).
+ */
+function routesOf(rule: RouteRule, mode: MethodOverrideMode, methods: "governed" | "admitted" = "governed"): string[] {
   const { path } = rule;
   const spellings = path === "/*" ? ["*"] : [...new Set([path, path.toLowerCase()])].flatMap(forms);
   const routes: string[] = [];
-  for (const method of wireMethodsGoverned(methodsCovered(rule.methods), mode)) {
+  const wire = methods === "governed"
+    ? wireMethodsGoverned(methodsCovered(rule.methods), mode)
+    : wireMethodsAdmitted(rule.methods && methodsCovered(rule.methods), mode);
+  for (const method of wire) {
     for (const spelling of spellings) routes.push(`${method}/${spelling}`);
   }
   return routes;
@@ -103,11 +110,12 @@ export function stagePolicy(
   alsoDeny: readonly string[] = [],
   scope: AllowScope = { allowStage: true },
 ): APIGatewayAuthorizerResult {
+  const admitted = (rule: RouteRule) => routesOf(rule, mode, "admitted");
   const allow = scope.allowStage
     ? [`${stage}/*`]
-    : resourcesOf(stage, scope.admitting, mode, [...publicResources(stage, scope.publicPaths), ...scope.alsoAllow]);
+    : resourcesOf(stage, scope.admitting, admitted, [...publicResources(stage, scope.publicPaths), ...scope.alsoAllow]);
   const needed = alsoDeny.filter((arn) => !/[*?]/.test(arn) || allow.some((resource) => names(resource, arn)));
-  const deny = resourcesOf(stage, failedRules, mode, needed);
+  const deny = resourcesOf(stage, failedRules, (rule) => routesOf(rule, mode), needed);
   return buildPolicy({ principalId, allow, deny, context });
 }
 
@@ -131,9 +139,14 @@ function publicResources(stage: string, patterns: readonly string[]): string[] {
 }
 
 /** The resources of `rules` within `stage`, each once, then `extra`'s ARNs not among them. */
-function resourcesOf(stage: string, rules: readonly RouteRule[], mode: MethodOverrideMode, extra: readonly string[]): string[] {
+function resourcesOf(
+  stage: string,
+  rules: readonly RouteRule[],
+  routesOfRule: (rule: RouteRule) => string[],
+  extra: readonly string[],
+): string[] {
   const routes = new Set<string>();
-  for (const rule of rules) for (const route of routesOf(rule, mode)) routes.add(route);
+  for (const rule of rules) for (const route of routesOfRule(rule)) routes.add(route);
   const resources: string[] = [];
   for (const route of routes) resources.push(`${stage}/${route}`);
   for (const arn of extra) if (!resources.includes(arn)) resources.push(arn);

@@ -89,6 +89,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     return createKeySet({
       issuer: issuer.issuer,
       discoveryUrl: issuer.discoveryUrl,
+      jwksUri: issuer.jwksUri,
       fetcher: deps.fetcher ?? defaultFetcher,
       clock,
       store,

@@ -148,6 +148,10 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
         RESOLVER_COOKIE_PREFIX: values.RESOLVER_COOKIE_PREFIX !== undefined,
       }),
     ]),
+  (input) =>
+    input.AUTHGEAR_ENDPOINT === undefined && input.ISSUERS === undefined
+      ? new Map([["AUTHGEAR_ENDPOINT", "is required (or ISSUERS, to trust several issuers)"]])
+      : new Map(),
 );
 
 type CoreValues = Parameters<typeof issuerProblems>[0];
@@ -185,10 +189,7 @@ function issuerProblems(values: {
 }): ReadonlyMap<string, string> {
   const problems = new Map<string, string>();
   const { ISSUERS: list } = values;
-  if (values.AUTHGEAR_ENDPOINT === undefined && list === undefined) {
-    problems.set("AUTHGEAR_ENDPOINT", "is required (or ISSUERS, to trust several issuers)");
-    return problems;
-  }
+  if (values.AUTHGEAR_ENDPOINT === undefined && list === undefined) return problems;
   const trusted = new Set(list?.map((entry) => entry.issuer) ?? [values.AUTHGEAR_ENDPOINT]);
   const unknown = values.ROUTES.flatMap((rule, index) =>
     (rule.issuers ?? []).filter((issuer) => !trusted.has(issuer)).map((issuer) => `rule ${index} names ${issuer}`));

@@ -17,7 +17,7 @@ import type { Identity } from "./identity.ts";
 import { ambiguousPathError, canonicalPath, createPublicPathMatcher, isMalformedPath, ruleReadings } from "./paths.ts";
 import { hasMethodOverrideHeader, overridePaths, type HeaderList } from "./overrides.ts";
 import { jsonLogger, systemClock, type Clock, type Logger } from "./ports.ts";
-import { compileRoutes, meetsRule, refusalOnReadings, type RouteRule } from "./routes.ts";
+import { compileRoutes, governsKind, meetsRule, refusalOnReadings, type RouteRule } from "./routes.ts";
 
 export interface DecisionRequest {
   readonly method: string;
@@ -141,7 +141,7 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     },
     admittingRules(identity, at) {
       if (identity.kind === "user") return [];
-      return config.routes.filter((rule) => meetsRule(rule, identity, at, validForSeconds));
+      return config.routes.filter((rule) => governsKind(rule, "client") && meetsRule(rule, identity, at, validForSeconds));
     },
   };
 

@@ -9,20 +9,24 @@ export {
   type Credentials, type HeaderReader,
 } from "./credentials.ts";
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
-export { identityFromClaims, identityHeaders, isIdentityHeaderName, type Identity } from "./identity.ts";
+export {
+  CLIENT_MARKS, identityFromClaims, identityHeaders, isIdentityHeaderName,
+  type ClientIdentity, type ClientMarks, type Identity, type UserIdentity,
+} from "./identity.ts";
+export { MAX_ISSUERS, type IssuerConfig } from "./issuers.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { CountingMeter, jsonLogger, logLevel, noMeter, silentLogger, withFields, type Call, type CoreMetric, type Meter, type Clock, type Defer, type Fetcher, type FetchInit, type FetchResponse, type Logger, type LogFields, type LogLevel } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 export { assertUnambiguousPath, canonicalPath, createPublicPathMatcher, isAmbiguousPath, ruleReadings } from "./paths.ts";
 export {
-  assertAllowed, assertAllowedOn, compileRoutes, meetsRule, methodsCovered, routeRefusal, ruleOverlapsPublicPath, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
+  assertAllowed, assertAllowedOn, compileRoutes, governsKind, meetsRule, methodsCovered, routeRefusal, ruleOverlapsPublicPath, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
   type Method, type RouteRequirement, type RouteRule,
 } from "./routes.ts";
 export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";
 export { createGate, oncePerSettings, type Gate, type GateOptions } from "./gate.ts";
 export { protectedResourceMetadata, RESOURCE_METADATA_PATH, type ProtectedResourceMetadata } from "./resource-metadata.ts";
 export {
-  canonicalHeaderName, isOverrideHeader, mayMeanOtherMethods, wireMethodsGoverned, METHOD_OVERRIDE_MODES,
+  canonicalHeaderName, isOverrideHeader, mayMeanOtherMethods, wireMethodsAdmitted, wireMethodsGoverned, METHOD_OVERRIDE_MODES,
   type HeaderList, type MethodOverrideMode,
 } from "./overrides.ts";
 export { parseStoredVerdict, type StoredVerdict, type Verdict, type VerdictStore } from "./resolver.ts";

@@ -31,6 +31,11 @@ export interface IssuerConfig {
   readonly algorithms: readonly Algorithm[];
   /** How this issuer marks a machine client's token (identity.ts). */
   readonly clientMarks: ClientMarks;
+  /**
+   * Where the keys are fetched without discovery, when set: the JWKS of another host of the same
+   * project (the old issuer of a custom-domain switch, whose host now redirects), or a known URL.
+   */
+  readonly jwksUri: string | undefined;
 }
 
 const NAME = v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,255}$/, "must be printable ASCII without spaces or commas"));
@@ -51,6 +56,7 @@ const issuerEntries = {
   clientIds: v.optional(v.pipe(v.array(NAME), v.minLength(1, "must name at least one client id, or be left out"))),
   algorithms: v.optional(algorithmList()),
   clientMarks: v.optional(v.picklist(CLIENT_MARKS, `must be one of ${CLIENT_MARKS.join(", ")}`)),
+  jwksUri: v.optional(urlSetting({ http: "loopback", form: "url" })),
 };
 
 const issuerSchema = v.strictObject(issuerEntries, (issue) =>
@@ -88,5 +94,6 @@ export function issuerConfig(entry: IssuerEntry, algorithms: readonly Algorithm[
     allowedClientIds: entry.clientIds === undefined ? undefined : new Set(entry.clientIds),
     algorithms: entry.algorithms ?? algorithms,
     clientMarks: entry.clientMarks ?? "authgear",
+    jwksUri: entry.jwksUri,
   };
 }

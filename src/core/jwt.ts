@@ -58,7 +58,6 @@ export function createJwtVerifier(policy: JwtPolicy): JwtVerifier {
   const options = {
     algorithms: [...policy.algorithms],
     issuer: policy.issuer,
-    audience: [...new Set([...policy.audiences, ...policy.resources])],
     typ: "at+jwt",
     clockTolerance: policy.clockToleranceSeconds,
     requiredClaims: ["exp", "iat", "sub"],
@@ -89,17 +88,22 @@ function checkClaims(payload: JWTPayload, policy: JwtPolicy, nowMs: number): Ver
       throw new AuthError("ERR_JWT_CLAIM_INVALID", "The access token was issued to a client that is not allowed.");
     }
   }
+  // `aud` is checked here rather than by jose, by the token's kind: a user's among `audiences`, a
+  // machine client's among `resources` (RFC 8707), a string or an array of strings (RFC 7519 §4.1.3).
   const identity = identityFromClaims(payload, policy.issuer, policy.clientMarks);
   const accepted = identity.kind === "user" ? policy.audiences : policy.resources;
   const { aud } = payload;
-  const audiences = typeof aud === "string" ? [aud] : (aud ?? []);
-  if (!audiences.some((audience) => accepted.includes(audience))) {
-    const message = identity.kind === "user"
-      ? "The access token's aud claim is invalid."
-      : "The machine client's token is not for a resource of this API (aud).";
-    throw new AuthError("ERR_JWT_CLAIM_INVALID", message);
+  const audiences: readonly unknown[] = Array.isArray(aud) ? aud : [aud];
+  if (!audiences.some((audience) => typeof audience === "string" && accepted.includes(audience))) {
+    throw new AuthError("ERR_JWT_CLAIM_INVALID", audienceMessage(identity.kind, accepted.length));
   }
   return { identity, expiresAt: exp };
+}
+
+function audienceMessage(kind: Identity["kind"], accepted: number): string {
+  if (kind === "user") return "The access token's aud claim is invalid.";
+  if (accepted === 0) return "This API accepts no machine-client tokens (no resource is configured).";
+  return "The machine client's token is not for a resource of this API (aud).";
 }
 
 const MESSAGES: Readonly<Partial<Record<AuthErrorCode, string>>> = {

@@ -64,6 +64,8 @@ export const DEFAULT_KEY_SET_TIMING: KeySetTiming = {
 export interface KeySetOptions {
   readonly issuer: string;
   readonly discoveryUrl: string;
+  /** When set, the JWKS is fetched from here directly and discovery is skipped (`ISSUERS`' `jwksUri`). */
+  readonly jwksUri?: string | undefined;
   readonly fetcher: Fetcher;
   readonly clock: Clock;
   readonly store: KeySetStore;
@@ -123,16 +125,25 @@ export function createKeySet(options: KeySetOptions): KeySet {
     return loaded;
   }
 
-  async function fetchKeys({ logger }: Call): Promise<KeySetSnapshot> {
-    const started = clock();
+  /** The discovery document's `jwks_uri`, once its `issuer` is checked. */
+  async function discoverJwksUri(): Promise<string> {
     const discovery = v.safeParse(discoverySchema, await fetchJson(options.fetcher, options.discoveryUrl, timing.fetch));
     if (!discovery.success) throw new FetchFailure("discovery document lacks issuer or jwks_uri");
     if (discovery.output.issuer !== options.issuer) {
-      const failure = new FetchFailure(`discovery issuer ${JSON.stringify(discovery.output.issuer.slice(0, 200))} does not equal AUTHGEAR_ENDPOINT (${options.issuer}); check the configuration`);
+      const found = JSON.stringify(discovery.output.issuer.slice(0, 200));
+      const failure = new FetchFailure(
+        `discovery issuer ${found} does not equal ${options.issuer} (AUTHGEAR_ENDPOINT, or its ISSUERS entry); ` +
+          "check the configuration",
+      );
       failure.url = options.discoveryUrl;
       throw failure;
     }
-    const jwksUri = checkJwksUri(discovery.output.jwks_uri);
+    return checkJwksUri(discovery.output.jwks_uri);
+  }
+
+  async function fetchKeys({ logger }: Call): Promise<KeySetSnapshot> {
+    const started = clock();
+    const jwksUri = options.jwksUri ?? (await discoverJwksUri());
     const jwks = v.safeParse(jwksSchema, await fetchJson(options.fetcher, jwksUri, timing.fetch));
     if (!jwks.success) throw new FetchFailure("JWKS is not a key set");
     const keys = jwks.output.keys.filter((jwk) => {

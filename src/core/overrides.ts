@@ -74,6 +74,19 @@ export function wireMethodsGoverned(covered: readonly Method[], mode: MethodOver
 }
 
 /**
+ * The wire methods a rule covering `covered` (`undefined`: no `methods`, every method) ADMITS a
+ * machine client to, where `wireMethodsGoverned` says which it restricts: admission reads narrowly,
+ * as restriction reads broadly. A request that could be served as any method (a non-GET under
+ * `any`) is admitted only by a rule that covers every method, since the origin may serve it as one
+ * no rule admits the client to. For a cached policy's Allow (src/aws/policy.ts) and the decision's.
+ */
+export function wireMethodsAdmitted(covered: readonly Method[] | undefined, mode: MethodOverrideMode): Method[] {
+  if (covered === undefined || METHODS.every((method) => covered.includes(method))) return [...METHODS];
+  if (mode === "none") return [...covered];
+  return covered.includes("GET") ? ["GET"] : [];
+}
+
+/**
  * Whether a method-override header, in any spelling, is present. Where such headers reach the
  * origin (API Gateway passes every header on), a request carrying one is decided as every method,
  * a GET too and under `METHOD_OVERRIDE=none` too: Flask's documented middleware honours

@@ -2,10 +2,12 @@
  * Route rules (`ROUTES`): what an authenticated caller needs on a route beyond a valid token.
  *
  * `ROUTES` is a JSON array of rules; the README's "Route rules" table is the one description of
- * the syntax. Every rule whose `path` and `methods` match a request applies, and all of them must
- * be met, so the order of rules does not matter and each rule maps onto IAM Deny statements in the
- * Lambda authorizer (src/aws/policy.ts). Paths match broadly: every spelling a plausible origin
- * would route to the ruled handler (paths.ts).
+ * the syntax. Every rule whose `path` and `methods` match a request and that concerns the caller's
+ * kind (`subject`: users by default) applies, and all of them must be met, so the order of rules
+ * does not matter and each rule maps onto IAM Deny statements in the Lambda authorizer
+ * (src/aws/policy.ts). A machine client also needs a rule that admits it: no rule, no access (an
+ * IAM Allow). Paths match broadly: every spelling a plausible origin would route to the ruled
+ * handler (paths.ts).
  */
 import * as v from "valibot";
 import { AuthError } from "./errors.ts";
@@ -14,7 +16,7 @@ import { urlSetting } from "./url-setting.ts";
 import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, patternRoot, ruleReadings } from "./paths.ts";
 
 import { METHODS, type Method } from "./methods.ts";
-import { mayMeanOtherMethods, type MethodOverrideMode } from "./overrides.ts";
+import { mayMeanOtherMethods, wireMethodsAdmitted, type MethodOverrideMode } from "./overrides.ts";
 
 export { METHODS, type Method };
 /** Who a rule admits: `user` (the default, so no rule written before machine tokens admits one), `client`, `any`. */
@@ -81,6 +83,12 @@ export interface RouteRequirement {
    * its own (it carries a method-override header that reaches the origin).
    */
   readonly matches: (method: string, readings: readonly string[], everyMethod?: boolean) => boolean;
+  /**
+   * Whether the rule, once it applies and is met, admits a machine client to a request sent with
+   * this method: only when every method the request could be served as is one the rule covers
+   * (`wireMethodsAdmitted`); a rule without `methods` admits any.
+   */
+  readonly admits: (method: string, everyMethod?: boolean) => boolean;
 }
 
 export function compileRoutes(rules: readonly RouteRule[], mode: MethodOverrideMode): readonly RouteRequirement[] {
@@ -89,7 +97,14 @@ export function compileRoutes(rules: readonly RouteRule[], mode: MethodOverrideM
     const methods = rule.methods === undefined ? undefined : new Set<string>(methodsCovered(rule.methods));
     const governs = (method: string, everyMethod: boolean) =>
       everyMethod || methods === undefined || methods.has(method) || mayMeanOtherMethods(method, mode);
-    return { rule, matches: (method, readings, everyMethod = false) => governs(method, everyMethod) && readings.some(matchesPath) };
+    const admitted = new Set<string>(wireMethodsAdmitted(rule.methods && methodsCovered(rule.methods), mode));
+    const admits = (method: string, everyMethod = false) =>
+      rule.methods === undefined || (!everyMethod && admitted.has(method));
+    return {
+      rule,
+      matches: (method, readings, everyMethod = false) => governs(method, everyMethod) && readings.some(matchesPath),
+      admits,
+    };
   });
 }
 
@@ -148,12 +163,12 @@ export function refusalOnReadings(
 ): AuthError | undefined {
   let admitted = identity.kind === "user";
   for (const route of routes) {
-    if (!route.matches(method, readings, everyMethod)) continue;
+    if (!governsKind(route.rule, identity.kind) || !route.matches(method, readings, everyMethod)) continue;
     const unmet = unmetRequirement(route.rule, identity, nowMs, validForSeconds);
     if (unmet !== undefined) return refusalFor(unmet, route.rule, method);
-    admitted = true;
+    admitted ||= route.admits(method, everyMethod);
   }
-  // A machine client gets only what a rule admits it to: a path no rule covers is not for it.
+  // A machine client gets only what a rule admits it to: a path or method no rule covers is not for it.
   return admitted ? undefined : refusalFor("subject", undefined);
 }
 
@@ -161,7 +176,7 @@ export function refusalOnReadings(
 type Unmet = "subject" | "issuer" | "role" | "scope" | "client" | "verified" | "anonymous" | "amr" | "authAge";
 
 const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge" | "amr">, string>> = {
-  subject: "This route is not open to this kind of caller (a user, or a machine client).",
+  subject: "This route is not open to machine clients.",
   issuer: "This route does not accept tokens of this issuer.",
   role: "A role this route requires is missing.",
   scope: "A scope this route requires is missing.",
@@ -191,12 +206,11 @@ function refusalFor(unmet: Unmet, rule: RouteRule | undefined, method?: string):
  * The first requirement of `rule` that `identity` does not meet at some moment of
  * [now, now + validForSeconds]: kind, issuer, roles, scopes, clients, verification, anonymity and
  * authentication methods do not change with time; a login is, or will become, older than
- * `maxAuthAge`. A machine client meets a rule only when the rule admits clients, and never meets a
- * user's requirement.
+ * `maxAuthAge`. A rule that does not concern the identity's kind (`governsKind`) is met vacuously; a
+ * machine client never meets a user's requirement.
  */
 function unmetRequirement(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds: number): Unmet | undefined {
-  const subject = rule.subject ?? "user";
-  if (subject !== "any" && subject !== identity.kind) return "subject";
+  if (!governsKind(rule, identity.kind)) return undefined;
   if (rule.issuers !== undefined && !rule.issuers.includes(identity.issuer)) return "issuer";
   // The schema keeps user members out of a rule that admits clients; a client never meets one.
   if (identity.kind === "client" && USER_MEMBERS.some((member) => rule[member] !== undefined)) return "subject";
@@ -218,7 +232,17 @@ function unmetRequirement(rule: RouteRule, identity: Identity, nowMs: number, va
   return undefined;
 }
 
-/** Whether `identity` meets `rule` throughout [now, now + validForSeconds]. */
+/**
+ * Whether `rule` concerns callers of this kind: the kind its `subject` names (users by default),
+ * or both for `any`. A rule concerns no other caller: a rule for users neither admits nor refuses
+ * a machine client, and a rule for clients says nothing about users.
+ */
+export function governsKind(rule: RouteRule, kind: Identity["kind"]): boolean {
+  const subject = rule.subject ?? "user";
+  return subject === "any" || subject === kind;
+}
+
+/** Whether `identity` meets `rule` throughout [now, now + validForSeconds] (a rule that does not concern it, vacuously). */
 export function meetsRule(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds = 0): boolean {
   return unmetRequirement(rule, identity, nowMs, validForSeconds) === undefined;
 }

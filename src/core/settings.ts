@@ -36,6 +36,11 @@ export interface Settings<E extends v.ObjectEntries, C> {
    */
   readonly check: (values: SettingValues<E>) => ReadonlyMap<string, string>;
   /**
+   * Settings missing from the input that no single entry can tell are required (one of two that
+   * may stand for each other): checked on the raw input, so they are named beside bad values.
+   */
+  readonly missing: (input: Readonly<Record<string, unknown>>) => ReadonlyMap<string, string>;
+  /**
    * Parses and validates once. Throws a `ConfigError` naming every bad key with the first rule
    * it breaks: an entry's messages state the rule and never quote the value, a secret's included.
    */
@@ -60,6 +65,7 @@ export function defineSettings<const E extends v.ObjectEntries, C>(
   entries: E,
   build: (values: SettingValues<E>) => C,
   check: (values: SettingValues<E>) => ReadonlyMap<string, string> = () => NO_PROBLEMS,
+  missing: (input: Readonly<Record<string, unknown>>) => ReadonlyMap<string, string> = () => NO_PROBLEMS,
 ): Settings<E, Readonly<C>> {
   const schema = v.object(entries);
   const names = Object.keys(entries) as Array<keyof E & string>;
@@ -68,11 +74,14 @@ export function defineSettings<const E extends v.ObjectEntries, C>(
     names,
     build,
     check,
+    missing,
     parse(env) {
-      const result = v.safeParse(schema, readSettings(env, names));
-      if (!result.success) throw new ConfigError(problemsOf(result.issues));
-      const problems = check(result.output);
-      if (problems.size > 0) throw new ConfigError(problems);
+      const input = readSettings(env, names);
+      const absent = missing(input);
+      const result = v.safeParse(schema, input);
+      if (!result.success) throw new ConfigError(inOrder(names, new Map([...absent, ...problemsOf(result.issues)])));
+      const problems = new Map([...absent, ...check(result.output)]);
+      if (problems.size > 0) throw new ConfigError(inOrder(names, problems));
       return build(result.output);
     },
     defaultOf(name) {
@@ -104,7 +113,17 @@ export function extendSettings<E1 extends v.ObjectEntries, C1, E2 extends v.Obje
       ...extension.build(values as SettingValues<E2>),
     }),
     (values) => new Map([...base.check(values as SettingValues<E1>), ...extension.check(values as SettingValues<E2>)]),
+    (input) => new Map([...base.missing(input), ...extension.missing(input)]),
   );
+}
+
+/** `problems` in the schema's order of names (a key that is no setting name last). */
+function inOrder(names: readonly string[], problems: ReadonlyMap<string, string>): Map<string, string> {
+  const rank = (key: string): number => {
+    const index = names.indexOf(key);
+    return index === -1 ? names.length : index;
+  };
+  return new Map([...problems].sort(([a], [b]) => rank(a) - rank(b)));
 }
 
 /** The input of the schema: each setting trimmed, an empty one unset. */
@@ -117,6 +136,9 @@ function readSettings(env: Readonly<Record<string, unknown>>, names: readonly st
   return input;
 }
 
+/** What one item of a JSON list setting is called in a problem's location. */
+const ITEM_NAMES: Readonly<Record<string, string>> = { ROUTES: "rule", ISSUERS: "issuer" };
+
 /** The first problem of each bad setting, in the schema's order. */
 function problemsOf(issues: readonly v.BaseIssue<unknown>[]): Map<string, string> {
   const problems = new Map<string, string>();
@@ -124,7 +146,7 @@ function problemsOf(issues: readonly v.BaseIssue<unknown>[]): Map<string, string
     // The setting is the first path segment; deeper segments (ROUTES' rules) locate the problem within it.
     const [setting, ...inner] = (v.getDotPath(issue) ?? "configuration").split(".");
     const key = setting ?? "configuration";
-    const where = inner.length === 0 ? "" : `rule ${inner.join(".")}: `;
+    const where = inner.length === 0 ? "" : `${ITEM_NAMES[key] ?? "item"} ${inner.join(".")}: `;
     if (!problems.has(key)) problems.set(key, `${where}${issue.message}`);
   }
   return problems;

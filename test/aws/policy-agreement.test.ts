@@ -638,13 +638,34 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
       },
     ],
     [
-      "a machine client is refused everywhere no rule admits it, and on user rules, even with no rule for it",
+      "a client is refused wherever no rule for clients admits it; a rule for users neither admits nor refuses it",
       {
         ...base,
         rules: [{ path: "/admin/*", roles: ["admin"] }, { path: "/m2m/*", subject: "client", scopes: ["r"] }],
         ttl: 300,
         identity: robot,
         requests: at(0, ["GET", "/x"], ["GET", "/admin/a"], ["GET", "/m2m/a"], ["GET", "/m2m"], ["POST", "/"]),
+      },
+    ],
+    [
+      "a rule for clients says nothing about users: a user passes a client-only path as a user",
+      {
+        ...base,
+        rules: [{ path: "/m2m/*", subject: "client", scopes: ["w"] }, { path: "/m2m/admin", roles: ["admin"] }],
+        ttl: 300,
+        identity: alice,
+        requests: at(0, ["GET", "/m2m/a"], ["GET", "/m2m/admin"], ["POST", "/m2m"]),
+      },
+    ],
+    [
+      "under METHOD_OVERRIDE=any a rule naming methods admits a client's GET only, and restricts every other method",
+      {
+        ...base,
+        mode: "any",
+        rules: [{ path: "/m2m/*", subject: "client", methods: ["GET", "POST"] }, { path: "/all/*", subject: "any" }],
+        ttl: 30,
+        identity: robot,
+        requests: at(0, ["GET", "/m2m/a"], ["POST", "/m2m/a"], ["HEAD", "/m2m/a"], ["DELETE", "/all/x"]),
       },
     ],
     [

@@ -6,11 +6,13 @@
  * their expected answers from here. It covers the alphabet they generate: ASCII paths (no NFKC
  * look-alikes), rule paths without escapes.
  *
- * Who a rule admits (`subject`), the `issuers` and `amr` members, and what a machine client
- * reaches, are written from the rule table's rows for them and from issue 19's description of
- * those members (common19.md: a client reaches only paths where some applicable rule admits it
- * and every applicable rule is met; a client never meets roles, verified, anonymous, maxAuthAge,
- * amr; `issuers` any of, exact origins; `amr` any of, unmet a 401 `insufficient_user_authentication`).
+ * Whom a rule concerns (`subject`) and what a machine client reaches are written from
+ * docs/machine-tokens.md ("Route rules for machine clients": a rule concerns only the kinds its
+ * subject names; a client must meet every matching rule that concerns clients and be admitted by
+ * one of them, whose `methods` admit narrowly; public paths stay open to everyone; a client never
+ * meets roles, verified, anonymous, maxAuthAge, amr), `issuers` from docs/issuers.md ("Route rules
+ * and the origin": any of, exact origins, unmet 403) and `amr` from the README's "A second factor"
+ * (any of, unmet a 401 `insufficient_user_authentication`).
  */
 
 export interface OracleRule {
@@ -195,15 +197,30 @@ function governs(rule: OracleRule, wireMethod: string, mode: OverrideMode): bool
 /** How a refusal answers: 403 `insufficient_scope`, or 401 `insufficient_user_authentication` (log in again). */
 export type RefusalStatus = 403 | 401;
 
+/** Whether a rule concerns callers of this kind: the kind its `subject` names (users by default), both for `any`. */
+export function concerns(rule: OracleRule, kind: OracleIdentity["kind"]): boolean {
+  const subject = rule.subject ?? "user";
+  return subject === "any" || subject === kind;
+}
+
 /**
- * The statuses of what `identity` lacks for `rule` at moment `atMs` (empty: the rule is met). A
- * rule that does not admit the identity's kind is only that (403); a client never meets a user's
- * member.
+ * Whether a rule that applies and is met admits a machine client to a request sent with `method`:
+ * only when every method the request could be served as is one the rule covers (under `any`, a
+ * request other than a GET could be served as any method).
+ */
+function admits(rule: OracleRule, method: string, mode: OverrideMode): boolean {
+  const servedAs = mode === "any" && method !== "GET" ? ALL_METHODS : [method];
+  return servedAs.every((served) => covers(rule, served));
+}
+
+const ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/**
+ * The statuses of what `identity` lacks for `rule` at moment `atMs` (empty: the rule is met), for a
+ * rule that concerns the identity's kind; a client never meets a user's member.
  */
 export function unmet(rule: OracleRule, identity: OracleIdentity, atMs: number): Set<RefusalStatus> {
   const statuses = new Set<RefusalStatus>();
-  const subject = rule.subject ?? "user";
-  if (subject !== "any" && subject !== identity.kind) return statuses.add(403);
   if (identity.kind === "client" && USER_MEMBERS.some((member) => rule[member] !== undefined)) return statuses.add(403);
   const lacks = (status: RefusalStatus, missing: boolean) => {
     if (missing) statuses.add(status);
@@ -267,11 +284,13 @@ export function verdict(
   const trusted = identity !== undefined && world.issuers.includes(identity.issuer);
   if (!trusted) return open && !(cached && /[*?]/.test(path)) ? "allowed" : unauthenticated;
   if (open) return "allowed";
-  const applicable = world.rules.filter((rule) => governs(rule, method, world.mode) && pathApplies(rule.path, path));
+  const applicable = world.rules.filter((rule) =>
+    concerns(rule, identity.kind) && governs(rule, method, world.mode) && pathApplies(rule.path, path));
   const statuses = new Set(applicable.flatMap((rule) => [...unmet(rule, identity, untilMs)]));
   if (statuses.size > 0) return statuses;
   // A machine client reaches only what some rule admits it to.
-  return identity.kind === "client" && applicable.length === 0 ? new Set([403]) : "allowed";
+  const admitted = identity.kind === "user" || applicable.some((rule) => admits(rule, method, world.mode));
+  return admitted ? "allowed" : new Set([403]);
 }
 
 /** Some path both a public pattern (narrowly) and a rule (broadly) match. */

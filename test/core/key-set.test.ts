@@ -53,7 +53,7 @@ describe("fetching", () => {
     expect(await outcome(h, await issuer.mintAccessToken())).toBe("ERR_KEYSET_UNAVAILABLE");
     expect(h.logs.find((line) => line.event === "keyset_refresh_failed")).toEqual({
       event: "keyset_refresh_failed",
-      reason: `discovery issuer "https://evil.example.com" does not equal AUTHGEAR_ENDPOINT (${issuer.origin}); check the configuration`,
+      reason: `discovery issuer "https://evil.example.com" does not equal ${issuer.origin} (AUTHGEAR_ENDPOINT, or its ISSUERS entry); check the configuration`,
       url: `${issuer.origin}/.well-known/openid-configuration`,
       serving_stale: false,
     });
