@@ -371,7 +371,8 @@ async function sendAll(
   let asserted = 0;
   let unchecked = 0;
   const answers: string[] = [];
-  const trusted = c.identity === undefined ? undefined : world.issuers.includes(c.identity.issuer) && c.identity;
+  const trustedIssuers: readonly string[] = ISSUERS.slice(0, c.trusted);
+  const trusted = c.identity === undefined ? undefined : trustedIssuers.includes(c.identity.issuer) && c.identity;
   const authenticated = trusted !== undefined && trusted !== false;
   const client = authenticated && trusted.kind === "client";
   if (refusedAtStartUp(world, c.ttl)) {

@@ -61,8 +61,8 @@ export interface OracleWorld {
   readonly rules: readonly OracleRule[];
   readonly publicPaths: readonly string[];
   readonly mode: OverrideMode;
-  /** The trusted issuers (`ISSUERS`, or `AUTHGEAR_ENDPOINT` alone). */
-  readonly issuers: readonly string[];
+  /** The trusted issuers (`ISSUERS`, or `AUTHGEAR_ENDPOINT` alone); unset: the identity's, whichever it is. */
+  readonly issuers?: readonly string[];
 }
 
 /** Escapes that do not decode (`%` without two hex digits, bytes that are not UTF-8): refused (401). */
@@ -281,7 +281,7 @@ export function verdict(
   const unauthenticated = new Set<RefusalStatus>([401]);
   if (isMalformed(path)) return unauthenticated;
   const open = isPublic(world, path);
-  const trusted = identity !== undefined && world.issuers.includes(identity.issuer);
+  const trusted = identity !== undefined && (world.issuers?.includes(identity.issuer) ?? true);
   if (!trusted) return open && !(cached && /[*?]/.test(path)) ? "allowed" : unauthenticated;
   if (open) return "allowed";
   const applicable = world.rules.filter((rule) =>
@@ -312,7 +312,7 @@ export function invalidRules(world: OracleWorld): boolean {
   return world.rules.some((rule) => {
     const admitsClients = (rule.subject ?? "user") !== "user";
     if (admitsClients && USER_MEMBERS.some((member) => rule[member] !== undefined)) return true;
-    return (rule.issuers ?? []).some((issuer) => !world.issuers.includes(issuer));
+    return (rule.issuers ?? []).some((issuer) => world.issuers !== undefined && !world.issuers.includes(issuer));
   });
 }
 
