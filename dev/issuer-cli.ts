@@ -1,6 +1,7 @@
 /**
  * Runs the local Authgear-compatible issuer on 127.0.0.1 (port `DEV_ISSUER_PORT`, default
- * 4010) and prints how to reach it, until SIGINT or SIGTERM.
+ * 4010), with one machine client ({@link MACHINE_CLIENT}, allowed {@link RESOURCE}), and prints
+ * how to reach it, until SIGINT or SIGTERM.
  */
 import { startDevIssuer } from "./issuer.ts";
 
@@ -11,7 +12,15 @@ if (!/^\d+$/.test(rawPort) || port > 65535) {
   process.exit(1);
 }
 
-const issuer = await startDevIssuer({ port });
+/** The resource URI of an API the machine client may call: what RESOURCES names at the gate. */
+const RESOURCE = "https://api.example.local";
+const MACHINE_CLIENT = {
+  id: "dev-machine",
+  secret: "dev-machine-secret",
+  resources: { [RESOURCE]: ["orders:read", "orders:write"] },
+};
+
+const issuer = await startDevIssuer({ port, machineClients: [MACHINE_CLIENT] });
 const discoveryUrl = `${issuer.origin}/.well-known/openid-configuration`;
 
 const token = await issuer.mintAccessToken({ sub: "dev-user" });
@@ -23,8 +32,13 @@ dev issuer  ${issuer.origin}
 discovery   ${discoveryUrl}
 token       ${token}
 
-# mint another access token
+# mint another access token ("amr":["pwd","otp","mfa"]: a login with a second factor)
 curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"dev-user","roles":["admin"]}'
+# a machine client's token, by Authgear's client-credentials grant
+curl -s ${issuer.tokenEndpoint} -d grant_type=client_credentials -d client_id=${MACHINE_CLIENT.id} \\
+  -d client_secret=${MACHINE_CLIENT.secret} -d resource=${RESOURCE} -d scope=orders:read
+# the doctor explains it (a machine client, its scope and resource; RESOURCES names the API's resource URI)
+${endpoint} RESOURCES=${RESOURCE} npm run doctor -- --token <its access_token>
 # check the configuration against the issuer and verify the token with the core, as the gateway will (in another terminal)
 ${endpoint} npm run doctor -- --token ${token}
 # an opaque token is refused, and the doctor says why

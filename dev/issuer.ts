@@ -25,9 +25,16 @@ import {
   validVerdictHeaders,
 } from "./resolver.ts";
 import { rememberCredential } from "./remember.ts";
+import {
+  CLIENT_ACCESS_TOKEN_LIFETIME,
+  clientAccessTokenClaims,
+  createClientCredentialsGrant,
+} from "./client-credentials.ts";
+import type { MachineClient } from "./client-credentials.ts";
 import type { DevSession, ResolverFailureMode, SessionOptions, UserOptions, UserRecord } from "./resolver.ts";
 
 export type { DevSession, ResolverFailureMode, SessionOptions, UserOptions } from "./resolver.ts";
+export type { MachineClient } from "./client-credentials.ts";
 
 export interface AccessTokenOptions {
   /** Default: a random UUID. */
@@ -43,12 +50,31 @@ export interface AccessTokenOptions {
   /** The published key that signs. Default the signing key (first in the key set). */
   kid?: string;
   /**
+   * The `amr` claim; default `["pwd"]` (the session's with `sessionId`). Empty: no `amr` claim, as
+   * Authgear leaves out an empty one (authgear-server `token_encoding.go` lines 115-118).
+   */
+  amr?: readonly string[];
+  /**
    * Ties the token to a session (from `createSession`): adds `sid: <session id>`, and `sub`,
    * `auth_time` and `amr` default to the session's. The resolver then refuses the token once the
    * session is logged out, while a local JWT verifier accepts it until `exp`. Throws for an unknown
    * session or a different `sub`.
    */
   sessionId?: string;
+}
+
+export interface ClientAccessTokenOptions {
+  clientId: string;
+  /** The resource URI: the token's `aud` (as `["<resource>"]`, client-credentials.ts). */
+  resource: string;
+  /** Space-separated; default empty. */
+  scope?: string;
+  /** Default 1800 s; negative mints an already expired token. */
+  expiresIn?: number;
+  /** `iat`, unix seconds; default now. */
+  issuedAt?: number;
+  /** Merged over the claims; `undefined` removes one. */
+  claims?: Record<string, unknown>;
 }
 
 export type FailureMode = "none" | "http500" | "hang" | "reset" | "redirect" | "oversize" | "invalid-json";
@@ -65,6 +91,13 @@ export interface DevIssuer {
   readonly hits: { readonly discovery: number; readonly jwks: number; readonly redirected: number };
   mintAccessToken(options?: AccessTokenOptions): Promise<string>;
   mintIdToken(options?: AccessTokenOptions): Promise<string>;
+  /**
+   * A machine client's access token as Authgear's client-credentials grant issues it, without the
+   * grant's checks (for those, `POST /oauth2/token`, client-credentials.ts).
+   */
+  mintClientAccessToken(options: ClientAccessTokenOptions): Promise<string>;
+  /** `<origin>/oauth2/token`: the client-credentials grant of the configured machine clients. */
+  readonly tokenEndpoint: string;
   /** Generates an RSA-2048 key and publishes it, last, or first as the new signing key. */
   addKey(options?: { sign?: boolean }): Promise<string>;
   /** Unpublishes a key; it can no longer sign. */
@@ -127,6 +160,7 @@ type Claims = Record<string, unknown>;
 const DISCOVERY_PATH = "/.well-known/openid-configuration";
 const JWKS_PATH = "/oauth2/jwks";
 const REDIRECT_PREFIX = "/redirected";
+const TOKEN_PATH = "/oauth2/token";
 const DEV_TOKEN_PATH = "/_dev/token";
 const DEV_SESSION_PATH = "/_dev/session";
 const DEV_LOGOUT_PATH = "/_dev/logout";
@@ -186,6 +220,11 @@ async function generateKey(): Promise<HeldKey> {
   const kid = randomUUID();
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: "RS256", use: "sig" };
   return { kid, publicJwk, privateJwk: await exportJWK(privateKey) };
+}
+
+/** Authgear sets `amr` only when non-empty (token_encoding.go lines 115-118). */
+function nonEmpty(list: readonly string[]): string[] | undefined {
+  return list.length > 0 ? [...list] : undefined;
 }
 
 function merge(defaults: Claims, overrides: Claims | undefined): Claims {
@@ -314,6 +353,8 @@ export async function startDevIssuer(
      * token endpoint answers CORS for a client's allowed origins; default none.
      */
     corsOrigins?: readonly string[];
+    /** Confidential clients allowed the client-credentials grant at `/oauth2/token`; default none. */
+    machineClients?: readonly MachineClient[];
   } = {},
 ): Promise<DevIssuer> {
   const clientId = options.clientId ?? "dev-client";
@@ -352,7 +393,7 @@ export async function startDevIssuer(
   const discoveryDocument = (): Claims => ({
     issuer: discoveryIssuer ?? origin,
     authorization_endpoint: `${origin}/oauth2/authorize`,
-    token_endpoint: `${origin}/oauth2/token`,
+    token_endpoint: `${origin}${TOKEN_PATH}`,
     userinfo_endpoint: `${origin}/oauth2/userinfo`,
     end_session_endpoint: `${origin}/oauth2/end_session`,
     revocation_endpoint: `${origin}/oauth2/revoke`,
@@ -360,11 +401,11 @@ export async function startDevIssuer(
     scopes_supported: SCOPES_SUPPORTED,
     response_types_supported: ["code", "urn:authgear:params:oauth:response-type:settings-action", "none"],
     response_modes_supported: ["query", "fragment", "form_post"],
-    grant_types_supported: ["authorization_code", "refresh_token"],
+    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256"],
     code_challenge_methods_supported: ["S256"],
-    token_endpoint_auth_methods_supported: ["none", "client_secret_post"],
+    token_endpoint_auth_methods_supported: ["none", "client_secret_post", "client_secret_basic"],
     claims_supported: CLAIMS_SUPPORTED,
   });
 
@@ -405,7 +446,7 @@ export async function startDevIssuer(
         iat,
         exp: iat + (tokenOptions.expiresIn ?? lifetime),
         auth_time: session ? session.authTime : iat,
-        amr: session ? (session.amr.length > 0 ? [...session.amr] : undefined) : ["pwd"],
+        amr: nonEmpty(tokenOptions.amr ?? (session ? session.amr : ["pwd"])),
         ...extraClaims,
         ...(session && { sid: session.id }),
         ...userClaims(user),
@@ -425,6 +466,40 @@ export async function startDevIssuer(
       { aud: [clientId], sid: Buffer.from(`offline_grant:${randomUUID()}`).toString("base64url") },
       tokenOptions,
     );
+
+  /** Signs with the header of authgear-server's `EncodeClientAccessToken`: typ at+jwt, RS256, the key's kid. */
+  const signClientToken = (claims: Claims): Promise<string> => {
+    const key = signingKey();
+    return sign({ alg: "RS256", typ: "at+jwt", kid: key.kid }, claims, key);
+  };
+
+  const mintClientAccessToken = (tokenOptions: ClientAccessTokenOptions): Promise<string> => {
+    const request = {
+      clientId: tokenOptions.clientId,
+      resource: tokenOptions.resource,
+      scope: tokenOptions.scope ?? "",
+      issuedAt: tokenOptions.issuedAt ?? Math.floor(Date.now() / 1000),
+      expiresIn: tokenOptions.expiresIn ?? CLIENT_ACCESS_TOKEN_LIFETIME,
+    };
+    return signClientToken(merge(clientAccessTokenClaims(origin, request), tokenOptions.claims));
+  };
+
+  const clientCredentials = createClientCredentialsGrant({
+    issuer: () => origin,
+    clients: options.machineClients ?? [],
+    publicClientIds: new Set([clientId]),
+    sign: signClientToken,
+  });
+
+  /** `POST /oauth2/token`: Authgear's token endpoint, for the client-credentials grant (client-credentials.ts). */
+  const serveToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readBody(req);
+    const answer =
+      body === undefined
+        ? { status: 400, body: { error: "invalid_request", error_description: "request body too large" } }
+        : await clientCredentials.answer(new URLSearchParams(body), req.headers.authorization);
+    sendJson(res, answer.status, JSON.stringify(answer.body), { "cache-control": "no-store", pragma: "no-cache" });
+  };
 
   const serveWellKnown = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     if (path === JWKS_PATH) hits.jwks += 1;
@@ -458,20 +533,26 @@ export async function startDevIssuer(
     sendJson(res, 400, JSON.stringify({ error: "invalid_request", error_description: `expected ${expected}` }));
   };
 
-  /** `POST /_dev/token {"sub"?, "roles"?, "expires_in"?}`: an access token; `expires_in` (seconds, default 1800) may be negative: already expired. */
+  /**
+   * `POST /_dev/token {"sub"?, "roles"?, "amr"?, "expires_in"?}`: an access token; `amr` default
+   * `["pwd"]` (`[]`: none); `expires_in` (seconds, default 1800) may be negative: already expired.
+   */
   const serveDevToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
-    const request = body === undefined ? undefined : parseFields(body, { sub: "string", roles: "strings", expires_in: "integer" });
+    const fields = { sub: "string", roles: "strings", amr: "strings", expires_in: "integer" } as const;
+    const request = body === undefined ? undefined : parseFields(body, fields);
     const lifetime = (request?.expires_in as number | undefined) ?? ACCESS_TOKEN_LIFETIME;
     if (!request || Math.abs(lifetime) > MAX_DEV_TOKEN_LIFETIME) {
-      badRequest(res, `{"sub"?: string, "roles"?: string[], "expires_in"?: integer, -${MAX_DEV_TOKEN_LIFETIME} to ${MAX_DEV_TOKEN_LIFETIME}}`);
+      const bound = `${-MAX_DEV_TOKEN_LIFETIME} to ${MAX_DEV_TOKEN_LIFETIME}`;
+      badRequest(res, `{"sub"?: string, "roles"?: string[], "amr"?: string[], "expires_in"?: integer, ${bound}}`);
       return;
     }
     // Roles given become the user's (so the resolver agrees with the token); omitted, the user keeps its own.
     const sub = (request.sub as string | undefined) ?? randomUUID();
     const roles = request.roles as string[] | undefined;
     if (roles !== undefined) store.upsertUser(sub, { roles });
-    const accessToken = await mintAccessToken({ sub, expiresIn: lifetime });
+    const amr = request.amr as string[] | undefined;
+    const accessToken = await mintAccessToken({ sub, expiresIn: lifetime, ...(amr !== undefined && { amr }) });
     sendJson(res, 200, JSON.stringify({ access_token: accessToken, token_type: "Bearer", expires_in: lifetime }), {
       "cache-control": "no-store",
     });
@@ -718,6 +799,11 @@ export async function startDevIssuer(
       serveDevSignout(req, res, new URL(req.url ?? "/", origin));
       return;
     }
+    if (path === TOKEN_PATH) {
+      if (req.method === "POST") await serveToken(req, res);
+      else methodNotAllowed(res, "POST");
+      return;
+    }
     if (path === DEV_TOKEN_PATH && tokenCors(req, res)) return;
     const devEndpoint = devEndpoints.get(path);
     if (devEndpoint) {
@@ -774,6 +860,8 @@ export async function startDevIssuer(
     hits,
     mintAccessToken,
     mintIdToken,
+    mintClientAccessToken,
+    tokenEndpoint: `${origin}${TOKEN_PATH}`,
     addKey,
     removeKey,
     async rotateKey() {

@@ -1,13 +1,16 @@
 /**
  * `npm start`: the whole gateway on 127.0.0.1, nothing leaving the machine. It runs
- * - the dev issuer (port `DEV_ISSUER_PORT`, default 4010),
+ * - the dev issuer (port `DEV_ISSUER_PORT`, default 4010), with a machine client
+ *   ({@link MACHINE_CLIENT}) allowed the Worker's URL as resource,
+ * - a second dev issuer (port `DEV_ISSUER2_PORT`, default 4011), which the Worker trusts too
+ *   (`ISSUERS`), except in resolver mode,
  * - the demo origin, which echoes what reaches it (port `DEMO_ORIGIN_PORT`, default 4020),
  * - the SPA demo, a page of its own origin calling the API through the Worker with a bearer token
  *   (port `DEMO_SPA_PORT`, default 4030; spa.ts),
  * - the Worker of wrangler.toml under `wrangler dev --local` (port `WORKER_PORT`, default 8787),
  *   configured with `--var` from this process's environment: every setting of the Worker's
- *   schema, except that it trusts the dev issuer and forwards to the demo origin whatever
- *   `AUTHGEAR_ENDPOINT` and `ORIGIN_URL` say (worker-settings.ts),
+ *   schema, except that it trusts the dev issuers and forwards to the demo origin whatever
+ *   `ISSUERS`, `AUTHGEAR_ENDPOINT` and `ORIGIN_URL` say (worker-settings.ts),
  * after printing the Worker's effective configuration and checking it with the Worker's own parser
  * (a bad one stops here, with the error naming every bad key). Then it checks the stack once and
  * prints ready-to-paste commands (in resolver and hybrid mode for a dev session's cookie), and
@@ -30,10 +33,22 @@ import type { DemoOrigin } from "./origin.ts";
 import type { LoopbackServer } from "./loopback-server.ts";
 import { startDemoSpa } from "./spa.ts";
 import { formatWorkerEvent } from "./worker-log.ts";
-import { describeSettings, settingsRecord, workerSettings } from "./worker-settings.ts";
+import type { MachineClient } from "./client-credentials.ts";
+import {
+  DEV_MACHINE_PATH,
+  DEV_MACHINE_SCOPE,
+  DEV_ROUTES,
+  describeSettings,
+  type DevStack,
+  settingsRecord,
+  trustsSecondIssuer,
+  workerSettings,
+} from "./worker-settings.ts";
 
 const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DEV_USER = "dev-user";
+/** npm start's machine client, at the first dev issuer; its allowed resource (the Worker's URL) is added at start. */
+const MACHINE_CLIENT = { id: "dev-machine", secret: "dev-machine-secret", scopes: [DEV_MACHINE_SCOPE, "orders:write"] };
 const READY_TIMEOUT_MS = 60_000;
 const POLL_INTERVAL_MS = 250;
 const POLL_TIMEOUT_MS = 1_000;
@@ -172,8 +187,8 @@ interface Wrangler {
  * so a bad value stops `npm start` at once, with the one message naming every bad key, instead of
  * turning every request into a 500.
  */
-function workerVars(issuer: DevIssuer, origin: DemoOrigin, spa: string): { vars: Record<string, string>; config: WorkerConfig } {
-  const settings = workerSettings(process.env, { issuer: issuer.origin, origin: origin.url, spa });
+function workerVars(stack: DevStack): { vars: Record<string, string>; config: WorkerConfig } {
+  const settings = workerSettings(process.env, stack);
   console.log(describeSettings(settings));
   const vars = settingsRecord(settings);
   try {
@@ -319,14 +334,21 @@ function watchPorts(ports: ReadonlyArray<{ readonly name: string; readonly port:
   timer.unref();
 }
 
-/** A printed request with credentials, which must reach the origin as {@link DEV_USER}. */
+/**
+ * A printed request with credentials, which must reach the origin as {@link DEV_USER}, or, for a
+ * machine client's token, as a client (never with a user id).
+ */
 interface CheckedCredential {
   /** As the check's line names it: "the token", "the session cookie", "the JWT". */
   readonly name: string;
   readonly headers: Readonly<Record<string, string>>;
   /** Verified by the Worker itself (hybrid mode's JWT): the resolver must not be asked. */
   readonly local?: boolean;
+  /** Default `user`, on `/hello`; a client goes to {@link MACHINE_URL_PATH}. */
+  readonly kind?: "user" | "client";
 }
+
+const MACHINE_URL_PATH = `${DEV_MACHINE_PATH}/orders`;
 
 /** Sends the printed requests once (with each credential, then without), so a broken setup says so right away. */
 async function selfCheck(workerUrl: string, issuer: DevIssuer, credentials: readonly CheckedCredential[]): Promise<string> {
@@ -337,58 +359,188 @@ async function selfCheck(workerUrl: string, issuer: DevIssuer, credentials: read
   }
 }
 
-async function sendHello(workerUrl: string, headers: Readonly<Record<string, string>>): Promise<{ status: number; userId: unknown }> {
-  const response = await fetch(`${workerUrl}/hello`, { headers });
+interface Seen {
+  readonly status: number;
+  readonly userId: unknown;
+  readonly kind: unknown;
+}
+
+async function send(url: string, headers: Readonly<Record<string, string>>): Promise<Seen> {
+  const response = await fetch(url, { headers });
   const echoed = (await response.json().catch(() => undefined)) as { headers?: Record<string, unknown> } | undefined;
-  return { status: response.status, userId: echoed?.headers?.["x-authgear-user-id"] };
+  const received = echoed?.headers;
+  return {
+    status: response.status,
+    userId: received?.["x-authgear-user-id"],
+    kind: received?.["x-authgear-edge-kind"],
+  };
+}
+
+/** Whether one credential's request passed, and its line in the summary (as expected, and as seen). */
+interface CheckedLine {
+  readonly passed: boolean;
+  /** The line as it reads when it passed. */
+  readonly summary: string;
+  /** What was seen, for the warning when the check failed. */
+  readonly seen: string;
+}
+
+async function checkOne(workerUrl: string, issuer: DevIssuer, credential: CheckedCredential): Promise<CheckedLine> {
+  const { name, headers, local = false, kind = "user" } = credential;
+  const resolverHits = issuer.resolverHits;
+  const path = kind === "user" ? "/hello" : MACHINE_URL_PATH;
+  const { status, userId, kind: seenKind } = await send(`${workerUrl}${path}`, headers);
+  const resolverCalls = issuer.resolverHits - resolverHits;
+  const seenUser = JSON.stringify(userId ?? null);
+  if (kind === "client") {
+    return {
+      passed: status === 200 && seenKind === "client" && userId === undefined,
+      summary: `with ${name} 200 (the origin received x-authgear-edge-kind: client, no user id)`,
+      seen: `with ${name} ${status} (x-authgear-edge-kind at the origin: ${JSON.stringify(seenKind ?? null)}, \
+x-authgear-user-id: ${seenUser})`,
+    };
+  }
+  const received = local ? `${DEV_USER}, no resolver call` : `the origin received x-authgear-user-id: ${DEV_USER}`;
+  const calls = local ? `, resolver calls: ${resolverCalls}` : "";
+  return {
+    passed: status === 200 && userId === DEV_USER && (!local || resolverCalls === 0),
+    summary: `with ${name} 200 (${received})`,
+    seen: `with ${name} ${status} (x-authgear-user-id at the origin: ${seenUser}${calls})`,
+  };
 }
 
 async function checkRequests(workerUrl: string, issuer: DevIssuer, credentials: readonly CheckedCredential[]): Promise<string> {
   let passed = true;
   const summary: string[] = [];
   const seen: string[] = [];
-  for (const { name, headers, local = false } of credentials) {
-    const resolverHits = issuer.resolverHits;
-    const { status, userId } = await sendHello(workerUrl, headers);
-    const resolverCalls = issuer.resolverHits - resolverHits;
-    passed &&= status === 200 && userId === DEV_USER && (!local || resolverCalls === 0);
-    summary.push(`with ${name} 200 (${local ? `${DEV_USER}, no resolver call` : `the origin received x-authgear-user-id: ${DEV_USER}`})`);
-    seen.push(`with ${name} ${status} (x-authgear-user-id at the origin: ${JSON.stringify(userId ?? null)}${local ? `, resolver calls: ${resolverCalls}` : ""})`);
+  for (const credential of credentials) {
+    const result = await checkOne(workerUrl, issuer, credential);
+    passed &&= result.passed;
+    summary.push(result.summary);
+    seen.push(result.seen);
   }
-  const without = await sendHello(workerUrl, {});
+  const without = await send(`${workerUrl}/hello`, {});
   passed &&= without.status === 401;
   if (passed) return `checked: ${summary.join(", ")}, without 401`;
   const local = credentials.filter((credential) => credential.local === true).map(({ name }) => `; no resolver call with ${name}`);
-  return `WARNING: the self-check failed: ${seen.join(", ")}, without ${without.status}; expected 200 (${DEV_USER}${local.join("")}) and 401`;
+  const machine = credentials.some((credential) => credential.kind === "client");
+  const client = machine ? "; a client with the machine token" : "";
+  const expected = `expected 200 (${DEV_USER}${local.join("")}${client}) and 401`;
+  return `WARNING: the self-check failed: ${seen.join(", ")}, without ${without.status}; ${expected}`;
 }
 
-/** What `npm start` prints and checks in JWT mode: a bearer JWT, and a request without. */
-async function jwtModeCommands(workerUrl: string, issuer: DevIssuer): Promise<{ check: string; commands: string }> {
+/** The dev issuers and the machine client, as the printed commands use them. */
+interface DevIssuers {
+  readonly primary: DevIssuer;
+  /** The second dev issuer, when the Worker trusts it (not in resolver mode). */
+  readonly second: DevIssuer | undefined;
+  /** The Worker's URL: the resource of the machine client's tokens. */
+  readonly resource: string;
+  /** ROUTES is npm start's own (which admits the machine client on /m2m/*), not the environment's. */
+  readonly devRoutes: boolean;
+}
+
+/** A machine token, through the first dev issuer's client-credentials grant as the printed curl gets it. */
+async function machineToken(issuers: DevIssuers): Promise<string> {
+  const form = new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: MACHINE_CLIENT.id,
+    client_secret: MACHINE_CLIENT.secret,
+    resource: issuers.resource,
+    scope: DEV_MACHINE_SCOPE,
+  });
+  const response = await fetch(issuers.primary.tokenEndpoint, { method: "POST", body: form });
+  const body = (await response.json()) as { access_token?: unknown };
+  if (typeof body.access_token !== "string") {
+    throw new StartError(`the dev issuer's token endpoint answered ${response.status}`);
+  }
+  return body.access_token;
+}
+
+/** The checks and commands every mode shares: a user token of the second issuer, and a machine client. */
+interface Printed {
+  readonly credentials: CheckedCredential[];
+  readonly commands: string;
+}
+
+async function multiIssuerPart(workerUrl: string, issuers: DevIssuers): Promise<Printed> {
+  const credentials: CheckedCredential[] = [];
+  let commands = "";
+  const { second } = issuers;
+  if (second !== undefined) {
+    const token = await second.mintAccessToken({ sub: DEV_USER });
+    credentials.push({ name: "the second issuer's token", headers: { authorization: `Bearer ${token}` }, local: true });
+    commands += `# passes too: a user token of the second dev issuer (ISSUERS trusts both); \
+the origin also receives x-authgear-edge-issuer: ${second.origin}
+curl -i ${workerUrl}/hello -H "Authorization: Bearer ${token}"
+`;
+  }
+  if (issuers.devRoutes) {
+    const token = await machineToken(issuers);
+    credentials.push({ name: "the machine token", headers: { authorization: `Bearer ${token}` }, kind: "client" });
+  }
+  const admits = issuers.devRoutes
+    ? `ROUTES admits clients with scope ${DEV_MACHINE_SCOPE} there`
+    : "passes only if your ROUTES admits clients there (subject client or any)";
+  const form = [
+    "grant_type=client_credentials",
+    `client_id=${MACHINE_CLIENT.id}`,
+    `client_secret=${MACHINE_CLIENT.secret}`,
+    `resource=${issuers.resource}`,
+    `scope=${DEV_MACHINE_SCOPE}`,
+  ];
+  const accessToken = `node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).access_token'`;
+  const grant = `curl -s ${issuers.primary.tokenEndpoint} ${form.map((field) => `-d ${field}`).join(" ")}`;
+  commands += `# a machine client: a token of the client-credentials grant (resource: this API), \
+then a call to ${DEV_MACHINE_PATH}/* (${admits});
+# the origin receives x-authgear-edge-kind: client, x-authgear-edge-client-id: ${MACHINE_CLIENT.id}, \
+x-authgear-edge-scope, and no x-authgear-user-id
+TOKEN=$(${grant} | ${accessToken})
+curl -i ${workerUrl}${MACHINE_URL_PATH} -H "Authorization: Bearer $TOKEN"
+`;
+  return { credentials, commands };
+}
+
+/** What `npm start` prints and checks in JWT mode: a JWT of each issuer, a machine token, and a request without. */
+async function jwtModeCommands(workerUrl: string, issuers: DevIssuers): Promise<{ check: string; commands: string }> {
+  const issuer = issuers.primary;
   const token = await issuer.mintAccessToken({ sub: DEV_USER });
-  const check = await selfCheck(workerUrl, issuer, [{ name: "the token", headers: { authorization: `Bearer ${token}` } }]);
+  const more = await multiIssuerPart(workerUrl, issuers);
+  const check = await selfCheck(workerUrl, issuer, [
+    { name: "the token", headers: { authorization: `Bearer ${token}` } },
+    ...more.credentials,
+  ]);
   return {
     check,
     commands: `# passes: the origin echoes what it received, the x-authgear-* identity headers included
 curl -i ${workerUrl}/hello -H "Authorization: Bearer ${token}"
-# refused with 401: no token
+${more.commands}# refused with 401: no token
 curl -i ${workerUrl}/hello
-# mint another access token (valid 30 minutes)
+# mint another access token (valid 30 minutes; "amr":["pwd","otp","mfa"] for a second factor)
 curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"${DEV_USER}","roles":["admin"]}'`,
   };
 }
 
 /**
  * What `npm start` prints and checks in resolver and hybrid mode: the session cookie of a dev
- * session, (hybrid) a JWT of that session, a request without, and how to log the session out.
+ * session, (hybrid) a JWT of that session and one of the second issuer, a machine token, a
+ * request without, and how to log the session out.
  */
-async function sessionModeCommands(workerUrl: string, issuer: DevIssuer, config: WorkerConfig): Promise<{ check: string; commands: string }> {
+async function sessionModeCommands(
+  workerUrl: string,
+  issuers: DevIssuers,
+  config: WorkerConfig,
+): Promise<{ check: string; commands: string }> {
+  const issuer = issuers.primary;
   const session: DevSession = issuer.createSession(DEV_USER);
   const hybrid = config.authMode === "hybrid";
   const token = hybrid ? await issuer.mintAccessToken({ sessionId: session.id }) : undefined;
   const cookie = `${config.resolverCookiePrefix}session=${session.cookie}`;
+  const more = await multiIssuerPart(workerUrl, issuers);
   const check = await selfCheck(workerUrl, issuer, [
     { name: "the session cookie", headers: { cookie } },
     ...(token === undefined ? [] : [{ name: "the JWT", headers: { authorization: `Bearer ${token}` }, local: true }]),
+    ...more.credentials,
   ]);
   const refusedWhen =
     config.resolverCacheSeconds === 0
@@ -404,7 +556,7 @@ curl -i ${workerUrl}/hello -H "Authorization: Bearer ${token}"
     check,
     commands: `# passes: the Worker asks the dev issuer's resolver about the session cookie; the origin echoes what it received, the x-authgear-* identity headers included
 curl -i ${workerUrl}/hello -H "Cookie: ${cookie}"
-${jwtCommand}# refused with 401: no credentials
+${jwtCommand}${more.commands}# refused with 401: no credentials
 curl -i ${workerUrl}/hello
 # log the session out (204); the cookie is then refused with 401 ${refusedWhen}
 curl -s -X POST ${issuer.origin}/_dev/logout -H 'content-type: application/json' -d '{"session_id":"${session.id}"}' -w '%{http_code}\\n'
@@ -415,6 +567,7 @@ curl -s -X POST ${issuer.origin}/_dev/session -H 'content-type: application/json
 }
 
 let issuer: DevIssuer | undefined;
+let issuer2: DevIssuer | undefined;
 let origin: DemoOrigin | undefined;
 let spa: LoopbackServer | undefined;
 let wrangler: Wrangler | undefined;
@@ -426,7 +579,7 @@ const isStopping = (): boolean => stopping !== undefined;
 function stopAll(exitCode: number, message?: string): Promise<never> {
   stopping ??= (async () => {
     if (message !== undefined) console.error(message);
-    await Promise.allSettled([wrangler?.stop(), issuer?.close(), origin?.close(), spa?.close()]);
+    await Promise.allSettled([wrangler?.stop(), issuer?.close(), issuer2?.close(), origin?.close(), spa?.close()]);
     process.exit(exitCode);
   })();
   return stopping;
@@ -440,7 +593,7 @@ function failureMessage(error: unknown): string {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     if (isStopping()) return;
-    console.error(`\n${signal}: stopping the Worker, the demo origin, the SPA demo and the dev issuer`);
+    console.error(`\n${signal}: stopping the Worker, the demo origin, the SPA demo and the dev issuers`);
     void stopAll(0);
   });
 }
@@ -450,6 +603,7 @@ process.on("exit", () => wrangler?.kill());
 
 async function main(): Promise<void> {
   const issuerPort = portFromEnv("DEV_ISSUER_PORT", 4010, { allowZero: true });
+  const issuer2Port = portFromEnv("DEV_ISSUER2_PORT", 4011, { allowZero: true });
   const originPort = portFromEnv("DEMO_ORIGIN_PORT", 4020, { allowZero: true });
   const workerPort = portFromEnv("WORKER_PORT", 8787, { allowZero: false });
   // Fixed before the dev issuer starts, which answers CORS for it.
@@ -459,11 +613,21 @@ async function main(): Promise<void> {
 
   // The dev resolver names its cookies as the Worker reads them (a bad prefix stops npm start below, with the Worker's own error).
   const cookiePrefix = process.env.RESOLVER_COOKIE_PREFIX?.trim() ?? "";
-  issuer = await listening("dev issuer", "DEV_ISSUER_PORT", issuerPort, () => startDevIssuer({ port: issuerPort, cookiePrefix, corsOrigins: [spaUrl] }));
+  const machineClients: MachineClient[] = [
+    { id: MACHINE_CLIENT.id, secret: MACHINE_CLIENT.secret, resources: { [workerUrl]: MACHINE_CLIENT.scopes } },
+  ];
+  issuer = await listening("dev issuer", "DEV_ISSUER_PORT", issuerPort, () =>
+    startDevIssuer({ port: issuerPort, cookiePrefix, corsOrigins: [spaUrl], machineClients }),
+  );
+  if (trustsSecondIssuer(process.env)) {
+    const port = issuer2Port;
+    issuer2 = await listening("second dev issuer", "DEV_ISSUER2_PORT", port, () => startDevIssuer({ port }));
+  }
   origin = await listening("demo origin", "DEMO_ORIGIN_PORT", originPort, () => startDemoOrigin({ port: originPort }));
   const issuerOrigin = issuer.origin;
   spa = await listening("SPA demo", "DEMO_SPA_PORT", spaPort, () => startDemoSpa({ port: spaPort, issuer: issuerOrigin, gate: workerUrl }));
-  const { vars, config } = workerVars(issuer, origin, spaUrl);
+  const issuerOrigins = [issuerOrigin, ...(issuer2 === undefined ? [] : [issuer2.origin])];
+  const { vars, config } = workerVars({ issuers: issuerOrigins, resource: workerUrl, origin: origin.url, spa: spaUrl });
   await assertPortFree(workerPort);
   if (isStopping()) return;
   const started = spawnWrangler(workerPort, vars);
@@ -474,8 +638,12 @@ async function main(): Promise<void> {
     void stopAll(1, `npm start: wrangler dev stopped unexpectedly (it ${how}); its last output:\n${started.output.text()}\nstopping the others`);
   });
 
+  const devRoutes = vars.ROUTES === DEV_ROUTES;
+  const issuers: DevIssuers = { primary: issuer, second: issuer2, resource: workerUrl, devRoutes };
   const { check, commands } =
-    config.authMode === "jwt" ? await jwtModeCommands(workerUrl, issuer) : await sessionModeCommands(workerUrl, issuer, config);
+    config.authMode === "jwt"
+      ? await jwtModeCommands(workerUrl, issuers)
+      : await sessionModeCommands(workerUrl, issuers, config);
   const mode = config.authMode === "jwt" ? "" : `, AUTH_MODE=${config.authMode}`;
   const spaLine = config.corsAllowedOrigins.has(spaUrl)
     ? `SPA demo: open ${spaUrl}/ in a browser (a page of its own origin calling the API through the Worker with a bearer token)`
@@ -483,7 +651,9 @@ async function main(): Promise<void> {
   const publicPaths = config.publicPaths.length === 0 ? "none" : config.publicPaths.join(",");
   // The self-check's own refusal is not news: its log line is left out.
   await started.output.settled();
-  console.log(`authgear-edge: Worker ${workerUrl} (wrangler dev --local, wrangler.toml${mode}) -> demo origin ${origin.url}; dev issuer ${issuer.origin}; public paths ${publicPaths}
+  const second = issuer2 === undefined ? "" : `; second dev issuer ${issuer2.origin}`;
+  console.log(`authgear-edge: Worker ${workerUrl} (wrangler dev --local, wrangler.toml${mode}) \
+-> demo origin ${origin.url}; dev issuer ${issuer.origin}${second}; public paths ${publicPaths}
 ${check.startsWith("WARNING") ? `${check} (the settings above may explain it)` : check}
 
 ${commands}
@@ -498,6 +668,7 @@ Ctrl-C stops them all.`);
       { name: "the Worker (workerd)", port: workerPort },
       { name: "the demo origin", port: Number(new URL(origin.url).port) },
       { name: "the dev issuer", port: Number(new URL(issuer.origin).port) },
+      ...(issuer2 === undefined ? [] : [{ name: "the second dev issuer", port: Number(new URL(issuer2.origin).port) }]),
       { name: "the SPA demo", port: spaPort },
     ],
     (name) => {

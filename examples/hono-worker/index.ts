@@ -5,17 +5,22 @@
  */
 import { Hono } from "hono";
 import { authgear, type AuthgearVariables } from "authgear-edge/hono";
+import type { Identity } from "authgear-edge";
 
 const app = new Hono<{ Variables: AuthgearVariables }>();
 
 // Every route below: public paths (PUBLIC_PATHS) pass without credentials, ROUTES applies.
 app.use("*", authgear());
 
-app.get("/public/hello", (c) => c.json({ hello: "world", user: c.get("authgear")?.userId ?? null }));
+/** The signed-in user; `undefined` on a public path without credentials, or for a machine client. */
+type User = Extract<Identity, { kind: "user" }>;
+const userOf = (identity: Identity | undefined): User | undefined => (identity?.kind === "user" ? identity : undefined);
+
+app.get("/public/hello", (c) => c.json({ hello: "world", user: userOf(c.get("authgear"))?.userId ?? null }));
 app.get("/me", (c) => {
-  const identity = c.get("authgear");
-  return c.json({ user: identity?.userId ?? null, roles: identity?.roles ?? [] });
+  const user = userOf(c.get("authgear"));
+  return c.json({ user: user?.userId ?? null, roles: user?.roles ?? [] });
 });
-app.get("/admin/stats", (c) => c.json({ admin: c.get("authgear")?.userId ?? null }));
+app.get("/admin/stats", (c) => c.json({ admin: userOf(c.get("authgear"))?.userId ?? null }));
 
 export default app;

@@ -28,6 +28,8 @@ export default {
       { defer: (promise) => { ctx.waitUntil(promise); } },
     );
     if (!decision.allowed) return refusal(decision.error, gate.config.realm);
-    return Response.json({ path: url.pathname, user: decision.identity?.userId ?? null, roles: decision.identity?.roles ?? [] });
+    // A machine client (a client-credentials token, where a rule admits one) is not a user.
+    const user = decision.identity?.kind === "user" ? decision.identity : undefined;
+    return Response.json({ path: url.pathname, user: user?.userId ?? null, roles: user?.roles ?? [] });
   },
 } satisfies ExportedHandler<Env>;

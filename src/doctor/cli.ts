@@ -10,9 +10,9 @@ import { runDoctor, type Check } from "./doctor.ts";
 
 const USAGE = `usage: npm run doctor [-- --token <access token> | --token -]
 
-Checks the configuration in the environment (AUTHGEAR_ENDPOINT, AUTH_MODE, ... as the gate reads
-them) against the live issuer; with --token, also verifies that token as the gate would
-(--token - reads it from standard input).
+Checks the configuration in the environment (AUTHGEAR_ENDPOINT or ISSUERS, AUTH_MODE, ... as the
+gate reads them) against every live issuer; with --token, also verifies that token as the gate
+would and explains it (--token - reads it from standard input).
 `;
 
 function parseArguments(args: readonly string[]): { token: string | undefined } | { error: string } | { help: true } {
@@ -44,7 +44,8 @@ async function readStdin(): Promise<string> {
 export function formatCheck(check: Check): string {
   const mark = check.skipped === true ? "–" : check.ok ? "✓" : "✗";
   const fix = check.ok || check.fix === undefined ? "" : ` — fix: ${check.fix}`;
-  return `${mark} ${check.name}: ${check.detail}${fix}`;
+  const about = check.issuer === undefined ? "" : ` (${check.issuer})`;
+  return `${mark} ${check.name}${about}: ${check.detail}${fix}`;
 }
 
 const parsed = parseArguments(process.argv.slice(2));

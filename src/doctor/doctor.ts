@@ -20,6 +20,9 @@ import { checkJwksUri, DEFAULT_KEY_SET_TIMING, KID_MISS_COOLDOWN_SECONDS, reject
 import { defaultFetcher, silentLogger, type Fetcher, type FetchResponse } from "../core/ports.ts";
 import { createResolver } from "../core/resolver.ts";
 import { ConfigError } from "../core/settings.ts";
+import type { IssuerConfig } from "../core/issuers.ts";
+import { explainUntrusted, issuerLabel, issuersSetting, type Trusted } from "./issuers.ts";
+import { describeClient, explainAudience } from "./machine.ts";
 import { ALL_SETTING_NAMES, ALL_SETTINGS } from "./settings.ts";
 
 export type CheckName = "configuration" | "discovery" | "issuer" | "jwks" | "keys" | "algorithms" | "resolver" | "token";
@@ -34,6 +37,8 @@ export interface Check {
   readonly fix?: string;
   /** The check did not apply (the mode does not use it) or could not run (an earlier check failed). */
   readonly skipped?: boolean;
+  /** The issuer this check is about, when several are trusted (discovery, issuer, jwks, keys, algorithms). */
+  readonly issuer?: string;
 }
 
 export interface DoctorOptions {
@@ -48,7 +53,17 @@ export interface DoctorOptions {
 }
 
 /** The names of the settings printed in the configuration line, in order. None is a secret. */
-const SHOWN_SETTINGS = ["AUTH_MODE", "AUTHGEAR_ENDPOINT", "AUDIENCE", "ALGORITHMS", "ALLOWED_CLIENT_IDS", "CLOCK_TOLERANCE_SECONDS", "RESOLVER_URL"] as const;
+const SHOWN_SETTINGS = [
+  "AUTH_MODE",
+  "AUTHGEAR_ENDPOINT",
+  "ISSUERS",
+  "AUDIENCE",
+  "RESOURCES",
+  "ALGORITHMS",
+  "ALLOWED_CLIENT_IDS",
+  "CLOCK_TOLERANCE_SECONDS",
+  "RESOLVER_URL",
+] as const;
 
 const PORTAL_FIX =
   "JWT mode verifies JWT access tokens only: in the Authgear Portal, enable *Issue JWT as access token* for the client (Applications → your client), then sign in again to get a JWT; or set AUTH_MODE=hybrid to have opaque tokens checked by Authgear's resolver";
@@ -85,46 +100,81 @@ async function collect(env: Readonly<Record<string, unknown>>, token: string | u
     const rest: CheckName[] = ["discovery", "issuer", "jwks", "keys", "algorithms", "resolver", "token"];
     return [{ name: "configuration", ok: false, detail: error.message, fix }, ...rest.map((name) => skip(name, "the configuration is invalid"))];
   }
-  const checks: Check[] = [{ name: "configuration", ok: true, detail: describeConfig(config, env) }];
+  const listed = typeof env.ISSUERS === "string" && env.ISSUERS.trim() !== "";
+  const trusted: Trusted = { config, listed };
+  const checks: Check[] = [{ name: "configuration", ok: true, detail: describeConfig(trusted, env) }];
 
-  const discovery = await checkDiscovery(config, context);
-  checks.push(discovery.check);
-  checks.push(discovery.document === undefined ? skip("issuer", "no discovery document") : checkIssuer(config, discovery.document.issuer));
-
-  let published: readonly PublishedKey[] | undefined;
-  if (config.authMode === "resolver") {
-    for (const name of ["jwks", "keys", "algorithms"] as const) checks.push(skip(name, "AUTH_MODE=resolver verifies no JWT itself"));
-  } else if (discovery.document === undefined) {
-    for (const name of ["jwks", "keys", "algorithms"] as const) checks.push(skip(name, "no discovery document"));
-  } else {
-    const jwks = await checkJwks(discovery.document.jwks_uri, context);
-    checks.push(jwks.check);
-    if (jwks.keys === undefined) {
-      checks.push(skip("keys", "no key set"), skip("algorithms", "no key set"));
-    } else {
-      const keys = checkKeys(jwks.keys);
-      checks.push(keys.check);
-      published = jwks.keys.map(describeKey);
-      checks.push(keys.usable.length === 0 ? skip("algorithms", "no usable key") : checkAlgorithms(config, keys.usable, discovery.document));
-    }
+  // Every issuer at once: one slow issuer costs its own deadline, not the sum of all.
+  const chains = await Promise.all(config.issuers.map((issuer) => checkIssuerChain(trusted, issuer, context)));
+  const tag = config.issuers.length > 1;
+  for (const chain of chains) {
+    checks.push(...chain.checks.map((check) => (tag ? { ...check, issuer: chain.issuer } : check)));
   }
+  const published = new Map(chains.map((chain) => [chain.issuer, chain.published]));
 
   checks.push(config.authMode === "jwt" ? skip("resolver", "AUTH_MODE=jwt never asks the resolver") : await checkResolver(config, context));
-  checks.push(token === undefined ? skip("token", "no token given (--token <access token> checks one)") : await checkToken(config, token, context, published));
+  const tokenCheck =
+    token === undefined
+      ? skip("token", "no token given (--token <access token> checks one)")
+      : await checkToken(trusted, token, context, published);
+  checks.push(tokenCheck);
   return checks;
+}
+
+/** One issuer's checks: discovery, issuer, key set, keys, algorithms; and the keys it publishes, if read. */
+async function checkIssuerChain(
+  trusted: Trusted,
+  entry: IssuerConfig,
+  context: Context,
+): Promise<{ issuer: string; checks: Check[]; published: readonly PublishedKey[] | undefined }> {
+  const label = issuerLabel(trusted, entry);
+  const checks: Check[] = [];
+  const discovery = await checkDiscovery(entry, label, context);
+  checks.push(discovery.check);
+  const document = discovery.document;
+  const issuerCheck = document === undefined ? skip("issuer", "no discovery document") : checkIssuer(entry, label, document.issuer);
+  checks.push(issuerCheck);
+  const result = (published?: readonly PublishedKey[]) => ({ issuer: entry.issuer, checks, published });
+  // Resolver mode verifies machine clients' tokens itself (the resolver judges users' sessions only).
+  if (trusted.config.authMode === "resolver" && entry.resources.length === 0) {
+    const why = "AUTH_MODE=resolver verifies no JWT itself (but a machine client's, when the issuer has resources)";
+    for (const name of ["jwks", "keys", "algorithms"] as const) checks.push(skip(name, why));
+    return result();
+  }
+  if (discovery.document === undefined) {
+    for (const name of ["jwks", "keys", "algorithms"] as const) checks.push(skip(name, "no discovery document"));
+    return result();
+  }
+  const jwks = await checkJwks(discovery.document.jwks_uri, context);
+  checks.push(jwks.check);
+  if (jwks.keys === undefined) {
+    checks.push(skip("keys", "no key set"), skip("algorithms", "no key set"));
+    return result();
+  }
+  const keys = checkKeys(jwks.keys);
+  checks.push(keys.check);
+  const usable = keys.usable.length > 0;
+  checks.push(usable ? checkAlgorithms(entry.algorithms, keys.usable, discovery.document) : skip("algorithms", "no usable key"));
+  return result(jwks.keys.map(describeKey));
 }
 
 function skip(name: CheckName, why: string): Check {
   return { name, ok: true, skipped: true, detail: `skipped: ${why}` };
 }
 
-function describeConfig(config: Config, env: Readonly<Record<string, unknown>>): string {
+function describeConfig({ config, listed }: Trusted, env: Readonly<Record<string, unknown>>): string {
+  const primary = config.issuers[0];
+  const resources = primary === undefined || primary.resources.length === 0 ? undefined : primary.resources.join(",");
+  const count = config.issuers.length;
+  const origins = config.issuers.map(({ issuer }) => issuer).join(", ");
   const values: Record<(typeof SHOWN_SETTINGS)[number], string | undefined> = {
     AUTH_MODE: config.authMode,
-    AUTHGEAR_ENDPOINT: config.issuer,
-    AUDIENCE: config.audiences.join(","),
+    AUTHGEAR_ENDPOINT: listed ? undefined : config.issuer,
+    ISSUERS: listed ? `${count} issuer${count === 1 ? "" : "s"} (${origins})` : undefined,
+    AUDIENCE: listed ? undefined : config.audiences.join(","),
+    RESOURCES: listed ? undefined : resources,
     ALGORITHMS: config.algorithms.join(","),
-    ALLOWED_CLIENT_IDS: config.allowedClientIds && [...config.allowedClientIds].join(","),
+    ALLOWED_CLIENT_IDS: listed ? undefined : config.allowedClientIds && [...config.allowedClientIds].join(","),
     CLOCK_TOLERANCE_SECONDS: config.clockToleranceSeconds === 0 ? undefined : String(config.clockToleranceSeconds),
     RESOLVER_URL: config.authMode === "jwt" ? undefined : config.resolverUrl,
   };
@@ -193,11 +243,12 @@ function explainFetch(
   url: string,
   error: FetchFailure,
   context: Context,
+  label = "AUTHGEAR_ENDPOINT",
 ): { detail: string; fix: string } {
   const seen = context.exchanges.last(url);
   const host = new URL(url).host;
   const status = /^answered HTTP (\d+)$/.exec(error.message)?.[1];
-  const setting = what === "discovery" ? "AUTHGEAR_ENDPOINT" : "the issuer's jwks_uri";
+  const setting = what === "discovery" ? label : "the issuer's jwks_uri";
   if (status !== undefined) {
     const code = Number(status);
     if (code >= 300 && code < 400) {
@@ -208,7 +259,7 @@ function explainFetch(
         const origin = location === null ? undefined : originOf(target);
         return {
           detail,
-          fix: `the gate follows no redirect: set AUTHGEAR_ENDPOINT to the origin that serves the document itself${origin === undefined ? "" : ` (${origin}, if that is your Authgear endpoint)`}`,
+          fix: `the gate follows no redirect: set ${label} to the origin that serves the document itself${origin === undefined ? "" : ` (${origin}, if that is your Authgear endpoint)`}`,
         };
       }
       return { detail, fix: "the gate follows no redirect: the issuer's jwks_uri must answer with the key set itself (ask its operator)" };
@@ -216,7 +267,7 @@ function explainFetch(
     if (code === 404 && what === "discovery") {
       return {
         detail: `GET ${url}: HTTP 404, no discovery document`,
-        fix: "set AUTHGEAR_ENDPOINT to your Authgear project's endpoint (https://<project>.authgear.cloud, or its custom domain) — not the Portal, your application, or a URL with a path",
+        fix: `set ${label} to your Authgear project's endpoint (https://<project>.authgear.cloud, or its custom domain) — not the Portal, your application, or a URL with a path`,
       };
     }
     if (code >= 500) {
@@ -242,7 +293,7 @@ function explainFetch(
       detail: `GET ${url}: the body is larger than ${size(context.limits.maxBytes)} (${limitsText(context.limits)})`,
       fix:
         what === "discovery"
-          ? "the gate reads at most 64 KiB, far more than an Authgear discovery document: point AUTHGEAR_ENDPOINT at the issuer itself"
+          ? `the gate reads at most 64 KiB, far more than an Authgear discovery document: point ${label} at the issuer itself`
           : "the key set exceeds the gate's 64 KiB limit: publish fewer keys (an Authgear key set holds one or two)",
     };
   }
@@ -252,7 +303,7 @@ function explainFetch(
       detail: `GET ${url}: 200 but the body is not JSON${type ? ` (content-type ${type})` : ""}`,
       fix:
         what === "discovery"
-          ? "AUTHGEAR_ENDPOINT serves something else than an OpenID Connect issuer (a web page?): set it to your Authgear endpoint"
+          ? `${label} serves something else than an OpenID Connect issuer (a web page?): set it to your Authgear endpoint`
           : "the issuer's jwks_uri does not serve a JSON key set (ask its operator)",
     };
   }
@@ -299,15 +350,19 @@ interface Discovery {
   readonly [member: string]: unknown;
 }
 
-async function checkDiscovery(config: Config, context: Context): Promise<{ check: Check; document?: Discovery }> {
-  const url = config.discoveryUrl;
+async function checkDiscovery(
+  entry: IssuerConfig,
+  label: string,
+  context: Context,
+): Promise<{ check: Check; document?: Discovery }> {
+  const url = entry.discoveryUrl;
   const started = performance.now();
   let body: unknown;
   try {
     body = await fetchJson(context.fetcher, url, context.limits);
   } catch (error) {
     if (!(error instanceof FetchFailure)) throw error;
-    return { check: { name: "discovery", ok: false, ...explainFetch("discovery", url, error, context) } };
+    return { check: { name: "discovery", ok: false, ...explainFetch("discovery", url, error, context, label) } };
   }
   const ms = Math.round(performance.now() - started);
   const document = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
@@ -318,7 +373,7 @@ async function checkDiscovery(config: Config, context: Context): Promise<{ check
         name: "discovery",
         ok: false,
         detail: `GET ${url}: 200 JSON, but without ${missing.join(" and ")}: not an OpenID Connect discovery document`,
-        fix: "set AUTHGEAR_ENDPOINT to your Authgear endpoint (https://<project>.authgear.cloud, or its custom domain)",
+        fix: `set ${label} to your Authgear endpoint (https://<project>.authgear.cloud, or its custom domain)`,
       },
     };
   }
@@ -329,30 +384,44 @@ async function checkDiscovery(config: Config, context: Context): Promise<{ check
   };
 }
 
-function checkIssuer(config: Config, issuer: string): Check {
-  const endpoint = config.issuer;
-  if (issuer === endpoint) return { name: "issuer", ok: true, detail: `the discovery issuer ${issuer} equals AUTHGEAR_ENDPOINT` };
-  const { difference, fix } = issuerDifference(endpoint, issuer, "the discovery document");
+/** `AUTHGEAR_ENDPOINT https://…`, or `the ISSUERS entry https://…`, which names its value already. */
+function named(label: string, endpoint: string): string {
+  return label === "AUTHGEAR_ENDPOINT" ? `${label} ${endpoint}` : label;
+}
+
+function setTo(label: string, value: string): string {
+  return label === "AUTHGEAR_ENDPOINT" ? `set ${label}=${value}` : `change ${label} to ${value}`;
+}
+
+function checkIssuer(entry: IssuerConfig, label: string, issuer: string): Check {
+  const endpoint = entry.issuer;
+  if (issuer === endpoint) return { name: "issuer", ok: true, detail: `the discovery issuer ${issuer} equals ${label}` };
+  const { difference, fix } = issuerDifference(endpoint, issuer, "the discovery document", label);
   return {
     name: "issuer",
     ok: false,
-    detail: `the discovery issuer ${JSON.stringify(issuer)} is not AUTHGEAR_ENDPOINT ${endpoint} (${difference}); the gate compares them exactly and refuses the key set (503)`,
+    detail: `the discovery issuer ${JSON.stringify(issuer)} is not ${named(label, endpoint)} (${difference}); the gate compares them exactly and refuses the key set (503)`,
     fix,
   };
 }
 
 /** How `other` (an issuer from a discovery document or a token) differs from the endpoint origin, and what to do. */
-function issuerDifference(endpoint: string, other: string, source: string): { difference: string; fix: string; usable: boolean } {
+function issuerDifference(
+  endpoint: string,
+  other: string,
+  source: string,
+  label = "AUTHGEAR_ENDPOINT",
+): { difference: string; fix: string; usable: boolean } {
   const ours = new URL(endpoint);
   if (!URL.canParse(other)) {
-    return { difference: "it is not a URL", fix: `${source} names no usable issuer: AUTHGEAR_ENDPOINT must be an OpenID Connect issuer`, usable: false };
+    return { difference: "it is not a URL", fix: `${source} names no usable issuer: ${label} must be an OpenID Connect issuer`, usable: false };
   }
   const theirs = new URL(other);
   const originOnly = (theirs.pathname === "/" || theirs.pathname === "") && theirs.search === "" && theirs.hash === "";
   if (other === `${endpoint}/`) {
     return {
       difference: "a trailing slash",
-      fix: "the gate accepts issuers that are origins (no path, no trailing slash), compared exactly: this issuer's identifier ends with '/', which no AUTHGEAR_ENDPOINT can equal — it is not an Authgear issuer",
+      fix: `the gate accepts issuers that are origins (no path, no trailing slash), compared exactly: this issuer's identifier ends with '/', which no ${label} can equal — it is not an Authgear issuer`,
       usable: false,
     };
   }
@@ -370,13 +439,13 @@ function issuerDifference(endpoint: string, other: string, source: string): { di
   if (other !== theirs.origin) parts.push(`spelled ${JSON.stringify(other)}, not as an origin`);
   const hostHint =
     theirs.hostname !== ours.hostname
-      ? " (Authgear names its issuer after the project's public origin: with a custom domain, AUTHGEAR_ENDPOINT is that domain)"
+      ? ` (Authgear names its issuer after the project's public origin: with a custom domain, ${label} is that domain)`
       : "";
   const exact = other === theirs.origin;
   return {
     difference: parts.join(", ") || "spelled differently",
     fix: exact
-      ? `if ${other} is your project's endpoint, set AUTHGEAR_ENDPOINT=${other}${hostHint}; otherwise AUTHGEAR_ENDPOINT points at another issuer`
+      ? `if ${other} is your project's endpoint, ${setTo(label, other)}${hostHint}; otherwise ${label} points at another issuer`
       : `the gate compares the issuer exactly: ${source} must name it as ${theirs.origin}`,
     usable: exact,
   };
@@ -471,13 +540,17 @@ function keyAlgorithms(jwk: Readonly<Record<string, unknown>>): Algorithm[] {
   }
 }
 
-function checkAlgorithms(config: Config, usable: ReadonlyArray<Record<string, unknown>>, discovery: Discovery): Check {
+function checkAlgorithms(
+  algorithms: readonly Algorithm[],
+  usable: ReadonlyArray<Record<string, unknown>>,
+  discovery: Discovery,
+): Check {
   const offered = new Set(usable.flatMap(keyAlgorithms));
-  const accepted = config.algorithms.filter((alg) => offered.has(alg));
-  const unmatched = config.algorithms.filter((alg) => !offered.has(alg));
+  const accepted = algorithms.filter((alg) => offered.has(alg));
+  const unmatched = algorithms.filter((alg) => !offered.has(alg));
   if (accepted.length > 0) {
     const note = unmatched.length === 0 ? "" : `; ${unmatched.join(", ")} ha${unmatched.length === 1 ? "s" : "ve"} no published key`;
-    return { name: "algorithms", ok: true, detail: `ALGORITHMS=${config.algorithms.join(",")}: ${accepted.join(", ")} verif${accepted.length === 1 ? "ies" : "y"} with the published keys${note}` };
+    return { name: "algorithms", ok: true, detail: `ALGORITHMS=${algorithms.join(",")}: ${accepted.join(", ")} verif${accepted.length === 1 ? "ies" : "y"} with the published keys${note}` };
   }
   // What the issuer signs with: the keys' own alg, else what discovery says it signs ID tokens with, else the usual one per key type.
   const explicit = usable.flatMap((jwk) => (typeof jwk.alg === "string" && offered.has(jwk.alg as Algorithm) ? [jwk.alg as Algorithm] : []));
@@ -490,7 +563,7 @@ function checkAlgorithms(config: Config, usable: ReadonlyArray<Record<string, un
   return {
     name: "algorithms",
     ok: false,
-    detail: `ALGORITHMS=${config.algorithms.join(",")}, but the published key${usable.length === 1 ? "" : "s"} (${keys}) verif${usable.length === 1 ? "ies" : "y"} only ${[...offered].join(", ")}: no token of this issuer can verify`,
+    detail: `ALGORITHMS=${algorithms.join(",")}, but the published key${usable.length === 1 ? "" : "s"} (${keys}) verif${usable.length === 1 ? "ies" : "y"} only ${[...offered].join(", ")}: no token of this issuer can verify`,
     fix: `set ALGORITHMS=${suggestion.join(",")} (what the issuer signs with${suggestion.includes("RS256") ? "; Authgear signs with RS256" : ""})`,
   };
 }
@@ -585,7 +658,13 @@ function explainResolverFailure(
 // ---------------------------------------------------------------------------------------------
 // Token.
 
-async function checkToken(config: Config, raw: string, context: Context, published: readonly PublishedKey[] | undefined): Promise<Check> {
+async function checkToken(
+  trusted: Trusted,
+  raw: string,
+  context: Context,
+  publishedBy: ReadonlyMap<string, readonly PublishedKey[] | undefined>,
+): Promise<Check> {
+  const { config } = trusted;
   const token = raw.trim().replace(/^bearer[ \t]+/i, "");
   if (token === "") return { name: "token", ok: false, detail: "the token is empty", fix: "pass the access token the client sends after `Bearer `" };
   let headers: Headers;
@@ -604,8 +683,19 @@ async function checkToken(config: Config, raw: string, context: Context, publish
   });
   const result = await authenticator.authenticate(headers);
   const token2 = describeToken(token);
+  if (result.ok && result.identity.kind === "client") {
+    // A machine client's JWT is verified by the gate itself in every mode.
+    const client = describeClient(trusted, result.identity, token2.payload ?? {}, context.now());
+    const { how, expiry } = localVerification(token2, context.now());
+    const detail = `${client.ok ? "valid" : "valid, but useless here"}: ${how}${expiry}; ${client.detail}`;
+    return { name: "token", ok: client.ok, detail, ...(client.fix !== undefined && { fix: client.fix }) };
+  }
   if (result.ok) return { name: "token", ok: true, detail: describeSuccess(result, token2, viaResolver, config, context.now()) };
-  const { detail, fix } = explainRefusal(result.error, token2, { config, opaque, viaResolver, published, nowMs: context.now() });
+  const iss = token2.payload?.iss;
+  const issuer = config.issuers.find((each) => each.issuer === iss);
+  const published = issuer === undefined ? undefined : publishedBy.get(issuer.issuer);
+  const refusal = { trusted, issuer, config, opaque, viaResolver, published, nowMs: context.now() };
+  const { detail, fix } = explainRefusal(result.error, token2, refusal);
   const { status } = describeError(result.error.code);
   return { name: "token", ok: false, detail: `${detail} — the gate answers ${status} ${result.error.code}`, fix };
 }
@@ -637,25 +727,31 @@ function describeToken(token: string): TokenView {
 function describeSuccess(result: Extract<AuthResult, { ok: true }>, token: TokenView, viaResolver: boolean, config: Config, nowMs: number): string {
   const { identity } = result;
   const who: string[] = [];
-  if (identity.kind === "client") {
-    who.push(`machine client ${identity.clientId} (client-credentials token, issuer ${identity.issuer})`);
-    who.push(identity.scopes.length === 0 ? "no scope" : `scope ${identity.scopes.join(" ")}`);
-    who.push("it reaches only routes whose rule admits clients (subject client or any)");
-  } else {
+  if (identity.kind === "user") {
     who.push(`user ${identity.userId}`);
     if (identity.clientId !== undefined) who.push(`client_id ${identity.clientId}`);
     who.push(identity.roles.length === 0 ? "no roles" : `roles ${identity.roles.join(",")}`);
+    if (identity.amr.length > 0) who.push(`amr ${identity.amr.join(",")}`);
     if (config.issuers.length > 1) who.push(`issuer ${identity.issuer}`);
   }
   if (viaResolver) return `valid: Authgear's resolver accepted it (AUTH_MODE=${config.authMode}); ${who.join(", ")}`;
+  const { how, expiry } = localVerification(token, nowMs);
+  return `valid: ${how}; ${who.join(", ")}${expiry}`;
+}
+
+/** How the gate verified a JWT itself (its alg and kid), and when it expires. */
+function localVerification(token: TokenView, nowMs: number): { how: string; expiry: string } {
   const exp = token.payload?.exp;
   const expiry = typeof exp === "number" ? `, expires in ${duration(exp - Math.floor(nowMs / 1000))}, at ${time(exp)}` : "";
   const alg = typeof token.header?.alg === "string" ? `${token.header.alg}, ` : "";
   const kid = typeof token.header?.kid === "string" ? `kid ${token.header.kid}` : "no kid";
-  return `valid: verified by the gate itself (${alg}${kid}); ${who.join(", ")}${expiry}`;
+  return { how: `verified by the gate itself (${alg}${kid})`, expiry };
 }
 
 interface RefusalContext {
+  readonly trusted: Trusted;
+  /** The trusted issuer the token's `iss` names, if any. */
+  readonly issuer: IssuerConfig | undefined;
   readonly config: Config;
   readonly opaque: boolean;
   readonly viaResolver: boolean;
@@ -809,9 +905,10 @@ function explainUnknownKey(token: TokenView, context: RefusalContext): { detail:
   const alg = typeof header?.alg === "string" ? header.alg : "?";
   const kid = typeof header?.kid === "string" ? header.kid : undefined;
   const kids = context.published?.map((key) => (key.kid === undefined ? "(no kid)" : key.kid));
-  const listed = kids === undefined ? "the published keys could not be read" : `AUTHGEAR_ENDPOINT publishes kid ${JSON.stringify(kids)}`;
+  const label = context.issuer === undefined ? "AUTHGEAR_ENDPOINT" : issuerLabel(context.trusted, context.issuer);
+  const listed = kids === undefined ? "the published keys could not be read" : `${label} publishes kid ${JSON.stringify(kids)}`;
   const iss = payload?.iss;
-  const foreign = typeof iss === "string" && iss !== config.issuer;
+  const foreign = typeof iss === "string" && context.issuer === undefined;
   const sameKid = kid === undefined ? undefined : context.published?.find((key) => key.kid === kid);
   let detail: string;
   if (kid === undefined) detail = `the token has no kid and no single published key matches alg ${alg}; ${listed}`;
@@ -824,61 +921,83 @@ function explainUnknownKey(token: TokenView, context: RefusalContext): { detail:
   return { detail, fix };
 }
 
+/** How a message names the source of good tokens: AUTHGEAR_ENDPOINT's project, or a trusted issuer. */
+function goodTokenSource(context: RefusalContext): string {
+  return context.trusted.listed ? "a trusted issuer (ISSUERS)" : "AUTHGEAR_ENDPOINT's project";
+}
+
+/** The trusted issuer an untrusted `iss` most likely meant: the only one, or the one on the same host. */
+function closestIssuer(config: Config, iss: string): IssuerConfig | undefined {
+  if (config.issuers.length === 1) return config.issuers[0];
+  const host = URL.canParse(iss) ? new URL(iss).hostname : undefined;
+  return config.issuers.find((each) => new URL(each.issuer).hostname === host);
+}
+
 function explainClaim(
   error: AuthError,
   cause: { claim: string | undefined; reason: string | undefined },
   token: TokenView,
   context: RefusalContext,
 ): { detail: string; fix: string } {
-  const { config } = context;
+  const { config, trusted, issuer } = context;
   const payload = token.payload ?? {};
   const nowSeconds = Math.floor(context.nowMs / 1000);
   const tolerance = config.clockToleranceSeconds;
   const clockFix = `sync the clocks (NTP) here and at the issuer, or allow for skew with CLOCK_TOLERANCE_SECONDS (now ${tolerance}, at most ${MAX_CLOCK_TOLERANCE_SECONDS})`;
+  const source = goodTokenSource(context);
+  if (issuer === undefined) {
+    // The token's iss picks its issuer before anything else: none matched.
+    const { iss } = payload;
+    const closest = typeof iss === "string" ? closestIssuer(config, iss) : undefined;
+    const label = closest === undefined ? "AUTHGEAR_ENDPOINT" : issuerLabel(trusted, closest);
+    const known = closest !== undefined && typeof iss === "string";
+    const nearMiss = known ? issuerDifference(closest.issuer, iss, "the token", label) : undefined;
+    return explainUntrusted(trusted, iss, nearMiss);
+  }
   if (cause.reason === "missing") {
-    return { detail: `the token has no ${cause.claim ?? "required"} claim (access tokens carry exp, iat and sub)`, fix: "send an access token of AUTHGEAR_ENDPOINT's project" };
+    const detail = `the token has no ${cause.claim ?? "required"} claim (access tokens carry exp, iat and sub)`;
+    return { detail, fix: `send an access token of ${source}` };
   }
   if (cause.reason === "invalid") {
-    return { detail: `its ${cause.claim ?? "time"} claim is not a number`, fix: "send an access token of AUTHGEAR_ENDPOINT's project" };
+    return { detail: `its ${cause.claim ?? "time"} claim is not a number`, fix: `send an access token of ${source}` };
   }
-  switch (cause.claim) {
-    case "iss": {
-      const iss = typeof payload.iss === "string" ? payload.iss : JSON.stringify(payload.iss);
-      const { difference, fix, usable } = issuerDifference(config.issuer, iss, "the token");
-      return {
-        detail: `wrong issuer: the token's iss ${JSON.stringify(iss)} is not AUTHGEAR_ENDPOINT ${config.issuer} (${difference})`,
-        fix: usable ? `the token comes from another issuer: get one from ${config.issuer}; or, ${fix}` : fix,
-      };
-    }
-    case "aud": {
-      const auds = audiences(payload);
-      return {
-        detail: `wrong audience: the token's aud ${JSON.stringify(auds)} holds none of AUDIENCE ${JSON.stringify(config.audiences)}`,
-        fix:
-          auds.length === 0
-            ? "send an access token: it carries the API's audience"
-            : `if this API should accept these tokens, set AUDIENCE=${[...config.audiences, ...auds].join(",")} (unset, AUDIENCE is AUTHGEAR_ENDPOINT, which Authgear's access tokens carry)`,
-      };
-    }
-    case "nbf": {
-      const nbf = typeof payload.nbf === "number" ? payload.nbf : nowSeconds;
-      return { detail: `not yet valid: nbf ${time(nbf)}, now ${time(nowSeconds)}, ${duration(nbf - nowSeconds)} early (CLOCK_TOLERANCE_SECONDS=${tolerance})`, fix: clockFix };
-    }
-    default:
-      break;
+  // jose checks aud against every audience and resource of the issuer; the core, by the token's kind.
+  if (cause.claim === "aud" || /\baud\b/.test(error.message)) return explainAudience(trusted, issuer, payload);
+  if (cause.claim === "nbf") {
+    const nbf = typeof payload.nbf === "number" ? payload.nbf : nowSeconds;
+    return { detail: `not yet valid: nbf ${time(nbf)}, now ${time(nowSeconds)}, ${duration(nbf - nowSeconds)} early (CLOCK_TOLERANCE_SECONDS=${tolerance})`, fix: clockFix };
   }
-  // The core's own checks after jose's: iat in the future, no exp, client_id.
+  // The core's own checks after jose's: iat in the future, no exp, client_id, a machine client's marks.
   if (typeof payload.iat === "number" && payload.iat > nowSeconds + tolerance) {
     return { detail: `issued in the future: iat ${time(payload.iat)}, now ${time(nowSeconds)}, ${duration(payload.iat - nowSeconds)} ahead (CLOCK_TOLERANCE_SECONDS=${tolerance})`, fix: clockFix };
   }
-  if (config.allowedClientIds !== undefined && (typeof payload.client_id !== "string" || !config.allowedClientIds.has(payload.client_id))) {
+  const allowed = issuer.allowedClientIds;
+  if (allowed !== undefined && (typeof payload.client_id !== "string" || !allowed.has(payload.client_id))) {
     const clientId = typeof payload.client_id === "string" ? `client_id ${JSON.stringify(payload.client_id)}` : "no client_id";
+    const setting = trusted.listed ? `the "clientIds" of the ISSUERS entry ${issuer.issuer}` : "ALLOWED_CLIENT_IDS";
+    const added = [...allowed, String(payload.client_id)];
+    const change = trusted.listed
+      ? issuersSetting(trusted, (each, entry) => (each === issuer ? { ...entry, clientIds: added } : entry))
+      : `ALLOWED_CLIENT_IDS=${added.join(",")}`;
     return {
-      detail: `${clientId}, and ALLOWED_CLIENT_IDS is ${[...config.allowedClientIds].join(",")}`,
-      fix: typeof payload.client_id === "string" ? `if this client may call the API, add it: ALLOWED_CLIENT_IDS=${[...config.allowedClientIds, payload.client_id].join(",")}` : "send an access token issued to an allowed client",
+      detail: `${clientId}, and ${setting} is ${[...allowed].join(",")}`,
+      fix:
+        typeof payload.client_id === "string"
+          ? `if this client may call the API, add it: ${change}`
+          : "send an access token issued to an allowed client",
     };
   }
-  return { detail: error.message, fix: "send an access token of AUTHGEAR_ENDPOINT's project" };
+  if (/names a client/.test(error.message)) {
+    const clientId = `its client_id is ${JSON.stringify(payload.client_id)}`;
+    const but = error.message.includes("user claims") ? "it carries user claims" : clientId;
+    return {
+      detail:
+        `its sub ${JSON.stringify(payload.sub)} names a machine client, but ${but}: ` +
+        "no issuer's client-credentials token looks so (Authgear's: sub client_id_<client_id>, no user claim)",
+      fix: `send a token as ${source} issues it; a user id starting with client_id_ cannot be told from a machine client`,
+    };
+  }
+  return { detail: error.message, fix: `send an access token of ${source}` };
 }
 
 /** `2026-11-28T20:00:00Z (1795896000)`. */

@@ -28,6 +28,10 @@ function claims(jwt: string): { auth_time: number } {
   return JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString()) as { auth_time: number };
 }
 
+/** An issuer nothing listens for, and a token naming it (signed by the dev issuer, whose keys are never reached). */
+const DOWN = "http://127.0.0.1:9";
+const downToken = () => issuer.mintAccessToken({ sub: "alice", claims: { iss: DOWN, aud: [DOWN] } });
+
 const ALICE_CONTEXT = () => ({
   sessionValid: "true",
   userId: "alice",
@@ -37,6 +41,8 @@ const ALICE_CONTEXT = () => ({
   userRoles: "admin,staff",
   sessionAmr: "pwd",
   sessionAuthenticatedAt: String(claims(token).auth_time),
+  edgeKind: "user",
+  edgeIssuer: issuer.origin,
 });
 
 describe("REST API TOKEN authorizer", () => {
@@ -420,8 +426,8 @@ describe("REPORT_ONLY=true (with the cache off): decided as when enforcing, logg
 
   it("lets a request through while the key set is unreachable, and still fails closed on a bad configuration", async () => {
     vi.spyOn(console, "log").mockImplementation(() => undefined);
-    const down = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", AUTHGEAR_ENDPOINT: "http://127.0.0.1:9" });
-    expect(await down(tokenEvent(`Bearer ${token}`))).toEqual(reportOnly("ERR_KEYSET_UNAVAILABLE"));
+    const down = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", AUTHGEAR_ENDPOINT: DOWN });
+    expect(await down(tokenEvent(`Bearer ${await downToken()}`))).toEqual(reportOnly("ERR_KEYSET_UNAVAILABLE"));
     const bad = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", AUTHGEAR_ENDPOINT: "http://example.com" });
     await expect(bad(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
   });
@@ -556,8 +562,8 @@ describe("METRICS=emf: one CloudWatch Embedded Metric Format line per invocation
     const event = requestEvent({ headers: { Cookie: `session=${session.cookie}` } });
     await resolver(event);
     await resolver(event);
-    const down = await container({ METRICS: "emf", AUTHGEAR_ENDPOINT: "http://127.0.0.1:9" });
-    await expect(down(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
+    const down = await container({ METRICS: "emf", AUTHGEAR_ENDPOINT: DOWN });
+    await expect(down(tokenEvent(`Bearer ${await downToken()}`))).rejects.toThrow(/^Service Unavailable$/);
     expect(emf(log.mock.calls).map(counts)).toEqual([
       ["allowed", 1, 0, 0, 1, 0],
       ["allowed", 1, 0, 0, 0, 1],

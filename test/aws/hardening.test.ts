@@ -106,6 +106,8 @@ function contextOf(token: string): Context {
     ...(roles.length > 0 && { userRoles: roles.join(",") }),
     sessionAmr: "pwd",
     sessionAuthenticatedAt: String(claims.auth_time),
+    edgeKind: "user",
+    edgeIssuer: issuer.origin,
   };
 }
 

@@ -10,6 +10,8 @@ import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { harness, outcome } from "../helpers.ts";
 
 let issuer: DevIssuer;
+/** An issuer nothing listens for. */
+const DOWN = "http://127.0.0.1:9";
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
@@ -51,8 +53,10 @@ describe("the key set over node:http", () => {
   );
 
   it("answers ERR_KEYSET_UNAVAILABLE when nothing listens", async () => {
-    const h = harness(issuer, { AUTHGEAR_ENDPOINT: "http://127.0.0.1:9" }, { fetcher: nodeFetcher });
-    expect(await outcome(h, await issuer.mintAccessToken())).toBe("ERR_KEYSET_UNAVAILABLE");
+    const h = harness(issuer, { AUTHGEAR_ENDPOINT: DOWN }, { fetcher: nodeFetcher });
+    // A token naming that issuer: the gate trusts it, and cannot fetch its keys.
+    const token = await issuer.mintAccessToken({ claims: { iss: DOWN, aud: [DOWN] } });
+    expect(await outcome(h, token)).toBe("ERR_KEYSET_UNAVAILABLE");
   });
 });
 
@@ -60,7 +64,10 @@ describe("the resolver over node:http", () => {
   const ask = async (cookie: string): Promise<string> => {
     const h = harness(issuer, { AUTH_MODE: "resolver", RESOLVER_TIMEOUT_MS: "500" }, { fetcher: nodeFetcher });
     const result = await h.auth.authenticate(new Headers({ cookie }));
-    return result.ok ? `ok:${result.identity.userId}:${result.identity.roles.join(",")}` : result.error.code;
+    if (!result.ok) return result.error.code;
+    const { identity } = result;
+    if (identity.kind === "client") return `client:${identity.clientId}`;
+    return `ok:${identity.userId}:${identity.roles.join(",")}`;
   };
 
   it("reads a valid verdict's identity headers, and an invalid one", async () => {

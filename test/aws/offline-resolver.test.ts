@@ -135,6 +135,8 @@ describe("serverless offline, AUTH_MODE=resolver: the resolver's verdicts", () =
       userRoles: "admin,editor",
       sessionAmr: "pwd otp",
       sessionAuthenticatedAt: "1700000000",
+      edgeKind: "user",
+      edgeIssuer: issuer.origin,
     };
     for (const path of ["/hello", "/hello/token"]) {
       const { status, body } = await get(`${offline.url}${path}`, bearer(session.opaqueAccessToken));

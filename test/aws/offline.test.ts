@@ -183,6 +183,8 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
       userRoles: "admin,editor",
       sessionAmr: "pwd",
       sessionAuthenticatedAt: expect.stringMatching(/^\d+$/) as unknown,
+      edgeKind: "user",
+      edgeIssuer: issuer.origin,
     });
   });
 
@@ -319,6 +321,8 @@ describe("serverless offline: HTTP API, payload 2.0 authorizer with IAM policy a
       userCanReauthenticate: "true",
       sessionAmr: "pwd",
       sessionAuthenticatedAt: expect.stringMatching(/^\d+$/) as unknown,
+      edgeKind: "user",
+      edgeIssuer: issuer.origin,
     });
   });
 

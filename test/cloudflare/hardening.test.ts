@@ -145,6 +145,8 @@ function identityHeaders(token: string): Record<string, string> {
     ...(roles.length > 0 && { "x-authgear-user-roles": roles.join(",") }),
     "x-authgear-session-amr": "pwd",
     "x-authgear-session-authenticated-at": String(claims.auth_time),
+    "x-authgear-edge-kind": "user",
+    "x-authgear-edge-issuer": issuer.origin,
   };
 }
 

@@ -154,6 +154,8 @@ describe("resolver mode: the resolver's answers", () => {
       "x-authgear-user-roles": "admin,staff",
       "x-authgear-session-amr": "pwd otp",
       "x-authgear-session-authenticated-at": "1700000000",
+      "x-authgear-edge-kind": "user",
+      "x-authgear-edge-issuer": issuer.origin,
     });
     // Only the resolver call is restricted to the resolver's credentials; the origin gets the request's headers.
     expect(received?.headers.cookie).toBe(cookie);

@@ -105,6 +105,8 @@ describe("a valid token", () => {
       "x-authgear-user-roles": "admin",
       "x-authgear-session-amr": "pwd",
       "x-authgear-session-authenticated-at": String(claims.auth_time),
+      "x-authgear-edge-kind": "user",
+      "x-authgear-edge-issuer": issuer.origin,
     });
     expect(received?.headers.authorization).toBe(`Bearer ${token}`);
   });

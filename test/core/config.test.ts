@@ -5,6 +5,7 @@ import { LAMBDA_SETTING_NAMES, LAMBDA_SETTINGS } from "../../src/aws/config.ts";
 import { WORKER_SETTING_NAMES, WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
 import { createAuthenticatorFromEnv } from "../../src/core/authenticator.ts";
 import { CORE_SETTINGS, parseConfig, SETTING_NAMES, settingDefault } from "../../src/core/config.ts";
+import { MAX_ISSUERS } from "../../src/core/issuers.ts";
 import { lookalikeSettings } from "../../src/core/lookalike.ts";
 import { ConfigError, defineSettings, extendSettings } from "../../src/core/settings.ts";
 import { urlSetting, type UrlRules } from "../../src/core/url-setting.ts";
@@ -210,6 +211,18 @@ describe("parseConfig", () => {
     ["AUTHORIZER_CACHE_SECONDS", "3601"],
     ["AUTHORIZER_CACHE_SECONDS", "-1"],
     ["ROUTES", '[{"path":"/a","clientIds":[]}]'],
+    ["ROUTES", '[{"path":"/a","subject":"robot"}]'],
+    ["ROUTES", '[{"path":"/a","subject":"users"}]'],
+    ["ROUTES", '[{"path":"/a","amr":[]}]'],
+    ["ROUTES", '[{"path":"/a","amr":["o t p"]}]'],
+    ["ROUTES", '[{"path":"/a","amr":"otp"}]'],
+    ["ROUTES", '[{"path":"/a","issuers":[]}]'],
+    ["ROUTES", '[{"path":"/a","issuers":["https://myapp.authgear.cloud/oauth2"]}]'],
+    ["ROUTES", '[{"path":"/a","issuers":["http://myapp.authgear.cloud"]}]'],
+    ["RESOURCES", ","],
+    ["RESOURCES", "api"],
+    ["RESOURCES", "https://api.example.com#x"],
+    ["RESOURCES", "/relative"],
     ["ROUTES", '[{"path":"/a","clientIds":["web app"]}]'],
     ["ROUTES", JSON.stringify([{ path: `/${"a".repeat(256)}` }])],
     ["RESOLVER_COOKIE_PREFIX", "my app_"],
@@ -326,6 +339,179 @@ describe("each packaging's settings", () => {
   });
 });
 
+const A = "https://a.example.com";
+const B = "https://b.example.com";
+const issuersOf = (...entries: object[]): string => JSON.stringify(entries);
+
+describe("trusted issuers: ISSUERS, or AUTHGEAR_ENDPOINT for one", () => {
+  it("reads each issuer with its own members, ALGORITHMS as every issuer's default, the first as the primary", () => {
+    const config = parseConfig({
+      ISSUERS: issuersOf(
+        {
+          issuer: A, audiences: ["api-a"], resources: ["https://api.example.com/"], clientIds: ["web", "svc"],
+          algorithms: ["ES256"], clientMarks: "rfc9068",
+        },
+        { issuer: `${B}/` },
+      ),
+      ALGORITHMS: "PS256,RS256",
+    });
+    const plain = config.issuers.map((entry) => ({
+      ...entry, allowedClientIds: entry.allowedClientIds && [...entry.allowedClientIds],
+    }));
+    expect(plain).toEqual([
+      {
+        issuer: A, discoveryUrl: `${A}/.well-known/openid-configuration`, audiences: ["api-a"],
+        resources: ["https://api.example.com/"], allowedClientIds: ["web", "svc"], algorithms: ["ES256"],
+        clientMarks: "rfc9068",
+      },
+      {
+        issuer: B, discoveryUrl: `${B}/.well-known/openid-configuration`, audiences: [B], resources: [],
+        allowedClientIds: undefined, algorithms: ["PS256", "RS256"], clientMarks: "authgear",
+      },
+    ]);
+    expect(config).toMatchObject({
+      issuer: A, audiences: ["api-a"], algorithms: ["ES256"], realm: "api-a", resolverUrl: `${A}/_resolver/resolve`,
+    });
+  });
+
+  it("builds the one issuer of AUTHGEAR_ENDPOINT from AUDIENCE, RESOURCES, ALLOWED_CLIENT_IDS and ALGORITHMS", () => {
+    const config = parseConfig({
+      AUTHGEAR_ENDPOINT: ENDPOINT,
+      AUDIENCE: "x",
+      RESOURCES: "https://api.example.com, urn:example:api",
+      ALLOWED_CLIENT_IDS: "svc",
+      ALGORITHMS: "ES256",
+    });
+    expect(config.issuers).toHaveLength(1);
+    expect(config.issuers[0]).toMatchObject({
+      issuer: ENDPOINT, audiences: ["x"], resources: ["https://api.example.com", "urn:example:api"],
+      algorithms: ["ES256"], clientMarks: "authgear",
+    });
+    expect([...(config.issuers[0]?.allowedClientIds ?? [])]).toEqual(["svc"]);
+    // No RESOURCES: no resource, so every machine client's token is refused.
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT }).issuers[0]?.resources).toEqual([]);
+  });
+
+  it("takes exactly one of AUTHGEAR_ENDPOINT and ISSUERS, and names a missing one beside other bad keys", () => {
+    const neither = configError({});
+    expect(neither.keys).toEqual(["AUTHGEAR_ENDPOINT"]);
+    expect(neither.message).toBe(
+      "Invalid configuration (AUTHGEAR_ENDPOINT). " +
+        "AUTHGEAR_ENDPOINT: is required (or ISSUERS, to trust several issuers)",
+    );
+    const others = configError({ AUTH_MODE: "magic", RESOURCES: "api" });
+    expect(others.keys).toEqual(["AUTHGEAR_ENDPOINT", "AUTH_MODE", "RESOURCES"]);
+    const both = configError({ AUTHGEAR_ENDPOINT: A, ISSUERS: issuersOf({ issuer: A }) });
+    expect(both.keys).toEqual(["AUTHGEAR_ENDPOINT"]);
+    expect(both.message).toContain("set one of the two");
+    expect(parseConfig({ ISSUERS: issuersOf({ issuer: A }) }).issuer).toBe(A);
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: A, ISSUERS: "" }).issuer).toBe(A);
+  });
+
+  it.each([
+    ["AUDIENCE", "api", "audiences"],
+    ["RESOURCES", "https://api.example.com", "resources"],
+    ["ALLOWED_CLIENT_IDS", "svc", "clientIds"],
+  ])("refuses %s beside ISSUERS: each issuer says its own %s", (name, value, member) => {
+    const error = configError({ ISSUERS: issuersOf({ issuer: A }, { issuer: B }), [name]: value });
+    expect(error.keys).toEqual([name]);
+    expect(error.message).toContain(`give each issuer its own "${member}"`);
+  });
+
+  it(`trusts 1 to MAX_ISSUERS (${MAX_ISSUERS}) issuers`, () => {
+    expect(MAX_ISSUERS).toBe(16);
+    const many = (count: number) =>
+      Array.from({ length: count }, (_, index) => ({ issuer: `https://issuer${index}.example.com` }));
+    expect(parseConfig({ ISSUERS: JSON.stringify(many(MAX_ISSUERS)) }).issuers).toHaveLength(MAX_ISSUERS);
+    const tooMany = configError({ ISSUERS: JSON.stringify(many(MAX_ISSUERS + 1)) });
+    expect(tooMany.keys).toEqual(["ISSUERS"]);
+    expect(tooMany.message).toContain(`may name at most ${MAX_ISSUERS} issuers`);
+    expect(configError({ ISSUERS: "[]" }).message).toContain("must name at least one issuer");
+  });
+
+  it.each([
+    ["the same origin", [{ issuer: A }, { issuer: A }]],
+    ["another spelling of it (case, trailing slash)", [{ issuer: A }, { issuer: "https://A.example.com/" }]],
+    ["a third entry repeating the first", [{ issuer: A }, { issuer: B }, { issuer: A, audiences: ["other"] }]],
+  ])("refuses an issuer named twice: %s", (_case, entries) => {
+    const error = configError({ ISSUERS: JSON.stringify(entries) });
+    expect(error.keys).toEqual(["ISSUERS"]);
+    expect(error.message).toContain("names an issuer twice");
+  });
+
+  it.each([
+    ["not JSON", "[", "is not JSON"],
+    ["not an array", "{}", "must be a JSON array of issuers"],
+    ["an unknown member", issuersOf({ issuer: A, audience: ["x"] }), 'unknown member "audience"'],
+    ["no issuer", issuersOf({ audiences: ["x"] }), "must be an object with an issuer"],
+    ["an issuer with a path", issuersOf({ issuer: `${A}/oauth2` }), "must be an origin"],
+    ["plain http", issuersOf({ issuer: "http://a.example.com" }), "must use https"],
+    ["a resource with a fragment", issuersOf({ issuer: A, resources: ["https://api.example.com#x"] }), "a fragment"],
+    ["empty resources", issuersOf({ issuer: A, resources: [] }), "must name at least one resource"],
+    ["empty audiences", issuersOf({ issuer: A, audiences: [] }), "must name at least one audience"],
+    ["a symmetric algorithm", issuersOf({ issuer: A, algorithms: ["HS256"] }), "symmetric algorithms and none"],
+    ["unknown client marks", issuersOf({ issuer: A, clientMarks: "okta" }), "must be one of authgear, rfc9068"],
+  ])("refuses ISSUERS with %s", (_case, value, problem) => {
+    const error = configError({ ISSUERS: value });
+    expect(error.keys).toEqual(["ISSUERS"]);
+    expect(error.message).toContain(problem);
+  });
+
+  it("refuses a rule whose issuers member names an issuer that is not trusted", () => {
+    const rules = [{ path: "/a", issuers: [A] }, { path: "/b", issuers: [`${B}/`, "https://c.example.com"] }];
+    const shorthand = configError({ AUTHGEAR_ENDPOINT: A, ROUTES: JSON.stringify(rules) });
+    expect(shorthand.keys).toEqual(["ROUTES"]);
+    expect(shorthand.message).toBe(
+      "Invalid configuration (ROUTES). " +
+        "ROUTES: rule 1 names https://b.example.com, rule 1 names https://c.example.com, which is not a trusted issuer",
+    );
+    const listed = configError({ ISSUERS: issuersOf({ issuer: A }, { issuer: B }), ROUTES: JSON.stringify(rules) });
+    expect(listed.message).toBe(
+      "Invalid configuration (ROUTES). ROUTES: rule 1 names https://c.example.com, which is not a trusted issuer",
+    );
+    const trusted = parseConfig({
+      ISSUERS: issuersOf({ issuer: A }, { issuer: B }), ROUTES: JSON.stringify([rules[0]]),
+    });
+    expect(trusted.routes).toEqual([{ path: "/a", issuers: [A] }]);
+  });
+
+  it("refuses AUTH_MODE=resolver with several issuers (its resolver judges its own project only), not with one", () => {
+    const two = issuersOf({ issuer: A }, { issuer: B });
+    const error = configError({ ISSUERS: two, AUTH_MODE: "resolver" });
+    expect(error.keys).toEqual(["ISSUERS"]);
+    expect(error.message).toContain("use AUTH_MODE=hybrid");
+    expect(parseConfig({ ISSUERS: issuersOf({ issuer: A }), AUTH_MODE: "resolver" }).authMode).toBe("resolver");
+    expect(parseConfig({ ISSUERS: two, AUTH_MODE: "hybrid" }).issuers).toHaveLength(2);
+    expect(parseConfig({ ISSUERS: two, AUTH_MODE: "jwt" }).issuers).toHaveLength(2);
+  });
+});
+
+describe("route rules for machine clients (subject)", () => {
+  const USER_MEMBERS = { roles: ["admin"], verified: true, anonymous: false, maxAuthAge: 600, amr: ["otp"] };
+
+  const cases = ["client", "any"].flatMap((subject) =>
+    Object.entries(USER_MEMBERS).map(([member, value]) => [subject, member, value] as const));
+  it.each(cases)("refuses a rule with subject %s holding %s, no client meets it", (subject, member, value) => {
+    const rules = [{ path: "/ok" }, { path: "/a", subject, [member]: value }];
+    const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: JSON.stringify(rules) });
+    expect(error.keys).toEqual(["ROUTES"]);
+    expect(error.message).toContain(
+      "rule 1: a rule whose subject is client or any cannot hold roles, verified, anonymous, maxAuthAge, amr",
+    );
+  });
+
+  it("takes the user members under subject user or none, and scopes, clientIds and issuers under any subject", () => {
+    for (const subject of [undefined, "user"]) {
+      const rule = { path: "/a", ...(subject !== undefined && { subject }), ...USER_MEMBERS };
+      expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: JSON.stringify([rule]) }).routes).toEqual([rule]);
+    }
+    for (const subject of ["user", "client", "any"]) {
+      const rule = { path: "/a", subject, scopes: ["s"], clientIds: ["svc"], issuers: [ENDPOINT] };
+      expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: JSON.stringify([rule]) }).routes).toEqual([rule]);
+    }
+  });
+});
+
 describe("urlSetting", () => {
   const ENDPOINT_RULES: UrlRules = { http: "loopback", form: "origin" };
   const SECURE_URL: UrlRules = { http: "loopback", form: "url" };
@@ -384,7 +570,9 @@ describe("what a user mistypes", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe(
-      'Invalid configuration (ROUTES). ROUTES: rule 1.role: unknown member "role"; a rule\'s members are path, methods, roles, scopes, clientIds, verified, anonymous, maxAuthAge',
+      'Invalid configuration (ROUTES). ROUTES: rule 1.role: unknown member "role"; ' +
+        "a rule's members are path, methods, roles, scopes, clientIds, verified, anonymous, maxAuthAge, " +
+        "amr, subject, issuers",
     );
   });
 

@@ -25,8 +25,9 @@ function headers(values: Record<string, string>): Headers {
 }
 
 function summary(decision: Decision): string {
-  if (decision.allowed) return `allowed ${decision.identity?.userId ?? "anonymous"}${decision.isPublic ? " public" : ""}`;
-  return `refused ${decision.error.code}${decision.identity === undefined ? "" : ` (${decision.identity.userId})`}`;
+  const who = decision.identity?.subject ?? "anonymous";
+  if (decision.allowed) return `allowed ${who}${decision.isPublic ? " public" : ""}`;
+  return `refused ${decision.error.code}${decision.identity === undefined ? "" : ` (${decision.identity.subject})`}`;
 }
 
 describe("decide", () => {
@@ -64,6 +65,47 @@ describe("decide", () => {
     expect(summary(await decider.decide({ method: "GET", path: undefined, headers: headers({ authorization: `Bearer ${bob}` }) }))).toBe("refused ERR_INSUFFICIENT_SCOPE (bob)");
   });
 
+  it("admits a machine client only by a rule: never with no ROUTES, off its rules, or without a path", async () => {
+    const userClaims = ["is_anonymous", "is_verified", "can_reauthenticate", "roles"]
+      .map((name): [string, undefined] => [`https://authgear.com/claims/user/${name}`, undefined]);
+    // As authgear-server's EncodeClientAccessToken: sub client_id_<id>, aud the resource, no user claim.
+    const token = await issuer.mintAccessToken({
+      sub: "client_id_svc",
+      claims: {
+        client_id: "svc",
+        aud: ["https://api.example.com"],
+        auth_time: undefined,
+        amr: undefined,
+        ...Object.fromEntries(userClaims),
+      },
+    });
+    const client = headers({ authorization: `Bearer ${token}` });
+    const resources = { RESOURCES: "https://api.example.com" };
+    const none = deciderWith(resources, WORKER);
+    const refused = "refused ERR_INSUFFICIENT_SCOPE (client_id_svc)";
+    expect(summary(await none.decide({ method: "GET", path: "/anything", headers: client }))).toBe(refused);
+    // A public path needs no rule.
+    const publicPath = await none.decide({ method: "GET", path: "/public/a", headers: client });
+    expect(summary(publicPath)).toBe("allowed client_id_svc public");
+    const rules = [{ path: "/sync/*", subject: "client" }, { path: "/admin/*", roles: ["admin"] }];
+    const ruled = deciderWith({ ...resources, ROUTES: JSON.stringify(rules) }, AUTHORIZER);
+    const admitted = await ruled.decide({ method: "GET", path: "/sync/1", headers: client });
+    expect(summary(admitted)).toBe("allowed client_id_svc");
+    for (const path of ["/admin/x", "/other", undefined]) {
+      expect(summary(await ruled.decide({ method: "GET", path, headers: client })), String(path)).toBe(refused);
+    }
+    const decision = await ruled.decide({ method: "GET", path: "/sync/1", headers: client });
+    const identity = decision.identity!;
+    expect(identity.kind).toBe("client");
+    // The rule for users neither admits nor refuses it.
+    expect(ruled.admittingRules(identity, decision.at).map((rule) => rule.path)).toEqual(["/sync/*"]);
+    expect(ruled.failedRules(identity, decision.at)).toEqual([]);
+    // Without RESOURCES its audience is no accepted one.
+    const unconfigured = deciderWith({ ROUTES: JSON.stringify(rules) }, WORKER);
+    const unconfiguredDecision = await unconfigured.decide({ method: "GET", path: "/sync/1", headers: client });
+    expect(summary(unconfiguredDecision)).toBe("refused ERR_JWT_CLAIM_INVALID");
+  });
+
   it("decides at the injected clock's moment, looking ahead over the validity window", async () => {
     const loginAt = Math.floor(Date.now() / 1000) - 600;
     const token = await issuer.mintAccessToken({ sub: "carol", issuedAt: loginAt });
@@ -83,7 +125,11 @@ describe("decide", () => {
     const rules = [{ path: "/a/*", roles: ["admin"] }, { path: "/b", maxAuthAge: 1000 }, { path: "/c", scopes: ["openid"] }];
     const loginAt = Math.floor(Date.now() / 1000);
     const decider = deciderWith({ ROUTES: JSON.stringify(rules) }, AUTHORIZER, () => (loginAt + 800) * 1000);
-    const identity = { userId: "u", isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [], authenticatedAt: loginAt, clientId: undefined, scopes: ["openid"] };
+    const identity = {
+      kind: "user" as const, issuer: "https://issuer.example", subject: "u", userId: "u",
+      isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [],
+      authenticatedAt: loginAt, clientId: undefined, scopes: ["openid"],
+    };
     expect(decider.failedRules(identity, (loginAt + 699) * 1000).map((rule) => rule.path)).toEqual(["/a/*"]);
     expect(decider.failedRules(identity, (loginAt + 700) * 1000).map((rule) => rule.path)).toEqual(["/a/*", "/b"]);
   });

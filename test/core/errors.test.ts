@@ -22,6 +22,12 @@ const EXPECTED: Record<AuthErrorCode, ErrorDescription> = {
   ERR_SESSION_INVALID: INVALID_TOKEN,
   ERR_INSUFFICIENT_SCOPE: { status: 403, bearerError: "insufficient_scope", retryable: false, bodyError: "insufficient_scope" },
   ERR_AUTHENTICATION_TOO_OLD: { status: 401, bearerError: "insufficient_user_authentication", retryable: false, bodyError: "insufficient_user_authentication" },
+  ERR_AUTHENTICATION_METHOD: {
+    status: 401,
+    bearerError: "insufficient_user_authentication",
+    retryable: false,
+    bodyError: "insufficient_user_authentication",
+  },
   ERR_KEYSET_UNAVAILABLE: UNAVAILABLE,
   ERR_RESOLVER_UNAVAILABLE: UNAVAILABLE,
 };

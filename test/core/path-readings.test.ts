@@ -15,7 +15,7 @@ import type { Authenticator } from "../../src/core/authenticator.ts";
 import { parseConfig } from "../../src/core/config.ts";
 import { createDecider, type Decider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
 import { AuthError } from "../../src/core/errors.ts";
-import type { Identity } from "../../src/core/identity.ts";
+import type { Identity, UserIdentity } from "../../src/core/identity.ts";
 import {
   decodeLeniently, isAmbiguous, isPublic, pathApplies, resolveDots, type OracleWorld, type OverrideMode,
 } from "../aws/rule-oracle.ts";
@@ -50,8 +50,12 @@ const AUTHORIZER: DeciderOptions = { ambiguousPaths: "protect", preflightsArePub
 
 const bob = user([]);
 
-function user(roles: readonly string[]): Identity {
-  return { userId: "u", isAnonymous: false, isVerified: true, canReauthenticate: false, roles, amr: [], authenticatedAt: undefined, clientId: undefined, scopes: [] };
+function user(roles: readonly string[]): UserIdentity {
+  return {
+    kind: "user", issuer: "https://issuer.example", subject: "u", userId: "u",
+    isAnonymous: false, isVerified: true, canReauthenticate: false, roles, amr: [],
+    authenticatedAt: undefined, clientId: undefined, scopes: [],
+  };
 }
 
 function authenticatorFor(identity: Identity | undefined): Authenticator {
@@ -65,12 +69,12 @@ interface World {
   readonly rules: readonly Rule[];
   /** METHOD_OVERRIDE (docs/method-override.md): under `any` a request that is not a GET is decided as every method. */
   readonly mode: OverrideMode;
-  readonly identity: Identity;
+  readonly identity: UserIdentity;
   readonly worker: { readonly user: Decider; readonly anonymous: Decider };
   readonly authorizer: { readonly user: Decider; readonly anonymous: Decider };
 }
 
-function world(rules: readonly Rule[], identity: Identity, mode: OverrideMode = "any"): World {
+function world(rules: readonly Rule[], identity: UserIdentity, mode: OverrideMode = "any"): World {
   const routes = JSON.stringify(rules);
   const settings = { AUTHGEAR_ENDPOINT: "https://auth.example.com", ROUTES: routes, PUBLIC_PATHS: `${PUBLIC}/*`, METHOD_OVERRIDE: mode };
   const config = parseConfig(settings);

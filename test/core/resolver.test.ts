@@ -34,7 +34,9 @@ function resolverCalls(h: { sent: Array<{ url: string; headers: Headers }> }): A
 
 async function outcome(h: Harness, headers: Record<string, string>): Promise<string> {
   const result = await h.auth.authenticate(new Headers(headers));
-  return result.ok ? `ok:${result.identity.userId}` : result.error.code;
+  if (!result.ok) return result.error.code;
+  const { identity } = result;
+  return identity.kind === "user" ? `ok:${identity.userId}` : `client:${identity.clientId}`;
 }
 
 describe("resolver mode", () => {
@@ -54,6 +56,8 @@ describe("resolver mode", () => {
       ["x-authgear-user-roles", "admin,staff"],
       ["x-authgear-session-amr", "pwd otp"],
       ["x-authgear-session-authenticated-at", "1700000000"],
+      ["x-authgear-edge-kind", "user"],
+      ["x-authgear-edge-issuer", issuer.origin],
     ]);
   });
 
@@ -125,7 +129,8 @@ describe("resolver mode", () => {
     issuer.setRoles("frank", ["staff", "admin"]);
     const roles = async (h: Harness) => {
       const result = await h.auth.authenticate(new Headers(cookie));
-      return result.ok ? result.identity.roles : result.error.code;
+      if (!result.ok) return result.error.code;
+      return result.identity.kind === "user" ? result.identity.roles : "a machine client";
     };
     expect(await roles(live)).toEqual(["staff", "admin"]);
     expect(await roles(cached)).toEqual(["staff"]);

@@ -49,11 +49,14 @@ interface Gate {
 }
 
 let issuer: DevIssuer;
+/** A second issuer, with its own origin and keys, for `ISSUERS`. */
+let second: DevIssuer;
 let mf: Miniflare;
 let instances = 0;
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
+  second = await startDevIssuer();
   const script = await bundleWorker(resolve(import.meta.dirname, "../cloudflare/workers/settings-walk-worker.ts"));
   mf = startWorker({}, 1, [], script);
   await mf.ready;
@@ -61,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await mf.dispose();
   await issuer.close();
+  await second.close();
 });
 
 /** What the walk's origin answers: the URL and headers it received. */
@@ -172,6 +176,28 @@ async function userToken(sub = `u${(instances += 1)}`, extra: Parameters<DevIssu
   return { sub, session, token, bearer: { authorization: `Bearer ${token}` }, cookie };
 }
 
+/** The API's resource URI (RFC 8707), the `aud` of the machine clients' tokens below. */
+const RESOURCE = "https://api.example.com";
+const USER_CLAIM = "https://authgear.com/claims/user/";
+/** A rule admitting machine clients to the walk's path. */
+const CLIENTS_ON_X = JSON.stringify([{ path: "/x", subject: "client" }]);
+
+/**
+ * A client-credentials token as authgear-server's `EncodeClientAccessToken` shapes it: `sub`
+ * `client_id_<client id>`, `client_id`, `aud` the resource, and no user claim.
+ */
+async function clientBearer(): Promise<Record<string, string>> {
+  const userClaims = ["is_anonymous", "is_verified", "can_reauthenticate", "roles"]
+    .map((name): [string, undefined] => [`${USER_CLAIM}${name}`, undefined]);
+  const token = await issuer.mintAccessToken({
+    sub: "client_id_svc",
+    claims: {
+      client_id: "svc", aud: [RESOURCE], auth_time: undefined, amr: undefined, ...Object.fromEntries(userClaims),
+    },
+  });
+  return { authorization: `Bearer ${token}` };
+}
+
 /** A request with a fresh user's bearer JWT, or its session cookie. */
 const withBearer = async (): Promise<Request> => ({ headers: (await userToken()).bearer });
 const withCookie = async (): Promise<Request> => ({ headers: (await userToken()).cookie });
@@ -206,19 +232,113 @@ const refusedWith = (status: number) => (seen: Seen) => {
   expect(seen.status).toBe(status);
   expect(seen.origin).toBeUndefined();
 };
+/** What the origin (Worker) or the authorizer's context learnt: the identity's kind and issuer. */
+const identifiedAs = (packaging: Packaging, kind: "user" | "client", from: string) => (seen: Seen) => {
+  expect(seen.status).toBe(200);
+  if (packaging === "worker") {
+    expect(seen.origin?.headers["x-authgear-edge-kind"]).toBe(kind);
+    expect(seen.origin?.headers["x-authgear-edge-issuer"]).toBe(from);
+  } else {
+    expect(seen.answer.json).toContain(`"edgeKind":"${kind}"`);
+    expect(seen.answer.json).toContain(`"edgeIssuer":"${from}"`);
+  }
+  if (kind === "client") expect(seen.user).toBeUndefined();
+};
 
 /** What each setting does in `mode` through `packaging`; one entry per setting name of the three schemas. */
 function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
   const resolving = mode !== "jwt";
   switch (name) {
     case "AUTHGEAR_ENDPOINT":
-      // The same server under another origin: its discovery document names another issuer.
-      return changes(
-        { AUTHGEAR_ENDPOINT: issuer.origin.replace("127.0.0.1", "localhost") },
-        withBearer,
-        allowedAs(undefined),
-        refusedWith(503),
-      );
+      return {
+        // The same server under another origin is another issuer: a token naming the dev issuer's
+        // origin is refused before anything is fetched (its iss picks no issuer); one naming the
+        // other origin is verified with the keys that origin's discovery document names; and the
+        // resolver asked is the other origin's, which the dev issuer does not answer for (it answers
+        // its own Host only, as Authgear answers per project): 503.
+        async binds(p, m) {
+          const other = issuer.origin.replace("127.0.0.1", "localhost");
+          const user = await userToken();
+          allowedAs(user.sub)(await gateOf(p, modeEnv(m)).send({ headers: user.bearer }));
+          const gate = gateOf(p, modeEnv(m, { AUTHGEAR_ENDPOINT: other }));
+          const before = { ...issuer.hits };
+          refusedWith(401)(await gate.send({ headers: user.bearer }));
+          expect(issuer.hits).toEqual(before);
+          issuer.setDiscoveryIssuer(other);
+          try {
+            // In resolver mode the other origin's resolver would judge it too: below.
+            if (m !== "resolver") {
+              const sub = `o${(instances += 1)}`;
+              const token = await issuer.mintAccessToken({ sub, claims: { iss: other, aud: [other] } });
+              const seen = await gate.send({ headers: { authorization: `Bearer ${token}` } });
+              allowedAs(sub)(seen);
+              identifiedAs(p, "user", other)(seen);
+            }
+            if (m !== "jwt") {
+              allowedAs(user.sub)(await gateOf(p, modeEnv(m)).send({ headers: user.cookie }));
+              const hits = issuer.resolverHits;
+              refusedWith(503)(await gate.send({ headers: user.cookie }));
+              expect(issuer.resolverHits).toBe(hits + 1);
+            }
+          } finally {
+            issuer.setDiscoveryIssuer(undefined);
+          }
+        },
+      };
+    case "ISSUERS": {
+      const one = JSON.stringify([{ issuer: second.origin }]);
+      const both = JSON.stringify([{ issuer: issuer.origin }, { issuer: second.origin }]);
+      if (mode === "resolver") {
+        return {
+          // One issuer, as AUTHGEAR_ENDPOINT (its resolver judges): another's tokens refused.
+          // Several: refused at start-up.
+          async binds(p, m) {
+            const sub = `s${(instances += 1)}`;
+            const theirs = { authorization: `Bearer ${await second.mintAccessToken({ sub })}` };
+            const onlySecond = gateOf(p, modeEnv(m, { AUTHGEAR_ENDPOINT: "", ISSUERS: one }));
+            const hits = second.resolverHits;
+            allowedAs(sub)(await onlySecond.send({ headers: theirs }));
+            expect(second.resolverHits).toBe(hits + 1);
+            refusedWith(401)(await onlySecond.send(await withBearer()));
+            const several = gateOf(p, modeEnv(m, { AUTHGEAR_ENDPOINT: "", ISSUERS: both }));
+            expect(await several.refusedKeys()).toEqual(["ISSUERS"]);
+          },
+        };
+      }
+      return {
+        // A second listed issuer's token is accepted beside the first's; without ISSUERS it is not trusted.
+        async binds(p, m) {
+          const sub = `s${(instances += 1)}`;
+          const theirs = { authorization: `Bearer ${await second.mintAccessToken({ sub })}` };
+          refusedWith(401)(await gateOf(p, modeEnv(m)).send({ headers: theirs }));
+          const trusting = gateOf(p, modeEnv(m, { AUTHGEAR_ENDPOINT: "", ISSUERS: both }));
+          const seen = await trusting.send({ headers: theirs });
+          allowedAs(sub)(seen);
+          identifiedAs(p, "user", second.origin)(seen);
+          const mine = await userToken();
+          identifiedAs(p, "user", issuer.origin)(await trusting.send({ headers: mine.bearer }));
+          // What only a resolver judges goes to the first issuer's.
+          if (m === "hybrid") identifiedAs(p, "user", issuer.origin)(await trusting.send({ headers: mine.cookie }));
+        },
+      };
+    }
+    case "RESOURCES":
+      return {
+        // A machine client's token for the API's resource, on a path a rule admits clients to: refused
+        // until RESOURCES names the resource, then let through on its local check in every mode.
+        // RESOURCES is no audience for a user's token.
+        async binds(p, m) {
+          const headers = await clientBearer();
+          const base = modeEnv(m, { ROUTES: CLIENTS_ON_X });
+          refusedWith(401)(await gateOf(p, base).send({ headers }));
+          const gate = gateOf(p, { ...base, RESOURCES: RESOURCE });
+          const hits = issuer.resolverHits;
+          identifiedAs(p, "client", issuer.origin)(await gate.send({ headers }));
+          expect(issuer.resolverHits).toBe(hits);
+          const userForResource = await issuer.mintAccessToken({ claims: { aud: [RESOURCE] } });
+          refusedWith(401)(await gate.send({ headers: { authorization: `Bearer ${userForResource}` } }));
+        },
+      };
     case "AUTH_MODE": {
       // A session cookie: no credential in jwt mode, the session's user through the resolver.
       const other: AuthMode = mode === "jwt" ? "hybrid" : "jwt";

@@ -45,6 +45,7 @@ function resolverAt(cacheSeconds: number) {
     cacheSeconds,
     timeoutMs: 1000,
     maxEntries: 100,
+    issuer: "https://auth.example.com",
     store: {
       get: () => Promise.resolve(undefined),
       put: (_key, entry) => {
@@ -138,7 +139,7 @@ describe("through the authenticator, with the dev issuer's keys and resolver", (
     const exp = Math.floor(start / 1000) + 30;
     const ask = async () => {
       const result = await h.auth.authenticate(new Headers({ authorization: `Bearer ${token}` }));
-      return result.ok ? result.identity.userId : result.error.code;
+      return result.ok ? result.identity.subject : result.error.code;
     };
     const hits = issuer.resolverHits;
     expect(await ask()).toBe("rita");

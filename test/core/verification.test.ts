@@ -48,6 +48,8 @@ describe("valid access tokens", () => {
       ["x-authgear-user-roles", "admin,staff"],
       ["x-authgear-session-amr", "pwd"],
       ["x-authgear-session-authenticated-at", String(claims.auth_time)],
+      ["x-authgear-edge-kind", "user"],
+      ["x-authgear-edge-issuer", issuer.origin],
     ]);
     expect(result.identity.clientId).toBe("dev-client");
     expect(result.identity.scopes).toContain("openid");
@@ -72,6 +74,8 @@ describe("valid access tokens", () => {
       "x-authgear-user-verified=false",
       "x-authgear-user-can-reauthenticate=false",
       "x-authgear-session-amr=",
+      "x-authgear-edge-kind=user",
+      `x-authgear-edge-issuer=${issuer.origin}`,
     ]);
   });
 

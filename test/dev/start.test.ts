@@ -5,10 +5,11 @@
  * Worker's refusals are logged in the console, a bad setting stops it at start, and SIGINT leaves
  * no process.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ReceivedRequest } from "../../dev/origin.ts";
 import { ALL_SETTING_NAMES } from "../../src/doctor/settings.ts";
@@ -55,7 +56,7 @@ async function spawnNpmStart(env: Record<string, string>): Promise<Started> {
   const [workerPort, spaPort] = await Promise.all([freePort(), freePort()]);
   const child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...NO_SETTINGS, ...env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEMO_ORIGIN_PORT: "0", DEMO_SPA_PORT: String(spaPort) },
+    env: { ...process.env, ...NO_SETTINGS, ...env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEV_ISSUER2_PORT: "0", DEMO_ORIGIN_PORT: "0", DEMO_SPA_PORT: String(spaPort) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -87,6 +88,28 @@ async function expectLineAfter(started: Started, from: number, line: string): Pr
     },
     { timeout: 5_000, interval: 50 },
   );
+}
+
+/** The printed machine-client commands (the token request and the call), as one script. */
+function machineScript(output: string): string {
+  const tokenLine = String.raw`^(TOKEN=\$\(curl -s \S+/oauth2/token .*\))`;
+  const callLine = String.raw`(curl -i \S+/m2m/orders -H "Authorization: Bearer \$TOKEN")$`;
+  const match = new RegExp(`${tokenLine}\n${callLine}`, "m").exec(output);
+  expect(match).not.toBeNull();
+  return `${match![1]!}\n${match![2]!}`;
+}
+
+/** Runs a script with bash, as a user pasting it into a shell would; its standard output. */
+async function bash(script: string): Promise<string> {
+  const { stdout } = await promisify(execFile)("bash", ["-c", script], { timeout: 20_000 });
+  return stdout;
+}
+
+/** Runs the printed machine-client commands with bash, as pasted into a shell; the origin's echo of the call. */
+async function runMachineScript(output: string): Promise<{ status: string; echoed: ReceivedRequest }> {
+  const stdout = await bash(machineScript(output));
+  const [head = "", body = ""] = stdout.split(/\r?\n\r?\n/, 2);
+  return { status: head.split("\n")[0]!.trim(), echoed: JSON.parse(body) as ReceivedRequest };
 }
 
 async function killIfRunning(started: Started | undefined): Promise<void> {
@@ -132,13 +155,73 @@ describe("npm start", () => {
     expect(output).toMatch(
       new RegExp(`^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} \\(wrangler dev --local, wrangler\\.toml\\) -> demo origin http://127\\.0\\.0\\.1:\\d+; dev issuer http://127\\.0\\.0\\.1:\\d+`, "m"),
     );
-    expect(output).toMatch(/^checked: with the token 200 .*, without 401$/m);
+    expect(output).toMatch(
+      new RegExp(
+        "^checked: with the token 200 \\(the origin received x-authgear-user-id: dev-user\\), " +
+          "with the second issuer's token 200 \\(dev-user, no resolver call\\), " +
+          "with the machine token 200 \\(the origin received x-authgear-edge-kind: client, no user id\\), without 401$",
+        "m",
+      ),
+    );
   });
 
   it("prints the effective configuration: the dev stack's settings, every other at its default", () => {
-    expect(output).toMatch(
-      /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; README "Configuration"\):\n {2}AUTHGEAR_ENDPOINT=http:\/\/127\.0\.0\.1:\d+ \(npm start: the dev issuer\)\n {2}PUBLIC_PATHS=\/healthz,\/public\/\* \(npm start's default\)\n {2}ORIGIN_URL=http:\/\/127\.0\.0\.1:\d+ \(npm start: the demo origin\)\n {2}CORS_ALLOWED_ORIGINS=http:\/\/127\.0\.0\.1:\d+ \(npm start: the SPA demo\)\n(?! )/m,
-    );
+    const issuers = `\\[\\{"issuer":"(http://127\\.0\\.0\\.1:\\d+)","resources":\\["http://127\\.0\\.0\\.1:${workerPort}"\\]\\},\\{"issuer":"(http://127\\.0\\.0\\.1:\\d+)"\\}\\]`;
+    const settings = /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; README "Configuration"\):\n((?: {2}.*\n)+)/m.exec(output);
+    expect(settings).not.toBeNull();
+    const lines = settings![1]!.trimEnd().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`^ {2}ISSUERS=${issuers} \\(npm start: the two dev issuers\\)$`)),
+      "  PUBLIC_PATHS=/healthz,/public/* (npm start's default)",
+      '  ROUTES=[{"path":"/m2m/*","subject":"client","scopes":["orders:read"]}] (npm start\'s default: machine clients on /m2m/*)',
+      expect.stringMatching(/^ {2}ORIGIN_URL=http:\/\/127\.0\.0\.1:\d+ \(npm start: the demo origin\)$/),
+      expect.stringMatching(/^ {2}CORS_ALLOWED_ORIGINS=http:\/\/127\.0\.0\.1:\d+ \(npm start: the SPA demo\)$/),
+    ]);
+    const [, first, second] = new RegExp(issuers).exec(lines[0]!)!;
+    expect(output).toContain(`; dev issuer ${first!}; second dev issuer ${second!}; public paths`);
+  });
+
+  it("prints a curl with a user token of the second dev issuer that passes; the origin learns its issuer", async () => {
+    const second = /; second dev issuer (http:\/\/127\.0\.0\.1:\d+);/.exec(output)![1]!;
+    const match = new RegExp(
+      `^# passes too: a user token of the second dev issuer \\(ISSUERS trusts both\\); the origin also receives x-authgear-edge-issuer: ${second}\\n` +
+        `curl -i (http://127\\.0\\.0\\.1:${workerPort}/hello) -H "Authorization: Bearer ([\\w.-]+)"$`,
+      "m",
+    ).exec(output);
+    expect(match).not.toBeNull();
+    const response = await fetch(match![1]!, { headers: { authorization: `Bearer ${match![2]!}` } });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as ReceivedRequest).headers).toMatchObject({
+      "x-authgear-user-id": "dev-user",
+      "x-authgear-edge-kind": "user",
+      "x-authgear-edge-issuer": second,
+    });
+  });
+
+  it("prints a machine client's token request and call, which, run by bash, reach the origin as that client", async () => {
+    expect(output).toContain("then a call to /m2m/* (ROUTES admits clients with scope orders:read there);");
+    const { status, echoed } = await runMachineScript(output);
+    expect(status).toBe("HTTP/1.1 200 OK");
+    expect(echoed.path).toBe("/m2m/orders");
+    expect(echoed.headers).toMatchObject({
+      "x-authgear-edge-kind": "client",
+      "x-authgear-edge-client-id": "dev-machine",
+      "x-authgear-edge-scope": "orders:read",
+    });
+    expect(echoed.headers).not.toHaveProperty("x-authgear-user-id");
+    expect(echoed.headers).not.toHaveProperty("x-authgear-session-valid");
+  });
+
+  it("refuses the machine client where no rule admits it (/hello) with 403, and logs it", async () => {
+    const script = machineScript(output).split("\n")[0]!;
+    const token = await bash(`${script}\nprintf %s "$TOKEN"`);
+    const from = started.output().length;
+    const headers = { authorization: `Bearer ${token}` };
+    const response = await fetch(`http://127.0.0.1:${workerPort}/hello`, { headers });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: "insufficient_scope", code: "ERR_INSUFFICIENT_SCOPE" });
+    const line = "worker: request_refused code=ERR_INSUFFICIENT_SCOPE status=403 method=GET path=/hello";
+    await expectLineAfter(started, from, line);
   });
 
   it("prints a curl with a token that passes, the origin receiving the identity headers", async () => {
@@ -232,9 +315,23 @@ describe("npm start with AUTH_MODE=resolver", () => {
     expect(output).toMatch(
       new RegExp(`^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} \\(wrangler dev --local, wrangler\\.toml, AUTH_MODE=resolver\\) -> demo origin `, "m"),
     );
-    expect(output).toMatch(/^checked: with the session cookie 200 \(the origin received x-authgear-user-id: dev-user\), without 401$/m);
-    // The bearer JWT curl is hybrid mode's.
-    expect(output).not.toContain("Authorization: Bearer");
+    expect(output).toMatch(
+      /^checked: with the session cookie 200 \(the origin received x-authgear-user-id: dev-user\), with the machine token 200 \(the origin received x-authgear-edge-kind: client, no user id\), without 401$/m,
+    );
+    // The bearer JWT curls are hybrid mode's; resolver mode trusts one issuer.
+    expect(output).not.toContain("Authorization: Bearer ey");
+    expect(output).not.toContain("second dev issuer");
+    expect(output).toMatch(/^ {2}ISSUERS=\[\{"issuer":"http:\/\/127\.0\.0\.1:\d+","resources":\["http:\/\/127\.0\.0\.1:\d+"\]\}\] \(npm start: the dev issuer \(AUTH_MODE=resolver trusts one\)\)$/m);
+  });
+
+  it("prints a machine client's commands that work in resolver mode too (verified by the Worker itself)", async () => {
+    const { status, echoed } = await runMachineScript(output);
+    expect(status).toBe("HTTP/1.1 200 OK");
+    expect(echoed.headers).toMatchObject({
+      "x-authgear-edge-kind": "client",
+      "x-authgear-edge-client-id": "dev-machine",
+    });
+    expect(echoed.headers).not.toHaveProperty("x-authgear-user-id");
   });
 
   it("prints a curl with the session cookie that passes, the origin receiving the identity", async () => {
@@ -317,7 +414,7 @@ describe("npm start with settings from the environment (ROUTES, and AUTHGEAR_END
     expect(settings).not.toBeNull();
     expect(settings![1]!.trimEnd().split("\n")).toEqual([
       expect.stringMatching(
-        /^ {2}AUTHGEAR_ENDPOINT=http:\/\/127\.0\.0\.1:\d+ \(npm start: the dev issuer; AUTHGEAR_ENDPOINT=https:\/\/myapp\.authgear\.cloud of the environment is overridden\)$/,
+        /^ {2}ISSUERS=\[.*\] \(npm start: the two dev issuers; AUTHGEAR_ENDPOINT=https:\/\/myapp\.authgear\.cloud of the environment is overridden\)$/,
       ),
       "  PUBLIC_PATHS=/healthz,/public/* (npm start's default)",
       `  ROUTES=${ROUTES}`,
@@ -328,6 +425,10 @@ describe("npm start with settings from the environment (ROUTES, and AUTHGEAR_END
     expect(output).not.toContain("HTTP_API_RESPONSE");
     // ALGORITHMS is its default, RS256; the dev issuer's token passes as before.
     expect(output).toMatch(/^checked: with the token 200 .*, without 401$/m);
+    // ROUTES is the environment's: the machine client's call is printed, but not checked, with a warning.
+    const yours = "then a call to /m2m/* (passes only if your ROUTES admits clients there (subject client or any));";
+    expect(output).toContain(yours);
+    expect(output).not.toMatch(/^checked: .*the machine token/m);
   });
 
   it("applies ROUTES: the printed token (no roles) is refused on /admin/* with 403, and the refusal is logged", async () => {

@@ -4,14 +4,24 @@ import { formatWorkerEvent } from "../../dev/worker-log.ts";
 import { describeSettings, settingsRecord, workerSettings } from "../../dev/worker-settings.ts";
 import { WORKER_SETTING_NAMES, WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
 
-const STACK = { issuer: "http://127.0.0.1:4010", origin: "http://127.0.0.1:4020", spa: "http://127.0.0.1:4030" };
+const ISSUER = "http://127.0.0.1:4010";
+const ISSUER2 = "http://127.0.0.1:4011";
+const WORKER = "http://127.0.0.1:8787";
+const STACK = {
+  issuers: [ISSUER, ISSUER2],
+  resource: WORKER,
+  origin: "http://127.0.0.1:4020",
+  spa: "http://127.0.0.1:4030",
+};
+const TWO_ISSUERS = JSON.stringify([{ issuer: ISSUER, resources: [WORKER] }, { issuer: ISSUER2 }]);
 
 describe("workerSettings", () => {
   it("passes every setting of the Worker's schema, the unset ones empty, so nothing else (wrangler.toml's [vars]) applies", () => {
     const record = settingsRecord(workerSettings({ ROUTES: ' [{"path":"/admin/*","roles":["admin"]}] ', AUDIENCE: "", UNRELATED: "x" }, STACK));
     expect(Object.keys(record)).toEqual(WORKER_SETTING_NAMES);
     expect(record).toMatchObject({
-      AUTHGEAR_ENDPOINT: STACK.issuer,
+      ISSUERS: TWO_ISSUERS,
+      AUTHGEAR_ENDPOINT: "",
       ORIGIN_URL: STACK.origin,
       PUBLIC_PATHS: "/healthz,/public/*",
       CORS_ALLOWED_ORIGINS: STACK.spa,
@@ -19,7 +29,44 @@ describe("workerSettings", () => {
       AUDIENCE: "",
       AUTH_MODE: "",
     });
-    expect(WORKER_SETTINGS.parse(record)).toMatchObject({ issuer: STACK.issuer, authMode: "jwt", routes: [{ path: "/admin/*", roles: ["admin"] }] });
+    expect(WORKER_SETTINGS.parse(record)).toMatchObject({
+      issuer: ISSUER,
+      issuers: [{ issuer: ISSUER, resources: [WORKER] }, { issuer: ISSUER2, resources: [] }],
+      authMode: "jwt",
+      routes: [{ path: "/admin/*", roles: ["admin"] }],
+    });
+  });
+
+  it("defaults ROUTES to a rule admitting machine clients on /m2m/*, which the Worker's parser accepts", () => {
+    const record = settingsRecord(workerSettings({}, STACK));
+    const rule = { path: "/m2m/*", subject: "client", scopes: ["orders:read"] };
+    expect(JSON.parse(record.ROUTES!)).toEqual([rule]);
+    expect(WORKER_SETTINGS.parse(record).routes).toEqual([rule]);
+  });
+
+  it("trusts the first dev issuer alone in resolver mode, which allows one issuer", () => {
+    const record = settingsRecord(workerSettings({ AUTH_MODE: "resolver" }, STACK));
+    expect(JSON.parse(record.ISSUERS!)).toEqual([{ issuer: ISSUER, resources: [WORKER] }]);
+    expect(WORKER_SETTINGS.parse(record).issuers.map(({ issuer }) => issuer)).toEqual([ISSUER]);
+  });
+
+  it("moves AUDIENCE, RESOURCES and ALLOWED_CLIENT_IDS of the environment into the first issuer's entry", () => {
+    const env = {
+      AUDIENCE: "https://a.example, https://b.example",
+      RESOURCES: "https://api.example",
+      ALLOWED_CLIENT_IDS: "web",
+    };
+    const audiences = ["https://a.example", "https://b.example"];
+    const settings = workerSettings(env, STACK);
+    const record = settingsRecord(settings);
+    expect(record).toMatchObject({ AUDIENCE: "", RESOURCES: "", ALLOWED_CLIENT_IDS: "" });
+    expect(JSON.parse(record.ISSUERS!)).toEqual([
+      { issuer: ISSUER, audiences, resources: [WORKER, "https://api.example"], clientIds: ["web"] },
+      { issuer: ISSUER2 },
+    ]);
+    const note = "(npm start: the two dev issuers; AUDIENCE, RESOURCES, ALLOWED_CLIENT_IDS of the environment go to the first)";
+    expect(describeSettings(settings)).toContain(note);
+    expect(WORKER_SETTINGS.parse(record).issuers[0]).toMatchObject({ audiences });
   });
 
   it("takes PUBLIC_PATHS and CORS_ALLOWED_ORIGINS from the environment when set", () => {
@@ -27,11 +74,12 @@ describe("workerSettings", () => {
     expect(record).toMatchObject({ PUBLIC_PATHS: "/status", CORS_ALLOWED_ORIGINS: "https://app.example.com" });
   });
 
-  it("always points the Worker at the dev issuer and the demo origin, and says when that overrides the environment", () => {
+  it("always points the Worker at the dev issuers and the demo origin, and says when that overrides the environment", () => {
     const described = describeSettings(workerSettings({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", ORIGIN_URL: STACK.origin }, STACK));
     expect(described).toContain(
-      "\n  AUTHGEAR_ENDPOINT=http://127.0.0.1:4010 (npm start: the dev issuer; AUTHGEAR_ENDPOINT=https://myapp.authgear.cloud of the environment is overridden)",
+      `\n  ISSUERS=${TWO_ISSUERS} (npm start: the two dev issuers; AUTHGEAR_ENDPOINT=https://myapp.authgear.cloud of the environment is overridden)`,
     );
+    expect(described).not.toMatch(/^ {2}AUTHGEAR_ENDPOINT=/m);
     expect(described).toContain("\n  ORIGIN_URL=http://127.0.0.1:4020 (npm start: the demo origin)");
   });
 
@@ -49,7 +97,7 @@ describe("describeSettings", () => {
       workerSettings({ AUTH_MODE: "jwt", RESOLVER_CACHE_SECONDS: "0", ALGORITHMS: "ES256", AUTHORIZER_CACHE_SECONDS: "0", ROUTES: '[\n  {"path":"/a"}\n]' }, STACK),
     );
     expect(described.split("\n").slice(1)).toEqual([
-      "  AUTHGEAR_ENDPOINT=http://127.0.0.1:4010 (npm start: the dev issuer)",
+      `  ISSUERS=${TWO_ISSUERS} (npm start: the two dev issuers)`,
       "  ALGORITHMS=ES256",
       "  PUBLIC_PATHS=/healthz,/public/* (npm start's default)",
       '  ROUTES=[ {"path":"/a"} ]',

@@ -96,6 +96,27 @@ describe("npm run doctor", () => {
     expect(run.stdout).not.toContain(token);
   }, 30_000);
 
+  it("checks every issuer of ISSUERS, each line naming its issuer, and explains a machine token read from standard input", async () => {
+    const machine = await startDevIssuer();
+    try {
+      const token = await machine.mintClientAccessToken({ clientId: "inventory", resource: "https://api.example.local" });
+      const ISSUERS = JSON.stringify([{ issuer: issuer.origin }, { issuer: machine.origin, resources: ["https://api.example.local"] }]);
+      const ROUTES = '[{"path":"/m2m/*","subject":"client"}]';
+      const run = await runCli(["--token", "-"], { ISSUERS, ROUTES }, `${token}\n`);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      const lines = run.stdout.trimEnd().split("\n");
+      for (const origin of [issuer.origin, machine.origin]) {
+        for (const name of ["discovery", "issuer", "jwks", "keys", "algorithms"]) {
+          expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^✓ ${name} \\(${origin.replaceAll(".", "\\.")}\\): `)));
+        }
+      }
+      expect(lines).toContainEqual(expect.stringMatching(/^✓ token: valid: .*; a machine client's token \(client-credentials grant\): client inventory, .*ROUTES\[0\] \/m2m\/\* admits it$/));
+      expect(run.stdout + run.stderr).not.toContain(token);
+    } finally {
+      await machine.close();
+    }
+  }, 30_000);
+
   it("stops at a bad configuration with the one message naming every bad key, and exits 1; a usage error exits 2", async () => {
     const bad = await runCli([], { AUTH_MODE: "bogus" });
     expect(bad.code).toBe(1);

@@ -249,7 +249,9 @@ describe("a token (--token)", () => {
   it("verifies a valid access token and describes it, without printing it", async () => {
     const check = await tokenCheck(await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } }));
     expect(check.ok).toBe(true);
-    expect(check.detail).toMatch(/^valid: verified by the gate itself \(RS256, kid .+\); user alice, client_id dev-client, roles admin, expires in (29|30) min \d+ s, at \d{4}-/);
+    expect(check.detail).toMatch(
+      /^valid: verified by the gate itself \(RS256, kid .+\); user alice, client_id dev-client, roles admin, amr pwd, expires in (29|30) min \d+ s, at \d{4}-/,
+    );
   });
 
   it("diagnoses an opaque token in JWT mode: Issue JWT as access token", async () => {
@@ -318,8 +320,10 @@ describe("a token (--token)", () => {
     const other = await startDevIssuer();
     try {
       const check = await tokenCheck(await other.mintAccessToken());
-      expect(check.detail).toContain(`the token's iss is "${other.origin}", not AUTHGEAR_ENDPOINT ${issuer.origin}`);
-      expect(check.fix).toContain("another issuer");
+      expect(check.detail).toContain(`untrusted issuer: the token's iss "${other.origin}" is not a trusted issuer (port `);
+      expect(check.detail).toContain(`; AUTHGEAR_ENDPOINT is ${issuer.origin}; the gate refuses it before any fetch`);
+      expect(check.fix).toContain(`the token comes from another issuer: get one from ${issuer.origin}; or, if ${other.origin} is an issuer this API should trust, add it: `);
+      expect(check.fix).toContain(`ISSUERS='[{"issuer":"${issuer.origin}"},{"issuer":"${other.origin}"}]' (in place of AUTHGEAR_ENDPOINT`);
     } finally {
       await other.close();
     }
@@ -328,7 +332,8 @@ describe("a token (--token)", () => {
   it("diagnoses a wrong issuer, showing both", async () => {
     const check = await tokenCheck(await issuer.mintAccessToken({ claims: { iss: "https://other.example.com" } }));
     expect(check.ok).toBe(false);
-    expect(check.detail).toContain(`wrong issuer: the token's iss "https://other.example.com" is not AUTHGEAR_ENDPOINT ${issuer.origin}`);
+    expect(check.detail).toContain(`untrusted issuer: the token's iss "https://other.example.com" is not a trusted issuer (scheme https instead of http`);
+    expect(check.detail).toContain(`AUTHGEAR_ENDPOINT is ${issuer.origin}`);
     expect(check.detail).toContain("401 ERR_JWT_CLAIM_INVALID");
   });
 
@@ -364,6 +369,169 @@ describe("a token (--token)", () => {
 
   it("accepts the token with its Bearer prefix", async () => {
     expect(await tokenCheck(`Bearer ${await issuer.mintAccessToken()}`)).toMatchObject({ ok: true });
+  });
+});
+
+describe("several issuers (ISSUERS), machine clients, resources", () => {
+  const API = "https://api.example.local";
+  const ROUTES = JSON.stringify([
+    { path: "/m2m/*", subject: "client", scopes: ["orders:read"] },
+    { path: "/admin/*", subject: "any", scopes: ["orders:write"] },
+  ]);
+  let second: DevIssuer;
+
+  beforeAll(async () => {
+    second = await startDevIssuer({
+      machineClients: [
+        { id: "inventory", secret: "inventory-secret", resources: { [API]: ["orders:read", "orders:write"] } },
+      ],
+    });
+  });
+  afterAll(() => second.close());
+  beforeEach(() => { second.setFailure("none"); });
+
+  /** ISSUERS: the shared issuer, then `second`, which accepts machine tokens for {@link API}. */
+  function issuersEnv(extra: Record<string, string> = {}): Record<string, string> {
+    const ISSUERS = JSON.stringify([{ issuer: issuer.origin }, { issuer: second.origin, resources: [API] }]);
+    return { AUTHGEAR_ENDPOINT: "", ISSUERS, ROUTES, ...extra };
+  }
+
+  async function tokenCheck(token: string, env: Record<string, string> = issuersEnv()): Promise<Check> {
+    return find(await doctor(env, { token }), "token");
+  }
+
+  async function grant(scope: string): Promise<string> {
+    const body = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: "inventory",
+      client_secret: "inventory-secret",
+      resource: API,
+      scope,
+    });
+    const response = await fetch(second.tokenEndpoint, { method: "POST", body });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { access_token: string }).access_token;
+  }
+
+  it("checks every issuer's discovery and key set, each check naming its issuer", async () => {
+    const checks = await doctor(issuersEnv());
+    expect(failed(checks)).toEqual([]);
+    const chain = ["discovery", "issuer", "jwks", "keys", "algorithms"];
+    expect(checks.map((check) => check.name)).toEqual(["configuration", ...chain, ...chain, "resolver", "token"]);
+    expect(checks.slice(1, 6).map((check) => check.issuer)).toEqual(Array(5).fill(issuer.origin));
+    expect(checks.slice(6, 11).map((check) => check.issuer)).toEqual(Array(5).fill(second.origin));
+    expect(checks[0]!.detail).toContain(`ISSUERS=2 issuers (${issuer.origin}, ${second.origin})`);
+    expect(checks[2]!.detail).toBe(`the discovery issuer ${issuer.origin} equals the ISSUERS entry ${issuer.origin}`);
+    expect(checks[9]!.detail).toContain(second.signingKid);
+  });
+
+  it("fetches the issuers at the same time, not one after the other", async () => {
+    const started = new Map<string, number>();
+    const finished = new Map<string, number>();
+    const slow: Fetcher = async (url, init) => {
+      const origin = new URL(url).origin;
+      if (url.endsWith("/.well-known/openid-configuration")) started.set(origin, performance.now());
+      await new Promise((resume) => setTimeout(resume, 300));
+      const response = await fetch(url, init);
+      if (url.endsWith("/.well-known/openid-configuration")) finished.set(origin, performance.now());
+      return response;
+    };
+    expect(failed(await doctor(issuersEnv(), { fetcher: slow }))).toEqual([]);
+    expect(started.get(second.origin)!).toBeLessThan(finished.get(issuer.origin)!);
+    expect(started.get(issuer.origin)!).toBeLessThan(finished.get(second.origin)!);
+  });
+
+  it("fails only the failing issuer's checks, naming its ISSUERS entry", async () => {
+    second.setFailure("http500");
+    const checks = await doctor(issuersEnv());
+    expect(failed(checks)).toEqual(["discovery"]);
+    const discovery = checks.find((check) => check.name === "discovery" && !check.ok)!;
+    expect(discovery.issuer).toBe(second.origin);
+    const first = checks.filter((check) => check.issuer === issuer.origin);
+    expect(first.every((check) => check.ok && check.skipped !== true)).toBe(true);
+    issuer.setDiscoveryIssuer(`${issuer.origin}/`);
+    const mismatch = find(await doctor(issuersEnv()), "issuer");
+    expectFailure(mismatch, `is not the ISSUERS entry ${issuer.origin} (a trailing slash)`);
+  });
+
+  it("explains a machine token: its client, scope and resource, and which rules admit it", async () => {
+    const check = await tokenCheck(await grant("orders:read"));
+    expectPass(
+      check,
+      "; a machine client's token (client-credentials grant): " +
+        `client inventory, issuer ${second.origin}, scope orders:read, ` +
+        `resource ${API} (the "resources" of the ISSUERS entry ${second.origin}); ROUTES[0] /m2m/* admits it; ` +
+        "ROUTES[1] /admin/* does not: A scope this route requires is missing.",
+    );
+    expect(check.detail).toMatch(/^valid: verified by the gate itself \(RS256, kid [\w-]+\), expires in (29|30) min \d+ s, at [^;]+; a machine/);
+    expect(check.detail).toMatch(/is missing\.$/);
+  });
+
+  it("fails a machine token no rule admits, and says which rule to add", async () => {
+    const check = await tokenCheck(await grant("orders:read"), issuersEnv({ ROUTES: "" }));
+    const rule = 'ROUTES, e.g. {"path":"/api/*","subject":"client","scopes":["orders:read"]}';
+    expectFailure(check, "no ROUTES rule admits clients (subject client or any)", rule);
+    expect(check.detail).toContain("the gate answers 403 ERR_INSUFFICIENT_SCOPE on every path");
+  });
+
+  it("explains a machine token for another resource (resource audience), with the exact ISSUERS to set", async () => {
+    const reports = "https://reports.example.local";
+    const token = await second.mintClientAccessToken({ clientId: "inventory", resource: reports, scope: "r" });
+    const check = await tokenCheck(token);
+    expectFailure(
+      check,
+      `resource audience: a machine client's token (client_id inventory) for the resource ["${reports}"]; ` +
+        `the "resources" of the ISSUERS entry ${second.origin} is ["${API}"]`,
+    );
+    expect(check.detail).toContain("401 ERR_JWT_CLAIM_INVALID");
+    const fixed = JSON.stringify([{ issuer: issuer.origin }, { issuer: second.origin, resources: [API, reports] }]);
+    const why = "a machine token's aud is the resource URI its client asked for";
+    expect(check.fix).toBe(`${why}: if that is this API, ISSUERS='${fixed}'`);
+  });
+
+  it("explains a machine token when RESOURCES is unset (AUTHGEAR_ENDPOINT), with the RESOURCES to set", async () => {
+    const token = await second.mintClientAccessToken({ clientId: "inventory", resource: API });
+    const check = await tokenCheck(token, { AUTHGEAR_ENDPOINT: second.origin });
+    const unset = `RESOURCES is unset, so no machine token of ${second.origin} passes`;
+    expectFailure(check, unset, `if that is this API, RESOURCES=${API}`);
+  });
+
+  it("names the trusted issuers for a token of an untrusted one, and the ISSUERS that adds it", async () => {
+    const stranger = await startDevIssuer();
+    try {
+      const check = await tokenCheck(await stranger.mintAccessToken());
+      expectFailure(check, `untrusted issuer: the token's iss "${stranger.origin}" is not a trusted issuer`);
+      expect(check.detail).toContain(`ISSUERS trusts ${issuer.origin}, ${second.origin}; the gate refuses it before any fetch`);
+      const added = JSON.stringify([
+        { issuer: issuer.origin },
+        { issuer: second.origin, resources: [API] },
+        { issuer: stranger.origin },
+      ]);
+      expect(check.fix).toContain(`if ${stranger.origin} is an issuer this API should trust, add it: ISSUERS='${added}'`);
+      expect(stranger.hits).toEqual({ discovery: 0, jwks: 0, redirected: 0 });
+    } finally {
+      await stranger.close();
+    }
+  });
+
+  it("explains a user's token whose aud is a resource of this API, not one of its audiences", async () => {
+    const check = await tokenCheck(await second.mintAccessToken({ sub: "alice", claims: { aud: [API] } }));
+    expectFailure(
+      check,
+      `a user's token whose aud ["${API}"] is a resource of this API (the "resources" of the ISSUERS entry ${second.origin}), ` +
+        "the audience of machine clients' tokens, " +
+        `and none of the "audiences" of the ISSUERS entry ${second.origin} ["${second.origin}"]`,
+    );
+    const fixed = JSON.stringify([
+      { issuer: issuer.origin },
+      { issuer: second.origin, resources: [API], audiences: [second.origin, API] },
+    ]);
+    expect(check.fix).toContain(`if users' tokens for this resource should pass, ISSUERS='${fixed}'`);
+  });
+
+  it("describes a user's token of the second issuer, with its amr and issuer", async () => {
+    const check = await tokenCheck(await second.mintAccessToken({ sub: "bob", amr: ["pwd", "otp", "mfa"] }));
+    expectPass(check, `user bob, client_id dev-client, no roles, amr pwd,otp,mfa, issuer ${second.origin}`);
   });
 });
 

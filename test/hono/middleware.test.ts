@@ -19,7 +19,11 @@ afterAll(() => issuer.close());
 function app(settings: Record<string, string>, logs: Array<{ event: string } & LogFields> = []): Hono<{ Variables: AuthgearVariables }> {
   const hono = new Hono<{ Variables: AuthgearVariables }>();
   hono.use("*", authgear({ settings: { AUTHGEAR_ENDPOINT: issuer.origin, ...settings }, logger: { log: (event, fields) => logs.push({ event, ...fields }) } }));
-  hono.all("*", (c) => c.json({ user: c.get("authgear")?.userId ?? null, method: c.req.method, report: c.get("authgearReport") ?? null }));
+  hono.all("*", (c) => {
+    const identity = c.get("authgear");
+    const user = identity?.kind === "user" ? identity.userId : null;
+    return c.json({ user, method: c.req.method, report: c.get("authgearReport") ?? null });
+  });
   return hono;
 }
 
