@@ -237,6 +237,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
       : {
         allowStage: false as const,
         admitting: decider.admittingRules(identity, decision.at),
+        publicPaths: config.publicPaths,
         ...allowedArn(decision, view),
       };
     return [stagePolicy(arn.stage, identity.subject, failed, config.methodOverride, context, deny, scope), outcome];

@@ -18,7 +18,7 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext, Statement } from "aws-lambda";
 import {
-  methodsCovered, wireMethodsAdmitted, wireMethodsGoverned, type MethodOverrideMode, type RouteRule,
+  METHODS, methodsCovered, wireMethodsAdmitted, wireMethodsGoverned, type MethodOverrideMode, type RouteRule,
 } from "../core/index.ts";
 
 export interface MethodArn {
@@ -80,18 +80,26 @@ function forms(path: string): string[] {
 /**
  * What a policy allows before its Denies: a user, the whole stage; a machine client, which reaches
  * only what a rule admits it to, the routes of the rules that admit it
- * (`Decider.admittingRules`) and `alsoAllow` (its request's own ARN, once decided).
+ * (`Decider.admittingRules`), the public paths (open to anyone) and `alsoAllow` (its request's own
+ * ARN, once decided).
  */
 export type AllowScope =
   | { readonly allowStage: true }
-  | { readonly allowStage: false; readonly admitting: readonly RouteRule[]; readonly alsoAllow: readonly string[] };
+  | {
+    readonly allowStage: false;
+    readonly admitting: readonly RouteRule[];
+    readonly publicPaths: readonly string[];
+    readonly alsoAllow: readonly string[];
+  };
 
 /**
  * The policy of an authenticated caller for every route of `stage`: Allow as `scope` says, Deny on
  * every route of the rules it fails (`Decider.failedRules`, which already looks ahead over the TTL),
  * plus `alsoDeny` (the request's own ARN, when a rule refused it under a spelling IAM cannot name).
  * IAM puts a Deny above any Allow, so a client is allowed where some rule admits it and no rule it
- * fails applies: the decision's own rule. A route several rules cover is listed once.
+ * fails applies: the decision's own rule. A route several rules cover is listed once. An ARN of
+ * `alsoDeny` holding `*` or `?` (IAM wildcards: it would deny other routes too) is left out where
+ * no Allow names it, which denies it already: a client refused on `/*` is not denied every route.
  */
 export function stagePolicy(
   stage: string,
@@ -102,10 +110,32 @@ export function stagePolicy(
   alsoDeny: readonly string[] = [],
   scope: AllowScope = { allowStage: true },
 ): APIGatewayAuthorizerResult {
-  const deny = resourcesOf(stage, failedRules, (rule) => routesOf(rule, mode), alsoDeny);
   const admitted = (rule: RouteRule) => routesOf(rule, mode, "admitted");
-  const allow = scope.allowStage ? [`${stage}/*`] : resourcesOf(stage, scope.admitting, admitted, scope.alsoAllow);
+  const allow = scope.allowStage
+    ? [`${stage}/*`]
+    : resourcesOf(stage, scope.admitting, admitted, [...publicResources(stage, scope.publicPaths), ...scope.alsoAllow]);
+  const needed = alsoDeny.filter((arn) => !/[*?]/.test(arn) || allow.some((resource) => names(resource, arn)));
+  const deny = resourcesOf(stage, failedRules, (rule) => routesOf(rule, mode), needed);
   return buildPolicy({ principalId, allow, deny, context });
+}
+
+/** Whether a resource of these policies (no wildcard, or one final `*`) matches `arn`. */
+function names(resource: string, arn: string): boolean {
+  return resource.endsWith("*") ? arn.startsWith(resource.slice(0, -1)) : resource === arn;
+}
+
+/**
+ * The ARNs of `PUBLIC_PATHS` patterns, for every method: public paths match narrowly (exactly, case-
+ * sensitively), as IAM does, so `/a` is `{M}/a` and `/a/*` is `{M}/a` and `{M}/a/*`. (With the
+ * cache on no rule overlaps a public path: cache-safety.ts.)
+ */
+function publicResources(stage: string, patterns: readonly string[]): string[] {
+  const paths = patterns.flatMap((pattern) => {
+    if (!pattern.endsWith("/*")) return [pattern.slice(1)];
+    const root = pattern.slice(1, -2);
+    return root === "" ? ["*"] : [root, `${root}/*`];
+  });
+  return METHODS.flatMap((method) => paths.map((path) => `${stage}/${method}/${path}`));
 }
 
 /** The resources of `rules` within `stage`, each once, then `extra`'s ARNs not among them. */

@@ -5,6 +5,14 @@
  * TTL-plus-one-second window ("Route rules under API Gateway's cache"). The property tests take
  * their expected answers from here. It covers the alphabet they generate: ASCII paths (no NFKC
  * look-alikes), rule paths without escapes.
+ *
+ * Whom a rule concerns (`subject`) and what a machine client reaches are written from
+ * docs/machine-tokens.md ("Route rules for machine clients": a rule concerns only the kinds its
+ * subject names; a client must meet every matching rule that concerns clients and be admitted by
+ * one of them, whose `methods` admit narrowly; public paths stay open to everyone; a client never
+ * meets roles, verified, anonymous, maxAuthAge, amr), `issuers` from docs/issuers.md ("Route rules
+ * and the origin": any of, exact origins, unmet 403) and `amr` from the README's "A second factor"
+ * (any of, unmet a 401 `insufficient_user_authentication`).
  */
 
 export interface OracleRule {
@@ -16,10 +24,27 @@ export interface OracleRule {
   readonly verified?: true;
   readonly anonymous?: false;
   readonly maxAuthAge?: number;
+  /** Who the rule admits: `user` (the default), `client` or `any`. */
+  readonly subject?: "user" | "client" | "any";
+  /** The token's issuer is one of these origins, exactly. */
+  readonly issuers?: readonly string[];
+  /** At least one of these authentication methods (`amr`). */
+  readonly amr?: readonly string[];
 }
 
-/** The claims a token carries, as the rule table reads them. */
+/** The members only a user can meet: a rule admitting clients may not hold them (refused at start-up). */
+export const USER_MEMBERS = ["roles", "verified", "anonymous", "maxAuthAge", "amr"] as const;
+
+/**
+ * The claims a token carries, as the rule table reads them. A machine client (`kind: "client"`) has
+ * its `clientId` and scopes and none of a user's claims: its other members are never read.
+ */
 export interface OracleIdentity {
+  readonly kind: "user" | "client";
+  /** The token's `iss`. */
+  readonly issuer: string;
+  /** `amr`: how the user logged in. */
+  readonly amr: readonly string[];
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
   readonly clientId: string | undefined;
@@ -36,6 +61,8 @@ export interface OracleWorld {
   readonly rules: readonly OracleRule[];
   readonly publicPaths: readonly string[];
   readonly mode: OverrideMode;
+  /** The trusted issuers (`ISSUERS`, or `AUTHGEAR_ENDPOINT` alone); unset: the identity's, whichever it is. */
+  readonly issuers?: readonly string[];
 }
 
 /** Escapes that do not decode (`%` without two hex digits, bytes that are not UTF-8): refused (401). */
@@ -167,27 +194,65 @@ function governs(rule: OracleRule, wireMethod: string, mode: OverrideMode): bool
   return mode === "any" && wireMethod !== "GET" ? true : covers(rule, wireMethod);
 }
 
-/** The rule table, at moment `atMs`. */
-export function meets(rule: OracleRule, identity: OracleIdentity, atMs: number): boolean {
-  if (rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role))) return false;
-  if (rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope))) return false;
+/** How a refusal answers: 403 `insufficient_scope`, or 401 `insufficient_user_authentication` (log in again). */
+export type RefusalStatus = 403 | 401;
+
+/** Whether a rule concerns callers of this kind: the kind its `subject` names (users by default), both for `any`. */
+export function concerns(rule: OracleRule, kind: OracleIdentity["kind"]): boolean {
+  const subject = rule.subject ?? "user";
+  return subject === "any" || subject === kind;
+}
+
+/**
+ * Whether a rule that applies and is met admits a machine client to a request sent with `method`:
+ * only when every method the request could be served as is one the rule covers (under `any`, a
+ * request other than a GET could be served as any method).
+ */
+function admits(rule: OracleRule, method: string, mode: OverrideMode): boolean {
+  const servedAs = mode === "any" && method !== "GET" ? ALL_METHODS : [method];
+  return servedAs.every((served) => covers(rule, served));
+}
+
+const ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/**
+ * The statuses of what `identity` lacks for `rule` at moment `atMs` (empty: the rule is met), for a
+ * rule that concerns the identity's kind; a client never meets a user's member.
+ */
+export function unmet(rule: OracleRule, identity: OracleIdentity, atMs: number): Set<RefusalStatus> {
+  const statuses = new Set<RefusalStatus>();
+  if (identity.kind === "client" && USER_MEMBERS.some((member) => rule[member] !== undefined)) return statuses.add(403);
+  const lacks = (status: RefusalStatus, missing: boolean) => {
+    if (missing) statuses.add(status);
+  };
+  lacks(403, rule.issuers !== undefined && !rule.issuers.includes(identity.issuer));
+  lacks(403, rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope)));
   const { clientIds } = rule;
   const { clientId } = identity;
-  if (clientIds !== undefined && (clientId === undefined || !clientIds.includes(clientId))) return false;
-  if (rule.verified === true && !identity.isVerified) return false;
-  if (rule.anonymous === false && identity.isAnonymous) return false;
+  lacks(403, clientIds !== undefined && (clientId === undefined || !clientIds.includes(clientId)));
+  if (identity.kind === "client") return statuses;
+  lacks(403, rule.roles !== undefined && !rule.roles.some((role) => identity.roles.includes(role)));
+  lacks(403, rule.verified === true && !identity.isVerified);
+  lacks(403, rule.anonymous === false && identity.isAnonymous);
+  lacks(401, rule.amr !== undefined && !rule.amr.some((method) => identity.amr.includes(method)));
   if (rule.maxAuthAge !== undefined) {
-    if (identity.authenticatedAt === undefined) return false;
-    if (Math.floor(atMs / 1000) - identity.authenticatedAt > rule.maxAuthAge) return false;
+    const { authenticatedAt } = identity;
+    lacks(401, authenticatedAt === undefined || Math.floor(atMs / 1000) - authenticatedAt > rule.maxAuthAge);
   }
-  return true;
+  return statuses;
+}
+
+/** The rule table, at moment `atMs`. */
+export function meets(rule: OracleRule, identity: OracleIdentity, atMs: number): boolean {
+  return unmet(rule, identity, atMs).size === 0;
 }
 
 /**
  * Whether the authorizer lets `method path` through for `identity` (`undefined`: no valid
- * credentials) when its answer must hold until `untilMs` (a login only ages, so holding at the end
- * of the window is holding throughout). `cached`: API Gateway reuses the answer, so an anonymous
- * request whose path holds `*` or `?` (IAM wildcards) is refused.
+ * credentials, or a token of an issuer not trusted) when its answer must hold until `untilMs` (a
+ * login only ages, so holding at the end of the window is holding throughout). `cached`: API
+ * Gateway reuses the answer, so an anonymous request whose path holds `*` or `?` (IAM wildcards)
+ * is refused.
  */
 export function allows(
   world: OracleWorld,
@@ -197,13 +262,35 @@ export function allows(
   untilMs: number,
   cached: boolean,
 ): boolean {
-  if (isMalformed(path)) return false;
+  return verdict(world, identity, method, path, untilMs, cached) === "allowed";
+}
+
+/**
+ * `allows`, with how a refusal answers: every status a refusal could have. Where a request fails
+ * requirements of both kinds (a scope and `amr`, say), the README does not say which is reported,
+ * and either is accepted.
+ */
+export function verdict(
+  world: OracleWorld,
+  identity: OracleIdentity | undefined,
+  method: string,
+  path: string,
+  untilMs: number,
+  cached: boolean,
+): "allowed" | ReadonlySet<RefusalStatus> {
+  const unauthenticated = new Set<RefusalStatus>([401]);
+  if (isMalformed(path)) return unauthenticated;
   const open = isPublic(world, path);
-  if (identity === undefined) return open && !(cached && /[*?]/.test(path));
-  if (open) return true;
-  const refuses = (rule: OracleRule) =>
-    governs(rule, method, world.mode) && pathApplies(rule.path, path) && !meets(rule, identity, untilMs);
-  return !world.rules.some(refuses);
+  const trusted = identity !== undefined && (world.issuers?.includes(identity.issuer) ?? true);
+  if (!trusted) return open && !(cached && /[*?]/.test(path)) ? "allowed" : unauthenticated;
+  if (open) return "allowed";
+  const applicable = world.rules.filter((rule) =>
+    concerns(rule, identity.kind) && governs(rule, method, world.mode) && pathApplies(rule.path, path));
+  const statuses = new Set(applicable.flatMap((rule) => [...unmet(rule, identity, untilMs)]));
+  if (statuses.size > 0) return statuses;
+  // A machine client reaches only what some rule admits it to.
+  const admitted = identity.kind === "user" || applicable.some((rule) => admits(rule, method, world.mode));
+  return admitted ? "allowed" : new Set([403]);
 }
 
 /** Some path both a public pattern (narrowly) and a rule (broadly) match. */
@@ -217,8 +304,24 @@ function overlaps(rulePath: string, pattern: string): boolean {
   return rulePath === "/*" || (base.startsWith(below) && base !== "/");
 }
 
-/** The README's "Refused at start-up" table for the settings generated here (IAM responses, bearer tokens). */
+/**
+ * A configuration error whatever the cache: a rule that admits clients holding a member only a user
+ * can meet, or naming an issuer that is not trusted.
+ */
+export function invalidRules(world: OracleWorld): boolean {
+  return world.rules.some((rule) => {
+    const admitsClients = (rule.subject ?? "user") !== "user";
+    if (admitsClients && USER_MEMBERS.some((member) => rule[member] !== undefined)) return true;
+    return (rule.issuers ?? []).some((issuer) => world.issuers !== undefined && !world.issuers.includes(issuer));
+  });
+}
+
+/**
+ * The README's "Refused at start-up" table for the settings generated here (IAM responses, bearer
+ * tokens), and the rule errors of `invalidRules`.
+ */
 export function refusedAtStartUp(world: OracleWorld, ttl: number): boolean {
+  if (invalidRules(world)) return true;
   if (ttl === 0) return false;
   const overlap = world.publicPaths.some((pattern) => world.rules.some((rule) => overlaps(rule.path, pattern)));
   return overlap || world.rules.some((rule) => rule.maxAuthAge !== undefined && rule.maxAuthAge < ttl + 1);
