@@ -20,6 +20,7 @@ import {
   jsonLogger,
   type AuthenticatorDeps,
   type AuthErrorCode,
+  type AuthorizeCallback,
   type DecisionRequest,
   type HeaderList,
   type Identity,
@@ -30,7 +31,7 @@ import {
 } from "../core/index.ts";
 import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
-import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS } from "./config.ts";
+import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS, type LambdaConfig } from "./config.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
 import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
@@ -113,6 +114,14 @@ function fail(code: AuthErrorCode, view: RequestView | undefined, log: Logger): 
   throw new Refusal("Service Unavailable", code);
 }
 
+/** An `authorize` callback decides one request: API Gateway's cache would reuse its answer on every route. */
+function callbackProblems(config: LambdaConfig, authorize: AuthorizeCallback | undefined): ReadonlyMap<string, string> {
+  if (authorize === undefined || config.authorizerCacheSeconds === 0) return new Map();
+  const message = "an authorize callback decides one request, and API Gateway would reuse its answer for every route " +
+    `of the token for ${config.authorizerCacheSeconds} s: set AUTHORIZER_CACHE_SECONDS=0 (and resultTtlInSeconds: 0)`;
+  return new Map([["AUTHORIZER_CACHE_SECONDS", message]]);
+}
+
 /**
  * An allowed machine client's own ARN, allowed beside its rules' resources: a spelling of a ruled
  * path (another case mix, an escape) that no resource names. Left out when it holds `*` or `?`,
@@ -129,6 +138,12 @@ export interface HandlerOptions extends Pick<AuthenticatorDeps, "clock" | "logge
   readonly fetcher?: AuthenticatorDeps["fetcher"];
   /** Where `METRICS=emf` writes its line per invocation; default the console (CloudWatch Logs). */
   readonly writeMetrics?: (line: string) => void;
+  /**
+   * The application's own check after the route rules (core `AuthorizeCallback`); default none.
+   * Its answer is for one request, which no policy can carry to other routes: with it,
+   * `AUTHORIZER_CACHE_SECONDS` must be 0 (refused at start-up otherwise).
+   */
+  readonly authorize?: AuthorizeCallback;
 }
 
 /** `lambda`: the Lambda context, whose request id names every log line of the invocation. */
@@ -141,16 +156,22 @@ export type AuthorizerHandler = (event: unknown, lambda?: { readonly awsRequestI
  * the log names every bad key once.
  */
 export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
-  const { env = process.env, writeMetrics = defaultWriteMetrics, ...deps } = options;
+  const { env = process.env, writeMetrics = defaultWriteMetrics, authorize: check, ...deps } = options;
   const logger = deps.logger ?? jsonLogger;
   // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
   // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
   // authenticated caller must not be turned away for it.
   const gate = createGate(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, {
     settings: LAMBDA_SETTINGS,
-    validate: cacheSafetyProblems,
+    validate: (config) => new Map([...cacheSafetyProblems(config), ...callbackProblems(config, check)]),
     foreignSettings: LAMBDA_FOREIGN_SETTINGS,
-    decide: (config) => ({ ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: answerLifetime(config) }),
+    decide: (config) => ({
+      ambiguousPaths: "protect",
+      preflightsArePublic: false,
+      overrideHeaders: "reach-origin",
+      validForSeconds: answerLifetime(config),
+      ...(check !== undefined && { authorize: check }),
+    }),
   });
   /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
   const lifetime = gate.ok ? answerLifetime(gate.config) : 0;

@@ -13,6 +13,7 @@ import {
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,
   oncePerSettings,
+  type AuthorizeCallback,
   type Clock,
   type Gate,
   type Logger,
@@ -57,6 +58,8 @@ export interface WorkerOptions<E extends Env = Env> {
   readonly fetchOrigin?: (url: string, init: RequestInit, env: E) => Promise<Response>;
   /** The core's clock (token expiry, key-set age, cached verdicts); default `Date.now`. */
   readonly clock?: Clock;
+  /** The application's own check after the route rules (core `AuthorizeCallback`); default none. */
+  readonly authorize?: AuthorizeCallback;
 }
 
 /**
@@ -81,7 +84,13 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
               ...(config.authMode !== "jwt" && { verdictStore: createCacheVerdictStore(cache, config.resolverUrl) }),
             },
       // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
-      decide: { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 },
+      decide: {
+        ambiguousPaths: "refuse",
+        preflightsArePublic: true,
+        overrideHeaders: "stripped",
+        validForSeconds: 0,
+        ...(options.authorize !== undefined && { authorize: options.authorize }),
+      },
     });
   });
 

@@ -48,6 +48,22 @@ export type Decision =
       readonly at: number;
     };
 
+/** What an `authorize` callback is shown of the request: as decided, read-only. */
+export interface AuthorizeRequest {
+  readonly method: string;
+  /** The request's path; `undefined` when the platform names none. */
+  readonly path: string | undefined;
+  readonly headers: HeaderList;
+}
+
+/**
+ * An application's own check, run after the route rules for every authenticated request that is
+ * not public: `true` lets it through, `false` refuses it like an unmet rule (403
+ * `insufficient_scope`, or the authorizer's Deny). A throw (or a rejection) refuses it with
+ * `ERR_INTERNAL`: a failing check never lets a request through.
+ */
+export type AuthorizeCallback = (identity: Identity, request: AuthorizeRequest) => boolean | Promise<boolean>;
+
 export interface DeciderOptions {
   /**
    * `refuse`: an ambiguous path is a 400 (the Worker forwards the path exactly as received).
@@ -69,6 +85,8 @@ export interface DeciderOptions {
   readonly clock?: Clock;
   /** Where an unforeseen exception is logged when the call names no logger; default `jsonLogger`. */
   readonly logger?: Logger;
+  /** The application's own check (`AuthorizeCallback`); default none. */
+  readonly authorize?: AuthorizeCallback;
 }
 
 export interface Decider {
@@ -175,7 +193,18 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     } else if (checked && path !== undefined) {
       refusal = ruleRefusal(request, path, canonical, identity, at);
     }
+    refusal ??= await callbackRefusal(identity, request);
     if (refusal === undefined) return { allowed: true, identity, isPublic, at };
     return { allowed: false, error: refusal, identity, at };
+  }
+
+  /** The `authorize` callback's refusal; anything but `true` or `false` is a failure (`ERR_INTERNAL`). */
+  async function callbackRefusal(identity: Identity, request: DecisionRequest): Promise<AuthError | undefined> {
+    if (options.authorize === undefined) return undefined;
+    const view: AuthorizeRequest = { method: request.method, path: request.path, headers: request.headers };
+    const verdict: unknown = await options.authorize(identity, view);
+    if (verdict === true) return undefined;
+    if (verdict === false) return new AuthError("ERR_INSUFFICIENT_SCOPE", "The application's check refused this request.");
+    throw new TypeError("authorize returned neither true nor false");
   }
 }

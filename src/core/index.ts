@@ -22,7 +22,10 @@ export {
   assertAllowed, assertAllowedOn, compileRoutes, governsKind, meetsRule, methodsCovered, routeRefusal, ruleOverlapsPublicPath, ruleRefusal, scopesSupported, METHODS, MAX_RULE_PATH_LENGTH,
   type Method, type RouteRequirement, type RouteRule,
 } from "./routes.ts";
-export { createDecider, type Decider, type DeciderOptions, type Decision, type DecisionRequest } from "./decision.ts";
+export {
+  createDecider,
+  type AuthorizeCallback, type AuthorizeRequest, type Decider, type DeciderOptions, type Decision, type DecisionRequest,
+} from "./decision.ts";
 export { createGate, oncePerSettings, type Gate, type GateOptions } from "./gate.ts";
 export { protectedResourceMetadata, RESOURCE_METADATA_PATH, type ProtectedResourceMetadata } from "./resource-metadata.ts";
 export {

@@ -15,6 +15,7 @@ import {
   withFields,
   type AuthenticatorDeps,
   type AuthErrorCode,
+  type AuthorizeCallback,
   type Logger,
   oncePerSettings,
   type Identity,
@@ -27,6 +28,8 @@ export interface AuthgearOptions
    * Default: the app's `c.env` (a Worker's vars and secrets), read at the first request.
    */
   readonly settings?: Readonly<Record<string, unknown>>;
+  /** The application's own check after the route rules (core `AuthorizeCallback`); default none. */
+  readonly authorize?: AuthorizeCallback;
 }
 
 /** What the middleware puts on the context. */
@@ -40,14 +43,20 @@ export interface AuthgearVariables {
 const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({});
 
 export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Variables: AuthgearVariables }> {
-  const { settings, ...deps } = options;
+  const { settings, authorize, ...deps } = options;
   const logger = deps.logger ?? jsonLogger;
   const gateFor = oncePerSettings((source: Readonly<Record<string, unknown>>) =>
     createGate(source, { ...deps, logger }, {
       // The app routes on the path it received, so an ambiguous one is refused; override headers
       // stay on the request (Hono's methodOverride reads them), so the rules decide each method
       // and path they could make the app serve.
-      decide: { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "reach-origin", validForSeconds: 0 },
+      decide: {
+        ambiguousPaths: "refuse",
+        preflightsArePublic: true,
+        overrideHeaders: "reach-origin",
+        validForSeconds: 0,
+        ...(authorize !== undefined && { authorize }),
+      },
     }),
   );
 
