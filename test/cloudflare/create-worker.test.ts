@@ -50,6 +50,25 @@ describe("createWorker(options)", () => {
     ]);
   });
 
+  it("runs the authorize check after the rules: refused like a rule, failing closed, not reaching the origin", async () => {
+    const mf = gate({});
+    const [mallory, crash, bob] = await Promise.all(
+      ["mallory", "crash", "bob"].map((sub) => issuer.mintAccessToken({ sub })),
+    );
+    const headers = { authorization: `Bearer ${mallory}` };
+    const refused = await mf.dispatchFetch("https://gate.example/private", { headers });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("www-authenticate")).toContain("The application's check refused this request.");
+    await refused.arrayBuffer();
+    expect(await get(mf, "/private", crash)).toBe(500);
+    expect(await get(mf, "/public/page", mallory)).toBe(200);
+    expect(await get(mf, "/private", bob)).toBe(200);
+    expect(seen().map(({ path, headers }) => `${path} ${String(headers["x-authgear-user-id"] ?? "-")}`)).toEqual([
+      "/public/page mallory",
+      "/private bob",
+    ]);
+  });
+
   it("lets a var of the same name win over a setting in code, and an empty var not hide it", async () => {
     const overridden = gate({ PUBLIC_PATHS: "/open/*", ROUTES: "" });
     expect(await get(overridden, "/public/page")).toBe(401);

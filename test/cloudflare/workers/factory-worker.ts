@@ -1,7 +1,7 @@
 /**
  * A Worker built with `createWorker` and every option, for test/cloudflare/create-worker.test.ts:
- * settings in code, memory-only key sets (no Cache API), and an origin fetch of its own that marks
- * what it sends.
+ * settings in code, memory-only key sets (no Cache API), an `authorize` check, and an origin fetch
+ * of its own that marks what it sends.
  */
 import { createWorker } from "../../../src/cloudflare/create-worker.ts";
 
@@ -14,6 +14,12 @@ interface FactoryEnv {
 export default createWorker<FactoryEnv>({
   settings: { PUBLIC_PATHS: "/public/*", ROUTES: '[{"path":"/admin/*","roles":["admin"]}]' },
   cache: null,
+  // An application's own check: mallory is refused, a check failing for "crash" fails closed.
+  authorize: async (identity) => {
+    await Promise.resolve();
+    if (identity.subject === "crash") throw new Error("the check's store is down");
+    return identity.subject !== "mallory";
+  },
   fetchOrigin: (url, init) => {
     const headers = new Headers(init.headers);
     headers.set("x-sent-by", "fetchOrigin");
