@@ -50,7 +50,7 @@ describe("createWorker(options)", () => {
     ]);
   });
 
-  it("runs the authorize check after the rules: refused like a rule, failing closed, not reaching the origin", async () => {
+  it("runs authorize after the rules: refused like a rule, failing closed, not reaching the origin", async () => {
     const mf = gate({});
     const [mallory, crash, bob] = await Promise.all(
       ["mallory", "crash", "bob"].map((sub) => issuer.mintAccessToken({ sub })),
