@@ -106,7 +106,7 @@ describe("authorize through the Lambda authorizer", () => {
     expect(other.policyDocument.Statement.some((statement) => statement.Effect === "Deny")).toBe(true);
   });
 
-  it("refuses to start with API Gateway's cache on: no policy can carry a callback's answer to other routes", async () => {
+  it("refuses to start with API Gateway's cache on: no policy carries a callback's answer to other routes", async () => {
     const handler = createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin }, logger: quiet, authorize: ownOrders });
     const event = requestEvent({ path: "/orders/alice", headers: { Authorization: `Bearer ${token}` } });
     await expect(handler(event)).rejects.toThrow(/^Service Unavailable$/);
@@ -117,6 +117,7 @@ describe("authorize through the Lambda authorizer", () => {
       authorize: ownOrders,
     });
     await expect(logged(event)).rejects.toThrow(/^Service Unavailable$/);
-    expect(lines.join("\n")).toMatch(/config_invalid .*AUTHORIZER_CACHE_SECONDS: an authorize callback decides one request/);
+    const expected = /config_invalid .*AUTHORIZER_CACHE_SECONDS: an authorize callback decides one request/;
+    expect(lines.join("\n")).toMatch(expected);
   });
 });
