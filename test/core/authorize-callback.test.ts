@@ -106,7 +106,7 @@ describe("authorize through the Lambda authorizer", () => {
     expect(other.policyDocument.Statement.some((statement) => statement.Effect === "Deny")).toBe(true);
   });
 
-  it("refuses to start with API Gateway's cache on: no policy carries a callback's answer to other routes", async () => {
+  it("refuses to start with API Gateway's cache on: no policy carries a callback's answer elsewhere", async () => {
     const handler = createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin }, logger: quiet, authorize: ownOrders });
     const event = requestEvent({ path: "/orders/alice", headers: { Authorization: `Bearer ${token}` } });
     await expect(handler(event)).rejects.toThrow(/^Service Unavailable$/);
