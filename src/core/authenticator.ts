@@ -357,8 +357,13 @@ export function createAuthenticatorFromEnv(
         problems.set(name, `is not a setting of this packaging, which would ignore it: ${instead}`);
       }
     }
+    const allDeps = { ...deps, ...options.configure?.(config) };
+    if (typeof allDeps.keySetStore === "object" && config.issuers.length > 1) {
+      const message = "the keySetStore given in code keeps one issuer's keys: give a function (issuer) => store";
+      problems.set("ISSUERS", message);
+    }
     if (problems.size > 0) throw new ConfigError(problems);
-    return { ok: true, config, authenticator: createAuthenticator(config, { ...deps, ...options.configure?.(config) }) };
+    return { ok: true, config, authenticator: createAuthenticator(config, allDeps) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     logger.log("config_invalid", { keys: error.keys.join(","), message: error.message });

@@ -7,6 +7,7 @@
 import * as v from "valibot";
 import { algorithmList, type Algorithm } from "./algorithms.ts";
 import { CLIENT_MARKS, type ClientMarks } from "./identity.ts";
+import { jsonListSetting, NAME } from "./setting-schemas.ts";
 import { urlSetting } from "./url-setting.ts";
 
 /**
@@ -38,7 +39,6 @@ export interface IssuerConfig {
   readonly jwksUri: string | undefined;
 }
 
-const NAME = v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,255}$/, "must be printable ASCII without spaces or commas"));
 
 /**
  * A resource URI (RFC 8707 §2): an absolute URI without a fragment, compared with `aud` exactly as
@@ -69,16 +69,7 @@ export type IssuerEntry = v.InferOutput<typeof issuerSchema>;
 
 /** `ISSUERS`: a JSON array of 1 to `MAX_ISSUERS` issuers, each named once. */
 export const issuersSchema = v.pipe(
-  v.string(),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    try {
-      return JSON.parse(dataset.value) as unknown;
-    } catch {
-      addIssue({ message: "is not JSON" });
-      return NEVER;
-    }
-  }),
-  v.array(issuerSchema, "must be a JSON array of issuers"),
+  jsonListSetting(issuerSchema, "must be a JSON array of issuers"),
   v.minLength(1, "must name at least one issuer"),
   v.maxLength(MAX_ISSUERS, `may name at most ${MAX_ISSUERS} issuers`),
   v.check((list) => new Set(list.map((entry) => entry.issuer)).size === list.length, "names an issuer twice"),

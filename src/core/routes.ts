@@ -12,6 +12,7 @@
 import * as v from "valibot";
 import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
+import { jsonListSetting, NAME } from "./setting-schemas.ts";
 import { urlSetting } from "./url-setting.ts";
 import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, patternRoot, ruleReadings } from "./paths.ts";
 
@@ -22,7 +23,6 @@ export { METHODS, type Method };
 /** Who a rule admits: `user` (the default, so no rule written before machine tokens admits one), `client`, `any`. */
 export const SUBJECTS = ["user", "client", "any"] as const;
 
-const NAME = v.pipe(v.string(), v.regex(/^[\x21-\x2b\x2d-\x7e]{1,255}$/, "must be printable ASCII without spaces or commas"));
 const NAMES = v.pipe(v.array(NAME), v.minLength(1));
 /** A rule's path ends up in IAM resources, which API Gateway caps at 512 characters with the stage ARN. */
 export const MAX_RULE_PATH_LENGTH = 256;
@@ -57,18 +57,7 @@ const ruleSchema = v.pipe(
   ),
 );
 
-export const routesSchema = v.pipe(
-  v.string(),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    try {
-      return JSON.parse(dataset.value) as unknown;
-    } catch {
-      addIssue({ message: "is not JSON" });
-      return NEVER;
-    }
-  }),
-  v.array(ruleSchema, "must be a JSON array of rules"),
-);
+export const routesSchema = jsonListSetting(ruleSchema, "must be a JSON array of rules");
 
 export type RouteRule = v.InferOutput<typeof ruleSchema>;
 

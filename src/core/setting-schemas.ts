@@ -26,3 +26,25 @@ export function listSetting() {
     v.readonly(),
   );
 }
+
+/** One name in a JSON setting's list (a role, a scope, a client id): printable ASCII, no space or comma. */
+export const NAME = v.pipe(
+  v.string(),
+  v.regex(/^[\x21-\x2b\x2d-\x7e]{1,255}$/, "must be printable ASCII without spaces or commas"),
+);
+
+/** A setting holding a JSON array (`ROUTES`, `ISSUERS`), each item read with `item`. */
+export function jsonListSetting<const S extends v.GenericSchema>(item: S, message: string) {
+  return v.pipe(
+    v.string(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        return JSON.parse(dataset.value) as unknown;
+      } catch {
+        addIssue({ message: "is not JSON" });
+        return NEVER;
+      }
+    }),
+    v.array(item, message),
+  );
+}

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { authgearProject, decodeToken, signAuthgearToken, type AuthgearProject } from "../fixtures/authgear-tokens.ts";
 import { answer, recordingGate } from "../fixtures/gate.ts";
-import { KID_MISS_COOLDOWN_SECONDS } from "../../src/core/key-set.ts";
+import { KID_MISS_COOLDOWN_SECONDS, createMemoryKeySetStore } from "../../src/core/key-set.ts";
+import { createAuthenticatorFromEnv } from "../../src/core/authenticator.ts";
 
 const RESOURCE = "https://api.example.com";
 const INVALID = "401 ERR_JWT_CLAIM_INVALID invalid_token";
@@ -210,3 +211,22 @@ describe("the issuers rule member", () => {
 function nowPlus(seconds: number): number {
   return Math.floor(Date.now() / 1000) + seconds;
 }
+
+describe("a key-set store given in code", () => {
+  const issuers = JSON.stringify([{ issuer: "https://a.example.com" }, { issuer: "https://b.example.com" }]);
+  const logger = { log: () => undefined };
+
+  it("is a configuration error with several issuers (one store would mix their keys), not a throw", () => {
+    const built = createAuthenticatorFromEnv({ ISSUERS: issuers }, { keySetStore: createMemoryKeySetStore(), logger });
+    expect(built.ok).toBe(false);
+    const expected = /ISSUERS: the keySetStore given in code keeps one issuer's keys/;
+    if (!built.ok) expect(built.error.message).toMatch(expected);
+  });
+
+  it("is accepted as a function of the issuer, or as one store for one issuer", () => {
+    const keySetStore = createMemoryKeySetStore();
+    const perIssuer = createAuthenticatorFromEnv({ ISSUERS: issuers }, { keySetStore: () => keySetStore, logger });
+    const one = createAuthenticatorFromEnv({ AUTHGEAR_ENDPOINT: "https://a.example.com" }, { keySetStore, logger });
+    expect([perIssuer.ok, one.ok]).toEqual([true, true]);
+  });
+});
