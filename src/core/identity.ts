@@ -20,6 +20,16 @@ interface IdentityBase {
   /** The token's `sub`: a user id, or `client_id_<client id>` for a machine client of Authgear's. */
   readonly subject: string;
   readonly scopes: readonly string[];
+  /** What vouched for the identity: a JWT verified here, or the issuer's resolver. */
+  readonly source: "jwt" | "resolver";
+  /**
+   * Every claim of the verified JWT (`email`, custom attributes, ...), deeply frozen: the same
+   * object is handed to every request of the token. Empty for a resolver verdict, whose only
+   * statement is the identity's fields.
+   */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** The JWT's `exp`, Unix seconds; `undefined` for a resolver verdict. */
+  readonly expiresAt: number | undefined;
 }
 
 /** A person, signed in at Authgear (or another issuer): what Authgear's resolver headers describe. */
@@ -104,7 +114,7 @@ const USER_CLAIMS = ["auth_time", "amr", CLAIM_IS_ANONYMOUS, CLAIM_IS_VERIFIED, 
 
 /**
  * Builds the identity from a verified claims set, as `issuer` (its `iss`) marks a client's token
- * (`CLIENT_MARKS`); throws `ERR_IDENTITY_CLAIM_INVALID`, or `ERR_JWT_CLAIM_INVALID` for a token
+ * (`CLIENT_MARKS`); `payload` becomes the identity's `claims` and is frozen in place. Throws `ERR_IDENTITY_CLAIM_INVALID`, or `ERR_JWT_CLAIM_INVALID` for a token
  * that looks like a client's and is not one exactly (a user's token never passes as a client's,
  * nor a client's as a user's).
  */
@@ -127,7 +137,7 @@ export function identityFromClaims(payload: JWTPayload, issuer: string, marks: C
     // Both travel in the origin's headers (`clientHeaders`).
     if (!HEADER_SAFE.test(clientId)) invalid("client_id");
     if (!scopes.every((item) => SCOPE_TOKEN.test(item))) invalid("scope");
-    return { kind: "client", issuer, subject: sub, clientId, scopes };
+    return { kind: "client", issuer, subject: sub, clientId, scopes, ...fromJwt(payload) };
   }
   if (authTime !== undefined && !(typeof authTime === "number" && Number.isSafeInteger(authTime) && authTime >= 0)) {
     invalid("auth_time");
@@ -145,7 +155,25 @@ export function identityFromClaims(payload: JWTPayload, issuer: string, marks: C
     authenticatedAt: authTime,
     clientId,
     scopes,
+    ...fromJwt(payload),
   };
+}
+
+/** What a resolver verdict's identity carries in place of a token's claims. */
+export const RESOLVER_SOURCE = Object.freeze({ source: "resolver", claims: Object.freeze({}), expiresAt: undefined } as const);
+
+function fromJwt(payload: JWTPayload): Pick<Identity, "source" | "claims" | "expiresAt"> {
+  const { exp } = payload;
+  return { source: "jwt", claims: deepFreeze(payload), expiresAt: typeof exp === "number" ? exp : undefined };
+}
+
+/** A parsed JSON value frozen all the way down: a callback cannot change what later requests see. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** Identities are immutable and reused (the verified-token and verdict caches hand out the same object). */

@@ -24,7 +24,7 @@ import { base64url } from "jose";
 import { AuthError } from "./errors.ts";
 import type { HeaderReader } from "./credentials.ts";
 import { findCookie } from "./credentials.ts";
-import type { Identity } from "./identity.ts";
+import { RESOLVER_SOURCE, type Identity } from "./identity.ts";
 import { noMeter, type Call, type Clock, type Fetcher, type FetchResponse, type Logger } from "./ports.ts";
 import { createSingleFlight } from "./single-flight.ts";
 
@@ -244,7 +244,7 @@ export function parseStoredVerdict(value: unknown, issuer: string): StoredVerdic
       kind: "valid",
       identity: {
         kind: "user", issuer, subject: userId, userId, isAnonymous, isVerified, canReauthenticate, roles, amr,
-        authenticatedAt, clientId: undefined, scopes: [],
+        authenticatedAt, clientId: undefined, scopes: [], ...RESOLVER_SOURCE,
       },
     },
     until,
@@ -325,5 +325,6 @@ function identityFromResolver(headers: HeaderReader, issuer: string): Identity |
     authenticatedAt: authenticatedAt === null ? undefined : Number(authenticatedAt),
     clientId: undefined,
     scopes: [],
+    ...RESOLVER_SOURCE,
   };
 }

@@ -117,6 +117,24 @@ const USER_CLAIMS: ReadonlyArray<readonly [string, unknown]> = [
   [`${USER}roles`, ["admin"]],
 ];
 
+describe("the claims an identity carries", () => {
+  it("hands the application every verified claim, custom ones included, frozen all the way down", () => {
+    const payload = { sub: "u1", exp: 1_800_000_000, email: "a@example.com", "https://app.example/org": { id: ["o1"] } };
+    const identity = identityFromClaims(payload, ISSUER);
+    expect(identity).toMatchObject({ source: "jwt", expiresAt: 1_800_000_000 });
+    expect(identity.claims).toEqual(payload);
+    const nested = identity.claims["https://app.example/org"] as { id: string[] };
+    expect(() => nested.id.push("o2")).toThrow(TypeError);
+    expect(() => { (identity.claims as Record<string, unknown>).email = "b@example.com"; }).toThrow(TypeError);
+    expect(identity.claims.email).toBe("a@example.com");
+  });
+
+  it("gives a client's token its claims too", () => {
+    const identity = identityFromClaims({ sub: "client_id_svc", client_id: "svc", exp: 9, tenant: "t1" }, ISSUER);
+    expect(identity).toMatchObject({ kind: "client", source: "jwt", expiresAt: 9, claims: { tenant: "t1" } });
+  });
+});
+
 describe("identity of a machine client", () => {
   it("recognises Authgear's client-credentials token (sub = client_id_ + client_id) by default", () => {
     const identity = identityFromClaims(M2M, ISSUER);
@@ -126,6 +144,9 @@ describe("identity of a machine client", () => {
       subject: "client_id_svc",
       clientId: "svc",
       scopes: ["read:orders", "write:orders"],
+      source: "jwt",
+      claims: M2M,
+      expiresAt: M2M.exp,
     });
     expect(identityFromClaims(M2M, ISSUER, "authgear")).toEqual(identity);
   });
@@ -134,6 +155,7 @@ describe("identity of a machine client", () => {
     const token = { ...M2M, sub: "svc" };
     expect(identityFromClaims(token, ISSUER, "rfc9068")).toEqual({
       kind: "client", issuer: ISSUER, subject: "svc", clientId: "svc", scopes: ["read:orders", "write:orders"],
+      source: "jwt", claims: token, expiresAt: M2M.exp,
     });
     // Under Authgear's marks a sub equal to client_id is a user's id, as Authgear never issues one to a client.
     expect(identityFromClaims(token, ISSUER, "authgear").kind).toBe("user");

@@ -4,6 +4,7 @@
  * only what a rule admits it to, with its resource audience, and is refused everywhere else with
  * the right challenge; a user never passes as a client, nor a client as a user.
  */
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import {
@@ -103,6 +104,9 @@ describe("a machine client's token (EncodeClientAccessToken)", () => {
       subject: "client_id_inventory",
       clientId: "inventory",
       scopes: ["read:orders"],
+      source: "jwt",
+      claims: decodeJwt(token),
+      expiresAt: decodeJwt(token).exp,
     });
   });
 

@@ -54,7 +54,7 @@ function user(roles: readonly string[]): UserIdentity {
   return {
     kind: "user", issuer: "https://issuer.example", subject: "u", userId: "u",
     isAnonymous: false, isVerified: true, canReauthenticate: false, roles, amr: [],
-    authenticatedAt: undefined, clientId: undefined, scopes: [],
+    authenticatedAt: undefined, clientId: undefined, scopes: [], source: "jwt", claims: {}, expiresAt: undefined,
   };
 }
 

@@ -23,6 +23,9 @@ const alice: UserIdentity = {
   authenticatedAt: NOW / 1000 - 600,
   clientId: "web",
   scopes: ["openid", "orders:read"],
+  source: "jwt",
+  claims: {},
+  expiresAt: undefined,
 };
 
 /** A rule any of whose roles suffices, and one all of whose scopes are needed. */
@@ -155,6 +158,7 @@ describe("route rules", () => {
 /** A machine client of issuer A (a client-credentials token). */
 const svc: ClientIdentity = {
   kind: "client", issuer: A, subject: "client_id_svc", clientId: "svc", scopes: ["orders:read"],
+  source: "jwt", claims: {}, expiresAt: undefined,
 };
 
 /** Rules trusting issuers A and B, as written (`METHOD_OVERRIDE=none` unless told). */

@@ -16,6 +16,9 @@ const identity: Identity = {
   authenticatedAt: undefined,
   clientId: undefined,
   scopes: [],
+  source: "jwt",
+  claims: {},
+  expiresAt: undefined,
 };
 const NOW = 1_800_000_000_000;
 /** Every issuer's key set at generation `n` (`undefined`: none usable). */
@@ -46,7 +49,8 @@ describe("token cache", () => {
   it("serves an entry only while its own issuer's key set has the generation that made it", () => {
     const cache = createTokenCache({ maxEntries: 10, maxAgeSeconds: 300 });
     const second = "https://second.example";
-    const client: Identity = { kind: "client", issuer: second, subject: "client_id_svc", clientId: "svc", scopes: [] };
+    const client: Identity = { kind: "client", issuer: second, subject: "client_id_svc", clientId: "svc", scopes: [],
+      source: "jwt", claims: {}, expiresAt: undefined };
     cache.set("a", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
     cache.set("b", { identity: client, expiresAt: EXP, keyGeneration: 7 }, NOW);
     const asked: string[] = [];
