@@ -59,6 +59,9 @@ describe("resolver mode", () => {
       ["x-authgear-edge-kind", "user"],
       ["x-authgear-edge-issuer", issuer.origin],
     ]);
+    // The resolver states the headers above and nothing else: no claims, no expiry.
+    expect(result.identity).toMatchObject({ source: "resolver", claims: {}, expiresAt: undefined });
+    expect(Object.isFrozen(result.identity.claims)).toBe(true);
   });
 
   it("sends only Authorization and the three resolver cookies, to RESOLVER_URL, never forwarding host headers", async () => {
@@ -423,6 +426,21 @@ describe("verdicts shared between isolates (VerdictStore)", () => {
     for (const h of gates) expect(await outcome(h, cookie)).toBe("ok:carol");
     advance(6);
     for (const h of gates) expect(await outcome(h, cookie)).toBe("ERR_SESSION_INVALID");
+  });
+
+  it("takes from a stored verdict only what a resolver states: never claims, a source or an expiry", async () => {
+    issuer.upsertUser("erin", {});
+    const session = issuer.createSession("erin");
+    const identity = {
+      userId: "erin", isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [],
+      source: "jwt", claims: { admin: true }, expiresAt: 4_000_000_000,
+    };
+    const stored = { verdict: { kind: "valid", identity }, until: Date.now() + 60_000 };
+    const store = { get: () => Promise.resolve(stored), put: () => Promise.resolve() };
+    const [h] = isolates(store, 1).gates;
+    const result = await h!.auth.authenticate(new Headers({ cookie: `session=${session.cookie}` }));
+    expect(result.ok && result.identity).toMatchObject({ userId: "erin", source: "resolver", expiresAt: undefined });
+    expect(result.ok && result.identity.claims).toEqual({});
   });
 
   it("never takes a malformed stored entry, and treats a failing store as a miss", async () => {
