@@ -1,0 +1,119 @@
+/**
+ * Assertions signed here with jose's SignJWT, to the format of docs/assertion.md (independent of the
+ * gate's signer), and a JWKS served by a real HTTP server on 127.0.0.1 whose keys a test changes.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
+
+export const ISSUER = "https://gate.example";
+export const AUDIENCE = "https://origin.example";
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: string;
+  readonly privateKey: CryptoKey;
+  /** What the gate publishes: the public part, `use`, `alg`, `kid`. */
+  readonly jwk: JWK;
+}
+
+export async function signingKey(kid: string, alg = "ES256"): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  return { kid, alg, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" } };
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** A user's assertion as the gate signs one (lifetime 60 s); `claims` override or, as `undefined`, remove. */
+export function userClaims(claims: Record<string, unknown> = {}): JWTPayload {
+  const iat = nowSeconds();
+  return withOverrides({
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: "alice",
+    iat,
+    exp: iat + 60,
+    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+    kind: "user",
+    token_iss: "https://myapp.authgear.cloud",
+    scope: "openid offline_access",
+    client_id: "spa",
+    roles: ["admin"],
+    amr: ["pwd", "otp"],
+    auth_time: iat - 300,
+    is_anonymous: false,
+    is_verified: true,
+  }, claims);
+}
+
+/** A machine client's: no user claims. */
+export function clientClaims(claims: Record<string, unknown> = {}): JWTPayload {
+  const iat = nowSeconds();
+  return withOverrides({
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: "client_id_reporting",
+    iat,
+    exp: iat + 60,
+    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+    kind: "client",
+    token_iss: "https://myapp.authgear.cloud",
+    scope: "reports.read",
+    client_id: "reporting",
+  }, claims);
+}
+
+function withOverrides(base: JWTPayload, claims: Record<string, unknown>): JWTPayload {
+  const payload: JWTPayload = { ...base, ...claims };
+  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete payload[name];
+  return payload;
+}
+
+/** Signs `payload` with the gate's header `{ alg, kid, typ }`; `header` overrides or removes its members. */
+export async function sign(key: SigningKey, payload: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
+  const protectedHeader = { alg: key.alg, kid: key.kid, typ: "authgear-edge+jwt", ...header };
+  for (const [name, value] of Object.entries(header)) if (value === undefined) delete protectedHeader[name];
+  return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key.privateKey);
+}
+
+/** A compact JWS with any header and signature, signed by no one: for `alg: none` and the like. */
+export function unsigned(header: Record<string, unknown>, payload: JWTPayload, signature = ""): string {
+  const part = (value: unknown) => base64url.encode(JSON.stringify(value));
+  return `${part(header)}.${part(payload)}.${signature}`;
+}
+
+export interface JwksServer {
+  /** The URL of the key set. */
+  readonly url: string;
+  /** How many times the key set was fetched. */
+  readonly fetches: () => number;
+  /** What the server answers from now on: these keys, or a failure status. */
+  serve(keys: readonly JWK[] | number): void;
+  close(): Promise<void>;
+}
+
+const JWKS_PATH = "/.well-known/authgear-edge/jwks.json";
+
+export async function startJwksServer(keys: readonly JWK[]): Promise<JwksServer> {
+  let answer: readonly JWK[] | number = keys;
+  let fetches = 0;
+  const server: Server = createServer((request, response) => {
+    fetches += 1;
+    if (request.url !== JWKS_PATH) response.writeHead(404).end();
+    else if (typeof answer === "number") response.writeHead(answer).end();
+    else response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: answer }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${JWKS_PATH}`,
+    fetches: () => fetches,
+    serve(next) {
+      answer = next;
+    },
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
