@@ -63,17 +63,18 @@ export function clientClaims(claims: Record<string, unknown> = {}): JWTPayload {
   }, claims);
 }
 
-function withOverrides(base: JWTPayload, claims: Record<string, unknown>): JWTPayload {
-  const payload: JWTPayload = { ...base, ...claims };
-  for (const [name, value] of Object.entries(claims)) if (value === undefined) delete payload[name];
-  return payload;
+type Header = Record<string, unknown>;
+
+/** `base` with `overrides`, a member whose override is `undefined` left out. */
+function withOverrides<T extends object>(base: T, overrides: Record<string, unknown>): T {
+  const merged = Object.entries({ ...base, ...overrides }).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(merged) as T;
 }
 
 /** Signs `payload` with the gate's header `{ alg, kid, typ }`; `header` overrides or removes its members. */
-export async function sign(key: SigningKey, payload: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
-  const protectedHeader = { alg: key.alg, kid: key.kid, typ: "authgear-edge+jwt", ...header };
-  for (const [name, value] of Object.entries(header)) if (value === undefined) delete protectedHeader[name];
-  return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key.privateKey);
+export async function sign(key: SigningKey, payload: JWTPayload, header: Header = {}): Promise<string> {
+  const protectedHeader = withOverrides({ alg: key.alg, kid: key.kid, typ: "authgear-edge+jwt" }, header);
+  return new SignJWT(payload).setProtectedHeader(protectedHeader).sign(key.privateKey);
 }
 
 /** A compact JWS with any header and signature, signed by no one: for `alg: none` and the like. */
@@ -113,7 +114,9 @@ export async function startJwksServer(keys: readonly JWK[]): Promise<JwksServer>
     },
     close: () => new Promise((resolve) => {
       server.closeAllConnections();
-      server.close(() => resolve());
+      server.close(() => {
+        resolve();
+      });
     }),
   };
 }

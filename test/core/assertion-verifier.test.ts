@@ -26,9 +26,21 @@ beforeAll(async () => {
   // The attacker's key has the gate's kid: only the signature tells them apart.
   [gate, next, attacker] = await Promise.all([signingKey("gate-1"), signingKey("gate-2"), signingKey("gate-1")]);
   jwks = await startJwksServer([gate.jwk, next.jwk]);
-  verifier = createAssertionVerifier({ jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE });
+  verifier = verifierWith({});
 });
 afterAll(() => jwks.close());
+
+/** A verifier of the test's gate, `jwksUrl` and all, with `options` on top. */
+function verifierWith(options: Partial<AssertionVerifierOptions>): AssertionVerifier {
+  const all = { jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, ...options };
+  return createAssertionVerifier(all as AssertionVerifierOptions);
+}
+
+/** A user's assertion signed by the gate's key: `claims` and `header` override the usual ones. */
+const byGate = (claims: Record<string, unknown> = {}, header?: Record<string, unknown>) =>
+  sign(gate, userClaims(claims), header);
+
+const INVALID = "ERR_ASSERTION_INVALID";
 
 /** "ok", or the refusal's code; a refusal's message must not quote any part of the assertion. */
 async function outcome(token: string, by: AssertionVerifier = verifier): Promise<string> {
@@ -74,13 +86,13 @@ describe("a good assertion", () => {
   it("is accepted from the second key of the set, and under ES384 and EdDSA", async () => {
     expect(await outcome(await sign(next, userClaims()))).toBe("ok");
     const [es384, eddsa] = await Promise.all([signingKey("es384", "ES384"), signingKey("ed", "EdDSA")]);
-    const local = createAssertionVerifier({ keys: { keys: [es384.jwk, eddsa.jwk] }, issuer: ISSUER, audience: AUDIENCE });
+    const local = verifierWith({ jwksUrl: undefined, keys: { keys: [es384.jwk, eddsa.jwk] } });
     expect(await outcome(await sign(es384, userClaims()), local)).toBe("ok");
     expect(await outcome(await sign(eddsa, userClaims()), local)).toBe("ok");
   });
 
   it("returns a frozen object", async () => {
-    const verified = await verifier.verify(await sign(gate, userClaims()));
+    const verified = await verifier.verify(await byGate());
     expect(Object.isFrozen(verified)).toBe(true);
     expect(Object.isFrozen(verified.scope)).toBe(true);
   });
@@ -94,50 +106,50 @@ describe("refusals", () => {
   });
 
   it("a client-forged assertion (another key, the gate's kid) is refused", async () => {
-    expect(await outcome(await sign(attacker, userClaims()))).toBe("ERR_ASSERTION_INVALID");
+    expect(await outcome(await sign(attacker, userClaims()))).toBe(INVALID);
     // The gate's header and payload under the attacker's signature, and the reverse.
-    const good = (await sign(gate, userClaims())).split(".");
+    const good = (await byGate()).split(".");
     const forged = (await sign(attacker, userClaims({ roles: ["admin", "root"] }))).split(".");
-    expect(await outcome(`${forged[0]!}.${forged[1]!}.${good[2]!}`)).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(`${good[0]!}.${good[1]!}.${forged[2]!}`)).toBe("ERR_ASSERTION_INVALID");
+    expect(await outcome(`${forged[0]!}.${forged[1]!}.${good[2]!}`)).toBe(INVALID);
+    expect(await outcome(`${good[0]!}.${good[1]!}.${forged[2]!}`)).toBe(INVALID);
   });
 
   it("an expired one is ERR_ASSERTION_EXPIRED; within the 5 s tolerance it is still accepted", async () => {
     const now = nowSeconds();
-    expect(await outcome(await sign(gate, userClaims({ iat: now - 67, exp: now - 7 })))).toBe("ERR_ASSERTION_EXPIRED");
-    expect(await outcome(await sign(gate, userClaims({ iat: now - 63, exp: now - 3 })))).toBe("ok");
+    expect(await outcome(await byGate({ iat: now - 67, exp: now - 7 }))).toBe("ERR_ASSERTION_EXPIRED");
+    expect(await outcome(await byGate({ iat: now - 63, exp: now - 3 }))).toBe("ok");
   });
 
   it("one issued in the future is refused; 3 s ahead (within tolerance) is accepted", async () => {
     const now = nowSeconds();
-    expect(await outcome(await sign(gate, userClaims({ iat: now + 30, exp: now + 60 })))).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(await sign(gate, userClaims({ iat: now + 3, exp: now + 60 })))).toBe("ok");
+    expect(await outcome(await byGate({ iat: now + 30, exp: now + 60 }))).toBe(INVALID);
+    expect(await outcome(await byGate({ iat: now + 3, exp: now + 60 }))).toBe("ok");
   });
 
   it("one for another audience, or with aud as a list, is refused", async () => {
-    expect(await outcome(await sign(gate, userClaims({ aud: "https://other.example" })))).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(await sign(gate, userClaims({ aud: [AUDIENCE] })))).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(await sign(gate, userClaims({ aud: `${AUDIENCE}/` })))).toBe("ERR_ASSERTION_INVALID");
+    expect(await outcome(await byGate({ aud: "https://other.example" }))).toBe(INVALID);
+    expect(await outcome(await byGate({ aud: [AUDIENCE] }))).toBe(INVALID);
+    expect(await outcome(await byGate({ aud: `${AUDIENCE}/` }))).toBe(INVALID);
   });
 
   it("one from another issuer is refused", async () => {
-    expect(await outcome(await sign(gate, userClaims({ iss: "https://other-gate.example" })))).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(await sign(gate, userClaims({ iss: `${ISSUER}/` })))).toBe("ERR_ASSERTION_INVALID");
+    expect(await outcome(await byGate({ iss: "https://other-gate.example" }))).toBe(INVALID);
+    expect(await outcome(await byGate({ iss: `${ISSUER}/` }))).toBe(INVALID);
   });
 
   it("a wrong typ is refused: an access token (at+jwt) never passes, even signed by the gate's key", async () => {
     for (const typ of ["at+jwt", "JWT", "application/at+jwt", undefined]) {
-      expect(await outcome(await sign(gate, userClaims(), { typ })), String(typ)).toBe("ERR_ASSERTION_INVALID");
+      expect(await outcome(await byGate({}, { typ })), String(typ)).toBe(INVALID);
     }
     // typ is a media type: the `application/` prefix may be left out and its case does not matter (RFC 7515 §4.1.9).
-    expect(await outcome(await sign(gate, userClaims(), { typ: "application/Authgear-Edge+JWT" }))).toBe("ok");
+    expect(await outcome(await byGate({}, { typ: "application/Authgear-Edge+JWT" }))).toBe("ok");
   });
 
   it("alg none is refused, with or without a signature", async () => {
     const header = { alg: "none", kid: "gate-1", typ: "authgear-edge+jwt" };
     expect(await outcome(unsigned(header, userClaims()))).toBe("ERR_ASSERTION_MALFORMED");
-    expect(await outcome(unsigned(header, userClaims(), "c2lnbmF0dXJl"))).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(unsigned({ ...header, alg: "NONE" }, userClaims(), "c2lnbmF0dXJl"))).toBe("ERR_ASSERTION_INVALID");
+    expect(await outcome(unsigned(header, userClaims(), "c2lnbmF0dXJl"))).toBe(INVALID);
+    expect(await outcome(unsigned({ ...header, alg: "NONE" }, userClaims(), "c2lnbmF0dXJl"))).toBe(INVALID);
   });
 
   it("HS256 with the gate's public key as the secret (JWK JSON, PEM, x coordinate) is refused", async () => {
@@ -147,32 +159,32 @@ describe("refusals", () => {
       const token = await new SignJWT(userClaims())
         .setProtectedHeader({ alg: "HS256", kid: "gate-1", typ: "authgear-edge+jwt" })
         .sign(new TextEncoder().encode(secret));
-      expect(await outcome(token)).toBe("ERR_ASSERTION_INVALID");
+      expect(await outcome(token)).toBe(INVALID);
     }
   });
 
   it("an asymmetric algorithm outside the list (RS256) is refused even when its key is in the set", async () => {
     const rsa = await signingKey("rsa", "RS256");
     const local = createAssertionVerifier({ keys: [gate.jwk, rsa.jwk], issuer: ISSUER, audience: AUDIENCE });
-    expect(await outcome(await sign(rsa, userClaims()), local)).toBe("ERR_ASSERTION_INVALID");
+    expect(await outcome(await sign(rsa, userClaims()), local)).toBe(INVALID);
   });
 
-  it("a lifetime over 60 s (+ tolerance) is refused; exactly 60 + 5 is accepted; 60 with no tolerance too", async () => {
+  it("a lifetime over 60 s + tolerance is refused; exactly 60 + 5 is accepted; 60 with no tolerance", async () => {
     const now = nowSeconds();
-    expect(await outcome(await sign(gate, userClaims({ iat: now, exp: now + 66 })))).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(await sign(gate, userClaims({ iat: now, exp: now + 65 })))).toBe("ok");
-    expect(await outcome(await sign(gate, userClaims({ iat: now, exp: now + 3600 })))).toBe("ERR_ASSERTION_INVALID");
-    const strict = createAssertionVerifier({ jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 0 });
-    expect(await outcome(await sign(gate, userClaims({ iat: now, exp: now + 61 })), strict)).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(await sign(gate, userClaims({ iat: now, exp: now + 60 })), strict)).toBe("ok");
-    const shorter = createAssertionVerifier({ jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, maxLifetimeSeconds: 30 });
-    expect(await outcome(await sign(gate, userClaims({ iat: now, exp: now + 36 })), shorter)).toBe("ERR_ASSERTION_INVALID");
-    expect(await outcome(await sign(gate, userClaims({ iat: now, exp: now + 35 })), shorter)).toBe("ok");
+    expect(await outcome(await byGate({ iat: now, exp: now + 66 }))).toBe(INVALID);
+    expect(await outcome(await byGate({ iat: now, exp: now + 65 }))).toBe("ok");
+    expect(await outcome(await byGate({ iat: now, exp: now + 3600 }))).toBe(INVALID);
+    const strict = verifierWith({ clockToleranceSeconds: 0 });
+    expect(await outcome(await byGate({ iat: now, exp: now + 61 }), strict)).toBe(INVALID);
+    expect(await outcome(await byGate({ iat: now, exp: now + 60 }), strict)).toBe("ok");
+    const shorter = verifierWith({ maxLifetimeSeconds: 30 });
+    expect(await outcome(await byGate({ iat: now, exp: now + 36 }), shorter)).toBe(INVALID);
+    expect(await outcome(await byGate({ iat: now, exp: now + 35 }), shorter)).toBe("ok");
   });
 
   it("one without exp, iat, jti, sub, aud, token_iss or kind is refused", async () => {
     for (const claim of ["exp", "iat", "jti", "sub", "aud", "token_iss", "kind"]) {
-      expect(await outcome(await sign(gate, userClaims({ [claim]: undefined }))), claim).toBe("ERR_ASSERTION_INVALID");
+      expect(await outcome(await byGate({ [claim]: undefined })), claim).toBe(INVALID);
     }
   });
 
@@ -183,17 +195,18 @@ describe("refusals", () => {
       { client_id: 7 }, { client_id: "" }, { token_iss: 1 }, { sub: "" }, { jti: "" },
     ];
     for (const claims of wrong) {
-      expect(await outcome(await sign(gate, userClaims(claims))), JSON.stringify(claims)).toBe("ERR_ASSERTION_INVALID");
+      expect(await outcome(await byGate(claims)), JSON.stringify(claims)).toBe(INVALID);
     }
     // A client without its client_id.
-    expect(await outcome(await sign(gate, clientClaims({ client_id: undefined })))).toBe("ERR_ASSERTION_INVALID");
+    expect(await outcome(await sign(gate, clientClaims({ client_id: undefined })))).toBe(INVALID);
   });
 
-  it("a malformed value is ERR_ASSERTION_MALFORMED: not three segments, padding, whitespace, two joined copies", async () => {
-    const good = await sign(gate, userClaims());
+  it("a malformed value is ERR_ASSERTION_MALFORMED: segments, padding, whitespace, two copies", async () => {
+    const good = await byGate();
     const [head, body, signature] = good.split(".") as [string, string, string];
     const values = [
-      "garbage", `${head}.${body}`, `${good}.x`, `${head}.${body}.${signature}=`, ` ${good}`, `${head}.${body}. ${signature}`,
+      "garbage", `${head}.${body}`, `${good}.x`, `${head}.${body}.${signature}=`, ` ${good}`,
+      `${head}.${body}. ${signature}`,
       `${good}, ${good}`, `${head}.${body}.${signature.slice(0, -1)}${tweakLastBits(signature)}`, "a".repeat(9000),
     ];
     for (const value of values) expect(await outcome(value), value.slice(0, 40)).toBe("ERR_ASSERTION_MALFORMED");
@@ -214,15 +227,15 @@ describe("the gate's key set", () => {
     const server = await startJwksServer([gate.jwk, next.jwk]);
     try {
       const rotating = timedVerifier(server.url, { maxAgeSeconds: 0.5 });
-      const old = await sign(gate, userClaims());
+      const old = await byGate();
       expect(await outcome(old, rotating)).toBe("ok");
       // The gate now signs with `next` and has stopped publishing `gate`: while the fetched set is
       // fresh the old key still verifies (what maxAgeSeconds bounds), then it no longer does.
       server.serve([next.jwk]);
       expect(await outcome(old, rotating)).toBe("ok");
       await sleep(600);
-      expect(await outcome(old, rotating)).toBe("ERR_ASSERTION_INVALID");
-      expect(await outcome(await sign(gate, userClaims()), rotating)).toBe("ERR_ASSERTION_INVALID");
+      expect(await outcome(old, rotating)).toBe(INVALID);
+      expect(await outcome(await byGate(), rotating)).toBe(INVALID);
       expect(await outcome(await sign(next, userClaims()), rotating)).toBe("ok");
       expect(server.fetches()).toBeGreaterThanOrEqual(2);
     } finally {
@@ -234,13 +247,14 @@ describe("the gate's key set", () => {
     const server = await startJwksServer([gate.jwk]);
     try {
       const rotating = timedVerifier(server.url, { cooldownSeconds: 1.5 });
-      const madeUp = await Promise.all(Array.from({ length: 10 }, (_, i) => sign({ ...attacker, kid: `kid-${i}` }, userClaims())));
+      const kids = Array.from({ length: 10 }, (_, i) => `kid-${i}`);
+      const madeUp = await Promise.all(kids.map((kid) => sign({ ...attacker, kid }, userClaims())));
       const fromNext = await sign(next, userClaims());
-      expect(await outcome(await sign(gate, userClaims()), rotating)).toBe("ok");
+      expect(await outcome(await byGate(), rotating)).toBe("ok");
       server.serve([gate.jwk, next.jwk]);
       // Within the cooldown: refused, and no fetch, whatever kids a client makes up.
-      for (const token of madeUp) expect(await outcome(token, rotating)).toBe("ERR_ASSERTION_INVALID");
-      expect(await outcome(fromNext, rotating)).toBe("ERR_ASSERTION_INVALID");
+      for (const token of madeUp) expect(await outcome(token, rotating)).toBe(INVALID);
+      expect(await outcome(fromNext, rotating)).toBe(INVALID);
       expect(server.fetches()).toBe(1);
       await sleep(1600);
       expect(await outcome(await sign(next, userClaims()), rotating)).toBe("ok");
@@ -250,9 +264,9 @@ describe("the gate's key set", () => {
     }
   });
 
-  it("a set that cannot be fetched is ERR_ASSERTION_KEYS_UNAVAILABLE (an error status, a closed port, a timeout)", async () => {
+  it("a set that cannot be fetched is ERR_ASSERTION_KEYS_UNAVAILABLE: error status, closed port, timeout", async () => {
     const server = await startJwksServer([gate.jwk]);
-    const token = await sign(gate, userClaims());
+    const token = await byGate();
     server.serve(500);
     expect(await outcome(token, timedVerifier(server.url, {}))).toBe("ERR_ASSERTION_KEYS_UNAVAILABLE");
     await server.close();
@@ -271,10 +285,11 @@ describe("the gate's key set", () => {
 
 describe("verifyRequest", () => {
   it("reads the header from a Fetch Request, in any case of its name", async () => {
-    const token = await sign(gate, userClaims());
+    const token = await byGate();
     const request = new Request("https://origin.example/", { headers: { "X-Authgear-Edge-Assertion": token } });
     await expect(verifier.verifyRequest(request)).resolves.toMatchObject({ sub: "alice" });
-    await expect(verifier.verifyRequest(new Request("https://origin.example/"))).rejects.toMatchObject({ code: "ERR_ASSERTION_MISSING" });
+    const without = new Request("https://origin.example/");
+    await expect(verifier.verifyRequest(without)).rejects.toMatchObject({ code: "ERR_ASSERTION_MISSING" });
   });
 
   it("reads it from a Node IncomingMessage; a request carrying it twice is refused", async () => {
@@ -288,7 +303,7 @@ describe("verifyRequest", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-      const token = await sign(gate, userClaims());
+      const token = await byGate();
       await fetch(url, { headers: { "x-authgear-edge-assertion": token } });
       await fetch(url);
       // Two header lines, as no Fetch client sends them: Node joins them into one value.
@@ -304,12 +319,16 @@ describe("verifyRequest", () => {
   });
 
   it("reads the configured header name; an array value (two copies) is refused", async () => {
-    const token = await sign(gate, userClaims());
-    const custom = createAssertionVerifier({ jwksUrl: jwks.url, issuer: ISSUER, audience: AUDIENCE, header: "X-Edge-Identity" });
+    const token = await byGate();
+    const custom = verifierWith({ header: "X-Edge-Identity" });
     expect(custom.header).toBe("x-edge-identity");
-    await expect(custom.verifyRequest({ headers: { "x-edge-identity": token } })).resolves.toMatchObject({ sub: "alice" });
-    await expect(custom.verifyRequest({ headers: { "x-authgear-edge-assertion": token } })).rejects.toMatchObject({ code: "ERR_ASSERTION_MISSING" });
-    await expect(custom.verifyRequest({ headers: { "x-edge-identity": [token, token] } })).rejects.toMatchObject({ code: "ERR_ASSERTION_MALFORMED" });
+    const code = (headers: Record<string, string | string[]>) => custom.verifyRequest({ headers }).then(
+      () => "ok",
+      (error: unknown) => (error as AssertionVerificationError).code,
+    );
+    expect(await code({ "x-edge-identity": token })).toBe("ok");
+    expect(await code({ "x-authgear-edge-assertion": token })).toBe("ERR_ASSERTION_MISSING");
+    expect(await code({ "x-edge-identity": [token, token] })).toBe("ERR_ASSERTION_MALFORMED");
   });
 });
 
@@ -337,7 +356,8 @@ describe("options, checked once when the verifier is made", () => {
       { ...base, jwksUrl: jwks.url, jwks: { cooldownSeconds: -1 } },
     ];
     for (const options of bad) {
-      expect(() => createAssertionVerifier(options as AssertionVerifierOptions), JSON.stringify(options)).toThrow(TypeError);
+      const make = () => createAssertionVerifier(options as AssertionVerifierOptions);
+      expect(make, JSON.stringify(options)).toThrow(TypeError);
     }
   });
 
