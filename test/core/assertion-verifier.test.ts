@@ -76,10 +76,11 @@ describe("a good assertion", () => {
     expect(verified).not.toHaveProperty("roles");
   });
 
-  it("reads a user without scope, client_id or auth_time, with empty lists, as such", async () => {
-    const claims = userClaims({ scope: undefined, client_id: undefined, auth_time: undefined, roles: [], amr: [] });
+  it("reads what a user's assertion leaves out as absent, empty or false, never as granted", async () => {
+    const absent = { scope: undefined, client_id: undefined, auth_time: undefined, roles: undefined, amr: undefined };
+    const claims = userClaims({ ...absent, is_anonymous: undefined, is_verified: undefined });
     expect(await verifier.verify(await sign(gate, claims))).toMatchObject({
-      scope: [], client_id: undefined, auth_time: undefined, roles: [], amr: [],
+      scope: [], client_id: undefined, auth_time: undefined, roles: [], amr: [], is_anonymous: false, is_verified: false,
     });
   });
 

@@ -55,10 +55,13 @@ async function call(path: string, assertion?: string, method = "GET"): Promise<{
 
 describe("examples/express-origin: an Express origin that accepts only the gate's assertion", () => {
   it("answers 503, not 401, while the gate's key set cannot be fetched", async () => {
-    expect(await call("/me", await sign(gate, userClaims()))).toEqual({
-      status: 503, body: { error: "ERR_ASSERTION_KEYS_UNAVAILABLE" },
-    });
-    jwks.serve([gate.jwk]);
+    try {
+      expect(await call("/me", await sign(gate, userClaims()))).toEqual({
+        status: 503, body: { error: "ERR_ASSERTION_KEYS_UNAVAILABLE" },
+      });
+    } finally {
+      jwks.serve([gate.jwk]);
+    }
   });
 
   it("answers a request with a valid assertion with who the caller is", async () => {
