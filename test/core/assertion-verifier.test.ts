@@ -87,7 +87,8 @@ describe("a good assertion", () => {
   it("is accepted from the second key of the set, and under ES384 and EdDSA", async () => {
     expect(await outcome(await sign(next, userClaims()))).toBe("ok");
     const [es384, eddsa] = await Promise.all([signingKey("es384", "ES384"), signingKey("ed", "EdDSA")]);
-    const local = verifierWith({ jwksUrl: undefined, keys: { keys: [es384.jwk, eddsa.jwk] } });
+    const keys = { keys: [es384.jwk, eddsa.jwk] };
+    const local = createAssertionVerifier({ keys, issuer: ISSUER, audience: AUDIENCE });
     expect(await outcome(await sign(es384, userClaims()), local)).toBe("ok");
     expect(await outcome(await sign(eddsa, userClaims()), local)).toBe("ok");
   });
