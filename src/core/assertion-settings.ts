@@ -1,0 +1,109 @@
+/**
+ * The settings of the signed identity assertion (docs/assertion.md), read by both packagings: the
+ * Worker sends it in a header (`ASSERTION_HEADER`, its own setting), the authorizer in its context.
+ * The Hono middleware has no origin to vouch to and reads none of them.
+ */
+import * as v from "valibot";
+import { parseAssertionJwk, type PrivateAssertionJwk, type PublicAssertionJwk, type SecretBinding, type SigningKeySource } from "./assertion-keys.ts";
+import { secondsSetting } from "./setting-schemas.ts";
+import { defineSettings } from "./settings.ts";
+import { urlSetting } from "./url-setting.ts";
+
+/** Default `ASSERTION_LIFETIME_SECONDS`: what Cloudflare Access and Pomerium hand an origin lives about as long. */
+export const DEFAULT_ASSERTION_LIFETIME_SECONDS = 60;
+export const MIN_ASSERTION_LIFETIME_SECONDS = 10;
+
+/** What `createAssertionSigner` and the JWKS are built from. */
+export interface AssertionSettings {
+  readonly key: SigningKeySource;
+  /** Published beside the signing key, never used to sign: the next key, or the previous one. */
+  readonly secondKey: PublicAssertionJwk | undefined;
+  /** The assertion's `iss`. */
+  readonly issuer: string;
+  /** The assertion's `aud`: the origin. */
+  readonly audience: string;
+  /** The longest an assertion lives, seconds (never past the access token's `exp`). */
+  readonly lifetimeSeconds: number;
+}
+
+function isSecretBinding(value: unknown): value is SecretBinding {
+  return typeof value === "object" && value !== null && typeof (value as { get?: unknown }).get === "function";
+}
+
+/** A JWK setting, or (`ASSERTION_KEY` on a Worker) a Secrets Store binding; `T` is what it reads to. */
+function jwkSetting<T>(needPrivate: boolean, bindingAllowed: boolean) {
+  return v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }): T => {
+      const { value } = dataset;
+      if (bindingAllowed && isSecretBinding(value)) return value as T;
+      if (typeof value !== "string") {
+        addIssue({ message: "must be a JWK as JSON text" });
+        return NEVER;
+      }
+      const parsed = parseAssertionJwk(value, needPrivate);
+      if ("problem" in parsed) {
+        addIssue({ message: parsed.problem });
+        return NEVER;
+      }
+      return parsed.jwk as T;
+    }),
+  );
+}
+
+/** `ASSERTION_KEY`'s entry, which a packaging may read again (the same object) for a check of its own. */
+export const ASSERTION_KEY_SETTING = /* @__PURE__ */ v.optional(jwkSetting<PrivateAssertionJwk | SecretBinding>(true, true));
+
+export const ASSERTION_SETTINGS = /* @__PURE__ */ defineSettings(
+  {
+    // A secret: never echoed (problems name the rule only).
+    ASSERTION_KEY: ASSERTION_KEY_SETTING,
+    ASSERTION_SECOND_KEY: v.optional(jwkSetting<PublicAssertionJwk>(false, false)),
+    ASSERTION_ISSUER: v.optional(urlSetting({ http: "loopback", form: "url" })),
+    ASSERTION_AUDIENCE: v.optional(
+      v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 printable ASCII characters without spaces (the origin's URL, say)")),
+    ),
+    ASSERTION_LIFETIME_SECONDS: v.optional(
+      secondsSetting(MIN_ASSERTION_LIFETIME_SECONDS, DEFAULT_ASSERTION_LIFETIME_SECONDS),
+      String(DEFAULT_ASSERTION_LIFETIME_SECONDS),
+    ),
+  },
+  (values) => {
+    const { ASSERTION_KEY: key, ASSERTION_ISSUER: issuer, ASSERTION_AUDIENCE: audience } = values;
+    const assertion: AssertionSettings | undefined =
+      key === undefined || issuer === undefined || audience === undefined
+        ? undefined
+        : {
+            key: isSecretBinding(key) ? { binding: key } : { jwk: key },
+            secondKey: values.ASSERTION_SECOND_KEY,
+            issuer,
+            audience,
+            lifetimeSeconds: values.ASSERTION_LIFETIME_SECONDS,
+          };
+    /** The signed identity assertion; `undefined` when `ASSERTION_KEY` is unset. */
+    return { assertion };
+  },
+  (values) => {
+    const problems = new Map<string, string>();
+    const { ASSERTION_KEY: key, ASSERTION_SECOND_KEY: second } = values;
+    if (key === undefined) {
+      const others = {
+        ASSERTION_SECOND_KEY: second !== undefined,
+        ASSERTION_ISSUER: values.ASSERTION_ISSUER !== undefined,
+        ASSERTION_AUDIENCE: values.ASSERTION_AUDIENCE !== undefined,
+        ASSERTION_LIFETIME_SECONDS: values.ASSERTION_LIFETIME_SECONDS !== DEFAULT_ASSERTION_LIFETIME_SECONDS,
+      };
+      for (const [name, set] of Object.entries(others)) {
+        if (set) problems.set(name, "configures the signed identity assertion, and ASSERTION_KEY is not set: set it too, or unset this");
+      }
+      return problems;
+    }
+    for (const name of ["ASSERTION_ISSUER", "ASSERTION_AUDIENCE"] as const) {
+      if (values[name] === undefined) problems.set(name, "is required with ASSERTION_KEY (the assertion's iss and aud)");
+    }
+    if (second !== undefined && !isSecretBinding(key) && key.kid === second.kid) {
+      problems.set("ASSERTION_SECOND_KEY", "has the kid of ASSERTION_KEY: each key needs its own kid");
+    }
+    return problems;
+  },
+);
