@@ -1,12 +1,16 @@
 /**
  * Assertions signed here with jose's SignJWT, to the format of docs/assertion.md (independent of the
- * gate's signer), and a JWKS served by a real HTTP server on 127.0.0.1 whose keys a test changes.
+ * gate's signer), a JWKS served by a real HTTP server on 127.0.0.1 whose keys a test changes, and
+ * the Express example started as its users start it.
  */
+import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
 import { base64url, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
 
 export const ISSUER = "https://gate.example";
+const EXPRESS_ORIGIN = resolve(import.meta.dirname, "../examples/express-origin/server.ts");
 export const AUDIENCE = "https://origin.example";
 
 export interface SigningKey {
@@ -119,4 +123,30 @@ export async function startJwksServer(keys: readonly JWK[]): Promise<JwksServer>
       });
     }),
   };
+}
+
+export interface ExampleOrigin {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  stop(): void;
+}
+
+/** examples/express-origin/server.ts in its own process, its settings in its environment, on a free port. */
+export async function startExpressOrigin(settings: Record<string, string>): Promise<ExampleOrigin> {
+  const child = spawn(process.execPath, ["--import", "tsx", EXPRESS_ORIGIN], {
+    env: { PATH: process.env.PATH ?? "", PORT: "0", ...settings },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((done, fail) => {
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const port = /listening on port (\d+)/.exec(output)?.[1];
+      if (port !== undefined) done(`http://127.0.0.1:${port}`);
+    });
+    child.once("exit", (code) => {
+      fail(new Error(`the example exited with ${String(code)}:\n${output}`));
+    });
+  });
+  return { url, stop: () => child.kill() };
 }

@@ -3,53 +3,34 @@
  * `authgear-edge/assertion` by its public name (the package's lib/), a real JWKS server on
  * 127.0.0.1, and assertions signed here to the documented format.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  AUDIENCE, ISSUER, nowSeconds, sign, signingKey, startJwksServer, userClaims, type JwksServer, type SigningKey,
+  AUDIENCE, ISSUER, nowSeconds, sign, signingKey, startExpressOrigin, startJwksServer, userClaims,
+  type ExampleOrigin, type JwksServer, type SigningKey,
 } from "../assertion-fixtures.ts";
 
-const SERVER = resolve(import.meta.dirname, "../../examples/express-origin/server.ts");
 const HEADER = "x-authgear-edge-assertion";
 
 let gate: SigningKey;
 let jwks: JwksServer;
-let child: ChildProcess;
-let origin: string;
+let example: ExampleOrigin;
 
 beforeAll(async () => {
   gate = await signingKey("gate-1");
   // Down at first, to see the origin's answer when it cannot fetch the gate's keys.
   jwks = await startJwksServer([gate.jwk]);
   jwks.serve(503);
-  child = spawn(process.execPath, ["--import", "tsx", SERVER], {
-    env: {
-      PATH: process.env.PATH ?? "", PORT: "0",
-      ASSERTION_JWKS_URL: jwks.url, ASSERTION_ISSUER: ISSUER, ASSERTION_AUDIENCE: AUDIENCE,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  origin = await new Promise<string>((done, fail) => {
-    let output = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const port = /listening on port (\d+)/.exec(output)?.[1];
-      if (port !== undefined) done(`http://127.0.0.1:${port}`);
-    });
-    child.once("exit", (code) => {
-      fail(new Error(`the example exited with ${String(code)}:\n${output}`));
-    });
-  });
+  const settings = { ASSERTION_JWKS_URL: jwks.url, ASSERTION_ISSUER: ISSUER, ASSERTION_AUDIENCE: AUDIENCE };
+  example = await startExpressOrigin(settings);
 }, 15_000);
 afterAll(async () => {
-  child.kill();
+  example.stop();
   await jwks.close();
 });
 
 async function call(path: string, assertion?: string, method = "GET"): Promise<{ status: number; body: unknown }> {
   const headers = assertion === undefined ? {} : { [HEADER]: assertion };
-  const response = await fetch(`${origin}${path}`, { method, headers });
+  const response = await fetch(`${example.url}${path}`, { method, headers });
   return { status: response.status, body: await response.json() };
 }
 
