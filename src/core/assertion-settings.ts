@@ -51,6 +51,21 @@ function jwkSetting<T>(needPrivate: boolean, bindingAllowed: boolean) {
   );
 }
 
+const ISSUER_URL = /* @__PURE__ */ urlSetting({ http: "loopback", form: "url" });
+
+/** An https URL (http on loopback), kept exactly as spelt: it is the `iss` the origin compares exactly. */
+function issuerSetting() {
+  return v.pipe(
+    v.string(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const result = v.safeParse(ISSUER_URL, dataset.value);
+      if (result.success) return dataset.value;
+      addIssue({ message: result.issues[0].message });
+      return NEVER;
+    }),
+  );
+}
+
 /** `ASSERTION_KEY`'s entry, which a packaging may read again (the same object) for a check of its own. */
 export const ASSERTION_KEY_SETTING = /* @__PURE__ */ v.optional(jwkSetting<PrivateAssertionJwk | SecretBinding>(true, true));
 
@@ -59,7 +74,7 @@ export const ASSERTION_SETTINGS = /* @__PURE__ */ defineSettings(
     // A secret: never echoed (problems name the rule only).
     ASSERTION_KEY: ASSERTION_KEY_SETTING,
     ASSERTION_SECOND_KEY: v.optional(jwkSetting<PublicAssertionJwk>(false, false)),
-    ASSERTION_ISSUER: v.optional(urlSetting({ http: "loopback", form: "url" })),
+    ASSERTION_ISSUER: v.optional(issuerSetting()),
     ASSERTION_AUDIENCE: v.optional(
       v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 printable ASCII characters without spaces (the origin's URL, say)")),
     ),
