@@ -54,6 +54,10 @@ export const LAMBDA_FOREIGN_SETTINGS: ReadonlyMap<string, string> = new Map([
   ],
   ["ORIGIN_SECRET_HEADER", "an authorizer adds no request header"],
   [
+    "ASSERTION_SECOND_KEY",
+    "an authorizer publishes no key set; put both keys' public parts in the JWKS your origins fetch (docs/assertion.md)",
+  ],
+  [
     "ASSERTION_HEADER",
     "the authorizer puts the assertion in its context (edgeAssertion); the integration's request mapping names the header " +
       "(serverless.yml, docs/assertion.md)",

@@ -124,7 +124,8 @@ function fail(code: AuthErrorCode, view: RequestView | undefined, log: Logger): 
 function assertionSigner(config: LambdaConfig, lifetime: number, clock: AuthenticatorDeps["clock"]): AssertionSigner | undefined {
   const { assertion } = config;
   if (assertion === undefined) return undefined;
-  const keys = createAssertionKeys(assertion.key, assertion.secondKey);
+  // The authorizer publishes no key set (docs/assertion.md): only its signing key matters here.
+  const keys = createAssertionKeys(assertion.key, undefined);
   return createAssertionSigner({ keys, ...assertion, minRemainingSeconds: lifetime, ...(clock !== undefined && { clock }) });
 }
 

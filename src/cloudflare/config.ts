@@ -5,7 +5,9 @@
 import * as v from "valibot";
 import {
   ASSERTION_KEY_SETTING,
+  ASSERTION_SECOND_KEY_SETTING,
   ASSERTION_SETTINGS,
+  ASSERTION_WITHOUT_KEY,
   canonicalHeaderName,
   CORE_SETTINGS,
   defineSettings,
@@ -69,6 +71,7 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     ),
     // Read here again (the same schema as the core's) to tell whether ASSERTION_HEADER does anything.
     ASSERTION_KEY: ASSERTION_KEY_SETTING,
+    ASSERTION_SECOND_KEY: ASSERTION_SECOND_KEY_SETTING,
     ASSERTION_HEADER: v.optional(
       v.pipe(
         v.string(),
@@ -98,6 +101,8 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     originSecret: values.ORIGIN_SECRET === undefined ? undefined : { header: values.ORIGIN_SECRET_HEADER, value: values.ORIGIN_SECRET },
     /** The header the signed identity assertion travels in (with `ASSERTION_KEY`). */
     assertionHeader: values.ASSERTION_HEADER,
+    /** Published beside the signing key, never used to sign: the next key, or the previous one. */
+    assertionSecondKey: values.ASSERTION_SECOND_KEY,
     /**
      * Headers only the gate sends, in canonical form (`canonicalHeaderName`): a client's copy, in
      * any spelling, never reaches the origin.
@@ -114,8 +119,11 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     if (values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER) {
       problems.set("ORIGIN_SECRET_HEADER", "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set it too, or unset this");
     }
-    if (values.ASSERTION_KEY === undefined && values.ASSERTION_HEADER !== DEFAULT_ASSERTION_HEADER) {
-      problems.set("ASSERTION_HEADER", "names the header the signed assertion travels in, and ASSERTION_KEY is not set: set it too, or unset this");
+    const key = values.ASSERTION_KEY;
+    if (key === undefined && values.ASSERTION_SECOND_KEY !== undefined) problems.set("ASSERTION_SECOND_KEY", ASSERTION_WITHOUT_KEY);
+    if (key === undefined && values.ASSERTION_HEADER !== DEFAULT_ASSERTION_HEADER) problems.set("ASSERTION_HEADER", ASSERTION_WITHOUT_KEY);
+    if (key !== undefined && "kid" in key && key.kid === values.ASSERTION_SECOND_KEY?.kid) {
+      problems.set("ASSERTION_SECOND_KEY", "has the kid of ASSERTION_KEY: each key needs its own kid");
     }
     const secretHeader = values.ORIGIN_SECRET === undefined ? undefined : canonicalHeaderName(values.ORIGIN_SECRET_HEADER);
     if (values.ASSERTION_KEY !== undefined && canonicalHeaderName(values.ASSERTION_HEADER) === secretHeader) {

@@ -129,7 +129,7 @@ interface Assertions {
 function assertionsOf(config: WorkerConfig, clock: Clock | undefined): Assertions | undefined {
   const { assertion } = config;
   if (assertion === undefined) return undefined;
-  const keys = createAssertionKeys(assertion.key, assertion.secondKey);
+  const keys = createAssertionKeys(assertion.key, config.assertionSecondKey);
   const signer = createAssertionSigner({ keys, ...assertion, ...(clock !== undefined && { clock }) });
   return { keys, signer, header: config.assertionHeader };
 }

@@ -1,7 +1,8 @@
 /**
  * The settings of the signed identity assertion (docs/assertion.md), read by both packagings: the
- * Worker sends it in a header (`ASSERTION_HEADER`, its own setting), the authorizer in its context.
- * The Hono middleware has no origin to vouch to and reads none of them.
+ * Worker sends it in a header and publishes its keys (`ASSERTION_HEADER`, `ASSERTION_SECOND_KEY`:
+ * its own settings), the authorizer puts it in its context. The Hono middleware has no origin to
+ * vouch to and reads none of them.
  */
 import * as v from "valibot";
 import { parseAssertionJwk, type PrivateAssertionJwk, type PublicAssertionJwk, type SecretBinding, type SigningKeySource } from "./assertion-keys.ts";
@@ -16,8 +17,6 @@ export const MIN_ASSERTION_LIFETIME_SECONDS = 10;
 /** What `createAssertionSigner` and the JWKS are built from. */
 export interface AssertionSettings {
   readonly key: SigningKeySource;
-  /** Published beside the signing key, never used to sign: the next key, or the previous one. */
-  readonly secondKey: PublicAssertionJwk | undefined;
   /** The assertion's `iss`. */
   readonly issuer: string;
   /** The assertion's `aud`: the origin. */
@@ -51,15 +50,35 @@ function jwkSetting<T>(needPrivate: boolean, bindingAllowed: boolean) {
   );
 }
 
+const ISSUER_URL = /* @__PURE__ */ urlSetting({ http: "loopback", form: "url" });
+
+/** An https URL (http on loopback), kept exactly as spelt: it is the `iss` the origin compares exactly. */
+function issuerSetting() {
+  return v.pipe(
+    v.string(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const result = v.safeParse(ISSUER_URL, dataset.value);
+      if (result.success) return dataset.value;
+      addIssue({ message: result.issues[0].message });
+      return NEVER;
+    }),
+  );
+}
+
+/** The problem of an `ASSERTION_*` setting without `ASSERTION_KEY`. */
+export const WITHOUT_KEY = "configures the signed identity assertion, and ASSERTION_KEY is not set: set it too, or unset this";
+
 /** `ASSERTION_KEY`'s entry, which a packaging may read again (the same object) for a check of its own. */
 export const ASSERTION_KEY_SETTING = /* @__PURE__ */ v.optional(jwkSetting<PrivateAssertionJwk | SecretBinding>(true, true));
+
+/** `ASSERTION_SECOND_KEY`'s entry: a JWK, public or private (only its public part is used). */
+export const ASSERTION_SECOND_KEY_SETTING = /* @__PURE__ */ v.optional(jwkSetting<PublicAssertionJwk>(false, false));
 
 export const ASSERTION_SETTINGS = /* @__PURE__ */ defineSettings(
   {
     // A secret: never echoed (problems name the rule only).
     ASSERTION_KEY: ASSERTION_KEY_SETTING,
-    ASSERTION_SECOND_KEY: v.optional(jwkSetting<PublicAssertionJwk>(false, false)),
-    ASSERTION_ISSUER: v.optional(urlSetting({ http: "loopback", form: "url" })),
+    ASSERTION_ISSUER: v.optional(issuerSetting()),
     ASSERTION_AUDIENCE: v.optional(
       v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 printable ASCII characters without spaces (the origin's URL, say)")),
     ),
@@ -75,7 +94,6 @@ export const ASSERTION_SETTINGS = /* @__PURE__ */ defineSettings(
         ? undefined
         : {
             key: isSecretBinding(key) ? { binding: key } : { jwk: key },
-            secondKey: values.ASSERTION_SECOND_KEY,
             issuer,
             audience,
             lifetimeSeconds: values.ASSERTION_LIFETIME_SECONDS,
@@ -85,24 +103,19 @@ export const ASSERTION_SETTINGS = /* @__PURE__ */ defineSettings(
   },
   (values) => {
     const problems = new Map<string, string>();
-    const { ASSERTION_KEY: key, ASSERTION_SECOND_KEY: second } = values;
-    if (key === undefined) {
+    if (values.ASSERTION_KEY === undefined) {
       const others = {
-        ASSERTION_SECOND_KEY: second !== undefined,
         ASSERTION_ISSUER: values.ASSERTION_ISSUER !== undefined,
         ASSERTION_AUDIENCE: values.ASSERTION_AUDIENCE !== undefined,
         ASSERTION_LIFETIME_SECONDS: values.ASSERTION_LIFETIME_SECONDS !== DEFAULT_ASSERTION_LIFETIME_SECONDS,
       };
       for (const [name, set] of Object.entries(others)) {
-        if (set) problems.set(name, "configures the signed identity assertion, and ASSERTION_KEY is not set: set it too, or unset this");
+        if (set) problems.set(name, WITHOUT_KEY);
       }
       return problems;
     }
     for (const name of ["ASSERTION_ISSUER", "ASSERTION_AUDIENCE"] as const) {
       if (values[name] === undefined) problems.set(name, "is required with ASSERTION_KEY (the assertion's iss and aud)");
-    }
-    if (second !== undefined && !isSecretBinding(key) && key.kid === second.kid) {
-      problems.set("ASSERTION_SECOND_KEY", "has the kid of ASSERTION_KEY: each key needs its own kid");
     }
     return problems;
   },

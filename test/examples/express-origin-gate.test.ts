@@ -17,11 +17,8 @@ import { startWorker } from "../cloudflare/harness.ts";
 import { freePort } from "../helpers.ts";
 
 const ROLES = "https://authgear.com/claims/user/roles";
-/**
- * With a path: the Worker reads ASSERTION_ISSUER as a URL and signs its normalized spelling (a bare
- * origin gains a "/"), while the origin compares `iss` exactly with what it was given.
- */
-const GATE = "https://gate.example/";
+/** A bare origin: the Worker signs ASSERTION_ISSUER exactly as written, and the app compares it exactly. */
+const GATE = "https://gate.example";
 
 let issuer: DevIssuer;
 let app: ExampleOrigin;
