@@ -17,7 +17,8 @@ export type JwtPolicy = Omit<IssuerConfig, "discoveryUrl"> & { readonly clockTol
 export function assertCompactJws(token: string): void {
   if (!token.includes(".")) {
     // Most often an opaque access token: Authgear issues JWTs only with "Issue JWT as access token".
-    throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a JWT (an opaque token?); this API accepts JWT access tokens only.");
+    const message = "The access token is not a JWT (an opaque token?); this API accepts JWT access tokens only.";
+    throw new AuthError("ERR_JWT_MALFORMED", message);
   }
   if (!isCompactJws(token)) throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a well-formed JWT.");
 }

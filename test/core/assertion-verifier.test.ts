@@ -84,7 +84,8 @@ describe("a good assertion", () => {
     const absent = { scope: undefined, client_id: undefined, auth_time: undefined, roles: undefined, amr: undefined };
     const claims = userClaims({ ...absent, is_anonymous: undefined, is_verified: undefined });
     expect(await verifier.verify(await sign(gate, claims))).toMatchObject({
-      scope: [], client_id: undefined, auth_time: undefined, roles: [], amr: [], is_anonymous: false, is_verified: false,
+      scope: [], client_id: undefined, auth_time: undefined, roles: [], amr: [],
+      is_anonymous: false, is_verified: false,
     });
   });
 
