@@ -1,9 +1,9 @@
 /**
  * `npm run build:lib`: the package's entry points (README "Use it as a library") compiled to lib/
  * as ES modules with declarations, one TypeScript project per entry (each with its platform's
- * types: none for the core and Hono, Workers for `/cloudflare`, Node for `/aws`). tsc rewrites
- * the sources' relative `.ts` imports in the JavaScript it emits but not in declarations; they are
- * rewritten here, so a consumer's TypeScript resolves them.
+ * types: none for the core, Hono and `/assertion`, Workers for `/cloudflare`, Node for `/aws`).
+ * tsc rewrites the sources' relative `.ts` imports in the JavaScript it emits but not in
+ * declarations; they are rewritten here, so a consumer's TypeScript resolves them.
  */
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const LIB = join(ROOT, "lib");
-const ENTRIES = ["core", "cloudflare", "aws", "hono"];
+const ENTRIES = ["core", "cloudflare", "aws", "hono", "assertion"];
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
 rmSync(LIB, { recursive: true, force: true });

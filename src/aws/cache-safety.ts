@@ -42,6 +42,14 @@ export function cacheSafetyProblems(config: LambdaConfig): ReadonlyMap<string, s
       `with the authorizer cache on, API Gateway answers 401 itself to a request without the identity source (the authorizer never sees it, so it cannot let it through), and reuses one answer for every route for ${ttl} s; roll out with AUTHORIZER_CACHE_SECONDS=0, then turn the cache on when enforcing`,
     );
   }
+  if (config.assertion !== undefined && ttl * 2 > config.assertion.lifetimeSeconds) {
+    problems.set(
+      "AUTHORIZER_CACHE_SECONDS",
+      `API Gateway hands a cached context, and the signed assertion in it, to requests for ${ttl} s, which must be at ` +
+        `most half of ASSERTION_LIFETIME_SECONDS (${config.assertion.lifetimeSeconds}) so that the assertion outlives ` +
+        `the cache: lower AUTHORIZER_CACHE_SECONDS (and resultTtlInSeconds) to ${Math.floor(config.assertion.lifetimeSeconds / 2)} or less`,
+    );
+  }
   const overlaps = config.publicPaths.flatMap((pattern) =>
     config.routes.flatMap((rule, index) => (ruleOverlapsPublicPath(rule.path, pattern) ? [`${pattern} overlaps rule ${index} (${rule.path})`] : [])),
   );

@@ -14,10 +14,13 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import {
+  createAssertionKeys,
+  createAssertionSigner,
   createGate,
   describeError,
   identityHeaders,
   jsonLogger,
+  type AssertionSigner,
   type AuthenticatorDeps,
   type AuthErrorCode,
   type AuthorizeCallback,
@@ -39,7 +42,10 @@ import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./pol
 /** With `REPORT_ONLY=true`: the code a let-through request would have been refused with (`x-authgear-edge-report` in the Worker). */
 export const REPORT_CONTEXT_KEY = "authgearEdgeReport";
 
-/** What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased. */
+/** The signed identity assertion's key in the context (docs/assertion.md). */
+export const ASSERTION_CONTEXT_KEY = "edgeAssertion";
+
+/** What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased, and `edgeAssertion`. */
 export type AuthorizerContext = Readonly<Record<string, string>>;
 
 export type AuthorizerResult = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
@@ -114,6 +120,25 @@ function fail(code: AuthErrorCode, view: RequestView | undefined, log: Logger): 
   throw new Refusal("Service Unavailable", code);
 }
 
+/** With `ASSERTION_KEY`: the signer, whose reused assertions outlive API Gateway's reuse of the context. */
+function assertionSigner(config: LambdaConfig, lifetime: number, clock: AuthenticatorDeps["clock"]): AssertionSigner | undefined {
+  const { assertion } = config;
+  if (assertion === undefined) return undefined;
+  // The authorizer publishes no key set (docs/assertion.md): only its signing key matters here.
+  const keys = createAssertionKeys(assertion.key, undefined);
+  return createAssertionSigner({ keys, ...assertion, minRemainingSeconds: lifetime, ...(clock !== undefined && { clock }) });
+}
+
+/** `context` with the signed assertion; a failure to sign fails the request (503), never an Allow without it. */
+async function withAssertion(context: AuthorizerContext, signer: AssertionSigner, identity: Identity, view: RequestView, log: Logger): Promise<AuthorizerContext> {
+  try {
+    return { ...context, [ASSERTION_CONTEXT_KEY]: await signer.assertion(identity) };
+  } catch (error) {
+    log.log("assertion_failed", { reason: error instanceof Error ? `${error.name}: ${error.message}` : "unknown" });
+    return fail("ERR_INTERNAL", view, log);
+  }
+}
+
 /** An `authorize` callback decides one request: API Gateway's cache would reuse its answer on every route. */
 function callbackProblems(config: LambdaConfig, authorize: AuthorizeCallback | undefined): ReadonlyMap<string, string> {
   if (authorize === undefined || config.authorizerCacheSeconds === 0) return new Map();
@@ -175,6 +200,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   });
   /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
   const lifetime = gate.ok ? answerLifetime(gate.config) : 0;
+  const signer = gate.ok ? assertionSigner(gate.config, lifetime, deps.clock) : undefined;
 
   return async (event, lambda) => {
     const log = withFields(logger, { request_id: lambda?.awsRequestId });
@@ -239,7 +265,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
       return [policy, "public"];
     }
     const outcome = decision.allowed ? "allowed" : decision.error.code;
-    const context = identityContext(identity);
+    const context = signer !== undefined && decision.allowed ? await withAssertion(identityContext(identity), signer, identity, view, log) : identityContext(identity);
     // With simple responses and caching on, the configuration has neither rules nor public paths
     // (cache-safety.ts), so this verdict is the same on every route.
     if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];

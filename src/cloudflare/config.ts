@@ -3,11 +3,38 @@
  * go, what they carry, what browsers are told). `WorkerConfig` is what `createWorker` reads.
  */
 import * as v from "valibot";
-import { CORE_SETTINGS, defineSettings, extendSettings, flagSetting, listSetting, TOKEN_PATTERN, urlSetting, type ConfigOf } from "../core/index.ts";
+import {
+  ASSERTION_KEY_SETTING,
+  ASSERTION_SECOND_KEY_SETTING,
+  ASSERTION_SETTINGS,
+  ASSERTION_WITHOUT_KEY,
+  canonicalHeaderName,
+  CORE_SETTINGS,
+  defineSettings,
+  extendSettings,
+  flagSetting,
+  identityHeaderNames,
+  isOverrideHeader,
+  listSetting,
+  TOKEN_PATTERN,
+  urlSetting,
+  type ConfigOf,
+} from "../core/index.ts";
 
 /** Default `ORIGIN_SECRET_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
 export const DEFAULT_ORIGIN_SECRET_HEADER = "x-authgear-edge-secret";
 const RESERVED_SECRET_HEADERS = new Set(["authorization", "cookie", "host", "content-length", "content-type", "transfer-encoding", "connection", "origin"]);
+/** Default `ASSERTION_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
+export const DEFAULT_ASSERTION_HEADER = "x-authgear-edge-assertion";
+/**
+ * Names the assertion's header must not take, compared in canonical form: what the client sends
+ * for itself, hop-by-hop headers (a proxy would drop it), and every header the gate sets itself.
+ */
+const RESERVED_ASSERTION_HEADERS: ReadonlySet<string> = new Set([
+  ...RESERVED_SECRET_HEADERS,
+  "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate",
+  "x-authgear-edge-report", DEFAULT_ORIGIN_SECRET_HEADER, ...identityHeaderNames(),
+].map(canonicalHeaderName));
 
 const WORKER_ONLY = /* @__PURE__ */ defineSettings(
   {
@@ -42,6 +69,22 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
       ),
       DEFAULT_ORIGIN_SECRET_HEADER,
     ),
+    // Read here again (the same schema as the core's) to tell whether ASSERTION_HEADER does anything.
+    ASSERTION_KEY: ASSERTION_KEY_SETTING,
+    ASSERTION_SECOND_KEY: ASSERTION_SECOND_KEY_SETTING,
+    ASSERTION_HEADER: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(TOKEN_PATTERN, "must be a header name (an RFC 9110 token)"),
+        v.transform((name) => name.toLowerCase()),
+        v.check(
+          (name) => !RESERVED_ASSERTION_HEADERS.has(canonicalHeaderName(name)) && !isOverrideHeader(name),
+          "must not be a header the client, a proxy or the gate already uses (authorization, cookie, host, hop-by-hop, " +
+            "x-authgear-user-id, ..., a method or path override)",
+        ),
+      ),
+      DEFAULT_ASSERTION_HEADER,
+    ),
   },
   (values) => ({
     /** Where allowed requests go, their path and query appended; unset = the request's own URL. */
@@ -56,22 +99,41 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     serverTiming: values.SERVER_TIMING,
     /** The shared secret sent to the origin on every forwarded request, and the header it goes in. */
     originSecret: values.ORIGIN_SECRET === undefined ? undefined : { header: values.ORIGIN_SECRET_HEADER, value: values.ORIGIN_SECRET },
-  }),
-  // A header name with no secret to carry would do nothing.
-  (values) =>
-    new Map(
-      values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER
-        ? [
-            [
-              "ORIGIN_SECRET_HEADER",
-              "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set it too, or unset this",
-            ],
-          ]
-        : [],
+    /** The header the signed identity assertion travels in (with `ASSERTION_KEY`). */
+    assertionHeader: values.ASSERTION_HEADER,
+    /** Published beside the signing key, never used to sign: the next key, or the previous one. */
+    assertionSecondKey: values.ASSERTION_SECOND_KEY,
+    /**
+     * Headers only the gate sends, in canonical form (`canonicalHeaderName`): a client's copy, in
+     * any spelling, never reaches the origin.
+     */
+    gateHeaders: new Set(
+      [values.ORIGIN_SECRET === undefined ? undefined : values.ORIGIN_SECRET_HEADER, values.ASSERTION_KEY === undefined ? undefined : values.ASSERTION_HEADER]
+        .filter((name) => name !== undefined)
+        .map(canonicalHeaderName),
     ),
+  }),
+  (values) => {
+    const problems = new Map<string, string>();
+    // A header name with nothing to carry would do nothing.
+    if (values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER) {
+      problems.set("ORIGIN_SECRET_HEADER", "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set it too, or unset this");
+    }
+    const key = values.ASSERTION_KEY;
+    if (key === undefined && values.ASSERTION_SECOND_KEY !== undefined) problems.set("ASSERTION_SECOND_KEY", ASSERTION_WITHOUT_KEY);
+    if (key === undefined && values.ASSERTION_HEADER !== DEFAULT_ASSERTION_HEADER) problems.set("ASSERTION_HEADER", ASSERTION_WITHOUT_KEY);
+    if (key !== undefined && "kid" in key && key.kid === values.ASSERTION_SECOND_KEY?.kid) {
+      problems.set("ASSERTION_SECOND_KEY", "has the kid of ASSERTION_KEY: each key needs its own kid");
+    }
+    const secretHeader = values.ORIGIN_SECRET === undefined ? undefined : canonicalHeaderName(values.ORIGIN_SECRET_HEADER);
+    if (values.ASSERTION_KEY !== undefined && canonicalHeaderName(values.ASSERTION_HEADER) === secretHeader) {
+      problems.set("ASSERTION_HEADER", "is the header ORIGIN_SECRET travels in (ORIGIN_SECRET_HEADER): give each its own");
+    }
+    return problems;
+  },
 );
 
-export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(CORE_SETTINGS, WORKER_ONLY);
+export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(extendSettings(CORE_SETTINGS, ASSERTION_SETTINGS), WORKER_ONLY);
 
 export type WorkerConfig = ConfigOf<typeof WORKER_SETTINGS>;
 

@@ -5,7 +5,10 @@
  * is `createWorker()`.
  */
 import {
+  ASSERTION_JWKS_PATH,
   AuthError,
+  createAssertionKeys,
+  createAssertionSigner,
   createGate,
   describeError,
   errorResponse,
@@ -13,8 +16,11 @@ import {
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,
   oncePerSettings,
+  type AssertionKeys,
+  type AssertionSigner,
   type AuthorizeCallback,
   type Clock,
+  type SecretBinding,
   type Gate,
   type Logger,
   type Meter,
@@ -31,8 +37,13 @@ import { addIdentity, originUrl, preflightHeaders, removeCookie, sanitizeHeaders
 /** With `REPORT_ONLY=true`: the code a forwarded request would have been refused with. */
 const REPORT_HEADER = "x-authgear-edge-report";
 
-/** The Worker's settings, by name: its vars and secrets, or given in code. */
-export type WorkerVars = { readonly [Name in WorkerSettingName]?: string | undefined };
+/**
+ * The Worker's settings, by name: its vars and secrets, or given in code. `ASSERTION_KEY` may also
+ * be a Secrets Store binding, read when the first assertion is signed.
+ */
+export type WorkerVars = { readonly [Name in Exclude<WorkerSettingName, "ASSERTION_KEY">]?: string | undefined } & {
+  readonly ASSERTION_KEY?: string | SecretBinding | undefined;
+};
 
 /**
  * The Worker's vars and secrets (the settings), and its Analytics Engine binding (analytics.ts).
@@ -69,7 +80,11 @@ export interface WorkerOptions<E extends Env = Env> {
 export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}): ExportedHandler<E> {
   const logger = options.logger ?? jsonLogger;
   const fetchOrigin = options.fetchOrigin ?? ((url, init) => fetch(url, init));
-  const gateFor = oncePerSettings((env: E): Gate<WorkerConfig> => {
+  const gateFor = oncePerSettings((env: E): Gated => {
+    const gate = gateOf(env);
+    return { gate, assertions: gate.ok ? assertionsOf(gate.config, options.clock) : undefined };
+  });
+  const gateOf = (env: E): Gate<WorkerConfig> => {
     const cache = options.cache === undefined ? caches.default : options.cache;
     const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
     return createGate(settings, { logger, ...(options.clock !== undefined && { clock: options.clock }) }, {
@@ -92,11 +107,31 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
         ...(options.authorize !== undefined && { authorize: options.authorize }),
       },
     });
-  });
+  };
 
   return {
     fetch: (request, env, ctx) => handle(request, gateFor(env), env, ctx, logger, (url, init) => fetchOrigin(url, init, env)),
   };
+}
+
+/** What one isolate keeps per settings object: the gate, and with `ASSERTION_KEY` the keys and the signer. */
+interface Gated {
+  readonly gate: Gate<WorkerConfig>;
+  readonly assertions: Assertions | undefined;
+}
+
+interface Assertions {
+  readonly keys: AssertionKeys;
+  readonly signer: AssertionSigner;
+  readonly header: string;
+}
+
+function assertionsOf(config: WorkerConfig, clock: Clock | undefined): Assertions | undefined {
+  const { assertion } = config;
+  if (assertion === undefined) return undefined;
+  const keys = createAssertionKeys(assertion.key, config.assertionSecondKey);
+  const signer = createAssertionSigner({ keys, ...assertion, ...(clock !== undefined && { clock }) });
+  return { keys, signer, header: config.assertionHeader };
 }
 
 /** The vars and secrets that are set: an empty var does not hide a setting given in code. */
@@ -141,14 +176,37 @@ function metadataResponse(config: WorkerConfig, request: Request, url: URL): Res
   });
 }
 
+/**
+ * The key could not be had (a Secrets Store read, an import) or used: `ERR_INTERNAL`, logged with
+ * the reason (messages here name settings and rules, never a key's value).
+ */
+function assertionFailure(error: unknown, log: Logger): AuthError {
+  log.log("assertion_failed", { reason: error instanceof Error ? `${error.name}: ${error.message}` : "unknown" });
+  return new AuthError("ERR_INTERNAL", "The gateway failed unexpectedly.", { cause: error });
+}
+
+/** The assertion's public keys, served before any authentication (the origin fetches them unauthenticated). */
+async function jwksResponse(keys: AssertionKeys, request: Request, url: URL, log: Logger): Promise<[Response, string]> {
+  let body: string;
+  try {
+    body = JSON.stringify(await keys.jwks());
+  } catch (error) {
+    const failure = assertionFailure(error, log);
+    return [refuse(failure, "authgear-edge", request, url, log), failure.code];
+  }
+  const headers = { "content-type": "application/jwk-set+json", "cache-control": "public, max-age=300" };
+  return [new Response(request.method === "HEAD" ? null : body, { headers }), "jwks"];
+}
+
 type OriginFetch = (url: string, init: RequestInit) => Promise<Response>;
 
-async function handle(request: Request, gate: Gate<WorkerConfig>, env: Env, ctx: ExecutionContext, logger: Logger, fetchOrigin: OriginFetch): Promise<Response> {
+async function handle(request: Request, gated: Gated, env: Env, ctx: ExecutionContext, logger: Logger, fetchOrigin: OriginFetch): Promise<Response> {
   const started = performance.now();
+  const { gate } = gated;
   const config = gate.ok ? gate.config : undefined;
   const analytics = analyticsOf(env);
   const meter = analytics === undefined ? undefined : new CountingMeter();
-  const [gatedResponse, outcome] = await gated(request, gate, ctx, meter, logger, fetchOrigin);
+  const [gatedResponse, outcome] = await respond(request, gated, ctx, meter, logger, fetchOrigin);
   if (analytics !== undefined && meter !== undefined) writeRequestPoint(analytics, outcome, meter, performance.now() - started);
   const cors = config !== undefined && config.corsAllowedOrigins.size > 0;
   const response = cors ? withCors(gatedResponse, allowedOrigin(request, config.corsAllowedOrigins)) : gatedResponse;
@@ -156,7 +214,8 @@ async function handle(request: Request, gate: Gate<WorkerConfig>, env: Env, ctx:
 }
 
 /** The response and the outcome `Server-Timing` names: an error code, `authenticated` or `public`. */
-async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionContext, meter: Meter | undefined, logger: Logger, fetchOrigin: OriginFetch): Promise<[Response, string]> {
+async function respond(request: Request, gated: Gated, ctx: ExecutionContext, meter: Meter | undefined, logger: Logger, fetchOrigin: OriginFetch): Promise<[Response, string]> {
+  const { gate, assertions } = gated;
   const url = new URL(request.url);
   // Every line names its request: Cloudflare's ray id, also in Cloudflare's own logs (read only
   // when a line is written: most requests write none).
@@ -167,7 +226,9 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   };
   if (!gate.ok) return [refuse(gate.error, "authgear-edge", request, url, log), gate.error.code];
   const { config, decider } = gate;
-  if (url.pathname === RESOURCE_METADATA_PATH && (request.method === "GET" || request.method === "HEAD")) return [metadataResponse(config, request, url), "metadata"];
+  const isRead = request.method === "GET" || request.method === "HEAD";
+  if (url.pathname === RESOURCE_METADATA_PATH && isRead) return [metadataResponse(config, request, url), "metadata"];
+  if (assertions !== undefined && url.pathname === ASSERTION_JWKS_PATH && isRead) return jwksResponse(assertions.keys, request, url, log);
   // workerd gives a request with `Content-Length: 0` a (empty) body stream: that is no body.
   const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
   // fetch() cannot send a GET or HEAD with a body: a clear 400 rather than a 502.
@@ -186,16 +247,24 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   }
   // With CORS_ALLOWED_ORIGINS, a preflight is the gate's to answer (cors.ts); without, the origin's.
   if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
-    return [preflightResponse(request, allowedOrigin(request, config.corsAllowedOrigins), config.originSecret?.header), "preflight"];
+    return [preflightResponse(request, allowedOrigin(request, config.corsAllowedOrigins), config.gateHeaders), "preflight"];
   }
   const isPreflight = decision.allowed && decision.isPreflight === true;
   // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
   const narrowPreflight = isPreflight && config.methodOverride === "any";
-  const secretHeader = config.originSecret?.header;
-  const pairs = narrowPreflight ? preflightHeaders(request.headers) : sanitizeHeaders(request.headers, secretHeader);
+  const pairs = narrowPreflight ? preflightHeaders(request.headers) : sanitizeHeaders(request.headers, config.gateHeaders);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(pairs, identity);
+  if (identity !== undefined && assertions !== undefined) {
+    try {
+      pairs.push([assertions.header, await assertions.signer.assertion(identity)]);
+    } catch (error) {
+      // Never forwarded without it: the origin may rely on it alone.
+      const failure = assertionFailure(error, log);
+      return [refuse(failure, config.realm, request, url, log), failure.code];
+    }
+  }
   if (!decision.allowed) {
     log.log("would_refuse", { code: decision.error.code, status: describeError(decision.error.code).status, method: request.method, path: url.pathname, user_id: userId });
     pairs.push([REPORT_HEADER, decision.error.code]);

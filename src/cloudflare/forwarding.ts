@@ -25,22 +25,23 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"
 /** Header pairs to build the origin's `Headers` from in one call (each `append` crosses into the runtime). */
 export type HeaderPairs = Array<readonly [string, string]>;
 
+const NONE: ReadonlySet<string> = new Set();
+
 /**
  * Whether a client's header of this name reaches the origin: not a spoofable identity,
- * hop-by-hop or override header, nor the `ORIGIN_SECRET_HEADER` (which only the gate may send;
- * `secret` is its `canonicalHeaderName`), in any spelling.
+ * hop-by-hop or override header, nor one only the gate may send (`ORIGIN_SECRET_HEADER`,
+ * `ASSERTION_HEADER`: `gateHeaders`, by `canonicalHeaderName`), in any spelling.
  */
-export function isForwarded(name: string, secret: string | undefined): boolean {
+export function isForwarded(name: string, gateHeaders: ReadonlySet<string> = NONE): boolean {
   if (isIdentityHeaderName(name) || isOverrideHeader(name)) return false;
   const canonical = canonicalHeaderName(name);
-  return !HOP_BY_HOP.has(canonical) && canonical !== secret;
+  return !HOP_BY_HOP.has(canonical) && !gateHeaders.has(canonical);
 }
 
 /** The incoming headers the origin may see (`isForwarded`). */
-export function sanitizeHeaders(incoming: Headers, secretHeader?: string): HeaderPairs {
-  const secret = secretHeader === undefined ? undefined : canonicalHeaderName(secretHeader);
+export function sanitizeHeaders(incoming: Headers, gateHeaders: ReadonlySet<string> = NONE): HeaderPairs {
   const kept: HeaderPairs = [];
-  for (const pair of incoming) if (isForwarded(pair[0], secret)) kept.push(pair);
+  for (const pair of incoming) if (isForwarded(pair[0], gateHeaders)) kept.push(pair);
   return kept;
 }
 

@@ -10,7 +10,7 @@ export {
 } from "./credentials.ts";
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
 export {
-  CLIENT_MARKS, identityFromClaims, identityHeaders, isIdentityHeaderName,
+  CLIENT_MARKS, identityFromClaims, identityHeaderNames, identityHeaders, isIdentityHeaderName,
   type ClientIdentity, type ClientMarks, type Identity, type UserIdentity,
 } from "./identity.ts";
 export { MAX_ISSUERS, type IssuerConfig } from "./issuers.ts";
@@ -33,3 +33,14 @@ export {
   type HeaderList, type MethodOverrideMode,
 } from "./overrides.ts";
 export { parseStoredVerdict, type StoredVerdict, type Verdict, type VerdictStore } from "./resolver.ts";
+export {
+  ASSERTION_ALGORITHMS, createAssertionKeys, parseAssertionJwk, publicJwk,
+  type AssertionAlgorithm, type AssertionKeys, type PrivateAssertionJwk, type PublicAssertionJwk, type SecretBinding,
+  type SigningKey, type SigningKeySource,
+} from "./assertion-keys.ts";
+export {
+  ASSERTION_KEY_SETTING, ASSERTION_SECOND_KEY_SETTING, ASSERTION_SETTINGS, WITHOUT_KEY as ASSERTION_WITHOUT_KEY, DEFAULT_ASSERTION_LIFETIME_SECONDS, type AssertionSettings,
+} from "./assertion-settings.ts";
+export {
+  ASSERTION_JWKS_PATH, ASSERTION_TYPE, createAssertionSigner, type AssertionSigner, type AssertionSignerOptions,
+} from "./assertion.ts";

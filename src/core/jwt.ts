@@ -3,41 +3,24 @@
  * docs/authgear-contract.md §1-2 and RFC 9068 / RFC 8725.
  */
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
+import { isCompactJws } from "./compact-jws.ts";
 import { AuthError, type AuthErrorCode } from "./errors.ts";
 import { identityFromClaims, type Identity } from "./identity.ts";
 import type { IssuerConfig } from "./issuers.ts";
 
 export type JwtPolicy = Omit<IssuerConfig, "discoveryUrl"> & { readonly clockToleranceSeconds: number };
 
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
-
 /**
- * Strict JWS compact serialization (RFC 7515 §7.1): exactly three non-empty segments of
- * unpadded, canonical base64url. jose v6 on Node 20 decodes with `atob`, which tolerates
- * whitespace, padding and non-zero trailing bits; this check closes that gap, so a token has
- * exactly one spelling.
+ * Strict JWS compact serialization (compact-jws.ts), with a message that tells an opaque access
+ * token apart from a broken JWT.
  */
 export function assertCompactJws(token: string): void {
-  const segments = token.split(".");
-  if (segments.length === 1) {
+  if (!token.includes(".")) {
     // Most often an opaque access token: Authgear issues JWTs only with "Issue JWT as access token".
-    throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a JWT (an opaque token?); this API accepts JWT access tokens only.");
+    const message = "The access token is not a JWT (an opaque token?); this API accepts JWT access tokens only.";
+    throw new AuthError("ERR_JWT_MALFORMED", message);
   }
-  if (segments.length !== 3 || !segments.every((segment) => SEGMENT.test(segment) && isCanonicalBase64url(segment))) {
-    throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a well-formed JWT.");
-  }
-}
-
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/** The unused low bits of the last character must be zero, and a length of 4k+1 cannot occur. */
-function isCanonicalBase64url(segment: string): boolean {
-  const remainder = segment.length % 4;
-  if (remainder === 1) return false;
-  if (remainder === 0) return true;
-  const last = ALPHABET.indexOf(segment.charAt(segment.length - 1));
-  const unusedBits = remainder === 2 ? 0b1111 : 0b11;
-  return (last & unusedBits) === 0;
+  if (!isCompactJws(token)) throw new AuthError("ERR_JWT_MALFORMED", "The access token is not a well-formed JWT.");
 }
 
 export interface VerifiedJwt {

@@ -89,6 +89,7 @@ const LEVELS: Readonly<Record<string, LogLevel>> = {
   config_invalid: "error",
   authenticate_failed: "error",
   authorizer_failed: "error",
+  assertion_failed: "error",
   resolver_failed: "error",
   origin_unreachable: "error",
   request_refused: "warn",

@@ -17,6 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newAssertionKey } from "../../dev/assertion-key.ts";
+import { publicJwk } from "../../src/core/index.ts";
 import { PROJECT_ROOT, SERVERLESS, serverlessEnv } from "./offline-harness.ts";
 
 const run = promisify(execFile);
@@ -27,16 +29,27 @@ const PACKAGE_MS = 50_000;
 interface Resource {
   readonly Type: string;
   readonly Properties: Record<string, unknown>;
+  readonly Condition?: string;
 }
 type Resources = Record<string, Resource>;
 
-/** The packagings: jwt with every default, and each setting that turns the authorizer cache off. */
+const ASSERTION_KEY = await newAssertionKey("sls-1");
+const ASSERTION_JWKS = JSON.stringify({ keys: [publicJwk(ASSERTION_KEY)] });
+
+/** The packagings: jwt with every default, each setting that turns the authorizer cache off, and the signed assertion. */
 const PACKAGINGS = {
   jwt: {},
   resolver: { AUTH_MODE: "resolver", HTTP_API_RESPONSE: "simple" },
   jwtCookie: { JWT_COOKIE_NAME: "access_token" },
   cacheOff: { AUTHORIZER_CACHE_SECONDS: "0" },
   cors: { CORS_ALLOWED_ORIGINS: "https://app.example.com" },
+  assertion: {
+    ASSERTION_KEY: JSON.stringify(ASSERTION_KEY),
+    ASSERTION_ISSUER: "https://gate.example.com",
+    ASSERTION_AUDIENCE: "https://backend.example.com",
+    AUTHORIZER_CACHE_SECONDS: "30",
+    ASSERTION_JWKS,
+  },
 } satisfies Record<string, Record<string, string>>;
 type Packaging = keyof typeof PACKAGINGS;
 
@@ -183,8 +196,10 @@ describe("serverless package: RFC 9728 protected-resource metadata", () => {
       if (resource === undefined) throw new Error(`no resource for ${JSON.stringify(value)}`);
       return [id as string, resource];
     };
+    // The assertion's JWKS method is conditional (below): deployed only with ASSERTION_JWKS.
     const methods = Object.values(resources).filter(
-      (r) => r.Type === "AWS::ApiGateway::Method" && (r.Properties.Integration as { Type?: string } | undefined)?.Type === "MOCK",
+      (r) => r.Type === "AWS::ApiGateway::Method" && (r.Properties.Integration as { Type?: string } | undefined)?.Type === "MOCK" &&
+        r.Condition === undefined,
     );
     expect(methods).toHaveLength(1);
     const method = methods[0]!.Properties;
@@ -220,6 +235,36 @@ describe("serverless package: RFC 9728 protected-resource metadata", () => {
     expect(method.MethodResponses).toEqual([
       { StatusCode: "200", ResponseParameters: { "method.response.header.Content-Type": true, "method.response.header.Cache-Control": true } },
     ]);
+  });
+});
+
+describe("serverless package: the signed assertion (docs/assertion.md)", () => {
+  it("passes the settings to the authorizer, and publishes ASSERTION_JWKS at /.well-known/authgear-edge/jwks.json", () => {
+    for (const fn of ["AuthorizerLambdaFunction", "TokenAuthorizerLambdaFunction"]) {
+      const { ASSERTION_KEY: key, ASSERTION_ISSUER: iss, AUTHORIZER_CACHE_SECONDS: ttl } = (
+        properties("assertion", fn) as { Environment: { Variables: Record<string, string> } }
+      ).Environment.Variables;
+      expect([JSON.parse(key ?? "{}"), iss, ttl]).toEqual([ASSERTION_KEY, "https://gate.example.com", "30"]);
+    }
+    const resources = templates.assertion;
+    expect(conditions.assertion.AssertionJwksPublished).toEqual({ "Fn::Not": [{ "Fn::Equals": [ASSERTION_JWKS, ""] }] });
+    expect(conditions.jwt.AssertionJwksPublished).toEqual({ "Fn::Not": [{ "Fn::Equals": ["", ""] }] });
+    const method = resources.AssertionJwksMethod;
+    expect(method?.Condition).toBe("AssertionJwksPublished");
+    expect(method?.Properties).toMatchObject({ HttpMethod: "GET", AuthorizationType: "NONE", ResourceId: { Ref: "AssertionJwksResource" } });
+    const integration = method?.Properties.Integration as {
+      Type: string;
+      IntegrationResponses: Array<{ ResponseParameters: Record<string, string>; ResponseTemplates: Record<string, string> }>;
+    };
+    expect(integration.Type).toBe("MOCK");
+    const [response] = integration.IntegrationResponses;
+    expect(JSON.parse(response?.ResponseTemplates["application/json"] ?? "")).toEqual({ keys: [publicJwk(ASSERTION_KEY)] });
+    expect(response?.ResponseParameters["method.response.header.Cache-Control"]).toBe("'public, max-age=300'");
+    expect(resources.AssertionJwksResource?.Properties).toMatchObject({ PathPart: "jwks.json", ParentId: { Ref: "AssertionJwksDirectory" } });
+    expect(resources.AssertionJwksDirectory?.Properties).toMatchObject({
+      PathPart: "authgear-edge", ParentId: { Ref: "ProtectedResourceMetadataWellKnown" },
+    });
+    for (const id of ["AssertionJwksDirectory", "AssertionJwksResource"]) expect(resources[id]?.Condition).toBe("AssertionJwksPublished");
   });
 });
 

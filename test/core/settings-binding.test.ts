@@ -9,9 +9,11 @@
  * `ERR_CONFIG_INVALID`, its log naming the setting. The README table has a row for each setting.
  */
 import { readFileSync } from "node:fs";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import { resolve } from "node:path";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newAssertionKey } from "../../dev/assertion-key.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS } from "../../src/aws/config.ts";
 import { createHandler } from "../../src/aws/create-handler.ts";
@@ -39,6 +41,8 @@ interface Seen {
   readonly origin: { readonly url: string; readonly headers: Record<string, string> } | undefined;
   /** Worker: the response's headers; authorizer: the answer, as JSON. */
   readonly answer: Record<string, string>;
+  /** Worker: the gate's own response body, when nothing was forwarded. */
+  readonly body?: string;
   readonly logs: ReadonlyArray<Record<string, unknown>>;
 }
 
@@ -97,6 +101,7 @@ function workerGate(settings: Record<string, string>): Gate {
         user: origin?.headers["x-authgear-user-id"],
         origin,
         answer: Object.fromEntries(response.headers),
+        ...(forwarded === undefined && { body: text }),
         logs: logs.map((line) => JSON.parse(line) as Record<string, unknown>),
       };
     },
@@ -244,6 +249,31 @@ const identifiedAs = (packaging: Packaging, kind: "user" | "client", from: strin
   }
   if (kind === "client") expect(seen.user).toBeUndefined();
 };
+
+const ASSERTION_KEY = JSON.stringify(await newAssertionKey("walk-1"));
+const SECOND_KEY = JSON.stringify(await newAssertionKey("walk-2"));
+/** The signed assertion on: the settings it needs. */
+const ASSERTING = { ASSERTION_KEY, ASSERTION_ISSUER: "https://gate.example", ASSERTION_AUDIENCE: "https://origin.example" };
+
+/** The assertion the origin (Worker, in `header`) or the context (authorizer) received, if any. */
+function assertionIn(seen: Seen, header = "x-authgear-edge-assertion"): string | undefined {
+  expect(seen.status).toBe(200);
+  if (seen.origin !== undefined) return seen.origin.headers[header];
+  const context = (JSON.parse(seen.answer.json ?? "{}") as { context?: Record<string, unknown> }).context;
+  const value = context?.edgeAssertion;
+  return typeof value === "string" ? value : undefined;
+}
+
+/** An assertion setting: the claim it sets, read from what the gate sent, with `base` and with `setting` added. */
+function assertionClaim(setting: Record<string, string>, read: (jwt: string) => unknown, without: unknown, withIt: unknown): Case {
+  return changes(
+    setting,
+    withBearer,
+    (seen) => { expect(read(assertionIn(seen) ?? "")).toEqual(without); },
+    (seen) => { expect(read(assertionIn(seen) ?? "")).toEqual(withIt); },
+    (mode) => modeEnv(mode, ASSERTING),
+  );
+}
 
 /** What each setting does in `mode` through `packaging`; one entry per setting name of the three schemas. */
 function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
@@ -515,6 +545,25 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
     case "RESOLVER_COOKIE_PREFIX":
       if (!resolving) return { refused: { RESOLVER_COOKIE_PREFIX: "myapp_" } };
       return changes({ RESOLVER_COOKIE_PREFIX: "myapp_" }, withCookie, allowedAs(undefined), refusedWith(401));
+    case "ASSERTION_KEY":
+      // With the issuer and audience it needs: an assertion for every authenticated request, in every mode.
+      return changes(
+        ASSERTING,
+        withBearer,
+        (seen) => { expect(assertionIn(seen)).toBeUndefined(); },
+        (seen) => { expect(decodeProtectedHeader(assertionIn(seen) ?? "").kid).toBe("walk-1"); },
+      );
+    case "ASSERTION_ISSUER":
+      return assertionClaim({ ASSERTION_ISSUER: "https://edge.example/v2" }, (jwt) => decodeJwt(jwt).iss, "https://gate.example", "https://edge.example/v2");
+    case "ASSERTION_AUDIENCE":
+      return assertionClaim({ ASSERTION_AUDIENCE: "api-2" }, (jwt) => decodeJwt(jwt).aud, "https://origin.example", "api-2");
+    case "ASSERTION_LIFETIME_SECONDS": {
+      const life = (jwt: string) => {
+        const { exp = 0, iat = 0 } = decodeJwt(jwt);
+        return exp - iat;
+      };
+      return assertionClaim({ ASSERTION_LIFETIME_SECONDS: "10" }, life, 60, 10);
+    }
     default:
       return packaging === "worker" ? workerCase(name) : authorizerCase(name, mode);
   }
@@ -535,6 +584,8 @@ const FOREIGN_VALUES: Readonly<Record<string, string>> = {
   SERVER_TIMING: "true",
   ORIGIN_SECRET: "s".repeat(32),
   ORIGIN_SECRET_HEADER: "x-edge-key",
+  ASSERTION_SECOND_KEY: SECOND_KEY,
+  ASSERTION_HEADER: "x-edge-assertion",
 };
 
 /** `seen`'s origin header `name` is `value` (undefined: absent). */
@@ -611,6 +662,30 @@ function workerCase(name: string): Case {
           // Without the secret it would do nothing: refused at start-up.
           const alone = gateOf(p, modeEnv(m, { ORIGIN_SECRET_HEADER: "x-edge-key" }));
           expect(await alone.refusedKeys()).toEqual(["ORIGIN_SECRET_HEADER"]);
+        },
+      };
+    case "ASSERTION_SECOND_KEY":
+      return {
+        // Published beside the signing key, which alone signs; without ASSERTION_KEY: refused.
+        async binds(p, m) {
+          const kids = async (settings: Record<string, string>) => {
+            const seen = await gateOf(p, modeEnv(m, settings)).send({ path: "/.well-known/authgear-edge/jwks.json" });
+            return (JSON.parse(seen.body ?? "{}") as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid);
+          };
+          expect(await kids(ASSERTING)).toEqual(["walk-1"]);
+          expect(await kids({ ...ASSERTING, ASSERTION_SECOND_KEY: SECOND_KEY })).toEqual(["walk-1", "walk-2"]);
+          const signing = await gateOf(p, modeEnv(m, { ...ASSERTING, ASSERTION_SECOND_KEY: SECOND_KEY })).send(await withBearer());
+          expect(decodeProtectedHeader(assertionIn(signing) ?? "").kid).toBe("walk-1");
+          expect(await gateOf(p, modeEnv(m, { ASSERTION_SECOND_KEY: SECOND_KEY })).refusedKeys()).toEqual(["ASSERTION_SECOND_KEY"]);
+        },
+      };
+    case "ASSERTION_HEADER":
+      return {
+        async binds(p, m) {
+          const seen = await gateOf(p, modeEnv(m, { ...ASSERTING, ASSERTION_HEADER: "x-edge-assertion" })).send(await withBearer());
+          expect(assertionIn(seen, "x-authgear-edge-assertion")).toBeUndefined();
+          expect(decodeProtectedHeader(assertionIn(seen, "x-edge-assertion") ?? "").kid).toBe("walk-1");
+          expect(await gateOf(p, modeEnv(m, { ASSERTION_HEADER: "x-edge-assertion" })).refusedKeys()).toEqual(["ASSERTION_HEADER"]);
         },
       };
     default:

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { publint } from "publint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "../..");
 const PACK_MS = 60_000;
-const ENTRY_POINTS = { ".": "core", "./cloudflare": "cloudflare", "./aws": "aws", "./hono": "hono" } as const;
+const ENTRY_POINTS = {
+  ".": "core", "./cloudflare": "cloudflare", "./aws": "aws", "./hono": "hono", "./assertion": "assertion",
+} as const;
 
 let dir: string;
 let tarball: string;
@@ -33,7 +35,8 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("npm pack", () => {
   it("ships the compiled entry points with their declarations, the README, the licence and the Authgear contract, nothing else", () => {
-    const outside = files.filter((path) => !/^lib\/(?:core|cloudflare|aws|hono)\/[a-z-]+\.(?:js|d\.ts)$/.test(path));
+    const shipped = /^lib\/(?:core|cloudflare|aws|hono|assertion)\/[a-z-]+\.(?:js|d\.ts)$/;
+    const outside = files.filter((path) => !shipped.test(path));
     expect(outside).toEqual(["LICENSE", "README.md", "docs/authgear-contract.md", "package.json"]);
     for (const entry of Object.values(ENTRY_POINTS)) {
       expect(files).toEqual(expect.arrayContaining([`lib/${entry}/index.js`, `lib/${entry}/index.d.ts`]));
@@ -80,5 +83,28 @@ describe("the entry points, by their public names", () => {
     expect(typeof cloudflare.createCacheKeySetStore).toBe("function");
     expect(typeof aws.createHandler).toBe("function");
     expect(typeof hono.authgear).toBe("function");
+  });
+
+  it("authgear-edge/assertion: the origin's verifier, loading jose and nothing of the gate", async () => {
+    const { createAssertionVerifier, AssertionVerificationError } = await import("authgear-edge/assertion");
+    expect(typeof createAssertionVerifier).toBe("function");
+    expect(typeof AssertionVerificationError).toBe("function");
+    // Every module the entry loads, followed through its relative imports: no settings, decider or platform.
+    const loaded = new Set<string>();
+    const bare = new Set<string>();
+    const visit = async (path: string): Promise<void> => {
+      if (loaded.has(path)) return;
+      loaded.add(path);
+      const text = await readFile(join(ROOT, path), "utf8");
+      for (const [, target = ""] of text.matchAll(/(?:from|import)\s*"([^"]+)"/g)) {
+        if (target.startsWith(".")) await visit(join(dirname(path), target));
+        else bare.add(target);
+      }
+    };
+    await visit("lib/assertion/index.js");
+    expect([...loaded].sort()).toEqual([
+      "lib/assertion/index.js", "lib/core/assertion-verifier.js", "lib/core/compact-jws.js",
+    ]);
+    expect([...bare]).toEqual(["jose"]);
   });
 });
