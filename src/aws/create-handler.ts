@@ -1,6 +1,6 @@
 /**
- * `createHandler`: the API Gateway Lambda authorizer for REST TOKEN, REST REQUEST and HTTP API
- * payload 2.0 events, built once per container from its settings (the Worker's names) and
+ * `createHandler`: the API Gateway Lambda authorizer for REST TOKEN, REST REQUEST, HTTP API
+ * payload 2.0 and WebSocket API `$connect` events, built once per container from its settings (the Worker's names) and
  * injected side effects; src/aws/authorizer.ts is `createHandler()` over the Lambda environment.
  *
  * API Gateway's contract, which the answers below follow:
@@ -9,7 +9,7 @@
  *   the backend as `requestContext.authorizer` — flat string, number or boolean values only;
  * - a Deny policy (or `isAuthorized: false`) is a 403;
  * - any other error is an authorizer failure (500, which serverless.yml's gateway responses turn
- *   into 503): used for every 5xx code (the key set or resolver unreachable, an invalid
+ *   into 503 on the REST API; a WebSocket API has no gateway responses): used for every 5xx code (the key set or resolver unreachable, an invalid
  *   configuration, an unforeseen failure, an unknown event), never an Allow.
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
@@ -205,8 +205,10 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     if (!gate.ok) return fail(gate.error.code, view, log);
     const { config, decider } = gate;
     // Decided on the method and path of the ARN, which is what API Gateway matches the policy
-    // against (a REST API's path there has no stage and no custom-domain base path).
-    const arn = parseMethodArn(view.arn);
+    // against (a REST API's path there has no stage and no custom-domain base path). A WebSocket
+    // `$connect` ARN names no method nor path: it is decided as events.ts says, and its policy names
+    // that ARN alone (below): `$connect` is the one route an authorizer answers for, per connection.
+    const arn = view.kind === "websocket" ? undefined : parseMethodArn(view.arn);
     const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log, ...(meter !== undefined && { meter }) });
     const userId = config.logDecisions ? decision.identity?.subject : undefined;
     if (!decision.allowed && config.reportOnly) {
@@ -244,7 +246,8 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     // (cache-safety.ts), so this verdict is the same on every route.
     if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];
     if (lifetime === 0 || arn === undefined) {
-      // Not reused (or an ARN of another shape, with no stage to widen to): this request alone.
+      // Not reused (or an ARN of another shape, with no stage to widen to: a WebSocket `$connect`):
+      // this request alone.
       const allow = decision.allowed ? [view.arn] : [];
       const deny = decision.allowed ? [] : [view.arn];
       return [buildPolicy({ principalId: identity.subject, allow, deny, context }), outcome];

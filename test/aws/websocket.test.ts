@@ -1,0 +1,151 @@
+/**
+ * The authorizer on a WebSocket API's `$connect` (docs/websockets.md, "API Gateway WebSocket APIs"),
+ * through `createHandler`, with events shaped like API Gateway's documented example (fixtures.ts,
+ * `websocketEvent`) and the dev issuer on loopback. Policies are read by the independent IAM
+ * evaluator, as API Gateway would read them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
+import { CONNECT_ARN, websocketEvent } from "./fixtures.ts";
+import { evaluatePolicy, type PolicyDocument, type WildcardReading } from "./iam-evaluator.ts";
+
+type Handler = (event: unknown) => Promise<AuthorizerResult>;
+
+const ROLES = "https://authgear.com/claims/user/roles";
+const READINGS: readonly WildcardReading[] = ["any-run", "segment"];
+/** ARNs a `$connect` answer must never open: other routes and stages of the API, another API, REST routes. */
+const OTHER_ARNS = [
+  "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/$default",
+  "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/$disconnect",
+  "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/$connect",
+  "arn:aws:execute-api:us-east-1:123456789012:zzzzzz999/default/$connect",
+  "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/GET/$connect",
+  "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/GET/",
+];
+
+let issuer: DevIssuer;
+let admin: string;
+let staff: string;
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+  admin = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES]: ["admin"] } });
+  staff = await issuer.mintAccessToken({ sub: "bob", claims: { [ROLES]: ["staff"] } });
+});
+afterAll(() => issuer.close());
+
+function container(env: Record<string, string> = {}): Handler {
+  return createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin, ...env }, logger: { log: () => undefined } });
+}
+
+const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+
+function policyOf(result: AuthorizerResult): PolicyDocument {
+  return (result as { policyDocument: PolicyDocument }).policyDocument;
+}
+
+/** Whether API Gateway lets the connection through, under both readings of `*` (which must agree). */
+function admits(result: AuthorizerResult, arn: string = CONNECT_ARN): boolean {
+  const verdicts = READINGS.map((reading) => evaluatePolicy(policyOf(result), arn, reading));
+  expect(new Set(verdicts).size, arn).toBe(1);
+  return verdicts[0]!;
+}
+
+function expectOnlyConnect(result: AuthorizerResult): void {
+  expect(admits(result)).toBe(true);
+  for (const arn of OTHER_ARNS) expect(admits(result, arn), arn).toBe(false);
+}
+
+describe("WebSocket $connect: who connects", () => {
+  it.each([["cached answers (the default 300 s)", {}], ["no cache", { AUTHORIZER_CACHE_SECONDS: "0" }]])(
+    "allows a valid Authorization header on $connect alone, with the identity in the context (%s)",
+    async (_name, env) => {
+      const result = await container(env)(websocketEvent(bearer(admin)));
+      expect(result).toMatchObject({
+        principalId: "alice",
+        context: { userId: "alice", userRoles: "admin", edgeKind: "user", edgeIssuer: issuer.origin },
+      });
+      expect(policyOf(result).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [CONNECT_ARN] }]);
+      expectOnlyConnect(result);
+    },
+  );
+
+  it.each([
+    ["no credentials", () => Promise.resolve({})],
+    ["a malformed token", () => Promise.resolve(bearer("not-a-jwt"))],
+    ["an expired token", async () => bearer(await issuer.mintAccessToken({ expiresIn: -5 }))],
+    ["a token of another audience", async () => bearer(await issuer.mintAccessToken({ claims: { aud: ["https://else.example"] } }))],
+    ["two Authorization headers", () => Promise.resolve({ headers: { Authorization: `Bearer ${admin}, Bearer ${staff}` } })],
+  ])("throws Unauthorized (the handshake's 401) for %s", async (_name, options) => {
+    await expect(container()(websocketEvent(await options()))).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("reads the JWT cookie (the authorizer cache off, as serverless.yml's WebSocket authorizer runs)", async () => {
+    const handler = container({ JWT_COOKIE_NAME: "at", AUTHORIZER_CACHE_SECONDS: "0" });
+    const result = await handler(websocketEvent({ headers: { Cookie: `theme=dark; at=${admin}` } }));
+    expect(result).toMatchObject({ principalId: "alice" });
+    expectOnlyConnect(result);
+  });
+
+  it("takes an event as serverless-offline builds it (account `undefined`, API `private`, stage `local`)", async () => {
+    const methodArn = "arn:aws:execute-api:us-east-1:undefined:private/local/$connect";
+    const result = await container()(websocketEvent({ ...bearer(admin), methodArn }));
+    expect(policyOf(result).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [methodArn] }]);
+  });
+});
+
+/**
+ * As serverless.yml's WebSocket authorizer runs (no cache), and with the REST APIs' cache on (which
+ * needs HTTP_API_RESPONSE=iam beside ROUTES or PUBLIC_PATHS: cache-safety.ts).
+ */
+const CACHINGS = [["uncached", { AUTHORIZER_CACHE_SECONDS: "0" }], ["cached", { HTTP_API_RESPONSE: "iam" }]] as const;
+
+describe.each(CACHINGS)("WebSocket $connect: route rules and public paths apply to GET /$connect (%s)", (_caching, cache) => {
+  const rules = (value: unknown[]) => ({ ...cache, ROUTES: JSON.stringify(value) });
+
+  it.each([
+    ["a rule on every path", [{ path: "/*", roles: ["admin"] }]],
+    ["a rule on /$connect", [{ path: "/$connect", roles: ["admin"] }]],
+    ["a GET rule on every path", [{ path: "/*", methods: ["GET"], roles: ["admin"] }]],
+  ])("%s: the admin connects, the staff member gets a Deny on $connect (403)", async (_name, value) => {
+    const handler = container(rules(value));
+    const allowed = await handler(websocketEvent(bearer(admin)));
+    expectOnlyConnect(allowed);
+    const denied = await handler(websocketEvent(bearer(staff)));
+    expect(denied).toMatchObject({ principalId: "bob", context: { userId: "bob" } });
+    expect(admits(denied)).toBe(false);
+    for (const arn of OTHER_ARNS) expect(admits(denied, arn), arn).toBe(false);
+  });
+
+  it.each([
+    ["a rule on another path", [{ path: "/admin/*", roles: ["admin"] }]],
+    ["a POST-only rule", [{ path: "/*", methods: ["POST"], roles: ["admin"] }]],
+  ])("%s does not bind $connect", async (_name, value) => {
+    expectOnlyConnect(await container(rules(value))(websocketEvent(bearer(staff))));
+  });
+
+  it("PUBLIC_PATHS=/$connect lets an anonymous client connect, on $connect alone, with an empty context", async () => {
+    const handler = container({ ...cache, PUBLIC_PATHS: "/$connect" });
+    const result = await handler(websocketEvent());
+    expect(result).toMatchObject({ principalId: "anonymous", context: {} });
+    expectOnlyConnect(result);
+    // With credentials, the identity still comes along.
+    expect(await handler(websocketEvent(bearer(admin)))).toMatchObject({ principalId: "alice", context: { userId: "alice" } });
+  });
+
+  it("a public REST path does not make $connect public", async () => {
+    const handler = container({ ...cache, PUBLIC_PATHS: "/healthz,/public/*" });
+    await expect(handler(websocketEvent())).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe("WebSocket events the authorizer does not answer", () => {
+  it.each([
+    ["a route other than $connect", { routeKey: "$default" }],
+    ["a $connect whose ARN names another route", { methodArn: CONNECT_ARN.replace("$connect", "$default") }],
+    ["a $connect whose ARN is a REST method's", { methodArn: CONNECT_ARN.replace("/$connect", "/GET/$connect") }],
+  ])("fails (never an Allow) for %s", async (_name, options) => {
+    await expect(container()(websocketEvent({ ...bearer(admin), ...options }))).rejects.toThrow(/^Service Unavailable$/);
+  });
+});
