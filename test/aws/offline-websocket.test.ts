@@ -1,0 +1,96 @@
+/**
+ * The WebSocket API of serverless.yml under serverless-offline, with a real WebSocket client (`ws`)
+ * on loopback: serverless-offline runs the `$connect` authorizer (the built bundle) on each
+ * handshake, evaluates its policy against the `$connect` ARN, and hands the context to the
+ * backend (examples/websocket.mjs), which echoes it on every message. Offline differences from
+ * API Gateway, checked here so they are known: a thrown "Unauthorized" fails the handshake with
+ * 500 (API Gateway: 401), and the 101 names the first protocol the client offered, whatever the
+ * `$connect` integration chose (API Gateway: the integration's choice).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
+
+const ROLES = "https://authgear.com/claims/user/roles";
+const ROUTES = JSON.stringify([{ path: "/$connect", roles: ["admin"] }]);
+/** The longest a handshake, or an answer to one message, may take. */
+const EXCHANGE_MS = 10_000;
+
+let issuer: DevIssuer;
+let offline: Offline;
+let admin: string;
+let staff: string;
+
+beforeAll(async () => {
+  issuer = await startDevIssuer();
+  admin = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES]: ["admin"] } });
+  staff = await issuer.mintAccessToken({ sub: "bob", claims: { [ROLES]: ["staff"] } });
+  offline = await startOffline({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES });
+}, STARTUP_MS + 10_000);
+
+afterAll(async () => {
+  await offline.stop();
+  await issuer.close();
+});
+
+type Handshake = { readonly open: true; readonly socket: WebSocket } | { readonly open: false; readonly status: number };
+
+/** One handshake, bounded: the open socket, or the status the server refused it with. */
+function connect(options: { protocols?: string[]; headers?: Record<string, string>; query?: string } = {}): Promise<Handshake> {
+  return new Promise((resolve, reject) => {
+    const url = `${offline.webSocketUrl}${options.query === undefined ? "" : `/?${options.query}`}`;
+    const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {}, handshakeTimeout: EXCHANGE_MS });
+    socket.once("open", () => {
+      resolve({ open: true, socket });
+    });
+    socket.once("unexpected-response", (_request, response) => {
+      response.resume();
+      resolve({ open: false, status: response.statusCode ?? 0 });
+    });
+    socket.once("error", reject);
+  });
+}
+
+/** Sends one message and waits (bounded) for the backend's answer. */
+function exchange(socket: WebSocket, message: string): Promise<{ authorizer: Record<string, unknown> | null; message: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`no answer within ${EXCHANGE_MS} ms`));
+    }, EXCHANGE_MS);
+    socket.once("message", (data: Buffer) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(data.toString()) as { authorizer: Record<string, unknown> | null; message: string });
+    });
+    socket.send(message);
+  });
+}
+
+async function close(socket: WebSocket): Promise<void> {
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  socket.close();
+  await closed;
+}
+
+describe("serverless offline: the WebSocket API's $connect authorizer", () => {
+  it("lets the admin connect with an Authorization header, and the backend sees the identity on each message", async () => {
+    const handshake = await connect({ headers: { authorization: `Bearer ${admin}` } });
+    if (!handshake.open) throw new Error(`refused with ${handshake.status}`);
+    const answer = await exchange(handshake.socket, "hello");
+    expect(answer).toMatchObject({
+      message: "hello",
+      authorizer: { principalId: "alice", userId: "alice", userRoles: "admin", edgeKind: "user", edgeIssuer: issuer.origin },
+    });
+    await close(handshake.socket);
+  }, 30_000);
+
+  it("refuses the staff member, whom the /$connect rule does not admit, with the Deny's 403", async () => {
+    expect(await connect({ headers: { authorization: `Bearer ${staff}` } })).toEqual({ open: false, status: 403 });
+  }, 30_000);
+
+  it("refuses a handshake without credentials (offline: 500 for the thrown Unauthorized; API Gateway: 401)", async () => {
+    const before = offline.output().length;
+    expect(await connect()).toEqual({ open: false, status: 500 });
+    expect(offline.output().slice(before)).toContain('"code":"ERR_CREDENTIALS_MISSING"');
+  }, 30_000);
+});
