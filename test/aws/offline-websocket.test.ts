@@ -84,6 +84,16 @@ describe("serverless offline: the WebSocket API's $connect authorizer", () => {
     await close(handshake.socket);
   }, 30_000);
 
+  it("lets a browser-style client in with its token as a Sec-WebSocket-Protocol entry after its own protocol", async () => {
+    const entry = `base64url.bearer.authorization.k8s.io.${Buffer.from(admin).toString("base64url")}`;
+    const handshake = await connect({ protocols: ["chat.v1", entry] });
+    if (!handshake.open) throw new Error(`refused with ${handshake.status}`);
+    // Offline, the first offered protocol; under API Gateway, the one examples/websocket.mjs chose (the same here).
+    expect(handshake.socket.protocol).toBe("chat.v1");
+    expect(await exchange(handshake.socket, "hi")).toMatchObject({ message: "hi", authorizer: { principalId: "alice" } });
+    await close(handshake.socket);
+  }, 30_000);
+
   it("refuses the staff member, whom the /$connect rule does not admit, with the Deny's 403", async () => {
     expect(await connect({ headers: { authorization: `Bearer ${staff}` } })).toEqual({ open: false, status: 403 });
   }, 30_000);

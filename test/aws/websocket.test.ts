@@ -125,8 +125,8 @@ describe.each(CACHINGS)("WebSocket $connect: route rules and public paths apply 
     expectOnlyConnect(await container(rules(value))(websocketEvent(bearer(staff))));
   });
 
-  it("PUBLIC_PATHS=/$connect lets an anonymous client connect, on $connect alone, with an empty context", async () => {
-    const handler = container({ ...cache, PUBLIC_PATHS: "/$connect" });
+  it.each(["/$connect", "/$connect/*", "/*"])("PUBLIC_PATHS=%s lets an anonymous client connect, on $connect alone", async (pattern) => {
+    const handler = container({ ...cache, PUBLIC_PATHS: pattern });
     const result = await handler(websocketEvent());
     expect(result).toMatchObject({ principalId: "anonymous", context: {} });
     expectOnlyConnect(result);
@@ -137,6 +137,36 @@ describe.each(CACHINGS)("WebSocket $connect: route rules and public paths apply 
   it("a public REST path does not make $connect public", async () => {
     const handler = container({ ...cache, PUBLIC_PATHS: "/healthz,/public/*" });
     await expect(handler(websocketEvent())).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+/** The browser's offer (the Kubernetes convention): the app's protocol, and the token as an entry of its own. */
+const TOKEN_PREFIX = "base64url.bearer.authorization.k8s.io.";
+const entry = (token: string) => `${TOKEN_PREFIX}${Buffer.from(token).toString("base64url")}`;
+
+describe("WebSocket $connect: the token as a Sec-WebSocket-Protocol entry (browsers)", () => {
+  it("is read as a Bearer credential beside the app's protocol", async () => {
+    const result = await container()(websocketEvent({ headers: { "Sec-WebSocket-Protocol": `chat.v1, ${entry(admin)}` } }));
+    expect(result).toMatchObject({ principalId: "alice", context: { userId: "alice" } });
+    expectOnlyConnect(result);
+  });
+
+  it("binds the route rules like any credential", async () => {
+    const handler = container({ AUTHORIZER_CACHE_SECONDS: "0", ROUTES: JSON.stringify([{ path: "/$connect", roles: ["admin"] }]) });
+    const denied = await handler(websocketEvent({ headers: { "Sec-WebSocket-Protocol": `${entry(staff)}, chat.v1` } }));
+    expect(denied).toMatchObject({ principalId: "bob" });
+    expect(admits(denied)).toBe(false);
+  });
+
+  const protocols = (value: string) => ({ "Sec-WebSocket-Protocol": value });
+  it.each([
+    ["beside an Authorization header", () => ({ ...protocols(`chat.v1, ${entry(admin)}`), Authorization: `Bearer ${admin}` })],
+    ["twice", () => protocols(`${entry(admin)}, ${entry(admin)}`)],
+    ["padded", () => protocols(`chat.v1, ${entry(admin)}=`)],
+    ["with its prefix in another case", () => protocols(`chat.v1, ${entry(admin).replace("bearer", "Bearer")}`)],
+    ["holding an expired token", async () => protocols(`chat.v1, ${entry(await issuer.mintAccessToken({ expiresIn: -5 }))}`)],
+  ])("refuses the handshake (401) for an entry %s", async (_name, headers) => {
+    await expect(container()(websocketEvent({ headers: await headers() }))).rejects.toThrow(/^Unauthorized$/);
   });
 });
 
