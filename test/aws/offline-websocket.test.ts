@@ -101,6 +101,11 @@ describe("serverless offline: the WebSocket API's $connect authorizer", () => {
   it("refuses a handshake without credentials (offline: 500 for the thrown Unauthorized; API Gateway: 401)", async () => {
     const before = offline.output().length;
     expect(await connect()).toEqual({ open: false, status: 500 });
+    // The authorizer's own refusal, not another failure: its log line reaches the output shortly after.
+    const deadline = Date.now() + EXCHANGE_MS;
+    while (!offline.output().slice(before).includes('"code":"ERR_CREDENTIALS_MISSING"') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     expect(offline.output().slice(before)).toContain('"code":"ERR_CREDENTIALS_MISSING"');
   }, 30_000);
 });
