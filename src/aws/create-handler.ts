@@ -72,10 +72,14 @@ export function identityContext(identity: Identity): AuthorizerContext {
   return context;
 }
 
-/** What is decided: the method and path of the ARN (or the event's), and the event's headers. */
+/**
+ * What is decided: the method and path of the ARN (or the event's), the event's headers and, for a
+ * WebSocket `$connect`, its query (where `WEBSOCKET_QUERY_TOKEN` lets a token travel).
+ */
 class EventRequest implements DecisionRequest {
   readonly headers: HeaderList;
   readonly hasBody: boolean;
+  readonly webSocket?: { readonly query: { getAll(name: string): string[] } };
 
   constructor(
     readonly method: string,
@@ -83,6 +87,10 @@ class EventRequest implements DecisionRequest {
     view: RequestView,
   ) {
     this.headers = view.headers;
+    if (view.kind === "websocket") {
+      const { query } = view;
+      this.webSocket = { query: { getAll: (name) => [...(query.get(name) ?? [])] } };
+    }
     // HTTP/1.1 (RFC 9112 §6.3): a request with neither `Content-Length` nor `Transfer-Encoding` has no body.
     const length = view.headers.get("content-length");
     this.hasBody = view.headers.get("transfer-encoding") !== null || (length !== null && length.trim() !== "0");
