@@ -9,6 +9,9 @@ export {
   type Credentials, type CredentialSource, type HeaderReader,
 } from "./credentials.ts";
 export { TOKEN_SUBPROTOCOL_PREFIX, withoutTokenSubprotocol } from "./token-subprotocol.ts";
+export {
+  isWebSocketUpgrade, QUERY_PARAMETER_PATTERN, RFC6750_QUERY_PARAMETER, webSocketQueryToken, type QueryReader,
+} from "./websocket.ts";
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
 export {
   CLIENT_MARKS, identityFromClaims, identityHeaders, isIdentityHeaderName,

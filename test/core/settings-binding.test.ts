@@ -205,7 +205,7 @@ const withCookie = async (): Promise<Request> => ({ headers: (await userToken())
 type Case =
   | { readonly refused: Record<string, string> }
   | { readonly binds: (packaging: Packaging, mode: AuthMode) => Promise<void> }
-  | { readonly notApplicable: string };
+  | { readonly notApplicable: string; readonly value?: string };
 
 /** A setting that changes the outcome of `request`: without it → `without`, with it → `withIt`. */
 function changes(
@@ -512,6 +512,25 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
           }
         },
       };
+    case "WEBSOCKET_QUERY_TOKEN":
+      if (packaging === "authorizer") {
+        const reason = "read on WebSocket API $connect events; a REST or HTTP API event is no upgrade (query never read)";
+        return { notApplicable: reason, value: "access_token" };
+      }
+      // An upgrade with its token in the query: refused (400) without the setting; with it, let
+      // through as the token's user, the parameter gone from the URL the origin gets.
+      return changes(
+        { WEBSOCKET_QUERY_TOKEN: "access_token" },
+        async () => {
+          const { token } = await userToken("wsq");
+          return { path: `/x?access_token=${token}&a=1`, headers: { upgrade: "websocket" } };
+        },
+        refusedWith(400),
+        (seen) => {
+          allowedAs("wsq")(seen);
+          expect(seen.origin?.url).toBe("https://gate.example/x?a=1");
+        },
+      );
     case "RESOLVER_COOKIE_PREFIX":
       if (!resolving) return { refused: { RESOLVER_COOKIE_PREFIX: "myapp_" } };
       return changes({ RESOLVER_COOKIE_PREFIX: "myapp_" }, withCookie, allowedAs(undefined), refusedWith(401));
@@ -689,7 +708,8 @@ describe.each(["worker", "authorizer"] as const)("%s", (packaging) => {
       await found.binds(packaging, mode);
     } else {
       expect(found.notApplicable).not.toBe("");
-      expect(await gateOf(packaging, modeEnv(mode, { [name]: "https://app.example" })).refusedKeys()).toBeUndefined();
+      const value = found.value ?? "https://app.example";
+      expect(await gateOf(packaging, modeEnv(mode, { [name]: value })).refusedKeys()).toBeUndefined();
     }
   }, 20_000);
 });
