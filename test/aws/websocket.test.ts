@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
-import { CONNECT_ARN, websocketEvent } from "./fixtures.ts";
+import { CONNECT_ARN, requestEvent, websocketEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument, type WildcardReading } from "./iam-evaluator.ts";
 
 type Handler = (event: unknown) => Promise<AuthorizerResult>;
@@ -167,6 +167,56 @@ describe("WebSocket $connect: the token as a Sec-WebSocket-Protocol entry (brows
     ["holding an expired token", async () => protocols(`chat.v1, ${entry(await issuer.mintAccessToken({ expiresIn: -5 }))}`)],
   ])("refuses the handshake (401) for an entry %s", async (_name, headers) => {
     await expect(container()(websocketEvent({ headers: await headers() }))).rejects.toThrow(/^Unauthorized$/);
+  });
+});
+
+describe("WebSocket $connect: a token in the query (WEBSOCKET_QUERY_TOKEN)", () => {
+  const query = (name: string, ...values: string[]) => ({ query: { [name]: values } });
+
+  // Each would be let through if the query were not looked at.
+  it.each<[string, () => { headers?: Record<string, string> }, Record<string, string>]>([
+    ["beside a valid Authorization header", () => bearer(admin), {}],
+    ["beside a valid subprotocol entry", () => ({ headers: { "Sec-WebSocket-Protocol": `chat.v1, ${entry(admin)}` } }), {}],
+    ["on a public $connect", () => ({}), { PUBLIC_PATHS: "/$connect", AUTHORIZER_CACHE_SECONDS: "0" }],
+  ])("unset: access_token in the query is refused (401) %s", async (_name, options, env) => {
+    const handler = container(env);
+    await expect(handler(websocketEvent({ ...options(), ...query("access_token", admin) }))).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("set: the named parameter carries the token, and binds the rules like any credential", async () => {
+    const handler = container({ WEBSOCKET_QUERY_TOKEN: "token", AUTHORIZER_CACHE_SECONDS: "0", ROUTES: '[{"path":"/*","roles":["admin"]}]' });
+    const allowed = await handler(websocketEvent(query("token", admin)));
+    expect(allowed).toMatchObject({ principalId: "alice", context: { userId: "alice" } });
+    expectOnlyConnect(allowed);
+    expect(admits(await handler(websocketEvent(query("token", staff))))).toBe(false);
+  });
+
+  it.each([
+    ["beside an Authorization header", () => ({ ...query("token", admin), headers: { Authorization: `Bearer ${admin}` } })],
+    ["beside a subprotocol entry", () => ({ ...query("token", admin), headers: { "Sec-WebSocket-Protocol": `chat.v1, ${entry(admin)}` } })],
+    ["twice", () => query("token", admin, admin)],
+    ["empty", () => query("token", "")],
+    ["holding garbage", () => query("token", "not a token")],
+    ["under another name than the setting's", () => query("access_token", admin)],
+  ])("set: refuses (401) a query token %s", async (_name, options) => {
+    await expect(container({ WEBSOCKET_QUERY_TOKEN: "token" })(websocketEvent(options()))).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("is never read from a REST API's query", async () => {
+    const rest = { ...requestEvent(), queryStringParameters: { token: admin }, multiValueQueryStringParameters: { token: [admin] } };
+    await expect(container({ WEBSOCKET_QUERY_TOKEN: "token" })(rest)).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  it("never logs the token", async () => {
+    const lines: string[] = [];
+    const logger = { log: (event: string, fields: Record<string, unknown>) => void lines.push(JSON.stringify({ event, fields })) };
+    const env = { AUTHGEAR_ENDPOINT: issuer.origin, WEBSOCKET_QUERY_TOKEN: "token", LOG_DECISIONS: "true" };
+    const handler = createHandler({ env, logger });
+    await handler(websocketEvent(query("token", admin)));
+    await handler(websocketEvent(query("token", admin, admin))).catch(() => undefined);
+    await createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin }, logger })(websocketEvent(query("access_token", admin))).catch(() => undefined);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(line).not.toContain(admin.split(".")[2]);
   });
 });
 
