@@ -26,7 +26,7 @@ beforeAll(async () => {
   issuer = await startDevIssuer();
   admin = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES]: ["admin"] } });
   staff = await issuer.mintAccessToken({ sub: "bob", claims: { [ROLES]: ["staff"] } });
-  offline = await startOffline({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES });
+  offline = await startOffline({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES, WEBSOCKET_QUERY_TOKEN: "access_token" });
 }, STARTUP_MS + 10_000);
 
 afterAll(async () => {
@@ -91,6 +91,13 @@ describe("serverless offline: the WebSocket API's $connect authorizer", () => {
     // Offline, the first offered protocol; under API Gateway, the one examples/websocket.mjs chose (the same here).
     expect(handshake.socket.protocol).toBe("chat.v1");
     expect(await exchange(handshake.socket, "hi")).toMatchObject({ message: "hi", authorizer: { principalId: "alice" } });
+    await close(handshake.socket);
+  }, 30_000);
+
+  it("lets a client in with its token in the query parameter WEBSOCKET_QUERY_TOKEN names", async () => {
+    const handshake = await connect({ query: `access_token=${admin}` });
+    if (!handshake.open) throw new Error(`refused with ${handshake.status}`);
+    expect(await exchange(handshake.socket, "q")).toMatchObject({ authorizer: { principalId: "alice" } });
     await close(handshake.socket);
   }, 30_000);
 
