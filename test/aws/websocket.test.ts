@@ -220,6 +220,30 @@ describe("WebSocket $connect: a token in the query (WEBSOCKET_QUERY_TOKEN)", () 
   });
 });
 
+describe("WebSocket $connect: the rest of the decision", () => {
+  it("shows an authorize callback the request as decided (GET /$connect), and answers its refusal with a Deny", async () => {
+    const seen: Array<{ method: string; path: string | undefined }> = [];
+    const handler = createHandler({
+      env: { AUTHGEAR_ENDPOINT: issuer.origin, AUTHORIZER_CACHE_SECONDS: "0" },
+      logger: { log: () => undefined },
+      authorize: (identity, request) => {
+        seen.push({ method: request.method, path: request.path });
+        return identity.subject === "alice";
+      },
+    });
+    expectOnlyConnect(await handler(websocketEvent(bearer(admin))));
+    const denied = await handler(websocketEvent(bearer(staff)));
+    expect(admits(denied)).toBe(false);
+    expect(seen).toEqual([{ method: "GET", path: "/$connect" }, { method: "GET", path: "/$connect" }]);
+  });
+
+  it("REPORT_ONLY lets a would-be refusal connect, on $connect alone, with its code and no identity", async () => {
+    const result = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0" })(websocketEvent());
+    expect(result).toMatchObject({ principalId: "report-only", context: { authgearEdgeReport: "ERR_CREDENTIALS_MISSING" } });
+    expectOnlyConnect(result);
+  });
+});
+
 describe("WebSocket events the authorizer does not answer", () => {
   it.each([
     ["a route other than $connect", { routeKey: "$default" }],
