@@ -1,5 +1,5 @@
 /**
- * The three authorizer event kinds API Gateway sends, recognised and read into one view:
+ * The authorizer event kinds API Gateway sends, recognised and read into one view:
  * - REST API TOKEN (`type: "TOKEN"`): only the configured header's value arrives, as `authorizationToken`;
  * - REST API REQUEST (`type: "REQUEST"`, payload 1.0; HTTP APIs with payload 1.0 send the same):
  *   headers, multi-value headers (so a duplicated `Authorization` shows as two credentials), path, method;
