@@ -34,13 +34,27 @@ afterAll(async () => {
   await issuer.close();
 });
 
-type Handshake = { readonly open: true; readonly socket: WebSocket } | { readonly open: false; readonly status: number };
+type Handshake =
+  | { readonly open: true; readonly socket: WebSocket }
+  | { readonly open: false; readonly status: number };
+interface HandshakeOptions {
+  readonly protocols?: string[];
+  readonly headers?: Record<string, string>;
+  /** The query string, without `?`. */
+  readonly query?: string;
+}
+/** What examples/websocket.mjs answers each message with. */
+interface Echo {
+  readonly authorizer: Record<string, unknown> | null;
+  readonly message: string;
+}
 
 /** One handshake, bounded: the open socket, or the status the server refused it with. */
-function connect(options: { protocols?: string[]; headers?: Record<string, string>; query?: string } = {}): Promise<Handshake> {
+function connect(options: HandshakeOptions = {}): Promise<Handshake> {
   return new Promise((resolve, reject) => {
     const url = `${offline.webSocketUrl}${options.query === undefined ? "" : `/?${options.query}`}`;
-    const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {}, handshakeTimeout: EXCHANGE_MS });
+    const init = { headers: options.headers ?? {}, handshakeTimeout: EXCHANGE_MS };
+    const socket = new WebSocket(url, options.protocols ?? [], init);
     socket.once("open", () => {
       resolve({ open: true, socket });
     });
@@ -53,14 +67,14 @@ function connect(options: { protocols?: string[]; headers?: Record<string, strin
 }
 
 /** Sends one message and waits (bounded) for the backend's answer. */
-function exchange(socket: WebSocket, message: string): Promise<{ authorizer: Record<string, unknown> | null; message: string }> {
+function exchange(socket: WebSocket, message: string): Promise<Echo> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error(`no answer within ${EXCHANGE_MS} ms`));
     }, EXCHANGE_MS);
     socket.once("message", (data: Buffer) => {
       clearTimeout(timer);
-      resolve(JSON.parse(data.toString()) as { authorizer: Record<string, unknown> | null; message: string });
+      resolve(JSON.parse(data.toString()) as Echo);
     });
     socket.send(message);
   });
@@ -73,24 +87,27 @@ async function close(socket: WebSocket): Promise<void> {
 }
 
 describe("serverless offline: the WebSocket API's $connect authorizer", () => {
-  it("lets the admin connect with an Authorization header, and the backend sees the identity on each message", async () => {
+  it("lets the admin connect with an Authorization header; the backend sees the identity on each message", async () => {
     const handshake = await connect({ headers: { authorization: `Bearer ${admin}` } });
     if (!handshake.open) throw new Error(`refused with ${handshake.status}`);
     const answer = await exchange(handshake.socket, "hello");
     expect(answer).toMatchObject({
       message: "hello",
-      authorizer: { principalId: "alice", userId: "alice", userRoles: "admin", edgeKind: "user", edgeIssuer: issuer.origin },
+      authorizer: {
+        principalId: "alice", userId: "alice", userRoles: "admin", edgeKind: "user", edgeIssuer: issuer.origin,
+      },
     });
     await close(handshake.socket);
   }, 30_000);
 
-  it("lets a browser-style client in with its token as a Sec-WebSocket-Protocol entry after its own protocol", async () => {
+  it("lets a browser-style client in with its token as a subprotocol entry after its own protocol", async () => {
     const entry = `base64url.bearer.authorization.k8s.io.${Buffer.from(admin).toString("base64url")}`;
     const handshake = await connect({ protocols: ["chat.v1", entry] });
     if (!handshake.open) throw new Error(`refused with ${handshake.status}`);
     // Offline, the first offered protocol; under API Gateway, the one examples/websocket.mjs chose (the same here).
     expect(handshake.socket.protocol).toBe("chat.v1");
-    expect(await exchange(handshake.socket, "hi")).toMatchObject({ message: "hi", authorizer: { principalId: "alice" } });
+    const echo = await exchange(handshake.socket, "hi");
+    expect(echo).toMatchObject({ message: "hi", authorizer: { principalId: "alice" } });
     await close(handshake.socket);
   }, 30_000);
 
@@ -105,7 +122,7 @@ describe("serverless offline: the WebSocket API's $connect authorizer", () => {
     expect(await connect({ headers: { authorization: `Bearer ${staff}` } })).toEqual({ open: false, status: 403 });
   }, 30_000);
 
-  it("refuses a handshake without credentials (offline: 500 for the thrown Unauthorized; API Gateway: 401)", async () => {
+  it("refuses a handshake without credentials (offline 500 for the thrown Unauthorized; API Gateway 401)", async () => {
     const before = offline.output().length;
     expect(await connect()).toEqual({ open: false, status: 500 });
     // The authorizer's own refusal, not another failure: its log line reaches the output shortly after.

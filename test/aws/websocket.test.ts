@@ -40,6 +40,11 @@ function container(env: Record<string, string> = {}): Handler {
 }
 
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+/** A `Sec-WebSocket-Protocol` header of these entries. */
+const offer = (...entries: string[]) => ({ headers: { "Sec-WebSocket-Protocol": entries.join(", ") } });
+const UNAUTHORIZED = /^Unauthorized$/;
+/** The one statement of an Allow of exactly `arn`. */
+const allowOnly = (arn: string) => [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [arn] }];
 
 function policyOf(result: AuthorizerResult): PolicyDocument {
   return (result as { policyDocument: PolicyDocument }).policyDocument;
@@ -66,7 +71,7 @@ describe("WebSocket $connect: who connects", () => {
         principalId: "alice",
         context: { userId: "alice", userRoles: "admin", edgeKind: "user", edgeIssuer: issuer.origin },
       });
-      expect(policyOf(result).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [CONNECT_ARN] }]);
+      expect(policyOf(result).Statement).toEqual(allowOnly(CONNECT_ARN));
       expectOnlyConnect(result);
     },
   );
@@ -75,10 +80,16 @@ describe("WebSocket $connect: who connects", () => {
     ["no credentials", () => Promise.resolve({})],
     ["a malformed token", () => Promise.resolve(bearer("not-a-jwt"))],
     ["an expired token", async () => bearer(await issuer.mintAccessToken({ expiresIn: -5 }))],
-    ["a token of another audience", async () => bearer(await issuer.mintAccessToken({ claims: { aud: ["https://else.example"] } }))],
-    ["two Authorization headers", () => Promise.resolve({ headers: { Authorization: `Bearer ${admin}, Bearer ${staff}` } })],
+    [
+      "another audience's token",
+      async () => bearer(await issuer.mintAccessToken({ claims: { aud: ["https://x.example"] } })),
+    ],
+    [
+      "two Authorization headers",
+      () => Promise.resolve({ headers: { Authorization: `Bearer ${admin}, Bearer ${staff}` } }),
+    ],
   ])("throws Unauthorized (the handshake's 401) for %s", async (_name, options) => {
-    await expect(container()(websocketEvent(await options()))).rejects.toThrow(/^Unauthorized$/);
+    await expect(container()(websocketEvent(await options()))).rejects.toThrow(UNAUTHORIZED);
   });
 
   it("reads the JWT cookie (the authorizer cache off, as serverless.yml's WebSocket authorizer runs)", async () => {
@@ -91,7 +102,7 @@ describe("WebSocket $connect: who connects", () => {
   it("takes an event as serverless-offline builds it (account `undefined`, API `private`, stage `local`)", async () => {
     const methodArn = "arn:aws:execute-api:us-east-1:undefined:private/local/$connect";
     const result = await container()(websocketEvent({ ...bearer(admin), methodArn }));
-    expect(policyOf(result).Statement).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [methodArn] }]);
+    expect(policyOf(result).Statement).toEqual(allowOnly(methodArn));
   });
 });
 
@@ -101,7 +112,7 @@ describe("WebSocket $connect: who connects", () => {
  */
 const CACHINGS = [["uncached", { AUTHORIZER_CACHE_SECONDS: "0" }], ["cached", { HTTP_API_RESPONSE: "iam" }]] as const;
 
-describe.each(CACHINGS)("WebSocket $connect: route rules and public paths apply to GET /$connect (%s)", (_caching, cache) => {
+describe.each(CACHINGS)("WebSocket $connect: rules and public paths apply to GET /$connect (%s)", (_caching, cache) => {
   const rules = (value: unknown[]) => ({ ...cache, ROUTES: JSON.stringify(value) });
 
   it.each([
@@ -125,18 +136,19 @@ describe.each(CACHINGS)("WebSocket $connect: route rules and public paths apply 
     expectOnlyConnect(await container(rules(value))(websocketEvent(bearer(staff))));
   });
 
-  it.each(["/$connect", "/$connect/*", "/*"])("PUBLIC_PATHS=%s lets an anonymous client connect, on $connect alone", async (pattern) => {
+  it.each(["/$connect", "/$connect/*", "/*"])("PUBLIC_PATHS=%s lets an anonymous client connect", async (pattern) => {
     const handler = container({ ...cache, PUBLIC_PATHS: pattern });
     const result = await handler(websocketEvent());
     expect(result).toMatchObject({ principalId: "anonymous", context: {} });
     expectOnlyConnect(result);
     // With credentials, the identity still comes along.
-    expect(await handler(websocketEvent(bearer(admin)))).toMatchObject({ principalId: "alice", context: { userId: "alice" } });
+    const identified = await handler(websocketEvent(bearer(admin)));
+    expect(identified).toMatchObject({ principalId: "alice", context: { userId: "alice" } });
   });
 
   it("a public REST path does not make $connect public", async () => {
     const handler = container({ ...cache, PUBLIC_PATHS: "/healthz,/public/*" });
-    await expect(handler(websocketEvent())).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler(websocketEvent())).rejects.toThrow(UNAUTHORIZED);
   });
 });
 
@@ -146,27 +158,30 @@ const entry = (token: string) => `${TOKEN_PREFIX}${Buffer.from(token).toString("
 
 describe("WebSocket $connect: the token as a Sec-WebSocket-Protocol entry (browsers)", () => {
   it("is read as a Bearer credential beside the app's protocol", async () => {
-    const result = await container()(websocketEvent({ headers: { "Sec-WebSocket-Protocol": `chat.v1, ${entry(admin)}` } }));
+    const result = await container()(websocketEvent(offer("chat.v1", entry(admin))));
     expect(result).toMatchObject({ principalId: "alice", context: { userId: "alice" } });
     expectOnlyConnect(result);
   });
 
   it("binds the route rules like any credential", async () => {
-    const handler = container({ AUTHORIZER_CACHE_SECONDS: "0", ROUTES: JSON.stringify([{ path: "/$connect", roles: ["admin"] }]) });
-    const denied = await handler(websocketEvent({ headers: { "Sec-WebSocket-Protocol": `${entry(staff)}, chat.v1` } }));
+    const routes = JSON.stringify([{ path: "/$connect", roles: ["admin"] }]);
+    const handler = container({ AUTHORIZER_CACHE_SECONDS: "0", ROUTES: routes });
+    const denied = await handler(websocketEvent(offer(entry(staff), "chat.v1")));
     expect(denied).toMatchObject({ principalId: "bob" });
     expect(admits(denied)).toBe(false);
   });
 
-  const protocols = (value: string) => ({ "Sec-WebSocket-Protocol": value });
   it.each([
-    ["beside an Authorization header", () => ({ ...protocols(`chat.v1, ${entry(admin)}`), Authorization: `Bearer ${admin}` })],
-    ["twice", () => protocols(`${entry(admin)}, ${entry(admin)}`)],
-    ["padded", () => protocols(`chat.v1, ${entry(admin)}=`)],
-    ["with its prefix in another case", () => protocols(`chat.v1, ${entry(admin).replace("bearer", "Bearer")}`)],
-    ["holding an expired token", async () => protocols(`chat.v1, ${entry(await issuer.mintAccessToken({ expiresIn: -5 }))}`)],
-  ])("refuses the handshake (401) for an entry %s", async (_name, headers) => {
-    await expect(container()(websocketEvent({ headers: await headers() }))).rejects.toThrow(/^Unauthorized$/);
+    [
+      "beside an Authorization header",
+      () => ({ headers: { ...offer("chat.v1", entry(admin)).headers, ...bearer(admin).headers } }),
+    ],
+    ["twice", () => offer(entry(admin), entry(admin))],
+    ["padded", () => offer("chat.v1", `${entry(admin)}=`)],
+    ["with its prefix in another case", () => offer("chat.v1", entry(admin).replace("bearer", "Bearer"))],
+    ["holding an expired token", async () => offer("chat.v1", entry(await issuer.mintAccessToken({ expiresIn: -5 })))],
+  ])("refuses the handshake (401) for an entry %s", async (_name, options) => {
+    await expect(container()(websocketEvent(await options()))).rejects.toThrow(UNAUTHORIZED);
   });
 });
 
@@ -176,15 +191,17 @@ describe("WebSocket $connect: a token in the query (WEBSOCKET_QUERY_TOKEN)", () 
   // Each would be let through if the query were not looked at.
   it.each<[string, () => { headers?: Record<string, string> }, Record<string, string>]>([
     ["beside a valid Authorization header", () => bearer(admin), {}],
-    ["beside a valid subprotocol entry", () => ({ headers: { "Sec-WebSocket-Protocol": `chat.v1, ${entry(admin)}` } }), {}],
+    ["beside a valid subprotocol entry", () => offer("chat.v1", entry(admin)), {}],
     ["on a public $connect", () => ({}), { PUBLIC_PATHS: "/$connect", AUTHORIZER_CACHE_SECONDS: "0" }],
   ])("unset: access_token in the query is refused (401) %s", async (_name, options, env) => {
     const handler = container(env);
-    await expect(handler(websocketEvent({ ...options(), ...query("access_token", admin) }))).rejects.toThrow(/^Unauthorized$/);
+    const event = websocketEvent({ ...options(), ...query("access_token", admin) });
+    await expect(handler(event)).rejects.toThrow(UNAUTHORIZED);
   });
 
   it("set: the named parameter carries the token, and binds the rules like any credential", async () => {
-    const handler = container({ WEBSOCKET_QUERY_TOKEN: "token", AUTHORIZER_CACHE_SECONDS: "0", ROUTES: '[{"path":"/*","roles":["admin"]}]' });
+    const routes = JSON.stringify([{ path: "/*", roles: ["admin"] }]);
+    const handler = container({ WEBSOCKET_QUERY_TOKEN: "token", AUTHORIZER_CACHE_SECONDS: "0", ROUTES: routes });
     const allowed = await handler(websocketEvent(query("token", admin)));
     expect(allowed).toMatchObject({ principalId: "alice", context: { userId: "alice" } });
     expectOnlyConnect(allowed);
@@ -192,36 +209,41 @@ describe("WebSocket $connect: a token in the query (WEBSOCKET_QUERY_TOKEN)", () 
   });
 
   it.each([
-    ["beside an Authorization header", () => ({ ...query("token", admin), headers: { Authorization: `Bearer ${admin}` } })],
-    ["beside a subprotocol entry", () => ({ ...query("token", admin), headers: { "Sec-WebSocket-Protocol": `chat.v1, ${entry(admin)}` } })],
+    ["beside an Authorization header", () => ({ ...query("token", admin), ...bearer(admin) })],
+    ["beside a subprotocol entry", () => ({ ...query("token", admin), ...offer("chat.v1", entry(admin)) })],
     ["twice", () => query("token", admin, admin)],
     ["empty", () => query("token", "")],
     ["holding garbage", () => query("token", "not a token")],
     ["under another name than the setting's", () => query("access_token", admin)],
   ])("set: refuses (401) a query token %s", async (_name, options) => {
-    await expect(container({ WEBSOCKET_QUERY_TOKEN: "token" })(websocketEvent(options()))).rejects.toThrow(/^Unauthorized$/);
+    const handler = container({ WEBSOCKET_QUERY_TOKEN: "token" });
+    await expect(handler(websocketEvent(options()))).rejects.toThrow(UNAUTHORIZED);
   });
 
   it("is never read from a REST API's query", async () => {
-    const rest = { ...requestEvent(), queryStringParameters: { token: admin }, multiValueQueryStringParameters: { token: [admin] } };
-    await expect(container({ WEBSOCKET_QUERY_TOKEN: "token" })(rest)).rejects.toThrow(/^Unauthorized$/);
+    const rest = { ...requestEvent(), queryStringParameters: { token: admin } };
+    const event = { ...rest, multiValueQueryStringParameters: { token: [admin] } };
+    await expect(container({ WEBSOCKET_QUERY_TOKEN: "token" })(event)).rejects.toThrow(UNAUTHORIZED);
   });
 
   it("never logs the token", async () => {
     const lines: string[] = [];
-    const logger = { log: (event: string, fields: Record<string, unknown>) => void lines.push(JSON.stringify({ event, fields })) };
+    const logger = {
+      log: (event: string, fields: Record<string, unknown>) => void lines.push(JSON.stringify({ event, fields })),
+    };
     const env = { AUTHGEAR_ENDPOINT: issuer.origin, WEBSOCKET_QUERY_TOKEN: "token", LOG_DECISIONS: "true" };
     const handler = createHandler({ env, logger });
     await handler(websocketEvent(query("token", admin)));
     await handler(websocketEvent(query("token", admin, admin))).catch(() => undefined);
-    await createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin }, logger })(websocketEvent(query("access_token", admin))).catch(() => undefined);
+    const unset = createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin }, logger });
+    await unset(websocketEvent(query("access_token", admin))).catch(() => undefined);
     expect(lines.length).toBeGreaterThanOrEqual(3);
     for (const line of lines) expect(line).not.toContain(admin.split(".")[2]);
   });
 });
 
 describe("WebSocket $connect: the rest of the decision", () => {
-  it("shows an authorize callback the request as decided (GET /$connect), and answers its refusal with a Deny", async () => {
+  it("shows an authorize callback GET /$connect, and answers its refusal with a Deny", async () => {
     const seen: Array<{ method: string; path: string | undefined }> = [];
     const handler = createHandler({
       env: { AUTHGEAR_ENDPOINT: issuer.origin, AUTHORIZER_CACHE_SECONDS: "0" },
@@ -239,7 +261,8 @@ describe("WebSocket $connect: the rest of the decision", () => {
 
   it("REPORT_ONLY lets a would-be refusal connect, on $connect alone, with its code and no identity", async () => {
     const result = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0" })(websocketEvent());
-    expect(result).toMatchObject({ principalId: "report-only", context: { authgearEdgeReport: "ERR_CREDENTIALS_MISSING" } });
+    const context = { authgearEdgeReport: "ERR_CREDENTIALS_MISSING" };
+    expect(result).toMatchObject({ principalId: "report-only", context });
     expectOnlyConnect(result);
   });
 });
@@ -250,6 +273,7 @@ describe("WebSocket events the authorizer does not answer", () => {
     ["a $connect whose ARN names another route", { methodArn: CONNECT_ARN.replace("$connect", "$default") }],
     ["a $connect whose ARN is a REST method's", { methodArn: CONNECT_ARN.replace("/$connect", "/GET/$connect") }],
   ])("fails (never an Allow) for %s", async (_name, options) => {
-    await expect(container()(websocketEvent({ ...bearer(admin), ...options }))).rejects.toThrow(/^Service Unavailable$/);
+    const event = websocketEvent({ ...bearer(admin), ...options });
+    await expect(container()(event)).rejects.toThrow(/^Service Unavailable$/);
   });
 });

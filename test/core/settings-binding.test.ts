@@ -26,7 +26,7 @@ interface Request {
   readonly method?: string;
   readonly path?: string;
   readonly headers?: Record<string, string>;
-  /** The authorizer's event kind; default a REST REQUEST event. `websocket`: a `$connect`, whose `path` is only its query. */
+  /** The authorizer's event kind; default a REST REQUEST event. `websocket`: a `$connect` (`path`: only its query). */
   readonly event?: "rest" | "http" | "websocket";
 }
 
@@ -157,7 +157,7 @@ function authorizerGate(settings: Record<string, string>): Gate {
 }
 
 /** The authorizer event of a request, of its kind. */
-function eventOf(kind: Request["event"], method: string, path: string, headers: Record<string, string>, arn: string): unknown {
+function eventOf(kind: Request["event"], method: string, path: string, headers: Record<string, string>, arn: string) {
   if (kind === "http") return { ...httpApiEvent({ rawPath: path, headers }), routeArn: arn };
   if (kind === "websocket") {
     const query: Record<string, string[]> = {};
