@@ -1,7 +1,8 @@
 /**
  * `createHandler`: the API Gateway Lambda authorizer for REST TOKEN, REST REQUEST, HTTP API
- * payload 2.0 and WebSocket API `$connect` events, built once per container from its settings (the Worker's names) and
- * injected side effects; src/aws/authorizer.ts is `createHandler()` over the Lambda environment.
+ * payload 2.0 and WebSocket API `$connect` events, built once per container from its settings (the
+ * Worker's names) and injected side effects; src/aws/authorizer.ts is `createHandler()` over the
+ * Lambda environment.
  *
  * API Gateway's contract, which the answers below follow:
  * - `throw new Error("Unauthorized")` is the only way to get a 401 (no or invalid credentials);
@@ -9,8 +10,9 @@
  *   the backend as `requestContext.authorizer` — flat string, number or boolean values only;
  * - a Deny policy (or `isAuthorized: false`) is a 403;
  * - any other error is an authorizer failure (500, which serverless.yml's gateway responses turn
- *   into 503 on the REST API; a WebSocket API has no gateway responses): used for every 5xx code (the key set or resolver unreachable, an invalid
- *   configuration, an unforeseen failure, an unknown event), never an Allow.
+ *   into 503 on the REST API; a WebSocket API has no gateway responses): used for every 5xx code
+ *   (the key set or resolver unreachable, an invalid configuration, an unforeseen failure, an
+ *   unknown event), never an Allow.
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import {
