@@ -126,7 +126,10 @@ function fromConnect(event: Partial<Record<string, unknown>>): RequestView {
   };
 }
 
-/** Every value of each parameter: from the multi-value map, else the single-value one (serverless-offline leaves out an empty query). */
+/**
+ * Every value of each parameter: from the multi-value map, else the single-value one
+ * (serverless-offline leaves both out when the query is empty).
+ */
 function queryOf(multiValue: unknown, singleValue: unknown): QueryParameters {
   const query = new Map<string, string[]>();
   const multi = isRecord(multiValue) ? multiValue : {};
@@ -186,5 +189,6 @@ function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
   const prefix = `/${stage}`;
   const raw = event.rawPath;
   const path = stage !== "$default" && (raw === prefix || raw.startsWith(`${prefix}/`)) ? raw.slice(prefix.length) || "/" : raw;
-  return { kind: "http-v2", arn: event.routeArn, headers, path, method: event.requestContext.http.method, query: NO_QUERY };
+  const { method } = event.requestContext.http;
+  return { kind: "http-v2", arn: event.routeArn, headers, path, method, query: NO_QUERY };
 }
