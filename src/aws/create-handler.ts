@@ -1,7 +1,8 @@
 /**
- * `createHandler`: the API Gateway Lambda authorizer for REST TOKEN, REST REQUEST and HTTP API
- * payload 2.0 events, built once per container from its settings (the Worker's names) and
- * injected side effects; src/aws/authorizer.ts is `createHandler()` over the Lambda environment.
+ * `createHandler`: the API Gateway Lambda authorizer for REST TOKEN, REST REQUEST, HTTP API
+ * payload 2.0 and WebSocket API `$connect` events, built once per container from its settings (the
+ * Worker's names) and injected side effects; src/aws/authorizer.ts is `createHandler()` over the
+ * Lambda environment.
  *
  * API Gateway's contract, which the answers below follow:
  * - `throw new Error("Unauthorized")` is the only way to get a 401 (no or invalid credentials);
@@ -9,8 +10,9 @@
  *   the backend as `requestContext.authorizer` — flat string, number or boolean values only;
  * - a Deny policy (or `isAuthorized: false`) is a 403;
  * - any other error is an authorizer failure (500, which serverless.yml's gateway responses turn
- *   into 503): used for every 5xx code (the key set or resolver unreachable, an invalid
- *   configuration, an unforeseen failure, an unknown event), never an Allow.
+ *   into 503 on the REST API; a WebSocket API has no gateway responses): used for every 5xx code
+ *   (the key set or resolver unreachable, an invalid configuration, an unforeseen failure, an
+ *   unknown event), never an Allow.
  */
 import type { APIGatewayAuthorizerResult, APIGatewaySimpleAuthorizerWithContextResult } from "aws-lambda";
 import {
@@ -78,10 +80,14 @@ export function identityContext(identity: Identity): AuthorizerContext {
   return context;
 }
 
-/** What is decided: the method and path of the ARN (or the event's), and the event's headers. */
+/**
+ * What is decided: the method and path of the ARN (or the event's), the event's headers and, for a
+ * WebSocket `$connect`, its query (where `WEBSOCKET_QUERY_TOKEN` lets a token travel).
+ */
 class EventRequest implements DecisionRequest {
   readonly headers: HeaderList;
   readonly hasBody: boolean;
+  readonly webSocket?: { readonly query: { getAll(name: string): string[] } };
 
   constructor(
     readonly method: string,
@@ -89,6 +95,10 @@ class EventRequest implements DecisionRequest {
     view: RequestView,
   ) {
     this.headers = view.headers;
+    if (view.kind === "websocket") {
+      const { query } = view;
+      this.webSocket = { query: { getAll: (name) => [...(query.get(name) ?? [])] } };
+    }
     // HTTP/1.1 (RFC 9112 §6.3): a request with neither `Content-Length` nor `Transfer-Encoding` has no body.
     const length = view.headers.get("content-length");
     this.hasBody = view.headers.get("transfer-encoding") !== null || (length !== null && length.trim() !== "0");
@@ -231,8 +241,10 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     if (!gate.ok) return fail(gate.error.code, view, log);
     const { config, decider } = gate;
     // Decided on the method and path of the ARN, which is what API Gateway matches the policy
-    // against (a REST API's path there has no stage and no custom-domain base path).
-    const arn = parseMethodArn(view.arn);
+    // against (a REST API's path there has no stage and no custom-domain base path). A WebSocket
+    // `$connect` ARN names no method nor path: it is decided as events.ts says, and its policy names
+    // that ARN alone (below): `$connect` is the one route an authorizer answers for, per connection.
+    const arn = view.kind === "websocket" ? undefined : parseMethodArn(view.arn);
     const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log, ...(meter !== undefined && { meter }) });
     const userId = config.logDecisions ? decision.identity?.subject : undefined;
     if (!decision.allowed && config.reportOnly) {
@@ -270,7 +282,8 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     // (cache-safety.ts), so this verdict is the same on every route.
     if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];
     if (lifetime === 0 || arn === undefined) {
-      // Not reused (or an ARN of another shape, with no stage to widen to): this request alone.
+      // Not reused (or an ARN of another shape, with no stage to widen to: a WebSocket `$connect`):
+      // this request alone.
       const allow = decision.allowed ? [view.arn] : [];
       const deny = decision.allowed ? [] : [view.arn];
       return [buildPolicy({ principalId: identity.subject, allow, deny, context }), outcome];

@@ -5,7 +5,7 @@
  */
 import type { ObjectEntries } from "valibot";
 import { CORE_SETTINGS, type Config } from "./config.ts";
-import { extractCredentials, type HeaderReader } from "./credentials.ts";
+import { extractCredentials, type CredentialSource, type Credentials, type HeaderReader } from "./credentials.ts";
 import { AuthError } from "./errors.ts";
 import { base64url } from "jose";
 import type { Identity } from "./identity.ts";
@@ -52,7 +52,7 @@ export interface AuthenticatorDeps {
 export const DEFAULT_RESOLVER_CACHE_ENTRIES = 10_000;
 
 export type AuthResult =
-  | { readonly ok: true; readonly identity: Identity; readonly source: "header" | "cookie" | "resolver" }
+  | { readonly ok: true; readonly identity: Identity; readonly source: CredentialSource | "resolver" }
   | { readonly ok: false; readonly error: AuthError };
 
 export interface CallOptions {
@@ -65,8 +65,11 @@ export interface CallOptions {
 }
 
 export interface Authenticator {
-  /** Never throws: every failure is a result with a stable code (`ERR_INTERNAL` for an unforeseen exception). */
-  authenticate(headers: HeaderReader, options?: CallOptions): Promise<AuthResult>;
+  /**
+   * Never throws: every failure is a result with a stable code (`ERR_INTERNAL` for an unforeseen
+   * exception). `queryToken`: the token a WebSocket upgrade's query carries (`webSocketQueryToken`).
+   */
+  authenticate(headers: HeaderReader, options?: CallOptions, queryToken?: string): Promise<AuthResult>;
   /** Verifies one access token (cached); throws `AuthError`. */
   verifyToken(token: string, options?: CallOptions): Promise<Identity>;
 }
@@ -204,9 +207,13 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
    *
    * What only the resolver judges cannot show a client or another audience: `opaqueRefusal`.
    */
-  async function decide(headers: HeaderReader, options: CallOptions | undefined): Promise<AuthResult> {
+  async function decide(
+    headers: HeaderReader,
+    options: CallOptions | undefined,
+    queryToken: string | undefined,
+  ): Promise<AuthResult> {
     const jwtCookieName = config.authMode === "resolver" ? undefined : config.jwtCookieName;
-    const credentials = extractCredentials(headers, jwtCookieName, isCached);
+    const credentials = extractCredentials(headers, jwtCookieName, isCached, queryToken);
     if (resolver === undefined) {
       if (credentials.kind === "none") return missing();
       return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
@@ -218,16 +225,16 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
       // machine client's token stands on its local verification in resolver mode too.
       if (config.authMode === "hybrid" || identity.kind === "client") return { ok: true, identity, source: jwt.source };
     }
-    const sent = resolverCredentials(headers, config.resolverCookies);
+    const sent = offered(credentials) ?? resolverCredentials(headers, config.resolverCookies);
     if (sent !== undefined && jwt === undefined && opaqueRefusal !== undefined) throw opaqueRefusal;
     return viaResolver(sent, resolver, options);
   }
 
   return {
     verifyToken,
-    async authenticate(headers, options) {
+    async authenticate(headers, options, queryToken) {
       try {
-        return await decide(headers, options);
+        return await decide(headers, options, queryToken);
       } catch (error) {
         if (error instanceof AuthError) return { ok: false, error };
         return { ok: false, error: internalError(error, options?.logger ?? logger) };
@@ -265,6 +272,16 @@ function audienceRefusal(config: Config): AuthError | undefined {
   if (config.audiences.includes(config.issuer)) return undefined;
   const message = "AUDIENCE leaves out the endpoint origin, the one audience of an opaque token or a cookie.";
   return new AuthError("ERR_JWT_CLAIM_INVALID", message);
+}
+
+/**
+ * A token found outside `Authorization` (a subprotocol entry, an upgrade's query), as the
+ * resolver reads one: alone, in a Bearer header. The others are read from the request itself.
+ */
+function offered(credentials: Credentials): ResolverCredentials | undefined {
+  if (credentials.kind !== "bearer") return undefined;
+  if (credentials.source === "header" || credentials.source === "cookie") return undefined;
+  return { authorization: `Bearer ${credentials.token}`, cookies: [] };
 }
 
 function missing(): AuthResult {

@@ -14,6 +14,7 @@ import { routesSchema, type RouteRule } from "./routes.ts";
 import { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setting-schemas.ts";
 import { defineSettings, type ConfigOf } from "./settings.ts";
 import { urlSetting } from "./url-setting.ts";
+import { QUERY_PARAMETER_PATTERN } from "./websocket.ts";
 
 export { SUPPORTED_ALGORITHMS, type Algorithm } from "./algorithms.ts";
 
@@ -78,6 +79,13 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
       ),
       String(DEFAULT_RESOLVER_TIMEOUT_MS),
     ),
+    // Unset: an upgrade's query is never read, and one holding `access_token` is refused (websocket.ts).
+    WEBSOCKET_QUERY_TOKEN: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(QUERY_PARAMETER_PATTERN, "must be a query parameter name: 1-64 letters, digits, '.', '_', '~', '-'"),
+      ),
+    ),
     // No default: unset (or empty) means no prefix, Authgear's own default.
     RESOLVER_COOKIE_PREFIX: v.optional(
       v.pipe(
@@ -131,6 +139,8 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
       resolverCookiePrefix: prefix,
       /** The cookies read and sent to the resolver: the prefixed `RESOLVER_COOKIES`, in their order of precedence. */
       resolverCookies,
+      /** The query parameter a WebSocket upgrade may carry its token in; unset = never read (websocket.ts). */
+      websocketQueryToken: values.WEBSOCKET_QUERY_TOKEN,
       jwksMaxAgeSeconds: values.JWKS_MAX_AGE_SECONDS,
       jwksStaleSeconds: values.JWKS_STALE_SECONDS,
       /** The `realm` of every challenge: the first accepted audience. */

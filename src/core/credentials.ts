@@ -1,16 +1,19 @@
 /**
- * Finds the one access token a request carries: in `Authorization: Bearer` (RFC 6750 §2.1) or,
- * when a JWT cookie is configured, in that cookie (RFC 6265).
+ * Finds the one access token a request carries: in `Authorization: Bearer` (RFC 6750 §2.1), in a
+ * `Sec-WebSocket-Protocol` entry (token-subprotocol.ts), in the query of a WebSocket upgrade
+ * (`WEBSOCKET_QUERY_TOKEN`, websocket.ts) or, when a JWT cookie is configured, in that cookie
+ * (RFC 6265).
  *
- * RFC 6750 §2 forbids a client to send a token two ways in one request. This gate decides by
- * precedence rather than refusing: a `Bearer` header wins and the cookie is then ignored (not
- * used as a fallback, even when the header's token turns out to be invalid). The header is
- * deliberate; the cookie is ambient (sent by the browser on its own, a stale one included), so
- * refusing the pair would lock out a browser that holds an old cookie. This is also the order
- * Authgear's resolver uses. Tokens in the query string or a form body (RFC 6750 §2.2, §2.3) are
- * never read.
+ * RFC 6750 §2 forbids a client to send a token two ways in one request. The first three are
+ * deliberate, and two of them (or two of one kind) are refused (400): which one the client meant
+ * is not known. A deliberate credential wins over the cookie, which is then ignored (not used as
+ * a fallback, even when the deliberate token turns out to be invalid): the cookie is ambient
+ * (sent by the browser on its own, a stale one included), so refusing the pair would lock out a
+ * browser that holds an old cookie. This is also the order Authgear's resolver uses. Tokens in
+ * the query of any other request or in a form body (RFC 6750 §2.2, §2.3) are never read.
  */
 import { AuthError } from "./errors.ts";
+import { subprotocolToken } from "./token-subprotocol.ts";
 
 /** Read-only view of request headers; `Headers` satisfies it. Repeated headers arrive joined by ", ". */
 export interface HeaderReader {
@@ -26,7 +29,10 @@ export const MAX_CREDENTIAL_LENGTH = 8192;
 
 export type Credentials =
   | { readonly kind: "none" }
-  | { readonly kind: "bearer"; readonly token: string; readonly source: "header" | "cookie" };
+  | { readonly kind: "bearer"; readonly token: string; readonly source: CredentialSource };
+
+/** Where the token was found: `Authorization`, a `Sec-WebSocket-Protocol` entry, an upgrade's query, the JWT cookie. */
+export type CredentialSource = "header" | "subprotocol" | "query" | "cookie";
 
 const NONE: Credentials = { kind: "none" };
 
@@ -38,14 +44,17 @@ const AUTH_SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
 /**
  * `known`: whether a token was verified before (the verified-token cache). A verified JWS is
  * base64url and dots, which the syntax check accepts, so it is not scanned again: the scan costs
- * about 2 µs for a 1 KB token, a third of a cache hit.
+ * about 2 µs for a 1 KB token, a third of a cache hit. `queryToken`: the value a WebSocket
+ * upgrade's query carries, as `webSocketQueryToken` found it; the packaging reads it.
  */
-export function extractCredentials(headers: HeaderReader, jwtCookieName: string | undefined, known?: (token: string) => boolean): Credentials {
-  const authorization = headers.get("authorization");
-  if (authorization !== null) {
-    const fromHeader = parseAuthorization(authorization, known);
-    if (fromHeader !== undefined) return fromHeader;
-  }
+export function extractCredentials(
+  headers: HeaderReader,
+  jwtCookieName: string | undefined,
+  known?: (token: string) => boolean,
+  queryToken?: string,
+): Credentials {
+  const deliberate = deliberateCredential(headers, known, queryToken);
+  if (deliberate !== undefined) return deliberate;
   if (jwtCookieName === undefined) return NONE;
   const cookieHeader = headers.get("cookie");
   if (cookieHeader === null) return NONE;
@@ -55,6 +64,35 @@ export function extractCredentials(headers: HeaderReader, jwtCookieName: string 
     throw new AuthError("ERR_REQUEST_MALFORMED", `The ${jwtCookieName} cookie is longer than ${MAX_CREDENTIAL_LENGTH} characters.`);
   }
   return { kind: "bearer", token, source: "cookie" };
+}
+
+/** The one Bearer credential the client sent on purpose; refused when it sent two. */
+function deliberateCredential(
+  headers: HeaderReader,
+  known: ((token: string) => boolean) | undefined,
+  queryToken: string | undefined,
+): Credentials | undefined {
+  const authorization = headers.get("authorization");
+  const found: Credentials[] = [];
+  const fromHeader = authorization === null ? undefined : parseAuthorization(authorization, known);
+  if (fromHeader !== undefined) found.push(fromHeader);
+  const protocols = headers.get("sec-websocket-protocol");
+  const fromProtocol = protocols === null ? undefined : subprotocolToken(protocols, MAX_CREDENTIAL_LENGTH);
+  if (fromProtocol !== undefined) found.push({ kind: "bearer", token: fromProtocol, source: "subprotocol" });
+  if (queryToken !== undefined) found.push(parseQueryToken(queryToken, known));
+  if (found.length > 1) throw new AuthError("ERR_REQUEST_MALFORMED", "The request carries more than one credential.");
+  return found[0];
+}
+
+function parseQueryToken(token: string, known: ((token: string) => boolean) | undefined): Credentials {
+  if (token.length > MAX_CREDENTIAL_LENGTH) {
+    const message = `The query's access token is longer than ${MAX_CREDENTIAL_LENGTH} characters.`;
+    throw new AuthError("ERR_REQUEST_MALFORMED", message);
+  }
+  if (!(known?.(token) === true || B64TOKEN.test(token))) {
+    throw new AuthError("ERR_REQUEST_MALFORMED", "The query's access token is not a well-formed Bearer token.");
+  }
+  return { kind: "bearer", token, source: "query" };
 }
 
 /** `undefined` when the header holds another scheme (Basic, for instance): not ours to judge. */

@@ -17,6 +17,7 @@ import type { Identity } from "./identity.ts";
 import { ambiguousPathError, canonicalPath, createPublicPathMatcher, isMalformedPath, ruleReadings } from "./paths.ts";
 import { hasMethodOverrideHeader, overridePaths, type HeaderList } from "./overrides.ts";
 import { jsonLogger, systemClock, type Clock, type Logger } from "./ports.ts";
+import { webSocketQueryToken, type QueryReader } from "./websocket.ts";
 import { compileRoutes, governsKind, meetsRule, refusalOnReadings, type RouteRule } from "./routes.ts";
 
 export interface DecisionRequest {
@@ -27,6 +28,12 @@ export interface DecisionRequest {
   readonly headers: HeaderList;
   /** Whether the request carries a body (a preflight never does). */
   readonly hasBody?: boolean;
+  /**
+   * Set for a WebSocket upgrade (the Worker's `isWebSocketUpgrade`, API Gateway's `$connect`):
+   * its query, where `WEBSOCKET_QUERY_TOKEN` lets a token travel (websocket.ts). Never set for
+   * another request, whose query is never read.
+   */
+  readonly webSocket?: { readonly query: QueryReader };
 }
 
 export type Decision =
@@ -177,7 +184,9 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     // for a request that asks (through an override header) to be served another path.
     const isPublic =
       canonical === path && canonical !== undefined && isPublicPath(canonical) && otherPaths(request).length === 0;
-    const result = await authenticator.authenticate(request.headers, callOptions);
+    // Thrown (refused) even on a public path: a token in the query would reach the origin's logs.
+    const queryToken = request.webSocket && webSocketQueryToken(request.webSocket.query, config.websocketQueryToken);
+    const result = await authenticator.authenticate(request.headers, callOptions, queryToken);
     if (!result.ok) {
       if (isPublic) return { allowed: true, identity: undefined, isPublic, at };
       return { allowed: false, error: result.error, identity: undefined, at };

@@ -30,7 +30,7 @@ const TABLE = {
   ERR_CONFIG_INVALID: { ...SERVER_ERROR, publicMessage: "The gateway is misconfigured." },
   /** An unforeseen exception (a bug, a failing runtime): refused, never let through; logged as `authenticate_failed`. */
   ERR_INTERNAL: { ...SERVER_ERROR, publicMessage: "The gateway failed unexpectedly." },
-  /** The Lambda authorizer was sent an event that is not a TOKEN, REQUEST or HTTP API 2.0 event. */
+  /** The Lambda authorizer was sent an event that is not a TOKEN, REQUEST, HTTP API 2.0 or WebSocket $connect event. */
   ERR_UNSUPPORTED_EVENT: SERVER_ERROR,
   /** The request carries no credentials this gate understands. */
   ERR_CREDENTIALS_MISSING: { status: 401, retryable: false, bodyError: "unauthorized" },

@@ -6,8 +6,12 @@ export { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setti
 export { urlSetting, type UrlRules } from "./url-setting.ts";
 export {
   COOKIE_SEPARATOR, cookiePairName, extractCredentials, findCookie, hidesCookie, MAX_CREDENTIAL_LENGTH,
-  type Credentials, type HeaderReader,
+  type Credentials, type CredentialSource, type HeaderReader,
 } from "./credentials.ts";
+export { TOKEN_SUBPROTOCOL_PREFIX, withoutTokenSubprotocol } from "./token-subprotocol.ts";
+export {
+  isWebSocketUpgrade, QUERY_PARAMETER_PATTERN, RFC6750_QUERY_PARAMETER, webSocketQueryToken, type QueryReader,
+} from "./websocket.ts";
 export { AUTH_ERRORS, AuthError, describeError, errorResponse, bearerChallenge, RETRY_AFTER_SECONDS, type AuthErrorCode, type BearerErrorName, type ErrorDescription, type ErrorResponse } from "./errors.ts";
 export {
   CLIENT_MARKS, identityFromClaims, identityHeaderNames, identityHeaders, isIdentityHeaderName,

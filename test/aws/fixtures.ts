@@ -91,3 +91,59 @@ export function httpApiEvent(
   };
   return event as unknown as APIGatewayRequestAuthorizerEventV2;
 }
+
+/** A WebSocket API's `$connect` ARN, as `methodArn` carries it (no method, the route key for a path). */
+export const CONNECT_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/$connect";
+
+/**
+ * A WebSocket API REQUEST authorizer event for `$connect`, shaped like the example of the API Gateway
+ * developer guide, "Control access to WebSocket APIs with AWS Lambda REQUEST authorizers"
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html):
+ * headers and multi-value headers with the handshake's, the query in both forms, and a requestContext
+ * with `routeKey: "$connect"` and `eventType: "CONNECT"`; plus the credentials of each test.
+ * `query` values are lists, as `multiValueQueryStringParameters`; `queryStringParameters` holds the last.
+ */
+export function websocketEvent(
+  options: { headers?: Record<string, string>; query?: Record<string, string[]>; methodArn?: string; routeKey?: string } = {},
+): Record<string, unknown> {
+  const headers = {
+    Connection: "upgrade",
+    "content-length": "0",
+    Host: "abcdef123.execute-api.us-east-1.amazonaws.com",
+    "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+    Upgrade: "websocket",
+    "X-Amzn-Trace-Id": "Root=1-63c9b9a6-0123456789abcdef01234567",
+    "X-Forwarded-For": "203.0.113.7",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Proto": "https",
+    ...options.headers,
+  };
+  const query = { QueryString1: ["queryValue1"], ...options.query };
+  const routeKey = options.routeKey ?? "$connect";
+  return {
+    type: "REQUEST",
+    methodArn: options.methodArn ?? CONNECT_ARN,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
+    queryStringParameters: Object.fromEntries(Object.entries(query).map(([name, values]) => [name, values.at(-1)])),
+    multiValueQueryStringParameters: query,
+    stageVariables: {},
+    requestContext: {
+      routeKey,
+      eventType: routeKey === "$connect" ? "CONNECT" : "MESSAGE",
+      extendedRequestId: "eK2gvEr9IAMEZ-w=",
+      requestTime: "19/Jan/2023:21:13:26 +0000",
+      messageDirection: "IN",
+      stage: "default",
+      connectedAt: 1674162806344,
+      requestTimeEpoch: 1674162806345,
+      identity: { sourceIp: "203.0.113.7" },
+      requestId: "eK2gvEr9IAMEZ-w=",
+      domainName: "abcdef123.execute-api.us-east-1.amazonaws.com",
+      connectionId: "eK2gvcXwoAMCLAQ=",
+      apiId: "abcdef123",
+    },
+  };
+}

@@ -26,6 +26,8 @@ export interface Offline {
   readonly url: string;
   /** serverless-offline's Lambda invoke API, as the AWS SDK calls it. */
   readonly lambdaUrl: string;
+  /** `ws://127.0.0.1:<port>`: the WebSocket API (every offline run serves it: serverless.yml has one). */
+  readonly webSocketUrl: string;
   /** Everything serverless-offline printed so far (its log and the functions' console). */
   output(): string;
   stop(): Promise<void>;
@@ -33,12 +35,17 @@ export interface Offline {
 
 /** `serverless offline` in its own process group, on free loopback ports, ready to serve. */
 export async function startOffline(env: Record<string, string>): Promise<Offline> {
-  const [httpPort, lambdaPort] = [await freePort(), await freePort()];
+  const [httpPort, lambdaPort, webSocketPort] = [await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(process.execPath, [SERVERLESS, "offline", "start"], {
     cwd: PROJECT_ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: serverlessEnv({ ...env, OFFLINE_HTTP_PORT: String(httpPort), OFFLINE_LAMBDA_PORT: String(lambdaPort) }),
+    env: serverlessEnv({
+      ...env,
+      OFFLINE_HTTP_PORT: String(httpPort),
+      OFFLINE_LAMBDA_PORT: String(lambdaPort),
+      OFFLINE_WEBSOCKET_PORT: String(webSocketPort),
+    }),
   });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -47,6 +54,7 @@ export async function startOffline(env: Record<string, string>): Promise<Offline
   const offline: Offline = {
     url: `http://127.0.0.1:${httpPort}`,
     lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
+    webSocketUrl: `ws://127.0.0.1:${webSocketPort}`,
     output: () => output,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;

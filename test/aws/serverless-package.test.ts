@@ -277,19 +277,83 @@ describe("serverless package: the functions", () => {
     });
   });
 
-  it("packages only the bundle for the authorizer", async () => {
-    // The entry names, from the zip's end-of-central-directory record and central directory.
-    const zip = await readFile(join(outputs.jwt, "authorizer.zip"));
-    const end = zip.lastIndexOf("PK\x05\x06");
-    const names: string[] = [];
-    for (let entry = 0, at = zip.readUInt32LE(end + 16); entry < zip.readUInt16LE(end + 10); entry++) {
-      const [nameLength, extraLength, commentLength] = [zip.readUInt16LE(at + 28), zip.readUInt16LE(at + 30), zip.readUInt16LE(at + 32)];
-      names.push(zip.subarray(at + 46, at + 46 + nameLength).toString("utf8"));
-      at += 46 + nameLength + extraLength + commentLength;
+  it("packages only the bundle for the authorizers, and only its file for the WebSocket backend", async () => {
+    for (const fn of ["authorizer", "tokenAuthorizer", "websocketAuthorizer"]) {
+      expect(await zipEntries(join(outputs.jwt, `${fn}.zip`)), fn).toEqual(["dist/lambda/authorizer.mjs"]);
     }
-    expect(names).toEqual(["dist/lambda/authorizer.mjs"]);
+    expect(await zipEntries(join(outputs.jwt, "websocket.zip"))).toEqual(["examples/websocket.mjs"]);
   });
 });
+
+/** The entry names of a zip, from its end-of-central-directory record and central directory. */
+async function zipEntries(file: string): Promise<string[]> {
+  const zip = await readFile(file);
+  const end = zip.lastIndexOf("PK\x05\x06");
+  const names: string[] = [];
+  for (let entry = 0, at = zip.readUInt32LE(end + 16); entry < zip.readUInt16LE(end + 10); entry++) {
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    names.push(zip.subarray(at + 46, at + 46 + nameLength).toString("utf8"));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return names;
+}
+
+/** The resources of one type in a packaging's template (of one API, when `apiId` is given), by logical id. */
+function resourcesOfType(packaging: Packaging, type: string, apiId?: string): Array<[string, Record<string, unknown>]> {
+  const ofType = Object.entries(templates[packaging]).filter(([, r]) => r.Type === type);
+  const ofApi = apiId === undefined ? ofType : ofType.filter(([, r]) => deepEqual(r.Properties.ApiId, { Ref: apiId }));
+  return ofApi.map(([id, r]) => [id, r.Properties]);
+}
+
+describe("serverless package: the WebSocket API", () => {
+  it.each(Object.keys(PACKAGINGS) as Packaging[])(
+    "%s: the authorizer runs on $connect alone, uncached, with an identity source every handshake carries",
+    (packaging) => {
+      const webSocketApi = ([, p]: [string, Record<string, unknown>]) => p.ProtocolType === "WEBSOCKET";
+      const apis = resourcesOfType(packaging, "AWS::ApiGatewayV2::Api").filter(webSocketApi);
+      expect(apis).toHaveLength(1);
+      const [apiId] = apis[0]!;
+      const authorizers = resourcesOfType(packaging, "AWS::ApiGatewayV2::Authorizer", apiId);
+      expect(authorizers).toHaveLength(1);
+      const [authorizerId, authorizer] = authorizers[0]!;
+      // Sec-WebSocket-Key: RFC 6455 §4.1 requires it in every handshake, so API Gateway's identity-source check
+      // (each source present, or a 401 without the authorizer) lets every $connect reach the authorizer.
+      expect(authorizer).toEqual({
+        ApiId: { Ref: apiId },
+        Name: "websocketAuthorizer",
+        AuthorizerType: "REQUEST",
+        AuthorizerUri: {
+          "Fn::Join": ["", [
+            "arn:", { Ref: "AWS::Partition" }, ":apigateway:", { Ref: "AWS::Region" },
+            ":lambda:path/2015-03-31/functions/",
+            { "Fn::GetAtt": ["WebsocketAuthorizerLambdaFunction", "Arn"] }, "/invocations",
+          ]],
+        },
+        IdentitySource: ["route.request.header.Sec-WebSocket-Key"],
+      });
+      const routes = resourcesOfType(packaging, "AWS::ApiGatewayV2::Route", apiId);
+      const byKey = Object.fromEntries(routes.map(([, p]) => [p.RouteKey as string, p]));
+      expect(Object.keys(byKey).sort()).toEqual(["$connect", "$default", "$disconnect"]);
+      expect(byKey.$connect).toMatchObject({ AuthorizationType: "CUSTOM", AuthorizerId: { Ref: authorizerId } });
+      for (const key of ["$default", "$disconnect"]) {
+        expect(byKey[key], key).toMatchObject({ AuthorizationType: "NONE" });
+      }
+      // The authorizer knows its answers are not reused, whatever the REST and HTTP APIs' cache.
+      expect(properties(packaging, "WebsocketAuthorizerLambdaFunction")).toMatchObject({
+        Handler: "dist/lambda/authorizer.handler",
+        Environment: {
+          Variables: { AUTHORIZER_CACHE_SECONDS: "0", AUTHGEAR_ENDPOINT: ENDPOINT, WEBSOCKET_QUERY_TOKEN: "" },
+        },
+      });
+    },
+  );
+});
+
+function deepEqual(left: unknown, right: unknown): boolean {
+  return JSON.stringify(left) === JSON.stringify(right);
+}
 
 /**
  * A value as CloudFormation deploys it, for the conditions of `packaging` (each an `Fn::Equals` of

@@ -214,6 +214,39 @@ describe("resolver mode: one credential decides", () => {
   });
 });
 
+describe("resolver and hybrid modes: a token offered outside Authorization", () => {
+  const offer = (token: string) => ({
+    "sec-websocket-protocol": `chat, base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString("base64url")}`,
+  });
+
+  it.each(["resolver", "hybrid"])("%s: sends a subprotocol or query token alone, as Bearer, not cookies", async (mode) => {
+    const session = issuer.createSession("nora");
+    const other = issuer.createSession("otto");
+    const h = gate({ AUTH_MODE: mode, RESOLVER_CACHE_SECONDS: "0" });
+    const cookie = `session=${other.cookie}`;
+    expect(await outcome(h, { ...offer(session.opaqueAccessToken), cookie })).toBe("ok:nora");
+    const viaQuery = await h.auth.authenticate(new Headers({ cookie }), undefined, session.opaqueAccessToken);
+    expect(viaQuery.ok && viaQuery.identity.kind === "user" && viaQuery.identity.userId).toBe("nora");
+    expect(await outcome(h, { ...offer("forged-opaque"), cookie })).toBe("ERR_SESSION_INVALID");
+    expect(resolverCalls(h).map((call) => [call.headers.get("authorization"), call.headers.get("cookie")])).toEqual([
+      [`Bearer ${session.opaqueAccessToken}`, null],
+      [`Bearer ${session.opaqueAccessToken}`, null],
+      ["Bearer forged-opaque", null],
+    ]);
+  });
+
+  it("resolver: a user's JWT offered as a subprotocol is verified, then judged by the resolver", async () => {
+    const session = issuer.createSession("pia");
+    const jwt = await issuer.mintAccessToken({ sub: "pia", sessionId: session.id });
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
+    expect(await outcome(h, offer(jwt))).toBe("ok:pia");
+    issuer.logout(session.id);
+    expect(await outcome(h, offer(jwt))).toBe("ERR_SESSION_INVALID");
+    const sent = resolverCalls(h).map((call) => call.headers.get("authorization"));
+    expect(sent).toEqual([`Bearer ${jwt}`, `Bearer ${jwt}`]);
+  });
+});
+
 describe("hybrid mode", () => {
   it("verifies a JWT locally without the resolver, and sends cookies and opaque tokens to it", async () => {
     const session = issuer.createSession("judy");

@@ -20,7 +20,7 @@ import { createHandler } from "../../src/aws/create-handler.ts";
 import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
 import { AUTH_MODES, CORE_SETTINGS, type AuthMode } from "../../src/core/config.ts";
 import { bundleWorker, startWorker } from "../cloudflare/miniflare.ts";
-import { httpApiEvent, requestEvent } from "../aws/fixtures.ts";
+import { httpApiEvent, requestEvent, websocketEvent } from "../aws/fixtures.ts";
 
 type Packaging = "worker" | "authorizer";
 
@@ -28,8 +28,8 @@ interface Request {
   readonly method?: string;
   readonly path?: string;
   readonly headers?: Record<string, string>;
-  /** The authorizer's event kind; default a REST REQUEST event. */
-  readonly event?: "rest" | "http";
+  /** The authorizer's event kind; default a REST REQUEST event. `websocket`: a `$connect` (`path`: only its query). */
+  readonly event?: "rest" | "http" | "websocket";
 }
 
 /** What a client and the origin see of one request, in either packaging. */
@@ -135,10 +135,7 @@ function authorizerGate(settings: Record<string, string>): Gate {
       const path = request.path ?? "/x";
       const headers = request.headers ?? {};
       const arn = `${STAGE}/${method}${path}`;
-      const event =
-        request.event === "http"
-          ? { ...httpApiEvent({ rawPath: path, headers }), routeArn: arn }
-          : { ...requestEvent({ path, headers }), httpMethod: method, methodArn: arn };
+      const event = eventOf(request.event, method, path, headers, arn);
       let status = 200;
       let answer: Record<string, string> = {};
       let user: string | undefined;
@@ -162,6 +159,17 @@ function authorizerGate(settings: Record<string, string>): Gate {
     },
   };
   return gate;
+}
+
+/** The authorizer event of a request, of its kind. */
+function eventOf(kind: Request["event"], method: string, path: string, headers: Record<string, string>, arn: string) {
+  if (kind === "http") return { ...httpApiEvent({ rawPath: path, headers }), routeArn: arn };
+  if (kind === "websocket") {
+    const query: Record<string, string[]> = {};
+    for (const [name, value] of new URL(path, "https://gate.example").searchParams) (query[name] ??= []).push(value);
+    return websocketEvent({ headers, query });
+  }
+  return { ...requestEvent({ path, headers }), httpMethod: method, methodArn: arn };
 }
 
 const gateOf = (packaging: Packaging, settings: Record<string, string>): Gate =>
@@ -210,7 +218,7 @@ const withCookie = async (): Promise<Request> => ({ headers: (await userToken())
 type Case =
   | { readonly refused: Record<string, string> }
   | { readonly binds: (packaging: Packaging, mode: AuthMode) => Promise<void> }
-  | { readonly notApplicable: string };
+  | { readonly notApplicable: string; readonly value?: string };
 
 /** A setting that changes the outcome of `request`: without it → `without`, with it → `withIt`. */
 function changes(
@@ -542,6 +550,34 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
           }
         },
       };
+    case "WEBSOCKET_QUERY_TOKEN":
+      if (packaging === "authorizer") {
+        // A WebSocket API's $connect (a REST or HTTP API event is no upgrade: its query is never
+        // read): refused (Unauthorized) without the setting, the token's user with it.
+        return changes(
+          { WEBSOCKET_QUERY_TOKEN: "access_token" },
+          async () => {
+            const { token } = await userToken("wsq");
+            return { event: "websocket", path: `/?access_token=${token}&a=1` };
+          },
+          refusedWith(401),
+          allowedAs("wsq"),
+        );
+      }
+      // An upgrade with its token in the query: refused (400) without the setting; with it, let
+      // through as the token's user, the parameter gone from the URL the origin gets.
+      return changes(
+        { WEBSOCKET_QUERY_TOKEN: "access_token" },
+        async () => {
+          const { token } = await userToken("wsq");
+          return { path: `/x?access_token=${token}&a=1`, headers: { upgrade: "websocket" } };
+        },
+        refusedWith(400),
+        (seen) => {
+          allowedAs("wsq")(seen);
+          expect(seen.origin?.url).toBe("https://gate.example/x?a=1");
+        },
+      );
     case "RESOLVER_COOKIE_PREFIX":
       if (!resolving) return { refused: { RESOLVER_COOKIE_PREFIX: "myapp_" } };
       return changes({ RESOLVER_COOKIE_PREFIX: "myapp_" }, withCookie, allowedAs(undefined), refusedWith(401));
@@ -764,7 +800,8 @@ describe.each(["worker", "authorizer"] as const)("%s", (packaging) => {
       await found.binds(packaging, mode);
     } else {
       expect(found.notApplicable).not.toBe("");
-      expect(await gateOf(packaging, modeEnv(mode, { [name]: "https://app.example" })).refusedKeys()).toBeUndefined();
+      const value = found.value ?? "https://app.example";
+      expect(await gateOf(packaging, modeEnv(mode, { [name]: value })).refusedKeys()).toBeUndefined();
     }
   }, 20_000);
 });
