@@ -86,6 +86,9 @@ export async function handler(event: Event): Promise<APIGatewayAuthorizerResult 
     ...(roles.length > 0 && { userRoles: roles.join(",") }),
     sessionAmr: strings(payload.amr).join(" "),
     ...(typeof authTime === "number" && { sessionAuthenticatedAt: String(authTime) }),
+    // The identity's kind and issuer, as this project's authorizer adds them.
+    edgeKind: "user",
+    edgeIssuer: payload.iss ?? "",
   };
   if ("routeArn" in event && simpleResponses) return { isAuthorized: true, context };
   // API Gateway caches the answer per token for every route: allow the whole stage.

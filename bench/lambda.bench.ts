@@ -3,7 +3,9 @@
  * bench/aws-jwt-verify-authorizer.ts, on the same API Gateway events, all on 127.0.0.1. What is
  * measured and why: README.md, "Benchmarks". Run with `npm run bench:lambda`; prints and writes
  * bench/results/lambda.md. Knobs (env): BENCH_LAMBDA_ TIME_MS (2000), WARMUP_MS (300), ROUNDS (3),
- * POOL (4000), COLD_RUNS (20).
+ * POOL (4000), COLD_RUNS (20); BENCH_LAMBDA_ONLY, a regular expression: only the warm rows it
+ * matches (with their aws-jwt-verify peers and the raw verify), no cold starts, written to
+ * bench/results/lambda.<BENCH_LAMBDA_OUT>.md instead (default `only`).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +18,7 @@ import { isDeepStrictEqual } from "node:util";
 import { build } from "esbuild";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { Bench } from "tinybench";
+import { newAssertionKey } from "../dev/assertion-key.ts";
 import { startDevIssuer } from "../dev/issuer.ts";
 import { httpApiEvent, requestEvent, tokenEvent } from "../test/aws/fixtures.ts";
 import {
@@ -27,8 +30,9 @@ const TIME_MS = setting("BENCH_LAMBDA_TIME_MS", 2000);
 const WARMUP_MS = setting("BENCH_LAMBDA_WARMUP_MS", 300);
 const ROUNDS = setting("BENCH_LAMBDA_ROUNDS", 3);
 const POOL = setting("BENCH_LAMBDA_POOL", 4000);
-const COLD_RUNS = setting("BENCH_LAMBDA_COLD_RUNS", 20);
-const RESULTS = resolve(import.meta.dirname, "results/lambda.md");
+const ONLY = process.env.BENCH_LAMBDA_ONLY === undefined ? undefined : new RegExp(process.env.BENCH_LAMBDA_ONLY);
+const COLD_RUNS = ONLY === undefined ? setting("BENCH_LAMBDA_COLD_RUNS", 20) : 0;
+const RESULTS = resolve(import.meta.dirname, ONLY === undefined ? "results/lambda.md" : `results/lambda.${process.env.BENCH_LAMBDA_OUT ?? "only"}.md`);
 /** `npm run build`'s esbuild options, for the peer too. */
 const BUILD = { bundle: true, format: "esm", platform: "node", target: "node20", minify: true } as const;
 /** Issue targets. */
@@ -62,6 +66,8 @@ interface Cell {
   readonly kind: Kind | undefined;
   readonly distinct: boolean;
   readonly name: string;
+  /** The signed assertion's rows: AUTHORIZER_CACHE_SECONDS=30 (what it allows), with it off or on. */
+  readonly assertion?: "off" | "on";
 }
 
 interface Sample {
@@ -88,10 +94,11 @@ const KINDS: readonly Kind[] = [
 ];
 
 /** An Allow for `sub`, in the shape the event kind asks for. */
-function checkAllowed(answer: unknown, sub: string, kind: Kind | undefined, who: string): void {
-  const got = answer as { principalId?: unknown; isAuthorized?: unknown; context?: { userId?: unknown }; policyDocument?: { Statement?: Array<{ Effect?: unknown }> } } | undefined;
+function checkAllowed(answer: unknown, sub: string, kind: Kind | undefined, who: string, asserted = false): void {
+  const got = answer as { principalId?: unknown; isAuthorized?: unknown; context?: { userId?: unknown; edgeAssertion?: unknown }; policyDocument?: { Statement?: Array<{ Effect?: unknown }> } } | undefined;
   const allowed = kind?.response === "simple" ? got?.isAuthorized === true : got?.principalId === sub && got.policyDocument?.Statement?.[0]?.Effect === "Allow";
   if (!allowed || got?.context?.userId !== sub) fail(`${who}: answered ${JSON.stringify(answer)}, expected an Allow for ${sub}`);
+  if ((typeof got.context.edgeAssertion === "string") !== asserted) fail(`${who}: the assertion is ${asserted ? "missing" : "there"}`);
 }
 
 /** A self-signed certificate for 127.0.0.1 (openssl CLI), and an https server of the JWKS: aws-jwt-verify fetches over https only. */
@@ -158,8 +165,14 @@ async function main(): Promise<void> {
     let logLines = 0;
     console.log = () => (logLines += 1);
     let containers = 0;
-    const container = async (who: "ours" | "aws", kind: Kind): Promise<Handler> => {
+    const assertionEnv = {
+      ASSERTION_KEY: JSON.stringify(await newAssertionKey("bench")), ASSERTION_ISSUER: "https://gate.example", ASSERTION_AUDIENCE: "https://backend.example",
+    };
+    const container = async (who: "ours" | "aws", kind: Kind, assertion?: "off" | "on"): Promise<Handler> => {
       process.env.HTTP_API_RESPONSE = kind.response;
+      for (const name of [...Object.keys(assertionEnv), "AUTHORIZER_CACHE_SECONDS"]) Reflect.deleteProperty(process.env, name);
+      if (assertion !== undefined) process.env.AUTHORIZER_CACHE_SECONDS = "30";
+      if (assertion === "on") Object.assign(process.env, assertionEnv);
       containers += 1;
       return ((await import(`${urls[who]}?container=${containers}`)) as { handler: Handler }).handler;
     };
@@ -191,11 +204,11 @@ async function main(): Promise<void> {
         };
       }
       const { kind } = cell;
-      const handler = await container(cell.who === "ours" ? "ours" : "aws", kind);
+      const handler = await container(cell.who === "ours" ? "ours" : "aws", kind, cell.assertion);
       const set = events.get(kind) ?? fail("no events");
       return async (index) => {
         const [event, sub] = cell.distinct ? [set.distinct[index % POOL], `bench-user-${index % POOL}`] : [set.repeated, "bench-repeated"];
-        checkAllowed(await handler(event), sub, kind, cell.name);
+        checkAllowed(await handler(event), sub, kind, cell.name, cell.assertion === "on");
       };
     };
     const measure = async (cell: Cell): Promise<Sample> => {
@@ -221,6 +234,19 @@ async function main(): Promise<void> {
     const raw: Cell = { who: "raw", kind: undefined, distinct: true, name: "raw crypto.subtle.verify RS256 (key imported once)" };
     const jose: Cell = { who: "jose", kind: undefined, distinct: true, name: "(reference) jose jwtVerify alone, the same claims checked (no event, no cache, no policy)" };
     cells.push(raw, jose);
+    const rest = KINDS[1] ?? fail("no REST REQUEST kind");
+    for (const distinct of [false, true]) {
+      for (const assertion of ["off", "on"] as const) {
+        const token = distinct ? "new token" : "repeated token";
+        const what = assertion === "on" ? `signed assertion on (${distinct ? "one ES256 signature each" : "reused"})` : "signed assertion off";
+        cells.push({ who: "ours", kind: rest, distinct, assertion, name: `this authorizer, ${rest.name}, ${token}, AUTHORIZER_CACHE_SECONDS=30, ${what}` });
+      }
+    }
+    if (ONLY !== undefined) {
+      const chosen = cells.filter((cell) => ONLY.test(cell.name));
+      const peers = cells.filter((cell) => cell.who === "aws" && chosen.some((mine) => mine.kind === cell.kind && mine.distinct === cell.distinct));
+      cells.splice(0, cells.length, ...cells.filter((cell) => chosen.includes(cell) || peers.includes(cell) || cell === raw));
+    }
     const samples = new Map<Cell, Sample[]>(cells.map((cell) => [cell, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
       const shift = (round * 5) % cells.length;
@@ -269,14 +295,16 @@ async function main(): Promise<void> {
       "|---|---:|---:|---:|---:|---:|---:|",
       ...cells.map((cell) => `| ${cell.name} | ${integer(mid(cell, "ops"))} | ${of(cell).map((s) => integer(s.ops)).join(" / ")} | ${fixed(mid(cell, "mean"))} | ${cell.kind === undefined ? "—" : times(vsPeer(cell))} | ${cell.distinct ? times(vsRaw(cell)) : "—"} | ${fixed(mid(cell, "logLines"), 2)} |`),
       "",
-      "## Cold start to the first Allow",
-      "",
-      `A new Node process per run imports the bundle and answers one REST TOKEN event, fetching its keys (this authorizer: discovery + JWKS over http; aws-jwt-verify: JWKS over https, one TLS handshake); ${COLD_RUNS} runs each, alternating. Medians, ms; total from spawn to answer, the rest on the child's clock.`,
-      "",
-      "| authorizer | total | boot | import | first call | of which key fetch |",
-      "|---|---:|---:|---:|---:|---:|",
-      ...(["ours", "aws"] as const).map((who) => `| ${who === "ours" ? "this authorizer" : "aws-jwt-verify"} | ${fixed(coldOf(who, "total"))} | ${fixed(coldOf(who, "boot"))} | ${fixed(coldOf(who, "importing"))} | ${fixed(coldOf(who, "firstCall"))} | ${who === "ours" ? fixed(coldOf(who, "keyFetch")) : "—"} |`),
-      "",
+      ...(COLD_RUNS === 0 ? [] : [
+        "## Cold start to the first Allow",
+        "",
+        `A new Node process per run imports the bundle and answers one REST TOKEN event, fetching its keys (this authorizer: discovery + JWKS over http; aws-jwt-verify: JWKS over https, one TLS handshake); ${COLD_RUNS} runs each, alternating. Medians, ms; total from spawn to answer, the rest on the child's clock.`,
+        "",
+        "| authorizer | total | boot | import | first call | of which key fetch |",
+        "|---|---:|---:|---:|---:|---:|",
+        ...(["ours", "aws"] as const).map((who) => `| ${who === "ours" ? "this authorizer" : "aws-jwt-verify"} | ${fixed(coldOf(who, "total"))} | ${fixed(coldOf(who, "boot"))} | ${fixed(coldOf(who, "importing"))} | ${fixed(coldOf(who, "firstCall"))} | ${who === "ours" ? fixed(coldOf(who, "keyFetch")) : "—"} |`),
+        "",
+      ]),
       "## Bundle",
       "",
       ...ours.lines,
@@ -286,7 +314,7 @@ async function main(): Promise<void> {
       "",
       ...mine.filter((cell) => !cell.distinct).map((cell) => targetLine(vsPeer(cell) >= REPEATED_TARGET, `${cell.name}: at least ${REPEATED_TARGET}× aws-jwt-verify's ops/s: **${times(vsPeer(cell))}**`)),
       ...mine.filter((cell) => cell.distinct).map((cell) => targetLine(vsRaw(cell) <= RAW_TARGET, `${cell.name}: at most ${RAW_TARGET}× one raw WebCrypto verify: **${times(vsRaw(cell))}** (${fixed(mid(cell, "mean"))} µs vs ${fixed(mid(raw, "mean"))} µs)`)),
-      targetLine(median(perRun) <= COLD_TARGET, `cold start to the first Allow at most ${fixed(COLD_TARGET)}× aws-jwt-verify's: **${times(median(perRun))}** median of per-run ratios (ratio of medians ${times(coldOf("ours", "total") / coldOf("aws", "total"))}; per run ${times(Math.min(...perRun))} to ${times(Math.max(...perRun))})`),
+      ...(COLD_RUNS === 0 ? [] : [targetLine(median(perRun) <= COLD_TARGET, `cold start to the first Allow at most ${fixed(COLD_TARGET)}× aws-jwt-verify's: **${times(median(perRun))}** median of per-run ratios (ratio of medians ${times(coldOf("ours", "total") / coldOf("aws", "total"))}; per run ${times(Math.min(...perRun))} to ${times(Math.max(...perRun))})`)]),
       targetLine(ours.bytes <= BUNDLE_MAX_BYTES, `dist/lambda/authorizer.mjs at most ${integer(BUNDLE_MAX_BYTES)} bytes minified: **${integer(ours.bytes)}**`),
       "",
     ];

@@ -2,13 +2,16 @@
  * The built Worker (dist/worker.js) under HTTP load in workerd (Miniflare), next to a pass-through
  * Worker, all on 127.0.0.1. What is measured and why: README.md, "Benchmarks". Run with
  * `npm run bench:worker`; prints and writes bench/results/worker.md. Knobs (env): BENCH_WORKER_
- * DURATION_S (5), WARMUP_S (1.5), ROUNDS (3), POOL (10000), CONNECTIONS (32).
+ * DURATION_S (5), WARMUP_S (1.5), ROUNDS (3), POOL (10000), CONNECTIONS (32); BENCH_WORKER_ONLY, a
+ * regular expression: only the rows it matches (and the baseline), written to
+ * bench/results/worker.<BENCH_WORKER_OUT>.md instead (default `only`).
  */
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import autocannon from "autocannon";
 import type { Miniflare } from "miniflare";
+import { newAssertionKey } from "../dev/assertion-key.ts";
 import { startDevIssuer } from "../dev/issuer.ts";
 import { startWorker } from "../test/cloudflare/miniflare.ts";
 import {
@@ -22,7 +25,8 @@ const ROUNDS = setting("BENCH_WORKER_ROUNDS", 3);
 const POOL = setting("BENCH_WORKER_POOL", 10_000);
 const CONNECTIONS = setting("BENCH_WORKER_CONNECTIONS", 32);
 const PATH = "/api/items?id=42";
-const RESULTS = resolve(import.meta.dirname, "results/worker.md");
+const ONLY = process.env.BENCH_WORKER_ONLY === undefined ? undefined : new RegExp(process.env.BENCH_WORKER_ONLY);
+const RESULTS = resolve(import.meta.dirname, ONLY === undefined ? "results/worker.md" : `results/worker.${process.env.BENCH_WORKER_OUT ?? "only"}.md`);
 /** Issue targets: throughput ÷ the pass-through Worker's. */
 const REPEATED_TARGET = 0.9;
 const FRESH_TARGET = 0.8;
@@ -38,7 +42,8 @@ const PASS_THROUGH = `export default {
 /**
  * The origin, in a worker thread of its own (its own event loop): 200 `ok` to everything. It counts
  * in shared memory: [0] a generation the driver bumps before each run, [1] requests, [2] requests
- * carrying x-authgear-user-id, [3] distinct user ids seen in this generation.
+ * carrying x-authgear-user-id, [3] distinct user ids seen in this generation, [4] requests carrying
+ * the signed assertion.
  */
 const ORIGIN = `
 const { createServer } = require("node:http");
@@ -53,6 +58,7 @@ createServer((req, res) => {
     Atomics.add(counts, 2, 1);
     Atomics.store(counts, 3, users.add(user).size);
   }
+  if (req.headers["x-authgear-edge-assertion"] !== undefined) Atomics.add(counts, 4, 1);
   res.writeHead(200, { "content-type": "text/plain", "content-length": 2 }).end("ok");
 }).listen(0, "127.0.0.1", function () { parentPort.postMessage(this.address().port); });
 `;
@@ -74,6 +80,8 @@ interface Scenario {
   readonly distinct?: boolean;
   /** The reference row runs in the first round only. */
   readonly once?: boolean;
+  /** Every request the origin sees carries the signed assertion (else none does). */
+  readonly asserted?: boolean;
 }
 
 interface Sample {
@@ -116,7 +124,7 @@ function load(url: string, seconds: number, headers: () => HeaderMap): Promise<R
 }
 
 async function startOrigin(): Promise<{ url: string; counts: Int32Array; close: () => Promise<number> }> {
-  const counts = new Int32Array(new SharedArrayBuffer(16));
+  const counts = new Int32Array(new SharedArrayBuffer(20));
   const thread = new Worker(ORIGIN, { eval: true, workerData: counts });
   const port = await new Promise<number>((resolvePort, reject) => {
     thread.once("message", resolvePort);
@@ -153,6 +161,10 @@ async function main(): Promise<void> {
     const gate = { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url };
     const resolver = (seconds: string): HeaderMap => ({ ...gate, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: seconds });
     const repeated = (): HeaderMap => bearer(token);
+    const asserting = {
+      ...gate, ASSERTION_KEY: JSON.stringify(await newAssertionKey("bench")), ASSERTION_ISSUER: "https://gate.example", ASSERTION_AUDIENCE: "https://origin.example",
+    };
+    const rotating = (): HeaderMap => bearer(pool[next++ % POOL] ?? fail("empty pool"));
     const base: Scenario = { name: "pass-through Worker, no authentication (baseline)", bindings: { ORIGIN_URL: origin.url }, script: PASS_THROUGH, status: 200, reaches: "anonymous", headers: repeated };
     const scenarios: Scenario[] = [
       base,
@@ -166,9 +178,15 @@ async function main(): Promise<void> {
       { name: "resolver mode, repeated session cookie, verdict cache off", bindings: resolver("0"), status: 200, reaches: "identified", headers: () => ({ cookie }), resolver: "shared" },
       { name: "hybrid mode, repeated token (verified locally)", bindings: { ...gate, AUTH_MODE: "hybrid" }, status: 200, reaches: "identified", headers: repeated },
       { name: "repeated token, SERVER_TIMING=true", bindings: { ...gate, SERVER_TIMING: "true" }, status: 200, reaches: "identified", headers: repeated },
+      { name: "repeated token, signed assertion on (ES256, reused)", bindings: asserting, status: 200, reaches: "identified", headers: repeated, asserted: true },
+      {
+        name: `new token per request, signed assertion on (one ES256 signature each; ${integer(POOL)} tokens)`, bindings: asserting, status: 200, reaches: "identified",
+        distinct: true, asserted: true, headers: rotating,
+      },
       { name: "(reference) the origin directly, no Worker", status: 200, reaches: "anonymous", headers: repeated, once: true },
     ];
     const [repeatedRow, freshRow] = [scenarios[1], scenarios[2]] as [Scenario, Scenario];
+    if (ONLY !== undefined) scenarios.splice(0, scenarios.length, ...scenarios.filter((scenario) => scenario === base || ONLY.test(scenario.name)));
 
     const targets = new Map<Scenario, Target>();
     for (const scenario of scenarios) {
@@ -195,8 +213,9 @@ async function main(): Promise<void> {
       Atomics.add(counts, 0, 1);
       Atomics.store(counts, 3, 0);
       const [requests, identified, hits, resolverHits, logLines] = [counts[1]!, counts[2]!, { ...issuer.hits }, issuer.resolverHits, target.logs.length];
+      const asserted = counts[4]!;
       const run = await load(target.url, DURATION_S, scenario.headers);
-      const seen = { total: counts[1]! - requests, identified: counts[2]! - identified, users: counts[3]! };
+      const seen = { total: counts[1]! - requests, identified: counts[2]! - identified, users: counts[3]!, asserted: counts[4]! - asserted };
       const calls = issuer.resolverHits - resolverHits;
       const problem = (text: string): never => fail(`${scenario.name}: ${text}\n${target.logs.slice(-5).join("\n")}`);
       const statuses = [...run.statuses].map(([status, count]) => `${status} × ${count}`).join(", ");
@@ -206,6 +225,7 @@ async function main(): Promise<void> {
       // In-flight requests of the warmup may still reach the origin during the run, hence `>=`.
       if (scenario.reaches === "nothing" ? seen.total !== 0 : seen.total < run.responses) problem(`${run.responses} answered, the origin saw ${seen.total}`);
       if (seen.identified !== (scenario.reaches === "identified" ? seen.total : 0)) problem(`${seen.identified} of the origin's ${seen.total} requests carried identity headers`);
+      if (seen.asserted !== (scenario.asserted === true ? seen.total : 0)) problem(`${seen.asserted} of the origin's ${seen.total} requests carried the assertion`);
       if (scenario.distinct === true && seen.users < Math.min(run.responses, POOL) - CONNECTIONS) problem(`${run.responses} answered, the origin saw ${seen.users} users`);
       const allowed = scenario.resolver === "cached" ? calls <= 0.01 * run.responses : scenario.resolver === "shared" ? calls > 0 && calls <= run.responses + 2 * CONNECTIONS : calls === 0;
       if (!allowed) problem(`${calls} resolver calls for ${run.responses} responses`);
@@ -251,8 +271,8 @@ async function main(): Promise<void> {
       ...bundle.lines,
       "## Targets",
       "",
-      target(repeatedRow, REPEATED_TARGET),
-      target(freshRow, FRESH_TARGET),
+      ...(scenarios.includes(repeatedRow) ? [target(repeatedRow, REPEATED_TARGET)] : []),
+      ...(scenarios.includes(freshRow) ? [target(freshRow, FRESH_TARGET)] : []),
       targetLine(bundle.bytes <= BUNDLE_MAX_BYTES, `dist/worker.js at most ${integer(BUNDLE_MAX_BYTES)} bytes minified: **${integer(bundle.bytes)}**`),
       "",
     ];
@@ -266,5 +286,5 @@ async function main(): Promise<void> {
   }
 }
 
-watchdog(180 + ROUNDS * 9 * (DURATION_S + WARMUP_S + 1));
+watchdog(180 + ROUNDS * 11 * (DURATION_S + WARMUP_S + 1));
 await main();

@@ -45,9 +45,9 @@ export interface DevStack {
   readonly spa: string;
 }
 
-/** A name containing `SECRET` names a secret: its value is never printed. */
+/** A name containing `SECRET`, or `ASSERTION_KEY` (a private key), names a secret: its value is never printed. */
 function isSecret(name: string): boolean {
-  return name.toUpperCase().includes("SECRET");
+  return name.toUpperCase().includes("SECRET") || name.toUpperCase() === "ASSERTION_KEY";
 }
 
 /** A value as printed: `(set)` for a secret, otherwise on one line. */

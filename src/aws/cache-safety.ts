@@ -43,11 +43,13 @@ export function cacheSafetyProblems(config: LambdaConfig): ReadonlyMap<string, s
     );
   }
   if (config.assertion !== undefined && ttl * 2 > config.assertion.lifetimeSeconds) {
+    const { lifetimeSeconds } = config.assertion;
     problems.set(
       "AUTHORIZER_CACHE_SECONDS",
-      `API Gateway hands a cached context, and the signed assertion in it, to requests for ${ttl} s, which must be at ` +
-        `most half of ASSERTION_LIFETIME_SECONDS (${config.assertion.lifetimeSeconds}) so that the assertion outlives ` +
-        `the cache: lower AUTHORIZER_CACHE_SECONDS (and resultTtlInSeconds) to ${Math.floor(config.assertion.lifetimeSeconds / 2)} or less`,
+      `API Gateway hands a cached context, and the signed assertion in it, to requests for ${ttl} s, which ` +
+        `must be at most half of ASSERTION_LIFETIME_SECONDS (${lifetimeSeconds}) so that the assertion outlives ` +
+        `the cache: lower AUTHORIZER_CACHE_SECONDS (and resultTtlInSeconds) to ` +
+        `${Math.floor(lifetimeSeconds / 2)} or less`,
     );
   }
   const overlaps = config.publicPaths.flatMap((pattern) =>

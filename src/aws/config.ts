@@ -4,7 +4,9 @@
  * `createHandler` reads.
  */
 import * as v from "valibot";
-import { ASSERTION_SETTINGS, CORE_SETTINGS, defineSettings, extendSettings, secondsSetting, type ConfigOf } from "../core/index.ts";
+import {
+  ASSERTION_SETTINGS, CORE_SETTINGS, defineSettings, extendSettings, secondsSetting, type ConfigOf,
+} from "../core/index.ts";
 
 /** Default `AUTHORIZER_CACHE_SECONDS`: API Gateway's default `resultTtlInSeconds`. */
 export const DEFAULT_AUTHORIZER_CACHE_SECONDS = 300;
@@ -25,7 +27,10 @@ const LAMBDA_ONLY = /* @__PURE__ */ defineSettings(
   }),
 );
 
-export const LAMBDA_SETTINGS = /* @__PURE__ */ extendSettings(extendSettings(CORE_SETTINGS, ASSERTION_SETTINGS), LAMBDA_ONLY);
+export const LAMBDA_SETTINGS = /* @__PURE__ */ extendSettings(
+  extendSettings(CORE_SETTINGS, ASSERTION_SETTINGS),
+  LAMBDA_ONLY,
+);
 
 export type LambdaConfig = ConfigOf<typeof LAMBDA_SETTINGS>;
 
@@ -55,11 +60,12 @@ export const LAMBDA_FOREIGN_SETTINGS: ReadonlyMap<string, string> = new Map([
   ["ORIGIN_SECRET_HEADER", "an authorizer adds no request header"],
   [
     "ASSERTION_SECOND_KEY",
-    "an authorizer publishes no key set; put both keys' public parts in the JWKS your origins fetch (docs/assertion.md)",
+    "an authorizer publishes no key set; put both keys' public parts in the JWKS your origins fetch " +
+      "(docs/assertion.md)",
   ],
   [
     "ASSERTION_HEADER",
-    "the authorizer puts the assertion in its context (edgeAssertion); the integration's request mapping names the header " +
-      "(serverless.yml, docs/assertion.md)",
+    "the authorizer puts the assertion in its context (edgeAssertion); the integration's request mapping " +
+      "names the header (serverless.yml, docs/assertion.md)",
   ],
 ]);

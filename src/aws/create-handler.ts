@@ -47,7 +47,10 @@ export const REPORT_CONTEXT_KEY = "authgearEdgeReport";
 /** The signed identity assertion's key in the context (docs/assertion.md). */
 export const ASSERTION_CONTEXT_KEY = "edgeAssertion";
 
-/** What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased, and `edgeAssertion`. */
+/**
+ * What the backend finds in `requestContext.authorizer`: the x-authgear-* headers, camel-cased, and
+ * `edgeAssertion`.
+ */
 export type AuthorizerContext = Readonly<Record<string, string>>;
 
 export type AuthorizerResult = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
@@ -131,18 +134,37 @@ function fail(code: AuthErrorCode, view: RequestView | undefined, log: Logger): 
 }
 
 /** With `ASSERTION_KEY`: the signer, whose reused assertions outlive API Gateway's reuse of the context. */
-function assertionSigner(config: LambdaConfig, lifetime: number, clock: AuthenticatorDeps["clock"]): AssertionSigner | undefined {
+function assertionSigner(
+  config: LambdaConfig,
+  lifetime: number,
+  clock: AuthenticatorDeps["clock"],
+): AssertionSigner | undefined {
   const { assertion } = config;
   if (assertion === undefined) return undefined;
   // The authorizer publishes no key set (docs/assertion.md): only its signing key matters here.
   const keys = createAssertionKeys(assertion.key, undefined);
-  return createAssertionSigner({ keys, ...assertion, minRemainingSeconds: lifetime, ...(clock !== undefined && { clock }) });
+  const options = { keys, ...assertion, minRemainingSeconds: lifetime };
+  return createAssertionSigner(clock === undefined ? options : { ...options, clock });
 }
 
+/** Per identity: the context with the assertion last signed for it, handed out again while it is reused. */
+const assertedContexts = new WeakMap<Identity, AuthorizerContext>();
+
 /** `context` with the signed assertion; a failure to sign fails the request (503), never an Allow without it. */
-async function withAssertion(context: AuthorizerContext, signer: AssertionSigner, identity: Identity, view: RequestView, log: Logger): Promise<AuthorizerContext> {
+async function withAssertion(
+  context: AuthorizerContext,
+  signer: AssertionSigner,
+  identity: Identity,
+  view: RequestView,
+  log: Logger,
+): Promise<AuthorizerContext> {
+  const reused = assertedContexts.get(identity);
+  const current = signer.reusable(identity);
+  if (reused !== undefined && current !== undefined && reused[ASSERTION_CONTEXT_KEY] === current) return reused;
   try {
-    return { ...context, [ASSERTION_CONTEXT_KEY]: await signer.assertion(identity) };
+    const asserted = Object.freeze({ ...context, [ASSERTION_CONTEXT_KEY]: await signer.assertion(identity) });
+    assertedContexts.set(identity, asserted);
+    return asserted;
   } catch (error) {
     log.log("assertion_failed", { reason: error instanceof Error ? `${error.name}: ${error.message}` : "unknown" });
     return fail("ERR_INTERNAL", view, log);
@@ -277,7 +299,10 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
       return [policy, "public"];
     }
     const outcome = decision.allowed ? "allowed" : decision.error.code;
-    const context = signer !== undefined && decision.allowed ? await withAssertion(identityContext(identity), signer, identity, view, log) : identityContext(identity);
+    const signed = signer !== undefined && decision.allowed;
+    const context = signed
+      ? await withAssertion(identityContext(identity), signer, identity, view, log)
+      : identityContext(identity);
     // With simple responses and caching on, the configuration has neither rules nor public paths
     // (cache-safety.ts), so this verdict is the same on every route.
     if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];

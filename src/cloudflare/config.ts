@@ -79,8 +79,8 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
         v.transform((name) => name.toLowerCase()),
         v.check(
           (name) => !RESERVED_ASSERTION_HEADERS.has(canonicalHeaderName(name)) && !isOverrideHeader(name),
-          "must not be a header the client, a proxy or the gate already uses (authorization, cookie, host, hop-by-hop, " +
-            "x-authgear-user-id, ..., a method or path override)",
+          "must not be a header the client, a proxy or the gate already uses (authorization, cookie, host, " +
+            "hop-by-hop, x-authgear-user-id, ..., a method or path override)",
         ),
       ),
       DEFAULT_ASSERTION_HEADER,
@@ -107,33 +107,42 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
      * Headers only the gate sends, in canonical form (`canonicalHeaderName`): a client's copy, in
      * any spelling, never reaches the origin.
      */
-    gateHeaders: new Set(
-      [values.ORIGIN_SECRET === undefined ? undefined : values.ORIGIN_SECRET_HEADER, values.ASSERTION_KEY === undefined ? undefined : values.ASSERTION_HEADER]
-        .filter((name) => name !== undefined)
-        .map(canonicalHeaderName),
-    ),
+    gateHeaders: new Set([
+      ...(values.ORIGIN_SECRET === undefined ? [] : [canonicalHeaderName(values.ORIGIN_SECRET_HEADER)]),
+      ...(values.ASSERTION_KEY === undefined ? [] : [canonicalHeaderName(values.ASSERTION_HEADER)]),
+    ]),
   }),
   (values) => {
     const problems = new Map<string, string>();
     // A header name with nothing to carry would do nothing.
     if (values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER) {
-      problems.set("ORIGIN_SECRET_HEADER", "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set it too, or unset this");
+      const message =
+        "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set it too, or unset this";
+      problems.set("ORIGIN_SECRET_HEADER", message);
     }
     const key = values.ASSERTION_KEY;
-    if (key === undefined && values.ASSERTION_SECOND_KEY !== undefined) problems.set("ASSERTION_SECOND_KEY", ASSERTION_WITHOUT_KEY);
-    if (key === undefined && values.ASSERTION_HEADER !== DEFAULT_ASSERTION_HEADER) problems.set("ASSERTION_HEADER", ASSERTION_WITHOUT_KEY);
+    if (key === undefined && values.ASSERTION_SECOND_KEY !== undefined) {
+      problems.set("ASSERTION_SECOND_KEY", ASSERTION_WITHOUT_KEY);
+    }
+    if (key === undefined && values.ASSERTION_HEADER !== DEFAULT_ASSERTION_HEADER) {
+      problems.set("ASSERTION_HEADER", ASSERTION_WITHOUT_KEY);
+    }
     if (key !== undefined && "kid" in key && key.kid === values.ASSERTION_SECOND_KEY?.kid) {
       problems.set("ASSERTION_SECOND_KEY", "has the kid of ASSERTION_KEY: each key needs its own kid");
     }
-    const secretHeader = values.ORIGIN_SECRET === undefined ? undefined : canonicalHeaderName(values.ORIGIN_SECRET_HEADER);
-    if (values.ASSERTION_KEY !== undefined && canonicalHeaderName(values.ASSERTION_HEADER) === secretHeader) {
-      problems.set("ASSERTION_HEADER", "is the header ORIGIN_SECRET travels in (ORIGIN_SECRET_HEADER): give each its own");
+    const secret = values.ORIGIN_SECRET === undefined ? undefined : canonicalHeaderName(values.ORIGIN_SECRET_HEADER);
+    if (key !== undefined && canonicalHeaderName(values.ASSERTION_HEADER) === secret) {
+      const message = "is the header ORIGIN_SECRET travels in (ORIGIN_SECRET_HEADER): give each its own";
+      problems.set("ASSERTION_HEADER", message);
     }
     return problems;
   },
 );
 
-export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(extendSettings(CORE_SETTINGS, ASSERTION_SETTINGS), WORKER_ONLY);
+export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(
+  extendSettings(CORE_SETTINGS, ASSERTION_SETTINGS),
+  WORKER_ONLY,
+);
 
 export type WorkerConfig = ConfigOf<typeof WORKER_SETTINGS>;
 

@@ -200,7 +200,14 @@ async function jwksResponse(keys: AssertionKeys, request: Request, url: URL, log
 
 type OriginFetch = (url: string, init: RequestInit) => Promise<Response>;
 
-async function handle(request: Request, gated: Gated, env: Env, ctx: ExecutionContext, logger: Logger, fetchOrigin: OriginFetch): Promise<Response> {
+async function handle(
+  request: Request,
+  gated: Gated,
+  env: Env,
+  ctx: ExecutionContext,
+  logger: Logger,
+  fetchOrigin: OriginFetch,
+): Promise<Response> {
   const started = performance.now();
   const { gate } = gated;
   const config = gate.ok ? gate.config : undefined;
@@ -214,7 +221,14 @@ async function handle(request: Request, gated: Gated, env: Env, ctx: ExecutionCo
 }
 
 /** The response and the outcome `Server-Timing` names: an error code, `authenticated` or `public`. */
-async function respond(request: Request, gated: Gated, ctx: ExecutionContext, meter: Meter | undefined, logger: Logger, fetchOrigin: OriginFetch): Promise<[Response, string]> {
+async function respond(
+  request: Request,
+  gated: Gated,
+  ctx: ExecutionContext,
+  meter: Meter | undefined,
+  logger: Logger,
+  fetchOrigin: OriginFetch,
+): Promise<[Response, string]> {
   const { gate, assertions } = gated;
   const url = new URL(request.url);
   // Every line names its request: Cloudflare's ray id, also in Cloudflare's own logs (read only
@@ -228,7 +242,9 @@ async function respond(request: Request, gated: Gated, ctx: ExecutionContext, me
   const { config, decider } = gate;
   const isRead = request.method === "GET" || request.method === "HEAD";
   if (url.pathname === RESOURCE_METADATA_PATH && isRead) return [metadataResponse(config, request, url), "metadata"];
-  if (assertions !== undefined && url.pathname === ASSERTION_JWKS_PATH && isRead) return jwksResponse(assertions.keys, request, url, log);
+  if (assertions !== undefined && url.pathname === ASSERTION_JWKS_PATH && isRead) {
+    return jwksResponse(assertions.keys, request, url, log);
+  }
   // workerd gives a request with `Content-Length: 0` a (empty) body stream: that is no body.
   const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
   // fetch() cannot send a GET or HEAD with a body: a clear 400 rather than a 502.
@@ -247,12 +263,15 @@ async function respond(request: Request, gated: Gated, ctx: ExecutionContext, me
   }
   // With CORS_ALLOWED_ORIGINS, a preflight is the gate's to answer (cors.ts); without, the origin's.
   if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
-    return [preflightResponse(request, allowedOrigin(request, config.corsAllowedOrigins), config.gateHeaders), "preflight"];
+    const allowed = allowedOrigin(request, config.corsAllowedOrigins);
+    return [preflightResponse(request, allowed, config.gateHeaders), "preflight"];
   }
   const isPreflight = decision.allowed && decision.isPreflight === true;
   // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
   const narrowPreflight = isPreflight && config.methodOverride === "any";
-  const pairs = narrowPreflight ? preflightHeaders(request.headers) : sanitizeHeaders(request.headers, config.gateHeaders);
+  const pairs = narrowPreflight
+    ? preflightHeaders(request.headers)
+    : sanitizeHeaders(request.headers, config.gateHeaders);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(pairs, identity);

@@ -50,16 +50,24 @@ export function parseAssertionJwk(text: string, needPrivate: boolean): ParsedJwk
   } catch {
     return { problem: "is not JSON (a JWK, e.g. from `npm run assertion-key`)" };
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { problem: "must be one JWK (a JSON object)" };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { problem: "must be one JWK (a JSON object)" };
+  }
   const jwk = value as Record<string, unknown>;
-  if (jwk.kty === "oct") return { problem: "is a symmetric key: the gate signs with a private EC or OKP key, which origins cannot sign with" };
+  if (jwk.kty === "oct") {
+    return { problem: "is a symmetric key: the gate signs with a private EC or OKP key (origins cannot sign with it)" };
+  }
   const alg = algorithmOf(jwk);
   if (typeof alg !== "string" || !(ASSERTION_ALGORITHMS as readonly string[]).includes(alg)) {
     return { problem: `must be an EC (P-256, P-384) or OKP (Ed25519) key for ${ASSERTION_ALGORITHMS.join(", ")}` };
   }
   const curve = CURVES[alg as AssertionAlgorithm];
-  if (jwk.kty !== curve.kty || jwk.crv !== curve.crv) return { problem: `alg ${alg} needs a ${curve.kty} ${curve.crv} key` };
-  if (typeof jwk.kid !== "string" || !KID.test(jwk.kid)) return { problem: "must have a kid (1 to 128 printable ASCII characters)" };
+  if (jwk.kty !== curve.kty || jwk.crv !== curve.crv) {
+    return { problem: `alg ${alg} needs a ${curve.kty} ${curve.crv} key` };
+  }
+  if (typeof jwk.kid !== "string" || !KID.test(jwk.kid)) {
+    return { problem: "must have a kid (1 to 128 printable ASCII characters)" };
+  }
   if (jwk.use !== undefined && jwk.use !== "sig") return { problem: 'must have use "sig" or none' };
   const members = curve.kty === "EC" ? ["x", "y"] : ["x"];
   if (members.some((name) => typeof jwk[name] !== "string" || !B64URL.test(jwk[name]))) {
@@ -148,7 +156,10 @@ export function createAssertionKeys(source: SigningKeySource, second: PublicAsse
   };
 }
 
-async function fromBinding(binding: SecretBinding, second: PublicAssertionJwk | undefined): Promise<PrivateAssertionJwk> {
+async function fromBinding(
+  binding: SecretBinding,
+  second: PublicAssertionJwk | undefined,
+): Promise<PrivateAssertionJwk> {
   const parsed = parseAssertionJwk(await binding.get(), true);
   if ("problem" in parsed) throw new TypeError(`ASSERTION_KEY (Secrets Store) ${parsed.problem}`);
   if (second !== undefined && second.kid === parsed.jwk.kid) {

@@ -5,7 +5,9 @@
  * vouch to and reads none of them.
  */
 import * as v from "valibot";
-import { parseAssertionJwk, type PrivateAssertionJwk, type PublicAssertionJwk, type SecretBinding, type SigningKeySource } from "./assertion-keys.ts";
+import {
+  parseAssertionJwk, type PrivateAssertionJwk, type PublicAssertionJwk, type SecretBinding, type SigningKeySource,
+} from "./assertion-keys.ts";
 import { secondsSetting } from "./setting-schemas.ts";
 import { defineSettings } from "./settings.ts";
 import { urlSetting } from "./url-setting.ts";
@@ -66,10 +68,13 @@ function issuerSetting() {
 }
 
 /** The problem of an `ASSERTION_*` setting without `ASSERTION_KEY`. */
-export const WITHOUT_KEY = "configures the signed identity assertion, and ASSERTION_KEY is not set: set it too, or unset this";
+export const WITHOUT_KEY =
+  "configures the signed identity assertion, and ASSERTION_KEY is not set: set it too, or unset this";
 
 /** `ASSERTION_KEY`'s entry, which a packaging may read again (the same object) for a check of its own. */
-export const ASSERTION_KEY_SETTING = /* @__PURE__ */ v.optional(jwkSetting<PrivateAssertionJwk | SecretBinding>(true, true));
+export const ASSERTION_KEY_SETTING = /* @__PURE__ */ v.optional(
+  jwkSetting<PrivateAssertionJwk | SecretBinding>(true, true),
+);
 
 /** `ASSERTION_SECOND_KEY`'s entry: a JWK, public or private (only its public part is used). */
 export const ASSERTION_SECOND_KEY_SETTING = /* @__PURE__ */ v.optional(jwkSetting<PublicAssertionJwk>(false, false));
@@ -80,7 +85,10 @@ export const ASSERTION_SETTINGS = /* @__PURE__ */ defineSettings(
     ASSERTION_KEY: ASSERTION_KEY_SETTING,
     ASSERTION_ISSUER: v.optional(issuerSetting()),
     ASSERTION_AUDIENCE: v.optional(
-      v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 printable ASCII characters without spaces (the origin's URL, say)")),
+      v.pipe(
+        v.string(),
+        v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 printable ASCII characters without spaces"),
+      ),
     ),
     ASSERTION_LIFETIME_SECONDS: v.optional(
       secondsSetting(MIN_ASSERTION_LIFETIME_SECONDS, DEFAULT_ASSERTION_LIFETIME_SECONDS),
@@ -115,7 +123,7 @@ export const ASSERTION_SETTINGS = /* @__PURE__ */ defineSettings(
       return problems;
     }
     for (const name of ["ASSERTION_ISSUER", "ASSERTION_AUDIENCE"] as const) {
-      if (values[name] === undefined) problems.set(name, "is required with ASSERTION_KEY (the assertion's iss and aud)");
+      if (values[name] === undefined) problems.set(name, "is required with ASSERTION_KEY (its iss and aud)");
     }
     return problems;
   },

@@ -35,6 +35,8 @@ export interface AssertionSignerOptions {
 export interface AssertionSigner {
   /** The assertion for `identity`: a reused one, or a new signature. Rejects when the key cannot be had or used. */
   assertion(identity: Identity): Promise<string>;
+  /** The assertion `assertion` would reuse now, without waiting; `undefined` when a new one is due. */
+  reusable(identity: Identity): string | undefined;
 }
 
 interface Signed {
@@ -55,6 +57,10 @@ export function createAssertionSigner(options: AssertionSignerOptions): Assertio
   }
 
   return {
+    reusable(identity) {
+      const entry = signed.get(identity);
+      return reusable(entry, clock()) ? entry.jwt : undefined;
+    },
     async assertion(identity) {
       const nowMs = clock();
       const entry = signed.get(identity);

@@ -199,10 +199,13 @@ export function identityHeaders(identity: Identity): ReadonlyArray<readonly [str
 /** Every header name `identityHeaders` may send, for either kind. */
 export function identityHeaderNames(): readonly string[] {
   const user: UserIdentity = {
-    kind: "user", issuer: "i", subject: "s", userId: "s", isAnonymous: false, isVerified: false, canReauthenticate: false,
-    roles: ["r"], amr: [], authenticatedAt: 0, clientId: undefined, scopes: [], ...RESOLVER_SOURCE,
+    kind: "user", issuer: "i", subject: "s", userId: "s", isAnonymous: false, isVerified: false,
+    canReauthenticate: false, roles: ["r"], amr: [], authenticatedAt: 0, clientId: undefined, scopes: [],
+    ...RESOLVER_SOURCE,
   };
-  const client: ClientIdentity = { kind: "client", issuer: "i", subject: "s", clientId: "c", scopes: ["s"], ...RESOLVER_SOURCE };
+  const client: ClientIdentity = {
+    kind: "client", issuer: "i", subject: "s", clientId: "c", scopes: ["s"], ...RESOLVER_SOURCE,
+  };
   return [...new Set([...userHeaders(user), ...clientHeaders(client)].map(([name]) => name))];
 }
 

@@ -43,7 +43,8 @@ export {
   type SigningKey, type SigningKeySource,
 } from "./assertion-keys.ts";
 export {
-  ASSERTION_KEY_SETTING, ASSERTION_SECOND_KEY_SETTING, ASSERTION_SETTINGS, WITHOUT_KEY as ASSERTION_WITHOUT_KEY, DEFAULT_ASSERTION_LIFETIME_SECONDS, type AssertionSettings,
+  ASSERTION_KEY_SETTING, ASSERTION_SECOND_KEY_SETTING, ASSERTION_SETTINGS,
+  WITHOUT_KEY as ASSERTION_WITHOUT_KEY, DEFAULT_ASSERTION_LIFETIME_SECONDS, type AssertionSettings,
 } from "./assertion-settings.ts";
 export {
   ASSERTION_JWKS_PATH, ASSERTION_TYPE, createAssertionSigner, type AssertionSigner, type AssertionSignerOptions,

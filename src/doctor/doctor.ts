@@ -1019,7 +1019,8 @@ function duration(totalSeconds: number): string {
 // Redaction: a safety net under the rule that no detail ever holds a token or a secret.
 
 function secretValues(env: Readonly<Record<string, unknown>>): string[] {
-  return Object.entries(env).flatMap(([name, value]) => (name.toUpperCase().includes("SECRET") && typeof value === "string" && value.trim().length >= 4 ? [value.trim()] : []));
+  const secret = (name: string) => name.toUpperCase().includes("SECRET") || name.toUpperCase() === "ASSERTION_KEY";
+  return Object.entries(env).flatMap(([name, value]) => (secret(name) && typeof value === "string" && value.trim().length >= 4 ? [value.trim()] : []));
 }
 
 function redact(checks: Check[], values: ReadonlyArray<string | undefined>): Check[] {

@@ -231,6 +231,19 @@ describe("settings refused at start-up", () => {
     expect(refusal(WORKER_SETTINGS.parse, env).keys).toEqual(["ASSERTION_HEADER"]);
   });
 
+  it("a Secrets Store binding as ASSERTION_KEY: taken as is, read only when a key is needed", async () => {
+    let reads = 0;
+    const binding = { get: () => { reads += 1; return Promise.resolve(text); } };
+    const config = WORKER_SETTINGS.parse(settings({ ASSERTION_KEY: binding, ASSERTION_SECOND_KEY: JSON.stringify(publicOnly) }));
+    expect(config.assertion?.key).toEqual({ binding });
+    expect(reads).toBe(0);
+    if (config.assertion === undefined) throw new Error("no assertion");
+    // Its kid is the second key's: found when read, and nothing is signed.
+    const keys = createAssertionKeys(config.assertion.key, config.assertionSecondKey);
+    await expect(keys.signingKey()).rejects.toThrow("has the kid of ASSERTION_SECOND_KEY");
+    expect(reads).toBe(1);
+  });
+
   it("a good configuration, with a custom header, in both packagings", () => {
     const worker = WORKER_SETTINGS.parse(settings({ ASSERTION_KEY: text, ASSERTION_HEADER: "X-Edge-Assertion" }));
     expect(worker.assertionHeader).toBe("x-edge-assertion");
