@@ -18,6 +18,8 @@ import {
   describeError,
   identityHeaders,
   jsonLogger,
+  logOmittedClaimHeaders,
+  type ClaimHeaders,
   type AuthenticatorDeps,
   type AuthErrorCode,
   type AuthorizeCallback,
@@ -70,6 +72,23 @@ export function identityContext(identity: Identity): AuthorizerContext {
     contexts.set(identity, context);
   }
   return context;
+}
+
+/**
+ * `identityContext` and the identity's `CLAIM_HEADERS` values under their `claim*` keys (which no
+ * identity key starts with), built once per identity object and `claimHeaders`.
+ */
+function createContextOf(claimHeaders: ClaimHeaders): (identity: Identity) => AuthorizerContext {
+  if (claimHeaders.entries.length === 0) return identityContext;
+  const withClaims = new WeakMap<Identity, AuthorizerContext>();
+  return (identity) => {
+    let context = withClaims.get(identity);
+    if (context === undefined) {
+      context = Object.freeze({ ...identityContext(identity), ...claimHeaders.valuesOf(identity).context });
+      withClaims.set(identity, context);
+    }
+    return context;
+  };
 }
 
 /** What is decided: the method and path of the ARN (or the event's), and the event's headers. */
@@ -175,6 +194,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   });
   /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
   const lifetime = gate.ok ? answerLifetime(gate.config) : 0;
+  const contextOf = gate.ok ? createContextOf(gate.config.claimHeaders) : identityContext;
 
   return async (event, lambda) => {
     const log = withFields(logger, { request_id: lambda?.awsRequestId });
@@ -239,7 +259,8 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
       return [policy, "public"];
     }
     const outcome = decision.allowed ? "allowed" : decision.error.code;
-    const context = identityContext(identity);
+    const context = contextOf(identity);
+    logOmittedClaimHeaders(config.claimHeaders.valuesOf(identity), log);
     // With simple responses and caching on, the configuration has neither rules nor public paths
     // (cache-safety.ts), so this verdict is the same on every route.
     if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];

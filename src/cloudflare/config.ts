@@ -3,7 +3,10 @@
  * go, what they carry, what browsers are told). `WorkerConfig` is what `createWorker` reads.
  */
 import * as v from "valibot";
-import { CORE_SETTINGS, defineSettings, extendSettings, flagSetting, listSetting, TOKEN_PATTERN, urlSetting, type ConfigOf } from "../core/index.ts";
+import {
+  canonicalHeaderName, claimHeaderCollisions, CORE_SETTINGS, defineSettings, extendSettings, flagSetting, listSetting,
+  TOKEN_PATTERN, urlSetting, type ConfigOf,
+} from "../core/index.ts";
 
 /** Default `ORIGIN_SECRET_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
 export const DEFAULT_ORIGIN_SECRET_HEADER = "x-authgear-edge-secret";
@@ -42,6 +45,8 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
       ),
       DEFAULT_ORIGIN_SECRET_HEADER,
     ),
+    // The core's own entry, read here too: its names must not be the gate's other headers.
+    CLAIM_HEADERS: CORE_SETTINGS.entries.CLAIM_HEADERS,
   },
   (values) => ({
     /** Where allowed requests go, their path and query appended; unset = the request's own URL. */
@@ -56,19 +61,30 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     serverTiming: values.SERVER_TIMING,
     /** The shared secret sent to the origin on every forwarded request, and the header it goes in. */
     originSecret: values.ORIGIN_SECRET === undefined ? undefined : { header: values.ORIGIN_SECRET_HEADER, value: values.ORIGIN_SECRET },
+    /**
+     * Headers only the gate sends, besides `x-authgear-*`, in `canonicalHeaderName` spelling: a
+     * client's copy in any spelling is removed from every request (forwarding.ts `isForwarded`).
+     */
+    gateHeaders: new Set([
+      ...values.CLAIM_HEADERS.map(({ header }) => canonicalHeaderName(header)),
+      ...(values.ORIGIN_SECRET === undefined ? [] : [canonicalHeaderName(values.ORIGIN_SECRET_HEADER)]),
+    ]),
   }),
-  // A header name with no secret to carry would do nothing.
   (values) =>
-    new Map(
-      values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER
+    new Map([
+      // A header name with no secret to carry would do nothing.
+      ...(values.ORIGIN_SECRET === undefined && values.ORIGIN_SECRET_HEADER !== DEFAULT_ORIGIN_SECRET_HEADER
         ? [
             [
               "ORIGIN_SECRET_HEADER",
               "names the header ORIGIN_SECRET travels in, and ORIGIN_SECRET is not set: set it too, or unset this",
-            ],
+            ] as const,
           ]
-        : [],
-    ),
+        : []),
+      // Every other header the gate itself sends under a configured name: ASSERTION_HEADER joins
+      // here (and `gateHeaders` above) when it exists.
+      ...claimHeaderCollisions(values.CLAIM_HEADERS, { ORIGIN_SECRET_HEADER: values.ORIGIN_SECRET_HEADER }),
+    ]),
 );
 
 export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(CORE_SETTINGS, WORKER_ONLY);

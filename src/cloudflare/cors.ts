@@ -5,7 +5,6 @@
  * down"). Origins are matched exactly; one that is not listed is never reflected, and the allowed
  * origin is named (never `*`), so credentials (a session cookie) can go with it.
  */
-import { canonicalHeaderName } from "../core/index.ts";
 import { isForwarded } from "./forwarding.ts";
 
 /** How long a browser may reuse a preflight answer, in seconds. */
@@ -21,16 +20,15 @@ export function allowedOrigin(request: Request, allowed: ReadonlySet<string>): s
 /**
  * The gate's answer to a preflight: 204 with the CORS grant for an allowed origin, 403 without
  * any CORS header for another. The request headers granted are those the gate forwards (never an
- * identity, override or hop-by-hop header, nor the origin secret's).
+ * identity, override or hop-by-hop header, nor one of `gateHeaders`: the origin secret's, a claim's).
  */
-export function preflightResponse(request: Request, origin: string | undefined, secretHeader: string | undefined): Response {
+export function preflightResponse(request: Request, origin: string | undefined, gateHeaders: ReadonlySet<string>): Response {
   const vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
   if (origin === undefined) return new Response(null, { status: 403, headers: { vary } });
-  const secret = secretHeader === undefined ? undefined : canonicalHeaderName(secretHeader);
   const requested = (request.headers.get("access-control-request-headers") ?? "")
     .split(",")
     .map((name) => name.trim().toLowerCase())
-    .filter((name) => /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) && isForwarded(name, secret));
+    .filter((name) => /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) && isForwarded(name, gateHeaders));
   const headers = new Headers({
     "access-control-allow-origin": origin,
     "access-control-allow-credentials": "true",
