@@ -22,7 +22,11 @@ export function allowedOrigin(request: Request, allowed: ReadonlySet<string>): s
  * any CORS header for another. The request headers granted are those the gate forwards (never an
  * identity, override or hop-by-hop header, nor one of `gateHeaders`: the origin secret's, a claim's).
  */
-export function preflightResponse(request: Request, origin: string | undefined, gateHeaders: ReadonlySet<string>): Response {
+export function preflightResponse(
+  request: Request,
+  origin: string | undefined,
+  gateHeaders: ReadonlySet<string>,
+): Response {
   const vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
   if (origin === undefined) return new Response(null, { status: 403, headers: { vary } });
   const requested = (request.headers.get("access-control-request-headers") ?? "")

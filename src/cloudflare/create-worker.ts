@@ -186,13 +186,16 @@ async function gated(request: Request, gate: Gate<WorkerConfig>, ctx: ExecutionC
   }
   // With CORS_ALLOWED_ORIGINS, a preflight is the gate's to answer (cors.ts); without, the origin's.
   if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
-    return [preflightResponse(request, allowedOrigin(request, config.corsAllowedOrigins), config.gateHeaders), "preflight"];
+    const preflightOrigin = allowedOrigin(request, config.corsAllowedOrigins);
+    return [preflightResponse(request, preflightOrigin, config.gateHeaders), "preflight"];
   }
   const isPreflight = decision.allowed && decision.isPreflight === true;
   // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
   const narrowPreflight = isPreflight && config.methodOverride === "any";
   const { gateHeaders } = config;
-  const pairs = narrowPreflight ? preflightHeaders(request.headers, gateHeaders) : sanitizeHeaders(request.headers, gateHeaders);
+  const pairs = narrowPreflight
+    ? preflightHeaders(request.headers, gateHeaders)
+    : sanitizeHeaders(request.headers, gateHeaders);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(pairs, identity, config.claimHeaders, log);

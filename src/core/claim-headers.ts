@@ -28,7 +28,9 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
   "proxy-authenticate", "proxy-authorization",
 ]);
-const CLIENT_REQUEST: ReadonlySet<string> = new Set(["authorization", "cookie", "host", "content-length", "content-type", "origin"]);
+const CLIENT_REQUEST: ReadonlySet<string> = new Set([
+  "authorization", "cookie", "host", "content-length", "content-type", "origin",
+]);
 
 /**
  * Why a header name cannot carry a claim, or `undefined` when it can. Compared in its canonical
@@ -49,13 +51,16 @@ export function reservedHeaderReason(name: string): string | undefined {
 
 /** `x-user-email` -> `claimXUserEmail`: `claim`, then each `-`, `_` or `.` part capitalised. */
 function contextKeyOf(header: string): string {
-  return `claim${canonicalHeaderName(header).split("-").map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join("")}`;
+  const parts = canonicalHeaderName(header).split("-");
+  return `claim${parts.map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join("")}`;
 }
 
 /** The problems of one `CLAIM_HEADERS` object, each naming the entry; empty when it is good. */
 function mappingProblems(entries: ReadonlyArray<readonly [string, unknown]>): string[] {
   const problems: string[] = [];
-  if (entries.length > MAX_CLAIM_HEADERS) problems.push(`holds ${entries.length} entries, more than ${MAX_CLAIM_HEADERS}`);
+  if (entries.length > MAX_CLAIM_HEADERS) {
+    problems.push(`holds ${entries.length} entries, more than ${MAX_CLAIM_HEADERS}`);
+  }
   const spellings = new Map<string, string>();
   const keys = new Map<string, string>();
   for (const [header, claim] of entries) {
@@ -74,7 +79,9 @@ function mappingProblems(entries: ReadonlyArray<readonly [string, unknown]>): st
     spellings.set(canonical, header);
     const key = contextKeyOf(header);
     const sameKey = keys.get(key);
-    if (sameKey !== undefined && twin === undefined) problems.push(`${header} and ${sameKey} share the authorizer context key ${key}`);
+    if (sameKey !== undefined && twin === undefined) {
+      problems.push(`${header} and ${sameKey} share the authorizer context key ${key}`);
+    }
     keys.set(key, header);
   }
   return problems;
@@ -148,7 +155,11 @@ export interface ClaimHeaders {
   valuesOf(identity: Identity): ClaimHeaderValues;
 }
 
-const NONE: ClaimHeaderValues = Object.freeze({ headers: Object.freeze([]), context: Object.freeze({}), omitted: Object.freeze([]) });
+const NONE: ClaimHeaderValues = Object.freeze({
+  headers: Object.freeze([]),
+  context: Object.freeze({}),
+  omitted: Object.freeze([]),
+});
 
 function compute(entries: readonly ClaimHeader[], claims: Readonly<Record<string, unknown>>): ClaimHeaderValues {
   const headers: Array<readonly [string, string]> = [];
@@ -172,7 +183,11 @@ function compute(entries: readonly ClaimHeader[], claims: Readonly<Record<string
     headers.push([header, encoded.value]);
     context[contextKey] = encoded.value;
   }
-  return Object.freeze({ headers: Object.freeze(headers), context: Object.freeze(context), omitted: Object.freeze(omitted) });
+  return Object.freeze({
+    headers: Object.freeze(headers),
+    context: Object.freeze(context),
+    omitted: Object.freeze(omitted),
+  });
 }
 
 /** The per-identity values of `entries` (`CLAIM_HEADERS`), each computed once. */

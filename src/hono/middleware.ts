@@ -51,7 +51,12 @@ const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({});
  * `raw` as the app reads it under `CLAIM_HEADERS`: every client copy of a configured header
  * removed, in any spelling, and the identity's values added; `raw` itself when neither applies.
  */
-function withClaimHeaders(raw: Request, claimHeaders: ClaimHeaders, identity: Identity | undefined, log: Logger): Request {
+function withClaimHeaders(
+  raw: Request,
+  claimHeaders: ClaimHeaders,
+  identity: Identity | undefined,
+  log: Logger,
+): Request {
   const copies: string[] = [];
   raw.headers.forEach((_, name) => {
     if (claimHeaders.canonicalNames.has(canonicalHeaderName(name))) copies.push(name);
@@ -128,7 +133,8 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
       c.set("authgearReport", undefined);
     }
     if (config.claimHeaders.entries.length > 0) {
-      c.req.raw = withClaimHeaders(c.req.raw, config.claimHeaders, decision.allowed ? decision.identity : undefined, log);
+      const identity = decision.allowed ? decision.identity : undefined;
+      c.req.raw = withClaimHeaders(c.req.raw, config.claimHeaders, identity, log);
     }
     await next();
     return undefined;

@@ -9,7 +9,10 @@ import type { LogFields } from "../../src/core/index.ts";
 import { httpApiEvent, requestEvent } from "./fixtures.ts";
 
 const ORG = "https://example.com/claims/org_id";
-const CLAIM_HEADERS = JSON.stringify({ "X-User-Email": "email", "x-org-id": ORG, "x-groups": "groups", "x-name": "name" });
+const CLAIM_HEADERS = JSON.stringify({
+  "X-User-Email": "email", "x-org-id": ORG, "x-groups": "groups", "x-name": "name",
+});
+const bearer = (token: string) => requestEvent({ headers: { Authorization: `Bearer ${token}` } });
 
 let issuer: DevIssuer;
 beforeAll(async () => {
@@ -32,13 +35,14 @@ describe("CLAIM_HEADERS in the authorizer", () => {
       sub: "alice",
       claims: { email: "alice@example.com", [ORG]: "org_42", groups: ["eng", 7, true], name: "Zoë" },
     });
-    const rest = await authorize(requestEvent({ headers: { Authorization: `Bearer ${token}`, "x-user-email": "forged" } }));
+    const forged = { Authorization: `Bearer ${token}`, "x-user-email": "forged" };
+    const rest = await authorize(requestEvent({ headers: forged }));
     const context = { ...rest.context };
     expect(context).toMatchObject({ userId: "alice", edgeKind: "user" });
     const claims = Object.fromEntries(Object.entries(context).filter(([key]) => key.startsWith("claim")));
     expect(claims).toEqual({ claimXUserEmail: "alice@example.com", claimXOrgId: "org_42", claimXGroups: "eng,7,true" });
     // The identity's own keys are all there, unchanged, and none starts with "claim".
-    const plain = await handler({ CLAIM_HEADERS: "" })(requestEvent({ headers: { Authorization: `Bearer ${token}` } }));
+    const plain = await handler({ CLAIM_HEADERS: "" })(bearer(token));
     expect(context).toEqual({ ...plain.context, ...claims });
     expect(Object.keys(plain.context ?? {}).filter((key) => key.startsWith("claim"))).toEqual([]);
     expect(logs.filter(({ event }) => event === "claim_header_omitted")).toEqual([
@@ -51,8 +55,8 @@ describe("CLAIM_HEADERS in the authorizer", () => {
 
   it("leaves the context as it was without CLAIM_HEADERS, and without the claim", async () => {
     const token = await issuer.mintAccessToken({ sub: "bob" });
-    const withSetting = await handler({})(requestEvent({ headers: { Authorization: `Bearer ${token}` } }));
-    const without = await handler({ CLAIM_HEADERS: "" })(requestEvent({ headers: { Authorization: `Bearer ${token}` } }));
+    const withSetting = await handler({})(bearer(token));
+    const without = await handler({ CLAIM_HEADERS: "" })(bearer(token));
     expect(withSetting.context).toEqual(without.context);
     expect(Object.keys(without.context ?? {}).some((key) => key.startsWith("claim"))).toBe(false);
   });
@@ -60,8 +64,7 @@ describe("CLAIM_HEADERS in the authorizer", () => {
   it("refuses to start with AUTH_MODE=resolver", async () => {
     const logs: Array<{ event: string } & LogFields> = [];
     const token = await issuer.mintAccessToken({ sub: "bob" });
-    await expect(handler({ AUTH_MODE: "resolver" }, logs)(requestEvent({ headers: { Authorization: `Bearer ${token}` } })))
-      .rejects.toThrow("Service Unavailable");
+    await expect(handler({ AUTH_MODE: "resolver" }, logs)(bearer(token))).rejects.toThrow("Service Unavailable");
     expect(logs.find(({ event }) => event === "config_invalid")?.keys).toBe("CLAIM_HEADERS");
   });
 });

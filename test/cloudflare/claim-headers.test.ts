@@ -59,7 +59,12 @@ function gate(bindings: Record<string, string>): Miniflare {
 
 const seen = originRequestsThisTest(() => origin);
 
-async function send(mf: Miniflare, path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<number> {
+interface Sent {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+}
+
+async function send(mf: Miniflare, path: string, init: Sent = {}): Promise<number> {
   const response = await mf.dispatchFetch(`https://gate.example${path}`, { ...init, redirect: "manual" });
   await response.arrayBuffer();
   return response.status;
@@ -118,7 +123,7 @@ describe("CLAIM_HEADERS in the Worker", () => {
     expect(claimHeadersOf(seen()[1])).toEqual(claimHeadersOf(received));
   });
 
-  it("strips client copies on public paths, preflights and report-only refusals, where no claim header is sent", async () => {
+  it("strips client copies on public paths, preflights and report-only refusals (no claim header there)", async () => {
     const mf = gate({ PUBLIC_PATHS: "/public/*" });
     const reportOnly = gate({ REPORT_ONLY: "true" });
     expect(await send(mf, "/public/page", { headers: FORGED })).toBe(200);
@@ -126,14 +131,17 @@ describe("CLAIM_HEADERS in the Worker", () => {
     expect(await send(mf, "/private", { method: "OPTIONS", headers: preflight })).toBe(200);
     expect(await send(reportOnly, "/private", { headers: FORGED })).toBe(200);
     const received = seen();
-    expect(received.map(({ method, path }) => `${method} ${path}`)).toEqual(["GET /public/page", "OPTIONS /private", "GET /private"]);
+    const requests = received.map(({ method, path }) => `${method} ${path}`);
+    expect(requests).toEqual(["GET /public/page", "OPTIONS /private", "GET /private"]);
     for (const request of received) expect(claimHeadersOf(request)).toEqual({});
     expect(received[2]?.headers["x-authgear-edge-report"]).toBe("ERR_CREDENTIALS_MISSING");
   });
 
   it("strips a client's copy of a claim header a browser also sends, from a forwarded preflight too", async () => {
     const mf = gate({ CLAIM_HEADERS: JSON.stringify({ referer: "ref" }) });
-    const preflight = { origin: "https://app.example", "access-control-request-method": "PUT", referer: "https://forged.example/" };
+    const preflight = {
+      origin: "https://app.example", "access-control-request-method": "PUT", referer: "https://forged.example/",
+    };
     expect(await send(mf, "/private", { method: "OPTIONS", headers: preflight })).toBe(200);
     const [received] = seen();
     expect(received?.headers.origin).toBe("https://app.example");

@@ -17,7 +17,8 @@ const ISSUER = "https://project.authgear.cloud";
 const BASE = { AUTHGEAR_ENDPOINT: ISSUER };
 
 function identityWith(claims: Record<string, unknown>): Identity {
-  return identityFromClaims({ sub: "u1", ...claims } as JWTPayload, ISSUER);
+  const payload: JWTPayload = { sub: "u1", ...claims };
+  return identityFromClaims(payload, ISSUER);
 }
 
 function mapping(entries: Record<string, string>): readonly ClaimHeader[] {
@@ -32,7 +33,9 @@ function sent(value: unknown): { value: string } | { omitted: string } {
   return { omitted: values.omitted[0]?.reason ?? "absent" };
 }
 
-function configProblem(settings: Record<string, string>, parse = parseConfig as (env: Record<string, string>) => unknown): string {
+type Parse = (env: Record<string, string>) => unknown;
+
+function configProblem(settings: Record<string, string>, parse: Parse = parseConfig): string {
   try {
     parse({ ...BASE, ...settings });
   } catch (error) {
@@ -78,8 +81,8 @@ describe("the encoding of one claim", () => {
     ["a line separator (non-ASCII): left out", "a\u2028b", { omitted: "not_ascii" }],
     ["exactly 1024 bytes: sent", "a".repeat(1024), { value: "a".repeat(1024) }],
     ["1025 bytes: left out", "a".repeat(1025), { omitted: "too_long" }],
-    ["an array over 1024 bytes joined: left out", Array.from({ length: 206 }, () => "abcd"), { omitted: "too_long" }],
-    ["an array of exactly 1024 bytes joined: sent", Array.from({ length: 205 }, () => "abcd"), { value: Array.from({ length: 205 }, () => "abcd").join(",") }],
+    ["an array over 1024 bytes joined: left out", Array<string>(206).fill("abcd"), { omitted: "too_long" }],
+    ["an array of 1024 bytes joined: sent", Array<string>(205).fill("abcd"), { value: `${"abcd,".repeat(204)}abcd` }],
   ])("%s", (_, value, expected) => {
     expect(sent(value)).toEqual(expected);
   });
@@ -91,7 +94,9 @@ describe("the encoding of one claim", () => {
 
   it("reads a claim named __proto__ or constructor as the token's own claim, never Object's", () => {
     const claims = JSON.parse('{"__proto__": "proto-value", "constructor": "ctor"}') as Record<string, unknown>;
-    const headers = createClaimHeaders(mapping({ "x-proto": "__proto__", "x-ctor": "constructor", "x-tostring": "toString" }));
+    const headers = createClaimHeaders(
+      mapping({ "x-proto": "__proto__", "x-ctor": "constructor", "x-tostring": "toString" }),
+    );
     const values = headers.valuesOf(identityWith(claims));
     expect(values.headers).toEqual([["x-proto", "proto-value"], ["x-ctor", "ctor"]]);
     // Absent claims are left out silently: toString is Object's, not the token's.
@@ -103,7 +108,8 @@ describe("the encoding of one claim", () => {
 
   it("leaves out the headers past 8192 bytes in all, in CLAIM_HEADERS' order, and keeps a later one that fits", () => {
     const names = ["x-a", "x-b", "x-c", "x-d", "x-e", "x-f", "x-g", "x-h", "x-i"];
-    const headers = createClaimHeaders(mapping({ ...Object.fromEntries(names.map((name) => [name, "big"])), "x-small": "small" }));
+    const entries = { ...Object.fromEntries(names.map((name) => [name, "big"])), "x-small": "small" };
+    const headers = createClaimHeaders(mapping(entries));
     const values = headers.valuesOf(identityWith({ big: "b".repeat(1000), small: "s" }));
     // 8 headers of 3 + 1000 bytes = 8024; the 9th would pass 8192; "x-small" + "s" fits.
     expect(values.headers.map(([name]) => name)).toEqual([...names.slice(0, 8), "x-small"]);
@@ -128,6 +134,11 @@ describe("the encoding of one claim", () => {
     expect(JSON.stringify(lines)).not.toContain("secret-marker");
   });
 });
+
+/** `CLAIM_HEADERS` with `count` entries. */
+function manyEntries(count: number): string {
+  return JSON.stringify(Object.fromEntries(Array.from({ length: count }, (_, i) => [`x-c${i}`, "c"])));
+}
 
 describe("the CLAIM_HEADERS setting", () => {
   it("lower-cases the names and gives each its authorizer context key", () => {
@@ -177,7 +188,7 @@ describe("the CLAIM_HEADERS setting", () => {
   });
 
   it.each([
-    ["two spellings of one name", '{"x-user-email": "email", "X_User_Email": "email"}', "another spelling of x-user-email"],
+    ["two spellings of one name", '{"x-user-email": "a", "X_User_Email": "a"}', "another spelling of x-user-email"],
     ["a . spelling of another", '{"x-org": "org", "x.org": "org"}', "another spelling of x-org"],
     ["one authorizer context key", '{"x-a-1": "a", "x-a1": "b"}', "share the authorizer context key claimXA1"],
     ["a name that is no token", '{"x user": "email"}', "is not a header name"],
@@ -186,7 +197,7 @@ describe("the CLAIM_HEADERS setting", () => {
     ["a claim name that is no string", '{"x-a": 1}', "must name a claim"],
     ["an array", '["email"]', "must be a JSON object"],
     ["not JSON", "{email}", "is not JSON"],
-    ["33 entries", JSON.stringify(Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`x-c${i}`, "c"]))), "more than 32"],
+    ["33 entries", manyEntries(33), "more than 32"],
   ])("refuses %s", (_, value, why) => {
     const message = configProblem({ CLAIM_HEADERS: value });
     expect(message).toContain("CLAIM_HEADERS: ");
@@ -194,12 +205,13 @@ describe("the CLAIM_HEADERS setting", () => {
   });
 
   it("accepts 32 entries", () => {
-    const value = JSON.stringify(Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`x-c${i}`, "c"])));
-    expect(configProblem({ CLAIM_HEADERS: value })).toBe("accepted");
+    expect(configProblem({ CLAIM_HEADERS: manyEntries(32) })).toBe("accepted");
   });
 
   it("refuses a claim header named as the Worker's ORIGIN_SECRET_HEADER, in any spelling", () => {
-    const settings = { ORIGIN_SECRET: "s".repeat(32), ORIGIN_SECRET_HEADER: "x-edge-key", CLAIM_HEADERS: '{"X_Edge_Key": "email"}' };
+    const settings = {
+      ORIGIN_SECRET: "s".repeat(32), ORIGIN_SECRET_HEADER: "x-edge-key", CLAIM_HEADERS: '{"X_Edge_Key": "email"}',
+    };
     const message = configProblem(settings, (env) => WORKER_SETTINGS.parse(env));
     expect(message).toContain("(CLAIM_HEADERS)");
     expect(message).toContain("x_edge_key is the header of ORIGIN_SECRET_HEADER");
@@ -255,7 +267,10 @@ const awkwardString = fc.oneof(
   fc.string({
     unit: fc.oneof(
       { weight: 6, arbitrary: fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.fromCharCode(code)) },
-      { weight: 1, arbitrary: fc.constantFrom(" ", ",", "\r", "\n", "\r\n", "\0", "\t", "\x7f", "é", "\u0085", "\u2028", "😀") },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(" ", ",", "\r", "\n", "\r\n", "\0", "\t", "\x7f", "é", "\u0085", "\u2028", "😀"),
+      },
     ),
     maxLength: 30,
   }),
@@ -264,7 +279,10 @@ const awkwardString = fc.oneof(
 const claimValue = fc.oneof(
   fc.jsonValue(),
   awkwardString,
-  fc.array(fc.oneof(awkwardString, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()), { maxLength: 6 }),
+  fc.array(
+    fc.oneof(awkwardString, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()),
+    { maxLength: 6 },
+  ),
 );
 
 describe("property: what is sent is a valid header value and decodes back to the claim", () => {
@@ -304,7 +322,8 @@ describe("property: what is sent is a valid header value and decodes back to the
     const headers = createClaimHeaders(mapping(Object.fromEntries(names.map((name, i) => [name, `c${i}`]))));
     fc.assert(
       fc.property(fc.array(claimValue, { minLength: 32, maxLength: 32 }), (values) => {
-        const claims = JSON.parse(JSON.stringify(Object.fromEntries(values.map((value, i) => [`c${i}`, value])))) as Record<string, unknown>;
+        const asJson = JSON.stringify(Object.fromEntries(values.map((value, i) => [`c${i}`, value])));
+        const claims = JSON.parse(asJson) as Record<string, unknown>;
         const result = headers.valuesOf(identityWith(claims));
         let total = 0;
         for (const [name, value] of result.headers) {

@@ -18,7 +18,8 @@ afterAll(() => issuer.close());
 
 function app(settings: Record<string, string>): Hono<{ Variables: AuthgearVariables }> {
   const hono = new Hono<{ Variables: AuthgearVariables }>();
-  hono.use("*", authgear({ settings: { AUTHGEAR_ENDPOINT: issuer.origin, CLAIM_HEADERS, ...settings }, logger: { log() {} } }));
+  const all = { AUTHGEAR_ENDPOINT: issuer.origin, CLAIM_HEADERS, ...settings };
+  hono.use("*", authgear({ settings: all, logger: { log() {} } }));
   hono.all("*", async (c) => {
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((value, name) => {
@@ -31,7 +32,8 @@ function app(settings: Record<string, string>): Hono<{ Variables: AuthgearVariab
 
 describe("CLAIM_HEADERS in authgear()", () => {
   it("gives the app the claim headers, none of the client's copies, and the request body intact", async () => {
-    const token = await issuer.mintAccessToken({ sub: "dana", claims: { email: "dana@example.com", groups: ["eng", "ops"] } });
+    const claims = { email: "dana@example.com", groups: ["eng", "ops"] };
+    const token = await issuer.mintAccessToken({ sub: "dana", claims });
     const response = await app({}).request("/x", {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, ...FORGED },
