@@ -58,7 +58,8 @@ describe("parseConfig", () => {
 
   it("gives the Worker's own settings and the authorizer's their documented defaults, beside the core's", () => {
     // Each parse has its own per-identity cache of claim headers (none configured).
-    const core = { ...parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT }), claimHeaders: expect.objectContaining({ entries: [] }) };
+    const claimHeaders: unknown = expect.objectContaining({ entries: [] });
+    const core = { ...parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT }), claimHeaders };
     expect(WORKER_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT })).toEqual({
       ...core,
       gateHeaders: new Set(),
