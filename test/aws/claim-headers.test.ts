@@ -61,6 +61,17 @@ describe("CLAIM_HEADERS in the authorizer", () => {
     expect(Object.keys(without.context ?? {}).some((key) => key.startsWith("claim"))).toBe(false);
   });
 
+  it("with AUTH_MODE=hybrid: a JWT's claims, none for a session cookie the resolver judged", async () => {
+    const authorize = handler({ AUTH_MODE: "hybrid" });
+    const session = issuer.createSession("erin");
+    const token = await issuer.mintAccessToken({ sessionId: session.id, claims: { email: "erin@example.com" } });
+    const jwt = await authorize(bearer(token));
+    expect(jwt.context).toMatchObject({ userId: "erin", claimXUserEmail: "erin@example.com" });
+    const cookie = await authorize(requestEvent({ headers: { Cookie: `session=${session.cookie}` } }));
+    expect(cookie.context).toMatchObject({ userId: "erin" });
+    expect(Object.keys(cookie.context ?? {}).filter((key) => key.startsWith("claim"))).toEqual([]);
+  });
+
   it("refuses to start with AUTH_MODE=resolver", async () => {
     const logs: Array<{ event: string } & LogFields> = [];
     const token = await issuer.mintAccessToken({ sub: "bob" });
