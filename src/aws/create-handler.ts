@@ -23,6 +23,8 @@ import {
   identityHeaders,
   jsonLogger,
   type AssertionSigner,
+  logOmittedClaimHeaders,
+  type ClaimHeaders,
   type AuthenticatorDeps,
   type AuthErrorCode,
   type AuthorizeCallback,
@@ -81,6 +83,23 @@ export function identityContext(identity: Identity): AuthorizerContext {
     contexts.set(identity, context);
   }
   return context;
+}
+
+/**
+ * `identityContext` and the identity's `CLAIM_HEADERS` values under their `claim*` keys (which no
+ * identity key starts with), built once per identity object and `claimHeaders`.
+ */
+function createContextOf(claimHeaders: ClaimHeaders): (identity: Identity) => AuthorizerContext {
+  if (claimHeaders.entries.length === 0) return identityContext;
+  const withClaims = new WeakMap<Identity, AuthorizerContext>();
+  return (identity) => {
+    let context = withClaims.get(identity);
+    if (context === undefined) {
+      context = Object.freeze({ ...identityContext(identity), ...claimHeaders.valuesOf(identity).context });
+      withClaims.set(identity, context);
+    }
+    return context;
+  };
 }
 
 /**
@@ -233,6 +252,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
   const lifetime = gate.ok ? answerLifetime(gate.config) : 0;
   const signer = gate.ok ? assertionSigner(gate.config, lifetime, deps.clock) : undefined;
+  const contextOf = gate.ok ? createContextOf(gate.config.claimHeaders) : identityContext;
 
   return async (event, lambda) => {
     const log = withFields(logger, { request_id: lambda?.awsRequestId });
@@ -300,9 +320,9 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
     }
     const outcome = decision.allowed ? "allowed" : decision.error.code;
     const signed = signer !== undefined && decision.allowed;
-    const context = signed
-      ? await withAssertion(identityContext(identity), signer, identity, view, log)
-      : identityContext(identity);
+    const base = contextOf(identity);
+    const context = signed ? await withAssertion(base, signer, identity, view, log) : base;
+    logOmittedClaimHeaders(config.claimHeaders.valuesOf(identity), log);
     // With simple responses and caching on, the configuration has neither rules nor public paths
     // (cache-safety.ts), so this verdict is the same on every route.
     if (simple) return [{ isAuthorized: decision.allowed, context }, outcome];

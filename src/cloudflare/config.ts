@@ -9,6 +9,7 @@ import {
   ASSERTION_SETTINGS,
   ASSERTION_WITHOUT_KEY,
   canonicalHeaderName,
+  claimHeaderCollisions,
   CORE_SETTINGS,
   defineSettings,
   extendSettings,
@@ -85,6 +86,8 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
       ),
       DEFAULT_ASSERTION_HEADER,
     ),
+    // The core's own entry, read here too: its names must not be the gate's other headers.
+    CLAIM_HEADERS: CORE_SETTINGS.entries.CLAIM_HEADERS,
   },
   (values) => ({
     /** Where allowed requests go, their path and query appended; unset = the request's own URL. */
@@ -108,6 +111,7 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
      * any spelling, never reaches the origin.
      */
     gateHeaders: new Set([
+      ...values.CLAIM_HEADERS.map(({ header }) => canonicalHeaderName(header)),
       ...(values.ORIGIN_SECRET === undefined ? [] : [canonicalHeaderName(values.ORIGIN_SECRET_HEADER)]),
       ...(values.ASSERTION_KEY === undefined ? [] : [canonicalHeaderName(values.ASSERTION_HEADER)]),
     ]),
@@ -135,6 +139,12 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
       const message = "is the header ORIGIN_SECRET travels in (ORIGIN_SECRET_HEADER): give each its own";
       problems.set("ASSERTION_HEADER", message);
     }
+    // The other headers the gate itself sends under a configured name.
+    const named = {
+      ORIGIN_SECRET_HEADER: values.ORIGIN_SECRET_HEADER,
+      ASSERTION_HEADER: key === undefined ? undefined : values.ASSERTION_HEADER,
+    };
+    for (const [name, problem] of claimHeaderCollisions(values.CLAIM_HEADERS, named)) problems.set(name, problem);
     return problems;
   },
 );

@@ -20,7 +20,8 @@ export function allowedOrigin(request: Request, allowed: ReadonlySet<string>): s
 /**
  * The gate's answer to a preflight: 204 with the CORS grant for an allowed origin, 403 without
  * any CORS header for another. The request headers granted are those the gate forwards (never an
- * identity, override or hop-by-hop header, nor one only the gate sends: `gateHeaders`).
+ * identity, override or hop-by-hop header, nor one only the gate sends: `gateHeaders`, the origin
+ * secret's, the assertion's, a claim's).
  */
 export function preflightResponse(
   request: Request,

@@ -263,18 +263,19 @@ async function respond(
   }
   // With CORS_ALLOWED_ORIGINS, a preflight is the gate's to answer (cors.ts); without, the origin's.
   if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
-    const allowed = allowedOrigin(request, config.corsAllowedOrigins);
-    return [preflightResponse(request, allowed, config.gateHeaders), "preflight"];
+    const preflightOrigin = allowedOrigin(request, config.corsAllowedOrigins);
+    return [preflightResponse(request, preflightOrigin, config.gateHeaders), "preflight"];
   }
   const isPreflight = decision.allowed && decision.isPreflight === true;
   // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
   const narrowPreflight = isPreflight && config.methodOverride === "any";
+  const { gateHeaders } = config;
   const pairs = narrowPreflight
-    ? preflightHeaders(request.headers)
-    : sanitizeHeaders(request.headers, config.gateHeaders);
+    ? preflightHeaders(request.headers, gateHeaders)
+    : sanitizeHeaders(request.headers, gateHeaders);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
-  if (identity !== undefined) addIdentity(pairs, identity);
+  if (identity !== undefined) addIdentity(pairs, identity, config.claimHeaders, log);
   if (identity !== undefined && assertions !== undefined) {
     try {
       pairs.push([assertions.header, await assertions.signer.assertion(identity)]);

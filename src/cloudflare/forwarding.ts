@@ -1,5 +1,5 @@
 /** What the origin receives: the client's request, minus everything that could speak for the gate. */
-import type { Identity } from "../core/index.ts";
+import type { ClaimHeaders, Identity, Logger } from "../core/index.ts";
 import {
   AuthError,
   canonicalHeaderName,
@@ -9,6 +9,7 @@ import {
   identityHeaders,
   isIdentityHeaderName,
   isOverrideHeader,
+  logOmittedClaimHeaders,
 } from "../core/index.ts";
 
 /**
@@ -25,21 +26,20 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te"
 /** Header pairs to build the origin's `Headers` from in one call (each `append` crosses into the runtime). */
 export type HeaderPairs = Array<readonly [string, string]>;
 
-const NONE: ReadonlySet<string> = new Set();
-
 /**
  * Whether a client's header of this name reaches the origin: not a spoofable identity,
- * hop-by-hop or override header, nor one only the gate may send (`ORIGIN_SECRET_HEADER`,
- * `ASSERTION_HEADER`: `gateHeaders`, by `canonicalHeaderName`), in any spelling.
+ * hop-by-hop or override header, nor one of `gateHeaders` (the configured names only the gate
+ * may send: `ORIGIN_SECRET_HEADER`, `ASSERTION_HEADER`, `CLAIM_HEADERS`; each a `canonicalHeaderName`), in
+ * any spelling.
  */
-export function isForwarded(name: string, gateHeaders: ReadonlySet<string> = NONE): boolean {
+export function isForwarded(name: string, gateHeaders: ReadonlySet<string>): boolean {
   if (isIdentityHeaderName(name) || isOverrideHeader(name)) return false;
   const canonical = canonicalHeaderName(name);
   return !HOP_BY_HOP.has(canonical) && !gateHeaders.has(canonical);
 }
 
 /** The incoming headers the origin may see (`isForwarded`). */
-export function sanitizeHeaders(incoming: Headers, gateHeaders: ReadonlySet<string> = NONE): HeaderPairs {
+export function sanitizeHeaders(incoming: Headers, gateHeaders: ReadonlySet<string>): HeaderPairs {
   const kept: HeaderPairs = [];
   for (const pair of incoming) if (isForwarded(pair[0], gateHeaders)) kept.push(pair);
   return kept;
@@ -89,16 +89,25 @@ const PREFLIGHT_HEADERS: ReadonlySet<string> = new Set([
   "pragma",
 ]);
 
-/** A preflight's headers as `PREFLIGHT_HEADERS` keeps them (exact names: no other spelling is a browser's). */
-export function preflightHeaders(incoming: Headers): HeaderPairs {
+/**
+ * A preflight's headers as `PREFLIGHT_HEADERS` keeps them (exact names: no other spelling is a
+ * browser's), but never one of `gateHeaders` (a claim header may be named `referer`).
+ */
+export function preflightHeaders(incoming: Headers, gateHeaders: ReadonlySet<string>): HeaderPairs {
   const kept: HeaderPairs = [];
-  for (const pair of incoming) if (PREFLIGHT_HEADERS.has(pair[0])) kept.push(pair);
+  for (const pair of incoming) if (PREFLIGHT_HEADERS.has(pair[0]) && !gateHeaders.has(pair[0])) kept.push(pair);
   return kept;
 }
 
-/** Appends the identity headers (every incoming `x-authgear-*` header is gone already). */
-export function addIdentity(headers: HeaderPairs, identity: Identity): void {
+/**
+ * Appends the identity headers and the identity's claim headers (every client copy of either is
+ * gone already), and logs each claim header left out.
+ */
+export function addIdentity(headers: HeaderPairs, identity: Identity, claimHeaders: ClaimHeaders, log: Logger): void {
   headers.push(...identityHeaders(identity));
+  const claims = claimHeaders.valuesOf(identity);
+  headers.push(...claims.headers);
+  logOmittedClaimHeaders(claims, log);
 }
 
 /** The origin URL for a request: same path and query (unless `withQuery` is false), on `ORIGIN_URL` when set. */

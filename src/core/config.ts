@@ -6,6 +6,7 @@
  */
 import * as v from "valibot";
 import { algorithmList, type Algorithm } from "./algorithms.ts";
+import { claimHeadersSchema, createClaimHeaders } from "./claim-headers.ts";
 import { issuerConfig, issuersSchema, resourceSchema, type IssuerConfig } from "./issuers.ts";
 import { isPathPattern, PATH_PATTERN_MESSAGE } from "./paths.ts";
 import { METHOD_OVERRIDE_MODES } from "./overrides.ts";
@@ -63,6 +64,7 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     JWKS_MAX_AGE_SECONDS: v.optional(secondsSetting(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
     JWKS_STALE_SECONDS: v.optional(secondsSetting(0, 86_400), String(DEFAULT_JWKS_STALE_SECONDS)),
     ROUTES: v.optional(v.pipe(routesSchema, v.readonly()), "[]"),
+    CLAIM_HEADERS: v.optional(claimHeadersSchema, "{}"),
     METHOD_OVERRIDE: v.optional(
       v.picklist(METHOD_OVERRIDE_MODES, `must be one of ${METHOD_OVERRIDE_MODES.join(", ")}`),
       "any",
@@ -123,6 +125,8 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
       publicPaths: values.PUBLIC_PATHS,
       /** `ROUTES`, in order; see routes.ts. */
       routes: values.ROUTES,
+      /** `CLAIM_HEADERS`: the claims each identity's token sends in headers (claim-headers.ts). */
+      claimHeaders: createClaimHeaders(values.CLAIM_HEADERS),
       /** `any`: a request that is not a GET is decided as every method (overrides.ts); `none`: as its own. */
       methodOverride: values.METHOD_OVERRIDE,
       /** Refusals are logged and reported to the origin, but the request proceeds (a rollout mode). */
@@ -156,6 +160,7 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
         RESOLVER_CACHE_SECONDS: values.RESOLVER_CACHE_SECONDS !== DEFAULT_RESOLVER_CACHE_SECONDS,
         RESOLVER_TIMEOUT_MS: values.RESOLVER_TIMEOUT_MS !== DEFAULT_RESOLVER_TIMEOUT_MS,
         RESOLVER_COOKIE_PREFIX: values.RESOLVER_COOKIE_PREFIX !== undefined,
+        CLAIM_HEADERS: values.CLAIM_HEADERS.length > 0,
       }),
     ]),
   (input) =>
@@ -234,7 +239,7 @@ const RESOLVER_ONLY = [
  */
 function modeProblems(
   mode: AuthMode,
-  set: Readonly<Record<"JWT_COOKIE_NAME" | (typeof RESOLVER_ONLY)[number], boolean>>,
+  set: Readonly<Record<"JWT_COOKIE_NAME" | "CLAIM_HEADERS" | (typeof RESOLVER_ONLY)[number], boolean>>,
 ): ReadonlyMap<string, string> {
   const problems = new Map<string, string>();
   if (mode === "jwt") {
@@ -249,6 +254,13 @@ function modeProblems(
       "JWT_COOKIE_NAME",
       "AUTH_MODE=resolver reads no JWT cookie (the resolver reads only Authgear's cookies), so it would be ignored: " +
         "set AUTH_MODE=hybrid to verify it locally, or unset it",
+    );
+  }
+  if (mode === "resolver" && set.CLAIM_HEADERS) {
+    problems.set(
+      "CLAIM_HEADERS",
+      "AUTH_MODE=resolver takes every user's identity from the resolver, which states no claims, so no claim header " +
+        "would be sent: set AUTH_MODE=hybrid (JWTs verified locally, with their claims), or unset it",
     );
   }
   return problems;

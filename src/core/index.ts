@@ -17,6 +17,13 @@ export {
   CLIENT_MARKS, identityFromClaims, identityHeaderNames, identityHeaders, isIdentityHeaderName,
   type ClientIdentity, type ClientMarks, type Identity, type UserIdentity,
 } from "./identity.ts";
+export {
+  claimHeaderCollisions, createClaimHeaders, logOmittedClaimHeaders, MAX_CLAIM_HEADERS, reservedHeaderReason,
+  type ClaimHeader, type ClaimHeaders, type ClaimHeaderValues, type OmittedClaimHeader,
+} from "./claim-headers.ts";
+export {
+  encodeClaim, MAX_CLAIM_HEADER_BYTES, MAX_CLAIM_HEADERS_TOTAL_BYTES, type Encoded, type OmissionReason,
+} from "./claim-encoding.ts";
 export { MAX_ISSUERS, type IssuerConfig } from "./issuers.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export { CountingMeter, jsonLogger, logLevel, noMeter, silentLogger, withFields, type Call, type CoreMetric, type Meter, type Clock, type Defer, type Fetcher, type FetchInit, type FetchResponse, type Logger, type LogFields, type LogLevel } from "./ports.ts";

@@ -83,7 +83,7 @@ export type LogLevel = "error" | "warn" | "info";
 /**
  * `error`: what refuses traffic because something is broken (the configuration, the key set with
  * no usable copy, the resolver, the origin, an unforeseen exception); `warn`: refused requests,
- * serving a stale key set, ignored keys and settings, cache failures; `info`: the rest.
+ * serving a stale key set, ignored keys and settings, cache failures, claim headers left out; `info`: the rest.
  */
 const LEVELS: Readonly<Record<string, LogLevel>> = {
   config_invalid: "error",
@@ -99,6 +99,7 @@ const LEVELS: Readonly<Record<string, LogLevel>> = {
   keyset_key_ignored: "warn",
   keyset_store_failed: "warn",
   verdict_store_failed: "warn",
+  claim_header_omitted: "warn",
 };
 
 export function logLevel(event: string, fields: LogFields): LogLevel {

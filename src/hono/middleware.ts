@@ -4,11 +4,16 @@
  * authentication (JWT, resolver or hybrid), route rules — on the request as the app receives it;
  * a refusal is answered here (401/403/400/503 with its challenge), and an allowed request goes on
  * with the identity at `c.get("authgear")` (`undefined` on a public path without credentials).
+ * With `CLAIM_HEADERS`, the app's `c.req` carries the identity's claim headers, and never a
+ * client's copy of one.
  */
 import type { MiddlewareHandler } from "hono";
 import {
   AuthError,
+  canonicalHeaderName,
   createGate,
+  logOmittedClaimHeaders,
+  type ClaimHeaders,
   describeError,
   errorResponse,
   jsonLogger,
@@ -41,6 +46,29 @@ export interface AuthgearVariables {
 
 /** The settings of an app with neither `settings` nor an env: one object, so the gate (a 500) is built once. */
 const NO_SETTINGS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * `raw` as the app reads it under `CLAIM_HEADERS`: every client copy of a configured header
+ * removed, in any spelling, and the identity's values added; `raw` itself when neither applies.
+ */
+function withClaimHeaders(
+  raw: Request,
+  claimHeaders: ClaimHeaders,
+  identity: Identity | undefined,
+  log: Logger,
+): Request {
+  const copies: string[] = [];
+  raw.headers.forEach((_, name) => {
+    if (claimHeaders.canonicalNames.has(canonicalHeaderName(name))) copies.push(name);
+  });
+  const values = identity === undefined ? undefined : claimHeaders.valuesOf(identity);
+  if (values !== undefined) logOmittedClaimHeaders(values, log);
+  if (copies.length === 0 && (values === undefined || values.headers.length === 0)) return raw;
+  const headers = new Headers(raw.headers);
+  for (const name of copies) headers.delete(name);
+  for (const [name, value] of values?.headers ?? []) headers.set(name, value);
+  return new Request(raw, { headers });
+}
 
 export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Variables: AuthgearVariables }> {
   const { settings, authorize, ...deps } = options;
@@ -103,6 +131,10 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
       if (config.logDecisions) log.log("request_allowed", { method: c.req.method, path: url.pathname, user_id: userId, public: decision.isPublic });
       c.set("authgear", decision.identity);
       c.set("authgearReport", undefined);
+    }
+    if (config.claimHeaders.entries.length > 0) {
+      const identity = decision.allowed ? decision.identity : undefined;
+      c.req.raw = withClaimHeaders(c.req.raw, config.claimHeaders, identity, log);
     }
     await next();
     return undefined;

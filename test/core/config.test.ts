@@ -57,9 +57,12 @@ describe("parseConfig", () => {
   });
 
   it("gives the Worker's own settings and the authorizer's their documented defaults, beside the core's", () => {
-    const core = parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT });
+    // Each parse has its own per-identity cache of claim headers (none configured).
+    const claimHeaders: unknown = expect.objectContaining({ entries: [] });
+    const core = { ...parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT }), claimHeaders };
     expect(WORKER_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT })).toEqual({
       ...core,
+      gateHeaders: new Set(),
       originUrl: undefined,
       loginUrl: undefined,
       corsAllowedOrigins: new Set(),

@@ -18,6 +18,7 @@ describe("logLevel", () => {
     ["keyset_key_ignored", {}, "warn"],
     ["keyset_store_failed", {}, "warn"],
     ["verdict_store_failed", {}, "warn"],
+    ["claim_header_omitted", {}, "warn"],
     ["keyset_refreshed", {}, "info"],
     ["request_allowed", {}, "info"],
     ["request_redirected_to_login", {}, "info"],

@@ -513,6 +513,29 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
           }
         },
       };
+    case "CLAIM_HEADERS": {
+      const setting = { CLAIM_HEADERS: '{"x-user-email": "email"}' };
+      // The resolver states no claims: refused where every user's identity is the resolver's.
+      if (mode === "resolver") return { refused: setting };
+      // A JWT's claim reaches the origin (the authorizer's context); a client's copy never does.
+      return changes(
+        setting,
+        async () => {
+          const { token } = await userToken(undefined, { claims: { email: "walk@example.com" } });
+          return { headers: { authorization: `Bearer ${token}`, x_user_email: "forged" } };
+        },
+        (seen) => {
+          if (packaging === "worker") expect(seen.origin?.headers.x_user_email).toBe("forged");
+          else expect(seen.answer.json).not.toContain("claimXUserEmail");
+        },
+        (seen) => {
+          if (packaging === "worker") {
+            expect(seen.origin?.headers["x-user-email"]).toBe("walk@example.com");
+            expect(seen.origin?.headers.x_user_email).toBeUndefined();
+          } else expect(seen.answer.json).toContain('"claimXUserEmail":"walk@example.com"');
+        },
+      );
+    }
     case "RESOLVER_URL":
       if (!resolving) return { refused: { RESOLVER_URL: `${issuer.origin}/elsewhere` } };
       return changes(
