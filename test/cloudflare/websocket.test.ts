@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startDemoOrigin, type DemoOrigin } from "../../dev/origin.ts";
 import type { EchoHello } from "../../dev/websocket-echo.ts";
+import { removeTokenSubprotocol, withoutQueryParameter } from "../../src/cloudflare/forwarding.ts";
 import { originRequestsThisTest, startWorker } from "./harness.ts";
 
 const PREFIX = "base64url.bearer.authorization.k8s.io.";
@@ -248,5 +249,35 @@ describe("a token in the query (WEBSOCKET_QUERY_TOKEN)", () => {
     const response = await withQuery.dispatchFetch(`https://gate.example/chat?access_token=${token}`);
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ code: "ERR_CREDENTIALS_MISSING" });
+  });
+});
+
+describe("withoutQueryParameter: the forwarded query", () => {
+  it.each([
+    ["?access_token=t", ""],
+    ["?a=1&access_token=t&b=%20x", "?a=1&b=%20x"],
+    ["?access%5Ftoken=t&a=1", "?a=1"],
+    ["?access_token&a=1", "?a=1"],
+    ["?access_token=t&access_token=u", ""],
+    ["?a=1&&b=2", "?a=1&&b=2"],
+    ["?a=access_token", "?a=access_token"],
+    ["?access_tokens=t", "?access_tokens=t"],
+    ["", ""],
+  ])("%s → %s", (search, expected) => {
+    expect(withoutQueryParameter(search, "access_token")).toBe(expected);
+  });
+});
+
+describe("removeTokenSubprotocol: the forwarded Sec-WebSocket-Protocol", () => {
+  it("drops the header when only the token's entry was offered, and leaves a header without one as it is", () => {
+    const alone = new Headers({ "sec-websocket-protocol": entry("t") });
+    removeTokenSubprotocol(alone);
+    expect(alone.has("sec-websocket-protocol")).toBe(false);
+    const mixed = new Headers({ "sec-websocket-protocol": `a,${entry("t")}, b` });
+    removeTokenSubprotocol(mixed);
+    expect(mixed.get("sec-websocket-protocol")).toBe("a, b");
+    const none = new Headers({ "sec-websocket-protocol": "a,  b" });
+    removeTokenSubprotocol(none);
+    expect(none.get("sec-websocket-protocol")).toBe("a,  b");
   });
 });
