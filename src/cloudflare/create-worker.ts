@@ -21,6 +21,7 @@ import {
   CountingMeter,
   withFields,
   isWebSocketUpgrade,
+  RFC6750_QUERY_PARAMETER,
 } from "../core/index.ts";
 import { analyticsOf, writeRequestPoint } from "./analytics.ts";
 import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
@@ -148,12 +149,13 @@ function metadataResponse(config: WorkerConfig, request: Request, url: URL): Res
 /**
  * The query the origin gets: none for a preflight under `METHOD_OVERRIDE=any` (forwarding.ts),
  * and an upgrade's without its `WEBSOCKET_QUERY_TOKEN` parameter (the token stays out of the
- * origin's logs, whether or not it was valid).
+ * origin's logs, whether or not it was valid); unset, without `access_token`, which an upgrade
+ * reaches the origin with only when `REPORT_ONLY` lets its refusal through.
  */
 function forwardedSearch(url: URL, narrowPreflight: boolean, webSocket: boolean, config: WorkerConfig): string {
   if (narrowPreflight) return "";
-  const parameter = config.websocketQueryToken;
-  return webSocket && parameter !== undefined ? withoutQueryParameter(url.search, parameter) : url.search;
+  if (!webSocket) return url.search;
+  return withoutQueryParameter(url.search, config.websocketQueryToken ?? RFC6750_QUERY_PARAMETER);
 }
 
 type OriginFetch = (url: string, init: RequestInit) => Promise<Response>;

@@ -20,6 +20,7 @@ let origin: DemoOrigin;
 /** The gate without `WEBSOCKET_QUERY_TOKEN`, and with it. */
 let plain: Miniflare;
 let withQuery: Miniflare;
+let reportOnly: Miniflare;
 let logs: string[];
 
 beforeAll(async () => {
@@ -29,10 +30,11 @@ beforeAll(async () => {
   logs = [];
   plain = startWorker(base, 1, logs);
   withQuery = startWorker({ ...base, WEBSOCKET_QUERY_TOKEN: "access_token" }, 1, logs);
-  await Promise.all([plain.ready, withQuery.ready]);
+  reportOnly = startWorker({ ...base, REPORT_ONLY: "true" }, 1, logs);
+  await Promise.all([plain.ready, withQuery.ready, reportOnly.ready]);
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([plain.dispose(), withQuery.dispose()]);
+  await Promise.all([plain.dispose(), withQuery.dispose(), reportOnly.dispose()]);
   await origin.close();
   await issuer.close();
 });
@@ -242,6 +244,15 @@ describe("a token in the query (WEBSOCKET_QUERY_TOKEN)", () => {
     expect(ws.protocol).toBe("chat.v1");
     ws.close();
     expect(seen().map((request) => request.path)).toEqual(["/chat?room=1&b=%20x"]);
+  });
+
+  it("unset, REPORT_ONLY: the refused upgrade goes on without an identity, and without the token", async () => {
+    const token = await issuer.mintAccessToken({ sub: "gus" });
+    const ws = opened(await open(reportOnly, `/chat?access_token=${token}&room=1`, ["chat.v1"]));
+    expect(ws.hello.identity).toEqual({ "x-authgear-edge-report": "ERR_REQUEST_MALFORMED" });
+    expect(ws.hello.path).toBe("/chat?room=1");
+    ws.close();
+    expect(JSON.stringify(seen())).not.toContain(token);
   });
 
   it("set: never read on a request that is not an upgrade", async () => {
