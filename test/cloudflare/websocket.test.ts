@@ -140,7 +140,7 @@ describe("an upgrade let through", () => {
     expect(seen().map((request) => request.headers.upgrade)).toEqual(["websocket"]);
   });
 
-  it("with the token as a subprotocol: the entry never reaches the origin, the app's protocol is returned", async () => {
+  it("with the token as a subprotocol: the entry never reaches the origin, the app's protocol returned", async () => {
     const token = await issuer.mintAccessToken({ sub: "bob" });
     const ws = opened(await open(plain, "/chat", [entry(token), "chat.v1", "chat.v2"]));
     expect(ws.hello.identity["x-authgear-user-id"]).toBe("bob");
@@ -253,6 +253,14 @@ describe("a token in the query (WEBSOCKET_QUERY_TOKEN)", () => {
     expect(ws.hello.path).toBe("/chat?room=1");
     ws.close();
     expect(JSON.stringify(seen())).not.toContain(token);
+  });
+
+  it("the subprotocol entry is no credential on a request that is not an upgrade", async () => {
+    const token = await issuer.mintAccessToken();
+    const headers = { "sec-websocket-protocol": entry(token) };
+    const response = await plain.dispatchFetch("https://gate.example/chat", { headers });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ code: "ERR_CREDENTIALS_MISSING" });
   });
 
   it("set: never read on a request that is not an upgrade", async () => {
