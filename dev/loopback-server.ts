@@ -4,6 +4,7 @@
  * requests included) so tests and `npm start` stop promptly.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo, Socket } from "node:net";
 
 export interface LoopbackServer {
@@ -13,10 +14,14 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
+/** Takes over a connection that asked to switch protocols (a WebSocket opening handshake). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 export async function listenOnLoopback(
   name: string,
   port: number,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  upgrade?: UpgradeHandler,
 ): Promise<LoopbackServer> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
@@ -30,6 +35,8 @@ export async function listenOnLoopback(
       }
     });
   });
+  // Without a handler, Node closes an upgrade request's connection unanswered.
+  if (upgrade !== undefined) server.on("upgrade", upgrade);
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));

@@ -9,10 +9,14 @@
  *   and two `set-cookie` headers (`a=1`, `b=2`);
  * - `/_origin/redirect`: 302 to `/elsewhere`;
  * - `/_origin/big?bytes=N`: N bytes of {@link patternByte}, streamed, with `x-body-sha256`.
+ *
+ * A WebSocket opening handshake, on any path, is recorded too (no body) and answered by the echo
+ * endpoint of websocket-echo.ts.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { listenOnLoopback } from "./loopback-server.ts";
+import { createWebSocketEcho } from "./websocket-echo.ts";
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -181,11 +185,19 @@ export async function startDemoOrigin(options: { port?: number } = {}): Promise<
     await respond(res, record);
   };
 
-  const server = await listenOnLoopback("demo origin", options.port ?? 0, handle);
+  const echo = createWebSocketEcho();
+  const server = await listenOnLoopback("demo origin", options.port ?? 0, handle, (req, socket, head) => {
+    const record = { method: req.method ?? "", path: req.url ?? "", headers: receivedHeaders(req.rawHeaders) };
+    requests.push({ ...record, bodyBytes: 0, bodySha256: createHash("sha256").digest("hex") });
+    echo.handleUpgrade(req, socket, head);
+  });
   return {
     url: server.url,
     requests,
     takeRequests: () => requests.splice(0),
-    close: () => server.close(),
+    close: () => {
+      echo.close();
+      return server.close();
+    },
   };
 }

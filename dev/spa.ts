@@ -7,8 +7,10 @@
  * `CORS_ALLOWED_ORIGINS`. It shows what came back: the `x-authgear-*` identity the origin received,
  * or the gate's refusal as the page can read it (status, `WWW-Authenticate`, body), or the
  * browser's "Failed to fetch" when the answer was hidden from it. A token "already expired" shows
- * what an SPA sees when its token runs out. The page allows scripts and connections to nothing but
- * its own inline script (by nonce), the dev issuer and the gate.
+ * what an SPA sees when its token runs out. It also opens a WebSocket through the gate, offering
+ * its token as a subprotocol beside its own (docs/websockets.md), and shows what the demo origin's
+ * echo endpoint reports and echoes. The page allows scripts and connections to nothing but its own
+ * inline script (by nonce), the dev issuer and the gate.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -23,6 +25,9 @@ const LIFETIMES = [
   { seconds: 20, label: "expires in 20 seconds" },
   { seconds: -300, label: "already expired" },
 ] as const;
+
+/** The application protocol the page offers beside its token's entry (the origin echoes the first offered). */
+export const SPA_WEBSOCKET_PROTOCOL = "authgear-edge.demo";
 
 /** The page's script: plain browser JavaScript, run with the stack's URLs from the JSON block. */
 const SCRIPT = `
@@ -91,6 +96,40 @@ $("call").addEventListener("click", async () => {
   const challenge = response.headers.get("www-authenticate");
   show("GET " + path + " -> " + response.status + " (refused by the gate)\\nWWW-Authenticate: " + (challenge ?? "(none)") + "\\n" + body);
 });
+
+// A browser cannot set Authorization on a WebSocket: the token goes as a subprotocol entry
+// (base64url, no padding), after the page's own protocol, which the origin then chooses.
+const TOKEN_PROTOCOL = "base64url.bearer.authorization.k8s.io.";
+const base64url = (text) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+let socket;
+
+$("ws-open").addEventListener("click", () => {
+  const path = $("ws-path").value;
+  const protocols = [${JSON.stringify(SPA_WEBSOCKET_PROTOCOL)}];
+  if (token !== undefined) protocols.push(TOKEN_PROTOCOL + base64url(token));
+  socket?.close();
+  const ws = new WebSocket(gate.replace(/^http/, "ws") + path, protocols);
+  socket = ws;
+  let lines = [];
+  ws.addEventListener("message", (event) => {
+    if (lines.length > 0) {
+      show(lines.concat("echoed: " + event.data).join("\\n"));
+      return;
+    }
+    const hello = JSON.parse(event.data);
+    const identity = Object.keys(hello.identity).map((name) => "  " + name + ": " + hello.identity[name]);
+    lines = ["WebSocket " + path + " -> open, protocol " + ws.protocol, "the origin received:"].concat(identity, [
+      "  sec-websocket-protocol: " + hello.offered,
+    ]);
+    show(lines.join("\\n"));
+    ws.send("hello from the page");
+  });
+  ws.addEventListener("close", (event) => {
+    if (lines.length > 0) return;
+    // A refused handshake shows the page no status: the browser only says the connection closed.
+    show("WebSocket " + path + " -> refused (closed with code " + event.code + " before opening)");
+  });
+});
 $("token").textContent = tokenState();
 `;
 
@@ -103,10 +142,11 @@ function page(nonce: string, config: { issuer: string; gate: string }): string {
   return `<!doctype html><meta charset="utf-8"><title>authgear-edge: SPA demo</title>
 <style nonce="${nonce}">body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem } pre { white-space: pre-wrap; overflow-wrap: anywhere }</style>
 <h1>SPA demo</h1>
-<p>This page (its own origin) signs in with the dev issuer and calls the API through the gate at ${escapeHtml(config.gate)} with <code>Authorization: Bearer</code>.</p>
+<p>This page (its own origin) signs in with the dev issuer and calls the API through the gate at ${escapeHtml(config.gate)} with <code>Authorization: Bearer</code>, or opens a WebSocket through it with the token as a subprotocol.</p>
 <p><label>Token <select id="lifetime">${options}</select></label> <button id="sign-in">Sign in</button> <button id="sign-out">Forget token</button></p>
 <p id="token"></p>
 <p><label>Path <input id="path" value="/hello"></label> <button id="call">Call the API</button></p>
+<p><label>WebSocket path <input id="ws-path" value="/chat"></label> <button id="ws-open">Open a WebSocket</button></p>
 <pre id="result"></pre>
 <script type="application/json" id="config">${json}</script>
 <script nonce="${nonce}">${SCRIPT}</script>`;
@@ -130,7 +170,7 @@ export function startDemoSpa(options: { port?: number; issuer: string; gate: str
       "content-type": "text/html; charset=utf-8",
       "content-length": Buffer.byteLength(html),
       "cache-control": "no-store",
-      "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src ${options.issuer} ${options.gate}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src ${options.issuer} ${options.gate} ${options.gate.replace(/^http/, "ws")}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     });
     res.end(req.method === "HEAD" ? undefined : html);
     return Promise.resolve();

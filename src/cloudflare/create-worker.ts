@@ -26,13 +26,18 @@ import {
   type Meter,
   CountingMeter,
   withFields,
+  isWebSocketUpgrade,
+  RFC6750_QUERY_PARAMETER,
 } from "../core/index.ts";
 import { analyticsOf, writeRequestPoint } from "./analytics.ts";
 import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
 import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
-import { addIdentity, originUrl, preflightHeaders, removeCookie, sanitizeHeaders } from "./forwarding.ts";
+import {
+  addIdentity, originUrl, preflightHeaders, removeCookie, removeTokenSubprotocol, sanitizeHeaders,
+  withoutQueryParameter,
+} from "./forwarding.ts";
 
 /** With `REPORT_ONLY=true`: the code a forwarded request would have been refused with. */
 const REPORT_HEADER = "x-authgear-edge-report";
@@ -198,6 +203,18 @@ async function jwksResponse(keys: AssertionKeys, request: Request, url: URL, log
   return [new Response(request.method === "HEAD" ? null : body, { headers }), "jwks"];
 }
 
+/**
+ * The query the origin gets: none for a preflight under `METHOD_OVERRIDE=any` (forwarding.ts),
+ * and an upgrade's without its `WEBSOCKET_QUERY_TOKEN` parameter (the token stays out of the
+ * origin's logs, whether or not it was valid); unset, without `access_token`, which an upgrade
+ * reaches the origin with only when `REPORT_ONLY` lets its refusal through.
+ */
+function forwardedSearch(url: URL, narrowPreflight: boolean, webSocket: boolean, config: WorkerConfig): string {
+  if (narrowPreflight) return "";
+  if (!webSocket) return url.search;
+  return withoutQueryParameter(url.search, config.websocketQueryToken ?? RFC6750_QUERY_PARAMETER);
+}
+
 type OriginFetch = (url: string, init: RequestInit) => Promise<Response>;
 
 async function handle(
@@ -252,8 +269,15 @@ async function respond(
     const error = new AuthError("ERR_REQUEST_MALFORMED", "A GET or HEAD request cannot carry a body.");
     return [refuse(error, config.realm, request, url, log), error.code];
   }
+  const webSocket = isWebSocketUpgrade(request.method, request.headers);
   const decision = await decider.decide(
-    { method: request.method, path: url.pathname, headers: request.headers, hasBody },
+    {
+      method: request.method,
+      path: url.pathname,
+      headers: request.headers,
+      hasBody,
+      ...(webSocket && { webSocket: { query: url.searchParams } }),
+    },
     { defer: (promise) => { ctx.waitUntil(promise); }, logger: log, ...(meter !== undefined && { meter }) },
   );
   const userId = config.logDecisions ? decision.identity?.subject : undefined;
@@ -295,6 +319,7 @@ async function respond(
   const headers = new Headers(pairs as Array<[string, string]>);
   // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
   if (isPreflight) headers.delete("cookie");
+  removeTokenSubprotocol(headers);
   if (!config.forwardAuthorization) {
     headers.delete("authorization");
     // The JWT cookie is the token itself; Authgear's session cookies are left for the origin.
@@ -307,7 +332,8 @@ async function respond(
   }
   let response: Response;
   try {
-    response = await fetchOrigin(originUrl(url, config.originUrl, !narrowPreflight), {
+    const search = forwardedSearch(url, narrowPreflight, webSocket, config);
+    response = await fetchOrigin(originUrl(url, config.originUrl, search), {
       method: request.method,
       headers,
       body: isPreflight || !hasBody ? null : request.body,

@@ -10,6 +10,7 @@ import {
   isIdentityHeaderName,
   isOverrideHeader,
   logOmittedClaimHeaders,
+  withoutTokenSubprotocol,
 } from "../core/index.ts";
 
 /**
@@ -110,8 +111,34 @@ export function addIdentity(headers: HeaderPairs, identity: Identity, claimHeade
   logOmittedClaimHeaders(claims, log);
 }
 
-/** The origin URL for a request: same path and query (unless `withQuery` is false), on `ORIGIN_URL` when set. */
-export function originUrl(url: URL, base: string | undefined, withQuery = true): string {
-  const query = withQuery ? url.search : "";
-  return `${base ?? url.origin}${url.pathname}${query}`;
+/** The origin URL for a request: same path, `search` as the query (its own by default), on `ORIGIN_URL` when set. */
+export function originUrl(url: URL, base: string | undefined, search = url.search): string {
+  return `${base ?? url.origin}${url.pathname}${search}`;
+}
+
+/**
+ * `search` (`?` included, or `""`) without any `name` parameter, every other byte kept. A name is
+ * compared as `URLSearchParams` decodes it (`access%5Ftoken` is `access_token`), the reading the
+ * gate took the token with and the one an origin's framework takes.
+ */
+export function withoutQueryParameter(search: string, name: string): string {
+  if (search === "") return search;
+  const pieces = search.slice(1).split("&");
+  const kept = pieces.filter((piece) => !new URLSearchParams(piece).has(name));
+  if (kept.length === pieces.length) return search;
+  return kept.every((piece) => piece === "") ? "" : `?${kept.join("&")}`;
+}
+
+/**
+ * Removes the token's `Sec-WebSocket-Protocol` entry (core token-subprotocol.ts), whatever
+ * `FORWARD_AUTHORIZATION` says: the origin picks its protocol from that list and echoes it in
+ * its 101, so a token left there could be chosen and sent back. The header goes when nothing else
+ * is left.
+ */
+export function removeTokenSubprotocol(headers: Headers): void {
+  const protocols = headers.get("sec-websocket-protocol");
+  if (protocols === null) return;
+  const kept = withoutTokenSubprotocol(protocols);
+  if (kept === undefined) headers.delete("sec-websocket-protocol");
+  else if (kept !== protocols) headers.set("sec-websocket-protocol", kept);
 }

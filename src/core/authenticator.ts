@@ -5,7 +5,9 @@
  */
 import type { ObjectEntries } from "valibot";
 import { CORE_SETTINGS, type Config } from "./config.ts";
-import { extractCredentials, type CredentialSource, type Credentials, type HeaderReader } from "./credentials.ts";
+import {
+  extractCredentials, type CredentialSource, type Credentials, type HeaderReader, type WebSocketCredentials,
+} from "./credentials.ts";
 import { AuthError } from "./errors.ts";
 import { base64url } from "jose";
 import type { Identity } from "./identity.ts";
@@ -67,9 +69,9 @@ export interface CallOptions {
 export interface Authenticator {
   /**
    * Never throws: every failure is a result with a stable code (`ERR_INTERNAL` for an unforeseen
-   * exception). `queryToken`: the token a WebSocket upgrade's query carries (`webSocketQueryToken`).
+   * exception). `webSocket`: set for a WebSocket upgrade (credentials.ts `extractCredentials`).
    */
-  authenticate(headers: HeaderReader, options?: CallOptions, queryToken?: string): Promise<AuthResult>;
+  authenticate(headers: HeaderReader, options?: CallOptions, webSocket?: WebSocketCredentials): Promise<AuthResult>;
   /** Verifies one access token (cached); throws `AuthError`. */
   verifyToken(token: string, options?: CallOptions): Promise<Identity>;
 }
@@ -210,10 +212,10 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   async function decide(
     headers: HeaderReader,
     options: CallOptions | undefined,
-    queryToken: string | undefined,
+    webSocket: WebSocketCredentials | undefined,
   ): Promise<AuthResult> {
     const jwtCookieName = config.authMode === "resolver" ? undefined : config.jwtCookieName;
-    const credentials = extractCredentials(headers, jwtCookieName, isCached, queryToken);
+    const credentials = extractCredentials(headers, jwtCookieName, isCached, webSocket);
     if (resolver === undefined) {
       if (credentials.kind === "none") return missing();
       return { ok: true, identity: await verifyToken(credentials.token, options), source: credentials.source };
@@ -232,9 +234,9 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
 
   return {
     verifyToken,
-    async authenticate(headers, options, queryToken) {
+    async authenticate(headers, options, webSocket) {
       try {
-        return await decide(headers, options, queryToken);
+        return await decide(headers, options, webSocket);
       } catch (error) {
         if (error instanceof AuthError) return { ok: false, error };
         return { ok: false, error: internalError(error, options?.logger ?? logger) };

@@ -44,16 +44,21 @@ const AUTH_SCHEME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
 /**
  * `known`: whether a token was verified before (the verified-token cache). A verified JWS is
  * base64url and dots, which the syntax check accepts, so it is not scanned again: the scan costs
- * about 2 µs for a 1 KB token, a third of a cache hit. `queryToken`: the value a WebSocket
- * upgrade's query carries, as `webSocketQueryToken` found it; the packaging reads it.
+ * about 2 µs for a 1 KB token, a third of a cache hit.
+ *
+ * `webSocket`: set for a WebSocket upgrade, the only request whose `Sec-WebSocket-Protocol` entry
+ * and query token (as `webSocketQueryToken` found it) are read. On any other request neither is a
+ * credential: no browser can send that header outside a handshake, and API Gateway caches an
+ * authorizer's answer by the `Authorization` header alone, so a credential read from elsewhere
+ * would have its answer reused for a request that does not carry it.
  */
 export function extractCredentials(
   headers: HeaderReader,
   jwtCookieName: string | undefined,
   known?: (token: string) => boolean,
-  queryToken?: string,
+  webSocket?: WebSocketCredentials,
 ): Credentials {
-  const deliberate = deliberateCredential(headers, known, queryToken);
+  const deliberate = deliberateCredential(headers, known, webSocket);
   if (deliberate !== undefined) return deliberate;
   if (jwtCookieName === undefined) return NONE;
   const cookieHeader = headers.get("cookie");
@@ -66,19 +71,26 @@ export function extractCredentials(
   return { kind: "bearer", token, source: "cookie" };
 }
 
+/** What a WebSocket upgrade may carry besides the other requests' credentials. */
+export interface WebSocketCredentials {
+  /** The token its query carries (`WEBSOCKET_QUERY_TOKEN`), if any. */
+  readonly queryToken?: string | undefined;
+}
+
 /** The one Bearer credential the client sent on purpose; refused when it sent two. */
 function deliberateCredential(
   headers: HeaderReader,
   known: ((token: string) => boolean) | undefined,
-  queryToken: string | undefined,
+  webSocket: WebSocketCredentials | undefined,
 ): Credentials | undefined {
   const authorization = headers.get("authorization");
   const found: Credentials[] = [];
   const fromHeader = authorization === null ? undefined : parseAuthorization(authorization, known);
   if (fromHeader !== undefined) found.push(fromHeader);
-  const protocols = headers.get("sec-websocket-protocol");
+  const protocols = webSocket === undefined ? null : headers.get("sec-websocket-protocol");
   const fromProtocol = protocols === null ? undefined : subprotocolToken(protocols, MAX_CREDENTIAL_LENGTH);
   if (fromProtocol !== undefined) found.push({ kind: "bearer", token: fromProtocol, source: "subprotocol" });
+  const queryToken = webSocket?.queryToken;
   if (queryToken !== undefined) found.push(parseQueryToken(queryToken, known));
   if (found.length > 1) throw new AuthError("ERR_REQUEST_MALFORMED", "The request carries more than one credential.");
   return found[0];

@@ -29,9 +29,10 @@ export interface DecisionRequest {
   /** Whether the request carries a body (a preflight never does). */
   readonly hasBody?: boolean;
   /**
-   * Set for a WebSocket upgrade (the Worker's `isWebSocketUpgrade`, API Gateway's `$connect`):
-   * its query, where `WEBSOCKET_QUERY_TOKEN` lets a token travel (websocket.ts). Never set for
-   * another request, whose query is never read.
+   * Set for a WebSocket upgrade (the Worker's `isWebSocketUpgrade`, API Gateway's `$connect`),
+   * and only then: its `Sec-WebSocket-Protocol` token entry is read (credentials.ts), and its
+   * query, where `WEBSOCKET_QUERY_TOKEN` lets a token travel (websocket.ts). Another request's
+   * query and protocol list are never read.
    */
   readonly webSocket?: { readonly query: QueryReader };
 }
@@ -185,8 +186,9 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     const isPublic =
       canonical === path && canonical !== undefined && isPublicPath(canonical) && otherPaths(request).length === 0;
     // Thrown (refused) even on a public path: a token in the query would reach the origin's logs.
-    const queryToken = request.webSocket && webSocketQueryToken(request.webSocket.query, config.websocketQueryToken);
-    const result = await authenticator.authenticate(request.headers, callOptions, queryToken);
+    const { webSocket: upgrade } = request;
+    const webSocket = upgrade && { queryToken: webSocketQueryToken(upgrade.query, config.websocketQueryToken) };
+    const result = await authenticator.authenticate(request.headers, callOptions, webSocket);
     if (!result.ok) {
       if (isPublic) return { allowed: true, identity: undefined, isPublic, at };
       return { allowed: false, error: result.error, identity: undefined, at };

@@ -6,7 +6,7 @@ export { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setti
 export { urlSetting, type UrlRules } from "./url-setting.ts";
 export {
   COOKIE_SEPARATOR, cookiePairName, extractCredentials, findCookie, hidesCookie, MAX_CREDENTIAL_LENGTH,
-  type Credentials, type CredentialSource, type HeaderReader,
+  type Credentials, type CredentialSource, type HeaderReader, type WebSocketCredentials,
 } from "./credentials.ts";
 export { TOKEN_SUBPROTOCOL_PREFIX, withoutTokenSubprotocol } from "./token-subprotocol.ts";
 export {

@@ -24,6 +24,7 @@ import {
   type Logger,
   oncePerSettings,
   type Identity,
+  isWebSocketUpgrade,
 } from "../core/index.ts";
 
 export interface AuthgearOptions
@@ -114,8 +115,11 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
     } catch {
       // Not on Workers: background refreshes just run.
     }
+    const { headers } = c.req.raw;
+    // An upgrade's query may carry its token (WEBSOCKET_QUERY_TOKEN); the app still sees it (docs/websockets.md).
+    const webSocket = isWebSocketUpgrade(c.req.method, headers) ? { webSocket: { query: url.searchParams } } : {};
     const decision = await gate.decider.decide(
-      { method: c.req.method, path: url.pathname, headers: c.req.raw.headers, hasBody: c.req.raw.body !== null },
+      { method: c.req.method, path: url.pathname, headers, hasBody: c.req.raw.body !== null, ...webSocket },
       { logger: log, ...(defer !== undefined && { defer }) },
     );
     const { config } = gate;

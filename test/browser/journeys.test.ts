@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import type { LoopbackServer } from "../../dev/loopback-server.ts";
 import { startDemoOrigin, type DemoOrigin } from "../../dev/origin.ts";
-import { SPA_USER, startDemoSpa } from "../../dev/spa.ts";
+import { SPA_USER, SPA_WEBSOCKET_PROTOCOL, startDemoSpa } from "../../dev/spa.ts";
 import { originRequestsThisTest, startWorker } from "../cloudflare/harness.ts";
 import { freePort } from "../helpers.ts";
 import { launchChromium, recordResponses, type SeenResponse } from "./chromium.ts";
@@ -84,7 +84,7 @@ afterEach(async () => {
 const seen = originRequestsThisTest(() => origin);
 
 /** Clicks `button` on the SPA demo and returns what the page shows once it has answered. */
-async function click(button: "sign-in" | "call" | "sign-out"): Promise<string> {
+async function click(button: "sign-in" | "call" | "sign-out" | "ws-open"): Promise<string> {
   const before = await page.textContent("#result");
   await page.click(`#${button}`);
   await page.waitForFunction((previous) => document.getElementById("result")?.textContent !== previous, before);
@@ -143,6 +143,38 @@ describe("an SPA on an allowed origin, through the gate with a bearer token", ()
     expect(status).toBe("GET /hello -> 401 (refused by the gate)");
     expect(challenge).toBe(`WWW-Authenticate: Bearer realm="${issuer.origin}", resource_metadata="${apiUrl}/.well-known/oauth-protected-resource"`);
     expect(fromGate("Preflight")).toEqual([]);
+  });
+});
+
+describe("an SPA opening a WebSocket through the gate, its token offered as a subprotocol", () => {
+  it("is shown the identity the origin received and its messages echoed", { timeout: JOURNEY_MS }, async () => {
+    await page.goto(spa.url);
+    await signIn("1800");
+    await click("ws-open");
+    await page.waitForFunction(() => document.getElementById("result")?.textContent.includes("echoed: ") === true);
+    const shown = ((await page.textContent("#result")) ?? "").split("\n");
+    expect(shown.slice(0, 2)).toEqual([`WebSocket /chat -> open, protocol ${SPA_WEBSOCKET_PROTOCOL}`, "the origin received:"]);
+    expect(shown.slice(-2)).toEqual([`  sec-websocket-protocol: ${SPA_WEBSOCKET_PROTOCOL}`, "echoed: hello from the page"]);
+    expect(shown).toEqual(expect.arrayContaining([`  x-authgear-user-id: ${SPA_USER}`, "  x-authgear-user-roles: admin"]));
+    // The browser offered the token's entry; the origin saw the upgrade without it.
+    const [upgrade, ...more] = seen();
+    expect(more).toEqual([]);
+    expect(upgrade).toMatchObject({ method: "GET", path: "/chat" });
+    expect(upgrade?.headers.upgrade).toBe("websocket");
+    expect(upgrade?.headers["sec-websocket-protocol"]).toBe(SPA_WEBSOCKET_PROTOCOL);
+    expect(JSON.stringify(upgrade)).not.toContain("base64url.bearer");
+  });
+
+  it("without a token: the handshake is refused (401), the page sees the connection close", { timeout: JOURNEY_MS }, async () => {
+    // DevTools tells what the page is not told: Chromium's reading of the gate's 401 and its challenge.
+    const failures: string[] = [];
+    const cdp = await context.newCDPSession(page);
+    cdp.on("Network.webSocketFrameError", (event) => failures.push(event.errorMessage));
+    await cdp.send("Network.enable");
+    await page.goto(spa.url);
+    expect(await click("ws-open")).toBe("WebSocket /chat -> refused (closed with code 1006 before opening)");
+    expect(failures).toEqual(["HTTP Authentication failed; no valid credentials available"]);
+    expect(seen()).toEqual([]);
   });
 });
 

@@ -1,6 +1,7 @@
 /** Forward authentication against the dev issuer's resolver endpoint (docs/authgear-contract.md §3), over loopback HTTP. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { identityHeaders } from "../../src/core/identity.ts";
+import type { WebSocketCredentials } from "../../src/core/credentials.ts";
 import type { VerdictStore } from "../../src/core/resolver.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { harness, type Harness } from "../helpers.ts";
@@ -32,8 +33,9 @@ function resolverCalls(h: { sent: Array<{ url: string; headers: Headers }> }): A
   return h.sent.filter((request) => request.url.includes("/_resolver/"));
 }
 
-async function outcome(h: Harness, headers: Record<string, string>): Promise<string> {
-  const result = await h.auth.authenticate(new Headers(headers));
+/** `webSocket`: authenticated as a WebSocket upgrade (its subprotocol entry, its query token). */
+async function outcome(h: Harness, headers: Record<string, string>, webSocket?: WebSocketCredentials): Promise<string> {
+  const result = await h.auth.authenticate(new Headers(headers), undefined, webSocket);
   if (!result.ok) return result.error.code;
   const { identity } = result;
   return identity.kind === "user" ? `ok:${identity.userId}` : `client:${identity.clientId}`;
@@ -224,10 +226,11 @@ describe("resolver and hybrid modes: a token offered outside Authorization", () 
     const other = issuer.createSession("otto");
     const h = gate({ AUTH_MODE: mode, RESOLVER_CACHE_SECONDS: "0" });
     const cookie = `session=${other.cookie}`;
-    expect(await outcome(h, { ...offer(session.opaqueAccessToken), cookie })).toBe("ok:nora");
-    const viaQuery = await h.auth.authenticate(new Headers({ cookie }), undefined, session.opaqueAccessToken);
+    expect(await outcome(h, { ...offer(session.opaqueAccessToken), cookie }, {})).toBe("ok:nora");
+    const queryToken = session.opaqueAccessToken;
+    const viaQuery = await h.auth.authenticate(new Headers({ cookie }), undefined, { queryToken });
     expect(viaQuery.ok && viaQuery.identity.kind === "user" && viaQuery.identity.userId).toBe("nora");
-    expect(await outcome(h, { ...offer("forged-opaque"), cookie })).toBe("ERR_SESSION_INVALID");
+    expect(await outcome(h, { ...offer("forged-opaque"), cookie }, {})).toBe("ERR_SESSION_INVALID");
     expect(resolverCalls(h).map((call) => [call.headers.get("authorization"), call.headers.get("cookie")])).toEqual([
       [`Bearer ${session.opaqueAccessToken}`, null],
       [`Bearer ${session.opaqueAccessToken}`, null],
@@ -239,9 +242,9 @@ describe("resolver and hybrid modes: a token offered outside Authorization", () 
     const session = issuer.createSession("pia");
     const jwt = await issuer.mintAccessToken({ sub: "pia", sessionId: session.id });
     const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
-    expect(await outcome(h, offer(jwt))).toBe("ok:pia");
+    expect(await outcome(h, offer(jwt), {})).toBe("ok:pia");
     issuer.logout(session.id);
-    expect(await outcome(h, offer(jwt))).toBe("ERR_SESSION_INVALID");
+    expect(await outcome(h, offer(jwt), {})).toBe("ERR_SESSION_INVALID");
     const sent = resolverCalls(h).map((call) => call.headers.get("authorization"));
     expect(sent).toEqual([`Bearer ${jwt}`, `Bearer ${jwt}`]);
   });

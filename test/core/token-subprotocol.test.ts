@@ -13,6 +13,9 @@ const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln";
 const encode = (token: string): string => Buffer.from(token, "latin1").toString("base64url");
 const entry = (token: string): string => `${TOKEN_SUBPROTOCOL_PREFIX}${encode(token)}`;
 const offered = (token: string) => ({ kind: "bearer", token, source: "subprotocol" });
+/** As a WebSocket upgrade's credentials are read, with the query token `queryToken`. */
+const onUpgrade = (headers: Headers, cookie: string | undefined, queryToken?: string) =>
+  extractCredentials(headers, cookie, undefined, { queryToken });
 const protocols = (value: string, more: Record<string, string> = {}): Headers =>
   new Headers({ "sec-websocket-protocol": value, ...more });
 
@@ -29,7 +32,7 @@ function refusal(run: () => unknown): AuthError {
 describe("extractCredentials: Sec-WebSocket-Protocol entry", () => {
   it("reads the token beside the application's protocols, in any position", () => {
     for (const value of [entry(TOKEN), `chat.v1, ${entry(TOKEN)}`, `${entry(TOKEN)}, chat.v1`, `a,${entry(TOKEN)},b`]) {
-      expect(extractCredentials(protocols(value), undefined), value).toEqual(offered(TOKEN));
+      expect(onUpgrade(protocols(value), undefined), value).toEqual(offered(TOKEN));
     }
   });
 
@@ -38,11 +41,17 @@ describe("extractCredentials: Sec-WebSocket-Protocol entry", () => {
       ["sec-websocket-protocol", "chat.v1"],
       ["sec-websocket-protocol", entry(TOKEN)],
     ]);
-    expect(extractCredentials(lines, undefined)).toMatchObject({ token: TOKEN, source: "subprotocol" });
+    expect(onUpgrade(lines, undefined)).toMatchObject({ token: TOKEN, source: "subprotocol" });
+  });
+
+  it("reads neither the entry nor a query token on a request that is not an upgrade", () => {
+    expect(extractCredentials(protocols(entry(TOKEN)), undefined)).toEqual({ kind: "none" });
+    const withCookie = protocols(`${TOKEN_SUBPROTOCOL_PREFIX}YR`, { cookie: `at=${TOKEN}` });
+    expect(extractCredentials(withCookie, "at")).toEqual({ kind: "bearer", token: TOKEN, source: "cookie" });
   });
 
   it("reports no credentials for application protocols only", () => {
-    expect(extractCredentials(protocols("chat.v1, graphql-ws"), undefined)).toEqual({ kind: "none" });
+    expect(onUpgrade(protocols("chat.v1, graphql-ws"), undefined)).toEqual({ kind: "none" });
   });
 
   it("accepts every token68 token Node's base64url encodes (property)", () => {
@@ -50,7 +59,7 @@ describe("extractCredentials: Sec-WebSocket-Protocol entry", () => {
     let checked = 0;
     fc.assert(
       fc.property(token68, (token) => {
-        expect(extractCredentials(protocols(`app, ${entry(token)}`), undefined)).toEqual(offered(token));
+        expect(onUpgrade(protocols(`app, ${entry(token)}`), undefined)).toEqual(offered(token));
         checked += 1;
       }),
       { numRuns: 300 },
@@ -72,15 +81,15 @@ describe("extractCredentials: Sec-WebSocket-Protocol entry", () => {
     ["padding inside the decoded token", entry("ab=c")],
     ["the prefix in another case", `BASE64URL.bearer.authorization.k8s.io.${encode(TOKEN)}`],
   ])("refuses %s as a malformed request, without echoing it", (_name, value) => {
-    const error = refusal(() => extractCredentials(protocols(`chat.v1, ${value}`), undefined));
+    const error = refusal(() => onUpgrade(protocols(`chat.v1, ${value}`), undefined));
     expect(error.code).toBe("ERR_REQUEST_MALFORMED");
     expect(error.message).not.toContain(value.slice(TOKEN_SUBPROTOCOL_PREFIX.length) || "\u0000");
   });
 
   it("accepts a token of the longest credential length, refuses a longer one", () => {
     const longest = "a".repeat(MAX_CREDENTIAL_LENGTH);
-    expect(extractCredentials(protocols(entry(longest)), undefined)).toEqual(offered(longest));
-    const error = refusal(() => extractCredentials(protocols(entry("a".repeat(MAX_CREDENTIAL_LENGTH + 1))), undefined));
+    expect(onUpgrade(protocols(entry(longest)), undefined)).toEqual(offered(longest));
+    const error = refusal(() => onUpgrade(protocols(entry("a".repeat(MAX_CREDENTIAL_LENGTH + 1))), undefined));
     expect(error.code).toBe("ERR_REQUEST_MALFORMED");
   });
 });
@@ -90,32 +99,32 @@ describe("extractCredentials: two credentials (RFC 6750 §2: one method per requ
 
   it("refuses two entries, equal or not", () => {
     for (const value of [`${entry(TOKEN)}, ${entry(TOKEN)}`, `${entry(TOKEN)}, chat, ${entry("other")}`]) {
-      expect(refusal(() => extractCredentials(protocols(value), undefined)).message).toBe(twice);
+      expect(refusal(() => onUpgrade(protocols(value), undefined)).message).toBe(twice);
     }
   });
 
   it("refuses an entry beside a Bearer Authorization header (two deliberate credentials)", () => {
     const both = protocols(entry(TOKEN), { authorization: `Bearer ${TOKEN}` });
-    expect(refusal(() => extractCredentials(both, undefined)).message).toBe(twice);
+    expect(refusal(() => onUpgrade(both, undefined)).message).toBe(twice);
   });
 
   it("uses the entry beside another scheme's Authorization header", () => {
     const basic = protocols(entry(TOKEN), { authorization: "Basic dXNlcjpwYXNz" });
-    expect(extractCredentials(basic, undefined)).toMatchObject({ token: TOKEN, source: "subprotocol" });
+    expect(onUpgrade(basic, undefined)).toMatchObject({ token: TOKEN, source: "subprotocol" });
   });
 
   it("uses the entry and ignores the JWT cookie (ambient), as it does for the header", () => {
     const withCookie = protocols(entry(TOKEN), { cookie: "at=cookie-token" });
-    expect(extractCredentials(withCookie, "at")).toEqual({ kind: "bearer", token: TOKEN, source: "subprotocol" });
+    expect(onUpgrade(withCookie, "at")).toEqual({ kind: "bearer", token: TOKEN, source: "subprotocol" });
     const bad = protocols(`${TOKEN_SUBPROTOCOL_PREFIX}YR`, { cookie: `at=${TOKEN}` });
-    expect(refusal(() => extractCredentials(bad, "at")).code).toBe("ERR_REQUEST_MALFORMED");
+    expect(refusal(() => onUpgrade(bad, "at")).code).toBe("ERR_REQUEST_MALFORMED");
   });
 
   it("refuses a query token beside a header or an entry; uses it over the cookie", () => {
     const bearer = new Headers({ authorization: `Bearer ${TOKEN}` });
-    expect(refusal(() => extractCredentials(bearer, undefined, undefined, TOKEN)).message).toBe(twice);
-    expect(refusal(() => extractCredentials(protocols(entry(TOKEN)), undefined, undefined, TOKEN)).message).toBe(twice);
-    const withCookie = extractCredentials(new Headers({ cookie: "at=x" }), "at", undefined, TOKEN);
+    expect(refusal(() => onUpgrade(bearer, undefined, TOKEN)).message).toBe(twice);
+    expect(refusal(() => onUpgrade(protocols(entry(TOKEN)), undefined, TOKEN)).message).toBe(twice);
+    const withCookie = onUpgrade(new Headers({ cookie: "at=x" }), "at", TOKEN);
     expect(withCookie).toEqual({ kind: "bearer", token: TOKEN, source: "query" });
   });
 });
@@ -127,7 +136,7 @@ describe("extractCredentials: an upgrade's query token", () => {
     ["a non-ASCII character", "tök"],
     ["an oversize token", "a".repeat(MAX_CREDENTIAL_LENGTH + 1)],
   ])("refuses %s as a malformed request", (_name, token) => {
-    const error = refusal(() => extractCredentials(new Headers(), undefined, undefined, token));
+    const error = refusal(() => onUpgrade(new Headers(), undefined, token));
     expect(error.code).toBe("ERR_REQUEST_MALFORMED");
   });
 });

@@ -255,7 +255,7 @@ describe("npm start", () => {
     const spa = match![1]!;
     const page = await fetch(`${spa}/`);
     expect(page.status).toBe(200);
-    expect(page.headers.get("content-security-policy")).toMatch(new RegExp(`connect-src http://127\\.0\\.0\\.1:\\d+ http://127\\.0\\.0\\.1:${workerPort};`));
+    expect(page.headers.get("content-security-policy")).toMatch(new RegExp(`connect-src http://127\\.0\\.0\\.1:\\d+ http://127\\.0\\.0\\.1:${workerPort} ws://127\\.0\\.0\\.1:${workerPort};`));
     expect(await page.text()).toContain(`"gate":"http://127.0.0.1:${workerPort}"`);
     const preflight = await fetch(`http://127.0.0.1:${workerPort}/hello`, {
       method: "OPTIONS",

@@ -126,3 +126,27 @@ describe("authgear() on Node", () => {
     ]);
   });
 });
+
+describe("authgear() on a WebSocket upgrade (docs/websockets.md)", () => {
+  const upgrade = { upgrade: "websocket", connection: "Upgrade" };
+  const entry = (token: string) => `base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString("base64url")}`;
+
+  it("reads the token's subprotocol entry; the app receives the request as sent", async () => {
+    const token = await issuer.mintAccessToken({ sub: "wes" });
+    const headers = { ...upgrade, "sec-websocket-protocol": `chat, ${entry(token)}` };
+    const response = await app({}).request("/chat", { headers });
+    expect(await response.json()).toMatchObject({ user: "wes" });
+  });
+
+  it("refuses an upgrade's access_token unless WEBSOCKET_QUERY_TOKEN names it, then reads it", async () => {
+    const token = await issuer.mintAccessToken({ sub: "wes" });
+    const refused = await app({}).request(`/chat?access_token=${token}`, { headers: upgrade });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).not.toContain(token);
+    const reading = app({ WEBSOCKET_QUERY_TOKEN: "access_token" });
+    const allowed = await reading.request(`/chat?access_token=${token}`, { headers: upgrade });
+    expect(await allowed.json()).toMatchObject({ user: "wes" });
+    const notUpgrade = await reading.request(`/chat?access_token=${token}`);
+    expect(notUpgrade.status).toBe(401);
+  });
+});
