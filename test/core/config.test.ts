@@ -69,8 +69,12 @@ describe("parseConfig", () => {
       forwardAuthorization: true,
       serverTiming: false,
       originSecret: undefined,
+      assertion: undefined,
+      assertionHeader: "x-authgear-edge-assertion",
+      assertionSecondKey: undefined,
     });
-    expect(LAMBDA_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT })).toEqual({ ...core, httpApiResponse: "simple", authorizerCacheSeconds: 300, metrics: "off" });
+    const lambda = { httpApiResponse: "simple", authorizerCacheSeconds: 300, metrics: "off", assertion: undefined };
+    expect(LAMBDA_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT })).toEqual({ ...core, ...lambda });
     expect(WORKER_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_SECRET: "s".repeat(32), ORIGIN_SECRET_HEADER: "X-Edge-Key" }).originSecret).toEqual({
       header: "x-edge-key",
       value: "s".repeat(32),
@@ -314,9 +318,14 @@ describe("each packaging's settings", () => {
   const LAMBDA_ONLY = { HTTP_API_RESPONSE: "IAM", AUTHORIZER_CACHE_SECONDS: "-1", METRICS: "prometheus" };
 
   it("are the core's, then the packaging's own; the Worker's and the authorizer's share only the core's", () => {
-    expect(WORKER_SETTING_NAMES).toEqual([...SETTING_NAMES, ...Object.keys(WORKER_ONLY)]);
-    expect(LAMBDA_SETTING_NAMES).toEqual([...SETTING_NAMES, ...Object.keys(LAMBDA_ONLY)]);
-    expect(ALL_SETTING_NAMES).toEqual([...SETTING_NAMES, ...Object.keys(WORKER_ONLY), ...Object.keys(LAMBDA_ONLY)]);
+    // The assertion's settings both packagings read (not the Hono middleware, which forwards nothing),
+    // then the two that only the Worker carries out (it publishes the key set and names the header).
+    const signing = ["ASSERTION_KEY", "ASSERTION_ISSUER", "ASSERTION_AUDIENCE", "ASSERTION_LIFETIME_SECONDS"];
+    const workerSigning = ["ASSERTION_SECOND_KEY", "ASSERTION_HEADER"];
+    const worker = [...Object.keys(WORKER_ONLY), ...workerSigning];
+    expect(WORKER_SETTING_NAMES).toEqual([...SETTING_NAMES, ...signing, ...worker]);
+    expect(LAMBDA_SETTING_NAMES).toEqual([...SETTING_NAMES, ...signing, ...Object.keys(LAMBDA_ONLY)]);
+    expect(ALL_SETTING_NAMES).toEqual([...SETTING_NAMES, ...signing, ...worker, ...Object.keys(LAMBDA_ONLY)]);
   });
 
   it("the authorizer reads none of the Worker's own: bad values there are not its problem, and its configuration has no Worker field", () => {

@@ -4,6 +4,7 @@
  * identity where a rule admits clients, and each issuer's user carries its issuer.
  */
 import { Hono } from "hono";
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer } from "../../dev/issuer.ts";
 import { authgear, type AuthgearVariables } from "../../src/hono/index.ts";
@@ -56,6 +57,9 @@ describe("authgear() with machine clients and several issuers", () => {
         subject: "client_id_inventory",
         clientId: "inventory",
         scopes: ["read:orders"],
+        source: "jwt",
+        claims: decodeJwt(token),
+        expiresAt: decodeJwt(token).exp,
       },
     ]);
     expect(await call(hono, "/users/1", token)).toEqual([403, "ERR_INSUFFICIENT_SCOPE"]);
