@@ -11,6 +11,7 @@ import {
   canonicalHeaderName,
   claimHeaderCollisions,
   CORE_SETTINGS,
+  DEFAULT_ASSERTION_HEADER,
   defineSettings,
   extendSettings,
   flagSetting,
@@ -25,8 +26,8 @@ import {
 /** Default `ORIGIN_SECRET_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
 export const DEFAULT_ORIGIN_SECRET_HEADER = "x-authgear-edge-secret";
 const RESERVED_SECRET_HEADERS = new Set(["authorization", "cookie", "host", "content-length", "content-type", "transfer-encoding", "connection", "origin"]);
-/** Default `ASSERTION_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
-export const DEFAULT_ASSERTION_HEADER = "x-authgear-edge-assertion";
+// The default `ASSERTION_HEADER` is `x-authgear-*`, so a client's copy goes with the identity headers.
+export { DEFAULT_ASSERTION_HEADER };
 /**
  * Names the assertion's header must not take, compared in canonical form: what the client sends
  * for itself, hop-by-hop headers (a proxy would drop it), and every header the gate sets itself.

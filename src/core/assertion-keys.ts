@@ -4,9 +4,10 @@
  * signing key, imported once with jose (WebCrypto) and kept.
  */
 import { importJWK, type CryptoKey } from "jose";
+import { ASSERTION_ALGORITHMS } from "./assertion-verifier.ts";
 
-/** The algorithms the gate signs with: asymmetric only, so an origin holds nothing that can sign. */
-export const ASSERTION_ALGORITHMS = ["ES256", "ES384", "EdDSA"] as const;
+// The algorithms the gate signs with, defined once on the verifier's side: asymmetric only.
+export { ASSERTION_ALGORITHMS };
 export type AssertionAlgorithm = (typeof ASSERTION_ALGORITHMS)[number];
 
 /** Each algorithm's key type and curve (RFC 7518 §3.4, RFC 8037 §3.1). */

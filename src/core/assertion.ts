@@ -6,11 +6,12 @@
  */
 import { base64url, SignJWT } from "jose";
 import type { AssertionKeys } from "./assertion-keys.ts";
+import { ASSERTION_TYPE } from "./assertion-verifier.ts";
 import type { Identity } from "./identity.ts";
 import { systemClock, type Clock } from "./ports.ts";
 
-/** The assertion's `typ` (RFC 8725 §3.11: its own type, so no other JWT passes for one). */
-export const ASSERTION_TYPE = "authgear-edge+jwt";
+// One definition of the format's constants, on the verifier's side (whose entry imports nothing of the gate).
+export { ASSERTION_TYPE };
 
 /** Where the Worker publishes the assertion's keys. */
 export const ASSERTION_JWKS_PATH = "/.well-known/authgear-edge/jwks.json";

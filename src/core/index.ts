@@ -56,3 +56,4 @@ export {
 export {
   ASSERTION_JWKS_PATH, ASSERTION_TYPE, createAssertionSigner, type AssertionSigner, type AssertionSignerOptions,
 } from "./assertion.ts";
+export { DEFAULT_ASSERTION_HEADER } from "./assertion-verifier.ts";
