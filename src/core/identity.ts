@@ -114,9 +114,9 @@ const USER_CLAIMS = ["auth_time", "amr", CLAIM_IS_ANONYMOUS, CLAIM_IS_VERIFIED, 
 
 /**
  * Builds the identity from a verified claims set, as `issuer` (its `iss`) marks a client's token
- * (`CLIENT_MARKS`); `payload` becomes the identity's `claims` and is frozen in place. Throws `ERR_IDENTITY_CLAIM_INVALID`, or `ERR_JWT_CLAIM_INVALID` for a token
- * that looks like a client's and is not one exactly (a user's token never passes as a client's,
- * nor a client's as a user's).
+ * (`CLIENT_MARKS`); `payload` becomes the identity's `claims` and is frozen in place. Throws
+ * `ERR_IDENTITY_CLAIM_INVALID`, or `ERR_JWT_CLAIM_INVALID` for a token that looks like a client's
+ * and is not one exactly (a user's token never passes as a client's, nor a client's as a user's).
  */
 export function identityFromClaims(payload: JWTPayload, issuer: string, marks: ClientMarks = "authgear"): Identity {
   const { sub, auth_time: authTime, client_id: clientId, scope } = payload;
@@ -160,7 +160,11 @@ export function identityFromClaims(payload: JWTPayload, issuer: string, marks: C
 }
 
 /** What a resolver verdict's identity carries in place of a token's claims. */
-export const RESOLVER_SOURCE = Object.freeze({ source: "resolver", claims: Object.freeze({}), expiresAt: undefined } as const);
+export const RESOLVER_SOURCE = Object.freeze({
+  source: "resolver",
+  claims: Object.freeze({}),
+  expiresAt: undefined,
+} as const);
 
 function fromJwt(payload: JWTPayload): Pick<Identity, "source" | "claims" | "expiresAt"> {
   const { exp } = payload;

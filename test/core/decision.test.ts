@@ -128,7 +128,8 @@ describe("decide", () => {
     const identity = {
       kind: "user" as const, issuer: "https://issuer.example", subject: "u", userId: "u",
       isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [],
-      authenticatedAt: loginAt, clientId: undefined, scopes: ["openid"], source: "jwt" as const, claims: {}, expiresAt: undefined,
+      authenticatedAt: loginAt, clientId: undefined, scopes: ["openid"],
+      source: "jwt" as const, claims: {}, expiresAt: undefined,
     };
     expect(decider.failedRules(identity, (loginAt + 699) * 1000).map((rule) => rule.path)).toEqual(["/a/*"]);
     expect(decider.failedRules(identity, (loginAt + 700) * 1000).map((rule) => rule.path)).toEqual(["/a/*", "/b"]);

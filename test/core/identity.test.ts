@@ -119,7 +119,8 @@ const USER_CLAIMS: ReadonlyArray<readonly [string, unknown]> = [
 
 describe("the claims an identity carries", () => {
   it("hands the application every verified claim, custom ones included, frozen all the way down", () => {
-    const payload = { sub: "u1", exp: 1_800_000_000, email: "a@example.com", "https://app.example/org": { id: ["o1"] } };
+    const org = { id: ["o1"] };
+    const payload = { sub: "u1", exp: 1_800_000_000, email: "a@example.com", "https://app.example/org": org };
     const identity = identityFromClaims(payload, ISSUER);
     expect(identity).toMatchObject({ source: "jwt", expiresAt: 1_800_000_000 });
     expect(identity.claims).toEqual(payload);

@@ -221,7 +221,8 @@ describe("resolver and hybrid modes: a token offered outside Authorization", () 
     "sec-websocket-protocol": `chat, base64url.bearer.authorization.k8s.io.${Buffer.from(token).toString("base64url")}`,
   });
 
-  it.each(["resolver", "hybrid"])("%s: sends a subprotocol or query token alone, as Bearer, not cookies", async (mode) => {
+  const modes = ["resolver", "hybrid"];
+  it.each(modes)("%s: sends a subprotocol or query token alone, as Bearer, not cookies", async (mode) => {
     const session = issuer.createSession("nora");
     const other = issuer.createSession("otto");
     const h = gate({ AUTH_MODE: mode, RESOLVER_CACHE_SECONDS: "0" });
