@@ -35,7 +35,7 @@ import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
 import {
-  addIdentity, originUrl, preflightHeaders, removeCookie, removeTokenSubprotocol, sanitizeHeaders,
+  addIdentity, forwardedHeaders, originUrl, preflightHeaders, removeCookie, removeTokenSubprotocol,
   withoutQueryParameter,
 } from "./forwarding.ts";
 
@@ -294,15 +294,15 @@ async function respond(
   // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
   const narrowPreflight = isPreflight && config.methodOverride === "any";
   const { gateHeaders } = config;
-  const pairs = narrowPreflight
+  const headers = narrowPreflight
     ? preflightHeaders(request.headers, gateHeaders)
-    : sanitizeHeaders(request.headers, gateHeaders);
+    : forwardedHeaders(request.headers, gateHeaders);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
-  if (identity !== undefined) addIdentity(pairs, identity, config.claimHeaders, log);
+  if (identity !== undefined) addIdentity(headers, identity, config.claimHeaders, log);
   if (identity !== undefined && assertions !== undefined) {
     try {
-      pairs.push([assertions.header, await assertions.signer.assertion(identity)]);
+      headers.append(assertions.header, await assertions.signer.assertion(identity));
     } catch (error) {
       // Never forwarded without it: the origin may rely on it alone.
       const failure = assertionFailure(error, log);
@@ -310,13 +310,14 @@ async function respond(
     }
   }
   if (!decision.allowed) {
-    log.log("would_refuse", { code: decision.error.code, status: describeError(decision.error.code).status, method: request.method, path: url.pathname, user_id: userId });
-    pairs.push([REPORT_HEADER, decision.error.code]);
+    const status = describeError(decision.error.code).status;
+    const fields = { code: decision.error.code, status, method: request.method, path: url.pathname, user_id: userId };
+    log.log("would_refuse", fields);
+    headers.append(REPORT_HEADER, decision.error.code);
   } else if (config.logDecisions) {
     log.log("request_allowed", { method: request.method, path: url.pathname, user_id: userId, public: decision.isPublic });
   }
-  if (config.originSecret !== undefined) pairs.push([config.originSecret.header, config.originSecret.value]);
-  const headers = new Headers(pairs as Array<[string, string]>);
+  if (config.originSecret !== undefined) headers.append(config.originSecret.header, config.originSecret.value);
   // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
   if (isPreflight) headers.delete("cookie");
   removeTokenSubprotocol(headers);

@@ -54,7 +54,11 @@ export function canonicalHeaderName(name: string): string {
 }
 
 export function isOverrideHeader(name: string): boolean {
-  const canonical = canonicalHeaderName(name);
+  return isCanonicalOverrideHeader(canonicalHeaderName(name));
+}
+
+/** `isOverrideHeader` for a name already in `canonicalHeaderName` spelling. */
+export function isCanonicalOverrideHeader(canonical: string): boolean {
   return METHOD_OVERRIDE_HEADERS.has(canonical) || PATH_OVERRIDE_HEADERS.has(canonical);
 }
 
