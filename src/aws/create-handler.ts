@@ -40,6 +40,7 @@ import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
 import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS, type LambdaConfig } from "./config.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
+import { nodeDigest } from "./node-digest.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
 import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
 
@@ -237,7 +238,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
   // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
   // authenticated caller must not be turned away for it.
-  const gate = createGate(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, logger }, {
+  const gate = createGate(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, digest: nodeDigest, logger }, {
     settings: LAMBDA_SETTINGS,
     validate: (config) => new Map([...cacheSafetyProblems(config), ...callbackProblems(config, check)]),
     foreignSettings: LAMBDA_FOREIGN_SETTINGS,

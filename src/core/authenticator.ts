@@ -23,7 +23,7 @@ import {
   type KeySetTiming,
 } from "./key-set.ts";
 import { lookalikeSettings } from "./lookalike.ts";
-import { defaultFetcher, floatingDefer, jsonLogger, noMeter, systemClock, type Call, type Clock, type Defer, type Fetcher, type Logger, type LogFields, type Meter } from "./ports.ts";
+import { defaultFetcher, floatingDefer, jsonLogger, noMeter, systemClock, type Call, type Clock, type Defer, type Digest, type Fetcher, type Logger, type LogFields, type Meter } from "./ports.ts";
 import { createResolver, resolverCredentials, type Resolver, type ResolverCredentials, type VerdictStore } from "./resolver.ts";
 import { ConfigError, type Settings } from "./settings.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
@@ -48,6 +48,8 @@ export interface AuthenticatorDeps {
   readonly resolverCacheEntries?: number;
   /** Shares resolver verdicts beyond this isolate (a Worker's Cache API); default none. */
   readonly verdictStore?: VerdictStore;
+  /** How resolver verdicts are keyed; default WebCrypto's SHA-256 (ports.ts `Digest`). */
+  readonly digest?: Digest;
 }
 
 /** Default bound of the resolver verdict cache: 10,000 entries of a few hundred bytes each. */
@@ -158,6 +160,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
           maxEntries: deps.resolverCacheEntries ?? DEFAULT_RESOLVER_CACHE_ENTRIES,
           issuer: config.issuer,
           ...(deps.verdictStore !== undefined && { store: deps.verdictStore }),
+          ...(deps.digest !== undefined && { digest: deps.digest }),
         });
 
   /**

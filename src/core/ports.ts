@@ -78,6 +78,23 @@ export const defaultFetcher: Fetcher = (input, init) => fetch(input, init);
 
 export const systemClock: Clock = () => Date.now();
 
+/**
+ * SHA-256 of a string's UTF-8 bytes, in lower-case hex: what the resolver keys its verdicts by
+ * (never the credentials themselves). A runtime with a synchronous digest (Node's `node:crypto`)
+ * returns a string: WebCrypto's promise costs a trip through Node's thread pool per request.
+ */
+export type Digest = (text: string) => string | Promise<string>;
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
+/** `Digest` by WebCrypto, the one every runtime has. */
+export const webCryptoDigest: Digest = async (text) => {
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  let hex = "";
+  for (const byte of bytes) hex += HEX[byte];
+  return hex;
+};
+
 export type LogLevel = "error" | "warn" | "info";
 
 /**

@@ -25,7 +25,9 @@ import { AuthError } from "./errors.ts";
 import type { HeaderReader } from "./credentials.ts";
 import { findCookie } from "./credentials.ts";
 import { RESOLVER_SOURCE, type Identity } from "./identity.ts";
-import { noMeter, type Call, type Clock, type Fetcher, type FetchResponse, type Logger } from "./ports.ts";
+import {
+  noMeter, webCryptoDigest, type Call, type Clock, type Digest, type Fetcher, type FetchResponse, type Logger,
+} from "./ports.ts";
 import { createSingleFlight } from "./single-flight.ts";
 
 /**
@@ -82,6 +84,8 @@ export interface ResolverOptions {
   readonly store?: VerdictStore;
   /** The issuer whose project the resolver answers for (the identities' `issuer`). */
   readonly issuer: string;
+  /** How verdicts are keyed; default `webCryptoDigest`. */
+  readonly digest?: Digest;
 }
 
 /** A verdict and the moment (milliseconds since the epoch) it stops being usable. */
@@ -111,6 +115,7 @@ export interface Resolver {
 type Entry = StoredVerdict;
 
 export function createResolver(options: ResolverOptions): Resolver {
+  const digest = options.digest ?? webCryptoDigest;
   const cache = new Map<string, Entry>();
   // A joining request waits at most one call's deadline (plus a little) for the leader's answer.
   const flights = createSingleFlight<Verdict>(options.timeoutMs + 250, options.clock);
@@ -184,7 +189,8 @@ export function createResolver(options: ResolverOptions): Resolver {
     async resolve(credentials, call = {}) {
       const log = call.logger ?? options.logger;
       const meter = call.meter ?? noMeter;
-      const key = await fingerprint(credentials);
+      const hashed = fingerprint(credentials, digest);
+      const key = typeof hashed === "string" ? hashed : await hashed;
       const entry = cache.get(key);
       if (entry !== undefined) {
         cache.delete(key);
@@ -281,10 +287,8 @@ function unverifiedExp(value: string): number | undefined {
 }
 
 /** SHA-256 of exactly the credentials sent, unambiguously framed; the cache never holds a raw credential. */
-async function fingerprint(credentials: ResolverCredentials): Promise<string> {
-  const framed = JSON.stringify([credentials.authorization ?? null, credentials.cookies]);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(framed));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+function fingerprint(credentials: ResolverCredentials, digest: Digest): string | Promise<string> {
+  return digest(JSON.stringify([credentials.authorization ?? null, credentials.cookies]));
 }
 
 const ID = /^[\x21-\x2b\x2d-\x7e]{1,255}$/;

@@ -337,6 +337,18 @@ describe("hybrid mode (with the authorizer cache off)", () => {
     await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: "session=bogus" } }))).rejects.toThrow(/^Unauthorized$/);
   });
 
+  it("keys its verdict cache with node:crypto's synchronous SHA-256, never WebCrypto's thread-pool digest", async () => {
+    const digest = vi.spyOn(crypto.subtle, "digest");
+    const session = issuer.createSession("hana");
+    const handler = await container({ AUTH_MODE: "resolver", AUTHORIZER_CACHE_SECONDS: "0" });
+    const event = requestEvent({ headers: { Cookie: `session=${session.cookie}` } });
+    const hits = issuer.resolverHits;
+    expect(await handler(event)).toMatchObject({ principalId: "hana" });
+    expect(await handler(event)).toMatchObject({ principalId: "hana" });
+    expect(issuer.resolverHits - hits, "the second answer came from the verdict cache").toBe(1);
+    expect(digest).not.toHaveBeenCalled();
+  });
+
   it("reads the session cookie under RESOLVER_COOKIE_PREFIX, and not under its plain name", async () => {
     const prefixed = await startDevIssuer({ cookiePrefix: "myapp_" });
     try {
