@@ -29,6 +29,7 @@ export interface VerifiedJwt {
   readonly expiresAt: number;
 }
 
+/** `token` has passed `assertCompactJws` (the caller read its issuer from it). */
 export type JwtVerifier = (token: string, getKey: JWTVerifyGetKey, nowMs: number) => Promise<VerifiedJwt>;
 
 /**
@@ -46,7 +47,6 @@ export function createJwtVerifier(policy: JwtPolicy): JwtVerifier {
     requiredClaims: ["exp", "iat", "sub"],
   } as const satisfies JWTVerifyOptions;
   return async function verifyJwt(token, getKey, nowMs) {
-    assertCompactJws(token);
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, getKey, { ...options, currentDate: new Date(nowMs) }));
