@@ -91,7 +91,7 @@ const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(
 export const webCryptoDigest: Digest = async (text) => {
   const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   let hex = "";
-  for (const byte of bytes) hex += HEX[byte];
+  for (const byte of bytes) hex += HEX[byte] ?? "";
   return hex;
 };
 
