@@ -226,12 +226,14 @@ export interface HandlerOptions extends Pick<AuthenticatorDeps, "clock" | "logge
 export type AuthorizerHandler = (event: unknown, lambda?: { readonly awsRequestId?: string }) => Promise<AuthorizerResult>;
 
 /**
- * How long the init phase waits for the key sets. Init is limited to 10 s (past it Lambda starts
- * over at the first event); a key-set fetch takes one round trip, at worst two 5 s deadlines
+ * How long the init phase waits for the key sets, in milliseconds. Init is limited to 10 s (past it
+ * Lambda starts over at the first event), and a key-set fetch may take up to two 5 s deadlines
  * (discovery, then a JWKS at another URI than predicted). Past the budget the fetch goes on and the
- * first event joins it.
+ * first event joins it. Shorter than one fetch deadline: when the issuer does not answer, the first
+ * event gets the outcome of the fetch under way when a fetch of its own would have ended, instead of
+ * starting a second 5 s wait after init.
  */
-export const INIT_PREFETCH_BUDGET_MS = 5000;
+export const INIT_PREFETCH_BUDGET_MS = 3000;
 
 /** The handler `createHandler` builds, which can also load its key sets before the first event. */
 export type Authorizer = AuthorizerHandler & {
