@@ -117,7 +117,7 @@ const jwksSchema = v.looseObject({ keys: v.array(v.looseObject({ kty: v.string()
 const snapshotSchema = v.object({ keys: jwksSchema.entries.keys, fetchedAt: v.pipe(v.number(), v.finite()) });
 
 /** Where Authgear publishes an issuer's JWKS (authgear-contract.md §1): the guess before discovery has named one. */
-export const AUTHGEAR_JWKS_PATH = "/oauth2/jwks";
+const AUTHGEAR_JWKS_PATH = "/oauth2/jwks";
 
 type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
