@@ -2,7 +2,9 @@
  * What each packaging keeps per isolate or container: the configuration and the decider built
  * from its settings once, or the configuration error every request is then answered with.
  */
-import { createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type FromEnvOptions } from "./authenticator.ts";
+import {
+  createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type FromEnvOptions,
+} from "./authenticator.ts";
 import type { Config } from "./config.ts";
 import { createDecider, type Decider, type DeciderOptions } from "./decision.ts";
 import type { ConfigError } from "./settings.ts";
@@ -31,8 +33,8 @@ export function createGate(env: Readonly<Record<string, unknown>>, deps: Authent
   const clock = decide.clock ?? deps.clock;
   const logger = decide.logger ?? deps.logger;
   const withDeps = { ...decide, ...(clock !== undefined && { clock }), ...(logger !== undefined && { logger }) };
-  const { authenticator } = built;
-  return { ok: true, config: built.config, decider: createDecider(built.config, authenticator, withDeps), authenticator };
+  const { config, authenticator } = built;
+  return { ok: true, config, decider: createDecider(config, authenticator, withDeps), authenticator };
 }
 
 /**

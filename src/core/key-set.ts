@@ -180,7 +180,9 @@ export function createKeySet(options: KeySetOptions): KeySet {
     if (options.jwksUri !== undefined) return fetchJson(options.fetcher, options.jwksUri, timing.fetch);
     const discovering = discoverJwksUri();
     const predicted = discoveredJwksUri ?? authgearJwksUri;
-    const speculative = predicted === undefined ? undefined : settle(fetchJson(options.fetcher, predicted, timing.fetch));
+    const speculative = predicted === undefined
+      ? undefined
+      : settle(fetchJson(options.fetcher, predicted, timing.fetch));
     const named = await discovering;
     discoveredJwksUri = named;
     if (speculative === undefined || named !== predicted) return fetchJson(options.fetcher, named, timing.fetch);

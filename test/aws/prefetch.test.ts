@@ -32,7 +32,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** A cold start: the bundle's module evaluated anew with `env` as the Lambda environment, and what it logged meanwhile. */
+/** A cold start: the bundle's module evaluated anew with `env` as the Lambda environment; what it logged meanwhile. */
 async function coldStart(env: Record<string, string>): Promise<{ handler: Authorizer; events: string[] }> {
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
   const log = vi.spyOn(console, "log");
@@ -46,7 +46,7 @@ async function coldStart(env: Record<string, string>): Promise<{ handler: Author
 const allowsStage = { policyDocument: { Statement: [{ Effect: "Allow", Resource: [STAGE_WILDCARD] }] } };
 
 describe("the built authorizer at a cold start", () => {
-  it("has fetched the key set when its import resolves, and answers its first event with no further fetch", async () => {
+  it("has the key set when its import resolves, and answers its first event with no further fetch", async () => {
     const before = { ...issuer.hits };
     const { handler, events } = await coldStart({ AUTHGEAR_ENDPOINT: issuer.origin });
     expect(events).toEqual(["keyset_refreshed"]);
@@ -77,7 +77,8 @@ describe("the built authorizer at a cold start", () => {
     const before = { ...issuer.hits };
     const { handler, events } = await coldStart({ AUTHGEAR_ENDPOINT: issuer.origin, ALGORITHMS: "HS256" });
     expect(events).toEqual(["config_invalid"]);
-    await expect(handler(tokenEvent(`Bearer ${await issuer.mintAccessToken()}`))).rejects.toThrow(/^Service Unavailable$/);
+    const token = await issuer.mintAccessToken();
+    await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
     expect(issuer.hits).toEqual(before);
   });
 });
@@ -132,7 +133,8 @@ describe("prefetchKeys per mode", () => {
       await held;
       return fetcher(url, init);
     };
-    const handler = createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin }, fetcher: slow, logger: { log() { /* quiet */ } } });
+    const env = { AUTHGEAR_ENDPOINT: issuer.origin };
+    const handler = createHandler({ env, fetcher: slow, logger: { log() { /* quiet */ } } });
     expect(await handler.prefetchKeys(1)).toBe(false);
     const answer = handler(tokenEvent(`Bearer ${await issuer.mintAccessToken({ sub: "carol" })}`));
     release();

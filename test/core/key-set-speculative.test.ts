@@ -104,9 +104,12 @@ async function startStaged(): Promise<Staged> {
       const held = hold;
       hold = undefined;
       // Bounded by the gate's fetch deadline: it gives up, and `close()` ends the socket.
-      while (held !== undefined && count(held.path) <= held.after) await new Promise<void>((wake) => waiting.push(wake));
+      while (held !== undefined && count(held.path) <= held.after) {
+        await new Promise<void>((wake) => waiting.push(wake));
+      }
       events.push("discovery answered");
-      json(res, 200, JSON.stringify({ issuer: state.discoveryIssuer ?? server.url, jwks_uri: `${server.url}${state.named}` }));
+      const issuer = state.discoveryIssuer ?? server.url;
+      json(res, 200, JSON.stringify({ issuer, jwks_uri: `${server.url}${state.named}` }));
     } else if (path === ELSEWHERE) {
       json(res, 200, realJwks);
     } else if (path === PREDICTED) {
@@ -145,13 +148,17 @@ function fresh(named: string, predicted: Predicted): Harness {
   return harness(devIssuer, { AUTHGEAR_ENDPOINT: staged.url });
 }
 
-const genuineToken = (): Promise<string> => devIssuer.mintAccessToken({ claims: { iss: staged.url, aud: [staged.url] } });
+const genuineToken = (): Promise<string> =>
+  devIssuer.mintAccessToken({ claims: { iss: staged.url, aud: [staged.url] } });
 
 /** Signed by the attacker's key, under the dev issuer's kid: verifies only with `forgedJwks`. */
 async function forgedToken(): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: staged.url, aud: [staged.url], sub: "mallory", client_id: "dev-client", iat: now, exp: now + 600 };
-  return new SignJWT(claims).setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: devIssuer.signingKid }).sign(attackerKey);
+  const claims = {
+    iss: staged.url, aud: [staged.url], sub: "mallory", client_id: "dev-client", iat: now, exp: now + 600,
+  };
+  const header = { alg: "RS256", typ: "at+jwt", kid: devIssuer.signingKid };
+  return new SignJWT(claims).setProtectedHeader(header).sign(attackerKey);
 }
 
 const hitsOf = (...paths: string[]): number[] => paths.map((path) => staged.hits.get(path) ?? 0);
@@ -220,7 +227,7 @@ describe("the JWKS fetched beside discovery", () => {
     });
   });
 
-  it("keeps discovery authoritative: a wrong discovery issuer fails the refresh though the predicted set is good", async () => {
+  it("keeps discovery authoritative: a wrong discovery issuer fails the refresh, the predicted set good", async () => {
     const h = fresh(PREDICTED, "keys");
     staged.discoveryIssuer = "https://evil.example.com";
     staged.holdDiscoveryUntil(PREDICTED);
