@@ -4,9 +4,11 @@
  * — here a `tenant` for the backend, from a request header, only on an allowed answer.
  */
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
-import { createHandler, type AuthorizerResult } from "authgear-edge/aws";
+import { createHandler, INIT_PREFETCH_BUDGET_MS, type AuthorizerResult } from "authgear-edge/aws";
 
 const authgear = createHandler();
+// The key sets are fetched during the init phase, not by the first event (never rejects).
+await authgear.prefetchKeys(INIT_PREFETCH_BUDGET_MS);
 
 export async function handler(event: APIGatewayRequestAuthorizerEvent, lambda?: { readonly awsRequestId?: string }): Promise<AuthorizerResult> {
   // A refusal throws ("Unauthorized": 401; "Service Unavailable": 503 by gateway response) and is passed on as is.

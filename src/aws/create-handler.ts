@@ -227,12 +227,33 @@ export interface HandlerOptions extends Pick<AuthenticatorDeps, "clock" | "logge
 export type AuthorizerHandler = (event: unknown, lambda?: { readonly awsRequestId?: string }) => Promise<AuthorizerResult>;
 
 /**
+ * How long the init phase waits for the key sets, in milliseconds. Init is limited to 10 s (past it
+ * Lambda starts over at the first event), and a key-set fetch may take up to two 5 s deadlines
+ * (discovery, then a JWKS at another URI than predicted). Past the budget the fetch goes on and the
+ * first event joins it. Shorter than one fetch deadline: when the issuer does not answer, the first
+ * event gets the outcome of the fetch under way when a fetch of its own would have ended, instead of
+ * starting a second 5 s wait after init.
+ */
+export const INIT_PREFETCH_BUDGET_MS = 3000;
+
+/** The handler `createHandler` builds, which can also load its key sets before the first event. */
+export type Authorizer = AuthorizerHandler & {
+  /**
+   * Starts fetching each issuer's key set (jwt and hybrid modes; nothing in resolver mode or with
+   * a bad configuration) and waits for it at most `budgetMs` milliseconds; past that the fetch goes
+   * on, and the first event joins it. Never rejects; whether every key set is loaded. A failure is
+   * logged (`keyset_refresh_failed`) and does not start the 5 s back-off: the first event tries again.
+   */
+  readonly prefetchKeys: (budgetMs: number) => Promise<boolean>;
+};
+
+/**
  * The authorizer for one container: the configuration is parsed, and the key set and the
  * verified-token cache built, once, here; the returned handler answers each event. A bad
  * configuration is not thrown: every event then fails (503 through the gateway responses) and
  * the log names every bad key once.
  */
-export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
+export function createHandler(options: HandlerOptions = {}): Authorizer {
   const { env = process.env, writeMetrics = defaultWriteMetrics, authorize: check, ...deps } = options;
   const logger = deps.logger ?? jsonLogger;
   // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
@@ -255,7 +276,7 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
   const signer = gate.ok ? assertionSigner(gate.config, lifetime, deps.clock) : undefined;
   const contextOf = gate.ok ? createContextOf(gate.config.claimHeaders) : identityContext;
 
-  return async (event, lambda) => {
+  const handler: AuthorizerHandler = async (event, lambda) => {
     const log = withFields(logger, { request_id: lambda?.awsRequestId });
     if (!gate.ok || gate.config.metrics !== "emf") return (await authorize(event, log, undefined))[0];
     const meter = new CountingMeter();
@@ -271,6 +292,22 @@ export function createHandler(options: HandlerOptions = {}): AuthorizerHandler {
       writeMetrics(emfLine(outcome, meter, Date.now()));
     }
   };
+  return Object.assign(handler, { prefetchKeys });
+
+  async function prefetchKeys(budgetMs: number): Promise<boolean> {
+    if (!gate.ok) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const budget = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(false);
+      }, budgetMs);
+    });
+    try {
+      return await Promise.race([gate.authenticator.prefetchKeys({ logger }), budget]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** The answer, and its outcome for metrics: `allowed`, `public`, a Deny's code, `report-only <code>`. */
   async function authorize(event: unknown, log: Logger, meter: Meter | undefined): Promise<[AuthorizerResult, string]> {

@@ -76,6 +76,11 @@ export interface Authenticator {
   authenticate(headers: HeaderReader, options?: CallOptions, webSocket?: WebSocketCredentials): Promise<AuthResult>;
   /** Verifies one access token (cached); throws `AuthError`. */
   verifyToken(token: string, options?: CallOptions): Promise<Identity>;
+  /**
+   * Fetches each trusted issuer's key set before a token needs it (`KeySet.prefetch`), in jwt and
+   * hybrid modes; resolver mode fetches nothing. Never rejects; whether every set is loaded.
+   */
+  prefetchKeys(options?: CallOptions): Promise<boolean>;
 }
 
 /** What the authenticator keeps per trusted issuer. */
@@ -235,8 +240,20 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
     return viaResolver(sent, resolver, options);
   }
 
+  /**
+   * Resolver mode is left out: its cookies and opaque tokens need no keys, and its JWT bearers
+   * wait for a resolver call anyway; their first one fetches the keys as before.
+   */
+  async function prefetchKeys(options?: CallOptions): Promise<boolean> {
+    if (config.authMode === "resolver") return true;
+    const call = callOf(options);
+    const loaded = await Promise.all([...trusted.values()].map(({ keySet }) => keySet.prefetch(call)));
+    return loaded.every(Boolean);
+  }
+
   return {
     verifyToken,
+    prefetchKeys,
     async authenticate(headers, options, webSocket) {
       try {
         return await decide(headers, options, webSocket);

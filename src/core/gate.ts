@@ -2,13 +2,15 @@
  * What each packaging keeps per isolate or container: the configuration and the decider built
  * from its settings once, or the configuration error every request is then answered with.
  */
-import { createAuthenticatorFromEnv, type AuthenticatorDeps, type FromEnvOptions } from "./authenticator.ts";
+import {
+  createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type FromEnvOptions,
+} from "./authenticator.ts";
 import type { Config } from "./config.ts";
 import { createDecider, type Decider, type DeciderOptions } from "./decision.ts";
 import type { ConfigError } from "./settings.ts";
 
 export type Gate<C extends Config = Config> =
-  | { readonly ok: true; readonly config: C; readonly decider: Decider }
+  | { readonly ok: true; readonly config: C; readonly decider: Decider; readonly authenticator: Authenticator }
   | { readonly ok: false; readonly error: ConfigError };
 
 export interface GateOptions<C extends Config> extends FromEnvOptions<C> {
@@ -31,7 +33,8 @@ export function createGate(env: Readonly<Record<string, unknown>>, deps: Authent
   const clock = decide.clock ?? deps.clock;
   const logger = decide.logger ?? deps.logger;
   const withDeps = { ...decide, ...(clock !== undefined && { clock }), ...(logger !== undefined && { logger }) };
-  return { ok: true, config: built.config, decider: createDecider(built.config, built.authenticator, withDeps) };
+  const { config, authenticator } = built;
+  return { ok: true, config, decider: createDecider(config, authenticator, withDeps), authenticator };
 }
 
 /**

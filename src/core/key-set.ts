@@ -1,6 +1,12 @@
 /**
- * The issuer's signing keys: OIDC discovery, then the JWKS at the discovery document's
+ * The issuer's signing keys: OIDC discovery, and the JWKS at the discovery document's
  * `jwks_uri`. Key selection is jose's `createLocalJWKSet`; this module decides when to fetch.
+ *
+ * One round trip, not two: the JWKS is fetched at the URI discovery is expected to name (the one it
+ * named last time, else Authgear's `<issuer>/oauth2/jwks`) while discovery is under way. Discovery
+ * stays authoritative: that answer is used only when discovery, its `issuer` checked, names the
+ * same URI; otherwise it is dropped and the named URI fetched. An issuer whose JWKS lives elsewhere
+ * pays one request in vain on its first fetch per isolate or container, none after.
  *
  * Timing (all in seconds, defaults in `DEFAULT_KEY_SET_TIMING`):
  * - younger than `maxAge`: used as is, no network;
@@ -90,6 +96,13 @@ export interface KeySet {
    * verification tied to it ends with the key that made it.
    */
   generation(call: Call): number | undefined;
+  /**
+   * Loads the key set before any token needs it (a Lambda's init phase): fetched unless a usable
+   * copy is in memory or in the store, or a fetch is under way (then joined). Never rejects; says
+   * whether a usable set is loaded. A failure is logged as any refresh's, but does not start the
+   * `RETRY_AFTER_SECONDS` back-off: the next request still makes its own attempt.
+   */
+  prefetch(call: Call): Promise<boolean>;
 }
 
 interface Loaded {
@@ -103,6 +116,19 @@ const discoverySchema = v.looseObject({ issuer: v.string(), jwks_uri: v.string()
 const jwksSchema = v.looseObject({ keys: v.array(v.looseObject({ kty: v.string() })) });
 const snapshotSchema = v.object({ keys: jwksSchema.entries.keys, fetchedAt: v.pipe(v.number(), v.finite()) });
 
+/** Where Authgear publishes an issuer's JWKS (authgear-contract.md §1): the guess before discovery has named one. */
+const AUTHGEAR_JWKS_PATH = "/oauth2/jwks";
+
+type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+/** `promise`'s outcome as a value: a result that may be dropped unread never becomes an unhandled rejection. */
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
 export function createKeySet(options: KeySetOptions): KeySet {
   const { clock, timing, store } = options;
   const maxAgeMs = timing.maxAgeSeconds * 1000;
@@ -113,6 +139,9 @@ export function createKeySet(options: KeySetOptions): KeySet {
   const flights = createSingleFlight<Loaded>(2 * timing.fetch.timeoutMs + 500, clock);
   let lastFetchAt = Number.NEGATIVE_INFINITY;
   let lastFailureAt = Number.NEGATIVE_INFINITY;
+  /** The `jwks_uri` the last good discovery named (memory only): the next refresh fetches it beside discovery. */
+  let discoveredJwksUri: string | undefined;
+  const authgearJwksUri = predictableJwksUri(options.issuer);
 
   function adopt(snapshot: KeySetSnapshot): Loaded {
     const fingerprint = JSON.stringify(snapshot.keys);
@@ -141,10 +170,30 @@ export function createKeySet(options: KeySetOptions): KeySet {
     return checkJwksUri(discovery.output.jwks_uri);
   }
 
+  /**
+   * The JWKS document: from `jwksUri` when it is set (no discovery); else discovery and the
+   * predicted URI's fetch start together, and the predicted answer is used only if discovery
+   * names that URI. Its failure then fails the refresh as a failed JWKS fetch would; when
+   * discovery names another URI, the predicted answer, good or bad, is never read.
+   */
+  async function fetchJwks(): Promise<unknown> {
+    if (options.jwksUri !== undefined) return fetchJson(options.fetcher, options.jwksUri, timing.fetch);
+    const discovering = discoverJwksUri();
+    const predicted = discoveredJwksUri ?? authgearJwksUri;
+    const speculative = predicted === undefined
+      ? undefined
+      : settle(fetchJson(options.fetcher, predicted, timing.fetch));
+    const named = await discovering;
+    discoveredJwksUri = named;
+    if (speculative === undefined || named !== predicted) return fetchJson(options.fetcher, named, timing.fetch);
+    const answer = await speculative;
+    if (!answer.ok) throw answer.error;
+    return answer.value;
+  }
+
   async function fetchKeys({ logger }: Call): Promise<KeySetSnapshot> {
     const started = clock();
-    const jwksUri = options.jwksUri ?? (await discoverJwksUri());
-    const jwks = v.safeParse(jwksSchema, await fetchJson(options.fetcher, jwksUri, timing.fetch));
+    const jwks = v.safeParse(jwksSchema, await fetchJwks());
     if (!jwks.success) throw new FetchFailure("JWKS is not a key set");
     const keys = jwks.output.keys.filter((jwk) => {
       const problem = rejectKey(jwk);
@@ -169,8 +218,11 @@ export function createKeySet(options: KeySetOptions): KeySet {
     }
   }
 
-  /** Single flight: concurrent callers share one fetch. A fresher copy in the store wins over a fetch. */
-  function refresh(call: Call): Promise<Loaded> {
+  /**
+   * Single flight: concurrent callers share one fetch. A fresher copy in the store wins over a fetch.
+   * `prefetching`: a failure does not start the back-off (`lastFailureAt`).
+   */
+  function refresh(call: Call, prefetching = false): Promise<Loaded> {
     const { logger } = call;
     return flights.run("refresh", async () => {
       try {
@@ -186,7 +238,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
         });
         return adopt(snapshot);
       } catch (error) {
-        lastFailureAt = clock();
+        if (!prefetching) lastFailureAt = clock();
         call.meter.count("keyset_fetch_failed");
         const reason = error instanceof FetchFailure ? error.message : "unexpected error";
         const url = error instanceof FetchFailure ? error.url : undefined;
@@ -207,7 +259,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
     }
   }
 
-  async function usable(call: Call): Promise<Loaded> {
+  async function usable(call: Call, prefetching = false): Promise<Loaded> {
     if (loaded !== undefined && isUsable(loaded)) {
       refreshInBackgroundIfDue(loaded, call);
       return loaded;
@@ -225,7 +277,7 @@ export function createKeySet(options: KeySetOptions): KeySet {
     if (!flights.running("refresh") && clock() - lastFailureAt < RETRY_AFTER_SECONDS * 1000) {
       throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.");
     }
-    return refresh(call);
+    return refresh(call, prefetching);
   }
 
   return {
@@ -246,7 +298,25 @@ export function createKeySet(options: KeySetOptions): KeySet {
       refreshInBackgroundIfDue(loaded, call);
       return loaded.generation;
     },
+    async prefetch(call) {
+      try {
+        await usable(call, true);
+        return true;
+      } catch {
+        // Logged by `refresh`, or the back-off of an earlier request's failure, which a request would meet too.
+        return false;
+      }
+    },
   };
+}
+
+/** `<issuer>/oauth2/jwks` as `checkJwksUri` spells it, or `undefined` when the issuer makes no such URL. */
+function predictableJwksUri(issuer: string): string | undefined {
+  try {
+    return checkJwksUri(`${issuer}${AUTHGEAR_JWKS_PATH}`);
+  } catch {
+    return undefined;
+  }
 }
 
 function isNoMatch(error: unknown): boolean {

@@ -62,6 +62,7 @@ function authenticatorFor(identity: Identity | undefined): Authenticator {
   return {
     authenticate: () => Promise.resolve(identity === undefined ? { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "none") } : { ok: true, identity, source: "header" }),
     verifyToken: () => Promise.reject(new Error("not used")),
+    prefetchKeys: () => Promise.resolve(true),
   };
 }
 
