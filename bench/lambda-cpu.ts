@@ -51,10 +51,13 @@ let logLines = 0;
 console.log = () => (logLines += 1);
 let containers = 0;
 const keySet = JSON.parse(job.jwks) as JSONWebKeySet;
-const key = await crypto.subtle.importKey("jwk", keySet.keys[0] as JsonWebKey, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]);
+const RSA = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+const key = await crypto.subtle.importKey("jwk", keySet.keys[0] as JsonWebKey, RSA, false, ["verify"]);
 const encoder = new TextEncoder();
 const joseKeys = createLocalJWKSet(keySet);
-const joseOptions = { issuer: job.issuer, audience: job.issuer, typ: "at+jwt", algorithms: ["RS256"], requiredClaims: ["exp", "iat", "sub"] };
+const joseOptions = {
+  issuer: job.issuer, audience: job.issuer, typ: "at+jwt", algorithms: ["RS256"], requiredClaims: ["exp", "iat", "sub"],
+};
 const pick = (index: number): string => pool[index % pool.length] ?? "";
 
 async function start(cell: CpuCell): Promise<Call> {
@@ -68,7 +71,8 @@ async function start(cell: CpuCell): Promise<Call> {
     return async (index) => {
       const jwt = pick(index);
       const dot = jwt.lastIndexOf(".");
-      const valid = await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, Buffer.from(jwt.slice(dot + 1), "base64url"), encoder.encode(jwt.slice(0, dot)));
+      const signature = Buffer.from(jwt.slice(dot + 1), "base64url");
+      const valid = await crypto.subtle.verify(RSA.name, key, signature, encoder.encode(jwt.slice(0, dot)));
       if (!valid) throw new Error("bench: the raw verify refused a token");
     };
   }
@@ -76,11 +80,13 @@ async function start(cell: CpuCell): Promise<Call> {
   if (kind === undefined) throw new Error(`bench: no event kind ${String(cell.kind)}`);
   process.env.HTTP_API_RESPONSE = kind.response;
   containers += 1;
-  const { handler } = (await import(`${job.urls[cell.who]}?container=${containers}`)) as { handler: (event: unknown) => Promise<unknown> };
+  type Module = { handler: (event: unknown) => Promise<unknown> };
+  const { handler } = (await import(`${job.urls[cell.who]}?container=${containers}`)) as Module;
   const repeated = kind.event(job.token);
   const distinct = pool.map((token) => kind.event(token));
   return async (index) => {
-    const [event, sub] = cell.distinct ? [distinct[index % pool.length], `bench-user-${index % pool.length}`] : [repeated, "bench-repeated"];
+    const at = index % pool.length;
+    const [event, sub] = cell.distinct ? [distinct[at], `bench-user-${at}`] : [repeated, "bench-repeated"];
     checkAllowed(await handler(event), sub, kind, cell.name);
   };
 }

@@ -43,7 +43,7 @@ const OUT = process.env.BENCH_LAMBDA_OUT ?? (ONLY === undefined ? undefined : "o
 const RESULTS = resolve(import.meta.dirname, OUT === undefined ? "results/lambda.md" : `results/lambda.${OUT}.md`);
 /** `npm run build`'s esbuild options, for the peer too. */
 const BUILD = { bundle: true, format: "esm", platform: "node", target: "node20", minify: true } as const;
-/** Issue targets: repeated token, CPU ÷ aws-jwt-verify's; new token, CPU ÷ a raw verify's; cold starts, ÷ aws-jwt-verify's. */
+/** Issue targets: repeated, aws-jwt-verify's CPU ÷ ours; new token, CPU ÷ a raw verify's; cold starts, ÷ the peer's. */
 const REPEATED_TARGET = 10;
 const RAW_TARGET = 1.3;
 const COLD_TARGET = 1.0;
@@ -89,7 +89,7 @@ interface Cold {
   readonly keyFetch: number;
 }
 
-/** A self-signed certificate for 127.0.0.1 (openssl CLI), trusted by the cold-start children through NODE_EXTRA_CA_CERTS. */
+/** A self-signed certificate for 127.0.0.1 (openssl CLI), trusted by the cold-start children (NODE_EXTRA_CA_CERTS). */
 function makeCertificate(dir: string): { certFile: string; keyFile: string } {
   const [certFile, keyFile] = [join(dir, "cert.pem"), join(dir, "key.pem")];
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore", timeout: 10_000 });
@@ -97,11 +97,18 @@ function makeCertificate(dir: string): { certFile: string; keyFile: string } {
 }
 
 /** An https server of the JWKS (aws-jwt-verify fetches over https only), each answer `delayMs` late. */
-async function startHttpsJwks(certificate: { certFile: string; keyFile: string }, jwks: string, delayMs = 0): Promise<{ uri: string; hits: () => number; close: () => void }> {
+async function startHttpsJwks(
+  certificate: { certFile: string; keyFile: string }, jwks: string, delayMs = 0,
+): Promise<{ uri: string; hits: () => number; close: () => void }> {
   let hits = 0;
-  const server = createServer({ cert: readFileSync(certificate.certFile), key: readFileSync(certificate.keyFile) }, (req, res) => {
+  const tls = { cert: readFileSync(certificate.certFile), key: readFileSync(certificate.keyFile) };
+  const server = createServer(tls, (req, res) => {
     hits += 1;
-    setTimeout(() => res.writeHead(req.url === "/jwks" ? 200 : 404, { "content-type": "application/json", connection: "close" }).end(jwks), delayMs);
+    const answer = (): void => {
+      const headers = { "content-type": "application/json", connection: "close" };
+      res.writeHead(req.url === "/jwks" ? 200 : 404, headers).end(jwks);
+    };
+    setTimeout(answer, delayMs);
   });
   await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
   const { port } = server.address() as AddressInfo;
@@ -114,10 +121,13 @@ function canPin(): boolean {
 }
 
 /** Runs the bundled pinned child on `job`; its samples per cell, in the job's order. */
-function runPinned(child: string, job: CpuJob, dir: string, pinned: boolean, env: Record<string, string>): Promise<CpuSample[][]> {
+function runPinned(
+  child: string, job: CpuJob, dir: string, pinned: boolean, env: Record<string, string>,
+): Promise<CpuSample[][]> {
   const jobFile = join(dir, "cpu-job.json");
   writeFileSync(jobFile, JSON.stringify(job));
-  const [command, args] = pinned ? ["taskset", ["-c", "0", process.execPath, child, jobFile]] : [process.execPath, [child, jobFile]];
+  const node = [process.execPath, child, jobFile];
+  const [command, args] = pinned ? ["taskset", ["-c", "0", ...node]] : [process.execPath, node.slice(1)];
   return new Promise((resolveRun, reject) => {
     const run = spawn(command, args, { env, stdio: ["ignore", "pipe", "inherit"] });
     let stdout = "";
@@ -279,7 +289,11 @@ async function main(): Promise<void> {
     const cpuCells: CpuCell[] = [
       ...KINDS.flatMap((kind) =>
         [false, true].flatMap((distinct) =>
-          (["ours", "aws"] as const).map((who) => ({ who, kind: kind.name, distinct, name: `${who === "ours" ? "this authorizer" : "aws-jwt-verify"}, ${kind.name}, ${distinct ? "new token" : "repeated token"}` })),
+          (["ours", "aws"] as const).map((who) => {
+            const authorizer = who === "ours" ? "this authorizer" : "aws-jwt-verify";
+            const name = `${authorizer}, ${kind.name}, ${distinct ? "new token" : "repeated token"}`;
+            return { who, kind: kind.name, distinct, name };
+          }),
         ),
       ),
       { who: "raw", distinct: true, name: raw.name },
@@ -287,18 +301,30 @@ async function main(): Promise<void> {
     ];
     if (ONLY !== undefined) {
       const chosen = cpuCells.filter((cell) => ONLY.test(cell.name));
-      const keep = (cell: CpuCell): boolean => chosen.includes(cell) || cell.who === "raw" || (cell.who === "aws" && chosen.some((mine) => mine.kind === cell.kind && mine.distinct === cell.distinct));
+      const peerOfChosen = (cell: CpuCell): boolean =>
+        cell.who === "aws" && chosen.some((mine) => mine.kind === cell.kind && mine.distinct === cell.distinct);
+      const keep = (cell: CpuCell): boolean => chosen.includes(cell) || cell.who === "raw" || peerOfChosen(cell);
       cpuCells.splice(0, cpuCells.length, ...cpuCells.filter(keep));
     }
     const cpuChild = join(dir, "lambda-cpu.mjs");
-    await build({ ...BUILD, entryPoints: [resolve(import.meta.dirname, "lambda-cpu.ts")], outfile: cpuChild, logLevel: "warning" });
-    const cpuJob: CpuJob = { urls, pool, token, jwks, issuer: issuer.origin, timeMs: CPU_MS, warmupMs: WARMUP_MS, rounds: ROUNDS, cells: cpuCells };
-    const cpuEnv = { PATH: process.env.PATH ?? "", AUTHGEAR_ENDPOINT: issuer.origin, ...peerEnv, JWT_JWKS_FILE: jwksFile };
+    const cpuEntry = resolve(import.meta.dirname, "lambda-cpu.ts");
+    await build({ ...BUILD, entryPoints: [cpuEntry], outfile: cpuChild, logLevel: "warning" });
+    const cpuJob: CpuJob = {
+      urls, pool, token, jwks, issuer: issuer.origin, timeMs: CPU_MS, warmupMs: WARMUP_MS, rounds: ROUNDS,
+      cells: cpuCells,
+    };
+    const cpuEnv = {
+      PATH: process.env.PATH ?? "", AUTHGEAR_ENDPOINT: issuer.origin, ...peerEnv, JWT_JWKS_FILE: jwksFile,
+    };
     const keyFetches = fetches();
     const cpuSamples = await runPinned(cpuChild, cpuJob, dir, pinned, cpuEnv);
-    // One discovery and one JWKS request per container of this authorizer (the peer's JWKS comes from the file): any more is a fetch while timed.
+    // One discovery and one JWKS request per container of this authorizer (the peer's JWKS comes
+    // from the file): any more is a fetch while timed.
     const containersOfOurs = cpuCells.filter((cell) => cell.who === "ours").length * ROUNDS;
-    if (fetches() - keyFetches !== 2 * containersOfOurs) fail(`pinned rows: ${fetches() - keyFetches} key fetches for ${containersOfOurs} containers of this authorizer`);
+    const pinnedFetches = fetches() - keyFetches;
+    if (pinnedFetches !== 2 * containersOfOurs) {
+      fail(`pinned rows: ${pinnedFetches} key fetches for ${containersOfOurs} containers of this authorizer`);
+    }
 
     const runner = join(dir, "runner.mjs");
     writeFileSync(runner, RUNNER);
@@ -313,34 +339,49 @@ async function main(): Promise<void> {
         name: "near",
         token: await issuer.mintAccessToken({ sub: "bench-cold" }),
         envs: { ours: { ...childEnv, AUTHGEAR_ENDPOINT: issuer.origin }, aws: { ...childEnv, ...peerEnv } },
-        count: (): Fetched => ({ [discoveryPath]: issuer.hits.discovery, [jwksPath]: issuer.hits.jwks, https: https.hits() }),
+        count: (): Fetched => ({
+          [discoveryPath]: issuer.hits.discovery, [jwksPath]: issuer.hits.jwks, https: https.hits(),
+        }),
       },
       {
         name: "far",
         // The slow issuer is an issuer of its own: its origin is the token's iss and aud.
         token: await issuer.mintAccessToken({ sub: "bench-cold", claims: { iss: slow.origin, aud: [slow.origin] } }),
-        envs: { ours: { ...childEnv, AUTHGEAR_ENDPOINT: slow.origin }, aws: { ...childEnv, JWT_ISSUER: slow.origin, JWT_AUDIENCE: slow.origin, JWT_JWKS_URI: slowHttps.uri } },
+        envs: {
+          ours: { ...childEnv, AUTHGEAR_ENDPOINT: slow.origin },
+          aws: { ...childEnv, JWT_ISSUER: slow.origin, JWT_AUDIENCE: slow.origin, JWT_JWKS_URI: slowHttps.uri },
+        },
         count: (): Fetched => ({ ...Object.fromEntries(slow.hits), https: slowHttps.hits() }),
       },
     ] as const;
-    // Either way (discovery then JWKS, or both at once) this authorizer asks the issuer for discovery and the JWKS once each.
+    // Either way (discovery then JWKS, or both at once) this authorizer asks the issuer for
+    // discovery and for the JWKS once each.
     const expected = { ours: { [discoveryPath]: 1, [jwksPath]: 1 }, aws: { https: 1 } };
     const cold = { near: { ours: [] as Cold[], aws: [] as Cold[] }, far: { ours: [] as Cold[], aws: [] as Cold[] } };
     for (const setup of COLD_RUNS === 0 ? [] : coldSetups) {
-      console.error(`bench: ${COLD_RUNS} cold starts of each, issuer ${setup.name === "near" ? "on loopback" : `${DELAY_MS} ms away`}`);
+      const where = setup.name === "near" ? "on loopback" : `${DELAY_MS} ms away`;
+      console.error(`bench: ${COLD_RUNS} cold starts of each, issuer ${where}`);
       for (let run = 0; run < COLD_RUNS; run += 1) {
         for (const who of run % 2 === 0 ? (["ours", "aws"] as const) : (["aws", "ours"] as const)) {
           const before = setup.count();
           const child = await runChild(runner, [urls[who], coldEvent(setup.token)], setup.envs[who]);
           const after = setup.count();
-          const fetched = Object.fromEntries(Object.entries(after).map(([path, hits]): [string, number] => [path, hits - (before[path] ?? 0)]).filter(([, hits]) => hits !== 0));
-          if (!isDeepStrictEqual(fetched, expected[who])) fail(`cold start of ${who} (${setup.name}): fetched ${JSON.stringify(fetched)}, expected ${JSON.stringify(expected[who])}`);
-          const report = JSON.parse(child.report) as { answer: unknown; started: number; imported: number; answered: number };
+          const deltas = Object.entries(after).map(([path, hits]): [string, number] => {
+            return [path, hits - (before[path] ?? 0)];
+          });
+          const fetched = Object.fromEntries(deltas.filter(([, hits]) => hits !== 0));
+          if (!isDeepStrictEqual(fetched, expected[who])) {
+            const [got, wanted] = [JSON.stringify(fetched), JSON.stringify(expected[who])];
+            fail(`cold start of ${who} (${setup.name}): fetched ${got}, expected ${wanted}`);
+          }
+          type Report = { answer: unknown; started: number; imported: number; answered: number };
+          const report = JSON.parse(child.report) as Report;
           checkAllowed(report.answer, "bench-cold", KINDS[0], `cold start of ${who}`);
           const refreshed = /"event":"keyset_refreshed".*"ms":([\d.]+)/.exec(child.stdout)?.[1];
           cold[setup.name][who].push({
-            total: child.total, boot: report.started, importing: report.imported - report.started, firstCall: report.answered - report.imported,
-            served: report.answered - report.started, keyFetch: Number(refreshed ?? Number.NaN),
+            total: child.total, boot: report.started, importing: report.imported - report.started,
+            firstCall: report.answered - report.imported, served: report.answered - report.started,
+            keyFetch: Number(refreshed ?? Number.NaN),
           });
         }
       }
@@ -356,43 +397,69 @@ async function main(): Promise<void> {
     const vsRaw = (cell: Cell): number => median(ratios(of(cell).map((s) => s.mean), of(raw).map((s) => s.mean)));
 
     const cpuOf = (cell: CpuCell): CpuSample[] => cpuSamples[cpuCells.indexOf(cell)] ?? fail("no pinned samples");
-    const cpuMid = (cell: CpuCell, field: keyof CpuSample): number => median(cpuOf(cell).map((sample) => sample[field]));
+    const cpuMid = (cell: CpuCell, field: keyof CpuSample): number =>
+      median(cpuOf(cell).map((sample) => sample[field]));
     const cpuRaw = cpuCells.find((cell) => cell.who === "raw") ?? fail("no raw row");
-    const cpuPeer = (cell: CpuCell): CpuCell | undefined => cpuCells.find((other) => other.who === "aws" && other.kind === cell.kind && other.distinct === cell.distinct);
+    const cpuPeer = (cell: CpuCell): CpuCell | undefined =>
+      cpuCells.find((other) => other.who === "aws" && other.kind === cell.kind && other.distinct === cell.distinct);
     /** Per round, the cell's CPU per call ÷ the other's. */
-    const cpuRatios = (cell: CpuCell, other: CpuCell): number[] => ratios(cpuOf(cell).map((s) => s.cpu), cpuOf(other).map((s) => s.cpu));
-    const spread = (values: readonly number[]): string => `${times(Math.min(...values))}–${times(Math.max(...values))}`;
+    const cpuRatios = (cell: CpuCell, other: CpuCell): number[] =>
+      ratios(cpuOf(cell).map((s) => s.cpu), cpuOf(other).map((s) => s.cpu));
+    const spread = (values: readonly number[]): string =>
+      `${times(Math.min(...values))}–${times(Math.max(...values))}`;
     const cpuMine = cpuCells.filter((cell) => cell.who === "ours");
 
     type Where = "near" | "far";
-    const coldOf = (where: Where, who: "ours" | "aws", field: keyof Cold): number => median(cold[where][who].map((sample) => sample[field]));
-    const perRun = (where: Where, field: keyof Cold): number[] => ratios(cold[where].ours.map((s) => s[field]), cold[where].aws.map((s) => s[field]));
+    const coldOf = (where: Where, who: "ours" | "aws", field: keyof Cold): number =>
+      median(cold[where][who].map((sample) => sample[field]));
+    const perRun = (where: Where, field: keyof Cold): number[] =>
+      ratios(cold[where].ours.map((s) => s[field]), cold[where].aws.map((s) => s[field]));
     const optional = (value: number): string => (Number.isNaN(value) ? "—" : fixed(value));
     const coldRows = (where: Where): string[] =>
       (["ours", "aws"] as const).map((who) => {
-        const cells = (["total", "boot", "importing", "firstCall", "served", "keyFetch"] as const).map((field) => optional(coldOf(where, who, field)));
+        const fields = ["total", "boot", "importing", "firstCall", "served", "keyFetch"] as const;
+        const cells = fields.map((field) => optional(coldOf(where, who, field)));
         return `| ${who === "ours" ? "this authorizer" : "aws-jwt-verify"} | ${cells.join(" | ")} |`;
       });
-    const coldHeader = ["| authorizer | total | boot | import | first call | import → answer | of which key fetch (log) |", "|---|---:|---:|---:|---:|---:|---:|"];
+    const coldHeader = [
+      "| authorizer | total | boot | import | first call | import → answer | of which key fetch (log) |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+    ];
     const coldTarget = (where: Where, field: "total" | "served", what: string): string => {
       const values = perRun(where, field);
-      const text = `${what} at most ${fixed(COLD_TARGET)}× aws-jwt-verify's: **${times(median(values))}** median of per-run ratios (ratio of medians ${times(coldOf(where, "ours", field) / coldOf(where, "aws", field))}; per run ${spread(values)})`;
+      const ofMedians = times(coldOf(where, "ours", field) / coldOf(where, "aws", field));
+      const text = `${what} at most ${fixed(COLD_TARGET)}× aws-jwt-verify's: **${times(median(values))}** median of ` +
+        `per-run ratios (ratio of medians ${ofMedians}; per run ${spread(values)})`;
       return targetLine(median(values) <= COLD_TARGET, text);
     };
     const lines = [
       ...machineLines("Lambda authorizer benchmark", ["jose", "valibot", "aws-jwt-verify", "esbuild", "tinybench"], started, loadBefore, "BENCH_LAMBDA_"),
-      `- CPU, pinned: a child process ${pinned ? "pinned to one CPU with `taskset -c 0`" : "**not pinned (taskset missing or not permitted)**"} (a Lambda function up to 1,769 MB has one vCPU), a new module instance (container) per row and round, its first call untimed, ${WARMUP_MS} ms of warmup, then ${CPU_MS} ms of calls one at a time between two \`process.cpuUsage()\` readings (user + system, every thread: WebCrypto verifies on libuv's thread pool); ${ROUNDS} round(s), rows rotated; medians over rounds, ratios per round`,
-      `- Warm (wall time, unpinned, noisy): \`handler\` imported in this process, a new container per row and round, its first call untimed; tinybench, one invocation at a time, ${ROUNDS} round(s) × ${TIME_MS} ms after ${WARMUP_MS} ms warmup, rows rotated; medians over rounds, ratios per round (their median shown). New-token rows rotate through ${integer(POOL)} tokens (token cache: ${TOKEN_CACHE_ENTRIES})`,
+      `- CPU, pinned: a child process ${pinned ? "pinned to one CPU (`taskset -c 0`)" : "**not pinned (no taskset)**"} ` +
+        "(a Lambda function up to 1,769 MB has one vCPU), a new module instance (container) per row and round, its " +
+        `first call untimed, ${WARMUP_MS} ms of warmup, then ${CPU_MS} ms of calls one at a time between two ` +
+        "`process.cpuUsage()` readings (user + system, every thread: WebCrypto verifies on libuv's thread pool); " +
+        `${ROUNDS} round(s), rows rotated; medians over rounds, ratios per round`,
+      "- Warm (wall time, unpinned, noisy): `handler` imported in this process, a new container per row and round, " +
+        `its first call untimed; tinybench, one invocation at a time, ${ROUNDS} round(s) × ${TIME_MS} ms after ` +
+        `${WARMUP_MS} ms warmup, rows rotated; medians over rounds, ratios per round (their median shown). ` +
+        "New-token rows rotate through " +
+        `${integer(POOL)} tokens (token cache: ${TOKEN_CACHE_ENTRIES})`,
       "",
       "## CPU per call, pinned to one CPU",
       "",
-      "| authorizer, event, token | CPU µs/call | CPU µs per round | wall µs/call | CPU ÷ aws-jwt-verify | CPU ÷ raw verify | log lines/call |",
+      "| authorizer, event, token | CPU µs/call | CPU µs per round | wall µs/call | CPU ÷ aws-jwt-verify " +
+        "| CPU ÷ raw verify | log lines/call |",
       "|---|---:|---:|---:|---:|---:|---:|",
       ...cpuCells.map((cell) => {
         const peer = cpuPeer(cell);
         const vsAws = peer === undefined || peer === cell ? "—" : times(median(cpuRatios(cell, peer)));
         const vsRawCpu = cell.distinct ? times(median(cpuRatios(cell, cpuRaw))) : "—";
-        return `| ${cell.name} | ${fixed(cpuMid(cell, "cpu"))} | ${cpuOf(cell).map((s) => fixed(s.cpu)).join(" / ")} | ${fixed(cpuMid(cell, "wall"))} | ${vsAws} | ${vsRawCpu} | ${fixed(cpuMid(cell, "logLines"), 2)} |`;
+        const perRoundCpu = cpuOf(cell).map((s) => fixed(s.cpu)).join(" / ");
+        const row = [
+          cell.name, fixed(cpuMid(cell, "cpu")), perRoundCpu, fixed(cpuMid(cell, "wall")), vsAws, vsRawCpu,
+          fixed(cpuMid(cell, "logLines"), 2),
+        ];
+        return `| ${row.join(" | ")} |`;
       }),
       "",
       "## Warm container (wall time, unpinned; noisy)",
@@ -404,14 +471,18 @@ async function main(): Promise<void> {
       ...(COLD_RUNS === 0 ? [] : [
         "## Cold start to the first Allow",
         "",
-        `A new Node process per run imports the bundle and answers one REST TOKEN event, fetching its keys (this authorizer: discovery + JWKS over http; aws-jwt-verify, given the JWKS URL: JWKS over https, one TLS handshake); ${COLD_RUNS} runs each, alternating. Medians, ms; total from spawn to answer, the rest on the child's clock.`,
+        "A new Node process per run imports the bundle and answers one REST TOKEN event, fetching its keys (this " +
+          "authorizer: discovery + JWKS over http; aws-jwt-verify, given the JWKS URL: JWKS over https, one TLS " +
+          `handshake); ${COLD_RUNS} runs each, alternating. Medians, ms; total from spawn to answer, the rest on ` +
+          "the child's clock.",
         "",
         "Issuer on loopback:",
         "",
         ...coldHeader,
         ...coldRows("near"),
         "",
-        `Issuer ${DELAY_MS} ms away (each answer of the issuer and of the peer's JWKS server delayed by ${DELAY_MS} ms; connection set-up not delayed):`,
+        `Issuer ${DELAY_MS} ms away (each answer of the issuer and of the peer's JWKS server ${DELAY_MS} ms late; ` +
+          "connection set-up not delayed):",
         "",
         ...coldHeader,
         ...coldRows("far"),
@@ -428,11 +499,17 @@ async function main(): Promise<void> {
         const peer = cpuPeer(cell);
         if (peer === undefined) return [];
         const values = cpuRatios(peer, cell);
-        return [targetLine(median(values) >= REPEATED_TARGET, `${cell.name}: at least ${REPEATED_TARGET}× less CPU per call than aws-jwt-verify (pinned): **${times(median(values))}** (per round ${spread(values)}; ${fixed(cpuMid(cell, "cpu"))} µs vs ${fixed(cpuMid(peer, "cpu"))} µs)`)];
+        const text = `${cell.name}: at least ${REPEATED_TARGET}× less CPU per call than aws-jwt-verify (pinned): ` +
+          `**${times(median(values))}** (per round ${spread(values)}; ` +
+          `${fixed(cpuMid(cell, "cpu"))} µs vs ${fixed(cpuMid(peer, "cpu"))} µs)`;
+        return [targetLine(median(values) >= REPEATED_TARGET, text)];
       }),
       ...cpuMine.filter((cell) => cell.distinct).map((cell) => {
         const values = cpuRatios(cell, cpuRaw);
-        return targetLine(median(values) <= RAW_TARGET, `${cell.name}: CPU per call at most ${RAW_TARGET}× one raw WebCrypto verify of the same token (pinned): **${times(median(values))}** (per round ${spread(values)}; ${fixed(cpuMid(cell, "cpu"))} µs vs ${fixed(cpuMid(cpuRaw, "cpu"))} µs)`);
+        const text = `${cell.name}: CPU per call at most ${RAW_TARGET}× one raw WebCrypto verify of the same token ` +
+          `(pinned): **${times(median(values))}** (per round ${spread(values)}; ` +
+          `${fixed(cpuMid(cell, "cpu"))} µs vs ${fixed(cpuMid(cpuRaw, "cpu"))} µs)`;
+        return targetLine(median(values) <= RAW_TARGET, text);
       }),
       ...(COLD_RUNS === 0 ? [] : [
         coldTarget("far", "served", `cold start, import to the first Allow, issuer ${DELAY_MS} ms away,`),
@@ -454,6 +531,7 @@ async function main(): Promise<void> {
   }
 }
 
-// Warm rows, pinned rows (each with a container's first call), two sets of cold starts (a spawn each, up to its 15 s timeout when stuck).
-watchdog(180 + (ROUNDS * (22 * (TIME_MS + WARMUP_MS + 500) + 18 * (CPU_MS + WARMUP_MS + 500))) / 1000 + 4 * COLD_RUNS * (1 + DELAY_MS / 100));
+// Warm rows, pinned rows (each with a container's first call), two sets of cold starts.
+const timedMs = ROUNDS * (22 * (TIME_MS + WARMUP_MS + 500) + 18 * (CPU_MS + WARMUP_MS + 500));
+watchdog(180 + timedMs / 1000 + 4 * COLD_RUNS * (1 + DELAY_MS / 100));
 await main();

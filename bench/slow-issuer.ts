@@ -26,7 +26,8 @@ export async function startSlowIssuer(upstream: string, delayMs: number): Promis
       fetch(`${upstream}${path}`)
         .then(async (answer) => {
           const body = (await answer.text()).replaceAll(upstream, origin);
-          res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "application/json" }).end(body);
+          const type = answer.headers.get("content-type") ?? "application/json";
+          res.writeHead(answer.status, { "content-type": type }).end(body);
         })
         .catch(() => res.writeHead(502).end());
     }, delayMs);
