@@ -3,6 +3,7 @@
  * workerd. `/proc/<pid>/task/<tid>/schedstat`'s first field is the nanoseconds that thread spent on
  * a CPU (finer than `stat`'s clock ticks); a process's time is the sum over its threads.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { fail } from "./common.ts";
 
@@ -61,4 +62,13 @@ export function cpuWindow(pid: number): () => CpuWindow {
     for (const tid of before.keys()) if (!after.has(tid)) lostThreads += 1;
     return { ns, lostThreads };
   };
+}
+
+/**
+ * Pins every thread of `pid` to the CPUs of `list` (`0`, `0,1`; `taskset -a -p`, util-linux); false when that
+ * cannot be done here. Threads created later inherit the mask of the thread that creates them.
+ */
+export function pin(pid: number, list: string): boolean {
+  const args = ["-a", "-p", "-c", list, String(pid)];
+  return spawnSync("taskset", args, { stdio: "ignore", timeout: 10_000 }).status === 0;
 }

@@ -4,7 +4,8 @@
  * and, noisier, throughput. Two workerd processes per row, each measured every round. What is
  * measured and why: README.md, "Benchmarks". Run with `npm run bench:worker`; prints and writes
  * bench/results/worker.md. Knobs (env): BENCH_WORKER_ DURATION_S (4), WARMUP_S (1), ROUNDS (3),
- * POOL (10000), CONNECTIONS (32), RATE (requests/s over all connections; default: unlimited);
+ * POOL (10000), CONNECTIONS (32), RATE (requests/s over all connections; default: unlimited), PIN (1: workerd
+ * on the last CPU, this process with the load, the origin and the issuer on the others; 0: not pinned);
  * BENCH_WORKER_ONLY, a regular expression: only the rows it matches (and the baseline), written to
  * bench/results/worker.<BENCH_WORKER_OUT>.md instead (default `only`); BENCH_WORKER_OUT alone also
  * writes there (a trial run that leaves the committed report alone).
@@ -17,7 +18,8 @@ import type { Miniflare } from "miniflare";
 import { newAssertionKey } from "../dev/assertion-key.ts";
 import { startDevIssuer } from "../dev/issuer.ts";
 import { startWorker } from "../test/cloudflare/miniflare.ts";
-import { childPids, cpuWindow } from "./process-cpu.ts";
+import { cpus } from "node:os";
+import { childPids, cpuWindow, pin } from "./process-cpu.ts";
 import {
   BUNDLE_MAX_BYTES, TOKEN_CACHE_ENTRIES, bundleSection, fail, fixed, integer, loadAverages, machineLines, median,
   mintTokens, setting,
@@ -31,6 +33,16 @@ const POOL = setting("BENCH_WORKER_POOL", 10_000);
 const CONNECTIONS = setting("BENCH_WORKER_CONNECTIONS", 32);
 /** Requests per second over all connections; undefined: as fast as the connections go. */
 const RATE = process.env.BENCH_WORKER_RATE === undefined ? undefined : setting("BENCH_WORKER_RATE", 1);
+/**
+ * workerd and everything else on CPUs of their own: sharing one, each evicts the other's caches, and the
+ * spread between two processes of one row was as wide as the targets (0.82×–1.18× for two pass-throughs).
+ */
+const PINNED = process.env.BENCH_WORKER_PIN !== "0" && cpus().length > 1;
+const WORKERD_CPU = cpus().length - 1;
+const pinning = (): string =>
+  PINNED
+    ? `pinned with the origin and the issuer to CPU(s) 0–${WORKERD_CPU - 1}, every workerd to CPU ${WORKERD_CPU}`
+    : "**not pinned**: it competes with workerd for the CPUs (it changes throughput, hardly workerd's CPU per request)";
 /** workerd processes (Miniflare instances) per row. */
 const PROCESSES = 2;
 /** After a warmup, before the CPU window opens: the warmup's last requests leave workerd. */
@@ -175,6 +187,7 @@ async function startTarget(scenario: Scenario, instances: Miniflare[]): Promise<
   if (pid === undefined || more.length > 0) {
     fail(`${scenario.name}: ${more.length + (pid === undefined ? 0 : 1)} new workerd processes, expected 1`);
   }
+  if (PINNED && !pin(pid, String(WORKERD_CPU))) fail(`${scenario.name}: could not pin workerd ${pid} to CPU ${WORKERD_CPU}`);
   return { url: origin, logs, pid };
 }
 
@@ -195,6 +208,10 @@ async function main(): Promise<void> {
     format: "esm", platform: "browser", target: "es2024", conditions: ["workerd", "worker", "browser"], keepNames: false,
     define: { "process.env.NODE_ENV": '"production"' },
   });
+  const others = Array.from({ length: WORKERD_CPU }, (_, cpu) => cpu).join(",");
+  if (PINNED && !pin(process.pid, others)) {
+    fail("could not pin this process (taskset, util-linux); BENCH_WORKER_PIN=0 runs unpinned");
+  }
   const issuer = await startDevIssuer();
   const origin = await startOrigin();
   const instances: Miniflare[] = [];
@@ -367,8 +384,7 @@ async function main(): Promise<void> {
     const workerRows = scenarios.filter((scenario) => scenario.bindings !== undefined);
     const lines = [
       ...machineLines("Worker benchmark", ["workerd", "miniflare", "autocannon", "wrangler", "esbuild"], started, loadBefore, "BENCH_WORKER_"),
-      "- Load: autocannon in the benchmark's own process (it competes with workerd for the CPUs: it changes " +
-        `throughput, hardly workerd's CPU per request), ${CONNECTIONS} keep-alive connections` +
+      `- Load: autocannon in the benchmark's own process, ${pinning()}, ${CONNECTIONS} keep-alive connections` +
         `${RATE === undefined ? "" : `, ${integer(RATE)} requests/s in all`}, \`GET ${PATH}\`, ` +
         `${DURATION_S} s per window after ${WARMUP_S} s warmup and ${DRAIN_MS} ms of quiet. ` +
         `Every row in ${PROCESSES} Miniflare instances ` +

@@ -257,24 +257,27 @@ async function respond(
   };
   if (!gate.ok) return [refuse(gate.error, "authgear-edge", request, url, log), gate.error.code];
   const { config, decider } = gate;
-  const isRead = request.method === "GET" || request.method === "HEAD";
-  if (url.pathname === RESOURCE_METADATA_PATH && isRead) return [metadataResponse(config, request, url), "metadata"];
-  if (assertions !== undefined && url.pathname === ASSERTION_JWKS_PATH && isRead) {
+  // Each of these getters crosses into the runtime and makes a new string: read once.
+  const { method, headers: incoming } = request;
+  const path = url.pathname;
+  const isRead = method === "GET" || method === "HEAD";
+  if (path === RESOURCE_METADATA_PATH && isRead) return [metadataResponse(config, request, url), "metadata"];
+  if (assertions !== undefined && path === ASSERTION_JWKS_PATH && isRead) {
     return jwksResponse(assertions.keys, request, url, log);
   }
   // workerd gives a request with `Content-Length: 0` a (empty) body stream: that is no body.
-  const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
+  const hasBody = request.body !== null && incoming.get("content-length") !== "0";
   // fetch() cannot send a GET or HEAD with a body: a clear 400 rather than a 502.
-  if (hasBody && (request.method === "GET" || request.method === "HEAD")) {
+  if (hasBody && isRead) {
     const error = new AuthError("ERR_REQUEST_MALFORMED", "A GET or HEAD request cannot carry a body.");
     return [refuse(error, config.realm, request, url, log), error.code];
   }
-  const webSocket = isWebSocketUpgrade(request.method, request.headers);
+  const webSocket = isWebSocketUpgrade(method, incoming);
   const decision = await decider.decide(
     {
-      method: request.method,
-      path: url.pathname,
-      headers: request.headers,
+      method,
+      path,
+      headers: incoming,
       hasBody,
       ...(webSocket && { webSocket: { query: url.searchParams } }),
     },
@@ -295,8 +298,8 @@ async function respond(
   const narrowPreflight = isPreflight && config.methodOverride === "any";
   const { gateHeaders } = config;
   const headers = narrowPreflight
-    ? preflightHeaders(request.headers, gateHeaders)
-    : forwardedHeaders(request.headers, gateHeaders);
+    ? preflightHeaders(incoming, gateHeaders)
+    : forwardedHeaders(incoming, gateHeaders);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(headers, identity, config.claimHeaders, log);
@@ -311,11 +314,11 @@ async function respond(
   }
   if (!decision.allowed) {
     const status = describeError(decision.error.code).status;
-    const fields = { code: decision.error.code, status, method: request.method, path: url.pathname, user_id: userId };
+    const fields = { code: decision.error.code, status, method, path, user_id: userId };
     log.log("would_refuse", fields);
     headers.append(REPORT_HEADER, decision.error.code);
   } else if (config.logDecisions) {
-    log.log("request_allowed", { method: request.method, path: url.pathname, user_id: userId, public: decision.isPublic });
+    log.log("request_allowed", { method, path, user_id: userId, public: decision.isPublic });
   }
   if (config.originSecret !== undefined) headers.append(config.originSecret.header, config.originSecret.value);
   // A preflight reaches the origin as browsers send it: no body, no cookies, no identity.
@@ -334,8 +337,8 @@ async function respond(
   let response: Response;
   try {
     const search = forwardedSearch(url, narrowPreflight, webSocket, config);
-    response = await fetchOrigin(originUrl(url, config.originUrl, search), {
-      method: request.method,
+    response = await fetchOrigin(originUrl(url, config.originUrl, path, search), {
+      method,
       headers,
       body: isPreflight || !hasBody ? null : request.body,
       redirect: "manual",
@@ -343,7 +346,7 @@ async function respond(
       ...(identity !== undefined && { cache: "no-store" as const }),
     });
   } catch {
-    log.log("origin_unreachable", { method: request.method, path: url.pathname });
+    log.log("origin_unreachable", { method, path });
     const body = JSON.stringify({ error: "bad_gateway", error_description: "The origin could not be reached." });
     return [new Response(body, { status: 502, headers: { "content-type": "application/json; charset=utf-8" } }), "origin_unreachable"];
   }

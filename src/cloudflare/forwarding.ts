@@ -118,9 +118,12 @@ export function addIdentity(headers: Headers, identity: Identity, claimHeaders: 
   logOmittedClaimHeaders(claims, log);
 }
 
-/** The origin URL for a request: same path, `search` as the query (its own by default), on `ORIGIN_URL` when set. */
-export function originUrl(url: URL, base: string | undefined, search = url.search): string {
-  return `${base ?? url.origin}${url.pathname}${search}`;
+/**
+ * The origin URL for a request: `path` (the request's, as read once), `search` as the query, on `ORIGIN_URL` when
+ * set, else on the request's own origin.
+ */
+export function originUrl(url: URL, base: string | undefined, path: string, search: string): string {
+  return `${base ?? url.origin}${path}${search}`;
 }
 
 /**
