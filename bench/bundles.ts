@@ -26,11 +26,16 @@ interface Entry {
 
 const ENTRIES: readonly Entry[] = [
   { name: "the Worker (dist/worker.js, `npm run build`)", source: "src/cloudflare/worker.ts", options: WORKERD },
-  { name: "the authorizer (dist/lambda/authorizer.mjs, `npm run build`)", source: "src/aws/authorizer.ts", options: NODE },
+  {
+    name: "the authorizer (dist/lambda/authorizer.mjs, `npm run build`)", source: "src/aws/authorizer.ts", options: NODE,
+  },
   { name: "`authgear-edge` (the core)", source: "src/core/index.ts", options: WORKERD },
   { name: "`authgear-edge/cloudflare`", source: "src/cloudflare/index.ts", options: WORKERD },
   { name: "`authgear-edge/aws`", source: "src/aws/index.ts", options: NODE },
-  { name: "`authgear-edge/hono` (without Hono itself)", source: "src/hono/index.ts", options: { ...WORKERD, external: ["hono", "hono/*"] } },
+  {
+    name: "`authgear-edge/hono` (without Hono itself)", source: "src/hono/index.ts",
+    options: { ...WORKERD, external: ["hono", "hono/*"] },
+  },
   { name: "`authgear-edge/assertion` (the origin's verifier)", source: "src/assertion/index.ts", options: WORKERD },
 ];
 
@@ -79,7 +84,8 @@ const lines = [
   `|---|---:|---:|${parts.map(() => "---:").join("|")}|`,
   ...ENTRIES.map((entry) => {
     const { bytes, gzipped } = measured.get(entry) ?? fail("not measured");
-    const row = [entry.name, `${integer(bytes)} (${fixed(bytes / 1024)} KiB)`, integer(gzipped), ...parts.map((part) => share(entry, part))];
+    const size = `${integer(bytes)} (${fixed(bytes / 1024)} KiB)`;
+    const row = [entry.name, size, integer(gzipped), ...parts.map((part) => share(entry, part))];
     return `| ${row.join(" | ")} |`;
   }),
   "",

@@ -187,7 +187,9 @@ async function startTarget(scenario: Scenario, instances: Miniflare[]): Promise<
   if (pid === undefined || more.length > 0) {
     fail(`${scenario.name}: ${more.length + (pid === undefined ? 0 : 1)} new workerd processes, expected 1`);
   }
-  if (PINNED && !pin(pid, String(WORKERD_CPU))) fail(`${scenario.name}: could not pin workerd ${pid} to CPU ${WORKERD_CPU}`);
+  if (PINNED && !pin(pid, String(WORKERD_CPU))) {
+    fail(`${scenario.name}: could not pin workerd ${pid} to CPU ${WORKERD_CPU}`);
+  }
   return { url: origin, logs, pid };
 }
 

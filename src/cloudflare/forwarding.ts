@@ -103,7 +103,9 @@ const PREFLIGHT_HEADERS: ReadonlySet<string> = new Set([
  */
 export function preflightHeaders(incoming: Headers, gateHeaders: ReadonlySet<string>): Headers {
   const kept = new Headers();
-  for (const [name, value] of incoming) if (PREFLIGHT_HEADERS.has(name) && !gateHeaders.has(name)) kept.append(name, value);
+  for (const [name, value] of incoming) {
+    if (PREFLIGHT_HEADERS.has(name) && !gateHeaders.has(name)) kept.append(name, value);
+  }
   return kept;
 }
 

@@ -23,7 +23,10 @@ import {
   type KeySetTiming,
 } from "./key-set.ts";
 import { lookalikeSettings } from "./lookalike.ts";
-import { defaultFetcher, floatingDefer, jsonLogger, noMeter, systemClock, type Call, type Clock, type Defer, type Digest, type Fetcher, type Logger, type LogFields, type Meter } from "./ports.ts";
+import {
+  defaultFetcher, floatingDefer, jsonLogger, noMeter, systemClock, type Call, type Clock, type Defer, type Digest,
+  type Fetcher, type Logger, type LogFields, type Meter,
+} from "./ports.ts";
 import { createResolver, resolverCredentials, type Resolver, type ResolverCredentials, type VerdictStore } from "./resolver.ts";
 import { ConfigError, type Settings } from "./settings.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";

@@ -44,7 +44,8 @@ export {
 export { createGate, oncePerSettings, type Gate, type GateOptions } from "./gate.ts";
 export { protectedResourceMetadata, RESOURCE_METADATA_PATH, type ProtectedResourceMetadata } from "./resource-metadata.ts";
 export {
-  canonicalHeaderName, isCanonicalOverrideHeader, isOverrideHeader, mayMeanOtherMethods, wireMethodsAdmitted, wireMethodsGoverned, METHOD_OVERRIDE_MODES,
+  canonicalHeaderName, isCanonicalOverrideHeader, isOverrideHeader, mayMeanOtherMethods,
+  wireMethodsAdmitted, wireMethodsGoverned, METHOD_OVERRIDE_MODES,
   type HeaderList, type MethodOverrideMode,
 } from "./overrides.ts";
 export { parseStoredVerdict, type StoredVerdict, type Verdict, type VerdictStore } from "./resolver.ts";

@@ -337,7 +337,7 @@ describe("hybrid mode (with the authorizer cache off)", () => {
     await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: "session=bogus" } }))).rejects.toThrow(/^Unauthorized$/);
   });
 
-  it("keys its verdict cache with node:crypto's synchronous SHA-256, never WebCrypto's thread-pool digest", async () => {
+  it("keys its verdict cache with node:crypto's synchronous SHA-256, not WebCrypto's digest", async () => {
     const digest = vi.spyOn(crypto.subtle, "digest");
     const session = issuer.createSession("hana");
     const handler = await container({ AUTH_MODE: "resolver", AUTHORIZER_CACHE_SECONDS: "0" });
