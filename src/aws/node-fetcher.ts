@@ -6,8 +6,27 @@
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
-import type { Fetcher, FetchResponse } from "../core/index.ts";
+import type { BodyReader, BodyStream, Fetcher, FetchResponse } from "../core/index.ts";
+
+/**
+ * The answer's body as the core reads it, straight from node:http's stream: its chunks in order, an
+ * abort (the caller's deadline) as a rejected read, and `cancel` closing the connection.
+ */
+function bodyOf(res: IncomingMessage): BodyStream {
+  const chunks = res[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const cancel = (): Promise<void> => {
+    res.destroy();
+    return Promise.resolve();
+  };
+  const reader: BodyReader = {
+    async read() {
+      const next = await chunks.next();
+      return next.done === true ? { done: true } : { done: false, value: next.value };
+    },
+    cancel,
+  };
+  return { getReader: () => reader, cancel };
+}
 
 function answer(res: IncomingMessage): FetchResponse {
   return {
@@ -18,7 +37,7 @@ function answer(res: IncomingMessage): FetchResponse {
         return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
       },
     },
-    body: Readable.toWeb(res) as ReadableStream<Uint8Array>,
+    body: bodyOf(res),
     bodyUsed: false,
   };
 }

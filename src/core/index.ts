@@ -28,7 +28,7 @@ export { MAX_ISSUERS, type IssuerConfig } from "./issuers.ts";
 export { createMemoryKeySetStore, DEFAULT_KEY_SET_TIMING, type KeySetSnapshot, type KeySetStore, type KeySetTiming } from "./key-set.ts";
 export {
   CountingMeter, jsonLogger, logLevel, noMeter, silentLogger, webCryptoDigest, withFields, type Call, type CoreMetric,
-  type Meter, type Clock, type Defer, type Digest, type Fetcher, type FetchInit, type FetchResponse, type Logger,
+  type Meter, type Clock, type Defer, type Digest, type BodyReader, type BodyStream, type Fetcher, type FetchInit, type FetchResponse, type Logger,
   type LogFields, type LogLevel,
 } from "./ports.ts";
 export { DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";

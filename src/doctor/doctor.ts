@@ -17,7 +17,7 @@ import { MAX_CLOCK_TOLERANCE_SECONDS, SUPPORTED_ALGORITHMS, type Algorithm, type
 import { AuthError, describeError } from "../core/errors.ts";
 import { fetchJson, FetchFailure, type FetchLimits } from "../core/http.ts";
 import { checkJwksUri, DEFAULT_KEY_SET_TIMING, KID_MISS_COOLDOWN_SECONDS, rejectKey } from "../core/key-set.ts";
-import { defaultFetcher, silentLogger, type Fetcher, type FetchResponse } from "../core/ports.ts";
+import { defaultFetcher, silentLogger, type BodyStream, type Fetcher, type FetchResponse } from "../core/ports.ts";
 import { createResolver } from "../core/resolver.ts";
 import { ConfigError } from "../core/settings.ts";
 import type { IssuerConfig } from "../core/issuers.ts";
@@ -208,24 +208,36 @@ function recorder(inner: Fetcher): Recorder {
     const response = await inner(url, init);
     const exchange: Exchange = { url, status: response.status, headers: response.headers, bytes: 0 };
     seen.set(url, exchange);
-    const counter = new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        exchange.bytes += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    });
-    const body = response.body === null ? null : response.body.pipeThrough(counter);
+    const body = response.body === null ? null : counting(response.body, (bytes) => (exchange.bytes += bytes));
     const counted: FetchResponse = {
       status: response.status,
       headers: response.headers,
       body,
       get bodyUsed() {
-        return body?.locked ?? false;
+        return response.bodyUsed;
       },
     };
     return counted;
   };
   return { fetcher, last: (url) => seen.get(url) };
+}
+
+/** `stream`, with `count` told the size of each chunk read. */
+function counting(stream: BodyStream, count: (bytes: number) => void): BodyStream {
+  return {
+    getReader() {
+      const reader = stream.getReader();
+      return {
+        async read() {
+          const chunk = await reader.read();
+          if (!chunk.done) count(chunk.value.byteLength);
+          return chunk;
+        },
+        cancel: () => reader.cancel(),
+      };
+    },
+    cancel: () => stream.cancel(),
+  };
 }
 
 /** `3.2 KiB`, `812 bytes`. */

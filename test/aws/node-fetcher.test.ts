@@ -3,8 +3,11 @@
  * same answers as with `fetch` (test/core/key-set.test.ts, test/core/resolver.test.ts) for a
  * healthy issuer and for every way the issuer or the resolver can fail.
  */
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { nodeFetcher } from "../../src/aws/node-fetcher.ts";
+import { fetchJson } from "../../src/core/http.ts";
 import type { Fetcher } from "../../src/core/ports.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { harness, outcome } from "../helpers.ts";
@@ -81,5 +84,74 @@ describe("the resolver over node:http", () => {
     const session = issuer.createSession("nina");
     issuer.setResolverFailure(mode);
     expect(await ask(`session=${session.cookie}`)).toBe("ERR_RESOLVER_UNAVAILABLE");
+  });
+});
+
+describe("the body as node:http reads it (no web streams)", () => {
+  /** A loopback server: each request answers 200 with `headers`, then runs `body` on the response. */
+  async function serve(body: (res: ServerResponse) => void): Promise<{ url: string; closed: () => number; close: () => void }> {
+    let closed = 0;
+    const server = createServer((req, res) => {
+      res.on("close", () => (closed += 1));
+      body(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}/jwks`,
+      closed: () => closed,
+      close: () => {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  it("reads a body sent in several chunks, whole and in order", async () => {
+    const server = await serve((res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"keys":[');
+      setTimeout(() => res.end('{"kty":"RSA"}]}'), 20);
+    });
+    try {
+      expect(await fetchJson(nodeFetcher, server.url, { timeoutMs: 2000, maxBytes: 1024 })).toEqual({ keys: [{ kty: "RSA" }] });
+    } finally {
+      server.close();
+    }
+  });
+
+  it("keeps the deadline while the body stalls after the headers", async () => {
+    const server = await serve((res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"keys":[');
+    });
+    try {
+      const started = Date.now();
+      const failure = fetchJson(nodeFetcher, server.url, { timeoutMs: 300, maxBytes: 1024 });
+      await expect(failure).rejects.toThrow(/timed out after 300 ms/);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("refuses a chunked body past the limit without reading it to the end, and closes the connection", async () => {
+    const server = await serve((res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      const chunk = `"${"a".repeat(510)}",`;
+      let sent = 0;
+      const more = (): void => {
+        if (res.destroyed || sent > 10_000) return;
+        sent += 1;
+        res.write(chunk, more);
+      };
+      res.write("[", more);
+    });
+    try {
+      await expect(fetchJson(nodeFetcher, server.url, { timeoutMs: 2000, maxBytes: 1024 })).rejects.toThrow(/larger than 1024 bytes/);
+      await expect.poll(server.closed).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 });
