@@ -20,10 +20,13 @@ export interface BodyStream {
   cancel(): Promise<void>;
 }
 
+/** One read: a chunk, or the end. */
+export type BodyChunk =
+  | { readonly done: true; readonly value?: Uint8Array | undefined }
+  | { readonly done: false; readonly value: Uint8Array };
+
 export interface BodyReader {
-  read(): Promise<
-    { readonly done: true; readonly value?: Uint8Array | undefined } | { readonly done: false; readonly value: Uint8Array }
-  >;
+  read(): Promise<BodyChunk>;
   cancel(): Promise<void>;
 }
 
