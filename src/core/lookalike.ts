@@ -19,19 +19,41 @@ function distance(a: string, b: string, limit: number): number {
   return previous[b.length] ?? limit + 1;
 }
 
+/** Edits a part of a name may be off by: one for a short word (`MOD`, `URL`), two for a longer one. */
+const partLimit = (part: string): number => (part.length <= 4 ? 1 : 2);
+
 /**
- * Each name in `env` that is none of `names` but has the same first word as one of them and is at
- * most two edits from it or a prefix of it, with the setting it resembles.
+ * Whether `name` (upper case, `_`-separated) is a near miss of `setting`: the same words but one,
+ * which is off by a letter or two (`ALGORITHM` for `ALGORITHMS`, `AUTH_MOD` for `AUTH_MODE`,
+ * `ORIGIN_URLS`); or, with the same first word, a prefix of it or at most two edits from it
+ * (`JWKS_MAX_AGE`, `AUTHORIZER_CACHE`).
  */
-export function lookalikeSettings<N extends string>(env: Readonly<Record<string, unknown>>, names: readonly N[]): Array<readonly [string, N]> {
+function nearMiss(name: string, setting: string): boolean {
+  if (name === setting) return true;
+  const parts = name.split("_");
+  const wanted = setting.split("_");
+  if (parts.length === wanted.length) {
+    const differing = parts.flatMap((part, index) => (part === wanted[index] ? [] : [index]));
+    const [only] = differing;
+    if (differing.length === 1 && only !== undefined) {
+      const expected = wanted[only] ?? "";
+      if (distance(parts[only] ?? "", expected, partLimit(expected)) <= partLimit(expected)) return true;
+    }
+  }
+  if (parts[0] !== wanted[0]) return false;
+  return setting.startsWith(name) || distance(name, setting, 2) <= 2;
+}
+
+/** Each name in `env` that is none of `names` but is a near miss of one of them, with the setting it resembles. */
+export function lookalikeSettings<N extends string>(
+  env: Readonly<Record<string, unknown>>,
+  names: readonly N[],
+): Array<readonly [string, N]> {
   const found: Array<readonly [string, N]> = [];
   for (const name of Object.keys(env)) {
     if ((names as readonly string[]).includes(name)) continue;
     const upper = name.toUpperCase().replace(/[-.]/g, "_");
-    const word = upper.split("_", 1)[0];
-    const match = names.find(
-      (setting) => setting.split("_", 1)[0] === word && (setting === upper || setting.startsWith(upper) || distance(upper, setting, 2) <= 2),
-    );
+    const match = names.find((setting) => nearMiss(upper, setting));
     if (match !== undefined) found.push([name, match]);
   }
   return found;

@@ -19,6 +19,7 @@ import { fetchJson, FetchFailure, type FetchLimits } from "../core/http.ts";
 import { checkJwksUri, DEFAULT_KEY_SET_TIMING, KID_MISS_COOLDOWN_SECONDS, rejectKey } from "../core/key-set.ts";
 import { defaultFetcher, silentLogger, type BodyStream, type Fetcher, type FetchResponse } from "../core/ports.ts";
 import { createResolver } from "../core/resolver.ts";
+import { lookalikeSettings } from "../core/lookalike.ts";
 import { ConfigError } from "../core/settings.ts";
 import type { IssuerConfig } from "../core/issuers.ts";
 import { explainUntrusted, issuerLabel, issuersSetting, type Trusted } from "./issuers.ts";
@@ -98,11 +99,17 @@ async function collect(env: Readonly<Record<string, unknown>>, token: string | u
     if (!(error instanceof ConfigError)) throw error;
     const fix = "correct each setting the message names (README, Configuration); the gate answers every request with 500 until then";
     const rest: CheckName[] = ["discovery", "issuer", "jwks", "keys", "algorithms", "resolver", "token"];
-    return [{ name: "configuration", ok: false, detail: error.message, fix }, ...rest.map((name) => skip(name, "the configuration is invalid"))];
+    const detail = [error.message, lookalikeText(env)].filter((part) => part !== undefined).join(" ");
+    return [{ name: "configuration", ok: false, detail, fix }, ...rest.map((name) => skip(name, "the configuration is invalid"))];
   }
   const listed = typeof env.ISSUERS === "string" && env.ISSUERS.trim() !== "";
   const trusted: Trusted = { config, listed };
-  const checks: Check[] = [{ name: "configuration", ok: true, detail: describeConfig(trusted, env) }];
+  const lookalikes = lookalikeText(env);
+  const checks: Check[] = [
+    lookalikes === undefined
+      ? { name: "configuration", ok: true, detail: describeConfig(trusted, env) }
+      : { name: "configuration", ok: false, detail: `${describeConfig(trusted, env)}. ${lookalikes}`, fix: LOOKALIKE_FIX },
+  ];
 
   // Every issuer at once: one slow issuer costs its own deadline, not the sum of all.
   const chains = await Promise.all(config.issuers.map((issuer) => checkIssuerChain(trusted, issuer, context)));
@@ -156,6 +163,19 @@ async function checkIssuerChain(
   const usable = keys.usable.length > 0;
   checks.push(usable ? checkAlgorithms(entry.algorithms, keys.usable, discovery.document) : skip("algorithms", "no usable key"));
   return result(jwks.keys.map(describeKey));
+}
+
+const LOOKALIKE_FIX = "rename each to the setting it resembles (README, Configuration), or remove it";
+
+/**
+ * The names in `env` that look like a setting and are not one (core lookalike.ts): the gate ignores
+ * them (it logs `config_unknown_setting` at start-up) and keeps each setting's default.
+ */
+function lookalikeText(env: Readonly<Record<string, unknown>>): string | undefined {
+  const found = lookalikeSettings(env, ALL_SETTING_NAMES);
+  if (found.length === 0) return undefined;
+  const list = found.map(([name, setting]) => `${name} (did you mean ${setting}?)`).join(", ");
+  return `Not settings, so ignored and each setting left at its default: ${list}.`;
 }
 
 function skip(name: CheckName, why: string): Check {

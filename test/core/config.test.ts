@@ -611,6 +611,33 @@ describe("what a user mistypes", () => {
     ]);
   });
 
+  it("finds a near miss of any word of a name, not only of its first", () => {
+    const env = { ALGORITHM: "ES256", AUTH_MOD: "hybrid", ISSUER: "x", ROUTE: "x", JWT_COOKIE: "at", FORWARD_AUTH: "false" };
+    expect(lookalikeSettings(env, ALL_SETTING_NAMES)).toEqual([
+      ["ALGORITHM", "ALGORITHMS"],
+      ["AUTH_MOD", "AUTH_MODE"],
+      ["ISSUER", "ISSUERS"],
+      ["ROUTE", "ROUTES"],
+      ["JWT_COOKIE", "JWT_COOKIE_NAME"],
+      ["FORWARD_AUTH", "FORWARD_AUTHORIZATION"],
+    ]);
+  });
+
+  it("takes none of the variables Lambda sets, nor a shell's, for a setting", () => {
+    // AWS Lambda's reserved and defined runtime environment variables (Lambda Developer Guide,
+    // "Defined runtime environment variables"), and a Unix login shell's.
+    const names = [
+      "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
+      "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+      "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+      "AWS_XRAY_CONTEXT_MISSING", "AWS_XRAY_DAEMON_ADDRESS", "AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "LANG",
+      "PATH", "LD_LIBRARY_PATH", "NODE_PATH", "NODE_OPTIONS", "NODE_EXTRA_CA_CERTS", "TZ", "HOME", "USER", "SHELL", "PWD",
+      "OLDPWD", "TERM", "HOSTNAME", "SHLVL", "LOGNAME", "EDITOR", "CI", "NODE_ENV", "DEBUG", "PORT", "HOST",
+    ];
+    expect(lookalikeSettings(Object.fromEntries(names.map((name) => [name, "x"])), ALL_SETTING_NAMES)).toEqual([]);
+  });
+
   it("warns once per lookalike name at start-up, and still starts", () => {
     const logs: Array<Record<string, unknown>> = [];
     const built = createAuthenticatorFromEnv(

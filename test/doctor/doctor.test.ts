@@ -91,6 +91,26 @@ describe("the configuration", () => {
   });
 });
 
+describe("names that look like a setting", () => {
+  it("fail the configuration check, each named with the setting it resembles, and the other checks still run", async () => {
+    const checks = await doctor({ AUTH_MOD: "hybrid", ALGORITHM: "ES256" });
+    const configuration = find(checks, "configuration");
+    expect(configuration.ok).toBe(false);
+    expect(configuration.detail).toContain("AUTH_MODE=jwt");
+    expect(configuration.detail).toContain("AUTH_MOD (did you mean AUTH_MODE?), ALGORITHM (did you mean ALGORITHMS?)");
+    expect(configuration.fix).toContain("rename");
+    expect(find(checks, "keys").ok).toBe(true);
+    expect(find(checks, "configuration")).not.toHaveProperty("skipped");
+  });
+
+  it("are named beside an invalid configuration's message too", async () => {
+    const checks = await runDoctor({ AUTHGEAR_ENDPOINTS: issuer.origin }, { limits: LIMITS });
+    const configuration = find(checks, "configuration");
+    expect(configuration.ok).toBe(false);
+    expect(configuration.detail).toMatch(/AUTHGEAR_ENDPOINT.*AUTHGEAR_ENDPOINTS \(did you mean AUTHGEAR_ENDPOINT\?\)/);
+  });
+});
+
 describe("discovery", () => {
   it.each([
     ["http500", /HTTP 500/, /failing/],
