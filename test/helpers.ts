@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAuthenticator, type AuthenticatorDeps } from "../src/core/authenticator.ts";
 import { parseConfig } from "../src/core/config.ts";
+import { AuthError } from "../src/core/errors.ts";
 import type { LogFields } from "../src/core/ports.ts";
 import type { DevIssuer } from "../dev/issuer.ts";
 
@@ -69,4 +70,15 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** The `AuthError` `run` throws; fails the test when it throws nothing, and rethrows any other error. */
+export function refusal(run: () => unknown): AuthError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof AuthError) return error;
+    throw error;
+  }
+  throw new Error("expected a refusal");
 }

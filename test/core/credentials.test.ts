@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { extractCredentials, MAX_CREDENTIAL_LENGTH } from "../../src/core/credentials.ts";
-import { AuthError } from "../../src/core/errors.ts";
+import { refusal } from "../helpers.ts";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln";
 
 function headers(init: Record<string, string> | Array<[string, string]>): Headers {
   return new Headers(init);
-}
-
-function refusal(run: () => unknown): AuthError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof AuthError) return error;
-    throw error;
-  }
-  throw new Error("expected a refusal");
 }
 
 describe("extractCredentials: Authorization", () => {

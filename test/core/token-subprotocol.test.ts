@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { extractCredentials, MAX_CREDENTIAL_LENGTH } from "../../src/core/credentials.ts";
-import { AuthError } from "../../src/core/errors.ts";
+import { refusal } from "../helpers.ts";
 import { TOKEN_SUBPROTOCOL_PREFIX, withoutTokenSubprotocol } from "../../src/core/token-subprotocol.ts";
 
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln";
@@ -18,16 +18,6 @@ const onUpgrade = (headers: Headers, cookie: string | undefined, queryToken?: st
   extractCredentials(headers, cookie, undefined, { queryToken });
 const protocols = (value: string, more: Record<string, string> = {}): Headers =>
   new Headers({ "sec-websocket-protocol": value, ...more });
-
-function refusal(run: () => unknown): AuthError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof AuthError) return error;
-    throw error;
-  }
-  throw new Error("expected a refusal");
-}
 
 describe("extractCredentials: Sec-WebSocket-Protocol entry", () => {
   it("reads the token beside the application's protocols, in any position", () => {
