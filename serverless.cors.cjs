@@ -17,7 +17,9 @@ function allowedOrigins() {
   const raw = (process.env.CORS_ALLOWED_ORIGINS || "").trim();
   if (raw === "") return [];
   const origins = raw.split(",").map((origin) => origin.trim());
-  const bad = origins.filter((origin) => !(URL.canParse(origin) && new URL(origin).origin === origin && /^https?:/.test(origin)));
+  const bad = origins.filter(
+    (origin) => !(URL.canParse(origin) && new URL(origin).origin === origin && /^https?:/.test(origin)),
+  );
   if (bad.length > 0) {
     throw new Error(
       `CORS_ALLOWED_ORIGINS: ${bad.map((origin) => JSON.stringify(origin)).join(", ")}: each comma-separated entry must be an exact origin, scheme://host[:port] (no path, no trailing slash, no *)`,

@@ -64,7 +64,9 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 }
 
-export async function handler(event: Event): Promise<APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<Context>> {
+export async function handler(
+  event: Event,
+): Promise<APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<Context>> {
   const token = /^Bearer +(\S+)$/i.exec(authorizationHeader(event) ?? "")?.[1];
   if (token === undefined) throw new Error("Unauthorized");
   let payload;
@@ -95,7 +97,10 @@ export async function handler(event: Event): Promise<APIGatewayAuthorizerResult 
   const stage = ("routeArn" in event ? event.routeArn : event.methodArn).split("/").slice(0, 2).join("/");
   return {
     principalId: payload.sub ?? "",
-    policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${stage}/*`] }] },
+    policyDocument: {
+      Version: "2012-10-17",
+      Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${stage}/*`] }],
+    },
     context,
   };
 }

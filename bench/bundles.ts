@@ -13,7 +13,10 @@ import { ROOT, fail, fixed, integer, loadAverages, machineLines } from "./common
 
 const RESULTS = resolve(import.meta.dirname, "results/bundles.md");
 const WORKERD: BuildOptions = {
-  format: "esm", platform: "browser", target: "es2024", conditions: ["workerd", "worker", "browser"],
+  format: "esm",
+  platform: "browser",
+  target: "es2024",
+  conditions: ["workerd", "worker", "browser"],
   define: { "process.env.NODE_ENV": '"production"' },
 };
 const NODE: BuildOptions = { format: "esm", platform: "node", target: "node20" };
@@ -27,13 +30,16 @@ interface Entry {
 const ENTRIES: readonly Entry[] = [
   { name: "the Worker (dist/worker.js, `npm run build`)", source: "src/cloudflare/worker.ts", options: WORKERD },
   {
-    name: "the authorizer (dist/lambda/authorizer.mjs, `npm run build`)", source: "src/aws/authorizer.ts", options: NODE,
+    name: "the authorizer (dist/lambda/authorizer.mjs, `npm run build`)",
+    source: "src/aws/authorizer.ts",
+    options: NODE,
   },
   { name: "`authgear-edge` (the core)", source: "src/core/index.ts", options: WORKERD },
   { name: "`authgear-edge/cloudflare`", source: "src/cloudflare/index.ts", options: WORKERD },
   { name: "`authgear-edge/aws`", source: "src/aws/index.ts", options: NODE },
   {
-    name: "`authgear-edge/hono` (without Hono itself)", source: "src/hono/index.ts",
+    name: "`authgear-edge/hono` (without Hono itself)",
+    source: "src/hono/index.ts",
     options: { ...WORKERD, external: ["hono", "hono/*"] },
   },
   { name: "`authgear-edge/assertion` (the origin's verifier)", source: "src/assertion/index.ts", options: WORKERD },
@@ -52,8 +58,15 @@ interface Measured {
 
 async function measure(entry: Entry): Promise<Measured> {
   const result = await build({
-    ...entry.options, entryPoints: [resolve(ROOT, entry.source)], bundle: true, minify: true, metafile: true,
-    write: false, outfile: "out.js", logLevel: "warning", absWorkingDir: ROOT,
+    ...entry.options,
+    entryPoints: [resolve(ROOT, entry.source)],
+    bundle: true,
+    minify: true,
+    metafile: true,
+    write: false,
+    outfile: "out.js",
+    logLevel: "warning",
+    absWorkingDir: ROOT,
   });
   const [file] = result.outputFiles;
   const output = result.metafile.outputs["out.js"];

@@ -45,7 +45,9 @@ export function watchdog(seconds: number): void {
 
 /** The installed version of a package, from its manifest in node_modules. */
 export function packageVersion(name: string): string {
-  const manifest = JSON.parse(readFileSync(resolve(ROOT, "node_modules", name, "package.json"), "utf8")) as { version?: string };
+  const manifest = JSON.parse(readFileSync(resolve(ROOT, "node_modules", name, "package.json"), "utf8")) as {
+    version?: string;
+  };
   return manifest.version ?? "?";
 }
 
@@ -53,16 +55,27 @@ export const fixed = (value: number, digits = 1): string => value.toFixed(digits
 export const integer = (value: number): string => Math.round(value).toLocaleString("en-US");
 export const kib = (bytes: number): string => `${fixed(bytes / 1024)} KiB`;
 export const times = (value: number): string => `${fixed(value, 2)}×`;
-export const loadAverages = (): string => loadavg().map((value) => fixed(value, 2)).join(", ");
+export const loadAverages = (): string =>
+  loadavg()
+    .map((value) => fixed(value, 2))
+    .join(", ");
 
 export function targetLine(pass: boolean, text: string): string {
   return `- ${pass ? "PASS" : "MISS"}: ${text}`;
 }
 
 /** The report's opening lines: machine, versions, date, duration and load; a warning when `knobs` (env names by prefix) shortened the run. */
-export function machineLines(title: string, packages: readonly string[], started: Date, loadBefore: string, knobs: string): string[] {
+export function machineLines(
+  title: string,
+  packages: readonly string[],
+  started: Date,
+  loadBefore: string,
+  knobs: string,
+): string[] {
   const cpu = cpus();
-  const set = Object.keys(process.env).filter((name) => name.startsWith(knobs)).map((name) => `${name}=${process.env[name] ?? ""}`);
+  const set = Object.keys(process.env)
+    .filter((name) => name.startsWith(knobs))
+    .map((name) => `${name}=${process.env[name] ?? ""}`);
   return [
     `# ${title}`,
     "",
@@ -99,24 +112,41 @@ function owner(path: string): string {
  * The bundle section of a report: `file` as built (minified and gzipped bytes, against the target),
  * and what each package contributes, from esbuild's metafile of `entry` rebuilt with `options`.
  */
-export async function bundleSection(file: string, entry: string, options: BuildOptions): Promise<{ bytes: number; lines: string[] }> {
+export async function bundleSection(
+  file: string,
+  entry: string,
+  options: BuildOptions,
+): Promise<{ bytes: number; lines: string[] }> {
   let source: Buffer;
   try {
     source = readFileSync(resolve(ROOT, file));
   } catch {
     fail(`${file} is missing: run \`npm run build\` first`);
   }
-  const result = await build({ ...options, entryPoints: [resolve(ROOT, entry)], bundle: true, minify: true, metafile: true, write: false, outfile: "out.js", logLevel: "warning", absWorkingDir: ROOT });
+  const result = await build({
+    ...options,
+    entryPoints: [resolve(ROOT, entry)],
+    bundle: true,
+    minify: true,
+    metafile: true,
+    write: false,
+    outfile: "out.js",
+    logLevel: "warning",
+    absWorkingDir: ROOT,
+  });
   const output = result.metafile.outputs["out.js"] ?? fail("esbuild wrote no out.js");
   const shares = new Map<string, number>();
-  for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) shares.set(owner(path), (shares.get(owner(path)) ?? 0) + bytesInOutput);
+  for (const [path, { bytesInOutput }] of Object.entries(output.inputs))
+    shares.set(owner(path), (shares.get(owner(path)) ?? 0) + bytesInOutput);
   const attributed = [...shares.values()].reduce((sum, bytes) => sum + bytes, 0);
   const lines = [
     `${file}: **${integer(source.length)} bytes (${kib(source.length)}) minified**, ${integer(gzipSync(source, { level: 9 }).length)} bytes gzipped (level 9). What each part contributes (esbuild metafile, \`bytesInOutput\`, of ${entry} rebuilt alike: ${integer(output.bytes)} bytes):`,
     "",
     "| part | bytes | share |",
     "|---|---:|---:|",
-    ...[...shares].sort((a, b) => b[1] - a[1]).map(([name, bytes]) => `| ${name} | ${integer(bytes)} | ${fixed((100 * bytes) / output.bytes)}% |`),
+    ...[...shares]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, bytes]) => `| ${name} | ${integer(bytes)} | ${fixed((100 * bytes) / output.bytes)}% |`),
     `| (esbuild's glue: imports, exports, helpers) | ${integer(output.bytes - attributed)} | ${fixed((100 * (output.bytes - attributed)) / output.bytes)}% |`,
     "",
   ];

@@ -147,7 +147,12 @@ function ruleSet(n: number): RouteRule[] {
       return { path, ...methods, ...requirement(i) };
     }
     const path = i % 2 === 0 ? `/svc${i}/*` : `/svc${i}/items`;
-    const methods = i % 3 === 0 ? {} : i % 3 === 1 ? { methods: ["GET" as const] } : { methods: ["POST" as const, "PUT" as const, "DELETE" as const] };
+    const methods =
+      i % 3 === 0
+        ? {}
+        : i % 3 === 1
+          ? { methods: ["GET" as const] }
+          : { methods: ["POST" as const, "PUT" as const, "DELETE" as const] };
     return { path, ...methods, ...requirement(i) };
   });
 }
@@ -167,7 +172,12 @@ function distinctResources(rules: readonly RouteRule[]): number {
 
 const matchingRules = (rules: readonly RouteRule[]): number => rules.filter((_, i) => i % 5 === 0).length;
 
-const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 };
+const WORKER: DeciderOptions = {
+  ambiguousPaths: "refuse",
+  preflightsArePublic: true,
+  overrideHeaders: "stripped",
+  validForSeconds: 0,
+};
 
 function workerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): Config {
   return parseConfig({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: JSON.stringify(rules) });
@@ -187,7 +197,12 @@ function authorizerConfig(issuer: DevIssuer, rules: readonly RouteRule[]): Lambd
 }
 
 function authorizerOptions(config: LambdaConfig): DeciderOptions {
-  return { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: answerLifetime(config) };
+  return {
+    ambiguousPaths: "protect",
+    preflightsArePublic: false,
+    overrideHeaders: "reach-origin",
+    validForSeconds: answerLifetime(config),
+  };
 }
 
 interface Tokens {
@@ -213,7 +228,10 @@ function compileScenario(count: number, who: "fails" | "meets"): Scenario {
   const expectedDeny = who === "fails" ? distinctResources(rules) : 0;
   return {
     key: `compile-${who}-${count}`,
-    name: who === "fails" ? "authorizer compile, user fails every rule (worst case)" : "authorizer compile, user meets every rule",
+    name:
+      who === "fails"
+        ? "authorizer compile, user fails every rule (worst case)"
+        : "authorizer compile, user meets every rule",
     rules: count,
     create(issuer, tokens) {
       const config = authorizerConfig(issuer, rules);
@@ -222,11 +240,20 @@ function compileScenario(count: number, who: "fails" | "meets"): Scenario {
       const request = { method: METHOD, path: PATH, headers: tokens[who] };
       return async () => {
         const decision = await decider.decide(request);
-        if (!decision.allowed && (decision.identity === undefined || decision.error.code !== "ERR_INSUFFICIENT_SCOPE")) {
+        if (
+          !decision.allowed &&
+          (decision.identity === undefined || decision.error.code !== "ERR_INSUFFICIENT_SCOPE")
+        ) {
           fail(`the authorizer would refuse with ${decision.error.code} instead of compiling a policy`);
         }
         const identity = decision.identity ?? fail("no identity");
-        const result = stagePolicy(STAGE, identity.subject, decider.failedRules(identity, decision.at), MODE, identityContext(identity));
+        const result = stagePolicy(
+          STAGE,
+          identity.subject,
+          decider.failedRules(identity, decision.at),
+          MODE,
+          identityContext(identity),
+        );
         const denied = resourcesOf(result.policyDocument.Statement[1]).length;
         if (denied !== expectedDeny) fail(`expected ${expectedDeny} denied resources, got ${denied}`);
         return result;
@@ -262,7 +289,11 @@ function breakdownScenarios(count: number): Scenario[] {
   const rules = ruleSet(count);
   const prepare = async (issuer: DevIssuer, tokens: Tokens) => {
     const config = authorizerConfig(issuer, rules);
-    const decider = createDecider(config, createAuthenticator(config, { logger: silentLogger }), authorizerOptions(config));
+    const decider = createDecider(
+      config,
+      createAuthenticator(config, { logger: silentLogger }),
+      authorizerOptions(config),
+    );
     const decision = await decider.decide({ method: METHOD, path: PATH, headers: tokens.fails });
     const identity = decision.identity ?? fail("no identity for the failing user");
     return { decider, identity, at: decision.at, context: identityContext(identity) };
@@ -285,7 +316,10 @@ function breakdownScenarios(count: number): Scenario[] {
       name: "(breakdown) `stagePolicy` alone, every rule failed",
       rules: count,
       create(issuer, tokens) {
-        const ready = prepare(issuer, tokens).then((prepared) => ({ ...prepared, failed: prepared.decider.failedRules(prepared.identity, prepared.at) }));
+        const ready = prepare(issuer, tokens).then((prepared) => ({
+          ...prepared,
+          failed: prepared.decider.failedRules(prepared.identity, prepared.at),
+        }));
         return async () => {
           const { identity, context, failed } = await ready;
           return stagePolicy(STAGE, identity.subject, failed, MODE, context);
@@ -354,7 +388,8 @@ async function measure(scenario: Scenario, issuer: DevIssuer, tokens: Tokens): P
   const bench = new Bench({ time: TIME_MS, warmup: true, warmupTime: WARMUP_MS, throws: true });
   bench.add(scenario.name, operation);
   await bench.run();
-  if (issuer.hits.discovery !== hits.discovery || issuer.hits.jwks !== hits.jwks) fail(`${scenario.name} fetched from the issuer inside the timed loop`);
+  if (issuer.hits.discovery !== hits.discovery || issuer.hits.jwks !== hits.jwks)
+    fail(`${scenario.name} fetched from the issuer inside the timed loop`);
   const result = bench.tasks[0]?.result;
   if (result?.state !== "completed") fail(`${scenario.name} did not complete: ${result?.state ?? "no task"}`);
   return { opsPerSecond: result.throughput.mean, mean: result.latency.mean * 1000, p99: result.latency.p99 * 1000 };
@@ -380,20 +415,37 @@ interface PolicySize {
 }
 
 /** The Resource entries of a statement, as a list. */
-function resourcesOf(statement: APIGatewayAuthorizerResult["policyDocument"]["Statement"][number] | undefined): string[] {
+function resourcesOf(
+  statement: APIGatewayAuthorizerResult["policyDocument"]["Statement"][number] | undefined,
+): string[] {
   if (statement === undefined || !("Resource" in statement)) return [];
   const { Resource: resource } = statement;
   return resource === undefined ? [] : [resource].flat();
 }
 
 /** The authorizer's result for the failing user, compiled once per rule set, and its size. */
-async function policySize(issuer: DevIssuer, tokens: Tokens, label: string, rules: readonly RouteRule[]): Promise<PolicySize> {
+async function policySize(
+  issuer: DevIssuer,
+  tokens: Tokens,
+  label: string,
+  rules: readonly RouteRule[],
+): Promise<PolicySize> {
   const config = authorizerConfig(issuer, rules);
-  const decider = createDecider(config, createAuthenticator(config, { logger: silentLogger }), authorizerOptions(config));
+  const decider = createDecider(
+    config,
+    createAuthenticator(config, { logger: silentLogger }),
+    authorizerOptions(config),
+  );
   const decision = await decider.decide({ method: METHOD, path: PATH, headers: tokens.fails });
   const identity = decision.identity ?? fail("no identity for the failing user");
   const context = identityContext(identity);
-  const result: APIGatewayAuthorizerResult = stagePolicy(STAGE, identity.subject, decider.failedRules(identity, decision.at), MODE, context);
+  const result: APIGatewayAuthorizerResult = stagePolicy(
+    STAGE,
+    identity.subject,
+    decider.failedRules(identity, decision.at),
+    MODE,
+    context,
+  );
   const resources = result.policyDocument.Statement.flatMap(resourcesOf);
   const denied = resources.length - 1;
   if (denied !== distinctResources(rules)) fail(`${label}: not every rule is denied`);
@@ -425,7 +477,11 @@ interface RunInfo {
   readonly floor: Sample;
 }
 
-function report(rows: readonly Row[], sizes: readonly PolicySize[], { started, totalSeconds, load, lifetime, floor }: RunInfo): string {
+function report(
+  rows: readonly Row[],
+  sizes: readonly PolicySize[],
+  { started, totalSeconds, load, lifetime, floor }: RunInfo,
+): string {
   const authentication = rows.find((row) => row.scenario.key === AUTHENTICATION) ?? fail("no authentication row");
   const cpu = cpus();
   const byKey = (key: string): Row => rows.find((row) => row.scenario.key === key) ?? fail(`no ${key} row`);
@@ -472,8 +528,9 @@ function report(rows: readonly Row[], sizes: readonly PolicySize[], { started, t
     "",
     "| rule set | rules | Deny resources | context fields | result size | longest Resource (chars) |",
     "|---|---:|---:|---:|---:|---:|",
-    ...sizes.map((size) =>
-      `| ${size.label} | ${size.rules} | ${integer(size.denied)} | ${size.contextFields} | ${integer(size.bytes)} bytes (${kib(size.bytes)}) | ${size.longestResource} |`,
+    ...sizes.map(
+      (size) =>
+        `| ${size.label} | ${size.rules} | ${integer(size.denied)} | ${size.contextFields} | ${integer(size.bytes)} bytes (${kib(size.bytes)}) | ${size.longestResource} |`,
     ),
     "",
     "Documented limits:",
@@ -494,7 +551,12 @@ function report(rows: readonly Row[], sizes: readonly PolicySize[], { started, t
     targetLine(
       largest.bytes <= WEBSOCKET_AUTHORIZER_RESULT_BYTES,
       `largest result within the 8 KB a WebSocket API accepts: ${integer(largest.bytes)} bytes, ${fixed(largest.bytes / WEBSOCKET_AUTHORIZER_RESULT_BYTES, 1)}× the limit; ` +
-        `rules that fit in 8 KB: ${sizes.filter((size) => size.label === largest.label && size.bytes <= WEBSOCKET_AUTHORIZER_RESULT_BYTES).map((size) => size.rules).join(", ") || "none measured"} (matters only where the authorizer guards a WebSocket API's $connect; REST and HTTP APIs document no such limit)`,
+        `rules that fit in 8 KB: ${
+          sizes
+            .filter((size) => size.label === largest.label && size.bytes <= WEBSOCKET_AUTHORIZER_RESULT_BYTES)
+            .map((size) => size.rules)
+            .join(", ") || "none measured"
+        } (matters only where the authorizer guards a WebSocket API's $connect; REST and HTTP APIs document no such limit)`,
     ),
     "",
     `With 100 rules, the authorizer's worst-case compile costs ${fixed(costRatio(worst100, authentication), 1)}× authentication alone (+${fixed(worst100.mean - authentication.mean, 1)} µs), and the Worker's decide ${fixed(costRatio(decide100, authentication), 1)}× (+${fixed(decide100.mean - authentication.mean, 2)} µs). ` +
@@ -520,8 +582,16 @@ async function main(): Promise<void> {
     // Fails every kind of requirement: roles, scopes, client, verification, anonymity, login age.
     issuer.upsertUser(FAILS, { roles: ["viewer"], verified: false, anonymous: true });
     const tokens: Tokens = {
-      meets: await mintHeaders(issuer, MEETS, { scope: `openid offline_access ${SCOPE}`, client_id: CLIENT, auth_time: now }),
-      fails: await mintHeaders(issuer, FAILS, { scope: "openid offline_access", client_id: "other-client", auth_time: now - 86_400 }),
+      meets: await mintHeaders(issuer, MEETS, {
+        scope: `openid offline_access ${SCOPE}`,
+        client_id: CLIENT,
+        auth_time: now,
+      }),
+      fails: await mintHeaders(issuer, FAILS, {
+        scope: "openid offline_access",
+        client_id: "other-client",
+        auth_time: now - 86_400,
+      }),
     };
     const floor = await measureFloor();
     const samples = new Map<Scenario, Sample[]>(SCENARIOS.map((scenario) => [scenario, []]));
@@ -534,8 +604,10 @@ async function main(): Promise<void> {
     }
     const rows = SCENARIOS.map((scenario) => summarize(scenario, samples.get(scenario) ?? []));
     const sizes: PolicySize[] = [];
-    for (const count of RULE_COUNTS) sizes.push(await policySize(issuer, tokens, "subtrees, no methods (largest)", subtreeRuleSet(count)));
-    for (const count of RULE_COUNTS) sizes.push(await policySize(issuer, tokens, "the timed rule set (mixed)", ruleSet(count)));
+    for (const count of RULE_COUNTS)
+      sizes.push(await policySize(issuer, tokens, "subtrees, no methods (largest)", subtreeRuleSet(count)));
+    for (const count of RULE_COUNTS)
+      sizes.push(await policySize(issuer, tokens, "the timed rule set (mixed)", ruleSet(count)));
     const markdown = report(rows, sizes, {
       started,
       totalSeconds: (performance.now() - clock) / 1000,

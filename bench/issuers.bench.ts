@@ -19,8 +19,20 @@ import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
 import { startWorker } from "../test/cloudflare/miniflare.ts";
 import { tokenEvent } from "../test/aws/fixtures.ts";
 import {
-  ROOT, TOKEN_CACHE_ENTRIES, fail, fixed, integer, loadAverages, machineLines, median, mintTokens, ratios, setting,
-  targetLine, times, watchdog,
+  ROOT,
+  TOKEN_CACHE_ENTRIES,
+  fail,
+  fixed,
+  integer,
+  loadAverages,
+  machineLines,
+  median,
+  mintTokens,
+  ratios,
+  setting,
+  targetLine,
+  times,
+  watchdog,
 } from "./common.ts";
 
 const TIME_MS = setting("BENCH_ISSUERS_TIME_MS", 1000);
@@ -74,11 +86,13 @@ interface Sample {
 
 /** An Allow of the whole stage for `sub`, the context naming the token's issuer. */
 function checkAllowed(answer: unknown, sub: string, issuer: string): void {
-  const got = answer as {
-    principalId?: unknown;
-    context?: { edgeIssuer?: unknown };
-    policyDocument?: { Statement?: Array<{ Effect?: unknown }> };
-  } | undefined;
+  const got = answer as
+    | {
+        principalId?: unknown;
+        context?: { edgeIssuer?: unknown };
+        policyDocument?: { Statement?: Array<{ Effect?: unknown }> };
+      }
+    | undefined;
   const allowed = got?.principalId === sub && got.policyDocument?.Statement?.[0]?.Effect === "Allow";
   if (!allowed || got.context?.edgeIssuer !== issuer) fail(`answered ${JSON.stringify(answer)}, not ${sub}'s Allow`);
 }
@@ -148,7 +162,10 @@ async function main(): Promise<void> {
     const rows: Row[] = (["authorizer", "worker"] as const).flatMap((packaging) =>
       (["repeated", "new"] as const).flatMap((kind) =>
         ([1, 10] as const).map((count) => ({
-          packaging, issuers: count, token: kind, name: rowName(packaging, count, kind),
+          packaging,
+          issuers: count,
+          token: kind,
+          name: rowName(packaging, count, kind),
         })),
       ),
     );
@@ -229,7 +246,11 @@ async function main(): Promise<void> {
     const one = (row: Row): Row =>
       rows.find((other) => other.packaging === row.packaging && other.token === row.token && other.issuers === 1) ??
       fail("no row");
-    const vsOne = (row: Row): number[] => ratios(of(row).map((s) => s.ops), of(one(row)).map((s) => s.ops));
+    const vsOne = (row: Row): number[] =>
+      ratios(
+        of(row).map((s) => s.ops),
+        of(one(row)).map((s) => s.ops),
+      );
     const mid = (row: Row, field: keyof Sample): number => median(of(row).map((sample) => sample[field]));
     const tens = rows.filter((row) => row.issuers === 10);
     const ratioCells = (row: Row): string[] =>
@@ -259,7 +280,9 @@ async function main(): Promise<void> {
         "| ÷ 1 issuer | per round |",
       "|---|---:|---:|---:|---:|---:|",
       ...rows.map((row) => {
-        const perRound = of(row).map((s) => integer(s.ops)).join(" / ");
+        const perRound = of(row)
+          .map((s) => integer(s.ops))
+          .join(" / ");
         const latency = `${fixed(mid(row, "latency"))} ${row.packaging === "authorizer" ? "µs" : "ms"}`;
         const cells = [row.name, integer(mid(row, "ops")), perRound, latency, ...ratioCells(row)];
         return `| ${cells.join(" | ")} |`;

@@ -56,7 +56,11 @@ const key = await crypto.subtle.importKey("jwk", keySet.keys[0] as JsonWebKey, R
 const encoder = new TextEncoder();
 const joseKeys = createLocalJWKSet(keySet);
 const joseOptions = {
-  issuer: job.issuer, audience: job.issuer, typ: "at+jwt", algorithms: ["RS256"], requiredClaims: ["exp", "iat", "sub"],
+  issuer: job.issuer,
+  audience: job.issuer,
+  typ: "at+jwt",
+  algorithms: ["RS256"],
+  requiredClaims: ["exp", "iat", "sub"],
 };
 const pick = (index: number): string => pool[index % pool.length] ?? "";
 

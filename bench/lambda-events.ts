@@ -17,15 +17,18 @@ const bearer = (token: string): string => `Bearer ${token}`;
 export const KINDS: readonly Kind[] = [
   { name: "REST TOKEN", response: "iam", event: (token) => tokenEvent(bearer(token)) },
   {
-    name: "REST REQUEST (v1)", response: "iam",
+    name: "REST REQUEST (v1)",
+    response: "iam",
     event: (token) => requestEvent({ headers: { Authorization: bearer(token) } }),
   },
   {
-    name: "HTTP API 2.0, IAM policy", response: "iam",
+    name: "HTTP API 2.0, IAM policy",
+    response: "iam",
     event: (token) => httpApiEvent({ headers: { authorization: bearer(token) } }),
   },
   {
-    name: "HTTP API 2.0, simple response", response: "simple",
+    name: "HTTP API 2.0, simple response",
+    response: "simple",
     event: (token) => httpApiEvent({ headers: { authorization: bearer(token) } }),
   },
 ];
@@ -39,7 +42,11 @@ interface Answer {
 
 /** Throws unless `answer` is an Allow for `sub`, in the shape the event kind asks for. */
 export function checkAllowed(
-  answer: unknown, sub: string, kind: Kind | undefined, who: string, asserted = false,
+  answer: unknown,
+  sub: string,
+  kind: Kind | undefined,
+  who: string,
+  asserted = false,
 ): void {
   const got = answer as Answer | undefined;
   const policyAllows = got?.principalId === sub && got.policyDocument?.Statement?.[0]?.Effect === "Allow";

@@ -24,8 +24,23 @@ import { newAssertionKey } from "../dev/assertion-key.ts";
 import { startDevIssuer } from "../dev/issuer.ts";
 import { tokenEvent } from "../test/aws/fixtures.ts";
 import {
-  BUNDLE_MAX_BYTES, ROOT, TOKEN_CACHE_ENTRIES, bundleSection, fail, fixed, integer, kib, loadAverages, machineLines, median, mintTokens,
-  ratios, setting, targetLine, times, watchdog,
+  BUNDLE_MAX_BYTES,
+  ROOT,
+  TOKEN_CACHE_ENTRIES,
+  bundleSection,
+  fail,
+  fixed,
+  integer,
+  kib,
+  loadAverages,
+  machineLines,
+  median,
+  mintTokens,
+  ratios,
+  setting,
+  targetLine,
+  times,
+  watchdog,
 } from "./common.ts";
 import type { CpuCell, CpuJob, CpuSample } from "./lambda-cpu.ts";
 import { KINDS, checkAllowed, type Kind } from "./lambda-events.ts";
@@ -92,13 +107,37 @@ interface Cold {
 /** A self-signed certificate for 127.0.0.1 (openssl CLI), trusted by the cold-start children (NODE_EXTRA_CA_CERTS). */
 function makeCertificate(dir: string): { certFile: string; keyFile: string } {
   const [certFile, keyFile] = [join(dir, "cert.pem"), join(dir, "key.pem")];
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore", timeout: 10_000 });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore", timeout: 10_000 },
+  );
   return { certFile, keyFile };
 }
 
 /** An https server of the JWKS (aws-jwt-verify fetches over https only), each answer `delayMs` late. */
 async function startHttpsJwks(
-  certificate: { certFile: string; keyFile: string }, jwks: string, delayMs = 0,
+  certificate: { certFile: string; keyFile: string },
+  jwks: string,
+  delayMs = 0,
 ): Promise<{ uri: string; hits: () => number; close: () => void }> {
   let hits = 0;
   const tls = { cert: readFileSync(certificate.certFile), key: readFileSync(certificate.keyFile) };
@@ -122,7 +161,11 @@ function canPin(): boolean {
 
 /** Runs the bundled pinned child on `job`; its samples per cell, in the job's order. */
 function runPinned(
-  child: string, job: CpuJob, dir: string, pinned: boolean, env: Record<string, string>,
+  child: string,
+  job: CpuJob,
+  dir: string,
+  pinned: boolean,
+  env: Record<string, string>,
 ): Promise<CpuSample[][]> {
   const jobFile = join(dir, "cpu-job.json");
   writeFileSync(jobFile, JSON.stringify(job));
@@ -140,7 +183,11 @@ function runPinned(
 }
 
 /** Runs RUNNER in a new Node process; resolves with the answer line's JSON, the stdout and the time from spawn to that line. */
-function runChild(runner: string, args: readonly string[], env: Record<string, string>): Promise<{ total: number; report: string; stdout: string }> {
+function runChild(
+  runner: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ total: number; report: string; stdout: string }> {
   return new Promise((resolveChild, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [runner, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -154,7 +201,8 @@ function runChild(runner: string, args: readonly string[], env: Record<string, s
     child.on("error", reject).on("close", () => {
       clearTimeout(timer);
       const report = /^@@answer (.*)$/m.exec(stdout)?.[1];
-      if (report === undefined || total === 0) reject(new Error(`bench: no answer from a cold start\n${stdout}\n${stderr}`));
+      if (report === undefined || total === 0)
+        reject(new Error(`bench: no answer from a cold start\n${stdout}\n${stderr}`));
       else resolveChild({ total, report, stdout });
     });
   });
@@ -175,11 +223,19 @@ async function main(): Promise<void> {
   const print = console.log.bind(console);
   try {
     const peerFile = join(dir, "aws-jwt-verify-authorizer.mjs");
-    await build({ ...BUILD, entryPoints: [resolve(import.meta.dirname, "aws-jwt-verify-authorizer.ts")], outfile: peerFile, logLevel: "warning" });
+    await build({
+      ...BUILD,
+      entryPoints: [resolve(import.meta.dirname, "aws-jwt-verify-authorizer.ts")],
+      outfile: peerFile,
+      logLevel: "warning",
+    });
     const peerBytes = readFileSync(peerFile).length;
     const jwksFile = join(dir, "jwks.json");
     writeFileSync(jwksFile, jwks);
-    const urls = { ours: pathToFileURL(resolve(ROOT, "dist/lambda/authorizer.mjs")).href, aws: pathToFileURL(peerFile).href };
+    const urls = {
+      ours: pathToFileURL(resolve(ROOT, "dist/lambda/authorizer.mjs")).href,
+      aws: pathToFileURL(peerFile).href,
+    };
     // Read by each bundle when a container loads it; the warm peer has its JWKS preloaded from the file.
     const peerEnv = { JWT_ISSUER: issuer.origin, JWT_AUDIENCE: issuer.origin, JWT_JWKS_URI: https.uri };
     Object.assign(process.env, { AUTHGEAR_ENDPOINT: issuer.origin, ...peerEnv, JWT_JWKS_FILE: jwksFile });
@@ -187,17 +243,22 @@ async function main(): Promise<void> {
     console.error(`bench: minting ${POOL} tokens`);
     const pool = await mintTokens(issuer, POOL);
     const token = await issuer.mintAccessToken({ sub: "bench-repeated" });
-    const events = new Map(KINDS.map((kind) => [kind, { repeated: kind.event(token), distinct: pool.map((value) => kind.event(value)) }]));
+    const events = new Map(
+      KINDS.map((kind) => [kind, { repeated: kind.event(token), distinct: pool.map((value) => kind.event(value)) }]),
+    );
     const fetches = (): number => issuer.hits.discovery + issuer.hits.jwks + https.hits();
     let logLines = 0;
     console.log = () => (logLines += 1);
     let containers = 0;
     const assertionEnv = {
-      ASSERTION_KEY: JSON.stringify(await newAssertionKey("bench")), ASSERTION_ISSUER: "https://gate.example", ASSERTION_AUDIENCE: "https://backend.example",
+      ASSERTION_KEY: JSON.stringify(await newAssertionKey("bench")),
+      ASSERTION_ISSUER: "https://gate.example",
+      ASSERTION_AUDIENCE: "https://backend.example",
     };
     const container = async (who: "ours" | "aws", kind: Kind, assertion?: "off" | "on"): Promise<Handler> => {
       process.env.HTTP_API_RESPONSE = kind.response;
-      for (const name of [...Object.keys(assertionEnv), "AUTHORIZER_CACHE_SECONDS"]) Reflect.deleteProperty(process.env, name);
+      for (const name of [...Object.keys(assertionEnv), "AUTHORIZER_CACHE_SECONDS"])
+        Reflect.deleteProperty(process.env, name);
       if (assertion !== undefined) process.env.AUTHORIZER_CACHE_SECONDS = "30";
       if (assertion === "on") Object.assign(process.env, assertionEnv);
       containers += 1;
@@ -206,14 +267,30 @@ async function main(): Promise<void> {
     // The same answer from both, for every event kind: both do the same work.
     for (const kind of KINDS) {
       const event = events.get(kind)?.repeated;
-      const [ourAnswer, peerAnswer] = [await (await container("ours", kind))(event), await (await container("aws", kind))(event)];
+      const [ourAnswer, peerAnswer] = [
+        await (await container("ours", kind))(event),
+        await (await container("aws", kind))(event),
+      ];
       checkAllowed(ourAnswer, "bench-repeated", kind, kind.name);
-      if (!isDeepStrictEqual(ourAnswer, peerAnswer)) fail(`${kind.name}: the answers differ:\n${JSON.stringify(ourAnswer)}\n${JSON.stringify(peerAnswer)}`);
+      if (!isDeepStrictEqual(ourAnswer, peerAnswer))
+        fail(`${kind.name}: the answers differ:\n${JSON.stringify(ourAnswer)}\n${JSON.stringify(peerAnswer)}`);
     }
-    const key = await crypto.subtle.importKey("jwk", (JSON.parse(jwks) as { keys: JsonWebKey[] }).keys[0] ?? fail("no key"), { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]);
+    const key = await crypto.subtle.importKey(
+      "jwk",
+      (JSON.parse(jwks) as { keys: JsonWebKey[] }).keys[0] ?? fail("no key"),
+      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
     const encoder = new TextEncoder();
     const joseKeys = createLocalJWKSet(JSON.parse(jwks) as JSONWebKeySet);
-    const joseOptions = { issuer: issuer.origin, audience: issuer.origin, typ: "at+jwt", algorithms: ["RS256"], requiredClaims: ["exp", "iat", "sub"] };
+    const joseOptions = {
+      issuer: issuer.origin,
+      audience: issuer.origin,
+      typ: "at+jwt",
+      algorithms: ["RS256"],
+      requiredClaims: ["exp", "iat", "sub"],
+    };
 
     /** One checked invocation of the cell, by index (the first one untimed: it loads the key set). */
     const start = async (cell: Cell): Promise<(index: number) => Promise<void>> => {
@@ -227,14 +304,24 @@ async function main(): Promise<void> {
         return async (index) => {
           const jwt = pool[index % POOL] ?? fail("empty pool");
           const dot = jwt.lastIndexOf(".");
-          if (!(await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, Buffer.from(jwt.slice(dot + 1), "base64url"), encoder.encode(jwt.slice(0, dot))))) fail("raw verify refused a token");
+          if (
+            !(await crypto.subtle.verify(
+              "RSASSA-PKCS1-v1_5",
+              key,
+              Buffer.from(jwt.slice(dot + 1), "base64url"),
+              encoder.encode(jwt.slice(0, dot)),
+            ))
+          )
+            fail("raw verify refused a token");
         };
       }
       const { kind } = cell;
       const handler = await container(cell.who === "ours" ? "ours" : "aws", kind, cell.assertion);
       const set = events.get(kind) ?? fail("no events");
       return async (index) => {
-        const [event, sub] = cell.distinct ? [set.distinct[index % POOL], `bench-user-${index % POOL}`] : [set.repeated, "bench-repeated"];
+        const [event, sub] = cell.distinct
+          ? [set.distinct[index % POOL], `bench-user-${index % POOL}`]
+          : [set.repeated, "bench-repeated"];
         checkAllowed(await handler(event), sub, kind, cell.name, cell.assertion === "on");
       };
     };
@@ -255,24 +342,55 @@ async function main(): Promise<void> {
 
     const cells: Cell[] = KINDS.flatMap((kind) =>
       [false, true].flatMap((distinct) =>
-        (["ours", "aws"] as const).map((who) => ({ who, kind, distinct, name: `${who === "ours" ? "this authorizer" : "aws-jwt-verify"}, ${kind.name}, ${distinct ? "new token" : "repeated token"}` })),
+        (["ours", "aws"] as const).map((who) => ({
+          who,
+          kind,
+          distinct,
+          name: `${who === "ours" ? "this authorizer" : "aws-jwt-verify"}, ${kind.name}, ${distinct ? "new token" : "repeated token"}`,
+        })),
       ),
     );
-    const raw: Cell = { who: "raw", kind: undefined, distinct: true, name: "raw crypto.subtle.verify RS256 (key imported once)" };
-    const jose: Cell = { who: "jose", kind: undefined, distinct: true, name: "(reference) jose jwtVerify alone, the same claims checked (no event, no cache, no policy)" };
+    const raw: Cell = {
+      who: "raw",
+      kind: undefined,
+      distinct: true,
+      name: "raw crypto.subtle.verify RS256 (key imported once)",
+    };
+    const jose: Cell = {
+      who: "jose",
+      kind: undefined,
+      distinct: true,
+      name: "(reference) jose jwtVerify alone, the same claims checked (no event, no cache, no policy)",
+    };
     cells.push(raw, jose);
     const rest = KINDS[1] ?? fail("no REST REQUEST kind");
     for (const distinct of [false, true]) {
       for (const assertion of ["off", "on"] as const) {
         const token = distinct ? "new token" : "repeated token";
-        const what = assertion === "on" ? `signed assertion on (${distinct ? "one ES256 signature each" : "reused"})` : "signed assertion off";
-        cells.push({ who: "ours", kind: rest, distinct, assertion, name: `this authorizer, ${rest.name}, ${token}, AUTHORIZER_CACHE_SECONDS=30, ${what}` });
+        const what =
+          assertion === "on"
+            ? `signed assertion on (${distinct ? "one ES256 signature each" : "reused"})`
+            : "signed assertion off";
+        cells.push({
+          who: "ours",
+          kind: rest,
+          distinct,
+          assertion,
+          name: `this authorizer, ${rest.name}, ${token}, AUTHORIZER_CACHE_SECONDS=30, ${what}`,
+        });
       }
     }
     if (ONLY !== undefined) {
       const chosen = cells.filter((cell) => ONLY.test(cell.name));
-      const peers = cells.filter((cell) => cell.who === "aws" && chosen.some((mine) => mine.kind === cell.kind && mine.distinct === cell.distinct));
-      cells.splice(0, cells.length, ...cells.filter((cell) => chosen.includes(cell) || peers.includes(cell) || cell === raw));
+      const peers = cells.filter(
+        (cell) =>
+          cell.who === "aws" && chosen.some((mine) => mine.kind === cell.kind && mine.distinct === cell.distinct),
+      );
+      cells.splice(
+        0,
+        cells.length,
+        ...cells.filter((cell) => chosen.includes(cell) || peers.includes(cell) || cell === raw),
+      );
     }
     const samples = new Map<Cell, Sample[]>(cells.map((cell) => [cell, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -310,11 +428,21 @@ async function main(): Promise<void> {
     const cpuEntry = resolve(import.meta.dirname, "lambda-cpu.ts");
     await build({ ...BUILD, entryPoints: [cpuEntry], outfile: cpuChild, logLevel: "warning" });
     const cpuJob: CpuJob = {
-      urls, pool, token, jwks, issuer: issuer.origin, timeMs: CPU_MS, warmupMs: WARMUP_MS, rounds: ROUNDS,
+      urls,
+      pool,
+      token,
+      jwks,
+      issuer: issuer.origin,
+      timeMs: CPU_MS,
+      warmupMs: WARMUP_MS,
+      rounds: ROUNDS,
       cells: cpuCells,
     };
     const cpuEnv = {
-      PATH: process.env.PATH ?? "", AUTHGEAR_ENDPOINT: issuer.origin, ...peerEnv, JWT_JWKS_FILE: jwksFile,
+      PATH: process.env.PATH ?? "",
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ...peerEnv,
+      JWT_JWKS_FILE: jwksFile,
     };
     const keyFetches = fetches();
     const cpuSamples = await runPinned(cpuChild, cpuJob, dir, pinned, cpuEnv);
@@ -340,7 +468,9 @@ async function main(): Promise<void> {
         token: await issuer.mintAccessToken({ sub: "bench-cold" }),
         envs: { ours: { ...childEnv, AUTHGEAR_ENDPOINT: issuer.origin }, aws: { ...childEnv, ...peerEnv } },
         count: (): Fetched => ({
-          [discoveryPath]: issuer.hits.discovery, [jwksPath]: issuer.hits.jwks, https: https.hits(),
+          [discoveryPath]: issuer.hits.discovery,
+          [jwksPath]: issuer.hits.jwks,
+          https: https.hits(),
         }),
       },
       {
@@ -379,8 +509,11 @@ async function main(): Promise<void> {
           checkAllowed(report.answer, "bench-cold", KINDS[0], `cold start of ${who}`);
           const refreshed = /"event":"keyset_refreshed".*"ms":([\d.]+)/.exec(child.stdout)?.[1];
           cold[setup.name][who].push({
-            total: child.total, boot: report.started, importing: report.imported - report.started,
-            firstCall: report.answered - report.imported, served: report.answered - report.started,
+            total: child.total,
+            boot: report.started,
+            importing: report.imported - report.started,
+            firstCall: report.answered - report.imported,
+            served: report.answered - report.started,
             keyFetch: Number(refreshed ?? Number.NaN),
           });
         }
@@ -392,9 +525,23 @@ async function main(): Promise<void> {
 
     const of = (cell: Cell): Sample[] => samples.get(cell) ?? fail("no samples");
     const mid = (cell: Cell, field: keyof Sample): number => median(of(cell).map((sample) => sample[field]));
-    const peerOf = (cell: Cell): Cell => cells.find((other) => other.who === "aws" && other.kind === cell.kind && other.distinct === cell.distinct) ?? fail("no peer");
-    const vsPeer = (cell: Cell): number => median(ratios(of(cell).map((s) => s.ops), of(peerOf(cell)).map((s) => s.ops)));
-    const vsRaw = (cell: Cell): number => median(ratios(of(cell).map((s) => s.mean), of(raw).map((s) => s.mean)));
+    const peerOf = (cell: Cell): Cell =>
+      cells.find((other) => other.who === "aws" && other.kind === cell.kind && other.distinct === cell.distinct) ??
+      fail("no peer");
+    const vsPeer = (cell: Cell): number =>
+      median(
+        ratios(
+          of(cell).map((s) => s.ops),
+          of(peerOf(cell)).map((s) => s.ops),
+        ),
+      );
+    const vsRaw = (cell: Cell): number =>
+      median(
+        ratios(
+          of(cell).map((s) => s.mean),
+          of(raw).map((s) => s.mean),
+        ),
+      );
 
     const cpuOf = (cell: CpuCell): CpuSample[] => cpuSamples[cpuCells.indexOf(cell)] ?? fail("no pinned samples");
     const cpuMid = (cell: CpuCell, field: keyof CpuSample): number =>
@@ -404,16 +551,21 @@ async function main(): Promise<void> {
       cpuCells.find((other) => other.who === "aws" && other.kind === cell.kind && other.distinct === cell.distinct);
     /** Per round, the cell's CPU per call ÷ the other's. */
     const cpuRatios = (cell: CpuCell, other: CpuCell): number[] =>
-      ratios(cpuOf(cell).map((s) => s.cpu), cpuOf(other).map((s) => s.cpu));
-    const spread = (values: readonly number[]): string =>
-      `${times(Math.min(...values))}–${times(Math.max(...values))}`;
+      ratios(
+        cpuOf(cell).map((s) => s.cpu),
+        cpuOf(other).map((s) => s.cpu),
+      );
+    const spread = (values: readonly number[]): string => `${times(Math.min(...values))}–${times(Math.max(...values))}`;
     const cpuMine = cpuCells.filter((cell) => cell.who === "ours");
 
     type Where = "near" | "far";
     const coldOf = (where: Where, who: "ours" | "aws", field: keyof Cold): number =>
       median(cold[where][who].map((sample) => sample[field]));
     const perRun = (where: Where, field: keyof Cold): number[] =>
-      ratios(cold[where].ours.map((s) => s[field]), cold[where].aws.map((s) => s[field]));
+      ratios(
+        cold[where].ours.map((s) => s[field]),
+        cold[where].aws.map((s) => s[field]),
+      );
     const optional = (value: number): string => (Number.isNaN(value) ? "—" : fixed(value));
     const coldRows = (where: Where): string[] =>
       (["ours", "aws"] as const).map((who) => {
@@ -428,12 +580,19 @@ async function main(): Promise<void> {
     const coldTarget = (where: Where, field: "total" | "served", what: string): string => {
       const values = perRun(where, field);
       const ofMedians = times(coldOf(where, "ours", field) / coldOf(where, "aws", field));
-      const text = `${what} at most ${fixed(COLD_TARGET)}× aws-jwt-verify's: **${times(median(values))}** median of ` +
+      const text =
+        `${what} at most ${fixed(COLD_TARGET)}× aws-jwt-verify's: **${times(median(values))}** median of ` +
         `per-run ratios (ratio of medians ${ofMedians}; per run ${spread(values)})`;
       return targetLine(median(values) <= COLD_TARGET, text);
     };
     const lines = [
-      ...machineLines("Lambda authorizer benchmark", ["jose", "valibot", "aws-jwt-verify", "esbuild", "tinybench"], started, loadBefore, "BENCH_LAMBDA_"),
+      ...machineLines(
+        "Lambda authorizer benchmark",
+        ["jose", "valibot", "aws-jwt-verify", "esbuild", "tinybench"],
+        started,
+        loadBefore,
+        "BENCH_LAMBDA_",
+      ),
       `- CPU, pinned: a child process ${pinned ? "pinned to one CPU (`taskset -c 0`)" : "**not pinned (no taskset)**"} ` +
         "(a Lambda function up to 1,769 MB has one vCPU), a new module instance (container) per row and round, its " +
         `first call untimed, ${WARMUP_MS} ms of warmup, then ${CPU_MS} ms of calls one at a time between two ` +
@@ -454,9 +613,16 @@ async function main(): Promise<void> {
         const peer = cpuPeer(cell);
         const vsAws = peer === undefined || peer === cell ? "—" : times(median(cpuRatios(cell, peer)));
         const vsRawCpu = cell.distinct ? times(median(cpuRatios(cell, cpuRaw))) : "—";
-        const perRoundCpu = cpuOf(cell).map((s) => fixed(s.cpu)).join(" / ");
+        const perRoundCpu = cpuOf(cell)
+          .map((s) => fixed(s.cpu))
+          .join(" / ");
         const row = [
-          cell.name, fixed(cpuMid(cell, "cpu")), perRoundCpu, fixed(cpuMid(cell, "wall")), vsAws, vsRawCpu,
+          cell.name,
+          fixed(cpuMid(cell, "cpu")),
+          perRoundCpu,
+          fixed(cpuMid(cell, "wall")),
+          vsAws,
+          vsRawCpu,
           fixed(cpuMid(cell, "logLines"), 2),
         ];
         return `| ${row.join(" | ")} |`;
@@ -466,28 +632,37 @@ async function main(): Promise<void> {
       "",
       "| authorizer, event, token | ops/s | ops/s per round | mean (µs) | ops/s ÷ aws-jwt-verify | time ÷ raw verify | log lines/invocation |",
       "|---|---:|---:|---:|---:|---:|---:|",
-      ...cells.map((cell) => `| ${cell.name} | ${integer(mid(cell, "ops"))} | ${of(cell).map((s) => integer(s.ops)).join(" / ")} | ${fixed(mid(cell, "mean"))} | ${cell.kind === undefined ? "—" : times(vsPeer(cell))} | ${cell.distinct ? times(vsRaw(cell)) : "—"} | ${fixed(mid(cell, "logLines"), 2)} |`),
+      ...cells.map(
+        (cell) =>
+          `| ${cell.name} | ${integer(mid(cell, "ops"))} | ${of(cell)
+            .map((s) => integer(s.ops))
+            .join(
+              " / ",
+            )} | ${fixed(mid(cell, "mean"))} | ${cell.kind === undefined ? "—" : times(vsPeer(cell))} | ${cell.distinct ? times(vsRaw(cell)) : "—"} | ${fixed(mid(cell, "logLines"), 2)} |`,
+      ),
       "",
-      ...(COLD_RUNS === 0 ? [] : [
-        "## Cold start to the first Allow",
-        "",
-        "A new Node process per run imports the bundle and answers one REST TOKEN event, fetching its keys (this " +
-          "authorizer: discovery + JWKS over http; aws-jwt-verify, given the JWKS URL: JWKS over https, one TLS " +
-          `handshake); ${COLD_RUNS} runs each, alternating. Medians, ms; total from spawn to answer, the rest on ` +
-          "the child's clock.",
-        "",
-        "Issuer on loopback:",
-        "",
-        ...coldHeader,
-        ...coldRows("near"),
-        "",
-        `Issuer ${DELAY_MS} ms away (each answer of the issuer and of the peer's JWKS server ${DELAY_MS} ms late; ` +
-          "connection set-up not delayed):",
-        "",
-        ...coldHeader,
-        ...coldRows("far"),
-        "",
-      ]),
+      ...(COLD_RUNS === 0
+        ? []
+        : [
+            "## Cold start to the first Allow",
+            "",
+            "A new Node process per run imports the bundle and answers one REST TOKEN event, fetching its keys (this " +
+              "authorizer: discovery + JWKS over http; aws-jwt-verify, given the JWKS URL: JWKS over https, one TLS " +
+              `handshake); ${COLD_RUNS} runs each, alternating. Medians, ms; total from spawn to answer, the rest on ` +
+              "the child's clock.",
+            "",
+            "Issuer on loopback:",
+            "",
+            ...coldHeader,
+            ...coldRows("near"),
+            "",
+            `Issuer ${DELAY_MS} ms away (each answer of the issuer and of the peer's JWKS server ${DELAY_MS} ms late; ` +
+              "connection set-up not delayed):",
+            "",
+            ...coldHeader,
+            ...coldRows("far"),
+            "",
+          ]),
       "## Bundle",
       "",
       ...ours.lines,
@@ -495,27 +670,38 @@ async function main(): Promise<void> {
       "",
       "## Targets",
       "",
-      ...cpuMine.filter((cell) => !cell.distinct).flatMap((cell) => {
-        const peer = cpuPeer(cell);
-        if (peer === undefined) return [];
-        const values = cpuRatios(peer, cell);
-        const text = `${cell.name}: at least ${REPEATED_TARGET}× less CPU per call than aws-jwt-verify (pinned): ` +
-          `**${times(median(values))}** (per round ${spread(values)}; ` +
-          `${fixed(cpuMid(cell, "cpu"))} µs vs ${fixed(cpuMid(peer, "cpu"))} µs)`;
-        return [targetLine(median(values) >= REPEATED_TARGET, text)];
-      }),
-      ...cpuMine.filter((cell) => cell.distinct).map((cell) => {
-        const values = cpuRatios(cell, cpuRaw);
-        const text = `${cell.name}: CPU per call at most ${RAW_TARGET}× one raw WebCrypto verify of the same token ` +
-          `(pinned): **${times(median(values))}** (per round ${spread(values)}; ` +
-          `${fixed(cpuMid(cell, "cpu"))} µs vs ${fixed(cpuMid(cpuRaw, "cpu"))} µs)`;
-        return targetLine(median(values) <= RAW_TARGET, text);
-      }),
-      ...(COLD_RUNS === 0 ? [] : [
-        coldTarget("far", "served", `cold start, import to the first Allow, issuer ${DELAY_MS} ms away,`),
-        coldTarget("near", "total", "cold start to the first Allow, issuer on loopback, spawn to answer,"),
-      ]),
-      targetLine(ours.bytes <= BUNDLE_MAX_BYTES, `dist/lambda/authorizer.mjs at most ${integer(BUNDLE_MAX_BYTES)} bytes minified: **${integer(ours.bytes)}**`),
+      ...cpuMine
+        .filter((cell) => !cell.distinct)
+        .flatMap((cell) => {
+          const peer = cpuPeer(cell);
+          if (peer === undefined) return [];
+          const values = cpuRatios(peer, cell);
+          const text =
+            `${cell.name}: at least ${REPEATED_TARGET}× less CPU per call than aws-jwt-verify (pinned): ` +
+            `**${times(median(values))}** (per round ${spread(values)}; ` +
+            `${fixed(cpuMid(cell, "cpu"))} µs vs ${fixed(cpuMid(peer, "cpu"))} µs)`;
+          return [targetLine(median(values) >= REPEATED_TARGET, text)];
+        }),
+      ...cpuMine
+        .filter((cell) => cell.distinct)
+        .map((cell) => {
+          const values = cpuRatios(cell, cpuRaw);
+          const text =
+            `${cell.name}: CPU per call at most ${RAW_TARGET}× one raw WebCrypto verify of the same token ` +
+            `(pinned): **${times(median(values))}** (per round ${spread(values)}; ` +
+            `${fixed(cpuMid(cell, "cpu"))} µs vs ${fixed(cpuMid(cpuRaw, "cpu"))} µs)`;
+          return targetLine(median(values) <= RAW_TARGET, text);
+        }),
+      ...(COLD_RUNS === 0
+        ? []
+        : [
+            coldTarget("far", "served", `cold start, import to the first Allow, issuer ${DELAY_MS} ms away,`),
+            coldTarget("near", "total", "cold start to the first Allow, issuer on loopback, spawn to answer,"),
+          ]),
+      targetLine(
+        ours.bytes <= BUNDLE_MAX_BYTES,
+        `dist/lambda/authorizer.mjs at most ${integer(BUNDLE_MAX_BYTES)} bytes minified: **${integer(ours.bytes)}**`,
+      ),
       "",
     ];
     console.log(lines.join("\n"));

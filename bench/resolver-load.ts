@@ -54,7 +54,12 @@ function random(seed: number): () => number {
 }
 
 async function run(label: string, shared: boolean, issuer: DevIssuer, origin: DemoOrigin): Promise<Run> {
-  const bindings = { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: String(CACHE_SECONDS) };
+  const bindings = {
+    AUTHGEAR_ENDPOINT: issuer.origin,
+    ORIGIN_URL: origin.url,
+    AUTH_MODE: "resolver",
+    RESOLVER_CACHE_SECONDS: String(CACHE_SECONDS),
+  };
   const mf = new Miniflare({
     host: "127.0.0.1",
     cf: false,
@@ -85,7 +90,9 @@ async function run(label: string, shared: boolean, issuer: DevIssuer, origin: De
           const index = Math.floor(draw() * SESSIONS);
           const gate = gates[Math.floor(draw() * ISOLATES)] ?? fail("no such isolate");
           const session = sessions[index] ?? fail("no such session");
-          const response = await gate.fetch(`https://gate.example.com/load/${index}`, { headers: { cookie: `session=${session.cookie}` } });
+          const response = await gate.fetch(`https://gate.example.com/load/${index}`, {
+            headers: { cookie: `session=${session.cookie}` },
+          });
           await response.arrayBuffer();
           if (response.status !== 200) fail(`${label}: a request for session ${index} was answered ${response.status}`);
           requests += 1;
@@ -99,7 +106,8 @@ async function run(label: string, shared: boolean, issuer: DevIssuer, origin: De
     if (seen.length !== requests) fail(`${label}: the origin saw ${seen.length} requests, not ${requests}`);
     for (const request of seen) {
       const index = request.path.split("/")[2] ?? "";
-      if (request.headers["x-authgear-user-id"] !== `load-${label}-${index}`) fail(`${label}: ${request.path} reached the origin as ${String(request.headers["x-authgear-user-id"])}`);
+      if (request.headers["x-authgear-user-id"] !== `load-${label}-${index}`)
+        fail(`${label}: ${request.path} reached the origin as ${String(request.headers["x-authgear-user-id"])}`);
     }
     return { requests, seconds, calls: total, rate: total / SESSIONS / (seconds / 60) };
   } finally {
@@ -120,7 +128,13 @@ try {
   const row = (name: string, result: Run) =>
     `| ${name} | ${integer(result.requests)} | ${integer(result.requests / result.seconds)} | ${integer(result.calls)} | ${fixed(result.calls / SESSIONS, 2)} | **${fixed(result.rate)}** |`;
   const lines = [
-    ...machineLines("Resolver calls per session per minute, several isolates", ["miniflare"], startedAt, loadBefore, "RESOLVER_LOAD_"),
+    ...machineLines(
+      "Resolver calls per session per minute, several isolates",
+      ["miniflare"],
+      startedAt,
+      loadBefore,
+      "RESOLVER_LOAD_",
+    ),
     `- Settings: ${ISOLATES} isolates of dist/worker.js in one Miniflare, AUTH_MODE=resolver, RESOLVER_CACHE_SECONDS=${CACHE_SECONDS}, ${SESSIONS} session cookies, ${LANES} requests in flight, each to a random session on a random isolate, ${SECONDS} s per run; resolver calls counted by the dev issuer; every answer 200 and seen by the origin as its session's user`,
     "",
     `Bounds: one call per session per RESOLVER_CACHE_SECONDS per location = **${fixed(perLocation)}** / minute; one per isolate = ${ISOLATES} × that = **${fixed(ISOLATES * perLocation)}** / minute. ` +

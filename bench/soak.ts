@@ -46,7 +46,13 @@ interface Scenario {
   readonly name: string;
   readonly weight: number;
   /** The request and what must happen to it; `judge`: is a status right for one sent at `t0`, answered now (else: a 5xx only in the outage). */
-  readonly make: () => { path: string; headers: Record<string, string>; expect: Expect; userId?: string; judge?: (status: number, t0: number) => boolean };
+  readonly make: () => {
+    path: string;
+    headers: Record<string, string>;
+    expect: Expect;
+    userId?: string;
+    judge?: (status: number, t0: number) => boolean;
+  };
 }
 
 export interface SoakReport {
@@ -56,7 +62,12 @@ export interface SoakReport {
   readonly wrongAllows: number;
   readonly wrongAllowDetails: readonly string[];
   readonly unexpected5xx: number;
-  readonly phases: ReadonlyArray<{ readonly name: string; readonly count: number; readonly p50: number; readonly p99: number }>;
+  readonly phases: ReadonlyArray<{
+    readonly name: string;
+    readonly count: number;
+    readonly p50: number;
+    readonly p99: number;
+  }>;
   readonly memory: ReadonlyArray<{ readonly atSeconds: number; readonly rssMiB: number; readonly heapMiB: number }>;
   /** Heap growth from the first sample after warm-up to the last, MiB. */
   readonly heapGrowthMiB: number;
@@ -69,7 +80,13 @@ export interface SoakReport {
    */
   readonly wrongRefusals: Readonly<Record<string, number>>;
   /** `wrongAnswers`: by `scenario → status`, what a judge refused (5xx aside); `lastAllowAfterLogoutSeconds`: the latest a request of a logged-out session sent after the logout got through. */
-  readonly resolver: { cacheSeconds: number; calls: number; wrongAnswers: Readonly<Record<string, number>>; wrongAllowsAfterLogout: number; lastAllowAfterLogoutSeconds: number };
+  readonly resolver: {
+    cacheSeconds: number;
+    calls: number;
+    wrongAnswers: Readonly<Record<string, number>>;
+    wrongAllowsAfterLogout: number;
+    lastAllowAfterLogoutSeconds: number;
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, Math.max(0, ms)));
@@ -83,10 +100,18 @@ function percentile(values: readonly number[], p: number): number {
 /** The resolver-mode half: its sessions, scenarios judged by when they were sent, and the resolver's timeline. */
 function resolverLoad(issuer: DevIssuer, seconds: number, log: (line: string) => void) {
   const cacheMs = (seconds < 30 ? 1 : 2) * 1000;
-  const sessions = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => issuer.createSession(`${prefix}-${index}`));
+  const sessions = (prefix: string, count: number) =>
+    Array.from({ length: count }, (_, index) => issuer.createSession(`${prefix}-${index}`));
   const [live, leaving] = [sessions("resolver-user", 8), sessions("resolver-leaving", 4)];
   const forged = live.map((session) => ({ ...session, cookie: `${session.cookie}x` }));
-  let [phase, next, loggedOutAt, lastAllowAfterLogout, recoveredAt, failingSince] = ["resolver: healthy", 0, Infinity, 0, -Infinity, undefined as number | undefined];
+  let [phase, next, loggedOutAt, lastAllowAfterLogout, recoveredAt, failingSince] = [
+    "resolver: healthy",
+    0,
+    Infinity,
+    0,
+    -Infinity,
+    undefined as number | undefined,
+  ];
   const setFailure = (mode: ResolverFailureMode): void => {
     issuer.setResolverFailure(mode);
     if (mode !== "none") failingSince ??= performance.now();
@@ -102,34 +127,74 @@ function resolverLoad(issuer: DevIssuer, seconds: number, log: (line: string) =>
     headers: { cookie: `theme=dark; session=${session.cookie}` },
     userId: session.sub,
     judge: (status: number, t0: number): boolean => {
-      if (status === 200 && leaving.includes(session) && t0 > loggedOutAt) lastAllowAfterLogout = Math.max(lastAllowAfterLogout, t0 - loggedOutAt);
+      if (status === 200 && leaving.includes(session) && t0 > loggedOutAt)
+        lastAllowAfterLogout = Math.max(lastAllowAfterLogout, t0 - loggedOutAt);
       const dark = failingSince !== undefined && failingSince <= t0;
       if (dark && (neverSeen || t0 > (failingSince ?? 0) + cacheMs + SLACK_MS)) return status === 503;
-      return answers(t0).includes(status) || (status === 503 && !(failingSince === undefined && t0 > recoveredAt + RESOLVER_TIMEOUT_MS + SLACK_MS));
+      return (
+        answers(t0).includes(status) ||
+        (status === 503 && !(failingSince === undefined && t0 > recoveredAt + RESOLVER_TIMEOUT_MS + SLACK_MS))
+      );
     },
   });
   const late = (t0: number) => t0 > loggedOutAt + cacheMs + SLACK_MS;
   // A logged-out session: allowed until the logout, then maybe while a verdict held from before lives, then refused.
-  const afterLogout = (t0: number): number[] => (performance.now() < loggedOutAt ? [200] : late(t0) ? [401] : [200, 401]);
+  const afterLogout = (t0: number): number[] =>
+    performance.now() < loggedOutAt ? [200] : late(t0) ? [401] : [200, 401];
   const scenarios: Scenario[] = [
-    { name: "resolver: session", weight: 5, make: () => ({ ...request(live[next++ % live.length]!, () => [200]), expect: "allow" }) },
-    { name: "resolver: new session", weight: 1, make: () => ({ ...request(issuer.createSession(`resolver-new-${next++}`), () => [200], true), expect: "allow" }) },
-    { name: "resolver: logged-out session", weight: 3, make: () => ({ ...request(leaving[next++ % leaving.length]!, afterLogout), expect: late(performance.now()) ? "refuse" : "allow" }) },
-    { name: "resolver: forged session", weight: 1, make: () => ({ ...request(forged[next++ % forged.length]!, () => [401]), expect: "refuse" }) },
-    { name: "resolver: no session", weight: 1, make: () => ({ path: "/api/me", headers: { cookie: "theme=dark" }, expect: "refuse", judge: (status) => status === 401 }) },
+    {
+      name: "resolver: session",
+      weight: 5,
+      make: () => ({ ...request(live[next++ % live.length]!, () => [200]), expect: "allow" }),
+    },
+    {
+      name: "resolver: new session",
+      weight: 1,
+      make: () => ({ ...request(issuer.createSession(`resolver-new-${next++}`), () => [200], true), expect: "allow" }),
+    },
+    {
+      name: "resolver: logged-out session",
+      weight: 3,
+      make: () => ({
+        ...request(leaving[next++ % leaving.length]!, afterLogout),
+        expect: late(performance.now()) ? "refuse" : "allow",
+      }),
+    },
+    {
+      name: "resolver: forged session",
+      weight: 1,
+      make: () => ({ ...request(forged[next++ % forged.length]!, () => [401]), expect: "refuse" }),
+    },
+    {
+      name: "resolver: no session",
+      weight: 1,
+      make: () => ({
+        path: "/api/me",
+        headers: { cookie: "theme=dark" },
+        expect: "refuse",
+        judge: (status) => status === 401,
+      }),
+    },
   ];
   const events = async (at: (fraction: number) => Promise<void>, total: number): Promise<void> => {
     await at(0.2);
     for (const session of leaving) issuer.logout(session.id);
     [loggedOutAt, phase] = [performance.now(), "resolver: sessions logged out"];
     log("soak: resolver sessions logged out");
-    for (const [fraction, name, delayMs] of [[0.45, "resolver: slow", SLOW_MS], [0.65, "resolver: flapping", 0]] as const) {
+    for (const [fraction, name, delayMs] of [
+      [0.45, "resolver: slow", SLOW_MS],
+      [0.65, "resolver: flapping", 0],
+    ] as const) {
       await at(fraction);
       issuer.setResolverDelay(delayMs);
       phase = name;
     }
     // Long runs fail for longer than the cache time, so that held verdicts run out mid-failure.
-    const [failMs, upMs, end] = [seconds < 30 ? 400 : cacheMs + 1500, seconds < 30 ? 200 : 1000, performance.now() + 0.25 * total];
+    const [failMs, upMs, end] = [
+      seconds < 30 ? 400 : cacheMs + 1500,
+      seconds < 30 ? 200 : 1000,
+      performance.now() + 0.25 * total,
+    ];
     for (let round = 0; performance.now() < end; round++) {
       setFailure(round % 2 === 0 ? "http500" : "hang");
       await sleep(Math.min(failMs, end - performance.now()));
@@ -138,8 +203,18 @@ function resolverLoad(issuer: DevIssuer, seconds: number, log: (line: string) =>
     }
     phase = "resolver: recovered";
   };
-  const bindings = { AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: String(cacheMs / 1000), RESOLVER_TIMEOUT_MS: String(RESOLVER_TIMEOUT_MS) };
-  const summary = (wrongAnswers: Record<string, number>): SoakReport["resolver"] => ({ cacheSeconds: cacheMs / 1000, calls: issuer.resolverHits, wrongAnswers, wrongAllowsAfterLogout: wrongAnswers["resolver: logged-out session → 200"] ?? 0, lastAllowAfterLogoutSeconds: lastAllowAfterLogout / 1000 });
+  const bindings = {
+    AUTH_MODE: "resolver",
+    RESOLVER_CACHE_SECONDS: String(cacheMs / 1000),
+    RESOLVER_TIMEOUT_MS: String(RESOLVER_TIMEOUT_MS),
+  };
+  const summary = (wrongAnswers: Record<string, number>): SoakReport["resolver"] => ({
+    cacheSeconds: cacheMs / 1000,
+    calls: issuer.resolverHits,
+    wrongAnswers,
+    wrongAllowsAfterLogout: wrongAnswers["resolver: logged-out session → 200"] ?? 0,
+    lastAllowAfterLogoutSeconds: lastAllowAfterLogout / 1000,
+  });
   return { scenarios, events, bindings, phase: () => phase, summary };
 }
 
@@ -149,20 +224,36 @@ function tamper(token: string): string {
   return `${header}.${payload}.${flipped}`;
 }
 
-export async function runSoak(options: { seconds: number; concurrency?: number; log?: (line: string) => void }): Promise<SoakReport> {
+export async function runSoak(options: {
+  seconds: number;
+  concurrency?: number;
+  log?: (line: string) => void;
+}): Promise<SoakReport> {
   const log = options.log ?? (() => undefined);
   const totalMs = options.seconds * 1000;
   const staleSeconds = Math.max(1, Math.round(options.seconds / 10));
   const issuer: DevIssuer = await startDevIssuer();
   const origin: DemoOrigin = await startDemoOrigin();
   const common = { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url };
-  const bindings = { ...common, PUBLIC_PATHS: "/public/*", ROUTES: RULES, JWKS_MAX_AGE_SECONDS: "1", JWKS_STALE_SECONDS: String(staleSeconds) };
+  const bindings = {
+    ...common,
+    PUBLIC_PATHS: "/public/*",
+    ROUTES: RULES,
+    JWKS_MAX_AGE_SECONDS: "1",
+    JWKS_STALE_SECONDS: String(staleSeconds),
+  };
   const resolverMode = resolverLoad(issuer, options.seconds, log);
   // One workerd, two Workers: `jwt` (the entrypoint, reached by dispatchFetch) and `resolver`.
   const mf = new Miniflare({
     host: "127.0.0.1",
     cf: false,
-    workers: [bindings, { ...common, ...resolverMode.bindings }].map((vars, index) => ({ name: ["jwt", "resolver"][index], modules: true, scriptPath: resolve(ROOT, "dist/worker.js"), compatibilityDate: "2026-04-26", bindings: vars })),
+    workers: [bindings, { ...common, ...resolverMode.bindings }].map((vars, index) => ({
+      name: ["jwt", "resolver"][index],
+      modules: true,
+      scriptPath: resolve(ROOT, "dist/worker.js"),
+      compatibilityDate: "2026-04-26",
+      bindings: vars,
+    })),
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       stdout.resume();
       stderr.resume();
@@ -177,7 +268,9 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
   const silence = console.log;
   console.log = () => undefined;
   const { handler } = (await import(pathToFileURL(resolve(ROOT, "dist/lambda/authorizer.mjs")).href)) as {
-    handler: (event: unknown) => Promise<{ policyDocument?: { Statement: Array<{ Effect: string; Resource: string[] }> } }>;
+    handler: (
+      event: unknown,
+    ) => Promise<{ policyDocument?: { Statement: Array<{ Effect: string; Resource: string[] }> } }>;
   };
   try {
     const alice = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES]: ["admin"] } });
@@ -186,17 +279,60 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
     let pool = await mintTokens(issuer, 300);
     let next = 0;
     const scenarios: Scenario[] = [
-      { name: "repeated token", weight: 6, make: () => ({ path: "/api/orders", headers: { authorization: `Bearer ${alice}` }, expect: "allow", userId: "alice" }) },
-      { name: "new token", weight: 2, make: () => ({ path: "/api/orders", headers: { authorization: `Bearer ${pool[next % pool.length] ?? ""}` }, expect: "allow", userId: `bench-user-${next++ % pool.length}` }) },
-      { name: "forged token", weight: 1, make: () => ({ path: "/api/orders", headers: { authorization: `Bearer ${tamper(alice)}` }, expect: "refuse" }) },
-      { name: "expired token", weight: 1, make: () => ({ path: "/api/orders", headers: { authorization: `Bearer ${expired}` }, expect: "refuse" }) },
+      {
+        name: "repeated token",
+        weight: 6,
+        make: () => ({
+          path: "/api/orders",
+          headers: { authorization: `Bearer ${alice}` },
+          expect: "allow",
+          userId: "alice",
+        }),
+      },
+      {
+        name: "new token",
+        weight: 2,
+        make: () => ({
+          path: "/api/orders",
+          headers: { authorization: `Bearer ${pool[next % pool.length] ?? ""}` },
+          expect: "allow",
+          userId: `bench-user-${next++ % pool.length}`,
+        }),
+      },
+      {
+        name: "forged token",
+        weight: 1,
+        make: () => ({ path: "/api/orders", headers: { authorization: `Bearer ${tamper(alice)}` }, expect: "refuse" }),
+      },
+      {
+        name: "expired token",
+        weight: 1,
+        make: () => ({ path: "/api/orders", headers: { authorization: `Bearer ${expired}` }, expect: "refuse" }),
+      },
       { name: "no token", weight: 1, make: () => ({ path: "/api/orders", headers: {}, expect: "refuse" }) },
       { name: "public path", weight: 1, make: () => ({ path: "/public/docs", headers: {}, expect: "anonymous" }) },
-      { name: "spoofed identity", weight: 1, make: () => ({ path: "/public/docs", headers: { "x-authgear-user-id": "alice", x_authgear_user_roles: "admin" }, expect: "anonymous" }) },
-      { name: "rule refuses", weight: 1, make: () => ({ path: "/admin/users", headers: { authorization: `Bearer ${bob}` }, expect: "refuse" }) },
-      { name: "variant spelling", weight: 1, make: () => ({ path: "/%61dmin/users", headers: { authorization: `Bearer ${bob}` }, expect: "refuse" }) },
+      {
+        name: "spoofed identity",
+        weight: 1,
+        make: () => ({
+          path: "/public/docs",
+          headers: { "x-authgear-user-id": "alice", x_authgear_user_roles: "admin" },
+          expect: "anonymous",
+        }),
+      },
+      {
+        name: "rule refuses",
+        weight: 1,
+        make: () => ({ path: "/admin/users", headers: { authorization: `Bearer ${bob}` }, expect: "refuse" }),
+      },
+      {
+        name: "variant spelling",
+        weight: 1,
+        make: () => ({ path: "/%61dmin/users", headers: { authorization: `Bearer ${bob}` }, expect: "refuse" }),
+      },
     ];
-    const deckOf = (list: Scenario[]) => list.flatMap((scenario) => Array.from({ length: scenario.weight }, () => scenario));
+    const deckOf = (list: Scenario[]) =>
+      list.flatMap((scenario) => Array.from({ length: scenario.weight }, () => scenario));
     const expected = new Map<string, { expect: Expect; userId: string | undefined; scenario: string }>();
     const outcomes: Record<string, number> = {};
     const latencies = new Map<string, number[]>();
@@ -218,9 +354,12 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
         const identity = Object.entries(request.headers).filter(([name]) => /^x[-_.]authgear[-_.]/i.test(name));
         const userId = request.headers["x-authgear-user-id"];
         if (entry === undefined) wrong.push(`the origin received an unknown request ${request.method} ${request.path}`);
-        else if (entry.expect === "refuse") wrong.push(`${entry.scenario}: ${request.method} ${request.path} reached the origin`);
-        else if (entry.expect === "anonymous" && identity.length > 0) wrong.push(`${entry.scenario}: identity headers reached the origin`);
-        else if (entry.expect === "allow" && userId !== entry.userId) wrong.push(`${entry.scenario}: reached the origin as ${String(userId)}, not ${String(entry.userId)}`);
+        else if (entry.expect === "refuse")
+          wrong.push(`${entry.scenario}: ${request.method} ${request.path} reached the origin`);
+        else if (entry.expect === "anonymous" && identity.length > 0)
+          wrong.push(`${entry.scenario}: identity headers reached the origin`);
+        else if (entry.expect === "allow" && userId !== entry.userId)
+          wrong.push(`${entry.scenario}: reached the origin as ${String(userId)}, not ${String(entry.userId)}`);
         if (typeof id === "string") expected.delete(id);
       }
     };
@@ -251,14 +390,24 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
       phase = "after recovery";
     };
 
-    const sampler = setInterval(() => {
-      (globalThis as { gc?: () => void }).gc?.();
-      const usage = process.memoryUsage();
-      memory.push({ atSeconds: Math.round((performance.now() - started) / 1000), rssMiB: usage.rss / 2 ** 20, heapMiB: usage.heapUsed / 2 ** 20 });
-      check(origin.takeRequests());
-    }, Math.min(10_000, Math.max(1000, totalMs / 10)));
+    const sampler = setInterval(
+      () => {
+        (globalThis as { gc?: () => void }).gc?.();
+        const usage = process.memoryUsage();
+        memory.push({
+          atSeconds: Math.round((performance.now() - started) / 1000),
+          rssMiB: usage.rss / 2 ** 20,
+          heapMiB: usage.heapUsed / 2 ** 20,
+        });
+        check(origin.takeRequests());
+      },
+      Math.min(10_000, Math.max(1000, totalMs / 10)),
+    );
 
-    type Send = (url: string, init: { headers: Record<string, string>; redirect: "manual" }) => Promise<{ status: number; arrayBuffer(): Promise<ArrayBuffer> }>;
+    type Send = (
+      url: string,
+      init: { headers: Record<string, string>; redirect: "manual" },
+    ) => Promise<{ status: number; arrayBuffer(): Promise<ArrayBuffer> }>;
     const lane = async (send: Send, deck: readonly Scenario[], first: number, phaseOf: () => string): Promise<void> => {
       for (let turn = first; performance.now() - started < totalMs; turn++) {
         const scenario = deck[turn % deck.length];
@@ -267,20 +416,30 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
         const request = scenario.make();
         expected.set(id, { expect: request.expect, userId: request.userId, scenario: scenario.name });
         const t0 = performance.now();
-        const response = await send(`https://gate.example.com${request.path}`, { headers: { ...request.headers, "x-soak-id": id }, redirect: "manual" });
+        const response = await send(`https://gate.example.com${request.path}`, {
+          headers: { ...request.headers, "x-soak-id": id },
+          redirect: "manual",
+        });
         const body = new TextDecoder().decode(await response.arrayBuffer());
         const phase = phaseOf();
         (latencies.get(phase) ?? latencies.set(phase, []).get(phase))?.push(performance.now() - t0);
         const key = `${scenario.name} → ${response.status}`;
         outcomes[key] = (outcomes[key] ?? 0) + 1;
-        if (request.judge === undefined && request.expect !== "refuse" && response.status >= 400 && response.status < 500) {
-          if (!(scenario.name === "new token" && rotated && body.includes("ERR_JWT_KEY_NOT_FOUND"))) refused(`worker: ${key}`);
+        if (
+          request.judge === undefined &&
+          request.expect !== "refuse" &&
+          response.status >= 400 &&
+          response.status < 500
+        ) {
+          if (!(scenario.name === "new token" && rotated && body.includes("ERR_JWT_KEY_NOT_FOUND")))
+            refused(`worker: ${key}`);
         }
         if (request.judge === undefined ? response.status >= 500 && !outage : !request.judge(response.status, t0)) {
           if (response.status >= 500) unexpected5xx += 1;
           else wrongAnswers[key] = (wrongAnswers[key] ?? 0) + 1;
           // (One the origin got, and that was to be refused, counts there.)
-          if (response.status < 300 && request.expect !== "refuse") wrong.push(`${key} (request ${id}, sent at ${fixed((t0 - started) / 1000, 2)} s)`);
+          if (response.status < 300 && request.expect !== "refuse")
+            wrong.push(`${key} (request ${id}, sent at ${fixed((t0 - started) / 1000, 2)} s)`);
         }
         // What should not reach the origin, and what the gate answered itself, is not looked up
         // again: a request of either kind that did reach the origin shows up there as unknown.
@@ -296,23 +455,43 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
     const refused = (key: string): void => {
       wrongRefusals[key] = (wrongRefusals[key] ?? 0) + 1;
     };
-    const authorize = async (request: { path: string; headers: Record<string, string>; expect: Expect }, id: string, name: string): Promise<void> => {
+    const authorize = async (
+      request: { path: string; headers: Record<string, string>; expect: Expect },
+      id: string,
+      name: string,
+    ): Promise<void> => {
       if (request.headers.authorization === undefined || request.path.startsWith("/public/")) return;
       authorizerCalls += 1;
       const arn = `${STAGE}/GET${request.path}`;
       let allowed = false;
       let failure = "";
       try {
-        const result = await handler({ type: "TOKEN", authorizationToken: request.headers.authorization, methodArn: arn });
+        const result = await handler({
+          type: "TOKEN",
+          authorizationToken: request.headers.authorization,
+          methodArn: arn,
+        });
         const statements = result.policyDocument?.Statement ?? [];
-        const denied = statements.some((s) => s.Effect === "Deny" && s.Resource.some((r) => r === arn || (r.endsWith("*") && arn.startsWith(r.slice(0, -1)))));
-        allowed = !denied && statements.some((s) => s.Effect === "Allow" && s.Resource.some((r) => r === arn || (r.endsWith("*") && arn.startsWith(r.slice(0, -1)))));
+        const denied = statements.some(
+          (s) =>
+            s.Effect === "Deny" &&
+            s.Resource.some((r) => r === arn || (r.endsWith("*") && arn.startsWith(r.slice(0, -1)))),
+        );
+        allowed =
+          !denied &&
+          statements.some(
+            (s) =>
+              s.Effect === "Allow" &&
+              s.Resource.some((r) => r === arn || (r.endsWith("*") && arn.startsWith(r.slice(0, -1)))),
+          );
       } catch (error) {
         allowed = false;
         failure = error instanceof Error ? error.message : "";
       }
       // During the outage the authorizer fails (503); after the rotation a new key's token may meet the kid-miss cooldown.
-      const excused = (outage && failure === "Service Unavailable") || (name === "new token" && rotated && failure === "Unauthorized");
+      const excused =
+        (outage && failure === "Service Unavailable") ||
+        (name === "new token" && rotated && failure === "Unauthorized");
       if (!allowed && request.expect === "allow" && !excused) refused(`authorizer: ${name} → ${failure || "Deny"}`);
       if (allowed && request.expect === "refuse") {
         authorizerWrong += 1;
@@ -320,18 +499,29 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
       }
     };
 
-    const lanes = (count: number, send: Send, list: Scenario[], phaseOf: () => string) => Array.from({ length: count }, (_, index) => lane(send, deckOf(list), index * 3, phaseOf));
+    const lanes = (count: number, send: Send, list: Scenario[], phaseOf: () => string) =>
+      Array.from({ length: count }, (_, index) => lane(send, deckOf(list), index * 3, phaseOf));
     await Promise.all([
       events(),
       resolverMode.events(at, totalMs),
-      ...lanes(options.concurrency ?? 8, (url, init) => mf.dispatchFetch(url, init), scenarios, () => phase),
-      ...lanes(Math.max(2, (options.concurrency ?? 8) / 2), (url, init) => resolverGate.fetch(url, init), resolverMode.scenarios, resolverMode.phase),
+      ...lanes(
+        options.concurrency ?? 8,
+        (url, init) => mf.dispatchFetch(url, init),
+        scenarios,
+        () => phase,
+      ),
+      ...lanes(
+        Math.max(2, (options.concurrency ?? 8) / 2),
+        (url, init) => resolverGate.fetch(url, init),
+        resolverMode.scenarios,
+        resolverMode.phase,
+      ),
     ]);
     clearInterval(sampler);
     // Every answer is in, so what the origin served it has recorded; what is still expected there is
     // looked for until it arrives (at most 2 s), and otherwise stays unseen.
     check(origin.takeRequests());
-    for (const settled = performance.now() + 2000; expected.size > 0 && performance.now() < settled; ) {
+    for (const settled = performance.now() + 2000; expected.size > 0 && performance.now() < settled;) {
       await sleep(10);
       check(origin.takeRequests());
     }
@@ -344,7 +534,12 @@ export async function runSoak(options: { seconds: number; concurrency?: number; 
       wrongAllows: wrong.length,
       wrongAllowDetails: wrong.slice(0, 20),
       unexpected5xx,
-      phases: [...latencies].map(([name, values]) => ({ name, count: values.length, p50: median(values), p99: percentile(values, 99) })),
+      phases: [...latencies].map(([name, values]) => ({
+        name,
+        count: values.length,
+        p50: median(values),
+        p99: percentile(values, 99),
+      })),
       memory,
       heapGrowthMiB: afterWarmup !== undefined && last !== undefined ? last.heapMiB - afterWarmup.heapMiB : 0,
       authorizer: { calls: authorizerCalls, wrongAllows: authorizerWrong },
@@ -377,7 +572,9 @@ export function soakMarkdown(report: SoakReport): string {
     "",
     "| outcome | requests |",
     "|---|---:|",
-    ...Object.entries(report.outcomes).sort().map(([name, count]) => `| ${name} | ${integer(count)} |`),
+    ...Object.entries(report.outcomes)
+      .sort()
+      .map(([name, count]) => `| ${name} | ${integer(count)} |`),
     "",
     "| phase | requests | p50 ms | p99 ms |",
     "|---|---:|---:|---:|",
@@ -386,7 +583,9 @@ export function soakMarkdown(report: SoakReport): string {
     "| at s | RSS MiB | heap MiB (after GC) |",
     "|---:|---:|---:|",
     ...report.memory.map((m) => `| ${m.atSeconds} | ${fixed(m.rssMiB)} | ${fixed(m.heapMiB)} |`),
-    ...(report.wrongAllowDetails.length > 0 ? ["", "Wrong allows:", ...report.wrongAllowDetails.map((line) => `- ${line}`)] : []),
+    ...(report.wrongAllowDetails.length > 0
+      ? ["", "Wrong allows:", ...report.wrongAllowDetails.map((line) => `- ${line}`)]
+      : []),
     "",
   ];
   return lines.join("\n");
@@ -399,7 +598,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     return index === -1 ? undefined : Number(args[index + 1]);
   };
   const seconds = value("--seconds") ?? (value("--minutes") ?? 2) * 60;
-  const report = await runSoak({ seconds, log: (line) => { console.error(line); } });
+  const report = await runSoak({
+    seconds,
+    log: (line) => {
+      console.error(line);
+    },
+  });
   const markdown = soakMarkdown(report);
   console.log(markdown);
   writeFileSync(resolve(ROOT, "bench/results/soak.md"), markdown);

@@ -20,9 +20,15 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 rmSync(LIB, { recursive: true, force: true });
 // In parallel: each project writes its own files (and identical copies of the core's).
 const builds = await Promise.allSettled(
-  ENTRIES.map((entry) => promisify(execFile)(process.execPath, [tsc, "-p", join(ROOT, "src", entry, "tsconfig.lib.json")])),
+  ENTRIES.map((entry) =>
+    promisify(execFile)(process.execPath, [tsc, "-p", join(ROOT, "src", entry, "tsconfig.lib.json")]),
+  ),
 );
-const failed = builds.flatMap((build, index) => (build.status === "rejected" ? [`${ENTRIES[index] ?? "?"}: ${String((build.reason as { stdout?: unknown }).stdout ?? build.reason)}`] : []));
+const failed = builds.flatMap((build, index) =>
+  build.status === "rejected"
+    ? [`${ENTRIES[index] ?? "?"}: ${String((build.reason as { stdout?: unknown }).stdout ?? build.reason)}`]
+    : [],
+);
 if (failed.length > 0) {
   console.error(`build:lib failed:\n${failed.join("\n")}`);
   process.exit(1);

@@ -415,7 +415,8 @@ export async function startDevIssuer(
 
   const signingKey = (kid?: string): HeldKey => {
     const key = kid === undefined ? keys[0] : keys.find((held) => held.kid === kid);
-    if (!key) throw new Error(kid === undefined ? "dev issuer: no key is published" : `dev issuer: no published key ${kid}`);
+    if (!key)
+      throw new Error(kid === undefined ? "dev issuer: no key is published" : `dev issuer: no published key ${kid}`);
     return key;
   };
 
@@ -457,7 +458,12 @@ export async function startDevIssuer(
   };
 
   const mintAccessToken = (tokenOptions: AccessTokenOptions = {}): Promise<string> =>
-    mint("at+jwt", ACCESS_TOKEN_LIFETIME, { aud: [origin], client_id: clientId, scope: ACCESS_TOKEN_SCOPE, jti: randomUUID() }, tokenOptions);
+    mint(
+      "at+jwt",
+      ACCESS_TOKEN_LIFETIME,
+      { aud: [origin], client_id: clientId, scope: ACCESS_TOKEN_SCOPE, jti: randomUUID() },
+      tokenOptions,
+    );
 
   const mintIdToken = (tokenOptions: AccessTokenOptions = {}): Promise<string> =>
     mint(
@@ -583,7 +589,8 @@ export async function startDevIssuer(
   /** `POST /_dev/session {"sub"?, "roles"?, "amr"?}`: a session, its credentials and a JWT access token tied to it. */
   const serveDevSession = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
-    const request = body === undefined ? undefined : parseFields(body, { sub: "string", roles: "strings", amr: "strings" });
+    const request =
+      body === undefined ? undefined : parseFields(body, { sub: "string", roles: "strings", amr: "strings" });
     if (!request) {
       badRequest(res, '{"sub"?: string, "roles"?: string[], "amr"?: string[]}');
       return;
@@ -629,9 +636,18 @@ export async function startDevIssuer(
     const request =
       body === undefined
         ? undefined
-        : parseFields(body, { sub: "string", roles: "strings", verified: "boolean", anonymous: "boolean", disabled: "boolean" });
+        : parseFields(body, {
+            sub: "string",
+            roles: "strings",
+            verified: "boolean",
+            anonymous: "boolean",
+            disabled: "boolean",
+          });
     if (typeof request?.sub !== "string") {
-      badRequest(res, '{"sub": string, "roles"?: string[], "verified"?: boolean, "anonymous"?: boolean, "disabled"?: boolean}');
+      badRequest(
+        res,
+        '{"sub": string, "roles"?: string[], "verified"?: boolean, "anonymous"?: boolean, "disabled"?: boolean}',
+      );
       return;
     }
     const { roles, verified, anonymous, disabled } = request as {
@@ -657,7 +673,10 @@ export async function startDevIssuer(
   const returnTo = (raw: string | null): string | undefined => {
     if (raw === null || !URL.canParse(raw)) return undefined;
     const url = new URL(raw);
-    return (url.protocol === "http:" || url.protocol === "https:") && /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/.test(url.hostname) ? url.href : undefined;
+    return (url.protocol === "http:" || url.protocol === "https:") &&
+      /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/.test(url.hostname)
+      ? url.href
+      : undefined;
   };
   const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -678,7 +697,11 @@ export async function startDevIssuer(
 <p><label><input type="checkbox" name="verified" value="true" checked> verified</label></p>
 <p><button type="submit">Sign in</button></p>
 </form>`;
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(page), "cache-control": "no-store" });
+      res.writeHead(200, {
+        "content-type": "text/html; charset=utf-8",
+        "content-length": Buffer.byteLength(page),
+        "cache-control": "no-store",
+      });
       res.end(page);
       return;
     }
@@ -693,10 +716,17 @@ export async function startDevIssuer(
       badRequest(res, "sub (printable, no spaces) and return_to (an http(s) URL on a loopback host)");
       return;
     }
-    const roles = (form.get("roles") ?? "").split(",").map((role) => role.trim()).filter((role) => role !== "");
+    const roles = (form.get("roles") ?? "")
+      .split(",")
+      .map((role) => role.trim())
+      .filter((role) => role !== "");
     store.upsertUser(sub, { roles, verified: form.get("verified") === "true" });
     const session = store.createSession(sub, {});
-    res.writeHead(303, { location: back, "set-cookie": `${cookiePrefix}session=${session.cookie}; Path=/; HttpOnly; SameSite=Lax`, "cache-control": "no-store" });
+    res.writeHead(303, {
+      location: back,
+      "set-cookie": `${cookiePrefix}session=${session.cookie}; Path=/; HttpOnly; SameSite=Lax`,
+      "cache-control": "no-store",
+    });
     res.end();
   };
 
@@ -710,7 +740,11 @@ export async function startDevIssuer(
     const cookie = readCredentials(req, cookiePrefix).session;
     const id = cookie === undefined ? undefined : store.sessionIdOf(cookie);
     if (id !== undefined) store.logout(id);
-    res.writeHead(303, { location: back, "set-cookie": `${cookiePrefix}session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`, "cache-control": "no-store" });
+    res.writeHead(303, {
+      location: back,
+      "set-cookie": `${cookiePrefix}session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`,
+      "cache-control": "no-store",
+    });
     res.end();
   };
 
@@ -737,7 +771,11 @@ export async function startDevIssuer(
   const serveResolver = async (req: IncomingMessage, res: ServerResponse, redirected: boolean): Promise<void> => {
     if (redirected) hits.redirected += 1;
     else resolverHits += 1;
-    if (req.headers.host !== host || req.headers["x-forwarded-host"] !== undefined || req.headers["x-original-host"] !== undefined) {
+    if (
+      req.headers.host !== host ||
+      req.headers["x-forwarded-host"] !== undefined ||
+      req.headers["x-original-host"] !== undefined
+    ) {
       sendJson(res, 404, JSON.stringify({ error: "not_found", error_description: "unknown host" }));
       return;
     }

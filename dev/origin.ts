@@ -146,7 +146,12 @@ function respond(res: ServerResponse, record: ReceivedRequest): Promise<void> | 
       res.writeHead(status, { "x-origin-custom": "yes", "set-cookie": ["a=1", "b=2"] });
       res.end();
     } else {
-      send(res, status, { "content-type": "text/plain", "x-origin-custom": "yes", "set-cookie": ["a=1", "b=2"] }, `status ${status}`);
+      send(
+        res,
+        status,
+        { "content-type": "text/plain", "x-origin-custom": "yes", "set-cookie": ["a=1", "b=2"] },
+        `status ${status}`,
+      );
     }
     return undefined;
   }

@@ -161,7 +161,8 @@ export function readCredentials(req: IncomingMessage, cookiePrefix: string): Cre
   if (authorization !== undefined) {
     const space = authorization.indexOf(" ");
     const token = authorization.slice(space + 1);
-    if (space > 0 && authorization.slice(0, space).toLowerCase() === "bearer" && token !== "") credentials.bearer = token;
+    if (space > 0 && authorization.slice(0, space).toLowerCase() === "bearer" && token !== "")
+      credentials.bearer = token;
   }
   const names = new Map<string, CredentialPlace>(
     (["app_session", "app_access_token", "session"] as const).map((name) => [`${cookiePrefix}${name}`, name]),
@@ -199,7 +200,14 @@ export function createSessionStore(options: { maxSessions: number; verifyJwt: Jw
   const ensureUser = (sub: string): UserRecord => {
     const existing = users.get(sub);
     if (existing) return existing;
-    const user: UserRecord = { sub, roles: [], verified: true, anonymous: false, canReauthenticate: undefined, disabled: false };
+    const user: UserRecord = {
+      sub,
+      roles: [],
+      verified: true,
+      anonymous: false,
+      canReauthenticate: undefined,
+      disabled: false,
+    };
     users.set(sub, user);
     while (users.size > MAX_USERS) {
       const oldest = users.keys().next();
@@ -357,7 +365,10 @@ export function distortedHeaders(
     case "duplicated":
       return { ...base, "X-Authgear-Session-Valid": ["true", "true"] };
     case "duplicated-user-id":
-      return { ...base, "X-Authgear-User-Id": [base["X-Authgear-User-Id"] ?? FAILURE_PLACEHOLDER_USER, DUPLICATE_USER_ID] };
+      return {
+        ...base,
+        "X-Authgear-User-Id": [base["X-Authgear-User-Id"] ?? FAILURE_PLACEHOLDER_USER, DUPLICATE_USER_ID],
+      };
     case "missing-user-id": {
       const { "X-Authgear-User-Id": _omitted, ...rest } = base;
       return rest;

@@ -101,7 +101,8 @@ async function listening<T>(what: string, envName: string, port: number, start: 
   try {
     return await start();
   } catch (error) {
-    if (isAddressInUse(error)) throw new StartError(`${what}: 127.0.0.1:${port} is in use; set ${envName} to another port`);
+    if (isAddressInUse(error))
+      throw new StartError(`${what}: 127.0.0.1:${port} is in use; set ${envName} to another port`);
     throw error;
   }
 }
@@ -109,11 +110,15 @@ async function listening<T>(what: string, envName: string, port: number, start: 
 /** wrangler would fail later, less clearly, and the readiness poll could reach whatever holds the port. */
 async function assertPortFree(port: number): Promise<void> {
   const server = createServer();
-  await listening("Worker", "WORKER_PORT", port, () =>
-    new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", resolve);
-    }),
+  await listening(
+    "Worker",
+    "WORKER_PORT",
+    port,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, "127.0.0.1", resolve);
+      }),
   );
   await new Promise((resolve) => server.close(resolve));
 }
@@ -200,7 +205,11 @@ function workerVars(stack: DevStack): { vars: Record<string, string>; config: Wo
 }
 
 function spawnWrangler(port: number, vars: Readonly<Record<string, string>>): Wrangler {
-  const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+  const wranglerBin = join(
+    dirname(createRequire(import.meta.url).resolve("wrangler/package.json")),
+    "bin",
+    "wrangler.js",
+  );
   const args = [
     wranglerBin,
     "dev",
@@ -291,7 +300,9 @@ async function waitForWorker(url: string, wrangler: Wrangler): Promise<void> {
       // not listening yet
     }
     if (exitedHow !== undefined) {
-      throw new StartError(`wrangler dev ${exitedHow} before the Worker answered; its last output:\n${wrangler.output.text()}`);
+      throw new StartError(
+        `wrangler dev ${exitedHow} before the Worker answered; its last output:\n${wrangler.output.text()}`,
+      );
     }
     await sleep(POLL_INTERVAL_MS);
   }
@@ -318,7 +329,10 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /** Calls `onDead` once, when one of `ports` has refused connections for {@link DEAD_AFTER_MS}. */
-function watchPorts(ports: ReadonlyArray<{ readonly name: string; readonly port: number }>, onDead: (name: string) => void): void {
+function watchPorts(
+  ports: ReadonlyArray<{ readonly name: string; readonly port: number }>,
+  onDead: (name: string) => void,
+): void {
   const lastSeen = new Map(ports.map(({ name }) => [name, Date.now()]));
   const timer = setInterval(() => {
     void Promise.all(
@@ -351,7 +365,11 @@ interface CheckedCredential {
 const MACHINE_URL_PATH = `${DEV_MACHINE_PATH}/orders`;
 
 /** Sends the printed requests once (with each credential, then without), so a broken setup says so right away. */
-async function selfCheck(workerUrl: string, issuer: DevIssuer, credentials: readonly CheckedCredential[]): Promise<string> {
+async function selfCheck(
+  workerUrl: string,
+  issuer: DevIssuer,
+  credentials: readonly CheckedCredential[],
+): Promise<string> {
   try {
     return await checkRequests(workerUrl, issuer, credentials);
   } catch (error) {
@@ -409,7 +427,11 @@ x-authgear-user-id: ${seenUser})`,
   };
 }
 
-async function checkRequests(workerUrl: string, issuer: DevIssuer, credentials: readonly CheckedCredential[]): Promise<string> {
+async function checkRequests(
+  workerUrl: string,
+  issuer: DevIssuer,
+  credentials: readonly CheckedCredential[],
+): Promise<string> {
   let passed = true;
   const summary: string[] = [];
   const seen: string[] = [];
@@ -422,7 +444,9 @@ async function checkRequests(workerUrl: string, issuer: DevIssuer, credentials: 
   const without = await send(`${workerUrl}/hello`, {});
   passed &&= without.status === 401;
   if (passed) return `checked: ${summary.join(", ")}, without 401`;
-  const local = credentials.filter((credential) => credential.local === true).map(({ name }) => `; no resolver call with ${name}`);
+  const local = credentials
+    .filter((credential) => credential.local === true)
+    .map(({ name }) => `; no resolver call with ${name}`);
   const machine = credentials.some((credential) => credential.kind === "client");
   const client = machine ? "; a client with the machine token" : "";
   const expected = `expected 200 (${DEV_USER}${local.join("")}${client}) and 401`;
@@ -625,7 +649,9 @@ async function main(): Promise<void> {
   }
   origin = await listening("demo origin", "DEMO_ORIGIN_PORT", originPort, () => startDemoOrigin({ port: originPort }));
   const issuerOrigin = issuer.origin;
-  spa = await listening("SPA demo", "DEMO_SPA_PORT", spaPort, () => startDemoSpa({ port: spaPort, issuer: issuerOrigin, gate: workerUrl }));
+  spa = await listening("SPA demo", "DEMO_SPA_PORT", spaPort, () =>
+    startDemoSpa({ port: spaPort, issuer: issuerOrigin, gate: workerUrl }),
+  );
   const issuerOrigins = [issuerOrigin, ...(issuer2 === undefined ? [] : [issuer2.origin])];
   const { vars, config } = workerVars({ issuers: issuerOrigins, resource: workerUrl, origin: origin.url, spa: spaUrl });
   await assertPortFree(workerPort);
@@ -635,7 +661,10 @@ async function main(): Promise<void> {
   await waitForWorker(`${workerUrl}/healthz`, started);
   if (isStopping()) return;
   void started.exited.then((how) => {
-    void stopAll(1, `npm start: wrangler dev stopped unexpectedly (it ${how}); its last output:\n${started.output.text()}\nstopping the others`);
+    void stopAll(
+      1,
+      `npm start: wrangler dev stopped unexpectedly (it ${how}); its last output:\n${started.output.text()}\nstopping the others`,
+    );
   });
 
   const devRoutes = vars.ROUTES === DEV_ROUTES;
@@ -672,7 +701,10 @@ Ctrl-C stops them all.`);
       { name: "the SPA demo", port: spaPort },
     ],
     (name) => {
-      void stopAll(1, `npm start: ${name} stopped accepting connections ${DEAD_AFTER_MS / 1000} s ago; stopping the others`);
+      void stopAll(
+        1,
+        `npm start: ${name} stopped accepting connections ${DEAD_AFTER_MS / 1000} s ago; stopping the others`,
+      );
     },
   );
 }

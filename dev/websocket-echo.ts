@@ -39,7 +39,8 @@ export function createWebSocketEcho(): WebSocketEcho {
       server.handleUpgrade(req, socket, head, (ws) => {
         const identity = Object.fromEntries(
           Object.entries(req.headers).flatMap(([name, value]) =>
-            name.startsWith("x-authgear-") && typeof value === "string" ? [[name, value]] : []),
+            name.startsWith("x-authgear-") && typeof value === "string" ? [[name, value]] : [],
+          ),
         );
         const offered = req.headers["sec-websocket-protocol"] ?? null;
         const hello: EchoHello = { kind: "hello", path: req.url ?? "", identity, offered, protocol: ws.protocol };

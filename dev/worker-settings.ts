@@ -70,7 +70,10 @@ export function trustsSecondIssuer(env: Readonly<Record<string, string | undefin
 const PER_ISSUER = { AUDIENCE: "audiences", RESOURCES: "resources", ALLOWED_CLIENT_IDS: "clientIds" } as const;
 
 function listFromEnv(env: Readonly<Record<string, string | undefined>>, name: keyof typeof PER_ISSUER): string[] {
-  return (fromEnv(env, name) ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+  return (fromEnv(env, name) ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -108,14 +111,19 @@ export function workerSettings(env: Readonly<Record<string, string | undefined>>
     const fallback = WORKER_SETTINGS.defaultOf(name);
     const forced = own[name];
     if (forced !== undefined) {
-      const overridden = given === undefined || given === forced.value ? "" : `; ${name}=${shown(name, given)} of the environment is overridden`;
+      const overridden =
+        given === undefined || given === forced.value
+          ? ""
+          : `; ${name}=${shown(name, given)} of the environment is overridden`;
       return { name, value: forced.value, fallback, note: `npm start: ${forced.what}${overridden}` };
     }
-    if (given === undefined && name === "PUBLIC_PATHS") return { name, value: DEV_PUBLIC_PATHS, fallback, note: "npm start's default" };
+    if (given === undefined && name === "PUBLIC_PATHS")
+      return { name, value: DEV_PUBLIC_PATHS, fallback, note: "npm start's default" };
     if (given === undefined && name === "ROUTES") {
       return { name, value: DEV_ROUTES, fallback, note: "npm start's default: machine clients on /m2m/*" };
     }
-    if (given === undefined && name === "CORS_ALLOWED_ORIGINS") return { name, value: stack.spa, fallback, note: "npm start: the SPA demo" };
+    if (given === undefined && name === "CORS_ALLOWED_ORIGINS")
+      return { name, value: stack.spa, fallback, note: "npm start: the SPA demo" };
     // Session cookies need a person to sign in: the dev issuer's login page, for browser navigations.
     const mode = fromEnv(env, "AUTH_MODE");
     if (given === undefined && name === "LOGIN_URL" && (mode === "resolver" || mode === "hybrid")) {

@@ -25,7 +25,10 @@ function chooseProtocol(headers) {
   // API Gateway keeps header names as the client spelled them.
   const offered = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === "sec-websocket-protocol")?.[1];
   if (offered === undefined) return undefined;
-  const entries = offered.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  const entries = offered
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
   return entries.find((entry) => !TOKEN_ENTRY.test(entry)) ?? null;
 }
 

@@ -31,40 +31,46 @@ export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 /** A user's assertion as the gate signs one (lifetime 60 s); `claims` override or, as `undefined`, remove. */
 export function userClaims(claims: Record<string, unknown> = {}): JWTPayload {
   const iat = nowSeconds();
-  return withOverrides({
-    iss: ISSUER,
-    aud: AUDIENCE,
-    sub: "alice",
-    iat,
-    exp: iat + 60,
-    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
-    kind: "user",
-    token_iss: "https://myapp.authgear.cloud",
-    scope: "openid offline_access",
-    client_id: "spa",
-    roles: ["admin"],
-    amr: ["pwd", "otp"],
-    auth_time: iat - 300,
-    is_anonymous: false,
-    is_verified: true,
-  }, claims);
+  return withOverrides(
+    {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "alice",
+      iat,
+      exp: iat + 60,
+      jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+      kind: "user",
+      token_iss: "https://myapp.authgear.cloud",
+      scope: "openid offline_access",
+      client_id: "spa",
+      roles: ["admin"],
+      amr: ["pwd", "otp"],
+      auth_time: iat - 300,
+      is_anonymous: false,
+      is_verified: true,
+    },
+    claims,
+  );
 }
 
 /** A machine client's: no user claims. */
 export function clientClaims(claims: Record<string, unknown> = {}): JWTPayload {
   const iat = nowSeconds();
-  return withOverrides({
-    iss: ISSUER,
-    aud: AUDIENCE,
-    sub: "client_id_reporting",
-    iat,
-    exp: iat + 60,
-    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
-    kind: "client",
-    token_iss: "https://myapp.authgear.cloud",
-    scope: "reports.read",
-    client_id: "reporting",
-  }, claims);
+  return withOverrides(
+    {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "client_id_reporting",
+      iat,
+      exp: iat + 60,
+      jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+      kind: "client",
+      token_iss: "https://myapp.authgear.cloud",
+      scope: "reports.read",
+      client_id: "reporting",
+    },
+    claims,
+  );
 }
 
 type Header = Record<string, unknown>;
@@ -116,12 +122,13 @@ export async function startJwksServer(keys: readonly JWK[]): Promise<JwksServer>
     serve(next) {
       answer = next;
     },
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => {
-        resolve();
-      });
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }
 

@@ -8,7 +8,12 @@ import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "..");
-const DOCS = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((name) => name.endsWith(".md")).map((name) => `docs/${name}`)];
+const DOCS = [
+  "README.md",
+  ...readdirSync(join(ROOT, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .map((name) => `docs/${name}`),
+];
 
 /** GitHub's id of a heading's text. */
 function slug(heading: string): string {
@@ -72,10 +77,14 @@ describe.each(DOCS)("the links of %s", (file) => {
 
 describe("slug", () => {
   it("spells GitHub's heading ids", () => {
-    expect(slug("Forward authentication: resolver and hybrid modes")).toBe("forward-authentication-resolver-and-hybrid-modes");
+    expect(slug("Forward authentication: resolver and hybrid modes")).toBe(
+      "forward-authentication-resolver-and-hybrid-modes",
+    );
     expect(slug("Diagnosing a deployment: `npm run doctor`")).toBe("diagnosing-a-deployment-npm-run-doctor");
     expect(slug("Route rules under API Gateway's cache")).toBe("route-rules-under-api-gateways-cache");
     expect(slug("The rule (`METHOD_OVERRIDE`)")).toBe("the-rule-method_override");
-    expect(slug("§7 Machine-to-machine tokens, and one issuer per project")).toBe("7-machine-to-machine-tokens-and-one-issuer-per-project");
+    expect(slug("§7 Machine-to-machine tokens, and one issuer per project")).toBe(
+      "7-machine-to-machine-tokens-and-one-issuer-per-project",
+    );
   });
 });

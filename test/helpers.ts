@@ -20,7 +20,11 @@ export interface Harness {
   settle(): Promise<void>;
 }
 
-export function harness(issuer: DevIssuer, env: Record<string, string> = {}, deps: Partial<AuthenticatorDeps> = {}): Harness {
+export function harness(
+  issuer: DevIssuer,
+  env: Record<string, string> = {},
+  deps: Partial<AuthenticatorDeps> = {},
+): Harness {
   let offsetMs = 0;
   const fetched: string[] = [];
   const logs: Harness["logs"] = [];

@@ -14,13 +14,14 @@ const global = globalThis as { authgearEdgeCredentials?: Set<string>; authgearEd
 global.authgearEdgeCredentials = credentials;
 global.authgearEdgeLogLines = lines;
 
-const text = (chunk: unknown): string => (typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : "");
+const text = (chunk: unknown): string =>
+  typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : "";
 for (const stream of [process.stdout, process.stderr]) {
   const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+  stream.write = (chunk: unknown, ...rest: unknown[]) => {
     lines.push(text(chunk));
     return write(chunk, ...rest);
-  });
+  };
 }
 for (const method of ["log", "info", "warn", "error"] as const) {
   const original = console[method].bind(console);

@@ -10,7 +10,10 @@ const authgear = createHandler();
 // The key sets are fetched during the init phase, not by the first event (never rejects).
 await authgear.prefetchKeys(INIT_PREFETCH_BUDGET_MS);
 
-export async function handler(event: APIGatewayRequestAuthorizerEvent, lambda?: { readonly awsRequestId?: string }): Promise<AuthorizerResult> {
+export async function handler(
+  event: APIGatewayRequestAuthorizerEvent,
+  lambda?: { readonly awsRequestId?: string },
+): Promise<AuthorizerResult> {
   // A refusal throws ("Unauthorized": 401; "Service Unavailable": 503 by gateway response) and is passed on as is.
   const result = await authgear(event, lambda);
   const tenant = event.headers?.["x-tenant"];

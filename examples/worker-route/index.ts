@@ -8,7 +8,18 @@ import { createGate, errorResponse, oncePerSettings, type AuthError } from "auth
 type Env = Readonly<Record<string, unknown>>;
 
 const gateFor = oncePerSettings((env: Env) =>
-  createGate(env, {}, { decide: { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "reach-origin", validForSeconds: 0 } }),
+  createGate(
+    env,
+    {},
+    {
+      decide: {
+        ambiguousPaths: "refuse",
+        preflightsArePublic: true,
+        overrideHeaders: "reach-origin",
+        validForSeconds: 0,
+      },
+    },
+  ),
 );
 
 function refusal(error: AuthError, realm: string): Response {
@@ -25,7 +36,11 @@ export default {
     if (!gate.ok) return refusal(gate.error, "example");
     const decision = await gate.decider.decide(
       { method: request.method, path: url.pathname, headers: request.headers, hasBody: request.body !== null },
-      { defer: (promise) => { ctx.waitUntil(promise); } },
+      {
+        defer: (promise) => {
+          ctx.waitUntil(promise);
+        },
+      },
     );
     if (!decision.allowed) return refusal(decision.error, gate.config.realm);
     // A machine client (a client-credentials token, where a rule admits one) is not a user.

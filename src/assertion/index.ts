@@ -4,8 +4,20 @@
  * of the gate itself.
  */
 export {
-  ASSERTION_ALGORITHMS, ASSERTION_ERROR_CODES, ASSERTION_TYPE, AssertionVerificationError, createAssertionVerifier,
-  DEFAULT_ASSERTION_HEADER, MAX_ASSERTION_LIFETIME_SECONDS,
-  type AssertionErrorCode, type AssertionKeySource, type AssertionVerifier, type AssertionVerifierOptions,
-  type ClientAssertion, type HeaderSource, type JwksTiming, type UserAssertion, type VerifiedAssertion,
+  ASSERTION_ALGORITHMS,
+  ASSERTION_ERROR_CODES,
+  ASSERTION_TYPE,
+  AssertionVerificationError,
+  createAssertionVerifier,
+  DEFAULT_ASSERTION_HEADER,
+  MAX_ASSERTION_LIFETIME_SECONDS,
+  type AssertionErrorCode,
+  type AssertionKeySource,
+  type AssertionVerifier,
+  type AssertionVerifierOptions,
+  type ClientAssertion,
+  type HeaderSource,
+  type JwksTiming,
+  type UserAssertion,
+  type VerifiedAssertion,
 } from "../core/assertion-verifier.ts";

@@ -6,7 +6,11 @@
 import { createHandler, INIT_PREFETCH_BUDGET_MS } from "./create-handler.ts";
 
 export type {
-  Authorizer, AuthorizerContext, AuthorizerHandler, AuthorizerResult, HandlerOptions,
+  Authorizer,
+  AuthorizerContext,
+  AuthorizerHandler,
+  AuthorizerResult,
+  HandlerOptions,
 } from "./create-handler.ts";
 
 export const handler = createHandler();

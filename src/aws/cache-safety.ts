@@ -53,7 +53,9 @@ export function cacheSafetyProblems(config: LambdaConfig): ReadonlyMap<string, s
     );
   }
   const overlaps = config.publicPaths.flatMap((pattern) =>
-    config.routes.flatMap((rule, index) => (ruleOverlapsPublicPath(rule.path, pattern) ? [`${pattern} overlaps rule ${index} (${rule.path})`] : [])),
+    config.routes.flatMap((rule, index) =>
+      ruleOverlapsPublicPath(rule.path, pattern) ? [`${pattern} overlaps rule ${index} (${rule.path})`] : [],
+    ),
   );
   if (overlaps.length > 0) {
     problems.set(
@@ -63,7 +65,9 @@ export function cacheSafetyProblems(config: LambdaConfig): ReadonlyMap<string, s
   }
   const lifetime = answerLifetime(config);
   const tooShort = config.routes.flatMap((rule, index) =>
-    rule.maxAuthAge !== undefined && rule.maxAuthAge < lifetime ? [`rule ${index} has maxAuthAge ${rule.maxAuthAge}`] : [],
+    rule.maxAuthAge !== undefined && rule.maxAuthAge < lifetime
+      ? [`rule ${index} has maxAuthAge ${rule.maxAuthAge}`]
+      : [],
   );
   if (tooShort.length > 0) {
     problems.set(

@@ -5,7 +5,12 @@
  */
 import * as v from "valibot";
 import {
-  ASSERTION_SETTINGS, CORE_SETTINGS, defineSettings, extendSettings, secondsSetting, type ConfigOf,
+  ASSERTION_SETTINGS,
+  CORE_SETTINGS,
+  defineSettings,
+  extendSettings,
+  secondsSetting,
+  type ConfigOf,
 } from "../core/index.ts";
 
 /** Default `AUTHORIZER_CACHE_SECONDS`: API Gateway's default `resultTtlInSeconds`. */

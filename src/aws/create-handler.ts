@@ -56,8 +56,8 @@ export const ASSERTION_CONTEXT_KEY = "edgeAssertion";
  */
 export type AuthorizerContext = Readonly<Record<string, string>>;
 
-export type AuthorizerResult = APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
-
+export type AuthorizerResult =
+  APIGatewayAuthorizerResult | APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>;
 
 /** `x-authgear-user-can-reauthenticate` -> `userCanReauthenticate`. */
 function contextKey(header: string): string {
@@ -194,7 +194,8 @@ async function withAssertion(
 /** An `authorize` callback decides one request: API Gateway's cache would reuse its answer on every route. */
 function callbackProblems(config: LambdaConfig, authorize: AuthorizeCallback | undefined): ReadonlyMap<string, string> {
   if (authorize === undefined || config.authorizerCacheSeconds === 0) return new Map();
-  const message = "an authorize callback decides one request, and API Gateway would reuse its answer for every route " +
+  const message =
+    "an authorize callback decides one request, and API Gateway would reuse its answer for every route " +
     `of the token for ${config.authorizerCacheSeconds} s: set AUTHORIZER_CACHE_SECONDS=0 (and resultTtlInSeconds: 0)`;
   return new Map([["AUTHORIZER_CACHE_SECONDS", message]]);
 }
@@ -208,7 +209,10 @@ function allowedArn(decision: { readonly allowed: boolean }, view: RequestView):
   return { alsoAllow: decision.allowed && !/[*?]/.test(view.arn) ? [view.arn] : [] };
 }
 
-export interface HandlerOptions extends Pick<AuthenticatorDeps, "clock" | "logger" | "keySetTiming" | "tokenCache" | "resolverCacheEntries"> {
+export interface HandlerOptions extends Pick<
+  AuthenticatorDeps,
+  "clock" | "logger" | "keySetTiming" | "tokenCache" | "resolverCacheEntries"
+> {
   /** The settings, by the names of the README's configuration table; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** How keys and verdicts are fetched; default `node:http`/`node:https` (Node's `fetch` costs ~45 ms of a cold start). */
@@ -224,7 +228,10 @@ export interface HandlerOptions extends Pick<AuthenticatorDeps, "clock" | "logge
 }
 
 /** `lambda`: the Lambda context, whose request id names every log line of the invocation. */
-export type AuthorizerHandler = (event: unknown, lambda?: { readonly awsRequestId?: string }) => Promise<AuthorizerResult>;
+export type AuthorizerHandler = (
+  event: unknown,
+  lambda?: { readonly awsRequestId?: string },
+) => Promise<AuthorizerResult>;
 
 /**
  * How long the init phase waits for the key sets, in milliseconds. Init is limited to 10 s (past it
@@ -259,18 +266,22 @@ export function createHandler(options: HandlerOptions = {}): Authorizer {
   // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
   // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
   // authenticated caller must not be turned away for it.
-  const gate = createGate(env, { ...deps, fetcher: deps.fetcher ?? nodeFetcher, digest: nodeDigest, logger }, {
-    settings: LAMBDA_SETTINGS,
-    validate: (config) => new Map([...cacheSafetyProblems(config), ...callbackProblems(config, check)]),
-    foreignSettings: LAMBDA_FOREIGN_SETTINGS,
-    decide: (config) => ({
-      ambiguousPaths: "protect",
-      preflightsArePublic: false,
-      overrideHeaders: "reach-origin",
-      validForSeconds: answerLifetime(config),
-      ...(check !== undefined && { authorize: check }),
-    }),
-  });
+  const gate = createGate(
+    env,
+    { ...deps, fetcher: deps.fetcher ?? nodeFetcher, digest: nodeDigest, logger },
+    {
+      settings: LAMBDA_SETTINGS,
+      validate: (config) => new Map([...cacheSafetyProblems(config), ...callbackProblems(config, check)]),
+      foreignSettings: LAMBDA_FOREIGN_SETTINGS,
+      decide: (config) => ({
+        ambiguousPaths: "protect",
+        preflightsArePublic: false,
+        overrideHeaders: "reach-origin",
+        validForSeconds: answerLifetime(config),
+        ...(check !== undefined && { authorize: check }),
+      }),
+    },
+  );
   /** Seconds API Gateway reuses an answer (0: caching off, each answer is for its own request). */
   const lifetime = gate.ok ? answerLifetime(gate.config) : 0;
   const signer = gate.ok ? assertionSigner(gate.config, lifetime, deps.clock) : undefined;
@@ -325,7 +336,10 @@ export function createHandler(options: HandlerOptions = {}): Authorizer {
     // `$connect` ARN names no method nor path: it is decided as events.ts says, and its policy names
     // that ARN alone (below): `$connect` is the one route an authorizer answers for, per connection.
     const arn = view.kind === "websocket" ? undefined : parseMethodArn(view.arn);
-    const decision = await decider.decide(new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view), { logger: log, ...(meter !== undefined && { meter }) });
+    const decision = await decider.decide(
+      new EventRequest(arn?.method ?? view.method ?? "", arn?.path ?? view.path, view),
+      { logger: log, ...(meter !== undefined && { meter }) },
+    );
     const userId = config.logDecisions ? decision.identity?.subject : undefined;
     if (!decision.allowed && config.reportOnly) {
       // Report-only (always with the cache off, cache-safety.ts): this request proceeds, with the
@@ -333,7 +347,10 @@ export function createHandler(options: HandlerOptions = {}): Authorizer {
       const { code } = decision.error;
       log.log("would_refuse", { code, kind: view.kind, path: view.path, user_id: userId });
       const context = { [REPORT_CONTEXT_KEY]: code };
-      const answer = view.kind === "http-v2" && config.httpApiResponse === "simple" ? { isAuthorized: true, context } : buildPolicy({ principalId: "report-only", allow: [view.arn], context });
+      const answer =
+        view.kind === "http-v2" && config.httpApiResponse === "simple"
+          ? { isAuthorized: true, context }
+          : buildPolicy({ principalId: "report-only", allow: [view.arn], context });
       return [answer, `report-only ${code}`];
     }
     if (!decision.allowed) {
@@ -375,14 +392,15 @@ export function createHandler(options: HandlerOptions = {}): Authorizer {
     // (another case mix, an escape) that no resource of the rule names.
     const failed = decider.failedRules(identity, decision.at);
     const deny = decision.allowed ? [] : [view.arn];
-    const scope = identity.kind === "user"
-      ? { allowStage: true as const }
-      : {
-        allowStage: false as const,
-        admitting: decider.admittingRules(identity, decision.at),
-        publicPaths: config.publicPaths,
-        ...allowedArn(decision, view),
-      };
+    const scope =
+      identity.kind === "user"
+        ? { allowStage: true as const }
+        : {
+            allowStage: false as const,
+            admitting: decider.admittingRules(identity, decision.at),
+            publicPaths: config.publicPaths,
+            ...allowedArn(decision, view),
+          };
     return [stagePolicy(arn.stage, identity.subject, failed, config.methodOverride, context, deny, scope), outcome];
   }
 }

@@ -10,13 +10,21 @@ const METRICS = [
   {
     Namespace: "authgear-edge",
     Dimensions: [["Outcome"]],
-    Metrics: ["Requests", "KeySetFetches", "KeySetFetchFailures", "ResolverCalls", "ResolverCacheHits"].map((name) => ({ Name: name, Unit: "Count" })),
+    Metrics: ["Requests", "KeySetFetches", "KeySetFetchFailures", "ResolverCalls", "ResolverCacheHits"].map((name) => ({
+      Name: name,
+      Unit: "Count",
+    })),
   },
 ];
 
 /** `outcome`: `allowed`, `public`, the refusal's code, `report-only <code>`. */
 export function emfLine(outcome: string, meter: CountingMeter, at: number): string {
-  const { keyset_fetch: fetches, keyset_fetch_failed: failures, resolver_call: calls, resolver_cache_hit: hits } = meter.counts;
+  const {
+    keyset_fetch: fetches,
+    keyset_fetch_failed: failures,
+    resolver_call: calls,
+    resolver_cache_hit: hits,
+  } = meter.counts;
   return JSON.stringify({
     _aws: { Timestamp: at, CloudWatchMetrics: METRICS },
     Outcome: outcome,

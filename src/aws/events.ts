@@ -17,7 +17,8 @@ import type {
 } from "aws-lambda";
 import type { HeaderList } from "../core/index.ts";
 
-export type AuthorizerEvent = APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
+export type AuthorizerEvent =
+  APIGatewayTokenAuthorizerEvent | APIGatewayRequestAuthorizerEvent | APIGatewayRequestAuthorizerEventV2;
 
 /**
  * What a WebSocket `$connect` is decided as. Route rules and PUBLIC_PATHS are about HTTP paths, and
@@ -83,7 +84,11 @@ export class UnsupportedEvent extends Error {
 export function readEvent(event: unknown): RequestView {
   if (typeof event !== "object" || event === null) throw new UnsupportedEvent("The authorizer event is not an object.");
   const candidate = event as Partial<Record<string, unknown>>;
-  if (candidate.type === "TOKEN" && typeof candidate.authorizationToken === "string" && typeof candidate.methodArn === "string") {
+  if (
+    candidate.type === "TOKEN" &&
+    typeof candidate.authorizationToken === "string" &&
+    typeof candidate.methodArn === "string"
+  ) {
     const headers = new EventHeaders();
     headers.append("authorization", candidate.authorizationToken);
     return { kind: "token", arn: candidate.methodArn, headers, path: undefined, method: undefined, query: NO_QUERY };
@@ -134,7 +139,11 @@ function queryOf(multiValue: unknown, singleValue: unknown): QueryParameters {
   const query = new Map<string, string[]>();
   const multi = isRecord(multiValue) ? multiValue : {};
   for (const [name, values] of Object.entries(multi)) {
-    if (Array.isArray(values)) query.set(name, values.filter((value): value is string => typeof value === "string"));
+    if (Array.isArray(values))
+      query.set(
+        name,
+        values.filter((value): value is string => typeof value === "string"),
+      );
   }
   const single = isRecord(singleValue) ? singleValue : {};
   for (const [name, value] of Object.entries(single)) {
@@ -184,11 +193,13 @@ function fromV2(event: APIGatewayRequestAuthorizerEventV2): RequestView {
   for (const [name, value] of Object.entries(event.headers ?? {})) {
     if (typeof value === "string" && !(hasCookieArray && name.toLowerCase() === "cookie")) headers.append(name, value);
   }
-  if (hasCookieArray && cookies.length > 0) headers.append("cookie", cookies.filter((c) => typeof c === "string").join("; "));
+  if (hasCookieArray && cookies.length > 0)
+    headers.append("cookie", cookies.filter((c) => typeof c === "string").join("; "));
   const stage = event.requestContext.stage;
   const prefix = `/${stage}`;
   const raw = event.rawPath;
-  const path = stage !== "$default" && (raw === prefix || raw.startsWith(`${prefix}/`)) ? raw.slice(prefix.length) || "/" : raw;
+  const path =
+    stage !== "$default" && (raw === prefix || raw.startsWith(`${prefix}/`)) ? raw.slice(prefix.length) || "/" : raw;
   const { method } = event.requestContext.http;
   return { kind: "http-v2", arn: event.routeArn, headers, path, method, query: NO_QUERY };
 }

@@ -1,6 +1,19 @@
 export {
-  createHandler, identityContext, INIT_PREFETCH_BUDGET_MS, REPORT_CONTEXT_KEY,
-  type Authorizer, type AuthorizerContext, type AuthorizerHandler, type AuthorizerResult, type HandlerOptions,
+  createHandler,
+  identityContext,
+  INIT_PREFETCH_BUDGET_MS,
+  REPORT_CONTEXT_KEY,
+  type Authorizer,
+  type AuthorizerContext,
+  type AuthorizerHandler,
+  type AuthorizerResult,
+  type HandlerOptions,
 } from "./create-handler.ts";
 export { nodeFetcher } from "./node-fetcher.ts";
-export { DEFAULT_AUTHORIZER_CACHE_SECONDS, LAMBDA_SETTING_NAMES, LAMBDA_SETTINGS, type LambdaConfig, type LambdaSettingName } from "./config.ts";
+export {
+  DEFAULT_AUTHORIZER_CACHE_SECONDS,
+  LAMBDA_SETTING_NAMES,
+  LAMBDA_SETTINGS,
+  type LambdaConfig,
+  type LambdaSettingName,
+} from "./config.ts";

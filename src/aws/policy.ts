@@ -18,7 +18,12 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext, Statement } from "aws-lambda";
 import {
-  METHODS, methodsCovered, wireMethodsAdmitted, wireMethodsGoverned, type MethodOverrideMode, type RouteRule,
+  METHODS,
+  methodsCovered,
+  wireMethodsAdmitted,
+  wireMethodsGoverned,
+  type MethodOverrideMode,
+  type RouteRule,
 } from "../core/index.ts";
 
 export interface MethodArn {
@@ -60,9 +65,10 @@ function routesOf(rule: RouteRule, mode: MethodOverrideMode, methods: "governed"
   const { path } = rule;
   const spellings = path === "/*" ? ["*"] : [...new Set([path, path.toLowerCase()])].flatMap(forms);
   const routes: string[] = [];
-  const wire = methods === "governed"
-    ? wireMethodsGoverned(methodsCovered(rule.methods), mode)
-    : wireMethodsAdmitted(rule.methods && methodsCovered(rule.methods), mode);
+  const wire =
+    methods === "governed"
+      ? wireMethodsGoverned(methodsCovered(rule.methods), mode)
+      : wireMethodsAdmitted(rule.methods && methodsCovered(rule.methods), mode);
   for (const method of wire) {
     for (const spelling of spellings) routes.push(`${method}/${spelling}`);
   }
@@ -86,11 +92,11 @@ function forms(path: string): string[] {
 export type AllowScope =
   | { readonly allowStage: true }
   | {
-    readonly allowStage: false;
-    readonly admitting: readonly RouteRule[];
-    readonly publicPaths: readonly string[];
-    readonly alsoAllow: readonly string[];
-  };
+      readonly allowStage: false;
+      readonly admitting: readonly RouteRule[];
+      readonly publicPaths: readonly string[];
+      readonly alsoAllow: readonly string[];
+    };
 
 /**
  * The policy of an authenticated caller for every route of `stage`: Allow as `scope` says, Deny on
@@ -174,7 +180,8 @@ export interface PolicyOptions {
 
 export function buildPolicy(options: PolicyOptions): APIGatewayAuthorizerResult {
   const statements: Statement[] = [];
-  if (options.allow.length > 0) statements.push({ Action: "execute-api:Invoke", Effect: "Allow", Resource: [...options.allow] });
+  if (options.allow.length > 0)
+    statements.push({ Action: "execute-api:Invoke", Effect: "Allow", Resource: [...options.allow] });
   if (options.deny !== undefined && options.deny.length > 0) {
     statements.push({ Action: "execute-api:Invoke", Effect: "Deny", Resource: [...options.deny] });
   }

@@ -16,7 +16,17 @@ export function analyticsOf(env: Readonly<Record<string, unknown>>): AnalyticsEn
  * `metadata`, `origin_unreachable`); doubles: requests (1), key-set fetches, key-set fetch
  * failures, resolver calls, verdict-cache hits, the gate's milliseconds; index: the outcome.
  */
-export function writeRequestPoint(dataset: AnalyticsEngineDataset, outcome: string, meter: CountingMeter, ms: number): void {
-  const { keyset_fetch: fetches, keyset_fetch_failed: failures, resolver_call: calls, resolver_cache_hit: hits } = meter.counts;
+export function writeRequestPoint(
+  dataset: AnalyticsEngineDataset,
+  outcome: string,
+  meter: CountingMeter,
+  ms: number,
+): void {
+  const {
+    keyset_fetch: fetches,
+    keyset_fetch_failed: failures,
+    resolver_call: calls,
+    resolver_cache_hit: hits,
+  } = meter.counts;
   dataset.writeDataPoint({ blobs: [outcome], doubles: [1, fetches, failures, calls, hits, ms], indexes: [outcome] });
 }

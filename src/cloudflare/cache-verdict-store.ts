@@ -6,9 +6,14 @@
  */
 import type { Clock, StoredVerdict, VerdictStore } from "../core/index.ts";
 
-export function createCacheVerdictStore(cache: Cache, resolverUrl: string, clock: Clock = () => Date.now()): VerdictStore {
+export function createCacheVerdictStore(
+  cache: Cache,
+  resolverUrl: string,
+  clock: Clock = () => Date.now(),
+): VerdictStore {
   // A synthetic URL: Cache API keys must be http(s) URLs; `.invalid` can never be a real host.
-  const keyOf = (hash: string) => `https://authgear-edge.invalid/verdict/${hash}?resolver=${encodeURIComponent(resolverUrl)}`;
+  const keyOf = (hash: string) =>
+    `https://authgear-edge.invalid/verdict/${hash}?resolver=${encodeURIComponent(resolverUrl)}`;
   return {
     async get(hash) {
       const response = await cache.match(keyOf(hash));

@@ -25,18 +25,37 @@ import {
 
 /** Default `ORIGIN_SECRET_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
 export const DEFAULT_ORIGIN_SECRET_HEADER = "x-authgear-edge-secret";
-const RESERVED_SECRET_HEADERS = new Set(["authorization", "cookie", "host", "content-length", "content-type", "transfer-encoding", "connection", "origin"]);
+const RESERVED_SECRET_HEADERS = new Set([
+  "authorization",
+  "cookie",
+  "host",
+  "content-length",
+  "content-type",
+  "transfer-encoding",
+  "connection",
+  "origin",
+]);
 // The default `ASSERTION_HEADER` is `x-authgear-*`, so a client's copy goes with the identity headers.
 export { DEFAULT_ASSERTION_HEADER };
 /**
  * Names the assertion's header must not take, compared in canonical form: what the client sends
  * for itself, hop-by-hop headers (a proxy would drop it), and every header the gate sets itself.
  */
-const RESERVED_ASSERTION_HEADERS: ReadonlySet<string> = new Set([
-  ...RESERVED_SECRET_HEADERS,
-  "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authorization", "proxy-authenticate",
-  "x-authgear-edge-report", DEFAULT_ORIGIN_SECRET_HEADER, ...identityHeaderNames(),
-].map(canonicalHeaderName));
+const RESERVED_ASSERTION_HEADERS: ReadonlySet<string> = new Set(
+  [
+    ...RESERVED_SECRET_HEADERS,
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "x-authgear-edge-report",
+    DEFAULT_ORIGIN_SECRET_HEADER,
+    ...identityHeaderNames(),
+  ].map(canonicalHeaderName),
+);
 
 const WORKER_ONLY = /* @__PURE__ */ defineSettings(
   {
@@ -46,7 +65,10 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
       v.pipe(
         listSetting(),
         v.check(
-          (origins) => origins.every((origin) => URL.canParse(origin) && new URL(origin).origin === origin && /^https?:/.test(origin)),
+          (origins) =>
+            origins.every(
+              (origin) => URL.canParse(origin) && new URL(origin).origin === origin && /^https?:/.test(origin),
+            ),
           "each comma-separated entry must be an exact origin, scheme://host[:port] (no path, no trailing slash, no *)",
         ),
         v.transform((origins): ReadonlySet<string> => new Set(origins)),
@@ -59,7 +81,10 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     ORIGIN_SECRET: v.optional(
       v.pipe(
         v.string(),
-        v.regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces (a random secret, e.g. `openssl rand -hex 32`)"),
+        v.regex(
+          /^[\x21-\x7e]{32,512}$/,
+          "must be 32 to 512 printable ASCII characters without spaces (a random secret, e.g. `openssl rand -hex 32`)",
+        ),
       ),
     ),
     ORIGIN_SECRET_HEADER: v.optional(
@@ -67,7 +92,10 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
         v.string(),
         v.regex(TOKEN_PATTERN, "must be a header name (an RFC 9110 token)"),
         v.transform((name) => name.toLowerCase()),
-        v.check((name) => !RESERVED_SECRET_HEADERS.has(name), "must not be a header the client or the gate already uses (authorization, cookie, host, ...)"),
+        v.check(
+          (name) => !RESERVED_SECRET_HEADERS.has(name),
+          "must not be a header the client or the gate already uses (authorization, cookie, host, ...)",
+        ),
       ),
       DEFAULT_ORIGIN_SECRET_HEADER,
     ),
@@ -102,7 +130,10 @@ const WORKER_ONLY = /* @__PURE__ */ defineSettings(
     /** Whether responses carry `Server-Timing` (the gate's outcome and duration); off by default. */
     serverTiming: values.SERVER_TIMING,
     /** The shared secret sent to the origin on every forwarded request, and the header it goes in. */
-    originSecret: values.ORIGIN_SECRET === undefined ? undefined : { header: values.ORIGIN_SECRET_HEADER, value: values.ORIGIN_SECRET },
+    originSecret:
+      values.ORIGIN_SECRET === undefined
+        ? undefined
+        : { header: values.ORIGIN_SECRET_HEADER, value: values.ORIGIN_SECRET },
     /** The header the signed identity assertion travels in (with `ASSERTION_KEY`). */
     assertionHeader: values.ASSERTION_HEADER,
     /** Published beside the signing key, never used to sign: the next key, or the previous one. */

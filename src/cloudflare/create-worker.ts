@@ -35,7 +35,12 @@ import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
 import {
-  addIdentity, forwardedHeaders, originUrl, preflightHeaders, removeCookie, removeTokenSubprotocol,
+  addIdentity,
+  forwardedHeaders,
+  originUrl,
+  preflightHeaders,
+  removeCookie,
+  removeTokenSubprotocol,
   withoutQueryParameter,
 } from "./forwarding.ts";
 
@@ -92,30 +97,35 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
   const gateOf = (env: E): Gate<WorkerConfig> => {
     const cache = options.cache === undefined ? caches.default : options.cache;
     const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
-    return createGate(settings, { logger, ...(options.clock !== undefined && { clock: options.clock }) }, {
-      settings: WORKER_SETTINGS,
-      foreignSettings: WORKER_FOREIGN_SETTINGS,
-      configure: (config) =>
-        cache === null
-          ? {}
-          : {
-              keySetStore: (issuer: string) =>
-                createCacheKeySetStore(cache, issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
-              ...(config.authMode !== "jwt" && { verdictStore: createCacheVerdictStore(cache, config.resolverUrl) }),
-            },
-      // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
-      decide: {
-        ambiguousPaths: "refuse",
-        preflightsArePublic: true,
-        overrideHeaders: "stripped",
-        validForSeconds: 0,
-        ...(options.authorize !== undefined && { authorize: options.authorize }),
+    return createGate(
+      settings,
+      { logger, ...(options.clock !== undefined && { clock: options.clock }) },
+      {
+        settings: WORKER_SETTINGS,
+        foreignSettings: WORKER_FOREIGN_SETTINGS,
+        configure: (config) =>
+          cache === null
+            ? {}
+            : {
+                keySetStore: (issuer: string) =>
+                  createCacheKeySetStore(cache, issuer, config.jwksMaxAgeSeconds + config.jwksStaleSeconds),
+                ...(config.authMode !== "jwt" && { verdictStore: createCacheVerdictStore(cache, config.resolverUrl) }),
+              },
+        // The Worker forwards exactly the path it decided on, so an ambiguous one is refused.
+        decide: {
+          ambiguousPaths: "refuse",
+          preflightsArePublic: true,
+          overrideHeaders: "stripped",
+          validForSeconds: 0,
+          ...(options.authorize !== undefined && { authorize: options.authorize }),
+        },
       },
-    });
+    );
   };
 
   return {
-    fetch: (request, env, ctx) => handle(request, gateFor(env), env, ctx, logger, (url, init) => fetchOrigin(url, init, env)),
+    fetch: (request, env, ctx) =>
+      handle(request, gateFor(env), env, ctx, logger, (url, init) => fetchOrigin(url, init, env)),
   };
 }
 
@@ -148,7 +158,10 @@ function definedSettings(env: Env): Readonly<Record<string, unknown>> {
 function withTiming(response: Response, config: WorkerConfig | undefined, started: number, outcome: string): Response {
   if (config?.serverTiming !== true) return response;
   const timed = new Response(response.body, response);
-  timed.headers.append("server-timing", `authgear-edge;desc="${outcome}";dur=${(performance.now() - started).toFixed(1)}`);
+  timed.headers.append(
+    "server-timing",
+    `authgear-edge;desc="${outcome}";dur=${(performance.now() - started).toFixed(1)}`,
+  );
   return timed;
 }
 
@@ -157,8 +170,19 @@ function withTiming(response: Response, config: WorkerConfig | undefined, starte
  * page it wanted as `return_to`, instead of a bare 401. Only 401 outcomes: a 400, 403 or 503 is
  * not cured by logging in.
  */
-function loginRedirect(error: AuthError, config: WorkerConfig, request: Request, url: URL, log: Logger): Response | undefined {
-  if (config.loginUrl === undefined || request.method !== "GET" || !(request.headers.get("accept") ?? "").includes("text/html")) return undefined;
+function loginRedirect(
+  error: AuthError,
+  config: WorkerConfig,
+  request: Request,
+  url: URL,
+  log: Logger,
+): Response | undefined {
+  if (
+    config.loginUrl === undefined ||
+    request.method !== "GET" ||
+    !(request.headers.get("accept") ?? "").includes("text/html")
+  )
+    return undefined;
   if (describeError(error.code).status !== 401) return undefined;
   const location = new URL(config.loginUrl);
   location.searchParams.set("return_to", url.href);
@@ -169,7 +193,13 @@ function loginRedirect(error: AuthError, config: WorkerConfig, request: Request,
 /** `userId`: with `LOG_DECISIONS=true`, the caller a route rule refused. */
 function refuse(error: AuthError, realm: string, request: Request, url: URL, log: Logger, userId?: string): Response {
   const response = errorResponse(error, realm, `${url.origin}${RESOURCE_METADATA_PATH}`);
-  log.log("request_refused", { code: error.code, status: response.status, method: request.method, path: url.pathname, user_id: userId });
+  log.log("request_refused", {
+    code: error.code,
+    status: response.status,
+    method: request.method,
+    path: url.pathname,
+    user_id: userId,
+  });
   return new Response(request.method === "HEAD" ? null : response.body, response);
 }
 
@@ -231,7 +261,8 @@ async function handle(
   const analytics = analyticsOf(env);
   const meter = analytics === undefined ? undefined : new CountingMeter();
   const [gatedResponse, outcome] = await respond(request, gated, ctx, meter, logger, fetchOrigin);
-  if (analytics !== undefined && meter !== undefined) writeRequestPoint(analytics, outcome, meter, performance.now() - started);
+  if (analytics !== undefined && meter !== undefined)
+    writeRequestPoint(analytics, outcome, meter, performance.now() - started);
   const cors = config !== undefined && config.corsAllowedOrigins.size > 0;
   const response = cors ? withCors(gatedResponse, allowedOrigin(request, config.corsAllowedOrigins)) : gatedResponse;
   return response.status === 101 ? response : withTiming(response, config, started, outcome);
@@ -281,12 +312,22 @@ async function respond(
       hasBody,
       ...(webSocket && { webSocket: { query: url.searchParams } }),
     },
-    { defer: (promise) => { ctx.waitUntil(promise); }, logger: log, ...(meter !== undefined && { meter }) },
+    {
+      defer: (promise) => {
+        ctx.waitUntil(promise);
+      },
+      logger: log,
+      ...(meter !== undefined && { meter }),
+    },
   );
   const userId = config.logDecisions ? decision.identity?.subject : undefined;
   if (!decision.allowed && !config.reportOnly) {
     const { error } = decision;
-    return [(decision.identity === undefined ? loginRedirect(error, config, request, url, log) : undefined) ?? refuse(error, config.realm, request, url, log, userId), error.code];
+    return [
+      (decision.identity === undefined ? loginRedirect(error, config, request, url, log) : undefined) ??
+        refuse(error, config.realm, request, url, log, userId),
+      error.code,
+    ];
   }
   // With CORS_ALLOWED_ORIGINS, a preflight is the gate's to answer (cors.ts); without, the origin's.
   if (decision.allowed && decision.isPreflight === true && config.corsAllowedOrigins.size > 0) {
@@ -297,9 +338,7 @@ async function respond(
   // A preflight is forwarded unauthenticated: under METHOD_OVERRIDE=any, as a browser sends it and no more.
   const narrowPreflight = isPreflight && config.methodOverride === "any";
   const { gateHeaders } = config;
-  const headers = narrowPreflight
-    ? preflightHeaders(incoming, gateHeaders)
-    : forwardedHeaders(incoming, gateHeaders);
+  const headers = narrowPreflight ? preflightHeaders(incoming, gateHeaders) : forwardedHeaders(incoming, gateHeaders);
   // Only an allowed request carries an identity; a refusal let through by REPORT_ONLY carries its code.
   const identity = decision.allowed ? decision.identity : undefined;
   if (identity !== undefined) addIdentity(headers, identity, config.claimHeaders, log);
@@ -348,7 +387,13 @@ async function respond(
   } catch {
     log.log("origin_unreachable", { method, path });
     const body = JSON.stringify({ error: "bad_gateway", error_description: "The origin could not be reached." });
-    return [new Response(body, { status: 502, headers: { "content-type": "application/json; charset=utf-8" } }), "origin_unreachable"];
+    return [
+      new Response(body, { status: 502, headers: { "content-type": "application/json; charset=utf-8" } }),
+      "origin_unreachable",
+    ];
   }
-  return [response, decision.allowed ? (identity === undefined ? "public" : "authenticated") : `report-only ${decision.error.code}`];
+  return [
+    response,
+    decision.allowed ? (identity === undefined ? "public" : "authenticated") : `report-only ${decision.error.code}`,
+  ];
 }

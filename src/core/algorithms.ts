@@ -3,12 +3,21 @@ import * as v from "valibot";
 
 /** Asymmetric JWS algorithms the core can verify. `HS*` and `none` are not in this list, ever. */
 export const SUPPORTED_ALGORITHMS = [
-  "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519",
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
 ] as const;
 export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
-const MESSAGE =
-  `must be a subset of ${SUPPORTED_ALGORITHMS.join(", ")} (symmetric algorithms and none are never accepted)`;
+const MESSAGE = `must be a subset of ${SUPPORTED_ALGORITHMS.join(", ")} (symmetric algorithms and none are never accepted)`;
 
 /** A non-empty list of supported algorithms, without repeats. */
 export function algorithmList() {

@@ -6,7 +6,11 @@
  */
 import * as v from "valibot";
 import {
-  parseAssertionJwk, type PrivateAssertionJwk, type PublicAssertionJwk, type SecretBinding, type SigningKeySource,
+  parseAssertionJwk,
+  type PrivateAssertionJwk,
+  type PublicAssertionJwk,
+  type SecretBinding,
+  type SigningKeySource,
 } from "./assertion-keys.ts";
 import { secondsSetting } from "./setting-schemas.ts";
 import { defineSettings } from "./settings.ts";
@@ -85,10 +89,7 @@ export const ASSERTION_SETTINGS = /* @__PURE__ */ defineSettings(
     ASSERTION_KEY: ASSERTION_KEY_SETTING,
     ASSERTION_ISSUER: v.optional(issuerSetting()),
     ASSERTION_AUDIENCE: v.optional(
-      v.pipe(
-        v.string(),
-        v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 printable ASCII characters without spaces"),
-      ),
+      v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,255}$/, "must be 1 to 255 printable ASCII characters without spaces")),
     ),
     ASSERTION_LIFETIME_SECONDS: v.optional(
       secondsSetting(MIN_ASSERTION_LIFETIME_SECONDS, DEFAULT_ASSERTION_LIFETIME_SECONDS),

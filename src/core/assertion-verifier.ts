@@ -5,7 +5,12 @@
  * this file alone.
  */
 import {
-  createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey,
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyGetKey,
 } from "jose";
 import { isCompactJws } from "./compact-jws.ts";
 
@@ -196,10 +201,14 @@ function readPolicy(options: AssertionVerifierOptions): Policy {
   if (typeof issuer !== "string" || issuer === "") throw optionError("`issuer` is required.");
   if (typeof audience !== "string" || audience === "") throw optionError("`audience` is required.");
   const toleranceSeconds = wholeSeconds("clockToleranceSeconds", options.clockToleranceSeconds, {
-    fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS, min: 0, max: MAX_CLOCK_TOLERANCE_SECONDS,
+    fallback: DEFAULT_CLOCK_TOLERANCE_SECONDS,
+    min: 0,
+    max: MAX_CLOCK_TOLERANCE_SECONDS,
   });
   const maxLifetimeSeconds = wholeSeconds("maxLifetimeSeconds", options.maxLifetimeSeconds, {
-    fallback: MAX_ASSERTION_LIFETIME_SECONDS, min: 1, max: MAX_ASSERTION_LIFETIME_SECONDS,
+    fallback: MAX_ASSERTION_LIFETIME_SECONDS,
+    min: 1,
+    max: MAX_ASSERTION_LIFETIME_SECONDS,
   });
   return { issuer, audience, toleranceSeconds, maxLifetimeSeconds };
 }

@@ -6,7 +6,11 @@
 import type { ObjectEntries } from "valibot";
 import { CORE_SETTINGS, type Config } from "./config.ts";
 import {
-  extractCredentials, type CredentialSource, type Credentials, type HeaderReader, type WebSocketCredentials,
+  extractCredentials,
+  type CredentialSource,
+  type Credentials,
+  type HeaderReader,
+  type WebSocketCredentials,
 } from "./credentials.ts";
 import { AuthError } from "./errors.ts";
 import { base64url } from "jose";
@@ -24,10 +28,27 @@ import {
 } from "./key-set.ts";
 import { lookalikeSettings } from "./lookalike.ts";
 import {
-  defaultFetcher, floatingDefer, jsonLogger, noMeter, systemClock, type Call, type Clock, type Defer, type Digest,
-  type Fetcher, type Logger, type LogFields, type Meter,
+  defaultFetcher,
+  floatingDefer,
+  jsonLogger,
+  noMeter,
+  systemClock,
+  type Call,
+  type Clock,
+  type Defer,
+  type Digest,
+  type Fetcher,
+  type Logger,
+  type LogFields,
+  type Meter,
 } from "./ports.ts";
-import { createResolver, resolverCredentials, type Resolver, type ResolverCredentials, type VerdictStore } from "./resolver.ts";
+import {
+  createResolver,
+  resolverCredentials,
+  type Resolver,
+  type ResolverCredentials,
+  type VerdictStore,
+} from "./resolver.ts";
 import { ConfigError, type Settings } from "./settings.ts";
 import { createTokenCache, DEFAULT_TOKEN_CACHE, type TokenCacheOptions } from "./token-cache.ts";
 
@@ -124,7 +145,11 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   const callOf = (options: CallOptions | undefined): Call =>
     options === undefined
       ? defaultCall
-      : { defer: options.defer ?? defaultCall.defer, logger: options.logger ?? logger, meter: options.meter ?? noMeter };
+      : {
+          defer: options.defer ?? defaultCall.defer,
+          logger: options.logger ?? logger,
+          meter: options.meter ?? noMeter,
+        };
 
   /**
    * A token is verified by the issuer its `iss` names, found by exact match in a `Map` before
@@ -181,7 +206,11 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
       ? new AuthError("ERR_JWT_CLAIM_INVALID", "ALLOWED_CLIENT_IDS is set; an opaque token or cookie has no client_id.")
       : audienceRefusal(config);
 
-  async function viaResolver(credentials: ResolverCredentials | undefined, active: Resolver, options: CallOptions | undefined): Promise<AuthResult> {
+  async function viaResolver(
+    credentials: ResolverCredentials | undefined,
+    active: Resolver,
+    options: CallOptions | undefined,
+  ): Promise<AuthResult> {
     if (credentials === undefined) return missing();
     const call = callOf(options);
     const verdict = await active.resolve(credentials, call);
@@ -289,7 +318,14 @@ export function internalError(error: unknown, logger: Logger): AuthError {
 function failureFields(error: unknown): LogFields {
   if (!(error instanceof Error)) return { error: typeof error };
   const frames = (error.stack ?? "").split("\n").filter((line) => line.startsWith("    at "));
-  return { error: error.name, at: frames.slice(0, 3).map((line) => line.trim().slice(3)).join(" < ") || undefined };
+  return {
+    error: error.name,
+    at:
+      frames
+        .slice(0, 3)
+        .map((line) => line.trim().slice(3))
+        .join(" < ") || undefined,
+  };
 }
 
 /** An opaque token or a cookie is for the endpoint's own project: refused when `AUDIENCE` leaves that out. */
@@ -381,7 +417,11 @@ export function createAuthenticatorFromEnv<C extends Config>(
   deps: AuthenticatorDeps,
   options: FromEnvOptions<C> & Required<Pick<FromEnvOptions<C>, "settings">>,
 ): FromEnvResult<C>;
-export function createAuthenticatorFromEnv(env: Readonly<Record<string, unknown>>, deps?: AuthenticatorDeps, options?: FromEnvOptions<Config>): FromEnvResult<Config>;
+export function createAuthenticatorFromEnv(
+  env: Readonly<Record<string, unknown>>,
+  deps?: AuthenticatorDeps,
+  options?: FromEnvOptions<Config>,
+): FromEnvResult<Config>;
 export function createAuthenticatorFromEnv(
   env: Readonly<Record<string, unknown>>,
   deps: AuthenticatorDeps = {},
@@ -389,7 +429,8 @@ export function createAuthenticatorFromEnv(
 ): FromEnvResult<Config> {
   const logger = deps.logger ?? jsonLogger;
   const settings = options.settings ?? CORE_SETTINGS;
-  for (const [name, setting] of lookalikeSettings(env, settings.names)) logger.log("config_unknown_setting", { name, did_you_mean: setting });
+  for (const [name, setting] of lookalikeSettings(env, settings.names))
+    logger.log("config_unknown_setting", { name, did_you_mean: setting });
   try {
     const config = settings.parse(env);
     const problems = new Map(options.validate?.(config));

@@ -25,11 +25,23 @@ export interface ClaimHeader {
 }
 
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-  "proxy-authenticate", "proxy-authorization",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "proxy-authenticate",
+  "proxy-authorization",
 ]);
 const CLIENT_REQUEST: ReadonlySet<string> = new Set([
-  "authorization", "cookie", "host", "content-length", "content-type", "origin",
+  "authorization",
+  "cookie",
+  "host",
+  "content-length",
+  "content-type",
+  "origin",
 ]);
 
 /**
@@ -109,8 +121,11 @@ export const claimHeadersSchema = v.pipe(
       addIssue({ message: problems.join("; ") });
       return NEVER;
     }
-    return Object.freeze(entries.map(([header, claim]) =>
-      Object.freeze({ header: header.toLowerCase(), claim: claim as string, contextKey: contextKeyOf(header) })));
+    return Object.freeze(
+      entries.map(([header, claim]) =>
+        Object.freeze({ header: header.toLowerCase(), claim: claim as string, contextKey: contextKeyOf(header) }),
+      ),
+    );
   }),
 );
 

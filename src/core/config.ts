@@ -54,9 +54,14 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     RESOURCES: v.optional(v.pipe(listSetting(), v.minLength(1), v.array(resourceSchema))),
     ALGORITHMS: v.optional(v.pipe(listSetting(), algorithmList()), "RS256"),
     CLOCK_TOLERANCE_SECONDS: v.optional(secondsSetting(0, MAX_CLOCK_TOLERANCE_SECONDS), "0"),
-    JWT_COOKIE_NAME: v.optional(v.pipe(v.string(), v.regex(TOKEN_PATTERN, "must be a cookie name (an RFC 6265 token)"))),
+    JWT_COOKIE_NAME: v.optional(
+      v.pipe(v.string(), v.regex(TOKEN_PATTERN, "must be a cookie name (an RFC 6265 token)")),
+    ),
     PUBLIC_PATHS: v.optional(
-      v.pipe(listSetting(), v.check((patterns) => patterns.every(isPathPattern), `each comma-separated entry ${PATH_PATTERN_MESSAGE}`)),
+      v.pipe(
+        listSetting(),
+        v.check((patterns) => patterns.every(isPathPattern), `each comma-separated entry ${PATH_PATTERN_MESSAGE}`),
+      ),
       "",
     ),
     REPORT_ONLY: v.optional(flagSetting(), "false"),
@@ -92,7 +97,10 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     RESOLVER_COOKIE_PREFIX: v.optional(
       v.pipe(
         v.string(),
-        v.regex(TOKEN_PATTERN, "must be a cookie-name prefix: RFC 6265 token characters only (letters, digits and !#$%&'*+-.^_`|~; no space, `=`, `;`, `,` or quote)"),
+        v.regex(
+          TOKEN_PATTERN,
+          "must be a cookie-name prefix: RFC 6265 token characters only (letters, digits and !#$%&'*+-.^_`|~; no space, `=`, `;`, `,` or quote)",
+        ),
         v.maxLength(MAX_COOKIE_PREFIX_LENGTH, `must be at most ${MAX_COOKIE_PREFIX_LENGTH} characters`),
       ),
     ),
@@ -207,7 +215,8 @@ function issuerProblems(values: {
   if (values.AUTHGEAR_ENDPOINT === undefined && list === undefined) return problems;
   const trusted = new Set(list?.map((entry) => entry.issuer) ?? [values.AUTHGEAR_ENDPOINT]);
   const unknown = values.ROUTES.flatMap((rule, index) =>
-    (rule.issuers ?? []).filter((issuer) => !trusted.has(issuer)).map((issuer) => `rule ${index} names ${issuer}`));
+    (rule.issuers ?? []).filter((issuer) => !trusted.has(issuer)).map((issuer) => `rule ${index} names ${issuer}`),
+  );
   if (unknown.length > 0) problems.set("ROUTES", `${unknown.join(", ")}, which is not a trusted issuer`);
   if (list === undefined) return problems;
   if (values.AUTHGEAR_ENDPOINT !== undefined) {
@@ -219,7 +228,8 @@ function issuerProblems(values: {
     problems.set(name, `is for AUTHGEAR_ENDPOINT alone; with ISSUERS, give each issuer its own "${member}"`);
   }
   if (values.AUTH_MODE === "resolver" && list.length > 1) {
-    const message = "AUTH_MODE=resolver asks the first issuer's resolver, which cannot judge the other issuers' tokens: " +
+    const message =
+      "AUTH_MODE=resolver asks the first issuer's resolver, which cannot judge the other issuers' tokens: " +
       "use AUTH_MODE=hybrid (JWTs verified locally, opaque tokens and cookies through the resolver), or one issuer";
     problems.set("ISSUERS", message);
   }
@@ -228,7 +238,10 @@ function issuerProblems(values: {
 
 /** The settings only the resolver reads. */
 const RESOLVER_ONLY = [
-  "RESOLVER_URL", "RESOLVER_CACHE_SECONDS", "RESOLVER_TIMEOUT_MS", "RESOLVER_COOKIE_PREFIX",
+  "RESOLVER_URL",
+  "RESOLVER_CACHE_SECONDS",
+  "RESOLVER_TIMEOUT_MS",
+  "RESOLVER_COOKIE_PREFIX",
 ] as const;
 
 /**

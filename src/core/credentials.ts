@@ -28,8 +28,7 @@ export interface HeaderReader {
 export const MAX_CREDENTIAL_LENGTH = 8192;
 
 export type Credentials =
-  | { readonly kind: "none" }
-  | { readonly kind: "bearer"; readonly token: string; readonly source: CredentialSource };
+  { readonly kind: "none" } | { readonly kind: "bearer"; readonly token: string; readonly source: CredentialSource };
 
 /** Where the token was found: `Authorization`, a `Sec-WebSocket-Protocol` entry, an upgrade's query, the JWT cookie. */
 export type CredentialSource = "header" | "subprotocol" | "query" | "cookie";
@@ -66,7 +65,10 @@ export function extractCredentials(
   const token = findCookie(cookieHeader, jwtCookieName);
   if (token === undefined || token === "") return NONE;
   if (token.length > MAX_CREDENTIAL_LENGTH) {
-    throw new AuthError("ERR_REQUEST_MALFORMED", `The ${jwtCookieName} cookie is longer than ${MAX_CREDENTIAL_LENGTH} characters.`);
+    throw new AuthError(
+      "ERR_REQUEST_MALFORMED",
+      `The ${jwtCookieName} cookie is longer than ${MAX_CREDENTIAL_LENGTH} characters.`,
+    );
   }
   return { kind: "bearer", token, source: "cookie" };
 }
@@ -110,7 +112,10 @@ function parseQueryToken(token: string, known: ((token: string) => boolean) | un
 /** `undefined` when the header holds another scheme (Basic, for instance): not ours to judge. */
 function parseAuthorization(value: string, known: ((token: string) => boolean) | undefined): Credentials | undefined {
   if (value.length > MAX_CREDENTIAL_LENGTH) {
-    throw new AuthError("ERR_REQUEST_MALFORMED", `The Authorization header is longer than ${MAX_CREDENTIAL_LENGTH} characters.`);
+    throw new AuthError(
+      "ERR_REQUEST_MALFORMED",
+      `The Authorization header is longer than ${MAX_CREDENTIAL_LENGTH} characters.`,
+    );
   }
   const scheme = AUTH_SCHEME.exec(value)?.[0] ?? "";
   const rest = value.slice(scheme.length);
@@ -154,7 +159,10 @@ export function cookiePairName(pair: string): string | undefined {
  */
 export function hidesCookie(pair: string, name: string): boolean {
   if (!pair.includes(",")) return false;
-  return pair.split(",").slice(1).some((piece) => cookiePairName(piece) === name);
+  return pair
+    .split(",")
+    .slice(1)
+    .some((piece) => cookiePairName(piece) === name);
 }
 
 /**

@@ -139,7 +139,13 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     return options.overrideHeaders === "reach-origin" ? overridePaths(request.headers) : [];
   }
 
-  function ruleRefusal(request: DecisionRequest, path: string, canonical: string | undefined, identity: Identity, at: number): AuthError | undefined {
+  function ruleRefusal(
+    request: DecisionRequest,
+    path: string,
+    canonical: string | undefined,
+    identity: Identity,
+    at: number,
+  ): AuthError | undefined {
     const { method } = request;
     const every = options.overrideHeaders === "reach-origin" && hasMethodOverrideHeader(request.headers);
     const readings = ruleReadings(path, canonical);
@@ -215,7 +221,8 @@ export function createDecider(config: Config, authenticator: Authenticator, opti
     const view: AuthorizeRequest = { method: request.method, path: request.path, headers: request.headers };
     const verdict: unknown = await options.authorize(identity, view);
     if (verdict === true) return undefined;
-    if (verdict === false) return new AuthError("ERR_INSUFFICIENT_SCOPE", "The application's check refused this request.");
+    if (verdict === false)
+      return new AuthError("ERR_INSUFFICIENT_SCOPE", "The application's check refused this request.");
     throw new TypeError("authorize returned neither true nor false");
   }
 }

@@ -6,7 +6,8 @@
  */
 
 /** The RFC 6750 §3.1 error codes (plus RFC 9470's) a challenge may carry. */
-export type BearerErrorName = "invalid_request" | "invalid_token" | "insufficient_scope" | "insufficient_user_authentication";
+export type BearerErrorName =
+  "invalid_request" | "invalid_token" | "insufficient_scope" | "insufficient_user_authentication";
 
 export interface ErrorDescription {
   /** HTTP status a gate answers with. A 400, 401 or 403 carries a `WWW-Authenticate` challenge. */
@@ -21,7 +22,12 @@ export interface ErrorDescription {
   readonly publicMessage?: string;
 }
 
-const INVALID_TOKEN = { status: 401, bearerError: "invalid_token", retryable: false, bodyError: "invalid_token" } as const;
+const INVALID_TOKEN = {
+  status: 401,
+  bearerError: "invalid_token",
+  retryable: false,
+  bodyError: "invalid_token",
+} as const;
 const UNAVAILABLE = { status: 503, retryable: true, bodyError: "temporarily_unavailable" } as const;
 const SERVER_ERROR = { status: 500, retryable: false, bodyError: "server_error" } as const;
 
@@ -35,7 +41,12 @@ const TABLE = {
   /** The request carries no credentials this gate understands. */
   ERR_CREDENTIALS_MISSING: { status: 401, retryable: false, bodyError: "unauthorized" },
   /** Two credentials, a malformed `Authorization` value, a duplicated cookie, an oversize credential. */
-  ERR_REQUEST_MALFORMED: { status: 400, bearerError: "invalid_request", retryable: false, bodyError: "invalid_request" },
+  ERR_REQUEST_MALFORMED: {
+    status: 400,
+    bearerError: "invalid_request",
+    retryable: false,
+    bodyError: "invalid_request",
+  },
   /** Not a strict JWS compact serialization, an unreadable header or payload, or an unknown `crit`. */
   ERR_JWT_MALFORMED: INVALID_TOKEN,
   /** `alg` is not in the allow-list (this includes `none` in any casing). */
@@ -55,11 +66,26 @@ const TABLE = {
   /** The resolver's verdict: the session or token is invalid, expired, revoked, logged out, or the user disabled. */
   ERR_SESSION_INVALID: INVALID_TOKEN,
   /** Authenticated, but a route rule's roles, scopes, verification or non-anonymity are not met. */
-  ERR_INSUFFICIENT_SCOPE: { status: 403, bearerError: "insufficient_scope", retryable: false, bodyError: "insufficient_scope" },
+  ERR_INSUFFICIENT_SCOPE: {
+    status: 403,
+    bearerError: "insufficient_scope",
+    retryable: false,
+    bodyError: "insufficient_scope",
+  },
   /** Authenticated, but longer ago than the route's `maxAuthAge` (RFC 9470). */
-  ERR_AUTHENTICATION_TOO_OLD: { status: 401, bearerError: "insufficient_user_authentication", retryable: false, bodyError: "insufficient_user_authentication" },
+  ERR_AUTHENTICATION_TOO_OLD: {
+    status: 401,
+    bearerError: "insufficient_user_authentication",
+    retryable: false,
+    bodyError: "insufficient_user_authentication",
+  },
   /** Authenticated, but with none of the methods (`amr`) the route requires: a second factor, say (RFC 9470). */
-  ERR_AUTHENTICATION_METHOD: { status: 401, bearerError: "insufficient_user_authentication", retryable: false, bodyError: "insufficient_user_authentication" },
+  ERR_AUTHENTICATION_METHOD: {
+    status: 401,
+    bearerError: "insufficient_user_authentication",
+    retryable: false,
+    bodyError: "insufficient_user_authentication",
+  },
   /** The key set cannot be fetched and no usable copy is cached. */
   ERR_KEYSET_UNAVAILABLE: UNAVAILABLE,
   /** The resolver cannot be reached, or its answer is unusable. */
@@ -114,7 +140,13 @@ export function errorResponse(error: AuthError, realm: string, resourceMetadata?
   };
   if (description.status === 400 || description.status === 401 || description.status === 403) {
     const metadata = description.status === 400 ? undefined : resourceMetadata;
-    headers["www-authenticate"] = bearerChallenge(realm, description.bearerError, error.message, error.maxAge, metadata);
+    headers["www-authenticate"] = bearerChallenge(
+      realm,
+      description.bearerError,
+      error.message,
+      error.maxAge,
+      metadata,
+    );
   }
   if (description.retryable) headers["retry-after"] = String(RETRY_AFTER_SECONDS);
   const body = JSON.stringify({
@@ -130,7 +162,13 @@ export function errorResponse(error: AuthError, realm: string, resourceMetadata?
  * RFC 9470's `max_age` when a route asks for a more recent login, and RFC 9728's
  * `resource_metadata` (the URL of the protected-resource metadata) when given.
  */
-export function bearerChallenge(realm: string, error?: BearerErrorName, description?: string, maxAge?: number, resourceMetadata?: string): string {
+export function bearerChallenge(
+  realm: string,
+  error?: BearerErrorName,
+  description?: string,
+  maxAge?: number,
+  resourceMetadata?: string,
+): string {
   let challenge = `Bearer realm=${quote(realm)}`;
   if (resourceMetadata !== undefined) challenge += `, resource_metadata=${quote(resourceMetadata)}`;
   if (error !== undefined) {

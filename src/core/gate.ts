@@ -3,7 +3,10 @@
  * from its settings once, or the configuration error every request is then answered with.
  */
 import {
-  createAuthenticatorFromEnv, type Authenticator, type AuthenticatorDeps, type FromEnvOptions,
+  createAuthenticatorFromEnv,
+  type Authenticator,
+  type AuthenticatorDeps,
+  type FromEnvOptions,
 } from "./authenticator.ts";
 import type { Config } from "./config.ts";
 import { createDecider, type Decider, type DeciderOptions } from "./decision.ts";
@@ -24,8 +27,16 @@ export function createGate<C extends Config>(
   deps: AuthenticatorDeps,
   options: GateOptions<C> & Required<Pick<GateOptions<C>, "settings">>,
 ): Gate<C>;
-export function createGate(env: Readonly<Record<string, unknown>>, deps: AuthenticatorDeps, options: GateOptions<Config>): Gate;
-export function createGate(env: Readonly<Record<string, unknown>>, deps: AuthenticatorDeps, options: GateOptions<Config>): Gate {
+export function createGate(
+  env: Readonly<Record<string, unknown>>,
+  deps: AuthenticatorDeps,
+  options: GateOptions<Config>,
+): Gate;
+export function createGate(
+  env: Readonly<Record<string, unknown>>,
+  deps: AuthenticatorDeps,
+  options: GateOptions<Config>,
+): Gate {
   const built = createAuthenticatorFromEnv(env, deps, options);
   if (!built.ok) return built;
   const decide = typeof options.decide === "function" ? options.decide(built.config) : options.decide;

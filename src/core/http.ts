@@ -32,7 +32,12 @@ async function fetchJsonFrom(fetcher: Fetcher, url: string, limits: FetchLimits)
   const signal = AbortSignal.timeout(limits.timeoutMs);
   let response: FetchResponse;
   try {
-    response = await fetcher(url, { method: "GET", redirect: "manual", signal, headers: { accept: "application/json" } });
+    response = await fetcher(url, {
+      method: "GET",
+      redirect: "manual",
+      signal,
+      headers: { accept: "application/json" },
+    });
   } catch (cause) {
     throw new FetchFailure(signal.aborted ? `timed out after ${limits.timeoutMs} ms` : "network error", { cause });
   }
@@ -49,7 +54,9 @@ async function fetchJsonFrom(fetcher: Fetcher, url: string, limits: FetchLimits)
   } catch (error) {
     if (!response.bodyUsed) await response.body?.cancel().catch(() => undefined);
     if (error instanceof FetchFailure) throw error;
-    throw new FetchFailure(signal.aborted ? `timed out after ${limits.timeoutMs} ms` : "body could not be read", { cause: error });
+    throw new FetchFailure(signal.aborted ? `timed out after ${limits.timeoutMs} ms` : "body could not be read", {
+      cause: error,
+    });
   }
 }
 

@@ -103,7 +103,10 @@ function flag(payload: JWTPayload, claim: string): boolean {
 function stringList(payload: JWTPayload, claim: string, name: string): readonly string[] {
   const value = payload[claim];
   if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((item): item is string => typeof item === "string" && LIST_ITEM.test(item))) {
+  if (
+    !Array.isArray(value) ||
+    !value.every((item): item is string => typeof item === "string" && LIST_ITEM.test(item))
+  ) {
     invalid(name);
   }
   return value;
@@ -203,12 +206,27 @@ export function identityHeaders(identity: Identity): ReadonlyArray<readonly [str
 /** Every header name `identityHeaders` may send, for either kind. */
 export function identityHeaderNames(): readonly string[] {
   const user: UserIdentity = {
-    kind: "user", issuer: "i", subject: "s", userId: "s", isAnonymous: false, isVerified: false,
-    canReauthenticate: false, roles: ["r"], amr: [], authenticatedAt: 0, clientId: undefined, scopes: [],
+    kind: "user",
+    issuer: "i",
+    subject: "s",
+    userId: "s",
+    isAnonymous: false,
+    isVerified: false,
+    canReauthenticate: false,
+    roles: ["r"],
+    amr: [],
+    authenticatedAt: 0,
+    clientId: undefined,
+    scopes: [],
     ...RESOLVER_SOURCE,
   };
   const client: ClientIdentity = {
-    kind: "client", issuer: "i", subject: "s", clientId: "c", scopes: ["s"], ...RESOLVER_SOURCE,
+    kind: "client",
+    issuer: "i",
+    subject: "s",
+    clientId: "c",
+    scopes: ["s"],
+    ...RESOLVER_SOURCE,
   };
   return [...new Set([...userHeaders(user), ...clientHeaders(client)].map(([name]) => name))];
 }

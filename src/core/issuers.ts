@@ -39,7 +39,6 @@ export interface IssuerConfig {
   readonly jwksUri: string | undefined;
 }
 
-
 /**
  * A resource URI (RFC 8707 §2): an absolute URI without a fragment, compared with `aud` exactly as
  * written (never normalised: `https://api.example` and `https://api.example/` are two audiences).

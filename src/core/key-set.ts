@@ -149,14 +149,22 @@ export function createKeySet(options: KeySetOptions): KeySet {
       loaded = { ...loaded, snapshot };
     } else {
       generationCounter += 1;
-      loaded = { snapshot, fingerprint, select: createLocalJWKSet({ keys: [...snapshot.keys] }), generation: generationCounter };
+      loaded = {
+        snapshot,
+        fingerprint,
+        select: createLocalJWKSet({ keys: [...snapshot.keys] }),
+        generation: generationCounter,
+      };
     }
     return loaded;
   }
 
   /** The discovery document's `jwks_uri`, once its `issuer` is checked. */
   async function discoverJwksUri(): Promise<string> {
-    const discovery = v.safeParse(discoverySchema, await fetchJson(options.fetcher, options.discoveryUrl, timing.fetch));
+    const discovery = v.safeParse(
+      discoverySchema,
+      await fetchJson(options.fetcher, options.discoveryUrl, timing.fetch),
+    );
     if (!discovery.success) throw new FetchFailure("discovery document lacks issuer or jwks_uri");
     if (discovery.output.issuer !== options.issuer) {
       const found = JSON.stringify(discovery.output.issuer.slice(0, 200));
@@ -180,9 +188,8 @@ export function createKeySet(options: KeySetOptions): KeySet {
     if (options.jwksUri !== undefined) return fetchJson(options.fetcher, options.jwksUri, timing.fetch);
     const discovering = discoverJwksUri();
     const predicted = discoveredJwksUri ?? authgearJwksUri;
-    const speculative = predicted === undefined
-      ? undefined
-      : settle(fetchJson(options.fetcher, predicted, timing.fetch));
+    const speculative =
+      predicted === undefined ? undefined : settle(fetchJson(options.fetcher, predicted, timing.fetch));
     const named = await discovering;
     discoveredJwksUri = named;
     if (speculative === undefined || named !== predicted) return fetchJson(options.fetcher, named, timing.fetch);
@@ -197,7 +204,8 @@ export function createKeySet(options: KeySetOptions): KeySet {
     if (!jwks.success) throw new FetchFailure("JWKS is not a key set");
     const keys = jwks.output.keys.filter((jwk) => {
       const problem = rejectKey(jwk);
-      if (problem !== undefined) logger.log("keyset_key_ignored", { kid: typeof jwk.kid === "string" ? jwk.kid : undefined, reason: problem });
+      if (problem !== undefined)
+        logger.log("keyset_key_ignored", { kid: typeof jwk.kid === "string" ? jwk.kid : undefined, reason: problem });
       return problem === undefined;
     }) as JWK[];
     if (keys.length === 0) throw new FetchFailure("JWKS holds no usable public signature key");
@@ -227,7 +235,11 @@ export function createKeySet(options: KeySetOptions): KeySet {
     return flights.run("refresh", async () => {
       try {
         const shared = await readStore(call);
-        if (shared !== undefined && clock() - shared.fetchedAt < maxAgeMs && shared.fetchedAt > (loaded?.snapshot.fetchedAt ?? -1)) {
+        if (
+          shared !== undefined &&
+          clock() - shared.fetchedAt < maxAgeMs &&
+          shared.fetchedAt > (loaded?.snapshot.fetchedAt ?? -1)
+        ) {
           return adopt(shared);
         }
         lastFetchAt = clock();
@@ -243,7 +255,9 @@ export function createKeySet(options: KeySetOptions): KeySet {
         const reason = error instanceof FetchFailure ? error.message : "unexpected error";
         const url = error instanceof FetchFailure ? error.url : undefined;
         logger.log("keyset_refresh_failed", { reason, url, serving_stale: loaded !== undefined && isUsable(loaded) });
-        throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.", { cause: error });
+        throw new AuthError("ERR_KEYSET_UNAVAILABLE", "The signing keys cannot be fetched right now.", {
+          cause: error,
+        });
       }
     });
   }
@@ -254,7 +268,11 @@ export function createKeySet(options: KeySetOptions): KeySet {
 
   function refreshInBackgroundIfDue(state: Loaded, call: Call): void {
     const now = clock();
-    if (now - state.snapshot.fetchedAt >= maxAgeMs && !flights.running("refresh") && now - lastFetchAt >= timing.cooldownSeconds * 1000) {
+    if (
+      now - state.snapshot.fetchedAt >= maxAgeMs &&
+      !flights.running("refresh") &&
+      now - lastFetchAt >= timing.cooldownSeconds * 1000
+    ) {
       call.defer(refresh(call));
     }
   }
@@ -341,7 +359,8 @@ const CURVES: Readonly<Record<string, readonly string[]>> = { EC: ["P-256", "P-3
 export function rejectKey(jwk: Readonly<Record<string, unknown>>): string | undefined {
   if (PRIVATE_MEMBERS.some((member) => member in jwk)) return "not a public key";
   if (jwk.use !== undefined && jwk.use !== "sig") return "use is not sig";
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) return "key_ops lacks verify";
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify")))
+    return "key_ops lacks verify";
   switch (jwk.kty) {
     case "RSA": {
       if (typeof jwk.n !== "string" || typeof jwk.e !== "string") return "RSA key without n or e";

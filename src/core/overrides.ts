@@ -38,7 +38,11 @@ export interface HeaderList extends HeaderReader {
 export const METHOD_OVERRIDE_MODES = ["any", "none"] as const;
 export type MethodOverrideMode = (typeof METHOD_OVERRIDE_MODES)[number];
 
-export const METHOD_OVERRIDE_HEADERS: ReadonlySet<string> = new Set(["x-http-method-override", "x-http-method", "x-method-override"]);
+export const METHOD_OVERRIDE_HEADERS: ReadonlySet<string> = new Set([
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+]);
 export const PATH_OVERRIDE_HEADERS: ReadonlySet<string> = new Set([
   "x-original-url",
   "x-original-uri",

@@ -110,7 +110,13 @@ export function ruleReadings(pathname: string, canonical: string | undefined = c
   const readings = canonical === undefined ? ambiguousReadings(pathname) : [lenientDecode(canonical)];
   // Origins that trim path tokens (Spring's AntPathMatcher before 4.3) read `/admin%20` as `/admin`.
   for (const reading of [...readings]) {
-    if (/\s/.test(reading)) readings.push(reading.split("/").map((segment) => segment.trim()).join("/"));
+    if (/\s/.test(reading))
+      readings.push(
+        reading
+          .split("/")
+          .map((segment) => segment.trim())
+          .join("/"),
+      );
   }
   const folded = new Set<string>();
   for (const reading of readings) {
@@ -126,7 +132,9 @@ export function ruleReadings(pathname: string, canonical: string | undefined = c
 
 /** As received, as a URL parser resolves it, each decoded, with dot segments resolved, and the most aggressive reading. */
 function ambiguousReadings(pathname: string): string[] {
-  const parsed = URL.canParse(`http://gate.invalid${pathname}`) ? new URL(`http://gate.invalid${pathname}`).pathname : pathname;
+  const parsed = URL.canParse(`http://gate.invalid${pathname}`)
+    ? new URL(`http://gate.invalid${pathname}`).pathname
+    : pathname;
   return [pathname, parsed].flatMap((path) => {
     const decoded = lenientDecode(path);
     return [path, decoded, resolveDotSegments(decoded), aggressiveReading(path)];

@@ -62,11 +62,20 @@ export interface Meter {
   count(metric: CoreMetric): void;
 }
 
-export const noMeter: Meter = { count() { /* counts nothing */ } };
+export const noMeter: Meter = {
+  count() {
+    /* counts nothing */
+  },
+};
 
 /** A meter for one request or invocation: its counts, read once it is answered. */
 export class CountingMeter implements Meter {
-  readonly counts: Record<CoreMetric, number> = { keyset_fetch: 0, keyset_fetch_failed: 0, resolver_call: 0, resolver_cache_hit: 0 };
+  readonly counts: Record<CoreMetric, number> = {
+    keyset_fetch: 0,
+    keyset_fetch_failed: 0,
+    resolver_call: 0,
+    resolver_cache_hit: 0,
+  };
 
   count(metric: CoreMetric): void {
     this.counts[metric] += 1;
@@ -151,8 +160,14 @@ export const jsonLogger: Logger = {
   },
 };
 
-export const silentLogger: Logger = { log() { /* discards */ } };
+export const silentLogger: Logger = {
+  log() {
+    /* discards */
+  },
+};
 
 export const floatingDefer: Defer = (promise) => {
-  promise.catch(() => { /* the promise reports its own failures */ });
+  promise.catch(() => {
+    /* the promise reports its own failures */
+  });
 };

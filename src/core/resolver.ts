@@ -26,7 +26,14 @@ import type { HeaderReader } from "./credentials.ts";
 import { findCookie } from "./credentials.ts";
 import { RESOLVER_SOURCE, type Identity } from "./identity.ts";
 import {
-  noMeter, webCryptoDigest, type Call, type Clock, type Digest, type Fetcher, type FetchResponse, type Logger,
+  noMeter,
+  webCryptoDigest,
+  type Call,
+  type Clock,
+  type Digest,
+  type Fetcher,
+  type FetchResponse,
+  type Logger,
 } from "./ports.ts";
 import { createSingleFlight } from "./single-flight.ts";
 
@@ -53,7 +60,10 @@ export interface ResolverCredentials {
  * names with the project's prefix (`Config.resolverCookies`). A cookie that is read appearing
  * twice, or after a comma, is refused (400) as soon as it is read.
  */
-export function resolverCredentials(headers: HeaderReader, cookieNames: readonly string[]): ResolverCredentials | undefined {
+export function resolverCredentials(
+  headers: HeaderReader,
+  cookieNames: readonly string[],
+): ResolverCredentials | undefined {
   const header = headers.get("authorization");
   if (header !== null && /^bearer /i.test(header)) return { authorization: header, cookies: [] };
   const cookieHeader = headers.get("cookie");
@@ -67,7 +77,8 @@ export function resolverCredentials(headers: HeaderReader, cookieNames: readonly
   return cookies.length === 0 ? undefined : { authorization: undefined, cookies };
 }
 
-export type Verdict = { readonly kind: "valid"; readonly identity: Identity } | { readonly kind: "invalid" } | { readonly kind: "none" };
+export type Verdict =
+  { readonly kind: "valid"; readonly identity: Identity } | { readonly kind: "invalid" } | { readonly kind: "none" };
 
 export interface ResolverOptions {
   readonly resolverUrl: string;
@@ -156,7 +167,8 @@ export function createResolver(options: ResolverOptions): Resolver {
    * later than the `exp` of a JWT among the credentials it is about (`credentialsExpiry`).
    */
   function expiry(verdict: Verdict, credentials: ResolverCredentials): number | undefined {
-    const seconds = verdict.kind === "valid" ? options.cacheSeconds : Math.min(options.cacheSeconds, NEGATIVE_CACHE_SECONDS);
+    const seconds =
+      verdict.kind === "valid" ? options.cacheSeconds : Math.min(options.cacheSeconds, NEGATIVE_CACHE_SECONDS);
     if (seconds <= 0) return undefined;
     const now = options.clock();
     const until = Math.min(now + seconds * 1000, credentialsExpiry(credentials));
@@ -234,23 +246,41 @@ export function createResolver(options: ResolverOptions): Resolver {
 export function parseStoredVerdict(value: unknown, issuer: string): StoredVerdict | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const { verdict, until } = value as { verdict?: unknown; until?: unknown };
-  if (typeof until !== "number" || !Number.isFinite(until) || typeof verdict !== "object" || verdict === null) return undefined;
+  if (typeof until !== "number" || !Number.isFinite(until) || typeof verdict !== "object" || verdict === null)
+    return undefined;
   const { kind, identity } = verdict as { kind?: unknown; identity?: unknown };
   if (kind === "invalid" || kind === "none") return { verdict: { kind }, until };
   if (kind !== "valid" || typeof identity !== "object" || identity === null) return undefined;
   const candidate = identity as Record<string, unknown>;
-  const strings = (list: unknown): list is string[] => Array.isArray(list) && list.every((item) => typeof item === "string" && LIST_ITEM.test(item));
+  const strings = (list: unknown): list is string[] =>
+    Array.isArray(list) && list.every((item) => typeof item === "string" && LIST_ITEM.test(item));
   const { userId, isAnonymous, isVerified, canReauthenticate, roles, amr, authenticatedAt } = candidate;
   if (typeof userId !== "string" || !ID.test(userId)) return undefined;
-  if (typeof isAnonymous !== "boolean" || typeof isVerified !== "boolean" || typeof canReauthenticate !== "boolean") return undefined;
+  if (typeof isAnonymous !== "boolean" || typeof isVerified !== "boolean" || typeof canReauthenticate !== "boolean")
+    return undefined;
   if (!strings(roles) || !strings(amr)) return undefined;
-  if (authenticatedAt !== undefined && !(typeof authenticatedAt === "number" && Number.isSafeInteger(authenticatedAt) && authenticatedAt >= 0)) return undefined;
+  if (
+    authenticatedAt !== undefined &&
+    !(typeof authenticatedAt === "number" && Number.isSafeInteger(authenticatedAt) && authenticatedAt >= 0)
+  )
+    return undefined;
   return {
     verdict: {
       kind: "valid",
       identity: {
-        kind: "user", issuer, subject: userId, userId, isAnonymous, isVerified, canReauthenticate, roles, amr,
-        authenticatedAt, clientId: undefined, scopes: [], ...RESOLVER_SOURCE,
+        kind: "user",
+        issuer,
+        subject: userId,
+        userId,
+        isAnonymous,
+        isVerified,
+        canReauthenticate,
+        roles,
+        amr,
+        authenticatedAt,
+        clientId: undefined,
+        scopes: [],
+        ...RESOLVER_SOURCE,
       },
     },
     until,

@@ -14,7 +14,14 @@ import { AuthError } from "./errors.ts";
 import type { Identity } from "./identity.ts";
 import { jsonListSetting, NAME } from "./setting-schemas.ts";
 import { urlSetting } from "./url-setting.ts";
-import { createPublicPathMatcher, foldPattern, PATH_PATTERN_MESSAGE, isPathPattern, patternRoot, ruleReadings } from "./paths.ts";
+import {
+  createPublicPathMatcher,
+  foldPattern,
+  PATH_PATTERN_MESSAGE,
+  isPathPattern,
+  patternRoot,
+  ruleReadings,
+} from "./paths.ts";
 
 import { METHODS, type Method } from "./methods.ts";
 import { mayMeanOtherMethods, wireMethodsAdmitted, type MethodOverrideMode } from "./overrides.ts";
@@ -28,8 +35,14 @@ const NAMES = v.pipe(v.array(NAME), v.minLength(1));
 export const MAX_RULE_PATH_LENGTH = 256;
 
 const ruleEntries = {
-  path: v.pipe(v.string(), v.check(isPathPattern, PATH_PATTERN_MESSAGE), v.maxLength(MAX_RULE_PATH_LENGTH, `must be at most ${MAX_RULE_PATH_LENGTH} characters`)),
-  methods: v.optional(v.pipe(v.array(v.picklist(METHODS, `methods must be among ${METHODS.join(", ")}`)), v.minLength(1))),
+  path: v.pipe(
+    v.string(),
+    v.check(isPathPattern, PATH_PATTERN_MESSAGE),
+    v.maxLength(MAX_RULE_PATH_LENGTH, `must be at most ${MAX_RULE_PATH_LENGTH} characters`),
+  ),
+  methods: v.optional(
+    v.pipe(v.array(v.picklist(METHODS, `methods must be among ${METHODS.join(", ")}`)), v.minLength(1)),
+  ),
   roles: v.optional(NAMES),
   scopes: v.optional(NAMES),
   clientIds: v.optional(NAMES),
@@ -114,7 +127,10 @@ function broadMatcher(pattern: string): (reading: string) => boolean {
  */
 export function ruleOverlapsPublicPath(rulePath: string, publicPattern: string): boolean {
   const lower = publicPattern.toLowerCase();
-  return broadMatcher(rulePath)(foldPattern(patternRoot(lower))) || createPublicPathMatcher([lower])(patternRoot(rulePath).toLowerCase());
+  return (
+    broadMatcher(rulePath)(foldPattern(patternRoot(lower))) ||
+    createPublicPathMatcher([lower])(patternRoot(rulePath).toLowerCase())
+  );
 }
 
 /** The methods a rule governs: a rule on `GET` also governs `HEAD`, which answers with the same headers; no `methods` = all. */
@@ -179,7 +195,8 @@ const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge" | "amr">, string>> = {
  * `rule`: `undefined` when no rule admits a machine client.
  */
 function refusalFor(unmet: Unmet, rule: RouteRule | undefined, method?: string): AuthError {
-  const own = rule?.methods === undefined || method === undefined || methodsCovered(rule.methods).includes(method as Method);
+  const own =
+    rule?.methods === undefined || method === undefined || methodsCovered(rule.methods).includes(method as Method);
   const ruled = rule?.methods?.join(", ") ?? "";
   const why = own ? "" : ` The rule is for ${ruled}, which this request could be served as (METHOD_OVERRIDE).`;
   if (unmet === "amr") {
@@ -198,23 +215,31 @@ function refusalFor(unmet: Unmet, rule: RouteRule | undefined, method?: string):
  * `maxAuthAge`. A rule that does not concern the identity's kind (`governsKind`) is met vacuously; a
  * machine client never meets a user's requirement.
  */
-function unmetRequirement(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds: number): Unmet | undefined {
+function unmetRequirement(
+  rule: RouteRule,
+  identity: Identity,
+  nowMs: number,
+  validForSeconds: number,
+): Unmet | undefined {
   if (!governsKind(rule, identity.kind)) return undefined;
   if (rule.issuers !== undefined && !rule.issuers.includes(identity.issuer)) return "issuer";
   // The schema keeps user members out of a rule that admits clients; a client never meets one.
   if (identity.kind === "client" && USER_MEMBERS.some((member) => rule[member] !== undefined)) return "subject";
   const roles = identity.kind === "user" ? identity.roles : [];
-  if (identity.kind === "user" && rule.roles !== undefined && !rule.roles.some((role) => roles.includes(role))) return "role";
+  if (identity.kind === "user" && rule.roles !== undefined && !rule.roles.some((role) => roles.includes(role)))
+    return "role";
   if (rule.scopes !== undefined && !rule.scopes.every((scope) => identity.scopes.includes(scope))) return "scope";
-  if (rule.clientIds !== undefined && (identity.clientId === undefined || !rule.clientIds.includes(identity.clientId))) return "client";
+  if (rule.clientIds !== undefined && (identity.clientId === undefined || !rule.clientIds.includes(identity.clientId)))
+    return "client";
   if (identity.kind === "client") return undefined;
   if (rule.verified === true && !identity.isVerified) return "verified";
   if (rule.anonymous === false && identity.isAnonymous) return "anonymous";
   if (rule.amr !== undefined && !rule.amr.some((method) => identity.amr.includes(method))) return "amr";
   if (rule.maxAuthAge !== undefined) {
-    const ageAtEnd = identity.authenticatedAt === undefined
-      ? Number.POSITIVE_INFINITY
-      : Math.floor(nowMs / 1000) + validForSeconds - identity.authenticatedAt;
+    const ageAtEnd =
+      identity.authenticatedAt === undefined
+        ? Number.POSITIVE_INFINITY
+        : Math.floor(nowMs / 1000) + validForSeconds - identity.authenticatedAt;
     if (ageAtEnd > rule.maxAuthAge) return "authAge";
   }
   return undefined;
@@ -243,7 +268,12 @@ export function meetsRule(rule: RouteRule, identity: Identity, nowMs: number, va
  * `undefined`: `ERR_INSUFFICIENT_SCOPE` (403), or `ERR_AUTHENTICATION_TOO_OLD` (401, RFC 9470
  * `max_age`) when the login is, or will become, older than `maxAuthAge`.
  */
-export function ruleRefusal(rule: RouteRule, identity: Identity, nowMs: number, validForSeconds = 0): AuthError | undefined {
+export function ruleRefusal(
+  rule: RouteRule,
+  identity: Identity,
+  nowMs: number,
+  validForSeconds = 0,
+): AuthError | undefined {
   const unmet = unmetRequirement(rule, identity, nowMs, validForSeconds);
   return unmet === undefined ? undefined : refusalFor(unmet, rule);
 }
@@ -255,7 +285,13 @@ export function assertAllowed(rule: RouteRule, identity: Identity, nowMs: number
 }
 
 /** Checks every rule that applies to this request at `nowMs`; throws like `assertAllowed`. */
-export function assertAllowedOn(routes: readonly RouteRequirement[], identity: Identity, method: string, path: string, nowMs: number): void {
+export function assertAllowedOn(
+  routes: readonly RouteRequirement[],
+  identity: Identity,
+  method: string,
+  path: string,
+  nowMs: number,
+): void {
   const refusal = routeRefusal(routes, identity, method, path, nowMs);
   if (refusal !== undefined) throw refusal;
 }

@@ -10,19 +10,33 @@ export const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A whole number of seconds within [min, max], from its decimal spelling. */
 export function secondsSetting(min: number, max: number) {
   const message = `must be a whole number of seconds from ${min} to ${max}`;
-  return v.pipe(v.string(), v.regex(/^\d{1,9}$/, message), v.transform(Number), v.minValue(min, message), v.maxValue(max, message));
+  return v.pipe(
+    v.string(),
+    v.regex(/^\d{1,9}$/, message),
+    v.transform(Number),
+    v.minValue(min, message),
+    v.maxValue(max, message),
+  );
 }
 
 /** `true` or `false`. */
 export function flagSetting() {
-  return v.pipe(v.picklist(["true", "false"], "must be true or false"), v.transform((value) => value === "true"));
+  return v.pipe(
+    v.picklist(["true", "false"], "must be true or false"),
+    v.transform((value) => value === "true"),
+  );
 }
 
 /** A comma-separated list, each item trimmed; blank items are dropped. */
 export function listSetting() {
   return v.pipe(
     v.string(),
-    v.transform((raw) => raw.split(",").map((item) => item.trim()).filter((item) => item !== "")),
+    v.transform((raw) =>
+      raw
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== ""),
+    ),
     v.readonly(),
   );
 }

@@ -103,7 +103,8 @@ export function extendSettings<E1 extends v.ObjectEntries, C1, E2 extends v.Obje
 ): Settings<E1 & E2, Readonly<C1 & C2>> {
   for (const name of extension.names) {
     const own: unknown = base.entries[name];
-    if (own !== undefined && own !== extension.entries[name]) throw new TypeError(`${name} is defined twice, differently`);
+    if (own !== undefined && own !== extension.entries[name])
+      throw new TypeError(`${name} is defined twice, differently`);
   }
   // Sound casts: the values of E1 & E2 hold those of E1 and those of E2.
   return defineSettings(

@@ -32,7 +32,9 @@ export function createSingleFlight<V>(patienceMs: number, now: () => number): Si
 
   function live(key: string): Flight<V> | undefined {
     const flight = flights.get(key);
-    return flight !== undefined && flight.outcome === undefined && now() - flight.startedAt < patienceMs ? flight : undefined;
+    return flight !== undefined && flight.outcome === undefined && now() - flight.startedAt < patienceMs
+      ? flight
+      : undefined;
   }
 
   function lead(key: string, work: () => Promise<V>): Promise<V> {

@@ -25,8 +25,13 @@ const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
 function readUrl(raw: string, rules: UrlRules): { readonly problem: string } | { readonly value: string } {
   if (!URL.canParse(raw)) return { problem: "is not an absolute URL" };
   const url = new URL(raw);
-  if (rules.http === "any" && url.protocol !== "https:" && url.protocol !== "http:") return { problem: "must be an http or https URL" };
-  if (rules.http === "loopback" && url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK_HOST.test(url.hostname))) {
+  if (rules.http === "any" && url.protocol !== "https:" && url.protocol !== "http:")
+    return { problem: "must be an http or https URL" };
+  if (
+    rules.http === "loopback" &&
+    url.protocol !== "https:" &&
+    !(url.protocol === "http:" && LOOPBACK_HOST.test(url.hostname))
+  ) {
     return { problem: "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])" };
   }
   if (url.username !== "" || url.password !== "") return { problem: "must not contain credentials" };
@@ -35,7 +40,8 @@ function readUrl(raw: string, rules: UrlRules): { readonly problem: string } | {
   const hasQuery = url.search !== "" || raw.includes("?");
   switch (rules.form) {
     case "origin":
-      if ((url.pathname !== "/" && url.pathname !== "") || hasQuery) return { problem: "must be an origin (scheme://host[:port]) without a path or query" };
+      if ((url.pathname !== "/" && url.pathname !== "") || hasQuery)
+        return { problem: "must be an origin (scheme://host[:port]) without a path or query" };
       return { value: url.origin };
     case "base":
       if (hasQuery) return { problem: "must not contain a query" };

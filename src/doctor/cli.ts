@@ -22,7 +22,8 @@ function parseArguments(args: readonly string[]): { token: string | undefined } 
     if (arg === "--help" || arg === "-h") return { help: true };
     if (arg === "--token") {
       const value = args[index + 1];
-      if (value === undefined) return { error: "--token needs a value (the token, or - to read it from standard input)" };
+      if (value === undefined)
+        return { error: "--token needs a value (the token, or - to read it from standard input)" };
       token = value;
       index += 1;
     } else if (arg.startsWith("--token=")) {
@@ -59,6 +60,10 @@ if ("help" in parsed) {
   const checks = await runDoctor(process.env, token === undefined ? {} : { token });
   const failed = checks.filter((check) => !check.ok);
   process.stdout.write(`${checks.map(formatCheck).join("\n")}\n`);
-  process.stdout.write(failed.length === 0 ? "All checks passed.\n" : `${failed.length} check${failed.length === 1 ? "" : "s"} failed: ${failed.map((check) => check.name).join(", ")}.\n`);
+  process.stdout.write(
+    failed.length === 0
+      ? "All checks passed.\n"
+      : `${failed.length} check${failed.length === 1 ? "" : "s"} failed: ${failed.map((check) => check.name).join(", ")}.\n`,
+  );
   process.exitCode = failed.length === 0 ? 0 : 1;
 }

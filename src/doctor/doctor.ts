@@ -26,7 +26,8 @@ import { explainUntrusted, issuerLabel, issuersSetting, type Trusted } from "./i
 import { describeClient, explainAudience } from "./machine.ts";
 import { ALL_SETTING_NAMES, ALL_SETTINGS } from "./settings.ts";
 
-export type CheckName = "configuration" | "discovery" | "issuer" | "jwks" | "keys" | "algorithms" | "resolver" | "token";
+export type CheckName =
+  "configuration" | "discovery" | "issuer" | "jwks" | "keys" | "algorithms" | "resolver" | "token";
 
 /** One line of the report. A skipped check counts as passed (`ok: true`). */
 export interface Check {
@@ -86,21 +87,34 @@ interface Context {
 /** Runs every check that applies to the configuration in `env` (the gate's settings) and returns them in order. */
 export async function runDoctor(env: Readonly<Record<string, unknown>>, options: DoctorOptions = {}): Promise<Check[]> {
   const exchanges = recorder(options.fetcher ?? defaultFetcher);
-  const context: Context = { fetcher: exchanges.fetcher, exchanges, now: options.now ?? Date.now, limits: options.limits ?? DEFAULT_KEY_SET_TIMING.fetch };
+  const context: Context = {
+    fetcher: exchanges.fetcher,
+    exchanges,
+    now: options.now ?? Date.now,
+    limits: options.limits ?? DEFAULT_KEY_SET_TIMING.fetch,
+  };
   const checks = await collect(env, options.token, context);
   return redact(checks, [options.token, ...secretValues(env)]);
 }
 
-async function collect(env: Readonly<Record<string, unknown>>, token: string | undefined, context: Context): Promise<Check[]> {
+async function collect(
+  env: Readonly<Record<string, unknown>>,
+  token: string | undefined,
+  context: Context,
+): Promise<Check[]> {
   let config: Config;
   try {
     config = ALL_SETTINGS.parse(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const fix = "correct each setting the message names (README, Configuration); the gate answers every request with 500 until then";
+    const fix =
+      "correct each setting the message names (README, Configuration); the gate answers every request with 500 until then";
     const rest: CheckName[] = ["discovery", "issuer", "jwks", "keys", "algorithms", "resolver", "token"];
     const detail = [error.message, lookalikeText(env)].filter((part) => part !== undefined).join(" ");
-    return [{ name: "configuration", ok: false, detail, fix }, ...rest.map((name) => skip(name, "the configuration is invalid"))];
+    return [
+      { name: "configuration", ok: false, detail, fix },
+      ...rest.map((name) => skip(name, "the configuration is invalid")),
+    ];
   }
   const listed = typeof env.ISSUERS === "string" && env.ISSUERS.trim() !== "";
   const trusted: Trusted = { config, listed };
@@ -108,7 +122,12 @@ async function collect(env: Readonly<Record<string, unknown>>, token: string | u
   const checks: Check[] = [
     lookalikes === undefined
       ? { name: "configuration", ok: true, detail: describeConfig(trusted, env) }
-      : { name: "configuration", ok: false, detail: `${describeConfig(trusted, env)}. ${lookalikes}`, fix: LOOKALIKE_FIX },
+      : {
+          name: "configuration",
+          ok: false,
+          detail: `${describeConfig(trusted, env)}. ${lookalikes}`,
+          fix: LOOKALIKE_FIX,
+        },
   ];
 
   // Every issuer at once: one slow issuer costs its own deadline, not the sum of all.
@@ -119,7 +138,11 @@ async function collect(env: Readonly<Record<string, unknown>>, token: string | u
   }
   const published = new Map(chains.map((chain) => [chain.issuer, chain.published]));
 
-  checks.push(config.authMode === "jwt" ? skip("resolver", "AUTH_MODE=jwt never asks the resolver") : await checkResolver(config, context));
+  checks.push(
+    config.authMode === "jwt"
+      ? skip("resolver", "AUTH_MODE=jwt never asks the resolver")
+      : await checkResolver(config, context),
+  );
   const tokenCheck =
     token === undefined
       ? skip("token", "no token given (--token <access token> checks one)")
@@ -139,7 +162,8 @@ async function checkIssuerChain(
   const discovery = await checkDiscovery(entry, label, context);
   checks.push(discovery.check);
   const document = discovery.document;
-  const issuerCheck = document === undefined ? skip("issuer", "no discovery document") : checkIssuer(entry, label, document.issuer);
+  const issuerCheck =
+    document === undefined ? skip("issuer", "no discovery document") : checkIssuer(entry, label, document.issuer);
   checks.push(issuerCheck);
   const result = (published?: readonly PublishedKey[]) => ({ issuer: entry.issuer, checks, published });
   // Resolver mode verifies machine clients' tokens itself (the resolver judges users' sessions only).
@@ -161,7 +185,9 @@ async function checkIssuerChain(
   const keys = checkKeys(jwks.keys);
   checks.push(keys.check);
   const usable = keys.usable.length > 0;
-  checks.push(usable ? checkAlgorithms(entry.algorithms, keys.usable, discovery.document) : skip("algorithms", "no usable key"));
+  checks.push(
+    usable ? checkAlgorithms(entry.algorithms, keys.usable, discovery.document) : skip("algorithms", "no usable key"),
+  );
   return result(jwks.keys.map(describeKey));
 }
 
@@ -199,10 +225,12 @@ function describeConfig({ config, listed }: Trusted, env: Readonly<Record<string
     RESOLVER_URL: config.authMode === "jwt" ? undefined : config.resolverUrl,
   };
   const shown = SHOWN_SETTINGS.flatMap((name) => (values[name] === undefined ? [] : [`${name}=${values[name]}`]));
-  const set = ALL_SETTING_NAMES.filter((name) => { const value = env[name]; return typeof value === "string" && value.trim() !== ""; }).length;
+  const set = ALL_SETTING_NAMES.filter((name) => {
+    const value = env[name];
+    return typeof value === "string" && value.trim() !== "";
+  }).length;
   return `valid (${set} setting${set === 1 ? "" : "s"} set): ${shown.join(", ")}`;
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Fetches: what the core's fetchJson saw, for the explanation.
@@ -294,7 +322,10 @@ function explainFetch(
           fix: `the gate follows no redirect: set ${label} to the origin that serves the document itself${origin === undefined ? "" : ` (${origin}, if that is your Authgear endpoint)`}`,
         };
       }
-      return { detail, fix: "the gate follows no redirect: the issuer's jwks_uri must answer with the key set itself (ask its operator)" };
+      return {
+        detail,
+        fix: "the gate follows no redirect: the issuer's jwks_uri must answer with the key set itself (ask its operator)",
+      };
     }
     if (code === 404 && what === "discovery") {
       return {
@@ -308,7 +339,10 @@ function explainFetch(
         fix: `the issuer at ${host} is failing: retry later (the gate serves a cached key set meanwhile, and answers 503 when it holds none)`,
       };
     }
-    return { detail: `GET ${url}: HTTP ${code} (the gate needs 200)`, fix: `${setting} must answer a plain GET with 200 and JSON, without credentials` };
+    return {
+      detail: `GET ${url}: HTTP ${code} (the gate needs 200)`,
+      fix: `${setting} must answer a plain GET with 200 and JSON, without credentials`,
+    };
   }
   if (error.message.startsWith("timed out")) {
     return {
@@ -318,7 +352,10 @@ function explainFetch(
   }
   if (error.message === "network error") {
     const code = causeCode(error);
-    return { detail: `GET ${url}: network error${code === undefined ? "" : ` (${code})`}`, fix: networkFix(host, code, setting) };
+    return {
+      detail: `GET ${url}: network error${code === undefined ? "" : ` (${code})`}`,
+      fix: networkFix(host, code, setting),
+    };
   }
   if (error.message.startsWith("body larger than")) {
     return {
@@ -367,9 +404,11 @@ function causeCode(error: unknown): string | undefined {
 }
 
 function networkFix(host: string, code: string | undefined, setting: string): string {
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `${host} does not resolve: check the spelling of ${setting} (and DNS where the gate runs)`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return `${host} does not resolve: check the spelling of ${setting} (and DNS where the gate runs)`;
   if (code === "ECONNREFUSED") return `nothing listens at ${host}: check the host and port of ${setting}`;
-  if (code !== undefined && /CERT|TLS|SSL|SELF_SIGNED/.test(code)) return `the TLS certificate of ${host} is not trusted: the issuer needs a publicly trusted certificate for its name`;
+  if (code !== undefined && /CERT|TLS|SSL|SELF_SIGNED/.test(code))
+    return `the TLS certificate of ${host} is not trusted: the issuer needs a publicly trusted certificate for its name`;
   return `check that ${host} (from ${setting}) is reachable from where the gate runs`;
 }
 
@@ -397,7 +436,8 @@ async function checkDiscovery(
     return { check: { name: "discovery", ok: false, ...explainFetch("discovery", url, error, context, label) } };
   }
   const ms = Math.round(performance.now() - started);
-  const document = typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const document =
+    typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
   if (typeof document.issuer !== "string" || typeof document.jwks_uri !== "string") {
     const missing = ["issuer", "jwks_uri"].filter((member) => typeof document[member] !== "string");
     return {
@@ -427,7 +467,8 @@ function setTo(label: string, value: string): string {
 
 function checkIssuer(entry: IssuerConfig, label: string, issuer: string): Check {
   const endpoint = entry.issuer;
-  if (issuer === endpoint) return { name: "issuer", ok: true, detail: `the discovery issuer ${issuer} equals ${label}` };
+  if (issuer === endpoint)
+    return { name: "issuer", ok: true, detail: `the discovery issuer ${issuer} equals ${label}` };
   const { difference, fix } = issuerDifference(endpoint, issuer, "the discovery document", label);
   return {
     name: "issuer",
@@ -446,7 +487,11 @@ function issuerDifference(
 ): { difference: string; fix: string; usable: boolean } {
   const ours = new URL(endpoint);
   if (!URL.canParse(other)) {
-    return { difference: "it is not a URL", fix: `${source} names no usable issuer: ${label} must be an OpenID Connect issuer`, usable: false };
+    return {
+      difference: "it is not a URL",
+      fix: `${source} names no usable issuer: ${label} must be an OpenID Connect issuer`,
+      usable: false,
+    };
   }
   const theirs = new URL(other);
   const originOnly = (theirs.pathname === "/" || theirs.pathname === "") && theirs.search === "" && theirs.hash === "";
@@ -465,7 +510,8 @@ function issuerDifference(
     };
   }
   const parts: string[] = [];
-  if (theirs.protocol !== ours.protocol) parts.push(`scheme ${theirs.protocol.slice(0, -1)} instead of ${ours.protocol.slice(0, -1)}`);
+  if (theirs.protocol !== ours.protocol)
+    parts.push(`scheme ${theirs.protocol.slice(0, -1)} instead of ${ours.protocol.slice(0, -1)}`);
   if (theirs.hostname !== ours.hostname) parts.push(`host ${theirs.hostname} instead of ${ours.hostname}`);
   if (theirs.port !== ours.port) parts.push(`port ${theirs.port || "default"} instead of ${ours.port || "default"}`);
   if (other !== theirs.origin) parts.push(`spelled ${JSON.stringify(other)}, not as an origin`);
@@ -483,7 +529,10 @@ function issuerDifference(
   };
 }
 
-async function checkJwks(rawUri: string, context: Context): Promise<{ check: Check; keys?: ReadonlyArray<Record<string, unknown>> }> {
+async function checkJwks(
+  rawUri: string,
+  context: Context,
+): Promise<{ check: Check; keys?: ReadonlyArray<Record<string, unknown>> }> {
   let uri: string;
   try {
     uri = checkJwksUri(rawUri);
@@ -508,15 +557,28 @@ async function checkJwks(rawUri: string, context: Context): Promise<{ check: Che
   }
   const ms = Math.round(performance.now() - started);
   const keys = typeof body === "object" && body !== null ? (body as { keys?: unknown }).keys : undefined;
-  if (!Array.isArray(keys) || !keys.every((key) => typeof key === "object" && key !== null && typeof (key as { kty?: unknown }).kty === "string")) {
+  if (
+    !Array.isArray(keys) ||
+    !keys.every((key) => typeof key === "object" && key !== null && typeof (key as { kty?: unknown }).kty === "string")
+  ) {
     return {
-      check: { name: "jwks", ok: false, detail: `GET ${uri}: 200 JSON, but not a key set (a "keys" array of JWKs with kty)`, fix: "the issuer's jwks_uri must serve a JWK Set (RFC 7517)" },
+      check: {
+        name: "jwks",
+        ok: false,
+        detail: `GET ${uri}: 200 JSON, but not a key set (a "keys" array of JWKs with kty)`,
+        fix: "the issuer's jwks_uri must serve a JWK Set (RFC 7517)",
+      },
     };
   }
   const bytes = context.exchanges.last(uri)?.bytes ?? 0;
-  const close = bytes > context.limits.maxBytes * 0.75 || ms > context.limits.timeoutMs * 0.5 ? "; close to a limit" : "";
+  const close =
+    bytes > context.limits.maxBytes * 0.75 || ms > context.limits.timeoutMs * 0.5 ? "; close to a limit" : "";
   return {
-    check: { name: "jwks", ok: true, detail: `GET ${uri}: 200, ${size(bytes)} in ${ms} ms (${limitsText(context.limits)}${close})` },
+    check: {
+      name: "jwks",
+      ok: true,
+      detail: `GET ${uri}: 200, ${size(bytes)} in ${ms} ms (${limitsText(context.limits)}${close})`,
+    },
     keys: keys as Array<Record<string, unknown>>,
   };
 }
@@ -531,11 +593,19 @@ function describeKey(jwk: Readonly<Record<string, unknown>>): PublishedKey {
 
 function keyName(jwk: Readonly<Record<string, unknown>>): string {
   const kid = kidOf(jwk);
-  const kind = [String(jwk.kty), typeof jwk.alg === "string" ? jwk.alg : typeof jwk.crv === "string" ? jwk.crv : undefined].filter(Boolean).join(" ");
+  const kind = [
+    String(jwk.kty),
+    typeof jwk.alg === "string" ? jwk.alg : typeof jwk.crv === "string" ? jwk.crv : undefined,
+  ]
+    .filter(Boolean)
+    .join(" ");
   return `${kid === undefined ? "a key without kid" : `kid ${JSON.stringify(kid)}`} (${kind})`;
 }
 
-function checkKeys(keys: ReadonlyArray<Record<string, unknown>>): { check: Check; usable: ReadonlyArray<Record<string, unknown>> } {
+function checkKeys(keys: ReadonlyArray<Record<string, unknown>>): {
+  check: Check;
+  usable: ReadonlyArray<Record<string, unknown>>;
+} {
   const usable = keys.filter((jwk) => rejectKey(jwk) === undefined);
   const ignored = keys.flatMap((jwk) => {
     const reason = rejectKey(jwk);
@@ -553,7 +623,14 @@ function checkKeys(keys: ReadonlyArray<Record<string, unknown>>): { check: Check
       usable,
     };
   }
-  return { check: { name: "keys", ok: true, detail: `${usable.length} usable: ${usable.map(keyName).join(", ")}${ignoredText}` }, usable };
+  return {
+    check: {
+      name: "keys",
+      ok: true,
+      detail: `${usable.length} usable: ${usable.map(keyName).join(", ")}${ignoredText}`,
+    },
+    usable,
+  };
 }
 
 /** The algorithms a usable key can verify, as jose selects keys (an `alg` on the key narrows it to that one). */
@@ -581,13 +658,24 @@ function checkAlgorithms(
   const accepted = algorithms.filter((alg) => offered.has(alg));
   const unmatched = algorithms.filter((alg) => !offered.has(alg));
   if (accepted.length > 0) {
-    const note = unmatched.length === 0 ? "" : `; ${unmatched.join(", ")} ha${unmatched.length === 1 ? "s" : "ve"} no published key`;
-    return { name: "algorithms", ok: true, detail: `ALGORITHMS=${algorithms.join(",")}: ${accepted.join(", ")} verif${accepted.length === 1 ? "ies" : "y"} with the published keys${note}` };
+    const note =
+      unmatched.length === 0
+        ? ""
+        : `; ${unmatched.join(", ")} ha${unmatched.length === 1 ? "s" : "ve"} no published key`;
+    return {
+      name: "algorithms",
+      ok: true,
+      detail: `ALGORITHMS=${algorithms.join(",")}: ${accepted.join(", ")} verif${accepted.length === 1 ? "ies" : "y"} with the published keys${note}`,
+    };
   }
   // What the issuer signs with: the keys' own alg, else what discovery says it signs ID tokens with, else the usual one per key type.
-  const explicit = usable.flatMap((jwk) => (typeof jwk.alg === "string" && offered.has(jwk.alg as Algorithm) ? [jwk.alg as Algorithm] : []));
+  const explicit = usable.flatMap((jwk) =>
+    typeof jwk.alg === "string" && offered.has(jwk.alg as Algorithm) ? [jwk.alg as Algorithm] : [],
+  );
   const advertised = Array.isArray(discovery.id_token_signing_alg_values_supported)
-    ? discovery.id_token_signing_alg_values_supported.filter((alg): alg is Algorithm => typeof alg === "string" && offered.has(alg as Algorithm))
+    ? discovery.id_token_signing_alg_values_supported.filter(
+        (alg): alg is Algorithm => typeof alg === "string" && offered.has(alg as Algorithm),
+      )
     : [];
   const usual = usable.flatMap((jwk) => keyAlgorithms(jwk).slice(0, 1));
   const suggestion = [...new Set(explicit.length > 0 ? explicit : advertised.length > 0 ? advertised : usual)];
@@ -623,7 +711,11 @@ async function checkResolver(config: Config, context: Context): Promise<Check> {
     const verdict = await resolver.resolve({ authorization: undefined, cookies: [] });
     switch (verdict.kind) {
       case "none":
-        return { name: "resolver", ok: true, detail: `${asked}: 200 without X-Authgear-Session-Valid (no session), as Authgear's resolver answers` };
+        return {
+          name: "resolver",
+          ok: true,
+          detail: `${asked}: 200 without X-Authgear-Session-Valid (no session), as Authgear's resolver answers`,
+        };
       case "invalid":
         return { name: "resolver", ok: true, detail: `${asked}: 200, X-Authgear-Session-Valid: false` };
       case "valid":
@@ -636,7 +728,17 @@ async function checkResolver(config: Config, context: Context): Promise<Check> {
     }
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;
-    return { name: "resolver", ok: false, ...explainResolverFailure(reasons[0] ?? error.message, error.cause, { url, host, asked, setting }, config, context) };
+    return {
+      name: "resolver",
+      ok: false,
+      ...explainResolverFailure(
+        reasons[0] ?? error.message,
+        error.cause,
+        { url, host, asked, setting },
+        config,
+        context,
+      ),
+    };
   }
 }
 
@@ -666,9 +768,15 @@ function explainResolverFailure(
       };
     }
     if (code >= 500) {
-      return { detail: `${asked}: HTTP ${code}`, fix: `the resolver at ${host} is failing: every request that needs it gets 503 until it recovers` };
+      return {
+        detail: `${asked}: HTTP ${code}`,
+        fix: `the resolver at ${host} is failing: every request that needs it gets 503 until it recovers`,
+      };
     }
-    return { detail: `${asked}: HTTP ${code} (Authgear's resolver always answers 200)`, fix: `${setting} must be Authgear's resolver endpoint, reachable without any other authentication` };
+    return {
+      detail: `${asked}: HTTP ${code} (Authgear's resolver always answers 200)`,
+      fix: `${setting} must be Authgear's resolver endpoint, reachable without any other authentication`,
+    };
   }
   if (reason.startsWith("timed out")) {
     return {
@@ -678,7 +786,10 @@ function explainResolverFailure(
   }
   if (reason === "network error") {
     const code = causeCode(seenError);
-    return { detail: `${asked}: network error${code === undefined ? "" : ` (${code})`}`, fix: networkFix(host, code, setting) };
+    return {
+      detail: `${asked}: network error${code === undefined ? "" : ` (${code})`}`,
+      fix: networkFix(host, code, setting),
+    };
   }
   const valid = seen?.headers.get("x-authgear-session-valid");
   return {
@@ -698,12 +809,23 @@ async function checkToken(
 ): Promise<Check> {
   const { config } = trusted;
   const token = raw.trim().replace(/^bearer[ \t]+/i, "");
-  if (token === "") return { name: "token", ok: false, detail: "the token is empty", fix: "pass the access token the client sends after `Bearer `" };
+  if (token === "")
+    return {
+      name: "token",
+      ok: false,
+      detail: "the token is empty",
+      fix: "pass the access token the client sends after `Bearer `",
+    };
   let headers: Headers;
   try {
     headers = new Headers({ authorization: `Bearer ${token}` });
   } catch {
-    return { name: "token", ok: false, detail: "the token holds characters an HTTP header cannot carry (a line break?)", fix: "pass the token alone, exactly as the client sends it after `Bearer `" };
+    return {
+      name: "token",
+      ok: false,
+      detail: "the token holds characters an HTTP header cannot carry (a line break?)",
+      fix: "pass the token alone, exactly as the client sends it after `Bearer `",
+    };
   }
   const opaque = !looksLikeJwt(token);
   const viaResolver = config.authMode === "resolver" || (config.authMode === "hybrid" && opaque);
@@ -722,7 +844,8 @@ async function checkToken(
     const detail = `${client.ok ? "valid" : "valid, but useless here"}: ${how}${expiry}; ${client.detail}`;
     return { name: "token", ok: client.ok, detail, ...(client.fix !== undefined && { fix: client.fix }) };
   }
-  if (result.ok) return { name: "token", ok: true, detail: describeSuccess(result, token2, viaResolver, config, context.now()) };
+  if (result.ok)
+    return { name: "token", ok: true, detail: describeSuccess(result, token2, viaResolver, config, context.now()) };
   const iss = token2.payload?.iss;
   const issuer = config.issuers.find((each) => each.issuer === iss);
   const published = issuer === undefined ? undefined : publishedBy.get(issuer.issuer);
@@ -756,7 +879,13 @@ function describeToken(token: string): TokenView {
   return { segments: token.split(".").length, length: token.length, header, payload };
 }
 
-function describeSuccess(result: Extract<AuthResult, { ok: true }>, token: TokenView, viaResolver: boolean, config: Config, nowMs: number): string {
+function describeSuccess(
+  result: Extract<AuthResult, { ok: true }>,
+  token: TokenView,
+  viaResolver: boolean,
+  config: Config,
+  nowMs: number,
+): string {
   const { identity } = result;
   const who: string[] = [];
   if (identity.kind === "user") {
@@ -774,7 +903,8 @@ function describeSuccess(result: Extract<AuthResult, { ok: true }>, token: Token
 /** How the gate verified a JWT itself (its alg and kid), and when it expires. */
 function localVerification(token: TokenView, nowMs: number): { how: string; expiry: string } {
   const exp = token.payload?.exp;
-  const expiry = typeof exp === "number" ? `, expires in ${duration(exp - Math.floor(nowMs / 1000))}, at ${time(exp)}` : "";
+  const expiry =
+    typeof exp === "number" ? `, expires in ${duration(exp - Math.floor(nowMs / 1000))}, at ${time(exp)}` : "";
   const alg = typeof token.header?.alg === "string" ? `${token.header.alg}, ` : "";
   const kid = typeof token.header?.kid === "string" ? `kid ${token.header.kid}` : "no kid";
   return { how: `verified by the gate itself (${alg}${kid})`, expiry };
@@ -813,9 +943,15 @@ function explainRefusal(error: AuthError, token: TokenView, context: RefusalCont
         };
       }
       if (error.code === "ERR_REQUEST_MALFORMED") {
-        return { detail: error.message, fix: "pass the token alone (at most 8192 characters of base64url), exactly as the client sends it after `Bearer `" };
+        return {
+          detail: error.message,
+          fix: "pass the token alone (at most 8192 characters of base64url), exactly as the client sends it after `Bearer `",
+        };
       }
-      return { detail: `not a well-formed JWT: ${malformedReason(error, token)}`, fix: "send the token exactly as the issuer issued it: three segments of unpadded base64url, nothing added or cut" };
+      return {
+        detail: `not a well-formed JWT: ${malformedReason(error, token)}`,
+        fix: "send the token exactly as the issuer issued it: three segments of unpadded base64url, nothing added or cut",
+      };
     }
     case "ERR_JWT_ALGORITHM": {
       const alg = typeof header?.alg === "string" ? header.alg : "(none)";
@@ -865,7 +1001,10 @@ function explainRefusal(error: AuthError, token: TokenView, context: RefusalCont
         fix: "sub must be printable ASCII, the user claims booleans, roles an array of strings without spaces or commas: correct the claim at the issuer (Authgear: the role keys)",
       };
     case "ERR_KEYSET_UNAVAILABLE":
-      return { detail: "it cannot be verified: the key set cannot be fetched (see the checks above)", fix: "fix the failing discovery, issuer or jwks check" };
+      return {
+        detail: "it cannot be verified: the key set cannot be fetched (see the checks above)",
+        fix: "fix the failing discovery, issuer or jwks check",
+      };
     case "ERR_SESSION_INVALID":
       return {
         detail: `${context.opaque ? "an opaque token" : "a JWT"}, sent to Authgear's resolver (AUTH_MODE=${config.authMode}), which says it is not valid: expired, revoked or logged out, a token of another project, or the user is disabled`,
@@ -877,13 +1016,20 @@ function explainRefusal(error: AuthError, token: TokenView, context: RefusalCont
         fix: "fix the failing resolver check",
       };
     case "ERR_CREDENTIALS_MISSING":
-      return { detail: "the resolver found no credential in it (no verdict)", fix: "pass the access token the client sends after `Bearer `" };
+      return {
+        detail: "the resolver found no credential in it (no verdict)",
+        fix: "pass the access token the client sends after `Bearer `",
+      };
     default:
       return { detail: error.message, fix: "an unforeseen failure: report it, with this output" };
   }
 }
 
-function joseCause(error: AuthError): { claim: string | undefined; reason: string | undefined; code: string | undefined } {
+function joseCause(error: AuthError): {
+  claim: string | undefined;
+  reason: string | undefined;
+  code: string | undefined;
+} {
   const cause = error.cause;
   if (typeof cause !== "object" || cause === null) return { claim: undefined, reason: undefined, code: undefined };
   const { claim, reason, code } = cause as { claim?: unknown; reason?: unknown; code?: unknown };
@@ -896,7 +1042,8 @@ function joseCause(error: AuthError): { claim: string | undefined; reason: strin
 
 function malformedReason(error: AuthError, token: TokenView): string {
   const cause = joseCause(error);
-  if (cause.code === "ERR_JOSE_NOT_SUPPORTED" && Array.isArray(token.header?.crit)) return `the header's crit names ${JSON.stringify(token.header.crit)}, which the gate does not understand`;
+  if (cause.code === "ERR_JOSE_NOT_SUPPORTED" && Array.isArray(token.header?.crit))
+    return `the header's crit names ${JSON.stringify(token.header.crit)}, which the gate does not understand`;
   if (token.header === undefined) return "the header is not base64url-encoded JSON";
   if (token.payload === undefined) return "the payload is not a base64url-encoded JSON object";
   return "a segment is not canonical unpadded base64url (padding, whitespace, the + and / alphabet, or stray bits)";
@@ -907,12 +1054,19 @@ function audiences(payload: JWTPayload | undefined): string[] {
   return typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud.filter((item) => typeof item === "string") : [];
 }
 
-function idTokenEvidence(header: ProtectedHeaderParameters | undefined, payload: JWTPayload | undefined, config: Config): { idToken: boolean; reasons: string[] } {
+function idTokenEvidence(
+  header: ProtectedHeaderParameters | undefined,
+  payload: JWTPayload | undefined,
+  config: Config,
+): { idToken: boolean; reasons: string[] } {
   const reasons: string[] = [];
   let strong = false;
   const typ = header?.typ;
   if (typeof typ === "string" && typ.toUpperCase() === "JWT") reasons.push(`typ is ${JSON.stringify(typ)}, not at+jwt`);
-  else reasons.push(typ === undefined ? "no typ (access tokens carry at+jwt)" : `typ is ${JSON.stringify(typ)}, not at+jwt`);
+  else
+    reasons.push(
+      typ === undefined ? "no typ (access tokens carry at+jwt)" : `typ is ${JSON.stringify(typ)}, not at+jwt`,
+    );
   if (payload !== undefined) {
     if ("nonce" in payload) {
       reasons.push("it has a nonce");
@@ -924,7 +1078,9 @@ function idTokenEvidence(header: ProtectedHeaderParameters | undefined, payload:
     }
     const clients = audiences(payload).filter((aud) => !config.audiences.includes(aud) && !URL.canParse(aud));
     if (clients.length > 0) {
-      reasons.push(`aud ${JSON.stringify(clients)} names a client, not this API (AUDIENCE ${config.audiences.join(",")})`);
+      reasons.push(
+        `aud ${JSON.stringify(clients)} names a client, not this API (AUDIENCE ${config.audiences.join(",")})`,
+      );
       strong = true;
     }
   }
@@ -938,13 +1094,15 @@ function explainUnknownKey(token: TokenView, context: RefusalContext): { detail:
   const kid = typeof header?.kid === "string" ? header.kid : undefined;
   const kids = context.published?.map((key) => (key.kid === undefined ? "(no kid)" : key.kid));
   const label = context.issuer === undefined ? "AUTHGEAR_ENDPOINT" : issuerLabel(context.trusted, context.issuer);
-  const listed = kids === undefined ? "the published keys could not be read" : `${label} publishes kid ${JSON.stringify(kids)}`;
+  const listed =
+    kids === undefined ? "the published keys could not be read" : `${label} publishes kid ${JSON.stringify(kids)}`;
   const iss = payload?.iss;
   const foreign = typeof iss === "string" && context.issuer === undefined;
   const sameKid = kid === undefined ? undefined : context.published?.find((key) => key.kid === kid);
   let detail: string;
   if (kid === undefined) detail = `the token has no kid and no single published key matches alg ${alg}; ${listed}`;
-  else if (sameKid !== undefined) detail = `kid ${JSON.stringify(kid)} is published, but as ${sameKid.kty}${sameKid.alg === undefined ? "" : ` ${sameKid.alg}`}, and the token says alg ${alg}`;
+  else if (sameKid !== undefined)
+    detail = `kid ${JSON.stringify(kid)} is published, but as ${sameKid.kty}${sameKid.alg === undefined ? "" : ` ${sameKid.alg}`}, and the token says alg ${alg}`;
   else detail = `no published key has the token's kid ${JSON.stringify(kid)} (alg ${alg}); ${listed}`;
   if (foreign) detail += `; the token's iss is ${JSON.stringify(iss)}, not AUTHGEAR_ENDPOINT ${config.issuer}`;
   const fix = foreign
@@ -997,15 +1155,22 @@ function explainClaim(
   if (cause.claim === "aud" || /\baud\b/.test(error.message)) return explainAudience(trusted, issuer, payload);
   if (cause.claim === "nbf") {
     const nbf = typeof payload.nbf === "number" ? payload.nbf : nowSeconds;
-    return { detail: `not yet valid: nbf ${time(nbf)}, now ${time(nowSeconds)}, ${duration(nbf - nowSeconds)} early (CLOCK_TOLERANCE_SECONDS=${tolerance})`, fix: clockFix };
+    return {
+      detail: `not yet valid: nbf ${time(nbf)}, now ${time(nowSeconds)}, ${duration(nbf - nowSeconds)} early (CLOCK_TOLERANCE_SECONDS=${tolerance})`,
+      fix: clockFix,
+    };
   }
   // The core's own checks after jose's: iat in the future, no exp, client_id, a machine client's marks.
   if (typeof payload.iat === "number" && payload.iat > nowSeconds + tolerance) {
-    return { detail: `issued in the future: iat ${time(payload.iat)}, now ${time(nowSeconds)}, ${duration(payload.iat - nowSeconds)} ahead (CLOCK_TOLERANCE_SECONDS=${tolerance})`, fix: clockFix };
+    return {
+      detail: `issued in the future: iat ${time(payload.iat)}, now ${time(nowSeconds)}, ${duration(payload.iat - nowSeconds)} ahead (CLOCK_TOLERANCE_SECONDS=${tolerance})`,
+      fix: clockFix,
+    };
   }
   const allowed = issuer.allowedClientIds;
   if (allowed !== undefined && (typeof payload.client_id !== "string" || !allowed.has(payload.client_id))) {
-    const clientId = typeof payload.client_id === "string" ? `client_id ${JSON.stringify(payload.client_id)}` : "no client_id";
+    const clientId =
+      typeof payload.client_id === "string" ? `client_id ${JSON.stringify(payload.client_id)}` : "no client_id";
     const setting = trusted.listed ? `the "clientIds" of the ISSUERS entry ${issuer.issuer}` : "ALLOWED_CLIENT_IDS";
     const added = [...allowed, String(payload.client_id)];
     const change = trusted.listed
@@ -1035,7 +1200,9 @@ function explainClaim(
 /** `2026-11-28T20:00:00Z (1795896000)`. */
 function time(seconds: number): string {
   const date = new Date(seconds * 1000);
-  return Number.isNaN(date.getTime()) ? String(seconds) : `${date.toISOString().replace(/\.\d{3}Z$/, "Z")} (${seconds})`;
+  return Number.isNaN(date.getTime())
+    ? String(seconds)
+    : `${date.toISOString().replace(/\.\d{3}Z$/, "Z")} (${seconds})`;
 }
 
 /** `1 h 2 min`, `5 min 3 s`, `12 s`. */
@@ -1052,12 +1219,21 @@ function duration(totalSeconds: number): string {
 
 function secretValues(env: Readonly<Record<string, unknown>>): string[] {
   const secret = (name: string) => name.toUpperCase().includes("SECRET") || name.toUpperCase() === "ASSERTION_KEY";
-  return Object.entries(env).flatMap(([name, value]) => (secret(name) && typeof value === "string" && value.trim().length >= 4 ? [value.trim()] : []));
+  return Object.entries(env).flatMap(([name, value]) =>
+    secret(name) && typeof value === "string" && value.trim().length >= 4 ? [value.trim()] : [],
+  );
 }
 
 function redact(checks: Check[], values: ReadonlyArray<string | undefined>): Check[] {
-  const hidden = values.filter((value): value is string => value !== undefined && value.trim().length >= 4).map((value) => value.trim());
+  const hidden = values
+    .filter((value): value is string => value !== undefined && value.trim().length >= 4)
+    .map((value) => value.trim());
   if (hidden.length === 0) return checks;
-  const clean = (text: string): string => hidden.reduce((result, value) => result.split(value).join("(redacted)"), text);
-  return checks.map((check) => ({ ...check, detail: clean(check.detail), ...(check.fix !== undefined && { fix: clean(check.fix) }) }));
+  const clean = (text: string): string =>
+    hidden.reduce((result, value) => result.split(value).join("(redacted)"), text);
+  return checks.map((check) => ({
+    ...check,
+    detail: clean(check.detail),
+    ...(check.fix !== undefined && { fix: clean(check.fix) }),
+  }));
 }

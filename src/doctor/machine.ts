@@ -107,9 +107,12 @@ function clientAudience(
     detail: `resource audience: a machine client's token (${client}) for the resource ${JSON.stringify(auds)}; ${
       accepted
     }`,
-    fix: `a machine token's aud is the resource URI its client asked for: if that is this API, ${
-      addTo(trusted, issuer, "resources", auds)
-    }`,
+    fix: `a machine token's aud is the resource URI its client asked for: if that is this API, ${addTo(
+      trusted,
+      issuer,
+      "resources",
+      auds,
+    )}`,
   };
 }
 

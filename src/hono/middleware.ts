@@ -27,8 +27,17 @@ import {
   isWebSocketUpgrade,
 } from "../core/index.ts";
 
-export interface AuthgearOptions
-  extends Pick<AuthenticatorDeps, "fetcher" | "clock" | "logger" | "keySetStore" | "keySetTiming" | "tokenCache" | "verdictStore" | "resolverCacheEntries"> {
+export interface AuthgearOptions extends Pick<
+  AuthenticatorDeps,
+  | "fetcher"
+  | "clock"
+  | "logger"
+  | "keySetStore"
+  | "keySetTiming"
+  | "tokenCache"
+  | "verdictStore"
+  | "resolverCacheEntries"
+> {
   /**
    * The settings, by the names of the README's configuration table (`process.env` on Node).
    * Default: the app's `c.env` (a Worker's vars and secrets), read at the first request.
@@ -75,23 +84,28 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
   const { settings, authorize, ...deps } = options;
   const logger = deps.logger ?? jsonLogger;
   const gateFor = oncePerSettings((source: Readonly<Record<string, unknown>>) =>
-    createGate(source, { ...deps, logger }, {
-      // The app routes on the path it received, so an ambiguous one is refused; override headers
-      // stay on the request (Hono's methodOverride reads them), so the rules decide each method
-      // and path they could make the app serve.
-      decide: {
-        ambiguousPaths: "refuse",
-        preflightsArePublic: true,
-        overrideHeaders: "reach-origin",
-        validForSeconds: 0,
-        ...(authorize !== undefined && { authorize }),
+    createGate(
+      source,
+      { ...deps, logger },
+      {
+        // The app routes on the path it received, so an ambiguous one is refused; override headers
+        // stay on the request (Hono's methodOverride reads them), so the rules decide each method
+        // and path they could make the app serve.
+        decide: {
+          ambiguousPaths: "refuse",
+          preflightsArePublic: true,
+          overrideHeaders: "reach-origin",
+          validForSeconds: 0,
+          ...(authorize !== undefined && { authorize }),
+        },
       },
-    }),
+    ),
   );
 
   return async (c, next) => {
     const env: unknown = c.env;
-    const source = settings ?? (typeof env === "object" && env !== null ? (env as Readonly<Record<string, unknown>>) : NO_SETTINGS);
+    const source =
+      settings ?? (typeof env === "object" && env !== null ? (env as Readonly<Record<string, unknown>>) : NO_SETTINGS);
     const gate = gateFor(source);
     const url = new URL(c.req.url);
     // Every line names its request (Cloudflare's ray id), read only when a line is written.
@@ -102,7 +116,13 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
     };
     const refuse = (error: AuthError, realm: string, userId?: string): Response => {
       const response = errorResponse(error, realm);
-      log.log("request_refused", { code: error.code, status: response.status, method: c.req.method, path: url.pathname, user_id: userId });
+      log.log("request_refused", {
+        code: error.code,
+        status: response.status,
+        method: c.req.method,
+        path: url.pathname,
+        user_id: userId,
+      });
       return new Response(c.req.method === "HEAD" ? null : response.body, response);
     };
     if (!gate.ok) return refuse(gate.error, "authgear-edge");
@@ -128,11 +148,23 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
       const { code } = decision.error;
       if (!config.reportOnly) return refuse(decision.error, config.realm, userId);
       // As the Worker does: the request goes on with its would-be code and never an identity.
-      log.log("would_refuse", { code, status: describeError(code).status, method: c.req.method, path: url.pathname, user_id: userId });
+      log.log("would_refuse", {
+        code,
+        status: describeError(code).status,
+        method: c.req.method,
+        path: url.pathname,
+        user_id: userId,
+      });
       c.set("authgear", undefined);
       c.set("authgearReport", code);
     } else {
-      if (config.logDecisions) log.log("request_allowed", { method: c.req.method, path: url.pathname, user_id: userId, public: decision.isPublic });
+      if (config.logDecisions)
+        log.log("request_allowed", {
+          method: c.req.method,
+          path: url.pathname,
+          user_id: userId,
+          public: decision.isPublic,
+        });
       c.set("authgear", decision.identity);
       c.set("authgearReport", undefined);
     }

@@ -51,7 +51,10 @@ function assertionOf(result: AuthorizerResult): string | undefined {
 async function verify(jwt: string | undefined, at?: number): Promise<JWTPayload> {
   const { d: _private, ...publicPart } = key;
   const { payload } = await jwtVerify(jwt ?? "", createLocalJWKSet({ keys: [publicPart as JWK] }), {
-    issuer: GATE, audience: AUDIENCE, typ: "authgear-edge+jwt", ...(at !== undefined && { currentDate: new Date(at) }),
+    issuer: GATE,
+    audience: AUDIENCE,
+    typ: "authgear-edge+jwt",
+    ...(at !== undefined && { currentDate: new Date(at) }),
   });
   return payload;
 }
@@ -88,8 +91,11 @@ describe("edgeAssertion in the context", () => {
   it("a key that cannot sign fails the request (503), never an Allow without it", async () => {
     const broken = createHandler({
       env: {
-        AUTHGEAR_ENDPOINT: issuer.origin, ASSERTION_KEY: JSON.stringify({ ...key, x: key.y, y: key.x }),
-        ASSERTION_ISSUER: GATE, ASSERTION_AUDIENCE: AUDIENCE, AUTHORIZER_CACHE_SECONDS: "0",
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ASSERTION_KEY: JSON.stringify({ ...key, x: key.y, y: key.x }),
+        ASSERTION_ISSUER: GATE,
+        ASSERTION_AUDIENCE: AUDIENCE,
+        AUTHORIZER_CACHE_SECONDS: "0",
       },
       logger,
     });

@@ -12,7 +12,10 @@ let token: string;
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
-  token = await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] } });
+  token = await issuer.mintAccessToken({
+    sub: "alice",
+    claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] },
+  });
 });
 afterAll(() => issuer.close());
 afterEach(() => {
@@ -82,7 +85,11 @@ describe("the identity context", () => {
     const again = (await handler(tokenEvent(`Bearer ${token}`))) as { context: Record<string, string> };
     expect(again.context).toBe(first.context);
     expect(JSON.stringify(first.context)).toBe(JSON.stringify(ALICE_CONTEXT()));
-    const other = await issuer.mintAccessToken({ sub: "alice", issuedAt: claims(token).auth_time, claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] } });
+    const other = await issuer.mintAccessToken({
+      sub: "alice",
+      issuedAt: claims(token).auth_time,
+      claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] },
+    });
     const fresh = (await handler(tokenEvent(`Bearer ${other}`))) as { context: Record<string, string> };
     expect(fresh.context).not.toBe(first.context);
     expect(JSON.stringify(fresh.context)).toBe(JSON.stringify(first.context));
@@ -94,7 +101,10 @@ describe("REST API REQUEST authorizer", () => {
     const handler = await container();
     const result = await handler(requestEvent({ headers: { Authorization: `Bearer ${token}` } }));
     expect(result).toMatchObject({ principalId: "alice", context: ALICE_CONTEXT() });
-    expect((result as { policyDocument: { Statement: Array<{ Resource: string[] }> } }).policyDocument.Statement[0]?.Resource).toEqual([STAGE_WILDCARD]);
+    expect(
+      (result as { policyDocument: { Statement: Array<{ Resource: string[] }> } }).policyDocument.Statement[0]
+        ?.Resource,
+    ).toEqual([STAGE_WILDCARD]);
   });
 
   it("reads the JWT cookie (with the authorizer cache off)", async () => {
@@ -105,7 +115,10 @@ describe("REST API REQUEST authorizer", () => {
 
   it("refuses two Authorization headers (multi-value)", async () => {
     const handler = await container();
-    const event = requestEvent({ multiValueHeaders: { Authorization: [`Bearer ${token}`, `Bearer ${token}`] }, headers: { Authorization: `Bearer ${token}` } });
+    const event = requestEvent({
+      multiValueHeaders: { Authorization: [`Bearer ${token}`, `Bearer ${token}`] },
+      headers: { Authorization: `Bearer ${token}` },
+    });
     await expect(handler(event)).rejects.toThrow(/^Unauthorized$/);
   });
 
@@ -113,12 +126,23 @@ describe("REST API REQUEST authorizer", () => {
     const cached = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" });
     for (const path of ["/public/*", "/public/a*b/c"]) {
       // A cached Allow on `.../GET/public/*` would open every path IAM matches with that `*`.
-      await expect(cached(requestEvent({ path, headers: { Authorization: "Bearer bad.token.here" } })), path).rejects.toThrow(/^Unauthorized$/);
+      await expect(
+        cached(requestEvent({ path, headers: { Authorization: "Bearer bad.token.here" } })),
+        path,
+      ).rejects.toThrow(/^Unauthorized$/);
     }
-    const uncached = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam", AUTHORIZER_CACHE_SECONDS: "0" });
+    const uncached = await container({
+      PUBLIC_PATHS: "/public/*",
+      HTTP_API_RESPONSE: "iam",
+      AUTHORIZER_CACHE_SECONDS: "0",
+    });
     expect(await uncached(requestEvent({ path: "/public/*" }))).toMatchObject({
       principalId: "anonymous",
-      policyDocument: { Statement: [{ Effect: "Allow", Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/public/*"] }] },
+      policyDocument: {
+        Statement: [
+          { Effect: "Allow", Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/public/*"] },
+        ],
+      },
     });
   });
 
@@ -156,52 +180,86 @@ describe("REST API REQUEST authorizer", () => {
         principalId: "anonymous",
         policyDocument: {
           Version: "2012-10-17",
-          Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/public/docs"] }],
+          Statement: [
+            {
+              Action: "execute-api:Invoke",
+              Effect: "Allow",
+              Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/public/docs"],
+            },
+          ],
         },
         context: {},
       });
     }
-    const withToken = await handler(requestEvent({ path: "/public/docs", headers: { Authorization: `Bearer ${token}` } }));
+    const withToken = await handler(
+      requestEvent({ path: "/public/docs", headers: { Authorization: `Bearer ${token}` } }),
+    );
     expect(withToken).toMatchObject({ principalId: "alice", context: ALICE_CONTEXT() });
     await expect(handler(requestEvent({ path: "/private" }))).rejects.toThrow(/^Unauthorized$/);
     await expect(handler(requestEvent({ path: "/publicity" }))).rejects.toThrow(/^Unauthorized$/);
     for (const path of ["/public/..%2fadmin", "/public/../admin", "/public/%2e%2e/admin", "/public;/x", "//public/x"]) {
       await expect(handler(requestEvent({ path })), path).rejects.toThrow(/^Unauthorized$/);
-      expect(await handler(requestEvent({ path, headers: { Authorization: `Bearer ${token}` } }))).toMatchObject({ principalId: "alice" });
+      expect(await handler(requestEvent({ path, headers: { Authorization: `Bearer ${token}` } }))).toMatchObject({
+        principalId: "alice",
+      });
     }
   });
 
   it("never turns an authenticated caller away for a decoded path", async () => {
     const handler = await container({ PUBLIC_PATHS: "/public/*", HTTP_API_RESPONSE: "iam" });
-    expect(await handler(requestEvent({ path: "/files/my report é.pdf", headers: { Authorization: `Bearer ${token}` } }))).toMatchObject({ principalId: "alice" });
+    expect(
+      await handler(requestEvent({ path: "/files/my report é.pdf", headers: { Authorization: `Bearer ${token}` } })),
+    ).toMatchObject({ principalId: "alice" });
   });
 });
 
 describe("HTTP API payload 2.0 authorizer", () => {
   it("answers a simple response by default", async () => {
     const handler = await container();
-    expect(await handler(httpApiEvent({ headers: { authorization: `Bearer ${token}` } }))).toEqual({ isAuthorized: true, context: ALICE_CONTEXT() });
+    expect(await handler(httpApiEvent({ headers: { authorization: `Bearer ${token}` } }))).toEqual({
+      isAuthorized: true,
+      context: ALICE_CONTEXT(),
+    });
     await expect(handler(httpApiEvent())).rejects.toThrow(/^Unauthorized$/);
   });
 
   it("answers an IAM policy with HTTP_API_RESPONSE=iam", async () => {
     const handler = await container({ HTTP_API_RESPONSE: "iam" });
-    const result = await handler(httpApiEvent({ headers: { authorization: `Bearer ${token}` }, stage: "prod", rawPath: "/prod/items" }));
+    const result = await handler(
+      httpApiEvent({ headers: { authorization: `Bearer ${token}` }, stage: "prod", rawPath: "/prod/items" }),
+    );
     expect(result).toEqual({
       principalId: "alice",
       policyDocument: {
         Version: "2012-10-17",
-        Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/*"] }],
+        Statement: [
+          {
+            Action: "execute-api:Invoke",
+            Effect: "Allow",
+            Resource: ["arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/*"],
+          },
+        ],
       },
       context: ALICE_CONTEXT(),
     });
   });
 
   it("reads cookies from the cookies array, and matches public paths without the stage", async () => {
-    const handler = await container({ JWT_COOKIE_NAME: "at", PUBLIC_PATHS: "/public/*", AUTHORIZER_CACHE_SECONDS: "0" });
-    expect(await handler(httpApiEvent({ cookies: ["theme=dark", `at=${token}`] }))).toMatchObject({ isAuthorized: true });
-    expect(await handler(httpApiEvent({ stage: "prod", rawPath: "/prod/public/x" }))).toEqual({ isAuthorized: true, context: {} });
-    await expect(handler(httpApiEvent({ stage: "prod", rawPath: "/public/x/../../admin" }))).rejects.toThrow(/^Unauthorized$/);
+    const handler = await container({
+      JWT_COOKIE_NAME: "at",
+      PUBLIC_PATHS: "/public/*",
+      AUTHORIZER_CACHE_SECONDS: "0",
+    });
+    expect(await handler(httpApiEvent({ cookies: ["theme=dark", `at=${token}`] }))).toMatchObject({
+      isAuthorized: true,
+    });
+    expect(await handler(httpApiEvent({ stage: "prod", rawPath: "/prod/public/x" }))).toEqual({
+      isAuthorized: true,
+      context: {},
+    });
+    await expect(handler(httpApiEvent({ stage: "prod", rawPath: "/public/x/../../admin" }))).rejects.toThrow(
+      /^Unauthorized$/,
+    );
   });
 });
 
@@ -213,7 +271,8 @@ describe("route rules (ROUTES)", () => {
     { path: "/partners/*", methods: ["POST"], clientIds: ["partner-app"] },
   ]);
   const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
-  const every = (path: string) => ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].map((method) => `${STAGE}/${method}/${path}`);
+  const every = (path: string) =>
+    ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].map((method) => `${STAGE}/${method}/${path}`);
   type Policy = { policyDocument: { Statement: Array<{ Effect: string; Resource: string[] }> } };
 
   it("allows the whole stage and denies, in the same cached policy, every route whose rule the caller fails during the TTL", async () => {
@@ -232,7 +291,11 @@ describe("route rules (ROUTES)", () => {
             Effect: "Deny",
             Resource: [
               ...every("admin").flatMap((arn) => [arn, `${arn}/*`, `${arn}.*`]),
-              ...["GET", "HEAD"].flatMap((method) => [`${STAGE}/${method}/reports`, `${STAGE}/${method}/reports/`, `${STAGE}/${method}/reports.*`]),
+              ...["GET", "HEAD"].flatMap((method) => [
+                `${STAGE}/${method}/reports`,
+                `${STAGE}/${method}/reports/`,
+                `${STAGE}/${method}/reports.*`,
+              ]),
               ...every("account/delete").flatMap((arn) => [arn, `${arn}/`, `${arn}.*`]),
               `${STAGE}/POST/partners`,
               `${STAGE}/POST/partners/*`,
@@ -244,15 +307,24 @@ describe("route rules (ROUTES)", () => {
       context: expect.objectContaining({ userId: "bob" }) as unknown,
     });
     // Alice is an admin who just logged in, without reports:read, from the dev client.
-    const fresh = await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } });
-    const result = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${fresh}` } }))) as Policy;
+    const fresh = await issuer.mintAccessToken({
+      sub: "alice",
+      claims: { "https://authgear.com/claims/user/roles": ["admin"] },
+    });
+    const result = (await handler(
+      requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${fresh}` } }),
+    )) as Policy;
     expect(result.policyDocument.Statement).toEqual([
       { Action: "execute-api:Invoke", Effect: "Allow", Resource: [`${STAGE}/*`] },
       {
         Action: "execute-api:Invoke",
         Effect: "Deny",
         Resource: [
-          ...["GET", "HEAD"].flatMap((method) => [`${STAGE}/${method}/reports`, `${STAGE}/${method}/reports/`, `${STAGE}/${method}/reports.*`]),
+          ...["GET", "HEAD"].flatMap((method) => [
+            `${STAGE}/${method}/reports`,
+            `${STAGE}/${method}/reports/`,
+            `${STAGE}/${method}/reports.*`,
+          ]),
           `${STAGE}/POST/partners`,
           `${STAGE}/POST/partners/*`,
           `${STAGE}/POST/partners.*`,
@@ -264,35 +336,60 @@ describe("route rules (ROUTES)", () => {
   it("answers a route the caller fails with a Deny (403), or Unauthorized (401) when the login is too old for the TTL", async () => {
     const handler = await container({ ROUTES: RULES, HTTP_API_RESPONSE: "iam" });
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
-    const denied = (await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${bob}` } }))) as Policy;
-    expect(denied.policyDocument.Statement.find((statement) => statement.Effect === "Deny")?.Resource).toContain(`${STAGE}/GET/admin/*`);
+    const denied = (await handler(
+      requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${bob}` } }),
+    )) as Policy;
+    expect(denied.policyDocument.Statement.find((statement) => statement.Effect === "Deny")?.Resource).toContain(
+      `${STAGE}/GET/admin/*`,
+    );
     // 600 s now, 901 s before a cached policy expires: more than the route's 900 s.
-    await expect(handler(requestEvent({ path: "/account/delete", headers: { Authorization: `Bearer ${bob}` } }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(
+      handler(requestEvent({ path: "/account/delete", headers: { Authorization: `Bearer ${bob}` } })),
+    ).rejects.toThrow(/^Unauthorized$/);
   });
 
   it("with the cache off, answers for the request alone: a login 600 s old still meets maxAuthAge 900", async () => {
     const handler = await container({ ROUTES: RULES, AUTHORIZER_CACHE_SECONDS: "0" });
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: Math.floor(Date.now() / 1000) - 600 });
     const arn = `${STAGE}/GET/account/delete`;
-    expect(((await handler(requestEvent({ path: "/account/delete", headers: { Authorization: `Bearer ${bob}` } }))) as Policy).policyDocument.Statement).toEqual([
-      { Action: "execute-api:Invoke", Effect: "Allow", Resource: [arn] },
-    ]);
-    expect(((await handler(requestEvent({ path: "/admin/x", headers: { Authorization: `Bearer ${bob}` } }))) as Policy).policyDocument.Statement).toEqual([
-      { Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${STAGE}/GET/admin/x`] },
-    ]);
+    expect(
+      (
+        (await handler(
+          requestEvent({ path: "/account/delete", headers: { Authorization: `Bearer ${bob}` } }),
+        )) as Policy
+      ).policyDocument.Statement,
+    ).toEqual([{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [arn] }]);
+    expect(
+      ((await handler(requestEvent({ path: "/admin/x", headers: { Authorization: `Bearer ${bob}` } }))) as Policy)
+        .policyDocument.Statement,
+    ).toEqual([{ Action: "execute-api:Invoke", Effect: "Deny", Resource: [`${STAGE}/GET/admin/x`] }]);
     // Simple responses are safe without the cache: this route's verdict only.
-    expect(await handler(httpApiEvent({ rawPath: "/admin/x", headers: { authorization: `Bearer ${bob}` } }))).toMatchObject({ isAuthorized: false });
-    expect(await handler(httpApiEvent({ rawPath: "/orders", headers: { authorization: `Bearer ${bob}` } }))).toMatchObject({ isAuthorized: true });
+    expect(
+      await handler(httpApiEvent({ rawPath: "/admin/x", headers: { authorization: `Bearer ${bob}` } })),
+    ).toMatchObject({ isAuthorized: false });
+    expect(
+      await handler(httpApiEvent({ rawPath: "/orders", headers: { authorization: `Bearer ${bob}` } })),
+    ).toMatchObject({ isAuthorized: true });
   });
 
   it("decides on the ARN's method: a clientIds rule on POST denies only POST for another client", async () => {
     const handler = await container({ ROUTES: RULES, AUTHORIZER_CACHE_SECONDS: "0" });
     const other = await issuer.mintAccessToken({ sub: "carol" });
     const partner = await issuer.mintAccessToken({ sub: "dave", claims: { client_id: "partner-app" } });
-    const post = (jwt: string) => ({ ...requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${jwt}` } }), httpMethod: "POST", methodArn: `${STAGE}/POST/partners/orders` });
+    const post = (jwt: string) => ({
+      ...requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${jwt}` } }),
+      httpMethod: "POST",
+      methodArn: `${STAGE}/POST/partners/orders`,
+    });
     expect(((await handler(post(other))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Deny" });
     expect(((await handler(post(partner))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
-    expect(((await handler(requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${other}` } }))) as Policy).policyDocument.Statement[0]).toMatchObject({ Effect: "Allow" });
+    expect(
+      (
+        (await handler(
+          requestEvent({ path: "/partners/orders", headers: { Authorization: `Bearer ${other}` } }),
+        )) as Policy
+      ).policyDocument.Statement[0],
+    ).toMatchObject({ Effect: "Allow" });
   });
 });
 
@@ -327,14 +424,22 @@ describe("hybrid mode (with the authorizer cache off)", () => {
     const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
     const handler = await container({ AUTH_MODE: "hybrid", AUTHORIZER_CACHE_SECONDS: "0" });
     const cookie = `theme=dark; session=${session.cookie}`;
-    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: cookie } }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(
+      handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: cookie } })),
+    ).rejects.toThrow(/^Unauthorized$/);
     const cookies = ["theme=dark", `session=${session.cookie}`];
-    await expect(handler(httpApiEvent({ headers: { authorization: `Bearer ${expired}` }, cookies }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler(httpApiEvent({ headers: { authorization: `Bearer ${expired}` }, cookies }))).rejects.toThrow(
+      /^Unauthorized$/,
+    );
     const rest = await handler(requestEvent({ headers: { Cookie: cookie } }));
     expect(rest).toMatchObject({ principalId: "sara", context: { userId: "sara", sessionValid: "true" } });
     expect(await handler(httpApiEvent({ cookies }))).toMatchObject({ isAuthorized: true, context: { userId: "sara" } });
-    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}` } }))).rejects.toThrow(/^Unauthorized$/);
-    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: "session=bogus" } }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}` } }))).rejects.toThrow(
+      /^Unauthorized$/,
+    );
+    await expect(
+      handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: "session=bogus" } })),
+    ).rejects.toThrow(/^Unauthorized$/);
   });
 
   it("keys its verdict cache with node:crypto's synchronous SHA-256, not WebCrypto's digest", async () => {
@@ -354,12 +459,24 @@ describe("hybrid mode (with the authorizer cache off)", () => {
     try {
       const session = prefixed.createSession("tara");
       const expired = await prefixed.mintAccessToken({ sub: "mallory", expiresIn: -5 });
-      const handler = await container({ AUTHGEAR_ENDPOINT: prefixed.origin, AUTH_MODE: "hybrid", AUTHORIZER_CACHE_SECONDS: "0", RESOLVER_COOKIE_PREFIX: "myapp_" });
-      expect(await handler(httpApiEvent({ cookies: [`myapp_session=${session.cookie}`] }))).toMatchObject({ isAuthorized: true, context: { userId: "tara" } });
-      expect(await handler(requestEvent({ headers: { Cookie: `myapp_session=${session.cookie}` } }))).toMatchObject({ principalId: "tara" });
+      const handler = await container({
+        AUTHGEAR_ENDPOINT: prefixed.origin,
+        AUTH_MODE: "hybrid",
+        AUTHORIZER_CACHE_SECONDS: "0",
+        RESOLVER_COOKIE_PREFIX: "myapp_",
+      });
+      expect(await handler(httpApiEvent({ cookies: [`myapp_session=${session.cookie}`] }))).toMatchObject({
+        isAuthorized: true,
+        context: { userId: "tara" },
+      });
+      expect(await handler(requestEvent({ headers: { Cookie: `myapp_session=${session.cookie}` } }))).toMatchObject({
+        principalId: "tara",
+      });
       const hits = prefixed.resolverHits;
       await expect(handler(httpApiEvent({ cookies: [`session=${session.cookie}`] }))).rejects.toThrow(/^Unauthorized$/);
-      await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: `session=${session.cookie}` } }))).rejects.toThrow(/^Unauthorized$/);
+      await expect(
+        handler(requestEvent({ headers: { Authorization: `Bearer ${expired}`, Cookie: `session=${session.cookie}` } })),
+      ).rejects.toThrow(/^Unauthorized$/);
       expect(prefixed.resolverHits).toBe(hits);
     } finally {
       await prefixed.close();
@@ -369,21 +486,45 @@ describe("hybrid mode (with the authorizer cache off)", () => {
 
 describe("settings API Gateway's cache cannot carry out are refused at start-up", () => {
   it.each([
-    ["ROUTES with simple responses", "HTTP_API_RESPONSE", { ROUTES: JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]) }],
+    [
+      "ROUTES with simple responses",
+      "HTTP_API_RESPONSE",
+      { ROUTES: JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]) },
+    ],
     ["PUBLIC_PATHS with simple responses", "HTTP_API_RESPONSE", { PUBLIC_PATHS: "/public/*" }],
     ["a JWT cookie", "AUTHORIZER_CACHE_SECONDS", { JWT_COOKIE_NAME: "at" }],
     ["resolver mode (session cookies)", "AUTHORIZER_CACHE_SECONDS", { AUTH_MODE: "resolver" }],
     ["hybrid mode (session cookies)", "AUTHORIZER_CACHE_SECONDS", { AUTH_MODE: "hybrid" }],
-    ["a public path inside a rule", "PUBLIC_PATHS", { HTTP_API_RESPONSE: "iam", PUBLIC_PATHS: "/healthz", ROUTES: JSON.stringify([{ path: "/*", verified: true }]) }],
-    ["a rule inside a public path", "PUBLIC_PATHS", { HTTP_API_RESPONSE: "iam", PUBLIC_PATHS: "/docs/*", ROUTES: JSON.stringify([{ path: "/docs/internal", roles: ["staff"] }]) }],
-    ["a maxAuthAge shorter than the TTL", "ROUTES", { HTTP_API_RESPONSE: "iam", ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 300 }]) }],
+    [
+      "a public path inside a rule",
+      "PUBLIC_PATHS",
+      { HTTP_API_RESPONSE: "iam", PUBLIC_PATHS: "/healthz", ROUTES: JSON.stringify([{ path: "/*", verified: true }]) },
+    ],
+    [
+      "a rule inside a public path",
+      "PUBLIC_PATHS",
+      {
+        HTTP_API_RESPONSE: "iam",
+        PUBLIC_PATHS: "/docs/*",
+        ROUTES: JSON.stringify([{ path: "/docs/internal", roles: ["staff"] }]),
+      },
+    ],
+    [
+      "a maxAuthAge shorter than the TTL",
+      "ROUTES",
+      { HTTP_API_RESPONSE: "iam", ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 300 }]) },
+    ],
     ["report-only", "REPORT_ONLY", { HTTP_API_RESPONSE: "iam", REPORT_ONLY: "true" }],
   ])("%s, with AUTHORIZER_CACHE_SECONDS=300: every event fails, the log names %s once", async (_name, key, env) => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const handler = await container(env);
     await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
-    await expect(handler(httpApiEvent({ headers: { authorization: `Bearer ${token}` } }))).rejects.toThrow(/^Service Unavailable$/);
-    const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as { event: string; keys?: string; message?: string });
+    await expect(handler(httpApiEvent({ headers: { authorization: `Bearer ${token}` } }))).rejects.toThrow(
+      /^Service Unavailable$/,
+    );
+    const lines = log.mock.calls.map(
+      ([line]) => JSON.parse(String(line)) as { event: string; keys?: string; message?: string },
+    );
     const invalid = lines.filter((line) => line.event === "config_invalid");
     expect(invalid).toHaveLength(1);
     expect(invalid[0]?.keys).toBe(key);
@@ -393,7 +534,10 @@ describe("settings API Gateway's cache cannot carry out are refused at start-up"
   it.each([
     ["ROUTES with simple responses", { ROUTES: JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]) }],
     ["a JWT cookie", { JWT_COOKIE_NAME: "at" }],
-    ["a public path inside a rule", { PUBLIC_PATHS: "/healthz", ROUTES: JSON.stringify([{ path: "/*", verified: true }]) }],
+    [
+      "a public path inside a rule",
+      { PUBLIC_PATHS: "/healthz", ROUTES: JSON.stringify([{ path: "/*", verified: true }]) },
+    ],
     ["a maxAuthAge of 60 s", { ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 60 }]) }],
   ])("%s is fine with the cache off", async (_name, env) => {
     const handler = await container({ ...env, AUTHORIZER_CACHE_SECONDS: "0" });
@@ -401,7 +545,10 @@ describe("settings API Gateway's cache cannot carry out are refused at start-up"
   });
 
   it("accepts a maxAuthAge of exactly the TTL plus one second", async () => {
-    const handler = await container({ HTTP_API_RESPONSE: "iam", ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 301 }]) });
+    const handler = await container({
+      HTTP_API_RESPONSE: "iam",
+      ROUTES: JSON.stringify([{ path: "/account/*", maxAuthAge: 301 }]),
+    });
     expect(await handler(tokenEvent(`Bearer ${token}`))).toMatchObject({ principalId: "alice" });
   });
 });
@@ -410,7 +557,10 @@ describe("REPORT_ONLY=true (with the cache off): decided as when enforcing, logg
   const ROUTES = JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]);
   const reportOnly = (code: string, arn = METHOD_ARN) => ({
     principalId: "report-only",
-    policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [arn] }] },
+    policyDocument: {
+      Version: "2012-10-17",
+      Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: [arn] }],
+    },
     context: { authgearEdgeReport: code },
   });
 
@@ -418,29 +568,49 @@ describe("REPORT_ONLY=true (with the cache off): decided as when enforcing, logg
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const handler = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", ROUTES });
     const expired = await issuer.mintAccessToken({ expiresIn: -5 });
-    const staff = await issuer.mintAccessToken({ sub: "bob", claims: { "https://authgear.com/claims/user/roles": ["staff"] } });
+    const staff = await issuer.mintAccessToken({
+      sub: "bob",
+      claims: { "https://authgear.com/claims/user/roles": ["staff"] },
+    });
     expect(await handler(tokenEvent("Basic dXNlcjpwYXNz"))).toEqual(reportOnly("ERR_CREDENTIALS_MISSING"));
     expect(await handler(tokenEvent(`Bearer ${expired}`))).toEqual(reportOnly("ERR_JWT_EXPIRED"));
     const admin = requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${staff}` } });
     expect(await handler(admin)).toEqual(reportOnly("ERR_INSUFFICIENT_SCOPE", admin.methodArn));
-    const allowed = await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${token}` } }));
+    const allowed = await handler(
+      requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${token}` } }),
+    );
     expect(allowed).toMatchObject({ principalId: "alice", context: ALICE_CONTEXT() });
     expect(JSON.stringify(allowed)).not.toContain("authgearEdgeReport");
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as { event: string; code?: string });
-    expect(lines.filter((line) => line.event === "would_refuse").map((line) => line.code)).toEqual(["ERR_CREDENTIALS_MISSING", "ERR_JWT_EXPIRED", "ERR_INSUFFICIENT_SCOPE"]);
+    expect(lines.filter((line) => line.event === "would_refuse").map((line) => line.code)).toEqual([
+      "ERR_CREDENTIALS_MISSING",
+      "ERR_JWT_EXPIRED",
+      "ERR_INSUFFICIENT_SCOPE",
+    ]);
     expect(JSON.stringify(lines)).not.toContain(expired.split(".")[2]!.slice(0, 16));
   });
 
   it("answers a simple response with isAuthorized true and the code", async () => {
-    const handler = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", HTTP_API_RESPONSE: "simple" });
-    expect(await handler(httpApiEvent())).toEqual({ isAuthorized: true, context: { authgearEdgeReport: "ERR_CREDENTIALS_MISSING" } });
+    const handler = await container({
+      REPORT_ONLY: "true",
+      AUTHORIZER_CACHE_SECONDS: "0",
+      HTTP_API_RESPONSE: "simple",
+    });
+    expect(await handler(httpApiEvent())).toEqual({
+      isAuthorized: true,
+      context: { authgearEdgeReport: "ERR_CREDENTIALS_MISSING" },
+    });
   });
 
   it("lets a request through while the key set is unreachable, and still fails closed on a bad configuration", async () => {
     vi.spyOn(console, "log").mockImplementation(() => undefined);
     const down = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", AUTHGEAR_ENDPOINT: DOWN });
     expect(await down(tokenEvent(`Bearer ${await downToken()}`))).toEqual(reportOnly("ERR_KEYSET_UNAVAILABLE"));
-    const bad = await container({ REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0", AUTHGEAR_ENDPOINT: "http://example.com" });
+    const bad = await container({
+      REPORT_ONLY: "true",
+      AUTHORIZER_CACHE_SECONDS: "0",
+      AUTHGEAR_ENDPOINT: "http://example.com",
+    });
     await expect(bad(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
   });
 });
@@ -452,7 +622,9 @@ describe("failures never allow", () => {
     try {
       const handler = createHandler({ env: { AUTHGEAR_ENDPOINT: down.origin } });
       const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
-      await expect(handler(tokenEvent(`Bearer ${await down.mintAccessToken()}`))).rejects.toThrow(/^Service Unavailable$/);
+      await expect(handler(tokenEvent(`Bearer ${await down.mintAccessToken()}`))).rejects.toThrow(
+        /^Service Unavailable$/,
+      );
       expect(log.mock.calls.map(([line]) => String(line)).join("\n")).toContain("ERR_KEYSET_UNAVAILABLE");
     } finally {
       await down.close();
@@ -463,7 +635,9 @@ describe("failures never allow", () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     const handler = await container({ ALGORITHMS: "HS256" });
     await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
-    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${token}` } }))).rejects.toThrow(/^Service Unavailable$/);
+    await expect(handler(requestEvent({ headers: { Authorization: `Bearer ${token}` } }))).rejects.toThrow(
+      /^Service Unavailable$/,
+    );
     const lines = log.mock.calls.map(([line]) => String(line));
     expect(lines.filter((line) => line.includes("config_invalid"))).toHaveLength(1);
     expect(lines.find((line) => line.includes("config_invalid"))).toContain("ALGORITHMS");
@@ -492,7 +666,12 @@ describe("failures never allow", () => {
     await expect(handler(tokenEvent(`Bearer ${token}`))).rejects.toThrow(/^Service Unavailable$/);
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
     expect(lines).toEqual([
-      { level: "error", event: "authenticate_failed", error: "TypeError", at: expect.stringMatching(/\bbrokenClock \(.*authorizer\.test\.ts:\d+:\d+\)/) as unknown },
+      {
+        level: "error",
+        event: "authenticate_failed",
+        error: "TypeError",
+        at: expect.stringMatching(/\bbrokenClock \(.*authorizer\.test\.ts:\d+:\d+\)/) as unknown,
+      },
       { level: "error", event: "authorizer_failed", code: "ERR_INTERNAL", kind: "token" },
     ]);
     expect(JSON.stringify(lines)).not.toContain("clock broke");
@@ -502,7 +681,9 @@ describe("failures never allow", () => {
     const handler = await container();
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     await expect(handler({ type: "SOMETHING", methodArn: METHOD_ARN })).rejects.toThrow(/^Service Unavailable$/);
-    expect(log.mock.calls.map(([line]) => JSON.parse(String(line)) as unknown)).toEqual([{ level: "error", event: "authorizer_failed", code: "ERR_UNSUPPORTED_EVENT" }]);
+    expect(log.mock.calls.map(([line]) => JSON.parse(String(line)) as unknown)).toEqual([
+      { level: "error", event: "authorizer_failed", code: "ERR_UNSUPPORTED_EVENT" },
+    ]);
   });
 
   it("logs each refusal as one JSON line with its code, never the token", async () => {
@@ -511,7 +692,9 @@ describe("failures never allow", () => {
     const expired = await issuer.mintAccessToken({ expiresIn: -5 });
     await expect(handler(tokenEvent(`Bearer ${expired}`))).rejects.toThrow(/^Unauthorized$/);
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
-    expect(lines.filter((line) => line.event === "request_refused")).toEqual([{ level: "warn", event: "request_refused", code: "ERR_JWT_EXPIRED", kind: "token" }]);
+    expect(lines.filter((line) => line.event === "request_refused")).toEqual([
+      { level: "warn", event: "request_refused", code: "ERR_JWT_EXPIRED", kind: "token" },
+    ]);
     expect(JSON.stringify(lines)).not.toContain(expired.split(".")[2]!.slice(0, 16));
   });
 
@@ -520,7 +703,9 @@ describe("failures never allow", () => {
     const rules = JSON.stringify([{ path: "/admin/*", roles: ["root"] }]);
     const handler = await container({ LOG_DECISIONS: "true", ROUTES: rules, HTTP_API_RESPONSE: "iam" });
     await handler(tokenEvent(`Bearer ${token}`), { awsRequestId: "req-1" });
-    await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${token}` } }), { awsRequestId: "req-2" });
+    await handler(requestEvent({ path: "/admin/users", headers: { Authorization: `Bearer ${token}` } }), {
+      awsRequestId: "req-2",
+    });
     await expect(handler(tokenEvent("Bearer x.y.z"), { awsRequestId: "req-3" })).rejects.toThrow(/^Unauthorized$/);
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
     expect(lines.map((line) => [line.level, line.event, line.request_id, line.user_id])).toEqual([
@@ -532,15 +717,32 @@ describe("failures never allow", () => {
     log.mockClear();
     const quiet = await container();
     await quiet(tokenEvent(`Bearer ${token}`), { awsRequestId: "req-4" });
-    expect(log.mock.calls.map(([line]) => (JSON.parse(String(line)) as { event: string }).event)).toEqual(["keyset_refreshed"]);
+    expect(log.mock.calls.map(([line]) => (JSON.parse(String(line)) as { event: string }).event)).toEqual([
+      "keyset_refreshed",
+    ]);
   });
 });
 
 describe("METRICS=emf: one CloudWatch Embedded Metric Format line per invocation", () => {
-  type Emf = { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } } & Record<string, unknown>;
+  type Emf = {
+    _aws: {
+      CloudWatchMetrics: Array<{
+        Namespace: string;
+        Dimensions: string[][];
+        Metrics: Array<{ Name: string; Unit: string }>;
+      }>;
+    };
+  } & Record<string, unknown>;
   const emf = (calls: unknown[][]): Emf[] =>
     calls.map(([line]) => JSON.parse(String(line)) as Emf).filter((line) => typeof line._aws === "object");
-  const counts = (line: Emf) => [line.Outcome, line.Requests, line.KeySetFetches, line.KeySetFetchFailures, line.ResolverCalls, line.ResolverCacheHits];
+  const counts = (line: Emf) => [
+    line.Outcome,
+    line.Requests,
+    line.KeySetFetches,
+    line.KeySetFetchFailures,
+    line.ResolverCalls,
+    line.ResolverCacheHits,
+  ];
 
   it("counts each invocation by outcome, with the key-set fetches and resolver calls it caused", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
@@ -562,7 +764,9 @@ describe("METRICS=emf: one CloudWatch Embedded Metric Format line per invocation
       {
         Namespace: "authgear-edge",
         Dimensions: [["Outcome"]],
-        Metrics: ["Requests", "KeySetFetches", "KeySetFetchFailures", "ResolverCalls", "ResolverCacheHits"].map((Name) => ({ Name, Unit: "Count" })),
+        Metrics: ["Requests", "KeySetFetches", "KeySetFetchFailures", "ResolverCalls", "ResolverCacheHits"].map(
+          (Name) => ({ Name, Unit: "Count" }),
+        ),
       },
     ]);
   });

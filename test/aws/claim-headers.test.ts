@@ -10,7 +10,10 @@ import { httpApiEvent, requestEvent } from "./fixtures.ts";
 
 const ORG = "https://example.com/claims/org_id";
 const CLAIM_HEADERS = JSON.stringify({
-  "X-User-Email": "email", "x-org-id": ORG, "x-groups": "groups", "x-name": "name",
+  "X-User-Email": "email",
+  "x-org-id": ORG,
+  "x-groups": "groups",
+  "x-name": "name",
 });
 const bearer = (token: string) => requestEvent({ headers: { Authorization: `Bearer ${token}` } });
 

@@ -29,7 +29,8 @@ export function requestEvent(
     "User-Agent": "curl/7.88.1",
     ...options.headers,
   };
-  const multiValueHeaders = options.multiValueHeaders ?? Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]));
+  const multiValueHeaders =
+    options.multiValueHeaders ?? Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]));
   return {
     type: "REQUEST",
     methodArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET${path}`,
@@ -62,7 +63,8 @@ export function httpApiEvent(
   const stage = options.stage ?? "$default";
   const rawPath = options.rawPath ?? "/my/path";
   // The route ARN names the stage on its own; a named stage's prefix is in rawPath only.
-  const routePath = stage !== "$default" && rawPath.startsWith(`/${stage}/`) ? rawPath.slice(stage.length + 1) : rawPath;
+  const routePath =
+    stage !== "$default" && rawPath.startsWith(`/${stage}/`) ? rawPath.slice(stage.length + 1) : rawPath;
   const event = {
     version: "2.0",
     type: "REQUEST",
@@ -104,7 +106,12 @@ export const CONNECT_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123
  * `query` values are lists, as `multiValueQueryStringParameters`; `queryStringParameters` holds the last.
  */
 export function websocketEvent(
-  options: { headers?: Record<string, string>; query?: Record<string, string[]>; methodArn?: string; routeKey?: string } = {},
+  options: {
+    headers?: Record<string, string>;
+    query?: Record<string, string[]>;
+    methodArn?: string;
+    routeKey?: string;
+  } = {},
 ): Record<string, unknown> {
   const headers = {
     Connection: "upgrade",

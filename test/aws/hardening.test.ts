@@ -69,7 +69,12 @@ const bearer = (token: string): Record<string, string> => ({ Authorization: `Bea
 const arnOf = (method: string, path: string): string => `${STAGE}/${method}${path}`;
 
 /** A REST API REQUEST event for `method` and `path`, its methodArn naming both, with these headers and query. */
-function rest(method: string, path: string, headers: Record<string, string> = {}, query?: Record<string, string>): APIGatewayRequestAuthorizerEvent {
+function rest(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  query?: Record<string, string>,
+): APIGatewayRequestAuthorizerEvent {
   const event = requestEvent({ path, headers });
   return {
     ...event,
@@ -78,13 +83,20 @@ function rest(method: string, path: string, headers: Record<string, string> = {}
     requestContext: { ...event.requestContext, httpMethod: method },
     ...(query && {
       queryStringParameters: query,
-      multiValueQueryStringParameters: Object.fromEntries(Object.entries(query).map(([name, value]) => [name, [value]])),
+      multiValueQueryStringParameters: Object.fromEntries(
+        Object.entries(query).map(([name, value]) => [name, [value]]),
+      ),
     }),
   };
 }
 
 /** An HTTP API payload 2.0 event for `method` and `path` on `$default`, with this raw query string. */
-function httpApi(method: string, path: string, headers: Record<string, string> = {}, rawQueryString = ""): APIGatewayRequestAuthorizerEventV2 {
+function httpApi(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  rawQueryString = "",
+): APIGatewayRequestAuthorizerEventV2 {
   const event = httpApiEvent({ rawPath: path, headers });
   return {
     ...event,
@@ -95,7 +107,11 @@ function httpApi(method: string, path: string, headers: Record<string, string> =
 }
 
 function contextOf(token: string): Context {
-  const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { sub: string; auth_time: number; [ROLES_CLAIM]: string[] };
+  const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as {
+    sub: string;
+    auth_time: number;
+    [ROLES_CLAIM]: string[];
+  };
   const roles = claims[ROLES_CLAIM];
   return {
     sessionValid: "true",
@@ -113,10 +129,22 @@ function contextOf(token: string): Context {
 
 /** Every resource of the three rules, in policy order: what a cached policy denies bob, who fails them all. */
 const BOB_RULE_DENIALS = [
-  ...METHODS.flatMap((method) => [`${STAGE}/${method}/admin`, `${STAGE}/${method}/admin/*`, `${STAGE}/${method}/admin.*`]),
-  ...METHODS.flatMap((method) => [`${STAGE}/${method}/account/delete`, `${STAGE}/${method}/account/delete/`, `${STAGE}/${method}/account/delete.*`]),
+  ...METHODS.flatMap((method) => [
+    `${STAGE}/${method}/admin`,
+    `${STAGE}/${method}/admin/*`,
+    `${STAGE}/${method}/admin.*`,
+  ]),
+  ...METHODS.flatMap((method) => [
+    `${STAGE}/${method}/account/delete`,
+    `${STAGE}/${method}/account/delete/`,
+    `${STAGE}/${method}/account/delete.*`,
+  ]),
   // The DELETE rule, under METHOD_OVERRIDE=any (the default): every method but GET could be served as DELETE.
-  ...METHODS.filter((method) => method !== "GET").flatMap((method) => [`${STAGE}/${method}/orders`, `${STAGE}/${method}/orders/*`, `${STAGE}/${method}/orders.*`]),
+  ...METHODS.filter((method) => method !== "GET").flatMap((method) => [
+    `${STAGE}/${method}/orders`,
+    `${STAGE}/${method}/orders/*`,
+    `${STAGE}/${method}/orders.*`,
+  ]),
 ];
 
 function statement(effect: "Allow" | "Deny", resources: readonly string[]) {
@@ -129,7 +157,8 @@ function policy(principalId: string, statements: ReturnType<typeof statement>[],
 
 /** Bob's cached policy: the stage, minus every rule's routes, minus `ownArn` when a rule refused this request. */
 function bobCached(ownArn?: string) {
-  const deny = ownArn === undefined || BOB_RULE_DENIALS.includes(ownArn) ? BOB_RULE_DENIALS : [...BOB_RULE_DENIALS, ownArn];
+  const deny =
+    ownArn === undefined || BOB_RULE_DENIALS.includes(ownArn) ? BOB_RULE_DENIALS : [...BOB_RULE_DENIALS, ownArn];
   return policy("bob", [statement("Allow", [`${STAGE}/*`]), statement("Deny", deny)], contextOf(bob));
 }
 
@@ -172,17 +201,25 @@ describe("paths without a single reading are never public, and their every readi
     await expect(handler()(rest("GET", path, { Authorization: "Bearer garbage" }))).rejects.toThrow(/^Unauthorized$/);
   });
 
-  it.each(["/public/%2e%2e/admin", "/public/%2E%2E/admin", "/public/.%2e/admin", "/public/..%2fadmin", "/public/../admin", "/public/..%5cadmin", "/public/%252e%252e/admin"])(
-    "bob on %s (a reading of /admin) gets a Deny on its own ARN, field by field",
+  it.each([
+    "/public/%2e%2e/admin",
+    "/public/%2E%2E/admin",
+    "/public/.%2e/admin",
+    "/public/..%2fadmin",
+    "/public/../admin",
+    "/public/..%5cadmin",
+    "/public/%252e%252e/admin",
+  ])("bob on %s (a reading of /admin) gets a Deny on its own ARN, field by field", async (path) => {
+    expect(await handler()(rest("GET", path, bearer(bob)))).toEqual(bobCached(arnOf("GET", path)));
+  });
+
+  it.each(["/public/%c0%ae%c0%ae/admin", "/public/%u002e%u002e/admin"])(
+    "bob on the malformed %s is refused as a malformed request: Unauthorized",
     async (path) => {
-      expect(await handler()(rest("GET", path, bearer(bob)))).toEqual(bobCached(arnOf("GET", path)));
+      await expect(handler()(rest("GET", path, bearer(bob)))).rejects.toThrow(/^Unauthorized$/);
+      await expect(handler()(rest("GET", path, bearer(alice)))).rejects.toThrow(/^Unauthorized$/);
     },
   );
-
-  it.each(["/public/%c0%ae%c0%ae/admin", "/public/%u002e%u002e/admin"])("bob on the malformed %s is refused as a malformed request: Unauthorized", async (path) => {
-    await expect(handler()(rest("GET", path, bearer(bob)))).rejects.toThrow(/^Unauthorized$/);
-    await expect(handler()(rest("GET", path, bearer(alice)))).rejects.toThrow(/^Unauthorized$/);
-  });
 
   it("alice on /public/%2e%2e/admin is not turned away: the whole stage", async () => {
     expect(await handler()(rest("GET", "/public/%2e%2e/admin", bearer(alice)))).toEqual(aliceCached());
@@ -190,12 +227,17 @@ describe("paths without a single reading are never public, and their every readi
 
   it("a plain public path is allowed anonymously, for exactly its method and path", async () => {
     expect(await handler()(rest("GET", "/public/x"))).toEqual(anonymous(arnOf("GET", "/public/x")));
-    expect(await handler()(rest("GET", "/public/x", { Authorization: "Bearer garbage" }))).toEqual(anonymous(arnOf("GET", "/public/x")));
+    expect(await handler()(rest("GET", "/public/x", { Authorization: "Bearer garbage" }))).toEqual(
+      anonymous(arnOf("GET", "/public/x")),
+    );
   });
 
-  it.each(["/PUBLIC/x", "/Public/x", "/publicx", "/public.json", "/publ%69c/x"])("%s is not public: Unauthorized", async (path) => {
-    await expect(handler()(rest("GET", path))).rejects.toThrow(/^Unauthorized$/);
-  });
+  it.each(["/PUBLIC/x", "/Public/x", "/publicx", "/public.json", "/publ%69c/x"])(
+    "%s is not public: Unauthorized",
+    async (path) => {
+      await expect(handler()(rest("GET", path))).rejects.toThrow(/^Unauthorized$/);
+    },
+  );
 });
 
 describe("route rules match every spelling; a variant refused is denied by its own ARN", () => {
@@ -221,11 +263,14 @@ describe("route rules match every spelling; a variant refused is denied by its o
   describe("with the cache on (AUTHORIZER_CACHE_SECONDS=300, HTTP_API_RESPONSE=iam)", () => {
     const handler = handlerWith(CACHED);
 
-    it.each(VARIANTS)("GET %s: bob's policy denies every rule's routes and this ARN; alice gets the stage", async (path) => {
-      const result = await handler()(rest("GET", path, bearer(bob)));
-      expect(result).toEqual(bobCached(arnOf("GET", path)));
-      expect(await handler()(rest("GET", path, bearer(alice)))).toEqual(aliceCached());
-    });
+    it.each(VARIANTS)(
+      "GET %s: bob's policy denies every rule's routes and this ARN; alice gets the stage",
+      async (path) => {
+        const result = await handler()(rest("GET", path, bearer(bob)));
+        expect(result).toEqual(bobCached(arnOf("GET", path)));
+        expect(await handler()(rest("GET", path, bearer(alice)))).toEqual(aliceCached());
+      },
+    );
 
     it.each([
       ["DELETE", "/orders/1"],
@@ -267,17 +312,33 @@ describe("route rules match every spelling; a variant refused is denied by its o
     it("decides on the ARN's method and path, not the event's path or httpMethod", async () => {
       const event = { ...rest("GET", "/x", bearer(bob)), methodArn: arnOf("DELETE", "/orders/1") };
       expect(await handler()(event)).toEqual(only(bob, "Deny", arnOf("DELETE", "/orders/1")));
-      await expect(handler()({ ...rest("GET", "/public/x"), methodArn: arnOf("GET", "/admin/x") })).rejects.toThrow(/^Unauthorized$/);
+      await expect(handler()({ ...rest("GET", "/public/x"), methodArn: arnOf("GET", "/admin/x") })).rejects.toThrow(
+        /^Unauthorized$/,
+      );
     });
   });
 });
 
 /** Every override header, in the spellings servers map onto one variable (`-`, `_`, `.`, any case). */
 function spellings(name: string): string[] {
-  return [name, name.toLowerCase(), name.toUpperCase(), name.replace(/-/g, "_"), name.toLowerCase().replace(/-/g, "."), name.replace(/-/g, ".")];
+  return [
+    name,
+    name.toLowerCase(),
+    name.toUpperCase(),
+    name.replace(/-/g, "_"),
+    name.toLowerCase().replace(/-/g, "."),
+    name.replace(/-/g, "."),
+  ];
 }
 const METHOD_OVERRIDES = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"].flatMap(spellings);
-const PATH_OVERRIDES = ["X-Original-URL", "X-Original-URI", "X-Rewrite-URL", "X-Forwarded-Uri", "X-Forwarded-Prefix", "X-Forwarded-Path"].flatMap(spellings);
+const PATH_OVERRIDES = [
+  "X-Original-URL",
+  "X-Original-URI",
+  "X-Rewrite-URL",
+  "X-Forwarded-Uri",
+  "X-Forwarded-Prefix",
+  "X-Forwarded-Path",
+].flatMap(spellings);
 
 describe("path-override headers reach the backend through API Gateway, so they count, in every spelling", () => {
   describe("with the cache off", () => {
@@ -285,25 +346,36 @@ describe("path-override headers reach the backend through API Gateway, so they c
 
     it.each(PATH_OVERRIDES)("bob's GET /x with %s naming /admin: a Deny on its ARN", async (name) => {
       for (const value of ["/admin", "/ADMIN/x?y=1", "https://api.example.com/admin/x", "/account/delete.json"]) {
-        expect(await handler()(rest("GET", "/x", { ...bearer(bob), [name]: value })), value).toEqual(only(bob, "Deny", arnOf("GET", "/x")));
+        expect(await handler()(rest("GET", "/x", { ...bearer(bob), [name]: value })), value).toEqual(
+          only(bob, "Deny", arnOf("GET", "/x")),
+        );
       }
-      expect(await handler()(rest("GET", "/x", { ...bearer(alice), [name]: "/admin" }))).toEqual(only(alice, "Allow", arnOf("GET", "/x")));
+      expect(await handler()(rest("GET", "/x", { ...bearer(alice), [name]: "/admin" }))).toEqual(
+        only(alice, "Allow", arnOf("GET", "/x")),
+      );
     });
 
-    it.each(PATH_OVERRIDES)("%s on a public path makes it not public: Unauthorized without credentials", async (name) => {
-      await expect(handler()(rest("GET", "/public/x", { [name]: "/admin" }))).rejects.toThrow(/^Unauthorized$/);
-    });
+    it.each(PATH_OVERRIDES)(
+      "%s on a public path makes it not public: Unauthorized without credentials",
+      async (name) => {
+        await expect(handler()(rest("GET", "/public/x", { [name]: "/admin" }))).rejects.toThrow(/^Unauthorized$/);
+      },
+    );
   });
 
   describe("with the cache on", () => {
     const handler = handlerWith(CACHED);
 
     it("bob's GET /x with X.Original.URI: /admin: his policy denies this ARN", async () => {
-      expect(await handler()(rest("GET", "/x", { ...bearer(bob), "X.Original.URI": "/admin" }))).toEqual(bobCached(arnOf("GET", "/x")));
+      expect(await handler()(rest("GET", "/x", { ...bearer(bob), "X.Original.URI": "/admin" }))).toEqual(
+        bobCached(arnOf("GET", "/x")),
+      );
     });
 
     it("X-Original-URL: /admin on a public path: Unauthorized without credentials", async () => {
-      await expect(handler()(rest("GET", "/public/x", { "X-Original-URL": "/admin" }))).rejects.toThrow(/^Unauthorized$/);
+      await expect(handler()(rest("GET", "/public/x", { "X-Original-URL": "/admin" }))).rejects.toThrow(
+        /^Unauthorized$/,
+      );
     });
   });
 });
@@ -321,32 +393,50 @@ describe("METHOD_OVERRIDE=any (the default): a request that is not a GET is deci
     ["?_method=DELETE", {}, { _method: "DELETE" }],
     ["?.method=DELETE", {}, { ".method": "DELETE" }],
   ];
-  const HEADERS = METHOD_OVERRIDES.map((name): [string, Record<string, string>, undefined] => [name, { [name]: "DELETE" }, undefined]);
+  const HEADERS = METHOD_OVERRIDES.map((name): [string, Record<string, string>, undefined] => [
+    name,
+    { [name]: "DELETE" },
+    undefined,
+  ]);
 
   describe("with the cache off", () => {
     const handler = handlerWith(UNCACHED);
 
-    it.each(NOT_GET)("bob's %s /orders/1 is a Deny, carrying an override or not; alice's is an Allow", async (method) => {
-      for (const [label, headers, query] of [...CHANNELS, ...HEADERS]) {
-        const event = rest(method, "/orders/1", { ...bearer(bob), ...headers }, query);
-        expect(await handler()(event), label).toEqual(only(bob, "Deny", arnOf(method, "/orders/1")));
-      }
-      expect(await handler()(rest(method, "/orders/1", bearer(alice)))).toEqual(only(alice, "Allow", arnOf(method, "/orders/1")));
-    });
+    it.each(NOT_GET)(
+      "bob's %s /orders/1 is a Deny, carrying an override or not; alice's is an Allow",
+      async (method) => {
+        for (const [label, headers, query] of [...CHANNELS, ...HEADERS]) {
+          const event = rest(method, "/orders/1", { ...bearer(bob), ...headers }, query);
+          expect(await handler()(event), label).toEqual(only(bob, "Deny", arnOf(method, "/orders/1")));
+        }
+        expect(await handler()(rest(method, "/orders/1", bearer(alice)))).toEqual(
+          only(alice, "Allow", arnOf(method, "/orders/1")),
+        );
+      },
+    );
 
     it("bob's GET /orders/1 is an Allow with _method in its query or a body: no framework reads those on a GET", async () => {
       for (const [label, headers, query] of CHANNELS) {
-        expect(await handler()(rest("GET", "/orders/1", { ...bearer(bob), ...headers }, query)), label).toEqual(only(bob, "Allow", arnOf("GET", "/orders/1")));
+        expect(await handler()(rest("GET", "/orders/1", { ...bearer(bob), ...headers }, query)), label).toEqual(
+          only(bob, "Allow", arnOf("GET", "/orders/1")),
+        );
       }
     });
 
     // Flask's documented middleware honours X-HTTP-Method-Override on every method (test/origins).
-    it.each(METHOD_OVERRIDES)("bob's GET /orders/1 with %s: DELETE is a Deny, since the header reaches the origin", async (name) => {
-      expect(await handler()(rest("GET", "/orders/1", { ...bearer(bob), [name]: "DELETE" }))).toEqual(only(bob, "Deny", arnOf("GET", "/orders/1")));
-    });
+    it.each(METHOD_OVERRIDES)(
+      "bob's GET /orders/1 with %s: DELETE is a Deny, since the header reaches the origin",
+      async (name) => {
+        expect(await handler()(rest("GET", "/orders/1", { ...bearer(bob), [name]: "DELETE" }))).toEqual(
+          only(bob, "Deny", arnOf("GET", "/orders/1")),
+        );
+      },
+    );
 
     it("bob's POST elsewhere is an Allow: only the paths of the rules he fails are closed to him", async () => {
-      expect(await handler()(rest("POST", "/x", bearer(bob), { _method: "DELETE" }))).toEqual(only(bob, "Allow", arnOf("POST", "/x")));
+      expect(await handler()(rest("POST", "/x", bearer(bob), { _method: "DELETE" }))).toEqual(
+        only(bob, "Allow", arnOf("POST", "/x")),
+      );
     });
   });
 
@@ -355,7 +445,9 @@ describe("METHOD_OVERRIDE=any (the default): a request that is not a GET is deci
 
     it("bob's cached policy, whichever request made it, denies every method but GET on /orders", async () => {
       expect(await handler()(rest("GET", "/orders/1", bearer(bob)))).toEqual(bobCached());
-      expect(await handler()(rest("POST", "/orders/1", bearer(bob), { _method: "DELETE" }))).toEqual(bobCached(arnOf("POST", "/orders/1")));
+      expect(await handler()(rest("POST", "/orders/1", bearer(bob), { _method: "DELETE" }))).toEqual(
+        bobCached(arnOf("POST", "/orders/1")),
+      );
     });
   });
 
@@ -366,8 +458,13 @@ describe("METHOD_OVERRIDE=any (the default): a request that is not a GET is deci
       const denied = { isAuthorized: false, context: contextOf(bob) };
       const auth = { authorization: `Bearer ${bob}` };
       expect(await handler()(httpApi("POST", "/orders/1", auth, "_method=DELETE"))).toEqual(denied);
-      expect(await handler()(httpApi("POST", "/orders/1", { ...auth, "content-type": "application/json" }))).toEqual(denied);
-      expect(await handler()(httpApi("GET", "/orders/1", auth, "_method=DELETE"))).toEqual({ isAuthorized: true, context: contextOf(bob) });
+      expect(await handler()(httpApi("POST", "/orders/1", { ...auth, "content-type": "application/json" }))).toEqual(
+        denied,
+      );
+      expect(await handler()(httpApi("GET", "/orders/1", auth, "_method=DELETE"))).toEqual({
+        isAuthorized: true,
+        context: contextOf(bob),
+      });
     });
   });
 });
@@ -378,8 +475,12 @@ describe("METHOD_OVERRIDE=none: each request is decided as the method on the wir
 
     it("bob's POST /orders/1 with _method in a form or the query is an Allow; his DELETE is a Deny", async () => {
       const form = { ...bearer(bob), "Content-Type": "application/x-www-form-urlencoded", "Content-Length": "14" };
-      expect(await handler()(rest("POST", "/orders/1", form, { _method: "DELETE" }))).toEqual(only(bob, "Allow", arnOf("POST", "/orders/1")));
-      expect(await handler()(rest("DELETE", "/orders/1", bearer(bob)))).toEqual(only(bob, "Deny", arnOf("DELETE", "/orders/1")));
+      expect(await handler()(rest("POST", "/orders/1", form, { _method: "DELETE" }))).toEqual(
+        only(bob, "Allow", arnOf("POST", "/orders/1")),
+      );
+      expect(await handler()(rest("DELETE", "/orders/1", bearer(bob)))).toEqual(
+        only(bob, "Deny", arnOf("DELETE", "/orders/1")),
+      );
     });
 
     // Symfony reads X-HTTP-Method-Override on a POST even with `_method` switched off (test/origins).
@@ -409,11 +510,15 @@ describe("CORS preflights are not public in the authorizer", () => {
     it("a preflight without credentials is Unauthorized off the public paths, and public on them", async () => {
       await expect(handler()(rest("OPTIONS", "/api/secret", PREFLIGHT))).rejects.toThrow(/^Unauthorized$/);
       await expect(handler()(rest("OPTIONS", "/admin/x", PREFLIGHT))).rejects.toThrow(/^Unauthorized$/);
-      expect(await handler()(rest("OPTIONS", "/public/x", PREFLIGHT))).toEqual(anonymous(arnOf("OPTIONS", "/public/x")));
+      expect(await handler()(rest("OPTIONS", "/public/x", PREFLIGHT))).toEqual(
+        anonymous(arnOf("OPTIONS", "/public/x")),
+      );
     });
 
     it("bob's OPTIONS /admin/x with preflight headers: the rules apply, his policy denies this ARN", async () => {
-      expect(await handler()(rest("OPTIONS", "/admin/x", { ...PREFLIGHT, ...bearer(bob) }))).toEqual(bobCached(arnOf("OPTIONS", "/admin/x")));
+      expect(await handler()(rest("OPTIONS", "/admin/x", { ...PREFLIGHT, ...bearer(bob) }))).toEqual(
+        bobCached(arnOf("OPTIONS", "/admin/x")),
+      );
     });
   });
 
@@ -421,8 +526,12 @@ describe("CORS preflights are not public in the authorizer", () => {
     const handler = handlerWith(UNCACHED);
 
     it("bob's OPTIONS: Deny on /admin/x, Allow on /api/secret, each exactly its ARN", async () => {
-      expect(await handler()(rest("OPTIONS", "/admin/x", { ...PREFLIGHT, ...bearer(bob) }))).toEqual(only(bob, "Deny", arnOf("OPTIONS", "/admin/x")));
-      expect(await handler()(rest("OPTIONS", "/api/secret", { ...PREFLIGHT, ...bearer(bob) }))).toEqual(only(bob, "Allow", arnOf("OPTIONS", "/api/secret")));
+      expect(await handler()(rest("OPTIONS", "/admin/x", { ...PREFLIGHT, ...bearer(bob) }))).toEqual(
+        only(bob, "Deny", arnOf("OPTIONS", "/admin/x")),
+      );
+      expect(await handler()(rest("OPTIONS", "/api/secret", { ...PREFLIGHT, ...bearer(bob) }))).toEqual(
+        only(bob, "Allow", arnOf("OPTIONS", "/api/secret")),
+      );
     });
   });
 });
@@ -431,7 +540,9 @@ describe("HTTP API simple responses: one request's verdict, never a cached one",
   it("with PUBLIC_PATHS and AUTHORIZER_CACHE_SECONDS=300, every event is an authorizer failure (Service Unavailable)", async () => {
     const handler = await container({ PUBLIC_PATHS: "/public/*", AUTHORIZER_CACHE_SECONDS: "300" });
     await expect(handler(httpApi("GET", "/public/x"))).rejects.toThrow(/^Service Unavailable$/);
-    await expect(handler(httpApi("GET", "/x", { authorization: `Bearer ${alice}` }))).rejects.toThrow(/^Service Unavailable$/);
+    await expect(handler(httpApi("GET", "/x", { authorization: `Bearer ${alice}` }))).rejects.toThrow(
+      /^Service Unavailable$/,
+    );
     await expect(handler(rest("GET", "/public/x"))).rejects.toThrow(/^Service Unavailable$/);
   });
 
@@ -439,8 +550,14 @@ describe("HTTP API simple responses: one request's verdict, never a cached one",
     const handler = handlerWith(UNCACHED);
 
     it("a garbage token on /public/x is authorized anonymously, for that request", async () => {
-      expect(await handler()(httpApi("GET", "/public/x", { authorization: "Bearer garbage" }))).toEqual({ isAuthorized: true, context: {} });
-      expect(await handler()(httpApi("GET", "/public/x", { authorization: `Bearer ${alice}` }))).toEqual({ isAuthorized: true, context: contextOf(alice) });
+      expect(await handler()(httpApi("GET", "/public/x", { authorization: "Bearer garbage" }))).toEqual({
+        isAuthorized: true,
+        context: {},
+      });
+      expect(await handler()(httpApi("GET", "/public/x", { authorization: `Bearer ${alice}` }))).toEqual({
+        isAuthorized: true,
+        context: contextOf(alice),
+      });
     });
 
     it("variants of a public path and ambiguous paths are not public: Unauthorized", async () => {
@@ -450,9 +567,21 @@ describe("HTTP API simple responses: one request's verdict, never a cached one",
     });
 
     it("bob on a variant spelling of a ruled path is not authorized; alice is", async () => {
-      for (const path of ["/ADMIN/x", "/%61dmin/x", "/account/delete/", "/account/delete.json", "/public/%2e%2e/admin"]) {
-        expect(await handler()(httpApi("GET", path, { authorization: `Bearer ${bob}` })), path).toEqual({ isAuthorized: false, context: contextOf(bob) });
-        expect(await handler()(httpApi("GET", path, { authorization: `Bearer ${alice}` })), path).toEqual({ isAuthorized: true, context: contextOf(alice) });
+      for (const path of [
+        "/ADMIN/x",
+        "/%61dmin/x",
+        "/account/delete/",
+        "/account/delete.json",
+        "/public/%2e%2e/admin",
+      ]) {
+        expect(await handler()(httpApi("GET", path, { authorization: `Bearer ${bob}` })), path).toEqual({
+          isAuthorized: false,
+          context: contextOf(bob),
+        });
+        expect(await handler()(httpApi("GET", path, { authorization: `Bearer ${alice}` })), path).toEqual({
+          isAuthorized: true,
+          context: contextOf(alice),
+        });
       }
     });
   });
@@ -463,9 +592,13 @@ describe("cookies are pairs between semicolons (RFC 6265), with JWT_COOKIE_NAME=
 
   it("reads the at cookie beside values holding commas, and never x=1,at=<jwt> as an at cookie", async () => {
     const arn = arnOf("GET", "/admin/x");
-    expect(await handler()(rest("GET", "/admin/x", { Cookie: `recent=12,34,56; at=${alice}; prefs="x, y"` }))).toEqual(only(alice, "Allow", arn));
+    expect(await handler()(rest("GET", "/admin/x", { Cookie: `recent=12,34,56; at=${alice}; prefs="x, y"` }))).toEqual(
+      only(alice, "Allow", arn),
+    );
     await expect(handler()(rest("GET", "/admin/x", { Cookie: `x=1,at=${alice}` }))).rejects.toThrow(/^Unauthorized$/);
-    await expect(handler()(httpApi("GET", "/admin/x", { cookie: `x=1,at=${alice}` }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler()(httpApi("GET", "/admin/x", { cookie: `x=1,at=${alice}` }))).rejects.toThrow(
+      /^Unauthorized$/,
+    );
   });
 });
 
@@ -478,7 +611,9 @@ describe("hybrid mode never lets a refused JWT through beside a valid session co
     const forged = `${head}.${payload}.${"A".repeat(342)}`;
     const cookie = `session=${session.cookie}`;
     await expect(handler()(rest("GET", "/x", { ...bearer(forged), Cookie: cookie }))).rejects.toThrow(/^Unauthorized$/);
-    await expect(handler()(httpApi("GET", "/x", { authorization: `Bearer ${forged}`, cookie }))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler()(httpApi("GET", "/x", { authorization: `Bearer ${forged}`, cookie }))).rejects.toThrow(
+      /^Unauthorized$/,
+    );
     const answer = await handler()(rest("GET", "/x", { Cookie: cookie }));
     expect("principalId" in answer && answer.principalId).toBe("carol");
   });

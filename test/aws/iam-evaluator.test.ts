@@ -1,6 +1,12 @@
 /** The reference IAM evaluator itself: both wildcard readings, `?`, case, precedence and Action filtering. */
 import { describe, expect, it } from "vitest";
-import { evaluatePolicy, resourceMatches, type PolicyDocument, type PolicyStatement, type WildcardReading } from "./iam-evaluator.ts";
+import {
+  evaluatePolicy,
+  resourceMatches,
+  type PolicyDocument,
+  type PolicyStatement,
+  type WildcardReading,
+} from "./iam-evaluator.ts";
 
 const API = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234";
 const READINGS: readonly WildcardReading[] = ["any-run", "segment"];
@@ -9,11 +15,17 @@ function policy(...statements: PolicyStatement[]): PolicyDocument {
   return { Version: "2012-10-17", Statement: statements };
 }
 
-function allow(resource: string | readonly string[], action: string | readonly string[] = "execute-api:Invoke"): PolicyStatement {
+function allow(
+  resource: string | readonly string[],
+  action: string | readonly string[] = "execute-api:Invoke",
+): PolicyStatement {
   return { Effect: "Allow", Action: action, Resource: resource };
 }
 
-function deny(resource: string | readonly string[], action: string | readonly string[] = "execute-api:Invoke"): PolicyStatement {
+function deny(
+  resource: string | readonly string[],
+  action: string | readonly string[] = "execute-api:Invoke",
+): PolicyStatement {
   return { Effect: "Deny", Action: action, Resource: resource };
 }
 
@@ -94,13 +106,21 @@ describe("evaluatePolicy", () => {
   });
 
   it.each(READINGS)("ignores effects other than exactly Allow and Deny (%s)", (reading) => {
-    expect(evaluatePolicy(policy({ Effect: "allow", Action: "execute-api:Invoke", Resource: arn }), arn, reading)).toBe(false);
+    expect(evaluatePolicy(policy({ Effect: "allow", Action: "execute-api:Invoke", Resource: arn }), arn, reading)).toBe(
+      false,
+    );
     const lowercaseDeny: PolicyStatement = { Effect: "deny", Action: "execute-api:Invoke", Resource: arn };
     expect(evaluatePolicy(policy(allow(arn), lowercaseDeny), arn, reading)).toBe(true);
   });
 
   it.each(READINGS)("filters statements by Action, case-insensitively (%s)", (reading) => {
-    for (const action of ["execute-api:Invoke", "execute-api:*", "*", "EXECUTE-API:invoke", ["s3:GetObject", "execute-api:Invoke"]]) {
+    for (const action of [
+      "execute-api:Invoke",
+      "execute-api:*",
+      "*",
+      "EXECUTE-API:invoke",
+      ["s3:GetObject", "execute-api:Invoke"],
+    ]) {
       expect(evaluatePolicy(policy(allow(arn, action)), arn, reading)).toBe(true);
     }
     for (const action of ["execute-api:ManageConnections", "s3:*", "execute-api:Invoke2", "execute-api", []]) {

@@ -84,11 +84,18 @@ describe("a machine client through createHandler", () => {
       principalId: "client_id_inventory",
       context: { edgeKind: "client", edgeIssuer: a.issuer, edgeClientId: "inventory", edgeScope: "read:orders" },
     });
-    expect(Object.keys((result as { context: object }).context).sort()).toEqual(
-      ["edgeClientId", "edgeIssuer", "edgeKind", "edgeScope"],
-    );
+    expect(Object.keys((result as { context: object }).context).sort()).toEqual([
+      "edgeClientId",
+      "edgeIssuer",
+      "edgeKind",
+      "edgeScope",
+    ]);
     expect(allowedRoutes(result)).toEqual([
-      "GET/machine/orders", "POST/machine/orders/1", "GET/machine.json", "GET/clients/1", "DELETE/clients/1/x",
+      "GET/machine/orders",
+      "POST/machine/orders/1",
+      "GET/machine.json",
+      "GET/clients/1",
+      "DELETE/clients/1/x",
     ]);
     // Not beyond the stage.
     expect(allowedRoutes(result, `${STAGE.slice(0, -"test".length)}prod`)).toEqual([]);
@@ -98,7 +105,9 @@ describe("a machine client through createHandler", () => {
     const handler = container();
     const billing = await b.mintClient({ clientId: "billing", resourceUri: RESOURCE, scope: "read:orders" });
     expect(allowedRoutes(await handler(requestEvent(bearer(billing))))).toEqual([
-      "GET/machine/orders", "POST/machine/orders/1", "GET/machine.json",
+      "GET/machine/orders",
+      "POST/machine/orders/1",
+      "GET/machine.json",
     ]);
     const bare = await a.mintClient({ clientId: "inventory", resourceUri: RESOURCE });
     const onClients = await handler(requestEvent({ ...bearer(bare), path: "/clients/1" }));
@@ -129,7 +138,11 @@ describe("a machine client through createHandler", () => {
     const event = httpApiEvent({ headers: { authorization: `Bearer ${token}` }, rawPath: "/machine/orders" });
     const viaHttpApi = await handler(event);
     expect(allowedRoutes(viaHttpApi, "arn:aws:execute-api:us-east-1:123456789012:abcdef123/$default")).toEqual([
-      "GET/machine/orders", "POST/machine/orders/1", "GET/machine.json", "GET/clients/1", "DELETE/clients/1/x",
+      "GET/machine/orders",
+      "POST/machine/orders/1",
+      "GET/machine.json",
+      "GET/clients/1",
+      "DELETE/clients/1/x",
     ]);
   });
 });
@@ -144,7 +157,11 @@ describe("several issuers through createHandler", () => {
     expect(userB).toMatchObject({ principalId: "bob", context: context("bob", b.issuer) });
     // The rules for clients say nothing about users; the issuers rule and the admin rule deny.
     const clientRoutes = [
-      "GET/machine/orders", "POST/machine/orders/1", "GET/machine.json", "GET/clients/1", "DELETE/clients/1/x",
+      "GET/machine/orders",
+      "POST/machine/orders/1",
+      "GET/machine.json",
+      "GET/clients/1",
+      "DELETE/clients/1/x",
     ];
     expect(allowedRoutes(userA)).toEqual([...clientRoutes, "GET/users/1", "GET/", "GET/machineroom"]);
     expect(allowedRoutes(userB)).toEqual([...clientRoutes, "GET/b-only/1", "GET/users/1", "GET/", "GET/machineroom"]);

@@ -80,16 +80,21 @@ describe("the resolver over node:http", () => {
     expect(await ask("session=not-a-session")).toBe("ERR_SESSION_INVALID");
   });
 
-  it.each(["http500", "hang", "redirect", "malformed", "duplicated-user-id"] as const)("fails closed when the resolver gives %s", async (mode) => {
-    const session = issuer.createSession("nina");
-    issuer.setResolverFailure(mode);
-    expect(await ask(`session=${session.cookie}`)).toBe("ERR_RESOLVER_UNAVAILABLE");
-  });
+  it.each(["http500", "hang", "redirect", "malformed", "duplicated-user-id"] as const)(
+    "fails closed when the resolver gives %s",
+    async (mode) => {
+      const session = issuer.createSession("nina");
+      issuer.setResolverFailure(mode);
+      expect(await ask(`session=${session.cookie}`)).toBe("ERR_RESOLVER_UNAVAILABLE");
+    },
+  );
 });
 
 describe("the body as node:http reads it (no web streams)", () => {
   /** A loopback server: each request answers 200 with `headers`, then runs `body` on the response. */
-  async function serve(body: (res: ServerResponse) => void): Promise<{ url: string; closed: () => number; close: () => void }> {
+  async function serve(
+    body: (res: ServerResponse) => void,
+  ): Promise<{ url: string; closed: () => number; close: () => void }> {
     let closed = 0;
     const server = createServer((req, res) => {
       res.on("close", () => (closed += 1));
@@ -114,7 +119,9 @@ describe("the body as node:http reads it (no web streams)", () => {
       setTimeout(() => res.end('{"kty":"RSA"}]}'), 20);
     });
     try {
-      expect(await fetchJson(nodeFetcher, server.url, { timeoutMs: 2000, maxBytes: 1024 })).toEqual({ keys: [{ kty: "RSA" }] });
+      expect(await fetchJson(nodeFetcher, server.url, { timeoutMs: 2000, maxBytes: 1024 })).toEqual({
+        keys: [{ kty: "RSA" }],
+      });
     } finally {
       server.close();
     }
@@ -148,7 +155,9 @@ describe("the body as node:http reads it (no web streams)", () => {
       res.write("[", more);
     });
     try {
-      await expect(fetchJson(nodeFetcher, server.url, { timeoutMs: 2000, maxBytes: 1024 })).rejects.toThrow(/larger than 1024 bytes/);
+      await expect(fetchJson(nodeFetcher, server.url, { timeoutMs: 2000, maxBytes: 1024 })).rejects.toThrow(
+        /larger than 1024 bytes/,
+      );
       await expect.poll(server.closed).toBe(1);
     } finally {
       server.close();

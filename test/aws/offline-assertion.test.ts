@@ -39,9 +39,15 @@ describe("serverless offline, ASSERTION_KEY set", () => {
     expect(response.status).toBe(200);
     const { authorizer } = (await response.json()) as { authorizer?: Record<string, unknown> };
     const { d: _private, ...publicPart } = key;
-    const { payload } = await jwtVerify(String(authorizer?.edgeAssertion), createLocalJWKSet({ keys: [publicPart as JWK] }), {
-      issuer: "https://gate.example.com", audience: "https://backend.example.com", typ: "authgear-edge+jwt",
-    });
+    const { payload } = await jwtVerify(
+      String(authorizer?.edgeAssertion),
+      createLocalJWKSet({ keys: [publicPart as JWK] }),
+      {
+        issuer: "https://gate.example.com",
+        audience: "https://backend.example.com",
+        typ: "authgear-edge+jwt",
+      },
+    );
     expect([payload.sub, payload.kind, payload.token_iss]).toEqual(["offline-user", "user", issuer.origin]);
     const anonymous = await fetch(`${offline.url}/hello`);
     expect(anonymous.status).toBe(401);

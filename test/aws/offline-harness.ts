@@ -50,7 +50,11 @@ export async function startOffline(env: Record<string, string>): Promise<Offline
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => { resolve(); }));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      resolve();
+    }),
+  );
   const offline: Offline = {
     url: `http://127.0.0.1:${httpPort}`,
     lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
@@ -75,7 +79,11 @@ export async function startOffline(env: Record<string, string>): Promise<Offline
 }
 
 /** Invokes a function of the running service as the AWS SDK would: `{ result }` or `{ error }` (the thrown message). */
-export async function invoke(offline: Offline, fn: string, event: unknown): Promise<{ result?: unknown; error?: string }> {
+export async function invoke(
+  offline: Offline,
+  fn: string,
+  event: unknown,
+): Promise<{ result?: unknown; error?: string }> {
   const response = await fetch(`${offline.lambdaUrl}/2015-03-31/functions/authgear-edge-dev-${fn}/invocations`, {
     method: "POST",
     body: JSON.stringify(event),

@@ -81,10 +81,14 @@ describe("serverless offline: a machine client", () => {
   });
 
   it("gets a cached policy that allows its rule's route and nothing else", async () => {
-    const { result, error } = await invoke(offline, "authorizer", requestEvent({
-      headers: { Authorization: `Bearer ${await inventory(b)}` },
-      path: "/hello/second",
-    }));
+    const { result, error } = await invoke(
+      offline,
+      "authorizer",
+      requestEvent({
+        headers: { Authorization: `Bearer ${await inventory(b)}` },
+        path: "/hello/second",
+      }),
+    );
     expect(error).toBeUndefined();
     const { policyDocument } = result as { policyDocument: PolicyDocument };
     const stage = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
@@ -117,9 +121,9 @@ describe("serverless offline: several issuers", () => {
 
   it("fails for the issuer that is down (API Gateway: 503) and keeps serving the others", async () => {
     expect((await get("/hello", await down.mintUser())).status).toBe(401);
-    await expect.poll(() => offline.output(), { timeout: 5000 }).toContain(
-      '"event":"authorizer_failed","code":"ERR_KEYSET_UNAVAILABLE"',
-    );
+    await expect
+      .poll(() => offline.output(), { timeout: 5000 })
+      .toContain('"event":"authorizer_failed","code":"ERR_KEYSET_UNAVAILABLE"');
     expect((await get("/hello", await a.mintUser())).status).toBe(200);
     expect((await get("/hello/second", await inventory(b))).status).toBe(200);
   });

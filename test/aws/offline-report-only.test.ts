@@ -15,7 +15,12 @@ let offline: Offline;
 
 beforeAll(async () => {
   issuer = await startDevIssuer();
-  offline = await startOffline({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES, REPORT_ONLY: "true", AUTHORIZER_CACHE_SECONDS: "0" });
+  offline = await startOffline({
+    AUTHGEAR_ENDPOINT: issuer.origin,
+    ROUTES,
+    REPORT_ONLY: "true",
+    AUTHORIZER_CACHE_SECONDS: "0",
+  });
 }, STARTUP_MS + 10_000);
 
 afterAll(async () => {
@@ -23,8 +28,14 @@ afterAll(async () => {
   await issuer.close();
 });
 
-async function get(path: string, token?: string): Promise<{ status: number; authorizer: Record<string, unknown> | undefined }> {
-  const response = await fetch(`${offline.url}${path}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+async function get(
+  path: string,
+  token?: string,
+): Promise<{ status: number; authorizer: Record<string, unknown> | undefined }> {
+  const response = await fetch(
+    `${offline.url}${path}`,
+    token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
+  );
   const body = (await response.json()) as { authorizer?: Record<string, unknown> };
   return { status: response.status, authorizer: body.authorizer };
 }
@@ -42,7 +53,13 @@ describe("serverless offline, REPORT_ONLY=true", () => {
     ];
     for (const [path, token, report, user] of cases) {
       const { status, authorizer } = await get(path, token);
-      expect({ path, status, report: authorizer?.authgearEdgeReport, user: authorizer?.userId, principal: authorizer?.principalId }).toEqual({
+      expect({
+        path,
+        status,
+        report: authorizer?.authgearEdgeReport,
+        user: authorizer?.userId,
+        principal: authorizer?.principalId,
+      }).toEqual({
         path,
         status: 200,
         report,

@@ -25,7 +25,6 @@ import { startDevIssuer } from "../../dev/issuer.ts";
 import type { DevIssuer, ResolverFailureMode } from "../../dev/issuer.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
 
-
 interface Answer {
   readonly status: number;
   readonly body: { authorizer?: Record<string, unknown> } & Record<string, unknown>;
@@ -37,7 +36,6 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<A
 }
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
-
 
 const HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com";
 /** A route of the example API served without authentication. */
@@ -58,7 +56,14 @@ function restRequestEvent(path: string, headers: Record<string, string>): Record
     multiValueQueryStringParameters: {},
     pathParameters: {},
     stageVariables: {},
-    requestContext: { path: `/dev${path}`, accountId: "123456789012", stage: "dev", httpMethod: "GET", resourcePath: path, apiId: "abcdef1234" },
+    requestContext: {
+      path: `/dev${path}`,
+      accountId: "123456789012",
+      stage: "dev",
+      httpMethod: "GET",
+      resourcePath: path,
+      apiId: "abcdef1234",
+    },
   };
 }
 
@@ -198,10 +203,19 @@ describe("serverless offline, AUTH_MODE=resolver: session cookies", () => {
     const hits = issuer.resolverHits;
     const rest = await get(`${offline.url}/hello`, cookie);
     expect(rest.status).toBe(200);
-    expect(rest.body.authorizer).toMatchObject({ principalId: "cookie-only", userId: "cookie-only", userRoles: "staff", sessionValid: "true" });
+    expect(rest.body.authorizer).toMatchObject({
+      principalId: "cookie-only",
+      userId: "cookie-only",
+      userRoles: "staff",
+      sessionValid: "true",
+    });
     const v2 = await get(`${offline.url}/api/hello`, cookie);
     expect(v2.status).toBe(200);
-    expect(v2.body.authorizer?.lambda).toMatchObject({ userId: "cookie-only", userRoles: "staff", sessionValid: "true" });
+    expect(v2.body.authorizer?.lambda).toMatchObject({
+      userId: "cookie-only",
+      userRoles: "staff",
+      sessionValid: "true",
+    });
     expect(issuer.resolverHits - hits).toBe(2);
     // Logged out: refused on the next request, on both.
     issuer.logout(session.id);
@@ -223,27 +237,57 @@ describe("serverless offline, AUTH_MODE=resolver: session cookies", () => {
 
   it("answers each request on its own: a cookie's policy allows exactly its methodArn", async () => {
     const session = issuer.createSession("cookie-policy");
-    const { result, error } = await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` }));
+    const { result, error } = await invoke(
+      offline,
+      "authorizer",
+      restRequestEvent("/hello", { Cookie: `session=${session.cookie}` }),
+    );
     expect(error).toBeUndefined();
-    const { policyDocument } = result as { policyDocument: { Statement: Array<{ Effect: string; Resource: string | string[] }> } };
+    const { policyDocument } = result as {
+      policyDocument: { Statement: Array<{ Effect: string; Resource: string | string[] }> };
+    };
     // Not the stage (`dev/*`): with caching off nothing reuses the answer, so it names this request alone.
     expect(policyDocument.Statement.map((statement) => statement.Effect)).toEqual(["Allow"]);
-    expect(policyDocument.Statement.flatMap((statement) => statement.Resource)).toEqual(["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/hello"]);
+    expect(policyDocument.Statement.flatMap((statement) => statement.Resource)).toEqual([
+      "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/hello",
+    ]);
   });
 
   it("reads the session cookie from a REST REQUEST event and from an HTTP API 2.0 event's cookies", async () => {
     issuer.upsertUser("cookie-user", { roles: ["staff"] });
     const session = issuer.createSession("cookie-user");
-    const rest = await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: `theme=dark; session=${session.cookie}` }));
+    const rest = await invoke(
+      offline,
+      "authorizer",
+      restRequestEvent("/hello", { Cookie: `theme=dark; session=${session.cookie}` }),
+    );
     expect(rest.error).toBeUndefined();
-    expect(rest.result).toMatchObject({ principalId: "cookie-user", context: { userId: "cookie-user", userRoles: "staff", sessionValid: "true" } });
-    const v2 = await invoke(offline, "authorizer", httpApiEvent("/api/hello", ["theme=dark", `app_session=${session.appSession}`]));
-    expect(v2).toEqual({ result: { isAuthorized: true, context: expect.objectContaining({ userId: "cookie-user", userRoles: "staff" }) as unknown } });
+    expect(rest.result).toMatchObject({
+      principalId: "cookie-user",
+      context: { userId: "cookie-user", userRoles: "staff", sessionValid: "true" },
+    });
+    const v2 = await invoke(
+      offline,
+      "authorizer",
+      httpApiEvent("/api/hello", ["theme=dark", `app_session=${session.appSession}`]),
+    );
+    expect(v2).toEqual({
+      result: {
+        isAuthorized: true,
+        context: expect.objectContaining({ userId: "cookie-user", userRoles: "staff" }) as unknown,
+      },
+    });
     // An invalid cookie, and the same cookies after a logout: Unauthorized (401).
-    expect(await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: "session=bogus" }))).toEqual({ error: "Unauthorized" });
+    expect(await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: "session=bogus" }))).toEqual({
+      error: "Unauthorized",
+    });
     issuer.logout(session.id);
-    expect(await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` }))).toEqual({ error: "Unauthorized" });
-    expect(await invoke(offline, "authorizer", httpApiEvent("/api/hello", [`app_session=${session.appSession}`]))).toEqual({ error: "Unauthorized" });
+    expect(
+      await invoke(offline, "authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` })),
+    ).toEqual({ error: "Unauthorized" });
+    expect(
+      await invoke(offline, "authorizer", httpApiEvent("/api/hello", [`app_session=${session.appSession}`])),
+    ).toEqual({ error: "Unauthorized" });
   });
 });
 
@@ -276,24 +320,28 @@ describe("serverless offline, AUTH_MODE=resolver: the resolver failing", () => {
     "missing-user-id",
   ];
 
-  it.each(FAILURES)("never lets a request through when the resolver gives %s: the authorizer fails (API Gateway: 503)", async (mode) => {
-    const session = issuer.createSession(`failing-${mode}`);
-    issuer.setResolverFailure(mode);
-    const [hits, redirected] = [issuer.resolverHits, issuer.hits.redirected];
-    const before = offline.output().length;
-    const { status, body } = await get(`${offline.url}/hello`, bearer(session.opaqueAccessToken));
-    expect(status).not.toBe(200);
-    // serverless-offline's answer to any authorizer error.
-    expect(status).toBe(401);
-    expect(body.authorizer).toBeUndefined();
-    expect(issuer.resolverHits - hits).toBe(1);
-    expect(issuer.hits.redirected).toBe(redirected);
-    const output = await logsSince(before, "ERR_RESOLVER_UNAVAILABLE");
-    // A resolver outage is the authorizer failing (AUTHORIZER_FAILURE, 503 + Retry-After in API
-    // Gateway), not the caller being unauthenticated (401, which tells a client to log in again).
-    expect(output).toContain('"event":"authorizer_failed","code":"ERR_RESOLVER_UNAVAILABLE"');
-    expect(output).not.toContain(session.opaqueAccessToken);
-  }, 10_000);
+  it.each(FAILURES)(
+    "never lets a request through when the resolver gives %s: the authorizer fails (API Gateway: 503)",
+    async (mode) => {
+      const session = issuer.createSession(`failing-${mode}`);
+      issuer.setResolverFailure(mode);
+      const [hits, redirected] = [issuer.resolverHits, issuer.hits.redirected];
+      const before = offline.output().length;
+      const { status, body } = await get(`${offline.url}/hello`, bearer(session.opaqueAccessToken));
+      expect(status).not.toBe(200);
+      // serverless-offline's answer to any authorizer error.
+      expect(status).toBe(401);
+      expect(body.authorizer).toBeUndefined();
+      expect(issuer.resolverHits - hits).toBe(1);
+      expect(issuer.hits.redirected).toBe(redirected);
+      const output = await logsSince(before, "ERR_RESOLVER_UNAVAILABLE");
+      // A resolver outage is the authorizer failing (AUTHORIZER_FAILURE, 503 + Retry-After in API
+      // Gateway), not the caller being unauthenticated (401, which tells a client to log in again).
+      expect(output).toContain('"event":"authorizer_failed","code":"ERR_RESOLVER_UNAVAILABLE"');
+      expect(output).not.toContain(session.opaqueAccessToken);
+    },
+    10_000,
+  );
 
   it("throws Service Unavailable, never Unauthorized or an Allow, for every event kind", async () => {
     const session = issuer.createSession("failing-invoke");
@@ -304,7 +352,14 @@ describe("serverless offline, AUTH_MODE=resolver: the resolver failing", () => {
       ["authorizer", restRequestEvent("/hello", { Cookie: `session=${session.cookie}` })],
       ["authorizer", httpApiEvent("/api/hello", [`session=${session.cookie}`])],
       ["authorizer", httpApiEvent("/api/hello", [], { authorization: token })],
-      ["tokenAuthorizer", { type: "TOKEN", authorizationToken: token, methodArn: "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/hello/token" }],
+      [
+        "tokenAuthorizer",
+        {
+          type: "TOKEN",
+          authorizationToken: token,
+          methodArn: "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET/hello/token",
+        },
+      ],
     ];
     const answers = [];
     for (const [fn, event] of events) answers.push(await invoke(offline, fn, event));

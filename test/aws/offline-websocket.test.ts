@@ -35,8 +35,7 @@ afterAll(async () => {
 });
 
 type Handshake =
-  | { readonly open: true; readonly socket: WebSocket }
-  | { readonly open: false; readonly status: number };
+  { readonly open: true; readonly socket: WebSocket } | { readonly open: false; readonly status: number };
 interface HandshakeOptions {
   readonly protocols?: string[];
   readonly headers?: Record<string, string>;
@@ -94,7 +93,11 @@ describe("serverless offline: the WebSocket API's $connect authorizer", () => {
     expect(answer).toMatchObject({
       message: "hello",
       authorizer: {
-        principalId: "alice", userId: "alice", userRoles: "admin", edgeKind: "user", edgeIssuer: issuer.origin,
+        principalId: "alice",
+        userId: "alice",
+        userRoles: "admin",
+        edgeKind: "user",
+        edgeIssuer: issuer.origin,
       },
     });
     await close(handshake.socket);

@@ -44,12 +44,12 @@ function refusedEnv(issuer: DevIssuer): Record<string, string> {
 
 /** The `config_invalid` log lines in serverless-offline's output, parsed. */
 function configInvalidLines(output: string): Array<Record<string, unknown>> {
-  return [...output.matchAll(/\{[^\n]*"event":"config_invalid"[^\n]*\}/g)].map(([line]) => JSON.parse(line) as Record<string, unknown>);
+  return [...output.matchAll(/\{[^\n]*"event":"config_invalid"[^\n]*\}/g)].map(
+    ([line]) => JSON.parse(line) as Record<string, unknown>,
+  );
 }
 
 const ROLES_CLAIM = "https://authgear.com/claims/user/roles";
-
-
 
 interface Answer {
   readonly status: number;
@@ -61,7 +61,6 @@ async function get(url: string, token?: string): Promise<Answer> {
   const response = await fetch(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
   return { status: response.status, headers: response.headers, body: (await response.json()) as Answer["body"] };
 }
-
 
 /** A REST REQUEST authorizer event shaped like API Gateway's documented example, with a real-looking ARN. */
 function restRequestEvent(method: string, path: string, token: string): Record<string, unknown> {
@@ -128,13 +127,21 @@ interface PolicyStatement {
 function policyAllows(policy: { Statement: PolicyStatement[] }, methodArn: string): boolean {
   const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
   const glob = (pattern: string): RegExp =>
-    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replaceAll("*", ".*").replaceAll("?", ".")}$`);
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replaceAll("*", ".*")
+        .replaceAll("?", ".")}$`,
+    );
   const matching = policy.Statement.filter(
     (statement) =>
       list(statement.Action).some((action) => glob(action).test("execute-api:Invoke")) &&
       list(statement.Resource).some((resource) => glob(resource).test(methodArn)),
   );
-  return !matching.some((statement) => statement.Effect === "Deny") && matching.some((statement) => statement.Effect === "Allow");
+  return (
+    !matching.some((statement) => statement.Effect === "Deny") &&
+    matching.some((statement) => statement.Effect === "Allow")
+  );
 }
 
 let issuer: DevIssuer;
@@ -145,7 +152,7 @@ let refusedOffline: Offline;
 const stops: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  const started = async <T,>(start: Promise<T>, stop: (value: T) => Promise<void>): Promise<T> => {
+  const started = async <T>(start: Promise<T>, stop: (value: T) => Promise<void>): Promise<T> => {
     const value = await start;
     stops.push(() => stop(value));
     return value;
@@ -194,7 +201,9 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
     expect(status).toBe(401);
     expect(body.authorizer).toBeUndefined();
     // API Gateway's own check: the identity source (Authorization) is missing.
-    await expect.poll(() => offline.output().slice(before), { timeout: 5000 }).toContain("Identity Source is null for header authorization");
+    await expect
+      .poll(() => offline.output().slice(before), { timeout: 5000 })
+      .toContain("Identity Source is null for header authorization");
   });
 
   it("answers 401 with a bad token, and logs the reason without the token", async () => {
@@ -208,7 +217,9 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
       expect(body.authorizer).toBeUndefined();
     }
     for (const code of ["ERR_JWT_MALFORMED", "ERR_JWT_SIGNATURE", "ERR_JWT_EXPIRED"]) {
-      await expect.poll(() => offline.output(), { timeout: 5000 }).toContain(`"event":"request_refused","code":"${code}"`);
+      await expect
+        .poll(() => offline.output(), { timeout: 5000 })
+        .toContain(`"event":"request_refused","code":"${code}"`);
     }
     const output = offline.output();
     expect(output).not.toContain(tampered);
@@ -226,7 +237,11 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
     // without calling the authorizer, to every route the same header calls within the TTL.
     const { result, error } = await invoke(offline, "authorizer", restRequestEvent("GET", "/hello", token));
     expect(error).toBeUndefined();
-    const cached = result as { principalId: string; policyDocument: { Statement: PolicyStatement[] }; context: Record<string, unknown> };
+    const cached = result as {
+      principalId: string;
+      policyDocument: { Statement: PolicyStatement[] };
+      context: Record<string, unknown>;
+    };
     expect(cached.principalId).toBe("user-cache");
     expect(cached.context).toMatchObject({ userId: "user-cache", sessionValid: "true" });
     const arn = (methodAndPath: string, stage = "dev", api = "abcdef1234"): string =>
@@ -281,7 +296,10 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
     expect(allowed.body.authorizer).toMatchObject({ userId: "user-client" });
     const other = await issuer.mintAccessToken({ sub: "user-client", claims: { client_id: "other-client" } });
     const without = await issuer.mintAccessToken({ sub: "user-client", claims: { client_id: undefined } });
-    for (const [name, token] of [["other client", other], ["no client_id", without]] as const) {
+    for (const [name, token] of [
+      ["other client", other],
+      ["no client_id", without],
+    ] as const) {
       const denied = await get(`${offline.url}/hello/second`, token);
       expect(denied.status, name).toBe(403);
       expect(denied.body.authorizer, name).toBeUndefined();
@@ -291,7 +309,8 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
     // And the policy API Gateway would cache for the other client's token after GET /hello.
     const { result } = await invoke(offline, "authorizer", restRequestEvent("GET", "/hello", other));
     const { policyDocument } = result as { policyDocument: { Statement: PolicyStatement[] } };
-    const arn = (methodAndPath: string): string => `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/${methodAndPath}`;
+    const arn = (methodAndPath: string): string =>
+      `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/${methodAndPath}`;
     expect(policyAllows(policyDocument, arn("GET/hello"))).toBe(true);
     expect(policyAllows(policyDocument, arn("GET/hello/second"))).toBe(false);
   });
@@ -335,10 +354,15 @@ describe("serverless offline: HTTP API, payload 2.0 authorizer with IAM policy a
     const token = await issuer.mintAccessToken({ sub: "user-http-iam" });
     const { result, error } = await invoke(offline, "authorizer", httpApiEvent("/api/hello", token));
     expect(error).toBeUndefined();
-    const answer = result as { principalId: string; policyDocument: { Statement: PolicyStatement[] }; context: Record<string, unknown> };
+    const answer = result as {
+      principalId: string;
+      policyDocument: { Statement: PolicyStatement[] };
+      context: Record<string, unknown>;
+    };
     expect(answer.principalId).toBe("user-http-iam");
     expect(answer.context).toMatchObject({ userId: "user-http-iam" });
-    const arn = (methodAndPath: string): string => `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/${methodAndPath}`;
+    const arn = (methodAndPath: string): string =>
+      `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/${methodAndPath}`;
     expect(policyAllows(answer.policyDocument, arn("GET/api/hello"))).toBe(true);
     expect(policyAllows(answer.policyDocument, arn("GET/hello/admin"))).toBe(false);
   });
@@ -355,8 +379,12 @@ describe("serverless offline: key set unreachable", () => {
       expect(body.authorizer).toBeUndefined();
     }
     expect(downIssuer.hits.discovery).toBeGreaterThan(0);
-    await expect.poll(() => downOffline.output(), { timeout: 5000 }).toContain('"event":"authorizer_failed","code":"ERR_KEYSET_UNAVAILABLE"');
-    expect(await invoke(downOffline, "authorizer", restRequestEvent("GET", "/hello", token))).toEqual({ error: "Service Unavailable" });
+    await expect
+      .poll(() => downOffline.output(), { timeout: 5000 })
+      .toContain('"event":"authorizer_failed","code":"ERR_KEYSET_UNAVAILABLE"');
+    expect(await invoke(downOffline, "authorizer", restRequestEvent("GET", "/hello", token))).toEqual({
+      error: "Service Unavailable",
+    });
   });
 });
 
@@ -370,9 +398,15 @@ describe("serverless offline: a configuration the authorizer refuses", () => {
       expect(status, path).toBe(401);
       expect(body.authorizer, path).toBeUndefined();
     }
-    expect(await invoke(refusedOffline, "authorizer", restRequestEvent("GET", "/hello", token))).toEqual({ error: "Service Unavailable" });
-    await expect.poll(() => refusedOffline.output(), { timeout: 5000 }).toContain('"event":"authorizer_failed","code":"ERR_CONFIG_INVALID"');
-    expect(configInvalidLines(refusedOffline.output())).toEqual([expect.objectContaining({ event: "config_invalid", keys: "HTTP_API_RESPONSE" })]);
+    expect(await invoke(refusedOffline, "authorizer", restRequestEvent("GET", "/hello", token))).toEqual({
+      error: "Service Unavailable",
+    });
+    await expect
+      .poll(() => refusedOffline.output(), { timeout: 5000 })
+      .toContain('"event":"authorizer_failed","code":"ERR_CONFIG_INVALID"');
+    expect(configInvalidLines(refusedOffline.output())).toEqual([
+      expect.objectContaining({ event: "config_invalid", keys: "HTTP_API_RESPONSE" }),
+    ]);
 
     // The TOKEN authorizer is another function, so another container: its own line, once.
     expect((await get(`${refusedOffline.url}/hello/token`, token)).status).toBe(401);

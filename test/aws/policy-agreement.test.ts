@@ -74,17 +74,18 @@ function fetcherFor(fetched: string[]): (url: string) => Promise<FetchResponse> 
  * resource, `sub` `client_id_<client id>`, `client_id`, `scope`, `jti`, and no user claim.
  */
 function tokenFor(identity: OracleIdentity): Promise<string> {
-  const claims = identity.kind === "client"
-    ? { client_id: identity.clientId, scope: identity.scopes.join(" "), jti: "jti-1" }
-    : {
-      client_id: identity.clientId,
-      scope: identity.scopes.join(" "),
-      auth_time: identity.authenticatedAt,
-      amr: [...identity.amr],
-      "https://authgear.com/claims/user/roles": [...identity.roles],
-      "https://authgear.com/claims/user/is_verified": identity.isVerified,
-      "https://authgear.com/claims/user/is_anonymous": identity.isAnonymous,
-    };
+  const claims =
+    identity.kind === "client"
+      ? { client_id: identity.clientId, scope: identity.scopes.join(" "), jti: "jti-1" }
+      : {
+          client_id: identity.clientId,
+          scope: identity.scopes.join(" "),
+          auth_time: identity.authenticatedAt,
+          amr: [...identity.amr],
+          "https://authgear.com/claims/user/roles": [...identity.roles],
+          "https://authgear.com/claims/user/is_verified": identity.isVerified,
+          "https://authgear.com/claims/user/is_anonymous": identity.isAnonymous,
+        };
   const key = keys.get(identity.issuer);
   if (key === undefined) throw new Error(`no key for ${identity.issuer}`);
   return new SignJWT(claims)
@@ -204,20 +205,30 @@ const user = fc.record({
   isAnonymous: fc.boolean(),
   isVerified: fc.boolean(),
   roles: fc.subarray(["admin", "staff"]),
-  authenticatedAt: fc.option(fc.integer({ min: 0, max: 4000 }).map((age) => NOW_SECONDS - age), { nil: undefined }),
+  authenticatedAt: fc.option(
+    fc.integer({ min: 0, max: 4000 }).map((age) => NOW_SECONDS - age),
+    { nil: undefined },
+  ),
   clientId: fc.option(fc.constantFrom("web", "cli"), { nil: undefined }),
   scopes: fc.subarray(["r", "w"]),
   amr: fc.subarray(["pwd", "otp", "mfa"]),
 });
 /** A machine client: its client id and scopes, none of a user's claims. */
-const client = fc.record({
-  kind: fc.constant("client" as const),
-  issuer: fc.constant(""),
-  clientId: fc.constantFrom("web", "cli"),
-  scopes: fc.subarray(["r", "w"]),
-}).map((c): OracleIdentity => ({
-  ...c, isAnonymous: false, isVerified: false, roles: [], authenticatedAt: undefined, amr: [],
-}));
+const client = fc
+  .record({
+    kind: fc.constant("client" as const),
+    issuer: fc.constant(""),
+    clientId: fc.constantFrom("web", "cli"),
+    scopes: fc.subarray(["r", "w"]),
+  })
+  .map((c): OracleIdentity => ({
+    ...c,
+    isAnonymous: false,
+    isVerified: false,
+    roles: [],
+    authenticatedAt: undefined,
+    amr: [],
+  }));
 const identity: fc.Arbitrary<OracleIdentity | undefined> = fc.option(
   fc.oneof({ weight: 3, arbitrary: user }, { weight: 2, arbitrary: client }),
   { nil: undefined, freq: 8 },
@@ -358,7 +369,14 @@ async function check(c: Case): Promise<Outcome> {
     logger: SILENT,
   });
   const authorization = c.identity === undefined ? "Bearer invalid.token.here" : `Bearer ${await tokenFor(c.identity)}`;
-  const outcome = await sendAll(c, world, handler, authorization, () => now, (at) => (now = at));
+  const outcome = await sendAll(
+    c,
+    world,
+    handler,
+    authorization,
+    () => now,
+    (at) => (now = at),
+  );
   const foreign = fetched.filter((url) => !issuers.some((issuer) => url.startsWith(`${issuer}/`)));
   expect(foreign, "fetches from an issuer not trusted").toEqual([]);
   return outcome;
@@ -646,7 +664,10 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
       "a client is refused wherever no rule for clients admits it; a rule for users neither admits nor refuses it",
       {
         ...base,
-        rules: [{ path: "/admin/*", roles: ["admin"] }, { path: "/m2m/*", subject: "client", scopes: ["r"] }],
+        rules: [
+          { path: "/admin/*", roles: ["admin"] },
+          { path: "/m2m/*", subject: "client", scopes: ["r"] },
+        ],
         ttl: 300,
         identity: robot,
         requests: at(0, ["GET", "/x"], ["GET", "/admin/a"], ["GET", "/m2m/a"], ["GET", "/m2m"], ["POST", "/"]),
@@ -656,7 +677,10 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
       "a rule for clients says nothing about users: a user passes a client-only path as a user",
       {
         ...base,
-        rules: [{ path: "/m2m/*", subject: "client", scopes: ["w"] }, { path: "/m2m/admin", roles: ["admin"] }],
+        rules: [
+          { path: "/m2m/*", subject: "client", scopes: ["w"] },
+          { path: "/m2m/admin", roles: ["admin"] },
+        ],
         ttl: 300,
         identity: alice,
         requests: at(0, ["GET", "/m2m/a"], ["GET", "/m2m/admin"], ["POST", "/m2m"]),
@@ -667,7 +691,10 @@ describe("the authorizer's answers, cached as API Gateway caches them, are what 
       {
         ...base,
         mode: "any",
-        rules: [{ path: "/m2m/*", subject: "client", methods: ["GET", "POST"] }, { path: "/all/*", subject: "any" }],
+        rules: [
+          { path: "/m2m/*", subject: "client", methods: ["GET", "POST"] },
+          { path: "/all/*", subject: "any" },
+        ],
         ttl: 30,
         identity: robot,
         requests: at(0, ["GET", "/m2m/a"], ["POST", "/m2m/a"], ["HEAD", "/m2m/a"], ["DELETE", "/all/x"]),

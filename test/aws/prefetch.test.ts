@@ -106,19 +106,39 @@ describe("prefetchKeys per mode", () => {
     for (const mode of ["jwt", "hybrid"]) {
       const { fetcher, fetched } = recording();
       const env = { ISSUERS: issuers, AUTH_MODE: mode, AUTHORIZER_CACHE_SECONDS: "0" };
-      const handler = createHandler({ env, fetcher, logger: { log() { /* quiet */ } } });
+      const handler = createHandler({
+        env,
+        fetcher,
+        logger: {
+          log() {
+            /* quiet */
+          },
+        },
+      });
       expect(await handler.prefetchKeys(5000)).toBe(true);
-      expect([...fetched].sort()).toEqual([
-        `${issuer.origin}/.well-known/openid-configuration`, issuer.jwksUri,
-        `${second.origin}/.well-known/openid-configuration`, second.jwksUri,
-      ].sort());
+      expect([...fetched].sort()).toEqual(
+        [
+          `${issuer.origin}/.well-known/openid-configuration`,
+          issuer.jwksUri,
+          `${second.origin}/.well-known/openid-configuration`,
+          second.jwksUri,
+        ].sort(),
+      );
     }
   });
 
   it("fetches nothing in resolver mode, which needs no keys for cookies and opaque tokens", async () => {
     const { fetcher, fetched } = recording();
     const env = { AUTHGEAR_ENDPOINT: issuer.origin, AUTH_MODE: "resolver", AUTHORIZER_CACHE_SECONDS: "0" };
-    const handler = createHandler({ env, fetcher, logger: { log() { /* quiet */ } } });
+    const handler = createHandler({
+      env,
+      fetcher,
+      logger: {
+        log() {
+          /* quiet */
+        },
+      },
+    });
     await handler.prefetchKeys(5000);
     expect(fetched).toEqual([]);
   });
@@ -134,7 +154,15 @@ describe("prefetchKeys per mode", () => {
       return fetcher(url, init);
     };
     const env = { AUTHGEAR_ENDPOINT: issuer.origin };
-    const handler = createHandler({ env, fetcher: slow, logger: { log() { /* quiet */ } } });
+    const handler = createHandler({
+      env,
+      fetcher: slow,
+      logger: {
+        log() {
+          /* quiet */
+        },
+      },
+    });
     expect(await handler.prefetchKeys(1)).toBe(false);
     const answer = handler(tokenEvent(`Bearer ${await issuer.mintAccessToken({ sub: "carol" })}`));
     release();

@@ -157,7 +157,12 @@ export function readings(path: string): string[] {
   } else {
     read = [decodeLeniently(path)];
   }
-  const trimmed = read.map((p) => p.split("/").map((segment) => segment.trim()).join("/"));
+  const trimmed = read.map((p) =>
+    p
+      .split("/")
+      .map((segment) => segment.trim())
+      .join("/"),
+  );
   return [...new Set([...read, ...trimmed].map(fold))];
 }
 
@@ -284,8 +289,9 @@ export function verdict(
   const trusted = identity !== undefined && (world.issuers?.includes(identity.issuer) ?? true);
   if (!trusted) return open && !(cached && /[*?]/.test(path)) ? "allowed" : unauthenticated;
   if (open) return "allowed";
-  const applicable = world.rules.filter((rule) =>
-    concerns(rule, identity.kind) && governs(rule, method, world.mode) && pathApplies(rule.path, path));
+  const applicable = world.rules.filter(
+    (rule) => concerns(rule, identity.kind) && governs(rule, method, world.mode) && pathApplies(rule.path, path),
+  );
   const statuses = new Set(applicable.flatMap((rule) => [...unmet(rule, identity, untilMs)]));
   if (statuses.size > 0) return statuses;
   // A machine client reaches only what some rule admits it to.

@@ -65,7 +65,8 @@ async function packageService(name: string, env: Record<string, string>): Promis
   dirs.push(dir);
   const service = join(dir, "service");
   await mkdir(service);
-  for (const file of ["serverless.yml", "serverless.cors.cjs", "package.json"]) await copyFile(join(PROJECT_ROOT, file), join(service, file));
+  for (const file of ["serverless.yml", "serverless.cors.cjs", "package.json"])
+    await copyFile(join(PROJECT_ROOT, file), join(service, file));
   for (const link of ["node_modules", "dist", "examples"]) await symlink(join(PROJECT_ROOT, link), join(service, link));
   const output = join(dir, "out");
   await run(process.execPath, [SERVERLESS, "package", "--package", output], {
@@ -81,7 +82,9 @@ beforeAll(async () => {
   const settled = await Promise.allSettled(
     (Object.entries(PACKAGINGS) as Array<[Packaging, Record<string, string>]>).map(async ([name, env]) => {
       outputs[name] = await packageService(name, env);
-      const template = JSON.parse(await readFile(join(outputs[name], "cloudformation-template-update-stack.json"), "utf8")) as {
+      const template = JSON.parse(
+        await readFile(join(outputs[name], "cloudformation-template-update-stack.json"), "utf8"),
+      ) as {
         Resources: Resources;
         Conditions?: Record<string, unknown>;
       };
@@ -103,14 +106,20 @@ function properties(packaging: Packaging, logicalId: string): Record<string, unk
 }
 
 function gatewayResponse(type: string, packaging: Packaging = "jwt"): Record<string, unknown> | undefined {
-  return Object.values(templates[packaging]).find((r) => r.Type === "AWS::ApiGateway::GatewayResponse" && r.Properties.ResponseType === type)?.Properties;
+  return Object.values(templates[packaging]).find(
+    (r) => r.Type === "AWS::ApiGateway::GatewayResponse" && r.Properties.ResponseType === type,
+  )?.Properties;
 }
 
 /** What CloudFormation makes of an Fn::Sub string, for an API `abc123` in us-east-1; throws on any other reference. */
 function substitute(value: unknown): string {
   const text = (value as { "Fn::Sub"?: unknown } | undefined)?.["Fn::Sub"];
   if (typeof text !== "string") throw new Error(`not an Fn::Sub string: ${JSON.stringify(value)}`);
-  const known: Record<string, string> = { ApiGatewayRestApi: "abc123", "AWS::Region": "us-east-1", "AWS::URLSuffix": "amazonaws.com" };
+  const known: Record<string, string> = {
+    ApiGatewayRestApi: "abc123",
+    "AWS::Region": "us-east-1",
+    "AWS::URLSuffix": "amazonaws.com",
+  };
   return text.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
     const replacement = known[name];
     if (replacement === undefined) throw new Error(`unexpected reference \${${name}} in ${text}`);
@@ -140,29 +149,43 @@ describe("serverless package: the authorizer cache", () => {
       AuthorizerResultTtlInSeconds: 300,
     });
     for (const fn of ["AuthorizerLambdaFunction", "TokenAuthorizerLambdaFunction"]) {
-      expect(properties("jwt", fn), fn).toMatchObject({ Environment: { Variables: { AUTH_MODE: "jwt", AUTHORIZER_CACHE_SECONDS: "300" } } });
+      expect(properties("jwt", fn), fn).toMatchObject({
+        Environment: { Variables: { AUTH_MODE: "jwt", AUTHORIZER_CACHE_SECONDS: "300" } },
+      });
     }
   });
 
-  it.each(["resolver", "jwtCookie", "cacheOff"] as const)("%s: caching off, and no identity source, so every request reaches the authorizer", (packaging) => {
-    const rest = properties(packaging, "AuthorizerApiGatewayAuthorizer");
-    expect(rest).toMatchObject({ Type: "REQUEST", AuthorizerResultTtlInSeconds: 0 });
-    // Left out of the template: API Gateway then sends every request, whatever it carries.
-    expect(rest).not.toHaveProperty("IdentitySource");
-    // Serverless 3 always writes the HTTP API authorizer's IdentitySource; empty is none.
-    expect(properties(packaging, "HttpApiAuthorizerAuthgearHttpApi")).toMatchObject({ AuthorizerResultTtlInSeconds: 0, IdentitySource: [] });
-    // A TOKEN authorizer cannot do without its header; it is just not cached.
-    expect(properties(packaging, "TokenAuthorizerApiGatewayAuthorizer")).toMatchObject({
-      IdentitySource: "method.request.header.Authorization",
-      AuthorizerResultTtlInSeconds: 0,
-    });
-    expect(properties(packaging, "AuthorizerLambdaFunction")).toMatchObject({ Environment: { Variables: { AUTHORIZER_CACHE_SECONDS: "0" } } });
-  });
+  it.each(["resolver", "jwtCookie", "cacheOff"] as const)(
+    "%s: caching off, and no identity source, so every request reaches the authorizer",
+    (packaging) => {
+      const rest = properties(packaging, "AuthorizerApiGatewayAuthorizer");
+      expect(rest).toMatchObject({ Type: "REQUEST", AuthorizerResultTtlInSeconds: 0 });
+      // Left out of the template: API Gateway then sends every request, whatever it carries.
+      expect(rest).not.toHaveProperty("IdentitySource");
+      // Serverless 3 always writes the HTTP API authorizer's IdentitySource; empty is none.
+      expect(properties(packaging, "HttpApiAuthorizerAuthgearHttpApi")).toMatchObject({
+        AuthorizerResultTtlInSeconds: 0,
+        IdentitySource: [],
+      });
+      // A TOKEN authorizer cannot do without its header; it is just not cached.
+      expect(properties(packaging, "TokenAuthorizerApiGatewayAuthorizer")).toMatchObject({
+        IdentitySource: "method.request.header.Authorization",
+        AuthorizerResultTtlInSeconds: 0,
+      });
+      expect(properties(packaging, "AuthorizerLambdaFunction")).toMatchObject({
+        Environment: { Variables: { AUTHORIZER_CACHE_SECONDS: "0" } },
+      });
+    },
+  );
 
   it("enableSimpleResponses follows HTTP_API_RESPONSE (default iam)", () => {
-    expect(properties("jwt", "AuthorizerLambdaFunction")).toMatchObject({ Environment: { Variables: { HTTP_API_RESPONSE: "iam" } } });
+    expect(properties("jwt", "AuthorizerLambdaFunction")).toMatchObject({
+      Environment: { Variables: { HTTP_API_RESPONSE: "iam" } },
+    });
     expect(properties("jwt", "HttpApiAuthorizerAuthgearHttpApi")).toMatchObject({ EnableSimpleResponses: false });
-    expect(properties("resolver", "AuthorizerLambdaFunction")).toMatchObject({ Environment: { Variables: { HTTP_API_RESPONSE: "simple" } } });
+    expect(properties("resolver", "AuthorizerLambdaFunction")).toMatchObject({
+      Environment: { Variables: { HTTP_API_RESPONSE: "simple" } },
+    });
     expect(properties("resolver", "HttpApiAuthorizerAuthgearHttpApi")).toMatchObject({ EnableSimpleResponses: true });
   });
 });
@@ -170,7 +193,10 @@ describe("serverless package: the authorizer cache", () => {
 describe("serverless package: gateway responses", () => {
   it("maps authorizer failures to 503 with Retry-After", () => {
     for (const type of ["AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"]) {
-      expect(gatewayResponse(type), type).toMatchObject({ StatusCode: "503", ResponseParameters: { "gatewayresponse.header.Retry-After": "'5'" } });
+      expect(gatewayResponse(type), type).toMatchObject({
+        StatusCode: "503",
+        ResponseParameters: { "gatewayresponse.header.Retry-After": "'5'" },
+      });
     }
   });
 
@@ -183,7 +209,9 @@ describe("serverless package: gateway responses", () => {
     expect(gatewayResponse("UNAUTHORIZED")).toMatchObject({ StatusCode: "401" });
     expect(challenge("UNAUTHORIZED")).toBe(`'Bearer realm="${ENDPOINT}", resource_metadata="${METADATA_URL}"'`);
     expect(gatewayResponse("ACCESS_DENIED")).toMatchObject({ StatusCode: "403" });
-    expect(challenge("ACCESS_DENIED")).toBe(`'Bearer realm="${ENDPOINT}", error="insufficient_scope", resource_metadata="${METADATA_URL}"'`);
+    expect(challenge("ACCESS_DENIED")).toBe(
+      `'Bearer realm="${ENDPOINT}", error="insufficient_scope", resource_metadata="${METADATA_URL}"'`,
+    );
   });
 });
 
@@ -198,17 +226,26 @@ describe("serverless package: RFC 9728 protected-resource metadata", () => {
     };
     // The assertion's JWKS method is conditional (below): deployed only with ASSERTION_JWKS.
     const methods = Object.values(resources).filter(
-      (r) => r.Type === "AWS::ApiGateway::Method" && (r.Properties.Integration as { Type?: string } | undefined)?.Type === "MOCK" &&
+      (r) =>
+        r.Type === "AWS::ApiGateway::Method" &&
+        (r.Properties.Integration as { Type?: string } | undefined)?.Type === "MOCK" &&
         r.Condition === undefined,
     );
     expect(methods).toHaveLength(1);
     const method = methods[0]!.Properties;
-    expect(method).toMatchObject({ HttpMethod: "GET", AuthorizationType: "NONE", RestApiId: { Ref: "ApiGatewayRestApi" } });
+    expect(method).toMatchObject({
+      HttpMethod: "GET",
+      AuthorizationType: "NONE",
+      RestApiId: { Ref: "ApiGatewayRestApi" },
+    });
     expect(method).not.toHaveProperty("AuthorizerId");
 
     // /.well-known/oauth-protected-resource, right under the API's root.
     const [, leaf] = byRef(method.ResourceId);
-    expect(leaf).toMatchObject({ Type: "AWS::ApiGateway::Resource", Properties: { PathPart: "oauth-protected-resource" } });
+    expect(leaf).toMatchObject({
+      Type: "AWS::ApiGateway::Resource",
+      Properties: { PathPart: "oauth-protected-resource" },
+    });
     const [, parent] = byRef(leaf.Properties.ParentId);
     expect(parent).toMatchObject({
       Type: "AWS::ApiGateway::Resource",
@@ -218,7 +255,11 @@ describe("serverless package: RFC 9728 protected-resource metadata", () => {
     // The MOCK answers 200 (its request template names the status) with the JSON document.
     const integration = method.Integration as {
       RequestTemplates: Record<string, string>;
-      IntegrationResponses: Array<{ StatusCode: string; ResponseParameters: Record<string, string>; ResponseTemplates: Record<string, unknown> }>;
+      IntegrationResponses: Array<{
+        StatusCode: string;
+        ResponseParameters: Record<string, string>;
+        ResponseTemplates: Record<string, unknown>;
+      }>;
     };
     expect(JSON.parse(integration.RequestTemplates["application/json"]!)).toEqual({ statusCode: 200 });
     expect(integration.IntegrationResponses).toHaveLength(1);
@@ -233,7 +274,13 @@ describe("serverless package: RFC 9728 protected-resource metadata", () => {
       bearer_methods_supported: ["header"],
     });
     expect(method.MethodResponses).toEqual([
-      { StatusCode: "200", ResponseParameters: { "method.response.header.Content-Type": true, "method.response.header.Cache-Control": true } },
+      {
+        StatusCode: "200",
+        ResponseParameters: {
+          "method.response.header.Content-Type": true,
+          "method.response.header.Cache-Control": true,
+        },
+      },
     ]);
   });
 });
@@ -241,30 +288,48 @@ describe("serverless package: RFC 9728 protected-resource metadata", () => {
 describe("serverless package: the signed assertion (docs/assertion.md)", () => {
   it("passes the settings to the authorizer, and publishes ASSERTION_JWKS at /.well-known/authgear-edge/jwks.json", () => {
     for (const fn of ["AuthorizerLambdaFunction", "TokenAuthorizerLambdaFunction"]) {
-      const { ASSERTION_KEY: key, ASSERTION_ISSUER: iss, AUTHORIZER_CACHE_SECONDS: ttl } = (
-        properties("assertion", fn) as { Environment: { Variables: Record<string, string> } }
-      ).Environment.Variables;
+      const {
+        ASSERTION_KEY: key,
+        ASSERTION_ISSUER: iss,
+        AUTHORIZER_CACHE_SECONDS: ttl,
+      } = (properties("assertion", fn) as { Environment: { Variables: Record<string, string> } }).Environment.Variables;
       expect([JSON.parse(key ?? "{}"), iss, ttl]).toEqual([ASSERTION_KEY, "https://gate.example.com", "30"]);
     }
     const resources = templates.assertion;
-    expect(conditions.assertion.AssertionJwksPublished).toEqual({ "Fn::Not": [{ "Fn::Equals": [ASSERTION_JWKS, ""] }] });
+    expect(conditions.assertion.AssertionJwksPublished).toEqual({
+      "Fn::Not": [{ "Fn::Equals": [ASSERTION_JWKS, ""] }],
+    });
     expect(conditions.jwt.AssertionJwksPublished).toEqual({ "Fn::Not": [{ "Fn::Equals": ["", ""] }] });
     const method = resources.AssertionJwksMethod;
     expect(method?.Condition).toBe("AssertionJwksPublished");
-    expect(method?.Properties).toMatchObject({ HttpMethod: "GET", AuthorizationType: "NONE", ResourceId: { Ref: "AssertionJwksResource" } });
+    expect(method?.Properties).toMatchObject({
+      HttpMethod: "GET",
+      AuthorizationType: "NONE",
+      ResourceId: { Ref: "AssertionJwksResource" },
+    });
     const integration = method?.Properties.Integration as {
       Type: string;
-      IntegrationResponses: Array<{ ResponseParameters: Record<string, string>; ResponseTemplates: Record<string, string> }>;
+      IntegrationResponses: Array<{
+        ResponseParameters: Record<string, string>;
+        ResponseTemplates: Record<string, string>;
+      }>;
     };
     expect(integration.Type).toBe("MOCK");
     const [response] = integration.IntegrationResponses;
-    expect(JSON.parse(response?.ResponseTemplates["application/json"] ?? "")).toEqual({ keys: [publicJwk(ASSERTION_KEY)] });
-    expect(response?.ResponseParameters["method.response.header.Cache-Control"]).toBe("'public, max-age=300'");
-    expect(resources.AssertionJwksResource?.Properties).toMatchObject({ PathPart: "jwks.json", ParentId: { Ref: "AssertionJwksDirectory" } });
-    expect(resources.AssertionJwksDirectory?.Properties).toMatchObject({
-      PathPart: "authgear-edge", ParentId: { Ref: "ProtectedResourceMetadataWellKnown" },
+    expect(JSON.parse(response?.ResponseTemplates["application/json"] ?? "")).toEqual({
+      keys: [publicJwk(ASSERTION_KEY)],
     });
-    for (const id of ["AssertionJwksDirectory", "AssertionJwksResource"]) expect(resources[id]?.Condition).toBe("AssertionJwksPublished");
+    expect(response?.ResponseParameters["method.response.header.Cache-Control"]).toBe("'public, max-age=300'");
+    expect(resources.AssertionJwksResource?.Properties).toMatchObject({
+      PathPart: "jwks.json",
+      ParentId: { Ref: "AssertionJwksDirectory" },
+    });
+    expect(resources.AssertionJwksDirectory?.Properties).toMatchObject({
+      PathPart: "authgear-edge",
+      ParentId: { Ref: "ProtectedResourceMetadataWellKnown" },
+    });
+    for (const id of ["AssertionJwksDirectory", "AssertionJwksResource"])
+      expect(resources[id]?.Condition).toBe("AssertionJwksPublished");
   });
 });
 
@@ -325,11 +390,18 @@ describe("serverless package: the WebSocket API", () => {
         Name: "websocketAuthorizer",
         AuthorizerType: "REQUEST",
         AuthorizerUri: {
-          "Fn::Join": ["", [
-            "arn:", { Ref: "AWS::Partition" }, ":apigateway:", { Ref: "AWS::Region" },
-            ":lambda:path/2015-03-31/functions/",
-            { "Fn::GetAtt": ["WebsocketAuthorizerLambdaFunction", "Arn"] }, "/invocations",
-          ]],
+          "Fn::Join": [
+            "",
+            [
+              "arn:",
+              { Ref: "AWS::Partition" },
+              ":apigateway:",
+              { Ref: "AWS::Region" },
+              ":lambda:path/2015-03-31/functions/",
+              { "Fn::GetAtt": ["WebsocketAuthorizerLambdaFunction", "Arn"] },
+              "/invocations",
+            ],
+          ],
         },
         IdentitySource: ["route.request.header.Sec-WebSocket-Key"],
       });
@@ -371,13 +443,20 @@ function deployed(packaging: Packaging, value: unknown): unknown {
     return deployed(packaging, left === right ? whenTrue : whenFalse);
   }
   const members = Object.entries(value).map(([key, member]) => [key, deployed(packaging, member)] as const);
-  return Object.fromEntries(members.filter(([, member]) => !(typeof member === "object" && member !== null && (member as { Ref?: unknown }).Ref === "AWS::NoValue")));
+  return Object.fromEntries(
+    members.filter(
+      ([, member]) =>
+        !(typeof member === "object" && member !== null && (member as { Ref?: unknown }).Ref === "AWS::NoValue"),
+    ),
+  );
 }
 
 const CORS_ORIGIN = "https://app.example.com";
 const GATEWAY_RESPONSES = ["UNAUTHORIZED", "ACCESS_DENIED", "AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"];
 const corsHeaders = (parameters: unknown): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(parameters as Record<string, unknown>).filter(([name]) => name.includes("Access-Control-")));
+  Object.fromEntries(
+    Object.entries(parameters as Record<string, unknown>).filter(([name]) => name.includes("Access-Control-")),
+  );
 
 describe("serverless package: CORS (CORS_ALLOWED_ORIGINS)", () => {
   it("unset: no CORS anywhere — no grant in the gateway responses, no HTTP API CORS, no OPTIONS methods", () => {
@@ -387,8 +466,14 @@ describe("serverless package: CORS (CORS_ALLOWED_ORIGINS)", () => {
       expect(parameters, type).toHaveProperty(["gatewayresponse.header.Cache-Control"], "'no-store'");
     }
     expect(properties("jwt", "HttpApi")).not.toHaveProperty("CorsConfiguration");
-    expect(Object.values(templates.jwt).filter((r) => r.Type === "AWS::ApiGateway::Method" && r.Properties.HttpMethod === "OPTIONS")).toEqual([]);
-    expect(properties("jwt", "HelloLambdaFunction")).toMatchObject({ Environment: { Variables: { CORS_ALLOWED_ORIGINS: "" } } });
+    expect(
+      Object.values(templates.jwt).filter(
+        (r) => r.Type === "AWS::ApiGateway::Method" && r.Properties.HttpMethod === "OPTIONS",
+      ),
+    ).toEqual([]);
+    expect(properties("jwt", "HelloLambdaFunction")).toMatchObject({
+      Environment: { Variables: { CORS_ALLOWED_ORIGINS: "" } },
+    });
   });
 
   it("set: the REST gateway responses (401, 403, 503) grant the one allowed origin, and expose the challenge", () => {
@@ -401,7 +486,9 @@ describe("serverless package: CORS (CORS_ALLOWED_ORIGINS)", () => {
       });
     }
     // The challenge is still there beside the grant.
-    expect(deployed("cors", gatewayResponse("UNAUTHORIZED", "cors")?.ResponseParameters)).toHaveProperty(["gatewayresponse.header.WWW-Authenticate"]);
+    expect(deployed("cors", gatewayResponse("UNAUTHORIZED", "cors")?.ResponseParameters)).toHaveProperty([
+      "gatewayresponse.header.WWW-Authenticate",
+    ]);
   });
 
   it("set: the HTTP API answers preflights for exactly the listed origin, with credentials, exposing the challenge", () => {
@@ -417,28 +504,45 @@ describe("serverless package: CORS (CORS_ALLOWED_ORIGINS)", () => {
   });
 
   it("set: each REST route gets an unauthenticated OPTIONS method granting the listed origin, and the function its list", () => {
-    const options = Object.values(templates.cors).filter((r) => r.Type === "AWS::ApiGateway::Method" && r.Properties.HttpMethod === "OPTIONS");
+    const options = Object.values(templates.cors).filter(
+      (r) => r.Type === "AWS::ApiGateway::Method" && r.Properties.HttpMethod === "OPTIONS",
+    );
     expect(options).toHaveLength(4);
     for (const { Properties: method } of options) {
       expect(method).toMatchObject({ AuthorizationType: "NONE", Integration: { Type: "MOCK" } });
-      const [response] = (method.Integration as { IntegrationResponses: Array<{ ResponseParameters: Record<string, string> }> }).IntegrationResponses;
+      const [response] = (
+        method.Integration as { IntegrationResponses: Array<{ ResponseParameters: Record<string, string> }> }
+      ).IntegrationResponses;
       expect(response?.ResponseParameters).toMatchObject({
         "method.response.header.Access-Control-Allow-Origin": `'${CORS_ORIGIN}'`,
         "method.response.header.Access-Control-Allow-Credentials": "'true'",
         "method.response.header.Access-Control-Allow-Headers": "'Authorization,Content-Type'",
       });
     }
-    expect(properties("cors", "HelloLambdaFunction")).toMatchObject({ Environment: { Variables: { CORS_ALLOWED_ORIGINS: CORS_ORIGIN } } });
+    expect(properties("cors", "HelloLambdaFunction")).toMatchObject({
+      Environment: { Variables: { CORS_ALLOWED_ORIGINS: CORS_ORIGIN } },
+    });
   });
 
-  it("stops packaging with the reason for an origin that is not exact, and for several origins (a REST gateway response names one)", { timeout: PACKAGE_MS + 10_000 }, async () => {
-    const [bad, several] = await Promise.allSettled([
-      packageService("cors-bad", { CORS_ALLOWED_ORIGINS: "https://app.example.com/, *" }),
-      packageService("cors-several", { CORS_ALLOWED_ORIGINS: `${CORS_ORIGIN}, https://admin.example.com` }),
-    ]);
-    const reason = (outcome: PromiseSettledResult<string> | undefined): string =>
-      outcome?.status === "rejected" ? String((outcome.reason as { stderr?: unknown; stdout?: unknown }).stderr) + String((outcome.reason as { stdout?: unknown }).stdout) : "packaged";
-    expect(reason(bad)).toContain('CORS_ALLOWED_ORIGINS: "https://app.example.com/", "*": each comma-separated entry must be an exact origin');
-    expect(reason(several)).toContain("CORS_ALLOWED_ORIGINS names 2 origins, but the REST API's gateway responses (its 401/403/503) can name only one");
-  });
+  it(
+    "stops packaging with the reason for an origin that is not exact, and for several origins (a REST gateway response names one)",
+    { timeout: PACKAGE_MS + 10_000 },
+    async () => {
+      const [bad, several] = await Promise.allSettled([
+        packageService("cors-bad", { CORS_ALLOWED_ORIGINS: "https://app.example.com/, *" }),
+        packageService("cors-several", { CORS_ALLOWED_ORIGINS: `${CORS_ORIGIN}, https://admin.example.com` }),
+      ]);
+      const reason = (outcome: PromiseSettledResult<string> | undefined): string =>
+        outcome?.status === "rejected"
+          ? String((outcome.reason as { stderr?: unknown; stdout?: unknown }).stderr) +
+            String((outcome.reason as { stdout?: unknown }).stdout)
+          : "packaged";
+      expect(reason(bad)).toContain(
+        'CORS_ALLOWED_ORIGINS: "https://app.example.com/", "*": each comma-separated entry must be an exact origin',
+      );
+      expect(reason(several)).toContain(
+        "CORS_ALLOWED_ORIGINS names 2 origins, but the REST API's gateway responses (its 401/403/503) can name only one",
+      );
+    },
+  );
 });

@@ -63,7 +63,10 @@ function expectOnlyConnect(result: AuthorizerResult): void {
 }
 
 describe("WebSocket $connect: who connects", () => {
-  it.each([["cached answers (the default 300 s)", {}], ["no cache", { AUTHORIZER_CACHE_SECONDS: "0" }]])(
+  it.each([
+    ["cached answers (the default 300 s)", {}],
+    ["no cache", { AUTHORIZER_CACHE_SECONDS: "0" }],
+  ])(
     "allows a valid Authorization header on $connect alone, with the identity in the context (%s)",
     async (_name, env) => {
       const result = await container(env)(websocketEvent(bearer(admin)));
@@ -110,7 +113,10 @@ describe("WebSocket $connect: who connects", () => {
  * As serverless.yml's WebSocket authorizer runs (no cache), and with the REST APIs' cache on (which
  * needs HTTP_API_RESPONSE=iam beside ROUTES or PUBLIC_PATHS: cache-safety.ts).
  */
-const CACHINGS = [["uncached", { AUTHORIZER_CACHE_SECONDS: "0" }], ["cached", { HTTP_API_RESPONSE: "iam" }]] as const;
+const CACHINGS = [
+  ["uncached", { AUTHORIZER_CACHE_SECONDS: "0" }],
+  ["cached", { HTTP_API_RESPONSE: "iam" }],
+] as const;
 
 describe.each(CACHINGS)("WebSocket $connect: rules and public paths apply to GET /$connect (%s)", (_caching, cache) => {
   const rules = (value: unknown[]) => ({ ...cache, ROUTES: JSON.stringify(value) });
@@ -256,7 +262,10 @@ describe("WebSocket $connect: the rest of the decision", () => {
     expectOnlyConnect(await handler(websocketEvent(bearer(admin))));
     const denied = await handler(websocketEvent(bearer(staff)));
     expect(admits(denied)).toBe(false);
-    expect(seen).toEqual([{ method: "GET", path: "/$connect" }, { method: "GET", path: "/$connect" }]);
+    expect(seen).toEqual([
+      { method: "GET", path: "/$connect" },
+      { method: "GET", path: "/$connect" },
+    ]);
   });
 
   it("REPORT_ONLY lets a would-be refusal connect, on $connect alone, with its code and no identity", async () => {

@@ -33,7 +33,9 @@ describe("npm run soak", () => {
     expect(report.outcomes["resolver: forged session → 401"]).toBeGreaterThan(0);
     expect(report.outcomes["resolver: no session → 401"]).toBeGreaterThan(0);
     // The flapping resolver was seen: some requests got no verdict, and were answered 503.
-    const unavailable = Object.entries(report.outcomes).filter(([key]) => key.startsWith("resolver: ") && key.endsWith(" → 503"));
+    const unavailable = Object.entries(report.outcomes).filter(
+      ([key]) => key.startsWith("resolver: ") && key.endsWith(" → 503"),
+    );
     expect(unavailable.reduce((sum, [, count]) => sum + count, 0)).toBeGreaterThan(0);
     expect(soakMarkdown(report)).toContain("wrong allows: 0\n");
   }, 60_000);

@@ -12,12 +12,21 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
     timeout: 30_000,
-    args: ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 
@@ -46,17 +55,37 @@ export async function recordResponses(page: Page): Promise<SeenResponse[]> {
   const requests = new Map<string, { method: string; url: string; type: string }>();
   const raw = new Map<string, { status: number; headers: Record<string, string> }>();
   const cdp = await page.context().newCDPSession(page);
-  cdp.on("Network.requestWillBeSent", (event) => requests.set(event.requestId, { method: event.request.method, url: event.request.url, type: event.type ?? "Other" }));
-  cdp.on("Network.responseReceivedExtraInfo", (event) => raw.set(event.requestId, { status: event.statusCode, headers: lowerCased(event.headers) }));
+  cdp.on("Network.requestWillBeSent", (event) =>
+    requests.set(event.requestId, {
+      method: event.request.method,
+      url: event.request.url,
+      type: event.type ?? "Other",
+    }),
+  );
+  cdp.on("Network.responseReceivedExtraInfo", (event) =>
+    raw.set(event.requestId, { status: event.statusCode, headers: lowerCased(event.headers) }),
+  );
   cdp.on("Network.responseReceived", (event) => {
     const method = requests.get(event.requestId)?.method ?? "?";
-    seen.push({ type: event.type, method, url: event.response.url, status: event.response.status, headers: lowerCased(event.response.headers) });
+    seen.push({
+      type: event.type,
+      method,
+      url: event.response.url,
+      status: event.response.status,
+      headers: lowerCased(event.response.headers),
+    });
   });
   cdp.on("Network.loadingFailed", (event) => {
     const request = requests.get(event.requestId);
     const answer = raw.get(event.requestId);
     if (event.corsErrorStatus === undefined || request === undefined || answer === undefined) return;
-    seen.push({ type: event.type, method: request.method, url: request.url, ...answer, corsError: event.corsErrorStatus.corsError });
+    seen.push({
+      type: event.type,
+      method: request.method,
+      url: request.url,
+      ...answer,
+      corsError: event.corsErrorStatus.corsError,
+    });
   });
   await cdp.send("Network.enable");
   return seen;

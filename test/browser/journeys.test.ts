@@ -46,21 +46,43 @@ beforeAll(async () => {
     startDemoOrigin(),
     launchChromium(),
   ]);
-  stops.push(() => issuer.close(), () => origin.close(), () => browser.close());
+  stops.push(
+    () => issuer.close(),
+    () => origin.close(),
+    () => browser.close(),
+  );
   [spa, stranger] = await Promise.all([
     startDemoSpa({ port: spaPort, issuer: issuer.origin, gate: apiUrl }),
     startDemoSpa({ port: strangerPort, issuer: issuer.origin, gate: apiUrl }),
   ]);
-  stops.push(() => spa.close(), () => stranger.close());
-  apiGate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, CORS_ALLOWED_ORIGINS: spaOrigin }, 1, [], undefined, apiPort);
+  stops.push(
+    () => spa.close(),
+    () => stranger.close(),
+  );
+  apiGate = startWorker(
+    { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, CORS_ALLOWED_ORIGINS: spaOrigin },
+    1,
+    [],
+    undefined,
+    apiPort,
+  );
   webGate = startWorker(
-    { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0", LOGIN_URL: `${issuer.origin}/_dev/login` },
+    {
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: origin.url,
+      AUTH_MODE: "resolver",
+      RESOLVER_CACHE_SECONDS: "0",
+      LOGIN_URL: `${issuer.origin}/_dev/login`,
+    },
     1,
     [],
     undefined,
     webPort,
   );
-  stops.push(() => apiGate.dispose(), () => webGate.dispose());
+  stops.push(
+    () => apiGate.dispose(),
+    () => webGate.dispose(),
+  );
   await Promise.all([apiGate.ready, webGate.ready]);
 }, JOURNEY_MS);
 
@@ -97,29 +119,39 @@ async function signIn(lifetime: "1800" | "-300"): Promise<void> {
 }
 
 /** The gate's answers to preflights and fetches, as the browser received them. */
-const fromGate = (type: "Preflight" | "Fetch"): SeenResponse[] => responses.filter((response) => response.type === type && response.url.startsWith(apiUrl));
+const fromGate = (type: "Preflight" | "Fetch"): SeenResponse[] =>
+  responses.filter((response) => response.type === type && response.url.startsWith(apiUrl));
 
 describe("an SPA on an allowed origin, through the gate with a bearer token", () => {
-  it("gets its preflight answered by the gate, and the identity the origin received", { timeout: JOURNEY_MS }, async () => {
-    await page.goto(spa.url);
-    await signIn("1800");
-    const shown = await click("call");
-    expect(shown.split("\n")).toEqual(
-      expect.arrayContaining(["GET /hello -> 200", "the origin received:", `  x-authgear-user-id: ${SPA_USER}`, "  x-authgear-user-roles: admin"]),
-    );
-    const [preflight, ...otherPreflights] = fromGate("Preflight");
-    expect(otherPreflights).toEqual([]);
-    expect(preflight).toMatchObject({ method: "OPTIONS", url: `${apiUrl}/hello`, status: 204 });
-    expect(preflight?.headers).toMatchObject({
-      "access-control-allow-origin": spa.url,
-      "access-control-allow-headers": "authorization",
-      "access-control-max-age": "600",
-    });
-    // The preflight never reached the origin: the gate answered it. The call did, with its identity.
-    expect(seen().map(({ method, path, headers }) => ({ method, path, user: headers["x-authgear-user-id"] }))).toEqual([
-      { method: "GET", path: "/hello", user: SPA_USER },
-    ]);
-  });
+  it(
+    "gets its preflight answered by the gate, and the identity the origin received",
+    { timeout: JOURNEY_MS },
+    async () => {
+      await page.goto(spa.url);
+      await signIn("1800");
+      const shown = await click("call");
+      expect(shown.split("\n")).toEqual(
+        expect.arrayContaining([
+          "GET /hello -> 200",
+          "the origin received:",
+          `  x-authgear-user-id: ${SPA_USER}`,
+          "  x-authgear-user-roles: admin",
+        ]),
+      );
+      const [preflight, ...otherPreflights] = fromGate("Preflight");
+      expect(otherPreflights).toEqual([]);
+      expect(preflight).toMatchObject({ method: "OPTIONS", url: `${apiUrl}/hello`, status: 204 });
+      expect(preflight?.headers).toMatchObject({
+        "access-control-allow-origin": spa.url,
+        "access-control-allow-headers": "authorization",
+        "access-control-max-age": "600",
+      });
+      // The preflight never reached the origin: the gate answered it. The call did, with its identity.
+      expect(
+        seen().map(({ method, path, headers }) => ({ method, path, user: headers["x-authgear-user-id"] })),
+      ).toEqual([{ method: "GET", path: "/hello", user: SPA_USER }]);
+    },
+  );
 
   it("reads an expired token's 401 with its WWW-Authenticate challenge", { timeout: JOURNEY_MS }, async () => {
     await page.goto(spa.url);
@@ -141,7 +173,9 @@ describe("an SPA on an allowed origin, through the gate with a bearer token", ()
     await page.goto(spa.url);
     const [status, challenge] = (await click("call")).split("\n");
     expect(status).toBe("GET /hello -> 401 (refused by the gate)");
-    expect(challenge).toBe(`WWW-Authenticate: Bearer realm="${issuer.origin}", resource_metadata="${apiUrl}/.well-known/oauth-protected-resource"`);
+    expect(challenge).toBe(
+      `WWW-Authenticate: Bearer realm="${issuer.origin}", resource_metadata="${apiUrl}/.well-known/oauth-protected-resource"`,
+    );
     expect(fromGate("Preflight")).toEqual([]);
   });
 });
@@ -153,9 +187,17 @@ describe("an SPA opening a WebSocket through the gate, its token offered as a su
     await click("ws-open");
     await page.waitForFunction(() => document.getElementById("result")?.textContent.includes("echoed: ") === true);
     const shown = ((await page.textContent("#result")) ?? "").split("\n");
-    expect(shown.slice(0, 2)).toEqual([`WebSocket /chat -> open, protocol ${SPA_WEBSOCKET_PROTOCOL}`, "the origin received:"]);
-    expect(shown.slice(-2)).toEqual([`  sec-websocket-protocol: ${SPA_WEBSOCKET_PROTOCOL}`, "echoed: hello from the page"]);
-    expect(shown).toEqual(expect.arrayContaining([`  x-authgear-user-id: ${SPA_USER}`, "  x-authgear-user-roles: admin"]));
+    expect(shown.slice(0, 2)).toEqual([
+      `WebSocket /chat -> open, protocol ${SPA_WEBSOCKET_PROTOCOL}`,
+      "the origin received:",
+    ]);
+    expect(shown.slice(-2)).toEqual([
+      `  sec-websocket-protocol: ${SPA_WEBSOCKET_PROTOCOL}`,
+      "echoed: hello from the page",
+    ]);
+    expect(shown).toEqual(
+      expect.arrayContaining([`  x-authgear-user-id: ${SPA_USER}`, "  x-authgear-user-roles: admin"]),
+    );
     // The browser offered the token's entry; the origin saw the upgrade without it.
     const [upgrade, ...more] = seen();
     expect(more).toEqual([]);
@@ -165,75 +207,97 @@ describe("an SPA opening a WebSocket through the gate, its token offered as a su
     expect(JSON.stringify(upgrade)).not.toContain("base64url.bearer");
   });
 
-  it("without a token: the handshake is refused (401), the page sees the connection close", { timeout: JOURNEY_MS }, async () => {
-    // DevTools tells what the page is not told: Chromium's reading of the gate's 401 and its challenge.
-    const failures: string[] = [];
-    const cdp = await context.newCDPSession(page);
-    cdp.on("Network.webSocketFrameError", (event) => failures.push(event.errorMessage));
-    await cdp.send("Network.enable");
-    await page.goto(spa.url);
-    expect(await click("ws-open")).toBe("WebSocket /chat -> refused (closed with code 1006 before opening)");
-    expect(failures).toEqual(["HTTP Authentication failed; no valid credentials available"]);
-    expect(seen()).toEqual([]);
-  });
+  it(
+    "without a token: the handshake is refused (401), the page sees the connection close",
+    { timeout: JOURNEY_MS },
+    async () => {
+      // DevTools tells what the page is not told: Chromium's reading of the gate's 401 and its challenge.
+      const failures: string[] = [];
+      const cdp = await context.newCDPSession(page);
+      cdp.on("Network.webSocketFrameError", (event) => failures.push(event.errorMessage));
+      await cdp.send("Network.enable");
+      await page.goto(spa.url);
+      expect(await click("ws-open")).toBe("WebSocket /chat -> refused (closed with code 1006 before opening)");
+      expect(failures).toEqual(["HTTP Authentication failed; no valid credentials available"]);
+      expect(seen()).toEqual([]);
+    },
+  );
 });
 
 describe("a page on an origin the gate does not list", () => {
-  it("gets its preflight refused without any CORS header, and cannot read a thing", { timeout: JOURNEY_MS }, async () => {
-    await page.goto(stranger.url);
-    await signIn("1800");
-    expect(await click("call")).toMatch(/^GET \/hello -> failed: TypeError: Failed to fetch\n/);
-    const [preflight, ...more] = fromGate("Preflight");
-    expect(more).toEqual([]);
-    expect(preflight).toMatchObject({ method: "OPTIONS", url: `${apiUrl}/hello`, status: 403 });
-    expect(Object.keys(preflight?.headers ?? {}).filter((name) => name.startsWith("access-control-"))).toEqual([]);
-    expect(fromGate("Fetch")).toEqual([]);
-    expect(seen()).toEqual([]);
-  });
+  it(
+    "gets its preflight refused without any CORS header, and cannot read a thing",
+    { timeout: JOURNEY_MS },
+    async () => {
+      await page.goto(stranger.url);
+      await signIn("1800");
+      expect(await click("call")).toMatch(/^GET \/hello -> failed: TypeError: Failed to fetch\n/);
+      const [preflight, ...more] = fromGate("Preflight");
+      expect(more).toEqual([]);
+      expect(preflight).toMatchObject({ method: "OPTIONS", url: `${apiUrl}/hello`, status: 403 });
+      expect(Object.keys(preflight?.headers ?? {}).filter((name) => name.startsWith("access-control-"))).toEqual([]);
+      expect(fromGate("Fetch")).toEqual([]);
+      expect(seen()).toEqual([]);
+    },
+  );
 
-  it("gets the gate's 401 to a simple request without a grant: hidden from its scripts", { timeout: JOURNEY_MS }, async () => {
-    await page.goto(stranger.url);
-    expect(await click("call")).toMatch(/^GET \/hello -> failed: TypeError: Failed to fetch\n/);
-    const [refusal, ...more] = fromGate("Fetch");
-    expect(more).toEqual([]);
-    expect(refusal).toMatchObject({ status: 401, corsError: "MissingAllowOriginHeader" });
-    expect(Object.keys(refusal?.headers ?? {}).filter((name) => name.startsWith("access-control-"))).toEqual([]);
-  });
+  it(
+    "gets the gate's 401 to a simple request without a grant: hidden from its scripts",
+    { timeout: JOURNEY_MS },
+    async () => {
+      await page.goto(stranger.url);
+      expect(await click("call")).toMatch(/^GET \/hello -> failed: TypeError: Failed to fetch\n/);
+      const [refusal, ...more] = fromGate("Fetch");
+      expect(more).toEqual([]);
+      expect(refusal).toMatchObject({ status: 401, corsError: "MissingAllowOriginHeader" });
+      expect(Object.keys(refusal?.headers ?? {}).filter((name) => name.startsWith("access-control-"))).toEqual([]);
+    },
+  );
 });
 
 describe("a web app on Authgear's session cookie (resolver mode, LOGIN_URL)", () => {
-  it("navigate → login page → back with an identity → sign out → login page again", { timeout: JOURNEY_MS }, async () => {
-    const target = `${webUrl}/app/page?x=1`;
-    await page.goto(target);
-    expect(page.url()).toBe(`${issuer.origin}/_dev/login?return_to=${encodeURIComponent(target)}`);
-    expect(await page.textContent("h1")).toBe("Dev issuer: sign in");
+  it(
+    "navigate → login page → back with an identity → sign out → login page again",
+    { timeout: JOURNEY_MS },
+    async () => {
+      const target = `${webUrl}/app/page?x=1`;
+      await page.goto(target);
+      expect(page.url()).toBe(`${issuer.origin}/_dev/login?return_to=${encodeURIComponent(target)}`);
+      expect(await page.textContent("h1")).toBe("Dev issuer: sign in");
 
-    await page.fill('input[name="sub"]', "carol");
-    await page.fill('input[name="roles"]', "admin, editor");
-    await Promise.all([page.waitForURL(target), page.click('button[type="submit"]')]);
-    // What the person sees: the demo origin's echo, with the identity the gate added.
-    const echoed = JSON.parse((await page.textContent("body")) ?? "") as { headers: Record<string, string> };
-    expect(echoed.headers).toMatchObject({ "x-authgear-user-id": "carol", "x-authgear-user-roles": "admin,editor", "x-authgear-user-verified": "true" });
-    const [session] = (await context.cookies(webUrl)).filter((cookie) => cookie.name === "session");
-    expect(session).toMatchObject({ domain: "127.0.0.1", path: "/", httpOnly: true, sameSite: "Lax" });
+      await page.fill('input[name="sub"]', "carol");
+      await page.fill('input[name="roles"]', "admin, editor");
+      await Promise.all([page.waitForURL(target), page.click('button[type="submit"]')]);
+      // What the person sees: the demo origin's echo, with the identity the gate added.
+      const echoed = JSON.parse((await page.textContent("body")) ?? "") as { headers: Record<string, string> };
+      expect(echoed.headers).toMatchObject({
+        "x-authgear-user-id": "carol",
+        "x-authgear-user-roles": "admin,editor",
+        "x-authgear-user-verified": "true",
+      });
+      const [session] = (await context.cookies(webUrl)).filter((cookie) => cookie.name === "session");
+      expect(session).toMatchObject({ domain: "127.0.0.1", path: "/", httpOnly: true, sameSite: "Lax" });
 
-    // A script's call is not a navigation: a 401 with JSON, never a redirect (here, without the cookie).
-    const api = await page.evaluate(async () => {
-      const response = await fetch("/api/items", { credentials: "omit", redirect: "manual" });
-      return { status: response.status, body: (await response.json()) as unknown };
-    });
-    expect(api).toMatchObject({ status: 401, body: { error: "unauthorized", code: "ERR_CREDENTIALS_MISSING" } });
+      // A script's call is not a navigation: a 401 with JSON, never a redirect (here, without the cookie).
+      const api = await page.evaluate(async () => {
+        const response = await fetch("/api/items", { credentials: "omit", redirect: "manual" });
+        return { status: response.status, body: (await response.json()) as unknown };
+      });
+      expect(api).toMatchObject({ status: 401, body: { error: "unauthorized", code: "ERR_CREDENTIALS_MISSING" } });
 
-    await page.goto(`${issuer.origin}/_dev/signout?return_to=${encodeURIComponent(`${webUrl}/app/page`)}`);
-    expect(page.url()).toBe(`${issuer.origin}/_dev/login?return_to=${encodeURIComponent(`${webUrl}/app/page`)}`);
-    expect((await context.cookies(webUrl)).filter((cookie) => cookie.name === "session")).toEqual([]);
+      await page.goto(`${issuer.origin}/_dev/signout?return_to=${encodeURIComponent(`${webUrl}/app/page`)}`);
+      expect(page.url()).toBe(`${issuer.origin}/_dev/login?return_to=${encodeURIComponent(`${webUrl}/app/page`)}`);
+      expect((await context.cookies(webUrl)).filter((cookie) => cookie.name === "session")).toEqual([]);
 
-    // The session itself ended: its old cookie, put back, is sent to the login page too.
-    await context.addCookies([{ ...session!, sameSite: "Lax" }]);
-    await page.goto(target);
-    expect(page.url()).toBe(`${issuer.origin}/_dev/login?return_to=${encodeURIComponent(target)}`);
-    // (The browser's own favicon request went through with the session too.)
-    const pages = seen().filter(({ path }) => path !== "/favicon.ico");
-    expect(pages.map(({ path, headers }) => ({ path, user: headers["x-authgear-user-id"] }))).toEqual([{ path: "/app/page?x=1", user: "carol" }]);
-  });
+      // The session itself ended: its old cookie, put back, is sent to the login page too.
+      await context.addCookies([{ ...session!, sameSite: "Lax" }]);
+      await page.goto(target);
+      expect(page.url()).toBe(`${issuer.origin}/_dev/login?return_to=${encodeURIComponent(target)}`);
+      // (The browser's own favicon request went through with the session too.)
+      const pages = seen().filter(({ path }) => path !== "/favicon.ico");
+      expect(pages.map(({ path, headers }) => ({ path, user: headers["x-authgear-user-id"] }))).toEqual([
+        { path: "/app/page?x=1", user: "carol" },
+      ]);
+    },
+  );
 });

@@ -43,7 +43,12 @@ function settings(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 beforeAll(async () => {
-  [issuer, origin, current, next] = await Promise.all([startDevIssuer(), startDemoOrigin(), newAssertionKey("current"), newAssertionKey("next")]);
+  [issuer, origin, current, next] = await Promise.all([
+    startDevIssuer(),
+    startDemoOrigin(),
+    newAssertionKey("current"),
+    newAssertionKey("next"),
+  ]);
   mf = startWorker(settings());
   custom = startWorker(settings({ ASSERTION_HEADER: "X-Edge-Assertion" }));
   // A key whose point is on no curve: it parses, and WebCrypto refuses to import it.
@@ -59,7 +64,10 @@ afterAll(async () => {
 const seen = originRequestsThisTest(() => origin);
 
 function send(worker: Miniflare, path: string, init: RequestInit = {}): Promise<Response> {
-  return worker.dispatchFetch(`${GATE}${path}`, { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
+  return worker.dispatchFetch(`${GATE}${path}`, {
+    redirect: "manual",
+    ...init,
+  } as never) as unknown as Promise<Response>;
 }
 
 async function bearer(claims: Record<string, unknown> = {}, expiresIn?: number): Promise<Record<string, string>> {
@@ -78,14 +86,23 @@ function lastAssertion(header = HEADER): string {
 async function verify(jwt: string, keys?: JWK[]): Promise<JWTPayload> {
   const published = keys ?? ((await (await send(mf, JWKS_PATH)).json()) as { keys: JWK[] }).keys;
   const { payload } = await jwtVerify(jwt, createLocalJWKSet({ keys: published }), {
-    issuer: GATE, audience: AUDIENCE, typ: "authgear-edge+jwt", algorithms: ["ES256"],
+    issuer: GATE,
+    audience: AUDIENCE,
+    typ: "authgear-edge+jwt",
+    algorithms: ["ES256"],
   });
   return payload;
 }
 
 /** Every spelling of `name` a server could map to one variable: `-`, `_`, `.`, any case. */
 function spellings(name: string): string[] {
-  return [name, name.toUpperCase(), name.replace(/-/g, "_"), name.replace(/-/g, "."), name.replace(/-/g, "_").toUpperCase()];
+  return [
+    name,
+    name.toUpperCase(),
+    name.replace(/-/g, "_"),
+    name.replace(/-/g, "."),
+    name.replace(/-/g, "_").toUpperCase(),
+  ];
 }
 
 describe("the JWKS", () => {
@@ -115,7 +132,9 @@ describe("the JWKS", () => {
 describe("what the origin receives", () => {
   it("an authenticated request: one assertion, signed by the current key, with the documented claims", async () => {
     const headers = await bearer({
-      "https://authgear.com/claims/user/roles": ["admin"], amr: ["pwd"], "https://authgear.com/claims/user/is_verified": true,
+      "https://authgear.com/claims/user/roles": ["admin"],
+      amr: ["pwd"],
+      "https://authgear.com/claims/user/is_verified": true,
     });
     const response = await send(mf, "/orders", { headers });
     expect(response.status).toBe(200);
@@ -124,9 +143,21 @@ describe("what the origin receives", () => {
     const token = decodeJwt(headers.authorization!.slice(7));
     expect(typeof payload.iat).toBe("number");
     expect({ ...payload, jti: "", iat: 0 }).toEqual({
-      iss: GATE, aud: AUDIENCE, sub: "alice", iat: 0, exp: (payload.iat ?? 0) + LIFETIME, jti: "",
-      kind: "user", token_iss: issuer.origin, scope: token.scope, client_id: token.client_id,
-      roles: ["admin"], amr: ["pwd"], auth_time: token.auth_time, is_anonymous: false, is_verified: true,
+      iss: GATE,
+      aud: AUDIENCE,
+      sub: "alice",
+      iat: 0,
+      exp: (payload.iat ?? 0) + LIFETIME,
+      jti: "",
+      kind: "user",
+      token_iss: issuer.origin,
+      scope: token.scope,
+      client_id: token.client_id,
+      roles: ["admin"],
+      amr: ["pwd"],
+      auth_time: token.auth_time,
+      is_anonymous: false,
+      is_verified: true,
     });
     // Rotation: the second key is published, never used to sign.
     await expect(verify(jwt, [publicJwk(next) as JWK])).rejects.toThrow();
@@ -172,7 +203,10 @@ describe("what the origin receives", () => {
     await send(mf, "/orders", { headers: { ...forged, ...headers } });
     await verify(lastAssertion());
     await send(mf, "/public/page", { headers: forged });
-    await send(mf, "/orders", { method: "OPTIONS", headers: { ...forged, origin: "https://app.example", "access-control-request-method": "PUT" } });
+    await send(mf, "/orders", {
+      method: "OPTIONS",
+      headers: { ...forged, origin: "https://app.example", "access-control-request-method": "PUT" },
+    });
     const received = seen();
     expect(received).toHaveLength(3);
     for (const request of received) {

@@ -25,7 +25,7 @@ const CLAIM_HEADERS = JSON.stringify({
 /** Every spelling a client might use for the configured headers, each with a forged value. */
 const FORGED = {
   "X-User-Email": "forged@evil.example",
-  "x_user_email": "forged@evil.example",
+  x_user_email: "forged@evil.example",
   "x.user.email": "forged@evil.example",
   "X_ORG.ID": "evil-org",
   "x-missing": "forged",
@@ -140,7 +140,9 @@ describe("CLAIM_HEADERS in the Worker", () => {
   it("strips a client's copy of a claim header a browser also sends, from a forwarded preflight too", async () => {
     const mf = gate({ CLAIM_HEADERS: JSON.stringify({ referer: "ref" }) });
     const preflight = {
-      origin: "https://app.example", "access-control-request-method": "PUT", referer: "https://forged.example/",
+      origin: "https://app.example",
+      "access-control-request-method": "PUT",
+      referer: "https://forged.example/",
     };
     expect(await send(mf, "/private", { method: "OPTIONS", headers: preflight })).toBe(200);
     const [received] = seen();
@@ -159,7 +161,7 @@ describe("CLAIM_HEADERS in the Worker", () => {
   });
 
   it("refuses to start when a claim header is named as a header the gate or a proxy owns", async () => {
-    const mf = gate({ CLAIM_HEADERS: JSON.stringify({ "X_Forwarded_For": "email" }) });
+    const mf = gate({ CLAIM_HEADERS: JSON.stringify({ X_Forwarded_For: "email" }) });
     logs.length = 0;
     expect(await send(mf, "/private")).toBe(500);
     const invalid = logs.find((line) => line.includes('"config_invalid"'));

@@ -19,7 +19,11 @@ let token: string;
 
 beforeAll(async () => {
   [issuer, origin] = await Promise.all([startDevIssuer(), startDemoOrigin()]);
-  gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, CORS_ALLOWED_ORIGINS: `${APP}, http://localhost:5173` }, 1, []);
+  gate = startWorker(
+    { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, CORS_ALLOWED_ORIGINS: `${APP}, http://localhost:5173` },
+    1,
+    [],
+  );
   plain = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url }, 1, []);
   token = await issuer.mintAccessToken({ sub: "spa-user" });
 });
@@ -31,7 +35,10 @@ afterAll(async () => {
 
 const seen = originRequestsThisTest(() => origin);
 const send = (mf: Miniflare, path: string, init: RequestInit = {}): Promise<Response> =>
-  mf.dispatchFetch(`https://api.example.com${path}`, { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
+  mf.dispatchFetch(`https://api.example.com${path}`, {
+    redirect: "manual",
+    ...init,
+  } as never) as unknown as Promise<Response>;
 const cors = (response: Response) => ({
   status: response.status,
   allowOrigin: response.headers.get("access-control-allow-origin"),
@@ -44,11 +51,26 @@ describe("CORS_ALLOWED_ORIGINS", () => {
   it("answers an allowed origin's preflight itself, granting what the gate forwards and nothing the gate strips", async () => {
     const response = await send(gate, "/orders", {
       method: "OPTIONS",
-      headers: { origin: APP, "access-control-request-method": "POST", "access-control-request-headers": "Authorization, Content-Type, X-Authgear-User-Id, X-HTTP-Method-Override, X-Trace" },
+      headers: {
+        origin: APP,
+        "access-control-request-method": "POST",
+        "access-control-request-headers":
+          "Authorization, Content-Type, X-Authgear-User-Id, X-HTTP-Method-Override, X-Trace",
+      },
     });
     expect(response.status).toBe(204);
-    const names = ["access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods", "access-control-allow-headers", "access-control-max-age", "access-control-expose-headers", "vary"];
-    expect(Object.fromEntries(names.map((name) => [name, response.headers.get(name)]).filter(([, value]) => value !== null))).toEqual({
+    const names = [
+      "access-control-allow-origin",
+      "access-control-allow-credentials",
+      "access-control-allow-methods",
+      "access-control-allow-headers",
+      "access-control-max-age",
+      "access-control-expose-headers",
+      "vary",
+    ];
+    expect(
+      Object.fromEntries(names.map((name) => [name, response.headers.get(name)]).filter(([, value]) => value !== null)),
+    ).toEqual({
       "access-control-allow-origin": APP,
       "access-control-allow-credentials": "true",
       "access-control-allow-methods": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
@@ -60,9 +82,26 @@ describe("CORS_ALLOWED_ORIGINS", () => {
   });
 
   it("refuses a preflight from any other origin, exact match only, without one CORS header", async () => {
-    for (const other of ["https://app.example.com.evil.com", "http://app.example.com", "https://APP.example.com", "null", `${APP}/`, "https://evil.example.com"]) {
-      const response = await send(gate, "/orders", { method: "OPTIONS", headers: { origin: other, "access-control-request-method": "GET" } });
-      expect({ origin: other, ...cors(response) }).toEqual({ origin: other, status: 403, allowOrigin: null, credentials: null, expose: null, vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers" });
+    for (const other of [
+      "https://app.example.com.evil.com",
+      "http://app.example.com",
+      "https://APP.example.com",
+      "null",
+      `${APP}/`,
+      "https://evil.example.com",
+    ]) {
+      const response = await send(gate, "/orders", {
+        method: "OPTIONS",
+        headers: { origin: other, "access-control-request-method": "GET" },
+      });
+      expect({ origin: other, ...cors(response) }).toEqual({
+        origin: other,
+        status: 403,
+        allowOrigin: null,
+        credentials: null,
+        expose: null,
+        vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+      });
     }
     expect(seen()).toEqual([]);
   });
@@ -70,15 +109,31 @@ describe("CORS_ALLOWED_ORIGINS", () => {
   it("makes the gate's refusal readable by the allowed page: status and challenge", async () => {
     const expired = await issuer.mintAccessToken({ expiresIn: -5 });
     const response = await send(gate, "/orders", { headers: { origin: APP, authorization: `Bearer ${expired}` } });
-    expect(cors(response)).toEqual({ status: 401, allowOrigin: APP, credentials: "true", expose: "WWW-Authenticate, Retry-After", vary: "Origin" });
+    expect(cors(response)).toEqual({
+      status: 401,
+      allowOrigin: APP,
+      credentials: "true",
+      expose: "WWW-Authenticate, Retry-After",
+      vary: "Origin",
+    });
     expect(response.headers.get("www-authenticate")).toContain('error="invalid_token"');
-    const stranger = await send(gate, "/orders", { headers: { origin: "https://evil.example.com", authorization: `Bearer ${expired}` } });
+    const stranger = await send(gate, "/orders", {
+      headers: { origin: "https://evil.example.com", authorization: `Bearer ${expired}` },
+    });
     expect(cors(stranger)).toEqual({ status: 401, allowOrigin: null, credentials: null, expose: null, vary: "Origin" });
   });
 
   it("adds the grant to a forwarded answer that lacks one, and leaves an origin's own CORS policy alone", async () => {
-    const allowed = await send(gate, "/orders", { headers: { origin: "http://localhost:5173", authorization: `Bearer ${token}` } });
-    expect(cors(allowed)).toEqual({ status: 200, allowOrigin: "http://localhost:5173", credentials: "true", expose: "WWW-Authenticate, Retry-After", vary: "Origin" });
+    const allowed = await send(gate, "/orders", {
+      headers: { origin: "http://localhost:5173", authorization: `Bearer ${token}` },
+    });
+    expect(cors(allowed)).toEqual({
+      status: 200,
+      allowOrigin: "http://localhost:5173",
+      credentials: "true",
+      expose: "WWW-Authenticate, Retry-After",
+      vary: "Origin",
+    });
     const noOrigin = await send(gate, "/orders", { headers: { authorization: `Bearer ${token}` } });
     expect(cors(noOrigin)).toEqual({ status: 200, allowOrigin: null, credentials: null, expose: null, vary: "Origin" });
     expect(seen().map((request) => request.headers["x-authgear-user-id"])).toEqual(["spa-user", "spa-user"]);
@@ -124,7 +179,10 @@ describe("CORS_ALLOWED_ORIGINS", () => {
   });
 
   it("adds nothing when the setting is unset: preflights go to the origin as before", async () => {
-    const preflight = await send(plain, "/orders", { method: "OPTIONS", headers: { origin: APP, "access-control-request-method": "POST" } });
+    const preflight = await send(plain, "/orders", {
+      method: "OPTIONS",
+      headers: { origin: APP, "access-control-request-method": "POST" },
+    });
     expect(preflight.status).toBe(200);
     expect(seen().map((request) => request.method)).toEqual(["OPTIONS"]);
     const refused = await send(plain, "/orders", { headers: { origin: APP } });

@@ -16,7 +16,11 @@ let script: string;
 const started: Miniflare[] = [];
 
 beforeAll(async () => {
-  [issuer, origin, script] = await Promise.all([startDevIssuer(), startDemoOrigin(), bundleWorker(resolve(import.meta.dirname, "workers/factory-worker.ts"))]);
+  [issuer, origin, script] = await Promise.all([
+    startDevIssuer(),
+    startDemoOrigin(),
+    bundleWorker(resolve(import.meta.dirname, "workers/factory-worker.ts")),
+  ]);
 });
 afterAll(async () => {
   await Promise.all(started.map((mf) => mf.dispose()));
@@ -24,14 +28,22 @@ afterAll(async () => {
 });
 
 function gate(bindings: Record<string, string>, isolates = 1): Miniflare {
-  const mf = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ...bindings }, isolates, [], script);
+  const mf = startWorker(
+    { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ...bindings },
+    isolates,
+    [],
+    script,
+  );
   started.push(mf);
   return mf;
 }
 
 const seen = originRequestsThisTest(() => origin);
 const get = async (mf: Miniflare, path: string, token?: string): Promise<number> => {
-  const response = await mf.dispatchFetch(`https://gate.example${path}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  const response = await mf.dispatchFetch(
+    `https://gate.example${path}`,
+    token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
+  );
   await response.arrayBuffer();
   return response.status;
 };
@@ -44,7 +56,9 @@ describe("createWorker(options)", () => {
     expect(await get(mf, "/private")).toBe(401);
     expect(await get(mf, "/admin/users", user)).toBe(403);
     expect(await get(mf, "/private", user)).toBe(200);
-    expect(seen().map(({ path, headers }) => ({ path, sentBy: headers["x-sent-by"], user: headers["x-authgear-user-id"] }))).toEqual([
+    expect(
+      seen().map(({ path, headers }) => ({ path, sentBy: headers["x-sent-by"], user: headers["x-authgear-user-id"] })),
+    ).toEqual([
       { path: "/public/page", sentBy: "fetchOrigin", user: undefined },
       { path: "/private", sentBy: "fetchOrigin", user: "bob" },
     ]);
@@ -84,7 +98,9 @@ describe("createWorker(options)", () => {
     const before = issuer.hits.jwks;
     for (const index of [0, 1]) {
       const worker = await mf.getWorker(`gate-${index}`);
-      const response = await worker.fetch("https://gate.example/private", { headers: { authorization: `Bearer ${token}` } });
+      const response = await worker.fetch("https://gate.example/private", {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.status).toBe(200);
       await response.arrayBuffer();
     }

@@ -81,7 +81,13 @@ function isPairList(headers: HeaderPairs): headers is ReadonlyArray<readonly [st
  * validation beyond node's token check) and this body (with its Content-Length, unless the headers
  * ask for chunked coding), on a fresh connection; 10 s at most.
  */
-async function send(mf: Miniflare, method: string, target: string, headers: HeaderPairs = {}, body?: string): Promise<Reply> {
+async function send(
+  mf: Miniflare,
+  method: string,
+  target: string,
+  headers: HeaderPairs = {},
+  body?: string,
+): Promise<Reply> {
   const base = await mf.ready;
   const lines: string[] = ["host", base.host];
   const pairs = isPairList(headers) ? headers : Object.entries(headers);
@@ -89,23 +95,31 @@ async function send(mf: Miniflare, method: string, target: string, headers: Head
   const chunked = lines.some((line, index) => index % 2 === 0 && line.toLowerCase() === "transfer-encoding");
   if (body !== undefined && !chunked) lines.push("content-length", String(Buffer.byteLength(body)));
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: base.hostname, port: base.port, method, path: target, headers: lines, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString();
-        let code: string | undefined;
-        try {
-          const parsed = JSON.parse(text) as { code?: unknown };
-          if (typeof parsed.code === "string") code = parsed.code;
-        } catch {
-          code = undefined;
-        }
-        const timing = res.headers["server-timing"];
-        resolve({ status: res.statusCode ?? 0, serverTiming: Array.isArray(timing) ? timing.join(", ") : timing, text, code });
-      });
-      res.on("error", reject);
-    });
+    const req = httpRequest(
+      { host: base.hostname, port: base.port, method, path: target, headers: lines, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          let code: string | undefined;
+          try {
+            const parsed = JSON.parse(text) as { code?: unknown };
+            if (typeof parsed.code === "string") code = parsed.code;
+          } catch {
+            code = undefined;
+          }
+          const timing = res.headers["server-timing"];
+          resolve({
+            status: res.statusCode ?? 0,
+            serverTiming: Array.isArray(timing) ? timing.join(", ") : timing,
+            text,
+            code,
+          });
+        });
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
     req.end(body);
@@ -134,7 +148,11 @@ function subrequestHeaders(authenticated: boolean): Record<string, string> {
 
 /** The identity headers the Worker adds for one of the tokens above. */
 function identityHeaders(token: string): Record<string, string> {
-  const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { sub: string; auth_time: number; [ROLES_CLAIM]: string[] };
+  const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as {
+    sub: string;
+    auth_time: number;
+    [ROLES_CLAIM]: string[];
+  };
   const roles = claims[ROLES_CLAIM];
   return {
     "x-authgear-session-valid": "true",
@@ -156,12 +174,28 @@ function received(method: string, path: string, headers: ReceivedRequest["header
 }
 
 /** Forwarded with `token`'s identity: its Authorization header and identity headers, plus `headers`. */
-function forwardedFor(token: string, method: string, path: string, headers: Record<string, string> = {}, body = ""): ReceivedRequest {
-  return received(method, path, { ...subrequestHeaders(true), authorization: `Bearer ${token}`, ...identityHeaders(token), ...headers }, body);
+function forwardedFor(
+  token: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body = "",
+): ReceivedRequest {
+  return received(
+    method,
+    path,
+    { ...subrequestHeaders(true), authorization: `Bearer ${token}`, ...identityHeaders(token), ...headers },
+    body,
+  );
 }
 
 /** Forwarded without identity. */
-function forwardedAnonymously(method: string, path: string, headers: Record<string, string> = {}, body = ""): ReceivedRequest {
+function forwardedAnonymously(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body = "",
+): ReceivedRequest {
   return received(method, path, { ...subrequestHeaders(false), ...headers }, body);
 }
 
@@ -197,7 +231,13 @@ describe("paths without a single reading are refused with 400, before any creden
   });
 
   it("refuses a POST with a body on such a path too, whoever sends it", async () => {
-    const reply = await send(gate(), "POST", "/public/%c0%ae%c0%ae/admin", { ...bearer(alice), "content-type": "application/json" }, "{}");
+    const reply = await send(
+      gate(),
+      "POST",
+      "/public/%c0%ae%c0%ae/admin",
+      { ...bearer(alice), "content-type": "application/json" },
+      "{}",
+    );
     expect({ status: reply.status, code: reply.code }).toEqual({ status: 400, code: "ERR_REQUEST_MALFORMED" });
     expect(seen()).toEqual([]);
   });
@@ -212,18 +252,25 @@ describe("paths without a single reading are refused with 400, before any creden
 describe("dot segments and \\ are resolved by the URL parser before the decision: the origin gets the path decided on", () => {
   const gate = gateWith(SETTING);
 
-  it.each(["/public/%2e%2e/admin", "/public/%2E%2e/admin", "/public/.%2e/admin", "/public/../admin", "/public/./../admin", "/public\\..\\admin"])(
-    "%s is /admin: 401 without credentials, 403 for bob, forwarded as /admin for alice",
-    async (target) => {
-      const anonymous = await send(gate(), "GET", target);
-      expect({ status: anonymous.status, code: anonymous.code }).toEqual({ status: 401, code: "ERR_CREDENTIALS_MISSING" });
-      const forbidden = await send(gate(), "GET", target, bearer(bob));
-      expect({ status: forbidden.status, code: forbidden.code }).toEqual({ status: 403, code: "ERR_INSUFFICIENT_SCOPE" });
-      expect(seen()).toEqual([]);
-      expect((await send(gate(), "GET", target, bearer(alice))).status).toBe(200);
-      expect(seen()).toEqual([forwardedFor(alice, "GET", "/admin")]);
-    },
-  );
+  it.each([
+    "/public/%2e%2e/admin",
+    "/public/%2E%2e/admin",
+    "/public/.%2e/admin",
+    "/public/../admin",
+    "/public/./../admin",
+    "/public\\..\\admin",
+  ])("%s is /admin: 401 without credentials, 403 for bob, forwarded as /admin for alice", async (target) => {
+    const anonymous = await send(gate(), "GET", target);
+    expect({ status: anonymous.status, code: anonymous.code }).toEqual({
+      status: 401,
+      code: "ERR_CREDENTIALS_MISSING",
+    });
+    const forbidden = await send(gate(), "GET", target, bearer(bob));
+    expect({ status: forbidden.status, code: forbidden.code }).toEqual({ status: 403, code: "ERR_INSUFFICIENT_SCOPE" });
+    expect(seen()).toEqual([]);
+    expect((await send(gate(), "GET", target, bearer(alice))).status).toBe(200);
+    expect(seen()).toEqual([forwardedFor(alice, "GET", "/admin")]);
+  });
 
   it("forwards a public path with a raw \\ as the / the decision read", async () => {
     expect((await send(gate(), "GET", "/public/a\\b")).status).toBe(200);
@@ -290,40 +337,82 @@ describe("public paths match narrowly", () => {
   const gate = gateWith(SETTING);
 
   it("serves /public, /public/ and /public/... without credentials and without identity", async () => {
-    for (const target of ["/public", "/public/", "/public/a/b?q=1"]) expect((await send(gate(), "GET", target)).status).toBe(200);
-    expect(seen()).toEqual([forwardedAnonymously("GET", "/public"), forwardedAnonymously("GET", "/public/"), forwardedAnonymously("GET", "/public/a/b?q=1")]);
+    for (const target of ["/public", "/public/", "/public/a/b?q=1"])
+      expect((await send(gate(), "GET", target)).status).toBe(200);
+    expect(seen()).toEqual([
+      forwardedAnonymously("GET", "/public"),
+      forwardedAnonymously("GET", "/public/"),
+      forwardedAnonymously("GET", "/public/a/b?q=1"),
+    ]);
   });
 
-  it.each(["/PUBLIC/x", "/Public/x", "/publicx", "/public.json", "/publ%69c/x"])("%s is not public: 401 without credentials", async (target) => {
-    const reply = await send(gate(), "GET", target);
-    expect({ status: reply.status, code: reply.code }).toEqual({ status: 401, code: "ERR_CREDENTIALS_MISSING" });
-    expect(seen()).toEqual([]);
-  });
+  it.each(["/PUBLIC/x", "/Public/x", "/publicx", "/public.json", "/publ%69c/x"])(
+    "%s is not public: 401 without credentials",
+    async (target) => {
+      const reply = await send(gate(), "GET", target);
+      expect({ status: reply.status, code: reply.code }).toEqual({ status: 401, code: "ERR_CREDENTIALS_MISSING" });
+      expect(seen()).toEqual([]);
+    },
+  );
 });
 
 /** Every override header, in the spellings servers map onto one variable (`-`, `_`, `.`, any case). */
 const METHOD_OVERRIDES = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
-const PATH_OVERRIDES = ["X-Original-URL", "X-Original-URI", "X-Rewrite-URL", "X-Forwarded-Uri", "X-Forwarded-Prefix", "X-Forwarded-Path"];
+const PATH_OVERRIDES = [
+  "X-Original-URL",
+  "X-Original-URI",
+  "X-Rewrite-URL",
+  "X-Forwarded-Uri",
+  "X-Forwarded-Prefix",
+  "X-Forwarded-Path",
+];
 function spellings(name: string): string[] {
-  return [name, name.toLowerCase(), name.toUpperCase(), name.replace(/-/g, "_"), name.toLowerCase().replace(/-/g, "."), name.replace(/-/g, ".")];
+  return [
+    name,
+    name.toLowerCase(),
+    name.toUpperCase(),
+    name.replace(/-/g, "_"),
+    name.toLowerCase().replace(/-/g, "."),
+    name.replace(/-/g, "."),
+  ];
 }
 
 describe("method and path override headers never reach the origin, in any spelling", () => {
   const gate = gateWith(SETTING);
   const noOverrides = gateWith({ ...SETTING, METHOD_OVERRIDE: "none" });
 
-  it.each(METHOD_OVERRIDES)("%s (DELETE) on bob's POST /orders/1 (METHOD_OVERRIDE=none): forwarded as the POST decided on, without the header", async (name) => {
-    const overrides = spellings(name).map((spelling) => [spelling, "DELETE"] as const);
-    const reply = await send(noOverrides(), "POST", "/orders/1", [...overrides, ["authorization", `Bearer ${bob}`], ["content-type", "application/json"]], '{"a":1}');
-    expect(reply.status).toBe(200);
-    expect(seen()).toEqual([forwardedFor(bob, "POST", "/orders/1", { "content-type": "application/json", "content-length": "7" }, '{"a":1}')]);
-  });
+  it.each(METHOD_OVERRIDES)(
+    "%s (DELETE) on bob's POST /orders/1 (METHOD_OVERRIDE=none): forwarded as the POST decided on, without the header",
+    async (name) => {
+      const overrides = spellings(name).map((spelling) => [spelling, "DELETE"] as const);
+      const reply = await send(
+        noOverrides(),
+        "POST",
+        "/orders/1",
+        [...overrides, ["authorization", `Bearer ${bob}`], ["content-type", "application/json"]],
+        '{"a":1}',
+      );
+      expect(reply.status).toBe(200);
+      expect(seen()).toEqual([
+        forwardedFor(
+          bob,
+          "POST",
+          "/orders/1",
+          { "content-type": "application/json", "content-length": "7" },
+          '{"a":1}',
+        ),
+      ]);
+    },
+  );
 
-  it.each(PATH_OVERRIDES)("%s (/admin) on an anonymous GET /public/x: forwarded as /public/x, without the header", async (name) => {
-    const overrides = spellings(name).map((spelling) => [spelling, "/admin"] as const);
-    expect((await send(gate(), "GET", "/public/x", overrides)).status).toBe(200);
-    expect(seen()).toEqual([forwardedAnonymously("GET", "/public/x")]);
-  });
+  it.each(PATH_OVERRIDES)(
+    "%s (/admin) on an anonymous GET /public/x: forwarded as /public/x, without the header",
+    async (name) => {
+      const overrides = spellings(name).map((spelling) => [spelling, "/admin"] as const);
+      expect((await send(gate(), "GET", "/public/x", overrides)).status).toBe(200);
+      expect(seen()).toEqual([forwardedAnonymously("GET", "/public/x")]);
+    },
+  );
 
   it("decides on the request's own path: X_Original_URL: /public/x does not open /admin/x", async () => {
     const reply = await send(gate(), "GET", "/admin/x", { X_Original_URL: "/public/x", "X.Original.URI": "/public/x" });
@@ -391,7 +480,9 @@ describe("METHOD_OVERRIDE=none: each request is decided as the method on the wir
     const body = '{"_method":"DELETE"}';
     expect((await send(gate(), "PATCH", "/ORDERS/1", bearer(bob), "{}")).status).toBe(200);
     expect((await send(gate(), "POST", "/orders/1", { ...bearer(bob), ...json }, body)).status).toBe(200);
-    expect((await send(gate(), "POST", "/orders/1?_method=DELETE", { ...bearer(bob), ...json }, "{}")).status).toBe(200);
+    expect((await send(gate(), "POST", "/orders/1?_method=DELETE", { ...bearer(bob), ...json }, "{}")).status).toBe(
+      200,
+    );
     expect(seen()).toEqual([
       forwardedFor(bob, "PATCH", "/ORDERS/1", { "content-length": "2" }, "{}"),
       forwardedFor(bob, "POST", "/orders/1", { ...json, "content-length": String(body.length) }, body),
@@ -408,14 +499,26 @@ describe("METHOD_OVERRIDE=none: each request is decided as the method on the wir
 describe("CORS preflights: only a real one passes unauthenticated, and it is forwarded bare", () => {
   const gate = gateWith({ ...SETTING, JWT_COOKIE_NAME: "at" });
   const wireOnly = gateWith({ ...SETTING, JWT_COOKIE_NAME: "at", METHOD_OVERRIDE: "none" });
-  const PREFLIGHT = { origin: "https://app.example.com", "access-control-request-method": "DELETE", "access-control-request-headers": "content-type" };
+  const PREFLIGHT = {
+    origin: "https://app.example.com",
+    "access-control-request-method": "DELETE",
+    "access-control-request-headers": "content-type",
+  };
 
-  it.each(["/api/secret", "/admin/x"])("forwards a real preflight to %s with no body, no Cookie and no identity headers", async (target) => {
-    const reply = await send(gate(), "OPTIONS", target, { ...PREFLIGHT, cookie: `theme=dark; at=${bob}`, "x-authgear-user-id": "alice", X_Authgear_User_Roles: "admin" });
-    expect(reply.status).toBe(200);
-    // workerd sends an OPTIONS without a body with `Content-Length: 0`.
-    expect(seen()).toEqual([forwardedAnonymously("OPTIONS", target, { ...PREFLIGHT, "content-length": "0" })]);
-  });
+  it.each(["/api/secret", "/admin/x"])(
+    "forwards a real preflight to %s with no body, no Cookie and no identity headers",
+    async (target) => {
+      const reply = await send(gate(), "OPTIONS", target, {
+        ...PREFLIGHT,
+        cookie: `theme=dark; at=${bob}`,
+        "x-authgear-user-id": "alice",
+        X_Authgear_User_Roles: "admin",
+      });
+      expect(reply.status).toBe(200);
+      // workerd sends an OPTIONS without a body with `Content-Length: 0`.
+      expect(seen()).toEqual([forwardedAnonymously("OPTIONS", target, { ...PREFLIGHT, "content-length": "0" })]);
+    },
+  );
 
   it("with METHOD_OVERRIDE=any, forwards a preflight without its query and with a browser's preflight headers only", async () => {
     const extra = { "x-http-method-override": "DELETE", "x-my-override": "DELETE", "user-agent": "t", accept: "*/*" };
@@ -426,14 +529,24 @@ describe("CORS preflights: only a real one passes unauthenticated, and it is for
 
   it("with METHOD_OVERRIDE=none, forwards a preflight with its query and its other headers (override headers stripped)", async () => {
     const extra = { "x-http-method-override": "DELETE", "x-my-override": "DELETE" };
-    expect((await send(wireOnly(), "OPTIONS", "/orders/1?_method=DELETE", { ...PREFLIGHT, ...extra })).status).toBe(200);
+    expect((await send(wireOnly(), "OPTIONS", "/orders/1?_method=DELETE", { ...PREFLIGHT, ...extra })).status).toBe(
+      200,
+    );
     const kept = { ...PREFLIGHT, "x-my-override": "DELETE", "content-length": "0" };
     expect(seen()).toEqual([forwardedAnonymously("OPTIONS", "/orders/1?_method=DELETE", kept)]);
   });
 
   it.each([
-    ["an empty Access-Control-Request-Method", { origin: "https://app.example.com", "access-control-request-method": "" }, undefined],
-    ["an Access-Control-Request-Method that is no method", { origin: "https://app.example.com", "access-control-request-method": "GET, POST" }, undefined],
+    [
+      "an empty Access-Control-Request-Method",
+      { origin: "https://app.example.com", "access-control-request-method": "" },
+      undefined,
+    ],
+    [
+      "an Access-Control-Request-Method that is no method",
+      { origin: "https://app.example.com", "access-control-request-method": "GET, POST" },
+      undefined,
+    ],
     ["no Origin", { "access-control-request-method": "DELETE" }, undefined],
     ["a body", PREFLIGHT, "hello"],
   ])("an OPTIONS with %s is an ordinary request: 401 without credentials", async (_name, headers, body) => {
@@ -452,30 +565,45 @@ describe("CORS preflights: only a real one passes unauthenticated, and it is for
   });
 
   it("a fake preflight with bob's cookie: route rules apply, and the origin sees it authenticated", async () => {
-    const fake = { origin: "https://app.example.com", "access-control-request-method": "", cookie: `theme=dark; at=${bob}` };
+    const fake = {
+      origin: "https://app.example.com",
+      "access-control-request-method": "",
+      cookie: `theme=dark; at=${bob}`,
+    };
     const forbidden = await send(gate(), "OPTIONS", "/admin/x", fake);
     expect({ status: forbidden.status, code: forbidden.code }).toEqual({ status: 403, code: "ERR_INSUFFICIENT_SCOPE" });
     expect(seen()).toEqual([]);
     expect((await send(gate(), "OPTIONS", "/api/secret", fake)).status).toBe(200);
-    const { authorization: _none, ...withoutAuthorization } = forwardedFor(bob, "OPTIONS", "/api/secret", { ...fake, "content-length": "0" }).headers;
+    const { authorization: _none, ...withoutAuthorization } = forwardedFor(bob, "OPTIONS", "/api/secret", {
+      ...fake,
+      "content-length": "0",
+    }).headers;
     expect(seen()).toEqual([received("OPTIONS", "/api/secret", withoutAuthorization)]);
   });
 
   it("a preflight with a body and alice's token: forwarded authenticated, body included", async () => {
     expect((await send(gate(), "OPTIONS", "/admin/x", { ...PREFLIGHT, ...bearer(alice) }, "hello")).status).toBe(200);
-    expect(seen()).toEqual([forwardedFor(alice, "OPTIONS", "/admin/x", { ...PREFLIGHT, "content-length": "5" }, "hello")]);
+    expect(seen()).toEqual([
+      forwardedFor(alice, "OPTIONS", "/admin/x", { ...PREFLIGHT, "content-length": "5" }, "hello"),
+    ]);
   });
 });
 
 describe("FORWARD_AUTHORIZATION=false with JWT_COOKIE_NAME=at: the origin gets neither Authorization nor the at cookie", () => {
   const gate = gateWith({ ...SETTING, JWT_COOKIE_NAME: "at", FORWARD_AUTHORIZATION: "false" });
   /** Forwarded with `token`'s identity, without its Authorization header. */
-  const forwardedWithoutToken = (token: string, method: string, path: string, headers: Record<string, string> = {}): ReceivedRequest =>
-    received(method, path, { ...subrequestHeaders(true), ...identityHeaders(token), ...headers });
+  const forwardedWithoutToken = (
+    token: string,
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+  ): ReceivedRequest => received(method, path, { ...subrequestHeaders(true), ...identityHeaders(token), ...headers });
 
   it("removes the at cookie and keeps the others, whether the token came in the cookie or the header", async () => {
     expect((await send(gate(), "GET", "/admin/x", { cookie: `theme=dark; at=${alice}; session=s1` })).status).toBe(200);
-    expect((await send(gate(), "GET", "/admin/x", { ...bearer(alice), cookie: "theme=dark; session=s1" })).status).toBe(200);
+    expect((await send(gate(), "GET", "/admin/x", { ...bearer(alice), cookie: "theme=dark; session=s1" })).status).toBe(
+      200,
+    );
     expect((await send(gate(), "GET", "/admin/x", { cookie: `at=${alice}` })).status).toBe(200);
     expect(seen()).toEqual([
       forwardedWithoutToken(alice, "GET", "/admin/x", { cookie: "theme=dark; session=s1" }),
@@ -485,7 +613,10 @@ describe("FORWARD_AUTHORIZATION=false with JWT_COOKIE_NAME=at: the origin gets n
   });
 
   it("removes an invalid at cookie on a public path too", async () => {
-    expect((await send(gate(), "GET", "/public/x", { cookie: "at=garbage; theme=dark", authorization: "Bearer garbage" })).status).toBe(200);
+    expect(
+      (await send(gate(), "GET", "/public/x", { cookie: "at=garbage; theme=dark", authorization: "Bearer garbage" }))
+        .status,
+    ).toBe(200);
     expect(seen()).toEqual([forwardedAnonymously("GET", "/public/x", { cookie: "theme=dark" })]);
   });
 
@@ -505,7 +636,10 @@ describe("FORWARD_AUTHORIZATION=false with JWT_COOKIE_NAME=at: the origin gets n
   // Two `Cookie` header lines reach the Worker joined by ", " (workerd): `theme=dark, at=<jwt>` is
   // one pair under RFC 6265, but an origin that also splits on "," would find the at cookie there.
   it("refuses the at cookie in a second Cookie header line (400), forwarding nothing", async () => {
-    const reply = await send(gate(), "GET", "/public/x", [["cookie", "theme=dark"], ["cookie", `at=${alice}`]]);
+    const reply = await send(gate(), "GET", "/public/x", [
+      ["cookie", "theme=dark"],
+      ["cookie", `at=${alice}`],
+    ]);
     expect({ status: reply.status, code: reply.code }).toEqual({ status: 400, code: "ERR_REQUEST_MALFORMED" });
     expect(seen()).toEqual([]);
   });
@@ -517,7 +651,8 @@ describe("FORWARD_AUTHORIZATION=false with JWT_COOKIE_NAME=at: the origin gets n
       [`a=1;at=${alice};  b=2 ;c="d;e"`, 'a=1;  b=2 ;c="d;e"'],
       [`list="1, 2, 3";at=${alice}`, 'list="1, 2, 3"'],
     ];
-    for (const [cookie] of cases) expect((await send(gate(), "GET", "/admin/x", { ...bearer(alice), cookie })).status).toBe(200);
+    for (const [cookie] of cases)
+      expect((await send(gate(), "GET", "/admin/x", { ...bearer(alice), cookie })).status).toBe(200);
     expect(seen()).toEqual(cases.map(([, kept]) => forwardedWithoutToken(alice, "GET", "/admin/x", { cookie: kept })));
   });
 
@@ -534,7 +669,9 @@ describe("FORWARD_AUTHORIZATION=true with JWT_COOKIE_NAME=at: the Cookie header 
   it("reads the at cookie between semicolons only, and forwards the header untouched", async () => {
     const cookie = `recent=12,34,56; at=${alice}; prefs="x, y"`;
     expect((await send(gate(), "GET", "/admin/x", { cookie })).status).toBe(200);
-    expect(seen()).toEqual([received("GET", "/admin/x", { ...subrequestHeaders(true), ...identityHeaders(alice), cookie })]);
+    expect(seen()).toEqual([
+      received("GET", "/admin/x", { ...subrequestHeaders(true), ...identityHeaders(alice), cookie }),
+    ]);
   });
 });
 
@@ -547,7 +684,10 @@ describe("AUTH_MODE=hybrid never forwards a JWT it refused", () => {
     const forged = `${head}.${payload}.${"A".repeat(342)}`;
     const reply = await send(gate(), "GET", "/x", { ...bearer(forged), cookie: `session=${session.cookie}` });
     expect({ status: reply.status, code: reply.code }).toEqual({ status: 401, code: "ERR_JWT_SIGNATURE" });
-    const opaque = await send(gate(), "GET", "/x", { authorization: "Bearer forged-opaque", cookie: `session=${session.cookie}` });
+    const opaque = await send(gate(), "GET", "/x", {
+      authorization: "Bearer forged-opaque",
+      cookie: `session=${session.cookie}`,
+    });
     expect({ status: opaque.status, code: opaque.code }).toEqual({ status: 401, code: "ERR_SESSION_INVALID" });
     expect(seen()).toEqual([]);
     expect((await send(gate(), "GET", "/x", { cookie: `session=${session.cookie}` })).status).toBe(200);
@@ -580,14 +720,18 @@ describe("a GET or HEAD with a body is a 400, never forwarded", () => {
   });
 });
 
-describe("an authenticated subrequest bypasses Cloudflare's cache (cache: \"no-store\")", () => {
+describe('an authenticated subrequest bypasses Cloudflare\'s cache (cache: "no-store")', () => {
   const gate = gateWith(SETTING);
 
   it("sends Cache-Control: no-cache and Pragma: no-cache with an identity, and neither without one", async () => {
     expect((await send(gate(), "GET", "/x", bearer(alice))).status).toBe(200);
     expect((await send(gate(), "GET", "/public/x", bearer(bob))).status).toBe(200);
     expect((await send(gate(), "GET", "/public/x")).status).toBe(200);
-    expect(seen()).toEqual([forwardedFor(alice, "GET", "/x"), forwardedFor(bob, "GET", "/public/x"), forwardedAnonymously("GET", "/public/x")]);
+    expect(seen()).toEqual([
+      forwardedFor(alice, "GET", "/x"),
+      forwardedFor(bob, "GET", "/public/x"),
+      forwardedAnonymously("GET", "/public/x"),
+    ]);
     expect(seen().map((request) => [request.headers["cache-control"], request.headers.pragma])).toEqual([
       ["no-cache", "no-cache"],
       ["no-cache", "no-cache"],

@@ -16,7 +16,13 @@ export interface RawResponse {
  * Sends a request with a raw request-target (no client-side URL normalization), the way an
  * attacker's client can, with `body` when given (a GET with a body, say).
  */
-export async function rawRequest(mf: Miniflare, method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<RawResponse> {
+export async function rawRequest(
+  mf: Miniflare,
+  method: string,
+  target: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<RawResponse> {
   const base = await mf.ready;
   return new Promise((resolvePromise, reject) => {
     const req = httpRequest({ host: base.hostname, port: base.port, method, path: target, headers }, (res) => {

@@ -58,14 +58,21 @@ describe("the key set in the Worker", () => {
   });
 
   it("serves a stale copy while the issuer is down, then answers 503 with Retry-After once the window closes", async () => {
-    mf = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, JWKS_MAX_AGE_SECONDS: "1", JWKS_STALE_SECONDS: "2" });
+    mf = startWorker({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: origin.url,
+      JWKS_MAX_AGE_SECONDS: "1",
+      JWKS_STALE_SECONDS: "2",
+    });
     expect(await status(0, await issuer.mintAccessToken())).toBe(200);
     issuer.setFailure("http500");
     await sleep(1200);
     expect(await status(0, await issuer.mintAccessToken())).toBe(200);
     await sleep(2000);
     const worker = await mf.getWorker("gate-0");
-    const response = await worker.fetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${await issuer.mintAccessToken()}` } });
+    const response = await worker.fetch("https://gate.example.com/x", {
+      headers: { authorization: `Bearer ${await issuer.mintAccessToken()}` },
+    });
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
     expect(response.headers.get("www-authenticate")).toBeNull();
@@ -79,11 +86,15 @@ describe("the key set in the Worker", () => {
     const worker = await mf.getWorker("gate-0");
     const token = await issuer.mintAccessToken();
     const started = Date.now();
-    const response = await worker.fetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } });
+    const response = await worker.fetch("https://gate.example.com/x", {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(503);
     expect(Date.now() - started).toBeLessThan(8000);
     // On a public path an unreachable key set only means no identity is attached.
-    const open = await worker.fetch("https://gate.example.com/public/x", { headers: { authorization: `Bearer ${token}` } });
+    const open = await worker.fetch("https://gate.example.com/public/x", {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(open.status).toBe(200);
     expect(origin.requests.map((request) => request.path)).toEqual(["/public/x"]);
     expect(origin.requests[0]?.headers["x-authgear-user-id"]).toBeUndefined();

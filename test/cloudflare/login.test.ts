@@ -19,7 +19,13 @@ let gate: Miniflare;
 beforeAll(async () => {
   [issuer, origin] = await Promise.all([startDevIssuer(), startDemoOrigin()]);
   gate = startWorker(
-    { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0", LOGIN_URL: `${issuer.origin}/_dev/login` },
+    {
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: origin.url,
+      AUTH_MODE: "resolver",
+      RESOLVER_CACHE_SECONDS: "0",
+      LOGIN_URL: `${issuer.origin}/_dev/login`,
+    },
     1,
     [],
   );
@@ -32,7 +38,10 @@ afterAll(async () => {
 
 const seen = originRequestsThisTest(() => origin);
 const navigate = (path: string, cookie?: string): Promise<Response> =>
-  gate.dispatchFetch(`${GATE}${path}`, { redirect: "manual", headers: { accept: "text/html", ...(cookie !== undefined && { cookie }) } }) as unknown as Promise<Response>;
+  gate.dispatchFetch(`${GATE}${path}`, {
+    redirect: "manual",
+    headers: { accept: "text/html", ...(cookie !== undefined && { cookie }) },
+  }) as unknown as Promise<Response>;
 
 describe("the login journey of npm start", () => {
   it("login page → session cookie → identity at the origin → sign out → login page again", async () => {
@@ -48,7 +57,12 @@ describe("the login journey of npm start", () => {
     expect(html).toContain('<form method="post" action="/_dev/login">');
     expect(html).toContain(`value="${GATE}/app/page?x=1"`);
 
-    const form = new URLSearchParams([["sub", "carol"], ["roles", "admin, editor"], ["verified", "true"], ["return_to", `${GATE}/app/page?x=1`]]);
+    const form = new URLSearchParams([
+      ["sub", "carol"],
+      ["roles", "admin, editor"],
+      ["verified", "true"],
+      ["return_to", `${GATE}/app/page?x=1`],
+    ]);
     const signedIn = await fetch(`${issuer.origin}/_dev/login`, { method: "POST", body: form, redirect: "manual" });
     expect(signedIn.status).toBe(303);
     expect(signedIn.headers.get("location")).toBe(`${GATE}/app/page?x=1`);
@@ -59,13 +73,20 @@ describe("the login journey of npm start", () => {
     const back = await navigate("/app/page?x=1", cookie);
     expect(back.status).toBe(200);
     const [received] = seen();
-    expect({ user: received?.headers["x-authgear-user-id"], roles: received?.headers["x-authgear-user-roles"], verified: received?.headers["x-authgear-user-verified"] }).toEqual({
+    expect({
+      user: received?.headers["x-authgear-user-id"],
+      roles: received?.headers["x-authgear-user-roles"],
+      verified: received?.headers["x-authgear-user-verified"],
+    }).toEqual({
       user: "carol",
       roles: "admin,editor",
       verified: "true",
     });
 
-    const signedOut = await fetch(`${issuer.origin}/_dev/signout?return_to=${encodeURIComponent(`${GATE}/app/page`)}`, { headers: { cookie }, redirect: "manual" });
+    const signedOut = await fetch(`${issuer.origin}/_dev/signout?return_to=${encodeURIComponent(`${GATE}/app/page`)}`, {
+      headers: { cookie },
+      redirect: "manual",
+    });
     expect(signedOut.status).toBe(303);
     expect(signedOut.headers.get("set-cookie")).toBe("session=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax");
     const again = await navigate("/app/page", cookie);
@@ -80,11 +101,28 @@ describe("the login journey of npm start", () => {
   it("never redirects anywhere but loopback (no open redirect), and wants a user id", async () => {
     for (const target of ["https://evil.example.com/", "javascript:alert(1)", "//evil.example.com/", "not a url"]) {
       expect((await fetch(`${issuer.origin}/_dev/login?return_to=${encodeURIComponent(target)}`)).status).toBe(400);
-      const post = await fetch(`${issuer.origin}/_dev/login`, { method: "POST", body: new URLSearchParams([["sub", "x"], ["return_to", target]]), redirect: "manual" });
+      const post = await fetch(`${issuer.origin}/_dev/login`, {
+        method: "POST",
+        body: new URLSearchParams([
+          ["sub", "x"],
+          ["return_to", target],
+        ]),
+        redirect: "manual",
+      });
       expect(post.status).toBe(400);
-      expect((await fetch(`${issuer.origin}/_dev/signout?return_to=${encodeURIComponent(target)}`, { redirect: "manual" })).status).toBe(400);
+      expect(
+        (await fetch(`${issuer.origin}/_dev/signout?return_to=${encodeURIComponent(target)}`, { redirect: "manual" }))
+          .status,
+      ).toBe(400);
     }
-    const noUser = await fetch(`${issuer.origin}/_dev/login`, { method: "POST", body: new URLSearchParams([["sub", "two words"], ["return_to", `${GATE}/`]]), redirect: "manual" });
+    const noUser = await fetch(`${issuer.origin}/_dev/login`, {
+      method: "POST",
+      body: new URLSearchParams([
+        ["sub", "two words"],
+        ["return_to", `${GATE}/`],
+      ]),
+      redirect: "manual",
+    });
     expect(noUser.status).toBe(400);
   });
 });

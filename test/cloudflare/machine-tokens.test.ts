@@ -79,7 +79,7 @@ const SPOOFED = {
   "X-Authgear-Session-Valid": "true",
   "x-authgear-edge-kind": "user",
   "x-authgear-edge-client-id": "spoofed",
-  "x_authgear_edge_issuer": "https://evil.example",
+  x_authgear_edge_issuer: "https://evil.example",
 };
 
 describe("a machine client in workerd", () => {

@@ -14,7 +14,13 @@ export const COMPATIBILITY_DATE = "2026-04-26";
  * is appended to `logs` when given, one entry per line. `script`: an ES module's source to run
  * instead of dist/worker.js. `port`: where it listens (default: a free port, `await mf.ready` tells).
  */
-export function startWorker(bindings: Record<string, string>, isolates = 1, logs?: string[], script?: string, port?: number): Miniflare {
+export function startWorker(
+  bindings: Record<string, string>,
+  isolates = 1,
+  logs?: string[],
+  script?: string,
+  port?: number,
+): Miniflare {
   return new Miniflare({
     host: "127.0.0.1",
     ...(port !== undefined && { port }),

@@ -32,7 +32,13 @@ const quiet: string[] = [];
 beforeAll(async () => {
   [issuer, origin] = await Promise.all([startDevIssuer(), startDemoOrigin()]);
   gate = startWorker(
-    { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0", RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS) },
+    {
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: origin.url,
+      AUTH_MODE: "resolver",
+      RESOLVER_CACHE_SECONDS: "0",
+      RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS),
+    },
     1,
     logs,
   );
@@ -62,8 +68,17 @@ interface Answer {
   readonly code: string | undefined;
 }
 
-async function call(mf: Miniflare, path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Answer> {
-  const response = (await mf.dispatchFetch(`https://gate.example.com${path}`, { method, headers, redirect: "manual" } as never)) as unknown as Response;
+async function call(
+  mf: Miniflare,
+  path: string,
+  headers: Record<string, string> = {},
+  method = "GET",
+): Promise<Answer> {
+  const response = (await mf.dispatchFetch(`https://gate.example.com${path}`, {
+    method,
+    headers,
+    redirect: "manual",
+  } as never)) as unknown as Response;
   const body = await response.text();
   let code: string | undefined;
   try {
@@ -97,7 +112,8 @@ async function startResolverProxy(target: string): Promise<ResolverProxy> {
     const headers: Record<string, string> = {};
     for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
       const name = req.rawHeaders[index]!.toLowerCase();
-      headers[name] = headers[name] === undefined ? req.rawHeaders[index + 1]! : `${headers[name]}, ${req.rawHeaders[index + 1]!}`;
+      headers[name] =
+        headers[name] === undefined ? req.rawHeaders[index + 1]! : `${headers[name]}, ${req.rawHeaders[index + 1]!}`;
     }
     received.push(headers);
     await sleep(state.delayMs);
@@ -105,7 +121,16 @@ async function startResolverProxy(target: string): Promise<ResolverProxy> {
     if (headers.cookie !== undefined) forwarded.cookie = headers.cookie;
     if (headers.authorization !== undefined) forwarded.authorization = headers.authorization;
     const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-      httpRequest({ host: upstream.hostname, port: upstream.port, path: upstream.pathname, method: req.method ?? "GET", headers: forwarded }, resolve)
+      httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: upstream.pathname,
+          method: req.method ?? "GET",
+          headers: forwarded,
+        },
+        resolve,
+      )
         .on("error", reject)
         .end();
     });
@@ -175,7 +200,12 @@ describe("resolver mode: the resolver's answers", () => {
       const response = await call(gate, "/me", headers);
       expect(response.status, JSON.stringify(Object.keys(headers))).toBe(200);
     }
-    expect(seen().map((request) => identityOf(request)["x-authgear-user-id"])).toEqual(["bruno", "bruno", "bruno", "bruno"]);
+    expect(seen().map((request) => identityOf(request)["x-authgear-user-id"])).toEqual([
+      "bruno",
+      "bruno",
+      "bruno",
+      "bruno",
+    ]);
     // In resolver mode a JWT goes to the resolver too, which sees the logout at once.
     expect(issuer.resolverHits - hits).toBe(4);
     issuer.logout(session.id);
@@ -202,7 +232,9 @@ describe("resolver mode: the resolver's answers", () => {
       const response = await call(gate, "/orders", headers);
       expect(response.status).toBe(401);
       expect(response.code).toBe("ERR_CREDENTIALS_MISSING");
-      expect(response.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}", resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"`);
+      expect(response.headers.get("www-authenticate")).toBe(
+        `Bearer realm="${issuer.origin}", resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"`,
+      );
     }
     expect(issuer.resolverHits).toBe(hits);
     expect(seen()).toEqual([]);
@@ -214,11 +246,22 @@ describe("resolver mode: the resolver's answers", () => {
     const response = await call(gate, "/orders", { cookie: `session=${session.cookie}` });
     expect(response.status).toBe(401);
     expect(response.code).toBe("ERR_CREDENTIALS_MISSING");
-    expect(response.headers.get("www-authenticate")).toBe(`Bearer realm="${issuer.origin}", resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"`);
+    expect(response.headers.get("www-authenticate")).toBe(
+      `Bearer realm="${issuer.origin}", resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"`,
+    );
     expect(seen()).toEqual([]);
   });
 
-  it.each(["http500", "hang", "redirect", "malformed", "malformed-user-id", "duplicated", "duplicated-user-id", "missing-user-id"] as const)(
+  it.each([
+    "http500",
+    "hang",
+    "redirect",
+    "malformed",
+    "malformed-user-id",
+    "duplicated",
+    "duplicated-user-id",
+    "missing-user-id",
+  ] as const)(
     "fails closed with 503 and Retry-After when the resolver gives %s, and the origin sees nothing",
     async (mode) => {
       const session = issuer.createSession("dora");
@@ -236,8 +279,14 @@ describe("resolver mode: the resolver's answers", () => {
       // A redirect is never followed.
       expect(issuer.hits.redirected).toBe(redirected);
       expect(seen()).toEqual([]);
-      await expect.poll(() => logs.slice(logged).some((line) => line.includes('"event":"resolver_failed"')), { timeout: 2000 }).toBe(true);
-      await expect.poll(() => logs.slice(logged).some((line) => line.includes('"code":"ERR_RESOLVER_UNAVAILABLE"')), { timeout: 2000 }).toBe(true);
+      await expect
+        .poll(() => logs.slice(logged).some((line) => line.includes('"event":"resolver_failed"')), { timeout: 2000 })
+        .toBe(true);
+      await expect
+        .poll(() => logs.slice(logged).some((line) => line.includes('"code":"ERR_RESOLVER_UNAVAILABLE"')), {
+          timeout: 2000,
+        })
+        .toBe(true);
       expect(logs.join("\n")).not.toContain(session.cookie);
     },
   );
@@ -247,7 +296,17 @@ describe("resolver mode: revocation and the verdict cache", () => {
   /** The same Worker with RESOLVER_CACHE_SECONDS=1. */
   let cached: Miniflare;
   beforeAll(async () => {
-    cached = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "1", RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS) }, 1, quiet);
+    cached = startWorker(
+      {
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ORIGIN_URL: origin.url,
+        AUTH_MODE: "resolver",
+        RESOLVER_CACHE_SECONDS: "1",
+        RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS),
+      },
+      1,
+      quiet,
+    );
     await cached.ready;
   });
   afterAll(() => cached.dispose());
@@ -299,7 +358,10 @@ describe("resolver mode: revocation and the verdict cache", () => {
     const hits = issuer.resolverHits;
     const order: string[] = [];
     for (let round = 0; round < 3; round++) {
-      for (const [name, value] of [["alice-c", alice.cookie], ["bob-c", bob.cookie]] as const) {
+      for (const [name, value] of [
+        ["alice-c", alice.cookie],
+        ["bob-c", bob.cookie],
+      ] as const) {
         expect((await call(cached, "/x", { cookie: `theme=dark; session=${value}` })).status).toBe(200);
         order.push(name);
       }
@@ -337,7 +399,17 @@ describe("resolver mode: one resolver call for concurrent identical requests (si
   let flood: Miniflare;
   beforeAll(async () => {
     proxy = await startResolverProxy(issuer.resolverUrl);
-    flood = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0", RESOLVER_URL: proxy.url }, 1, quiet);
+    flood = startWorker(
+      {
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ORIGIN_URL: origin.url,
+        AUTH_MODE: "resolver",
+        RESOLVER_CACHE_SECONDS: "0",
+        RESOLVER_URL: proxy.url,
+      },
+      1,
+      quiet,
+    );
     await flood.ready;
   });
   afterAll(async () => {
@@ -352,8 +424,16 @@ describe("resolver mode: one resolver call for concurrent identical requests (si
     const session = issuer.createSession("ines");
     const received = proxy.received.length;
     const cookie = `theme=dark; session=${session.cookie}; app_session=${session.appSession}; tracking=abc`;
-    const others = { "x-forwarded-host": "evil.example.com", "x-original-host": "evil.example.com", "x-request-id": "r-2" };
-    const withBearer = await call(flood, "/x", { cookie, authorization: `Bearer ${session.opaqueAccessToken}`, ...others });
+    const others = {
+      "x-forwarded-host": "evil.example.com",
+      "x-original-host": "evil.example.com",
+      "x-request-id": "r-2",
+    };
+    const withBearer = await call(flood, "/x", {
+      cookie,
+      authorization: `Bearer ${session.opaqueAccessToken}`,
+      ...others,
+    });
     expect(withBearer.status).toBe(200);
     expect((await call(flood, "/x", { cookie, ...others })).status).toBe(200);
     const sent = proxy.received.slice(received);
@@ -371,7 +451,8 @@ describe("resolver mode: one resolver call for concurrent identical requests (si
   it("asks the resolver on every request when they do not overlap (the cache is off)", async () => {
     const session = issuer.createSession("jonas");
     const hits = issuer.resolverHits;
-    for (let index = 0; index < 3; index++) expect((await call(flood, "/x", { cookie: `session=${session.cookie}` })).status).toBe(200);
+    for (let index = 0; index < 3; index++)
+      expect((await call(flood, "/x", { cookie: `session=${session.cookie}` })).status).toBe(200);
     expect(issuer.resolverHits - hits).toBe(3);
   });
 
@@ -379,7 +460,9 @@ describe("resolver mode: one resolver call for concurrent identical requests (si
     const session = issuer.createSession("kim");
     proxy.delayMs = 500;
     const hits = issuer.resolverHits;
-    const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => call(flood, `/flood/${index}`, { cookie: `session=${session.cookie}` })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, index) => call(flood, `/flood/${index}`, { cookie: `session=${session.cookie}` })),
+    );
     expect(responses.map((response) => response.status)).toEqual(Array.from({ length: 50 }, () => 200));
     expect(issuer.resolverHits - hits).toBe(1);
     expect(seen()).toHaveLength(50);
@@ -409,7 +492,9 @@ describe("resolver mode: one resolver call for concurrent identical requests (si
     proxy.delayMs = 500;
     const hits = issuer.resolverHits;
     const users = Array.from({ length: 40 }, (_, index) => (index % 2 === 0 ? alice : bob));
-    const responses = await Promise.all(users.map((user, index) => call(flood, `/flood/${user.sub}/${index}`, { cookie: `session=${user.cookie}` })));
+    const responses = await Promise.all(
+      users.map((user, index) => call(flood, `/flood/${user.sub}/${index}`, { cookie: `session=${user.cookie}` })),
+    );
     expect(responses.every((response) => response.status === 200)).toBe(true);
     expect(issuer.resolverHits - hits).toBe(2);
     const received = seen();
@@ -423,7 +508,17 @@ describe("resolver mode: one resolver call for concurrent identical requests (si
 describe("hybrid mode", () => {
   let hybrid: Miniflare;
   beforeAll(async () => {
-    hybrid = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0", RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS) }, 1, quiet);
+    hybrid = startWorker(
+      {
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ORIGIN_URL: origin.url,
+        AUTH_MODE: "hybrid",
+        RESOLVER_CACHE_SECONDS: "0",
+        RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS),
+      },
+      1,
+      quiet,
+    );
     await hybrid.ready;
   });
   afterAll(() => hybrid.dispose());
@@ -434,7 +529,9 @@ describe("hybrid mode", () => {
     const hits = issuer.resolverHits;
     expect((await call(hybrid, "/x", { authorization: `Bearer ${jwt}` })).status).toBe(200);
     // Both present: the bearer JWT decides (the resolver's own precedence), still without the resolver.
-    expect((await call(hybrid, "/x", { authorization: `Bearer ${jwt}`, cookie: `session=${session.cookie}` })).status).toBe(200);
+    expect(
+      (await call(hybrid, "/x", { authorization: `Bearer ${jwt}`, cookie: `session=${session.cookie}` })).status,
+    ).toBe(200);
     issuer.logout(session.id);
     expect((await call(hybrid, "/x", { authorization: `Bearer ${jwt}` })).status).toBe(200);
     expect(issuer.resolverHits).toBe(hits);
@@ -516,11 +613,15 @@ describe("RESOLVER_COOKIE_PREFIX (hybrid mode, FORWARD_AUTHORIZATION=false)", ()
     const cookie = `theme=dark; myapp_session=${session.cookie}`;
     expect((await call(worker, "/x", { cookie })).status).toBe(200);
     expect(prefixed.resolverHits - hits).toBe(1);
-    const unprefixed = await call(worker, "/x", { cookie: `session=${session.cookie}; app_session=${session.appSession}` });
+    const unprefixed = await call(worker, "/x", {
+      cookie: `session=${session.cookie}; app_session=${session.appSession}`,
+    });
     expect(unprefixed.status).toBe(401);
     expect(unprefixed.code).toBe("ERR_CREDENTIALS_MISSING");
     expect(prefixed.resolverHits - hits).toBe(1);
-    expect(seen().map((request) => [identityOf(request)["x-authgear-user-id"], request.headers.cookie])).toEqual([["rosa", cookie]]);
+    expect(seen().map((request) => [identityOf(request)["x-authgear-user-id"], request.headers.cookie])).toEqual([
+      ["rosa", cookie],
+    ]);
   });
 
   it("never falls through from a refused JWT to the prefixed session; with none, the origin loses only the JWT cookie", async () => {
@@ -535,7 +636,9 @@ describe("RESOLVER_COOKIE_PREFIX (hybrid mode, FORWARD_AUTHORIZATION=false)", ()
     expect(prefixed.resolverHits).toBe(hits);
     expect(seen()).toEqual([]);
     const jwt = await prefixed.mintAccessToken({ sub: "sami" });
-    expect((await call(worker, "/x", { cookie: `at=${jwt}; myapp_session=${session.cookie}; theme=dark` })).status).toBe(200);
+    expect(
+      (await call(worker, "/x", { cookie: `at=${jwt}; myapp_session=${session.cookie}; theme=dark` })).status,
+    ).toBe(200);
     const [received] = seen();
     expect(identityOf(received)["x-authgear-user-id"]).toBe("sami");
     expect(received?.headers.authorization).toBeUndefined();
@@ -548,14 +651,18 @@ describe("LOGIN_URL in resolver mode", () => {
   const html = { accept: "text/html,application/xhtml+xml" };
   let withLogin: Miniflare;
   beforeAll(async () => {
-    withLogin = startWorker({
-      AUTHGEAR_ENDPOINT: issuer.origin,
-      ORIGIN_URL: origin.url,
-      AUTH_MODE: "resolver",
-      RESOLVER_CACHE_SECONDS: "0",
-      RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS),
-      LOGIN_URL,
-    }, 1, quiet);
+    withLogin = startWorker(
+      {
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ORIGIN_URL: origin.url,
+        AUTH_MODE: "resolver",
+        RESOLVER_CACHE_SECONDS: "0",
+        RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS),
+        LOGIN_URL,
+      },
+      1,
+      quiet,
+    );
     await withLogin.ready;
   });
   afterAll(() => withLogin.dispose());
@@ -564,13 +671,17 @@ describe("LOGIN_URL in resolver mode", () => {
     const hits = issuer.resolverHits;
     const navigation = await call(withLogin, "/app/page?x=1", { ...html, cookie: "session=bogus" });
     expect(navigation.status).toBe(302);
-    expect(navigation.headers.get("location")).toBe(`${LOGIN_URL}?return_to=${encodeURIComponent("https://gate.example.com/app/page?x=1")}`);
+    expect(navigation.headers.get("location")).toBe(
+      `${LOGIN_URL}?return_to=${encodeURIComponent("https://gate.example.com/app/page?x=1")}`,
+    );
     expect(navigation.headers.get("cache-control")).toBe("no-store");
     expect(issuer.resolverHits - hits).toBe(1);
     // No credentials at all: the same redirect.
     expect((await call(withLogin, "/app/page", html)).status).toBe(302);
     // Not a navigation: a plain 401.
-    expect((await call(withLogin, "/app/page", { accept: "application/json", cookie: "session=bogus" })).status).toBe(401);
+    expect((await call(withLogin, "/app/page", { accept: "application/json", cookie: "session=bogus" })).status).toBe(
+      401,
+    );
     expect((await call(withLogin, "/app/page", { ...html, cookie: "session=bogus" }, "POST")).status).toBe(401);
     // A resolver failure is not cured by logging in: 503, not a redirect.
     const session = issuer.createSession("petra");
@@ -587,7 +698,13 @@ describe("LOGIN_URL in resolver mode", () => {
 describe("resolver mode: verdicts shared through caches.default", () => {
   it("asks the resolver once per session across isolates, and refuses a logged-out session once that verdict expires", async () => {
     const shared = startWorker(
-      { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "2", RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS) },
+      {
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ORIGIN_URL: origin.url,
+        AUTH_MODE: "resolver",
+        RESOLVER_CACHE_SECONDS: "2",
+        RESOLVER_TIMEOUT_MS: String(TIMEOUT_MS),
+      },
       3,
       quiet,
     );
@@ -605,13 +722,18 @@ describe("resolver mode: verdicts shared through caches.default", () => {
       expect(await statusIn(0, cookie)).toBe(200);
       // The first isolate's write lands in the background (ctx.waitUntil); the others then find it.
       // Polled for in caches.default, where the verdict store keeps it (cache-verdict-store.ts).
-      const fingerprint = createHash("sha256").update(JSON.stringify([null, [cookie]])).digest("hex");
+      const fingerprint = createHash("sha256")
+        .update(JSON.stringify([null, [cookie]]))
+        .digest("hex");
       const resolver = encodeURIComponent(`${issuer.origin}/_resolver/resolve`);
       const stored = `https://authgear-edge.invalid/verdict/${fingerprint}?resolver=${resolver}`;
       const caches = await shared.getCaches();
-      await vi.waitFor(async () => {
-        expect(await caches.default.match(stored)).toBeDefined();
-      }, { timeout: 5000, interval: 20 });
+      await vi.waitFor(
+        async () => {
+          expect(await caches.default.match(stored)).toBeDefined();
+        },
+        { timeout: 5000, interval: 20 },
+      );
       for (const isolate of [1, 2, 0, 1, 2]) expect(await statusIn(isolate, cookie)).toBe(200);
       expect(issuer.resolverHits - hits).toBe(1);
       issuer.logout(session.id);

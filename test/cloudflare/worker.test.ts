@@ -17,7 +17,10 @@ beforeAll(async () => {
   issuer = await startDevIssuer();
   origin = await startDemoOrigin();
   mf = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, PUBLIC_PATHS: "/healthz,/public/*" });
-  token = await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } });
+  token = await issuer.mintAccessToken({
+    sub: "alice",
+    claims: { "https://authgear.com/claims/user/roles": ["admin"] },
+  });
 });
 afterAll(async () => {
   await mf.dispose();
@@ -29,7 +32,10 @@ afterAll(async () => {
 const seen = originRequestsThisTest(() => origin);
 
 function send(path: string, init: RequestInit = {}): Promise<Response> {
-  return mf.dispatchFetch(`https://gate.example.com${path}`, { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
+  return mf.dispatchFetch(`https://gate.example.com${path}`, {
+    redirect: "manual",
+    ...init,
+  } as never) as unknown as Promise<Response>;
 }
 
 function identityOf(request: ReceivedRequest | undefined): Record<string, string | string[]> {
@@ -94,7 +100,11 @@ describe("a valid token", () => {
     const [received] = seen();
     expect(received?.method).toBe("POST");
     expect(received?.path).toBe("/orders/42?expand=items&x=%2F");
-    expect(received?.bodySha256).toBe(createHash("sha256").update(JSON.stringify({ hello: "world" })).digest("hex"));
+    expect(received?.bodySha256).toBe(
+      createHash("sha256")
+        .update(JSON.stringify({ hello: "world" }))
+        .digest("hex"),
+    );
     const claims = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { auth_time: number };
     expect(identityOf(received)).toEqual({
       "x-authgear-session-valid": "true",
@@ -118,7 +128,7 @@ describe("a valid token", () => {
       "X-AUTHGEAR-SESSION-VALID": "true",
       x_authgear_user_id: "mallory",
       "x.authgear.user.roles": "superadmin",
-      "X_Authgear_Session_Amr": "mfa",
+      X_Authgear_Session_Amr: "mfa",
       "x-authgear-session-acr": "spoof",
       "x-authgear-": "x",
     };
@@ -170,10 +180,13 @@ describe("public paths", () => {
     expect(identityOf(withTwo)).toEqual({});
   });
 
-  it.each(["/publicity", "/PUBLIC/x", "/Healthz", "/healthz/x", "/public2/x"])("does not count %s as public", async (path) => {
-    expect((await send(path)).status).toBe(401);
-    expect(seen()).toEqual([]);
-  });
+  it.each(["/publicity", "/PUBLIC/x", "/Healthz", "/healthz/x", "/public2/x"])(
+    "does not count %s as public",
+    async (path) => {
+      expect((await send(path)).status).toBe(401);
+      expect(seen()).toEqual([]);
+    },
+  );
 });
 
 describe("path tricks never make a protected path public", () => {
@@ -242,7 +255,12 @@ describe("forwarding", () => {
         sent += chunk.length;
       },
     });
-    const response = await send("/upload", { method: "PUT", body, headers: { authorization: `Bearer ${token}` }, duplex: "half" } as RequestInit);
+    const response = await send("/upload", {
+      method: "PUT",
+      body,
+      headers: { authorization: `Bearer ${token}` },
+      duplex: "half",
+    } as RequestInit);
     expect(response.status).toBe(200);
     const [received] = seen();
     expect(received?.bodyBytes).toBe(size);
@@ -287,7 +305,9 @@ describe("forwarding", () => {
     await closed.close();
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: closed.url });
     try {
-      const response = await gate.dispatchFetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } });
+      const response = await gate.dispatchFetch("https://gate.example.com/x", {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.status).toBe(502);
     } finally {
       await gate.dispose();
@@ -306,7 +326,9 @@ describe("observability", () => {
       handleRuntimeStdio(stdout: Readable, stderr: Readable) {
         for (const stream of [stdout, stderr]) {
           stream.setEncoding("utf8");
-          stream.on("data", (chunk: string) => lines.push(...chunk.split("\n").filter((line) => line.includes("analytics_point"))));
+          stream.on("data", (chunk: string) =>
+            lines.push(...chunk.split("\n").filter((line) => line.includes("analytics_point"))),
+          );
         }
       },
       workers: [
@@ -321,18 +343,27 @@ describe("observability", () => {
         {
           name: "analytics-stand-in",
           modules: true,
-          script: "export default function () { return { writeDataPoint(point) { console.log(JSON.stringify({ analytics_point: point })); } }; }",
+          script:
+            "export default function () { return { writeDataPoint(point) { console.log(JSON.stringify({ analytics_point: point })); } }; }",
         },
       ],
     });
     try {
-      const send = (path: string, headers: Record<string, string> = {}) => mf.dispatchFetch(`https://gate.example.com${path}`, { headers }).then((response) => response.status);
+      const send = (path: string, headers: Record<string, string> = {}) =>
+        mf.dispatchFetch(`https://gate.example.com${path}`, { headers }).then((response) => response.status);
       expect(await send("/x", { authorization: `Bearer ${token}` })).toBe(200);
       expect(await send("/x", { authorization: `Bearer ${token}` })).toBe(200);
       expect(await send("/x")).toBe(401);
       expect(await send("/public/page")).toBe(200);
       await expect.poll(() => lines).toHaveLength(4);
-      const points = lines.map((line) => (JSON.parse(line.slice(line.indexOf("{"))) as { analytics_point: { blobs: string[]; doubles: number[]; indexes: string[] } }).analytics_point);
+      const points = lines.map(
+        (line) =>
+          (
+            JSON.parse(line.slice(line.indexOf("{"))) as {
+              analytics_point: { blobs: string[]; doubles: number[]; indexes: string[] };
+            }
+          ).analytics_point,
+      );
       expect(points.map((point) => [point.blobs, point.indexes, point.doubles.slice(0, 5)])).toEqual([
         [["authenticated"], ["authenticated"], [1, 1, 0, 0, 0]],
         [["authenticated"], ["authenticated"], [1, 0, 0, 0, 0]],
@@ -351,24 +382,71 @@ describe("observability", () => {
     const quiet = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url }, 1, logs);
     const rules = JSON.stringify([{ path: "/admin/*", roles: ["root"] }]);
     const decisions: string[] = [];
-    const verbose = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, LOG_DECISIONS: "true", ROUTES: rules }, 1, decisions);
+    const verbose = startWorker(
+      { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, LOG_DECISIONS: "true", ROUTES: rules },
+      1,
+      decisions,
+    );
     try {
       const ray = { "cf-ray": "8f1e2d3c4b5a6978-AMS" };
-      expect((await quiet.dispatchFetch("https://gate.example.com/x", { headers: { ...ray, authorization: `Bearer ${token}` } })).status).toBe(200);
-      expect((await quiet.dispatchFetch("https://gate.example.com/x", { headers: { "cf-ray": "second-AMS" } })).status).toBe(401);
-      const parsed = () => logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => typeof line.event === "string");
+      expect(
+        (
+          await quiet.dispatchFetch("https://gate.example.com/x", {
+            headers: { ...ray, authorization: `Bearer ${token}` },
+          })
+        ).status,
+      ).toBe(200);
+      expect(
+        (await quiet.dispatchFetch("https://gate.example.com/x", { headers: { "cf-ray": "second-AMS" } })).status,
+      ).toBe(401);
+      const parsed = () =>
+        logs
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((line) => typeof line.event === "string");
       await expect.poll(() => parsed().filter((line) => line.event === "request_refused")).toHaveLength(1);
       expect(parsed().map((line) => [line.level, line.event, line.request_id])).toEqual([
         ["info", "keyset_refreshed", "8f1e2d3c4b5a6978-AMS"],
         ["warn", "request_refused", "second-AMS"],
       ]);
-      expect((await verbose.dispatchFetch("https://gate.example.com/x", { headers: { ...ray, authorization: `Bearer ${token}` } })).status).toBe(200);
-      expect((await verbose.dispatchFetch("https://gate.example.com/admin/x", { headers: { ...ray, authorization: `Bearer ${token}` } })).status).toBe(403);
-      const decided = () => decisions.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => String(line.event).startsWith("request_"));
+      expect(
+        (
+          await verbose.dispatchFetch("https://gate.example.com/x", {
+            headers: { ...ray, authorization: `Bearer ${token}` },
+          })
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await verbose.dispatchFetch("https://gate.example.com/admin/x", {
+            headers: { ...ray, authorization: `Bearer ${token}` },
+          })
+        ).status,
+      ).toBe(403);
+      const decided = () =>
+        decisions
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((line) => String(line.event).startsWith("request_"));
       await expect.poll(() => decided()).toHaveLength(2);
       expect(decided()).toEqual([
-        { level: "info", event: "request_allowed", request_id: "8f1e2d3c4b5a6978-AMS", method: "GET", path: "/x", user_id: "alice", public: false },
-        { level: "warn", event: "request_refused", request_id: "8f1e2d3c4b5a6978-AMS", code: "ERR_INSUFFICIENT_SCOPE", status: 403, method: "GET", path: "/admin/x", user_id: "alice" },
+        {
+          level: "info",
+          event: "request_allowed",
+          request_id: "8f1e2d3c4b5a6978-AMS",
+          method: "GET",
+          path: "/x",
+          user_id: "alice",
+          public: false,
+        },
+        {
+          level: "warn",
+          event: "request_refused",
+          request_id: "8f1e2d3c4b5a6978-AMS",
+          code: "ERR_INSUFFICIENT_SCOPE",
+          status: 403,
+          method: "GET",
+          path: "/admin/x",
+          user_id: "alice",
+        },
       ]);
       expect([...logs, ...decisions].join("\n")).not.toContain(token.split(".")[2]!.slice(0, 16));
     } finally {
@@ -381,11 +459,20 @@ describe("observability", () => {
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url }, 1, logs);
     try {
       const expired = await issuer.mintAccessToken({ expiresIn: -5 });
-      const response = await gate.dispatchFetch("https://gate.example.com/admin/users?token=x", { headers: { authorization: `Bearer ${expired}`, cookie: "session=secret-cookie" } });
+      const response = await gate.dispatchFetch("https://gate.example.com/admin/users?token=x", {
+        headers: { authorization: `Bearer ${expired}`, cookie: "session=secret-cookie" },
+      });
       expect(response.status).toBe(401);
       await expect.poll(() => logs.filter((line) => line.includes("request_refused"))).toHaveLength(1);
       const line = JSON.parse(logs.find((entry) => entry.includes("request_refused"))!) as Record<string, unknown>;
-      expect(line).toEqual({ level: "warn", event: "request_refused", code: "ERR_JWT_EXPIRED", status: 401, method: "GET", path: "/admin/users" });
+      expect(line).toEqual({
+        level: "warn",
+        event: "request_refused",
+        code: "ERR_JWT_EXPIRED",
+        status: 401,
+        method: "GET",
+        path: "/admin/users",
+      });
       expect(logs.some((entry) => entry.includes("keyset_refreshed"))).toBe(true);
       const all = logs.join("\n");
       expect(all).not.toContain(expired.split(".")[2]!.slice(0, 16));
@@ -404,13 +491,24 @@ describe("route rules (ROUTES)", () => {
       { path: "/account/delete", maxAuthAge: 300 },
       { path: "/partners/*", methods: ["POST"], clientIds: ["partner-app"] },
     ];
-    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: JSON.stringify(rules) });
+    const gate = startWorker({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: origin.url,
+      ROUTES: JSON.stringify(rules),
+    });
     const partner = await issuer.mintAccessToken({ sub: "dave", claims: { client_id: "partner-app" } });
     const now = Math.floor(Date.now() / 1000);
     const bob = await issuer.mintAccessToken({ sub: "bob", issuedAt: now - 600 });
     const call = async (path: string, jwt: string, method = "GET") => {
-      const response = await gate.dispatchFetch(`https://gate.example.com${path}`, { method, headers: { authorization: `Bearer ${jwt}` } });
-      return { status: response.status, challenge: response.headers.get("www-authenticate"), body: await response.text() };
+      const response = await gate.dispatchFetch(`https://gate.example.com${path}`, {
+        method,
+        headers: { authorization: `Bearer ${jwt}` },
+      });
+      return {
+        status: response.status,
+        challenge: response.headers.get("www-authenticate"),
+        body: await response.text(),
+      };
     };
     try {
       const forbidden = await call("/admin/users", bob);
@@ -424,10 +522,14 @@ describe("route rules (ROUTES)", () => {
       expect(stale.status).toBe(401);
       expect(stale.challenge).toContain('error="insufficient_user_authentication"');
       expect(stale.challenge).toContain("max_age=300");
-      expect(stale.challenge).toContain('resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"');
+      expect(stale.challenge).toContain(
+        'resource_metadata="https://gate.example.com/.well-known/oauth-protected-resource"',
+      );
       const otherClient = await call("/partners/orders", bob, "POST");
       expect(otherClient.status).toBe(403);
-      expect(JSON.parse(otherClient.body)).toMatchObject({ error_description: "This route is not open to this client." });
+      expect(JSON.parse(otherClient.body)).toMatchObject({
+        error_description: "This route is not open to this client.",
+      });
       expect(seen().map((request) => `${request.method} ${request.path}`)).toEqual(["POST /elsewhere"]);
       expect((await call("/admin/users", token)).status).toBe(200);
       expect((await call("/account/delete", token, "POST")).status).toBe(200);
@@ -470,15 +572,35 @@ describe("route rules with several roles and several scopes", () => {
 
 describe("settings", () => {
   it("redirects browser navigations that need a login to LOGIN_URL, and only those", async () => {
-    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, LOGIN_URL: "https://login.example.com/start" });
+    const gate = startWorker({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: origin.url,
+      LOGIN_URL: "https://login.example.com/start",
+    });
     const html = { accept: "text/html,application/xhtml+xml" };
     try {
-      const navigation = await gate.dispatchFetch("https://gate.example.com/app/page?x=1", { headers: html, redirect: "manual" });
+      const navigation = await gate.dispatchFetch("https://gate.example.com/app/page?x=1", {
+        headers: html,
+        redirect: "manual",
+      });
       expect(navigation.status).toBe(302);
-      expect(navigation.headers.get("location")).toBe(`https://login.example.com/start?return_to=${encodeURIComponent("https://gate.example.com/app/page?x=1")}`);
+      expect(navigation.headers.get("location")).toBe(
+        `https://login.example.com/start?return_to=${encodeURIComponent("https://gate.example.com/app/page?x=1")}`,
+      );
       expect((await gate.dispatchFetch("https://gate.example.com/app/page", { redirect: "manual" })).status).toBe(401);
-      expect((await gate.dispatchFetch("https://gate.example.com/app/page", { method: "POST", headers: html, redirect: "manual" })).status).toBe(401);
-      const malformed = await gate.dispatchFetch("https://gate.example.com/app/page", { headers: { ...html, authorization: "Bearer a b" }, redirect: "manual" });
+      expect(
+        (
+          await gate.dispatchFetch("https://gate.example.com/app/page", {
+            method: "POST",
+            headers: html,
+            redirect: "manual",
+          })
+        ).status,
+      ).toBe(401);
+      const malformed = await gate.dispatchFetch("https://gate.example.com/app/page", {
+        headers: { ...html, authorization: "Bearer a b" },
+        redirect: "manual",
+      });
       expect(malformed.status).toBe(400);
       expect(seen()).toEqual([]);
     } finally {
@@ -489,7 +611,9 @@ describe("settings", () => {
   it("forwards to the request's own URL when ORIGIN_URL is unset (a route in front of the origin)", async () => {
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin });
     try {
-      const response = await gate.dispatchFetch(`${origin.url}/own/path?q=1`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await gate.dispatchFetch(`${origin.url}/own/path?q=1`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.status).toBe(200);
       expect(seen().map((request) => request.path)).toEqual(["/own/path?q=1"]);
     } finally {
@@ -502,8 +626,12 @@ describe("settings", () => {
     try {
       const refused = await gate.dispatchFetch("https://gate.example.com/x");
       expect(refused.status).toBe(401);
-      expect(refused.headers.get("server-timing")).toMatch(/^authgear-edge;desc="ERR_CREDENTIALS_MISSING";dur=\d+\.\d$/);
-      const allowed = await gate.dispatchFetch("https://gate.example.com/_origin/status/418", { headers: { authorization: `Bearer ${token}` } });
+      expect(refused.headers.get("server-timing")).toMatch(
+        /^authgear-edge;desc="ERR_CREDENTIALS_MISSING";dur=\d+\.\d$/,
+      );
+      const allowed = await gate.dispatchFetch("https://gate.example.com/_origin/status/418", {
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(allowed.status).toBe(418);
       expect(allowed.headers.get("x-origin-custom")).toBe("yes");
       expect(allowed.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
@@ -518,9 +646,16 @@ describe("settings", () => {
   });
 
   it("strips Authorization before the origin with FORWARD_AUTHORIZATION=false", async () => {
-    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, FORWARD_AUTHORIZATION: "false" });
+    const gate = startWorker({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: origin.url,
+      FORWARD_AUTHORIZATION: "false",
+    });
     try {
-      expect((await gate.dispatchFetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect(
+        (await gate.dispatchFetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } }))
+          .status,
+      ).toBe(200);
       const [received] = seen();
       expect(received?.headers.authorization).toBeUndefined();
       expect(identityOf(received)["x-authgear-user-id"]).toBe("alice");
@@ -532,7 +667,9 @@ describe("settings", () => {
   it("reads the token from JWT_COOKIE_NAME and forwards the other cookies", async () => {
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, JWT_COOKIE_NAME: "at" });
     try {
-      const response = await gate.dispatchFetch("https://gate.example.com/x", { headers: { cookie: `theme=dark; at=${token}` } });
+      const response = await gate.dispatchFetch("https://gate.example.com/x", {
+        headers: { cookie: `theme=dark; at=${token}` },
+      });
       expect(response.status).toBe(200);
       expect(identityOf(seen()[0])["x-authgear-user-id"]).toBe("alice");
     } finally {
@@ -544,7 +681,9 @@ describe("settings", () => {
     const gate = startWorker({ AUTHGEAR_ENDPOINT: "http://example.com", ORIGIN_URL: origin.url, PUBLIC_PATHS: "/*" });
     try {
       for (const path of ["/", "/public/x"]) {
-        const response = await gate.dispatchFetch(`https://gate.example.com${path}`, { headers: { authorization: `Bearer ${token}` } });
+        const response = await gate.dispatchFetch(`https://gate.example.com${path}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
         expect(response.status).toBe(500);
         expect(await response.text()).not.toContain("AUTHGEAR_ENDPOINT");
       }
@@ -560,28 +699,60 @@ describe("REPORT_ONLY=true: decided as when enforcing, logged, and let through",
 
   it("forwards each would-be refusal with its code and no identity, and an allowed request as usual", async () => {
     const logs: string[] = [];
-    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, REPORT_ONLY: "true", ROUTES: rules, LOGIN_URL: "https://login.example.com/" }, 1, logs);
+    const gate = startWorker(
+      {
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ORIGIN_URL: origin.url,
+        REPORT_ONLY: "true",
+        ROUTES: rules,
+        LOGIN_URL: "https://login.example.com/",
+      },
+      1,
+      logs,
+    );
     const enforcing = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: rules }, 1, []);
     try {
       const expired = await issuer.mintAccessToken({ expiresIn: -5 });
-      const staff = await issuer.mintAccessToken({ sub: "bob", claims: { "https://authgear.com/claims/user/roles": ["staff"] } });
+      const staff = await issuer.mintAccessToken({
+        sub: "bob",
+        claims: { "https://authgear.com/claims/user/roles": ["staff"] },
+      });
       const cases: Array<[string, Record<string, string>, string | undefined]> = [
-        ["/x", { accept: "text/html", "x-authgear-edge-report": "spoofed", "x-authgear-user-id": "mallory" }, "ERR_CREDENTIALS_MISSING"],
+        [
+          "/x",
+          { accept: "text/html", "x-authgear-edge-report": "spoofed", "x-authgear-user-id": "mallory" },
+          "ERR_CREDENTIALS_MISSING",
+        ],
         ["/x", { authorization: `Bearer ${expired}` }, "ERR_JWT_EXPIRED"],
         ["/x", { authorization: "Bearer a b" }, "ERR_REQUEST_MALFORMED"],
         ["/admin/users", { authorization: `Bearer ${staff}` }, "ERR_INSUFFICIENT_SCOPE"],
         ["/admin/users", { authorization: `Bearer ${token}` }, undefined],
       ];
       for (const [path, headers, code] of cases) {
-        const decided = await enforcing.dispatchFetch(`https://gate.example.com${path}`, { headers, redirect: "manual" });
-        expect(decided.status).toBe(code === undefined ? 200 : code === "ERR_REQUEST_MALFORMED" ? 400 : code === "ERR_INSUFFICIENT_SCOPE" ? 403 : 401);
+        const decided = await enforcing.dispatchFetch(`https://gate.example.com${path}`, {
+          headers,
+          redirect: "manual",
+        });
+        expect(decided.status).toBe(
+          code === undefined
+            ? 200
+            : code === "ERR_REQUEST_MALFORMED"
+              ? 400
+              : code === "ERR_INSUFFICIENT_SCOPE"
+                ? 403
+                : 401,
+        );
         if (code !== undefined) expect(((await decided.json()) as { code: string }).code).toBe(code);
         else await decided.text();
         const reported = await gate.dispatchFetch(`https://gate.example.com${path}`, { headers, redirect: "manual" });
         expect(reported.status).toBe(200);
         await reported.text();
       }
-      const forwarded = seen().map((request) => ({ path: request.path, report: request.headers["x-authgear-edge-report"], user: request.headers["x-authgear-user-id"] }));
+      const forwarded = seen().map((request) => ({
+        path: request.path,
+        report: request.headers["x-authgear-edge-report"],
+        user: request.headers["x-authgear-user-id"],
+      }));
       expect(forwarded).toEqual([
         { path: "/x", report: "ERR_CREDENTIALS_MISSING", user: undefined },
         { path: "/x", report: "ERR_JWT_EXPIRED", user: undefined },
@@ -591,7 +762,9 @@ describe("REPORT_ONLY=true: decided as when enforcing, logged, and let through",
         { path: "/admin/users", user: "alice", report: undefined },
       ]);
       await expect.poll(() => logs.filter((line) => line.includes("would_refuse"))).toHaveLength(4);
-      const lines = logs.filter((line) => line.includes("would_refuse")).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = logs
+        .filter((line) => line.includes("would_refuse"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(lines.map((line) => [line.code, line.status, line.path])).toEqual([
         ["ERR_CREDENTIALS_MISSING", 401, "/x"],
         ["ERR_JWT_EXPIRED", 401, "/x"],
@@ -605,7 +778,11 @@ describe("REPORT_ONLY=true: decided as when enforcing, logged, and let through",
   });
 
   it("still fails closed on a bad configuration, and still refuses what it cannot forward", async () => {
-    const bad = startWorker({ AUTHGEAR_ENDPOINT: "http://example.com", ORIGIN_URL: origin.url, REPORT_ONLY: "true" }, 1, []);
+    const bad = startWorker(
+      { AUTHGEAR_ENDPOINT: "http://example.com", ORIGIN_URL: origin.url, REPORT_ONLY: "true" },
+      1,
+      [],
+    );
     const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, REPORT_ONLY: "true" }, 1, []);
     try {
       expect((await bad.dispatchFetch("https://gate.example.com/x")).status).toBe(500);
@@ -627,13 +804,25 @@ describe("ORIGIN_SECRET: the origin can tell the gate's requests from any other"
   it("sends the secret on every forwarded request, replacing any copy a client sends, in every spelling", async () => {
     const logs: string[] = [];
     const gate = startWorker(
-      { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, PUBLIC_PATHS: "/public/*", ORIGIN_SECRET: secret, ORIGIN_SECRET_HEADER: "X-Origin-Auth" },
+      {
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ORIGIN_URL: origin.url,
+        PUBLIC_PATHS: "/public/*",
+        ORIGIN_SECRET: secret,
+        ORIGIN_SECRET_HEADER: "X-Origin-Auth",
+      },
       1,
       logs,
     );
     try {
       const spoofed = { "x-origin-auth": "guess", x_origin_auth: "guess", "X.Origin.Auth": "guess" };
-      expect((await gate.dispatchFetch("https://gate.example.com/x", { headers: { ...spoofed, authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect(
+        (
+          await gate.dispatchFetch("https://gate.example.com/x", {
+            headers: { ...spoofed, authorization: `Bearer ${token}` },
+          })
+        ).status,
+      ).toBe(200);
       expect((await gate.dispatchFetch("https://gate.example.com/public/page", { headers: spoofed })).status).toBe(200);
       const refused = await gate.dispatchFetch("https://gate.example.com/x", { headers: spoofed });
       expect(refused.status).toBe(401);
@@ -654,9 +843,16 @@ describe("ORIGIN_SECRET: the origin can tell the gate's requests from any other"
 
   it("refuses a short secret without echoing it", async () => {
     const logs: string[] = [];
-    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ORIGIN_SECRET: "short-secret-value" }, 1, logs);
+    const gate = startWorker(
+      { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ORIGIN_SECRET: "short-secret-value" },
+      1,
+      logs,
+    );
     try {
-      expect((await gate.dispatchFetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } })).status).toBe(500);
+      expect(
+        (await gate.dispatchFetch("https://gate.example.com/x", { headers: { authorization: `Bearer ${token}` } }))
+          .status,
+      ).toBe(500);
       await expect.poll(() => logs.some((line) => line.includes("config_invalid"))).toBe(true);
       expect(logs.join("\n")).toContain("ORIGIN_SECRET");
       expect(logs.join("\n")).not.toContain("short-secret-value");
@@ -669,8 +865,15 @@ describe("ORIGIN_SECRET: the origin can tell the gate's requests from any other"
 
 describe("RFC 9728 protected-resource metadata", () => {
   it("is served by the gate without credentials, naming the issuer and the scopes the rules ask for", async () => {
-    const rules = [{ path: "/orders/*", scopes: ["orders:read"] }, { path: "/orders/*", methods: ["POST"], scopes: ["orders:write", "orders:read"] }];
-    const gate = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: JSON.stringify(rules) });
+    const rules = [
+      { path: "/orders/*", scopes: ["orders:read"] },
+      { path: "/orders/*", methods: ["POST"], scopes: ["orders:write", "orders:read"] },
+    ];
+    const gate = startWorker({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: origin.url,
+      ROUTES: JSON.stringify(rules),
+    });
     try {
       const response = await gate.dispatchFetch("https://api.example.com/.well-known/oauth-protected-resource");
       expect(response.status).toBe(200);
@@ -681,11 +884,16 @@ describe("RFC 9728 protected-resource metadata", () => {
         scopes_supported: ["orders:read", "orders:write"],
         bearer_methods_supported: ["header"],
       });
-      const head = await gate.dispatchFetch("https://api.example.com/.well-known/oauth-protected-resource", { method: "HEAD" });
+      const head = await gate.dispatchFetch("https://api.example.com/.well-known/oauth-protected-resource", {
+        method: "HEAD",
+      });
       expect(head.status).toBe(200);
       expect(await head.text()).toBe("");
       // Only reads are the gate's; anything else on that path is an ordinary protected request.
-      expect((await gate.dispatchFetch("https://api.example.com/.well-known/oauth-protected-resource", { method: "POST" })).status).toBe(401);
+      expect(
+        (await gate.dispatchFetch("https://api.example.com/.well-known/oauth-protected-resource", { method: "POST" }))
+          .status,
+      ).toBe(401);
       expect(seen()).toEqual([]);
     } finally {
       await gate.dispose();
@@ -694,6 +902,10 @@ describe("RFC 9728 protected-resource metadata", () => {
 
   it("leaves scopes_supported out when no rule names a scope", async () => {
     const response = await send("/.well-known/oauth-protected-resource");
-    expect(await response.json()).toEqual({ resource: "https://gate.example.com", authorization_servers: [issuer.origin], bearer_methods_supported: ["header"] });
+    expect(await response.json()).toEqual({
+      resource: "https://gate.example.com",
+      authorization_servers: [issuer.origin],
+      bearer_methods_supported: ["header"],
+    });
   });
 });

@@ -9,11 +9,23 @@ import { connect, type AddressInfo } from "node:net";
 import { CompactSign, exportJWK, exportSPKI, importJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  AssertionVerificationError, createAssertionVerifier, type AssertionVerifier, type AssertionVerifierOptions,
+  AssertionVerificationError,
+  createAssertionVerifier,
+  type AssertionVerifier,
+  type AssertionVerifierOptions,
 } from "../../src/assertion/index.ts";
 import {
-  AUDIENCE, clientClaims, ISSUER, nowSeconds, sign, signingKey, startJwksServer, unsigned, userClaims,
-  type JwksServer, type SigningKey,
+  AUDIENCE,
+  clientClaims,
+  ISSUER,
+  nowSeconds,
+  sign,
+  signingKey,
+  startJwksServer,
+  unsigned,
+  userClaims,
+  type JwksServer,
+  type SigningKey,
 } from "../assertion-fixtures.ts";
 
 let gate: SigningKey;
@@ -60,9 +72,21 @@ describe("a good assertion", () => {
   it("gives a user's claims, typed: scope split, the lists and flags as signed", async () => {
     const claims = userClaims();
     expect(await verifier.verify(await sign(gate, claims))).toEqual({
-      iss: ISSUER, aud: AUDIENCE, sub: "alice", iat: claims.iat, exp: claims.exp, jti: claims.jti,
-      kind: "user", token_iss: "https://myapp.authgear.cloud", scope: ["openid", "offline_access"], client_id: "spa",
-      roles: ["admin"], amr: ["pwd", "otp"], auth_time: claims.iat! - 300, is_anonymous: false, is_verified: true,
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "alice",
+      iat: claims.iat,
+      exp: claims.exp,
+      jti: claims.jti,
+      kind: "user",
+      token_iss: "https://myapp.authgear.cloud",
+      scope: ["openid", "offline_access"],
+      client_id: "spa",
+      roles: ["admin"],
+      amr: ["pwd", "otp"],
+      auth_time: claims.iat! - 300,
+      is_anonymous: false,
+      is_verified: true,
     });
   });
 
@@ -70,8 +94,16 @@ describe("a good assertion", () => {
     const claims = clientClaims();
     const verified = await verifier.verify(await sign(gate, claims));
     expect(verified).toEqual({
-      iss: ISSUER, aud: AUDIENCE, sub: "client_id_reporting", iat: claims.iat, exp: claims.exp, jti: claims.jti,
-      kind: "client", token_iss: "https://myapp.authgear.cloud", scope: ["reports.read"], client_id: "reporting",
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "client_id_reporting",
+      iat: claims.iat,
+      exp: claims.exp,
+      jti: claims.jti,
+      kind: "client",
+      token_iss: "https://myapp.authgear.cloud",
+      scope: ["reports.read"],
+      client_id: "reporting",
     });
     expect(verified).not.toHaveProperty("roles");
   });
@@ -80,8 +112,13 @@ describe("a good assertion", () => {
     const absent = { scope: undefined, client_id: undefined, auth_time: undefined, roles: undefined, amr: undefined };
     const claims = userClaims({ ...absent, is_anonymous: undefined, is_verified: undefined });
     expect(await verifier.verify(await sign(gate, claims))).toMatchObject({
-      scope: [], client_id: undefined, auth_time: undefined, roles: [], amr: [],
-      is_anonymous: false, is_verified: false,
+      scope: [],
+      client_id: undefined,
+      auth_time: undefined,
+      roles: [],
+      amr: [],
+      is_anonymous: false,
+      is_verified: false,
     });
   });
 
@@ -193,9 +230,20 @@ describe("refusals", () => {
 
   it("a claim of the wrong type is refused, never handed on", async () => {
     const wrong: Array<Record<string, unknown>> = [
-      { kind: "admin" }, { kind: "User" }, { roles: "admin" }, { roles: ["admin", 1] }, { amr: "pwd" },
-      { is_anonymous: "false" }, { is_verified: 1 }, { auth_time: "yesterday" }, { scope: ["openid"] },
-      { client_id: 7 }, { client_id: "" }, { token_iss: 1 }, { sub: "" }, { jti: "" },
+      { kind: "admin" },
+      { kind: "User" },
+      { roles: "admin" },
+      { roles: ["admin", 1] },
+      { amr: "pwd" },
+      { is_anonymous: "false" },
+      { is_verified: 1 },
+      { auth_time: "yesterday" },
+      { scope: ["openid"] },
+      { client_id: 7 },
+      { client_id: "" },
+      { token_iss: 1 },
+      { sub: "" },
+      { jti: "" },
     ];
     for (const claims of wrong) {
       expect(await outcome(await byGate(claims)), JSON.stringify(claims)).toBe(INVALID);
@@ -208,9 +256,15 @@ describe("refusals", () => {
     const good = await byGate();
     const [head, body, signature] = good.split(".") as [string, string, string];
     const values = [
-      "garbage", `${head}.${body}`, `${good}.x`, `${head}.${body}.${signature}=`, ` ${good}`,
+      "garbage",
+      `${head}.${body}`,
+      `${good}.x`,
+      `${head}.${body}.${signature}=`,
+      ` ${good}`,
       `${head}.${body}. ${signature}`,
-      `${good}, ${good}`, `${head}.${body}.${signature.slice(0, -1)}${tweakLastBits(signature)}`, "a".repeat(9000),
+      `${good}, ${good}`,
+      `${head}.${body}.${signature.slice(0, -1)}${tweakLastBits(signature)}`,
+      "a".repeat(9000),
     ];
     for (const value of values) expect(await outcome(value), value.slice(0, 40)).toBe("ERR_ASSERTION_MALFORMED");
     // Signed by the gate, but a payload that is not a JSON object.
@@ -298,10 +352,13 @@ describe("verifyRequest", () => {
   it("reads it from a Node IncomingMessage; a request carrying it twice is refused", async () => {
     const results: string[] = [];
     const server = createServer((request, response) => {
-      verifier.verifyRequest(request).then(
-        (verified) => results.push(verified.sub),
-        (error: unknown) => results.push((error as AssertionVerificationError).code),
-      ).finally(() => response.end());
+      verifier
+        .verifyRequest(request)
+        .then(
+          (verified) => results.push(verified.sub),
+          (error: unknown) => results.push((error as AssertionVerificationError).code),
+        )
+        .finally(() => response.end());
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
@@ -325,10 +382,11 @@ describe("verifyRequest", () => {
     const token = await byGate();
     const custom = verifierWith({ header: "X-Edge-Identity" });
     expect(custom.header).toBe("x-edge-identity");
-    const code = (headers: Record<string, string | string[]>) => custom.verifyRequest({ headers }).then(
-      () => "ok",
-      (error: unknown) => (error as AssertionVerificationError).code,
-    );
+    const code = (headers: Record<string, string | string[]>) =>
+      custom.verifyRequest({ headers }).then(
+        () => "ok",
+        (error: unknown) => (error as AssertionVerificationError).code,
+      );
     expect(await code({ "x-edge-identity": token })).toBe("ok");
     expect(await code({ "x-authgear-edge-assertion": token })).toBe("ERR_ASSERTION_MISSING");
     expect(await code({ "x-edge-identity": [token, token] })).toBe("ERR_ASSERTION_MALFORMED");
@@ -366,7 +424,8 @@ describe("options, checked once when the verifier is made", () => {
 
   it("takes a list of keys, a JWKS, https and loopback URLs", () => {
     for (const options of [
-      { ...base, keys: [gate.jwk] }, { ...base, keys: { keys: [gate.jwk] } },
+      { ...base, keys: [gate.jwk] },
+      { ...base, keys: { keys: [gate.jwk] } },
       { ...base, jwksUrl: "https://gate.example/.well-known/authgear-edge/jwks.json" },
       { ...base, jwksUrl: new URL("http://localhost:8787/.well-known/authgear-edge/jwks.json") },
     ] as AssertionVerifierOptions[]) {

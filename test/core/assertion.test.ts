@@ -46,16 +46,30 @@ async function signerWith(lifetimeSeconds = 60, minRemainingSeconds = 0, key?: P
   const keys = createAssertionKeys({ jwk }, undefined);
   let nowMs = T0 * 1000;
   const signer = createAssertionSigner({
-    keys, issuer: ISSUER, audience: AUDIENCE, lifetimeSeconds, minRemainingSeconds, clock: () => nowMs,
+    keys,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    lifetimeSeconds,
+    minRemainingSeconds,
+    clock: () => nowMs,
   });
-  return { keys, signer, at: (seconds: number) => { nowMs = (T0 + seconds) * 1000; } };
+  return {
+    keys,
+    signer,
+    at: (seconds: number) => {
+      nowMs = (T0 + seconds) * 1000;
+    },
+  };
 }
 
 /** jose's verification against the published key set, at `seconds` past T0. */
 async function verified(keys: AssertionKeys, jwt: string, seconds = 0) {
   const jwks = createLocalJWKSet((await keys.jwks()) as { keys: JWK[] });
   return jwtVerify(jwt, jwks, {
-    issuer: ISSUER, audience: AUDIENCE, typ: "authgear-edge+jwt", currentDate: new Date((T0 + seconds) * 1000),
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    typ: "authgear-edge+jwt",
+    currentDate: new Date((T0 + seconds) * 1000),
   });
 }
 
@@ -67,18 +81,40 @@ describe("what the gate signs", () => {
     expect(protectedHeader).toEqual({ alg: "ES256", kid: "k1", typ: "authgear-edge+jwt" });
     expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect({ ...payload, jti: "" }).toEqual({
-      iss: ISSUER, aud: AUDIENCE, sub: "alice", iat: T0, exp: T0 + 60, jti: "",
-      kind: "user", token_iss: TOKEN_ISS, scope: "openid orders:read", client_id: "spa",
-      roles: ["admin", "staff"], amr: ["pwd", "otp"], auth_time: T0 - 100, is_anonymous: false, is_verified: true,
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "alice",
+      iat: T0,
+      exp: T0 + 60,
+      jti: "",
+      kind: "user",
+      token_iss: TOKEN_ISS,
+      scope: "openid orders:read",
+      client_id: "spa",
+      roles: ["admin", "staff"],
+      amr: ["pwd", "otp"],
+      auth_time: T0 - 100,
+      is_anonymous: false,
+      is_verified: true,
     });
   });
 
   it("a machine client: its kind, client id and scope, no user claim; no scope claim when it has none", async () => {
     const { keys, signer } = await signerWith();
-    const client = identityFromClaims({ iss: TOKEN_ISS, sub: "client_id_svc", client_id: "svc", exp: T0 + 600 }, TOKEN_ISS);
+    const client = identityFromClaims(
+      { iss: TOKEN_ISS, sub: "client_id_svc", client_id: "svc", exp: T0 + 600 },
+      TOKEN_ISS,
+    );
     const { payload } = await verified(keys, await signer.assertion(client));
     expect({ ...payload, jti: "" }).toEqual({
-      iss: ISSUER, aud: AUDIENCE, sub: "client_id_svc", iat: T0, exp: T0 + 60, jti: "", kind: "client", token_iss: TOKEN_ISS,
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "client_id_svc",
+      iat: T0,
+      exp: T0 + 60,
+      jti: "",
+      kind: "client",
+      token_iss: TOKEN_ISS,
       client_id: "svc",
     });
   });
@@ -142,8 +178,19 @@ describe("keys", () => {
     const next = await newAssertionKey("next");
     const keys = createAssertionKeys({ jwk: key }, next);
     const { keys: published } = await keys.jwks();
-    expect(published.map((jwk) => [jwk.kid, "d" in jwk])).toEqual([["current", false], ["next", false]]);
-    expect(published[1]).toEqual({ kty: "EC", crv: "P-256", x: next.x, y: next.y, kid: "next", alg: "ES256", use: "sig" });
+    expect(published.map((jwk) => [jwk.kid, "d" in jwk])).toEqual([
+      ["current", false],
+      ["next", false],
+    ]);
+    expect(published[1]).toEqual({
+      kty: "EC",
+      crv: "P-256",
+      x: next.x,
+      y: next.y,
+      kid: "next",
+      alg: "ES256",
+      use: "sig",
+    });
     expect((await keys.signingKey()).kid).toBe("current");
   });
 
@@ -157,7 +204,10 @@ describe("keys", () => {
     expect((await keys.signingKey()).kid).toBe("bound");
     expect((await keys.jwks()).keys.map((jwk) => jwk.kid)).toEqual(["bound"]);
     expect(reads).toBe(2);
-    const bad = createAssertionKeys({ binding: { get: () => Promise.resolve('{"kty":"oct","k":"AAAA","kid":"x"}') } }, undefined);
+    const bad = createAssertionKeys(
+      { binding: { get: () => Promise.resolve('{"kty":"oct","k":"AAAA","kid":"x"}') } },
+      undefined,
+    );
     await expect(bad.signingKey()).rejects.toThrow(/^ASSERTION_KEY \(Secrets Store\) is a symmetric key/);
   });
 });
@@ -191,7 +241,11 @@ describe("settings refused at start-up", () => {
     ["an alg off the list", { ASSERTION_KEY: JSON.stringify({ ...key, alg: "ES512" }) }, "ASSERTION_KEY"],
     ["an alg for another curve", { ASSERTION_KEY: JSON.stringify({ ...key, alg: "ES384" }) }, "ASSERTION_KEY"],
     ["use enc", { ASSERTION_KEY: JSON.stringify({ ...key, use: "enc" }) }, "ASSERTION_KEY"],
-    ["the same kid twice", { ASSERTION_KEY: text, ASSERTION_SECOND_KEY: JSON.stringify(publicOnly) }, "ASSERTION_SECOND_KEY"],
+    [
+      "the same kid twice",
+      { ASSERTION_KEY: text, ASSERTION_SECOND_KEY: JSON.stringify(publicOnly) },
+      "ASSERTION_SECOND_KEY",
+    ],
     ["no issuer", { ASSERTION_KEY: text, ASSERTION_ISSUER: "" }, "ASSERTION_ISSUER"],
     ["an http issuer", { ASSERTION_KEY: text, ASSERTION_ISSUER: "http://gate.example.com" }, "ASSERTION_ISSUER"],
     ["no audience", { ASSERTION_KEY: text, ASSERTION_AUDIENCE: "" }, "ASSERTION_AUDIENCE"],
@@ -200,7 +254,8 @@ describe("settings refused at start-up", () => {
   ];
   it.each(cases)("%s", (_case, env, name) => {
     // ASSERTION_SECOND_KEY is the Worker's (the authorizer publishes no key set, and refuses it: settings-binding).
-    const parsers = name === "ASSERTION_SECOND_KEY" ? [WORKER_SETTINGS.parse] : [LAMBDA_SETTINGS.parse, WORKER_SETTINGS.parse];
+    const parsers =
+      name === "ASSERTION_SECOND_KEY" ? [WORKER_SETTINGS.parse] : [LAMBDA_SETTINGS.parse, WORKER_SETTINGS.parse];
     for (const parse of parsers) {
       const error = refusal(parse, settings(env));
       expect(error.keys).toEqual([name]);
@@ -210,31 +265,64 @@ describe("settings refused at start-up", () => {
 
   it("every ASSERTION_* without ASSERTION_KEY, named in one error", () => {
     const env = {
-      AUTHGEAR_ENDPOINT: TOKEN_ISS, ASSERTION_SECOND_KEY: JSON.stringify(publicOnly), ASSERTION_ISSUER: ISSUER,
-      ASSERTION_AUDIENCE: AUDIENCE, ASSERTION_LIFETIME_SECONDS: "30", ASSERTION_HEADER: "x-edge-assertion",
+      AUTHGEAR_ENDPOINT: TOKEN_ISS,
+      ASSERTION_SECOND_KEY: JSON.stringify(publicOnly),
+      ASSERTION_ISSUER: ISSUER,
+      ASSERTION_AUDIENCE: AUDIENCE,
+      ASSERTION_LIFETIME_SECONDS: "30",
+      ASSERTION_HEADER: "x-edge-assertion",
     };
     expect(refusal(WORKER_SETTINGS.parse, env).keys).toEqual([
-      "ASSERTION_ISSUER", "ASSERTION_AUDIENCE", "ASSERTION_LIFETIME_SECONDS", "ASSERTION_SECOND_KEY", "ASSERTION_HEADER",
+      "ASSERTION_ISSUER",
+      "ASSERTION_AUDIENCE",
+      "ASSERTION_LIFETIME_SECONDS",
+      "ASSERTION_SECOND_KEY",
+      "ASSERTION_HEADER",
     ]);
   });
 
   const headers = [
-    "authorization", "Cookie", "host", "connection", "Keep-Alive", "te", "upgrade", "x-authgear-user-id",
-    "X_Authgear_Edge_Kind", "x.authgear.edge.report", "x-authgear-edge-secret", "x-http-method-override", "x-original-url",
+    "authorization",
+    "Cookie",
+    "host",
+    "connection",
+    "Keep-Alive",
+    "te",
+    "upgrade",
+    "x-authgear-user-id",
+    "X_Authgear_Edge_Kind",
+    "x.authgear.edge.report",
+    "x-authgear-edge-secret",
+    "x-http-method-override",
+    "x-original-url",
   ];
   it.each(headers)("ASSERTION_HEADER %s, a header the gate or the client already uses", (name) => {
-    expect(refusal(WORKER_SETTINGS.parse, settings({ ASSERTION_KEY: text, ASSERTION_HEADER: name })).keys).toEqual(["ASSERTION_HEADER"]);
+    expect(refusal(WORKER_SETTINGS.parse, settings({ ASSERTION_KEY: text, ASSERTION_HEADER: name })).keys).toEqual([
+      "ASSERTION_HEADER",
+    ]);
   });
 
   it("ASSERTION_HEADER equal to ORIGIN_SECRET_HEADER in another spelling", () => {
-    const env = settings({ ASSERTION_KEY: text, ASSERTION_HEADER: "x_edge_key", ORIGIN_SECRET: "s".repeat(32), ORIGIN_SECRET_HEADER: "X-Edge-Key" });
+    const env = settings({
+      ASSERTION_KEY: text,
+      ASSERTION_HEADER: "x_edge_key",
+      ORIGIN_SECRET: "s".repeat(32),
+      ORIGIN_SECRET_HEADER: "X-Edge-Key",
+    });
     expect(refusal(WORKER_SETTINGS.parse, env).keys).toEqual(["ASSERTION_HEADER"]);
   });
 
   it("a Secrets Store binding as ASSERTION_KEY: taken as is, read only when a key is needed", async () => {
     let reads = 0;
-    const binding = { get: () => { reads += 1; return Promise.resolve(text); } };
-    const config = WORKER_SETTINGS.parse(settings({ ASSERTION_KEY: binding, ASSERTION_SECOND_KEY: JSON.stringify(publicOnly) }));
+    const binding = {
+      get: () => {
+        reads += 1;
+        return Promise.resolve(text);
+      },
+    };
+    const config = WORKER_SETTINGS.parse(
+      settings({ ASSERTION_KEY: binding, ASSERTION_SECOND_KEY: JSON.stringify(publicOnly) }),
+    );
     expect(config.assertion?.key).toEqual({ binding });
     expect(reads).toBe(0);
     if (config.assertion === undefined) throw new Error("no assertion");
@@ -248,6 +336,9 @@ describe("settings refused at start-up", () => {
     const worker = WORKER_SETTINGS.parse(settings({ ASSERTION_KEY: text, ASSERTION_HEADER: "X-Edge-Assertion" }));
     expect(worker.assertionHeader).toBe("x-edge-assertion");
     expect([...worker.gateHeaders]).toEqual(["x-edge-assertion"]);
-    expect(LAMBDA_SETTINGS.parse(settings({ ASSERTION_KEY: text, AUTHORIZER_CACHE_SECONDS: "30" })).assertion?.lifetimeSeconds).toBe(60);
+    expect(
+      LAMBDA_SETTINGS.parse(settings({ ASSERTION_KEY: text, AUTHORIZER_CACHE_SECONDS: "30" })).assertion
+        ?.lifetimeSeconds,
+    ).toBe(60);
   });
 });

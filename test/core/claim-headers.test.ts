@@ -98,7 +98,10 @@ describe("the encoding of one claim", () => {
       mapping({ "x-proto": "__proto__", "x-ctor": "constructor", "x-tostring": "toString" }),
     );
     const values = headers.valuesOf(identityWith(claims));
-    expect(values.headers).toEqual([["x-proto", "proto-value"], ["x-ctor", "ctor"]]);
+    expect(values.headers).toEqual([
+      ["x-proto", "proto-value"],
+      ["x-ctor", "ctor"],
+    ]);
     // Absent claims are left out silently: toString is Object's, not the token's.
     expect(values.omitted).toEqual([]);
     // A header named __proto__ is a header like any other.
@@ -210,7 +213,9 @@ describe("the CLAIM_HEADERS setting", () => {
 
   it("refuses a claim header named as the Worker's ORIGIN_SECRET_HEADER, in any spelling", () => {
     const settings = {
-      ORIGIN_SECRET: "s".repeat(32), ORIGIN_SECRET_HEADER: "x-edge-key", CLAIM_HEADERS: '{"X_Edge_Key": "email"}',
+      ORIGIN_SECRET: "s".repeat(32),
+      ORIGIN_SECRET_HEADER: "x-edge-key",
+      CLAIM_HEADERS: '{"X_Edge_Key": "email"}',
     };
     const message = configProblem(settings, (env) => WORKER_SETTINGS.parse(env));
     expect(message).toContain("(CLAIM_HEADERS)");
@@ -279,10 +284,9 @@ const awkwardString = fc.oneof(
 const claimValue = fc.oneof(
   fc.jsonValue(),
   awkwardString,
-  fc.array(
-    fc.oneof(awkwardString, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()),
-    { maxLength: 6 },
-  ),
+  fc.array(fc.oneof(awkwardString, fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()), {
+    maxLength: 6,
+  }),
 );
 
 describe("property: what is sent is a valid header value and decodes back to the claim", () => {

@@ -21,7 +21,10 @@ function parserOf(key: string): (env: Readonly<Record<string, unknown>>) => unkn
   return (env) => LAMBDA_SETTINGS.parse(env);
 }
 
-function configError(env: Record<string, unknown>, parse: (env: Readonly<Record<string, unknown>>) => unknown = parseConfig): ConfigError {
+function configError(
+  env: Record<string, unknown>,
+  parse: (env: Readonly<Record<string, unknown>>) => unknown = parseConfig,
+): ConfigError {
   try {
     parse(env);
   } catch (error) {
@@ -75,7 +78,13 @@ describe("parseConfig", () => {
     });
     const lambda = { httpApiResponse: "simple", authorizerCacheSeconds: 300, metrics: "off", assertion: undefined };
     expect(LAMBDA_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT })).toEqual({ ...core, ...lambda });
-    expect(WORKER_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_SECRET: "s".repeat(32), ORIGIN_SECRET_HEADER: "X-Edge-Key" }).originSecret).toEqual({
+    expect(
+      WORKER_SETTINGS.parse({
+        AUTHGEAR_ENDPOINT: ENDPOINT,
+        ORIGIN_SECRET: "s".repeat(32),
+        ORIGIN_SECRET_HEADER: "X-Edge-Key",
+      }).originSecret,
+    ).toEqual({
       header: "x-edge-key",
       value: "s".repeat(32),
     });
@@ -109,20 +118,36 @@ describe("parseConfig", () => {
   });
 
   it("names Authgear's cookies with RESOLVER_COOKIE_PREFIX prepended, in the resolver's order; none by default", () => {
-    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
+    expect(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT })).toMatchObject({
+      resolverCookiePrefix: "",
+      resolverCookies: ["app_session", "app_access_token", "session"],
+    });
     const parseConfigResolver = (env: Record<string, string>) => parseConfig({ AUTH_MODE: "resolver", ...env });
-    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: " " })).toMatchObject({ resolverCookiePrefix: "", resolverCookies: ["app_session", "app_access_token", "session"] });
+    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: " " })).toMatchObject({
+      resolverCookiePrefix: "",
+      resolverCookies: ["app_session", "app_access_token", "session"],
+    });
     expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "myapp_" })).toMatchObject({
       resolverCookiePrefix: "myapp_",
       resolverCookies: ["myapp_app_session", "myapp_app_access_token", "myapp_session"],
     });
-    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "__Secure-a.b" }).resolverCookies).toEqual(["__Secure-a.bapp_session", "__Secure-a.bapp_access_token", "__Secure-a.bsession"]);
-    expect(parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "a".repeat(64) }).resolverCookiePrefix).toHaveLength(64);
+    expect(
+      parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "__Secure-a.b" }).resolverCookies,
+    ).toEqual(["__Secure-a.bapp_session", "__Secure-a.bapp_access_token", "__Secure-a.bsession"]);
+    expect(
+      parseConfigResolver({ AUTHGEAR_ENDPOINT: ENDPOINT, RESOLVER_COOKIE_PREFIX: "a".repeat(64) }).resolverCookiePrefix,
+    ).toHaveLength(64);
     expect(settingDefault("RESOLVER_COOKIE_PREFIX")).toBeUndefined();
   });
 
   it("treats empty values as unset and ignores unrelated keys", () => {
-    const config = parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, AUDIENCE: "", ALGORITHMS: "  ", AWS_REGION: "eu-west-1", KV: {} });
+    const config = parseConfig({
+      AUTHGEAR_ENDPOINT: ENDPOINT,
+      AUDIENCE: "",
+      ALGORITHMS: "  ",
+      AWS_REGION: "eu-west-1",
+      KV: {},
+    });
     expect(config.audiences).toEqual([ENDPOINT]);
     expect(config.algorithms).toEqual(["RS256"]);
   });
@@ -247,7 +272,10 @@ describe("parseConfig", () => {
   });
 
   it("never echoes ORIGIN_SECRET in its error", () => {
-    const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_SECRET: "short-but-secret" }, WORKER_SETTINGS.parse);
+    const error = configError(
+      { AUTHGEAR_ENDPOINT: ENDPOINT, ORIGIN_SECRET: "short-but-secret" },
+      WORKER_SETTINGS.parse,
+    );
     expect(error.keys).toEqual(["ORIGIN_SECRET"]);
     expect(error.message).not.toContain("short-but-secret");
   });
@@ -268,7 +296,13 @@ describe("parseConfig", () => {
 
   it("names every bad key of the core and the Worker in one message, in the schema's order, and no secret", () => {
     const error = configError(
-      { SERVER_TIMING: "1", ORIGIN_SECRET: "short-but-secret", ROUTES: "{", ORIGIN_URL: "ftp://origin.example.com", AUTHGEAR_ENDPOINT: "http://example.com" },
+      {
+        SERVER_TIMING: "1",
+        ORIGIN_SECRET: "short-but-secret",
+        ROUTES: "{",
+        ORIGIN_URL: "ftp://origin.example.com",
+        AUTHGEAR_ENDPOINT: "http://example.com",
+      },
       WORKER_SETTINGS.parse,
     );
     expect(error.keys).toEqual(["AUTHGEAR_ENDPOINT", "ROUTES", "ORIGIN_URL", "SERVER_TIMING", "ORIGIN_SECRET"]);
@@ -281,40 +315,74 @@ describe("parseConfig", () => {
   });
 
   it("names every bad key of the core and the authorizer in one message, in the schema's order", () => {
-    const error = configError({ METRICS: "prometheus", AUTHORIZER_CACHE_SECONDS: "-1", JWKS_MAX_AGE_SECONDS: "0", AUTH_MODE: "magic" }, LAMBDA_SETTINGS.parse);
-    expect(error.keys).toEqual(["AUTHGEAR_ENDPOINT", "AUTH_MODE", "JWKS_MAX_AGE_SECONDS", "AUTHORIZER_CACHE_SECONDS", "METRICS"]);
+    const error = configError(
+      { METRICS: "prometheus", AUTHORIZER_CACHE_SECONDS: "-1", JWKS_MAX_AGE_SECONDS: "0", AUTH_MODE: "magic" },
+      LAMBDA_SETTINGS.parse,
+    );
+    expect(error.keys).toEqual([
+      "AUTHGEAR_ENDPOINT",
+      "AUTH_MODE",
+      "JWKS_MAX_AGE_SECONDS",
+      "AUTHORIZER_CACHE_SECONDS",
+      "METRICS",
+    ]);
     for (const key of error.keys) expect(error.message).toContain(`${key}:`);
   });
 
   it("reports a packaging's bad keys with the core's at start-up: one config_invalid line, the same error", () => {
     const logs: Array<{ event: string } & LogFields> = [];
     const built = createAuthenticatorFromEnv(
-      { AUTHGEAR_ENDPOINT: ENDPOINT, AUDIENCE: ",", LOGIN_URL: "http://login.example.com/", ORIGIN_SECRET: "short-but-secret" },
+      {
+        AUTHGEAR_ENDPOINT: ENDPOINT,
+        AUDIENCE: ",",
+        LOGIN_URL: "http://login.example.com/",
+        ORIGIN_SECRET: "short-but-secret",
+      },
       { logger: { log: (event, fields) => logs.push({ event, ...fields }) } },
       { settings: WORKER_SETTINGS },
     );
     expect(built.ok).toBe(false);
     expect(!built.ok && built.error.keys).toEqual(["AUDIENCE", "LOGIN_URL", "ORIGIN_SECRET"]);
-    expect(logs).toEqual([{ event: "config_invalid", keys: "AUDIENCE,LOGIN_URL,ORIGIN_SECRET", message: expect.stringContaining("LOGIN_URL: must use https") as unknown }]);
+    expect(logs).toEqual([
+      {
+        event: "config_invalid",
+        keys: "AUDIENCE,LOGIN_URL,ORIGIN_SECRET",
+        message: expect.stringContaining("LOGIN_URL: must use https") as unknown,
+      },
+    ]);
     expect(JSON.stringify(logs)).not.toContain("short-but-secret");
   });
 
   it("gives a packaging's own checks its configuration, and reports their keys like the schema's", () => {
     const seen: unknown[] = [];
-    const built = createAuthenticatorFromEnv({ AUTHGEAR_ENDPOINT: ENDPOINT, AUTHORIZER_CACHE_SECONDS: "60", REPORT_ONLY: "true" }, { logger: { log: () => undefined } }, {
-      settings: LAMBDA_SETTINGS,
-      validate: (config) => {
-        seen.push(config.authorizerCacheSeconds, config.reportOnly);
-        return new Map([["REPORT_ONLY", "not with the cache on"]]);
+    const built = createAuthenticatorFromEnv(
+      { AUTHGEAR_ENDPOINT: ENDPOINT, AUTHORIZER_CACHE_SECONDS: "60", REPORT_ONLY: "true" },
+      { logger: { log: () => undefined } },
+      {
+        settings: LAMBDA_SETTINGS,
+        validate: (config) => {
+          seen.push(config.authorizerCacheSeconds, config.reportOnly);
+          return new Map([["REPORT_ONLY", "not with the cache on"]]);
+        },
       },
-    });
+    );
     expect(seen).toEqual([60, true]);
-    expect(!built.ok && built.error.message).toBe("Invalid configuration (REPORT_ONLY). REPORT_ONLY: not with the cache on");
+    expect(!built.ok && built.error.message).toBe(
+      "Invalid configuration (REPORT_ONLY). REPORT_ONLY: not with the cache on",
+    );
   });
 });
 
 describe("each packaging's settings", () => {
-  const WORKER_ONLY = { ORIGIN_URL: "not a url", LOGIN_URL: "http://login.example.com/", CORS_ALLOWED_ORIGINS: "*", FORWARD_AUTHORIZATION: "yes", SERVER_TIMING: "1", ORIGIN_SECRET: "short", ORIGIN_SECRET_HEADER: "Authorization" };
+  const WORKER_ONLY = {
+    ORIGIN_URL: "not a url",
+    LOGIN_URL: "http://login.example.com/",
+    CORS_ALLOWED_ORIGINS: "*",
+    FORWARD_AUTHORIZATION: "yes",
+    SERVER_TIMING: "1",
+    ORIGIN_SECRET: "short",
+    ORIGIN_SECRET_HEADER: "Authorization",
+  };
   const LAMBDA_ONLY = { HTTP_API_RESPONSE: "IAM", AUTHORIZER_CACHE_SECONDS: "-1", METRICS: "prometheus" };
 
   it("are the core's, then the packaging's own; the Worker's and the authorizer's share only the core's", () => {
@@ -330,19 +398,36 @@ describe("each packaging's settings", () => {
 
   it("the authorizer reads none of the Worker's own: bad values there are not its problem, and its configuration has no Worker field", () => {
     const config = LAMBDA_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY });
-    for (const field of ["originUrl", "loginUrl", "corsAllowedOrigins", "forwardAuthorization", "serverTiming", "originSecret"]) expect(config).not.toHaveProperty(field);
-    expect(configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY }, WORKER_SETTINGS.parse).keys).toEqual(Object.keys(WORKER_ONLY));
+    for (const field of [
+      "originUrl",
+      "loginUrl",
+      "corsAllowedOrigins",
+      "forwardAuthorization",
+      "serverTiming",
+      "originSecret",
+    ])
+      expect(config).not.toHaveProperty(field);
+    expect(configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY }, WORKER_SETTINGS.parse).keys).toEqual(
+      Object.keys(WORKER_ONLY),
+    );
   });
 
   it("the Worker reads none of the authorizer's own, and the core neither's", () => {
     const config = WORKER_SETTINGS.parse({ AUTHGEAR_ENDPOINT: ENDPOINT, ...LAMBDA_ONLY });
-    for (const field of ["httpApiResponse", "authorizerCacheSeconds", "metrics"]) expect(config).not.toHaveProperty(field);
-    expect(configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...LAMBDA_ONLY }, LAMBDA_SETTINGS.parse).keys).toEqual(Object.keys(LAMBDA_ONLY));
-    expect(Object.keys(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY, ...LAMBDA_ONLY }))).toEqual(Object.keys(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT })));
+    for (const field of ["httpApiResponse", "authorizerCacheSeconds", "metrics"])
+      expect(config).not.toHaveProperty(field);
+    expect(configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...LAMBDA_ONLY }, LAMBDA_SETTINGS.parse).keys).toEqual(
+      Object.keys(LAMBDA_ONLY),
+    );
+    expect(Object.keys(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY, ...LAMBDA_ONLY }))).toEqual(
+      Object.keys(parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT })),
+    );
   });
 
   it("read together (the doctor), name every bad key of both", () => {
-    expect(configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY, ...LAMBDA_ONLY }, ALL_SETTINGS.parse).keys).toEqual([...Object.keys(WORKER_ONLY), ...Object.keys(LAMBDA_ONLY)]);
+    expect(
+      configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ...WORKER_ONLY, ...LAMBDA_ONLY }, ALL_SETTINGS.parse).keys,
+    ).toEqual([...Object.keys(WORKER_ONLY), ...Object.keys(LAMBDA_ONLY)]);
   });
 
   it("never give one name two schemas", () => {
@@ -360,29 +445,47 @@ describe("trusted issuers: ISSUERS, or AUTHGEAR_ENDPOINT for one", () => {
     const config = parseConfig({
       ISSUERS: issuersOf(
         {
-          issuer: A, audiences: ["api-a"], resources: ["https://api.example.com/"], clientIds: ["web", "svc"],
-          algorithms: ["ES256"], clientMarks: "rfc9068",
+          issuer: A,
+          audiences: ["api-a"],
+          resources: ["https://api.example.com/"],
+          clientIds: ["web", "svc"],
+          algorithms: ["ES256"],
+          clientMarks: "rfc9068",
         },
         { issuer: `${B}/` },
       ),
       ALGORITHMS: "PS256,RS256",
     });
     const plain = config.issuers.map((entry) => ({
-      ...entry, allowedClientIds: entry.allowedClientIds && [...entry.allowedClientIds],
+      ...entry,
+      allowedClientIds: entry.allowedClientIds && [...entry.allowedClientIds],
     }));
     expect(plain).toEqual([
       {
-        issuer: A, discoveryUrl: `${A}/.well-known/openid-configuration`, audiences: ["api-a"],
-        resources: ["https://api.example.com/"], allowedClientIds: ["web", "svc"], algorithms: ["ES256"],
+        issuer: A,
+        discoveryUrl: `${A}/.well-known/openid-configuration`,
+        audiences: ["api-a"],
+        resources: ["https://api.example.com/"],
+        allowedClientIds: ["web", "svc"],
+        algorithms: ["ES256"],
         clientMarks: "rfc9068",
       },
       {
-        issuer: B, discoveryUrl: `${B}/.well-known/openid-configuration`, audiences: [B], resources: [],
-        allowedClientIds: undefined, algorithms: ["PS256", "RS256"], clientMarks: "authgear",
+        issuer: B,
+        discoveryUrl: `${B}/.well-known/openid-configuration`,
+        audiences: [B],
+        resources: [],
+        allowedClientIds: undefined,
+        algorithms: ["PS256", "RS256"],
+        clientMarks: "authgear",
       },
     ]);
     expect(config).toMatchObject({
-      issuer: A, audiences: ["api-a"], algorithms: ["ES256"], realm: "api-a", resolverUrl: `${A}/_resolver/resolve`,
+      issuer: A,
+      audiences: ["api-a"],
+      algorithms: ["ES256"],
+      realm: "api-a",
+      resolverUrl: `${A}/_resolver/resolve`,
     });
   });
 
@@ -396,8 +499,11 @@ describe("trusted issuers: ISSUERS, or AUTHGEAR_ENDPOINT for one", () => {
     });
     expect(config.issuers).toHaveLength(1);
     expect(config.issuers[0]).toMatchObject({
-      issuer: ENDPOINT, audiences: ["x"], resources: ["https://api.example.com", "urn:example:api"],
-      algorithms: ["ES256"], clientMarks: "authgear",
+      issuer: ENDPOINT,
+      audiences: ["x"],
+      resources: ["https://api.example.com", "urn:example:api"],
+      algorithms: ["ES256"],
+      clientMarks: "authgear",
     });
     expect([...(config.issuers[0]?.allowedClientIds ?? [])]).toEqual(["svc"]);
     // No RESOURCES: no resource, so every machine client's token is refused.
@@ -470,7 +576,10 @@ describe("trusted issuers: ISSUERS, or AUTHGEAR_ENDPOINT for one", () => {
   });
 
   it("refuses a rule whose issuers member names an issuer that is not trusted", () => {
-    const rules = [{ path: "/a", issuers: [A] }, { path: "/b", issuers: [`${B}/`, "https://c.example.com"] }];
+    const rules = [
+      { path: "/a", issuers: [A] },
+      { path: "/b", issuers: [`${B}/`, "https://c.example.com"] },
+    ];
     const shorthand = configError({ AUTHGEAR_ENDPOINT: A, ROUTES: JSON.stringify(rules) });
     expect(shorthand.keys).toEqual(["ROUTES"]);
     expect(shorthand.message).toBe(
@@ -482,7 +591,8 @@ describe("trusted issuers: ISSUERS, or AUTHGEAR_ENDPOINT for one", () => {
       "Invalid configuration (ROUTES). ROUTES: rule 1 names https://c.example.com, which is not a trusted issuer",
     );
     const trusted = parseConfig({
-      ISSUERS: issuersOf({ issuer: A }, { issuer: B }), ROUTES: JSON.stringify([rules[0]]),
+      ISSUERS: issuersOf({ issuer: A }, { issuer: B }),
+      ROUTES: JSON.stringify([rules[0]]),
     });
     expect(trusted.routes).toEqual([{ path: "/a", issuers: [A] }]);
   });
@@ -502,7 +612,8 @@ describe("route rules for machine clients (subject)", () => {
   const USER_MEMBERS = { roles: ["admin"], verified: true, anonymous: false, maxAuthAge: 600, amr: ["otp"] };
 
   const cases = ["client", "any"].flatMap((subject) =>
-    Object.entries(USER_MEMBERS).map(([member, value]) => [subject, member, value] as const));
+    Object.entries(USER_MEMBERS).map(([member, value]) => [subject, member, value] as const),
+  );
   it.each(cases)("refuses a rule with subject %s holding %s, no client meets it", (subject, member, value) => {
     const rules = [{ path: "/ok" }, { path: "/a", subject, [member]: value }];
     const error = configError({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: JSON.stringify(rules) });
@@ -531,7 +642,9 @@ describe("urlSetting", () => {
 
   function read(rules: UrlRules, raw: unknown): { value: string } | { problem: string } {
     const result = v.safeParse(urlSetting(rules), raw);
-    return result.success ? { value: result.output } : { problem: result.issues.map((issue) => issue.message).join("; ") };
+    return result.success
+      ? { value: result.output }
+      : { problem: result.issues.map((issue) => issue.message).join("; ") };
   }
 
   it.each([
@@ -552,12 +665,32 @@ describe("urlSetting", () => {
     [ENDPOINT_RULES, undefined, "is required"],
     [ENDPOINT_RULES, 42, "must be a string"],
     [ENDPOINT_RULES, "myapp.authgear.cloud", "is not an absolute URL"],
-    [ENDPOINT_RULES, "http://myapp.authgear.cloud", "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])"],
-    [ENDPOINT_RULES, "https://myapp.authgear.cloud/oauth2", "must be an origin (scheme://host[:port]) without a path or query"],
-    [ENDPOINT_RULES, "https://myapp.authgear.cloud?", "must be an origin (scheme://host[:port]) without a path or query"],
+    [
+      ENDPOINT_RULES,
+      "http://myapp.authgear.cloud",
+      "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])",
+    ],
+    [
+      ENDPOINT_RULES,
+      "https://myapp.authgear.cloud/oauth2",
+      "must be an origin (scheme://host[:port]) without a path or query",
+    ],
+    [
+      ENDPOINT_RULES,
+      "https://myapp.authgear.cloud?",
+      "must be an origin (scheme://host[:port]) without a path or query",
+    ],
     [ENDPOINT_RULES, "https://myapp.authgear.cloud#", "must not contain a fragment"],
-    [SECURE_URL, "http://login.example.com/", "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])"],
-    [SECURE_URL, "http://127.0.0.1.evil.example/", "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])"],
+    [
+      SECURE_URL,
+      "http://login.example.com/",
+      "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])",
+    ],
+    [
+      SECURE_URL,
+      "http://127.0.0.1.evil.example/",
+      "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])",
+    ],
     [SECURE_URL, "https://user@login.example.com/", "must not contain credentials"],
     [SECURE_URL, "https://login.example.com/#top", "must not contain a fragment"],
     [SECURE_URL, "javascript:alert(1)", "must use https (http is allowed only for localhost, 127.0.0.0/8 and [::1])"],
@@ -576,7 +709,10 @@ describe("what a user mistypes", () => {
   it("names an unknown ROUTES member and lists the valid ones", () => {
     let error: unknown;
     try {
-      parseConfig({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", ROUTES: '[{"path":"/a"},{"path":"/b","role":["admin"]}]' });
+      parseConfig({
+        AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud",
+        ROUTES: '[{"path":"/a"},{"path":"/b","role":["admin"]}]',
+      });
     } catch (caught) {
       error = caught;
     }
@@ -612,7 +748,14 @@ describe("what a user mistypes", () => {
   });
 
   it("finds a near miss of any word of a name, not only of its first", () => {
-    const env = { ALGORITHM: "ES256", AUTH_MOD: "hybrid", ISSUER: "x", ROUTE: "x", JWT_COOKIE: "at", FORWARD_AUTH: "false" };
+    const env = {
+      ALGORITHM: "ES256",
+      AUTH_MOD: "hybrid",
+      ISSUER: "x",
+      ROUTE: "x",
+      JWT_COOKIE: "at",
+      FORWARD_AUTH: "false",
+    };
     expect(lookalikeSettings(env, ALL_SETTING_NAMES)).toEqual([
       ["ALGORITHM", "ALGORITHMS"],
       ["AUTH_MOD", "AUTH_MODE"],
@@ -627,13 +770,50 @@ describe("what a user mistypes", () => {
     // AWS Lambda's reserved and defined runtime environment variables (Lambda Developer Guide,
     // "Defined runtime environment variables"), and a Unix login shell's.
     const names = [
-      "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME",
-      "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
-      "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID",
-      "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-      "AWS_XRAY_CONTEXT_MISSING", "AWS_XRAY_DAEMON_ADDRESS", "AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "LANG",
-      "PATH", "LD_LIBRARY_PATH", "NODE_PATH", "NODE_OPTIONS", "NODE_EXTRA_CA_CERTS", "TZ", "HOME", "USER", "SHELL", "PWD",
-      "OLDPWD", "TERM", "HOSTNAME", "SHLVL", "LOGNAME", "EDITOR", "CI", "NODE_ENV", "DEBUG", "PORT", "HOST",
+      "_HANDLER",
+      "_X_AMZN_TRACE_ID",
+      "AWS_DEFAULT_REGION",
+      "AWS_REGION",
+      "AWS_EXECUTION_ENV",
+      "AWS_LAMBDA_FUNCTION_NAME",
+      "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+      "AWS_LAMBDA_FUNCTION_VERSION",
+      "AWS_LAMBDA_INITIALIZATION_TYPE",
+      "AWS_LAMBDA_LOG_GROUP_NAME",
+      "AWS_LAMBDA_LOG_STREAM_NAME",
+      "AWS_ACCESS_KEY",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN",
+      "AWS_LAMBDA_RUNTIME_API",
+      "LAMBDA_TASK_ROOT",
+      "LAMBDA_RUNTIME_DIR",
+      "AWS_XRAY_CONTEXT_MISSING",
+      "AWS_XRAY_DAEMON_ADDRESS",
+      "AWS_LAMBDA_LOG_FORMAT",
+      "AWS_LAMBDA_LOG_LEVEL",
+      "LANG",
+      "PATH",
+      "LD_LIBRARY_PATH",
+      "NODE_PATH",
+      "NODE_OPTIONS",
+      "NODE_EXTRA_CA_CERTS",
+      "TZ",
+      "HOME",
+      "USER",
+      "SHELL",
+      "PWD",
+      "OLDPWD",
+      "TERM",
+      "HOSTNAME",
+      "SHLVL",
+      "LOGNAME",
+      "EDITOR",
+      "CI",
+      "NODE_ENV",
+      "DEBUG",
+      "PORT",
+      "HOST",
     ];
     expect(lookalikeSettings(Object.fromEntries(names.map((name) => [name, "x"])), ALL_SETTING_NAMES)).toEqual([]);
   });
@@ -696,7 +876,10 @@ describe("SETTING_NAMES and settingDefault", () => {
     for (const name of SETTING_NAMES) expect(WORKER_SETTINGS.defaultOf(name)).toBe(settingDefault(name));
     for (const name of ALL_SETTING_NAMES) {
       const fallback = ALL_SETTINGS.defaultOf(name);
-      if (fallback !== undefined) expect(() => ALL_SETTINGS.parse({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", [name]: fallback })).not.toThrow();
+      if (fallback !== undefined)
+        expect(() =>
+          ALL_SETTINGS.parse({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", [name]: fallback }),
+        ).not.toThrow();
     }
   });
 });

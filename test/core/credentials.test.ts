@@ -18,13 +18,17 @@ describe("extractCredentials: Authorization", () => {
   });
 
   it("accepts several spaces after the scheme and b64token characters", () => {
-    expect(extractCredentials(headers({ authorization: "Bearer   abc-._~+/==" }), undefined)).toMatchObject({ token: "abc-._~+/==" });
+    expect(extractCredentials(headers({ authorization: "Bearer   abc-._~+/==" }), undefined)).toMatchObject({
+      token: "abc-._~+/==",
+    });
   });
 
   it("reports no credentials without the header or with another scheme", () => {
     expect(extractCredentials(headers({}), undefined)).toEqual({ kind: "none" });
     expect(extractCredentials(headers({ authorization: "Basic dXNlcjpwYXNz" }), undefined)).toEqual({ kind: "none" });
-    expect(extractCredentials(headers({ authorization: 'Digest username="a", realm="b"' }), undefined)).toEqual({ kind: "none" });
+    expect(extractCredentials(headers({ authorization: 'Digest username="a", realm="b"' }), undefined)).toEqual({
+      kind: "none",
+    });
   });
 
   it.each([
@@ -38,12 +42,18 @@ describe("extractCredentials: Authorization", () => {
     ["padding inside the token", "Bearer ab=c"],
     ["a non-ASCII token", "Bearer tökén"],
   ])("refuses %s as a malformed request", (_name, value) => {
-    expect(refusal(() => extractCredentials(headers({ authorization: value }), undefined)).code).toBe("ERR_REQUEST_MALFORMED");
+    expect(refusal(() => extractCredentials(headers({ authorization: value }), undefined)).code).toBe(
+      "ERR_REQUEST_MALFORMED",
+    );
   });
 
   it("skips the syntax scan only for a token verified before, never the separator checks", () => {
     const known = (token: string): boolean => token === TOKEN;
-    expect(extractCredentials(headers({ authorization: `bearer  ${TOKEN}` }), undefined, known)).toEqual({ kind: "bearer", token: TOKEN, source: "header" });
+    expect(extractCredentials(headers({ authorization: `bearer  ${TOKEN}` }), undefined, known)).toEqual({
+      kind: "bearer",
+      token: TOKEN,
+      source: "header",
+    });
     for (const value of [`Bearer\t${TOKEN}`, `Bearer ${TOKEN} `, `Bearer ${TOKEN}, Bearer ${TOKEN}`, "Bearer tökén"]) {
       // A plain reader: `Headers` would trim the trailing space away, an API Gateway event does not.
       const reader = { get: (name: string) => (name === "authorization" ? value : null) };
@@ -70,7 +80,9 @@ describe("extractCredentials: Authorization", () => {
     const error = refusal(() => extractCredentials(headers({ authorization: huge }), undefined));
     expect(error.code).toBe("ERR_REQUEST_MALFORMED");
     expect(error.message).not.toContain("aaaa");
-    expect(extractCredentials(headers({ authorization: `Bearer ${"a".repeat(MAX_CREDENTIAL_LENGTH - 7)}` }), undefined).kind).toBe("bearer");
+    expect(
+      extractCredentials(headers({ authorization: `Bearer ${"a".repeat(MAX_CREDENTIAL_LENGTH - 7)}` }), undefined).kind,
+    ).toBe("bearer");
   });
 });
 
@@ -96,7 +108,9 @@ describe("extractCredentials: cookie", () => {
   });
 
   it("splits pairs on ';' only (RFC 6265): a ',' belongs to a value", () => {
-    expect(extractCredentials(headers({ cookie: `recent=12,34,56; at=${TOKEN}; prefs="x, y"` }), "at")).toMatchObject({ token: TOKEN });
+    expect(extractCredentials(headers({ cookie: `recent=12,34,56; at=${TOKEN}; prefs="x, y"` }), "at")).toMatchObject({
+      token: TOKEN,
+    });
     expect(extractCredentials(headers({ cookie: "recent=12,34,56" }), "recent")).toMatchObject({ token: "12,34,56" });
     expect(extractCredentials(headers({ cookie: 'prefs="x, y"; a=1' }), "prefs")).toMatchObject({ token: "x, y" });
   });
@@ -112,7 +126,9 @@ describe("extractCredentials: cookie", () => {
   });
 
   it("refuses an oversize cookie value", () => {
-    const error = refusal(() => extractCredentials(headers({ cookie: `at=${"a".repeat(MAX_CREDENTIAL_LENGTH + 1)}` }), "at"));
+    const error = refusal(() =>
+      extractCredentials(headers({ cookie: `at=${"a".repeat(MAX_CREDENTIAL_LENGTH + 1)}` }), "at"),
+    );
     expect(error.code).toBe("ERR_REQUEST_MALFORMED");
   });
 });

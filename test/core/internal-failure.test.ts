@@ -45,7 +45,13 @@ describe("an unforeseen exception in authenticate", () => {
   it("is logged once, with the exception's class and where it was thrown, never its message", async () => {
     const { auth, logs } = gate({}, { clock: throwingClock });
     await auth.authenticate(new Headers({ authorization: `Bearer ${TOKEN}` }));
-    expect(logs).toEqual([{ event: "authenticate_failed", error: "TypeError", at: expect.stringMatching(/^throwingClock \(.*internal-failure\.test\.ts:\d+:\d+\)/) as unknown }]);
+    expect(logs).toEqual([
+      {
+        event: "authenticate_failed",
+        error: "TypeError",
+        at: expect.stringMatching(/^throwingClock \(.*internal-failure\.test\.ts:\d+:\d+\)/) as unknown,
+      },
+    ]);
     expect(JSON.stringify(logs)).not.toContain("clock broke");
     expect(JSON.stringify(logs)).not.toContain(TOKEN.split(".")[2]);
   });
@@ -57,30 +63,40 @@ describe("an unforeseen exception in authenticate", () => {
     const response = errorResponse(result.error, "r", "https://api.example/.well-known/oauth-protected-resource");
     expect(response.status).toBe(500);
     expect(response.headers["www-authenticate"]).toBeUndefined();
-    expect(JSON.parse(response.body)).toEqual({ error: "server_error", error_description: "The gateway failed unexpectedly.", code: "ERR_INTERNAL" });
+    expect(JSON.parse(response.body)).toEqual({
+      error: "server_error",
+      error_description: "The gateway failed unexpectedly.",
+      code: "ERR_INTERNAL",
+    });
   });
 
   it("names a thrown non-Error by its type", async () => {
-    const { auth, logs } = gate({}, {
-      clock: () => {
-        // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
-        throw "a string";
+    const { auth, logs } = gate(
+      {},
+      {
+        clock: () => {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- the case under test
+          throw "a string";
+        },
       },
-    });
+    );
     const result = await auth.authenticate(new Headers({ authorization: `Bearer ${TOKEN}` }));
     expect(result.ok ? "ok" : result.error.code).toBe("ERR_INTERNAL");
     expect(logs).toEqual([{ event: "authenticate_failed", error: "string" }]);
   });
 
   it("still resolves to ERR_INTERNAL when the logger throws too", async () => {
-    const { auth } = gate({}, {
-      clock: throwingClock,
-      logger: {
-        log() {
-          throw new TypeError("logger broke");
+    const { auth } = gate(
+      {},
+      {
+        clock: throwingClock,
+        logger: {
+          log() {
+            throw new TypeError("logger broke");
+          },
         },
       },
-    });
+    );
     const result = await auth.authenticate(new Headers({ authorization: `Bearer ${TOKEN}` }));
     expect(result.ok ? "ok" : result.error.code).toBe("ERR_INTERNAL");
   });
@@ -96,7 +112,10 @@ describe("an unforeseen exception in authenticate", () => {
       body: null,
       bodyUsed: false,
     };
-    const { auth, logs } = gate({ AUTH_MODE: "resolver", RESOLVER_URL: `${ISSUER}/resolve` }, { fetcher: () => Promise.resolve(broken) });
+    const { auth, logs } = gate(
+      { AUTH_MODE: "resolver", RESOLVER_URL: `${ISSUER}/resolve` },
+      { fetcher: () => Promise.resolve(broken) },
+    );
     const result = await auth.authenticate(new Headers({ authorization: "Bearer opaque-session-token" }));
     expect(result.ok ? "ok" : result.error.code).toBe("ERR_INTERNAL");
     expect(logs.map(({ event, error }) => [event, error])).toEqual([["authenticate_failed", "TypeError"]]);

@@ -54,6 +54,8 @@ describe("an issuer with a jwksUri", () => {
 
   it("refuses a jwksUri that would carry keys in clear to another host", () => {
     const entry = JSON.stringify([{ issuer: old.origin, jwksUri: "http://keys.example.com/jwks" }]);
-    expect(() => harness(old, { AUTHGEAR_ENDPOINT: "", ISSUERS: entry })).toThrow(/ISSUERS: issuer 0\.jwksUri: must use https/);
+    expect(() => harness(old, { AUTHGEAR_ENDPOINT: "", ISSUERS: entry })).toThrow(
+      /ISSUERS: issuer 0\.jwksUri: must use https/,
+    );
   });
 });

@@ -52,12 +52,14 @@ describe("several issuers", () => {
       expect(client.identity).toMatchObject({ kind: "client", issuer: project.issuer, clientId: "inventory" });
     }
     // One discovery and one key-set fetch per issuer.
-    expect([...gate.fetched].sort()).toEqual([
-      `${a.issuer}/.well-known/openid-configuration`,
-      a.dev.jwksUri,
-      `${b.issuer}/.well-known/openid-configuration`,
-      b.dev.jwksUri,
-    ].sort());
+    expect([...gate.fetched].sort()).toEqual(
+      [
+        `${a.issuer}/.well-known/openid-configuration`,
+        a.dev.jwksUri,
+        `${b.issuer}/.well-known/openid-configuration`,
+        b.dev.jwksUri,
+      ].sort(),
+    );
   });
 
   it("refuses a token signed with issuer A's key that names issuer B, with A's kid or with B's", async () => {

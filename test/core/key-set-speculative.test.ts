@@ -155,7 +155,12 @@ const genuineToken = (): Promise<string> =>
 async function forgedToken(): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const claims = {
-    iss: staged.url, aud: [staged.url], sub: "mallory", client_id: "dev-client", iat: now, exp: now + 600,
+    iss: staged.url,
+    aud: [staged.url],
+    sub: "mallory",
+    client_id: "dev-client",
+    iat: now,
+    exp: now + 600,
   };
   const header = { alg: "RS256", typ: "at+jwt", kid: devIssuer.signingKid };
   return new SignJWT(claims).setProtectedHeader(header).sign(attackerKey);
@@ -208,9 +213,12 @@ describe("the JWKS fetched beside discovery", () => {
     expect(h.logs.map((line) => line.event)).toEqual(["keyset_refreshed"]);
     if (predicted === "hang") {
       // Its deadline passes after the refresh; its failure must not surface as an unhandled rejection (afterEach).
-      await vi.waitFor(() => {
-        expect(staged.abandoned).toBeGreaterThan(0);
-      }, { timeout: 5000 });
+      await vi.waitFor(
+        () => {
+          expect(staged.abandoned).toBeGreaterThan(0);
+        },
+        { timeout: 5000 },
+      );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   });

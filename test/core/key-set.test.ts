@@ -36,17 +36,20 @@ describe("fetching", () => {
     ["a body that is not JSON", "invalid-json"],
     ["a reset connection", "reset"],
     ["no answer within the timeout", "hang"],
-  ] as const)("answers ERR_KEYSET_UNAVAILABLE (503) when nothing is cached and the issuer gives %s", async (_name, mode) => {
-    const token = await issuer.mintAccessToken();
-    issuer.setFailure(mode);
-    const redirectedBefore = issuer.hits.redirected;
-    const h = harness(issuer);
-    const started = Date.now();
-    expect(await outcome(h, token)).toBe("ERR_KEYSET_UNAVAILABLE");
-    expect(Date.now() - started).toBeLessThan(3000);
-    expect(issuer.hits.redirected).toBe(redirectedBefore);
-    expect(h.logs.find((line) => line.event === "keyset_refresh_failed")).toMatchObject({ serving_stale: false });
-  });
+  ] as const)(
+    "answers ERR_KEYSET_UNAVAILABLE (503) when nothing is cached and the issuer gives %s",
+    async (_name, mode) => {
+      const token = await issuer.mintAccessToken();
+      issuer.setFailure(mode);
+      const redirectedBefore = issuer.hits.redirected;
+      const h = harness(issuer);
+      const started = Date.now();
+      expect(await outcome(h, token)).toBe("ERR_KEYSET_UNAVAILABLE");
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(issuer.hits.redirected).toBe(redirectedBefore);
+      expect(h.logs.find((line) => line.event === "keyset_refresh_failed")).toMatchObject({ serving_stale: false });
+    },
+  );
 
   it("treats a discovery issuer that differs from the endpoint as a failure, naming the setting", async () => {
     issuer.setDiscoveryIssuer("https://evil.example.com");
@@ -76,7 +79,9 @@ describe("fetching", () => {
   it("reports what a request started with that request's logger", async () => {
     const h = harness(issuer);
     const lines: Array<Record<string, unknown>> = [];
-    const result = await h.auth.authenticate(bearer(await issuer.mintAccessToken()), { logger: { log: (event, fields) => lines.push({ event, ...fields }) } });
+    const result = await h.auth.authenticate(bearer(await issuer.mintAccessToken()), {
+      logger: { log: (event, fields) => lines.push({ event, ...fields }) },
+    });
     expect(result.ok).toBe(true);
     expect(lines.map((line) => line.event)).toEqual(["keyset_refreshed"]);
     expect(h.logs).toEqual([]);
@@ -186,8 +191,15 @@ describe("the key-set store", () => {
   });
 
   it("ignores a corrupted copy in the store and fetches instead", async () => {
-    for (const junk of [{ keys: "nope", fetchedAt: Date.now() }, { keys: [{ kty: "oct", k: "c2VjcmV0" }], fetchedAt: Date.now() }, "garbage"]) {
-      const store: KeySetStore = { get: () => Promise.resolve(junk as unknown as KeySetSnapshot), put: () => Promise.resolve() };
+    for (const junk of [
+      { keys: "nope", fetchedAt: Date.now() },
+      { keys: [{ kty: "oct", k: "c2VjcmV0" }], fetchedAt: Date.now() },
+      "garbage",
+    ]) {
+      const store: KeySetStore = {
+        get: () => Promise.resolve(junk as unknown as KeySetSnapshot),
+        put: () => Promise.resolve(),
+      };
       const h = harness(issuer, {}, { keySetStore: store });
       expect(await outcome(h, await issuer.mintAccessToken())).toBe("ok");
       expect(h.fetched).toHaveLength(2);

@@ -60,12 +60,19 @@ describe("the fixtures", () => {
     expect(client.payload.jti).toMatch(/^[0-9a-f]{64}$/);
     const user = decodeToken(await project.mintUser({ userId: "u1", amr: [] }));
     expect(Object.keys(user.payload)).toEqual([
-      "aud", "auth_time", "client_id", "exp",
+      "aud",
+      "auth_time",
+      "client_id",
+      "exp",
       "https://authgear.com/claims/user/can_reauthenticate",
       "https://authgear.com/claims/user/is_anonymous",
       "https://authgear.com/claims/user/is_verified",
       "https://authgear.com/claims/user/roles",
-      "iat", "iss", "jti", "scope", "sub",
+      "iat",
+      "iss",
+      "jti",
+      "scope",
+      "sub",
     ]);
     expect(user.payload).toMatchObject({ aud: [dev.origin], sub: "u1", [CLAIM_ROLES]: [] });
     expect(Object.keys(decodeToken(await project.mintUser({ amr: ["pwd", "otp"] })).payload)).toContain("amr");
@@ -144,16 +151,20 @@ describe("a machine client's token (EncodeClientAccessToken)", () => {
     const gate = recordingGate(env());
     const createdAt = Math.floor(Date.now() / 1000);
     const claims = clientAccessTokenClaims({
-      issuer: dev.origin, clientId: "inventory", resourceUri: RESOURCE, scope: "read:orders",
-      createdAt, expireAt: createdAt + 600,
+      issuer: dev.origin,
+      clientId: "inventory",
+      resourceUri: RESOURCE,
+      scope: "read:orders",
+      createdAt,
+      expireAt: createdAt + 600,
     });
     const cases: Record<string, Record<string, unknown>> = {
       "another client's sub": { ...claims, sub: "client_id_billing" },
       "a prefix without the id": { ...claims, sub: "client_id_" },
       "no client_id": { ...claims, client_id: undefined },
-      "roles": { ...claims, [CLAIM_ROLES]: [] },
-      "auth_time": { ...claims, auth_time: createdAt },
-      "amr": { ...claims, amr: ["pwd"] },
+      roles: { ...claims, [CLAIM_ROLES]: [] },
+      auth_time: { ...claims, auth_time: createdAt },
+      amr: { ...claims, amr: ["pwd"] },
       // RFC 9068's mark (sub = client_id) is not Authgear's: read as a user, whose audience a resource is not.
       "sub equal to client_id": { ...claims, sub: "inventory" },
     };

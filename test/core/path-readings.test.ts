@@ -17,7 +17,13 @@ import { createDecider, type Decider, type DeciderOptions, type Decision } from 
 import { AuthError } from "../../src/core/errors.ts";
 import type { Identity, UserIdentity } from "../../src/core/identity.ts";
 import {
-  decodeLeniently, isAmbiguous, isPublic, pathApplies, resolveDots, type OracleWorld, type OverrideMode,
+  decodeLeniently,
+  isAmbiguous,
+  isPublic,
+  pathApplies,
+  resolveDots,
+  type OracleWorld,
+  type OverrideMode,
 } from "../aws/rule-oracle.ts";
 
 interface Rule {
@@ -45,22 +51,49 @@ const PUBLIC = "/public";
 /** The public path as the README's oracle reads it (rule-oracle.ts). */
 const PUBLIC_WORLD: OracleWorld = { rules: [], publicPaths: [`${PUBLIC}/*`], mode: "none" };
 const WORDS = ["admin", "account", "delete", "public", "orders", "settings", "key", "x", "Admin"] as const;
-const WORKER: DeciderOptions = { ambiguousPaths: "refuse", preflightsArePublic: true, overrideHeaders: "stripped", validForSeconds: 0 };
-const AUTHORIZER: DeciderOptions = { ambiguousPaths: "protect", preflightsArePublic: false, overrideHeaders: "reach-origin", validForSeconds: 0 };
+const WORKER: DeciderOptions = {
+  ambiguousPaths: "refuse",
+  preflightsArePublic: true,
+  overrideHeaders: "stripped",
+  validForSeconds: 0,
+};
+const AUTHORIZER: DeciderOptions = {
+  ambiguousPaths: "protect",
+  preflightsArePublic: false,
+  overrideHeaders: "reach-origin",
+  validForSeconds: 0,
+};
 
 const bob = user([]);
 
 function user(roles: readonly string[]): UserIdentity {
   return {
-    kind: "user", issuer: "https://issuer.example", subject: "u", userId: "u",
-    isAnonymous: false, isVerified: true, canReauthenticate: false, roles, amr: [],
-    authenticatedAt: undefined, clientId: undefined, scopes: [], source: "jwt", claims: {}, expiresAt: undefined,
+    kind: "user",
+    issuer: "https://issuer.example",
+    subject: "u",
+    userId: "u",
+    isAnonymous: false,
+    isVerified: true,
+    canReauthenticate: false,
+    roles,
+    amr: [],
+    authenticatedAt: undefined,
+    clientId: undefined,
+    scopes: [],
+    source: "jwt",
+    claims: {},
+    expiresAt: undefined,
   };
 }
 
 function authenticatorFor(identity: Identity | undefined): Authenticator {
   return {
-    authenticate: () => Promise.resolve(identity === undefined ? { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "none") } : { ok: true, identity, source: "header" }),
+    authenticate: () =>
+      Promise.resolve(
+        identity === undefined
+          ? { ok: false, error: new AuthError("ERR_CREDENTIALS_MISSING", "none") }
+          : { ok: true, identity, source: "header" },
+      ),
     verifyToken: () => Promise.reject(new Error("not used")),
     prefetchKeys: () => Promise.resolve(true),
   };
@@ -77,7 +110,12 @@ interface World {
 
 function world(rules: readonly Rule[], identity: UserIdentity, mode: OverrideMode = "any"): World {
   const routes = JSON.stringify(rules);
-  const settings = { AUTHGEAR_ENDPOINT: "https://auth.example.com", ROUTES: routes, PUBLIC_PATHS: `${PUBLIC}/*`, METHOD_OVERRIDE: mode };
+  const settings = {
+    AUTHGEAR_ENDPOINT: "https://auth.example.com",
+    ROUTES: routes,
+    PUBLIC_PATHS: `${PUBLIC}/*`,
+    METHOD_OVERRIDE: mode,
+  };
   const config = parseConfig(settings);
   const make = (options: DeciderOptions) => ({
     user: createDecider(config, authenticatorFor(identity), options),
@@ -90,15 +128,24 @@ const fixed = world(RULES, bob);
 
 /** Spring's AntPathMatcher before 4.3 trimmed path tokens (CVE-2016-5007). */
 function trimSegments(path: string): string {
-  return path.split("/").map((segment) => segment.trim()).join("/");
+  return path
+    .split("/")
+    .map((segment) => segment.trim())
+    .join("/");
 }
 
 /** What ordinary origins could route `path` to (each a path their router compares with its routes). */
 function originReadings(path: string): { caseSensitive: string[]; caseInsensitive: string[] } {
   const whatwg = new URL(`https://origin.example.com${path.startsWith("/") ? path : `/${path}`}`).pathname;
-  const decoded = [path, whatwg].flatMap((p) => [decodeLeniently(p), resolveDots(decodeLeniently(p))]).flatMap((p) => [p, trimSegments(p)]);
+  const decoded = [path, whatwg]
+    .flatMap((p) => [decodeLeniently(p), resolveDots(decodeLeniently(p))])
+    .flatMap((p) => [p, trimSegments(p)]);
   const exact = [path, whatwg, ...decoded];
-  const folded = decoded.flatMap((p) => [p.toLowerCase(), p.toUpperCase().toLowerCase(), p.normalize("NFKC").toLowerCase()]);
+  const folded = decoded.flatMap((p) => [
+    p.toLowerCase(),
+    p.toUpperCase().toLowerCase(),
+    p.normalize("NFKC").toLowerCase(),
+  ]);
   const variants = folded.flatMap((p) => {
     const noSlash = p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
     const lastDot = noSlash.lastIndexOf(".");
@@ -113,11 +160,21 @@ function reachesRuledHandler(w: World, path: string, method: string): string | u
   const { caseSensitive, caseInsensitive } = originReadings(path);
   for (const rule of w.rules) {
     if (rule.roles.some((role) => w.identity.roles.includes(role))) continue;
-    if (rule.methods !== undefined && !rule.methods.includes(method) && !(method === "HEAD" && rule.methods.includes("GET"))) continue;
+    if (
+      rule.methods !== undefined &&
+      !rule.methods.includes(method) &&
+      !(method === "HEAD" && rule.methods.includes("GET"))
+    )
+      continue;
     const subtree = rule.path.endsWith("/*");
     const base = subtree ? rule.path.slice(0, -2) : rule.path;
-    const hits = (reading: string, target: string) => reading === target || (subtree && reading.startsWith(`${target}/`));
-    if (caseSensitive.some((reading) => hits(reading, base)) || caseInsensitive.some((reading) => hits(reading, base.toLowerCase()))) return `${rule.path} via ${path}`;
+    const hits = (reading: string, target: string) =>
+      reading === target || (subtree && reading.startsWith(`${target}/`));
+    if (
+      caseSensitive.some((reading) => hits(reading, base)) ||
+      caseInsensitive.some((reading) => hits(reading, base.toLowerCase()))
+    )
+      return `${rule.path} via ${path}`;
   }
   return undefined;
 }
@@ -134,7 +191,9 @@ function legitimate(w: World, path: string, method: string): boolean {
   const covers = (rule: Rule) =>
     rule.methods === undefined || rule.methods.includes(method) || (method === "HEAD" && rule.methods.includes("GET"));
   const governed = failed.filter((rule) => (w.mode === "any" && method !== "GET") || covers(rule));
-  return ![...caseSensitive, ...caseInsensitive].some((reading) => governed.some((rule) => pathApplies(rule.path, reading)));
+  return ![...caseSensitive, ...caseInsensitive].some((reading) =>
+    governed.some((rule) => pathApplies(rule.path, reading)),
+  );
 }
 
 function outsidePublic(path: string): boolean {
@@ -155,14 +214,48 @@ function pct(c: string): string {
 const spelled = fc.constantFrom(...WORDS).chain((w) => fc.tuple(...Array.from(w, char)).map((chars) => chars.join("")));
 // Words as written too, so that legitimate requests (and public paths) are common.
 const word = fc.oneof({ weight: 3, arbitrary: spelled }, { weight: 1, arbitrary: fc.constantFrom(...WORDS) });
-const oddity = fc.constantFrom("", ".", "..", "%2e%2e", "%2E.", "%u002e", "%c0%ae", "%C0%AE%C0%AE", "%2F", "%2f", "%5C", "%00", ";x", "%3B", "%252e", "%2561", "%EF%BC%8F", "%C5%BF", "%E2%84%AA", "%", "%zz", "%e2%80", "\\", "x.json", "%2e", "admin%20", "delete%09");
+const oddity = fc.constantFrom(
+  "",
+  ".",
+  "..",
+  "%2e%2e",
+  "%2E.",
+  "%u002e",
+  "%c0%ae",
+  "%C0%AE%C0%AE",
+  "%2F",
+  "%2f",
+  "%5C",
+  "%00",
+  ";x",
+  "%3B",
+  "%252e",
+  "%2561",
+  "%EF%BC%8F",
+  "%C5%BF",
+  "%E2%84%AA",
+  "%",
+  "%zz",
+  "%e2%80",
+  "\\",
+  "x.json",
+  "%2e",
+  "admin%20",
+  "delete%09",
+);
 const segment = fc.oneof({ weight: 5, arbitrary: word }, { weight: 2, arbitrary: oddity });
 const paths = fc
   .tuple(fc.array(segment, { minLength: 1, maxLength: 4 }), fc.constantFrom("", "/", ".json", "%2F", ".", "%20", "%09"))
   .map(([segments, tail]) => `/${segments.join("/")}${tail}`);
 const methods = fc.constantFrom("GET", "HEAD", "POST", "DELETE");
 
-async function decide(w: World, kind: "worker" | "authorizer", who: "user" | "anonymous", method: string, path: string): Promise<Decision> {
+async function decide(
+  w: World,
+  kind: "worker" | "authorizer",
+  who: "user" | "anonymous",
+  method: string,
+  path: string,
+): Promise<Decision> {
   return w[kind][who].decide({ method, path, headers: new Headers(), hasBody: false });
 }
 
@@ -185,12 +278,16 @@ async function check(w: World, method: string, raw: string): Promise<number> {
     const reached = reachesRuledHandler(w, path, method);
     const who = w.identity.roles.join("+") || "a user without roles";
     // Public paths bypass the rules (README, "Route rules").
-    if (isPublic(PUBLIC_WORLD, path)) expect(asUser.allowed, `${kind} refused ${who} the public ${method} ${raw}`).toBe(true);
-    else if (asUser.allowed) expect(reached, `${kind} let ${who} ${method} ${raw} (seen as ${path}) through`).toBeUndefined();
+    if (isPublic(PUBLIC_WORLD, path))
+      expect(asUser.allowed, `${kind} refused ${who} the public ${method} ${raw}`).toBe(true);
+    else if (asUser.allowed)
+      expect(reached, `${kind} let ${who} ${method} ${raw} (seen as ${path}) through`).toBeUndefined();
     else expect(legitimate(w, path, method), `${kind} refused ${who} ${method} ${raw} (seen as ${path})`).toBe(false);
     const asAnonymous = await decide(w, kind, "anonymous", method, path);
-    if (asAnonymous.allowed) expect(outsidePublic(path), `${kind} let ${method} ${raw} (seen as ${path}) through as public`).toBe(false);
-    else expect(isPublic(PUBLIC_WORLD, path), `${kind} refused the public ${method} ${raw} (seen as ${path})`).toBe(false);
+    if (asAnonymous.allowed)
+      expect(outsidePublic(path), `${kind} let ${method} ${raw} (seen as ${path}) through as public`).toBe(false);
+    else
+      expect(isPublic(PUBLIC_WORLD, path), `${kind} refused the public ${method} ${raw} (seen as ${path})`).toBe(false);
     asserted += 2;
   }
   return asserted;

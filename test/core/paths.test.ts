@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { AuthError } from "../../src/core/errors.ts";
-import { assertUnambiguousPath, canonicalPath, createPublicPathMatcher, isMalformedPath, ruleReadings } from "../../src/core/paths.ts";
+import {
+  assertUnambiguousPath,
+  canonicalPath,
+  createPublicPathMatcher,
+  isMalformedPath,
+  ruleReadings,
+} from "../../src/core/paths.ts";
 
 describe("createPublicPathMatcher", () => {
   const isPublic = createPublicPathMatcher(["/healthz", "/public/*", "/docs/"]);
@@ -30,12 +36,23 @@ describe("createPublicPathMatcher", () => {
 });
 
 describe("assertUnambiguousPath", () => {
-  it.each(["/", "/public/a", "/a/..b", "/a/.well-known", "/a/b..", "/a-b_c.d~e", "/files/report%20final.pdf", "/caf%C3%A9", "/a/b.json", "/.well-known/x", "/a:b@c"])(
-    "accepts %s",
-    (path) => {
-      expect(() => { assertUnambiguousPath(path); }).not.toThrow();
-    },
-  );
+  it.each([
+    "/",
+    "/public/a",
+    "/a/..b",
+    "/a/.well-known",
+    "/a/b..",
+    "/a-b_c.d~e",
+    "/files/report%20final.pdf",
+    "/caf%C3%A9",
+    "/a/b.json",
+    "/.well-known/x",
+    "/a:b@c",
+  ])("accepts %s", (path) => {
+    expect(() => {
+      assertUnambiguousPath(path);
+    }).not.toThrow();
+  });
 
   it.each([
     "/public/..%2fadmin",

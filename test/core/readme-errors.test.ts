@@ -14,7 +14,9 @@ function section(heading: string): string[] {
   const start = lines.indexOf(heading);
   if (start === -1) throw new Error(`README.md has no "${heading}"`);
   const level = /^#+/.exec(heading)![0].length;
-  const end = lines.findIndex((line, index) => index > start && /^#+ /.test(line) && /^#+/.exec(line)![0].length <= level);
+  const end = lines.findIndex(
+    (line, index) => index > start && /^#+ /.test(line) && /^#+/.exec(line)![0].length <= level,
+  );
   return lines.slice(start + 1, end === -1 ? undefined : end);
 }
 
@@ -25,7 +27,12 @@ function tableRows(lines: readonly string[]): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(first + 2)) {
     if (!line.startsWith("|")) break;
-    rows.push(line.slice(1, -1).split("|").map((cell) => cell.trim()));
+    rows.push(
+      line
+        .slice(1, -1)
+        .split("|")
+        .map((cell) => cell.trim()),
+    );
   }
   return rows;
 }
@@ -38,7 +45,9 @@ interface Documented {
 }
 
 const rows = tableRows(section("## Errors"));
-const documentedCodes = rows.flatMap(([codes = ""]) => [...codes.matchAll(/`(ERR_[A-Z_]+)`/g)].map((match) => match[1]!));
+const documentedCodes = rows.flatMap(([codes = ""]) =>
+  [...codes.matchAll(/`(ERR_[A-Z_]+)`/g)].map((match) => match[1]!),
+);
 
 function documented(row: readonly string[]): Documented {
   const [, status = "", challenge = ""] = row;
@@ -67,7 +76,11 @@ describe("README.md ## Errors", () => {
     }
     const expected: Record<string, Documented> = {};
     for (const [code, { status, retryable, bearerError }] of Object.entries(AUTH_ERRORS)) {
-      expected[code] = { status, retryAfter: retryable, challenge: status >= 500 ? "none" : (bearerError ?? "no error") };
+      expected[code] = {
+        status,
+        retryAfter: retryable,
+        challenge: status >= 500 ? "none" : (bearerError ?? "no error"),
+      };
     }
     expect(actual).toEqual(expected);
   });
@@ -75,8 +88,12 @@ describe("README.md ## Errors", () => {
 
 describe("README.md: Responses a client can get from the Worker", () => {
   it("has a row for every status an error code can get", () => {
-    const statuses = new Set(tableRows(section("### Responses a client can get from the Worker")).map(([status = ""]) => status));
-    const missing = [...new Set(Object.values(AUTH_ERRORS).map(({ status }) => String(status)))].filter((status) => !statuses.has(status));
+    const statuses = new Set(
+      tableRows(section("### Responses a client can get from the Worker")).map(([status = ""]) => status),
+    );
+    const missing = [...new Set(Object.values(AUTH_ERRORS).map(({ status }) => String(status)))].filter(
+      (status) => !statuses.has(status),
+    );
     expect(missing).toEqual([]);
   });
 });

@@ -29,7 +29,9 @@ function gate(env: Record<string, string>): Harness & { sent: Array<{ url: strin
 }
 
 /** The requests a gate sent to the resolver (not the key-set fetches). */
-function resolverCalls(h: { sent: Array<{ url: string; headers: Headers }> }): Array<{ url: string; headers: Headers }> {
+function resolverCalls(h: {
+  sent: Array<{ url: string; headers: Headers }>;
+}): Array<{ url: string; headers: Headers }> {
   return h.sent.filter((request) => request.url.includes("/_resolver/"));
 }
 
@@ -106,22 +108,30 @@ describe("resolver mode", () => {
     expect(await outcome(h, {})).toBe("ERR_CREDENTIALS_MISSING");
     issuer.setResolverFailure("no-headers");
     const session = issuer.createSession("dave");
-    expect(await outcome(gate({ AUTH_MODE: "resolver" }), { cookie: `session=${session.cookie}` })).toBe("ERR_CREDENTIALS_MISSING");
+    expect(await outcome(gate({ AUTH_MODE: "resolver" }), { cookie: `session=${session.cookie}` })).toBe(
+      "ERR_CREDENTIALS_MISSING",
+    );
   });
 
-  it.each(["http500", "hang", "redirect", "malformed", "malformed-user-id", "duplicated", "duplicated-user-id", "missing-user-id"] as const)(
-    "fails closed with ERR_RESOLVER_UNAVAILABLE (503) when the resolver gives %s",
-    async (mode) => {
-      const session = issuer.createSession("erin");
-      issuer.setResolverFailure(mode);
-      const h = gate({ AUTH_MODE: "resolver", RESOLVER_TIMEOUT_MS: "500" });
-      const started = Date.now();
-      expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
-      expect(Date.now() - started).toBeLessThan(3000);
-      expect(h.logs.some((line) => line.event === "resolver_failed")).toBe(true);
-      expect(JSON.stringify(h.logs)).not.toContain(session.cookie);
-    },
-  );
+  it.each([
+    "http500",
+    "hang",
+    "redirect",
+    "malformed",
+    "malformed-user-id",
+    "duplicated",
+    "duplicated-user-id",
+    "missing-user-id",
+  ] as const)("fails closed with ERR_RESOLVER_UNAVAILABLE (503) when the resolver gives %s", async (mode) => {
+    const session = issuer.createSession("erin");
+    issuer.setResolverFailure(mode);
+    const h = gate({ AUTH_MODE: "resolver", RESOLVER_TIMEOUT_MS: "500" });
+    const started = Date.now();
+    expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(h.logs.some((line) => line.event === "resolver_failed")).toBe(true);
+    expect(JSON.stringify(h.logs)).not.toContain(session.cookie);
+  });
 
   it("sees a logout, a disabled user and a role change within RESOLVER_CACHE_SECONDS, and at once with 0", async () => {
     issuer.upsertUser("frank", { roles: ["staff"] });
@@ -176,7 +186,9 @@ describe("resolver mode", () => {
     const session = issuer.createSession("heidi");
     const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
     const before = issuer.resolverHits;
-    const results = await Promise.all(Array.from({ length: 200 }, () => outcome(h, { cookie: `session=${session.cookie}` })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => outcome(h, { cookie: `session=${session.cookie}` })),
+    );
     expect(new Set(results)).toEqual(new Set(["ok:heidi"]));
     expect(issuer.resolverHits - before).toBe(1);
   });
@@ -196,8 +208,12 @@ describe("resolver mode: one credential decides", () => {
   it("sends a Bearer header alone: a refused bearer beside a valid session cookie is refused, the cookie never sent", async () => {
     const session = issuer.createSession("vera");
     const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
-    expect(await outcome(h, { authorization: "Bearer forged-opaque", cookie: `session=${session.cookie}` })).toBe("ERR_SESSION_INVALID");
-    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}`, cookie: "session=bogus" })).toBe("ok:vera");
+    expect(await outcome(h, { authorization: "Bearer forged-opaque", cookie: `session=${session.cookie}` })).toBe(
+      "ERR_SESSION_INVALID",
+    );
+    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}`, cookie: "session=bogus" })).toBe(
+      "ok:vera",
+    );
     expect(resolverCalls(h).map((call) => call.headers.get("cookie"))).toEqual([null, null]);
   });
 
@@ -206,8 +222,17 @@ describe("resolver mode: one credential decides", () => {
     const h = gate({ AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "0" });
     const valid = await issuer.mintAccessToken({ sessionId: session.id });
     const [head, payload] = valid.split(".");
-    expect(await outcome(h, { authorization: `Bearer ${head}.${payload}.${"A".repeat(342)}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_SIGNATURE");
-    expect(await outcome(h, { authorization: `Bearer ${await issuer.mintAccessToken({ sessionId: session.id, expiresIn: -5 })}` })).toBe("ERR_JWT_EXPIRED");
+    expect(
+      await outcome(h, {
+        authorization: `Bearer ${head}.${payload}.${"A".repeat(342)}`,
+        cookie: `session=${session.cookie}`,
+      }),
+    ).toBe("ERR_JWT_SIGNATURE");
+    expect(
+      await outcome(h, {
+        authorization: `Bearer ${await issuer.mintAccessToken({ sessionId: session.id, expiresIn: -5 })}`,
+      }),
+    ).toBe("ERR_JWT_EXPIRED");
     expect(resolverCalls(h)).toEqual([]);
     expect(await outcome(h, { authorization: `Bearer ${valid}` })).toBe("ok:walt");
     issuer.logout(session.id);
@@ -273,13 +298,19 @@ describe("hybrid mode", () => {
     const session = issuer.createSession("ken");
     const expired = await issuer.mintAccessToken({ sub: "mallory", expiresIn: -5 });
     const h = gate({ AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
-    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: `theme=dark; session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
+    expect(
+      await outcome(h, { authorization: `Bearer ${expired}`, cookie: `theme=dark; session=${session.cookie}` }),
+    ).toBe("ERR_JWT_EXPIRED");
     // The issue's case: a forged bearer (claims of another user) beside a valid cookie is never the cookie's user.
     const valid = await issuer.mintAccessToken({ sub: "mallory" });
     const [head, payload] = valid.split(".");
     const forged = `${head}.${payload}.${"A".repeat(342)}`;
-    expect(await outcome(h, { authorization: `Bearer ${forged}`, cookie: `session=${session.cookie}` })).toBe("ERR_JWT_SIGNATURE");
-    expect(await outcome(h, { authorization: `Bearer ${forged}`, cookie: `app_session=${session.appSession}` })).toBe("ERR_JWT_SIGNATURE");
+    expect(await outcome(h, { authorization: `Bearer ${forged}`, cookie: `session=${session.cookie}` })).toBe(
+      "ERR_JWT_SIGNATURE",
+    );
+    expect(await outcome(h, { authorization: `Bearer ${forged}`, cookie: `app_session=${session.appSession}` })).toBe(
+      "ERR_JWT_SIGNATURE",
+    );
     // A refused JWT cookie is no fallback either.
     const named = gate({ AUTH_MODE: "hybrid", JWT_COOKIE_NAME: "at", RESOLVER_CACHE_SECONDS: "0" });
     expect(await outcome(named, { cookie: `at=${expired}; session=${session.cookie}` })).toBe("ERR_JWT_EXPIRED");
@@ -292,7 +323,9 @@ describe("hybrid mode", () => {
     const expired = await issuer.mintAccessToken({ sub: "lara", expiresIn: -5 });
     const h = gate({ AUTH_MODE: "hybrid" });
     expect(await outcome(h, { authorization: `Bearer ${expired}` })).toBe("ERR_JWT_EXPIRED");
-    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: "theme=dark; sessions=x; session=" })).toBe("ERR_JWT_EXPIRED");
+    expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: "theme=dark; sessions=x; session=" })).toBe(
+      "ERR_JWT_EXPIRED",
+    );
     expect(await outcome(h, { authorization: `Bearer ${expired}`, cookie: "session=bogus" })).toBe("ERR_JWT_EXPIRED");
     expect(await outcome(h, { authorization: `Bearer ${expired.slice(0, -2)}` })).toBe("ERR_JWT_SIGNATURE");
     // The JWT cookie, even under one of Authgear's names, is the refused credential, not a session.
@@ -305,8 +338,12 @@ describe("hybrid mode", () => {
   it("sends an opaque bearer token to the resolver alone: a valid cookie beside a refused one is no fallback", async () => {
     const session = issuer.createSession("mia");
     const h = gate({ AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "0" });
-    expect(await outcome(h, { authorization: "Bearer not-a-token", cookie: `session=${session.cookie}` })).toBe("ERR_SESSION_INVALID");
-    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}`, cookie: "session=bogus" })).toBe("ok:mia");
+    expect(await outcome(h, { authorization: "Bearer not-a-token", cookie: `session=${session.cookie}` })).toBe(
+      "ERR_SESSION_INVALID",
+    );
+    expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}`, cookie: "session=bogus" })).toBe(
+      "ok:mia",
+    );
     issuer.setResolverFailure("http500");
     expect(await outcome(h, { authorization: `Bearer ${session.opaqueAccessToken}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
     const calls = resolverCalls(h);
@@ -320,7 +357,9 @@ describe("hybrid mode", () => {
   it("verifies a valid JWT locally whatever cookies come with it, without the resolver", async () => {
     const jwt = await issuer.mintAccessToken({ sub: "nils" });
     const h = gate({ AUTH_MODE: "hybrid" });
-    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: "session=bogus; app_session=bogus" })).toBe("ok:nils");
+    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: "session=bogus; app_session=bogus" })).toBe(
+      "ok:nils",
+    );
     expect(resolverCalls(h)).toEqual([]);
   });
 
@@ -330,7 +369,9 @@ describe("hybrid mode", () => {
     const h = gate({ AUTH_MODE: "hybrid", ALLOWED_CLIENT_IDS: "another-client", RESOLVER_CACHE_SECONDS: "0" });
     expect(await outcome(h, { authorization: `Bearer ${jwt}` })).toBe("ERR_JWT_CLAIM_INVALID");
     // Authgear would accept nina's token, or olga's session beside it; ALLOWED_CLIENT_IDS says no to both.
-    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: `session=${other.cookie}` })).toBe("ERR_JWT_CLAIM_INVALID");
+    expect(await outcome(h, { authorization: `Bearer ${jwt}`, cookie: `session=${other.cookie}` })).toBe(
+      "ERR_JWT_CLAIM_INVALID",
+    );
     expect(await outcome(h, { cookie: `session=${other.cookie}` })).toBe("ERR_JWT_CLAIM_INVALID");
     expect(await outcome(h, { authorization: `Bearer ${other.opaqueAccessToken}` })).toBe("ERR_JWT_CLAIM_INVALID");
     expect(resolverCalls(h)).toEqual([]);
@@ -350,19 +391,25 @@ describe("hybrid mode", () => {
       },
     };
     const sent: Array<{ url: string; headers: Headers }> = [];
-    const h = harness(issuer, { AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "60" }, {
-      verdictStore: store,
-      fetcher: (url, init) => {
-        sent.push({ url, headers: new Headers(init.headers) });
-        return fetch(url, init);
+    const h = harness(
+      issuer,
+      { AUTH_MODE: "hybrid", RESOLVER_CACHE_SECONDS: "60" },
+      {
+        verdictStore: store,
+        fetcher: (url, init) => {
+          sent.push({ url, headers: new Headers(init.headers) });
+          return fetch(url, init);
+        },
       },
-    });
+    );
     const ask = (headers: Record<string, string>) => outcome(h, headers);
     expect(await ask({ cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
     expect(await ask({ cookie: `session=${bob.cookie}` })).toBe("ok:bob-h");
     expect(await ask({ cookie: `session=${alice.cookie}x` })).toBe("ERR_SESSION_INVALID");
     expect(await ask({ cookie: `session=${alice.cookie}; app_session=${bob.appSession}` })).toBe("ok:bob-h");
-    expect(await ask({ authorization: `Bearer ${alice.opaqueAccessToken}`, cookie: `session=${bob.cookie}` })).toBe("ok:alice-h");
+    expect(await ask({ authorization: `Bearer ${alice.opaqueAccessToken}`, cookie: `session=${bob.cookie}` })).toBe(
+      "ok:alice-h",
+    );
     await h.settle();
     expect(resolverCalls({ sent })).toHaveLength(5);
     expect(keys).toHaveLength(5);
@@ -370,7 +417,9 @@ describe("hybrid mode", () => {
     // Asked again, each set is served from its own entry, with its own verdict; the bearer's is the bearer's alone.
     expect(await ask({ cookie: `session=${bob.cookie}` })).toBe("ok:bob-h");
     expect(await ask({ cookie: `session=${alice.cookie}` })).toBe("ok:alice-h");
-    expect(await ask({ authorization: `Bearer ${alice.opaqueAccessToken}`, cookie: `session=${alice.cookie}x` })).toBe("ok:alice-h");
+    expect(await ask({ authorization: `Bearer ${alice.opaqueAccessToken}`, cookie: `session=${alice.cookie}x` })).toBe(
+      "ok:alice-h",
+    );
     expect(resolverCalls({ sent })).toHaveLength(5);
   });
 });
@@ -384,22 +433,34 @@ describe("RESOLVER_COOKIE_PREFIX", () => {
 
   function prefixedGate(env: Record<string, string>) {
     const sent: Array<{ url: string; headers: Headers }> = [];
-    const h = harness(prefixed, { RESOLVER_COOKIE_PREFIX: "myapp_", RESOLVER_CACHE_SECONDS: "0", ...env }, {
-      fetcher: (url, init) => {
-        sent.push({ url, headers: new Headers(init.headers) });
-        return fetch(url, init);
+    const h = harness(
+      prefixed,
+      { RESOLVER_COOKIE_PREFIX: "myapp_", RESOLVER_CACHE_SECONDS: "0", ...env },
+      {
+        fetcher: (url, init) => {
+          sent.push({ url, headers: new Headers(init.headers) });
+          return fetch(url, init);
+        },
       },
-    });
+    );
     return Object.assign(h, { sent });
   }
 
   it("reads and sends only the prefixed cookies in resolver mode", async () => {
     const session = prefixed.createSession("pia");
     const h = prefixedGate({ AUTH_MODE: "resolver" });
-    expect(await outcome(h, { cookie: `theme=dark; myapp_session=${session.cookie}; myapp_app_access_token=${session.appAccessToken}; session=${session.cookie}` })).toBe("ok:pia");
-    expect(resolverCalls(h).map((request) => request.headers.get("cookie"))).toEqual([`myapp_app_access_token=${session.appAccessToken}; myapp_session=${session.cookie}`]);
+    expect(
+      await outcome(h, {
+        cookie: `theme=dark; myapp_session=${session.cookie}; myapp_app_access_token=${session.appAccessToken}; session=${session.cookie}`,
+      }),
+    ).toBe("ok:pia");
+    expect(resolverCalls(h).map((request) => request.headers.get("cookie"))).toEqual([
+      `myapp_app_access_token=${session.appAccessToken}; myapp_session=${session.cookie}`,
+    ]);
     // The unprefixed names are not Authgear's cookies here: no credentials, no resolver call.
-    expect(await outcome(h, { cookie: `session=${session.cookie}; app_session=${session.appSession}` })).toBe("ERR_CREDENTIALS_MISSING");
+    expect(await outcome(h, { cookie: `session=${session.cookie}; app_session=${session.appSession}` })).toBe(
+      "ERR_CREDENTIALS_MISSING",
+    );
     expect(await outcome(h, { cookie: `myapp_app_session=${session.appSession}` })).toBe("ok:pia");
     expect(resolverCalls(h)).toHaveLength(2);
     // A duplicated prefixed cookie is refused before anything is sent.
@@ -412,7 +473,9 @@ describe("RESOLVER_COOKIE_PREFIX", () => {
     const h = prefixedGate({ AUTH_MODE: "hybrid" });
     expect(await outcome(h, { cookie: `myapp_session=${session.cookie}` })).toBe("ok:quinn");
     expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_CREDENTIALS_MISSING");
-    expect(resolverCalls(h).map((request) => request.headers.get("cookie"))).toEqual([`myapp_session=${session.cookie}`]);
+    expect(resolverCalls(h).map((request) => request.headers.get("cookie"))).toEqual([
+      `myapp_session=${session.cookie}`,
+    ]);
   });
 });
 
@@ -440,8 +503,15 @@ describe("verdicts shared between isolates (VerdictStore)", () => {
   function isolates(store: VerdictStore, count: number, env: Record<string, string> = {}) {
     let offset = 0;
     const clock = () => Date.now() + offset;
-    const gates = Array.from({ length: count }, () => harness(issuer, { AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "10", ...env }, { clock, verdictStore: store }));
-    return { gates, advance: (seconds: number) => { offset += seconds * 1000; } };
+    const gates = Array.from({ length: count }, () =>
+      harness(issuer, { AUTH_MODE: "resolver", RESOLVER_CACHE_SECONDS: "10", ...env }, { clock, verdictStore: store }),
+    );
+    return {
+      gates,
+      advance: (seconds: number) => {
+        offset += seconds * 1000;
+      },
+    };
   }
 
   it("asks the resolver once for a session across isolates, and sees a logout when the first verdict expires", async () => {
@@ -469,8 +539,15 @@ describe("verdicts shared between isolates (VerdictStore)", () => {
     issuer.upsertUser("erin", {});
     const session = issuer.createSession("erin");
     const identity = {
-      userId: "erin", isAnonymous: false, isVerified: true, canReauthenticate: false, roles: [], amr: [],
-      source: "jwt", claims: { admin: true }, expiresAt: 4_000_000_000,
+      userId: "erin",
+      isAnonymous: false,
+      isVerified: true,
+      canReauthenticate: false,
+      roles: [],
+      amr: [],
+      source: "jwt",
+      claims: { admin: true },
+      expiresAt: 4_000_000_000,
     };
     const stored = { verdict: { kind: "valid", identity }, until: Date.now() + 60_000 };
     const store = { get: () => Promise.resolve(stored), put: () => Promise.resolve() };
@@ -486,7 +563,14 @@ describe("verdicts shared between isolates (VerdictStore)", () => {
     const store = memoryStore();
     const { gates } = isolates(store, 1);
     const cookie = { cookie: `session=${session.cookie}` };
-    const forged = { get: () => Promise.resolve({ verdict: { kind: "valid", identity: { userId: "admin user", isAnonymous: false } }, until: Date.now() + 60_000 }), put: () => Promise.resolve() };
+    const forged = {
+      get: () =>
+        Promise.resolve({
+          verdict: { kind: "valid", identity: { userId: "admin user", isAnonymous: false } },
+          until: Date.now() + 60_000,
+        }),
+      put: () => Promise.resolve(),
+    };
     const [victim] = isolates(forged, 1).gates;
     const before = issuer.resolverHits;
     expect(await outcome(victim!, cookie)).toBe("ok:dan");

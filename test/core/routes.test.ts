@@ -3,7 +3,13 @@ import { parseConfig } from "../../src/core/config.ts";
 import { AuthError, errorResponse } from "../../src/core/errors.ts";
 import type { ClientIdentity, Identity, UserIdentity } from "../../src/core/identity.ts";
 import {
-  assertAllowed, assertAllowedOn, compileRoutes, routeRefusal, ruleOverlapsPublicPath, ruleRefusal, scopesSupported,
+  assertAllowed,
+  assertAllowedOn,
+  compileRoutes,
+  routeRefusal,
+  ruleOverlapsPublicPath,
+  ruleRefusal,
+  scopesSupported,
   type RouteRule,
 } from "../../src/core/routes.ts";
 
@@ -82,25 +88,44 @@ describe("route rules", () => {
 
   it("governs HEAD with a GET rule", () => {
     const getOnly = routes(JSON.stringify([{ path: "/reports/*", methods: ["GET"], roles: ["auditor"] }]));
-    expect(() => { assertAllowedOn(getOnly, alice, "HEAD", "/reports/q3", NOW); }).toThrow(AuthError);
-    expect(() => { assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW); }).not.toThrow();
+    expect(() => {
+      assertAllowedOn(getOnly, alice, "HEAD", "/reports/q3", NOW);
+    }).toThrow(AuthError);
+    expect(() => {
+      assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW);
+    }).not.toThrow();
   });
 
   it("under METHOD_OVERRIDE=any governs every method but GET with any rule, since such a request could be served as it", () => {
     const json = JSON.stringify([{ path: "/orders/*", methods: ["DELETE"], roles: ["admin"] }]);
     const deleteOnly = routes(json, "any");
-    expect(() => { assertAllowedOn(deleteOnly, alice, "GET", "/orders/1", NOW); }).not.toThrow();
+    expect(() => {
+      assertAllowedOn(deleteOnly, alice, "GET", "/orders/1", NOW);
+    }).not.toThrow();
     for (const method of ["HEAD", "POST", "PUT", "PATCH", "OPTIONS", "DELETE", "PURGE"]) {
-      expect(() => { assertAllowedOn(deleteOnly, alice, method, "/orders/1", NOW); }, method).toThrow(AuthError);
-      expect(() => { assertAllowedOn(deleteOnly, alice, method, "/other/1", NOW); }, method).not.toThrow();
+      expect(() => {
+        assertAllowedOn(deleteOnly, alice, method, "/orders/1", NOW);
+      }, method).toThrow(AuthError);
+      expect(() => {
+        assertAllowedOn(deleteOnly, alice, method, "/other/1", NOW);
+      }, method).not.toThrow();
     }
     const getOnly = routes(JSON.stringify([{ path: "/reports/*", methods: ["GET"], roles: ["auditor"] }]), "any");
-    expect(() => { assertAllowedOn(getOnly, alice, "GET", "/reports/q3", NOW); }).toThrow(AuthError);
-    expect(() => { assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW); }).toThrow(AuthError);
+    expect(() => {
+      assertAllowedOn(getOnly, alice, "GET", "/reports/q3", NOW);
+    }).toThrow(AuthError);
+    expect(() => {
+      assertAllowedOn(getOnly, alice, "POST", "/reports/q3", NOW);
+    }).toThrow(AuthError);
   });
 
   it("checks roles (any), scopes (all), verification, anonymity and authentication age", () => {
-    const [admin, writeOrders, readOrders, sensitive] = compiled.map((route) => route.rule) as [RouteRule, RouteRule, RouteRule, RouteRule];
+    const [admin, writeOrders, readOrders, sensitive] = compiled.map((route) => route.rule) as [
+      RouteRule,
+      RouteRule,
+      RouteRule,
+      RouteRule,
+    ];
     expect(code(admin, alice)).toBe("ERR_INSUFFICIENT_SCOPE");
     expect(code(admin, { ...alice, roles: ["x", "admin"] })).toBe("ok");
     expect(code(writeOrders, alice)).toBe("ERR_INSUFFICIENT_SCOPE");
@@ -108,8 +133,12 @@ describe("route rules", () => {
     expect(code(sensitive, alice)).toBe("ERR_AUTHENTICATION_TOO_OLD");
     expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60 })).toBe("ok");
     expect(code(sensitive, { ...alice, authenticatedAt: undefined })).toBe("ERR_AUTHENTICATION_TOO_OLD");
-    expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60, isVerified: false })).toBe("ERR_INSUFFICIENT_SCOPE");
-    expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60, isAnonymous: true })).toBe("ERR_INSUFFICIENT_SCOPE");
+    expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60, isVerified: false })).toBe(
+      "ERR_INSUFFICIENT_SCOPE",
+    );
+    expect(code(sensitive, { ...alice, authenticatedAt: NOW / 1000 - 60, isAnonymous: true })).toBe(
+      "ERR_INSUFFICIENT_SCOPE",
+    );
   });
 
   it("meets a rule with several roles by any one of them, and one with several scopes only by all of them", () => {
@@ -128,7 +157,10 @@ describe("route rules", () => {
     for (const roles of [[], ["x"], ["Admin"]]) {
       expect(decide({ ...alice, roles }, "/staff/1"), roles.join("+")).toBe("A role this route requires is missing.");
     }
-    for (const scopes of [["orders:read", "orders:write"], ["openid", "orders:write", "orders:read"]]) {
+    for (const scopes of [
+      ["orders:read", "orders:write"],
+      ["openid", "orders:write", "orders:read"],
+    ]) {
       expect(decide({ ...alice, scopes }, "/orders/1"), scopes.join(" ")).toBe("ok");
     }
     const missing = "A scope this route requires is missing.";
@@ -138,9 +170,14 @@ describe("route rules", () => {
   });
 
   it("answers 403 insufficient_scope, and 401 insufficient_user_authentication with max_age (RFC 9470)", () => {
-    const forbidden = errorResponse(new AuthError("ERR_INSUFFICIENT_SCOPE", "A role this route requires is missing."), "r");
+    const forbidden = errorResponse(
+      new AuthError("ERR_INSUFFICIENT_SCOPE", "A role this route requires is missing."),
+      "r",
+    );
     expect(forbidden.status).toBe(403);
-    expect(forbidden.headers["www-authenticate"]).toBe('Bearer realm="r", error="insufficient_scope", error_description="A role this route requires is missing."');
+    expect(forbidden.headers["www-authenticate"]).toBe(
+      'Bearer realm="r", error="insufficient_scope", error_description="A role this route requires is missing."',
+    );
     let tooOld: AuthError | undefined;
     try {
       assertAllowedOn(compiled, alice, "GET", "/account/delete", NOW);
@@ -157,8 +194,14 @@ describe("route rules", () => {
 
 /** A machine client of issuer A (a client-credentials token). */
 const svc: ClientIdentity = {
-  kind: "client", issuer: A, subject: "client_id_svc", clientId: "svc", scopes: ["orders:read"],
-  source: "jwt", claims: {}, expiresAt: undefined,
+  kind: "client",
+  issuer: A,
+  subject: "client_id_svc",
+  clientId: "svc",
+  scopes: ["orders:read"],
+  source: "jwt",
+  claims: {},
+  expiresAt: undefined,
 };
 
 /** Rules trusting issuers A and B, as written (`METHOD_OVERRIDE=none` unless told). */
@@ -211,7 +254,12 @@ describe("route rules: who they admit (subject), issuers, amr", () => {
 
   it("refuses a machine client where no rule applies, and everywhere when there are no rules, but not a user", () => {
     const compiled = rulesOf([{ path: "/clients/*", subject: "client", methods: ["GET"] }]);
-    const requests = [["GET", "/elsewhere"], ["GET", "/"], ["POST", "/clients/1"], ["GET", "/clientsx"]] as const;
+    const requests = [
+      ["GET", "/elsewhere"],
+      ["GET", "/"],
+      ["POST", "/clients/1"],
+      ["GET", "/clientsx"],
+    ] as const;
     for (const [method, path] of requests) {
       expect(verdict(compiled, svc, path, method), `${method} ${path}`).toBe(NOT_FOR_CLIENTS);
       expect(verdict(compiled, alice, path, method), `${method} ${path}`).toBe("ok");
@@ -246,7 +294,11 @@ describe("route rules: who they admit (subject), issuers, amr", () => {
 
   it("never lets a machine client meet a user's requirement, while scopes and clientIds apply to it", () => {
     const userMembers = [
-      { roles: ["staff"] }, { verified: true }, { anonymous: false }, { maxAuthAge: 600 }, { amr: ["pwd"] },
+      { roles: ["staff"] },
+      { verified: true },
+      { anonymous: false },
+      { maxAuthAge: 600 },
+      { amr: ["pwd"] },
     ];
     for (const member of userMembers) {
       // Alone, a rule with a user's requirement concerns users only: it admits no client.
@@ -314,7 +366,9 @@ describe("route rules: who they admit (subject), issuers, amr", () => {
       `Bearer realm="r", error="insufficient_user_authentication", error_description="${description}"`,
     );
     expect(JSON.parse(response.body)).toEqual({
-      error: "insufficient_user_authentication", error_description: description, code: "ERR_AUTHENTICATION_METHOD",
+      error: "insufficient_user_authentication",
+      error_description: description,
+      code: "ERR_AUTHENTICATION_METHOD",
     });
   });
 });
@@ -334,11 +388,19 @@ describe("rules over a validity window (a cached answer)", () => {
     const staffOnly: RouteRule = { path: "/x", roles: ["staff"], clientIds: ["web"] };
     expect(ruleRefusal(staffOnly, alice, NOW, 3600)).toBeUndefined();
     expect(ruleRefusal(staffOnly, { ...alice, clientId: "cli" }, NOW, 0)?.code).toBe("ERR_INSUFFICIENT_SCOPE");
-    expect(ruleRefusal(staffOnly, { ...alice, clientId: undefined }, NOW, 0)?.message).toBe("This route is not open to this client.");
+    expect(ruleRefusal(staffOnly, { ...alice, clientId: undefined }, NOW, 0)?.message).toBe(
+      "This route is not open to this client.",
+    );
   });
 
   it("collects the scopes rules ask for, once each (RFC 9728 scopes_supported)", () => {
-    expect(scopesSupported([{ path: "/a", scopes: ["r", "w"] }, { path: "/b", scopes: ["w"] }, { path: "/c", roles: ["x"] }])).toEqual(["r", "w"]);
+    expect(
+      scopesSupported([
+        { path: "/a", scopes: ["r", "w"] },
+        { path: "/b", scopes: ["w"] },
+        { path: "/c", roles: ["x"] },
+      ]),
+    ).toEqual(["r", "w"]);
   });
 });
 

@@ -200,12 +200,18 @@ const CLIENTS_ON_X = JSON.stringify([{ path: "/x", subject: "client" }]);
  * `client_id_<client id>`, `client_id`, `aud` the resource, and no user claim.
  */
 async function clientBearer(): Promise<Record<string, string>> {
-  const userClaims = ["is_anonymous", "is_verified", "can_reauthenticate", "roles"]
-    .map((name): [string, undefined] => [`${USER_CLAIM}${name}`, undefined]);
+  const userClaims = ["is_anonymous", "is_verified", "can_reauthenticate", "roles"].map((name): [string, undefined] => [
+    `${USER_CLAIM}${name}`,
+    undefined,
+  ]);
   const token = await issuer.mintAccessToken({
     sub: "client_id_svc",
     claims: {
-      client_id: "svc", aud: [RESOURCE], auth_time: undefined, amr: undefined, ...Object.fromEntries(userClaims),
+      client_id: "svc",
+      aud: [RESOURCE],
+      auth_time: undefined,
+      amr: undefined,
+      ...Object.fromEntries(userClaims),
     },
   });
   return { authorization: `Bearer ${token}` };
@@ -261,7 +267,11 @@ const identifiedAs = (packaging: Packaging, kind: "user" | "client", from: strin
 const ASSERTION_KEY = JSON.stringify(await newAssertionKey("walk-1"));
 const SECOND_KEY = JSON.stringify(await newAssertionKey("walk-2"));
 /** The signed assertion on: the settings it needs. */
-const ASSERTING = { ASSERTION_KEY, ASSERTION_ISSUER: "https://gate.example", ASSERTION_AUDIENCE: "https://origin.example" };
+const ASSERTING = {
+  ASSERTION_KEY,
+  ASSERTION_ISSUER: "https://gate.example",
+  ASSERTION_AUDIENCE: "https://origin.example",
+};
 
 /** The assertion the origin (Worker, in `header`) or the context (authorizer) received, if any. */
 function assertionIn(seen: Seen, header = "x-authgear-edge-assertion"): string | undefined {
@@ -273,12 +283,21 @@ function assertionIn(seen: Seen, header = "x-authgear-edge-assertion"): string |
 }
 
 /** An assertion setting: the claim it sets, read from what the gate sent, with `base` and with `setting` added. */
-function assertionClaim(setting: Record<string, string>, read: (jwt: string) => unknown, without: unknown, withIt: unknown): Case {
+function assertionClaim(
+  setting: Record<string, string>,
+  read: (jwt: string) => unknown,
+  without: unknown,
+  withIt: unknown,
+): Case {
   return changes(
     setting,
     withBearer,
-    (seen) => { expect(read(assertionIn(seen) ?? "")).toEqual(without); },
-    (seen) => { expect(read(assertionIn(seen) ?? "")).toEqual(withIt); },
+    (seen) => {
+      expect(read(assertionIn(seen) ?? "")).toEqual(without);
+    },
+    (seen) => {
+      expect(read(assertionIn(seen) ?? "")).toEqual(withIt);
+    },
     (mode) => modeEnv(mode, ASSERTING),
   );
 }
@@ -385,7 +404,10 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
           const { sub, cookie } = await userToken();
           const seen = await gateOf(p, modeEnv(m)).send({ headers: cookie });
           const otherSeen = await gateOf(p, modeEnv(other)).send({ headers: cookie });
-          for (const [each, result] of [[m, seen], [other, otherSeen]] as const) {
+          for (const [each, result] of [
+            [m, seen],
+            [other, otherSeen],
+          ] as const) {
             if (each === "jwt") refusedWith(401)(result);
             else allowedAs(sub)(result);
           }
@@ -456,19 +478,28 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
       );
     }
     case "REPORT_ONLY":
-      return changes({ REPORT_ONLY: "true" }, () => Promise.resolve({}), refusedWith(401), (seen) => {
-        expect(seen.status).toBe(200);
-        expect(seen.user).toBeUndefined();
-        const report = seen.origin?.headers["x-authgear-edge-report"];
-        if (packaging === "worker") expect(report).toBe("ERR_CREDENTIALS_MISSING");
-        else expect(seen.answer.json).toContain('"authgearEdgeReport":"ERR_CREDENTIALS_MISSING"');
-      });
+      return changes(
+        { REPORT_ONLY: "true" },
+        () => Promise.resolve({}),
+        refusedWith(401),
+        (seen) => {
+          expect(seen.status).toBe(200);
+          expect(seen.user).toBeUndefined();
+          const report = seen.origin?.headers["x-authgear-edge-report"];
+          if (packaging === "worker") expect(report).toBe("ERR_CREDENTIALS_MISSING");
+          else expect(seen.answer.json).toContain('"authgearEdgeReport":"ERR_CREDENTIALS_MISSING"');
+        },
+      );
     case "LOG_DECISIONS":
       return changes(
         { LOG_DECISIONS: "true" },
         async () => ({ headers: (await userToken("logged")).bearer }),
-        (seen) => { expect(seen.logs.map((line) => line.event)).not.toContain("request_allowed"); },
-        (seen) => { expect(seen.logs.find((line) => line.event === "request_allowed")?.user_id).toBe("logged"); },
+        (seen) => {
+          expect(seen.logs.map((line) => line.event)).not.toContain("request_allowed");
+        },
+        (seen) => {
+          expect(seen.logs.find((line) => line.event === "request_allowed")?.user_id).toBe("logged");
+        },
       );
     case "JWKS_MAX_AGE_SECONDS":
     case "JWKS_STALE_SECONDS":
@@ -540,7 +571,7 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
       if (!resolving) return { refused: { RESOLVER_URL: `${issuer.origin}/elsewhere` } };
       return changes(
         { RESOLVER_URL: `${issuer.origin}/elsewhere` },
-        withCookie, 
+        withCookie,
         allowedAs(undefined),
         refusedWith(503),
       );
@@ -609,13 +640,27 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
       return changes(
         ASSERTING,
         withBearer,
-        (seen) => { expect(assertionIn(seen)).toBeUndefined(); },
-        (seen) => { expect(decodeProtectedHeader(assertionIn(seen) ?? "").kid).toBe("walk-1"); },
+        (seen) => {
+          expect(assertionIn(seen)).toBeUndefined();
+        },
+        (seen) => {
+          expect(decodeProtectedHeader(assertionIn(seen) ?? "").kid).toBe("walk-1");
+        },
       );
     case "ASSERTION_ISSUER":
-      return assertionClaim({ ASSERTION_ISSUER: "https://edge.example/v2" }, (jwt) => decodeJwt(jwt).iss, "https://gate.example", "https://edge.example/v2");
+      return assertionClaim(
+        { ASSERTION_ISSUER: "https://edge.example/v2" },
+        (jwt) => decodeJwt(jwt).iss,
+        "https://gate.example",
+        "https://edge.example/v2",
+      );
     case "ASSERTION_AUDIENCE":
-      return assertionClaim({ ASSERTION_AUDIENCE: "api-2" }, (jwt) => decodeJwt(jwt).aud, "https://origin.example", "api-2");
+      return assertionClaim(
+        { ASSERTION_AUDIENCE: "api-2" },
+        (jwt) => decodeJwt(jwt).aud,
+        "https://origin.example",
+        "api-2",
+      );
     case "ASSERTION_LIFETIME_SECONDS": {
       const life = (jwt: string) => {
         const { exp = 0, iat = 0 } = decodeJwt(jwt);
@@ -733,18 +778,26 @@ function workerCase(name: string): Case {
           };
           expect(await kids(ASSERTING)).toEqual(["walk-1"]);
           expect(await kids({ ...ASSERTING, ASSERTION_SECOND_KEY: SECOND_KEY })).toEqual(["walk-1", "walk-2"]);
-          const signing = await gateOf(p, modeEnv(m, { ...ASSERTING, ASSERTION_SECOND_KEY: SECOND_KEY })).send(await withBearer());
+          const signing = await gateOf(p, modeEnv(m, { ...ASSERTING, ASSERTION_SECOND_KEY: SECOND_KEY })).send(
+            await withBearer(),
+          );
           expect(decodeProtectedHeader(assertionIn(signing) ?? "").kid).toBe("walk-1");
-          expect(await gateOf(p, modeEnv(m, { ASSERTION_SECOND_KEY: SECOND_KEY })).refusedKeys()).toEqual(["ASSERTION_SECOND_KEY"]);
+          expect(await gateOf(p, modeEnv(m, { ASSERTION_SECOND_KEY: SECOND_KEY })).refusedKeys()).toEqual([
+            "ASSERTION_SECOND_KEY",
+          ]);
         },
       };
     case "ASSERTION_HEADER":
       return {
         async binds(p, m) {
-          const seen = await gateOf(p, modeEnv(m, { ...ASSERTING, ASSERTION_HEADER: "x-edge-assertion" })).send(await withBearer());
+          const seen = await gateOf(p, modeEnv(m, { ...ASSERTING, ASSERTION_HEADER: "x-edge-assertion" })).send(
+            await withBearer(),
+          );
           expect(assertionIn(seen, "x-authgear-edge-assertion")).toBeUndefined();
           expect(decodeProtectedHeader(assertionIn(seen, "x-edge-assertion") ?? "").kid).toBe("walk-1");
-          expect(await gateOf(p, modeEnv(m, { ASSERTION_HEADER: "x-edge-assertion" })).refusedKeys()).toEqual(["ASSERTION_HEADER"]);
+          expect(await gateOf(p, modeEnv(m, { ASSERTION_HEADER: "x-edge-assertion" })).refusedKeys()).toEqual([
+            "ASSERTION_HEADER",
+          ]);
         },
       };
     default:
@@ -813,20 +866,24 @@ describe("every packaging classifies every setting of the schemas", () => {
 
 describe.each(["worker", "authorizer"] as const)("%s", (packaging) => {
   const cases = NAMES_OF[packaging].flatMap((name) => AUTH_MODES.map((mode) => [name, mode] as const));
-  it.each(cases)("%s with AUTH_MODE=%s binds, or is refused at start-up", async (name, mode) => {
-    const found = caseOf(name, mode, packaging);
-    if ("refused" in found) {
-      expect(await gateOf(packaging, modeEnv(mode, found.refused)).refusedKeys()).toEqual([name]);
-      // The same request is served when the setting is left out.
-      expect(await gateOf(packaging, modeEnv(mode)).refusedKeys()).toBeUndefined();
-    } else if ("binds" in found) {
-      await found.binds(packaging, mode);
-    } else {
-      expect(found.notApplicable).not.toBe("");
-      const value = found.value ?? "https://app.example";
-      expect(await gateOf(packaging, modeEnv(mode, { [name]: value })).refusedKeys()).toBeUndefined();
-    }
-  }, 20_000);
+  it.each(cases)(
+    "%s with AUTH_MODE=%s binds, or is refused at start-up",
+    async (name, mode) => {
+      const found = caseOf(name, mode, packaging);
+      if ("refused" in found) {
+        expect(await gateOf(packaging, modeEnv(mode, found.refused)).refusedKeys()).toEqual([name]);
+        // The same request is served when the setting is left out.
+        expect(await gateOf(packaging, modeEnv(mode)).refusedKeys()).toBeUndefined();
+      } else if ("binds" in found) {
+        await found.binds(packaging, mode);
+      } else {
+        expect(found.notApplicable).not.toBe("");
+        const value = found.value ?? "https://app.example";
+        expect(await gateOf(packaging, modeEnv(mode, { [name]: value })).refusedKeys()).toBeUndefined();
+      }
+    },
+    20_000,
+  );
 });
 
 describe("the README's table of settings by mode", () => {

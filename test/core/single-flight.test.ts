@@ -10,7 +10,10 @@ describe("single flight", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return 42;
     };
-    const results = await Promise.all([...Array.from({ length: 10 }, () => flights.run("a", work)), flights.run("b", work)]);
+    const results = await Promise.all([
+      ...Array.from({ length: 10 }, () => flights.run("a", work)),
+      flights.run("b", work),
+    ]);
     expect(results).toEqual(Array.from({ length: 11 }, () => 42));
     expect(calls).toBe(2);
     expect(flights.running("a")).toBe(false);
@@ -18,7 +21,12 @@ describe("single flight", () => {
 
   it("passes the leader's failure to every joiner", async () => {
     const flights = createSingleFlight<number>(1000, Date.now);
-    const work = () => new Promise<number>((_resolve, reject) => setTimeout(() => { reject(new Error("down")); }, 10));
+    const work = () =>
+      new Promise<number>((_resolve, reject) =>
+        setTimeout(() => {
+          reject(new Error("down"));
+        }, 10),
+      );
     const results = await Promise.allSettled([flights.run("a", work), flights.run("a", work)]);
     expect(results.map((result) => result.status)).toEqual(["rejected", "rejected"]);
   });

@@ -49,12 +49,23 @@ describe("token cache", () => {
   it("serves an entry only while its own issuer's key set has the generation that made it", () => {
     const cache = createTokenCache({ maxEntries: 10, maxAgeSeconds: 300 });
     const second = "https://second.example";
-    const client: Identity = { kind: "client", issuer: second, subject: "client_id_svc", clientId: "svc", scopes: [],
-      source: "jwt", claims: {}, expiresAt: undefined };
+    const client: Identity = {
+      kind: "client",
+      issuer: second,
+      subject: "client_id_svc",
+      clientId: "svc",
+      scopes: [],
+      source: "jwt",
+      claims: {},
+      expiresAt: undefined,
+    };
     cache.set("a", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
     cache.set("b", { identity: client, expiresAt: EXP, keyGeneration: 7 }, NOW);
     const asked: string[] = [];
-    const generations = new Map([[ISSUER, 1], [second, 7]]);
+    const generations = new Map([
+      [ISSUER, 1],
+      [second, 7],
+    ]);
     const current = (issuer: string) => {
       asked.push(issuer);
       return generations.get(issuer);

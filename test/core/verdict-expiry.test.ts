@@ -156,7 +156,12 @@ describe("through the authenticator, with the dev issuer's keys and resolver", (
     const token = await issuer.mintAccessToken({ sub: "sam", expiresIn: 30, issuedAt: Math.floor(start / 1000) });
     const outcomes: string[] = [];
     for (const cached of [true, false]) {
-      const moments = [["0", -1], ["0", 0], ["5", 4_999], ["5", 5_000]] as const;
+      const moments = [
+        ["0", -1],
+        ["0", 0],
+        ["5", 4_999],
+        ["5", 5_000],
+      ] as const;
       for (const [tolerance, afterExp] of moments) {
         const ms = exp * 1000 + afterExp;
         let now = start;

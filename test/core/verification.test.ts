@@ -10,7 +10,8 @@ import { MAX_CREDENTIAL_LENGTH } from "../../src/core/credentials.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { bearer, harness, outcome, type Harness } from "../helpers.ts";
 
-const b64 = (value: unknown): string => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+const b64 = (value: unknown): string =>
+  Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 
 let issuer: DevIssuer;
 let h: Harness;
@@ -34,7 +35,10 @@ function claimsOf(token: string): Record<string, unknown> {
 describe("valid access tokens", () => {
   it("verifies an Authgear access token and maps exactly the resolver's headers", async () => {
     const sub = randomUUID();
-    const token = await issuer.mintAccessToken({ sub, claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] } });
+    const token = await issuer.mintAccessToken({
+      sub,
+      claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] },
+    });
     const result = await h.auth.authenticate(bearer(token));
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -88,9 +92,24 @@ describe("valid access tokens", () => {
 
   it("accepts a configured audience and client id allow-list, and refuses others", async () => {
     const strict = harness(issuer, { AUDIENCE: "https://api.example.com", ALLOWED_CLIENT_IDS: "mobile,web" });
-    expect(await outcome(strict, await issuer.mintAccessToken({ claims: { aud: ["https://api.example.com"], client_id: "web" } }))).toBe("ok");
-    expect(await outcome(strict, await issuer.mintAccessToken({ claims: { aud: ["https://api.example.com"], client_id: "other" } }))).toBe("ERR_JWT_CLAIM_INVALID");
-    expect(await outcome(strict, await issuer.mintAccessToken({ claims: { aud: ["https://api.example.com"], client_id: undefined } }))).toBe("ERR_JWT_CLAIM_INVALID");
+    expect(
+      await outcome(
+        strict,
+        await issuer.mintAccessToken({ claims: { aud: ["https://api.example.com"], client_id: "web" } }),
+      ),
+    ).toBe("ok");
+    expect(
+      await outcome(
+        strict,
+        await issuer.mintAccessToken({ claims: { aud: ["https://api.example.com"], client_id: "other" } }),
+      ),
+    ).toBe("ERR_JWT_CLAIM_INVALID");
+    expect(
+      await outcome(
+        strict,
+        await issuer.mintAccessToken({ claims: { aud: ["https://api.example.com"], client_id: undefined } }),
+      ),
+    ).toBe("ERR_JWT_CLAIM_INVALID");
     expect(await outcome(strict, await issuer.mintAccessToken())).toBe("ERR_JWT_CLAIM_INVALID");
   });
 
@@ -104,22 +123,66 @@ describe("claims and time", () => {
     ["an ID token presented as an access token", () => issuer.mintIdToken(), "ERR_JWT_TYPE"],
     ["a token without typ", () => issuer.mintAccessToken({ header: { typ: undefined } }), "ERR_JWT_TYPE"],
     ["typ JWT", () => issuer.mintAccessToken({ header: { typ: "JWT" } }), "ERR_JWT_TYPE"],
-    ["a wrong issuer", () => issuer.mintAccessToken({ claims: { iss: "https://evil.example.com" } }), "ERR_JWT_CLAIM_INVALID"],
-    ["the issuer with a trailing slash", () => issuer.mintAccessToken({ claims: { iss: `${issuer.origin}/` } }), "ERR_JWT_CLAIM_INVALID"],
-    ["a wrong audience", () => issuer.mintAccessToken({ claims: { aud: ["https://other.example.com"] } }), "ERR_JWT_CLAIM_INVALID"],
+    [
+      "a wrong issuer",
+      () => issuer.mintAccessToken({ claims: { iss: "https://evil.example.com" } }),
+      "ERR_JWT_CLAIM_INVALID",
+    ],
+    [
+      "the issuer with a trailing slash",
+      () => issuer.mintAccessToken({ claims: { iss: `${issuer.origin}/` } }),
+      "ERR_JWT_CLAIM_INVALID",
+    ],
+    [
+      "a wrong audience",
+      () => issuer.mintAccessToken({ claims: { aud: ["https://other.example.com"] } }),
+      "ERR_JWT_CLAIM_INVALID",
+    ],
     ["no audience", () => issuer.mintAccessToken({ claims: { aud: undefined } }), "ERR_JWT_CLAIM_INVALID"],
     ["an expired token", () => issuer.mintAccessToken({ expiresIn: -1 }), "ERR_JWT_EXPIRED"],
     ["no exp", () => issuer.mintAccessToken({ claims: { exp: undefined } }), "ERR_JWT_CLAIM_INVALID"],
     ["no iat", () => issuer.mintAccessToken({ claims: { iat: undefined } }), "ERR_JWT_CLAIM_INVALID"],
-    ["iat in the future", () => issuer.mintAccessToken({ issuedAt: Math.floor(Date.now() / 1000) + 60 }), "ERR_JWT_CLAIM_INVALID"],
-    ["nbf in the future", () => issuer.mintAccessToken({ claims: { nbf: Math.floor(Date.now() / 1000) + 60 } }), "ERR_JWT_CLAIM_INVALID"],
+    [
+      "iat in the future",
+      () => issuer.mintAccessToken({ issuedAt: Math.floor(Date.now() / 1000) + 60 }),
+      "ERR_JWT_CLAIM_INVALID",
+    ],
+    [
+      "nbf in the future",
+      () => issuer.mintAccessToken({ claims: { nbf: Math.floor(Date.now() / 1000) + 60 } }),
+      "ERR_JWT_CLAIM_INVALID",
+    ],
     ["no sub", () => issuer.mintAccessToken({ claims: { sub: undefined } }), "ERR_JWT_CLAIM_INVALID"],
-    ["a sub with a line break", () => issuer.mintAccessToken({ sub: "alice\r\nx-authgear-user-roles: admin" }), "ERR_IDENTITY_CLAIM_INVALID"],
-    ["roles that are not a string array", () => issuer.mintAccessToken({ claims: { "https://authgear.com/claims/user/roles": "admin" } }), "ERR_IDENTITY_CLAIM_INVALID"],
-    ["a role with a comma", () => issuer.mintAccessToken({ claims: { "https://authgear.com/claims/user/roles": ["a,admin"] } }), "ERR_IDENTITY_CLAIM_INVALID"],
-    ["is_verified as a string", () => issuer.mintAccessToken({ claims: { "https://authgear.com/claims/user/is_verified": "true" } }), "ERR_IDENTITY_CLAIM_INVALID"],
-    ["auth_time as a string", () => issuer.mintAccessToken({ claims: { auth_time: "1700000000" } }), "ERR_IDENTITY_CLAIM_INVALID"],
-    ["an unknown crit header", () => issuer.mintAccessToken({ header: { crit: ["x-unknown"], "x-unknown": true } }), "ERR_JWT_MALFORMED"],
+    [
+      "a sub with a line break",
+      () => issuer.mintAccessToken({ sub: "alice\r\nx-authgear-user-roles: admin" }),
+      "ERR_IDENTITY_CLAIM_INVALID",
+    ],
+    [
+      "roles that are not a string array",
+      () => issuer.mintAccessToken({ claims: { "https://authgear.com/claims/user/roles": "admin" } }),
+      "ERR_IDENTITY_CLAIM_INVALID",
+    ],
+    [
+      "a role with a comma",
+      () => issuer.mintAccessToken({ claims: { "https://authgear.com/claims/user/roles": ["a,admin"] } }),
+      "ERR_IDENTITY_CLAIM_INVALID",
+    ],
+    [
+      "is_verified as a string",
+      () => issuer.mintAccessToken({ claims: { "https://authgear.com/claims/user/is_verified": "true" } }),
+      "ERR_IDENTITY_CLAIM_INVALID",
+    ],
+    [
+      "auth_time as a string",
+      () => issuer.mintAccessToken({ claims: { auth_time: "1700000000" } }),
+      "ERR_IDENTITY_CLAIM_INVALID",
+    ],
+    [
+      "an unknown crit header",
+      () => issuer.mintAccessToken({ header: { crit: ["x-unknown"], "x-unknown": true } }),
+      "ERR_JWT_MALFORMED",
+    ],
   ])("refuses %s", async (_name, mint, code) => {
     expect(await outcome(h, await mint())).toBe(code);
   });
@@ -129,7 +192,9 @@ describe("claims and time", () => {
     const now = Math.floor(Date.now() / 1000);
     expect(await outcome(lenient, await issuer.mintAccessToken({ issuedAt: now - 100, expiresIn: 90 }))).toBe("ok");
     expect(await outcome(lenient, await issuer.mintAccessToken({ issuedAt: now + 20 }))).toBe("ok");
-    expect(await outcome(lenient, await issuer.mintAccessToken({ issuedAt: now - 100, expiresIn: 60 }))).toBe("ERR_JWT_EXPIRED");
+    expect(await outcome(lenient, await issuer.mintAccessToken({ issuedAt: now - 100, expiresIn: 60 }))).toBe(
+      "ERR_JWT_EXPIRED",
+    );
     expect(await outcome(lenient, await issuer.mintAccessToken({ issuedAt: now + 45 }))).toBe("ERR_JWT_CLAIM_INVALID");
   });
 });
@@ -161,7 +226,10 @@ describe("named attacks", () => {
 
     beforeAll(async () => {
       const pair = await generateKeyPair("RS256", { extractable: true });
-      attacker = { privateKey: pair.privateKey, publicJwk: { ...(await exportJWK(pair.publicKey)), kid: "attacker", alg: "RS256", use: "sig" } };
+      attacker = {
+        privateKey: pair.privateKey,
+        publicJwk: { ...(await exportJWK(pair.publicKey)), kid: "attacker", alg: "RS256", use: "sig" },
+      };
       attackerServer = createServer((_req, res) => {
         attackerHits += 1;
         res.setHeader("content-type", "application/json");
@@ -170,11 +238,20 @@ describe("named attacks", () => {
       await new Promise<void>((resolve) => attackerServer.listen(0, "127.0.0.1", resolve));
       attackerUrl = `http://127.0.0.1:${(attackerServer.address() as AddressInfo).port}/jwks`;
     });
-    afterAll(() => new Promise<void>((resolve) => attackerServer.close(() => { resolve(); })));
+    afterAll(
+      () =>
+        new Promise<void>((resolve) =>
+          attackerServer.close(() => {
+            resolve();
+          }),
+        ),
+    );
 
     async function forged(header: Record<string, unknown>): Promise<string> {
       const claims = claimsOf(await issuer.mintAccessToken());
-      return new SignJWT(claims).setProtectedHeader({ alg: "RS256", typ: "at+jwt", ...header }).sign(attacker.privateKey);
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: "RS256", typ: "at+jwt", ...header })
+        .sign(attacker.privateKey);
     }
 
     it.each([
@@ -192,7 +269,9 @@ describe("named attacks", () => {
     });
 
     it("ignores a jku on a genuine token: no fetch of it", async () => {
-      expect(await outcome(h, await issuer.mintAccessToken({ header: { jku: attackerUrl, x5u: attackerUrl } }))).toBe("ok");
+      expect(await outcome(h, await issuer.mintAccessToken({ header: { jku: attackerUrl, x5u: attackerUrl } }))).toBe(
+        "ok",
+      );
       expect(attackerHits).toBe(0);
     });
   });
@@ -207,7 +286,10 @@ describe("named attacks", () => {
   ])("refuses a non-canonical or malformed serialization: %s", async (_name, mutate) => {
     const token = await issuer.mintAccessToken();
     const mutated = mutate(token);
-    const result = await h.auth.verifyToken(mutated).then(() => "ok", (error: unknown) => (error as { code: string }).code);
+    const result = await h.auth.verifyToken(mutated).then(
+      () => "ok",
+      (error: unknown) => (error as { code: string }).code,
+    );
     expect(result).not.toBe("ok");
   });
 
@@ -218,7 +300,9 @@ describe("named attacks", () => {
     const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     const twin = alphabet[alphabet.indexOf(last) | 1]!;
     expect(twin).not.toBe(last);
-    expect(Buffer.from(`${token.slice(0, -1)}${twin}`.split(".")[2]!, "base64url")).toEqual(Buffer.from(token.split(".")[2]!, "base64url"));
+    expect(Buffer.from(`${token.slice(0, -1)}${twin}`.split(".")[2]!, "base64url")).toEqual(
+      Buffer.from(token.split(".")[2]!, "base64url"),
+    );
     expect(await outcome(h, `${token.slice(0, -1)}${twin}`)).toBe("ERR_JWT_MALFORMED");
     expect(await outcome(h, token)).toBe("ok");
   });
@@ -231,7 +315,10 @@ describe("named attacks", () => {
       "The access token is not a JWT (an opaque token?); this API accepts JWT access tokens only.",
     ]);
     const broken = await h.auth.authenticate(bearer("a.b"));
-    expect(broken.ok ? undefined : [broken.error.code, broken.error.message]).toEqual(["ERR_JWT_MALFORMED", "The access token is not a well-formed JWT."]);
+    expect(broken.ok ? undefined : [broken.error.code, broken.error.message]).toEqual([
+      "ERR_JWT_MALFORMED",
+      "The access token is not a well-formed JWT.",
+    ]);
   });
 
   it("refuses an oversized token before any verification work", async () => {
@@ -249,7 +336,10 @@ describe("named attacks", () => {
     h.advance(31);
     const before = issuer.hits.jwks;
     const claims = claimsOf(await issuer.mintAccessToken());
-    const tokens = Array.from({ length: 1000 }, () => `${b64({ alg: "RS256", typ: "at+jwt", kid: randomUUID() })}.${b64(claims)}.${b64("sig")}`);
+    const tokens = Array.from(
+      { length: 1000 },
+      () => `${b64({ alg: "RS256", typ: "at+jwt", kid: randomUUID() })}.${b64(claims)}.${b64("sig")}`,
+    );
     const results = await Promise.all(tokens.map((token) => outcome(h, token)));
     expect(new Set(results)).toEqual(new Set(["ERR_JWT_KEY_NOT_FOUND"]));
     expect(issuer.hits.jwks - before).toBe(1);
@@ -261,7 +351,9 @@ describe("named attacks", () => {
   it("a signature from an unpublished key of the same kid is refused", async () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const claims = claimsOf(await issuer.mintAccessToken());
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: issuer.signingKid }).sign(privateKey);
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: issuer.signingKid })
+      .sign(privateKey);
     expect(await outcome(h, token)).toBe("ERR_JWT_SIGNATURE");
   });
 });
@@ -275,7 +367,10 @@ describe("a bad configuration", () => {
     );
     expect(built.ok || built.error.code).toBe("ERR_CONFIG_INVALID");
     expect(logs).toEqual([expect.objectContaining({ event: "config_invalid", keys: "AUTHGEAR_ENDPOINT,ALGORITHMS" })]);
-    const good = createAuthenticatorFromEnv({ AUTHGEAR_ENDPOINT: issuer.origin }, { logger: { log: (event, fields) => logs.push({ event, ...fields }) } });
+    const good = createAuthenticatorFromEnv(
+      { AUTHGEAR_ENDPOINT: issuer.origin },
+      { logger: { log: (event, fields) => logs.push({ event, ...fields }) } },
+    );
     expect(good.ok && (await good.authenticator.authenticate(bearer(await issuer.mintAccessToken()))).ok).toBe(true);
     expect(logs.filter((line) => line.event === "config_invalid")).toHaveLength(1);
   });

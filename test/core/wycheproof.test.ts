@@ -92,7 +92,11 @@ function joseCode(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : "unknown";
 }
 
-async function verifyLikeCore(jws: string, published: readonly Jwk[], algorithms: readonly Algorithm[]): Promise<Outcome> {
+async function verifyLikeCore(
+  jws: string,
+  published: readonly Jwk[],
+  algorithms: readonly Algorithm[],
+): Promise<Outcome> {
   try {
     assertCompactJws(jws);
   } catch {
@@ -111,7 +115,9 @@ async function verifyLikeCore(jws: string, published: readonly Jwk[], algorithms
 /** jose alone, no format check and no key filter: shows that a refused case's signature is itself good. */
 async function joseAloneAccepts(jws: string, keys: readonly Jwk[], algorithms: readonly string[]): Promise<boolean> {
   try {
-    await compactVerify(jws, createLocalJWKSet({ keys: keys.map((jwk) => ({ ...jwk })) }), { algorithms: [...algorithms] });
+    await compactVerify(jws, createLocalJWKSet({ keys: keys.map((jwk) => ({ ...jwk })) }), {
+      algorithms: [...algorithms],
+    });
     return true;
   } catch {
     return false;
@@ -172,7 +178,9 @@ const SYMMETRIC_KEY_SET: Exception = {
 };
 
 /** json_web_key_test.json cases the core refuses although Wycheproof marks them valid. */
-const KEY_SET_EXCEPTIONS: ReadonlyMap<number, Exception> = new Map([2, 13, 14, 15].map((tcId) => [tcId, SYMMETRIC_KEY_SET] as const));
+const KEY_SET_EXCEPTIONS: ReadonlyMap<number, Exception> = new Map(
+  [2, 13, 14, 15].map((tcId) => [tcId, SYMMETRIC_KEY_SET] as const),
+);
 
 /**
  * Skipped: tcId 7 ("rejectsKeyWithRocaVulnerability") publishes an RSA key with the structure of
@@ -181,7 +189,9 @@ const KEY_SET_EXCEPTIONS: ReadonlyMap<number, Exception> = new Map([2, 13, 14, 1
  * modulo a set of small primes) tells it apart, and neither the core nor jose runs it. The core
  * accepts this token today.
  */
-const KEY_SET_SKIPPED: ReadonlyMap<number, string> = new Map([[7, "ROCA-vulnerable key: needs the ROCA fingerprint test, which the core does not run"]]);
+const KEY_SET_SKIPPED: ReadonlyMap<number, string> = new Map([
+  [7, "ROCA-vulnerable key: needs the ROCA fingerprint test, which the core does not run"],
+]);
 
 interface Row {
   readonly tcId: number;
@@ -240,12 +250,28 @@ function signatureRows(): { asymmetric: Row[]; symmetric: Row[] } {
     const groupAlg = first === undefined ? undefined : headerAlg(first.jws);
     const publicKey = group.public;
     for (const vector of group.tests) {
-      const base = { tcId: vector.tcId, comment: vector.comment, result: vector.result, jws: vector.jws, exception: SIGNATURE_EXCEPTIONS.get(vector.tcId) };
+      const base = {
+        tcId: vector.tcId,
+        comment: vector.comment,
+        result: vector.result,
+        jws: vector.jws,
+        exception: SIGNATURE_EXCEPTIONS.get(vector.tcId),
+      };
       if (publicKey !== undefined && rejectKey(publicKey) === undefined && isSupported(groupAlg)) {
-        asymmetric.push({ ...base, published: [publicKey], configurations: [[groupAlg], ALL_ALGORITHMS], refuseAll: false });
+        asymmetric.push({
+          ...base,
+          published: [publicKey],
+          configurations: [[groupAlg], ALL_ALGORITHMS],
+          refuseAll: false,
+        });
       } else {
         // What a misconfigured issuer could publish: the group's key as given (a secret, or a key rejectKey refuses).
-        symmetric.push({ ...base, published: [publicKey ?? group.private], configurations: [ALL_ALGORITHMS], refuseAll: true });
+        symmetric.push({
+          ...base,
+          published: [publicKey ?? group.private],
+          configurations: [ALL_ALGORITHMS],
+          refuseAll: true,
+        });
       }
     }
   }
@@ -307,7 +333,9 @@ describe("Wycheproof json_web_signature_test.json", () => {
     });
 
     it.each(["HS256", "HS384", "HS512", "none"])("ALGORITHMS=%s is a configuration error", (alg) => {
-      expect(() => parseConfig({ AUTHGEAR_ENDPOINT: "https://auth.example.com", ALGORITHMS: alg })).toThrow(ConfigError);
+      expect(() => parseConfig({ AUTHGEAR_ENDPOINT: "https://auth.example.com", ALGORITHMS: alg })).toThrow(
+        ConfigError,
+      );
     });
   });
 });

@@ -162,7 +162,7 @@ describe("amr on user access tokens (token_encoding.go lines 115-118: set only w
     return decodeJwt(((await response.json()) as { access_token: string }).access_token);
   }
 
-  it("is [\"pwd\"] by default", async () => {
+  it('is ["pwd"] by default', async () => {
     expect((await devToken({ sub: "alice" })).amr).toEqual(["pwd"]);
     expect(decodeJwt(await issuer.mintAccessToken({ sub: "alice" })).amr).toEqual(["pwd"]);
   });

@@ -247,7 +247,17 @@ describe("tokens", () => {
     const bare = await readJson<{ access_token: string }>(await fetch(url, { method: "POST" }));
     expect((await verifyAccessToken(issuer(), bare.access_token)).payload.sub).toMatch(UUID);
 
-    for (const body of ["{", "[]", '{"sub":1}', '{"roles":"admin"}', '{"roles":[1]}', '{"expires_in":1.5}', '{"expires_in":"60"}', '{"expires_in":86401}', '{"expires_in":-86401}']) {
+    for (const body of [
+      "{",
+      "[]",
+      '{"sub":1}',
+      '{"roles":"admin"}',
+      '{"roles":[1]}',
+      '{"expires_in":1.5}',
+      '{"expires_in":"60"}',
+      '{"expires_in":86401}',
+      '{"expires_in":-86401}',
+    ]) {
       expect((await fetch(url, { method: "POST", body })).status).toBe(400);
     }
   });
@@ -255,7 +265,9 @@ describe("tokens", () => {
   it("mints through POST /_dev/token with expires_in, an already expired token for a negative one", async () => {
     const url = `${issuer().origin}/_dev/token`;
     for (const expiresIn of [20, -300]) {
-      const body = await readJson<{ access_token: string; expires_in: number }>(await fetch(url, { method: "POST", body: JSON.stringify({ expires_in: expiresIn }) }));
+      const body = await readJson<{ access_token: string; expires_in: number }>(
+        await fetch(url, { method: "POST", body: JSON.stringify({ expires_in: expiresIn }) }),
+      );
       expect(body.expires_in).toBe(expiresIn);
       const { exp, iat } = decodeJwt(body.access_token);
       expect(exp! - iat!).toBe(expiresIn);
@@ -271,18 +283,26 @@ describe("POST /_dev/token across origins (the SPA demo)", () => {
   });
   afterAll(() => issuer.close());
   const preflight = (origin: string): Promise<Response> =>
-    fetch(`${issuer.origin}/_dev/token`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+    fetch(`${issuer.origin}/_dev/token`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    });
   const headerRecord = (response: Response): Record<string, string> => {
     const record: Record<string, string> = {};
     response.headers.forEach((value, name) => (record[name] = value));
     return record;
   };
-  const corsHeaders = (response: Response): string[] => Object.keys(headerRecord(response)).filter((name) => name.startsWith("access-control-"));
+  const corsHeaders = (response: Response): string[] =>
+    Object.keys(headerRecord(response)).filter((name) => name.startsWith("access-control-"));
 
   it("answers a listed origin's preflight and lets it read the token", async () => {
     const answer = await preflight(SPA);
     expect(answer.status).toBe(204);
-    expect(Object.fromEntries(Object.entries(headerRecord(answer)).filter(([name]) => name.startsWith("access-control-") || name === "vary"))).toEqual({
+    expect(
+      Object.fromEntries(
+        Object.entries(headerRecord(answer)).filter(([name]) => name.startsWith("access-control-") || name === "vary"),
+      ),
+    ).toEqual({
       "access-control-allow-origin": SPA,
       "access-control-allow-methods": "POST",
       "access-control-allow-headers": "content-type",

@@ -72,7 +72,11 @@ describe("echo", () => {
     expect(echoed).toEqual({
       method: "POST",
       path: "/some/path?q=1&r=%20x",
-      headers: expect.objectContaining({ "x-custom": "Value", "content-type": "text/plain", "content-length": "5" }) as unknown,
+      headers: expect.objectContaining({
+        "x-custom": "Value",
+        "content-type": "text/plain",
+        "content-length": "5",
+      }) as unknown,
       bodyBytes: 5,
       bodySha256: sha256("hello"),
     });
@@ -87,7 +91,11 @@ describe("echo", () => {
       "GET /a/../b/%2e%2E/c?x=%zz&&y HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
     );
     expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(last(origin())).toMatchObject({ method: "GET", path: "/a/../b/%2e%2E/c?x=%zz&&y", headers: { host: "example.test" } });
+    expect(last(origin())).toMatchObject({
+      method: "GET",
+      path: "/a/../b/%2e%2E/c?x=%zz&&y",
+      headers: { host: "example.test" },
+    });
   });
 
   it("answers a request without a body with the empty body's hash", async () => {
@@ -130,19 +138,24 @@ describe("echo", () => {
     const expected = createHash("sha256");
     const { status, headers, body } = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>(
       (resolve, reject) => {
-        const req = request(`${origin().url}/upload`, { method: "PUT", headers: { "content-type": "application/octet-stream" } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => {
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() });
-          });
-          res.on("error", reject);
-        });
+        const req = request(
+          `${origin().url}/upload`,
+          { method: "PUT", headers: { "content-type": "application/octet-stream" } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("end", () => {
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() });
+            });
+            res.on("error", reject);
+          },
+        );
         req.on("error", reject);
         let sent = 0;
         const writeMore = (): void => {
           while (sent < 50) {
-            for (let index = 0; index < block.length; index += 4096) block.writeUInt32BE(sent * 1_000_003 + index, index);
+            for (let index = 0; index < block.length; index += 4096)
+              block.writeUInt32BE(sent * 1_000_003 + index, index);
             expected.update(block);
             sent += 1;
             if (!req.write(block)) {
@@ -158,14 +171,22 @@ describe("echo", () => {
     expect(status).toBe(200);
     expect(headers["content-type"]).toBe("application/json");
     const echoed = JSON.parse(body) as ReceivedRequest;
-    expect(echoed).toMatchObject({ method: "PUT", path: "/upload", bodyBytes: 50 * MB, bodySha256: expected.digest("hex") });
+    expect(echoed).toMatchObject({
+      method: "PUT",
+      path: "/upload",
+      bodyBytes: 50 * MB,
+      bodySha256: expected.digest("hex"),
+    });
     expect(echoed.headers["transfer-encoding"]).toBe("chunked");
     expect(last(origin())).toEqual(echoed);
   });
 
   it("records a request whose client went away mid-body, with the bytes that arrived", async () => {
     const before = origin().requests.length;
-    const socket = await rawConnection(origin(), "POST /gone HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789");
+    const socket = await rawConnection(
+      origin(),
+      "POST /gone HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789",
+    );
     await vi.waitFor(() => {
       expect(socket.bytesWritten).toBeGreaterThan(0);
     });
@@ -174,7 +195,12 @@ describe("echo", () => {
     await vi.waitFor(() => {
       expect(origin().requests).toHaveLength(before + 1);
     });
-    expect(last(origin())).toMatchObject({ method: "POST", path: "/gone", bodyBytes: 10, bodySha256: sha256("0123456789") });
+    expect(last(origin())).toMatchObject({
+      method: "POST",
+      path: "/gone",
+      bodyBytes: 10,
+      bodySha256: sha256("0123456789"),
+    });
   });
 });
 
@@ -188,12 +214,20 @@ describe("special paths", () => {
       expect(await response.text()).toBe(`status ${status}`);
       expect(response.headers.get("x-origin-custom")).toBe("yes");
       expect(response.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
-      expect(last(origin())).toMatchObject({ method: "POST", path: `/_origin/status/${status}?x=1`, bodyBytes: 3, bodySha256: sha256("abc") });
+      expect(last(origin())).toMatchObject({
+        method: "POST",
+        path: `/_origin/status/${status}?x=1`,
+        bodyBytes: 3,
+        bodySha256: sha256("abc"),
+      });
     }
   });
 
   it("/_origin/status/<code>: sends the two set-cookie headers as two header lines", async () => {
-    const answer = await rawExchange(origin(), "GET /_origin/status/401 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const answer = await rawExchange(
+      origin(),
+      "GET /_origin/status/401 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n/);
     expect(answer).toMatch(/\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n/i);
   });

@@ -101,7 +101,12 @@ describe("verdicts", () => {
   });
 
   it("answers 200 with no X-Authgear-* header at all without credentials", async () => {
-    for (const headers of [{}, { cookie: "theme=dark; other=1" }, { authorization: "Basic dXNlcjpwYXNz" }, { authorization: "Bearer " }]) {
+    for (const headers of [
+      {},
+      { cookie: "theme=dark; other=1" },
+      { authorization: "Basic dXNlcjpwYXNz" },
+      { authorization: "Bearer " },
+    ]) {
       const response = await resolve(issuer(), headers);
       expect(response.status).toBe(200);
       expect(verdictOf(response)).toEqual({});
@@ -147,7 +152,10 @@ describe("verdicts", () => {
     const answer = await verdict(issuer(), cookie({ session: session.cookie }));
     expect(answer).not.toHaveProperty("x-authgear-user-roles");
     expect(answer["x-authgear-session-amr"]).toBe("");
-    expect(authgearLines(await raw(issuer(), cookie({ session: session.cookie })))).toContainEqual(["X-Authgear-Session-Amr", ""]);
+    expect(authgearLines(await raw(issuer(), cookie({ session: session.cookie })))).toContainEqual([
+      "X-Authgear-Session-Amr",
+      "",
+    ]);
     const defaults = await verdict(issuer(), cookie({ session: issuer().createSession("bob").cookie }));
     expect(defaults["x-authgear-session-amr"]).toBe("pwd");
     expect(Number(defaults["x-authgear-session-authenticated-at"])).toBeGreaterThanOrEqual(before);
@@ -162,7 +170,9 @@ describe("verdicts", () => {
       "x-authgear-user-can-reauthenticate": "false",
     });
     issuer().upsertUser("anon", { canReauthenticate: true });
-    expect(await verdict(issuer(), cookie({ session: session.cookie }))).toMatchObject({ "x-authgear-user-can-reauthenticate": "true" });
+    expect(await verdict(issuer(), cookie({ session: session.cookie }))).toMatchObject({
+      "x-authgear-user-can-reauthenticate": "true",
+    });
   });
 
   it("answers only Session-Valid: false for unknown credentials, clearing the session cookie when one was sent", async () => {
@@ -336,7 +346,12 @@ describe("JWT access tokens as bearer", () => {
   it("ties a token to a session with sessionId: the resolver refuses it after logout, a local verifier does not", async () => {
     const session = issuer().createSession("j-carol", { amr: ["pwd", "mfa"], authTime: 1_700_000_100 });
     const token = await issuer().mintAccessToken({ sessionId: session.id });
-    expect(decodeJwt(token)).toMatchObject({ sub: "j-carol", sid: session.id, amr: ["pwd", "mfa"], auth_time: 1_700_000_100 });
+    expect(decodeJwt(token)).toMatchObject({
+      sub: "j-carol",
+      sid: session.id,
+      amr: ["pwd", "mfa"],
+      auth_time: 1_700_000_100,
+    });
     expect(await verdict(issuer(), bearer(token))).toMatchObject({
       "x-authgear-user-id": "j-carol",
       "x-authgear-session-amr": "pwd mfa",
@@ -347,9 +362,13 @@ describe("JWT access tokens as bearer", () => {
     await expect(verifyLocally(token)).resolves.toBeDefined();
 
     const emptyAmr = issuer().createSession("j-carol", { amr: [] });
-    expect(decodeJwt(await issuer().mintAccessToken({ sub: "j-carol", sessionId: emptyAmr.id }))).not.toHaveProperty("amr");
+    expect(decodeJwt(await issuer().mintAccessToken({ sub: "j-carol", sessionId: emptyAmr.id }))).not.toHaveProperty(
+      "amr",
+    );
     await expect(issuer().mintAccessToken({ sessionId: session.id })).rejects.toThrow(/no session/);
-    await expect(issuer().mintAccessToken({ sub: "j-dave", sessionId: emptyAmr.id })).rejects.toThrow(/belongs to j-carol/);
+    await expect(issuer().mintAccessToken({ sub: "j-dave", sessionId: emptyAmr.id })).rejects.toThrow(
+      /belongs to j-carol/,
+    );
   });
 
   it("refuses what Authgear's resolver refuses", async () => {
@@ -363,11 +382,14 @@ describe("JWT access tokens as bearer", () => {
       "an ID token": await issuer().mintIdToken({ sub }),
       "typ JWT": await issuer().mintAccessToken({ sub, header: { typ: "JWT" } }),
       "no typ": await issuer().mintAccessToken({ sub, header: { typ: undefined } }),
-      "PS256": await issuer().mintAccessToken({ sub, header: { alg: "PS256" } }),
+      PS256: await issuer().mintAccessToken({ sub, header: { alg: "PS256" } }),
       "another audience": await issuer().mintAccessToken({ sub, claims: { aud: ["https://other.example"] } }),
       "another issuer": await issuer().mintAccessToken({ sub, claims: { iss: "https://other.example" } }),
       "an unpublished key": signedByRemoved,
-      "a tampered payload": (await issuer().mintAccessToken({ sub })).replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify({ sub })).toString("base64url")}.`),
+      "a tampered payload": (await issuer().mintAccessToken({ sub })).replace(
+        /\.[^.]+\./,
+        `.${Buffer.from(JSON.stringify({ sub })).toString("base64url")}.`,
+      ),
       "an unknown sid": await issuer().mintAccessToken({ sub, claims: { sid: "no-such-session" } }),
       "another user's sid": await issuer().mintAccessToken({ sub: "j-other", claims: { sid: session.id } }),
       "a deleted user": await issuer().mintAccessToken({ sub: "j-deleted" }),
@@ -497,8 +519,20 @@ describe("failure modes", () => {
   });
 
   const distorted: Array<[ResolverFailureMode, Array<[string, string]>]> = [
-    ["malformed", [["X-Authgear-Session-Valid", "yes"], ["X-Authgear-User-Id", "f-alice"]]],
-    ["malformed-user-id", [["X-Authgear-Session-Valid", "true"], ["X-Authgear-User-Id", "dev user, id"]]],
+    [
+      "malformed",
+      [
+        ["X-Authgear-Session-Valid", "yes"],
+        ["X-Authgear-User-Id", "f-alice"],
+      ],
+    ],
+    [
+      "malformed-user-id",
+      [
+        ["X-Authgear-Session-Valid", "true"],
+        ["X-Authgear-User-Id", "dev user, id"],
+      ],
+    ],
     [
       "duplicated",
       [
@@ -523,17 +557,24 @@ describe("failure modes", () => {
     const answer = await raw(issuer(), cookie({ session: session.cookie }));
     expect(answer.status).toBe(200);
     const lines = authgearLines(answer);
-    expect(lines.filter(([name]) => name === "X-Authgear-Session-Valid" || name === "X-Authgear-User-Id")).toEqual(expected);
+    expect(lines.filter(([name]) => name === "X-Authgear-Session-Valid" || name === "X-Authgear-User-Id")).toEqual(
+      expected,
+    );
     expect(lines).toContainEqual(["X-Authgear-Session-Amr", "pwd"]);
     // With credentials that are not valid, the answer names a placeholder user.
     const placeholder = await verdict(issuer(), cookie({ session: "bad" }));
     if (mode === "missing-user-id") expect(placeholder).not.toHaveProperty("x-authgear-user-id");
-    else expect(placeholder["x-authgear-user-id"]).toMatch(mode === "malformed-user-id" ? /^dev user, id$/ : /^dev-resolver-failure/);
+    else
+      expect(placeholder["x-authgear-user-id"]).toMatch(
+        mode === "malformed-user-id" ? /^dev user, id$/ : /^dev-resolver-failure/,
+      );
   });
 
   it("fetch joins duplicated header lines, which a client must refuse", async () => {
     issuer().setResolverFailure("duplicated");
-    expect((await verdict(issuer(), cookie({ session: session.cookie })))["x-authgear-session-valid"]).toBe("true, true");
+    expect((await verdict(issuer(), cookie({ session: session.cookie })))["x-authgear-session-valid"]).toBe(
+      "true, true",
+    );
     issuer().setResolverFailure("duplicated-user-id");
     expect((await verdict(issuer(), cookie({ session: session.cookie })))["x-authgear-user-id"]).toBe("f-alice, admin");
   });
@@ -597,7 +638,11 @@ describe("dev endpoints", () => {
       ["access_token", "app_access_token", "app_session", "jwt_access_token", "session", "session_id", "sub"].sort(),
     );
     expect(body.sub).toBe("d-alice");
-    expect(decodeJwt(body.jwt_access_token!)).toMatchObject({ sub: "d-alice", sid: body.session_id, [`${USER}roles`]: ["admin"] });
+    expect(decodeJwt(body.jwt_access_token!)).toMatchObject({
+      sub: "d-alice",
+      sid: body.session_id,
+      [`${USER}roles`]: ["admin"],
+    });
     expect(await verdict(issuer(), cookie({ session: body.session! }))).toMatchObject({
       "x-authgear-user-id": "d-alice",
       "x-authgear-user-roles": "admin",

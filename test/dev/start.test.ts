@@ -32,7 +32,11 @@ function liveProcesses(): ProcessInfo[] {
     try {
       const stat = /\) (\S) \d+ (\d+)/s.exec(readFileSync(`/proc/${pid}/stat`, "utf8"));
       if (!stat || stat[1] === "Z") continue;
-      found.push({ pid: Number(pid), pgid: Number(stat[2]), cmdline: readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ") });
+      found.push({
+        pid: Number(pid),
+        pgid: Number(stat[2]),
+        cmdline: readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "),
+      });
     } catch {
       // exited meanwhile
     }
@@ -56,7 +60,16 @@ async function spawnNpmStart(env: Record<string, string>): Promise<Started> {
   const [workerPort, spaPort] = await Promise.all([freePort(), freePort()]);
   const child = spawn(process.execPath, ["--import", "tsx", "dev/start.ts"], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...NO_SETTINGS, ...env, WORKER_PORT: String(workerPort), DEV_ISSUER_PORT: "0", DEV_ISSUER2_PORT: "0", DEMO_ORIGIN_PORT: "0", DEMO_SPA_PORT: String(spaPort) },
+    env: {
+      ...process.env,
+      ...NO_SETTINGS,
+      ...env,
+      WORKER_PORT: String(workerPort),
+      DEV_ISSUER_PORT: "0",
+      DEV_ISSUER2_PORT: "0",
+      DEMO_ORIGIN_PORT: "0",
+      DEMO_SPA_PORT: String(spaPort),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -123,7 +136,10 @@ async function killIfRunning(started: Started | undefined): Promise<void> {
 async function expectCleanStopOnSigint({ child, workerPort, exited, output }: Started): Promise<void> {
   const wranglerGroups = new Set(
     liveProcesses()
-      .filter(({ cmdline }) => cmdline.includes("wrangler") && cmdline.includes(` dev `) && cmdline.includes(`--port ${workerPort} `))
+      .filter(
+        ({ cmdline }) =>
+          cmdline.includes("wrangler") && cmdline.includes(` dev `) && cmdline.includes(`--port ${workerPort} `),
+      )
       .map(({ pgid }) => pgid),
   );
   const inGroups = (): ProcessInfo[] => liveProcesses().filter(({ pgid }) => wranglerGroups.has(pgid));
@@ -153,7 +169,10 @@ describe("npm start", () => {
 
   it("says what runs where and that its own check passed", () => {
     expect(output).toMatch(
-      new RegExp(`^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} \\(wrangler dev --local, wrangler\\.toml\\) -> demo origin http://127\\.0\\.0\\.1:\\d+; dev issuer http://127\\.0\\.0\\.1:\\d+`, "m"),
+      new RegExp(
+        `^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} \\(wrangler dev --local, wrangler\\.toml\\) -> demo origin http://127\\.0\\.0\\.1:\\d+; dev issuer http://127\\.0\\.0\\.1:\\d+`,
+        "m",
+      ),
     );
     expect(output).toMatch(
       new RegExp(
@@ -167,7 +186,10 @@ describe("npm start", () => {
 
   it("prints the effective configuration: the dev stack's settings, every other at its default", () => {
     const issuers = `\\[\\{"issuer":"(http://127\\.0\\.0\\.1:\\d+)","resources":\\["http://127\\.0\\.0\\.1:${workerPort}"\\]\\},\\{"issuer":"(http://127\\.0\\.0\\.1:\\d+)"\\}\\]`;
-    const settings = /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; README "Configuration"\):\n((?: {2}.*\n)+)/m.exec(output);
+    const settings =
+      /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; README "Configuration"\):\n((?: {2}.*\n)+)/m.exec(
+        output,
+      );
     expect(settings).not.toBeNull();
     const lines = settings![1]!.trimEnd().split("\n");
     expect(lines).toEqual([
@@ -225,10 +247,15 @@ describe("npm start", () => {
   });
 
   it("prints a curl with a token that passes, the origin receiving the identity headers", async () => {
-    const match = new RegExp(`^curl -i (http://127\\.0\\.0\\.1:${workerPort}/hello) -H "Authorization: Bearer ([\\w.-]+)"$`, "m").exec(output);
+    const match = new RegExp(
+      `^curl -i (http://127\\.0\\.0\\.1:${workerPort}/hello) -H "Authorization: Bearer ([\\w.-]+)"$`,
+      "m",
+    ).exec(output);
     expect(match).not.toBeNull();
     const [, url, token] = match!;
-    const response = await fetch(url!, { headers: { authorization: `Bearer ${token!}`, "x-authgear-user-id": "spoofed" } });
+    const response = await fetch(url!, {
+      headers: { authorization: `Bearer ${token!}`, "x-authgear-user-id": "spoofed" },
+    });
     expect(response.status).toBe(200);
     const echoed = (await response.json()) as ReceivedRequest;
     expect(echoed.path).toBe("/hello");
@@ -246,7 +273,11 @@ describe("npm start", () => {
     const response = await fetch(`http://127.0.0.1:${workerPort}/hello`);
     expect(response.status).toBe(401);
     await response.arrayBuffer();
-    await expectLineAfter(started, from, "worker: request_refused code=ERR_CREDENTIALS_MISSING status=401 method=GET path=/hello");
+    await expectLineAfter(
+      started,
+      from,
+      "worker: request_refused code=ERR_CREDENTIALS_MISSING status=401 method=GET path=/hello",
+    );
   });
 
   it("serves the SPA demo on its own origin, whose preflights the Worker answers and whose tokens the dev issuer mints", async () => {
@@ -255,16 +286,27 @@ describe("npm start", () => {
     const spa = match![1]!;
     const page = await fetch(`${spa}/`);
     expect(page.status).toBe(200);
-    expect(page.headers.get("content-security-policy")).toMatch(new RegExp(`connect-src http://127\\.0\\.0\\.1:\\d+ http://127\\.0\\.0\\.1:${workerPort} ws://127\\.0\\.0\\.1:${workerPort};`));
+    expect(page.headers.get("content-security-policy")).toMatch(
+      new RegExp(
+        `connect-src http://127\\.0\\.0\\.1:\\d+ http://127\\.0\\.0\\.1:${workerPort} ws://127\\.0\\.0\\.1:${workerPort};`,
+      ),
+    );
     expect(await page.text()).toContain(`"gate":"http://127.0.0.1:${workerPort}"`);
     const preflight = await fetch(`http://127.0.0.1:${workerPort}/hello`, {
       method: "OPTIONS",
-      headers: { origin: spa, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      headers: {
+        origin: spa,
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization",
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe(spa);
     const issuer = /dev issuer (http:\/\/127\.0\.0\.1:\d+);/.exec(output)![1]!;
-    const token = await fetch(`${issuer}/_dev/token`, { method: "OPTIONS", headers: { origin: spa, "access-control-request-method": "POST" } });
+    const token = await fetch(`${issuer}/_dev/token`, {
+      method: "OPTIONS",
+      headers: { origin: spa, "access-control-request-method": "POST" },
+    });
     expect(token.status).toBe(204);
     expect(token.headers.get("access-control-allow-origin")).toBe(spa);
   });
@@ -276,9 +318,16 @@ describe("npm start", () => {
   });
 
   it("prints how to mint another token, and that command works", async () => {
-    const match = /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/token) -H 'content-type: application\/json' -d '(.*)'$/m.exec(output);
+    const match =
+      /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/token) -H 'content-type: application\/json' -d '(.*)'$/m.exec(
+        output,
+      );
     expect(match).not.toBeNull();
-    const response = await fetch(match![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: match![2]! });
+    const response = await fetch(match![1]!, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: match![2]!,
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ token_type: "Bearer", access_token: expect.any(String) as unknown });
   });
@@ -306,14 +355,20 @@ describe("npm start with AUTH_MODE=resolver", () => {
 
   /** The printed cookie curl's URL and Cookie header. */
   const cookieCurl = (): { url: string; cookie: string } => {
-    const match = new RegExp(`^curl -i (http://127\\.0\\.0\\.1:${workerPort}/hello) -H "Cookie: (session=[\\w-]+)"$`, "m").exec(output);
+    const match = new RegExp(
+      `^curl -i (http://127\\.0\\.0\\.1:${workerPort}/hello) -H "Cookie: (session=[\\w-]+)"$`,
+      "m",
+    ).exec(output);
     expect(match).not.toBeNull();
     return { url: match![1]!, cookie: match![2]! };
   };
 
   it("says it runs the Worker in resolver mode and that its own check with the cookie passed", () => {
     expect(output).toMatch(
-      new RegExp(`^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} \\(wrangler dev --local, wrangler\\.toml, AUTH_MODE=resolver\\) -> demo origin `, "m"),
+      new RegExp(
+        `^authgear-edge: Worker http://127\\.0\\.0\\.1:${workerPort} \\(wrangler dev --local, wrangler\\.toml, AUTH_MODE=resolver\\) -> demo origin `,
+        "m",
+      ),
     );
     expect(output).toMatch(
       /^checked: with the session cookie 200 \(the origin received x-authgear-user-id: dev-user\), with the machine token 200 \(the origin received x-authgear-edge-kind: client, no user id\), without 401$/m,
@@ -321,7 +376,9 @@ describe("npm start with AUTH_MODE=resolver", () => {
     // The bearer JWT curls are hybrid mode's; resolver mode trusts one issuer.
     expect(output).not.toContain("Authorization: Bearer ey");
     expect(output).not.toContain("second dev issuer");
-    expect(output).toMatch(/^ {2}ISSUERS=\[\{"issuer":"http:\/\/127\.0\.0\.1:\d+","resources":\["http:\/\/127\.0\.0\.1:\d+"\]\}\] \(npm start: the dev issuer \(AUTH_MODE=resolver trusts one\)\)$/m);
+    expect(output).toMatch(
+      /^ {2}ISSUERS=\[\{"issuer":"http:\/\/127\.0\.0\.1:\d+","resources":\["http:\/\/127\.0\.0\.1:\d+"\]\}\] \(npm start: the dev issuer \(AUTH_MODE=resolver trusts one\)\)$/m,
+    );
   });
 
   it("prints a machine client's commands that work in resolver mode too (verified by the Worker itself)", async () => {
@@ -350,7 +407,9 @@ describe("npm start with AUTH_MODE=resolver", () => {
   });
 
   it("prints a curl without credentials that is refused with 401", async () => {
-    expect(output).toMatch(new RegExp(`^# refused with 401: no credentials\\ncurl -i http://127\\.0\\.0\\.1:${workerPort}/hello$`, "m"));
+    expect(output).toMatch(
+      new RegExp(`^# refused with 401: no credentials\\ncurl -i http://127\\.0\\.0\\.1:${workerPort}/hello$`, "m"),
+    );
     const response = await fetch(hello());
     expect(response.status).toBe(401);
     await response.arrayBuffer();
@@ -363,7 +422,11 @@ describe("npm start with AUTH_MODE=resolver", () => {
         output,
       );
     expect(match).not.toBeNull();
-    const logout = await fetch(match![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: match![2]! });
+    const logout = await fetch(match![1]!, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: match![2]!,
+    });
     expect(logout.status).toBe(204);
     const response = await fetch(url, { headers: { cookie } });
     expect(response.status).toBe(401);
@@ -371,9 +434,16 @@ describe("npm start with AUTH_MODE=resolver", () => {
   });
 
   it("prints how to create another session, and its cookie passes", async () => {
-    const match = /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/session) -H 'content-type: application\/json' -d '(.*)'$/m.exec(output);
+    const match =
+      /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/session) -H 'content-type: application\/json' -d '(.*)'$/m.exec(
+        output,
+      );
     expect(match).not.toBeNull();
-    const created = await fetch(match![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: match![2]! });
+    const created = await fetch(match![1]!, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: match![2]!,
+    });
     expect(created.status).toBe(200);
     const { session } = (await created.json()) as { session: string };
     const response = await fetch(hello(), { headers: { cookie: `session=${session}` } });
@@ -433,18 +503,30 @@ describe("npm start with settings from the environment (ROUTES, and AUTHGEAR_END
 
   it("applies ROUTES: the printed token (no roles) is refused on /admin/* with 403, and the refusal is logged", async () => {
     const from = started.output().length;
-    const response = await fetch(`http://127.0.0.1:${workerPort}/admin/users`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`http://127.0.0.1:${workerPort}/admin/users`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: "insufficient_scope", code: "ERR_INSUFFICIENT_SCOPE" });
-    await expectLineAfter(started, from, "worker: request_refused code=ERR_INSUFFICIENT_SCOPE status=403 method=GET path=/admin/users");
+    await expectLineAfter(
+      started,
+      from,
+      "worker: request_refused code=ERR_INSUFFICIENT_SCOPE status=403 method=GET path=/admin/users",
+    );
   });
 
   it("applies ROUTES: a token with the admin role passes on /admin/*", async () => {
     const match = /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/token) /m.exec(output);
     expect(match).not.toBeNull();
-    const minted = await fetch(match![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: '{"sub":"dev-user","roles":["admin"]}' });
+    const minted = await fetch(match![1]!, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"sub":"dev-user","roles":["admin"]}',
+    });
     const { access_token: admin } = (await minted.json()) as { access_token: string };
-    const response = await fetch(`http://127.0.0.1:${workerPort}/admin/users`, { headers: { authorization: `Bearer ${admin}` } });
+    const response = await fetch(`http://127.0.0.1:${workerPort}/admin/users`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(response.status).toBe(200);
     expect(((await response.json()) as ReceivedRequest).path).toBe("/admin/users");
   });
@@ -456,13 +538,19 @@ describe("npm start with settings from the environment (ROUTES, and AUTHGEAR_END
 
 describe("npm start with bad settings", () => {
   it("reports them at start, in one message naming every bad key, and starts no Worker (exit 1)", async () => {
-    const started = await spawnNpmStart({ AUTH_MODE: "bogus", ROUTES: "not json", AUDIENCE: "https://api.example.com" });
+    const started = await spawnNpmStart({
+      AUTH_MODE: "bogus",
+      ROUTES: "not json",
+      AUDIENCE: "https://api.example.com",
+    });
     try {
       expect(await started.exited).toBe(1);
       const output = started.output();
       expect(output).toMatch(/^ {2}AUTH_MODE=bogus$/m);
       expect(output).toMatch(/^ {2}ROUTES=not json$/m);
-      expect(output).toMatch(/^npm start: Invalid configuration \(AUTH_MODE, ROUTES\)\. AUTH_MODE: must be one of jwt, resolver, hybrid; ROUTES: is not JSON$/m);
+      expect(output).toMatch(
+        /^npm start: Invalid configuration \(AUTH_MODE, ROUTES\)\. AUTH_MODE: must be one of jwt, resolver, hybrid; ROUTES: is not JSON$/m,
+      );
       expect(output).not.toContain("Ctrl-C stops them all.");
       await expect(fetch(`http://127.0.0.1:${started.workerPort}/healthz`)).rejects.toThrow();
     } finally {

@@ -17,7 +17,9 @@ const TWO_ISSUERS = JSON.stringify([{ issuer: ISSUER, resources: [WORKER] }, { i
 
 describe("workerSettings", () => {
   it("passes every setting of the Worker's schema, the unset ones empty, so nothing else (wrangler.toml's [vars]) applies", () => {
-    const record = settingsRecord(workerSettings({ ROUTES: ' [{"path":"/admin/*","roles":["admin"]}] ', AUDIENCE: "", UNRELATED: "x" }, STACK));
+    const record = settingsRecord(
+      workerSettings({ ROUTES: ' [{"path":"/admin/*","roles":["admin"]}] ', AUDIENCE: "", UNRELATED: "x" }, STACK),
+    );
     expect(Object.keys(record)).toEqual(WORKER_SETTING_NAMES);
     expect(record).toMatchObject({
       ISSUERS: TWO_ISSUERS,
@@ -31,7 +33,10 @@ describe("workerSettings", () => {
     });
     expect(WORKER_SETTINGS.parse(record)).toMatchObject({
       issuer: ISSUER,
-      issuers: [{ issuer: ISSUER, resources: [WORKER] }, { issuer: ISSUER2, resources: [] }],
+      issuers: [
+        { issuer: ISSUER, resources: [WORKER] },
+        { issuer: ISSUER2, resources: [] },
+      ],
       authMode: "jwt",
       routes: [{ path: "/admin/*", roles: ["admin"] }],
     });
@@ -64,18 +69,23 @@ describe("workerSettings", () => {
       { issuer: ISSUER, audiences, resources: [WORKER, "https://api.example"], clientIds: ["web"] },
       { issuer: ISSUER2 },
     ]);
-    const note = "(npm start: the two dev issuers; AUDIENCE, RESOURCES, ALLOWED_CLIENT_IDS of the environment go to the first)";
+    const note =
+      "(npm start: the two dev issuers; AUDIENCE, RESOURCES, ALLOWED_CLIENT_IDS of the environment go to the first)";
     expect(describeSettings(settings)).toContain(note);
     expect(WORKER_SETTINGS.parse(record).issuers[0]).toMatchObject({ audiences });
   });
 
   it("takes PUBLIC_PATHS and CORS_ALLOWED_ORIGINS from the environment when set", () => {
-    const record = settingsRecord(workerSettings({ PUBLIC_PATHS: "/status", CORS_ALLOWED_ORIGINS: "https://app.example.com" }, STACK));
+    const record = settingsRecord(
+      workerSettings({ PUBLIC_PATHS: "/status", CORS_ALLOWED_ORIGINS: "https://app.example.com" }, STACK),
+    );
     expect(record).toMatchObject({ PUBLIC_PATHS: "/status", CORS_ALLOWED_ORIGINS: "https://app.example.com" });
   });
 
   it("always points the Worker at the dev issuers and the demo origin, and says when that overrides the environment", () => {
-    const described = describeSettings(workerSettings({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", ORIGIN_URL: STACK.origin }, STACK));
+    const described = describeSettings(
+      workerSettings({ AUTHGEAR_ENDPOINT: "https://myapp.authgear.cloud", ORIGIN_URL: STACK.origin }, STACK),
+    );
     expect(described).toContain(
       `\n  ISSUERS=${TWO_ISSUERS} (npm start: the two dev issuers; AUTHGEAR_ENDPOINT=https://myapp.authgear.cloud of the environment is overridden)`,
     );
@@ -84,7 +94,9 @@ describe("workerSettings", () => {
   });
 
   it("passes none of the Lambda authorizer's own settings: the Worker does not read them", () => {
-    const record = settingsRecord(workerSettings({ HTTP_API_RESPONSE: "iam", AUTHORIZER_CACHE_SECONDS: "0", METRICS: "emf" }, STACK));
+    const record = settingsRecord(
+      workerSettings({ HTTP_API_RESPONSE: "iam", AUTHORIZER_CACHE_SECONDS: "0", METRICS: "emf" }, STACK),
+    );
     expect(Object.keys(record)).not.toContain("HTTP_API_RESPONSE");
     expect(Object.keys(record)).not.toContain("AUTHORIZER_CACHE_SECONDS");
     expect(Object.keys(record)).not.toContain("METRICS");
@@ -94,7 +106,16 @@ describe("workerSettings", () => {
 describe("describeSettings", () => {
   it("prints each setting that differs from its default, with its value, one line each", () => {
     const described = describeSettings(
-      workerSettings({ AUTH_MODE: "jwt", RESOLVER_CACHE_SECONDS: "0", ALGORITHMS: "ES256", AUTHORIZER_CACHE_SECONDS: "0", ROUTES: '[\n  {"path":"/a"}\n]' }, STACK),
+      workerSettings(
+        {
+          AUTH_MODE: "jwt",
+          RESOLVER_CACHE_SECONDS: "0",
+          ALGORITHMS: "ES256",
+          AUTHORIZER_CACHE_SECONDS: "0",
+          ROUTES: '[\n  {"path":"/a"}\n]',
+        },
+        STACK,
+      ),
     );
     expect(described.split("\n").slice(1)).toEqual([
       `  ISSUERS=${TWO_ISSUERS} (npm start: the two dev issuers)`,
@@ -120,19 +141,32 @@ describe("describeSettings", () => {
 
 describe("formatWorkerEvent", () => {
   it("turns a JSON log line of the core into one readable line", () => {
-    expect(formatWorkerEvent('{"level":"info","event":"request_refused","code":"ERR_CREDENTIALS_MISSING","status":401,"method":"GET","path":"/hello"}')).toBe(
-      "worker: request_refused code=ERR_CREDENTIALS_MISSING status=401 method=GET path=/hello",
-    );
-    expect(formatWorkerEvent('{"level":"info","event":"keyset_refresh_failed","reason":"HTTP 500 from the issuer","serving_stale":true}')).toBe(
-      'worker: keyset_refresh_failed reason="HTTP 500 from the issuer" serving_stale=true',
-    );
-    expect(formatWorkerEvent('{"level":"info","event":"config_invalid","keys":"ROUTES","message":"Invalid configuration (ROUTES). ROUTES: is not JSON"}')).toBe(
-      'worker: config_invalid keys=ROUTES message="Invalid configuration (ROUTES). ROUTES: is not JSON"',
-    );
+    expect(
+      formatWorkerEvent(
+        '{"level":"info","event":"request_refused","code":"ERR_CREDENTIALS_MISSING","status":401,"method":"GET","path":"/hello"}',
+      ),
+    ).toBe("worker: request_refused code=ERR_CREDENTIALS_MISSING status=401 method=GET path=/hello");
+    expect(
+      formatWorkerEvent(
+        '{"level":"info","event":"keyset_refresh_failed","reason":"HTTP 500 from the issuer","serving_stale":true}',
+      ),
+    ).toBe('worker: keyset_refresh_failed reason="HTTP 500 from the issuer" serving_stale=true');
+    expect(
+      formatWorkerEvent(
+        '{"level":"info","event":"config_invalid","keys":"ROUTES","message":"Invalid configuration (ROUTES). ROUTES: is not JSON"}',
+      ),
+    ).toBe('worker: config_invalid keys=ROUTES message="Invalid configuration (ROUTES). ROUTES: is not JSON"');
   });
 
   it("leaves other lines alone", () => {
-    for (const line of ["[wrangler:info] GET /hello 401 Unauthorized (3ms)", "{not json", '{"level":"info"}', "[1,2]", "null", ""]) {
+    for (const line of [
+      "[wrangler:info] GET /hello 401 Unauthorized (3ms)",
+      "{not json",
+      '{"level":"info"}',
+      "[1,2]",
+      "null",
+      "",
+    ]) {
       expect(formatWorkerEvent(line)).toBeUndefined();
     }
   });

@@ -76,12 +76,20 @@ describe("npm run doctor", () => {
   it("names each failure with its fix on its line, exits 1, and prints neither the token nor a secret", async () => {
     const token = issuer.createSession("dev-user").opaqueAccessToken;
     const secret = "s3cr3t-origin-value-0123456789abcdefghijklmnop";
-    const run = await runCli(["--token", token], { AUTHGEAR_ENDPOINT: issuer.origin, ALGORITHMS: "ES256", ORIGIN_SECRET: secret });
+    const run = await runCli(["--token", token], {
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ALGORITHMS: "ES256",
+      ORIGIN_SECRET: secret,
+    });
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const lines = run.stdout.trimEnd().split("\n");
-    expect(lines).toContainEqual(expect.stringMatching(/^✗ algorithms: ALGORITHMS=ES256, but the published key .* — fix: set ALGORITHMS=RS256 /));
     expect(lines).toContainEqual(
-      expect.stringMatching(/^✗ token: an opaque token, not a JWT .* — the gate answers 401 ERR_JWT_MALFORMED — fix: .*enable \*Issue JWT as access token\* for the client/),
+      expect.stringMatching(/^✗ algorithms: ALGORITHMS=ES256, but the published key .* — fix: set ALGORITHMS=RS256 /),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^✗ token: an opaque token, not a JWT .* — the gate answers 401 ERR_JWT_MALFORMED — fix: .*enable \*Issue JWT as access token\* for the client/,
+      ),
     );
     expect(lines.at(-1)).toBe("2 checks failed: algorithms, token.");
     expect(run.stdout + run.stderr).not.toContain(token);
@@ -99,18 +107,30 @@ describe("npm run doctor", () => {
   it("checks every issuer of ISSUERS, each line naming its issuer, and explains a machine token read from standard input", async () => {
     const machine = await startDevIssuer();
     try {
-      const token = await machine.mintClientAccessToken({ clientId: "inventory", resource: "https://api.example.local" });
-      const ISSUERS = JSON.stringify([{ issuer: issuer.origin }, { issuer: machine.origin, resources: ["https://api.example.local"] }]);
+      const token = await machine.mintClientAccessToken({
+        clientId: "inventory",
+        resource: "https://api.example.local",
+      });
+      const ISSUERS = JSON.stringify([
+        { issuer: issuer.origin },
+        { issuer: machine.origin, resources: ["https://api.example.local"] },
+      ]);
       const ROUTES = '[{"path":"/m2m/*","subject":"client"}]';
       const run = await runCli(["--token", "-"], { ISSUERS, ROUTES }, `${token}\n`);
       expect(run.code, run.stdout + run.stderr).toBe(0);
       const lines = run.stdout.trimEnd().split("\n");
       for (const origin of [issuer.origin, machine.origin]) {
         for (const name of ["discovery", "issuer", "jwks", "keys", "algorithms"]) {
-          expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^✓ ${name} \\(${origin.replaceAll(".", "\\.")}\\): `)));
+          expect(lines).toContainEqual(
+            expect.stringMatching(new RegExp(`^✓ ${name} \\(${origin.replaceAll(".", "\\.")}\\): `)),
+          );
         }
       }
-      expect(lines).toContainEqual(expect.stringMatching(/^✓ token: valid: .*; a machine client's token \(client-credentials grant\): client inventory, .*ROUTES\[0\] \/m2m\/\* admits it$/));
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          /^✓ token: valid: .*; a machine client's token \(client-credentials grant\): client inventory, .*ROUTES\[0\] \/m2m\/\* admits it$/,
+        ),
+      );
       expect(run.stdout + run.stderr).not.toContain(token);
     } finally {
       await machine.close();

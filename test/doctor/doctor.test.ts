@@ -62,7 +62,16 @@ function expectPass(check: Check, detail: string | RegExp): void {
 describe("a healthy configuration", () => {
   it("passes every check that applies in JWT mode, in order, and skips the resolver", async () => {
     const checks = await doctor();
-    expect(checks.map((check) => check.name)).toEqual(["configuration", "discovery", "issuer", "jwks", "keys", "algorithms", "resolver", "token"]);
+    expect(checks.map((check) => check.name)).toEqual([
+      "configuration",
+      "discovery",
+      "issuer",
+      "jwks",
+      "keys",
+      "algorithms",
+      "resolver",
+      "token",
+    ]);
     expect(failed(checks)).toEqual([]);
     expect(find(checks, "discovery").detail).toContain(`${issuer.origin}/.well-known/openid-configuration: 200`);
     expect(find(checks, "keys").detail).toContain(issuer.signingKid);
@@ -114,7 +123,11 @@ describe("names that look like a setting", () => {
 describe("discovery", () => {
   it.each([
     ["http500", /HTTP 500/, /failing/],
-    ["redirect", /redirect 302 to http:\/\/127\.0\.0\.1:\d+\/redirected\/\.well-known\/openid-configuration/, /follows no redirect/],
+    [
+      "redirect",
+      /redirect 302 to http:\/\/127\.0\.0\.1:\d+\/redirected\/\.well-known\/openid-configuration/,
+      /follows no redirect/,
+    ],
     ["invalid-json", /not JSON \(content-type application\/json\)/, /AUTHGEAR_ENDPOINT serves something else/],
     ["oversize", /larger than 64\.0 KiB/, /64 KiB/],
     ["reset", /network error/, /reachable/],
@@ -179,7 +192,16 @@ describe("the key set", () => {
 
   it("names a key set over the size limit", async () => {
     const modulus = Buffer.alloc(256, 0xc5).toString("base64url");
-    issuer.setExtraJwks(Array.from({ length: 200 }, (_, index) => ({ kty: "RSA", kid: `padding-${index}`, use: "sig", alg: "RS256", n: modulus, e: "AQAB" })));
+    issuer.setExtraJwks(
+      Array.from({ length: 200 }, (_, index) => ({
+        kty: "RSA",
+        kid: `padding-${index}`,
+        use: "sig",
+        alg: "RS256",
+        n: modulus,
+        e: "AQAB",
+      })),
+    );
     const checks = await doctor();
     expect(find(checks, "discovery").ok).toBe(true);
     expectFailure(find(checks, "jwks"), "larger than 64.0 KiB", "fewer keys");
@@ -238,7 +260,10 @@ describe("the resolver (resolver mode)", () => {
 
   it("explains a 404 by the Host, which selects the project", async () => {
     const port = new URL(issuer.origin).port;
-    const check = find(await doctor({ AUTH_MODE: "resolver", RESOLVER_URL: `http://localhost:${port}/_resolver/resolve` }), "resolver");
+    const check = find(
+      await doctor({ AUTH_MODE: "resolver", RESOLVER_URL: `http://localhost:${port}/_resolver/resolve` }),
+      "resolver",
+    );
     expect(check.ok).toBe(false);
     expect(check.detail).toContain(`Host: localhost:${port}`);
     expect(check.detail).toContain("HTTP 404");
@@ -254,7 +279,19 @@ describe("the resolver (resolver mode)", () => {
   it("refuses a resolver that calls a request without credentials valid", async () => {
     const fetcher: Fetcher = (url, init) =>
       url.endsWith("/_resolver/resolve")
-        ? Promise.resolve(new Response(null, { status: 200, headers: { "x-authgear-session-valid": "true", "x-authgear-user-id": "someone", "x-authgear-user-anonymous": "false", "x-authgear-user-verified": "true", "x-authgear-user-can-reauthenticate": "true", "x-authgear-session-amr": "" } }))
+        ? Promise.resolve(
+            new Response(null, {
+              status: 200,
+              headers: {
+                "x-authgear-session-valid": "true",
+                "x-authgear-user-id": "someone",
+                "x-authgear-user-anonymous": "false",
+                "x-authgear-user-verified": "true",
+                "x-authgear-user-can-reauthenticate": "true",
+                "x-authgear-session-amr": "",
+              },
+            }),
+          )
         : fetch(url, init);
     const check = find(await doctor({ AUTH_MODE: "resolver" }, { fetcher }), "resolver");
     expectFailure(check, "no credentials at all", "lets everyone in");
@@ -262,12 +299,18 @@ describe("the resolver (resolver mode)", () => {
 });
 
 describe("a token (--token)", () => {
-  async function tokenCheck(token: string, env: Record<string, string> = {}, options: DoctorOptions = {}): Promise<Check> {
+  async function tokenCheck(
+    token: string,
+    env: Record<string, string> = {},
+    options: DoctorOptions = {},
+  ): Promise<Check> {
     return find(await doctor(env, { ...options, token }), "token");
   }
 
   it("verifies a valid access token and describes it, without printing it", async () => {
-    const check = await tokenCheck(await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } }));
+    const check = await tokenCheck(
+      await issuer.mintAccessToken({ sub: "alice", claims: { "https://authgear.com/claims/user/roles": ["admin"] } }),
+    );
     expect(check.ok).toBe(true);
     expect(check.detail).toMatch(
       /^valid: verified by the gate itself \(RS256, kid .+\); user alice, client_id dev-client, roles admin, amr pwd, expires in (29|30) min \d+ s, at \d{4}-/,
@@ -277,13 +320,18 @@ describe("a token (--token)", () => {
   it("diagnoses an opaque token in JWT mode: Issue JWT as access token", async () => {
     const check = await tokenCheck(issuer.createSession("bob").opaqueAccessToken);
     expect(check.ok).toBe(false);
-    expect(check.detail).toMatch(/^an opaque token, not a JWT \(no dots, \d+ characters\) — the gate answers 401 ERR_JWT_MALFORMED$/);
+    expect(check.detail).toMatch(
+      /^an opaque token, not a JWT \(no dots, \d+ characters\) — the gate answers 401 ERR_JWT_MALFORMED$/,
+    );
     expect(check.fix).toContain("enable *Issue JWT as access token* for the client");
   });
 
   it("sends an opaque token to the resolver in hybrid mode", async () => {
     const session = issuer.createSession("carol");
-    expectPass(await tokenCheck(session.opaqueAccessToken, { AUTH_MODE: "hybrid" }), "Authgear's resolver accepted it (AUTH_MODE=hybrid); user carol");
+    expectPass(
+      await tokenCheck(session.opaqueAccessToken, { AUTH_MODE: "hybrid" }),
+      "Authgear's resolver accepted it (AUTH_MODE=hybrid); user carol",
+    );
     issuer.logout(session.id);
     const check = await tokenCheck(session.opaqueAccessToken, { AUTH_MODE: "hybrid" });
     expectFailure(check, "an opaque token, sent to Authgear's resolver");
@@ -293,7 +341,9 @@ describe("a token (--token)", () => {
   it("diagnoses an ID token", async () => {
     const check = await tokenCheck(await issuer.mintIdToken({ claims: { nonce: "n-0S6_WzA2Mj" } }));
     expect(check.ok).toBe(false);
-    expect(check.detail).toContain('an ID token, not an access token: typ is "JWT", not at+jwt, it has a nonce, aud ["dev-client"] names a client');
+    expect(check.detail).toContain(
+      'an ID token, not an access token: typ is "JWT", not at+jwt, it has a nonce, aud ["dev-client"] names a client',
+    );
     expect(check.detail).toContain("401 ERR_JWT_TYPE");
     expect(check.fix).toContain("not the id_token");
   });
@@ -301,14 +351,18 @@ describe("a token (--token)", () => {
   it("diagnoses a wrong audience, showing the token's aud and AUDIENCE", async () => {
     const check = await tokenCheck(await issuer.mintAccessToken(), { AUDIENCE: "https://api.example.com" });
     expect(check.ok).toBe(false);
-    expect(check.detail).toContain(`wrong audience: the token's aud ["${issuer.origin}"] holds none of AUDIENCE ["https://api.example.com"]`);
+    expect(check.detail).toContain(
+      `wrong audience: the token's aud ["${issuer.origin}"] holds none of AUDIENCE ["https://api.example.com"]`,
+    );
     expect(check.fix).toContain(`AUDIENCE=https://api.example.com,${issuer.origin}`);
   });
 
   it("diagnoses an expired token, with exp and now", async () => {
     const check = await tokenCheck(await issuer.mintAccessToken({ expiresIn: -120 }));
     expect(check.ok).toBe(false);
-    expect(check.detail).toMatch(/^expired: exp \d{4}-\d\d-\d\dT[\d:]+Z \(\d+\), now .+, 2 min [0-2] s ago \(CLOCK_TOLERANCE_SECONDS=0\) — the gate answers 401 ERR_JWT_EXPIRED$/);
+    expect(check.detail).toMatch(
+      /^expired: exp \d{4}-\d\d-\d\dT[\d:]+Z \(\d+\), now .+, 2 min [0-2] s ago \(CLOCK_TOLERANCE_SECONDS=0\) — the gate answers 401 ERR_JWT_EXPIRED$/,
+    );
     expect(check.fix).toContain("fresh access token");
   });
 
@@ -319,7 +373,9 @@ describe("a token (--token)", () => {
   });
 
   it("diagnoses a token not yet valid", async () => {
-    const check = await tokenCheck(await issuer.mintAccessToken({ claims: { nbf: Math.floor(Date.now() / 1000) + 600 } }));
+    const check = await tokenCheck(
+      await issuer.mintAccessToken({ claims: { nbf: Math.floor(Date.now() / 1000) + 600 } }),
+    );
     expect(check.ok).toBe(false);
     expect(check.detail).toContain("not yet valid: nbf");
     expect(check.fix).toContain("CLOCK_TOLERANCE_SECONDS");
@@ -331,7 +387,9 @@ describe("a token (--token)", () => {
     issuer.removeKey(kid);
     const check = await tokenCheck(token);
     expect(check.ok).toBe(false);
-    expect(check.detail).toContain(`no published key has the token's kid "${kid}" (alg RS256); AUTHGEAR_ENDPOINT publishes kid ["${issuer.signingKid}"]`);
+    expect(check.detail).toContain(
+      `no published key has the token's kid "${kid}" (alg RS256); AUTHGEAR_ENDPOINT publishes kid ["${issuer.signingKid}"]`,
+    );
     expect(check.detail).toContain("401 ERR_JWT_KEY_NOT_FOUND");
     expect(check.fix).toContain("get a new token");
   });
@@ -340,10 +398,16 @@ describe("a token (--token)", () => {
     const other = await startDevIssuer();
     try {
       const check = await tokenCheck(await other.mintAccessToken());
-      expect(check.detail).toContain(`untrusted issuer: the token's iss "${other.origin}" is not a trusted issuer (port `);
+      expect(check.detail).toContain(
+        `untrusted issuer: the token's iss "${other.origin}" is not a trusted issuer (port `,
+      );
       expect(check.detail).toContain(`; AUTHGEAR_ENDPOINT is ${issuer.origin}; the gate refuses it before any fetch`);
-      expect(check.fix).toContain(`the token comes from another issuer: get one from ${issuer.origin}; or, if ${other.origin} is an issuer this API should trust, add it: `);
-      expect(check.fix).toContain(`ISSUERS='[{"issuer":"${issuer.origin}"},{"issuer":"${other.origin}"}]' (in place of AUTHGEAR_ENDPOINT`);
+      expect(check.fix).toContain(
+        `the token comes from another issuer: get one from ${issuer.origin}; or, if ${other.origin} is an issuer this API should trust, add it: `,
+      );
+      expect(check.fix).toContain(
+        `ISSUERS='[{"issuer":"${issuer.origin}"},{"issuer":"${other.origin}"}]' (in place of AUTHGEAR_ENDPOINT`,
+      );
     } finally {
       await other.close();
     }
@@ -352,7 +416,9 @@ describe("a token (--token)", () => {
   it("diagnoses a wrong issuer, showing both", async () => {
     const check = await tokenCheck(await issuer.mintAccessToken({ claims: { iss: "https://other.example.com" } }));
     expect(check.ok).toBe(false);
-    expect(check.detail).toContain(`untrusted issuer: the token's iss "https://other.example.com" is not a trusted issuer (scheme https instead of http`);
+    expect(check.detail).toContain(
+      `untrusted issuer: the token's iss "https://other.example.com" is not a trusted issuer (scheme https instead of http`,
+    );
     expect(check.detail).toContain(`AUTHGEAR_ENDPOINT is ${issuer.origin}`);
     expect(check.detail).toContain("401 ERR_JWT_CLAIM_INVALID");
   });
@@ -376,7 +442,11 @@ describe("a token (--token)", () => {
 
   it("diagnoses a client outside ALLOWED_CLIENT_IDS", async () => {
     const check = await tokenCheck(await issuer.mintAccessToken(), { ALLOWED_CLIENT_IDS: "mobile-app" });
-    expectFailure(check, 'client_id "dev-client", and ALLOWED_CLIENT_IDS is mobile-app', "ALLOWED_CLIENT_IDS=mobile-app,dev-client");
+    expectFailure(
+      check,
+      'client_id "dev-client", and ALLOWED_CLIENT_IDS is mobile-app',
+      "ALLOWED_CLIENT_IDS=mobile-app,dev-client",
+    );
   });
 
   it("says the key set is the problem when it cannot be fetched", async () => {
@@ -408,7 +478,9 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
     });
   });
   afterAll(() => second.close());
-  beforeEach(() => { second.setFailure("none"); });
+  beforeEach(() => {
+    second.setFailure("none");
+  });
 
   /** ISSUERS: the shared issuer, then `second`, which accepts machine tokens for {@link API}. */
   function issuersEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -483,7 +555,9 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
         `resource ${API} (the "resources" of the ISSUERS entry ${second.origin}); ROUTES[0] /m2m/* admits it; ` +
         "ROUTES[1] /admin/* does not: A scope this route requires is missing.",
     );
-    expect(check.detail).toMatch(/^valid: verified by the gate itself \(RS256, kid [\w-]+\), expires in (29|30) min \d+ s, at [^;]+; a machine/);
+    expect(check.detail).toMatch(
+      /^valid: verified by the gate itself \(RS256, kid [\w-]+\), expires in (29|30) min \d+ s, at [^;]+; a machine/,
+    );
     expect(check.detail).toMatch(/is missing\.$/);
   });
 
@@ -521,13 +595,17 @@ describe("several issuers (ISSUERS), machine clients, resources", () => {
     try {
       const check = await tokenCheck(await stranger.mintAccessToken());
       expectFailure(check, `untrusted issuer: the token's iss "${stranger.origin}" is not a trusted issuer`);
-      expect(check.detail).toContain(`ISSUERS trusts ${issuer.origin}, ${second.origin}; the gate refuses it before any fetch`);
+      expect(check.detail).toContain(
+        `ISSUERS trusts ${issuer.origin}, ${second.origin}; the gate refuses it before any fetch`,
+      );
       const added = JSON.stringify([
         { issuer: issuer.origin },
         { issuer: second.origin, resources: [API] },
         { issuer: stranger.origin },
       ]);
-      expect(check.fix).toContain(`if ${stranger.origin} is an issuer this API should trust, add it: ISSUERS='${added}'`);
+      expect(check.fix).toContain(
+        `if ${stranger.origin} is an issuer this API should trust, add it: ISSUERS='${added}'`,
+      );
       expect(stranger.hits).toEqual({ discovery: 0, jwks: 0, redirected: 0 });
     } finally {
       await stranger.close();

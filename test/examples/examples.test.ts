@@ -33,13 +33,28 @@ afterAll(async () => {
   await issuer.close();
 });
 
-async function workerExample(entry: string, bindings: Record<string, string>): Promise<(path: string, token?: string) => Promise<{ status: number; body: unknown; challenge: string | null }>> {
-  const mf = startWorker({ AUTHGEAR_ENDPOINT: issuer.origin, ...bindings }, 1, [], await bundleWorker(resolve(EXAMPLES, entry)));
+async function workerExample(
+  entry: string,
+  bindings: Record<string, string>,
+): Promise<(path: string, token?: string) => Promise<{ status: number; body: unknown; challenge: string | null }>> {
+  const mf = startWorker(
+    { AUTHGEAR_ENDPOINT: issuer.origin, ...bindings },
+    1,
+    [],
+    await bundleWorker(resolve(EXAMPLES, entry)),
+  );
   started.push(mf);
   return async (path, token) => {
-    const response = await mf.dispatchFetch(`https://app.example${path}`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+    const response = await mf.dispatchFetch(
+      `https://app.example${path}`,
+      token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
+    );
     const text = await response.text();
-    return { status: response.status, body: text.startsWith("{") ? (JSON.parse(text) as unknown) : text, challenge: response.headers.get("www-authenticate") };
+    return {
+      status: response.status,
+      body: text.startsWith("{") ? (JSON.parse(text) as unknown) : text,
+      challenge: response.headers.get("www-authenticate"),
+    };
   };
 }
 
@@ -55,7 +70,11 @@ describe("examples/hono-worker: a Hono app on Workers with authgear()", () => {
   });
 
   it("refuses a request without a token with a 401 and its challenge, before the app runs", async () => {
-    expect(await get("/me")).toMatchObject({ status: 401, body: { error: "unauthorized", code: "ERR_CREDENTIALS_MISSING" }, challenge: `Bearer realm="${issuer.origin}"` });
+    expect(await get("/me")).toMatchObject({
+      status: 401,
+      body: { error: "unauthorized", code: "ERR_CREDENTIALS_MISSING" },
+      challenge: `Bearer realm="${issuer.origin}"`,
+    });
   });
 
   it("applies ROUTES: /admin/* for the admin role only", async () => {
@@ -84,16 +103,30 @@ describe("examples/worker-route: an existing Worker deciding one route with the 
 
   it("applies ROUTES under /api/", async () => {
     expect(await get("/api/admin/users", bob)).toMatchObject({ status: 403 });
-    expect(await get("/api/admin/users", alice)).toMatchObject({ status: 200, body: { user: "alice", roles: ["admin"] } });
+    expect(await get("/api/admin/users", alice)).toMatchObject({
+      status: 200,
+      body: { user: "alice", roles: ["admin"] },
+    });
   });
 
   it("leaves the rest of the app alone", async () => {
-    expect(await get("/about")).toEqual({ status: 200, body: "the rest of the app, not authenticated here\n", challenge: null });
+    expect(await get("/about")).toEqual({
+      status: 200,
+      body: "the rest of the app, not authenticated here\n",
+      challenge: null,
+    });
   });
 });
 
 describe("examples/lambda-authorizer: an existing authorizer wrapping createHandler", () => {
-  type Outcome = { result?: { principalId?: string; policyDocument?: { Statement: Array<{ Effect: string; Resource: string[] }> }; context?: Record<string, unknown> }; error?: string };
+  type Outcome = {
+    result?: {
+      principalId?: string;
+      policyDocument?: { Statement: Array<{ Effect: string; Resource: string[] }> };
+      context?: Record<string, unknown>;
+    };
+    error?: string;
+  };
   let outcomes: Outcome[];
   const ARN = (path: string) => `arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET${path}`;
 
@@ -106,7 +139,12 @@ describe("examples/lambda-authorizer: an existing authorizer wrapping createHand
     ];
     // The container's environment: the settings, and nothing of this process's own.
     const child = spawn(process.execPath, ["--import", "tsx", resolve(import.meta.dirname, "lambda-container.ts")], {
-      env: { PATH: process.env.PATH ?? "", AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: ADMIN_RULE, AUTHORIZER_CACHE_SECONDS: "0" },
+      env: {
+        PATH: process.env.PATH ?? "",
+        AUTHGEAR_ENDPOINT: issuer.origin,
+        ROUTES: ADMIN_RULE,
+        AUTHORIZER_CACHE_SECONDS: "0",
+      },
       stdio: ["pipe", "pipe", "inherit"],
     });
     let stdout = "";
@@ -114,7 +152,8 @@ describe("examples/lambda-authorizer: an existing authorizer wrapping createHand
     child.stdin.end(JSON.stringify(events));
     const code = await new Promise<number | null>((done) => child.once("exit", done));
     const line = stdout.split("\n").find((text) => text.startsWith("RESULTS "));
-    if (code !== 0 || line === undefined) throw new Error(`the Lambda container exited with ${String(code)}:\n${stdout}`);
+    if (code !== 0 || line === undefined)
+      throw new Error(`the Lambda container exited with ${String(code)}:\n${stdout}`);
     outcomes = JSON.parse(line.slice("RESULTS ".length)) as Outcome[];
   }, 30_000);
 
@@ -131,8 +170,14 @@ describe("examples/lambda-authorizer: an existing authorizer wrapping createHand
   });
 
   it("applies ROUTES: a Deny (403) for bob on /admin/*, an Allow for the admin, whose bad tenant header is ignored", () => {
-    expect(outcomes[2]?.result).toMatchObject({ principalId: "bob", policyDocument: { Statement: [{ Effect: "Deny", Resource: [ARN("/admin/users")] }] } });
-    expect(outcomes[3]?.result).toMatchObject({ principalId: "alice", policyDocument: { Statement: [{ Effect: "Allow", Resource: [ARN("/admin/users")] }] } });
+    expect(outcomes[2]?.result).toMatchObject({
+      principalId: "bob",
+      policyDocument: { Statement: [{ Effect: "Deny", Resource: [ARN("/admin/users")] }] },
+    });
+    expect(outcomes[3]?.result).toMatchObject({
+      principalId: "alice",
+      policyDocument: { Statement: [{ Effect: "Allow", Resource: [ARN("/admin/users")] }] },
+    });
     expect(outcomes[3]?.result?.context).not.toHaveProperty("tenant");
   });
 });

@@ -11,7 +11,12 @@ import { newAssertionKey } from "../../dev/assertion-key.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { rememberCredential } from "../../dev/remember.ts";
 import {
-  AUDIENCE, sign, signingKey, startExpressOrigin, userClaims, type ExampleOrigin,
+  AUDIENCE,
+  sign,
+  signingKey,
+  startExpressOrigin,
+  userClaims,
+  type ExampleOrigin,
 } from "../assertion-fixtures.ts";
 import { startWorker } from "../cloudflare/harness.ts";
 import { freePort } from "../helpers.ts";
@@ -36,12 +41,22 @@ beforeAll(async () => {
   gateUrl = `http://127.0.0.1:${port}`;
   app = await startExpressOrigin({
     ASSERTION_JWKS_URL: `${gateUrl}/.well-known/authgear-edge/jwks.json`,
-    ASSERTION_ISSUER: GATE, ASSERTION_AUDIENCE: AUDIENCE,
+    ASSERTION_ISSUER: GATE,
+    ASSERTION_AUDIENCE: AUDIENCE,
   });
-  mf = startWorker({
-    AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: app.url,
-    ASSERTION_KEY: JSON.stringify(key), ASSERTION_ISSUER: GATE, ASSERTION_AUDIENCE: AUDIENCE,
-  }, 1, [], undefined, port);
+  mf = startWorker(
+    {
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_URL: app.url,
+      ASSERTION_KEY: JSON.stringify(key),
+      ASSERTION_ISSUER: GATE,
+      ASSERTION_AUDIENCE: AUDIENCE,
+    },
+    1,
+    [],
+    undefined,
+    port,
+  );
   await mf.ready;
   alice = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES]: ["admin"] } });
   // A client's own assertion for mallory, under a key of its own that claims the gate's kid.
@@ -84,10 +99,12 @@ describe("the Worker in front of examples/express-origin", () => {
 
   it("the app refuses a request that went around the gate, with or without a forged assertion", async () => {
     expect(await call(app.url, { "x-authgear-edge-assertion": forged })).toEqual({
-      status: 401, body: { error: "ERR_ASSERTION_INVALID" },
+      status: 401,
+      body: { error: "ERR_ASSERTION_INVALID" },
     });
     expect(await call(app.url, { authorization: `Bearer ${alice}` })).toEqual({
-      status: 401, body: { error: "ERR_ASSERTION_MISSING" },
+      status: 401,
+      body: { error: "ERR_ASSERTION_MISSING" },
     });
   });
 });

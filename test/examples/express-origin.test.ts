@@ -5,8 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  AUDIENCE, ISSUER, nowSeconds, sign, signingKey, startExpressOrigin, startJwksServer, userClaims,
-  type ExampleOrigin, type JwksServer, type SigningKey,
+  AUDIENCE,
+  ISSUER,
+  nowSeconds,
+  sign,
+  signingKey,
+  startExpressOrigin,
+  startJwksServer,
+  userClaims,
+  type ExampleOrigin,
+  type JwksServer,
+  type SigningKey,
 } from "../assertion-fixtures.ts";
 
 const HEADER = "x-authgear-edge-assertion";
@@ -38,7 +47,8 @@ describe("examples/express-origin: an Express origin that accepts only the gate'
   it("answers 503, not 401, while the gate's key set cannot be fetched", async () => {
     try {
       expect(await call("/me", await sign(gate, userClaims()))).toEqual({
-        status: 503, body: { error: "ERR_ASSERTION_KEYS_UNAVAILABLE" },
+        status: 503,
+        body: { error: "ERR_ASSERTION_KEYS_UNAVAILABLE" },
       });
     } finally {
       jwks.serve([gate.jwk]);
@@ -52,19 +62,37 @@ describe("examples/express-origin: an Express origin that accepts only the gate'
       body: {
         path: "/orders/7",
         caller: {
-          iss: ISSUER, aud: AUDIENCE, sub: "alice", iat: claims.iat, exp: claims.exp, jti: claims.jti, kind: "user",
-          token_iss: "https://myapp.authgear.cloud", scope: ["openid", "offline_access"], client_id: "spa",
-          roles: ["admin"], amr: ["pwd", "otp"], auth_time: claims.iat! - 300, is_anonymous: false, is_verified: true,
+          iss: ISSUER,
+          aud: AUDIENCE,
+          sub: "alice",
+          iat: claims.iat,
+          exp: claims.exp,
+          jti: claims.jti,
+          kind: "user",
+          token_iss: "https://myapp.authgear.cloud",
+          scope: ["openid", "offline_access"],
+          client_id: "spa",
+          roles: ["admin"],
+          amr: ["pwd", "otp"],
+          auth_time: claims.iat! - 300,
+          is_anonymous: false,
+          is_verified: true,
         },
       },
     });
   });
 
   it("refuses (401) every request without one, whatever its method or path", async () => {
-    const requests = [["GET", "/me"], ["POST", "/orders"], ["DELETE", "/orders/7"], ["GET", "/no/such/route"]] as const;
+    const requests = [
+      ["GET", "/me"],
+      ["POST", "/orders"],
+      ["DELETE", "/orders/7"],
+      ["GET", "/no/such/route"],
+    ] as const;
     for (const [method, path] of requests) {
       expect(await call(path, undefined, method), `${method} ${path}`).toEqual({
-        status: 401, body: { error: "ERR_ASSERTION_MISSING" },
+        status: 401,
+        body: { error: "ERR_ASSERTION_MISSING" },
       });
     }
   });
@@ -82,7 +110,10 @@ describe("examples/express-origin: an Express origin that accepts only the gate'
     const answers = await Promise.all(refused.map((assertion) => call("/me", assertion)));
     expect(answers.map(({ status }) => status)).toEqual([401, 401, 401, 401, 401]);
     expect(answers.map(({ body }) => (body as { error: string }).error)).toEqual([
-      "ERR_ASSERTION_INVALID", "ERR_ASSERTION_EXPIRED", "ERR_ASSERTION_INVALID", "ERR_ASSERTION_INVALID",
+      "ERR_ASSERTION_INVALID",
+      "ERR_ASSERTION_EXPIRED",
+      "ERR_ASSERTION_INVALID",
+      "ERR_ASSERTION_INVALID",
       "ERR_ASSERTION_MALFORMED",
     ]);
   });

@@ -16,9 +16,18 @@ beforeAll(async () => {
 });
 afterAll(() => issuer.close());
 
-function app(settings: Record<string, string>, logs: Array<{ event: string } & LogFields> = []): Hono<{ Variables: AuthgearVariables }> {
+function app(
+  settings: Record<string, string>,
+  logs: Array<{ event: string } & LogFields> = [],
+): Hono<{ Variables: AuthgearVariables }> {
   const hono = new Hono<{ Variables: AuthgearVariables }>();
-  hono.use("*", authgear({ settings: { AUTHGEAR_ENDPOINT: issuer.origin, ...settings }, logger: { log: (event, fields) => logs.push({ event, ...fields }) } }));
+  hono.use(
+    "*",
+    authgear({
+      settings: { AUTHGEAR_ENDPOINT: issuer.origin, ...settings },
+      logger: { log: (event, fields) => logs.push({ event, ...fields }) },
+    }),
+  );
   hono.all("*", (c) => {
     const identity = c.get("authgear");
     const user = identity?.kind === "user" ? identity.userId : null;
@@ -56,7 +65,10 @@ describe("authgear() on Node", () => {
     const routes = '[{"path":"/items/*","methods":["DELETE"],"roles":["admin"]}]';
     const gated = app({ ROUTES: routes });
     const headers = { authorization: `Bearer ${token}` };
-    expect((await gated.request("/items/1", { method: "POST", headers: { ...headers, "x-http-method-override": "DELETE" } })).status).toBe(403);
+    expect(
+      (await gated.request("/items/1", { method: "POST", headers: { ...headers, "x-http-method-override": "DELETE" } }))
+        .status,
+    ).toBe(403);
     expect((await gated.request("/items/1", { method: "POST", headers })).status).toBe(403);
     expect((await gated.request("/items/1", { method: "GET", headers })).status).toBe(200);
     const wireOnly = app({ ROUTES: routes, METHOD_OVERRIDE: "none" });
@@ -95,7 +107,9 @@ describe("authgear() on Node", () => {
       expect(response.status).toBe(500);
       expect(await response.json()).toMatchObject({ code: "ERR_CONFIG_INVALID" });
     }
-    expect(logs.filter(({ event }) => event === "config_invalid")).toEqual([expect.objectContaining({ keys: "AUTH_MODE,ALGORITHMS" })]);
+    expect(logs.filter(({ event }) => event === "config_invalid")).toEqual([
+      expect.objectContaining({ keys: "AUTH_MODE,ALGORITHMS" }),
+    ]);
   });
 
   it("without settings on Node (no c.env), answers every request 500 and says so once", async () => {
@@ -104,12 +118,17 @@ describe("authgear() on Node", () => {
     bare.use("*", authgear({ logger: { log: (event, fields) => logs.push({ event, ...fields }) } }));
     bare.get("*", (c) => c.text("never"));
     for (let i = 0; i < 3; i += 1) expect((await bare.request("/x")).status).toBe(500);
-    expect(logs.filter(({ event }) => event === "config_invalid")).toEqual([expect.objectContaining({ keys: "AUTHGEAR_ENDPOINT" })]);
+    expect(logs.filter(({ event }) => event === "config_invalid")).toEqual([
+      expect.objectContaining({ keys: "AUTHGEAR_ENDPOINT" }),
+    ]);
   });
 
   it("with REPORT_ONLY=true lets a would-be refusal through with its code and no identity, and logs it", async () => {
     const logs: Array<{ event: string } & LogFields> = [];
-    const reporting = app({ REPORT_ONLY: "true", LOG_DECISIONS: "true", ROUTES: '[{"path":"/admin/*","roles":["admin"]}]' }, logs);
+    const reporting = app(
+      { REPORT_ONLY: "true", LOG_DECISIONS: "true", ROUTES: '[{"path":"/admin/*","roles":["admin"]}]' },
+      logs,
+    );
     const token = await issuer.mintAccessToken({ sub: "erin" });
     const missing = await reporting.request("/anything");
     expect(missing.status).toBe(200);
@@ -119,7 +138,11 @@ describe("authgear() on Node", () => {
     expect(await ruled.json()).toEqual({ user: null, method: "GET", report: "ERR_INSUFFICIENT_SCOPE" });
     const allowed = await reporting.request("/anything", { headers: { authorization: `Bearer ${token}` } });
     expect(await allowed.json()).toEqual({ user: "erin", method: "GET", report: null });
-    expect(logs.filter(({ event }) => event !== "keyset_refreshed").map(({ event, code, user_id }) => [event, code, user_id])).toEqual([
+    expect(
+      logs
+        .filter(({ event }) => event !== "keyset_refreshed")
+        .map(({ event, code, user_id }) => [event, code, user_id]),
+    ).toEqual([
       ["would_refuse", "ERR_CREDENTIALS_MISSING", undefined],
       ["would_refuse", "ERR_INSUFFICIENT_SCOPE", "erin"],
       ["request_allowed", undefined, "erin"],

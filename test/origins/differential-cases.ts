@@ -19,7 +19,10 @@ export interface AttackCase {
 }
 
 const FORM = "application/x-www-form-urlencoded";
-const CORS: HeaderLines = [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]];
+const CORS: HeaderLines = [
+  ["Origin", "https://app.example.com"],
+  ["Access-Control-Request-Method", "DELETE"],
+];
 
 function attack(who: Who, method: string, target: string, headers: HeaderLines = [], body?: string): AttackRequest {
   const [path = target, query = ""] = target.split(/\?(.*)/s);
@@ -171,12 +174,10 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "cache on: laravel 5, symfony 5, flask 5, hono 5",
-    request: attack(
-      "bob",
-      "POST",
-      "/orders/1.json",
-      [["X-HTTP-Method-Override", "DELETE"], ["x-method-override", "DELETE"]],
-    ),
+    request: attack("bob", "POST", "/orders/1.json", [
+      ["X-HTTP-Method-Override", "DELETE"],
+      ["x-method-override", "DELETE"],
+    ]),
   },
   {
     found: "worker: symfony 2; cache off: symfony 2",
@@ -189,7 +190,7 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
       "POST",
       "/orders?_method=GET",
       [["Content-Type", "MULTIPART/FORM-DATA; boundary=XyZ"]],
-      "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n--XyZ--\r\n",
+      '--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XyZ--\r\n',
     ),
   },
   {
@@ -198,18 +199,19 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
       "bob",
       "POST",
       "/orders?a=1",
-      [["X-HTTP-Method-Override", "GET"], ["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED"]],
+      [
+        ["X-HTTP-Method-Override", "GET"],
+        ["Content-Type", "APPLICATION/X-WWW-FORM-URLENCODED"],
+      ],
       "a=1&_method=DELETE",
     ),
   },
   {
     found: "cache on: rack 4, sinatra 4",
-    request: attack(
-      "bob",
-      "POST",
-      "/orders/1.json",
-      [["X-HTTP-Method-Override", "DELETE"], ["X-HTTP-Method", "DELETE"]],
-    ),
+    request: attack("bob", "POST", "/orders/1.json", [
+      ["X-HTTP-Method-Override", "DELETE"],
+      ["X-HTTP-Method", "DELETE"],
+    ]),
   },
   {
     found: "cache on: rack 5, sinatra 5",
@@ -217,12 +219,10 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "cache on: flask 1",
-    request: attack(
-      "bob",
-      "POST",
-      "/orders/x.json?_method=DELETE",
-      [["X-HTTP-Method-Override", "DELETE"], ["x.http.method.override", " DELETE "]],
-    ),
+    request: attack("bob", "POST", "/orders/x.json?_method=DELETE", [
+      ["X-HTTP-Method-Override", "DELETE"],
+      ["x.http.method.override", " DELETE "],
+    ]),
   },
   {
     found: "cache on: flask 2",
@@ -238,21 +238,17 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
   },
   {
     found: "worker: hono 1",
-    request: attack(
-      "anonymous",
-      "OPTIONS",
-      "/orders?_method=DELETE",
-      [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]],
-    ),
+    request: attack("anonymous", "OPTIONS", "/orders?_method=DELETE", [
+      ["Origin", "https://app.example.com"],
+      ["Access-Control-Request-Method", "DELETE"],
+    ]),
   },
   {
     found: "worker: hono 2, hono 4, hono 5",
-    request: attack(
-      "anonymous",
-      "OPTIONS",
-      "/orders?_method=GET",
-      [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", "DELETE"]],
-    ),
+    request: attack("anonymous", "OPTIONS", "/orders?_method=GET", [
+      ["Origin", "https://app.example.com"],
+      ["Access-Control-Request-Method", "DELETE"],
+    ]),
   },
   {
     found: "worker: hono 3; cache off: hono 2, hono 3",
@@ -265,7 +261,7 @@ export const COUNTEREXAMPLES: readonly { readonly found: string; readonly reques
       "PUT",
       "/orders/1%2F?.method=DELETE",
       [["Content-Type", "multipart/form-data; boundary=XyZ"]],
-      "--XyZ\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n--XyZ--\r\n",
+      '--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XyZ--\r\n',
     ),
   },
   {

@@ -112,8 +112,13 @@ export const overrideKeys = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(...NEAR_MISSES) },
 );
 const overrideHeaderNames = fc.constantFrom(
-  "X-HTTP-Method-Override", "x-http-method-override", "X_HTTP_METHOD_OVERRIDE", "x.http.method.override",
-  "X-HTTP-Method", "X-Method-Override", "x-method-override",
+  "X-HTTP-Method-Override",
+  "x-http-method-override",
+  "X_HTTP_METHOD_OVERRIDE",
+  "x.http.method.override",
+  "X-HTTP-Method",
+  "X-Method-Override",
+  "x-method-override",
 );
 
 /** A query key or value as sent: fully escaped, or raw with only what must be escaped (space as `+` or `%20`). */
@@ -212,40 +217,42 @@ const overrideHeaders = fc.oneof(
   { weight: 2, arbitrary: fc.constant([]) },
   { weight: 1, arbitrary: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { minLength: 1, maxLength: 2 }) },
 );
-const ordinary = (pathsOf: fc.Arbitrary<string>) => fc
-  .record({
-    method: wireMethods,
-    path: pathsOf,
-    query: queries,
-    overrideHeaders,
-    body: fc.option(bodies, { nil: undefined, freq: 3 }),
-    bodyOnGet: fc.nat(3),
-    who: whos,
-  })
-  .map(({ method, path, query, overrideHeaders: named, body: drawn, bodyOnGet, who }): AttackRequest => {
-    // The Worker refuses a GET or HEAD with a body (400): keep one only now and then.
-    const body = (method === "GET" || method === "HEAD") && bodyOnGet > 0 ? undefined : drawn;
-    const headers: Array<readonly [string, string]> = [...named];
-    if (body?.type !== undefined) headers.push(["Content-Type", body.type]);
-    return { method, path, query, headers, body: body?.text, who };
-  });
+const ordinary = (pathsOf: fc.Arbitrary<string>) =>
+  fc
+    .record({
+      method: wireMethods,
+      path: pathsOf,
+      query: queries,
+      overrideHeaders,
+      body: fc.option(bodies, { nil: undefined, freq: 3 }),
+      bodyOnGet: fc.nat(3),
+      who: whos,
+    })
+    .map(({ method, path, query, overrideHeaders: named, body: drawn, bodyOnGet, who }): AttackRequest => {
+      // The Worker refuses a GET or HEAD with a body (400): keep one only now and then.
+      const body = (method === "GET" || method === "HEAD") && bodyOnGet > 0 ? undefined : drawn;
+      const headers: Array<readonly [string, string]> = [...named];
+      if (body?.type !== undefined) headers.push(["Content-Type", body.type]);
+      return { method, path, query, headers, body: body?.text, who };
+    });
 
 /** A CORS preflight as a browser would send it, plus what an attacker adds: a query, override headers. */
-const preflights = (pathsOf: fc.Arbitrary<string>) => fc
-  .record({
-    path: pathsOf,
-    query: queries,
-    requested: fc.constantFrom("DELETE", "PUT", "GET"),
-    named: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { maxLength: 1 }),
-  })
-  .map(({ path, query, requested, named }): AttackRequest => ({
-    method: "OPTIONS",
-    path,
-    query,
-    headers: [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", requested], ...named],
-    body: undefined,
-    who: "anonymous",
-  }));
+const preflights = (pathsOf: fc.Arbitrary<string>) =>
+  fc
+    .record({
+      path: pathsOf,
+      query: queries,
+      requested: fc.constantFrom("DELETE", "PUT", "GET"),
+      named: fc.array(fc.tuple(overrideHeaderNames, overrideValues), { maxLength: 1 }),
+    })
+    .map(({ path, query, requested, named }): AttackRequest => ({
+      method: "OPTIONS",
+      path,
+      query,
+      headers: [["Origin", "https://app.example.com"], ["Access-Control-Request-Method", requested], ...named],
+      body: undefined,
+      who: "anonymous",
+    }));
 
 /** `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`, in any case and with `-`, `_` or `.`. */
 const OVERRIDE_HEADER = /^x[-_.](?:http[-_.]method(?:[-_.]override)?|method[-_.]override)$/i;

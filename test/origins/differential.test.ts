@@ -87,17 +87,21 @@ describe.each(["any", "none"] as const)("METHOD_OVERRIDE=%s", (mode) => {
       { lane: "cache off", requests: attackRequests, runs: authorizer, floor: authorizer / 20 },
       { lane: "cache on", requests: cachedAttackRequests(mode), runs: authorizer, floor: authorizer / 20 },
     ] as const;
-    it.each(properties)("serves nothing the rules refuse through $lane ($runs requests)", async (property) => {
-      let asserted = 0;
-      await fc.assert(
-        fc.asyncProperty(property.requests, async (request) => {
-          const served = await expectAllowed(property.lane, request);
-          if (served && request.who !== "alice") asserted++;
-        }),
-        { numRuns: property.runs },
-      );
-      expect(asserted).toBeGreaterThan(property.floor);
-    }, 60_000);
+    it.each(properties)(
+      "serves nothing the rules refuse through $lane ($runs requests)",
+      async (property) => {
+        let asserted = 0;
+        await fc.assert(
+          fc.asyncProperty(property.requests, async (request) => {
+            const served = await expectAllowed(property.lane, request);
+            if (served && request.who !== "alice") asserted++;
+          }),
+          { numRuns: property.runs },
+        );
+        expect(asserted).toBeGreaterThan(property.floor);
+      },
+      60_000,
+    );
 
     const attacks = ATTACKS.filter((attack) => attack.mode === mode && attack.honouredBy.includes(name));
     describe.each(attacks)("$name", ({ request }) => {

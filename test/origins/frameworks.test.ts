@@ -287,34 +287,34 @@ const OFF_RUNS = FRAMEWORKS.flatMap((name) =>
   ),
 );
 
-describe.skipIf(skip).each(OFF_RUNS)(
-  "$name, methodOverride: $mode",
-  ({ name, mode, column }) => {
-    let origin: RunningOrigin;
-    beforeAll(async () => {
-      origin = await startFramework(name, { methodOverride: mode });
-    }, START_TIMEOUT_MS + 5_000);
-    afterAll(async () => {
-      await origin.close();
-    });
+describe.skipIf(skip).each(OFF_RUNS)("$name, methodOverride: $mode", ({ name, mode, column }) => {
+  let origin: RunningOrigin;
+  beforeAll(async () => {
+    origin = await startFramework(name, { methodOverride: mode });
+  }, START_TIMEOUT_MS + 5_000);
+  afterAll(async () => {
+    await origin.close();
+  });
 
-    it.each(OFF_CASES)("%s", async (...offCase) => {
-      const answer = await sendRaw(origin.url, offCase[1]);
-      expect(reading(answer.status, answer.headers)).toBe(offCase[column][name]);
-    });
-  },
-);
+  it.each(OFF_CASES)("%s", async (...offCase) => {
+    const answer = await sendRaw(origin.url, offCase[1]);
+    expect(reading(answer.status, answer.headers)).toBe(offCase[column][name]);
+  });
+});
 
 describe.skipIf(skip)("startFramework", () => {
-
-  it("gives each start its own port, and close() ends the app", async () => {
-    const [first, second] = await Promise.all([startFramework("laravel"), startFramework("flask")]);
-    expect(first.url).not.toBe(second.url);
-    await Promise.all([first.close(), second.close()]);
-    for (const origin of [first, second]) {
-      await expect(fetch(`${origin.url}/orders/1`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
-    }
-  }, 2 * START_TIMEOUT_MS);
+  it(
+    "gives each start its own port, and close() ends the app",
+    async () => {
+      const [first, second] = await Promise.all([startFramework("laravel"), startFramework("flask")]);
+      expect(first.url).not.toBe(second.url);
+      await Promise.all([first.close(), second.close()]);
+      for (const origin of [first, second]) {
+        await expect(fetch(`${origin.url}/orders/1`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+      }
+    },
+    2 * START_TIMEOUT_MS,
+  );
 });
 
 /** Starts `name` in a process of its own, which the test then kills without letting it clean up. */
@@ -326,21 +326,25 @@ async function startInDoomedProcess(name: FrameworkName): Promise<{ url: string;
 }
 
 describe.skipIf(skip)("an app whose test process is killed", () => {
-  it.each(["symfony", "flask"] as const)("%s ends too", async (name) => {
-    const doomed = await startInDoomedProcess(name);
-    expect((await fetch(`${doomed.url}/orders/1`)).status).toBe(200);
-    doomed.kill();
-    const deadline = Date.now() + 5_000;
-    let refused = false;
-    while (!refused && Date.now() < deadline) {
-      refused = await fetch(`${doomed.url}/orders/1`, { signal: AbortSignal.timeout(500) }).then(
-        () => false,
-        () => true,
-      );
-      if (!refused) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    expect(refused).toBe(true);
-  }, 2 * START_TIMEOUT_MS);
+  it.each(["symfony", "flask"] as const)(
+    "%s ends too",
+    async (name) => {
+      const doomed = await startInDoomedProcess(name);
+      expect((await fetch(`${doomed.url}/orders/1`)).status).toBe(200);
+      doomed.kill();
+      const deadline = Date.now() + 5_000;
+      let refused = false;
+      while (!refused && Date.now() < deadline) {
+        refused = await fetch(`${doomed.url}/orders/1`, { signal: AbortSignal.timeout(500) }).then(
+          () => false,
+          () => true,
+        );
+        if (!refused) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(refused).toBe(true);
+    },
+    2 * START_TIMEOUT_MS,
+  );
 });
 
 describe("readServed", () => {

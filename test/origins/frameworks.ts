@@ -235,7 +235,10 @@ async function polled(port: number, child: ChildProcess): Promise<number> {
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
-    else child.once("exit", (code) => { resolve(code); });
+    else
+      child.once("exit", (code) => {
+        resolve(code);
+      });
   });
 }
 
@@ -265,7 +268,9 @@ function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo;
-      server.close(() => { resolve(port); });
+      server.close(() => {
+        resolve(port);
+      });
     });
   });
 }

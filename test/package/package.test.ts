@@ -15,7 +15,11 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "../..");
 const PACK_MS = 60_000;
 const ENTRY_POINTS = {
-  ".": "core", "./cloudflare": "cloudflare", "./aws": "aws", "./hono": "hono", "./assertion": "assertion",
+  ".": "core",
+  "./cloudflare": "cloudflare",
+  "./aws": "aws",
+  "./hono": "hono",
+  "./assertion": "assertion",
 } as const;
 
 let dir: string;
@@ -25,7 +29,10 @@ let files: string[];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "authgear-edge-pack-"));
   // Scripts off: lib/ is already built (the prepack script would build it again).
-  const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], { cwd: ROOT, timeout: PACK_MS });
+  const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", dir], {
+    cwd: ROOT,
+    timeout: PACK_MS,
+  });
   const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   if (packed === undefined) throw new Error("npm pack reported no package");
   tarball = join(dir, packed.filename);
@@ -56,29 +63,54 @@ describe("npm pack", () => {
 
   it("passes publint in strict mode", { timeout: PACK_MS }, async () => {
     const buffer = await readFile(tarball);
-    const { messages } = await publint({ strict: true, pack: { tarball: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) } });
+    const { messages } = await publint({
+      strict: true,
+      pack: { tarball: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) },
+    });
     expect(messages).toEqual([]);
   });
 
-  it("resolves every entry point with its types for ESM consumers (Are the Types Wrong, esm-only profile)", { timeout: PACK_MS }, async () => {
-    const attw = join(ROOT, "node_modules/@arethetypeswrong/cli/dist/index.js");
-    // Exit code 1 on any problem in the resolutions the profile checks.
-    const { stdout } = await run(process.execPath, [attw, tarball, "--profile", "esm-only", "--no-color"], { timeout: PACK_MS });
-    for (const subpath of Object.keys(ENTRY_POINTS)) {
-      const name = subpath === "." ? "authgear-edge" : `authgear-edge/${subpath.slice(2)}`;
-      expect(stdout).toMatch(new RegExp(`"${name}"\\n\\nnode16 \\(from ESM\\): 🟢 \\(ESM\\)\\nbundler: 🟢`));
-    }
-  });
+  it(
+    "resolves every entry point with its types for ESM consumers (Are the Types Wrong, esm-only profile)",
+    { timeout: PACK_MS },
+    async () => {
+      const attw = join(ROOT, "node_modules/@arethetypeswrong/cli/dist/index.js");
+      // Exit code 1 on any problem in the resolutions the profile checks.
+      const { stdout } = await run(process.execPath, [attw, tarball, "--profile", "esm-only", "--no-color"], {
+        timeout: PACK_MS,
+      });
+      for (const subpath of Object.keys(ENTRY_POINTS)) {
+        const name = subpath === "." ? "authgear-edge" : `authgear-edge/${subpath.slice(2)}`;
+        expect(stdout).toMatch(new RegExp(`"${name}"\\n\\nnode16 \\(from ESM\\): 🟢 \\(ESM\\)\\nbundler: 🟢`));
+      }
+    },
+  );
 });
 
 describe("the entry points, by their public names", () => {
   it("authgear-edge: the core", async () => {
     const core = await import("authgear-edge");
-    expect(Object.keys(core)).toEqual(expect.arrayContaining(["createGate", "oncePerSettings", "createAuthenticator", "createDecider", "parseConfig", "AuthError", "AUTH_ERRORS", "identityHeaders", "errorResponse"]));
+    expect(Object.keys(core)).toEqual(
+      expect.arrayContaining([
+        "createGate",
+        "oncePerSettings",
+        "createAuthenticator",
+        "createDecider",
+        "parseConfig",
+        "AuthError",
+        "AUTH_ERRORS",
+        "identityHeaders",
+        "errorResponse",
+      ]),
+    );
   });
 
   it("authgear-edge/cloudflare, /aws and /hono: the factories", async () => {
-    const [cloudflare, aws, hono] = await Promise.all([import("authgear-edge/cloudflare"), import("authgear-edge/aws"), import("authgear-edge/hono")]);
+    const [cloudflare, aws, hono] = await Promise.all([
+      import("authgear-edge/cloudflare"),
+      import("authgear-edge/aws"),
+      import("authgear-edge/hono"),
+    ]);
     expect(typeof cloudflare.createWorker).toBe("function");
     expect(typeof cloudflare.createCacheKeySetStore).toBe("function");
     expect(typeof aws.createHandler).toBe("function");
@@ -103,7 +135,9 @@ describe("the entry points, by their public names", () => {
     };
     await visit("lib/assertion/index.js");
     expect([...loaded].sort()).toEqual([
-      "lib/assertion/index.js", "lib/core/assertion-verifier.js", "lib/core/compact-jws.js",
+      "lib/assertion/index.js",
+      "lib/core/assertion-verifier.js",
+      "lib/core/compact-jws.js",
     ]);
     expect([...bare]).toEqual(["jose"]);
   });

@@ -34,7 +34,10 @@ function answer(route: RouteName, method: string) {
 }
 
 type Register = (path: string, handler: ReturnType<typeof answer>) => unknown;
-for (const [route, paths] of [["orders", ["/orders/:id", "/orders"]], ["reports", ["/reports/:id"]]] as const) {
+for (const [route, paths] of [
+  ["orders", ["/orders/:id", "/orders"]],
+  ["reports", ["/reports/:id"]],
+] as const) {
   for (const method of ROUTE_METHODS) {
     const register = (app[method.toLowerCase() as Lowercase<typeof method>] as Register).bind(app);
     for (const path of paths) register(path, answer(route, method));

@@ -22,7 +22,10 @@ function answer(route: RouteName, method: string) {
   };
 }
 
-for (const [route, paths] of [["orders", ["/orders/:id", "/orders"]], ["reports", ["/reports/:id"]]] as const) {
+for (const [route, paths] of [
+  ["orders", ["/orders/:id", "/orders"]],
+  ["reports", ["/reports/:id"]],
+] as const) {
   for (const method of ROUTE_METHODS) {
     for (const path of paths) app.on(method, path, answer(route, method));
   }
