@@ -3,6 +3,7 @@
  * exactly what `npm run docs` makes from the settings schemas and bench/results, every setting has
  * its prose, and no prose names a setting that does not exist.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -73,5 +74,23 @@ describe("npm run docs", () => {
         "|---|",
       ].join("\n"),
     );
+  });
+});
+
+describe("docs/contributing.md's Layout", () => {
+  it("lists every file under src/, under its directory", () => {
+    const text = readFileSync(join(ROOT, "docs/contributing.md"), "utf8");
+    const block = text.slice(text.indexOf("## Layout")).split("```")[1] ?? "";
+    const listed = new Set<string>();
+    let directory = "";
+    for (const line of block.split("\n")) {
+      const entry = /^(\s*)(\S+)/.exec(line);
+      if (entry === null) continue;
+      if (entry[1] === "") directory = entry[2]!;
+      else listed.add(`${directory}${entry[2]!}`);
+    }
+    const files = execFileSync("git", ["ls-files", "src"], { cwd: ROOT, encoding: "utf8" }).trim().split("\n");
+    expect(files.filter((file) => !listed.has(file))).toEqual([]);
+    expect([...listed].filter((file) => !files.includes(file))).toEqual([]);
   });
 });
