@@ -122,9 +122,10 @@ export const SETTING_PROSE: Readonly<Record<string, SettingProse>> = {
   },
   WEBSOCKET_QUERY_TOKEN: {
     meaning:
-      "the query parameter (say `access_token`) a WebSocket upgrade may carry its token in, for a client that can " +
+      "the query parameter (1–64 letters, digits, `.`, `_`, `~`, `-`; say `access_token`) a WebSocket upgrade may " +
+      "carry its token in, for a client that can " +
       "set neither a header nor a subprotocol; read on upgrades only, and removed from the URL the Worker " +
-      "forwards. See [websockets.md](websockets.md)",
+      "forwards. A URL lands in logs: prefer the `Sec-WebSocket-Protocol` entry. See [websockets.md](websockets.md)",
     whenUnset: "an upgrade whose query holds `access_token` is refused (400)",
   },
   RESOLVER_COOKIE_PREFIX: {
@@ -136,7 +137,8 @@ export const SETTING_PROSE: Readonly<Record<string, SettingProse>> = {
   },
   ASSERTION_KEY: {
     meaning:
-      "a **secret**: the private JWK (EC P-256, P-384 or Ed25519, with a `kid`) the gate signs the " +
+      "a **secret**: the private JWK (EC P-256 for ES256, P-384 for ES384, or OKP Ed25519 for EdDSA; a `kid` " +
+      "required) the gate signs the " +
       "[signed identity assertion](assertion.md) with; `npm run assertion-key` makes one. On a Worker also a " +
       "Secrets Store binding",
     whenUnset: "no assertion",
@@ -176,7 +178,8 @@ export const SETTING_PROSE: Readonly<Record<string, SettingProse>> = {
   },
   SERVER_TIMING: {
     meaning:
-      '`true` appends `Server-Timing: authgear-edge;desc="<outcome>";dur=<ms>` to every response: for debugging ' +
+      '`true` appends `Server-Timing: authgear-edge;desc="<outcome>";dur=<ms>` to every response (the refusal ' +
+      "code, `authenticated` or `public`, and the gate's time): for debugging " +
       "(it tells every client why it was refused, and costs a copy of each response)",
   },
   ORIGIN_SECRET: {
