@@ -53,8 +53,9 @@ export function proseProblems(
 interface PipeItem {
   readonly kind: string;
   readonly type: string;
-  readonly requirement?: unknown;
-  readonly options?: readonly unknown[];
+  /** A bound of `min_value`, `max_value`, `min_length`, `max_length`: numbers in every setting. */
+  readonly requirement?: number;
+  readonly options?: readonly string[];
   readonly pipe?: readonly PipeItem[];
   readonly wrapped?: PipeItem;
 }
@@ -74,11 +75,11 @@ export function allowedValues(name: string, entry: unknown): string {
   let schema = entry as PipeItem;
   while (schema.wrapped !== undefined) schema = schema.wrapped;
   const items: readonly PipeItem[] = schema.pipe ?? [schema];
-  let options: readonly unknown[] | undefined;
-  let min: unknown;
-  let max: unknown;
-  let minLength: unknown;
-  let maxLength: unknown;
+  let options: readonly string[] | undefined;
+  let min: number | undefined;
+  let max: number | undefined;
+  let minLength: number | undefined;
+  let maxLength: number | undefined;
   let transformed = false;
   for (const item of items) {
     if (item.kind === "schema" && item.type === "picklist") options = item.options;
@@ -90,7 +91,7 @@ export function allowedValues(name: string, entry: unknown): string {
     if (item.type === "min_length" && !transformed) minLength = item.requirement;
     if (item.type === "max_length" && !transformed) maxLength = item.requirement;
   }
-  if (options !== undefined) return options.map((option) => `\`${String(option)}\``).join(", ");
+  if (options !== undefined) return options.map((option) => `\`${option}\``).join(", ");
   const unit = unitOf(name);
   if (min !== undefined && max !== undefined) return `${String(min)}–${String(max)}${unit}`;
   if (min !== undefined) return `at least ${String(min)}${unit}`;
