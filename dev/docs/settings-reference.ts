@@ -3,22 +3,25 @@
  * each name, its default (`defaultOf`), the values its schema allows (read from the valibot pipe:
  * picklists, numeric bounds, string lengths) and its prose (setting-prose.ts).
  */
-import type * as v from "valibot";
 import { LAMBDA_SETTINGS } from "../../src/aws/config.ts";
 import { WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
 import { ASSERTION_SETTINGS } from "../../src/core/assertion-settings.ts";
 import { CORE_SETTINGS } from "../../src/core/config.ts";
-import type { Settings } from "../../src/core/settings.ts";
 import { SETTING_PROSE, type SettingProse } from "./setting-prose.ts";
 
-type AnySettings = Pick<Settings<v.ObjectEntries, unknown>, "entries" | "names" | "defaultOf">;
+/** What the reference reads of a settings object (a method: any object's narrower names fit). */
+interface AnySettings {
+  readonly entries: Readonly<Record<string, unknown>>;
+  readonly names: readonly string[];
+  defaultOf(name: string): string | undefined;
+}
 
 /** Who reads a setting, in the order of the reference's column. */
-const PACKAGINGS = [
-  { key: "worker", settings: WORKER_SETTINGS as AnySettings },
-  { key: "authorizer", settings: LAMBDA_SETTINGS as AnySettings },
-  { key: "core", settings: CORE_SETTINGS as AnySettings },
-] as const;
+const PACKAGINGS: ReadonlyArray<{ readonly key: string; readonly settings: AnySettings }> = [
+  { key: "worker", settings: WORKER_SETTINGS },
+  { key: "authorizer", settings: LAMBDA_SETTINGS },
+  { key: "core", settings: CORE_SETTINGS },
+];
 
 /** A group's heading, by the packagings that read its settings. */
 const GROUP_TITLES: Readonly<Record<string, string>> = {
