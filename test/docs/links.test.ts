@@ -1,5 +1,5 @@
 /**
- * Every relative link of the README and of docs/*.md points at a file of the repository, and every
+ * Every relative link of the README, the changelog and docs/*.md points at a file of the repository, and every
  * `#fragment` at a heading of its target, as GitHub renders them (its heading ids: lower case,
  * punctuation dropped, spaces to hyphens, a repeated id suffixed `-1`, `-2`...).
  */
