@@ -44,7 +44,10 @@ import { nodeDigest } from "./node-digest.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
 import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
 
-/** With `REPORT_ONLY=true`: the code a let-through request would have been refused with (`x-authgear-edge-report` in the Worker). */
+/**
+ * With `REPORT_ONLY=true`: the code a let-through request would have been refused with
+ * (`x-authgear-edge-report` in the Worker).
+ */
 export const REPORT_CONTEXT_KEY = "authgearEdgeReport";
 
 /** The signed identity assertion's key in the context (docs/assertion.md). */
@@ -215,7 +218,10 @@ export interface HandlerOptions extends Pick<
 > {
   /** The settings, by the names of the README's configuration table; default `process.env`. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** How keys and verdicts are fetched; default `node:http`/`node:https` (Node's `fetch` costs ~45 ms of a cold start). */
+  /**
+   * How keys and verdicts are fetched; default `node:http`/`node:https` (Node's `fetch` costs ~45 ms of a
+   * cold start).
+   */
   readonly fetcher?: AuthenticatorDeps["fetcher"];
   /** Where `METRICS=emf` writes its line per invocation; default the console (CloudWatch Logs). */
   readonly writeMetrics?: (line: string) => void;

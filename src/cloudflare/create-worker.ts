@@ -392,8 +392,6 @@ async function respond(
       "origin_unreachable",
     ];
   }
-  return [
-    response,
-    decision.allowed ? (identity === undefined ? "public" : "authenticated") : `report-only ${decision.error.code}`,
-  ];
+  if (!decision.allowed) return [response, `report-only ${decision.error.code}`];
+  return [response, identity === undefined ? "public" : "authenticated"];
 }

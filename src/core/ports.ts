@@ -82,7 +82,10 @@ export class CountingMeter implements Meter {
   }
 }
 
-/** What one request lends the work it starts: how to keep background work alive, its logger (which names the request), its meter. */
+/**
+ * What one request lends the work it starts: how to keep background work alive, its logger (which names the
+ * request), its meter.
+ */
 export interface Call {
   readonly defer: Defer;
   readonly logger: Logger;
