@@ -1,12 +1,14 @@
 /**
  * The configuration check: the settings parse with the schemas of both packagings (settings.ts),
- * and no name looks like a setting without being one.
+ * no name looks like a setting without being one, and, for a Lambda authorizer's configuration,
+ * the authorizer starts with it (authorizer.ts).
  */
 import type { Config } from "../../core/config.ts";
 import { lookalikeSettings } from "../../core/lookalike.ts";
 import { ConfigError } from "../../core/settings.ts";
 import type { Check } from "../check.ts";
 import type { Trusted } from "../issuers.ts";
+import { authorizerStartup } from "./authorizer.ts";
 import { ALL_SETTING_NAMES, ALL_SETTINGS } from "../settings.ts";
 
 /** The names of the settings printed in the configuration line, in order. None is a secret. */
@@ -77,14 +79,14 @@ export function checkConfiguration(env: Readonly<Record<string, unknown>>): { ch
   const listed = typeof env.ISSUERS === "string" && env.ISSUERS.trim() !== "";
   const trusted: Trusted = { config, listed };
   const lookalikes = lookalikeText(env);
+  const startup = authorizerStartup(env);
+  const described =
+    startup === undefined ? describeConfig(trusted, env) : `${describeConfig(trusted, env)}; ${startup.detail}`;
+  const detail = lookalikes === undefined ? described : `${described}. ${lookalikes}`;
+  const fixes = [startup?.fix, lookalikes === undefined ? undefined : LOOKALIKE_FIX].filter((fix) => fix !== undefined);
   const check: Check =
-    lookalikes === undefined
-      ? { name: "configuration", ok: true, detail: describeConfig(trusted, env) }
-      : {
-          name: "configuration",
-          ok: false,
-          detail: `${describeConfig(trusted, env)}. ${lookalikes}`,
-          fix: LOOKALIKE_FIX,
-        };
+    fixes.length === 0
+      ? { name: "configuration", ok: true, detail }
+      : { name: "configuration", ok: false, detail, fix: fixes.join("; ") };
   return { check, trusted };
 }
