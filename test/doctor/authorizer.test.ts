@@ -119,14 +119,15 @@ describe("a configuration the authorizer starts with", () => {
 });
 
 describe("a configuration that sets no setting of the authorizer's own", () => {
-  it("passes as a Worker's, noting that an authorizer at the default cache TTL would refuse it", async () => {
-    const env = { AUTH_MODE: "hybrid" };
+  it("passes as a Worker's, naming the keys an authorizer at the default cache TTL would refuse", async () => {
+    const env = { AUTH_MODE: "hybrid", ROUTES: ADMIN_ONLY };
     const started = await startAuthorizer(env);
     expect(started.answer).toMatchObject({ message: "Service Unavailable" });
+    expect(started.refusal).toMatch(/^Invalid configuration \(HTTP_API_RESPONSE, AUTHORIZER_CACHE_SECONDS\)\./);
     const checks = await doctor(env);
     expect(checks.filter((each) => !each.ok).map((each) => each.name)).toEqual([]);
-    expect(configuration(checks).detail).toContain(
-      `a Lambda authorizer with AUTHORIZER_CACHE_SECONDS unset (300) would refuse it: ${started.refusal ?? "?"}`,
+    expect(configuration(checks).detail).toMatch(
+      /; read as a Worker's; with AUTHORIZER_CACHE_SECONDS unset \(300\) a Lambda authorizer would refuse it \(HTTP_API_RESPONSE,AUTHORIZER_CACHE_SECONDS\): give AUTHORIZER_CACHE_SECONDS as the Lambda's environment has it/,
     );
   });
 

@@ -27,15 +27,17 @@ function isSet(env: Readonly<Record<string, unknown>>, name: string): boolean {
   return typeof value === "string" && value.trim() !== "";
 }
 
-/** The message the authorizer refuses to start with (its `config_invalid` line); undefined when it starts. */
-export function authorizerRefusal(env: Readonly<Record<string, unknown>>): string | undefined {
+/** The authorizer's `config_invalid` line: the keys it refuses and its message; undefined when it starts. */
+export function authorizerRefusal(
+  env: Readonly<Record<string, unknown>>,
+): { readonly keys: string; readonly message: string } | undefined {
   const strings = Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
   );
-  let refusal: string | undefined;
+  let refusal: { keys: string; message: string } | undefined;
   const logger = {
     log(event: string, fields: LogFields) {
-      if (event === "config_invalid") refusal = String(fields.message);
+      if (event === "config_invalid") refusal = { keys: String(fields.keys), message: String(fields.message) };
     },
   };
   createHandler({ env: strings, logger });
@@ -46,8 +48,8 @@ export function authorizerRefusal(env: Readonly<Record<string, unknown>>): strin
  * A configuration that sets one of the authorizer's own settings (which a Worker refuses) is the
  * authorizer's: the check fails when the authorizer refuses to start with it. One that sets one of
  * the Worker's own (which the authorizer refuses) is the Worker's: nothing to add. One that sets
- * neither may be either's: a Worker starts with it, and an authorizer's refusal at the default
- * AUTHORIZER_CACHE_SECONDS is noted without failing.
+ * neither may be either's: a Worker starts with it, and the keys an authorizer would refuse at
+ * the default AUTHORIZER_CACHE_SECONDS are noted without failing.
  */
 export function authorizerStartup(env: Readonly<Record<string, unknown>>): StartupNote | undefined {
   const own = [...WORKER_FOREIGN_SETTINGS.keys()].filter((name) => isSet(env, name));
@@ -58,13 +60,14 @@ export function authorizerStartup(env: Readonly<Record<string, unknown>>): Start
     if (refusal === undefined) return undefined;
     return {
       detail:
-        `read as a Worker's (no setting of the authorizer's own is set), which starts with it; a Lambda authorizer ` +
-        `with AUTHORIZER_CACHE_SECONDS unset (${DEFAULT_AUTHORIZER_CACHE_SECONDS}) would refuse it: ${refusal}`,
+        `read as a Worker's; with AUTHORIZER_CACHE_SECONDS unset (${DEFAULT_AUTHORIZER_CACHE_SECONDS}) a Lambda ` +
+        `authorizer would refuse it (${refusal.keys}): give AUTHORIZER_CACHE_SECONDS as the Lambda's environment ` +
+        "has it to check it as the authorizer's",
     };
   }
   const read = `read as a Lambda authorizer's (${own.join(", ")} set)`;
   if (refusal === undefined) return { detail: `${read}, which starts with it` };
   // Both packagings' own settings: meant for a Worker, it would refuse the authorizer's.
   const worker = workers.length === 0 ? "" : `; for a Worker, remove ${own.join(", ")} (a Worker refuses them)`;
-  return { detail: `${read}, which refuses to start with it: ${refusal}`, fix: `${REFUSED_FIX}${worker}` };
+  return { detail: `${read}, which refuses to start with it: ${refusal.message}`, fix: `${REFUSED_FIX}${worker}` };
 }
