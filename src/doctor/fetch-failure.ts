@@ -33,19 +33,25 @@ export function explainFetch(
       }
       return {
         detail,
-        fix: "the gate follows no redirect: the issuer's jwks_uri must answer with the key set itself (ask its operator)",
+        fix:
+          "the gate follows no redirect: the issuer's jwks_uri must answer with the key set " +
+          "itself (ask its operator)",
       };
     }
     if (code === 404 && what === "discovery") {
       return {
         detail: `GET ${url}: HTTP 404, no discovery document`,
-        fix: `set ${label} to your Authgear project's endpoint (https://<project>.authgear.cloud, or its custom domain) — not the Portal, your application, or a URL with a path`,
+        fix:
+          `set ${label} to your Authgear project's endpoint (https://<project>.authgear.cloud, ` +
+          "or its custom domain) — not the Portal, your application, or a URL with a path",
       };
     }
     if (code >= 500) {
       return {
         detail: `GET ${url}: HTTP ${code}`,
-        fix: `the issuer at ${host} is failing: retry later (the gate serves a cached key set meanwhile, and answers 503 when it holds none)`,
+        fix:
+          `the issuer at ${host} is failing: retry later (the gate serves a cached key set ` +
+          "meanwhile, and answers 503 when it holds none)",
       };
     }
     return {
@@ -56,7 +62,9 @@ export function explainFetch(
   if (error.message.startsWith("timed out")) {
     return {
       detail: `GET ${url}: no complete answer within ${context.limits.timeoutMs} ms (${limitsText(context.limits)})`,
-      fix: `check that ${host} is reachable from where the gate runs (DNS, firewall, proxy) and answers promptly; the gate gives up at the same deadline and answers 503`,
+      fix:
+        `check that ${host} is reachable from where the gate runs (DNS, firewall, proxy) ` +
+        "and answers promptly; the gate gives up at the same deadline and answers 503",
     };
   }
   if (error.message === "network error") {
@@ -71,7 +79,8 @@ export function explainFetch(
       detail: `GET ${url}: the body is larger than ${size(context.limits.maxBytes)} (${limitsText(context.limits)})`,
       fix:
         what === "discovery"
-          ? `the gate reads at most 64 KiB, far more than an Authgear discovery document: point ${label} at the issuer itself`
+          ? "the gate reads at most 64 KiB, far more than an Authgear discovery document: point " +
+            `${label} at the issuer itself`
           : "the key set exceeds the gate's 64 KiB limit: publish fewer keys (an Authgear key set holds one or two)",
     };
   }
@@ -81,7 +90,8 @@ export function explainFetch(
       detail: `GET ${url}: 200 but the body is not JSON${type ? ` (content-type ${type})` : ""}`,
       fix:
         what === "discovery"
-          ? `${label} serves something else than an OpenID Connect issuer (a web page?): set it to your Authgear endpoint`
+          ? `${label} serves something else than an OpenID Connect issuer (a web page?): set ` +
+            "it to your Authgear endpoint"
           : "the issuer's jwks_uri does not serve a JSON key set (ask its operator)",
     };
   }
@@ -117,6 +127,8 @@ export function networkFix(host: string, code: string | undefined, setting: stri
     return `${host} does not resolve: check the spelling of ${setting} (and DNS where the gate runs)`;
   if (code === "ECONNREFUSED") return `nothing listens at ${host}: check the host and port of ${setting}`;
   if (code !== undefined && /CERT|TLS|SSL|SELF_SIGNED/.test(code))
-    return `the TLS certificate of ${host} is not trusted: the issuer needs a publicly trusted certificate for its name`;
+    return (
+      `the TLS certificate of ${host} is not trusted: the issuer needs a publicly trusted ` + "certificate for its name"
+    );
   return `check that ${host} (from ${setting}) is reachable from where the gate runs`;
 }

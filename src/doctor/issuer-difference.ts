@@ -27,7 +27,10 @@ export function issuerDifference(
   if (other === `${endpoint}/`) {
     return {
       difference: "a trailing slash",
-      fix: `the gate accepts issuers that are origins (no path, no trailing slash), compared exactly: this issuer's identifier ends with '/', which no ${label} can equal — it is not an Authgear issuer`,
+      fix:
+        "the gate accepts issuers that are origins (no path, no trailing slash), compared " +
+        `exactly: this issuer's identifier ends with '/', which no ${label} can equal — it ` +
+        "is not an Authgear issuer",
       usable: false,
     };
   }
@@ -52,7 +55,8 @@ export function issuerDifference(
   return {
     difference: parts.join(", ") || "spelled differently",
     fix: exact
-      ? `if ${other} is your project's endpoint, ${setTo(label, other)}${hostHint}; otherwise ${label} points at another issuer`
+      ? `if ${other} is your project's endpoint, ${setTo(label, other)}${hostHint}; otherwise ` +
+        `${label} points at another issuer`
       : `the gate compares the issuer exactly: ${source} must name it as ${theirs.origin}`,
     usable: exact,
   };

@@ -48,7 +48,9 @@ export function checkAlgorithms(
     return {
       name: "algorithms",
       ok: true,
-      detail: `ALGORITHMS=${algorithms.join(",")}: ${accepted.join(", ")} verif${accepted.length === 1 ? "ies" : "y"} with the published keys${note}`,
+      detail:
+        `ALGORITHMS=${algorithms.join(",")}: ${accepted.join(", ")} verif${accepted.length === 1 ? "ies" : "y"} ` +
+        `with the published keys${note}`,
     };
   }
   // What the issuer signs with: the keys' own alg, else what discovery says it signs ID tokens
@@ -67,7 +69,10 @@ export function checkAlgorithms(
   return {
     name: "algorithms",
     ok: false,
-    detail: `ALGORITHMS=${algorithms.join(",")}, but the published key${usable.length === 1 ? "" : "s"} (${keys}) verif${usable.length === 1 ? "ies" : "y"} only ${[...offered].join(", ")}: no token of this issuer can verify`,
+    detail:
+      `ALGORITHMS=${algorithms.join(",")}, but the published key${usable.length === 1 ? "" : "s"} ` +
+      `(${keys}) verif${usable.length === 1 ? "ies" : "y"} only ${[...offered].join(", ")}: ` +
+      "no token of this issuer can verify",
     fix: `set ALGORITHMS=${suggestion.join(",")} (what the issuer signs with${suggestion.includes("RS256") ? "; Authgear signs with RS256" : ""})`,
   };
 }

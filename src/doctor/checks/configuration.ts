@@ -72,7 +72,8 @@ export function checkConfiguration(env: Readonly<Record<string, unknown>>): { ch
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const fix =
-      "correct each setting the message names (README, Configuration); the gate answers every request with 500 until then";
+      "correct each setting the message names (README, Configuration); the gate answers " +
+      "every request with 500 until then";
     const detail = [error.message, lookalikeText(env)].filter((part) => part !== undefined).join(" ");
     return { check: { name: "configuration", ok: false, detail, fix } };
   }

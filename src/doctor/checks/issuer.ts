@@ -19,7 +19,9 @@ export function checkIssuer(entry: IssuerConfig, label: string, issuer: string):
   return {
     name: "issuer",
     ok: false,
-    detail: `the discovery issuer ${JSON.stringify(issuer)} is not ${named(label, endpoint)} (${difference}); the gate compares them exactly and refuses the key set (503)`,
+    detail:
+      `the discovery issuer ${JSON.stringify(issuer)} is not ${named(label, endpoint)} ` +
+      `(${difference}); the gate compares them exactly and refuses the key set (503)`,
     fix,
   };
 }

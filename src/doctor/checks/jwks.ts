@@ -22,7 +22,9 @@ export async function checkJwks(
         name: "jwks",
         ok: false,
         detail: `jwks_uri ${JSON.stringify(rawUri)}: ${error.message}`,
-        fix: "the gate fetches keys over https only (http only for localhost and 127.0.0.0/8): the issuer must publish an https jwks_uri",
+        fix:
+          "the gate fetches keys over https only (http only for localhost and 127.0.0.0/8): " +
+          "the issuer must publish an https jwks_uri",
       },
     };
   }

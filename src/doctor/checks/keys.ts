@@ -49,7 +49,10 @@ export function checkKeys(keys: ReadonlyArray<Record<string, unknown>>): {
         name: "keys",
         ok: false,
         detail: `${keys.length} key${keys.length === 1 ? "" : "s"} published, none usable${ignoredText}`,
-        fix: "the gate verifies with public signature keys only (RSA of 2048 bits or more, EC P-256/384/521, Ed25519; use sig): the issuer must publish one (an Authgear project publishes an RSA key)",
+        fix:
+          "the gate verifies with public signature keys only (RSA of 2048 bits or more, EC " +
+          "P-256/384/521, Ed25519; use sig): the issuer must publish one (an Authgear project " +
+          "publishes an RSA key)",
       },
       usable,
     };

@@ -39,8 +39,12 @@ export async function checkResolver(config: Config, context: Context): Promise<C
         return {
           name: "resolver",
           ok: false,
-          detail: `${asked}: X-Authgear-Session-Valid: true for a request with no credentials at all — not how Authgear's resolver answers`,
-          fix: `${setting} must be Authgear's resolver endpoint (https://<your Authgear endpoint>/_resolver/resolve): whatever answers there lets everyone in`,
+          detail:
+            `${asked}: X-Authgear-Session-Valid: true for a request with no credentials at all ` +
+            "— not how Authgear's resolver answers",
+          fix:
+            `${setting} must be Authgear's resolver endpoint (https://<your Authgear endpoint>/_resolver/resolve): ` +
+            "whatever answers there lets everyone in",
         };
     }
   } catch (error) {
@@ -81,7 +85,9 @@ function explainResolverFailure(
     if (code === 404) {
       return {
         detail: `${asked}: HTTP 404 — Authgear selects the project by Host, and none answers for ${host}`,
-        fix: `set RESOLVER_URL to https://<your project's Authgear endpoint or custom domain>/_resolver/resolve: its host is the Host the gate sends`,
+        fix:
+          "set RESOLVER_URL to https://<your project's Authgear endpoint or custom domain>/_resolver/resolve: " +
+          "its host is the Host the gate sends",
       };
     }
     if (code >= 500) {
@@ -98,7 +104,9 @@ function explainResolverFailure(
   if (reason.startsWith("timed out")) {
     return {
       detail: `${asked}: no answer within RESOLVER_TIMEOUT_MS=${config.resolverTimeoutMs} ms`,
-      fix: `check that ${host} is reachable from where the gate runs; if it is only slow, raise RESOLVER_TIMEOUT_MS (at most 30000)`,
+      fix:
+        `check that ${host} is reachable from where the gate runs; if it is only slow, raise ` +
+        "RESOLVER_TIMEOUT_MS (at most 30000)",
     };
   }
   if (reason === "network error") {

@@ -34,7 +34,9 @@ export function explainClaim(
   const payload = token.payload ?? {};
   const nowSeconds = Math.floor(context.nowMs / 1000);
   const tolerance = config.clockToleranceSeconds;
-  const clockFix = `sync the clocks (NTP) here and at the issuer, or allow for skew with CLOCK_TOLERANCE_SECONDS (now ${tolerance}, at most ${MAX_CLOCK_TOLERANCE_SECONDS})`;
+  const clockFix =
+    "sync the clocks (NTP) here and at the issuer, or allow for skew with CLOCK_TOLERANCE_SECONDS " +
+    `(now ${tolerance}, at most ${MAX_CLOCK_TOLERANCE_SECONDS})`;
   const source = goodTokenSource(context);
   if (issuer === undefined) {
     // The token's iss picks its issuer before anything else: none matched.
@@ -57,14 +59,18 @@ export function explainClaim(
   if (cause.claim === "nbf") {
     const nbf = typeof payload.nbf === "number" ? payload.nbf : nowSeconds;
     return {
-      detail: `not yet valid: nbf ${time(nbf)}, now ${time(nowSeconds)}, ${duration(nbf - nowSeconds)} early (CLOCK_TOLERANCE_SECONDS=${tolerance})`,
+      detail:
+        `not yet valid: nbf ${time(nbf)}, now ${time(nowSeconds)}, ${duration(nbf - nowSeconds)} ` +
+        `early (CLOCK_TOLERANCE_SECONDS=${tolerance})`,
       fix: clockFix,
     };
   }
   // The core's own checks after jose's: iat in the future, no exp, client_id, a machine client's marks.
   if (typeof payload.iat === "number" && payload.iat > nowSeconds + tolerance) {
     return {
-      detail: `issued in the future: iat ${time(payload.iat)}, now ${time(nowSeconds)}, ${duration(payload.iat - nowSeconds)} ahead (CLOCK_TOLERANCE_SECONDS=${tolerance})`,
+      detail:
+        `issued in the future: iat ${time(payload.iat)}, now ${time(nowSeconds)}, ${duration(payload.iat - nowSeconds)} ` +
+        `ahead (CLOCK_TOLERANCE_SECONDS=${tolerance})`,
       fix: clockFix,
     };
   }
@@ -92,7 +98,9 @@ export function explainClaim(
       detail:
         `its sub ${JSON.stringify(payload.sub)} names a machine client, but ${but}: ` +
         "no issuer's client-credentials token looks so (Authgear's: sub client_id_<client_id>, no user claim)",
-      fix: `send a token as ${source} issues it; a user id starting with client_id_ cannot be told from a machine client`,
+      fix:
+        `send a token as ${source} issues it; a user id starting with client_id_ cannot be ` +
+        "told from a machine client",
     };
   }
   return { detail: error.message, fix: `send an access token of ${source}` };

@@ -25,7 +25,10 @@ export function explainUnknownKey(token: TokenView, context: RefusalContext): { 
   else detail = `no published key has the token's kid ${JSON.stringify(kid)} (alg ${alg}); ${listed}`;
   if (foreign) detail += `; the token's iss is ${JSON.stringify(iss)}, not AUTHGEAR_ENDPOINT ${config.issuer}`;
   const fix = foreign
-    ? `the token comes from another issuer: get one from ${config.issuer}, or, if ${iss} is your project, point AUTHGEAR_ENDPOINT at it`
-    : `signed by a key ${config.issuer} does not publish (another project or environment, a key rotated out, or a forgery): get a new token; a key the issuer has just added is picked up within ${KID_MISS_COOLDOWN_SECONDS} s`;
+    ? `the token comes from another issuer: get one from ${config.issuer}, or, if ${iss} ` +
+      "is your project, point AUTHGEAR_ENDPOINT at it"
+    : `signed by a key ${config.issuer} does not publish (another project or environment, ` +
+      "a key rotated out, or a forgery): get a new token; a key the issuer has just added " +
+      `is picked up within ${KID_MISS_COOLDOWN_SECONDS} s`;
   return { detail, fix };
 }
