@@ -34,16 +34,21 @@ export type SettingsInput<E extends v.ObjectEntries> = {
 const ENV: unique symbol = Symbol("authgear-edge env");
 
 /**
- * The environment a runtime hands over (`process.env`, a Worker's `env`), read by the settings'
- * names like text given in code but checked at run time only: `fromEnv(env)`.
+ * The environment a runtime hands over, read by the settings' names like settings given in code
+ * but checked at run time only: `fromEnv(env)`. An object of strings by any name (`process.env`)
+ * is taken as settings as it is; one typed by name with wider types than the settings' (a Worker's
+ * `Env` with `AUTH_MODE: string`) goes through `fromEnv`.
  */
 export interface EnvSettings {
   readonly [ENV]: Readonly<Record<string, unknown>>;
 }
 
-/** `env` read by name, where typed settings are taken: names that are no setting are ignored (an environment holds many). */
-export function fromEnv(env: Readonly<Record<string, unknown>>): EnvSettings {
-  return { [ENV]: env };
+/**
+ * `env` read by name where typed settings are taken: names that are no setting are ignored (an
+ * environment holds many).
+ */
+export function fromEnv(env: object): EnvSettings {
+  return { [ENV]: env as Readonly<Record<string, unknown>> };
 }
 
 /** The names and values that `settings` (typed, or an environment by `fromEnv`) give. */

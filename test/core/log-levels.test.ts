@@ -1,4 +1,7 @@
-/** The level of each log event: error when traffic is refused because something is broken, warn for refusals and degraded service. */
+/**
+ * The level of each log event (error when traffic is refused because something is broken, warn for
+ * degraded service, info for the rest, a 4xx refusal among them), and what each LOG_LEVEL writes.
+ */
 import { describe, expect, it } from "vitest";
 import { atLevel, logLevel, type LogFields, type LogLevel } from "../../src/core/ports.ts";
 
