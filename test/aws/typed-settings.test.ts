@@ -79,7 +79,7 @@ describe("LOG_LEVEL", () => {
   });
 
   it("info (the default) and debug: one line at level info, without the token", async () => {
-    const expected = [{ level: "info", event: "request_refused", code: "ERR_TOKEN_MALFORMED", kind: "token" }];
+    const expected = [{ level: "info", event: "request_refused", code: "ERR_JWT_MALFORMED", kind: "token" }];
     for (const env of [{}, { LOG_LEVEL: "info" }, { LOG_LEVEL: "debug" }]) {
       const lines = await linesFor(env);
       expect(lines).toEqual(expected);

@@ -92,8 +92,8 @@ describe("ROUTES given as an array", () => {
     expect(refusal({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: bad })).toBe(message);
     const unknownMember = [{ path: "/admin/*", role: ["admin"] }];
     const member = refusal({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: JSON.stringify(unknownMember) });
-    // Only a cast gets an unknown member past the compiler; the schema still refuses it.
-    expect(refusal({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: unknownMember as never })).toBe(member);
+    // A rule held in a variable escapes the compiler's check of object literals; the schema still refuses it.
+    expect(refusal({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: unknownMember })).toBe(member);
   });
 
   it("refuses what is neither text nor an array, as it refuses text that is no JSON array", () => {
@@ -168,7 +168,7 @@ describe("LOG_LEVEL", () => {
     }
   });
 
-  it("governs the lines of the gate's logger, those parsing writes included", async () => {
+  it("governs the lines of the gate's logger, those parsing writes included", () => {
     const lines = (settings: Readonly<Record<string, unknown>>): string[] => {
       const seen: string[] = [];
       const logger = { log: (event: string, fields: LogFields) => seen.push(`${event} ${String(fields.name)}`) };

@@ -20,7 +20,7 @@ function app(options: AuthgearOptions): Hono<{ Variables: AuthgearVariables }> {
   hono.all("*", (c) => c.json({ user: c.get("authgear")?.subject ?? null }));
   hono.onError((error) => {
     const keys = error instanceof ConfigError ? error.keys.join(",") : "none";
-    return new Response(`caught ${error.name} ${keys}`, { status: 599 });
+    return new Response(`caught ${error instanceof ConfigError ? "ConfigError" : "other"} ${keys}`, { status: 599 });
   });
   return hono;
 }
@@ -57,11 +57,16 @@ describe('onInvalidConfig: "throw"', () => {
     expect(await response.text()).toBe("caught ConfigError AUTHGEAR_ENDPOINT,AUTH_MODE");
   });
 
-  it("by default answers every request with a 500 naming the keys", async () => {
-    const gated = app({ settings: { AUTH_MODE: "resolver" }, logger: { log: () => undefined } });
+  it("by default answers every request with a 500, the log naming the keys", async () => {
+    const logged: string[] = [];
+    const gated = app({
+      settings: { AUTH_MODE: "resolver" },
+      logger: { log: (_, fields) => logged.push(String(fields.keys)) },
+    });
     const response = await gated.request("/x");
     expect(response.status).toBe(500);
-    expect(await response.text()).toContain("AUTHGEAR_ENDPOINT");
+    expect(await response.json()).toMatchObject({ error: "server_error", code: "ERR_CONFIG_INVALID" });
+    expect(logged[0]).toBe("AUTHGEAR_ENDPOINT");
   });
 });
 

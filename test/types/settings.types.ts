@@ -39,7 +39,8 @@ const typed: CoreSettings = { AUTHGEAR_ENDPOINT: ENDPOINT, METHOD_OVERRIDE: "non
 createGate(typed, {}, { decide });
 // An environment of strings (an index signature), checked at run time.
 createGate(process.env, {}, { decide });
-createGate({} as Readonly<Record<string, unknown>>, {}, { decide });
+declare const anyEnv: Readonly<Record<string, unknown>>;
+createGate(anyEnv, {}, { decide });
 // An environment typed by name with wider types (wrangler's generated Env): through fromEnv.
 interface WorkerEnv {
   readonly AUTHGEAR_ENDPOINT: string;
