@@ -14,7 +14,7 @@ import { DEFAULT_LOG_LEVEL, LOG_LEVELS, writes, type LogLevel } from "./ports.ts
 import { RESOLVER_COOKIES } from "./resolver.ts";
 import { routesSchema, type RouteRule } from "./routes.ts";
 import { flagSetting, listSetting, secondsSetting, textOrNumber, TOKEN_PATTERN } from "./setting-schemas.ts";
-import { defineSettings, type ConfigOf, type SettingsInput } from "./settings.ts";
+import { defineSettings, settingsRecord, type ConfigOf, type EnvSettings, type SettingsInput } from "./settings.ts";
 import { urlSetting } from "./url-setting.ts";
 import { QUERY_PARAMETER_PATTERN } from "./websocket.ts";
 
@@ -313,9 +313,10 @@ export function settingDefault(name: SettingName): string | undefined {
 }
 
 /**
- * Parses and validates the core's settings once. Throws a `ConfigError` naming every bad key; a
+ * Parses and validates the core's settings once: typed, as given in code, or an environment (by
+ * `fromEnv` when its type names settings with wider types). Throws a `ConfigError` naming every bad key; a
  * packaging keeps that error and answers every request with it, so nothing is ever let through.
  */
-export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
-  return CORE_SETTINGS.parse(env);
+export function parseConfig(settings: CoreSettings | EnvSettings): Config {
+  return CORE_SETTINGS.parse(settingsRecord(settings));
 }

@@ -4,7 +4,7 @@
  * `@ts-expect-error` fails the typecheck if the line below it compiles.
  */
 import { createHandler, type AuthorizerEvent, type AuthorizerResult } from "../../src/aws/index.ts";
-import { createGate, fromEnv, type CoreSettings, type DeciderOptions } from "../../src/core/index.ts";
+import { createGate, fromEnv, parseConfig, type CoreSettings, type DeciderOptions } from "../../src/core/index.ts";
 import { authgear } from "../../src/hono/index.ts";
 
 const decide: DeciderOptions = {
@@ -72,6 +72,12 @@ createGate({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: [{ path: "/admin/*", role: ["a
 createGate({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: [{ path: "/x", methods: ["FETCH"] }] }, {}, { decide });
 // @ts-expect-error an unknown onInvalidConfig
 createGate({ AUTHGEAR_ENDPOINT: ENDPOINT }, {}, { decide, onInvalidConfig: "crash" });
+
+// parseConfig takes the same settings.
+parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: [{ path: "/admin/*", roles: ["admin"] }] });
+parseConfig(fromEnv(workerEnv));
+// @ts-expect-error a misspelled key
+parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, AUDIENCES: "api" });
 
 // The authorizer: its own settings beside the core's, the environment beside them.
 createHandler({ settings: { AUTHGEAR_ENDPOINT: ENDPOINT, HTTP_API_RESPONSE: "iam", AUTHORIZER_CACHE_SECONDS: 0 } });
