@@ -111,6 +111,22 @@ describe("ROUTES given as an array", () => {
   });
 });
 
+describe("ISSUERS given as an array", () => {
+  it("reads as its JSON text, and is refused as it is", () => {
+    const issuers = [
+      { issuer: issuer.origin, audiences: ["api"] },
+      { issuer: "https://other.example", clientIds: ["svc"] },
+    ];
+    expect(parseConfig({ ISSUERS: issuers }).issuers).toEqual(
+      parseConfig({ ISSUERS: JSON.stringify(issuers) }).issuers,
+    );
+    const twice = [issuers[0]!, issuers[0]!];
+    const message = refusal({ ISSUERS: JSON.stringify(twice) });
+    expect(message).toBe("Invalid configuration (ISSUERS). ISSUERS: names an issuer twice");
+    expect(refusal({ ISSUERS: twice })).toBe(message);
+  });
+});
+
 describe("flags and numbers given in code", () => {
   const base = () => ({ AUTHGEAR_ENDPOINT: issuer.origin });
 

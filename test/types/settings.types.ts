@@ -73,6 +73,20 @@ createGate({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: [{ path: "/x", methods: ["FETC
 // @ts-expect-error an unknown onInvalidConfig
 createGate({ AUTHGEAR_ENDPOINT: ENDPOINT }, {}, { decide, onInvalidConfig: "crash" });
 
+// ISSUERS as an array of issuers.
+createGate(
+  {
+    ISSUERS: [
+      { issuer: ENDPOINT, audiences: ["api"] },
+      { issuer: "https://other.example", clientIds: ["svc"] },
+    ],
+  },
+  {},
+  { decide },
+);
+// @ts-expect-error an issuer's audiences as a string
+createGate({ ISSUERS: [{ issuer: ENDPOINT, audiences: "api" }] }, {}, { decide });
+
 // parseConfig takes the same settings.
 parseConfig({ AUTHGEAR_ENDPOINT: ENDPOINT, ROUTES: [{ path: "/admin/*", roles: ["admin"] }] });
 parseConfig(fromEnv(workerEnv));
