@@ -7,7 +7,10 @@ import { build, type BuildOptions } from "esbuild";
 import type { DevIssuer } from "../dev/issuer.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-/** The verified-token cache's size (README, "The verified-token cache"): a pool larger than this misses it on every request. */
+/**
+ * The verified-token cache's size (README, "The verified-token cache"): a pool larger than this misses it on every
+ * request.
+ */
 export const TOKEN_CACHE_ENTRIES = 1000;
 /** The bundle-size target of both the Worker and the authorizer: 54.4 KiB minified. */
 export const BUNDLE_MAX_BYTES = 55_706;
@@ -64,7 +67,10 @@ export function targetLine(pass: boolean, text: string): string {
   return `- ${pass ? "PASS" : "MISS"}: ${text}`;
 }
 
-/** The report's opening lines: machine, versions, date, duration and load; a warning when `knobs` (env names by prefix) shortened the run. */
+/**
+ * The report's opening lines: machine, versions, date, duration and load; a warning when `knobs` (env names by prefix)
+ * shortened the run.
+ */
 export function machineLines(
   title: string,
   packages: readonly string[],
@@ -86,7 +92,10 @@ export function machineLines(
   ];
 }
 
-/** `count` distinct access tokens for subjects `bench-user-<i>`, minted a few at a time (WebCrypto signs on libuv's thread pool). */
+/**
+ * `count` distinct access tokens for subjects `bench-user-<i>`, minted a few at a time (WebCrypto signs on libuv's
+ * thread pool).
+ */
 export async function mintTokens(issuer: DevIssuer, count: number): Promise<string[]> {
   const pool: string[] = [];
   let next = 0;

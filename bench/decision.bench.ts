@@ -147,13 +147,12 @@ function ruleSet(n: number): RouteRule[] {
       return { path, ...methods, ...requirement(i) };
     }
     const path = i % 2 === 0 ? `/svc${i}/*` : `/svc${i}/items`;
-    const methods =
-      i % 3 === 0
-        ? {}
-        : i % 3 === 1
-          ? { methods: ["GET" as const] }
-          : { methods: ["POST" as const, "PUT" as const, "DELETE" as const] };
-    return { path, ...methods, ...requirement(i) };
+    const methods = [
+      {},
+      { methods: ["GET" as const] },
+      { methods: ["POST" as const, "PUT" as const, "DELETE" as const] },
+    ];
+    return { path, ...methods[i % 3], ...requirement(i) };
   });
 }
 
@@ -459,7 +458,10 @@ async function policySize(
   };
 }
 
-/** The longest Resource any rule can compile to on `STAGE`: a subtree whose path is `MAX_RULE_PATH_LENGTH` characters, under OPTIONS. */
+/**
+ * The longest Resource any rule can compile to on `STAGE`: a subtree whose path is `MAX_RULE_PATH_LENGTH` characters,
+ * under OPTIONS.
+ */
 function longestPossibleResource(): number {
   const path = `/${"a".repeat(MAX_RULE_PATH_LENGTH - 3)}/*`;
   if (path.length !== MAX_RULE_PATH_LENGTH) fail("bad longest path");

@@ -182,7 +182,10 @@ function runPinned(
   });
 }
 
-/** Runs RUNNER in a new Node process; resolves with the answer line's JSON, the stdout and the time from spawn to that line. */
+/**
+ * Runs RUNNER in a new Node process; resolves with the answer line's JSON, the stdout and the time from spawn to that
+ * line.
+ */
 function runChild(
   runner: string,
   args: readonly string[],

@@ -37,7 +37,10 @@ const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod";
 const RULES = JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]);
 /** Memory may grow this much after warm-up, with every cache at its bound, before the run fails. */
 export const MEMORY_BOUND_MIB = 64;
-/** The resolver Worker's deadline; how late the slow resolver answers; how much later than the resolver's answer a verdict may live past the cache time. */
+/**
+ * The resolver Worker's deadline; how late the slow resolver answers; how much later than the resolver's answer a
+ * verdict may live past the cache time.
+ */
 const [RESOLVER_TIMEOUT_MS, SLOW_MS, SLACK_MS] = [1000, 200, 500];
 
 type Expect = "allow" | "anonymous" | "refuse";
@@ -45,7 +48,10 @@ type Expect = "allow" | "anonymous" | "refuse";
 interface Scenario {
   readonly name: string;
   readonly weight: number;
-  /** The request and what must happen to it; `judge`: is a status right for one sent at `t0`, answered now (else: a 5xx only in the outage). */
+  /**
+   * The request and what must happen to it; `judge`: is a status right for one sent at `t0`, answered now (else: a 5xx
+   * only in the outage).
+   */
   readonly make: () => {
     path: string;
     headers: Record<string, string>;
@@ -79,7 +85,10 @@ export interface SoakReport {
    * ERR_JWT_KEY_NOT_FOUND after the rotation (the kid-miss cooldown, README).
    */
   readonly wrongRefusals: Readonly<Record<string, number>>;
-  /** `wrongAnswers`: by `scenario → status`, what a judge refused (5xx aside); `lastAllowAfterLogoutSeconds`: the latest a request of a logged-out session sent after the logout got through. */
+  /**
+   * `wrongAnswers`: by `scenario → status`, what a judge refused (5xx aside); `lastAllowAfterLogoutSeconds`: the latest
+   * a request of a logged-out session sent after the logout got through.
+   */
   readonly resolver: {
     cacheSeconds: number;
     calls: number;
@@ -118,9 +127,12 @@ function resolverLoad(issuer: DevIssuer, seconds: number, log: (line: string) =>
     else if (failingSince !== undefined) [failingSince, recoveredAt] = [undefined, performance.now()];
   };
   /**
-   * A request and its judge; `answers(t0)`: what the resolver's verdict gives. Sent while the resolver was failing, and still
-   * failing now, only a verdict held from before can serve it: never a new credential's, and none past the cache time into the
-   * failure — then only a 503 is right. Otherwise a 503 is right too, unless the resolver answered throughout (joined flights too).
+   * A request and its judge; `answers(t0)`: what the resolver's verdict gives. Sent while the resolver was failing, and
+   * still
+   * failing now, only a verdict held from before can serve it: never a new credential's, and none past the cache time
+   * into the
+   * failure — then only a 503 is right. Otherwise a 503 is right too, unless the resolver answered throughout (joined
+   * flights too).
    */
   const request = (session: DevSession, answers: (t0: number) => number[], neverSeen = false) => ({
     path: "/api/me",
@@ -139,8 +151,10 @@ function resolverLoad(issuer: DevIssuer, seconds: number, log: (line: string) =>
   });
   const late = (t0: number) => t0 > loggedOutAt + cacheMs + SLACK_MS;
   // A logged-out session: allowed until the logout, then maybe while a verdict held from before lives, then refused.
-  const afterLogout = (t0: number): number[] =>
-    performance.now() < loggedOutAt ? [200] : late(t0) ? [401] : [200, 401];
+  const afterLogout = (t0: number): number[] => {
+    if (performance.now() < loggedOutAt) return [200];
+    return late(t0) ? [401] : [200, 401];
+  };
   const scenarios: Scenario[] = [
     {
       name: "resolver: session",
@@ -488,7 +502,8 @@ export async function runSoak(options: {
         allowed = false;
         failure = error instanceof Error ? error.message : "";
       }
-      // During the outage the authorizer fails (503); after the rotation a new key's token may meet the kid-miss cooldown.
+      // During the outage the authorizer fails (503); after the rotation a new key's token may meet the kid-miss
+      // cooldown.
       const excused =
         (outage && failure === "Service Unavailable") ||
         (name === "new token" && rotated && failure === "Unauthorized");

@@ -113,7 +113,10 @@ interface Scenario {
   /** What the origin must see: requests with identity headers, requests without, or nothing. */
   readonly reaches: "identified" | "anonymous" | "nothing";
   readonly headers: () => HeaderMap;
-  /** Resolver calls allowed: none (default), at most 1% of the responses (warm cache), or some and at most one per response. */
+  /**
+   * Resolver calls allowed: none (default), at most 1% of the responses (warm cache), or some and at most one per
+   * response.
+   */
   readonly resolver?: "cached" | "shared";
   /** A new credential per request: the origin must see that many distinct users. */
   readonly distinct?: boolean;
@@ -449,12 +452,12 @@ async function main(): Promise<void> {
       }
       if (scenario.distinct === true && seen.users < Math.min(run.responses, POOL) - CONNECTIONS)
         problem(`${run.responses} answered, the origin saw ${seen.users} users`);
-      const allowed =
-        scenario.resolver === "cached"
-          ? calls <= 0.01 * run.responses
-          : scenario.resolver === "shared"
-            ? calls > 0 && calls <= run.responses + 2 * CONNECTIONS
-            : calls === 0;
+      const allowedCalls = {
+        cached: calls <= 0.01 * run.responses,
+        shared: calls > 0 && calls <= run.responses + 2 * CONNECTIONS,
+        none: calls === 0,
+      };
+      const allowed = allowedCalls[scenario.resolver ?? "none"];
       if (!allowed) problem(`${calls} resolver calls for ${run.responses} responses`);
       const sorted = run.latencies.sort((a, b) => a - b);
       const logged = target.logs.length - logLines;

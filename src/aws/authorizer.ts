@@ -12,6 +12,7 @@ export type {
   AuthorizerResult,
   HandlerOptions,
 } from "./create-handler.ts";
+export type { AuthorizerEvent } from "./events.ts";
 
 export const handler = createHandler();
 

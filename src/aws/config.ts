@@ -11,6 +11,7 @@ import {
   extendSettings,
   secondsSetting,
   type ConfigOf,
+  type SettingsInput,
 } from "../core/index.ts";
 
 /** Default `AUTHORIZER_CACHE_SECONDS`: API Gateway's default `resultTtlInSeconds`. */
@@ -40,6 +41,12 @@ export const LAMBDA_SETTINGS = /* @__PURE__ */ extendSettings(
 export type LambdaConfig = ConfigOf<typeof LAMBDA_SETTINGS>;
 
 export type LambdaSettingName = (typeof LAMBDA_SETTINGS.names)[number];
+
+/**
+ * The authorizer's settings as given in code (`createHandler({ settings })`), typed from their
+ * schemas: a name that is no setting, or a value of the wrong type, is a compile error.
+ */
+export type LambdaSettings = SettingsInput<typeof LAMBDA_SETTINGS.entries>;
 
 /** The authorizer's settings' names, in the schema's order: the core's, then its own. */
 export const LAMBDA_SETTING_NAMES = LAMBDA_SETTINGS.names;

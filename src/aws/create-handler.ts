@@ -20,6 +20,7 @@ import {
   createAssertionSigner,
   createGate,
   describeError,
+  fromEnv,
   identityHeaders,
   jsonLogger,
   type AssertionSigner,
@@ -33,18 +34,22 @@ import {
   type Identity,
   type Logger,
   type Meter,
+  type OnInvalidConfig,
   CountingMeter,
   withFields,
 } from "../core/index.ts";
 import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
-import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS, type LambdaConfig } from "./config.ts";
+import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS, type LambdaConfig, type LambdaSettings } from "./config.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeDigest } from "./node-digest.ts";
 import { nodeFetcher } from "./node-fetcher.ts";
 import { anonymousPolicy, buildPolicy, parseMethodArn, stagePolicy } from "./policy.ts";
 
-/** With `REPORT_ONLY=true`: the code a let-through request would have been refused with (`x-authgear-edge-report` in the Worker). */
+/**
+ * With `REPORT_ONLY=true`: the code a let-through request would have been refused with
+ * (`x-authgear-edge-report` in the Worker).
+ */
 export const REPORT_CONTEXT_KEY = "authgearEdgeReport";
 
 /** The signed identity assertion's key in the context (docs/assertion.md). */
@@ -213,9 +218,22 @@ export interface HandlerOptions extends Pick<
   AuthenticatorDeps,
   "clock" | "logger" | "keySetTiming" | "tokenCache" | "resolverCacheEntries"
 > {
-  /** The settings, by the names of the README's configuration table; default `process.env`. */
+  /**
+   * The environment the settings are read from, by the names of the README's configuration table
+   * (checked at start-up only); default `process.env`.
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** How keys and verdicts are fetched; default `node:http`/`node:https` (Node's `fetch` costs ~45 ms of a cold start). */
+  /** Settings given in code, typed; a variable of `env` of the same name (not empty) wins over one. */
+  readonly settings?: LambdaSettings;
+  /**
+   * `throw`: a bad configuration makes `createHandler` throw its `ConfigError` (naming every bad
+   * key); default `respond`: every event then fails (503 through the gateway responses).
+   */
+  readonly onInvalidConfig?: OnInvalidConfig;
+  /**
+   * How keys and verdicts are fetched; default `node:http`/`node:https` (Node's `fetch` costs ~45 ms of a
+   * cold start).
+   */
   readonly fetcher?: AuthenticatorDeps["fetcher"];
   /** Where `METRICS=emf` writes its line per invocation; default the console (CloudWatch Logs). */
   readonly writeMetrics?: (line: string) => void;
@@ -225,6 +243,13 @@ export interface HandlerOptions extends Pick<
    * `AUTHORIZER_CACHE_SECONDS` must be 0 (refused at start-up otherwise).
    */
   readonly authorize?: AuthorizeCallback;
+}
+
+/** The variables that are set: an empty one does not hide a setting given in code. */
+function definedVariables(env: Readonly<Record<string, string | undefined>>): Readonly<Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""),
+  );
 }
 
 /** `lambda`: the Lambda context, whose request id names every log line of the invocation. */
@@ -257,20 +282,21 @@ export type Authorizer = AuthorizerHandler & {
 /**
  * The authorizer for one container: the configuration is parsed, and the key set and the
  * verified-token cache built, once, here; the returned handler answers each event. A bad
- * configuration is not thrown: every event then fails (503 through the gateway responses) and
- * the log names every bad key once.
+ * configuration is not thrown (unless `onInvalidConfig: "throw"`): every event then fails (503
+ * through the gateway responses) and the log names every bad key once.
  */
 export function createHandler(options: HandlerOptions = {}): Authorizer {
-  const { env = process.env, writeMetrics = defaultWriteMetrics, authorize: check, ...deps } = options;
-  const logger = deps.logger ?? jsonLogger;
+  const { env = process.env, settings, onInvalidConfig, writeMetrics = defaultWriteMetrics, ...rest } = options;
+  const { authorize: check, ...deps } = rest;
   // An ambiguous path (encoded separators, dot segments, ...) is never public. It is not refused
   // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
   // authenticated caller must not be turned away for it.
   const gate = createGate(
-    env,
-    { ...deps, fetcher: deps.fetcher ?? nodeFetcher, digest: nodeDigest, logger },
+    fromEnv(settings === undefined ? env : { ...settings, ...definedVariables(env) }),
+    { ...deps, fetcher: deps.fetcher ?? nodeFetcher, digest: nodeDigest, logger: deps.logger ?? jsonLogger },
     {
       settings: LAMBDA_SETTINGS,
+      ...(onInvalidConfig !== undefined && { onInvalidConfig }),
       validate: (config) => new Map([...cacheSafetyProblems(config), ...callbackProblems(config, check)]),
       foreignSettings: LAMBDA_FOREIGN_SETTINGS,
       decide: (config) => ({
@@ -286,6 +312,7 @@ export function createHandler(options: HandlerOptions = {}): Authorizer {
   const lifetime = gate.ok ? answerLifetime(gate.config) : 0;
   const signer = gate.ok ? assertionSigner(gate.config, lifetime, deps.clock) : undefined;
   const contextOf = gate.ok ? createContextOf(gate.config.claimHeaders) : identityContext;
+  const { logger } = gate;
 
   const handler: AuthorizerHandler = async (event, lambda) => {
     const log = withFields(logger, { request_id: lambda?.awsRequestId });

@@ -9,6 +9,8 @@ export {
   type AuthorizerResult,
   type HandlerOptions,
 } from "./create-handler.ts";
+export type { AuthorizerEvent } from "./events.ts";
+export { ConfigError, type OnInvalidConfig } from "../core/index.ts";
 export { nodeFetcher } from "./node-fetcher.ts";
 export {
   DEFAULT_AUTHORIZER_CACHE_SECONDS,
@@ -16,4 +18,5 @@ export {
   LAMBDA_SETTINGS,
   type LambdaConfig,
   type LambdaSettingName,
+  type LambdaSettings,
 } from "./config.ts";

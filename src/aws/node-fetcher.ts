@@ -34,7 +34,8 @@ function answer(res: IncomingMessage): FetchResponse {
     headers: {
       get(name) {
         const value = res.headers[name.toLowerCase()];
-        return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+        if (Array.isArray(value)) return value.join(", ");
+        return value ?? null;
       },
     },
     body: bodyOf(res),

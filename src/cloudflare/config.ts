@@ -21,6 +21,8 @@ import {
   TOKEN_PATTERN,
   urlSetting,
   type ConfigOf,
+  type SecretBinding,
+  type SettingsInput,
 } from "../core/index.ts";
 
 /** Default `ORIGIN_SECRET_HEADER`; `x-authgear-*`, so any copy a client sends is stripped with the identity headers. */
@@ -189,6 +191,15 @@ export const WORKER_SETTINGS = /* @__PURE__ */ extendSettings(
 export type WorkerConfig = ConfigOf<typeof WORKER_SETTINGS>;
 
 export type WorkerSettingName = (typeof WORKER_SETTINGS.names)[number];
+
+/**
+ * The Worker's settings as given in code (`createWorker({ settings })`), typed from their schemas:
+ * a name that is no setting, or a value of the wrong type, is a compile error. `ASSERTION_KEY` may
+ * also be a Secrets Store binding.
+ */
+export type WorkerSettings = Omit<SettingsInput<typeof WORKER_SETTINGS.entries>, "ASSERTION_KEY"> & {
+  readonly ASSERTION_KEY?: string | SecretBinding | undefined;
+};
 
 /** The Worker's settings' names, in the schema's order: the core's, then its own. */
 export const WORKER_SETTING_NAMES = WORKER_SETTINGS.names;

@@ -12,6 +12,7 @@ import {
   createGate,
   describeError,
   errorResponse,
+  fromEnv,
   jsonLogger,
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,
@@ -24,13 +25,20 @@ import {
   type Gate,
   type Logger,
   type Meter,
+  type OnInvalidConfig,
   CountingMeter,
   withFields,
   isWebSocketUpgrade,
   RFC6750_QUERY_PARAMETER,
 } from "../core/index.ts";
 import { analyticsOf, writeRequestPoint } from "./analytics.ts";
-import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS, type WorkerConfig, type WorkerSettingName } from "./config.ts";
+import {
+  WORKER_FOREIGN_SETTINGS,
+  WORKER_SETTINGS,
+  type WorkerConfig,
+  type WorkerSettingName,
+  type WorkerSettings,
+} from "./config.ts";
 import { allowedOrigin, preflightResponse, withCors } from "./cors.ts";
 import { createCacheKeySetStore } from "./cache-key-set-store.ts";
 import { createCacheVerdictStore } from "./cache-verdict-store.ts";
@@ -63,8 +71,14 @@ export type WorkerVars = { readonly [Name in Exclude<WorkerSettingName, "ASSERTI
 export type Env = WorkerVars & { readonly ANALYTICS?: AnalyticsEngineDataset | undefined } & object;
 
 export interface WorkerOptions<E extends Env = Env> {
-  /** Settings given in code, by the same names; a var or secret of the same name wins over one. */
-  readonly settings?: WorkerVars;
+  /** Settings given in code, by the same names, typed; a var or secret of the same name wins over one. */
+  readonly settings?: WorkerSettings;
+  /**
+   * `throw`: a bad configuration makes `fetch` throw its `ConfigError` (naming every bad key) at
+   * every request, instead of answering each with a 500; the vars are read at the first request,
+   * so that is when it is found. Default `respond`.
+   */
+  readonly onInvalidConfig?: OnInvalidConfig;
   /** Default: one JSON line per event on the console (Workers Logs). */
   readonly logger?: Logger;
   /**
@@ -85,7 +99,8 @@ export interface WorkerOptions<E extends Env = Env> {
 
 /**
  * The gate as a Worker: `export default createWorker()` gates every request of the Worker's
- * routes. A bad configuration is not thrown: every request then gets a 500 naming every bad key.
+ * routes. A bad configuration is not thrown (unless `onInvalidConfig: "throw"`): every request
+ * then gets a 500 naming every bad key.
  */
 export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}): ExportedHandler<E> {
   const logger = options.logger ?? jsonLogger;
@@ -98,7 +113,7 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
     const cache = options.cache === undefined ? caches.default : options.cache;
     const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
     return createGate(
-      settings,
+      fromEnv(settings),
       { logger, ...(options.clock !== undefined && { clock: options.clock }) },
       {
         settings: WORKER_SETTINGS,
@@ -124,8 +139,11 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
   };
 
   return {
-    fetch: (request, env, ctx) =>
-      handle(request, gateFor(env), env, ctx, logger, (url, init) => fetchOrigin(url, init, env)),
+    fetch: (request, env, ctx) => {
+      const gated = gateFor(env);
+      if (!gated.gate.ok && options.onInvalidConfig === "throw") throw gated.gate.error;
+      return handle(request, gated, env, ctx, gated.gate.logger, (url, init) => fetchOrigin(url, init, env));
+    },
   };
 }
 
@@ -392,8 +410,6 @@ async function respond(
       "origin_unreachable",
     ];
   }
-  return [
-    response,
-    decision.allowed ? (identity === undefined ? "public" : "authenticated") : `report-only ${decision.error.code}`,
-  ];
+  if (!decision.allowed) return [response, `report-only ${decision.error.code}`];
+  return [response, identity === undefined ? "public" : "authenticated"];
 }

@@ -10,10 +10,11 @@ import { claimHeadersSchema, createClaimHeaders } from "./claim-headers.ts";
 import { issuerConfig, issuersSchema, resourceSchema, type IssuerConfig } from "./issuers.ts";
 import { isPathPattern, PATH_PATTERN_MESSAGE } from "./paths.ts";
 import { METHOD_OVERRIDE_MODES } from "./overrides.ts";
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, writes, type LogLevel } from "./ports.ts";
 import { RESOLVER_COOKIES } from "./resolver.ts";
 import { routesSchema, type RouteRule } from "./routes.ts";
-import { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setting-schemas.ts";
-import { defineSettings, type ConfigOf } from "./settings.ts";
+import { flagSetting, listSetting, secondsSetting, textOrNumber, TOKEN_PATTERN } from "./setting-schemas.ts";
+import { defineSettings, settingsRecord, type ConfigOf, type EnvSettings, type SettingsInput } from "./settings.ts";
 import { urlSetting } from "./url-setting.ts";
 import { QUERY_PARAMETER_PATTERN } from "./websocket.ts";
 
@@ -66,6 +67,7 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     ),
     REPORT_ONLY: v.optional(flagSetting(), "false"),
     LOG_DECISIONS: v.optional(flagSetting(), "false"),
+    LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`), DEFAULT_LOG_LEVEL),
     JWKS_MAX_AGE_SECONDS: v.optional(secondsSetting(1, 86_400), String(DEFAULT_JWKS_MAX_AGE_SECONDS)),
     JWKS_STALE_SECONDS: v.optional(secondsSetting(0, 86_400), String(DEFAULT_JWKS_STALE_SECONDS)),
     ROUTES: v.optional(v.pipe(routesSchema, v.readonly()), "[]"),
@@ -78,7 +80,7 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
     RESOLVER_CACHE_SECONDS: v.optional(secondsSetting(0, 3600), String(DEFAULT_RESOLVER_CACHE_SECONDS)),
     RESOLVER_TIMEOUT_MS: v.optional(
       v.pipe(
-        v.string(),
+        textOrNumber("must be a whole number of milliseconds from 100 to 30000"),
         v.regex(/^\d{1,6}$/, "must be a whole number of milliseconds from 100 to 30000"),
         v.transform(Number),
         v.minValue(100, "must be at least 100"),
@@ -141,6 +143,8 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
       reportOnly: values.REPORT_ONLY,
       /** Every decision is logged with the user id (allowed requests too); off by default. */
       logDecisions: values.LOG_DECISIONS,
+      /** The least severe line written (ports.ts `logLevel` says each line's level). */
+      logLevel: values.LOG_LEVEL,
       resolverUrl: values.RESOLVER_URL ?? `${issuer}/_resolver/resolve`,
       resolverCacheSeconds: values.RESOLVER_CACHE_SECONDS,
       resolverTimeoutMs: values.RESOLVER_TIMEOUT_MS,
@@ -162,6 +166,7 @@ export const CORE_SETTINGS = /* @__PURE__ */ defineSettings(
   (values) =>
     new Map([
       ...issuerProblems(values),
+      ...logProblems(values.LOG_DECISIONS, values.LOG_LEVEL),
       ...modeProblems(values.AUTH_MODE, {
         JWT_COOKIE_NAME: values.JWT_COOKIE_NAME !== undefined,
         RESOLVER_URL: values.RESOLVER_URL !== undefined,
@@ -236,6 +241,15 @@ function issuerProblems(values: {
   return problems;
 }
 
+/** `LOG_DECISIONS=true` writes `info` lines (`request_allowed`), which a less verbose `LOG_LEVEL` would drop. */
+function logProblems(logDecisions: boolean, level: LogLevel): ReadonlyMap<string, string> {
+  if (!logDecisions || writes(level, "info")) return new Map();
+  const message =
+    `logs every decision at level info, which LOG_LEVEL=${level} leaves out: ` +
+    "set LOG_LEVEL=info (or debug), or unset LOG_DECISIONS";
+  return new Map([["LOG_DECISIONS", message]]);
+}
+
 /** The settings only the resolver reads. */
 const RESOLVER_ONLY = [
   "RESOLVER_URL",
@@ -279,6 +293,12 @@ function modeProblems(
   return problems;
 }
 
+/**
+ * The core's settings as given in code (`createGate`, `authgear()`), typed from their schemas: a
+ * name that is no setting, or a value of the wrong type, is a compile error.
+ */
+export type CoreSettings = SettingsInput<typeof CORE_SETTINGS.entries>;
+
 /** The configuration the core reads; a packaging's extends it. */
 export type Config = ConfigOf<typeof CORE_SETTINGS>;
 
@@ -293,9 +313,10 @@ export function settingDefault(name: SettingName): string | undefined {
 }
 
 /**
- * Parses and validates the core's settings once. Throws a `ConfigError` naming every bad key; a
+ * Parses and validates the core's settings once: typed, as given in code, or an environment (by
+ * `fromEnv` when its type names settings with wider types). Throws a `ConfigError` naming every bad key; a
  * packaging keeps that error and answers every request with it, so nothing is ever let through.
  */
-export function parseConfig(env: Readonly<Record<string, unknown>>): Config {
-  return CORE_SETTINGS.parse(env);
+export function parseConfig(settings: CoreSettings | EnvSettings): Config {
+  return CORE_SETTINGS.parse(settingsRecord(settings));
 }

@@ -34,7 +34,10 @@ const SERVER_ERROR = { status: 500, retryable: false, bodyError: "server_error" 
 const TABLE = {
   /** The configuration is invalid; nothing is let through. */
   ERR_CONFIG_INVALID: { ...SERVER_ERROR, publicMessage: "The gateway is misconfigured." },
-  /** An unforeseen exception (a bug, a failing runtime): refused, never let through; logged as `authenticate_failed`. */
+  /**
+   * An unforeseen exception (a bug, a failing runtime): refused, never let through; logged as
+   * `authenticate_failed`.
+   */
   ERR_INTERNAL: { ...SERVER_ERROR, publicMessage: "The gateway failed unexpectedly." },
   /** The Lambda authorizer was sent an event that is not a TOKEN, REQUEST, HTTP API 2.0 or WebSocket $connect event. */
   ERR_UNSUPPORTED_EVENT: SERVER_ERROR,
@@ -104,7 +107,10 @@ export class AuthError extends Error {
   /** For `ERR_AUTHENTICATION_TOO_OLD`: the route's maximum authentication age, seconds. */
   readonly maxAge: number | undefined;
 
-  /** `message` is shown to clients as `error_description` (unless the code has a `publicMessage`): it must never contain a credential. */
+  /**
+   * `message` is shown to clients as `error_description` (unless the code has a `publicMessage`): it must
+   * never contain a credential.
+   */
   constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown; maxAge?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;

@@ -18,17 +18,22 @@ export {
   type Config,
   type Algorithm,
   type AuthMode,
+  type CoreSettings,
   type SettingName,
 } from "./config.ts";
 export {
   ConfigError,
   defineSettings,
   extendSettings,
+  fromEnv,
+  settingsRecord,
   type ConfigOf,
+  type EnvSettings,
   type Settings,
+  type SettingsInput,
   type SettingValues,
 } from "./settings.ts";
-export { flagSetting, listSetting, secondsSetting, TOKEN_PATTERN } from "./setting-schemas.ts";
+export { flagSetting, listSetting, secondsSetting, textOrNumber, TOKEN_PATTERN } from "./setting-schemas.ts";
 export { urlSetting, type UrlRules } from "./url-setting.ts";
 export {
   COOKIE_SEPARATOR,
@@ -100,8 +105,11 @@ export {
   type KeySetTiming,
 } from "./key-set.ts";
 export {
+  atLevel,
   CountingMeter,
+  DEFAULT_LOG_LEVEL,
   jsonLogger,
+  LOG_LEVELS,
   logLevel,
   noMeter,
   silentLogger,
@@ -156,7 +164,7 @@ export {
   type Decision,
   type DecisionRequest,
 } from "./decision.ts";
-export { createGate, oncePerSettings, type Gate, type GateOptions } from "./gate.ts";
+export { createGate, oncePerSettings, type Gate, type GateOptions, type OnInvalidConfig } from "./gate.ts";
 export {
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,

@@ -106,7 +106,10 @@ function translate(error: unknown): AuthError {
   return new AuthError(ours, message, { cause: error });
 }
 
-/** jose's stable `code` (and `claim`, for claim failures); switching on codes keeps jose's error classes out of the bundle. */
+/**
+ * jose's stable `code` (and `claim`, for claim failures); switching on codes keeps jose's error classes out
+ * of the bundle.
+ */
 function joseFailure(error: unknown): { code: string | undefined; claim: string | undefined } {
   if (typeof error !== "object" || error === null) return { code: undefined, claim: undefined };
   const { code, claim } = error as { code?: unknown; claim?: unknown };

@@ -12,9 +12,10 @@
  *   non-ASCII characters whose compatibility form (NFKC) holds a separator (`／`, `．`).
  * - Public paths match narrowly: exactly, case-sensitively, and only a path already in canonical
  *   form (`/publ%69c/x` is not public: an origin that routes on the raw path would not read it as
- *   `/public/x`), so a variant is never public. Route rules match broadly (routes.ts): case-insensitively (Unicode letters that fold to
- *   ASCII included), with escapes decoded, a trailing slash folded and a `.suffix` twin
- *   (`/a/b.json` for `/a/b`), since ordinary origins (Express, ASP.NET Core, IIS, Spring) route
+ *   `/public/x`), so a variant is never public. Route rules match broadly (routes.ts):
+ *   case-insensitively (Unicode letters that fold to ASCII included), with escapes decoded, a
+ *   trailing slash folded and a `.suffix` twin (`/a/b.json` for `/a/b`), since ordinary origins (Express, ASP.NET Core,
+ * IIS, Spring) route
  *   those spellings to the ruled handler.
  * The Worker refuses an ambiguous path; the authorizer refuses a malformed one (`isMalformedPath`)
  * but, since it must not turn away a path API Gateway hands over decoded (`/my file`), never treats
@@ -130,7 +131,10 @@ export function ruleReadings(pathname: string, canonical: string | undefined = c
   return [...folded];
 }
 
-/** As received, as a URL parser resolves it, each decoded, with dot segments resolved, and the most aggressive reading. */
+/**
+ * As received, as a URL parser resolves it, each decoded, with dot segments resolved, and the most aggressive
+ * reading.
+ */
 function ambiguousReadings(pathname: string): string[] {
   const parsed = URL.canParse(`http://gate.invalid${pathname}`)
     ? new URL(`http://gate.invalid${pathname}`).pathname

@@ -82,7 +82,10 @@ export class CountingMeter implements Meter {
   }
 }
 
-/** What one request lends the work it starts: how to keep background work alive, its logger (which names the request), its meter. */
+/**
+ * What one request lends the work it starts: how to keep background work alive, its logger (which names the
+ * request), its meter.
+ */
 export interface Call {
   readonly defer: Defer;
   readonly logger: Logger;
@@ -123,12 +126,19 @@ export const webCryptoDigest: Digest = async (text) => {
   return hex;
 };
 
-export type LogLevel = "error" | "warn" | "info";
+/** `LOG_LEVEL`'s values, most severe first: each writes its own lines and those of the levels before it. */
+export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Default `LOG_LEVEL`: every line the gate writes (`debug` adds none today). */
+export const DEFAULT_LOG_LEVEL = "info" satisfies LogLevel;
 
 /**
  * `error`: what refuses traffic because something is broken (the configuration, the key set with
- * no usable copy, the resolver, the origin, an unforeseen exception); `warn`: refused requests,
- * serving a stale key set, ignored keys and settings, cache failures, claim headers left out; `info`: the rest.
+ * no usable copy, the resolver, the origin, an unforeseen exception, a 5xx answer); `warn`: a
+ * refusal let through by `REPORT_ONLY`, serving a stale key set, ignored keys and settings, cache
+ * failures, claim headers left out; `info`: the rest, a request refused with a 4xx among them
+ * (a bad or missing token is the client's problem, not the gate's).
  */
 const LEVELS: Readonly<Record<string, LogLevel>> = {
   config_invalid: "error",
@@ -137,8 +147,6 @@ const LEVELS: Readonly<Record<string, LogLevel>> = {
   assertion_failed: "error",
   resolver_failed: "error",
   origin_unreachable: "error",
-  request_refused: "warn",
-  request_forbidden: "warn",
   would_refuse: "warn",
   config_unknown_setting: "warn",
   keyset_key_ignored: "warn",
@@ -149,7 +157,23 @@ const LEVELS: Readonly<Record<string, LogLevel>> = {
 
 export function logLevel(event: string, fields: LogFields): LogLevel {
   if (event === "keyset_refresh_failed") return fields.serving_stale === true ? "warn" : "error";
+  if (event === "request_refused" && typeof fields.status === "number" && fields.status >= 500) return "error";
   return LEVELS[event] ?? "info";
+}
+
+/** Whether `level` (`LOG_LEVEL`) writes a line of level `line`. */
+export function writes(level: LogLevel, line: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(line) <= LOG_LEVELS.indexOf(level);
+}
+
+/** `logger`, passing on only the lines `level` writes (`LOG_LEVEL`); `logger` itself at `debug`. */
+export function atLevel(logger: Logger, level: LogLevel): Logger {
+  if (level === "debug") return logger;
+  return {
+    log(event, fields) {
+      if (writes(level, logLevel(event, fields))) logger.log(event, fields);
+    },
+  };
 }
 
 /** One JSON line per event on standard output (CloudWatch and Workers Logs both parse it). */

@@ -326,7 +326,8 @@ const LIST_ITEM = /^[\x21-\x2b\x2d-\x7e]{1,255}$/;
 
 function flag(headers: HeaderReader, name: string): boolean | undefined {
   const value = headers.get(name);
-  return value === "true" ? true : value === "false" ? false : undefined;
+  if (value === "true") return true;
+  return value === "false" ? false : undefined;
 }
 
 /** The identity of a valid verdict, or `undefined` when any header is missing, duplicated or malformed. */

@@ -133,7 +133,10 @@ export function ruleOverlapsPublicPath(rulePath: string, publicPattern: string):
   );
 }
 
-/** The methods a rule governs: a rule on `GET` also governs `HEAD`, which answers with the same headers; no `methods` = all. */
+/**
+ * The methods a rule governs: a rule on `GET` also governs `HEAD`, which answers with the same headers; no
+ * `methods` = all.
+ */
 export function methodsCovered(methods: readonly Method[] | undefined): Method[] {
   if (methods === undefined) return [...METHODS];
   return methods.includes("GET") && !methods.includes("HEAD") ? [...methods, "HEAD"] : [...methods];
@@ -177,7 +180,10 @@ export function refusalOnReadings(
   return admitted ? undefined : refusalFor("subject", undefined);
 }
 
-/** What a rule can find missing; the refusal (an `AuthError`, with its stack) is built only for a request that gets it. */
+/**
+ * What a rule can find missing; the refusal (an `AuthError`, with its stack) is built only for a request that
+ * gets it.
+ */
 type Unmet = "subject" | "issuer" | "role" | "scope" | "client" | "verified" | "anonymous" | "amr" | "authAge";
 
 const REFUSALS: Readonly<Record<Exclude<Unmet, "authAge" | "amr">, string>> = {

@@ -11,7 +11,7 @@ export const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export function secondsSetting(min: number, max: number) {
   const message = `must be a whole number of seconds from ${min} to ${max}`;
   return v.pipe(
-    v.string(),
+    textOrNumber(message),
     v.regex(/^\d{1,9}$/, message),
     v.transform(Number),
     v.minValue(min, message),
@@ -19,11 +19,25 @@ export function secondsSetting(min: number, max: number) {
   );
 }
 
-/** `true` or `false`. */
+/**
+ * A number given in code, read as its decimal spelling (what the environment would hold), so one
+ * rule reads both: `1.5` and `1e21` are refused like their text.
+ */
+export function textOrNumber(message: string) {
+  return v.pipe(
+    v.custom<string | number>((value) => typeof value === "string" || typeof value === "number", message),
+    v.transform((value) => String(value)),
+  );
+}
+
+/** `true` or `false`: the text, or (given in code) the boolean. */
 export function flagSetting() {
   return v.pipe(
-    v.picklist(["true", "false"], "must be true or false"),
-    v.transform((value) => value === "true"),
+    v.custom<"true" | "false" | boolean>(
+      (value) => value === "true" || value === "false" || typeof value === "boolean",
+      "must be true or false",
+    ),
+    v.transform((value) => value === true || value === "true"),
   );
 }
 
@@ -47,13 +61,21 @@ export const NAME = v.pipe(
   v.regex(/^[\x21-\x2b\x2d-\x7e]{1,255}$/, "must be printable ASCII without spaces or commas"),
 );
 
-/** A setting holding a JSON array (`ROUTES`, `ISSUERS`), each item read with `item`. */
+/**
+ * A setting holding a JSON array (`ROUTES`, `ISSUERS`), each item read with `item`; given in code,
+ * the array itself, read by the same schema as the text's.
+ */
 export function jsonListSetting<const S extends v.GenericSchema>(item: S, message: string) {
   return v.pipe(
-    v.string(),
-    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    v.custom<string | readonly v.InferInput<S>[]>(
+      (value) => typeof value === "string" || Array.isArray(value),
+      message,
+    ),
+    v.rawTransform(({ dataset, addIssue, NEVER }): unknown => {
+      const { value } = dataset;
+      if (typeof value !== "string") return value;
       try {
-        return JSON.parse(dataset.value) as unknown;
+        return JSON.parse(value) as unknown;
       } catch {
         addIssue({ message: "is not JSON" });
         return NEVER;

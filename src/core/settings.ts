@@ -21,6 +21,41 @@ export class ConfigError extends AuthError {
   }
 }
 
+/**
+ * What each setting of `E` accepts when given in code, by name: its schema's input, so a name that
+ * is no setting, or a value of the wrong type, is a compile error. Text is what an environment
+ * holds; a setting whose schema also reads a value takes that too (`ROUTES` an array of rules, a
+ * flag a boolean, a number of seconds a number). A schema that reads anything (`unknown`) takes text.
+ */
+export type SettingsInput<E extends v.ObjectEntries> = {
+  readonly [K in keyof E]?: unknown extends v.InferInput<E[K]> ? string | undefined : v.InferInput<E[K]>;
+};
+
+const ENV: unique symbol = Symbol("authgear-edge env");
+
+/**
+ * The environment a runtime hands over, read by the settings' names like settings given in code
+ * but checked at run time only: `fromEnv(env)`. An object of strings by any name (`process.env`)
+ * is taken as settings as it is; one typed by name with wider types than the settings' (a Worker's
+ * `Env` with `AUTH_MODE: string`) goes through `fromEnv`.
+ */
+export interface EnvSettings {
+  readonly [ENV]: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * `env` read by name where typed settings are taken: names that are no setting are ignored (an
+ * environment holds many).
+ */
+export function fromEnv(env: object): EnvSettings {
+  return { [ENV]: env as Readonly<Record<string, unknown>> };
+}
+
+/** The names and values that `settings` (typed, or an environment by `fromEnv`) give. */
+export function settingsRecord(settings: object): Readonly<Record<string, unknown>> {
+  return ENV in settings ? (settings as EnvSettings)[ENV] : (settings as Readonly<Record<string, unknown>>);
+}
+
 /** The parsed value of each setting of `E`, by name. */
 export type SettingValues<E extends v.ObjectEntries> = v.InferOutput<v.ObjectSchema<E, undefined>>;
 

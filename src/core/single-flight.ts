@@ -7,8 +7,9 @@
  * the origin) then belongs to the wrong request and fails ("Cannot perform I/O on behalf of a
  * different request"), or, when that request has ended meanwhile, it is never resumed at all. So a
  * joining caller never waits on the leader's promise: it polls the flight's outcome with its own
- * timers (after `POLL_MS`, then at doubling intervals up to `MAX_POLL_MS`), and if the leader has not finished within `patienceMs` (its request
- * went away), it does the work itself. A flight older than `patienceMs` is not joined.
+ * timers (after `POLL_MS`, then at doubling intervals up to `MAX_POLL_MS`), and if the leader has not
+ * finished within `patienceMs` (its request went away), it does the work itself. A flight older than
+ * `patienceMs` is not joined.
  */
 export interface SingleFlight<V> {
   run(key: string, work: () => Promise<V>): Promise<V>;
@@ -16,7 +17,10 @@ export interface SingleFlight<V> {
   running(key: string): boolean;
 }
 
-/** A joining caller first looks at the flight after this many milliseconds, then at doubling intervals up to `MAX_POLL_MS`. */
+/**
+ * A joining caller first looks at the flight after this many milliseconds, then at doubling intervals up to
+ * `MAX_POLL_MS`.
+ */
 export const POLL_MS = 2;
 export const MAX_POLL_MS = 50;
 

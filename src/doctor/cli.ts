@@ -6,7 +6,8 @@
  * input (it then stays out of the shell history and the process list). The token and the values
  * of settings named `*SECRET*` are never printed.
  */
-import { runDoctor, type Check } from "./doctor.ts";
+import { runDoctor } from "./doctor.ts";
+import { formatCheck, summary } from "./report.ts";
 
 const USAGE = `usage: npm run doctor [-- --token <access token> | --token -]
 
@@ -41,14 +42,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8").trim();
 }
 
-/** One line: the mark, the name, what was found, and for a failure the fix. */
-export function formatCheck(check: Check): string {
-  const mark = check.skipped === true ? "–" : check.ok ? "✓" : "✗";
-  const fix = check.ok || check.fix === undefined ? "" : ` — fix: ${check.fix}`;
-  const about = check.issuer === undefined ? "" : ` (${check.issuer})`;
-  return `${mark} ${check.name}${about}: ${check.detail}${fix}`;
-}
-
 const parsed = parseArguments(process.argv.slice(2));
 if ("help" in parsed) {
   process.stdout.write(USAGE);
@@ -58,12 +51,6 @@ if ("help" in parsed) {
 } else {
   const token = parsed.token === "-" ? await readStdin() : parsed.token;
   const checks = await runDoctor(process.env, token === undefined ? {} : { token });
-  const failed = checks.filter((check) => !check.ok);
-  process.stdout.write(`${checks.map(formatCheck).join("\n")}\n`);
-  process.stdout.write(
-    failed.length === 0
-      ? "All checks passed.\n"
-      : `${failed.length} check${failed.length === 1 ? "" : "s"} failed: ${failed.map((check) => check.name).join(", ")}.\n`,
-  );
-  process.exitCode = failed.length === 0 ? 0 : 1;
+  process.stdout.write(`${checks.map(formatCheck).join("\n")}\n${summary(checks)}\n`);
+  process.exitCode = checks.every((check) => check.ok) ? 0 : 1;
 }

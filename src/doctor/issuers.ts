@@ -55,7 +55,7 @@ export function trustedList({ config, listed }: Trusted): string {
 
 /**
  * A token whose `iss` is no trusted issuer: the gate refuses it before any fetch. `nearMiss`
- * describes how it differs from the closest trusted one (issuerDifference in doctor.ts), when
+ * describes how it differs from the closest trusted one (issuer-difference.ts), when
  * that explains it.
  */
 export function explainUntrusted(

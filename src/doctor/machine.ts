@@ -10,7 +10,8 @@ import type { IssuerConfig } from "../core/issuers.ts";
 import { meetsRule, ruleRefusal } from "../core/routes.ts";
 import { issuersSetting, type Trusted } from "./issuers.ts";
 
-function audiencesOf(payload: JWTPayload): string[] {
+/** The token's `aud`, as a list of strings. */
+export function audiencesOf(payload: JWTPayload): string[] {
   const { aud } = payload;
   if (typeof aud === "string") return [aud];
   return Array.isArray(aud) ? aud.filter((item): item is string => typeof item === "string") : [];

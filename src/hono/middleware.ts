@@ -12,6 +12,7 @@ import {
   AuthError,
   canonicalHeaderName,
   createGate,
+  fromEnv,
   logOmittedClaimHeaders,
   type ClaimHeaders,
   describeError,
@@ -21,7 +22,10 @@ import {
   type AuthenticatorDeps,
   type AuthErrorCode,
   type AuthorizeCallback,
+  type CoreSettings,
+  type Gate,
   type Logger,
+  type OnInvalidConfig,
   oncePerSettings,
   type Identity,
   isWebSocketUpgrade,
@@ -39,10 +43,22 @@ export interface AuthgearOptions extends Pick<
   | "resolverCacheEntries"
 > {
   /**
-   * The settings, by the names of the README's configuration table (`process.env` on Node).
-   * Default: the app's `c.env` (a Worker's vars and secrets), read at the first request.
+   * Settings given in code, by the names of the README's configuration table, typed from their
+   * schemas; a variable of `env` of the same name (not empty) wins over one.
    */
-  readonly settings?: Readonly<Record<string, unknown>>;
+  readonly settings?: CoreSettings;
+  /**
+   * An environment the settings are read from by name, checked at run time only (`process.env` on
+   * Node). With neither `settings` nor `env`: the app's `c.env` (a Worker's vars and secrets), read
+   * at the first request.
+   */
+  readonly env?: Readonly<Record<string, unknown>>;
+  /**
+   * `throw`: a bad configuration throws its `ConfigError` (naming every bad key) instead of
+   * answering every request with a 500: from `authgear()` itself when `settings` or `env` is
+   * given, else at the first request (to the app's error handler). Default `respond`.
+   */
+  readonly onInvalidConfig?: OnInvalidConfig;
   /** The application's own check after the route rules (core `AuthorizeCallback`); default none. */
   readonly authorize?: AuthorizeCallback;
 }
@@ -80,12 +96,23 @@ function withClaimHeaders(
   return new Request(raw, { headers });
 }
 
+/** The settings `settings` and `env` give together, or `undefined` when neither is given (`c.env` is read). */
+function givenSettings(
+  settings: CoreSettings | undefined,
+  env: Readonly<Record<string, unknown>> | undefined,
+): Readonly<Record<string, unknown>> | undefined {
+  if (env === undefined) return settings;
+  const set = Object.entries(env).filter(([, value]) => value !== undefined && value !== "");
+  return { ...settings, ...Object.fromEntries(set) };
+}
+
 export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Variables: AuthgearVariables }> {
-  const { settings, authorize, ...deps } = options;
+  const { settings, env: givenEnv, onInvalidConfig, authorize, ...deps } = options;
   const logger = deps.logger ?? jsonLogger;
+  const given = givenSettings(settings, givenEnv);
   const gateFor = oncePerSettings((source: Readonly<Record<string, unknown>>) =>
     createGate(
-      source,
+      fromEnv(source),
       { ...deps, logger },
       {
         // The app routes on the path it received, so an ambiguous one is refused; override headers
@@ -98,20 +125,23 @@ export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Var
           validForSeconds: 0,
           ...(authorize !== undefined && { authorize }),
         },
+        ...(onInvalidConfig !== undefined && { onInvalidConfig }),
       },
     ),
   );
+  // Settings given here are read now: a bad one throws from `authgear()` under `onInvalidConfig: "throw"`.
+  const built: Gate | undefined = given === undefined ? undefined : gateFor(given);
 
   return async (c, next) => {
     const env: unknown = c.env;
-    const source =
-      settings ?? (typeof env === "object" && env !== null ? (env as Readonly<Record<string, unknown>>) : NO_SETTINGS);
-    const gate = gateFor(source);
+    const gate =
+      built ??
+      gateFor(typeof env === "object" && env !== null ? (env as Readonly<Record<string, unknown>>) : NO_SETTINGS);
     const url = new URL(c.req.url);
     // Every line names its request (Cloudflare's ray id), read only when a line is written.
     const log: Logger = {
       log(event, fields) {
-        withFields(logger, { request_id: c.req.header("cf-ray") }).log(event, fields);
+        withFields(gate.logger, { request_id: c.req.header("cf-ray") }).log(event, fields);
       },
     };
     const refuse = (error: AuthError, realm: string, userId?: string): Response => {

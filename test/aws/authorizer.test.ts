@@ -693,7 +693,7 @@ describe("failures never allow", () => {
     await expect(handler(tokenEvent(`Bearer ${expired}`))).rejects.toThrow(/^Unauthorized$/);
     const lines = log.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
     expect(lines.filter((line) => line.event === "request_refused")).toEqual([
-      { level: "warn", event: "request_refused", code: "ERR_JWT_EXPIRED", kind: "token" },
+      { level: "info", event: "request_refused", code: "ERR_JWT_EXPIRED", kind: "token" },
     ]);
     expect(JSON.stringify(lines)).not.toContain(expired.split(".")[2]!.slice(0, 16));
   });
@@ -711,8 +711,8 @@ describe("failures never allow", () => {
     expect(lines.map((line) => [line.level, line.event, line.request_id, line.user_id])).toEqual([
       ["info", "keyset_refreshed", "req-1", undefined],
       ["info", "request_allowed", "req-1", "alice"],
-      ["warn", "request_forbidden", "req-2", "alice"],
-      ["warn", "request_refused", "req-3", undefined],
+      ["info", "request_forbidden", "req-2", "alice"],
+      ["info", "request_refused", "req-3", undefined],
     ]);
     log.mockClear();
     const quiet = await container();

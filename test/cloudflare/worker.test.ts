@@ -406,7 +406,7 @@ describe("observability", () => {
       await expect.poll(() => parsed().filter((line) => line.event === "request_refused")).toHaveLength(1);
       expect(parsed().map((line) => [line.level, line.event, line.request_id])).toEqual([
         ["info", "keyset_refreshed", "8f1e2d3c4b5a6978-AMS"],
-        ["warn", "request_refused", "second-AMS"],
+        ["info", "request_refused", "second-AMS"],
       ]);
       expect(
         (
@@ -438,7 +438,7 @@ describe("observability", () => {
           public: false,
         },
         {
-          level: "warn",
+          level: "info",
           event: "request_refused",
           request_id: "8f1e2d3c4b5a6978-AMS",
           code: "ERR_INSUFFICIENT_SCOPE",
@@ -466,7 +466,7 @@ describe("observability", () => {
       await expect.poll(() => logs.filter((line) => line.includes("request_refused"))).toHaveLength(1);
       const line = JSON.parse(logs.find((entry) => entry.includes("request_refused"))!) as Record<string, unknown>;
       expect(line).toEqual({
-        level: "warn",
+        level: "info",
         event: "request_refused",
         code: "ERR_JWT_EXPIRED",
         status: 401,

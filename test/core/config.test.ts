@@ -7,7 +7,7 @@ import { createAuthenticatorFromEnv } from "../../src/core/authenticator.ts";
 import { CORE_SETTINGS, parseConfig, SETTING_NAMES, settingDefault } from "../../src/core/config.ts";
 import { MAX_ISSUERS } from "../../src/core/issuers.ts";
 import { lookalikeSettings } from "../../src/core/lookalike.ts";
-import { ConfigError, defineSettings, extendSettings } from "../../src/core/settings.ts";
+import { ConfigError, defineSettings, extendSettings, fromEnv } from "../../src/core/settings.ts";
 import { urlSetting, type UrlRules } from "../../src/core/url-setting.ts";
 import { ALL_SETTING_NAMES, ALL_SETTINGS } from "../../src/doctor/settings.ts";
 import type { LogFields } from "../../src/core/ports.ts";
@@ -140,14 +140,10 @@ describe("parseConfig", () => {
     expect(settingDefault("RESOLVER_COOKIE_PREFIX")).toBeUndefined();
   });
 
-  it("treats empty values as unset and ignores unrelated keys", () => {
-    const config = parseConfig({
-      AUTHGEAR_ENDPOINT: ENDPOINT,
-      AUDIENCE: "",
-      ALGORITHMS: "  ",
-      AWS_REGION: "eu-west-1",
-      KV: {},
-    });
+  it("treats empty values as unset and ignores unrelated keys of an environment", () => {
+    const config = parseConfig(
+      fromEnv({ AUTHGEAR_ENDPOINT: ENDPOINT, AUDIENCE: "", ALGORITHMS: "  ", AWS_REGION: "eu-west-1", KV: {} }),
+    );
     expect(config.audiences).toEqual([ENDPOINT]);
     expect(config.algorithms).toEqual(["RS256"]);
   });

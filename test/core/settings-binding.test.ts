@@ -501,6 +501,19 @@ function caseOf(name: string, mode: AuthMode, packaging: Packaging): Case {
           expect(seen.logs.find((line) => line.event === "request_allowed")?.user_id).toBe("logged");
         },
       );
+    case "LOG_LEVEL":
+      // A request without credentials writes an info line (request_refused), which warn leaves out.
+      return changes(
+        { LOG_LEVEL: "warn" },
+        () => Promise.resolve({}),
+        (seen) => {
+          expect(seen.logs.map((line) => line.event)).toContain("request_refused");
+        },
+        (seen) => {
+          expect(seen.status).toBe(401);
+          expect(seen.logs.map((line) => line.event)).not.toContain("request_refused");
+        },
+      );
     case "JWKS_MAX_AGE_SECONDS":
     case "JWKS_STALE_SECONDS":
       return {

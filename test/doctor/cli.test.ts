@@ -137,6 +137,22 @@ describe("npm run doctor", () => {
     }
   }, 30_000);
 
+  it("fails a look-alike name (AUTH_MOD=hybrid) and a configuration the authorizer refuses at start-up, exit 1", async () => {
+    const lookalike = await runCli([], { AUTHGEAR_ENDPOINT: issuer.origin, AUTH_MOD: "hybrid" });
+    expect(lookalike.code, lookalike.stdout).toBe(1);
+    expect(lookalike.stdout).toMatch(
+      /^✗ configuration: valid .*AUTH_MODE=jwt.*: AUTH_MOD \(did you mean AUTH_MODE\?\)\. — fix: rename each/m,
+    );
+    expect(lookalike.stdout.trimEnd().split("\n").at(-1)).toBe("1 check failed: configuration.");
+    const env = { AUTHGEAR_ENDPOINT: issuer.origin, AUTH_MODE: "hybrid", AUTHORIZER_CACHE_SECONDS: "300" };
+    const refused = await runCli([], env);
+    expect(refused.code, refused.stdout).toBe(1);
+    expect(refused.stdout).toMatch(
+      /^✗ configuration: valid .*; read as a Lambda authorizer's \(AUTHORIZER_CACHE_SECONDS set\), which refuses to start with it: Invalid configuration \(AUTHORIZER_CACHE_SECONDS\)\. AUTHORIZER_CACHE_SECONDS: cookie credentials .* — fix: for each setting the message names, do what it says/m,
+    );
+    expect(refused.stdout.trimEnd().split("\n").at(-1)).toBe("1 check failed: configuration.");
+  }, 30_000);
+
   it("stops at a bad configuration with the one message naming every bad key, and exits 1; a usage error exits 2", async () => {
     const bad = await runCli([], { AUTH_MODE: "bogus" });
     expect(bad.code).toBe(1);

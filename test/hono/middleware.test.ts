@@ -84,7 +84,7 @@ describe("authgear() on Node", () => {
       AUTHGEAR_ENDPOINT: issuer.origin,
       ROUTES: '[{"path":"/items/*","methods":["DELETE"],"roles":["admin"]}]',
       METHOD_OVERRIDE: "none",
-    };
+    } as const;
     const form = { authorization: `Bearer ${token}`, "content-type": "application/x-www-form-urlencoded" };
     for (const gateFirst of [true, false]) {
       const hono = new Hono();
