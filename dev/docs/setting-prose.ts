@@ -81,6 +81,12 @@ export const SETTING_PROSE: Readonly<Record<string, SettingProse>> = {
       "`true`: every decision is logged with the user id, allowed requests too (`request_allowed`); off by " +
       "default, since a line per request costs log volume and names users",
   },
+  LOG_LEVEL: {
+    meaning:
+      "the least severe log lines written: `error` (traffic refused because something is broken), `warn` " +
+      "(degraded: a stale key set, ignored keys or settings, `would_refuse`), `info` (the rest, 4xx refusals " +
+      "among them), `debug` (as `info` today). See [operations.md](operations.md#logs)",
+  },
   JWKS_MAX_AGE_SECONDS: {
     meaning:
       "a key set younger than this is used without any fetch; the kid-miss cooldown is the smaller of 30 s and " +
