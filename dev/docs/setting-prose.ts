@@ -25,7 +25,8 @@ export const SETTING_PROSE: Readonly<Record<string, SettingProse>> = {
   },
   ISSUERS: {
     meaning:
-      "several trusted issuers instead of `AUTHGEAR_ENDPOINT`: a JSON array of 1–16 entries `{issuer, audiences, " +
+      "several trusted issuers instead of `AUTHGEAR_ENDPOINT`: a JSON array (in code, also an array) of 1–16 " +
+      "entries `{issuer, audiences, " +
       "resources, clientIds, algorithms, clientMarks, jwksUri}` (only `issuer` is required; `AUDIENCE`, " +
       "`RESOURCES` and `ALLOWED_CLIENT_IDS` are then refused as settings). A token's `iss` picks its issuer " +
       "exactly, before anything is fetched. The first is the primary issuer (its resolver, the realm); " +
@@ -97,7 +98,8 @@ export const SETTING_PROSE: Readonly<Record<string, SettingProse>> = {
   },
   ROUTES: {
     meaning:
-      "JSON route rules: what an authenticated caller needs on a route beyond a valid token. See " +
+      "JSON route rules (in code, also an array): what an authenticated caller needs on a route beyond a " +
+      "valid token. See " +
       "[route-rules.md](route-rules.md)",
   },
   CLAIM_HEADERS: {

@@ -3,6 +3,7 @@
  * each name, its default (`defaultOf`), the values its schema allows (read from the valibot pipe:
  * picklists, numeric bounds, string lengths) and its prose (setting-prose.ts).
  */
+import * as v from "valibot";
 import { LAMBDA_SETTINGS } from "../../src/aws/config.ts";
 import { WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
 import { ASSERTION_SETTINGS } from "../../src/core/assertion-settings.ts";
@@ -70,6 +71,12 @@ function unitOf(name: string): string {
   return "";
 }
 
+/** Whether `entry` takes exactly the words `true` and `false` (a flag), as its schema answers. */
+function isFlag(entry: unknown): boolean {
+  const schema = entry as v.GenericSchema;
+  return v.is(schema, "true") && v.is(schema, "false") && !v.is(schema, "yes") && !v.is(schema, "1");
+}
+
 /**
  * What a setting's schema allows, read from its valibot pipe: the options of a picklist, the bounds
  * of a number, the length of a string (before any transformation: a list's length is not a string's).
@@ -95,6 +102,8 @@ export function allowedValues(name: string, entry: unknown): string {
     if (item.type === "max_length" && !transformed) maxLength = item.requirement;
   }
   if (options !== undefined) return options.map((option) => `\`${option}\``).join(", ");
+  // A flag's schema is a custom check (text or a boolean): ask it which words it takes.
+  if (isFlag(entry)) return "`true`, `false`";
   const unit = unitOf(name);
   if (min !== undefined && max !== undefined) return `${String(min)}–${String(max)}${unit}`;
   if (min !== undefined) return `at least ${String(min)}${unit}`;
