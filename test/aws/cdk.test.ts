@@ -28,7 +28,9 @@ beforeAll(async () => {
   assets = await mkdtemp(join(tmpdir(), "authgear-edge-cdk-"));
   await writeFile(join(assets, "authorizer.mjs"), "export const handler = () => {};\n");
   await writeFile(join(assets, "hello.mjs"), "export const handler = () => {};\n");
-});
+  // The first synthesis loads most of aws-cdk-lib: here, under a hook's timeout of its own, not a test's.
+  synth({});
+}, 120_000);
 
 afterAll(async () => {
   await rm(assets, { recursive: true, force: true });
