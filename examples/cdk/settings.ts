@@ -4,17 +4,16 @@
  * configuration the authorizer would refuse at run time (every request a 503) or that API Gateway
  * would reject (a result TTL above 3600 s). The names and defaults are serverless.yml's.
  *
- * Outside this repository, import `LAMBDA_SETTINGS` and `LAMBDA_SETTING_NAMES` from
- * "authgear-edge/aws" instead of ../../src.
+ * Outside this repository, import them from "authgear-edge/aws" instead of ../../src/aws/index.ts.
  */
-import { cacheSafetyProblems } from "../../src/aws/cache-safety.ts";
 import {
+  cacheSafetyProblems,
   DEFAULT_AUTHORIZER_CACHE_SECONDS,
   LAMBDA_FOREIGN_SETTINGS,
   LAMBDA_SETTING_NAMES,
   LAMBDA_SETTINGS,
   type LambdaConfig,
-} from "../../src/aws/config.ts";
+} from "../../src/aws/index.ts";
 
 /** Settings as the shell's environment holds them: a name, and its value (empty or absent: unset). */
 export type SettingsInput = Readonly<Record<string, string | undefined>>;
