@@ -27,10 +27,10 @@ export default tseslint.config(
     rules: { "no-console": "off", "@typescript-eslint/no-non-null-assertion": "off" },
   },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },
-  // Plain JavaScript run by Node as is: the example function and serverless.yml's CORS values.
+  // Plain JavaScript run by Node as is: the example function, and serverless.yml's settings, CORS values and plugins.
   { files: ["examples/**/*.mjs"], languageOptions: { globals: { process: "readonly" } } },
   {
-    files: ["serverless.cors.cjs"],
+    files: ["serverless.*.cjs"],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       sourceType: "commonjs",

@@ -12,8 +12,10 @@ export {
 export type { AuthorizerEvent } from "./events.ts";
 export { ConfigError, type OnInvalidConfig } from "../core/index.ts";
 export { nodeFetcher } from "./node-fetcher.ts";
+export { cacheSafetyProblems } from "./cache-safety.ts";
 export {
   DEFAULT_AUTHORIZER_CACHE_SECONDS,
+  LAMBDA_FOREIGN_SETTINGS,
   LAMBDA_SETTING_NAMES,
   LAMBDA_SETTINGS,
   type LambdaConfig,

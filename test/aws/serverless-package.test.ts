@@ -12,7 +12,7 @@
  * defaults apply to everything not set here.
  */
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -23,8 +23,8 @@ import { PROJECT_ROOT, SERVERLESS, serverlessEnv } from "./offline-harness.ts";
 
 const run = promisify(execFile);
 const ENDPOINT = "https://example.authgear.cloud";
-/** One packaging takes ~4 s alone; four at once on two cores, beside the offline suites, several times that. */
-const PACKAGE_MS = 50_000;
+/** One packaging takes ~4 s alone; six at once on two cores beside other suites, many times that. */
+const PACKAGE_MS = 120_000;
 
 interface Resource {
   readonly Type: string;
@@ -36,7 +36,7 @@ type Resources = Record<string, Resource>;
 const ASSERTION_KEY = await newAssertionKey("sls-1");
 const ASSERTION_JWKS = JSON.stringify({ keys: [publicJwk(ASSERTION_KEY)] });
 
-/** The packagings: jwt with every default, each setting that turns the authorizer cache off, and the signed assertion. */
+/** The packagings: jwt with every default, each setting that turns the authorizer cache off, the signed assertion. */
 const PACKAGINGS = {
   jwt: {},
   resolver: { AUTH_MODE: "resolver", HTTP_API_RESPONSE: "simple" },
@@ -59,29 +59,58 @@ const outputs = {} as Record<Packaging, string>;
 const templates = {} as Record<Packaging, Resources>;
 const conditions = {} as Record<Packaging, Record<string, unknown>>;
 
-/** `serverless package` of serverless.yml in a service directory of its own; returns the output directory. */
-async function packageService(name: string, env: Record<string, string>): Promise<string> {
+/** The service's files: serverless.yml, its variable sources and local plugins. */
+const SERVICE_FILES = [
+  "serverless.yml",
+  "serverless.cors.cjs",
+  "serverless.settings.cjs",
+  "serverless.runtimes.cjs",
+  "serverless.deployment-order.cjs",
+  "package.json",
+];
+/** What each packaging printed, by packaging. */
+const logs = {} as Record<Packaging, string>;
+
+/**
+ * `serverless package` of serverless.yml (through `edit`, if given) in a service directory of its
+ * own; returns the output directory and what Serverless printed.
+ */
+async function packageService(
+  name: string,
+  env: Record<string, string>,
+  edit?: (serverlessYml: string) => string,
+): Promise<{ output: string; log: string }> {
   const dir = await mkdtemp(join(tmpdir(), `authgear-edge-sls-${name}-`));
   dirs.push(dir);
   const service = join(dir, "service");
   await mkdir(service);
-  for (const file of ["serverless.yml", "serverless.cors.cjs", "package.json"])
-    await copyFile(join(PROJECT_ROOT, file), join(service, file));
+  for (const file of SERVICE_FILES) await copyFile(join(PROJECT_ROOT, file), join(service, file));
+  if (edit !== undefined) {
+    const file = join(service, "serverless.yml");
+    await writeFile(file, edit(await readFile(file, "utf8")));
+  }
   for (const link of ["node_modules", "dist", "examples"]) await symlink(join(PROJECT_ROOT, link), join(service, link));
   const output = join(dir, "out");
-  await run(process.execPath, [SERVERLESS, "package", "--package", output], {
+  const { stdout, stderr } = await run(process.execPath, [SERVERLESS, "package", "--package", output], {
     cwd: service,
     env: serverlessEnv({ AUTHGEAR_ENDPOINT: ENDPOINT, ...env }),
     timeout: PACKAGE_MS,
   });
-  return output;
+  return { output, log: stdout + stderr };
+}
+
+/** Why a packaging failed (what Serverless printed), or "packaged". */
+function failure(outcome: PromiseSettledResult<unknown> | undefined): string {
+  if (outcome?.status !== "rejected") return "packaged";
+  const { stderr, stdout } = outcome.reason as { stderr?: unknown; stdout?: unknown };
+  return String(stderr) + String(stdout);
 }
 
 beforeAll(async () => {
   // Settled, not Promise.all: on a failure, every packaging has finished before afterAll removes its directory.
   const settled = await Promise.allSettled(
     (Object.entries(PACKAGINGS) as Array<[Packaging, Record<string, string>]>).map(async ([name, env]) => {
-      outputs[name] = await packageService(name, env);
+      ({ output: outputs[name], log: logs[name] } = await packageService(name, env));
       const template = JSON.parse(
         await readFile(join(outputs[name], "cloudformation-template-update-stack.json"), "utf8"),
       ) as {
@@ -213,6 +242,87 @@ describe("serverless package: gateway responses", () => {
       `'Bearer realm="${ENDPOINT}", error="insufficient_scope", resource_metadata="${METADATA_URL}"'`,
     );
   });
+});
+
+describe("serverless package: settings API Gateway or the authorizer would refuse stop packaging", () => {
+  it(
+    "a TTL above 3600 s (3600 packages), a cached cookie mode or REPORT_ONLY under a cache, each with the reason",
+    { timeout: PACKAGE_MS + 10_000 },
+    async () => {
+      const [longest, tooLong, notANumber, cookies, reportOnly] = await Promise.allSettled([
+        packageService("ttl-3600", { AUTHORIZER_CACHE_SECONDS: "3600" }),
+        packageService("ttl-3601", { AUTHORIZER_CACHE_SECONDS: "3601" }),
+        packageService("ttl-nan", { AUTHORIZER_CACHE_SECONDS: "5m" }),
+        packageService("ttl-cookies", { AUTH_MODE: "hybrid", AUTHORIZER_CACHE_SECONDS: "60" }),
+        packageService("ttl-report", { REPORT_ONLY: "true" }),
+      ]);
+      expect(failure(longest)).toBe("packaged");
+      if (longest.status === "fulfilled") {
+        const template = JSON.parse(
+          await readFile(join(longest.value.output, "cloudformation-template-update-stack.json"), "utf8"),
+        ) as { Resources: Resources };
+        expect(template.Resources.AuthorizerApiGatewayAuthorizer?.Properties).toMatchObject({
+          AuthorizerResultTtlInSeconds: 3600,
+        });
+      }
+      expect(failure(tooLong)).toContain(
+        'AUTHORIZER_CACHE_SECONDS="3601": must be a whole number of seconds from 0 to 3600',
+      );
+      expect(failure(notANumber)).toContain('AUTHORIZER_CACHE_SECONDS="5m": must be a whole number of seconds');
+      expect(failure(cookies)).toContain("AUTHORIZER_CACHE_SECONDS=60: cookie credentials");
+      // The default 300 s of AUTH_MODE=jwt meets REPORT_ONLY.
+      expect(failure(reportOnly)).toContain(
+        "AUTHORIZER_CACHE_SECONDS=300: REPORT_ONLY=true needs the authorizer cache off",
+      );
+    },
+  );
+});
+
+describe("serverless package: configuration validation", () => {
+  it("validates in error mode without a warning for nodejs22.x", () => {
+    expect(logs.jwt).not.toMatch(/Invalid configuration|Warning/i);
+  });
+
+  it("still stops on a real mistake in serverless.yml", { timeout: PACKAGE_MS + 10_000 }, async () => {
+    const [typo] = await Promise.allSettled([
+      packageService("typo", {}, (yml) => yml.replace("memorySize: 256", "memorySize: lots")),
+    ]);
+    expect(failure(typo)).toMatch(/provider\.memorySize/);
+  });
+});
+
+describe("serverless package: the REST API's deployment", () => {
+  it.each(["jwt", "cors", "assertion"] as const)(
+    "%s: depends on every gateway response and method of the API, a conditional one through a handle",
+    (packaging) => {
+      const resources = templates[packaging];
+      const deployments = Object.entries(resources).filter(([, r]) => r.Type === "AWS::ApiGateway::Deployment");
+      expect(deployments).toHaveLength(1);
+      const [, deployment] = deployments[0]!;
+      const dependsOn = (deployment as Resource & { DependsOn?: string[] }).DependsOn ?? [];
+      const ordered = Object.entries(resources).filter(
+        ([, r]) => r.Type === "AWS::ApiGateway::GatewayResponse" || r.Type === "AWS::ApiGateway::Method",
+      );
+      expect(ordered.filter(([, r]) => r.Type === "AWS::ApiGateway::GatewayResponse")).toHaveLength(4);
+      expect(ordered.map(([id]) => id)).toContain("ProtectedResourceMetadataMethod");
+      for (const [id, resource] of ordered) {
+        if (resource.Condition === undefined) {
+          expect(dependsOn, id).toContain(id);
+          continue;
+        }
+        // CloudFormation refuses DependsOn a resource its condition leaves out; a handle refers to it when created.
+        expect(dependsOn, id).not.toContain(id);
+        const handles = dependsOn.filter((name) => {
+          const handle = resources[name] as (Resource & { Metadata?: unknown }) | undefined;
+          return (
+            handle?.Type === "AWS::CloudFormation::WaitConditionHandle" &&
+            deepEqual(handle.Metadata, { After: { "Fn::If": [resource.Condition, { Ref: id }, ""] } })
+          );
+        });
+        expect(handles, id).toHaveLength(1);
+      }
+    },
+  );
 });
 
 describe("serverless package: RFC 9728 protected-resource metadata", () => {
@@ -532,15 +642,10 @@ describe("serverless package: CORS (CORS_ALLOWED_ORIGINS)", () => {
         packageService("cors-bad", { CORS_ALLOWED_ORIGINS: "https://app.example.com/, *" }),
         packageService("cors-several", { CORS_ALLOWED_ORIGINS: `${CORS_ORIGIN}, https://admin.example.com` }),
       ]);
-      const reason = (outcome: PromiseSettledResult<string> | undefined): string =>
-        outcome?.status === "rejected"
-          ? String((outcome.reason as { stderr?: unknown; stdout?: unknown }).stderr) +
-            String((outcome.reason as { stdout?: unknown }).stdout)
-          : "packaged";
-      expect(reason(bad)).toContain(
+      expect(failure(bad)).toContain(
         'CORS_ALLOWED_ORIGINS: "https://app.example.com/", "*": each comma-separated entry must be an exact origin',
       );
-      expect(reason(several)).toContain(
+      expect(failure(several)).toContain(
         "CORS_ALLOWED_ORIGINS names 2 origins, but the REST API's gateway responses (its 401/403/503) can name only one",
       );
     },
