@@ -844,11 +844,11 @@ describe("what a user mistypes", () => {
 });
 
 describe("SETTING_NAMES and settingDefault", () => {
-  it("name, over both packagings, the settings of the README's Configuration table", () => {
-    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-    const start = readme.indexOf("\n## Configuration\n");
-    // The table itself, up to its first subsection (which tabulates the settings by mode).
-    const section = readme.slice(start, readme.indexOf("\n### ", start));
+  it("name, over both packagings, the settings of docs/configuration.md's reference", () => {
+    const page = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
+    const start = page.indexOf("\n## Reference\n");
+    // The reference itself, up to the table of the settings by mode.
+    const section = page.slice(start, page.indexOf("\n## Every setting in every mode", start));
     const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
     expect(documented.length).toBeGreaterThan(0);
     expect([...ALL_SETTING_NAMES].sort()).toEqual([...documented].sort());

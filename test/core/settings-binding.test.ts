@@ -899,10 +899,9 @@ describe.each(["worker", "authorizer"] as const)("%s", (packaging) => {
   );
 });
 
-describe("the README's table of settings by mode", () => {
-  const readme = readFileSync(resolve(import.meta.dirname, "../../README.md"), "utf8");
-  const from = readme.indexOf("### Every setting in every mode");
-  const section = readme.slice(from, readme.indexOf("## How a request is authenticated", from));
+describe("docs/configuration.md's table of settings by mode", () => {
+  const page = readFileSync(resolve(import.meta.dirname, "../../docs/configuration.md"), "utf8");
+  const section = page.slice(page.indexOf("## Every setting in every mode"));
 
   it("has a row for each setting of the schemas, and for no other", () => {
     const rows = section

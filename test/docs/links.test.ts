@@ -1,5 +1,5 @@
 /**
- * Every relative link of the README and of docs/*.md points at a file of the repository, and every
+ * Every relative link of the README, the changelog and docs/*.md points at a file of the repository, and every
  * `#fragment` at a heading of its target, as GitHub renders them (its heading ids: lower case,
  * punctuation dropped, spaces to hyphens, a repeated id suffixed `-1`, `-2`...).
  */
@@ -7,9 +7,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const ROOT = join(import.meta.dirname, "..");
+const ROOT = join(import.meta.dirname, "..", "..");
 const DOCS = [
   "README.md",
+  "CHANGELOG.md",
   ...readdirSync(join(ROOT, "docs"))
     .filter((name) => name.endsWith(".md"))
     .map((name) => `docs/${name}`),
