@@ -8,7 +8,7 @@ import type { DevIssuer } from "../dev/issuer.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /**
- * The verified-token cache's size (README, "The verified-token cache"): a pool larger than this misses it on every
+ * The verified-token cache's size (docs/authentication.md): a pool larger than this misses it on every
  * request.
  */
 export const TOKEN_CACHE_ENTRIES = 1000;

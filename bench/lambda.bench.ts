@@ -1,7 +1,7 @@
 /**
  * The built authorizer (dist/lambda/authorizer.mjs) next to the aws-jwt-verify authorizer of
  * bench/aws-jwt-verify-authorizer.ts, on the same API Gateway events, all on 127.0.0.1. What is
- * measured and why: README.md, "Benchmarks". Run with `npm run bench:lambda`; prints and writes
+ * measured and why: docs/benchmarks.md. Run with `npm run bench:lambda`; prints and writes
  * bench/results/lambda.md. Knobs (env): BENCH_LAMBDA_ TIME_MS (2000), WARMUP_MS (300), ROUNDS (3),
  * POOL (4000), COLD_RUNS (20), CPU_MS (1000: per pinned cell and round), DELAY_MS (50: the slow
  * issuer's delay); BENCH_LAMBDA_ONLY, a regular expression: only the warm and pinned rows it

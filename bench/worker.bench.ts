@@ -2,7 +2,7 @@
  * The built Worker (dist/worker.js) under HTTP load in workerd (Miniflare), next to a pass-through
  * Worker, all on 127.0.0.1: workerd's own CPU time per request (its threads' schedstat, Linux only)
  * and, noisier, throughput. Two workerd processes per row, each measured every round. What is
- * measured and why: README.md, "Benchmarks". Run with `npm run bench:worker`; prints and writes
+ * measured and why: docs/benchmarks.md. Run with `npm run bench:worker`; prints and writes
  * bench/results/worker.md. Knobs (env): BENCH_WORKER_ DURATION_S (4), WARMUP_S (1), ROUNDS (3),
  * POOL (10000), CONNECTIONS (32), RATE (requests/s over all connections; default: unlimited), PIN (1: workerd
  * on the last CPU, this process with the load, the origin and the issuer on the others; 0: not pinned);

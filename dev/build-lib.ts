@@ -1,5 +1,5 @@
 /**
- * `npm run build:lib`: the package's entry points (README "Use it as a library") compiled to lib/
+ * `npm run build:lib`: the package's entry points (docs/library.md) compiled to lib/
  * as ES modules with declarations, one TypeScript project per entry (each with its platform's
  * types: none for the core, Hono and `/assertion`, Workers for `/cloudflare`, Node for `/aws`).
  * tsc rewrites the sources' relative `.ts` imports in the JavaScript it emits but not in

@@ -43,7 +43,7 @@ import { DeploymentSettingsError, readDeploymentSettings, type SettingsInput } f
 const REPO = new URL("../../", import.meta.url);
 
 export interface AuthgearEdgeStackProps extends StackProps {
-  /** The settings, by their environment names (README "Configuration"); checked when the stack is built. */
+  /** The settings, by their environment names (docs/configuration.md); checked when the stack is built. */
   readonly settings: SettingsInput;
   /** The folder that holds `authorizer.mjs`. Default: dist/lambda of this repository (`npm run build`). */
   readonly authorizerCode?: Code;

@@ -43,7 +43,7 @@ export class DeploymentSettingsError extends Error {
 const DEFAULT_HTTP_API_RESPONSE = "iam";
 
 /**
- * Reads and checks the settings: the authorizer's (its own names, README "Configuration"),
+ * Reads and checks the settings: the authorizer's (its own names, docs/configuration.md),
  * `AUTHGEAR_REALM` (default: the primary issuer, `AUTHGEAR_ENDPOINT` or the first of `ISSUERS`) and
  * `CORS_ALLOWED_ORIGINS`. `AUTHORIZER_CACHE_SECONDS` defaults to 300 for `AUTH_MODE=jwt` without
  * `JWT_COOKIE_NAME` and to 0 otherwise, as in serverless.yml: cookie credentials cannot be cached.

@@ -1,6 +1,6 @@
 /**
  * An existing Lambda authorizer hardened with `createHandler`: authgear-edge decides (the settings
- * are the Lambda's environment, by the README's names), and this authorizer adds what is its own
+ * are the Lambda's environment, by the names of docs/configuration.md), and this authorizer adds what is its own
  * — here a `tenant` for the backend, from a request header, only on an allowed answer.
  */
 import { createHandler, INIT_PREFETCH_BUDGET_MS, type AuthorizerEvent, type AuthorizerResult } from "authgear-edge/aws";

@@ -219,7 +219,7 @@ export interface HandlerOptions extends Pick<
   "clock" | "logger" | "keySetTiming" | "tokenCache" | "resolverCacheEntries"
 > {
   /**
-   * The environment the settings are read from, by the names of the README's configuration table
+   * The environment the settings are read from, by the names of docs/configuration.md
    * (checked at start-up only); default `process.env`.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;

@@ -1,7 +1,7 @@
 /**
  * `createWorker`: the Cloudflare Worker as a factory. Every request is authenticated before it
  * reaches the origin, and the origin receives Authgear's identity headers. The configuration
- * (vars and secrets, by the README's names) is parsed once per isolate; src/cloudflare/worker.ts
+ * (vars and secrets, by the names of docs/configuration.md) is parsed once per isolate; src/cloudflare/worker.ts
  * is `createWorker()`.
  */
 import {

@@ -199,7 +199,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   /**
    * What a credential only the resolver can judge (an opaque token, Authgear's cookies) cannot
    * meet: it shows no `client_id`, and it is for the endpoint's own project, so its audience is
-   * the endpoint origin. A setting it cannot meet refuses it (README "Every setting in every mode").
+   * the endpoint origin. A setting it cannot meet refuses it (docs/configuration.md, "Every setting in every mode").
    */
   const opaqueRefusal =
     config.allowedClientIds !== undefined
@@ -225,7 +225,7 @@ export function createAuthenticator(config: Config, deps: AuthenticatorDeps = {}
   }
 
   /**
-   * The rule of each mode (README, "Forward authentication: resolver and hybrid modes"). In every
+   * The rule of each mode (docs/resolver.md). In every
    * mode the request checks come first (two credentials, a malformed or oversize Bearer value, a
    * cookie that is read appearing twice or after a comma: 400), and nothing is let through without
    * a positive verdict: a local verification that succeeded, or the resolver's

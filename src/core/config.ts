@@ -259,7 +259,7 @@ const RESOLVER_ONLY = [
 ] as const;
 
 /**
- * The settings a mode would leave without effect, refused at start-up (README "Every setting in
+ * The settings a mode would leave without effect, refused at start-up (docs/configuration.md, "Every setting in
  * every mode"). `set`: whether each is set (to a value other than its default). Every other core
  * setting binds in every mode: see authenticator.ts for how the JWT settings bind what the
  * resolver judges.

@@ -1,8 +1,8 @@
 /**
  * The one error model. Every refusal carries a stable `code`; `AUTH_ERRORS` describes each code
  * once (HTTP status, RFC 6750 challenge, JSON body), `AuthErrorCode` is derived from it, and the
- * packagings `switch` on the code (exhaustively) for anything platform-specific. The README's
- * error table is checked against this one (test/core/readme-errors.test.ts).
+ * packagings `switch` on the code (exhaustively) for anything platform-specific. The error table
+ * of docs/operations.md is checked against this one (test/docs/errors.test.ts).
  */
 
 /** The RFC 6750 §3.1 error codes (plus RFC 9470's) a challenge may carry. */

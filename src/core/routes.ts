@@ -1,7 +1,7 @@
 /**
  * Route rules (`ROUTES`): what an authenticated caller needs on a route beyond a valid token.
  *
- * `ROUTES` is a JSON array of rules; the README's "Route rules" table is the one description of
+ * `ROUTES` is a JSON array of rules; docs/route-rules.md is the one description of
  * the syntax. Every rule whose `path` and `methods` match a request and that concerns the caller's
  * kind (`subject`: users by default) applies, and all of them must be met, so the order of rules
  * does not matter and each rule maps onto IAM Deny statements in the Lambda authorizer

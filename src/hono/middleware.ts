@@ -43,7 +43,7 @@ export interface AuthgearOptions extends Pick<
   | "resolverCacheEntries"
 > {
   /**
-   * Settings given in code, by the names of the README's configuration table, typed from their
+   * Settings given in code, by the names of docs/configuration.md, typed from their
    * schemas; a variable of `env` of the same name (not empty) wins over one.
    */
   readonly settings?: CoreSettings;

@@ -94,7 +94,7 @@ describe("the configuration", () => {
     const configuration = find(checks, "configuration");
     expect(configuration.ok).toBe(false);
     expect(configuration.detail).toMatch(/AUTHGEAR_ENDPOINT.*AUTH_MODE.*ORIGIN_SECRET/);
-    expect(configuration.fix).toContain("README, Configuration");
+    expect(configuration.fix).toContain("docs/configuration.md");
     expect(checks.slice(1).every((check) => check.skipped === true)).toBe(true);
     expect(JSON.stringify(checks)).not.toContain(secret);
   });

@@ -19,7 +19,7 @@ export interface StartupNote {
 }
 
 const REFUSED_FIX =
-  "for each setting the message names, do what it says (README, Route rules under API Gateway's cache); " +
+  "for each setting the message names, do what it says (docs/authorizer.md, Refused at start-up); " +
   "until then the authorizer fails every request (503 through the gateway responses)";
 
 function isSet(env: Readonly<Record<string, unknown>>, name: string): boolean {

@@ -24,7 +24,7 @@ const SHOWN_SETTINGS = [
   "RESOLVER_URL",
 ] as const;
 
-const LOOKALIKE_FIX = "rename each to the setting it resembles (README, Configuration), or remove it";
+const LOOKALIKE_FIX = "rename each to the setting it resembles (docs/configuration.md), or remove it";
 
 /**
  * The names in `env` that look like a setting and are not one (core lookalike.ts): the gate ignores
@@ -72,7 +72,7 @@ export function checkConfiguration(env: Readonly<Record<string, unknown>>): { ch
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const fix =
-      "correct each setting the message names (README, Configuration); the gate answers " +
+      "correct each setting the message names (docs/configuration.md); the gate answers " +
       "every request with 500 until then";
     const detail = [error.message, lookalikeText(env)].filter((part) => part !== undefined).join(" ");
     return { check: { name: "configuration", ok: false, detail, fix } };
