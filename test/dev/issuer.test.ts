@@ -3,6 +3,7 @@ import { compactVerify, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, im
 import type { JWK } from "jose";
 import { startDevIssuer } from "../../dev/issuer.ts";
 import type { DevIssuer } from "../../dev/issuer.ts";
+import { answer, recordingGate } from "../fixtures/gate.ts";
 
 const DISCOVERY = "/.well-known/openid-configuration";
 const JWKS = "/oauth2/jwks";
@@ -272,6 +273,74 @@ describe("tokens", () => {
       const { exp, iat } = decodeJwt(body.access_token);
       expect(exp! - iat!).toBe(expiresIn);
     }
+  });
+
+  it("says what it takes when refused: kind, expires_in and its bound, nonce", async () => {
+    const url = `${issuer().origin}/_dev/token`;
+    const refused = await fetch(url, { method: "POST", body: '{"expires_in":86401}' });
+    expect(refused.status).toBe(400);
+    const { error_description: usage } = await readJson<{ error_description: string }>(refused);
+    for (const part of ['"kind"?: "access_token" | "id_token"', '"expires_in"?', "-86400 to 86400", "negative"]) {
+      expect(usage).toContain(part);
+    }
+    expect(usage).toContain('"nonce"?: string (id_token only)');
+  });
+
+  it("mints an ID token through POST /_dev/token with kind id_token: typ JWT, audience the client id", async () => {
+    const { origin, signingKid } = issuer();
+    const url = `${origin}/_dev/token`;
+    const minted = await fetch(url, {
+      method: "POST",
+      body: JSON.stringify({ kind: "id_token", sub: "user-4", roles: ["admin"], nonce: "n-0S6_WzA2Mj" }),
+    });
+    expect(minted.status).toBe(200);
+    expect(minted.headers.get("cache-control")).toBe("no-store");
+    const body = await readJson<{ id_token: string; expires_in: number }>(minted);
+    expect(Object.keys(body).sort()).toEqual(["expires_in", "id_token"]);
+    expect(body.expires_in).toBe(300);
+    const keys = createRemoteJWKSet(new URL(issuer().jwksUri));
+    const { payload, protectedHeader } = await jwtVerify(body.id_token, keys, {
+      issuer: origin,
+      audience: "test-client",
+    });
+    expect(protectedHeader).toEqual({ alg: "RS256", typ: "JWT", kid: signingKid });
+    expect(payload).toMatchObject({ iss: origin, aud: ["test-client"], sub: "user-4", nonce: "n-0S6_WzA2Mj" });
+    expect(payload[`${USER}roles`]).toEqual(["admin"]);
+    expect(payload.exp! - payload.iat!).toBe(300);
+    expect(payload.client_id).toBeUndefined();
+    await expect(verifyAccessToken(issuer(), body.id_token)).rejects.toMatchObject({
+      code: "ERR_JWT_CLAIM_VALIDATION_FAILED",
+    });
+
+    const expired = await readJson<{ id_token: string; expires_in: number }>(
+      await fetch(url, { method: "POST", body: '{"kind":"id_token","expires_in":-60}' }),
+    );
+    expect(expired.expires_in).toBe(-60);
+    const { exp, iat, nonce } = decodeJwt(expired.id_token);
+    expect(exp! - iat!).toBe(-60);
+    expect(nonce).toBeUndefined();
+
+    for (const refused of [
+      '{"kind":"refresh_token"}',
+      '{"kind":1}',
+      '{"nonce":"n"}',
+      '{"kind":"id_token","nonce":1}',
+    ]) {
+      expect((await fetch(url, { method: "POST", body: refused })).status).toBe(400);
+    }
+  });
+
+  it("an ID token from POST /_dev/token is refused by the gate as an access token (401), its access token passes", async () => {
+    const { origin } = issuer();
+    const mintedAs = async (kind: string): Promise<string> => {
+      const body = await readJson<Record<string, string>>(
+        await fetch(`${origin}/_dev/token`, { method: "POST", body: JSON.stringify({ kind, sub: "user-5" }) }),
+      );
+      return body[kind]!;
+    };
+    const gate = recordingGate({ AUTHGEAR_ENDPOINT: origin });
+    expect(answer(await gate.decide("/api", await mintedAs("access_token")))).toBe("200 user");
+    expect(answer(await gate.decide("/api", await mintedAs("id_token")))).toBe("401 ERR_JWT_TYPE invalid_token");
   });
 });
 
