@@ -148,6 +148,11 @@ export interface DevIssuer {
   setResolverFailure(mode: ResolverFailureMode): void;
   /** A slow resolver: each request to it waits this long (default 0) before its answer is chosen and sent. */
   setResolverDelay(ms: number): void;
+  /**
+   * Undoes every `set*` call: the discovery and key-set endpoints and the resolver answer normally and at
+   * once, the discovery issuer is the origin, no extra JWKs. Keys, users and sessions stay as they are.
+   */
+  restoreDefaults(): void;
   /** Stops listening and destroys every open socket, hung requests included. */
   close(): Promise<void>;
 }
@@ -974,6 +979,13 @@ export async function startDevIssuer(
     },
     setResolverDelay(ms) {
       resolverDelayMs = ms;
+    },
+    restoreDefaults() {
+      failure = "none";
+      discoveryIssuer = undefined;
+      extraJwks = [];
+      resolverFailure = "none";
+      resolverDelayMs = 0;
     },
     close: () => server.close(),
   };

@@ -5,7 +5,9 @@ import { createAuthenticator, type AuthenticatorDeps } from "../src/core/authent
 import { parseConfig } from "../src/core/config.ts";
 import { AuthError } from "../src/core/errors.ts";
 import type { LogFields } from "../src/core/ports.ts";
-import type { DevIssuer } from "../dev/issuer.ts";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
+import { startDemoOrigin, type DemoOrigin } from "../dev/origin.ts";
 
 export interface Harness {
   readonly auth: ReturnType<typeof createAuthenticator>;
@@ -85,4 +87,49 @@ export function refusal(run: () => unknown): AuthError {
     throw error;
   }
   throw new Error("expected a refusal");
+}
+
+/**
+ * A server for the tests of the enclosing suite (the file, or the `describe` it is called in): `start`
+ * runs in `beforeAll`, `close` in `afterAll`. What it returns stands for the started server (its members
+ * are read from it at each use), so tests write `issuer.origin` as with their own `let`.
+ */
+function startedForSuite<T extends { close(): Promise<void> }>(what: string, start: () => Promise<T>): T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as T, {
+    get(_target, name) {
+      // Not a thenable: `await` and vitest's matchers may probe for `then`.
+      if (name === "then") return undefined;
+      if (started === undefined) throw new Error(`the ${what} is used before its beforeAll started it`);
+      return Reflect.get(started, name) as unknown;
+    },
+  });
+}
+
+/**
+ * A dev issuer for the suite (see {@link startedForSuite}). `restoreEachTest`: `restoreDefaults()` before
+ * each test, so that a failure mode one test sets never reaches the next. Default false.
+ */
+export function useDevIssuer(
+  options?: Parameters<typeof startDevIssuer>[0],
+  { restoreEachTest = false }: { restoreEachTest?: boolean } = {},
+): DevIssuer {
+  const issuer = startedForSuite("dev issuer", () => startDevIssuer(options));
+  if (restoreEachTest) {
+    beforeEach(() => {
+      issuer.restoreDefaults();
+    });
+  }
+  return issuer;
+}
+
+/** The demo origin for the suite (see {@link startedForSuite}). */
+export function useDemoOrigin(): DemoOrigin {
+  return startedForSuite("demo origin", () => startDemoOrigin());
 }

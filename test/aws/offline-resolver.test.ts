@@ -20,10 +20,10 @@
  * resolver failure shows as "never 200" plus the authorizer's `authorizer_failed` log line and its
  * thrown "Service Unavailable" (which API Gateway turns into AUTHORIZER_FAILURE, 503 here).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startDevIssuer } from "../../dev/issuer.ts";
-import type { DevIssuer, ResolverFailureMode } from "../../dev/issuer.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ResolverFailureMode } from "../../dev/issuer.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 interface Answer {
   readonly status: number;
@@ -41,7 +41,10 @@ const HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com";
 /** A route of the example API served without authentication. */
 const PUBLIC_PATH = "/hello/second";
 
-/** A REST REQUEST authorizer event as API Gateway sends it (identity source satisfied some other way, or caching off). */
+/**
+ * A REST REQUEST authorizer event as API Gateway sends it (identity source satisfied some other way, or
+ * caching off).
+ */
 function restRequestEvent(path: string, headers: Record<string, string>): Record<string, unknown> {
   const all = { Host: HOST, ...headers };
   return {
@@ -99,13 +102,11 @@ async function logsSince(from: number, contains: string): Promise<string> {
   return offline.output().slice(from);
 }
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer(undefined, { restoreEachTest: true });
 let offline: Offline;
 const stops: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
-  stops.push(() => issuer.close());
   offline = await startOffline({
     AUTHGEAR_ENDPOINT: issuer.origin,
     AUTH_MODE: "resolver",
@@ -120,10 +121,6 @@ beforeAll(async () => {
 afterAll(async () => {
   // serverless-offline first, then the issuer it talks to.
   for (const stop of stops.reverse()) await stop();
-});
-
-beforeEach(() => {
-  issuer.setResolverFailure("none");
 });
 
 describe("serverless offline, AUTH_MODE=resolver: the resolver's verdicts", () => {

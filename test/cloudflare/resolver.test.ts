@@ -15,14 +15,15 @@ import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { listenOnLoopback } from "../../dev/loopback-server.ts";
-import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
+import type { ReceivedRequest } from "../../dev/origin.ts";
 import { startWorker, originRequestsThisTest } from "./harness.ts";
+import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
 
 /** Deadline of one resolver call in these Worker instances: short, so `hang` costs little. */
 const TIMEOUT_MS = 300;
 
-let issuer: DevIssuer;
-let origin: DemoOrigin;
+const issuer = useDevIssuer(undefined, { restoreEachTest: true });
+const origin = useDemoOrigin();
 /** AUTH_MODE=resolver, no verdict cache: every request asks the resolver. */
 let gate: Miniflare;
 const logs: string[] = [];
@@ -30,7 +31,6 @@ const logs: string[] = [];
 const quiet: string[] = [];
 
 beforeAll(async () => {
-  [issuer, origin] = await Promise.all([startDevIssuer(), startDemoOrigin()]);
   gate = startWorker(
     {
       AUTHGEAR_ENDPOINT: issuer.origin,
@@ -46,13 +46,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gate.dispose();
-  await origin.close();
-  await issuer.close();
 });
 
-beforeEach(() => {
-  issuer.setResolverFailure("none");
-});
 /** What the origin received since the test began. */
 const seen = originRequestsThisTest(() => origin);
 

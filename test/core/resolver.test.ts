@@ -1,20 +1,15 @@
-/** Forward authentication against the dev issuer's resolver endpoint (docs/authgear-contract.md §3), over loopback HTTP. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+/**
+ * Forward authentication against the dev issuer's resolver endpoint (docs/authgear-contract.md §3), over
+ * loopback HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityHeaders } from "../../src/core/identity.ts";
 import type { WebSocketCredentials } from "../../src/core/credentials.ts";
 import type { VerdictStore } from "../../src/core/resolver.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { harness, type Harness } from "../helpers.ts";
+import { type Harness, harness, useDevIssuer } from "../helpers.ts";
 
-let issuer: DevIssuer;
-
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
-beforeEach(() => {
-  issuer.setResolverFailure("none");
-});
+const issuer = useDevIssuer(undefined, { restoreEachTest: true });
 
 /** The harness's authenticator in a resolver mode, recording every request it sends. */
 function gate(env: Record<string, string>): Harness & { sent: Array<{ url: string; headers: Headers }> } {
