@@ -1,23 +1,22 @@
 /** The Lambda authorizer per event kind and outcome, with the dev issuer on loopback. */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { startDevIssuer } from "../../dev/issuer.ts";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<AuthorizerResult>;
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let token: string;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   token = await issuer.mintAccessToken({
     sub: "alice",
     claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] },
   });
 });
-afterAll(() => issuer.close());
 afterEach(() => {
   vi.restoreAllMocks();
 });

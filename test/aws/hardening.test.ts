@@ -7,10 +7,10 @@
  * stage, so a request refused under a spelling no rule resource names is denied by its own ARN.
  */
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2 } from "aws-lambda";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
 import { httpApiEvent, requestEvent } from "./fixtures.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 type Handler = (event: unknown) => Promise<AuthorizerResult>;
 type Context = Record<string, string>;
@@ -30,16 +30,14 @@ const ROLES_CLAIM = "https://authgear.com/claims/user/roles";
 const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let bob: string;
 let alice: string;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   bob = await issuer.mintAccessToken({ sub: "bob" });
   alice = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES_CLAIM]: ["admin"] } });
 });
-afterAll(() => issuer.close());
 beforeEach(() => {
   // One JSON line per refusal; kept out of the test output.
   vi.spyOn(console, "log").mockImplementation(() => undefined);

@@ -1,16 +1,12 @@
 /** The one decision, with the dev issuer on loopback and an injected clock. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { describe, expect, it } from "vitest";
 import { createAuthenticator } from "../../src/core/authenticator.ts";
 import { parseConfig } from "../../src/core/config.ts";
 import { createDecider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
 import { silentLogger } from "../../src/core/ports.ts";
+import { useDevIssuer } from "../helpers.ts";
 
-let issuer: DevIssuer;
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
+const issuer = useDevIssuer();
 
 const WORKER: DeciderOptions = {
   ambiguousPaths: "refuse",
