@@ -6,7 +6,7 @@ import { parseConfig } from "../src/core/config.ts";
 import { AuthError } from "../src/core/errors.ts";
 import type { LogFields } from "../src/core/ports.ts";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../dev/issuer.ts";
+import { startDevIssuer, type DevIssuer, type ResolverFailureMode } from "../dev/issuer.ts";
 import { startDemoOrigin, type DemoOrigin } from "../dev/origin.ts";
 
 export interface Harness {
@@ -133,3 +133,15 @@ export function useDevIssuer(
 export function useDemoOrigin(): DemoOrigin {
   return startedForSuite("demo origin", () => startDemoOrigin());
 }
+
+/** The dev resolver's failure modes that a gate must fail closed on (503): all but `none` and `no-headers`. */
+export const FAILING_RESOLVER_MODES = [
+  "http500",
+  "hang",
+  "redirect",
+  "malformed",
+  "malformed-user-id",
+  "duplicated",
+  "duplicated-user-id",
+  "missing-user-id",
+] as const satisfies readonly ResolverFailureMode[];

@@ -23,7 +23,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolverFailureMode } from "../../dev/issuer.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
-import { useDevIssuer } from "../helpers.ts";
+import { FAILING_RESOLVER_MODES, useDevIssuer } from "../helpers.ts";
 
 interface Answer {
   readonly status: number;
@@ -306,16 +306,7 @@ describe("serverless offline, AUTH_MODE=resolver: a public path", () => {
 describe("serverless offline, AUTH_MODE=resolver: the resolver failing", () => {
   // `hang` waits out RESOLVER_TIMEOUT_MS, which serverless.yml does not pass to the Lambda: the
   // default 3000 ms applies.
-  const FAILURES: readonly ResolverFailureMode[] = [
-    "http500",
-    "hang",
-    "redirect",
-    "malformed",
-    "malformed-user-id",
-    "duplicated",
-    "duplicated-user-id",
-    "missing-user-id",
-  ];
+  const FAILURES: readonly ResolverFailureMode[] = FAILING_RESOLVER_MODES;
 
   it.each(FAILURES)(
     "never lets a request through when the resolver gives %s: the authorizer fails (API Gateway: 503)",

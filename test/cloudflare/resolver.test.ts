@@ -17,7 +17,7 @@ import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { listenOnLoopback } from "../../dev/loopback-server.ts";
 import type { ReceivedRequest } from "../../dev/origin.ts";
 import { startWorker, originRequestsThisTest } from "./harness.ts";
-import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
+import { FAILING_RESOLVER_MODES, useDevIssuer, useDemoOrigin } from "../helpers.ts";
 
 /** Deadline of one resolver call in these Worker instances: short, so `hang` costs little. */
 const TIMEOUT_MS = 300;
@@ -247,16 +247,7 @@ describe("resolver mode: the resolver's answers", () => {
     expect(seen()).toEqual([]);
   });
 
-  it.each([
-    "http500",
-    "hang",
-    "redirect",
-    "malformed",
-    "malformed-user-id",
-    "duplicated",
-    "duplicated-user-id",
-    "missing-user-id",
-  ] as const)(
+  it.each(FAILING_RESOLVER_MODES)(
     "fails closed with 503 and Retry-After when the resolver gives %s, and the origin sees nothing",
     async (mode) => {
       const session = issuer.createSession("dora");

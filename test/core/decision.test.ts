@@ -5,6 +5,7 @@ import { parseConfig } from "../../src/core/config.ts";
 import { createDecider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
 import { silentLogger } from "../../src/core/ports.ts";
 import { useDevIssuer } from "../helpers.ts";
+import { userIdentity } from "../fixtures/identities.ts";
 
 const issuer = useDevIssuer();
 
@@ -179,23 +180,7 @@ describe("decide", () => {
     ];
     const loginAt = Math.floor(Date.now() / 1000);
     const decider = deciderWith({ ROUTES: JSON.stringify(rules) }, AUTHORIZER, () => (loginAt + 800) * 1000);
-    const identity = {
-      kind: "user" as const,
-      issuer: "https://issuer.example",
-      subject: "u",
-      userId: "u",
-      isAnonymous: false,
-      isVerified: true,
-      canReauthenticate: false,
-      roles: [],
-      amr: [],
-      authenticatedAt: loginAt,
-      clientId: undefined,
-      scopes: ["openid"],
-      source: "jwt" as const,
-      claims: {},
-      expiresAt: undefined,
-    };
+    const identity = userIdentity({ authenticatedAt: loginAt, scopes: ["openid"] });
     expect(decider.failedRules(identity, (loginAt + 699) * 1000).map((rule) => rule.path)).toEqual(["/a/*"]);
     expect(decider.failedRules(identity, (loginAt + 700) * 1000).map((rule) => rule.path)).toEqual(["/a/*", "/b"]);
   });
