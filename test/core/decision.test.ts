@@ -6,21 +6,12 @@ import { createDecider, type DeciderOptions, type Decision } from "../../src/cor
 import { silentLogger } from "../../src/core/ports.ts";
 import { useDevIssuer } from "../helpers.ts";
 import { userIdentity } from "../fixtures/identities.ts";
+import { authorizerDecider, WORKER_DECIDER } from "../fixtures/gate.ts";
 
 const issuer = useDevIssuer();
 
-const WORKER: DeciderOptions = {
-  ambiguousPaths: "refuse",
-  preflightsArePublic: true,
-  overrideHeaders: "stripped",
-  validForSeconds: 0,
-};
-const AUTHORIZER: DeciderOptions = {
-  ambiguousPaths: "protect",
-  preflightsArePublic: false,
-  overrideHeaders: "reach-origin",
-  validForSeconds: 301,
-};
+const WORKER = WORKER_DECIDER;
+const AUTHORIZER = authorizerDecider(301);
 
 function deciderWith(env: Record<string, string>, options: DeciderOptions, clock = () => Date.now()) {
   const config = parseConfig({ AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS: "/public/*", ...env });

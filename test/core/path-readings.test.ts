@@ -27,6 +27,7 @@ import {
   type OverrideMode,
 } from "../aws/rule-oracle.ts";
 import { userIdentity } from "../fixtures/identities.ts";
+import { authorizerDecider, WORKER_DECIDER } from "../fixtures/gate.ts";
 
 interface Rule {
   readonly path: string;
@@ -53,18 +54,8 @@ const PUBLIC = "/public";
 /** The public path as the README's oracle reads it (rule-oracle.ts). */
 const PUBLIC_WORLD: OracleWorld = { rules: [], publicPaths: [`${PUBLIC}/*`], mode: "none" };
 const WORDS = ["admin", "account", "delete", "public", "orders", "settings", "key", "x", "Admin"] as const;
-const WORKER: DeciderOptions = {
-  ambiguousPaths: "refuse",
-  preflightsArePublic: true,
-  overrideHeaders: "stripped",
-  validForSeconds: 0,
-};
-const AUTHORIZER: DeciderOptions = {
-  ambiguousPaths: "protect",
-  preflightsArePublic: false,
-  overrideHeaders: "reach-origin",
-  validForSeconds: 0,
-};
+const WORKER = WORKER_DECIDER;
+const AUTHORIZER = authorizerDecider(0);
 
 const bob = user([]);
 
