@@ -5,6 +5,7 @@ import { createHandler, type AuthorizerResult } from "../../src/aws/create-handl
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
 import { useDevIssuer } from "../helpers.ts";
+import { userAuthorizerContext } from "../fixtures/identities.ts";
 
 type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<AuthorizerResult>;
 
@@ -34,18 +35,14 @@ function claims(jwt: string): { auth_time: number } {
 const DOWN = "http://127.0.0.1:9";
 const downToken = () => issuer.mintAccessToken({ sub: "alice", claims: { iss: DOWN, aud: [DOWN] } });
 
-const ALICE_CONTEXT = () => ({
-  sessionValid: "true",
-  userId: "alice",
-  userAnonymous: "false",
-  userVerified: "true",
-  userCanReauthenticate: "true",
-  userRoles: "admin,staff",
-  sessionAmr: "pwd",
-  sessionAuthenticatedAt: String(claims(token).auth_time),
-  edgeKind: "user",
-  edgeIssuer: issuer.origin,
-});
+const ALICE_CONTEXT = () =>
+  userAuthorizerContext("alice", {
+    userRoles: "admin,staff",
+    sessionAmr: "pwd",
+    sessionAuthenticatedAt: String(claims(token).auth_time),
+    edgeKind: "user",
+    edgeIssuer: issuer.origin,
+  });
 
 describe("REST API TOKEN authorizer", () => {
   it("allows a valid token with a policy covering every route of the stage, field by field", async () => {

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolverFailureMode } from "../../dev/issuer.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
 import { FAILING_RESOLVER_MODES, useDevIssuer } from "../helpers.ts";
+import { userAuthorizerContext } from "../fixtures/identities.ts";
 
 interface Answer {
   readonly status: number;
@@ -128,18 +129,13 @@ describe("serverless offline, AUTH_MODE=resolver: the resolver's verdicts", () =
     issuer.upsertUser("rest-user", { roles: ["admin", "editor"] });
     const session = issuer.createSession("rest-user", { amr: ["pwd", "otp"], authTime: 1_700_000_000 });
     const hits = issuer.resolverHits;
-    const identity = {
-      sessionValid: "true",
-      userId: "rest-user",
-      userAnonymous: "false",
-      userVerified: "true",
-      userCanReauthenticate: "true",
+    const identity = userAuthorizerContext("rest-user", {
       userRoles: "admin,editor",
       sessionAmr: "pwd otp",
       sessionAuthenticatedAt: "1700000000",
       edgeKind: "user",
       edgeIssuer: issuer.origin,
-    };
+    });
     for (const path of ["/hello", "/hello/token"]) {
       const { status, body } = await get(`${offline.url}${path}`, bearer(session.opaqueAccessToken));
       expect(status, path).toBe(200);

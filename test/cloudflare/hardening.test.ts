@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ReceivedRequest } from "../../dev/origin.ts";
 import { startWorker, originRequestsThisTest } from "./harness.ts";
 import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
+import { userIdentityHeaders } from "../fixtures/identities.ts";
 
 /** The attacker's setting (the issue's): bob is no admin, alice is. */
 const ROUTES = JSON.stringify([
@@ -148,18 +149,13 @@ function identityHeaders(token: string): Record<string, string> {
     [ROLES_CLAIM]: string[];
   };
   const roles = claims[ROLES_CLAIM];
-  return {
-    "x-authgear-session-valid": "true",
-    "x-authgear-user-id": claims.sub,
-    "x-authgear-user-anonymous": "false",
-    "x-authgear-user-verified": "true",
-    "x-authgear-user-can-reauthenticate": "true",
+  return userIdentityHeaders(claims.sub, {
     ...(roles.length > 0 && { "x-authgear-user-roles": roles.join(",") }),
     "x-authgear-session-amr": "pwd",
     "x-authgear-session-authenticated-at": String(claims.auth_time),
     "x-authgear-edge-kind": "user",
     "x-authgear-edge-issuer": issuer.origin,
-  };
+  });
 }
 
 /** A request as the origin must have received it. */
