@@ -25,6 +25,7 @@ import type { ResolverFailureMode } from "../../dev/issuer.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
 import { FAILING_RESOLVER_MODES, useDevIssuer } from "../helpers.ts";
 import { userAuthorizerContext } from "../fixtures/identities.ts";
+import { offlineHttpApiEvent, offlineRestEvent } from "./fixtures.ts";
 
 interface Answer {
   readonly status: number;
@@ -38,63 +39,17 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<A
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-const HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com";
 /** A route of the example API served without authentication. */
 const PUBLIC_PATH = "/hello/second";
 
-/**
- * A REST REQUEST authorizer event as API Gateway sends it (identity source satisfied some other way, or
- * caching off).
- */
+/** A REST REQUEST authorizer event of serverless offline's API for `GET <path>`. */
 function restRequestEvent(path: string, headers: Record<string, string>): Record<string, unknown> {
-  const all = { Host: HOST, ...headers };
-  return {
-    type: "REQUEST",
-    methodArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET${path}`,
-    resource: path,
-    path,
-    httpMethod: "GET",
-    headers: all,
-    multiValueHeaders: Object.fromEntries(Object.entries(all).map(([name, value]) => [name, [value]])),
-    queryStringParameters: {},
-    multiValueQueryStringParameters: {},
-    pathParameters: {},
-    stageVariables: {},
-    requestContext: {
-      path: `/dev${path}`,
-      accountId: "123456789012",
-      stage: "dev",
-      httpMethod: "GET",
-      resourcePath: path,
-      apiId: "abcdef1234",
-    },
-  };
+  return offlineRestEvent("GET", path, headers);
 }
 
 /** An HTTP API payload 2.0 authorizer event: cookies arrive as an array, not in `headers`. */
 function httpApiEvent(path: string, cookies: string[], headers: Record<string, string> = {}): Record<string, unknown> {
-  return {
-    version: "2.0",
-    type: "REQUEST",
-    routeArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET${path}`,
-    identitySource: [],
-    routeKey: `GET ${path}`,
-    rawPath: path,
-    rawQueryString: "",
-    cookies,
-    headers: { host: HOST, ...headers },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abcdef1234",
-      domainName: HOST,
-      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "vitest" },
-      requestId: "r-1",
-      routeKey: `GET ${path}`,
-      stage: "$default",
-      time: "01/Jan/2026:00:00:00 +0000",
-      timeEpoch: 1_767_225_600_000,
-    },
-  };
+  return offlineHttpApiEvent(path, { cookies, headers });
 }
 
 /** The log lines printed since `from` (an offset into the output). */

@@ -23,6 +23,7 @@ import { startDevIssuer } from "../../dev/issuer.ts";
 import type { DevIssuer } from "../../dev/issuer.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
 import { userAuthorizerContext } from "../fixtures/identities.ts";
+import { offlineHttpApiEvent, offlineRestEvent } from "./fixtures.ts";
 
 /** The route rules: the admin role for /hello/admin, and /hello/second only for tokens of `dev-client`. */
 const ROUTES = JSON.stringify([
@@ -63,59 +64,15 @@ async function get(url: string, token?: string): Promise<Answer> {
   return { status: response.status, headers: response.headers, body: (await response.json()) as Answer["body"] };
 }
 
-/** A REST REQUEST authorizer event shaped like API Gateway's documented example, with a real-looking ARN. */
+/** A REST REQUEST authorizer event of serverless offline's API with a bearer token. */
 function restRequestEvent(method: string, path: string, token: string): Record<string, unknown> {
-  const authorization = `Bearer ${token}`;
-  return {
-    type: "REQUEST",
-    methodArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/${method}${path}`,
-    resource: path,
-    path,
-    httpMethod: method,
-    headers: { Authorization: authorization, Host: "abcdef1234.execute-api.us-east-1.amazonaws.com" },
-    multiValueHeaders: { Authorization: [authorization], Host: ["abcdef1234.execute-api.us-east-1.amazonaws.com"] },
-    queryStringParameters: {},
-    multiValueQueryStringParameters: {},
-    pathParameters: {},
-    stageVariables: {},
-    requestContext: {
-      path: `/dev${path}`,
-      accountId: "123456789012",
-      resourceId: "abc123",
-      stage: "dev",
-      requestId: "00000000-0000-4000-8000-000000000000",
-      identity: { sourceIp: "203.0.113.7", userAgent: "vitest" },
-      resourcePath: path,
-      httpMethod: method,
-      apiId: "abcdef1234",
-    },
-  };
+  return offlineRestEvent(method, path, { Authorization: `Bearer ${token}` });
 }
 
 /** An HTTP API payload 2.0 authorizer event for `GET <path>` on the `$default` stage, with a bearer token. */
 function httpApiEvent(path: string, token: string): Record<string, unknown> {
   const authorization = `Bearer ${token}`;
-  return {
-    version: "2.0",
-    type: "REQUEST",
-    routeArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET${path}`,
-    identitySource: [authorization],
-    routeKey: `GET ${path}`,
-    rawPath: path,
-    rawQueryString: "",
-    headers: { authorization, host: "abcdef1234.execute-api.us-east-1.amazonaws.com" },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abcdef1234",
-      domainName: "abcdef1234.execute-api.us-east-1.amazonaws.com",
-      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "vitest" },
-      requestId: "r-1",
-      routeKey: `GET ${path}`,
-      stage: "$default",
-      time: "01/Jan/2026:00:00:00 +0000",
-      timeEpoch: 1_767_225_600_000,
-    },
-  };
+  return offlineHttpApiEvent(path, { headers: { authorization }, identitySource: [authorization] });
 }
 
 interface PolicyStatement {
