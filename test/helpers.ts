@@ -78,15 +78,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** The `AuthError` `run` throws; fails the test when it throws nothing, and rethrows any other error. */
-export function refusal(run: () => unknown): AuthError {
+/** The error of class `kind` that `run` throws; fails the test when it throws nothing, and rethrows any other error. */
+export function thrownBy<E extends Error>(kind: new (...args: never[]) => E, run: () => unknown): E {
   try {
     run();
   } catch (error) {
-    if (error instanceof AuthError) return error;
+    if (error instanceof kind) return error;
     throw error;
   }
-  throw new Error("expected a refusal");
+  throw new Error(`expected a ${kind.name}, and nothing was thrown`);
+}
+
+/** The `AuthError` `run` throws; fails the test when it throws nothing, and rethrows any other error. */
+export function refusal(run: () => unknown): AuthError {
+  return thrownBy(AuthError, run);
 }
 
 /**
