@@ -81,6 +81,20 @@ interface PolicyStatement {
   Resource: string | string[];
 }
 
+/** What the authorizer answers with a policy. */
+interface PolicyAnswer {
+  principalId: string;
+  policyDocument: { Statement: PolicyStatement[] };
+  context: Record<string, unknown>;
+}
+
+/** Invokes the authorizer of `offline` (the suite's) with `event`: its answer, which must not be an error. */
+async function policyAnswer(event: Record<string, unknown>): Promise<PolicyAnswer> {
+  const { result, error } = await invoke(offline, "authorizer", event);
+  expect(error).toBeUndefined();
+  return result as PolicyAnswer;
+}
+
 /** IAM evaluation as API Gateway applies a (cached) policy: an explicit Deny wins, else an Allow must match. */
 function policyAllows(policy: { Statement: PolicyStatement[] }, methodArn: string): boolean {
   const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
@@ -193,13 +207,7 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
 
     // What API Gateway caches for this Authorization header after GET /hello, and then applies,
     // without calling the authorizer, to every route the same header calls within the TTL.
-    const { result, error } = await invoke(offline, "authorizer", restRequestEvent("GET", "/hello", token));
-    expect(error).toBeUndefined();
-    const cached = result as {
-      principalId: string;
-      policyDocument: { Statement: PolicyStatement[] };
-      context: Record<string, unknown>;
-    };
+    const cached = await policyAnswer(restRequestEvent("GET", "/hello", token));
     expect(cached.principalId).toBe("user-cache");
     expect(cached.context).toMatchObject({ userId: "user-cache", sessionValid: "true" });
     const arn = (methodAndPath: string, stage = "dev", api = "abcdef1234"): string =>
@@ -307,13 +315,7 @@ describe("serverless offline: HTTP API, payload 2.0 authorizer with IAM policy a
 
   it("answers with the stage-wide policy, carrying the route rules, that API Gateway caches", async () => {
     const token = await issuer.mintAccessToken({ sub: "user-http-iam" });
-    const { result, error } = await invoke(offline, "authorizer", httpApiEvent("/api/hello", token));
-    expect(error).toBeUndefined();
-    const answer = result as {
-      principalId: string;
-      policyDocument: { Statement: PolicyStatement[] };
-      context: Record<string, unknown>;
-    };
+    const answer = await policyAnswer(httpApiEvent("/api/hello", token));
     expect(answer.principalId).toBe("user-http-iam");
     expect(answer.context).toMatchObject({ userId: "user-http-iam" });
     const arn = (methodAndPath: string): string =>

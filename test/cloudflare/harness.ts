@@ -50,3 +50,17 @@ export function originRequestsThisTest(origin: () => DemoOrigin): () => Received
   });
   return () => origin().requests.slice(before);
 }
+
+/**
+ * The settings of a Worker in front of `origin` as `npm start` runs it in resolver mode for a person: a
+ * navigation without a session goes to the dev issuer's login page, and every request asks the resolver.
+ */
+export function loginGateSettings(issuerOrigin: string, originUrl: string): Record<string, string> {
+  return {
+    AUTHGEAR_ENDPOINT: issuerOrigin,
+    ORIGIN_URL: originUrl,
+    AUTH_MODE: "resolver",
+    RESOLVER_CACHE_SECONDS: "0",
+    LOGIN_URL: `${issuerOrigin}/_dev/login`,
+  };
+}

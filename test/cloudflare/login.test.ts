@@ -6,7 +6,7 @@
  */
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { originRequestsThisTest, startWorker } from "./harness.ts";
+import { originRequestsThisTest, startWorker, loginGateSettings } from "./harness.ts";
 import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
 
 /** The gate's own URL as `npm start` serves it: on loopback, where the login page may send people back. */
@@ -16,17 +16,7 @@ const origin = useDemoOrigin();
 let gate: Miniflare;
 
 beforeAll(() => {
-  gate = startWorker(
-    {
-      AUTHGEAR_ENDPOINT: issuer.origin,
-      ORIGIN_URL: origin.url,
-      AUTH_MODE: "resolver",
-      RESOLVER_CACHE_SECONDS: "0",
-      LOGIN_URL: `${issuer.origin}/_dev/login`,
-    },
-    1,
-    [],
-  );
+  gate = startWorker(loginGateSettings(issuer.origin, origin.url), 1, []);
 });
 afterAll(async () => {
   await gate.dispose();

@@ -55,6 +55,20 @@ interface Started {
 /** Every setting of either packaging, empty (unset): the settings of the environment the tests run in stay out. */
 const NO_SETTINGS = Object.fromEntries(ALL_SETTING_NAMES.map((name) => [name, ""]));
 
+/** The Worker passed the request: the demo origin echoes `/hello` with dev-user's identity headers (and `more`). */
+async function expectDevUserEchoed(response: Response, more: Record<string, string> = {}): Promise<void> {
+  expect(response.status).toBe(200);
+  const echoed = (await response.json()) as ReceivedRequest;
+  expect(echoed.path).toBe("/hello");
+  expect(echoed.headers).toMatchObject({
+    "x-authgear-session-valid": "true",
+    "x-authgear-user-id": "dev-user",
+    "x-authgear-user-anonymous": "false",
+    "x-authgear-user-verified": "true",
+    ...more,
+  });
+}
+
 /**
  * Sends what the printed `curl -s -X POST <issuer><path> -H 'content-type: application/json' -d '<body>'`
  * sends; fails the test when no such command was printed.
@@ -269,15 +283,7 @@ describe("npm start", () => {
     const response = await fetch(url!, {
       headers: { authorization: `Bearer ${token!}`, "x-authgear-user-id": "spoofed" },
     });
-    expect(response.status).toBe(200);
-    const echoed = (await response.json()) as ReceivedRequest;
-    expect(echoed.path).toBe("/hello");
-    expect(echoed.headers).toMatchObject({
-      "x-authgear-session-valid": "true",
-      "x-authgear-user-id": "dev-user",
-      "x-authgear-user-anonymous": "false",
-      "x-authgear-user-verified": "true",
-    });
+    await expectDevUserEchoed(response);
   });
 
   it("prints a curl without a token that is refused with 401, and the refusal's log line", async () => {
@@ -398,16 +404,7 @@ describe("npm start with AUTH_MODE=resolver", () => {
   it("prints a curl with the session cookie that passes, the origin receiving the identity", async () => {
     const { url, cookie } = cookieCurl();
     const response = await fetch(url, { headers: { cookie, "x-authgear-user-id": "spoofed" } });
-    expect(response.status).toBe(200);
-    const echoed = (await response.json()) as ReceivedRequest;
-    expect(echoed.path).toBe("/hello");
-    expect(echoed.headers).toMatchObject({
-      "x-authgear-session-valid": "true",
-      "x-authgear-user-id": "dev-user",
-      "x-authgear-user-anonymous": "false",
-      "x-authgear-user-verified": "true",
-      "x-authgear-session-amr": "pwd",
-    });
+    await expectDevUserEchoed(response, { "x-authgear-session-amr": "pwd" });
   });
 
   it("prints a curl without credentials that is refused with 401", async () => {
