@@ -1,4 +1,7 @@
-/** The level of each log event: error when traffic is refused because something is broken, warn for refusals and degraded service. */
+/**
+ * The level of each log event: error when traffic is refused because something is broken, warn for refusals
+ * and degraded service.
+ */
 import { describe, expect, it } from "vitest";
 import { logLevel } from "../../src/core/ports.ts";
 
