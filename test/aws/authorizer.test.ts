@@ -2,6 +2,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { startDevIssuer } from "../../dev/issuer.ts";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
+import { freshContainer } from "./container.ts";
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
 import { useDevIssuer } from "../helpers.ts";
@@ -24,7 +25,7 @@ afterEach(() => {
 
 /** A fresh container: its configuration, key set and caches built anew from these settings (nothing else). */
 function container(env: Record<string, string> = {}): Promise<Handler> {
-  return Promise.resolve(createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin, ...env } }));
+  return Promise.resolve(freshContainer(issuer.origin, env));
 }
 
 function claims(jwt: string): { auth_time: number } {

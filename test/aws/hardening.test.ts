@@ -8,7 +8,8 @@
  */
 import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2 } from "aws-lambda";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
+import type { AuthorizerResult } from "../../src/aws/create-handler.ts";
+import { freshContainer } from "./container.ts";
 import { httpApiEvent, requestEvent } from "./fixtures.ts";
 import { useDevIssuer } from "../helpers.ts";
 import { userAuthorizerContext } from "../fixtures/identities.ts";
@@ -49,7 +50,7 @@ afterEach(() => {
 
 /** A fresh container: its configuration, key set and caches built anew from these settings (nothing else). */
 function container(env: Record<string, string>): Promise<Handler> {
-  return Promise.resolve(createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin, ...env } }));
+  return Promise.resolve(freshContainer(issuer.origin, env));
 }
 
 /** One container per describe, for one configuration. */

@@ -6,7 +6,7 @@
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rememberCredential } from "../../dev/remember.ts";
-import { originRequestsThisTest, startWorker } from "./harness.ts";
+import { originRequestsThisTest, startWorker, dispatch } from "./harness.ts";
 import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
 
 const APP = "https://app.example.com";
@@ -31,10 +31,7 @@ afterAll(async () => {
 
 const seen = originRequestsThisTest(() => origin);
 const send = (mf: Miniflare, path: string, init: RequestInit = {}): Promise<Response> =>
-  mf.dispatchFetch(`https://api.example.com${path}`, {
-    redirect: "manual",
-    ...init,
-  } as never) as unknown as Promise<Response>;
+  dispatch(mf, `https://api.example.com${path}`, init);
 const cors = (response: Response) => ({
   status: response.status,
   allowOrigin: response.headers.get("access-control-allow-origin"),

@@ -12,6 +12,11 @@ export interface RawResponse {
   readonly body: string;
 }
 
+/** `mf.dispatchFetch(url, init)` as a client's fetch sees it: redirects are answers, not followed. */
+export function dispatch(mf: Miniflare, url: string, init: RequestInit = {}): Promise<Response> {
+  return mf.dispatchFetch(url, { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
+}
+
 /**
  * Sends a request with a raw request-target (no client-side URL normalization), the way an
  * attacker's client can, with `body` when given (a GET with a body, say).

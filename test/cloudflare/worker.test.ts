@@ -5,7 +5,14 @@ import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
 import { rememberCredential } from "../../dev/remember.ts";
-import { COMPATIBILITY_DATE, rawRequest, startWorker, originRequestsThisTest, WORKER_SCRIPT } from "./harness.ts";
+import {
+  COMPATIBILITY_DATE,
+  rawRequest,
+  startWorker,
+  originRequestsThisTest,
+  WORKER_SCRIPT,
+  dispatch,
+} from "./harness.ts";
 import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
 import { userIdentityHeaders } from "../fixtures/identities.ts";
 
@@ -29,10 +36,7 @@ afterAll(async () => {
 const seen = originRequestsThisTest(() => origin);
 
 function send(path: string, init: RequestInit = {}): Promise<Response> {
-  return mf.dispatchFetch(`https://gate.example.com${path}`, {
-    redirect: "manual",
-    ...init,
-  } as never) as unknown as Promise<Response>;
+  return dispatch(mf, `https://gate.example.com${path}`, init);
 }
 
 function identityOf(request: ReceivedRequest | undefined): Record<string, string | string[]> {
