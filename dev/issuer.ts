@@ -139,12 +139,20 @@ export interface DevIssuer {
    * bearer token). Past `maxSessions` the oldest session is dropped.
    */
   createSession(sub: string, options?: SessionOptions): DevSession;
-  /** Logs the session out: all its credentials, and JWTs minted with its `sessionId`, resolve as invalid. Returns whether it existed. */
+  /**
+   * Logs the session out: all its credentials, and JWTs minted with its `sessionId`, resolve as invalid.
+   * Returns whether it existed.
+   */
   logout(sessionId: string): boolean;
   /** How the resolver endpoint answers from now on (see {@link ResolverFailureMode}). */
   setResolverFailure(mode: ResolverFailureMode): void;
   /** A slow resolver: each request to it waits this long (default 0) before its answer is chosen and sent. */
   setResolverDelay(ms: number): void;
+  /**
+   * Undoes every `set*` call: the discovery and key-set endpoints and the resolver answer normally and at
+   * once, the discovery issuer is the origin, no extra JWKs. Keys, users and sessions stay as they are.
+   */
+  restoreDefaults(): void;
   /** Stops listening and destroys every open socket, hung requests included. */
   close(): Promise<void>;
 }
@@ -165,7 +173,10 @@ const DEV_TOKEN_PATH = "/_dev/token";
 const DEV_SESSION_PATH = "/_dev/session";
 const DEV_LOGOUT_PATH = "/_dev/logout";
 const DEV_USER_PATH = "/_dev/user";
-/** A person's way in for `npm start`: a form that creates a session and sets its cookie (GET shows it, POST submits it). */
+/**
+ * A person's way in for `npm start`: a form that creates a session and sets its cookie (GET shows it,
+ * POST submits it).
+ */
 const DEV_LOGIN_PATH = "/_dev/login";
 /** `GET /_dev/signout?return_to=...`: ends the cookie's session, clears the cookie, goes back. */
 const DEV_SIGNOUT_PATH = "/_dev/signout";
@@ -178,6 +189,19 @@ const OVERSIZE_BYTES = 2 * 1024 * 1024;
 const MAX_DEV_TOKEN_BODY = 64 * 1024;
 /** `POST /_dev/token`'s `expires_in` bound, either way (seconds). */
 const MAX_DEV_TOKEN_LIFETIME = 86_400;
+const DEV_TOKEN_FIELDS = {
+  kind: "string",
+  sub: "string",
+  roles: "strings",
+  amr: "strings",
+  expires_in: "integer",
+  nonce: "string",
+} as const;
+/** What `POST /_dev/token` takes: its 400 answer, and the dev tools' help. */
+export const DEV_TOKEN_USAGE =
+  '{"kind"?: "access_token" | "id_token", "sub"?: string, "roles"?: string[], "amr"?: string[], ' +
+  `"expires_in"?: integer seconds, ${-MAX_DEV_TOKEN_LIFETIME} to ${MAX_DEV_TOKEN_LIFETIME}, negative: already expired, ` +
+  '"nonce"?: string (id_token only)}';
 const SCOPES_SUPPORTED = [
   "openid",
   "offline_access",
@@ -540,17 +564,25 @@ export async function startDevIssuer(
   };
 
   /**
-   * `POST /_dev/token {"sub"?, "roles"?, "amr"?, "expires_in"?}`: an access token; `amr` default
-   * `["pwd"]` (`[]`: none); `expires_in` (seconds, default 1800) may be negative: already expired.
+   * `POST /_dev/token {"kind"?, "sub"?, "roles"?, "amr"?, "expires_in"?, "nonce"?}` ({@link DEV_TOKEN_USAGE}):
+   * an access token `{access_token, token_type: "Bearer", expires_in}`, or with `"kind": "id_token"` an
+   * ID token `{id_token, expires_in}` (`typ: JWT`, `aud: [client id]`, `nonce` when given).
    */
   const serveDevToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
-    const fields = { sub: "string", roles: "strings", amr: "strings", expires_in: "integer" } as const;
-    const request = body === undefined ? undefined : parseFields(body, fields);
-    const lifetime = (request?.expires_in as number | undefined) ?? ACCESS_TOKEN_LIFETIME;
-    if (!request || Math.abs(lifetime) > MAX_DEV_TOKEN_LIFETIME) {
-      const bound = `${-MAX_DEV_TOKEN_LIFETIME} to ${MAX_DEV_TOKEN_LIFETIME}`;
-      badRequest(res, `{"sub"?: string, "roles"?: string[], "amr"?: string[], "expires_in"?: integer, ${bound}}`);
+    const request = body === undefined ? undefined : parseFields(body, DEV_TOKEN_FIELDS);
+    const kind = (request?.kind as string | undefined) ?? "access_token";
+    const idToken = kind === "id_token";
+    const lifetime =
+      (request?.expires_in as number | undefined) ?? (idToken ? ID_TOKEN_LIFETIME : ACCESS_TOKEN_LIFETIME);
+    const nonce = request?.nonce as string | undefined;
+    if (
+      !request ||
+      (kind !== "access_token" && !idToken) ||
+      Math.abs(lifetime) > MAX_DEV_TOKEN_LIFETIME ||
+      (nonce !== undefined && !idToken)
+    ) {
+      badRequest(res, DEV_TOKEN_USAGE);
       return;
     }
     // Roles given become the user's (so the resolver agrees with the token); omitted, the user keeps its own.
@@ -558,10 +590,16 @@ export async function startDevIssuer(
     const roles = request.roles as string[] | undefined;
     if (roles !== undefined) store.upsertUser(sub, { roles });
     const amr = request.amr as string[] | undefined;
-    const accessToken = await mintAccessToken({ sub, expiresIn: lifetime, ...(amr !== undefined && { amr }) });
-    sendJson(res, 200, JSON.stringify({ access_token: accessToken, token_type: "Bearer", expires_in: lifetime }), {
-      "cache-control": "no-store",
-    });
+    const tokenOptions: AccessTokenOptions = {
+      sub,
+      expiresIn: lifetime,
+      ...(amr !== undefined && { amr }),
+      ...(nonce !== undefined && { claims: { nonce } }),
+    };
+    const answer = idToken
+      ? { id_token: await mintIdToken(tokenOptions), expires_in: lifetime }
+      : { access_token: await mintAccessToken(tokenOptions), token_type: "Bearer", expires_in: lifetime };
+    sendJson(res, 200, JSON.stringify(answer), { "cache-control": "no-store" });
   };
 
   const corsOrigins = new Set(options.corsOrigins ?? []);
@@ -680,7 +718,10 @@ export async function startDevIssuer(
   };
   const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-  /** `GET /_dev/login?return_to=...`: the form; `POST` (form-encoded sub, roles, verified, return_to): a session, its cookie, 303 back. */
+  /**
+   * `GET /_dev/login?return_to=...`: the form; `POST` (form-encoded sub, roles, verified, return_to): a
+   * session, its cookie, 303 back.
+   */
   const serveDevLogin = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     if (req.method === "GET") {
       const back = returnTo(url.searchParams.get("return_to"));
@@ -938,6 +979,13 @@ export async function startDevIssuer(
     },
     setResolverDelay(ms) {
       resolverDelayMs = ms;
+    },
+    restoreDefaults() {
+      failure = "none";
+      discoveryIssuer = undefined;
+      extraJwks = [];
+      resolverFailure = "none";
+      resolverDelayMs = 0;
     },
     close: () => server.close(),
   };

@@ -540,7 +540,8 @@ async function jwtModeCommands(workerUrl: string, issuers: DevIssuers): Promise<
 curl -i ${workerUrl}/hello -H "Authorization: Bearer ${token}"
 ${more.commands}# refused with 401: no token
 curl -i ${workerUrl}/hello
-# mint another access token (valid 30 minutes; "amr":["pwd","otp","mfa"] for a second factor)
+# mint another access token (valid 30 minutes; "amr":["pwd","otp","mfa"] for a second factor;
+# "expires_in":-60 for one that expired a minute ago; "kind":"id_token" for an ID token, which the gate refuses)
 curl -s -X POST ${issuer.origin}/_dev/token -H 'content-type: application/json' -d '{"sub":"${DEV_USER}","roles":["admin"]}'`,
   };
 }
@@ -635,7 +636,8 @@ async function main(): Promise<void> {
   const workerUrl = `http://127.0.0.1:${workerPort}`;
   const spaUrl = `http://127.0.0.1:${spaPort}`;
 
-  // The dev resolver names its cookies as the Worker reads them (a bad prefix stops npm start below, with the Worker's own error).
+  // The dev resolver names its cookies as the Worker reads them (a bad prefix stops npm start below, with the
+  // Worker's own error).
   const cookiePrefix = process.env.RESOLVER_COOKIE_PREFIX?.trim() ?? "";
   const machineClients: MachineClient[] = [
     { id: MACHINE_CLIENT.id, secret: MACHINE_CLIENT.secret, resources: { [workerUrl]: MACHINE_CLIENT.scopes } },

@@ -28,49 +28,60 @@ export async function signingKey(kid: string, alg = "ES256"): Promise<SigningKey
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
+/** What every assertion carries: issuer, audience, a lifetime of 60 s from `iat`, a fresh `jti`, the token's issuer. */
+function commonClaims(iat: number): JWTPayload {
+  return {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    iat,
+    exp: iat + 60,
+    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+    token_iss: "https://myapp.authgear.cloud",
+  };
+}
+
 /** A user's assertion as the gate signs one (lifetime 60 s); `claims` override or, as `undefined`, remove. */
 export function userClaims(claims: Record<string, unknown> = {}): JWTPayload {
   const iat = nowSeconds();
-  return withOverrides(
-    {
-      iss: ISSUER,
-      aud: AUDIENCE,
-      sub: "alice",
-      iat,
-      exp: iat + 60,
-      jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
-      kind: "user",
-      token_iss: "https://myapp.authgear.cloud",
-      scope: "openid offline_access",
-      client_id: "spa",
-      roles: ["admin"],
-      amr: ["pwd", "otp"],
-      auth_time: iat - 300,
-      is_anonymous: false,
-      is_verified: true,
-    },
-    claims,
-  );
+  const user = {
+    sub: "alice",
+    kind: "user",
+    scope: "openid offline_access",
+    client_id: "spa",
+    roles: ["admin"],
+    amr: ["pwd", "otp"],
+    auth_time: iat - 300,
+    is_anonymous: false,
+    is_verified: true,
+  };
+  return withOverrides({ ...commonClaims(iat), ...user }, claims);
 }
 
 /** A machine client's: no user claims. */
 export function clientClaims(claims: Record<string, unknown> = {}): JWTPayload {
-  const iat = nowSeconds();
-  return withOverrides(
-    {
-      iss: ISSUER,
-      aud: AUDIENCE,
-      sub: "client_id_reporting",
-      iat,
-      exp: iat + 60,
-      jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
-      kind: "client",
-      token_iss: "https://myapp.authgear.cloud",
-      scope: "reports.read",
-      client_id: "reporting",
-    },
-    claims,
-  );
+  const client = { sub: "client_id_reporting", kind: "client", scope: "reports.read", client_id: "reporting" };
+  return withOverrides({ ...commonClaims(nowSeconds()), ...client }, claims);
+}
+
+/** What a verifier of the assertion `userClaims()` gave (`claims`) returns: the same, its scope split. */
+export function verifiedUserClaims(claims: JWTPayload): Record<string, unknown> {
+  return {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: "alice",
+    iat: claims.iat,
+    exp: claims.exp,
+    jti: claims.jti,
+    kind: "user",
+    token_iss: "https://myapp.authgear.cloud",
+    scope: ["openid", "offline_access"],
+    client_id: "spa",
+    roles: ["admin"],
+    amr: ["pwd", "otp"],
+    auth_time: claims.iat! - 300,
+    is_anonymous: false,
+    is_verified: true,
+  };
 }
 
 type Header = Record<string, unknown>;

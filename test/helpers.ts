@@ -5,7 +5,9 @@ import { createAuthenticator, type AuthenticatorDeps } from "../src/core/authent
 import { parseConfig } from "../src/core/config.ts";
 import { AuthError } from "../src/core/errors.ts";
 import type { LogFields } from "../src/core/ports.ts";
-import type { DevIssuer } from "../dev/issuer.ts";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { startDevIssuer, type DevIssuer, type ResolverFailureMode } from "../dev/issuer.ts";
+import { startDemoOrigin, type DemoOrigin } from "../dev/origin.ts";
 
 export interface Harness {
   readonly auth: ReturnType<typeof createAuthenticator>;
@@ -76,13 +78,75 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** The `AuthError` `run` throws; fails the test when it throws nothing, and rethrows any other error. */
-export function refusal(run: () => unknown): AuthError {
+/** The error of class `kind` that `run` throws; fails the test when it throws nothing, and rethrows any other error. */
+export function thrownBy<E extends Error>(kind: new (...args: never[]) => E, run: () => unknown): E {
   try {
     run();
   } catch (error) {
-    if (error instanceof AuthError) return error;
+    if (error instanceof kind) return error;
     throw error;
   }
-  throw new Error("expected a refusal");
+  throw new Error(`expected a ${kind.name}, and nothing was thrown`);
 }
+
+/** The `AuthError` `run` throws; fails the test when it throws nothing, and rethrows any other error. */
+export function refusal(run: () => unknown): AuthError {
+  return thrownBy(AuthError, run);
+}
+
+/**
+ * A server for the tests of the enclosing suite (the file, or the `describe` it is called in): `start`
+ * runs in `beforeAll`, `close` in `afterAll`. What it returns stands for the started server (its members
+ * are read from it at each use), so tests write `issuer.origin` as with their own `let`.
+ */
+function startedForSuite<T extends { close(): Promise<void> }>(what: string, start: () => Promise<T>): T {
+  let started: T | undefined;
+  beforeAll(async () => {
+    started = await start();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as T, {
+    get(_target, name) {
+      // Not a thenable: `await` and vitest's matchers may probe for `then`.
+      if (name === "then") return undefined;
+      if (started === undefined) throw new Error(`the ${what} is used before its beforeAll started it`);
+      return Reflect.get(started, name) as unknown;
+    },
+  });
+}
+
+/**
+ * A dev issuer for the suite (see {@link startedForSuite}). `restoreEachTest`: `restoreDefaults()` before
+ * each test, so that a failure mode one test sets never reaches the next. Default false.
+ */
+export function useDevIssuer(
+  options?: Parameters<typeof startDevIssuer>[0],
+  { restoreEachTest = false }: { restoreEachTest?: boolean } = {},
+): DevIssuer {
+  const issuer = startedForSuite("dev issuer", () => startDevIssuer(options));
+  if (restoreEachTest) {
+    beforeEach(() => {
+      issuer.restoreDefaults();
+    });
+  }
+  return issuer;
+}
+
+/** The demo origin for the suite (see {@link startedForSuite}). */
+export function useDemoOrigin(): DemoOrigin {
+  return startedForSuite("demo origin", () => startDemoOrigin());
+}
+
+/** The dev resolver's failure modes that a gate must fail closed on (503): all but `none` and `no-headers`. */
+export const FAILING_RESOLVER_MODES = [
+  "http500",
+  "hang",
+  "redirect",
+  "malformed",
+  "malformed-user-id",
+  "duplicated",
+  "duplicated-user-id",
+  "missing-user-id",
+] as const satisfies readonly ResolverFailureMode[];

@@ -14,8 +14,10 @@ const global = globalThis as { authgearEdgeCredentials?: Set<string>; authgearEd
 global.authgearEdgeCredentials = credentials;
 global.authgearEdgeLogLines = lines;
 
-const text = (chunk: unknown): string =>
-  typeof chunk === "string" ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : "";
+const text = (chunk: unknown): string => {
+  if (typeof chunk === "string") return chunk;
+  return chunk instanceof Uint8Array ? Buffer.from(chunk).toString() : "";
+};
 for (const stream of [process.stdout, process.stderr]) {
   const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
   stream.write = (chunk: unknown, ...rest: unknown[]) => {

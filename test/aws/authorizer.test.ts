@@ -1,30 +1,31 @@
 /** The Lambda authorizer per event kind and outcome, with the dev issuer on loopback. */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { startDevIssuer } from "../../dev/issuer.ts";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
+import { freshContainer } from "./container.ts";
 import { httpApiEvent, METHOD_ARN, requestEvent, STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
+import { useDevIssuer } from "../helpers.ts";
+import { userAuthorizerContext } from "../fixtures/identities.ts";
 
 type Handler = (event: unknown, lambda?: { awsRequestId?: string }) => Promise<AuthorizerResult>;
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let token: string;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   token = await issuer.mintAccessToken({
     sub: "alice",
     claims: { "https://authgear.com/claims/user/roles": ["admin", "staff"] },
   });
 });
-afterAll(() => issuer.close());
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 /** A fresh container: its configuration, key set and caches built anew from these settings (nothing else). */
 function container(env: Record<string, string> = {}): Promise<Handler> {
-  return Promise.resolve(createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin, ...env } }));
+  return Promise.resolve(freshContainer(issuer.origin, env));
 }
 
 function claims(jwt: string): { auth_time: number } {
@@ -35,18 +36,14 @@ function claims(jwt: string): { auth_time: number } {
 const DOWN = "http://127.0.0.1:9";
 const downToken = () => issuer.mintAccessToken({ sub: "alice", claims: { iss: DOWN, aud: [DOWN] } });
 
-const ALICE_CONTEXT = () => ({
-  sessionValid: "true",
-  userId: "alice",
-  userAnonymous: "false",
-  userVerified: "true",
-  userCanReauthenticate: "true",
-  userRoles: "admin,staff",
-  sessionAmr: "pwd",
-  sessionAuthenticatedAt: String(claims(token).auth_time),
-  edgeKind: "user",
-  edgeIssuer: issuer.origin,
-});
+const ALICE_CONTEXT = () =>
+  userAuthorizerContext("alice", {
+    userRoles: "admin,staff",
+    sessionAmr: "pwd",
+    sessionAuthenticatedAt: String(claims(token).auth_time),
+    edgeKind: "user",
+    edgeIssuer: issuer.origin,
+  });
 
 describe("REST API TOKEN authorizer", () => {
   it("allows a valid token with a policy covering every route of the stage, field by field", async () => {

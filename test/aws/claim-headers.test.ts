@@ -2,11 +2,11 @@
  * CLAIM_HEADERS in the authorizer, through `createHandler`: the values the Worker would send,
  * in the context under their `claim*` keys beside the identity's, for REST and HTTP API answers.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { describe, expect, it } from "vitest";
 import { createHandler } from "../../src/aws/create-handler.ts";
 import type { LogFields } from "../../src/core/index.ts";
 import { httpApiEvent, requestEvent } from "./fixtures.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 const ORG = "https://example.com/claims/org_id";
 const CLAIM_HEADERS = JSON.stringify({
@@ -17,11 +17,7 @@ const CLAIM_HEADERS = JSON.stringify({
 });
 const bearer = (token: string) => requestEvent({ headers: { Authorization: `Bearer ${token}` } });
 
-let issuer: DevIssuer;
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
+const issuer = useDevIssuer();
 
 function handler(settings: Record<string, string>, logs: Array<{ event: string } & LogFields> = []) {
   return createHandler({

@@ -154,3 +154,75 @@ export function websocketEvent(
     },
   };
 }
+
+/** The API serverless offline serves (serverless.yml): its id and host; REST on stage `dev`, HTTP API on `$default`. */
+const OFFLINE_API = "abcdef1234";
+export const OFFLINE_HOST = `${OFFLINE_API}.execute-api.us-east-1.amazonaws.com`;
+
+/**
+ * A REST REQUEST authorizer event for serverless offline's API, as API Gateway sends it (identity source
+ * satisfied some other way, or caching off), with a real-looking ARN and the request's `headers` beside Host.
+ */
+export function offlineRestEvent(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+): Record<string, unknown> {
+  const all = { Host: OFFLINE_HOST, ...headers };
+  return {
+    type: "REQUEST",
+    methodArn: `arn:aws:execute-api:us-east-1:123456789012:${OFFLINE_API}/dev/${method}${path}`,
+    resource: path,
+    path,
+    httpMethod: method,
+    headers: all,
+    multiValueHeaders: Object.fromEntries(Object.entries(all).map(([name, value]) => [name, [value]])),
+    queryStringParameters: {},
+    multiValueQueryStringParameters: {},
+    pathParameters: {},
+    stageVariables: {},
+    requestContext: {
+      path: `/dev${path}`,
+      accountId: "123456789012",
+      resourceId: "abc123",
+      stage: "dev",
+      requestId: "00000000-0000-4000-8000-000000000000",
+      identity: { sourceIp: "203.0.113.7", userAgent: "vitest" },
+      resourcePath: path,
+      httpMethod: method,
+      apiId: OFFLINE_API,
+    },
+  };
+}
+
+/**
+ * An HTTP API payload 2.0 authorizer event for `GET <path>` on serverless offline's `$default` stage:
+ * cookies arrive as an array (when given), not in `headers`; `identitySource` default none.
+ */
+export function offlineHttpApiEvent(
+  path: string,
+  options: { headers?: Record<string, string>; cookies?: string[]; identitySource?: string[] },
+): Record<string, unknown> {
+  return {
+    version: "2.0",
+    type: "REQUEST",
+    routeArn: `arn:aws:execute-api:us-east-1:123456789012:${OFFLINE_API}/$default/GET${path}`,
+    identitySource: options.identitySource ?? [],
+    routeKey: `GET ${path}`,
+    rawPath: path,
+    rawQueryString: "",
+    ...(options.cookies && { cookies: options.cookies }),
+    headers: { host: OFFLINE_HOST, ...options.headers },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: OFFLINE_API,
+      domainName: OFFLINE_HOST,
+      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "vitest" },
+      requestId: "r-1",
+      routeKey: `GET ${path}`,
+      stage: "$default",
+      time: "01/Jan/2026:00:00:00 +0000",
+      timeEpoch: 1_767_225_600_000,
+    },
+  };
+}

@@ -6,7 +6,8 @@
  *   otherwise an applicable Allow is needed; otherwise the request is implicitly denied.
  * - IAM User Guide, "IAM JSON policy elements: Resource": `*` matches any combination of characters, `?` matches
  *   exactly one character, and resource matching is case-sensitive.
- * - IAM User Guide, "IAM JSON policy elements: Action": action names are case-insensitive and may use the same wildcards.
+ * - IAM User Guide, "IAM JSON policy elements: Action": action names are case-insensitive and may use the
+ *   same wildcards.
  * - API Gateway Developer Guide, "Statement reference of IAM policies for executing API in API Gateway": the action is
  *   `execute-api:Invoke` and the resource is `arn:aws:execute-api:region:account-id:api-id/stage/METHOD/resource-path`.
  *
@@ -42,7 +43,10 @@ export function evaluatePolicy(policy: PolicyDocument, methodArn: string, readin
   return allowed;
 }
 
-/** Whether the Resource `pattern` names `arn`: case-sensitive, with `*` per `reading` and `?` as exactly one character. */
+/**
+ * Whether the Resource `pattern` names `arn`: case-sensitive, with `*` per `reading` and `?` as exactly one
+ * character.
+ */
 export function resourceMatches(pattern: string, arn: string, reading: WildcardReading): boolean {
   // Shortcuts with the same answer as the general matcher: no wildcard at all, or a single final `*`.
   const wildcards = /[*?]/.exec(pattern);

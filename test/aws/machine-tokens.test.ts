@@ -7,9 +7,8 @@
  * admit it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer } from "../../dev/issuer.ts";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
-import { authgearProject, type AuthgearProject } from "../fixtures/authgear-tokens.ts";
+import { startFourProjects, type AuthgearProject, type FourProjects } from "../fixtures/authgear-tokens.ts";
 import { httpApiEvent, requestEvent, tokenEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument, type WildcardReading } from "./iam-evaluator.ts";
 
@@ -21,14 +20,12 @@ let a: AuthgearProject;
 let b: AuthgearProject;
 let down: AuthgearProject;
 let stranger: AuthgearProject;
+let closeProjects: FourProjects["close"];
 
 beforeAll(async () => {
-  const devs = await Promise.all([startDevIssuer(), startDevIssuer(), startDevIssuer(), startDevIssuer()]);
-  const projects = await Promise.all(devs.map((dev) => authgearProject(dev)));
-  [a, b, down, stranger] = projects as [AuthgearProject, AuthgearProject, AuthgearProject, AuthgearProject];
-  await down.dev.close();
+  ({ a, b, down, stranger, close: closeProjects } = await startFourProjects());
 });
-afterAll(() => Promise.all([a, b, stranger].map((project) => project.dev.close())));
+afterAll(() => closeProjects());
 
 /** Scoped clients on /machine, the inventory client on /clients, B's users on /b-only, admins on /admin. */
 function routes(): string {

@@ -5,25 +5,15 @@
  */
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { nodeFetcher } from "../../src/aws/node-fetcher.ts";
 import { fetchJson } from "../../src/core/http.ts";
 import type { Fetcher } from "../../src/core/ports.ts";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { harness, outcome } from "../helpers.ts";
+import { harness, outcome, useDevIssuer } from "../helpers.ts";
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer(undefined, { restoreEachTest: true });
 /** An issuer nothing listens for. */
 const DOWN = "http://127.0.0.1:9";
-
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
-beforeEach(() => {
-  issuer.setFailure("none");
-  issuer.setResolverFailure("none");
-});
 
 function recorded(sent: string[]): Fetcher {
   return (url, init) => {

@@ -7,8 +7,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer } from "../../dev/issuer.ts";
-import { authgearProject, type AuthgearProject } from "../fixtures/authgear-tokens.ts";
+import { startFourProjects, type AuthgearProject, type FourProjects } from "../fixtures/authgear-tokens.ts";
 import { requestEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
@@ -19,13 +18,11 @@ let a: AuthgearProject;
 let b: AuthgearProject;
 let down: AuthgearProject;
 let stranger: AuthgearProject;
+let closeProjects: FourProjects["close"];
 let offline: Offline;
 
 beforeAll(async () => {
-  const devs = await Promise.all([startDevIssuer(), startDevIssuer(), startDevIssuer(), startDevIssuer()]);
-  const projects = await Promise.all(devs.map((dev) => authgearProject(dev)));
-  [a, b, down, stranger] = projects as [AuthgearProject, AuthgearProject, AuthgearProject, AuthgearProject];
-  await down.dev.close();
+  ({ a, b, down, stranger, close: closeProjects } = await startFourProjects());
   offline = await startOffline({
     AUTHGEAR_ENDPOINT: "",
     ISSUERS: JSON.stringify([a, b, down].map((project) => ({ issuer: project.issuer, resources: [RESOURCE] }))),
@@ -41,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await offline.stop();
-  await Promise.all([a, b, stranger].map((project) => project.dev.close()));
+  await closeProjects();
 });
 
 interface Answer {

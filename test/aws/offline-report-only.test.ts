@@ -4,17 +4,16 @@
  * backend; a would-be refusal arrives with its code and without any identity.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 const ROUTES = JSON.stringify([{ path: "/hello/admin", roles: ["admin"] }]);
 const ROLES = "https://authgear.com/claims/user/roles";
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let offline: Offline;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   offline = await startOffline({
     AUTHGEAR_ENDPOINT: issuer.origin,
     ROUTES,
@@ -25,7 +24,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await offline.stop();
-  await issuer.close();
 });
 
 async function get(

@@ -20,10 +20,12 @@
  * resolver failure shows as "never 200" plus the authorizer's `authorizer_failed` log line and its
  * thrown "Service Unavailable" (which API Gateway turns into AUTHORIZER_FAILURE, 503 here).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startDevIssuer } from "../../dev/issuer.ts";
-import type { DevIssuer, ResolverFailureMode } from "../../dev/issuer.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ResolverFailureMode } from "../../dev/issuer.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
+import { FAILING_RESOLVER_MODES, useDevIssuer } from "../helpers.ts";
+import { userAuthorizerContext } from "../fixtures/identities.ts";
+import { offlineHttpApiEvent, offlineRestEvent } from "./fixtures.ts";
 
 interface Answer {
   readonly status: number;
@@ -37,60 +39,17 @@ async function get(url: string, headers: Record<string, string> = {}): Promise<A
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-const HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com";
 /** A route of the example API served without authentication. */
 const PUBLIC_PATH = "/hello/second";
 
-/** A REST REQUEST authorizer event as API Gateway sends it (identity source satisfied some other way, or caching off). */
+/** A REST REQUEST authorizer event of serverless offline's API for `GET <path>`. */
 function restRequestEvent(path: string, headers: Record<string, string>): Record<string, unknown> {
-  const all = { Host: HOST, ...headers };
-  return {
-    type: "REQUEST",
-    methodArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/GET${path}`,
-    resource: path,
-    path,
-    httpMethod: "GET",
-    headers: all,
-    multiValueHeaders: Object.fromEntries(Object.entries(all).map(([name, value]) => [name, [value]])),
-    queryStringParameters: {},
-    multiValueQueryStringParameters: {},
-    pathParameters: {},
-    stageVariables: {},
-    requestContext: {
-      path: `/dev${path}`,
-      accountId: "123456789012",
-      stage: "dev",
-      httpMethod: "GET",
-      resourcePath: path,
-      apiId: "abcdef1234",
-    },
-  };
+  return offlineRestEvent("GET", path, headers);
 }
 
 /** An HTTP API payload 2.0 authorizer event: cookies arrive as an array, not in `headers`. */
 function httpApiEvent(path: string, cookies: string[], headers: Record<string, string> = {}): Record<string, unknown> {
-  return {
-    version: "2.0",
-    type: "REQUEST",
-    routeArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET${path}`,
-    identitySource: [],
-    routeKey: `GET ${path}`,
-    rawPath: path,
-    rawQueryString: "",
-    cookies,
-    headers: { host: HOST, ...headers },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abcdef1234",
-      domainName: HOST,
-      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "vitest" },
-      requestId: "r-1",
-      routeKey: `GET ${path}`,
-      stage: "$default",
-      time: "01/Jan/2026:00:00:00 +0000",
-      timeEpoch: 1_767_225_600_000,
-    },
-  };
+  return offlineHttpApiEvent(path, { cookies, headers });
 }
 
 /** The log lines printed since `from` (an offset into the output). */
@@ -99,13 +58,11 @@ async function logsSince(from: number, contains: string): Promise<string> {
   return offline.output().slice(from);
 }
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer(undefined, { restoreEachTest: true });
 let offline: Offline;
 const stops: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
-  stops.push(() => issuer.close());
   offline = await startOffline({
     AUTHGEAR_ENDPOINT: issuer.origin,
     AUTH_MODE: "resolver",
@@ -122,27 +79,18 @@ afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
 });
 
-beforeEach(() => {
-  issuer.setResolverFailure("none");
-});
-
 describe("serverless offline, AUTH_MODE=resolver: the resolver's verdicts", () => {
   it("lets a valid session through on every route, with the resolver's identity in requestContext.authorizer", async () => {
     issuer.upsertUser("rest-user", { roles: ["admin", "editor"] });
     const session = issuer.createSession("rest-user", { amr: ["pwd", "otp"], authTime: 1_700_000_000 });
     const hits = issuer.resolverHits;
-    const identity = {
-      sessionValid: "true",
-      userId: "rest-user",
-      userAnonymous: "false",
-      userVerified: "true",
-      userCanReauthenticate: "true",
+    const identity = userAuthorizerContext("rest-user", {
       userRoles: "admin,editor",
       sessionAmr: "pwd otp",
       sessionAuthenticatedAt: "1700000000",
       edgeKind: "user",
       edgeIssuer: issuer.origin,
-    };
+    });
     for (const path of ["/hello", "/hello/token"]) {
       const { status, body } = await get(`${offline.url}${path}`, bearer(session.opaqueAccessToken));
       expect(status, path).toBe(200);
@@ -309,16 +257,7 @@ describe("serverless offline, AUTH_MODE=resolver: a public path", () => {
 describe("serverless offline, AUTH_MODE=resolver: the resolver failing", () => {
   // `hang` waits out RESOLVER_TIMEOUT_MS, which serverless.yml does not pass to the Lambda: the
   // default 3000 ms applies.
-  const FAILURES: readonly ResolverFailureMode[] = [
-    "http500",
-    "hang",
-    "redirect",
-    "malformed",
-    "malformed-user-id",
-    "duplicated",
-    "duplicated-user-id",
-    "missing-user-id",
-  ];
+  const FAILURES: readonly ResolverFailureMode[] = FAILING_RESOLVER_MODES;
 
   it.each(FAILURES)(
     "never lets a request through when the resolver gives %s: the authorizer fails (API Gateway: 503)",

@@ -9,21 +9,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 const ROLES = "https://authgear.com/claims/user/roles";
 const ROUTES = JSON.stringify([{ path: "/$connect", roles: ["admin"] }]);
 /** The longest a handshake, or an answer to one message, may take. */
 const EXCHANGE_MS = 10_000;
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let offline: Offline;
 let admin: string;
 let staff: string;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   admin = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES]: ["admin"] } });
   staff = await issuer.mintAccessToken({ sub: "bob", claims: { [ROLES]: ["staff"] } });
   offline = await startOffline({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES, WEBSOCKET_QUERY_TOKEN: "access_token" });
@@ -31,7 +30,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await offline.stop();
-  await issuer.close();
 });
 
 type Handshake =

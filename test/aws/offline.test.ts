@@ -22,6 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer } from "../../dev/issuer.ts";
 import type { DevIssuer } from "../../dev/issuer.ts";
 import { invoke, startOffline, STARTUP_MS, type Offline } from "./offline-harness.ts";
+import { userAuthorizerContext } from "../fixtures/identities.ts";
+import { offlineHttpApiEvent, offlineRestEvent } from "./fixtures.ts";
 
 /** The route rules: the admin role for /hello/admin, and /hello/second only for tokens of `dev-client`. */
 const ROUTES = JSON.stringify([
@@ -62,65 +64,35 @@ async function get(url: string, token?: string): Promise<Answer> {
   return { status: response.status, headers: response.headers, body: (await response.json()) as Answer["body"] };
 }
 
-/** A REST REQUEST authorizer event shaped like API Gateway's documented example, with a real-looking ARN. */
+/** A REST REQUEST authorizer event of serverless offline's API with a bearer token. */
 function restRequestEvent(method: string, path: string, token: string): Record<string, unknown> {
-  const authorization = `Bearer ${token}`;
-  return {
-    type: "REQUEST",
-    methodArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/dev/${method}${path}`,
-    resource: path,
-    path,
-    httpMethod: method,
-    headers: { Authorization: authorization, Host: "abcdef1234.execute-api.us-east-1.amazonaws.com" },
-    multiValueHeaders: { Authorization: [authorization], Host: ["abcdef1234.execute-api.us-east-1.amazonaws.com"] },
-    queryStringParameters: {},
-    multiValueQueryStringParameters: {},
-    pathParameters: {},
-    stageVariables: {},
-    requestContext: {
-      path: `/dev${path}`,
-      accountId: "123456789012",
-      resourceId: "abc123",
-      stage: "dev",
-      requestId: "00000000-0000-4000-8000-000000000000",
-      identity: { sourceIp: "203.0.113.7", userAgent: "vitest" },
-      resourcePath: path,
-      httpMethod: method,
-      apiId: "abcdef1234",
-    },
-  };
+  return offlineRestEvent(method, path, { Authorization: `Bearer ${token}` });
 }
 
 /** An HTTP API payload 2.0 authorizer event for `GET <path>` on the `$default` stage, with a bearer token. */
 function httpApiEvent(path: string, token: string): Record<string, unknown> {
   const authorization = `Bearer ${token}`;
-  return {
-    version: "2.0",
-    type: "REQUEST",
-    routeArn: `arn:aws:execute-api:us-east-1:123456789012:abcdef1234/$default/GET${path}`,
-    identitySource: [authorization],
-    routeKey: `GET ${path}`,
-    rawPath: path,
-    rawQueryString: "",
-    headers: { authorization, host: "abcdef1234.execute-api.us-east-1.amazonaws.com" },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abcdef1234",
-      domainName: "abcdef1234.execute-api.us-east-1.amazonaws.com",
-      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "203.0.113.7", userAgent: "vitest" },
-      requestId: "r-1",
-      routeKey: `GET ${path}`,
-      stage: "$default",
-      time: "01/Jan/2026:00:00:00 +0000",
-      timeEpoch: 1_767_225_600_000,
-    },
-  };
+  return offlineHttpApiEvent(path, { headers: { authorization }, identitySource: [authorization] });
 }
 
 interface PolicyStatement {
   Effect: string;
   Action: string | string[];
   Resource: string | string[];
+}
+
+/** What the authorizer answers with a policy. */
+interface PolicyAnswer {
+  principalId: string;
+  policyDocument: { Statement: PolicyStatement[] };
+  context: Record<string, unknown>;
+}
+
+/** Invokes the authorizer of `offline` (the suite's) with `event`: its answer, which must not be an error. */
+async function policyAnswer(event: Record<string, unknown>): Promise<PolicyAnswer> {
+  const { result, error } = await invoke(offline, "authorizer", event);
+  expect(error).toBeUndefined();
+  return result as PolicyAnswer;
 }
 
 /** IAM evaluation as API Gateway applies a (cached) policy: an explicit Deny wins, else an Allow must match. */
@@ -235,13 +207,7 @@ describe("serverless offline: REST API, REQUEST authorizer", () => {
 
     // What API Gateway caches for this Authorization header after GET /hello, and then applies,
     // without calling the authorizer, to every route the same header calls within the TTL.
-    const { result, error } = await invoke(offline, "authorizer", restRequestEvent("GET", "/hello", token));
-    expect(error).toBeUndefined();
-    const cached = result as {
-      principalId: string;
-      policyDocument: { Statement: PolicyStatement[] };
-      context: Record<string, unknown>;
-    };
+    const cached = await policyAnswer(restRequestEvent("GET", "/hello", token));
     expect(cached.principalId).toBe("user-cache");
     expect(cached.context).toMatchObject({ userId: "user-cache", sessionValid: "true" });
     const arn = (methodAndPath: string, stage = "dev", api = "abcdef1234"): string =>
@@ -332,17 +298,14 @@ describe("serverless offline: HTTP API, payload 2.0 authorizer with IAM policy a
     const token = await issuer.mintAccessToken({ sub: "user-http-api" });
     const { status, body } = await get(`${offline.url}/api/hello`, token);
     expect(status).toBe(200);
-    expect(body.authorizer?.lambda).toEqual({
-      sessionValid: "true",
-      userId: "user-http-api",
-      userAnonymous: "false",
-      userVerified: "true",
-      userCanReauthenticate: "true",
-      sessionAmr: "pwd",
-      sessionAuthenticatedAt: expect.stringMatching(/^\d+$/) as unknown,
-      edgeKind: "user",
-      edgeIssuer: issuer.origin,
-    });
+    expect(body.authorizer?.lambda).toEqual(
+      userAuthorizerContext("user-http-api", {
+        sessionAmr: "pwd",
+        sessionAuthenticatedAt: expect.stringMatching(/^\d+$/) as unknown,
+        edgeKind: "user",
+        edgeIssuer: issuer.origin,
+      }),
+    );
   });
 
   it("answers 401 without a token and with a bad one", async () => {
@@ -352,13 +315,7 @@ describe("serverless offline: HTTP API, payload 2.0 authorizer with IAM policy a
 
   it("answers with the stage-wide policy, carrying the route rules, that API Gateway caches", async () => {
     const token = await issuer.mintAccessToken({ sub: "user-http-iam" });
-    const { result, error } = await invoke(offline, "authorizer", httpApiEvent("/api/hello", token));
-    expect(error).toBeUndefined();
-    const answer = result as {
-      principalId: string;
-      policyDocument: { Statement: PolicyStatement[] };
-      context: Record<string, unknown>;
-    };
+    const answer = await policyAnswer(httpApiEvent("/api/hello", token));
     expect(answer.principalId).toBe("user-http-iam");
     expect(answer.context).toMatchObject({ userId: "user-http-iam" });
     const arn = (methodAndPath: string): string =>

@@ -15,18 +15,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { createHandler, type Authorizer } from "../../src/aws/create-handler.ts";
 import type { Fetcher } from "../../src/core/ports.ts";
-import { freePort } from "../helpers.ts";
+import { freePort, useDevIssuer } from "../helpers.ts";
 import { STAGE_WILDCARD, tokenEvent } from "./fixtures.ts";
 
 const BUNDLE = pathToFileURL(resolve(import.meta.dirname, "../../dist/lambda/authorizer.mjs")).href;
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let instances = 0;
 
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
 afterEach(() => {
   vi.unstubAllEnvs();
   vi.restoreAllMocks();

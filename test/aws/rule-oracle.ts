@@ -259,15 +259,8 @@ export function meets(rule: OracleRule, identity: OracleIdentity, atMs: number):
  * Gateway reuses the answer, so an anonymous request whose path holds `*` or `?` (IAM wildcards)
  * is refused.
  */
-export function allows(
-  world: OracleWorld,
-  identity: OracleIdentity | undefined,
-  method: string,
-  path: string,
-  untilMs: number,
-  cached: boolean,
-): boolean {
-  return verdict(world, identity, method, path, untilMs, cached) === "allowed";
+export function allows(...request: Parameters<typeof verdict>): boolean {
+  return verdict(...request) === "allowed";
 }
 
 /**

@@ -4,11 +4,11 @@
  * `websocketEvent`) and the dev issuer on loopback. Policies are read by the independent IAM
  * evaluator, as API Gateway would read them.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createHandler, type AuthorizerResult } from "../../src/aws/create-handler.ts";
 import { CONNECT_ARN, requestEvent, websocketEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument, type WildcardReading } from "./iam-evaluator.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 type Handler = (event: unknown) => Promise<AuthorizerResult>;
 
@@ -24,16 +24,14 @@ const OTHER_ARNS = [
   "arn:aws:execute-api:us-east-1:123456789012:abcdef123/default/GET/",
 ];
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let admin: string;
 let staff: string;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   admin = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES]: ["admin"] } });
   staff = await issuer.mintAccessToken({ sub: "bob", claims: { [ROLES]: ["staff"] } });
 });
-afterAll(() => issuer.close());
 
 function container(env: Record<string, string> = {}): Handler {
   return createHandler({ env: { AUTHGEAR_ENDPOINT: issuer.origin, ...env }, logger: { log: () => undefined } });

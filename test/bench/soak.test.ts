@@ -1,4 +1,7 @@
-/** The soak script (JWT and resolver mode side by side), run for 5 seconds so that it cannot rot: its report's invariants hold. */
+/**
+ * The soak script (JWT and resolver mode side by side), run for 5 seconds so that it cannot rot: its report's
+ * invariants hold.
+ */
 import { describe, expect, it } from "vitest";
 import { MEMORY_BOUND_MIB, runSoak, soakMarkdown } from "../../bench/soak.ts";
 

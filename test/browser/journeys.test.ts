@@ -14,7 +14,7 @@ import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import type { LoopbackServer } from "../../dev/loopback-server.ts";
 import { startDemoOrigin, type DemoOrigin } from "../../dev/origin.ts";
 import { SPA_USER, SPA_WEBSOCKET_PROTOCOL, startDemoSpa } from "../../dev/spa.ts";
-import { originRequestsThisTest, startWorker } from "../cloudflare/harness.ts";
+import { originRequestsThisTest, startWorker, loginGateSettings } from "../cloudflare/harness.ts";
 import { freePort } from "../helpers.ts";
 import { launchChromium, recordResponses, type SeenResponse } from "./chromium.ts";
 
@@ -66,19 +66,7 @@ beforeAll(async () => {
     undefined,
     apiPort,
   );
-  webGate = startWorker(
-    {
-      AUTHGEAR_ENDPOINT: issuer.origin,
-      ORIGIN_URL: origin.url,
-      AUTH_MODE: "resolver",
-      RESOLVER_CACHE_SECONDS: "0",
-      LOGIN_URL: `${issuer.origin}/_dev/login`,
-    },
-    1,
-    [],
-    undefined,
-    webPort,
-  );
+  webGate = startWorker(loginGateSettings(issuer.origin, origin.url), 1, [], undefined, webPort);
   stops.push(
     () => apiGate.dispose(),
     () => webGate.dispose(),

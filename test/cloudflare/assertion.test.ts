@@ -11,7 +11,7 @@ import { newAssertionKey } from "../../dev/assertion-key.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
 import { publicJwk, type PrivateAssertionJwk } from "../../src/core/index.ts";
-import { originRequestsThisTest, startWorker } from "./harness.ts";
+import { originRequestsThisTest, startWorker, dispatch } from "./harness.ts";
 
 const GATE = "https://gate.example.com";
 const AUDIENCE = "https://origin.example.com";
@@ -64,10 +64,7 @@ afterAll(async () => {
 const seen = originRequestsThisTest(() => origin);
 
 function send(worker: Miniflare, path: string, init: RequestInit = {}): Promise<Response> {
-  return worker.dispatchFetch(`${GATE}${path}`, {
-    redirect: "manual",
-    ...init,
-  } as never) as unknown as Promise<Response>;
+  return dispatch(worker, `${GATE}${path}`, init);
 }
 
 async function bearer(claims: Record<string, unknown> = {}, expiresIn?: number): Promise<Record<string, string>> {

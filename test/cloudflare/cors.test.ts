@@ -5,20 +5,18 @@
  */
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { startDemoOrigin, type DemoOrigin } from "../../dev/origin.ts";
 import { rememberCredential } from "../../dev/remember.ts";
-import { originRequestsThisTest, startWorker } from "./harness.ts";
+import { originRequestsThisTest, startWorker, dispatch } from "./harness.ts";
+import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
 
 const APP = "https://app.example.com";
-let issuer: DevIssuer;
-let origin: DemoOrigin;
+const issuer = useDevIssuer();
+const origin = useDemoOrigin();
 let gate: Miniflare;
 let plain: Miniflare;
 let token: string;
 
 beforeAll(async () => {
-  [issuer, origin] = await Promise.all([startDevIssuer(), startDemoOrigin()]);
   gate = startWorker(
     { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, CORS_ALLOWED_ORIGINS: `${APP}, http://localhost:5173` },
     1,
@@ -29,16 +27,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([gate.dispose(), plain.dispose()]);
-  await origin.close();
-  await issuer.close();
 });
 
 const seen = originRequestsThisTest(() => origin);
 const send = (mf: Miniflare, path: string, init: RequestInit = {}): Promise<Response> =>
-  mf.dispatchFetch(`https://api.example.com${path}`, {
-    redirect: "manual",
-    ...init,
-  } as never) as unknown as Promise<Response>;
+  dispatch(mf, `https://api.example.com${path}`, init);
 const cors = (response: Response) => ({
   status: response.status,
   allowOrigin: response.headers.get("access-control-allow-origin"),

@@ -11,9 +11,10 @@ import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { startDemoOrigin, type DemoOrigin, type ReceivedRequest } from "../../dev/origin.ts";
+import { type ReceivedRequest } from "../../dev/origin.ts";
 import { startWorker, originRequestsThisTest } from "./harness.ts";
+import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
+import { userIdentityHeaders } from "../fixtures/identities.ts";
 
 /** The attacker's setting (the issue's): bob is no admin, alice is. */
 const ROUTES = JSON.stringify([
@@ -24,20 +25,14 @@ const ROUTES = JSON.stringify([
 const SETTING = { PUBLIC_PATHS: "/public/*", ROUTES };
 const ROLES_CLAIM = "https://authgear.com/claims/user/roles";
 
-let issuer: DevIssuer;
-let origin: DemoOrigin;
+const issuer = useDevIssuer();
+const origin = useDemoOrigin();
 let bob: string;
 let alice: string;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
-  origin = await startDemoOrigin();
   bob = await issuer.mintAccessToken({ sub: "bob" });
   alice = await issuer.mintAccessToken({ sub: "alice", claims: { [ROLES_CLAIM]: ["admin"] } });
-});
-afterAll(async () => {
-  await origin.close();
-  await issuer.close();
 });
 
 /** What the origin received since the test began. */
@@ -154,18 +149,13 @@ function identityHeaders(token: string): Record<string, string> {
     [ROLES_CLAIM]: string[];
   };
   const roles = claims[ROLES_CLAIM];
-  return {
-    "x-authgear-session-valid": "true",
-    "x-authgear-user-id": claims.sub,
-    "x-authgear-user-anonymous": "false",
-    "x-authgear-user-verified": "true",
-    "x-authgear-user-can-reauthenticate": "true",
+  return userIdentityHeaders(claims.sub, {
     ...(roles.length > 0 && { "x-authgear-user-roles": roles.join(",") }),
     "x-authgear-session-amr": "pwd",
     "x-authgear-session-authenticated-at": String(claims.auth_time),
     "x-authgear-edge-kind": "user",
     "x-authgear-edge-issuer": issuer.origin,
-  };
+  });
 }
 
 /** A request as the origin must have received it. */

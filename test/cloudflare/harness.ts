@@ -12,6 +12,11 @@ export interface RawResponse {
   readonly body: string;
 }
 
+/** `mf.dispatchFetch(url, init)` as a client's fetch sees it: redirects are answers, not followed. */
+export function dispatch(mf: Miniflare, url: string, init: RequestInit = {}): Promise<Response> {
+  return mf.dispatchFetch(url, { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
+}
+
 /**
  * Sends a request with a raw request-target (no client-side URL normalization), the way an
  * attacker's client can, with `body` when given (a GET with a body, say).
@@ -49,4 +54,18 @@ export function originRequestsThisTest(origin: () => DemoOrigin): () => Received
     before = origin().requests.length;
   });
   return () => origin().requests.slice(before);
+}
+
+/**
+ * The settings of a Worker in front of `origin` as `npm start` runs it in resolver mode for a person: a
+ * navigation without a session goes to the dev issuer's login page, and every request asks the resolver.
+ */
+export function loginGateSettings(issuerOrigin: string, originUrl: string): Record<string, string> {
+  return {
+    AUTHGEAR_ENDPOINT: issuerOrigin,
+    ORIGIN_URL: originUrl,
+    AUTH_MODE: "resolver",
+    RESOLVER_CACHE_SECONDS: "0",
+    LOGIN_URL: `${issuerOrigin}/_dev/login`,
+  };
 }

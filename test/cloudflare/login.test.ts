@@ -6,34 +6,20 @@
  */
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { startDemoOrigin, type DemoOrigin } from "../../dev/origin.ts";
-import { originRequestsThisTest, startWorker } from "./harness.ts";
+import { originRequestsThisTest, startWorker, loginGateSettings } from "./harness.ts";
+import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
 
 /** The gate's own URL as `npm start` serves it: on loopback, where the login page may send people back. */
 const GATE = "http://127.0.0.1:8787";
-let issuer: DevIssuer;
-let origin: DemoOrigin;
+const issuer = useDevIssuer();
+const origin = useDemoOrigin();
 let gate: Miniflare;
 
-beforeAll(async () => {
-  [issuer, origin] = await Promise.all([startDevIssuer(), startDemoOrigin()]);
-  gate = startWorker(
-    {
-      AUTHGEAR_ENDPOINT: issuer.origin,
-      ORIGIN_URL: origin.url,
-      AUTH_MODE: "resolver",
-      RESOLVER_CACHE_SECONDS: "0",
-      LOGIN_URL: `${issuer.origin}/_dev/login`,
-    },
-    1,
-    [],
-  );
+beforeAll(() => {
+  gate = startWorker(loginGateSettings(issuer.origin, origin.url), 1, []);
 });
 afterAll(async () => {
   await gate.dispose();
-  await origin.close();
-  await issuer.close();
 });
 
 const seen = originRequestsThisTest(() => origin);

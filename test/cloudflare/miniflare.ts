@@ -1,4 +1,7 @@
-/** The built Worker (dist/worker.js) in workerd through the Miniflare API, without vitest: shared by the tests and bench/worker.bench.ts. */
+/**
+ * The built Worker (dist/worker.js) in workerd through the Miniflare API, without vitest: shared by the tests
+ * and bench/worker.bench.ts.
+ */
 import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { build } from "esbuild";

@@ -6,17 +6,16 @@
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { startDemoOrigin, type DemoOrigin } from "../../dev/origin.ts";
 import type { EchoHello } from "../../dev/websocket-echo.ts";
 import { removeTokenSubprotocol, withoutQueryParameter } from "../../src/cloudflare/forwarding.ts";
 import { originRequestsThisTest, startWorker } from "./harness.ts";
+import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
 
 const PREFIX = "base64url.bearer.authorization.k8s.io.";
 const ADMIN_ONLY = JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]);
 
-let issuer: DevIssuer;
-let origin: DemoOrigin;
+const issuer = useDevIssuer();
+const origin = useDemoOrigin();
 /** The gate without `WEBSOCKET_QUERY_TOKEN`, and with it. */
 let plain: Miniflare;
 let withQuery: Miniflare;
@@ -24,8 +23,6 @@ let reportOnly: Miniflare;
 let logs: string[];
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
-  origin = await startDemoOrigin();
   const base = { AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_URL: origin.url, ROUTES: ADMIN_ONLY, JWT_COOKIE_NAME: "at" };
   logs = [];
   plain = startWorker(base, 1, logs);
@@ -35,8 +32,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await Promise.all([plain.dispose(), withQuery.dispose(), reportOnly.dispose()]);
-  await origin.close();
-  await issuer.close();
 });
 
 const seen = originRequestsThisTest(() => origin);

@@ -18,6 +18,7 @@ import {
   type Identity,
   type PrivateAssertionJwk,
 } from "../../src/core/index.ts";
+import { thrownBy } from "../helpers.ts";
 
 const ISSUER = "https://gate.example.com";
 const AUDIENCE = "https://origin.example.com";
@@ -217,13 +218,7 @@ function settings(extra: Record<string, unknown> = {}): Record<string, unknown> 
 }
 
 function refusal(parse: (env: Record<string, unknown>) => unknown, env: Record<string, unknown>): ConfigError {
-  try {
-    parse(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("accepted");
+  return thrownBy(ConfigError, () => parse(env));
 }
 
 const key = await newAssertionKey("k1");

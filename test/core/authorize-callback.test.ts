@@ -5,23 +5,21 @@
  * a boolean, awaited when async, never run on a public path, and refused with API Gateway's cache.
  */
 import { Hono } from "hono";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createHandler } from "../../src/aws/create-handler.ts";
 import type { AuthorizeCallback } from "../../src/core/index.ts";
 import { authgear, type AuthgearVariables } from "../../src/hono/index.ts";
 import { requestEvent } from "../aws/fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "../aws/iam-evaluator.ts";
+import { useDevIssuer } from "../helpers.ts";
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let token: string;
 const quiet = { log: () => undefined };
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   token = await issuer.mintAccessToken({ sub: "alice" });
 });
-afterAll(() => issuer.close());
 
 /** Allows Alice on /orders/alice only: what no rule of ROUTES can say. */
 const ownOrders: AuthorizeCallback = (identity, request) =>

@@ -1,29 +1,17 @@
 /** The one decision, with the dev issuer on loopback and an injected clock. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { describe, expect, it } from "vitest";
 import { createAuthenticator } from "../../src/core/authenticator.ts";
 import { parseConfig } from "../../src/core/config.ts";
 import { createDecider, type DeciderOptions, type Decision } from "../../src/core/decision.ts";
 import { silentLogger } from "../../src/core/ports.ts";
+import { useDevIssuer } from "../helpers.ts";
+import { userIdentity } from "../fixtures/identities.ts";
+import { authorizerDecider, WORKER_DECIDER } from "../fixtures/gate.ts";
 
-let issuer: DevIssuer;
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
+const issuer = useDevIssuer();
 
-const WORKER: DeciderOptions = {
-  ambiguousPaths: "refuse",
-  preflightsArePublic: true,
-  overrideHeaders: "stripped",
-  validForSeconds: 0,
-};
-const AUTHORIZER: DeciderOptions = {
-  ambiguousPaths: "protect",
-  preflightsArePublic: false,
-  overrideHeaders: "reach-origin",
-  validForSeconds: 301,
-};
+const WORKER = WORKER_DECIDER;
+const AUTHORIZER = authorizerDecider(301);
 
 function deciderWith(env: Record<string, string>, options: DeciderOptions, clock = () => Date.now()) {
   const config = parseConfig({ AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS: "/public/*", ...env });
@@ -183,23 +171,7 @@ describe("decide", () => {
     ];
     const loginAt = Math.floor(Date.now() / 1000);
     const decider = deciderWith({ ROUTES: JSON.stringify(rules) }, AUTHORIZER, () => (loginAt + 800) * 1000);
-    const identity = {
-      kind: "user" as const,
-      issuer: "https://issuer.example",
-      subject: "u",
-      userId: "u",
-      isAnonymous: false,
-      isVerified: true,
-      canReauthenticate: false,
-      roles: [],
-      amr: [],
-      authenticatedAt: loginAt,
-      clientId: undefined,
-      scopes: ["openid"],
-      source: "jwt" as const,
-      claims: {},
-      expiresAt: undefined,
-    };
+    const identity = userIdentity({ authenticatedAt: loginAt, scopes: ["openid"] });
     expect(decider.failedRules(identity, (loginAt + 699) * 1000).map((rule) => rule.path)).toEqual(["/a/*"]);
     expect(decider.failedRules(identity, (loginAt + 700) * 1000).map((rule) => rule.path)).toEqual(["/a/*", "/b"]);
   });

@@ -17,7 +17,10 @@ const INVALID_TOKEN: ErrorDescription = {
 };
 const UNAVAILABLE: ErrorDescription = { status: 503, retryable: true, bodyError: "temporarily_unavailable" };
 
-/** Written out by hand: a code added to AUTH_ERRORS without an entry here fails the typecheck, a changed entry this test. */
+/**
+ * Written out by hand: a code added to AUTH_ERRORS without an entry here fails the typecheck, a changed entry
+ * this test.
+ */
 const EXPECTED: Record<AuthErrorCode, ErrorDescription> = {
   ERR_CONFIG_INVALID: {
     status: 500,
@@ -85,12 +88,13 @@ describe("error model", () => {
     const { status, bearerError, retryable, bodyError, publicMessage } = EXPECTED[code];
     const response = errorResponse(new AuthError(code, "the detail"), "r");
     expect(response.status).toBe(status);
-    const challenge =
-      status >= 500
-        ? undefined
-        : bearerError === undefined
+    let challenge: string | undefined;
+    if (status < 500) {
+      challenge =
+        bearerError === undefined
           ? 'Bearer realm="r"'
           : `Bearer realm="r", error="${bearerError}", error_description="the detail"`;
+    }
     expect(response.headers["www-authenticate"]).toBe(challenge);
     expect(response.headers["retry-after"]).toBe(retryable ? "5" : undefined);
     expect(JSON.parse(response.body)).toEqual({

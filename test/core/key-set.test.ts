@@ -1,21 +1,10 @@
 /** Key-set fetching, caching, rotation and outages, against the dev issuer over loopback HTTP. */
 import { decodeJwt } from "jose";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createMemoryKeySetStore, type KeySetSnapshot, type KeySetStore } from "../../src/core/key-set.ts";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { bearer, harness, outcome } from "../helpers.ts";
+import { bearer, harness, outcome, useDevIssuer } from "../helpers.ts";
 
-let issuer: DevIssuer;
-
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
-beforeEach(() => {
-  issuer.setFailure("none");
-  issuer.setDiscoveryIssuer(undefined);
-  issuer.setExtraJwks([]);
-});
+const issuer = useDevIssuer(undefined, { restoreEachTest: true });
 
 describe("fetching", () => {
   it("fetches discovery and the JWKS once, then serves every request from memory", async () => {

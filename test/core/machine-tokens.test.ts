@@ -15,6 +15,7 @@ import {
   type AuthgearProject,
 } from "../fixtures/authgear-tokens.ts";
 import { answer, recordingGate } from "../fixtures/gate.ts";
+import { clientIdentity } from "../fixtures/identities.ts";
 
 const RESOURCE = "https://api.example.com";
 const OTHER_RESOURCE = "https://other.example.com";
@@ -106,12 +107,8 @@ describe("a machine client's token (EncodeClientAccessToken)", () => {
     const decision = await gate.decide("/machine/1", token);
     expect(decision.allowed).toBe(true);
     expect(decision.identity).toEqual({
-      kind: "client",
-      issuer: dev.origin,
-      subject: "client_id_inventory",
-      clientId: "inventory",
+      ...clientIdentity(dev.origin, "inventory"),
       scopes: ["read:orders"],
-      source: "jwt",
       claims: decodeJwt(token),
       expiresAt: decodeJwt(token).exp,
     });

@@ -6,8 +6,9 @@
  * URL parsing), decoded (`decodeURIComponent`), dot segments resolved after decoding, case-folded
  * (lower case, and upper case as .NET's OrdinalIgnoreCase compares), a trailing slash dropped
  * (Express's non-strict routing), a `.suffix` dropped (Spring's suffix patterns), segments
- * trimmed of whitespace (Spring before 4.3), and the NFKC form. Once as the Worker decides (on the WHATWG pathname), once as the authorizer does (on the
- * path as API Gateway may hand it over, unnormalised).
+ * trimmed of whitespace (Spring before 4.3), and the NFKC form. Once as the Worker decides (on the
+ * WHATWG pathname), once as the authorizer does (on the path as API Gateway may hand it over,
+ * unnormalised).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -25,6 +26,8 @@ import {
   type OracleWorld,
   type OverrideMode,
 } from "../aws/rule-oracle.ts";
+import { userIdentity } from "../fixtures/identities.ts";
+import { authorizerDecider, WORKER_DECIDER } from "../fixtures/gate.ts";
 
 interface Rule {
   readonly path: string;
@@ -51,39 +54,13 @@ const PUBLIC = "/public";
 /** The public path as the README's oracle reads it (rule-oracle.ts). */
 const PUBLIC_WORLD: OracleWorld = { rules: [], publicPaths: [`${PUBLIC}/*`], mode: "none" };
 const WORDS = ["admin", "account", "delete", "public", "orders", "settings", "key", "x", "Admin"] as const;
-const WORKER: DeciderOptions = {
-  ambiguousPaths: "refuse",
-  preflightsArePublic: true,
-  overrideHeaders: "stripped",
-  validForSeconds: 0,
-};
-const AUTHORIZER: DeciderOptions = {
-  ambiguousPaths: "protect",
-  preflightsArePublic: false,
-  overrideHeaders: "reach-origin",
-  validForSeconds: 0,
-};
+const WORKER = WORKER_DECIDER;
+const AUTHORIZER = authorizerDecider(0);
 
 const bob = user([]);
 
 function user(roles: readonly string[]): UserIdentity {
-  return {
-    kind: "user",
-    issuer: "https://issuer.example",
-    subject: "u",
-    userId: "u",
-    isAnonymous: false,
-    isVerified: true,
-    canReauthenticate: false,
-    roles,
-    amr: [],
-    authenticatedAt: undefined,
-    clientId: undefined,
-    scopes: [],
-    source: "jwt",
-    claims: {},
-    expiresAt: undefined,
-  };
+  return userIdentity({ roles });
 }
 
 function authenticatorFor(identity: Identity | undefined): Authenticator {
@@ -259,7 +236,10 @@ async function decide(
   return w[kind][who].decide({ method, path, headers: new Headers(), hasBody: false });
 }
 
-/** The path each packaging decides on: the Worker its WHATWG-parsed URL's pathname; the authorizer what API Gateway hands over. */
+/**
+ * The path each packaging decides on: the Worker its WHATWG-parsed URL's pathname; the authorizer what
+ * API Gateway hands over.
+ */
 function seenBy(kind: "worker" | "authorizer", raw: string): string {
   return kind === "worker" ? new URL(`https://gate.example.com${raw}`).pathname : raw;
 }

@@ -1,20 +1,15 @@
-/** Forward authentication against the dev issuer's resolver endpoint (docs/authgear-contract.md §3), over loopback HTTP. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+/**
+ * Forward authentication against the dev issuer's resolver endpoint (docs/authgear-contract.md §3), over
+ * loopback HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identityHeaders } from "../../src/core/identity.ts";
 import type { WebSocketCredentials } from "../../src/core/credentials.ts";
 import type { VerdictStore } from "../../src/core/resolver.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { harness, type Harness } from "../helpers.ts";
+import { FAILING_RESOLVER_MODES, type Harness, harness, useDevIssuer } from "../helpers.ts";
 
-let issuer: DevIssuer;
-
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
-beforeEach(() => {
-  issuer.setResolverFailure("none");
-});
+const issuer = useDevIssuer(undefined, { restoreEachTest: true });
 
 /** The harness's authenticator in a resolver mode, recording every request it sends. */
 function gate(env: Record<string, string>): Harness & { sent: Array<{ url: string; headers: Headers }> } {
@@ -113,25 +108,19 @@ describe("resolver mode", () => {
     );
   });
 
-  it.each([
-    "http500",
-    "hang",
-    "redirect",
-    "malformed",
-    "malformed-user-id",
-    "duplicated",
-    "duplicated-user-id",
-    "missing-user-id",
-  ] as const)("fails closed with ERR_RESOLVER_UNAVAILABLE (503) when the resolver gives %s", async (mode) => {
-    const session = issuer.createSession("erin");
-    issuer.setResolverFailure(mode);
-    const h = gate({ AUTH_MODE: "resolver", RESOLVER_TIMEOUT_MS: "500" });
-    const started = Date.now();
-    expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
-    expect(Date.now() - started).toBeLessThan(3000);
-    expect(h.logs.some((line) => line.event === "resolver_failed")).toBe(true);
-    expect(JSON.stringify(h.logs)).not.toContain(session.cookie);
-  });
+  it.each(FAILING_RESOLVER_MODES)(
+    "fails closed with ERR_RESOLVER_UNAVAILABLE (503) when the resolver gives %s",
+    async (mode) => {
+      const session = issuer.createSession("erin");
+      issuer.setResolverFailure(mode);
+      const h = gate({ AUTH_MODE: "resolver", RESOLVER_TIMEOUT_MS: "500" });
+      const started = Date.now();
+      expect(await outcome(h, { cookie: `session=${session.cookie}` })).toBe("ERR_RESOLVER_UNAVAILABLE");
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(h.logs.some((line) => line.event === "resolver_failed")).toBe(true);
+      expect(JSON.stringify(h.logs)).not.toContain(session.cookie);
+    },
+  );
 
   it("sees a logout, a disabled user and a role change within RESOLVER_CACHE_SECONDS, and at once with 0", async () => {
     issuer.upsertUser("frank", { roles: ["staff"] });

@@ -12,27 +12,22 @@ import {
   scopesSupported,
   type RouteRule,
 } from "../../src/core/routes.ts";
+import { userIdentity } from "../fixtures/identities.ts";
 
 const NOW = 1_800_000_000_000;
 const A = "https://a.example.com";
 const B = "https://b.example.com";
-const alice: UserIdentity = {
-  kind: "user",
+const alice: UserIdentity = userIdentity({
   issuer: A,
   subject: "alice",
   userId: "alice",
-  isAnonymous: false,
-  isVerified: true,
   canReauthenticate: true,
   roles: ["staff"],
   amr: ["pwd"],
   authenticatedAt: NOW / 1000 - 600,
   clientId: "web",
   scopes: ["openid", "orders:read"],
-  source: "jwt",
-  claims: {},
-  expiresAt: undefined,
-};
+});
 
 /** A rule any of whose roles suffices, and one all of whose scopes are needed. */
 const SEVERAL = [

@@ -21,6 +21,7 @@ import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS } from "../../src/cloudflare/c
 import { AUTH_MODES, CORE_SETTINGS, type AuthMode } from "../../src/core/config.ts";
 import { bundleWorker, startWorker } from "../cloudflare/miniflare.ts";
 import { httpApiEvent, requestEvent, websocketEvent } from "../aws/fixtures.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 type Packaging = "worker" | "authorizer";
 
@@ -52,14 +53,13 @@ interface Gate {
   refusedKeys(): Promise<string[] | undefined>;
 }
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 /** A second issuer, with its own origin and keys, for `ISSUERS`. */
 let second: DevIssuer;
 let mf: Miniflare;
 let instances = 0;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   second = await startDevIssuer();
   const script = await bundleWorker(resolve(import.meta.dirname, "../cloudflare/workers/settings-walk-worker.ts"));
   mf = startWorker({}, 1, [], script);
@@ -67,7 +67,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await mf.dispose();
-  await issuer.close();
   await second.close();
 });
 

@@ -1,25 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { Identity } from "../../src/core/identity.ts";
 import { createTokenCache } from "../../src/core/token-cache.ts";
+import { clientIdentity, userIdentity } from "../fixtures/identities.ts";
 
 const ISSUER = "https://issuer.example";
-const identity: Identity = {
-  kind: "user",
-  issuer: ISSUER,
-  subject: "u",
-  userId: "u",
-  isAnonymous: false,
-  isVerified: true,
-  canReauthenticate: false,
-  roles: [],
-  amr: [],
-  authenticatedAt: undefined,
-  clientId: undefined,
-  scopes: [],
-  source: "jwt",
-  claims: {},
-  expiresAt: undefined,
-};
+const identity: Identity = userIdentity({ issuer: ISSUER });
 const NOW = 1_800_000_000_000;
 /** Every issuer's key set at generation `n` (`undefined`: none usable). */
 const gen = (n: number | undefined) => (): number | undefined => n;
@@ -49,16 +34,7 @@ describe("token cache", () => {
   it("serves an entry only while its own issuer's key set has the generation that made it", () => {
     const cache = createTokenCache({ maxEntries: 10, maxAgeSeconds: 300 });
     const second = "https://second.example";
-    const client: Identity = {
-      kind: "client",
-      issuer: second,
-      subject: "client_id_svc",
-      clientId: "svc",
-      scopes: [],
-      source: "jwt",
-      claims: {},
-      expiresAt: undefined,
-    };
+    const client: Identity = clientIdentity(second, "svc");
     cache.set("a", { identity, expiresAt: EXP, keyGeneration: 1 }, NOW);
     cache.set("b", { identity: client, expiresAt: EXP, keyGeneration: 7 }, NOW);
     const asked: string[] = [];

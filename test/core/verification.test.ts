@@ -7,22 +7,19 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { createAuthenticatorFromEnv } from "../../src/core/authenticator.ts";
 import { identityHeaders } from "../../src/core/identity.ts";
 import { MAX_CREDENTIAL_LENGTH } from "../../src/core/credentials.ts";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
-import { bearer, harness, outcome, type Harness } from "../helpers.ts";
+import { type Harness, bearer, harness, outcome, useDevIssuer } from "../helpers.ts";
 
 const b64 = (value: unknown): string =>
   Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let h: Harness;
 let jwk: JWK;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   const { keys } = (await (await fetch(issuer.jwksUri)).json()) as { keys: JWK[] };
   jwk = keys[0]!;
 });
-afterAll(() => issuer.close());
 beforeEach(() => {
   h = harness(issuer);
 });

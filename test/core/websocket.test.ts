@@ -1,16 +1,12 @@
 /** A WebSocket upgrade's query token (`WEBSOCKET_QUERY_TOKEN`), read by the core's decision. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/core/config.ts";
 import { ConfigError } from "../../src/core/settings.ts";
 import { isWebSocketUpgrade, webSocketQueryToken } from "../../src/core/websocket.ts";
 import { answer, recordingGate } from "../fixtures/gate.ts";
+import { useDevIssuer } from "../helpers.ts";
 
-let issuer: DevIssuer;
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
+const issuer = useDevIssuer();
 
 describe("isWebSocketUpgrade (RFC 6455 §4.1)", () => {
   it.each([

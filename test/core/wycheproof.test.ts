@@ -76,7 +76,10 @@ function headerAlg(jws: string): unknown {
 
 type Outcome =
   | { readonly accepted: true }
-  /** `format`: `assertCompactJws`; `keys`: no published key survives `rejectKey`; `jose`: `compactVerify`, with jose's code. */
+  /**
+   * `format`: `assertCompactJws`; `keys`: no published key survives `rejectKey`; `jose`: `compactVerify`, with
+   * jose's code.
+   */
   | { readonly accepted: false; readonly stage: "format" | "keys" | "jose"; readonly code: string };
 
 /** The published keys the way `createKeySet` turns them into a key getter, or `undefined` when none is usable. */

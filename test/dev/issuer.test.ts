@@ -3,6 +3,8 @@ import { compactVerify, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, im
 import type { JWK } from "jose";
 import { startDevIssuer } from "../../dev/issuer.ts";
 import type { DevIssuer } from "../../dev/issuer.ts";
+import { answer, recordingGate } from "../fixtures/gate.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 const DISCOVERY = "/.well-known/openid-configuration";
 const JWKS = "/oauth2/jwks";
@@ -34,27 +36,16 @@ function verifyAccessToken(issuer: DevIssuer, token: string) {
   });
 }
 
-function useIssuer(options?: { clientId?: string }): () => DevIssuer {
-  let issuer: DevIssuer | undefined;
-  beforeAll(async () => {
-    issuer = await startDevIssuer(options);
-  });
-  afterAll(async () => {
-    await issuer?.close();
-  });
-  return () => issuer!;
-}
-
 describe("discovery and key set", () => {
-  const issuer = useIssuer();
+  const issuer = useDevIssuer();
 
   it("binds to 127.0.0.1 and derives its URLs from the origin", () => {
-    expect(issuer().origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(issuer().jwksUri).toBe(`${issuer().origin}/oauth2/jwks`);
+    expect(issuer.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(issuer.jwksUri).toBe(`${issuer.origin}/oauth2/jwks`);
   });
 
   it("serves an Authgear-shaped discovery document whose issuer is the origin", async () => {
-    const { origin } = issuer();
+    const { origin } = issuer;
     const response = await fetch(`${origin}${DISCOVERY}`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/json");
@@ -78,7 +69,7 @@ describe("discovery and key set", () => {
   });
 
   it("publishes public RS256 signing keys only, the signing key first", async () => {
-    const response = await fetch(issuer().jwksUri);
+    const response = await fetch(issuer.jwksUri);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/json");
     expect(response.headers.get("cache-control")).toBeNull();
@@ -89,15 +80,15 @@ describe("discovery and key set", () => {
       kty: "RSA",
       n: base64urlModulus,
       e: "AQAB",
-      kid: issuer().signingKid,
+      kid: issuer.signingKid,
       alg: "RS256",
       use: "sig",
     });
-    expect(issuer().signingKid).toMatch(UUID);
+    expect(issuer.signingKid).toMatch(UUID);
   });
 
   it("answers HEAD without a body, 404 for unknown paths, 405 for other methods", async () => {
-    const { origin } = issuer();
+    const { origin } = issuer;
     const head = await fetch(`${origin}${JWKS}`, { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe("");
@@ -112,11 +103,11 @@ describe("discovery and key set", () => {
   });
 
   it("overrides the discovery issuer until reset", async () => {
-    const url = `${issuer().origin}${DISCOVERY}`;
-    issuer().setDiscoveryIssuer("https://other.example.com");
+    const url = `${issuer.origin}${DISCOVERY}`;
+    issuer.setDiscoveryIssuer("https://other.example.com");
     expect((await readJson(await fetch(url))).issuer).toBe("https://other.example.com");
-    issuer().setDiscoveryIssuer(undefined);
-    expect((await readJson(await fetch(url))).issuer).toBe(issuer().origin);
+    issuer.setDiscoveryIssuer(undefined);
+    expect((await readJson(await fetch(url))).issuer).toBe(issuer.origin);
   });
 
   it("appends raw extra JWKs after its own keys", async () => {
@@ -124,14 +115,14 @@ describe("discovery and key set", () => {
       { kty: "oct", k: "c2VjcmV0", kid: "oct-key" },
       { kty: "RSA", n: "AQAB", e: "AQAB", kid: "enc-key", use: "enc" },
     ];
-    issuer().setExtraJwks(extra);
-    expect(await publishedKeys(issuer())).toEqual([expect.objectContaining({ kid: issuer().signingKid }), ...extra]);
-    issuer().setExtraJwks([]);
-    expect(await publishedKids(issuer())).toEqual([issuer().signingKid]);
+    issuer.setExtraJwks(extra);
+    expect(await publishedKeys(issuer)).toEqual([expect.objectContaining({ kid: issuer.signingKid }), ...extra]);
+    issuer.setExtraJwks([]);
+    expect(await publishedKids(issuer)).toEqual([issuer.signingKid]);
   });
 
   it("counts discovery and key-set requests, HEAD included", async () => {
-    const { origin, hits } = issuer();
+    const { origin, hits } = issuer;
     const before = { ...hits };
     await fetch(`${origin}${DISCOVERY}`);
     await fetch(`${origin}${JWKS}`);
@@ -142,12 +133,12 @@ describe("discovery and key set", () => {
 });
 
 describe("tokens", () => {
-  const issuer = useIssuer({ clientId: "test-client" });
+  const issuer = useDevIssuer({ clientId: "test-client" });
 
   it("mints access tokens that verify as Authgear's at+jwt against the served key set", async () => {
-    const { origin, signingKid } = issuer();
-    const token = await issuer().mintAccessToken({ sub: "user-1" });
-    const { payload, protectedHeader } = await verifyAccessToken(issuer(), token);
+    const { origin, signingKid } = issuer;
+    const token = await issuer.mintAccessToken({ sub: "user-1" });
+    const { payload, protectedHeader } = await verifyAccessToken(issuer, token);
     expect(protectedHeader).toEqual({ alg: "RS256", typ: "at+jwt", kid: signingKid });
     expect(payload).toEqual({
       iss: origin,
@@ -170,7 +161,7 @@ describe("tokens", () => {
   });
 
   it("gives each token a random subject and jti by default", async () => {
-    const [first, second] = await Promise.all([issuer().mintAccessToken(), issuer().mintAccessToken()]);
+    const [first, second] = await Promise.all([issuer.mintAccessToken(), issuer.mintAccessToken()]);
     const a = decodeJwt(first);
     const b = decodeJwt(second);
     expect(a.sub).toMatch(UUID);
@@ -179,7 +170,7 @@ describe("tokens", () => {
   });
 
   it("merges claim overrides, removing claims set to undefined", async () => {
-    const token = await issuer().mintAccessToken({
+    const token = await issuer.mintAccessToken({
       claims: { [`${USER}roles`]: ["admin"], auth_time: undefined, amr: undefined, extra: 1 },
       issuedAt: 1_700_000_000,
       expiresIn: 60,
@@ -191,34 +182,34 @@ describe("tokens", () => {
   });
 
   it("mints expired tokens with a negative lifetime", async () => {
-    const token = await issuer().mintAccessToken({ expiresIn: -60 });
-    await expect(verifyAccessToken(issuer(), token)).rejects.toMatchObject({ code: "ERR_JWT_EXPIRED" });
+    const token = await issuer.mintAccessToken({ expiresIn: -60 });
+    await expect(verifyAccessToken(issuer, token)).rejects.toMatchObject({ code: "ERR_JWT_EXPIRED" });
   });
 
   it("merges header overrides, removing members set to undefined", async () => {
-    const token = await issuer().mintAccessToken({ header: { typ: undefined, kid: "not-published", x: "y" } });
+    const token = await issuer.mintAccessToken({ header: { typ: undefined, kid: "not-published", x: "y" } });
     expect(decodeProtectedHeader(token)).toEqual({ alg: "RS256", kid: "not-published", x: "y" });
-    const critical = await issuer().mintAccessToken({ header: { crit: ["exp"], exp: 1 } });
+    const critical = await issuer.mintAccessToken({ header: { crit: ["exp"], exp: 1 } });
     expect(decodeProtectedHeader(critical)).toMatchObject({ crit: ["exp"], exp: 1 });
   });
 
   it("signs with any RSA algorithm and refuses the others clearly", async () => {
-    const token = await issuer().mintAccessToken({ header: { alg: "PS256" } });
-    const [jwk] = await publishedKeys(issuer());
+    const token = await issuer.mintAccessToken({ header: { alg: "PS256" } });
+    const [jwk] = await publishedKeys(issuer);
     const unbound = { ...jwk! };
     delete unbound.alg;
     await expect(compactVerify(token, await importJWK(unbound, "PS256"))).resolves.toMatchObject({
       protectedHeader: { alg: "PS256" },
     });
     for (const alg of ["HS256", "ES256", "none", undefined]) {
-      await expect(issuer().mintAccessToken({ header: { alg } })).rejects.toThrow(/cannot sign with alg/);
+      await expect(issuer.mintAccessToken({ header: { alg } })).rejects.toThrow(/cannot sign with alg/);
     }
   });
 
   it("mints ID tokens: typ JWT, audience the client id, five minutes, same key and issuer", async () => {
-    const { origin, signingKid } = issuer();
-    const token = await issuer().mintIdToken({ sub: "user-2" });
-    const keys = createRemoteJWKSet(new URL(issuer().jwksUri));
+    const { origin, signingKid } = issuer;
+    const token = await issuer.mintIdToken({ sub: "user-2" });
+    const keys = createRemoteJWKSet(new URL(issuer.jwksUri));
     const { payload, protectedHeader } = await jwtVerify(token, keys, { issuer: origin, audience: "test-client" });
     expect(protectedHeader).toEqual({ alg: "RS256", typ: "JWT", kid: signingKid });
     expect(payload).toMatchObject({
@@ -231,21 +222,21 @@ describe("tokens", () => {
       [`${USER}can_reauthenticate`]: true,
     });
     expect(payload.exp! - payload.iat!).toBe(300);
-    await expect(verifyAccessToken(issuer(), token)).rejects.toMatchObject({ code: "ERR_JWT_CLAIM_VALIDATION_FAILED" });
+    await expect(verifyAccessToken(issuer, token)).rejects.toMatchObject({ code: "ERR_JWT_CLAIM_VALIDATION_FAILED" });
   });
 
   it("mints through POST /_dev/token", async () => {
-    const url = `${issuer().origin}/_dev/token`;
+    const url = `${issuer.origin}/_dev/token`;
     const response = await fetch(url, { method: "POST", body: JSON.stringify({ sub: "user-3", roles: ["admin"] }) });
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("no-store");
     const body = await readJson<{ access_token: string; token_type: string; expires_in: number }>(response);
     expect(body).toMatchObject({ token_type: "Bearer", expires_in: 1800 });
-    const { payload } = await verifyAccessToken(issuer(), body.access_token);
+    const { payload } = await verifyAccessToken(issuer, body.access_token);
     expect(payload).toMatchObject({ sub: "user-3", [`${USER}roles`]: ["admin"] });
 
     const bare = await readJson<{ access_token: string }>(await fetch(url, { method: "POST" }));
-    expect((await verifyAccessToken(issuer(), bare.access_token)).payload.sub).toMatch(UUID);
+    expect((await verifyAccessToken(issuer, bare.access_token)).payload.sub).toMatch(UUID);
 
     for (const body of [
       "{",
@@ -263,7 +254,7 @@ describe("tokens", () => {
   });
 
   it("mints through POST /_dev/token with expires_in, an already expired token for a negative one", async () => {
-    const url = `${issuer().origin}/_dev/token`;
+    const url = `${issuer.origin}/_dev/token`;
     for (const expiresIn of [20, -300]) {
       const body = await readJson<{ access_token: string; expires_in: number }>(
         await fetch(url, { method: "POST", body: JSON.stringify({ expires_in: expiresIn }) }),
@@ -272,6 +263,74 @@ describe("tokens", () => {
       const { exp, iat } = decodeJwt(body.access_token);
       expect(exp! - iat!).toBe(expiresIn);
     }
+  });
+
+  it("says what it takes when refused: kind, expires_in and its bound, nonce", async () => {
+    const url = `${issuer.origin}/_dev/token`;
+    const refused = await fetch(url, { method: "POST", body: '{"expires_in":86401}' });
+    expect(refused.status).toBe(400);
+    const { error_description: usage } = await readJson<{ error_description: string }>(refused);
+    for (const part of ['"kind"?: "access_token" | "id_token"', '"expires_in"?', "-86400 to 86400", "negative"]) {
+      expect(usage).toContain(part);
+    }
+    expect(usage).toContain('"nonce"?: string (id_token only)');
+  });
+
+  it("mints an ID token through POST /_dev/token with kind id_token: typ JWT, audience the client id", async () => {
+    const { origin, signingKid } = issuer;
+    const url = `${origin}/_dev/token`;
+    const minted = await fetch(url, {
+      method: "POST",
+      body: JSON.stringify({ kind: "id_token", sub: "user-4", roles: ["admin"], nonce: "n-0S6_WzA2Mj" }),
+    });
+    expect(minted.status).toBe(200);
+    expect(minted.headers.get("cache-control")).toBe("no-store");
+    const body = await readJson<{ id_token: string; expires_in: number }>(minted);
+    expect(Object.keys(body).sort()).toEqual(["expires_in", "id_token"]);
+    expect(body.expires_in).toBe(300);
+    const keys = createRemoteJWKSet(new URL(issuer.jwksUri));
+    const { payload, protectedHeader } = await jwtVerify(body.id_token, keys, {
+      issuer: origin,
+      audience: "test-client",
+    });
+    expect(protectedHeader).toEqual({ alg: "RS256", typ: "JWT", kid: signingKid });
+    expect(payload).toMatchObject({ iss: origin, aud: ["test-client"], sub: "user-4", nonce: "n-0S6_WzA2Mj" });
+    expect(payload[`${USER}roles`]).toEqual(["admin"]);
+    expect(payload.exp! - payload.iat!).toBe(300);
+    expect(payload.client_id).toBeUndefined();
+    await expect(verifyAccessToken(issuer, body.id_token)).rejects.toMatchObject({
+      code: "ERR_JWT_CLAIM_VALIDATION_FAILED",
+    });
+
+    const expired = await readJson<{ id_token: string; expires_in: number }>(
+      await fetch(url, { method: "POST", body: '{"kind":"id_token","expires_in":-60}' }),
+    );
+    expect(expired.expires_in).toBe(-60);
+    const { exp, iat, nonce } = decodeJwt(expired.id_token);
+    expect(exp! - iat!).toBe(-60);
+    expect(nonce).toBeUndefined();
+
+    for (const refused of [
+      '{"kind":"refresh_token"}',
+      '{"kind":1}',
+      '{"nonce":"n"}',
+      '{"kind":"id_token","nonce":1}',
+    ]) {
+      expect((await fetch(url, { method: "POST", body: refused })).status).toBe(400);
+    }
+  });
+
+  it("an ID token from POST /_dev/token is refused by the gate as an access token (401), its access token passes", async () => {
+    const { origin } = issuer;
+    const mintedAs = async (kind: string): Promise<string> => {
+      const body = await readJson<Record<string, string>>(
+        await fetch(`${origin}/_dev/token`, { method: "POST", body: JSON.stringify({ kind, sub: "user-5" }) }),
+      );
+      return body[kind]!;
+    };
+    const gate = recordingGate({ AUTHGEAR_ENDPOINT: origin });
+    expect(answer(await gate.decide("/api", await mintedAs("access_token")))).toBe("200 user");
+    expect(answer(await gate.decide("/api", await mintedAs("id_token")))).toBe("401 ERR_JWT_TYPE invalid_token");
   });
 });
 
@@ -326,103 +385,103 @@ describe("POST /_dev/token across origins (the SPA demo)", () => {
 });
 
 describe("keys", () => {
-  const issuer = useIssuer();
+  const issuer = useDevIssuer();
 
   it("adds a published, non-signing key last", async () => {
-    const signing = issuer().signingKid;
-    const kid = await issuer().addKey();
+    const signing = issuer.signingKid;
+    const kid = await issuer.addKey();
     expect(kid).toMatch(UUID);
-    expect(issuer().signingKid).toBe(signing);
-    expect(await publishedKids(issuer())).toEqual([signing, kid]);
-    const token = await issuer().mintAccessToken({ kid });
+    expect(issuer.signingKid).toBe(signing);
+    expect(await publishedKids(issuer)).toEqual([signing, kid]);
+    const token = await issuer.mintAccessToken({ kid });
     expect(decodeProtectedHeader(token).kid).toBe(kid);
-    await expect(verifyAccessToken(issuer(), token)).resolves.toBeDefined();
-    issuer().removeKey(kid);
-    expect(await publishedKids(issuer())).toEqual([signing]);
+    await expect(verifyAccessToken(issuer, token)).resolves.toBeDefined();
+    issuer.removeKey(kid);
+    expect(await publishedKids(issuer)).toEqual([signing]);
   });
 
   it("adds a signing key first", async () => {
-    const previous = issuer().signingKid;
-    const kid = await issuer().addKey({ sign: true });
-    expect(issuer().signingKid).toBe(kid);
-    expect(await publishedKids(issuer())).toEqual([kid, previous]);
-    expect(decodeProtectedHeader(await issuer().mintAccessToken()).kid).toBe(kid);
-    issuer().removeKey(previous);
+    const previous = issuer.signingKid;
+    const kid = await issuer.addKey({ sign: true });
+    expect(issuer.signingKid).toBe(kid);
+    expect(await publishedKids(issuer)).toEqual([kid, previous]);
+    expect(decodeProtectedHeader(await issuer.mintAccessToken()).kid).toBe(kid);
+    issuer.removeKey(previous);
   });
 
   it("rotates: a new signing key replaces the old one, whose tokens no longer verify", async () => {
-    const previous = issuer().signingKid;
-    const oldToken = await issuer().mintAccessToken();
-    const kid = await issuer().rotateKey();
+    const previous = issuer.signingKid;
+    const oldToken = await issuer.mintAccessToken();
+    const kid = await issuer.rotateKey();
     expect(kid).not.toBe(previous);
-    expect(issuer().signingKid).toBe(kid);
-    expect(await publishedKids(issuer())).toEqual([kid]);
-    await expect(verifyAccessToken(issuer(), await issuer().mintAccessToken())).resolves.toBeDefined();
-    await expect(verifyAccessToken(issuer(), oldToken)).rejects.toMatchObject({ code: "ERR_JWKS_NO_MATCHING_KEY" });
-    await expect(issuer().mintAccessToken({ kid: previous })).rejects.toThrow(/no published key/);
+    expect(issuer.signingKid).toBe(kid);
+    expect(await publishedKids(issuer)).toEqual([kid]);
+    await expect(verifyAccessToken(issuer, await issuer.mintAccessToken())).resolves.toBeDefined();
+    await expect(verifyAccessToken(issuer, oldToken)).rejects.toMatchObject({ code: "ERR_JWKS_NO_MATCHING_KEY" });
+    await expect(issuer.mintAccessToken({ kid: previous })).rejects.toThrow(/no published key/);
   });
 
   it("refuses to remove or sign with an unknown kid", async () => {
     expect(() => {
-      issuer().removeKey("missing");
+      issuer.removeKey("missing");
     }).toThrow(/no published key missing/);
-    await expect(issuer().mintIdToken({ kid: "missing" })).rejects.toThrow(/no published key missing/);
+    await expect(issuer.mintIdToken({ kid: "missing" })).rejects.toThrow(/no published key missing/);
   });
 });
 
 describe("failure modes", () => {
-  const issuer = useIssuer();
-  const urls = () => [`${issuer().origin}${DISCOVERY}`, issuer().jwksUri];
+  const issuer = useDevIssuer();
+  const urls = () => [`${issuer.origin}${DISCOVERY}`, issuer.jwksUri];
 
   it("http500 answers 500", async () => {
-    issuer().setFailure("http500");
+    issuer.setFailure("http500");
     for (const url of urls()) expect((await fetch(url)).status).toBe(500);
   });
 
   it("hang never answers", async () => {
-    issuer().setFailure("hang");
+    issuer.setFailure("hang");
     for (const url of urls()) {
       await expect(fetch(url, { signal: AbortSignal.timeout(200) })).rejects.toMatchObject({ name: "TimeoutError" });
     }
   });
 
   it("reset destroys the connection", async () => {
-    issuer().setFailure("reset");
+    issuer.setFailure("reset");
     for (const url of urls()) await expect(fetch(url)).rejects.toThrow(TypeError);
   });
 
   it("redirect answers 302 to a loopback copy of the document on the same server", async () => {
-    issuer().setFailure("redirect");
+    issuer.setFailure("redirect");
     for (const url of urls()) {
       const response = await fetch(url, { redirect: "manual" });
       expect(response.status).toBe(302);
       const path = new URL(url).pathname;
-      expect(response.headers.get("location")).toBe(`${issuer().origin}/redirected${path}`);
+      expect(response.headers.get("location")).toBe(`${issuer.origin}/redirected${path}`);
     }
-    const before = issuer().hits.redirected;
-    const followed = await fetch(issuer().jwksUri);
+    const before = issuer.hits.redirected;
+    const followed = await fetch(issuer.jwksUri);
     expect(followed.status).toBe(200);
-    expect((await readJson<{ keys: JWK[] }>(followed)).keys[0]?.kid).toBe(issuer().signingKid);
-    expect(issuer().hits.redirected).toBe(before + 1);
+    expect((await readJson<{ keys: JWK[] }>(followed)).keys[0]?.kid).toBe(issuer.signingKid);
+    expect(issuer.hits.redirected).toBe(before + 1);
   });
 
   it("oversize answers a valid-looking JSON document of about 2 MB", async () => {
-    issuer().setFailure("oversize");
-    const jwks = await fetch(issuer().jwksUri);
+    issuer.setFailure("oversize");
+    const jwks = await fetch(issuer.jwksUri);
     expect(jwks.status).toBe(200);
     expect(Number(jwks.headers.get("content-length"))).toBeGreaterThan(2 * 1024 * 1024);
     const { keys } = await readJson<{ keys: JWK[] }>(jwks);
     expect(keys.length).toBeGreaterThan(1000);
-    expect(keys[0]?.kid).toBe(issuer().signingKid);
+    expect(keys[0]?.kid).toBe(issuer.signingKid);
 
-    const discovery = await fetch(`${issuer().origin}${DISCOVERY}`);
+    const discovery = await fetch(`${issuer.origin}${DISCOVERY}`);
     const text = await discovery.text();
     expect(text.length).toBeGreaterThan(2 * 1024 * 1024);
-    expect(JSON.parse(text)).toMatchObject({ issuer: issuer().origin, jwks_uri: issuer().jwksUri });
+    expect(JSON.parse(text)).toMatchObject({ issuer: issuer.origin, jwks_uri: issuer.jwksUri });
   });
 
   it("invalid-json answers 200 with a body that is not JSON", async () => {
-    issuer().setFailure("invalid-json");
+    issuer.setFailure("invalid-json");
     for (const url of urls()) {
       const response = await fetch(url);
       expect(response.status).toBe(200);
@@ -432,9 +491,36 @@ describe("failure modes", () => {
   });
 
   it("none restores normal answers, and every failed request was counted", async () => {
-    issuer().setFailure("none");
+    issuer.setFailure("none");
     for (const url of urls()) expect((await fetch(url)).status).toBe(200);
-    expect(issuer().hits).toMatchObject({ discovery: 7, jwks: 8 });
+    expect(issuer.hits).toMatchObject({ discovery: 7, jwks: 8 });
+  });
+});
+
+describe("restoreDefaults", () => {
+  const issuer = useDevIssuer();
+
+  it("undoes every failure mode and override, and keeps keys, users and sessions", async () => {
+    const { origin } = issuer;
+    const kid = await issuer.addKey();
+    const session = issuer.createSession("kept", {});
+    issuer.setFailure("http500");
+    issuer.setDiscoveryIssuer("https://other.example.com");
+    issuer.setExtraJwks([{ kty: "oct", k: "c2VjcmV0", kid: "oct-key" }]);
+    issuer.setResolverFailure("http500");
+    issuer.setResolverDelay(5_000);
+    issuer.restoreDefaults();
+    const started = Date.now();
+    const resolved = await fetch(issuer.resolverUrl, {
+      headers: { authorization: `Bearer ${session.opaqueAccessToken}` },
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(resolved.status).toBe(200);
+    expect(resolved.headers.get("x-authgear-user-id")).toBe("kept");
+    const discovery = await fetch(`${origin}${DISCOVERY}`);
+    expect(discovery.status).toBe(200);
+    expect((await readJson(discovery)).issuer).toBe(origin);
+    expect(await publishedKids(issuer)).toEqual([issuer.signingKid, kid]);
   });
 });
 

@@ -52,8 +52,35 @@ interface Started {
   readonly output: () => string;
 }
 
-/** Every setting of either packaging, empty (unset): the settings of the environment the tests run in do not leak in. */
+/** Every setting of either packaging, empty (unset): the settings of the environment the tests run in stay out. */
 const NO_SETTINGS = Object.fromEntries(ALL_SETTING_NAMES.map((name) => [name, ""]));
+
+/** The Worker passed the request: the demo origin echoes `/hello` with dev-user's identity headers (and `more`). */
+async function expectDevUserEchoed(response: Response, more: Record<string, string> = {}): Promise<void> {
+  expect(response.status).toBe(200);
+  const echoed = (await response.json()) as ReceivedRequest;
+  expect(echoed.path).toBe("/hello");
+  expect(echoed.headers).toMatchObject({
+    "x-authgear-session-valid": "true",
+    "x-authgear-user-id": "dev-user",
+    "x-authgear-user-anonymous": "false",
+    "x-authgear-user-verified": "true",
+    ...more,
+  });
+}
+
+/**
+ * Sends what the printed `curl -s -X POST <issuer><path> -H 'content-type: application/json' -d '<body>'`
+ * sends; fails the test when no such command was printed.
+ */
+function postAsPrinted(output: string, path: string): Promise<Response> {
+  const printed = new RegExp(
+    `^curl -s -X POST (http://127\\.0\\.0\\.1:\\d+${path}) -H 'content-type: application/json' -d '(.*)'$`,
+    "m",
+  ).exec(output);
+  expect(printed).not.toBeNull();
+  return fetch(printed![1]!, { method: "POST", headers: { "content-type": "application/json" }, body: printed![2]! });
+}
 
 /** Starts dev/start.ts on free ports with the settings of `env` and no others. */
 async function spawnNpmStart(env: Record<string, string>): Promise<Started> {
@@ -256,15 +283,7 @@ describe("npm start", () => {
     const response = await fetch(url!, {
       headers: { authorization: `Bearer ${token!}`, "x-authgear-user-id": "spoofed" },
     });
-    expect(response.status).toBe(200);
-    const echoed = (await response.json()) as ReceivedRequest;
-    expect(echoed.path).toBe("/hello");
-    expect(echoed.headers).toMatchObject({
-      "x-authgear-session-valid": "true",
-      "x-authgear-user-id": "dev-user",
-      "x-authgear-user-anonymous": "false",
-      "x-authgear-user-verified": "true",
-    });
+    await expectDevUserEchoed(response);
   });
 
   it("prints a curl without a token that is refused with 401, and the refusal's log line", async () => {
@@ -318,16 +337,7 @@ describe("npm start", () => {
   });
 
   it("prints how to mint another token, and that command works", async () => {
-    const match =
-      /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/token) -H 'content-type: application\/json' -d '(.*)'$/m.exec(
-        output,
-      );
-    expect(match).not.toBeNull();
-    const response = await fetch(match![1]!, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: match![2]!,
-    });
+    const response = await postAsPrinted(output, "/_dev/token");
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ token_type: "Bearer", access_token: expect.any(String) as unknown });
   });
@@ -394,16 +404,7 @@ describe("npm start with AUTH_MODE=resolver", () => {
   it("prints a curl with the session cookie that passes, the origin receiving the identity", async () => {
     const { url, cookie } = cookieCurl();
     const response = await fetch(url, { headers: { cookie, "x-authgear-user-id": "spoofed" } });
-    expect(response.status).toBe(200);
-    const echoed = (await response.json()) as ReceivedRequest;
-    expect(echoed.path).toBe("/hello");
-    expect(echoed.headers).toMatchObject({
-      "x-authgear-session-valid": "true",
-      "x-authgear-user-id": "dev-user",
-      "x-authgear-user-anonymous": "false",
-      "x-authgear-user-verified": "true",
-      "x-authgear-session-amr": "pwd",
-    });
+    await expectDevUserEchoed(response, { "x-authgear-session-amr": "pwd" });
   });
 
   it("prints a curl without credentials that is refused with 401", async () => {
@@ -434,16 +435,7 @@ describe("npm start with AUTH_MODE=resolver", () => {
   });
 
   it("prints how to create another session, and its cookie passes", async () => {
-    const match =
-      /^curl -s -X POST (http:\/\/127\.0\.0\.1:\d+\/_dev\/session) -H 'content-type: application\/json' -d '(.*)'$/m.exec(
-        output,
-      );
-    expect(match).not.toBeNull();
-    const created = await fetch(match![1]!, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: match![2]!,
-    });
+    const created = await postAsPrinted(output, "/_dev/session");
     expect(created.status).toBe(200);
     const { session } = (await created.json()) as { session: string };
     const response = await fetch(hello(), { headers: { cookie: `session=${session}` } });

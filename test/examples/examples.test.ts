@@ -8,21 +8,20 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { requestEvent } from "../aws/fixtures.ts";
 import { bundleWorker, startWorker } from "../cloudflare/harness.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 const EXAMPLES = resolve(import.meta.dirname, "../../examples");
 const ROLES = "https://authgear.com/claims/user/roles";
 const ADMIN_RULE = '[{"path":"/admin/*","roles":["admin"]}]';
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let alice: string;
 let bob: string;
 const started: Miniflare[] = [];
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   [alice, bob] = await Promise.all([
     issuer.mintAccessToken({ sub: "alice", claims: { [ROLES]: ["admin"] } }),
     issuer.mintAccessToken({ sub: "bob", claims: { [ROLES]: [] } }),
@@ -30,7 +29,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all(started.map((mf) => mf.dispose()));
-  await issuer.close();
 });
 
 async function workerExample(

@@ -8,7 +8,6 @@ import type { Miniflare } from "miniflare";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newAssertionKey } from "../../dev/assertion-key.ts";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
 import { rememberCredential } from "../../dev/remember.ts";
 import {
   AUDIENCE,
@@ -19,13 +18,13 @@ import {
   type ExampleOrigin,
 } from "../assertion-fixtures.ts";
 import { startWorker } from "../cloudflare/harness.ts";
-import { freePort } from "../helpers.ts";
+import { freePort, useDevIssuer } from "../helpers.ts";
 
 const ROLES = "https://authgear.com/claims/user/roles";
 /** A bare origin: the Worker signs ASSERTION_ISSUER exactly as written, and the app compares it exactly. */
 const GATE = "https://gate.example";
 
-let issuer: DevIssuer;
+const issuer = useDevIssuer();
 let app: ExampleOrigin;
 let mf: Miniflare;
 let gateUrl: string;
@@ -33,7 +32,6 @@ let alice: string;
 let forged: string;
 
 beforeAll(async () => {
-  issuer = await startDevIssuer();
   const key = await newAssertionKey("gate-e2e");
   rememberCredential(key.d);
   // The app must know the Worker's JWKS URL before the Worker knows the app's: the Worker's port first.
@@ -65,7 +63,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await mf.dispose();
   app.stop();
-  await issuer.close();
 });
 
 async function call(base: string, headers: Record<string, string>): Promise<{ status: number; body: unknown }> {

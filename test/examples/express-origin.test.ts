@@ -13,6 +13,7 @@ import {
   startExpressOrigin,
   startJwksServer,
   userClaims,
+  verifiedUserClaims,
   type ExampleOrigin,
   type JwksServer,
   type SigningKey,
@@ -61,23 +62,7 @@ describe("examples/express-origin: an Express origin that accepts only the gate'
       status: 200,
       body: {
         path: "/orders/7",
-        caller: {
-          iss: ISSUER,
-          aud: AUDIENCE,
-          sub: "alice",
-          iat: claims.iat,
-          exp: claims.exp,
-          jti: claims.jti,
-          kind: "user",
-          token_iss: "https://myapp.authgear.cloud",
-          scope: ["openid", "offline_access"],
-          client_id: "spa",
-          roles: ["admin"],
-          amr: ["pwd", "otp"],
-          auth_time: claims.iat! - 300,
-          is_anonymous: false,
-          is_verified: true,
-        },
+        caller: verifiedUserClaims(claims),
       },
     });
   });

@@ -3,18 +3,14 @@
  * and never a client's copy of one, in any spelling, on any request that reaches it.
  */
 import { Hono } from "hono";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { describe, expect, it } from "vitest";
 import { authgear, type AuthgearVariables } from "../../src/hono/index.ts";
+import { useDevIssuer } from "../helpers.ts";
 
 const CLAIM_HEADERS = JSON.stringify({ "x-user-email": "email", "x-groups": "groups" });
 const FORGED = { "X-User-Email": "forged@evil.example", x_user_email: "forged", "x.groups": "admin" };
 
-let issuer: DevIssuer;
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
+const issuer = useDevIssuer();
 
 function app(settings: Record<string, string>): Hono<{ Variables: AuthgearVariables }> {
   const hono = new Hono<{ Variables: AuthgearVariables }>();

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevIssuer } from "../../dev/issuer.ts";
 import { authgear, type AuthgearVariables } from "../../src/hono/index.ts";
 import { authgearProject, type AuthgearProject } from "../fixtures/authgear-tokens.ts";
+import { clientIdentity } from "../fixtures/identities.ts";
 
 const RESOURCE = "https://api.example.com";
 
@@ -52,12 +53,8 @@ describe("authgear() with machine clients and several issuers", () => {
     expect(await call(hono, "/machine/orders", token)).toEqual([
       200,
       {
-        kind: "client",
-        issuer: a.issuer,
-        subject: "client_id_inventory",
-        clientId: "inventory",
+        ...clientIdentity(a.issuer, "inventory"),
         scopes: ["read:orders"],
-        source: "jwt",
         claims: decodeJwt(token),
         expiresAt: decodeJwt(token).exp,
       },

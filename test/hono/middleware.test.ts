@@ -5,16 +5,12 @@
  */
 import { Hono } from "hono";
 import { methodOverride } from "hono/method-override";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { describe, expect, it } from "vitest";
 import { authgear, type AuthgearVariables } from "../../src/hono/index.ts";
 import type { LogFields } from "../../src/core/index.ts";
+import { useDevIssuer } from "../helpers.ts";
 
-let issuer: DevIssuer;
-beforeAll(async () => {
-  issuer = await startDevIssuer();
-});
-afterAll(() => issuer.close());
+const issuer = useDevIssuer();
 
 function app(
   settings: Record<string, string>,
