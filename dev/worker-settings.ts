@@ -147,5 +147,5 @@ export function describeSettings(settings: readonly WorkerSetting[]): string {
   const lines = settings
     .filter(({ value, fallback }) => value !== "" && value !== fallback)
     .map(({ name, value, note }) => `  ${name}=${shown(name, value)}${note === undefined ? "" : ` (${note})`}`);
-  return `authgear-edge: the Worker's settings, from this environment (every other setting has its default; README "Configuration"):\n${lines.join("\n")}`;
+  return `authgear-edge: the Worker's settings, from this environment (every other setting has its default; docs/configuration.md):\n${lines.join("\n")}`;
 }

@@ -214,7 +214,7 @@ describe("npm start", () => {
   it("prints the effective configuration: the dev stack's settings, every other at its default", () => {
     const issuers = `\\[\\{"issuer":"(http://127\\.0\\.0\\.1:\\d+)","resources":\\["http://127\\.0\\.0\\.1:${workerPort}"\\]\\},\\{"issuer":"(http://127\\.0\\.0\\.1:\\d+)"\\}\\]`;
     const settings =
-      /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; README "Configuration"\):\n((?: {2}.*\n)+)/m.exec(
+      /^authgear-edge: the Worker's settings, from this environment \(every other setting has its default; docs\/configuration\.md\):\n((?: {2}.*\n)+)/m.exec(
         output,
       );
     expect(settings).not.toBeNull();
