@@ -11,6 +11,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { Code } from "aws-cdk-lib/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthgearEdgeStack } from "../../examples/cdk/authgear-edge-stack.ts";
+import { expectMetadataMock, httpApiCors, type MockIntegration } from "./deployment-expectations.ts";
 
 const ENDPOINT = "https://example.authgear.cloud";
 const CORS_ORIGIN = "https://app.example.com";
@@ -285,27 +286,9 @@ describe("CDK example: RFC 9728 protected-resource metadata", () => {
     const [, method] = only(template, "AWS::ApiGateway::Method", { ResourceId: { Ref: leafId } });
     expect(method.Properties).toMatchObject({ HttpMethod: "GET", AuthorizationType: "NONE" });
     expect(method.Properties).not.toHaveProperty("AuthorizerId");
-    const integration = method.Properties.Integration as {
-      Type: string;
-      RequestTemplates: Record<string, string>;
-      IntegrationResponses: Array<{
-        StatusCode: string;
-        ResponseParameters: Record<string, string>;
-        ResponseTemplates: Record<string, unknown>;
-      }>;
-    };
+    const integration = method.Properties.Integration as MockIntegration;
     expect(integration.Type).toBe("MOCK");
-    expect(JSON.parse(integration.RequestTemplates["application/json"]!)).toEqual({ statusCode: 200 });
-    const [response] = integration.IntegrationResponses;
-    expect(response).toMatchObject({
-      StatusCode: "200",
-      ResponseParameters: { "method.response.header.Content-Type": "'application/json; charset=utf-8'" },
-    });
-    expect(JSON.parse(deployed(template, response!.ResponseTemplates["application/json"]))).toEqual({
-      resource: API_URL,
-      authorization_servers: [ENDPOINT],
-      bearer_methods_supported: ["header"],
-    });
+    expectMetadataMock(integration, (value) => deployed(template, value), API_URL, ENDPOINT);
   });
 });
 
@@ -333,13 +316,7 @@ describe("CDK example: CORS (CORS_ALLOWED_ORIGINS)", () => {
       });
     }
     template.hasResourceProperties("AWS::ApiGatewayV2::Api", {
-      CorsConfiguration: {
-        AllowOrigins: [CORS_ORIGIN],
-        AllowCredentials: true,
-        AllowHeaders: ["Authorization", "Content-Type"],
-        ExposeHeaders: ["WWW-Authenticate", "Retry-After"],
-        MaxAge: 600,
-      },
+      CorsConfiguration: httpApiCors(CORS_ORIGIN),
     });
     template.hasResourceProperties("AWS::ApiGateway::Method", {
       HttpMethod: "OPTIONS",

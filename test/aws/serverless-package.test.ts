@@ -19,6 +19,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newAssertionKey } from "../../dev/assertion-key.ts";
 import { publicJwk } from "../../src/core/index.ts";
+import { expectMetadataMock, httpApiCors, type MockIntegration } from "./deployment-expectations.ts";
 import { PROJECT_ROOT, SERVERLESS, serverlessEnv } from "./offline-harness.ts";
 
 const run = promisify(execFile);
@@ -363,26 +364,9 @@ describe("serverless package: RFC 9728 protected-resource metadata", () => {
     });
 
     // The MOCK answers 200 (its request template names the status) with the JSON document.
-    const integration = method.Integration as {
-      RequestTemplates: Record<string, string>;
-      IntegrationResponses: Array<{
-        StatusCode: string;
-        ResponseParameters: Record<string, string>;
-        ResponseTemplates: Record<string, unknown>;
-      }>;
-    };
-    expect(JSON.parse(integration.RequestTemplates["application/json"]!)).toEqual({ statusCode: 200 });
+    const integration = method.Integration as MockIntegration;
     expect(integration.IntegrationResponses).toHaveLength(1);
-    const [response] = integration.IntegrationResponses;
-    expect(response).toMatchObject({
-      StatusCode: "200",
-      ResponseParameters: { "method.response.header.Content-Type": "'application/json; charset=utf-8'" },
-    });
-    expect(JSON.parse(substitute(response!.ResponseTemplates["application/json"]))).toEqual({
-      resource: API_URL,
-      authorization_servers: [ENDPOINT],
-      bearer_methods_supported: ["header"],
-    });
+    expectMetadataMock(integration, substitute, API_URL, ENDPOINT);
     expect(method.MethodResponses).toEqual([
       {
         StatusCode: "200",
@@ -603,13 +587,7 @@ describe("serverless package: CORS (CORS_ALLOWED_ORIGINS)", () => {
 
   it("set: the HTTP API answers preflights for exactly the listed origin, with credentials, exposing the challenge", () => {
     expect(properties("cors", "HttpApi")).toMatchObject({
-      CorsConfiguration: {
-        AllowOrigins: [CORS_ORIGIN],
-        AllowCredentials: true,
-        AllowHeaders: ["Authorization", "Content-Type"],
-        ExposeHeaders: ["WWW-Authenticate", "Retry-After"],
-        MaxAge: 600,
-      },
+      CorsConfiguration: httpApiCors(CORS_ORIGIN),
     });
   });
 

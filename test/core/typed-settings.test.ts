@@ -10,17 +10,12 @@ import {
   createGate,
   parseConfig,
   type CoreSettings,
-  type DeciderOptions,
   type Decision,
   type LogFields,
 } from "../../src/core/index.ts";
+import { WORKER_DECIDER } from "../fixtures/gate.ts";
 
-const decide: DeciderOptions = {
-  ambiguousPaths: "refuse",
-  preflightsArePublic: true,
-  overrideHeaders: "stripped",
-  validForSeconds: 0,
-};
+const decide = WORKER_DECIDER;
 const ROLES = "https://authgear.com/claims/user/roles";
 
 let issuer: DevIssuer;

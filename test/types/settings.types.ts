@@ -4,15 +4,11 @@
  * `@ts-expect-error` fails the typecheck if the line below it compiles.
  */
 import { createHandler, type AuthorizerEvent, type AuthorizerResult } from "../../src/aws/index.ts";
-import { createGate, fromEnv, parseConfig, type CoreSettings, type DeciderOptions } from "../../src/core/index.ts";
+import { createGate, fromEnv, parseConfig, type CoreSettings } from "../../src/core/index.ts";
 import { authgear } from "../../src/hono/index.ts";
+import { WORKER_DECIDER } from "../fixtures/gate.ts";
 
-const decide: DeciderOptions = {
-  ambiguousPaths: "refuse",
-  preflightsArePublic: true,
-  overrideHeaders: "reach-origin",
-  validForSeconds: 0,
-};
+const decide = WORKER_DECIDER;
 const ENDPOINT = "https://myapp.authgear.cloud";
 
 // Valid settings: text as an environment holds it, literal unions, ROUTES as an array of rules,
