@@ -21,6 +21,7 @@ import {
   createGate,
   describeError,
   fromEnv,
+  overlaySettings,
   identityHeaders,
   jsonLogger,
   type AssertionSigner,
@@ -223,7 +224,7 @@ export interface HandlerOptions extends Pick<
    * (checked at start-up only); default `process.env`.
    */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** Settings given in code, typed; a variable of `env` of the same name (not empty) wins over one. */
+  /** Settings given in code, typed; a variable of `env` of the same name wins over one unless blank. */
   readonly settings?: LambdaSettings;
   /**
    * `throw`: a bad configuration makes `createHandler` throw its `ConfigError` (naming every bad
@@ -243,13 +244,6 @@ export interface HandlerOptions extends Pick<
    * `AUTHORIZER_CACHE_SECONDS` must be 0 (refused at start-up otherwise).
    */
   readonly authorize?: AuthorizeCallback;
-}
-
-/** The variables that are set: an empty one does not hide a setting given in code. */
-function definedVariables(env: Readonly<Record<string, string | undefined>>): Readonly<Record<string, string>> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""),
-  );
 }
 
 /** `lambda`: the Lambda context, whose request id names every log line of the invocation. */
@@ -292,7 +286,7 @@ export function createHandler(options: HandlerOptions = {}): Authorizer {
   // outright as in the Worker: API Gateway may hand over a decoded path ("/my file"), and an
   // authenticated caller must not be turned away for it.
   const gate = createGate(
-    fromEnv(settings === undefined ? env : { ...settings, ...definedVariables(env) }),
+    fromEnv(settings === undefined ? env : overlaySettings(settings, env)),
     { ...deps, fetcher: deps.fetcher ?? nodeFetcher, digest: nodeDigest, logger: deps.logger ?? jsonLogger },
     {
       settings: LAMBDA_SETTINGS,

@@ -13,6 +13,7 @@ import {
   describeError,
   errorResponse,
   fromEnv,
+  overlaySettings,
   jsonLogger,
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,
@@ -71,7 +72,7 @@ export type WorkerVars = { readonly [Name in Exclude<WorkerSettingName, "ASSERTI
 export type Env = WorkerVars & { readonly ANALYTICS?: AnalyticsEngineDataset | undefined } & object;
 
 export interface WorkerOptions<E extends Env = Env> {
-  /** Settings given in code, by the same names, typed; a var or secret of the same name wins over one. */
+  /** Settings given in code, by the same names, typed; a var or secret of the same name wins over one unless blank. */
   readonly settings?: WorkerSettings;
   /**
    * `throw`: a bad configuration makes `fetch` throw its `ConfigError` (naming every bad key) at
@@ -111,7 +112,7 @@ export function createWorker<E extends Env = Env>(options: WorkerOptions<E> = {}
   });
   const gateOf = (env: E): Gate<WorkerConfig> => {
     const cache = options.cache === undefined ? caches.default : options.cache;
-    const settings = options.settings === undefined ? env : { ...options.settings, ...definedSettings(env) };
+    const settings = options.settings === undefined ? env : overlaySettings(options.settings, env);
     return createGate(
       fromEnv(settings),
       { logger, ...(options.clock !== undefined && { clock: options.clock }) },
@@ -165,11 +166,6 @@ function assertionsOf(config: WorkerConfig, clock: Clock | undefined): Assertion
   const keys = createAssertionKeys(assertion.key, config.assertionSecondKey);
   const signer = createAssertionSigner({ keys, ...assertion, ...(clock !== undefined && { clock }) });
   return { keys, signer, header: config.assertionHeader };
-}
-
-/** The vars and secrets that are set: an empty var does not hide a setting given in code. */
-function definedSettings(env: Env): Readonly<Record<string, unknown>> {
-  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
 }
 
 /** `SERVER_TIMING=true`: the gate's outcome and duration, appended to every response. */

@@ -26,6 +26,7 @@ export {
   defineSettings,
   extendSettings,
   fromEnv,
+  overlaySettings,
   settingsRecord,
   type ConfigOf,
   type EnvSettings,

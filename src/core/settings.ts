@@ -51,6 +51,21 @@ export function fromEnv(env: object): EnvSettings {
   return { [ENV]: env as Readonly<Record<string, unknown>> };
 }
 
+/**
+ * Settings given in code, overlaid by the environment's: a variable wins only when it is set. A blank
+ * one (empty or whitespace, which `parse` reads as unset) does not hide the code's value: a blank
+ * `ROUTES` var must not cancel the rules given in code and leave every route to the default.
+ */
+export function overlaySettings(
+  settings: object | undefined,
+  env: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, unknown>> {
+  const set = Object.entries(env).filter(([, value]) =>
+    typeof value === "string" ? value.trim() !== "" : value !== undefined,
+  );
+  return { ...settings, ...Object.fromEntries(set) };
+}
+
 /** The names and values that `settings` (typed, or an environment by `fromEnv`) give. */
 export function settingsRecord(settings: object): Readonly<Record<string, unknown>> {
   return ENV in settings ? (settings as EnvSettings)[ENV] : (settings as Readonly<Record<string, unknown>>);

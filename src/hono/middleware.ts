@@ -13,6 +13,7 @@ import {
   canonicalHeaderName,
   createGate,
   fromEnv,
+  overlaySettings,
   logOmittedClaimHeaders,
   type ClaimHeaders,
   describeError,
@@ -44,7 +45,7 @@ export interface AuthgearOptions extends Pick<
 > {
   /**
    * Settings given in code, by the names of docs/configuration.md, typed from their
-   * schemas; a variable of `env` of the same name (not empty) wins over one.
+   * schemas; a variable of `env` of the same name wins over one unless blank.
    */
   readonly settings?: CoreSettings;
   /**
@@ -101,9 +102,7 @@ function givenSettings(
   settings: CoreSettings | undefined,
   env: Readonly<Record<string, unknown>> | undefined,
 ): Readonly<Record<string, unknown>> | undefined {
-  if (env === undefined) return settings;
-  const set = Object.entries(env).filter(([, value]) => value !== undefined && value !== "");
-  return { ...settings, ...Object.fromEntries(set) };
+  return env === undefined ? settings : overlaySettings(settings, env);
 }
 
 export function authgear(options: AuthgearOptions = {}): MiddlewareHandler<{ Variables: AuthgearVariables }> {

@@ -23,18 +23,21 @@ describe("settings given in code", () => {
       sub: "ada",
       claims: { "https://authgear.com/claims/user/roles": ["admin"] },
     });
-    const handler = createHandler({
-      env: { AUTHGEAR_ENDPOINT: issuer.origin, AUTHORIZER_CACHE_SECONDS: "0", LOG_LEVEL: "" },
-      settings: {
-        AUTHGEAR_ENDPOINT: "https://unused.example",
-        AUTHORIZER_CACHE_SECONDS: 300,
-        ROUTES: [{ path: "/request", roles: ["root"] }],
-      },
-    });
-    const result = await handler(tokenEvent(`Bearer ${admin}`));
-    // The ARN's path (/request) is ruled for root: a Deny for ada, decided against the env's issuer.
-    expect(JSON.stringify(result)).toContain('"Effect":"Deny"');
-    expect(result).toMatchObject({ principalId: "ada" });
+    for (const blank of ["", " \n"]) {
+      const handler = createHandler({
+        // A blank ROUTES variable is read as unset: it must not cancel the rule given in code.
+        env: { AUTHGEAR_ENDPOINT: issuer.origin, AUTHORIZER_CACHE_SECONDS: "0", LOG_LEVEL: "", ROUTES: blank },
+        settings: {
+          AUTHGEAR_ENDPOINT: "https://unused.example",
+          AUTHORIZER_CACHE_SECONDS: 300,
+          ROUTES: [{ path: "/request", roles: ["root"] }],
+        },
+      });
+      const result = await handler(tokenEvent(`Bearer ${admin}`));
+      // The ARN's path (/request) is ruled for root: a Deny for ada, decided against the env's issuer.
+      expect(JSON.stringify(result)).toContain('"Effect":"Deny"');
+      expect(result).toMatchObject({ principalId: "ada" });
+    }
   });
 });
 

@@ -83,13 +83,15 @@ describe("createWorker(options)", () => {
     ]);
   });
 
-  it("lets a var of the same name win over a setting in code, and an empty var not hide it", async () => {
-    const overridden = gate({ PUBLIC_PATHS: "/open/*", ROUTES: "" });
-    expect(await get(overridden, "/public/page")).toBe(401);
-    expect(await get(overridden, "/open/page")).toBe(200);
+  it("lets a var of the same name win over a setting in code, and an empty or blank var not hide it", async () => {
     const user = await issuer.mintAccessToken({ sub: "bob" });
-    // ROUTES is empty in the vars: the rule given in code still holds.
-    expect(await get(overridden, "/admin/users", user)).toBe(403);
+    for (const blank of ["", " \t\n "]) {
+      const overridden = gate({ PUBLIC_PATHS: "/open/*", ROUTES: blank });
+      expect(await get(overridden, "/public/page")).toBe(401);
+      expect(await get(overridden, "/open/page")).toBe(200);
+      // ROUTES is blank in the vars (read as unset): the rule given in code still holds.
+      expect(await get(overridden, "/admin/users", user)).toBe(403);
+    }
   });
 
   it("with cache: null, keeps each isolate's key set to itself: one key-set fetch per isolate", async () => {

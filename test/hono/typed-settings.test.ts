@@ -26,15 +26,18 @@ function app(options: AuthgearOptions): Hono<{ Variables: AuthgearVariables }> {
 }
 
 describe("settings and env", () => {
-  it("reads both, a non-empty variable of env winning; ROUTES as an array decides", async () => {
+  it("reads both, a non-blank variable of env winning; ROUTES as an array decides", async () => {
     const token = await issuer.mintAccessToken({ sub: "dana" });
-    const gated = app({
-      settings: { AUTHGEAR_ENDPOINT: "https://unused.example", ROUTES: [{ path: "/admin/*", roles: ["admin"] }] },
-      env: { AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS: "" },
-    });
     const headers = { authorization: `Bearer ${token}` };
-    expect((await gated.request("/x", { headers })).status).toBe(200);
-    expect((await gated.request("/admin/x", { headers })).status).toBe(403);
+    for (const blank of ["", "  "]) {
+      const gated = app({
+        settings: { AUTHGEAR_ENDPOINT: "https://unused.example", ROUTES: [{ path: "/admin/*", roles: ["admin"] }] },
+        // A blank ROUTES is read as unset: it must not cancel the rule given in code.
+        env: { AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS: "", ROUTES: blank },
+      });
+      expect((await gated.request("/x", { headers })).status).toBe(200);
+      expect((await gated.request("/admin/x", { headers })).status).toBe(403);
+    }
   });
 });
 
