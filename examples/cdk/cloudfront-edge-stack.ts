@@ -5,7 +5,7 @@
  *   to the login page, a preflight, the RFC 9728 document) or lets the request on with the identity headers set;
  * - the origin is `ORIGIN_URL`, the Worker's setting for the same thing;
  * - Lambda@Edge runs only functions that live in us-east-1: `EdgeFunction` puts this one there, in this stack when
- *   the stack is in us-east-1, else in a stack of its own that this one depends on.
+ *   the stack is in us-east-1, else in a stack of its own, `<id>-EdgeFunction`, that this one depends on.
  */
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import {
@@ -53,6 +53,8 @@ export class AuthgearCloudFrontStack extends Stack {
 
     // Lambda@Edge takes no environment variables: the settings are in the bundle.
     this.edgeFunction = new experimental.EdgeFunction(this, "ViewerRequest", {
+      // Its stack when this one is not in us-east-1.
+      stackId: `${id}-EdgeFunction`,
       description: "authgear-edge Lambda@Edge viewer-request gate",
       runtime: Runtime.NODEJS_22_X,
       handler: "viewer-request.handler",

@@ -71,7 +71,8 @@ function readOrigin(raw: string | undefined): CloudFrontOrigin | string {
   if (!parsed.success) return `${parsed.issues[0].message} (${ORIGIN_URL_FORM})`;
   const url = new URL(parsed.output);
   const host = url.hostname;
-  if (IPV4.test(host) || host.startsWith("[") || !host.includes(".")) {
+  // The URL parser writes an IPv4 address in dotted decimal, and an IPv6 one without a dot (`[::ffff:cb00:7107]`).
+  if (IPV4.test(host) || !host.includes(".")) {
     return `${JSON.stringify(host)} is not a public DNS name: CloudFront connects to an origin by a DNS name it can resolve, never an IP address`;
   }
   const protocol = url.protocol === "https:" ? "https" : "http";

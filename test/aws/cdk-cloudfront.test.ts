@@ -123,6 +123,7 @@ describe("CDK CloudFront example: the function", () => {
     expect(stack.region).toBe("eu-west-1");
     expect(edgeStack).not.toBe(stack);
     expect(edgeStack.region).toBe("us-east-1");
+    expect(edgeStack.stackName).toBe("AuthgearCloudFrontTest-EdgeFunction");
     expect(edgeStack.account).toBe("123456789012");
     expect(stack.dependencies).toContain(edgeStack);
     main.resourcePropertiesCountIs("AWS::Lambda::Function", { Handler: "viewer-request.handler" }, 0);
@@ -272,6 +273,12 @@ describe("CDK CloudFront example: settings CloudFront would refuse, or that cann
     ["an IPv4 address", { ORIGIN_URL: "https://203.0.113.7" }, 'ORIGIN_URL: "203.0.113.7" is not a public DNS name'],
     ["an IPv4 address, spelt in hex", { ORIGIN_URL: "http://0xcb.0.113.7" }, '"203.0.113.7" is not a public DNS'],
     ["an IPv6 address", { ORIGIN_URL: "https://[2001:db8::1]" }, 'ORIGIN_URL: "[2001:db8::1]" is not a public DNS'],
+    ["an IPv4 address as one number", { ORIGIN_URL: "http://3405803783" }, '"203.0.113.7" is not a public DNS'],
+    [
+      "an IPv4-mapped IPv6 address",
+      { ORIGIN_URL: "https://[::ffff:203.0.113.7]" },
+      '"[::ffff:cb00:7107]" is not a public DNS',
+    ],
     ["a name without a dot", { ORIGIN_URL: "http://localhost:8080" }, 'ORIGIN_URL: "localhost" is not a public DNS'],
     ["a port below 1024", { ORIGIN_URL: "https://api.example.com:1023" }, "ORIGIN_URL: port 1023: CloudFront"],
     ["port 81", { ORIGIN_URL: "http://api.example.com:81" }, "ORIGIN_URL: port 81"],
