@@ -81,7 +81,7 @@ export class AuthgearCloudFrontStack extends Stack {
       comment: `${id}: authgear-edge in front of ${origin.domainName}`.slice(0, 128),
       defaultBehavior: {
         origin: httpOrigin(origin),
-        // Tokens and cookies never cross the internet in clear between the viewer and CloudFront.
+        // The gate's answers, and the identity behind them, go over https only: CloudFront redirects plain http.
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         // A gate in front of an API: every method reaches the function, which decides.
         allowedMethods: AllowedMethods.ALLOW_ALL,
