@@ -140,8 +140,8 @@ export function signature(
 function parseAmzDate(text: string): number {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (match === null) return Number.NaN;
-  const [, year, month, day, hour, minute, second] = match.map(Number) as number[];
-  return Date.UTC(year!, month! - 1, day, hour, minute, second);
+  const [year = 0, month = 0, day, hour, minute, second] = match.slice(1).map(Number);
+  return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
 /** What AWS would answer about the request's signature, before looking at what it asks. */
