@@ -46,11 +46,8 @@ function readBody(res: IncomingMessage, maxBytes: number): Promise<string> {
     res.on("end", () => {
       resolve(Buffer.concat(chunks).toString("utf8"));
     });
+    // The deadline's abort, or a reset, after the headers.
     res.on("error", reject);
-    // An abort (the deadline) or a reset after the headers: settled already when the body ended.
-    res.on("close", () => {
-      reject(new Error("the connection closed before the end of the body"));
-    });
   });
 }
 

@@ -255,20 +255,22 @@ function amzDate(ms: number): string {
 }
 
 /**
- * The error's name from a JSON-protocol error answer: `__type` (possibly `namespace#Name`), or the
- * `x-amzn-ErrorType` header (possibly `Name:url`); limited to a name's characters, so nothing else is logged.
+ * The error's name from a JSON-protocol error answer, as the AWS SDKs read it: the `x-amzn-ErrorType` header,
+ * else the body's `__type`, either possibly `namespace#Name` and `Name:url`
+ * (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html); only the name, so nothing else is logged.
  */
 function awsErrorType(body: string, header: string | undefined): string | undefined {
   let type: unknown = header;
-  try {
-    const parsed: unknown = JSON.parse(body);
-    if (typeof parsed === "object" && parsed !== null && "__type" in parsed) type = parsed.__type;
-  } catch {
-    /* not JSON: the header's, if any */
+  if (type === undefined) {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      if (typeof parsed === "object" && parsed !== null && "__type" in parsed) type = parsed.__type;
+    } catch {
+      /* not JSON: no name */
+    }
   }
   if (typeof type !== "string") return undefined;
-  const name = /^(?:[\w.]*#)?(\w{1,100})/.exec(type);
-  return name?.[1];
+  return /^(?:[\w.]*#)?(\w{1,100})/.exec(type)?.[1];
 }
 
 function createGetSecretValue(

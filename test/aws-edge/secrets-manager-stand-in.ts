@@ -11,7 +11,9 @@
  *   `InvalidRequestException`, `ResourceNotFoundException` (each 400 unless said).
  * - Common Errors (https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html):
  *   `AccessDeniedException` 400, `ThrottlingException` 400, `ServiceUnavailable` 503, the signature's.
- * - An error answer of the JSON protocol is `{"__type": "<name>", "message": "..."}` with the status.
+ * - An error answer of the JSON protocol is `{"__type": "<name>", "message": "..."}` with the status; the name
+ *   may come qualified, `namespace#Name` in `__type` (the `internal` failure), or only in an `x-amzn-ErrorType`
+ *   header as `Name:url` (the `header-throttling` failure) (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -61,7 +63,7 @@ export interface StandInOptions {
 
 const AWS_FAILURES: Readonly<Record<string, readonly [number, string, string]>> = {
   throttling: [400, "ThrottlingException", "Rate exceeded"],
-  internal: [500, "InternalServiceError", "An error occurred on the server side."],
+  internal: [500, "com.amazonaws.secretsmanager#InternalServiceError", "An error occurred on the server side."],
   unavailable: [503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."],
   decryption: [400, "DecryptionFailure", "Secrets Manager can't decrypt the protected secret text using the KMS key."],
 };
@@ -88,9 +90,30 @@ export async function startSecretsManagerStandIn(options: StandInOptions): Promi
     };
 
     if (failure === "hang") return;
+    if (failure === "cut") {
+      calls.push({ ...call, status: 200, type: "cut" });
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1", "content-length": "1000" });
+      res.write('{"ARN":"', () => req.socket.destroy());
+      return;
+    }
+    if (failure === "stall") {
+      calls.push({ ...call, status: 200, type: "stall" });
+      res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+      res.write('{"ARN":"');
+      return;
+    }
     if (failure === "reset") {
       calls.push({ ...call, status: 0, type: "reset" });
       req.socket.destroy();
+      return;
+    }
+    if (failure === "header-throttling") {
+      calls.push({ ...call, status: 400, type: "ThrottlingException" });
+      res.writeHead(400, {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/",
+      });
+      res.end(JSON.stringify({ message: "Rate exceeded" }));
       return;
     }
     const aws = failure === undefined ? undefined : AWS_FAILURES[failure];
