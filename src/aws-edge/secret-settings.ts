@@ -193,12 +193,13 @@ type Outcome =
   | { readonly ok: true; readonly values: Readonly<Record<string, string>> }
   | { readonly ok: false; readonly error: Error; readonly at: number };
 
+/** `arn`: the secret's full ARN, or what `SECRET_SOURCE_SETTINGS` read of it (`secretSource.arn`). */
 export function createSecretSettings(
-  arn: string,
+  arn: string | SecretArn,
   names: readonly SecretSettingName[],
   deps: SecretSettingsDeps = {},
 ): SecretSettings {
-  const secret = parseSecretArn(arn);
+  const secret = typeof arn === "string" ? parseSecretArn(arn) : arn;
   if (secret === undefined) throw new ConfigError(new Map([["SECRET_ARN", ARN_RULE]]));
   if (names.length === 0) throw new ConfigError(new Map([["SECRET_SETTINGS", NAMES_RULE]]));
   const clock = deps.clock ?? Date.now;

@@ -5,7 +5,8 @@
  */
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { SECRET_SOURCE_SETTINGS, withLoadedSecrets } from "../../src/aws-edge/secret-settings.ts";
+import { EDGE_SETTINGS } from "../../src/aws-edge/config.ts";
+import { createSecretSettings, SECRET_SOURCE_SETTINGS, withLoadedSecrets } from "../../src/aws-edge/secret-settings.ts";
 import { ConfigError, defineSettings, extendSettings } from "../../src/core/settings.ts";
 import { thrownBy } from "../helpers.ts";
 
@@ -99,5 +100,32 @@ describe("withLoadedSecrets", () => {
     expect(merged).toEqual({ AUTHGEAR_ENDPOINT: "https://auth.example.com", ORIGIN_SECRET });
     // What the edge parses then: no baked copy to refuse, the secret's value in place.
     expect(EDGE_LIKE.parse(merged)).toEqual({ secretSource: undefined });
+  });
+});
+
+describe("with the edge's own settings", () => {
+  const EDGE_WITH_SECRETS = extendSettings(EDGE_SETTINGS, SECRET_SOURCE_SETTINGS);
+  const BASE = { AUTHGEAR_ENDPOINT: "https://auth.example.com" };
+
+  it("refuses ORIGIN_SECRET baked in and named by SECRET_SETTINGS", () => {
+    const env = { ...BASE, SECRET_ARN: ARN, SECRET_SETTINGS: "ORIGIN_SECRET", ORIGIN_SECRET };
+    expect(thrownBy(ConfigError, () => EDGE_WITH_SECRETS.parse(env)).keys).toEqual(["ORIGIN_SECRET"]);
+  });
+
+  it("takes the loaded ORIGIN_SECRET as if it were baked in", () => {
+    const baked = { ...BASE, SECRET_ARN: ARN, SECRET_SETTINGS: "ORIGIN_SECRET" };
+    expect(EDGE_WITH_SECRETS.parse(baked).originSecret).toBeUndefined();
+    const config = EDGE_WITH_SECRETS.parse(withLoadedSecrets(baked, { ORIGIN_SECRET }));
+    expect(config.originSecret?.value).toBe(ORIGIN_SECRET);
+  });
+
+  it("hands createSecretSettings what it read", async () => {
+    const source = EDGE_WITH_SECRETS.parse({ ...BASE, SECRET_ARN: ARN, SECRET_SETTINGS: "ORIGIN_SECRET" }).secretSource;
+    expect(source).toBeDefined();
+    const settings = createSecretSettings(source!.arn, source!.names, {
+      endpoint: "http://127.0.0.1:9",
+      credentials: () => undefined,
+    });
+    await expect(settings.load()).rejects.toMatchObject({ code: "ERR_SECRETS_UNAVAILABLE" });
   });
 });
