@@ -24,7 +24,10 @@ const BAKED = defineSettings(
 );
 const EDGE_LIKE = extendSettings(BAKED, SECRET_SOURCE_SETTINGS);
 
-function refused(env: Readonly<Record<string, unknown>>, settings = SECRET_SOURCE_SETTINGS): ConfigError {
+function refused(
+  env: Readonly<Record<string, unknown>>,
+  settings: { parse(env: Readonly<Record<string, unknown>>): unknown } = SECRET_SOURCE_SETTINGS,
+): ConfigError {
   return thrownBy(ConfigError, () => settings.parse(env));
 }
 

@@ -35,7 +35,17 @@ export interface StandInSecret {
 
 /** A way the service fails for every request until cleared: an AWS error answer, or a network failure. */
 export type StandInFailure =
-  "throttling" | "internal" | "unavailable" | "decryption" | "hang" | "reset" | "oversize" | "not-json";
+  | "throttling"
+  | "header-throttling"
+  | "internal"
+  | "unavailable"
+  | "decryption"
+  | "hang"
+  | "stall"
+  | "cut"
+  | "reset"
+  | "oversize"
+  | "not-json";
 
 export interface StandInCall {
   readonly target: string | undefined;
