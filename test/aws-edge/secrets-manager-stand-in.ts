@@ -13,7 +13,8 @@
  *   `AccessDeniedException` 400, `ThrottlingException` 400, `ServiceUnavailable` 503, the signature's.
  * - An error answer of the JSON protocol is `{"__type": "<name>", "message": "..."}` with the status; the name
  *   may come qualified, `namespace#Name` in `__type` (the `internal` failure), or only in an `x-amzn-ErrorType`
- *   header as `Name:url` (the `header-throttling` failure) (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html).
+ *   header as `Name:url` (the `header-throttling` failure): AWS JSON 1.1 protocol,
+ *   https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
