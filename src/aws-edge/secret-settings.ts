@@ -10,6 +10,9 @@
  * The call is GetSecretValue over HTTPS, signed with Signature Version 4 by aws4 with the Lambda's role
  * credentials (its environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). The
  * secret's region is the ARN's: a replica running far from it pays the round trip once per container.
+ * aws4 rather than aws4fetch: aws4fetch's signer builds a global `Headers`, which loads undici (Node's fetch,
+ * 35–40 ms on first use here); aws4 uses node:crypto. It is CommonJS, so an ESM bundle must define `require`
+ * (test/aws-edge/secret-settings-bundle.test.ts).
  * - API: https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
  * - Errors: https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html
  */
@@ -213,6 +216,8 @@ export function createSecretSettings(
     deadlineMs: deps.deadlineMs ?? DEFAULT_SECRETS_DEADLINE_MS,
   });
   let outcome: Outcome | undefined;
+  // A shared promise, not src/core/single-flight.ts: that one polls, for workerd's per-request I/O, which a
+  // Lambda container does not have; its polling would add up to 50 ms to each joining request.
   let flight: Promise<Readonly<Record<string, string>>> | undefined;
 
   return {
