@@ -98,6 +98,9 @@ function eventOf(row: Row): APIGatewayRequestAuthorizerEvent {
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
   const query = new URLSearchParams(queryAt === -1 ? "" : target.slice(queryAt + 1));
   const lines = (row.request.headers ?? []).map(([name, value]) => [name, fill(value, minted(row))] as const);
+  // The body never reaches an authorizer; its Content-Length header does.
+  const { body } = row.request;
+  if (body !== undefined) lines.push(["Content-Length", String(Buffer.byteLength(body))]);
   const base = requestEvent({ path });
   // The row's header lines replace the fixture's of the same name. API Gateway keeps one spelling of a
   // name (the first seen), its last value in `headers` and every value in `multiValueHeaders`.
@@ -190,7 +193,7 @@ for (const lane of Object.keys(LANES) as Lane[]) {
       const gap = row.knownGap?.authorizer;
       const name = `${row.group}: ${row.name} (${row.config})`;
       if (gap === undefined) it(name, () => check(row, answer, lane));
-      else it.fails(`${name} — known gap: ${gap}`, () => check(row, answer, lane));
+      else it.fails(`${name}: a known gap`, () => check(row, answer, lane));
     }
   });
 }
