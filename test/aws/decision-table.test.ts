@@ -13,7 +13,7 @@
  * not checked here: it cannot change the request (strip headers, withhold the token) nor add response
  * headers; the rows' `withheld`, `rewritten` and `headers` are the Worker's and the edge handler's.
  */
-import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHandler, type AuthorizerHandler } from "../../src/aws/create-handler.ts";
 import { useDevIssuer } from "../helpers.ts";
@@ -30,7 +30,14 @@ import {
 } from "../fixtures/decision-table.ts";
 import { fill, identityHeadersOf, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
 import { requestEvent } from "./fixtures.ts";
-import { evaluatePolicy } from "./iam-evaluator.ts";
+import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
+
+/** A REST authorizer's policy answer. */
+interface Policy {
+  readonly principalId: string;
+  readonly policyDocument: PolicyDocument;
+  readonly context?: Readonly<Record<string, unknown>>;
+}
 
 const up = useDevIssuer();
 const down = useDevIssuer();
@@ -165,10 +172,13 @@ async function check(row: Row, answer: AuthorizerAnswer, lane: Lane): Promise<vo
     }
     case "allow":
     case "deny": {
-      const policy = (await result) as APIGatewayAuthorizerResult;
-      expect(evaluatePolicy(policy.policyDocument, event.methodArn, "any-run"), "the policy on its own ARN").toBe(
-        answer.kind === "allow",
-      );
+      const policy = (await result) as unknown as Policy;
+      for (const reading of ["any-run", "segment"] as const) {
+        expect(
+          evaluatePolicy(policy.policyDocument, event.methodArn, reading),
+          `the policy on its ARN (${reading})`,
+        ).toBe(answer.kind === "allow");
+      }
       if (answer.kind === "deny") {
         expect(logs.slice(before).find((line) => line.event === "request_forbidden")?.code).toBe(answer.code);
         return;
