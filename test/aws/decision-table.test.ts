@@ -28,7 +28,7 @@ import {
   type CredentialName,
   type Row,
 } from "../fixtures/decision-table.ts";
-import { fill, identityHeadersOf, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
+import { headerLines, identityHeadersOf, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
 import { requestEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
 
@@ -104,7 +104,7 @@ function eventOf(row: Row): APIGatewayRequestAuthorizerEvent {
   const queryAt = target.indexOf("?");
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
   const query = new URLSearchParams(queryAt === -1 ? "" : target.slice(queryAt + 1));
-  const lines = (row.request.headers ?? []).map(([name, value]) => [name, fill(value, minted(row))] as const);
+  const lines = headerLines(row, minted(row));
   // The body never reaches an authorizer; its Content-Length header does.
   const { body } = row.request;
   if (body !== undefined) lines.push(["Content-Length", String(Buffer.byteLength(body))]);

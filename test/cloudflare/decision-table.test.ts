@@ -23,7 +23,7 @@ import {
   type Outcome,
   type Row,
 } from "../fixtures/decision-table.ts";
-import { fill, identityHeadersOf, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
+import { headerLines, headersAtOrigin, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
 import { originRequestsThisTest, startWorker } from "./harness.ts";
 
 const up = useDevIssuer();
@@ -119,16 +119,11 @@ function subrequestHeaders(authenticated: boolean): Record<string, string> {
 
 /** The request the origin must have received for a forwarded row. */
 function expectedAtOrigin(row: Row, outcome: Forwarded, sent: ReadonlyArray<readonly [string, string]>) {
-  const withheld = new Set((outcome.withheld ?? []).map((name) => name.toLowerCase()));
-  const headers: Record<string, string> = subrequestHeaders(outcome.as !== undefined);
-  for (const [name, value] of sent) {
-    if (!withheld.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
-  }
-  Object.assign(headers, outcome.rewritten);
   const { issuer } = CONFIGURATIONS[row.config];
-  if (outcome.as !== undefined) {
-    Object.assign(headers, identityHeadersOf(outcome.as, minted(row), issuer === "up" ? up.origin : down.origin));
-  }
+  const headers = {
+    ...subrequestHeaders(outcome.as !== undefined),
+    ...headersAtOrigin(outcome, sent, minted(row), issuer === "up" ? up.origin : down.origin),
+  };
   const body = row.request.body ?? "";
   // send() gives every method but GET and HEAD its Content-Length.
   if (row.request.method !== "GET" && row.request.method !== "HEAD") {
@@ -153,7 +148,7 @@ function minted(row: Row): Credentials {
 async function check(row: Row, outcome: Outcome): Promise<void> {
   const mf = gates.get(row.config);
   if (mf === undefined) throw new Error(`no Worker for ${row.config}`);
-  const sent = (row.request.headers ?? []).map(([name, value]) => [name, fill(value, minted(row))] as const);
+  const sent = headerLines(row, minted(row));
   const reply = await send(mf, row.request.method, row.request.target, sent.flat(), row.request.body);
   switch (outcome.kind) {
     case "forwarded":
