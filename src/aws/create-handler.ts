@@ -41,6 +41,7 @@ import {
 } from "../core/index.ts";
 import { emfLine } from "./emf.ts";
 import { answerLifetime, cacheSafetyProblems } from "./cache-safety.ts";
+import { prefetchKeys } from "./prefetch-keys.ts";
 import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS, type LambdaConfig, type LambdaSettings } from "./config.ts";
 import { readEvent, UnsupportedEvent, type RequestView } from "./events.ts";
 import { nodeDigest } from "./node-digest.ts";
@@ -324,22 +325,7 @@ export function createHandler(options: HandlerOptions = {}): Authorizer {
       writeMetrics(emfLine(outcome, meter, Date.now()));
     }
   };
-  return Object.assign(handler, { prefetchKeys });
-
-  async function prefetchKeys(budgetMs: number): Promise<boolean> {
-    if (!gate.ok) return false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const budget = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => {
-        resolve(false);
-      }, budgetMs);
-    });
-    try {
-      return await Promise.race([gate.authenticator.prefetchKeys({ logger }), budget]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  return Object.assign(handler, { prefetchKeys: (budgetMs: number) => prefetchKeys(gate, budgetMs) });
 
   /** The answer, and its outcome for metrics: `allowed`, `public`, a Deny's code, `report-only <code>`. */
   async function authorize(event: unknown, log: Logger, meter: Meter | undefined): Promise<[AuthorizerResult, string]> {

@@ -7,7 +7,7 @@ import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { EchoHello } from "../../dev/websocket-echo.ts";
-import { removeTokenSubprotocol, withoutQueryParameter } from "../../src/cloudflare/forwarding.ts";
+import { removeTokenSubprotocol, withoutQueryParameter } from "../../src/front/forwarding.ts";
 import { originRequestsThisTest, startWorker } from "./harness.ts";
 import { useDevIssuer, useDemoOrigin } from "../helpers.ts";
 

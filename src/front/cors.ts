@@ -12,8 +12,8 @@ export const PREFLIGHT_MAX_AGE = 600;
 const METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 /** The request's `Origin` when it is one of `allowed`, else `undefined`. */
-export function allowedOrigin(request: Request, allowed: ReadonlySet<string>): string | undefined {
-  const origin = request.headers.get("origin");
+export function allowedOrigin(headers: Headers, allowed: ReadonlySet<string>): string | undefined {
+  const origin = headers.get("origin");
   return origin !== null && allowed.has(origin) ? origin : undefined;
 }
 
@@ -24,25 +24,25 @@ export function allowedOrigin(request: Request, allowed: ReadonlySet<string>): s
  * secret's, the assertion's, a claim's).
  */
 export function preflightResponse(
-  request: Request,
+  headers: Headers,
   origin: string | undefined,
   gateHeaders: ReadonlySet<string>,
 ): Response {
   const vary = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
   if (origin === undefined) return new Response(null, { status: 403, headers: { vary } });
-  const requested = (request.headers.get("access-control-request-headers") ?? "")
+  const requested = (headers.get("access-control-request-headers") ?? "")
     .split(",")
     .map((name) => name.trim().toLowerCase())
     .filter((name) => /^[!#$%&'*+\-.^_`|~0-9a-z]+$/.test(name) && isForwarded(name, gateHeaders));
-  const headers = new Headers({
+  const granted = new Headers({
     "access-control-allow-origin": origin,
     "access-control-allow-credentials": "true",
     "access-control-allow-methods": METHODS,
     "access-control-max-age": String(PREFLIGHT_MAX_AGE),
     vary,
   });
-  if (requested.length > 0) headers.set("access-control-allow-headers", requested.join(", "));
-  return new Response(null, { status: 204, headers });
+  if (requested.length > 0) granted.set("access-control-allow-headers", requested.join(", "));
+  return new Response(null, { status: 204, headers: granted });
 }
 
 /**

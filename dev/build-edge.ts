@@ -1,0 +1,105 @@
+/**
+ * `npm run build:edge [-- --settings file.json] [--outdir dir]`: the Lambda@Edge function,
+ * dist/edge/viewer-request.mjs, with its settings baked in (Lambda@Edge has no environment). The
+ * settings are read by their usual names from the environment, over those of a JSON file; they are
+ * checked here, by the function's own start-up (`createEdgeHandler`), so a bad configuration fails
+ * the build, naming every bad key, and never reaches an edge location.
+ */
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { build } from "esbuild";
+import { ConfigError, overlaySettings } from "../src/core/index.ts";
+import { EDGE_FOREIGN_SETTINGS, EDGE_SETTINGS } from "../src/aws-edge/config.ts";
+import { createEdgeHandler } from "../src/aws-edge/create-edge-handler.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Lambda@Edge's limit on a viewer-request function's package, in bytes ("Quotas on Lambda@Edge"). */
+export const VIEWER_REQUEST_PACKAGE_LIMIT = 1024 * 1024;
+
+/** Settings whose value is a secret: anyone who can read the function's code can read them once baked. */
+const SECRET_SETTINGS = ["ORIGIN_SECRET", "ASSERTION_KEY", "ASSERTION_SECOND_KEY"];
+
+/**
+ * The settings to bake: the file's, with each set (non-blank) variable of the environment of a
+ * setting's name over it.
+ */
+export function edgeSettingsFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  file: Readonly<Record<string, unknown>> | undefined,
+): Readonly<Record<string, unknown>> {
+  // The other packagings' own settings too: the function's start-up refuses them, not the build dropping them.
+  const names: readonly string[] = [...EDGE_SETTINGS.names, ...EDGE_FOREIGN_SETTINGS.keys()];
+  const named = Object.fromEntries(Object.entries(env).filter(([name]) => names.includes(name)));
+  return overlaySettings(file, named);
+}
+
+/** Checks `settings` as the function will at start-up; the `ConfigError` names every bad key. */
+export function checkEdgeSettings(settings: Readonly<Record<string, unknown>>): ConfigError | undefined {
+  try {
+    createEdgeHandler({
+      settings,
+      onInvalidConfig: "throw",
+      logger: { log: () => undefined },
+    });
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+}
+
+/** Writes `viewer-request.mjs` into `outdir`; its size in bytes. */
+export async function buildEdge(settings: Readonly<Record<string, unknown>>, outdir: string): Promise<number> {
+  mkdirSync(outdir, { recursive: true });
+  const outfile = join(outdir, "viewer-request.mjs");
+  await build({
+    entryPoints: [join(ROOT, "src/aws-edge/viewer-request.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    minify: true,
+    logLevel: "warning",
+    outfile,
+    define: { AUTHGEAR_EDGE_SETTINGS: JSON.stringify(settings) },
+  });
+  return statSync(outfile).size;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { settings: { type: "string" }, outdir: { type: "string" } } });
+  const file =
+    values.settings === undefined
+      ? undefined
+      : (JSON.parse(readFileSync(values.settings, "utf8")) as Readonly<Record<string, unknown>>);
+  if (file !== undefined && (typeof file !== "object" || Array.isArray(file))) {
+    throw new Error(`${values.settings ?? ""}: must hold a JSON object of settings by name`);
+  }
+  const settings = edgeSettingsFrom(process.env, file);
+  const error = checkEdgeSettings(settings);
+  if (error !== undefined) {
+    process.stderr.write(`build:edge: ${error.message}\nNothing was built (docs/configuration.md).\n`);
+    process.exit(1);
+  }
+  for (const name of SECRET_SETTINGS.filter((secret) => settings[secret] !== undefined)) {
+    process.stderr.write(
+      `build:edge: warning: ${name} is baked into the function's code, readable by anyone who may read ` +
+        "the function (lambda:GetFunction) or its deployment assets (docs/lambda-edge.md#secrets).\n",
+    );
+  }
+  const outdir = values.outdir ?? join(ROOT, "dist/edge");
+  const size = await buildEdge(settings, outdir);
+  if (size > VIEWER_REQUEST_PACKAGE_LIMIT) {
+    process.stderr.write(`build:edge: ${String(size)} bytes, over Lambda@Edge's 1 MB viewer-request limit.\n`);
+    process.exit(1);
+  }
+  const names = Object.keys(settings).join(", ");
+  process.stdout.write(
+    `build:edge: ${join(outdir, "viewer-request.mjs")}, ${(size / 1024).toFixed(0)} KiB; settings: ${names}\n`,
+  );
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) await main();
