@@ -180,7 +180,8 @@ describe("the decision table through the Lambda@Edge viewer-request handler", ()
     const outcome = outcomeFor(row, "edge");
     if (outcome.kind === "not-applicable") continue;
     const name = `${row.group}: ${row.name} (${row.config})`;
-    if (row.knownGap?.edge === undefined) it(name, () => check(row, outcome));
-    else it.fails(`${name}: a known gap`, () => check(row, outcome));
+    const gap = row.knownGap?.edge;
+    if (gap === undefined) it(name, () => check(row, outcome));
+    else it(`${name}: a known gap, what it does instead`, () => check(row, gap.observed));
   }
 });

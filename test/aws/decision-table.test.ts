@@ -199,11 +199,10 @@ for (const lane of Object.keys(LANES) as Lane[]) {
       const outcome = outcomeFor(row, "authorizer");
       if (outcome.kind === "not-applicable") continue;
       if (lane === "cache on" && cacheRefused(row.config)) continue;
-      const answer = authorizerAnswer(outcome);
       const gap = row.knownGap?.authorizer;
       const name = `${row.group}: ${row.name} (${row.config})`;
-      if (gap === undefined) it(name, () => check(row, answer, lane));
-      else it.fails(`${name}: a known gap`, () => check(row, answer, lane));
+      if (gap === undefined) it(name, () => check(row, authorizerAnswer(outcome), lane));
+      else it(`${name}: a known gap, what it does instead`, () => check(row, authorizerAnswer(gap.observed), lane));
     }
   });
 }
