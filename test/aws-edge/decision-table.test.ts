@@ -153,8 +153,13 @@ async function check(row: Row, outcome: Outcome): Promise<void> {
   const headers = flat(response.headers);
   switch (outcome.kind) {
     case "refused": {
-      const { code } = JSON.parse(response.body ?? "{}") as { code?: string };
-      expect({ status: response.status, code }).toEqual({ status: String(outcome.status), code: outcome.code });
+      const head = row.request.method === "HEAD";
+      const { code } = head ? { code: outcome.code } : (JSON.parse(response.body ?? "{}") as { code?: string });
+      expect({ status: response.status, code, body: response.body === undefined }).toEqual({
+        status: String(outcome.status),
+        code: outcome.code,
+        body: head,
+      });
       const { challenge } = DOCUMENTED_ERRORS[outcome.code];
       const header = headers["www-authenticate"];
       if (challenge === undefined) expect(header).toBeUndefined();

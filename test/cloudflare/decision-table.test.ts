@@ -158,8 +158,13 @@ async function check(row: Row, outcome: Outcome): Promise<void> {
       expect(seen()).toEqual([expectedAtOrigin(row, outcome, sent)]);
       return;
     case "refused": {
-      const { code } = JSON.parse(reply.body) as { code?: string };
-      expect({ status: reply.status, code }).toEqual({ status: outcome.status, code: outcome.code });
+      const head = row.request.method === "HEAD";
+      const { code } = head ? { code: outcome.code } : (JSON.parse(reply.body) as { code?: string });
+      expect({ status: reply.status, code, empty: reply.body === "" }).toEqual({
+        status: outcome.status,
+        code: outcome.code,
+        empty: head,
+      });
       const { challenge } = DOCUMENTED_ERRORS[outcome.code];
       const header = reply.headers["www-authenticate"];
       if (challenge === undefined) expect(header).toBeUndefined();
