@@ -405,6 +405,20 @@ export type FromEnvResult<C extends Config> =
   | { readonly ok: true; readonly config: C; readonly authenticator: Authenticator }
   | { readonly ok: false; readonly error: ConfigError };
 
+/** `settings.parse(env)`, a failure also naming the `foreign` settings set. */
+function parseWith<C>(
+  settings: Pick<Settings<ObjectEntries, C>, "parse">,
+  env: Readonly<Record<string, unknown>>,
+  foreign: ReadonlyMap<string, string>,
+): C {
+  try {
+    return settings.parse(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError) || foreign.size === 0) throw error;
+    throw new ConfigError(new Map([...error.problems, ...foreign]));
+  }
+}
+
 /**
  * What a packaging calls once per isolate or container: parses the configuration and builds the
  * authenticator. A name that looks like one of the settings read is warned about
@@ -431,15 +445,17 @@ export function createAuthenticatorFromEnv(
   const settings = options.settings ?? CORE_SETTINGS;
   for (const [name, setting] of lookalikeSettings(env, settings.names))
     logger.log("config_unknown_setting", { name, did_you_mean: setting });
-  try {
-    const config = settings.parse(env);
-    const problems = new Map(options.validate?.(config));
-    for (const [name, instead] of options.foreignSettings ?? []) {
-      const value = env[name];
-      if (typeof value === "string" && value.trim() !== "") {
-        problems.set(name, `is not a setting of this packaging, which would ignore it: ${instead}`);
-      }
+  // Another packaging's setting is named beside bad values too: one message names every bad key.
+  const foreign = new Map<string, string>();
+  for (const [name, instead] of options.foreignSettings ?? []) {
+    const value = env[name];
+    if (typeof value === "string" && value.trim() !== "") {
+      foreign.set(name, `is not a setting of this packaging, which would ignore it: ${instead}`);
     }
+  }
+  try {
+    const config = parseWith(settings, env, foreign);
+    const problems = new Map([...(options.validate?.(config) ?? []), ...foreign]);
     const allDeps = { ...deps, ...options.configure?.(config) };
     if (typeof allDeps.keySetStore === "object" && config.issuers.length > 1) {
       const message = "the keySetStore given in code keeps one issuer's keys: give a function (issuer) => store";

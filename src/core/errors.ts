@@ -93,6 +93,11 @@ const TABLE = {
   ERR_KEYSET_UNAVAILABLE: UNAVAILABLE,
   /** The resolver cannot be reached, or its answer is unusable. */
   ERR_RESOLVER_UNAVAILABLE: UNAVAILABLE,
+  /**
+   * The gate's secrets cannot be fetched (Lambda@Edge: AWS Secrets Manager unreachable, slow, throttling or
+   * refusing), and none were fetched before in this container.
+   */
+  ERR_SECRETS_UNAVAILABLE: UNAVAILABLE,
 } as const satisfies Record<string, ErrorDescription>;
 
 /** Every refusal's stable code: the keys of `AUTH_ERRORS`, and nothing else. */

@@ -146,6 +146,7 @@ const LEVELS: Readonly<Record<string, LogLevel>> = {
   authorizer_failed: "error",
   assertion_failed: "error",
   resolver_failed: "error",
+  secrets_load_failed: "error",
   origin_unreachable: "error",
   would_refuse: "warn",
   config_unknown_setting: "warn",

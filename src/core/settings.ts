@@ -12,12 +12,15 @@ import { AuthError } from "./errors.ts";
 /** Raised once for a bad configuration; `message` names every bad key. */
 export class ConfigError extends AuthError {
   readonly keys: readonly string[];
+  /** Each bad key with the rule it breaks (never its value). */
+  readonly problems: ReadonlyMap<string, string>;
 
   constructor(problems: ReadonlyMap<string, string>) {
     const keys = [...problems.keys()];
     const detail = keys.map((key) => `${key}: ${problems.get(key) ?? ""}`).join("; ");
     super("ERR_CONFIG_INVALID", `Invalid configuration (${keys.join(", ")}). ${detail}`);
     this.keys = keys;
+    this.problems = problems;
   }
 }
 

@@ -71,6 +71,7 @@ const EXPECTED: Record<AuthErrorCode, ErrorDescription> = {
   },
   ERR_KEYSET_UNAVAILABLE: UNAVAILABLE,
   ERR_RESOLVER_UNAVAILABLE: UNAVAILABLE,
+  ERR_SECRETS_UNAVAILABLE: UNAVAILABLE,
 };
 
 const CODES = Object.keys(AUTH_ERRORS) as AuthErrorCode[];

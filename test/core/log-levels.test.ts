@@ -11,6 +11,8 @@ describe("logLevel", () => {
     ["authorizer_failed", {}, "error"],
     ["authenticate_failed", {}, "error"],
     ["resolver_failed", {}, "error"],
+    ["secrets_load_failed", {}, "error"],
+    ["secrets_loaded", {}, "info"],
     ["origin_unreachable", {}, "error"],
     ["keyset_refresh_failed", { serving_stale: false }, "error"],
     ["keyset_refresh_failed", { serving_stale: true }, "warn"],

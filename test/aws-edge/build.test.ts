@@ -1,0 +1,134 @@
+/**
+ * `npm run build:edge` as a user runs it (dev/build-edge.ts in a child process): the settings are
+ * checked and baked in, a bad configuration fails the build and writes nothing, and the bundle it
+ * writes stays under Lambda@Edge's viewer-request limit and works as deployed: imported as Lambda
+ * imports it at a cold start, with its key set fetched during init.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import type { CloudFrontRequest } from "aws-lambda";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import type { EdgeHandler } from "../../src/aws-edge/create-edge-handler.ts";
+import { useDevIssuer } from "../helpers.ts";
+import { headerOf, viewerRequest } from "./events.ts";
+
+/** Lambda@Edge's quota for a viewer-request function's package ("Quotas on Lambda@Edge"): 1 MB. */
+const VIEWER_REQUEST_LIMIT_BYTES = 1024 * 1024;
+const ROOT = resolve(import.meta.dirname, "../..");
+const issuer = useDevIssuer();
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly outdir: string;
+}
+
+/** `npm run build:edge -- ...args` with `env` over a bare environment, into a fresh directory. */
+async function buildEdge(env: Record<string, string>, args: string[] = []): Promise<Run> {
+  const outdir = mkdtempSync(join(tmpdir(), "edge-build-"));
+  dirs.push(outdir);
+  const tsx = join(ROOT, "node_modules/.bin/tsx");
+  try {
+    const { stdout, stderr } = await promisify(execFile)(tsx, ["dev/build-edge.ts", "--outdir", outdir, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+    });
+    return { code: 0, stdout, stderr, outdir };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr, outdir };
+  }
+}
+
+let containers = 0;
+/** A cold start of the built function, and what it logged meanwhile. */
+async function coldStart(outdir: string): Promise<EdgeHandler> {
+  containers += 1;
+  const url = `${pathToFileURL(join(outdir, "viewer-request.mjs")).href}?container=${String(containers)}`;
+  const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+  try {
+    return ((await import(url)) as { handler: EdgeHandler }).handler;
+  } finally {
+    log.mockRestore();
+  }
+}
+
+describe("npm run build:edge", () => {
+  it("bakes the settings in, under the 1 MB limit; the function has its key set before the first request", async () => {
+    const routes = JSON.stringify([{ path: "/admin/*", roles: ["admin"] }]);
+    const run = await buildEdge({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTES: routes, UNRELATED: "x" });
+    expect(run.code).toBe(0);
+    const bundle = join(run.outdir, "viewer-request.mjs");
+    expect(statSync(bundle).size).toBeLessThan(VIEWER_REQUEST_LIMIT_BYTES);
+    // The names baked, never their values.
+    expect(run.stdout).toContain("settings: AUTHGEAR_ENDPOINT, ROUTES");
+    expect(run.stdout).not.toContain(issuer.origin);
+
+    const before = issuer.hits.jwks;
+    const handler = await coldStart(run.outdir);
+    expect(issuer.hits.jwks - before).toBe(1);
+    const bob = await issuer.mintAccessToken({ sub: "bob" });
+    const allowed = (await handler(
+      viewerRequest({ uri: "/x", headers: { Authorization: `Bearer ${bob}` } }),
+    )) as CloudFrontRequest;
+    expect(headerOf(allowed.headers, "x-authgear-user-id")).toBe("bob");
+    const refused = await handler(viewerRequest({ uri: "/admin/x", headers: { Authorization: `Bearer ${bob}` } }));
+    expect(refused).toMatchObject({ status: "403" });
+    // Neither request fetched the key set again.
+    expect(issuer.hits.jwks - before).toBe(1);
+  });
+
+  it("reads a settings file, the environment winning over it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-settings-"));
+    dirs.push(dir);
+    const file = join(dir, "edge.json");
+    writeFileSync(file, JSON.stringify({ AUTHGEAR_ENDPOINT: "https://unused.example", PUBLIC_PATHS: "/open/*" }));
+    const run = await buildEdge({ AUTHGEAR_ENDPOINT: issuer.origin }, ["--settings", file]);
+    expect(run.code).toBe(0);
+    const handler = await coldStart(run.outdir);
+    expect(await handler(viewerRequest({ uri: "/open/x" }))).toMatchObject({ uri: "/open/x" });
+    expect(await handler(viewerRequest({ uri: "/x" }))).toMatchObject({ status: "401" });
+  });
+
+  it("fails on a bad configuration, naming every bad key, and writes nothing", async () => {
+    const values = await buildEdge({
+      AUTHGEAR_ENDPOINT: "http://authgear.example",
+      AUTH_MODE: "oauth",
+      AUTHORIZER_CACHE_SECONDS: "60",
+    });
+    expect(values.code).toBe(1);
+    // Another packaging's setting is named with the bad values.
+    expect(values.stderr).toContain("Invalid configuration (AUTHGEAR_ENDPOINT, AUTH_MODE, AUTHORIZER_CACHE_SECONDS)");
+    expect(existsSync(join(values.outdir, "viewer-request.mjs"))).toBe(false);
+    // Once every value is valid: what CloudFront or a viewer-request function cannot carry out.
+    const secret = "s".repeat(40);
+    const combined = await buildEdge({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      ORIGIN_SECRET: secret,
+      ORIGIN_SECRET_HEADER: "x-amz-secret",
+      CLAIM_HEADERS: JSON.stringify({ "x-edge-email": "email" }),
+      SERVER_TIMING: "true",
+    });
+    expect(combined.code).toBe(1);
+    expect(combined.stderr).toContain("Invalid configuration (CLAIM_HEADERS, ORIGIN_SECRET_HEADER, SERVER_TIMING)");
+    expect(combined.stderr).toContain("CloudFront does not let a viewer-request function set");
+    expect(combined.stderr).not.toContain(secret);
+    expect(existsSync(join(combined.outdir, "viewer-request.mjs"))).toBe(false);
+  });
+
+  it("warns that a secret given to it is baked into the code", async () => {
+    const run = await buildEdge({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_SECRET: "s".repeat(40) });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("warning: ORIGIN_SECRET is baked into the function's code");
+    expect(run.stderr + run.stdout).not.toContain("s".repeat(40));
+  });
+});
