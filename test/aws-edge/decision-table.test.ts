@@ -1,13 +1,11 @@
 /**
  * The decision table (test/fixtures/decision-table.ts) through the Lambda@Edge viewer-request handler
- * (`createEdgeHandler`), one container per configuration. Each row becomes a viewer-request event shaped as
- * the CloudFront developer guide's "Lambda@Edge event structure" shows it (`Records[0].cf`: `config` with
- * `eventType: "viewer-request"`; `request` with `clientIp`, `method`, `uri` — the path as sent —, `querystring`
- * without its `?`, and `headers` keyed by lower-case name, each a list of `{ key, value }` in the viewer's
- * spelling, `host` always among them; no `body`, the association's default). A body is never in the event,
- * its `Content-Length` is. The answer is checked as CloudFront uses it: the request it goes on with, compared
- * with what the row says reaches the origin (its headers besides the read-only `host`), or the response it
- * generates.
+ * (`createEdgeHandler`), one container per configuration. Each row becomes a viewer-request event of
+ * test/aws-edge/events.ts (shaped after the CloudFront developer guide's "Lambda@Edge event structure"): `uri`
+ * the path as sent, `querystring` without its `?`, the row's header lines as entries in the viewer's spelling,
+ * no `body` (the association's default: a body's `Content-Length` is there, the body never is). The answer is
+ * checked as CloudFront uses it: the request it goes on with, compared with what the row says reaches the
+ * origin, or the response it generates.
  */
 import type {
   CloudFrontHeaders,
@@ -29,6 +27,7 @@ import {
   type Row,
 } from "../fixtures/decision-table.ts";
 import { headerLines, headersAtOrigin, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
+import { DISTRIBUTION_DOMAIN, viewerRequest } from "./events.ts";
 
 const up = useDevIssuer();
 const down = useDevIssuer();
@@ -40,9 +39,6 @@ beforeAll(async () => {
   down.setFailure("http500");
   down.setResolverFailure("http500");
 });
-
-/** The distribution's domain: the viewer's Host. */
-const HOST = "d111111abcdef8.cloudfront.net";
 
 const handlers = new Map<ConfigurationName, EdgeHandler>();
 
@@ -67,36 +63,26 @@ function minted(row: Row): Credentials {
   return found;
 }
 
-/** The row's request as a viewer-request event, with its header lines, Host and, for a body, Content-Length. */
+/**
+ * The row's request as a viewer-request event (events.ts): its header lines over the builder's Host, User-Agent
+ * and Accept, one entry per line; for a body, its Content-Length.
+ */
 function eventOf(row: Row, lines: ReadonlyArray<readonly [string, string]>): CloudFrontRequestEvent {
   const { method, target, body } = row.request;
   const queryAt = target.indexOf("?");
-  const headers: CloudFrontHeaders = { host: [{ key: "Host", value: HOST }] };
+  const headers: Record<string, string[]> = {};
   const all = body === undefined ? lines : [...lines, ["Content-Length", String(Buffer.byteLength(body))] as const];
-  for (const [key, value] of all) (headers[key.toLowerCase()] ??= []).push({ key, value });
-  const request: CloudFrontRequest = {
-    clientIp: "203.0.113.178",
+  for (const [name, value] of all) (headers[name] ??= []).push(value);
+  return viewerRequest({
     method,
     uri: queryAt === -1 ? target : target.slice(0, queryAt),
     querystring: queryAt === -1 ? "" : target.slice(queryAt + 1),
     headers,
-  };
-  return {
-    Records: [
-      {
-        cf: {
-          config: {
-            distributionDomainName: HOST,
-            distributionId: "EDFDVBD6EXAMPLE",
-            eventType: "viewer-request",
-            requestId: "4TyzHTaYWb1GX1qTfsHhEqV6HUDd_BzoBZnwfnvQc_1oF26ClkoUSEQ==",
-          },
-          request,
-        },
-      },
-    ],
-  };
+  });
 }
+
+/** What the builder sends besides the row's header lines, as the origin gets it. */
+const BUILDER_HEADERS = { host: DISTRIBUTION_DOMAIN, "user-agent": "curl/8.5.0", accept: "*/*" };
 
 /** CloudFront's headers as name → value (or the values, for a name listed more than once). */
 function flat(headers: CloudFrontHeaders | undefined): Record<string, string | string[]> {
@@ -132,7 +118,7 @@ async function check(row: Row, outcome: Outcome): Promise<void> {
     const forwarded = result as CloudFrontRequest;
     const { issuer } = CONFIGURATIONS[row.config];
     const headers: Record<string, string> = {
-      host: HOST,
+      ...BUILDER_HEADERS,
       ...headersAtOrigin(outcome, sent, minted(row), issuer === "up" ? up.origin : down.origin),
     };
     if (row.request.body !== undefined) headers["content-length"] = String(Buffer.byteLength(row.request.body));
@@ -171,7 +157,7 @@ async function check(row: Row, outcome: Outcome): Promise<void> {
       expect(response.status).toBe(String(outcome.status));
       const location = new URL(String(headers.location));
       expect(`${location.origin}${location.pathname}`).toBe(outcome.location);
-      expect(location.searchParams.get("return_to")).toBe(`https://${HOST}${row.request.target}`);
+      expect(location.searchParams.get("return_to")).toBe(`https://${DISTRIBUTION_DOMAIN}${row.request.target}`);
       return;
     }
     case "answered":
