@@ -26,7 +26,13 @@ import {
   type Outcome,
   type Row,
 } from "../fixtures/decision-table.ts";
-import { headerLines, headersAtOrigin, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
+import {
+  headerItems,
+  headerLines,
+  headersAtOrigin,
+  mintCredentials,
+  type Credentials,
+} from "../fixtures/decision-credentials.ts";
 import { DISTRIBUTION_DOMAIN, viewerRequest } from "./events.ts";
 
 const up = useDevIssuer();
@@ -94,18 +100,10 @@ function flat(headers: CloudFrontHeaders | undefined): Record<string, string | s
   );
 }
 
-function itemsOf(value: string | string[] | undefined): string[] {
-  const joined = Array.isArray(value) ? value.join(",") : (value ?? "");
-  return joined
-    .split(",")
-    .map((item) => item.trim().toLowerCase())
-    .filter((item) => item !== "");
-}
-
 function checkHeaders(headers: Record<string, string | string[]>, expected: ExpectedHeaders | undefined): void {
   for (const [name, value] of Object.entries(expected ?? {})) {
     if (value === null) expect(headers[name], name).toBeUndefined();
-    else expect(itemsOf(headers[name]), name).toEqual(expect.arrayContaining(itemsOf(value)));
+    else expect(headerItems(headers[name]), name).toEqual(expect.arrayContaining(headerItems(value)));
   }
 }
 

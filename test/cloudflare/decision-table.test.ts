@@ -24,7 +24,13 @@ import {
   type Packaging,
   type Row,
 } from "../fixtures/decision-table.ts";
-import { headerLines, headersAtOrigin, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
+import {
+  headerItems,
+  headerLines,
+  headersAtOrigin,
+  mintCredentials,
+  type Credentials,
+} from "../fixtures/decision-credentials.ts";
 import { originRequestsThisTest, startWorker } from "./harness.ts";
 
 const up = useDevIssuer();
@@ -90,20 +96,12 @@ async function send(mf: Miniflare, method: string, target: string, lines: string
   });
 }
 
-function itemsOf(value: string | string[] | undefined): string[] {
-  const joined = Array.isArray(value) ? value.join(",") : (value ?? "");
-  return joined
-    .split(",")
-    .map((item) => item.trim().toLowerCase())
-    .filter((item) => item !== "");
-}
-
 function checkHeaders(reply: Reply, expected: ExpectedHeaders | undefined): void {
   for (const [name, value] of Object.entries(expected ?? {})) {
     if (value === null) {
       expect(reply.headers[name], name).toBeUndefined();
     } else {
-      expect(itemsOf(reply.headers[name]), name).toEqual(expect.arrayContaining(itemsOf(value)));
+      expect(headerItems(reply.headers[name]), name).toEqual(expect.arrayContaining(headerItems(value)));
     }
   }
 }
