@@ -7,12 +7,15 @@
  */
 import type { CloudFrontRequestResult, CloudFrontResultResponse } from "aws-lambda";
 import {
+  atLevel,
   AuthError,
   ConfigError,
   createGate,
+  DEFAULT_KEY_SET_TIMING,
   errorResponse,
   settingsRecord,
   jsonLogger,
+  logLevelOf,
   withFields,
   type AuthorizeCallback,
   type Clock,
@@ -21,7 +24,6 @@ import {
   type Logger,
   type OnInvalidConfig,
 } from "../core/index.ts";
-import { DEFAULT_KEY_SET_TIMING } from "../core/key-set.ts";
 import { allowedOrigin, withCors } from "../front/cors.ts";
 import { gatedOf, refuse, respond, type FrontRequest, type Gated } from "../front/respond.ts";
 import { nodeDigest } from "../aws/node-digest.ts";
@@ -91,7 +93,8 @@ export type EdgeHandler = ((event: unknown, lambda?: unknown) => Promise<CloudFr
 
 export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
   const { settings = {}, onInvalidConfig, authorize, clock } = options;
-  const logger = options.logger ?? jsonLogger;
+  // LOG_LEVEL governs the function's own lines too (an unreadable request, a secret that cannot be had).
+  const logger = atLevel(options.logger ?? jsonLogger, logLevelOf(settingsRecord(settings)));
   const build = (source: object): Gated<EdgeConfig> =>
     gatedOf(
       createGate(
