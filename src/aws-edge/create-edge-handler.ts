@@ -28,7 +28,7 @@ import { allowedOrigin, withCors } from "../front/cors.ts";
 import { gatedOf, refuse, respond, type FrontRequest, type Gated } from "../front/respond.ts";
 import { nodeDigest } from "../aws/node-digest.ts";
 import { nodeFetcher } from "../aws/node-fetcher.ts";
-import { prefetchKeys } from "../aws/prefetch-keys.ts";
+import { prefetchKeys, withinBudget } from "../aws/prefetch-keys.ts";
 import {
   EDGE_FOREIGN_SETTINGS,
   EDGE_SECRET_SOURCE,
@@ -170,24 +170,15 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
   /** With a secret to fetch, it comes first; then the key sets. */
   async function prefetch(budgetMs: number): Promise<boolean> {
     const started = Date.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const budget = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => {
-        resolve(undefined);
-      }, budgetMs);
-    });
-    try {
-      const gated = await Promise.race([
-        Promise.resolve()
-          .then(gatedNow)
-          .catch(() => undefined),
-        budget,
-      ]);
-      if (gated === undefined) return false;
-      return await prefetchKeys(gated.gate, Math.max(0, budgetMs - (Date.now() - started)));
-    } finally {
-      clearTimeout(timer);
-    }
+    const gated = await withinBudget(
+      Promise.resolve()
+        .then(gatedNow)
+        .catch(() => undefined),
+      budgetMs,
+      undefined,
+    );
+    if (gated === undefined) return false;
+    return prefetchKeys(gated.gate, Math.max(0, budgetMs - (Date.now() - started)));
   }
 
   return Object.assign(handler, { prefetchKeys: prefetch });
