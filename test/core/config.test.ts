@@ -389,7 +389,8 @@ describe("each packaging's settings", () => {
     const worker = [...Object.keys(WORKER_ONLY), ...workerSigning];
     expect(WORKER_SETTING_NAMES).toEqual([...SETTING_NAMES, ...signing, ...worker]);
     expect(LAMBDA_SETTING_NAMES).toEqual([...SETTING_NAMES, ...signing, ...Object.keys(LAMBDA_ONLY)]);
-    expect(ALL_SETTING_NAMES).toEqual([...SETTING_NAMES, ...signing, ...worker, ...Object.keys(LAMBDA_ONLY)]);
+    const edge = ["SECRET_ARN", "SECRET_SETTINGS"];
+    expect(ALL_SETTING_NAMES).toEqual([...SETTING_NAMES, ...signing, ...worker, ...Object.keys(LAMBDA_ONLY), ...edge]);
   });
 
   it("the authorizer reads none of the Worker's own: bad values there are not its problem, and its configuration has no Worker field", () => {
@@ -844,7 +845,7 @@ describe("what a user mistypes", () => {
 });
 
 describe("SETTING_NAMES and settingDefault", () => {
-  it("name, over both packagings, the settings of docs/configuration.md's reference", () => {
+  it("name, over every packaging, the settings of docs/configuration.md's reference", () => {
     const page = readFileSync(new URL("../../docs/configuration.md", import.meta.url), "utf8");
     const start = page.indexOf("\n## Reference\n");
     // The reference itself, up to the table of the settings by mode.
