@@ -24,6 +24,9 @@ export interface EdgeMemory {
   readonly rssAfterEvents: number;
   /** After a full garbage collection, following the events. */
   readonly heapUsedAfterGc: number;
+  /** The V8 heap's size, and memory outside it that JavaScript objects hold (`external`), after the GC. */
+  readonly heapTotalAfterGc: number;
+  readonly externalAfterGc: number;
   readonly rssAfterGc: number;
   readonly peakRss: number;
   readonly answered: number;
@@ -54,6 +57,8 @@ const result: EdgeMemory = {
   rssImported,
   rssAfterEvents,
   heapUsedAfterGc: after.heapUsed / MIB,
+  heapTotalAfterGc: after.heapTotal / MIB,
+  externalAfterGc: after.external / MIB,
   rssAfterGc: after.rss / MIB,
   peakRss: process.resourceUsage().maxRSS / 1024,
   answered,

@@ -36,7 +36,13 @@ describe("npm run bench:edge", () => {
       // The function and the authorizer logged their key fetch at init; the peer has no such line.
       expect(Number.isNaN(run?.keyFetch)).toBe(who === "aws");
     }
-    for (const memory of [report.memory.edge, report.memory.authorizer]) {
+    expect(report.memory.map((run) => `${run.packaging} ${run.flags}`).sort()).toEqual([
+      "authorizer default",
+      "authorizer semi-space 1 MiB",
+      "edge default",
+      "edge semi-space 1 MiB",
+    ]);
+    for (const { memory } of report.memory) {
       expect(memory.answered).toBe(options.memoryEvents);
       expect(memory.peakRss).toBeGreaterThanOrEqual(memory.rssImported);
       expect(memory.heapUsedAfterGc).toBeGreaterThan(0);
