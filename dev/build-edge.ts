@@ -11,8 +11,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { ConfigError, overlaySettings } from "../src/core/index.ts";
-import { EDGE_FOREIGN_SETTINGS, EDGE_SETTINGS } from "../src/aws-edge/config.ts";
+import { EDGE_FOREIGN_SETTINGS, EDGE_SECRET_SOURCE, EDGE_SETTINGS } from "../src/aws-edge/config.ts";
 import { createEdgeHandler } from "../src/aws-edge/create-edge-handler.ts";
+import { SECRET_SOURCE_SETTINGS, withLoadedSecrets } from "../src/aws-edge/secret-settings.ts";
+import { newAssertionKey } from "./assertion-key.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -31,24 +33,46 @@ export function edgeSettingsFrom(
   file: Readonly<Record<string, unknown>> | undefined,
 ): Readonly<Record<string, unknown>> {
   // The other packagings' own settings too: the function's start-up refuses them, not the build dropping them.
-  const names: readonly string[] = [...EDGE_SETTINGS.names, ...EDGE_FOREIGN_SETTINGS.keys()];
+  const names: readonly string[] = [
+    ...EDGE_SETTINGS.names,
+    ...SECRET_SOURCE_SETTINGS.names,
+    ...EDGE_FOREIGN_SETTINGS.keys(),
+  ];
   const named = Object.fromEntries(Object.entries(env).filter(([name]) => names.includes(name)));
   return overlaySettings(file, named);
 }
 
-/** Checks `settings` as the function will at start-up; the `ConfigError` names every bad key. */
-export function checkEdgeSettings(settings: Readonly<Record<string, unknown>>): ConfigError | undefined {
+/**
+ * Checks `settings` as the function will at start-up; the `ConfigError` names every bad key. The
+ * settings `SECRET_SETTINGS` says the secret holds are checked with stand-ins of their form (the
+ * secret's own values are checked when the function reads them), so that every other rule that
+ * depends on them holds already (`ASSERTION_ISSUER` needs `ASSERTION_KEY`, ...).
+ */
+export async function checkEdgeSettings(settings: Readonly<Record<string, unknown>>): Promise<ConfigError | undefined> {
+  const problems = new Map<string, string>();
+  let source: readonly string[] = [];
   try {
-    createEdgeHandler({
-      settings,
-      onInvalidConfig: "throw",
-      logger: { log: () => undefined },
-    });
-    return undefined;
+    source = EDGE_SECRET_SOURCE.parse(settings).secretSource?.names ?? [];
   } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
+    if (!(error instanceof ConfigError)) throw error;
+    for (const [key, problem] of error.problems) problems.set(key, problem);
   }
+  const standIns: Record<string, string> = {};
+  for (const name of source) standIns[name] = await standIn(name);
+  try {
+    const quiet = { log: () => undefined };
+    createEdgeHandler({ settings: withLoadedSecrets(settings, standIns), onInvalidConfig: "throw", logger: quiet });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const [key, problem] of error.problems) if (!problems.has(key)) problems.set(key, problem);
+  }
+  return problems.size === 0 ? undefined : new ConfigError(problems);
+}
+
+/** A value of the form a secret setting takes, for the build's check only. */
+async function standIn(name: string): Promise<string> {
+  if (name === "ORIGIN_SECRET") return "stand-in".padEnd(64, "0");
+  return JSON.stringify(await newAssertionKey(`build-check-${name.toLowerCase()}`));
 }
 
 /** Writes `viewer-request.mjs` into `outdir`; its size in bytes. */
@@ -65,6 +89,8 @@ export async function buildEdge(settings: Readonly<Record<string, unknown>>, out
     logLevel: "warning",
     outfile,
     define: { AUTHGEAR_EDGE_SETTINGS: JSON.stringify(settings) },
+    // aws4 (the secret's request signer) is CommonJS and requires Node's modules: an ES module has no `require`.
+    banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
   });
   return statSync(outfile).size;
 }
@@ -79,7 +105,7 @@ async function main(): Promise<void> {
     throw new Error(`${values.settings ?? ""}: must hold a JSON object of settings by name`);
   }
   const settings = edgeSettingsFrom(process.env, file);
-  const error = checkEdgeSettings(settings);
+  const error = await checkEdgeSettings(settings);
   if (error !== undefined) {
     process.stderr.write(`build:edge: ${error.message}\nNothing was built (docs/configuration.md).\n`);
     process.exit(1);
@@ -87,7 +113,8 @@ async function main(): Promise<void> {
   for (const name of SECRET_SETTINGS.filter((secret) => settings[secret] !== undefined)) {
     process.stderr.write(
       `build:edge: warning: ${name} is baked into the function's code, readable by anyone who may read ` +
-        "the function (lambda:GetFunction) or its deployment assets (docs/lambda-edge.md#secrets).\n",
+        "the function (lambda:GetFunction) or its deployment assets: put it in the secret SECRET_ARN names " +
+        "(docs/lambda-edge.md#secrets).\n",
     );
   }
   const outdir = values.outdir ?? join(ROOT, "dist/edge");

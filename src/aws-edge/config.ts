@@ -12,6 +12,7 @@ import {
   type SettingsInput,
 } from "../core/index.ts";
 import { FRONT_SETTINGS } from "../front/config.ts";
+import { SECRET_SOURCE_SETTINGS } from "./secret-settings.ts";
 
 /**
  * Header names CloudFront refuses in a request a viewer-request function returns (it fails the
@@ -78,7 +79,18 @@ export type EdgeConfig = ConfigOf<typeof EDGE_SETTINGS>;
 export type EdgeSettingName = (typeof EDGE_SETTINGS.names)[number];
 
 /** The function's settings as given in code or baked at build time, typed from their schemas. */
-export type EdgeSettings = SettingsInput<typeof EDGE_SETTINGS.entries>;
+export type EdgeSettings = SettingsInput<typeof EDGE_SETTINGS.entries & typeof SECRET_SOURCE_SETTINGS.entries>;
+
+const { ORIGIN_SECRET, ASSERTION_KEY, ASSERTION_SECOND_KEY } = FRONT_SETTINGS.entries;
+
+/**
+ * Where the secrets come from (`SECRET_ARN`, `SECRET_SETTINGS`), read with the settings a secret may
+ * hold, so that one also baked in is refused.
+ */
+export const EDGE_SECRET_SOURCE = /* @__PURE__ */ extendSettings(
+  SECRET_SOURCE_SETTINGS,
+  defineSettings({ ORIGIN_SECRET, ASSERTION_KEY, ASSERTION_SECOND_KEY }, () => ({})),
+);
 
 /**
  * Settings of the other packagings that a viewer-request function cannot carry out (refused when

@@ -8,23 +8,38 @@
 import type { CloudFrontRequestResult, CloudFrontResultResponse } from "aws-lambda";
 import {
   AuthError,
+  ConfigError,
   createGate,
   errorResponse,
+  settingsRecord,
   jsonLogger,
   withFields,
   type AuthorizeCallback,
   type Clock,
+  type ConfigOf,
   type Fetcher,
   type Logger,
   type OnInvalidConfig,
 } from "../core/index.ts";
 import { DEFAULT_KEY_SET_TIMING } from "../core/key-set.ts";
 import { allowedOrigin, withCors } from "../front/cors.ts";
-import { gatedOf, respond, type FrontRequest, type Gated } from "../front/respond.ts";
+import { gatedOf, refuse, respond, type FrontRequest, type Gated } from "../front/respond.ts";
 import { nodeDigest } from "../aws/node-digest.ts";
 import { nodeFetcher } from "../aws/node-fetcher.ts";
 import { prefetchKeys } from "../aws/prefetch-keys.ts";
-import { EDGE_FOREIGN_SETTINGS, EDGE_SETTINGS, type EdgeConfig, type EdgeSettings } from "./config.ts";
+import {
+  EDGE_FOREIGN_SETTINGS,
+  EDGE_SECRET_SOURCE,
+  EDGE_SETTINGS,
+  type EdgeConfig,
+  type EdgeSettings,
+} from "./config.ts";
+import {
+  createSecretSettings,
+  SECRET_SOURCE_SETTINGS,
+  withLoadedSecrets,
+  type SecretSettingsDeps,
+} from "./secret-settings.ts";
 import {
   forwardedRequest,
   frontRequestOf,
@@ -59,7 +74,11 @@ export interface EdgeHandlerOptions {
   readonly clock?: Clock;
   /** The application's own check after the route rules (core `AuthorizeCallback`); default none. */
   readonly authorize?: AuthorizeCallback;
+  /** How the `SECRET_ARN` secret is fetched (a stand-in's `endpoint` in tests); default AWS's, with the role's keys. */
+  readonly secrets?: SecretSettingsDeps;
 }
+
+type SecretSourceConfig = ConfigOf<typeof SECRET_SOURCE_SETTINGS>;
 
 /** `lambda`: the Lambda context (its request id is not CloudFront's; CloudFront's names the log lines). */
 export type EdgeHandler = ((event: unknown, lambda?: unknown) => Promise<CloudFrontRequestResult>) & {
@@ -72,32 +91,37 @@ export type EdgeHandler = ((event: unknown, lambda?: unknown) => Promise<CloudFr
 
 export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
   const { settings = {}, onInvalidConfig, authorize, clock } = options;
-  const gate = createGate(
-    settings,
-    {
-      fetcher: options.fetcher ?? nodeFetcher,
-      digest: nodeDigest,
-      logger: options.logger ?? jsonLogger,
-      keySetTiming: { fetch: { ...DEFAULT_KEY_SET_TIMING.fetch, timeoutMs: EDGE_FETCH_TIMEOUT_MS } },
-      ...(clock !== undefined && { clock }),
-    },
-    {
-      settings: EDGE_SETTINGS,
-      foreignSettings: EDGE_FOREIGN_SETTINGS,
-      ...(onInvalidConfig !== undefined && { onInvalidConfig }),
-      decide: (config: EdgeConfig) => ({
-        // CloudFront goes on with exactly the path decided on, so an ambiguous one is refused.
-        ambiguousPaths: "refuse",
-        // A forwarded preflight goes unauthenticated with a body the function may not see, and
-        // cannot remove: preflights are public only where the gate answers them itself.
-        preflightsArePublic: config.corsAllowedOrigins.size > 0,
-        overrideHeaders: "stripped",
-        validForSeconds: 0,
-        ...(authorize !== undefined && { authorize }),
-      }),
-    },
-  );
-  const gated: Gated<EdgeConfig> = gatedOf(gate, clock);
+  const logger = options.logger ?? jsonLogger;
+  const build = (source: object): Gated<EdgeConfig> =>
+    gatedOf(
+      createGate(
+        source,
+        {
+          fetcher: options.fetcher ?? nodeFetcher,
+          digest: nodeDigest,
+          logger,
+          keySetTiming: { fetch: { ...DEFAULT_KEY_SET_TIMING.fetch, timeoutMs: EDGE_FETCH_TIMEOUT_MS } },
+          ...(clock !== undefined && { clock }),
+        },
+        {
+          settings: EDGE_SETTINGS,
+          foreignSettings: EDGE_FOREIGN_SETTINGS,
+          ...(onInvalidConfig !== undefined && { onInvalidConfig }),
+          decide: (config: EdgeConfig) => ({
+            // CloudFront goes on with exactly the path decided on, so an ambiguous one is refused.
+            ambiguousPaths: "refuse",
+            // A forwarded preflight goes unauthenticated with a body the function may not see, and
+            // cannot remove: preflights are public only where the gate answers them itself.
+            preflightsArePublic: config.corsAllowedOrigins.size > 0,
+            overrideHeaders: "stripped",
+            validForSeconds: 0,
+            ...(authorize !== undefined && { authorize }),
+          }),
+        },
+      ),
+      clock,
+    );
+  const gatedNow = gateSource(settingsRecord(settings), build, logger, options);
 
   const handler = async (event: unknown): Promise<CloudFrontRequestResult> => {
     let viewer: ViewerRequest;
@@ -106,20 +130,32 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
     } catch (error) {
       if (!(error instanceof NotViewerRequest)) throw error;
       // Wired to another event: nothing goes on, whatever the request.
-      gate.logger.log("unsupported_event", { event_type: error.message });
+      logger.log("unsupported_event", { event_type: error.message });
       const failure = new AuthError("ERR_UNSUPPORTED_EVENT", "The function is associated with the wrong event.");
-      return unreadable(failure, "authgear-edge", gate.logger);
+      return unreadable(failure, "authgear-edge", logger);
     }
-    const log = withFields(gate.logger, { request_id: viewer.requestId });
+    const log = withFields(logger, { request_id: viewer.requestId });
     let request: FrontRequest;
     try {
       request = frontRequestOf(viewer.request);
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
-      return unreadable(error, gate.ok ? gate.config.realm : "authgear-edge", log);
+      return unreadable(error, "authgear-edge", log);
     }
-    const [answer] = await respond(request, gated, { log }, (forwarded) =>
-      Promise.resolve(forwardedRequest(viewer.request, request.url, forwarded)),
+    let gated: Gated<EdgeConfig>;
+    try {
+      gated = await gatedNow();
+    } catch (error) {
+      // The secrets could not be had: nothing goes on.
+      if (!(error instanceof AuthError)) throw error;
+      return generatedResponse(refuse(error, "authgear-edge", request, log));
+    }
+    const { gate } = gated;
+    const [answer] = await respond(
+      request,
+      gated,
+      { log: withFields(gate.logger, { request_id: viewer.requestId }) },
+      (forwarded) => Promise.resolve(forwardedRequest(viewer.request, request.url, forwarded)),
     );
     if (!(answer instanceof Response)) return answer;
     const cors = gate.ok && gate.config.corsAllowedOrigins.size > 0;
@@ -128,7 +164,76 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
     return generatedResponse(cors ? withCors(answer, origin) : answer);
   };
 
-  return Object.assign(handler, { prefetchKeys: (budgetMs: number) => prefetchKeys(gate, budgetMs) });
+  /** With a secret to fetch, it comes first; then the key sets. */
+  async function prefetch(budgetMs: number): Promise<boolean> {
+    const started = Date.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const budget = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(undefined);
+      }, budgetMs);
+    });
+    try {
+      const gated = await Promise.race([
+        Promise.resolve()
+          .then(gatedNow)
+          .catch(() => undefined),
+        budget,
+      ]);
+      if (gated === undefined) return false;
+      return await prefetchKeys(gated.gate, Math.max(0, budgetMs - (Date.now() - started)));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return Object.assign(handler, { prefetchKeys: prefetch });
+}
+
+/**
+ * Where each request gets the gate: built now from the baked settings; or, with `SECRET_ARN`, built
+ * once from the baked settings and the secret's, fetched at the first call (rejecting with
+ * `ERR_SECRETS_UNAVAILABLE` while it cannot be had; secret-settings.ts says when it is asked again).
+ */
+function gateSource(
+  settings: Readonly<Record<string, unknown>>,
+  build: (source: object) => Gated<EdgeConfig>,
+  logger: Logger,
+  options: EdgeHandlerOptions,
+): () => Gated<EdgeConfig> | Promise<Gated<EdgeConfig>> {
+  let source: SecretSourceConfig["secretSource"];
+  try {
+    source = EDGE_SECRET_SOURCE.parse(settings).secretSource;
+  } catch (error) {
+    if (!(error instanceof ConfigError) || options.onInvalidConfig === "throw") throw error;
+    logger.log("config_invalid", { keys: error.keys.join(","), message: error.message });
+    const failed: Gated<EdgeConfig> = { gate: { ok: false, error, logger }, assertions: undefined };
+    return () => failed;
+  }
+  if (source === undefined) {
+    const gated = build(settings);
+    return () => gated;
+  }
+  const secrets = createSecretSettings(source.arn, source.names, {
+    logger,
+    ...(options.clock !== undefined && { clock: options.clock }),
+    ...options.secrets,
+  });
+  let built: Gated<EdgeConfig> | undefined;
+  return async () => {
+    if (built !== undefined) return built;
+    let loaded: Readonly<Record<string, string>>;
+    try {
+      loaded = await secrets.load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      // The secret holds the wrong keys: a configuration error, answered as one (500).
+      logger.log("config_invalid", { keys: error.keys.join(","), message: error.message });
+      return { gate: { ok: false, error, logger }, assertions: undefined };
+    }
+    built ??= build(withLoadedSecrets(settings, loaded));
+    return built;
+  };
 }
 
 /** The answer to a request the gate cannot read, or to the wrong event: nothing of it is known to log. */

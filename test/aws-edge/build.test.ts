@@ -131,4 +131,40 @@ describe("npm run build:edge", () => {
     expect(run.stderr).toContain("warning: ORIGIN_SECRET is baked into the function's code");
     expect(run.stderr + run.stdout).not.toContain("s".repeat(40));
   });
+
+  it("with SECRET_ARN: checks the rules the secret's settings take part in, and refuses one also baked in", async () => {
+    const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:authgear-edge/edge-Xy12Ab";
+    const signing = { ASSERTION_ISSUER: "https://edge.example.com", ASSERTION_AUDIENCE: "orders" };
+    const run = await buildEdge({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      SECRET_ARN: arn,
+      SECRET_SETTINGS: "ASSERTION_KEY,ORIGIN_SECRET",
+      ...signing,
+    });
+    expect([run.code, run.stderr]).toEqual([0, ""]);
+    // No credentials in this process: the secret cannot be asked for, and nothing goes on (no network).
+    vi.stubEnv("AWS_ACCESS_KEY_ID", undefined);
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", undefined);
+    try {
+      const handler = await coldStart(run.outdir);
+      const bob = await issuer.mintAccessToken({ sub: "bob" });
+      const result = await handler(viewerRequest({ uri: "/x", headers: { Authorization: `Bearer ${bob}` } }));
+      expect(result).toMatchObject({ status: "503" });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+
+    const baked = await buildEdge({
+      AUTHGEAR_ENDPOINT: issuer.origin,
+      SECRET_ARN: arn,
+      SECRET_SETTINGS: "ORIGIN_SECRET",
+      ORIGIN_SECRET: "s".repeat(40),
+    });
+    expect(baked.code).toBe(1);
+    expect(baked.stderr).toContain("Invalid configuration (ORIGIN_SECRET)");
+    const unsigned = await buildEdge({ AUTHGEAR_ENDPOINT: issuer.origin, SECRET_ARN: arn, ...signing });
+    expect(unsigned.code).toBe(1);
+    // SECRET_SETTINGS is missing, and so ASSERTION_KEY, which the signing settings need.
+    expect(unsigned.stderr).toMatch(/Invalid configuration \(.*SECRET_SETTINGS.*\)/);
+  });
 });
