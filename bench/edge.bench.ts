@@ -132,7 +132,7 @@ export async function runEdgeBench(options: EdgeBenchOptions): Promise<EdgeBench
   const https = await startHttpsJwks(certificate, await (await fetch(issuer.jwksUri)).text());
   try {
     const settings = { AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATHS };
-    const invalid = checkEdgeSettings(settings);
+    const invalid = await checkEdgeSettings(settings);
     if (invalid !== undefined) fail(`the function's settings: ${invalid.message}`);
     const edgeDir = join(dir, "edge");
     await buildEdge(settings, edgeDir);
