@@ -208,8 +208,10 @@ export async function runEdgeBench(options: EdgeBenchOptions): Promise<EdgeBench
         const env = packaging === "edge" ? {} : authorizerEnv;
         const job: EdgeMemoryJob = { url: urls[packaging], packaging, env, pool, events: options.memoryEvents };
         const nodeArgs = ["--expose-gc", ...MEMORY_FLAGS[flags]];
+        const before = fetches();
         const result = await runJobChild<EdgeMemory>(memoryChild, job, dir, false, {}, nodeArgs);
         if (result.answered !== options.memoryEvents) fail(`memory of ${packaging}: ${result.answered} answers`);
+        if (fetches() - before !== 2) fail(`memory of ${packaging}: ${fetches() - before} key fetches, expected 2`);
         memory.push({ packaging, flags, memory: result });
       }
     }
