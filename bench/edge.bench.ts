@@ -187,11 +187,13 @@ export async function runEdgeBench(options: EdgeBenchOptions): Promise<EdgeBench
       fail(`pinned rows: ${cpuFetches} key fetches for ${cells.length * options.rounds} containers`);
     }
 
+    // The peer's certificate for all three: loading it is part of Node's boot.
+    const coldEnv = { NODE_EXTRA_CA_CERTS: certificate.certFile };
     const cold = await coldStarts(options.coldRuns, dir, urls, issuer, https, {
-      edge: { PATH: process.env.PATH ?? "" },
-      authorizer: authorizerEnv,
+      edge: coldEnv,
+      authorizer: { ...coldEnv, ...authorizerEnv },
       aws: {
-        NODE_EXTRA_CA_CERTS: certificate.certFile,
+        ...coldEnv,
         HTTP_API_RESPONSE: "iam",
         JWT_ISSUER: issuer.origin,
         JWT_AUDIENCE: issuer.origin,
@@ -389,8 +391,8 @@ function reportLines(measured: Measured): string[] {
           `A new Node process per run imports the bundle and answers one request with a valid token; ${options.coldRuns} ` +
             "runs of each, rotating. The function and the authorizer fetch discovery and the JWKS from the dev issuer " +
             "over loopback http during the import (init); aws-jwt-verify's authorizer, given the JWKS URL, fetches it " +
-            "over loopback https (one TLS handshake) in its first call. Medians, ms; total from spawn to answer, the " +
-            "rest on the child's clock.",
+            "over loopback https (one TLS handshake) in its first call; all three load its certificate at boot " +
+            "(`NODE_EXTRA_CA_CERTS`). Medians, ms; total from spawn to answer, the rest on the child's clock.",
           "",
           "| function | total | boot | import (init) | first event | import → answer | of which key fetch (log) |",
           "|---|---:|---:|---:|---:|---:|---:|",
