@@ -225,30 +225,17 @@ export const SETTING_PROSE: Readonly<Record<string, SettingProse>> = {
       "`emf` prints one CloudWatch Embedded Metric Format line per invocation ([worker.md](worker.md#metrics) " +
       "gives the Worker's equivalent); `off` prints none",
   },
-};
-
-/**
- * The Lambda@Edge function's `SECRET_SOURCE_SETTINGS` (src/aws-edge/secret-settings.ts). Kept apart until the
- * generator reads the edge's settings: a prose entry without a schema fails `npm run docs`. Then spread into
- * `SETTING_PROSE`.
- */
-export const SECRET_SOURCE_PROSE: Readonly<Record<"SECRET_ARN" | "SECRET_SETTINGS", SettingProse>> = {
   SECRET_ARN: {
     meaning:
       "Lambda@Edge: the full ARN (`arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>`) of " +
-      "the AWS Secrets Manager secret that holds the settings `SECRET_SETTINGS` names, so that no secret is " +
-      "baked into the bundle. Each container fetches it once (GetSecretValue, 2 s deadline) from the ARN's " +
-      "region with the function's role, which needs `secretsmanager:GetSecretValue` on this ARN (and " +
-      "`kms:Decrypt` on the key if the secret uses a customer-managed KMS key). Unreachable: 503 " +
-      "`ERR_SECRETS_UNAVAILABLE`, asked again 5 s later at the earliest",
-    whenUnset: "nothing is fetched (secret settings, if any, are baked in)",
+      "the AWS Secrets Manager secret that holds the settings `SECRET_SETTINGS` names, so that none is baked into " +
+      "the code; fetched once per container ([lambda-edge.md](lambda-edge.md#secrets))",
+    whenUnset: "nothing is fetched",
   },
   SECRET_SETTINGS: {
     meaning:
       "the settings the secret `SECRET_ARN` holds, comma-separated: any of `ORIGIN_SECRET`, `ASSERTION_KEY`, " +
-      "`ASSERTION_SECOND_KEY`. Its `SecretString` is a JSON object with exactly these keys, each value a string " +
-      '(a key\'s JWK as JSON text): `{"ORIGIN_SECRET": "...", "ASSERTION_KEY": "{\\"kty\\":...}"}`. A setting ' +
-      "named here must not also be baked in; a wrong secret fails with 500 `ERR_CONFIG_INVALID` naming the keys",
+      "`ASSERTION_SECOND_KEY`; a setting named here must not also be baked in",
     whenUnset: "required with `SECRET_ARN`, refused without it",
   },
 };

@@ -4,10 +4,13 @@
  * picklists, numeric bounds, string lengths) and its prose (setting-prose.ts).
  */
 import * as v from "valibot";
+import { EDGE_SETTINGS } from "../../src/aws-edge/config.ts";
+import { SECRET_SOURCE_SETTINGS } from "../../src/aws-edge/secret-settings.ts";
 import { LAMBDA_SETTINGS } from "../../src/aws/config.ts";
 import { WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
 import { ASSERTION_SETTINGS } from "../../src/core/assertion-settings.ts";
 import { CORE_SETTINGS } from "../../src/core/config.ts";
+import { extendSettings } from "../../src/core/settings.ts";
 import { SETTING_PROSE, type SettingProse } from "./setting-prose.ts";
 
 /** What the reference reads of a settings object (a method: any object's narrower names fit). */
@@ -18,23 +21,37 @@ interface AnySettings {
 }
 
 /** Who reads a setting, in the order of the reference's column. */
+/** What `npm run build:edge` reads: the function's settings and where its secrets come from. */
+const EDGE_BUILD_SETTINGS = extendSettings(EDGE_SETTINGS, SECRET_SOURCE_SETTINGS);
+
 const PACKAGINGS: ReadonlyArray<{ readonly key: string; readonly settings: AnySettings }> = [
   { key: "worker", settings: WORKER_SETTINGS },
   { key: "authorizer", settings: LAMBDA_SETTINGS },
+  { key: "edge", settings: EDGE_BUILD_SETTINGS },
   { key: "core", settings: CORE_SETTINGS },
 ];
 
 /** A group's heading, by the packagings that read its settings. */
 const GROUP_TITLES: Readonly<Record<string, string>> = {
-  "worker authorizer core":
-    "Read by every packaging: the Worker, the authorizer, the core (`createGate`) and Hono's `authgear()`",
-  "worker authorizer": "Read by the Worker and the authorizer (not by the core alone nor by `authgear()`)",
+  "worker authorizer edge core":
+    "Read by every packaging: the Worker, the authorizer, the Lambda@Edge function, the core (`createGate`) and " +
+    "Hono's `authgear()`",
+  "worker authorizer edge":
+    "Read by the Worker, the authorizer and the Lambda@Edge function (not by the core alone nor by `authgear()`)",
+  "worker edge": "Read by the gates in front of an origin: the Worker and the Lambda@Edge function",
   worker: "Worker only (`createWorker`)",
   authorizer: "Lambda authorizer only (`createHandler`)",
+  edge: "Lambda@Edge only (`npm run build:edge`, [lambda-edge.md](lambda-edge.md))",
 };
 
 /** Every settings object a packaging is built from; a name is listed in the first one's order. */
-const ALL: readonly AnySettings[] = [CORE_SETTINGS, ASSERTION_SETTINGS, WORKER_SETTINGS, LAMBDA_SETTINGS];
+const ALL: readonly AnySettings[] = [
+  CORE_SETTINGS,
+  ASSERTION_SETTINGS,
+  WORKER_SETTINGS,
+  LAMBDA_SETTINGS,
+  EDGE_BUILD_SETTINGS,
+];
 
 export class ProseError extends Error {}
 

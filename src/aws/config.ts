@@ -80,4 +80,10 @@ export const LAMBDA_FOREIGN_SETTINGS: ReadonlyMap<string, string> = new Map([
     "the authorizer puts the assertion in its context (edgeAssertion); the integration's request mapping " +
       "names the header (serverless.yml, docs/assertion.md)",
   ],
+  [
+    "SECRET_ARN",
+    "it is the Lambda@Edge function's secret; an authorizer reads its settings from its environment " +
+      "(encrypted at rest, or resolved by the deployment)",
+  ],
+  ["SECRET_SETTINGS", "it names what the Lambda@Edge function's secret holds"],
 ]);

@@ -67,4 +67,9 @@ export const WORKER_FOREIGN_SETTINGS: ReadonlyMap<string, string> = new Map([
   ["HTTP_API_RESPONSE", "it shapes an API Gateway authorizer's answer; a Worker answers HTTP itself"],
   ["AUTHORIZER_CACHE_SECONDS", "it is API Gateway's result cache; a Worker decides every request"],
   ["METRICS", "a Worker's metrics come from an Analytics Engine binding named ANALYTICS"],
+  [
+    "SECRET_ARN",
+    "it is the Lambda@Edge function's secret; a Worker's secrets are Worker secrets (wrangler secret put)",
+  ],
+  ["SECRET_SETTINGS", "it names what the Lambda@Edge function's secret holds; a Worker reads its own secrets"],
 ]);

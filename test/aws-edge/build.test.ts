@@ -85,6 +85,17 @@ describe("npm run build:edge", () => {
     expect(refused).toMatchObject({ status: "403" });
     // Neither request fetched the key set again.
     expect(issuer.hits.jwks - before).toBe(1);
+
+    // The README's quick start: one event through the built function with npm run edge:invoke.
+    const invoke = async (...args: string[]): Promise<string> => {
+      const tsx = join(ROOT, "node_modules/.bin/tsx");
+      const cli = ["dev/edge-invoke.ts", "--bundle", run.outdir, ...args];
+      return (await promisify(execFile)(tsx, cli, { cwd: ROOT })).stdout;
+    };
+    expect(await invoke("/admin/x")).toContain('"status": "401"');
+    const passed = await invoke("/x?y=1", "--header", `Authorization: Bearer ${bob}`);
+    expect(passed).toMatch(/"key": "x-authgear-user-id",\s+"value": "bob"/);
+    expect(passed).toContain('"querystring": "y=1"');
   });
 
   it("reads a settings file, the environment winning over it", async () => {

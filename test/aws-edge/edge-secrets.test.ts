@@ -78,9 +78,10 @@ describe("SECRET_ARN", () => {
   it("a secret holding other keys than SECRET_SETTINGS: 500 naming them, nothing goes on", async () => {
     const server = await standIn(JSON.stringify({ ORIGIN_SECRET, EXTRA: "x" }));
     const lines: string[] = [];
-    const refused = (await edge(server, lines)(
-      viewerRequest({ uri: "/x", headers: await bearer() }),
-    )) as CloudFrontResultResponse;
+    const refused = (await edge(
+      server,
+      lines,
+    )(viewerRequest({ uri: "/x", headers: await bearer() }))) as CloudFrontResultResponse;
     expect(refused.status).toBe("500");
     expect(JSON.parse(refused.body ?? "")).toMatchObject({ code: "ERR_CONFIG_INVALID" });
     expect(lines.join("\n")).toContain('"event":"config_invalid"');

@@ -15,6 +15,8 @@ import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newAssertionKey } from "../../dev/assertion-key.ts";
 import { startDevIssuer, type DevIssuer } from "../../dev/issuer.ts";
+import { EDGE_SETTINGS } from "../../src/aws-edge/config.ts";
+import { SECRET_SOURCE_SETTINGS } from "../../src/aws-edge/secret-settings.ts";
 import { LAMBDA_FOREIGN_SETTINGS, LAMBDA_SETTINGS } from "../../src/aws/config.ts";
 import { createHandler } from "../../src/aws/create-handler.ts";
 import { WORKER_FOREIGN_SETTINGS, WORKER_SETTINGS } from "../../src/cloudflare/config.ts";
@@ -702,6 +704,8 @@ const FOREIGN_VALUES: Readonly<Record<string, string>> = {
   ORIGIN_SECRET_HEADER: "x-edge-key",
   ASSERTION_SECOND_KEY: SECOND_KEY,
   ASSERTION_HEADER: "x-edge-assertion",
+  SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:authgear-edge-AbC123",
+  SECRET_SETTINGS: "ORIGIN_SECRET",
 };
 
 /** `seen`'s origin header `name` is `value` (undefined: absent). */
@@ -863,7 +867,9 @@ function authorizerCase(name: string, mode: AuthMode): Case {
 const WORKER_NAMES = WORKER_SETTINGS.names as readonly string[];
 const LAMBDA_NAMES = LAMBDA_SETTINGS.names as readonly string[];
 /** Every setting name of the three schemas, and each packaging's: its own, and the other's it refuses. */
-const ALL_NAMES = [...new Set([...CORE_SETTINGS.names, ...WORKER_NAMES, ...LAMBDA_NAMES])];
+/** The Lambda@Edge function's, which a Worker and an authorizer must classify too. */
+const EDGE_NAMES = [...EDGE_SETTINGS.names, ...SECRET_SOURCE_SETTINGS.names];
+const ALL_NAMES = [...new Set([...CORE_SETTINGS.names, ...WORKER_NAMES, ...LAMBDA_NAMES, ...EDGE_NAMES])];
 const NAMES_OF: Record<Packaging, readonly string[]> = {
   worker: [...WORKER_NAMES, ...WORKER_FOREIGN_SETTINGS.keys()],
   authorizer: [...LAMBDA_NAMES, ...LAMBDA_FOREIGN_SETTINGS.keys(), "CORS_ALLOWED_ORIGINS"],
