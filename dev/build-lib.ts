@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const LIB = join(ROOT, "lib");
-const ENTRIES = ["core", "cloudflare", "aws", "hono", "assertion"];
+const ENTRIES = ["core", "cloudflare", "aws", "aws-edge", "hono", "assertion"];
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
 rmSync(LIB, { recursive: true, force: true });

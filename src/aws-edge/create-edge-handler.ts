@@ -7,12 +7,15 @@
  */
 import type { CloudFrontRequestResult, CloudFrontResultResponse } from "aws-lambda";
 import {
+  atLevel,
   AuthError,
   ConfigError,
   createGate,
+  DEFAULT_KEY_SET_TIMING,
   errorResponse,
   settingsRecord,
   jsonLogger,
+  logLevelOf,
   withFields,
   type AuthorizeCallback,
   type Clock,
@@ -21,12 +24,11 @@ import {
   type Logger,
   type OnInvalidConfig,
 } from "../core/index.ts";
-import { DEFAULT_KEY_SET_TIMING } from "../core/key-set.ts";
 import { allowedOrigin, withCors } from "../front/cors.ts";
 import { gatedOf, refuse, respond, type FrontRequest, type Gated } from "../front/respond.ts";
 import { nodeDigest } from "../aws/node-digest.ts";
 import { nodeFetcher } from "../aws/node-fetcher.ts";
-import { prefetchKeys } from "../aws/prefetch-keys.ts";
+import { prefetchKeys, withinBudget } from "../aws/prefetch-keys.ts";
 import {
   EDGE_FOREIGN_SETTINGS,
   EDGE_SECRET_SOURCE,
@@ -91,7 +93,8 @@ export type EdgeHandler = ((event: unknown, lambda?: unknown) => Promise<CloudFr
 
 export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
   const { settings = {}, onInvalidConfig, authorize, clock } = options;
-  const logger = options.logger ?? jsonLogger;
+  // LOG_LEVEL governs the function's own lines too (an unreadable request, a secret that cannot be had).
+  const logger = atLevel(options.logger ?? jsonLogger, logLevelOf(settingsRecord(settings)));
   const build = (source: object): Gated<EdgeConfig> =>
     gatedOf(
       createGate(
@@ -167,24 +170,15 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
   /** With a secret to fetch, it comes first; then the key sets. */
   async function prefetch(budgetMs: number): Promise<boolean> {
     const started = Date.now();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const budget = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => {
-        resolve(undefined);
-      }, budgetMs);
-    });
-    try {
-      const gated = await Promise.race([
-        Promise.resolve()
-          .then(gatedNow)
-          .catch(() => undefined),
-        budget,
-      ]);
-      if (gated === undefined) return false;
-      return await prefetchKeys(gated.gate, Math.max(0, budgetMs - (Date.now() - started)));
-    } finally {
-      clearTimeout(timer);
-    }
+    const gated = await withinBudget(
+      Promise.resolve()
+        .then(gatedNow)
+        .catch(() => undefined),
+      budgetMs,
+      undefined,
+    );
+    if (gated === undefined) return false;
+    return prefetchKeys(gated.gate, Math.max(0, budgetMs - (Date.now() - started)));
   }
 
   return Object.assign(handler, { prefetchKeys: prefetch });

@@ -59,7 +59,7 @@ export function createGate(
 ): Gate;
 export function createGate(settings: object, deps: AuthenticatorDeps, options: GateOptions<Config>): Gate {
   const env = settingsRecord(settings);
-  const logger = atLevel(deps.logger ?? jsonLogger, levelOf(env));
+  const logger = atLevel(deps.logger ?? jsonLogger, logLevelOf(env));
   const built = createAuthenticatorFromEnv(env, { ...deps, logger }, options);
   if (!built.ok) {
     if (options.onInvalidConfig === "throw") throw built.error;
@@ -78,7 +78,7 @@ export function createGate(settings: object, deps: AuthenticatorDeps, options: G
  * `LOG_LEVEL`, read before the rest so that it governs the lines parsing writes too; a bad one
  * counts as the default here, and parsing refuses it.
  */
-function levelOf(env: Readonly<Record<string, unknown>>): LogLevel {
+export function logLevelOf(env: Readonly<Record<string, unknown>>): LogLevel {
   const raw = env.LOG_LEVEL;
   const value = typeof raw === "string" ? raw.trim() : undefined;
   return LOG_LEVELS.find((level) => level === value) ?? DEFAULT_LOG_LEVEL;

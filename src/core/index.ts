@@ -165,7 +165,7 @@ export {
   type Decision,
   type DecisionRequest,
 } from "./decision.ts";
-export { createGate, oncePerSettings, type Gate, type GateOptions, type OnInvalidConfig } from "./gate.ts";
+export { createGate, logLevelOf, oncePerSettings, type Gate, type GateOptions, type OnInvalidConfig } from "./gate.ts";
 export {
   protectedResourceMetadata,
   RESOURCE_METADATA_PATH,

@@ -343,6 +343,19 @@ describe("what CloudFront hands over", () => {
     expect([host.status, codeOf(host)]).toEqual(["400", "ERR_REQUEST_MALFORMED"]);
   });
 
+  it("LOG_LEVEL=error: a refusal and an unreadable request write nothing; a wrong event's 500 is written", async () => {
+    const quiet: string[] = [];
+    const handler = createEdgeHandler({
+      settings: { AUTHGEAR_ENDPOINT: issuer.origin, LOG_LEVEL: "error" },
+      logger: { log: (event) => quiet.push(event) },
+    });
+    await handler(viewerRequest({ uri: "/x" }));
+    await handler(viewerRequest({ uri: "/x", headers: { "X-Thing": "a\u0000b" } }));
+    expect(quiet).toEqual([]);
+    await handler(viewerRequest({ uri: "/x", eventType: "origin-request" }));
+    expect(quiet).toEqual(["request_refused"]);
+  });
+
   it("the RFC 9728 metadata, served by the gate without credentials", async () => {
     const response = await answered(edge(), { uri: "/.well-known/oauth-protected-resource", host: "app.example.com" });
     expect(response.status).toBe("200");

@@ -64,6 +64,17 @@ describe("SECRET_ARN", () => {
     expect(lines.join("\n")).not.toContain(ORIGIN_SECRET);
   });
 
+  it("at init: the secret first, then the key sets; the first request fetches nothing", async () => {
+    const server = await standIn(JSON.stringify({ ORIGIN_SECRET }));
+    const handler = edge(server);
+    const jwks = issuer.hits.jwks;
+    expect(await handler.prefetchKeys(1500)).toBe(true);
+    expect([server.calls.length, issuer.hits.jwks - jwks]).toEqual([1, 1]);
+    const result = await handler(viewerRequest({ uri: "/x", headers: await bearer() }));
+    expect(headerOf((result as CloudFrontRequest).headers, "x-authgear-edge-secret")).toBe(ORIGIN_SECRET);
+    expect([server.calls.length, issuer.hits.jwks - jwks]).toEqual([1, 1]);
+  });
+
   it("while Secrets Manager fails: 503 with Retry-After, nothing goes on; it is asked again later", async () => {
     const server = await standIn(JSON.stringify({ ORIGIN_SECRET }));
     server.fail("unavailable");

@@ -18,6 +18,7 @@ const ENTRY_POINTS = {
   ".": "core",
   "./cloudflare": "cloudflare",
   "./aws": "aws",
+  "./aws-edge": "aws-edge",
   "./hono": "hono",
   "./assertion": "assertion",
 } as const;
@@ -42,7 +43,8 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("npm pack", () => {
   it("ships the compiled entry points with their declarations, the README, the licence and the Authgear contract, nothing else", () => {
-    const shipped = /^lib\/(?:core|cloudflare|aws|hono|assertion)\/[a-z-]+\.(?:js|d\.ts)$/;
+    // front/: the gate in front of an origin, which /cloudflare and /aws-edge share.
+    const shipped = /^lib\/(?:core|front|cloudflare|aws|aws-edge|hono|assertion)\/[a-z0-9-]+\.(?:js|d\.ts)$/;
     const outside = files.filter((path) => !shipped.test(path));
     expect(outside).toEqual(["LICENSE", "README.md", "docs/authgear-contract.md", "package.json"]);
     for (const entry of Object.values(ENTRY_POINTS)) {
@@ -105,12 +107,14 @@ describe("the entry points, by their public names", () => {
     );
   });
 
-  it("authgear-edge/cloudflare, /aws and /hono: the factories", async () => {
-    const [cloudflare, aws, hono] = await Promise.all([
+  it("authgear-edge/cloudflare, /aws, /aws-edge and /hono: the factories", async () => {
+    const [cloudflare, aws, edge, hono] = await Promise.all([
       import("authgear-edge/cloudflare"),
       import("authgear-edge/aws"),
+      import("authgear-edge/aws-edge"),
       import("authgear-edge/hono"),
     ]);
+    expect(typeof edge.createEdgeHandler).toBe("function");
     expect(typeof cloudflare.createWorker).toBe("function");
     expect(typeof cloudflare.createCacheKeySetStore).toBe("function");
     expect(typeof aws.createHandler).toBe("function");
