@@ -1,10 +1,17 @@
-/** What the benchmarks share: the project root, statistics, formatting, bundle sizes and report lines. */
-import { readFileSync } from "node:fs";
+/**
+ * What the benchmarks share: the project root, statistics, formatting, bundle sizes, report lines, pinned children
+ * and cold starts.
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { arch, cpus, loadavg, platform, totalmem } from "node:os";
-import { resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build, type BuildOptions } from "esbuild";
 import type { DevIssuer } from "../dev/issuer.ts";
+import type { CpuSample } from "./cpu-per-call.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /**
@@ -119,13 +126,15 @@ function owner(path: string): string {
 
 /**
  * The bundle section of a report: `file` as built (minified and gzipped bytes, against the target),
- * and what each package contributes, from esbuild's metafile of `entry` rebuilt with `options`.
+ * and what each package contributes, from esbuild's metafile of `entry` rebuilt with `options`;
+ * `label` names the file in the report (default `file`).
  */
 export async function bundleSection(
   file: string,
   entry: string,
   options: BuildOptions,
-): Promise<{ bytes: number; lines: string[] }> {
+  label = file,
+): Promise<{ bytes: number; gzipped: number; lines: string[] }> {
   let source: Buffer;
   try {
     source = readFileSync(resolve(ROOT, file));
@@ -148,8 +157,9 @@ export async function bundleSection(
   for (const [path, { bytesInOutput }] of Object.entries(output.inputs))
     shares.set(owner(path), (shares.get(owner(path)) ?? 0) + bytesInOutput);
   const attributed = [...shares.values()].reduce((sum, bytes) => sum + bytes, 0);
+  const gzipped = gzipSync(source, { level: 9 }).length;
   const lines = [
-    `${file}: **${integer(source.length)} bytes (${kib(source.length)}) minified**, ${integer(gzipSync(source, { level: 9 }).length)} bytes gzipped (level 9). What each part contributes (esbuild metafile, \`bytesInOutput\`, of ${entry} rebuilt alike: ${integer(output.bytes)} bytes):`,
+    `${label}: **${integer(source.length)} bytes (${kib(source.length)}) minified**, ${integer(gzipped)} bytes gzipped (level 9). What each part contributes (esbuild metafile, \`bytesInOutput\`, of ${entry} rebuilt alike: ${integer(output.bytes)} bytes):`,
     "",
     "| part | bytes | share |",
     "|---|---:|---:|",
@@ -159,5 +169,131 @@ export async function bundleSection(
     `| (esbuild's glue: imports, exports, helpers) | ${integer(output.bytes - attributed)} | ${fixed((100 * (output.bytes - attributed)) / output.bytes)}% |`,
     "",
   ];
-  return { bytes: source.length, lines };
+  return { bytes: source.length, gzipped, lines };
+}
+
+/**
+ * A cold start's child (written to a file, run by plain Node): imports a bundle, answers one event, prints the answer
+ * and its own clock.
+ */
+export const COLD_RUNNER = `
+const started = performance.now();
+const [url, event] = process.argv.slice(2);
+const { handler } = await import(url);
+const imported = performance.now();
+const answer = await handler(JSON.parse(event)).catch((error) => ({ error: String(error) }));
+const answered = performance.now();
+process.stdout.write("\\n@@answer " + JSON.stringify({ answer, started, imported, answered }) + "\\n", () => process.exit(0));
+`;
+
+/** A self-signed certificate for 127.0.0.1 (openssl CLI), trusted by the cold-start children (NODE_EXTRA_CA_CERTS). */
+export function makeCertificate(dir: string): { certFile: string; keyFile: string } {
+  const [certFile, keyFile] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore", timeout: 10_000 },
+  );
+  return { certFile, keyFile };
+}
+
+/** An https server of the JWKS (aws-jwt-verify fetches over https only), each answer `delayMs` late. */
+export async function startHttpsJwks(
+  certificate: { certFile: string; keyFile: string },
+  jwks: string,
+  delayMs = 0,
+): Promise<{ uri: string; hits: () => number; close: () => void }> {
+  let hits = 0;
+  const tls = { cert: readFileSync(certificate.certFile), key: readFileSync(certificate.keyFile) };
+  const server = createServer(tls, (req, res) => {
+    hits += 1;
+    const answer = (): void => {
+      const headers = { "content-type": "application/json", connection: "close" };
+      res.writeHead(req.url === "/jwks" ? 200 : 404, headers).end(jwks);
+    };
+    setTimeout(answer, delayMs);
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  const { port } = server.address() as AddressInfo;
+  return { uri: `https://127.0.0.1:${port}/jwks`, hits: () => hits, close: () => server.close() };
+}
+
+/** Whether `taskset` (util-linux) can pin a process here. */
+export function canPin(): boolean {
+  return spawnSync("taskset", ["-c", "0", "true"], { stdio: "ignore", timeout: 10_000 }).status === 0;
+}
+
+/**
+ * Runs a bundled child on `job` (JSON, in a file of `dir` named by its one argument), pinned to CPU 0 when `pinned`
+ * (`taskset -c 0`), with `nodeArgs` before it; resolves with what it writes to stdout, as JSON. The CPU children
+ * (bench/cpu-per-call.ts) write their samples per cell, in the job's order.
+ */
+export function runJobChild<T = CpuSample[][]>(
+  child: string,
+  job: unknown,
+  dir: string,
+  pinned: boolean,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<T> {
+  const jobFile = join(dir, `${basename(child)}.job.json`);
+  writeFileSync(jobFile, JSON.stringify(job));
+  const node = [process.execPath, ...nodeArgs, child, jobFile];
+  const [command, args] = pinned ? ["taskset", ["-c", "0", ...node]] : [process.execPath, node.slice(1)];
+  return new Promise((resolveRun, reject) => {
+    const run = spawn(command, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    run.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    run.on("error", reject).on("close", (code) => {
+      if (code === 0) resolveRun(JSON.parse(stdout) as T);
+      else reject(new Error(`bench: the child ${basename(child)} exited with ${String(code)}`));
+    });
+  });
+}
+
+/**
+ * Runs COLD_RUNNER (a file) in a new Node process; resolves with the answer line's JSON, the stdout and the time from
+ * spawn to that line.
+ */
+export function runChild(
+  runner: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ total: number; report: string; stdout: string }> {
+  return new Promise((resolveChild, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [runner, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    let [stdout, stderr, total] = ["", "", 0];
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      if (total === 0 && /^@@answer .*\n/m.test(stdout)) total = performance.now() - started;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject).on("close", () => {
+      clearTimeout(timer);
+      const report = /^@@answer (.*)$/m.exec(stdout)?.[1];
+      if (report === undefined || total === 0)
+        reject(new Error(`bench: no answer from a cold start\n${stdout}\n${stderr}`));
+      else resolveChild({ total, report, stdout });
+    });
+  });
 }

@@ -3,15 +3,15 @@
  * (`taskset -c 0`) as a Lambda function up to 1,769 MB has one vCPU. Bundled by the benchmark
  * (jose and the events included; the authorizers are imported at run time from their bundles).
  * Reads a job (JSON, the file named by its one argument), writes the result (JSON) to stdout.
- *
- * Per cell and round: a new module instance of the authorizer (a new container) and an untimed
- * first call (the key fetch), calls for `warmupMs`, then calls one at a time for `timeMs` between
- * two `process.cpuUsage()` readings: user + system time of every thread of the process (jose's
- * RS256 verify runs on libuv's thread pool, pinned to the same CPU).
+ * Per cell and round, a new module instance of the authorizer (a new container), measured as
+ * bench/cpu-per-call.ts says.
  */
 import { readFileSync } from "node:fs";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { countLogLines, measureCells, writeSamples, type Call, type CpuSample } from "./cpu-per-call.ts";
 import { KINDS, checkAllowed } from "./lambda-events.ts";
+
+export type { CpuSample };
 
 export interface CpuCell {
   readonly name: string;
@@ -34,21 +34,9 @@ export interface CpuJob {
   readonly cells: readonly CpuCell[];
 }
 
-export interface CpuSample {
-  /** µs per call: CPU (user + system, all threads) and wall. */
-  readonly cpu: number;
-  readonly wall: number;
-  readonly calls: number;
-  readonly logLines: number;
-}
-
-type Call = (index: number) => Promise<void>;
-
 const job = JSON.parse(readFileSync(process.argv[2] ?? "", "utf8")) as CpuJob;
 const pool = job.pool;
-let logLines = 0;
-// The authorizers' log lines would mix with the result on stdout; counted instead.
-console.log = () => (logLines += 1);
+countLogLines();
 let containers = 0;
 const keySet = JSON.parse(job.jwks) as JSONWebKeySet;
 const RSA = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
@@ -95,40 +83,4 @@ async function start(cell: CpuCell): Promise<Call> {
   };
 }
 
-/** Calls `call` one at a time for `ms`, from index `first`; returns the next index. */
-async function callFor(call: Call, first: number, ms: number): Promise<number> {
-  const until = performance.now() + ms;
-  let index = first;
-  // Checking the clock every 16 calls keeps its cost out of the figure.
-  while (index === first || (index - first) % 16 !== 0 || performance.now() < until) {
-    await call(index);
-    index += 1;
-  }
-  return index;
-}
-
-async function measure(cell: CpuCell): Promise<CpuSample> {
-  const call = await start(cell);
-  await call(0);
-  const first = await callFor(call, 1, job.warmupMs);
-  logLines = 0;
-  const [cpuBefore, wallBefore] = [process.cpuUsage(), performance.now()];
-  const next = await callFor(call, first, job.timeMs);
-  const [cpu, wall] = [process.cpuUsage(cpuBefore), performance.now() - wallBefore];
-  const calls = next - first;
-  return { cpu: (cpu.user + cpu.system) / calls, wall: (wall * 1000) / calls, calls, logLines: logLines / calls };
-}
-
-const samples: CpuSample[][] = job.cells.map(() => []);
-for (let round = 0; round < job.rounds; round += 1) {
-  // Rotated: each round starts elsewhere, so no cell always follows the same one.
-  const shift = (round * 5) % job.cells.length;
-  const order = job.cells.map((_, index) => (index + shift) % job.cells.length);
-  for (const index of order) {
-    const cell = job.cells[index];
-    if (cell === undefined) continue;
-    process.stderr.write(`bench: pinned, round ${round + 1}/${job.rounds}: ${cell.name}\n`);
-    samples[index]?.push(await measure(cell));
-  }
-}
-process.stdout.write(JSON.stringify(samples), () => process.exit(0));
+writeSamples(await measureCells({ ...job, start }));

@@ -9,10 +9,7 @@
  * bench/results/lambda.<BENCH_LAMBDA_OUT>.md instead (default `only`); BENCH_LAMBDA_OUT alone also
  * writes there.
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -25,19 +22,25 @@ import { startDevIssuer } from "../dev/issuer.ts";
 import { tokenEvent } from "../test/aws/fixtures.ts";
 import {
   BUNDLE_MAX_BYTES,
+  COLD_RUNNER,
   ROOT,
   TOKEN_CACHE_ENTRIES,
   bundleSection,
+  canPin,
   fail,
   fixed,
   integer,
   kib,
   loadAverages,
   machineLines,
+  makeCertificate,
   median,
   mintTokens,
   ratios,
+  runChild,
+  runJobChild,
   setting,
+  startHttpsJwks,
   targetLine,
   times,
   watchdog,
@@ -62,17 +65,6 @@ const BUILD = { bundle: true, format: "esm", platform: "node", target: "node20",
 const REPEATED_TARGET = 10;
 const RAW_TARGET = 1.3;
 const COLD_TARGET = 1.0;
-
-/** A new process: imports a bundle, answers one event, prints the answer and its own clock. */
-const RUNNER = `
-const started = performance.now();
-const [url, event] = process.argv.slice(2);
-const { handler } = await import(url);
-const imported = performance.now();
-const answer = await handler(JSON.parse(event)).catch((error) => ({ error: String(error) }));
-const answered = performance.now();
-process.stdout.write("\\n@@answer " + JSON.stringify({ answer, started, imported, answered }) + "\\n", () => process.exit(0));
-`;
 
 type Handler = (event: unknown) => Promise<unknown>;
 type Who = "ours" | "aws" | "raw" | "jose";
@@ -102,113 +94,6 @@ interface Cold {
   /** From the start of the import to the answer. */
   readonly served: number;
   readonly keyFetch: number;
-}
-
-/** A self-signed certificate for 127.0.0.1 (openssl CLI), trusted by the cold-start children (NODE_EXTRA_CA_CERTS). */
-function makeCertificate(dir: string): { certFile: string; keyFile: string } {
-  const [certFile, keyFile] = [join(dir, "cert.pem"), join(dir, "key.pem")];
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore", timeout: 10_000 },
-  );
-  return { certFile, keyFile };
-}
-
-/** An https server of the JWKS (aws-jwt-verify fetches over https only), each answer `delayMs` late. */
-async function startHttpsJwks(
-  certificate: { certFile: string; keyFile: string },
-  jwks: string,
-  delayMs = 0,
-): Promise<{ uri: string; hits: () => number; close: () => void }> {
-  let hits = 0;
-  const tls = { cert: readFileSync(certificate.certFile), key: readFileSync(certificate.keyFile) };
-  const server = createServer(tls, (req, res) => {
-    hits += 1;
-    const answer = (): void => {
-      const headers = { "content-type": "application/json", connection: "close" };
-      res.writeHead(req.url === "/jwks" ? 200 : 404, headers).end(jwks);
-    };
-    setTimeout(answer, delayMs);
-  });
-  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
-  const { port } = server.address() as AddressInfo;
-  return { uri: `https://127.0.0.1:${port}/jwks`, hits: () => hits, close: () => server.close() };
-}
-
-/** Whether `taskset` (util-linux) can pin a process here. */
-function canPin(): boolean {
-  return spawnSync("taskset", ["-c", "0", "true"], { stdio: "ignore", timeout: 10_000 }).status === 0;
-}
-
-/** Runs the bundled pinned child on `job`; its samples per cell, in the job's order. */
-function runPinned(
-  child: string,
-  job: CpuJob,
-  dir: string,
-  pinned: boolean,
-  env: Record<string, string>,
-): Promise<CpuSample[][]> {
-  const jobFile = join(dir, "cpu-job.json");
-  writeFileSync(jobFile, JSON.stringify(job));
-  const node = [process.execPath, child, jobFile];
-  const [command, args] = pinned ? ["taskset", ["-c", "0", ...node]] : [process.execPath, node.slice(1)];
-  return new Promise((resolveRun, reject) => {
-    const run = spawn(command, args, { env, stdio: ["ignore", "pipe", "inherit"] });
-    let stdout = "";
-    run.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    run.on("error", reject).on("close", (code) => {
-      if (code === 0) resolveRun(JSON.parse(stdout) as CpuSample[][]);
-      else reject(new Error(`bench: the pinned child exited with ${String(code)}`));
-    });
-  });
-}
-
-/**
- * Runs RUNNER in a new Node process; resolves with the answer line's JSON, the stdout and the time from spawn to that
- * line.
- */
-function runChild(
-  runner: string,
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<{ total: number; report: string; stdout: string }> {
-  return new Promise((resolveChild, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [runner, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    let [stdout, stderr, total] = ["", "", 0];
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-      if (total === 0 && /^@@answer .*\n/m.test(stdout)) total = performance.now() - started;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject).on("close", () => {
-      clearTimeout(timer);
-      const report = /^@@answer (.*)$/m.exec(stdout)?.[1];
-      if (report === undefined || total === 0)
-        reject(new Error(`bench: no answer from a cold start\n${stdout}\n${stderr}`));
-      else resolveChild({ total, report, stdout });
-    });
-  });
 }
 
 async function main(): Promise<void> {
@@ -448,7 +333,7 @@ async function main(): Promise<void> {
       JWT_JWKS_FILE: jwksFile,
     };
     const keyFetches = fetches();
-    const cpuSamples = await runPinned(cpuChild, cpuJob, dir, pinned, cpuEnv);
+    const cpuSamples = await runJobChild(cpuChild, cpuJob, dir, pinned, cpuEnv);
     // One discovery and one JWKS request per container of this authorizer (the peer's JWKS comes
     // from the file): any more is a fetch while timed.
     const containersOfOurs = cpuCells.filter((cell) => cell.who === "ours").length * ROUNDS;
@@ -458,7 +343,7 @@ async function main(): Promise<void> {
     }
 
     const runner = join(dir, "runner.mjs");
-    writeFileSync(runner, RUNNER);
+    writeFileSync(runner, COLD_RUNNER);
     const childEnv = { NODE_EXTRA_CA_CERTS: certificate.certFile, HTTP_API_RESPONSE: "iam" };
     const coldEvent = (token: string): string => JSON.stringify(tokenEvent(`Bearer ${token}`));
     /** Requests each authorizer made of each server: `issuer` counted by path, `https` the peer's JWKS server. */
