@@ -13,9 +13,8 @@ import type {
   CloudFrontRequestEvent,
   CloudFrontResultResponse,
 } from "aws-lambda";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createEdgeHandler, type EdgeHandler } from "../../src/aws-edge/create-edge-handler.ts";
-import { useDevIssuer } from "../helpers.ts";
 import {
   CONFIGURATIONS,
   DECISION_TABLE,
@@ -26,25 +25,10 @@ import {
   type Outcome,
   type Row,
 } from "../fixtures/decision-table.ts";
-import {
-  headerItems,
-  headerLines,
-  headersAtOrigin,
-  mintCredentials,
-  type Credentials,
-} from "../fixtures/decision-credentials.ts";
+import { headerItems, headerLines, headersAtOrigin, useTableIssuers } from "../fixtures/decision-credentials.ts";
 import { DISTRIBUTION_DOMAIN, viewerRequest } from "./events.ts";
 
-const up = useDevIssuer();
-const down = useDevIssuer();
-const credentials: Partial<Record<"up" | "down", Credentials>> = {};
-
-beforeAll(async () => {
-  credentials.up = await mintCredentials(up);
-  credentials.down = await mintCredentials(down);
-  down.setFailure("http500");
-  down.setResolverFailure("http500");
-});
+const { up, down, minted } = useTableIssuers();
 
 const handlers = new Map<ConfigurationName, EdgeHandler>();
 
@@ -61,12 +45,6 @@ function handlerFor(name: ConfigurationName): EdgeHandler {
     handlers.set(name, handler);
   }
   return handler;
-}
-
-function minted(row: Row): Credentials {
-  const found = credentials[CONFIGURATIONS[row.config].issuer];
-  if (found === undefined) throw new Error("the credentials are not minted");
-  return found;
 }
 
 /**

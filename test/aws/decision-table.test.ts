@@ -14,9 +14,8 @@
  * headers; the rows' `withheld`, `rewritten` and `headers` are the Worker's and the edge handler's.
  */
 import type { APIGatewayRequestAuthorizerEvent } from "aws-lambda";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHandler, type AuthorizerHandler } from "../../src/aws/create-handler.ts";
-import { useDevIssuer } from "../helpers.ts";
 import {
   authorizerAnswer,
   CONFIGURATIONS,
@@ -28,7 +27,7 @@ import {
   type CredentialName,
   type Row,
 } from "../fixtures/decision-table.ts";
-import { headerLines, identityHeadersOf, mintCredentials, type Credentials } from "../fixtures/decision-credentials.ts";
+import { headerLines, identityHeadersOf, useTableIssuers } from "../fixtures/decision-credentials.ts";
 import { requestEvent } from "./fixtures.ts";
 import { evaluatePolicy, type PolicyDocument } from "./iam-evaluator.ts";
 
@@ -39,16 +38,7 @@ interface Policy {
   readonly context?: Readonly<Record<string, unknown>>;
 }
 
-const up = useDevIssuer();
-const down = useDevIssuer();
-const credentials: Partial<Record<"up" | "down", Credentials>> = {};
-
-beforeAll(async () => {
-  credentials.up = await mintCredentials(up);
-  credentials.down = await mintCredentials(down);
-  down.setFailure("http500");
-  down.setResolverFailure("http500");
-});
+const { up, down, minted } = useTableIssuers();
 
 const STAGE = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test";
 
@@ -90,12 +80,6 @@ function containerFor(name: ConfigurationName, lane: Lane) {
     containers.set(key, container);
   }
   return container;
-}
-
-function minted(row: Row): Credentials {
-  const found = credentials[CONFIGURATIONS[row.config].issuer];
-  if (found === undefined) throw new Error("the credentials are not minted");
-  return found;
 }
 
 /** A REST REQUEST event for the row: its method and path in the ARN, its header lines and its query. */

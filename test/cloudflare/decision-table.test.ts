@@ -11,7 +11,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReceivedRequest } from "../../dev/origin.ts";
-import { useDemoOrigin, useDevIssuer } from "../helpers.ts";
+import { useDemoOrigin } from "../helpers.ts";
 import {
   CONFIGURATIONS,
   DECISION_TABLE,
@@ -24,28 +24,16 @@ import {
   type Packaging,
   type Row,
 } from "../fixtures/decision-table.ts";
-import {
-  headerItems,
-  headerLines,
-  headersAtOrigin,
-  mintCredentials,
-  type Credentials,
-} from "../fixtures/decision-credentials.ts";
+import { headerItems, headerLines, headersAtOrigin, useTableIssuers } from "../fixtures/decision-credentials.ts";
 import { originRequestsThisTest, startWorker } from "./harness.ts";
 
-const up = useDevIssuer();
-const down = useDevIssuer();
+const { up, down, minted } = useTableIssuers();
 const origin = useDemoOrigin();
 const seen = originRequestsThisTest(() => origin);
 
-const credentials: Partial<Record<"up" | "down", Credentials>> = {};
 const gates = new Map<ConfigurationName, Miniflare>();
 
 beforeAll(async () => {
-  credentials.up = await mintCredentials(up);
-  credentials.down = await mintCredentials(down);
-  down.setFailure("http500");
-  down.setResolverFailure("http500");
   const used = [...new Set(DECISION_TABLE.map((row) => row.config))];
   await Promise.all(
     used.map(async (name) => {
@@ -136,12 +124,6 @@ function expectedAtOrigin(row: Row, outcome: Forwarded, sent: ReadonlyArray<read
     bodySha256: createHash("sha256").update(body).digest("hex"),
   };
   return received;
-}
-
-function minted(row: Row): Credentials {
-  const found = credentials[CONFIGURATIONS[row.config].issuer];
-  if (found === undefined) throw new Error("the credentials are not minted");
-  return found;
 }
 
 async function check(row: Row, outcome: Outcome): Promise<void> {
