@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { ConfigError, overlaySettings } from "../src/core/index.ts";
+import { lookalikeSettings } from "../src/core/lookalike.ts";
 import { EDGE_FOREIGN_SETTINGS, EDGE_SECRET_SOURCE, EDGE_SETTINGS } from "../src/aws-edge/config.ts";
 import { createEdgeHandler } from "../src/aws-edge/create-edge-handler.ts";
 import { SECRET_SOURCE_SETTINGS, withLoadedSecrets } from "../src/aws-edge/secret-settings.ts";
@@ -25,6 +26,16 @@ export const VIEWER_REQUEST_PACKAGE_LIMIT = 1024 * 1024;
 const SECRET_SETTINGS = ["ORIGIN_SECRET", "ASSERTION_KEY", "ASSERTION_SECOND_KEY"];
 
 /**
+ * Every name the build reads: the function's settings, where its secrets come from, and the other
+ * packagings' own settings (the function's start-up refuses those, rather than the build dropping them).
+ */
+const BUILD_NAMES: readonly string[] = [
+  ...EDGE_SETTINGS.names,
+  ...SECRET_SOURCE_SETTINGS.names,
+  ...EDGE_FOREIGN_SETTINGS.keys(),
+];
+
+/**
  * The settings to bake: the file's, with each set (non-blank) variable of the environment of a
  * setting's name over it.
  */
@@ -32,14 +43,16 @@ export function edgeSettingsFrom(
   env: Readonly<Record<string, string | undefined>>,
   file: Readonly<Record<string, unknown>> | undefined,
 ): Readonly<Record<string, unknown>> {
-  // The other packagings' own settings too: the function's start-up refuses them, not the build dropping them.
-  const names: readonly string[] = [
-    ...EDGE_SETTINGS.names,
-    ...SECRET_SOURCE_SETTINGS.names,
-    ...EDGE_FOREIGN_SETTINGS.keys(),
-  ];
-  const named = Object.fromEntries(Object.entries(env).filter(([name]) => names.includes(name)));
+  const named = Object.fromEntries(Object.entries(env).filter(([name]) => BUILD_NAMES.includes(name)));
   return overlaySettings(file, named);
+}
+
+/**
+ * The file's names that are no setting of the function: unlike an environment, a settings file holds
+ * nothing else, so each is a mistake (a misspelling would otherwise be baked in and ignored).
+ */
+export function strayFileNames(file: Readonly<Record<string, unknown>>): string[] {
+  return Object.keys(file).filter((name) => !BUILD_NAMES.includes(name));
 }
 
 /**
@@ -103,6 +116,17 @@ async function main(): Promise<void> {
       : (JSON.parse(readFileSync(values.settings, "utf8")) as Readonly<Record<string, unknown>>);
   if (file !== undefined && (typeof file !== "object" || Array.isArray(file))) {
     throw new Error(`${values.settings ?? ""}: must hold a JSON object of settings by name`);
+  }
+  const strays = file === undefined ? [] : strayFileNames(file);
+  if (strays.length > 0) {
+    process.stderr.write(
+      `build:edge: ${values.settings ?? ""} names what is no setting of the function: ${strays.join(", ")} ` +
+        "(ORIGIN_URL is CloudFront's origin, which the deployment reads from the environment). Nothing was built.\n",
+    );
+    process.exit(1);
+  }
+  for (const [name, setting] of lookalikeSettings(process.env, BUILD_NAMES)) {
+    process.stderr.write(`build:edge: warning: ${name} is no setting, and is not baked in: did you mean ${setting}?\n`);
   }
   const settings = edgeSettingsFrom(process.env, file);
   const error = await checkEdgeSettings(settings);

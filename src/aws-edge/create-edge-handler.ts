@@ -154,11 +154,9 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
       return generatedResponse(refuse(error, "authgear-edge", request, log));
     }
     const { gate } = gated;
-    const [answer] = await respond(
-      request,
-      gated,
-      { log: withFields(gate.logger, { request_id: viewer.requestId }) },
-      (forwarded) => Promise.resolve(forwardedRequest(viewer.request, request.url, forwarded)),
+    // `log` filters as the gate's own logger does (both at LOG_LEVEL): one wrapper per request.
+    const [answer] = await respond(request, gated, { log }, (forwarded) =>
+      Promise.resolve(forwardedRequest(viewer.request, request.url, forwarded)),
     );
     if (!(answer instanceof Response)) return answer;
     const cors = gate.ok && gate.config.corsAllowedOrigins.size > 0;

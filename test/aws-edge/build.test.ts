@@ -136,6 +136,23 @@ describe("npm run build:edge", () => {
     expect(existsSync(join(combined.outdir, "viewer-request.mjs"))).toBe(false);
   });
 
+  it("refuses a settings file naming what is no setting, and warns of a variable that looks like one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-settings-"));
+    dirs.push(dir);
+    const file = join(dir, "edge.json");
+    writeFileSync(
+      file,
+      JSON.stringify({ AUTHGEAR_ENDPOINT: issuer.origin, ROUTE: "[]", ORIGIN_URL: "https://o.test" }),
+    );
+    const stray = await buildEdge({}, ["--settings", file]);
+    expect(stray.code).toBe(1);
+    expect(stray.stderr).toContain("names what is no setting of the function: ROUTE, ORIGIN_URL");
+    expect(existsSync(join(stray.outdir, "viewer-request.mjs"))).toBe(false);
+    const lookalike = await buildEdge({ AUTHGEAR_ENDPOINT: issuer.origin, PUBLIC_PATH: "/open/*" });
+    expect(lookalike.code).toBe(0);
+    expect(lookalike.stderr).toContain("PUBLIC_PATH is no setting, and is not baked in: did you mean PUBLIC_PATHS?");
+  });
+
   it("warns that a secret given to it is baked into the code", async () => {
     const run = await buildEdge({ AUTHGEAR_ENDPOINT: issuer.origin, ORIGIN_SECRET: "s".repeat(40) });
     expect(run.code).toBe(0);
